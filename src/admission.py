@@ -1,0 +1,66 @@
+"""Bounded FIFO admission: at most ``slots`` executions at once, at most ``queue_limit``
+waiting, served strictly in arrival order. A request that finds the queue full is
+refused at once (429) instead of piling up latency for everyone behind it.
+
+asyncio.Semaphore is not used: before Python 3.11.3 it could let a newcomer overtake
+a waiter, and it has no notion of a bounded queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from .errors import Overloaded
+
+
+class AdmissionGate:
+    def __init__(self, slots: int, queue_limit: int, retry_after_s: int = 1) -> None:
+        self._free = slots
+        self._slots = slots
+        self._queue_limit = queue_limit
+        self._retry_after_s = retry_after_s
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def in_flight(self) -> int:
+        return self._slots - self._free
+
+    @property
+    def queued(self) -> int:
+        return len(self._waiters)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one execution slot. Raises Overloaded when the wait queue is full."""
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+        elif len(self._waiters) >= self._queue_limit:
+            raise Overloaded(
+                f"the execution queue is full ({self._queue_limit} waiting); retry later", self._retry_after_s
+            )
+        else:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._release()  # we were handed a slot as we were cancelled: pass it on
+                else:
+                    self._waiters.remove(waiter)
+                raise
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot moves to the oldest waiter
+                return
+        self._free += 1

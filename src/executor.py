@@ -1,0 +1,124 @@
+"""ExecutionService: the request path after authentication.
+
+size check -> timeout check -> validate_source -> FIFO admission -> fresh worker -> reply.
+Everything the program does comes back as data in an ExecuteResponse; only refusals of
+the request itself raise (see errors.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+
+from .admission import AdmissionGate
+from .errors import CodeRejected, InvalidRequest, PayloadTooLarge, SandboxUnavailable
+from .metrics import ExecutorMetrics
+from .pool import ExecutionPool, PoolUnavailable, RunOutcome
+from .protocol import Job
+from .schemas import ExecuteRequest, ExecuteResponse, ExecutionError, Truncated
+from .settings import Settings
+from .validation import SourcePolicy, validate_source
+
+#: Programs above this size are validated in a thread so a big parse does not stall
+#: every other request on the event loop.
+INLINE_VALIDATION_BYTES = 16 * 1024
+MAX_ERROR_CHARS = 4096
+
+
+class ExecutionService:
+    def __init__(self, settings: Settings, pool: ExecutionPool, gate: AdmissionGate, metrics: ExecutorMetrics) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.gate = gate
+        self.metrics = metrics
+        self.policy = SourcePolicy(
+            max_ast_nodes=settings.max_ast_nodes,
+            max_ast_depth=settings.max_ast_depth,
+            allowed_imports=settings.allowed_imports,
+        )
+
+    def _timeout(self, requested: float | None) -> float:
+        if requested is None:
+            return self.settings.execution_timeout_s
+        if requested > self.settings.max_timeout_s:
+            raise InvalidRequest(
+                [{"loc": ["body", "timeout_s"], "msg": f"timeout_s may be at most {self.settings.max_timeout_s:g}",
+                  "type": "less_than_equal"}]  # fmt: skip
+            )
+        return requested
+
+    def job(self, request: ExecuteRequest, timeout_s: float) -> Job:
+        s = self.settings
+        return {
+            "code": request.code,
+            "context": request.context,
+            "limits": {
+                "memory_mb": s.max_memory_mb,
+                # CPU can never outlast the wall clock by more than a second.
+                "cpu_s": max(1, min(s.max_cpu_s, math.ceil(timeout_s) + 1)),
+                "max_open_files": s.max_open_files,
+                "max_result_bytes": s.max_result_bytes,
+                "max_error_chars": MAX_ERROR_CHARS,
+            },
+        }
+
+    async def run_job(self, job: Job, timeout_s: float) -> RunOutcome:
+        """Run an already validated job, bypassing admission (the health self-test)."""
+        s = self.settings
+        try:
+            return await self.pool.run(
+                job,
+                timeout_s,
+                stdout_budget=s.max_stdout_bytes,
+                stderr_budget=s.max_stderr_bytes,
+                flood_factor=s.output_flood_factor,
+            )
+        except PoolUnavailable as exc:
+            raise SandboxUnavailable(str(exc)) from exc
+
+    async def execute(self, request: ExecuteRequest, request_id: str) -> ExecuteResponse:
+        code_bytes = len(request.code.encode("utf-8", "surrogatepass"))
+        if code_bytes > self.settings.max_code_bytes:
+            raise PayloadTooLarge(f"code is {code_bytes} bytes; the limit is {self.settings.max_code_bytes}")
+        timeout_s = self._timeout(request.timeout_s)
+        if code_bytes > INLINE_VALIDATION_BYTES:
+            violations = await asyncio.to_thread(validate_source, request.code, self.policy)
+        else:
+            violations = validate_source(request.code, self.policy)
+        if violations:
+            raise CodeRejected(violations)
+
+        queued_at = time.perf_counter()
+        async with self.gate.slot():
+            self.metrics.queue_wait.observe(time.perf_counter() - queued_at)
+            outcome = await self.run_job(self.job(request, timeout_s), timeout_s)
+        return self._response(outcome, request_id)
+
+    def _response(self, outcome: RunOutcome, request_id: str) -> ExecuteResponse:
+        reply = outcome.reply
+        self.metrics.duration.observe(outcome.duration_s)
+        if reply["limit"] is not None:
+            self.metrics.limits_hit.labels(reply["limit"]).inc()
+            self.metrics.executions.labels("limit").inc()
+        elif reply["success"]:
+            self.metrics.executions.labels("success").inc()
+        else:
+            self.metrics.executions.labels("error").inc()
+        limit = reply["limit"]
+        if limit is None and (outcome.stdout.flooded or outcome.stderr.flooded):
+            limit = "output"
+        error = reply["error"]
+        return ExecuteResponse(
+            request_id=request_id,
+            success=reply["success"] and limit is None,
+            result=reply["result"],
+            stdout=outcome.stdout.text(),
+            stderr=outcome.stderr.text(),
+            truncated=Truncated(
+                stdout=outcome.stdout.truncated, stderr=outcome.stderr.truncated, result=reply["result_truncated"]
+            ),
+            error=ExecutionError(**error) if error is not None else None,
+            limit=limit,
+            duration_ms=round(outcome.duration_s * 1000, 3),
+        )

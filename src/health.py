@@ -1,0 +1,123 @@
+"""Health: a real self-test execution, and the isolation layers active on this host.
+
+/health is what orchestrators act on, so it reports what was *observed*: the template
+answers, a worker ran ``print(6*7)`` and printed 42, recently. A layer is listed as
+"active" only when this build applies it (and the worker fails closed when it cannot);
+layers this build does not apply yet say "not_enabled", never "active".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .errors import SandboxUnavailable
+from .executor import ExecutionService
+from .schemas import ExecuteRequest
+
+log = logging.getLogger(__name__)
+
+Status = Literal["healthy", "degraded", "unhealthy"]
+SELF_TEST_CODE = "print(6 * 7)"
+SELF_TEST_TIMEOUT_S = 5.0
+#: A template restart this recent makes the service "degraded" rather than "healthy".
+RECENT_RESTART_S = 60.0
+
+
+@dataclass
+class SelfTest:
+    ok: bool
+    at: float
+    duration_ms: float
+    detail: str
+
+
+class HealthMonitor:
+    def __init__(self, service: ExecutionService, interval_s: float) -> None:
+        self.service = service
+        self.interval_s = interval_s
+        self.last: SelfTest | None = None
+        self._restarts_seen = 0
+        self._last_restart_at: float | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def self_test(self) -> SelfTest:
+        started = time.perf_counter()
+        request = ExecuteRequest(code=SELF_TEST_CODE)
+        try:
+            outcome = await self.service.run_job(
+                self.service.job(request, SELF_TEST_TIMEOUT_S), SELF_TEST_TIMEOUT_S
+            )
+            ok = outcome.reply["success"] and outcome.stdout.text() == "42\n"
+            detail = "ok" if ok else "the self-test program did not print 42"
+        except SandboxUnavailable as exc:
+            ok, detail = False, str(exc)
+        except Exception:
+            log.exception("self-test failed unexpectedly")
+            ok, detail = False, "the self-test raised an internal error"
+        self.last = SelfTest(ok, time.monotonic(), round((time.perf_counter() - started) * 1000, 3), detail)
+        if not ok:
+            log.error("health self-test failed: %s", detail)
+        return self.last
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            await self.self_test()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="health-self-test")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def layers(self) -> dict[str, str]:
+        works = self.last is not None and self.last.ok
+        active = "active" if works else "unknown"
+        return {
+            "restricted_python": active,
+            "process_per_execution": active,
+            "empty_environment": active,
+            "rlimits": active,
+            "descriptor_isolation": active,
+            "seccomp": "not_enabled",
+            "landlock": "not_enabled",
+            "network_namespace": "not_enabled",
+        }
+
+    def report(self) -> tuple[Status, dict[str, Any]]:
+        pool = self.service.pool
+        restarts = pool.restarts
+        if restarts != self._restarts_seen:
+            self._restarts_seen = restarts
+            self._last_restart_at = time.monotonic()
+        checks: dict[str, Any] = {
+            "token_configured": self.service.settings.token_configured,
+            "template_alive": pool.alive,
+            "ready_workers": pool.ready_workers,
+            "template_restarts": restarts,
+        }
+        if self.last is not None:
+            checks["self_test"] = {
+                "ok": self.last.ok,
+                "age_s": round(time.monotonic() - self.last.at, 1),
+                "duration_ms": self.last.duration_ms,
+                "detail": self.last.detail,
+            }
+        status: Status
+        if not checks["token_configured"] or not pool.alive or self.last is None or not self.last.ok:
+            status = "unhealthy"
+        elif time.monotonic() - self.last.at > 3 * self.interval_s or (
+            self._last_restart_at is not None and time.monotonic() - self._last_restart_at < RECENT_RESTART_S
+        ):
+            status = "degraded"
+        else:
+            status = "healthy"
+        return status, checks

@@ -1,0 +1,52 @@
+"""Every metric the service exports, registered on an injected CollectorRegistry so tests
+read them from a private registry (``registry.get_sample_value(...)``).
+
+Labels are bounded: ``outcome`` is one of success/error/limit, ``reason`` one of the
+rejection reasons below, ``kind`` one of the contract's limit kinds.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+#: Buckets that resolve a few milliseconds (the common case) up to the largest timeout.
+LATENCY_BUCKETS_S = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+OUTCOMES = ("success", "error", "limit")
+REJECTION_REASONS = ("auth", "validation", "too_large", "invalid_request", "queue_full", "unavailable")
+LIMIT_KINDS = ("timeout", "memory", "cpu", "output")
+
+
+class ExecutorMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.executions = Counter(
+            "executor_executions", "Executions that ran, by outcome", ["outcome"], registry=registry
+        )
+        self.duration = Histogram(
+            "executor_execution_duration_seconds",
+            "Wall-clock time of an execution in its worker",
+            buckets=LATENCY_BUCKETS_S,
+            registry=registry,
+        )
+        self.queue_wait = Histogram(
+            "executor_queue_wait_seconds",
+            "Time a request waited for an execution slot",
+            buckets=LATENCY_BUCKETS_S,
+            registry=registry,
+        )
+        self.in_flight = Gauge("executor_executions_in_flight", "Executions running now", registry=registry)
+        self.queued = Gauge("executor_executions_queued", "Requests waiting for a slot", registry=registry)
+        self.rejections = Counter(
+            "executor_rejections", "Requests refused before running, by reason", ["reason"], registry=registry
+        )
+        self.limits_hit = Counter("executor_limits_hit", "Executions stopped by a limit", ["kind"], registry=registry)
+        self.ready_workers = Gauge("executor_ready_workers", "Workers forked ahead of demand", registry=registry)
+        self.template_restarts = Counter(
+            "executor_template_restarts", "Times the template process was restarted", registry=registry
+        )
+        for outcome in OUTCOMES:
+            self.executions.labels(outcome)
+        for reason in REJECTION_REASONS:
+            self.rejections.labels(reason)
+        for kind in LIMIT_KINDS:
+            self.limits_hit.labels(kind)

@@ -1,0 +1,374 @@
+"""ExecutionPool: one fresh, pre-forked worker per job, a deadline, and a kill.
+
+The pool keeps a few workers forked ahead of demand so the fork is off the request
+path. A job takes one, sends it the program, and reads three things at once: stdout and
+stderr against their byte budgets, and the reply frame on the channel. The first of
+these ends the job: a complete reply, the channel closing without one (the worker died),
+an output flood, or the deadline. Then the worker is killed, whatever state it is in,
+and never reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .protocol import HEADER, Job, LimitKind, ProtocolError, WorkerReply, decode_body, encode_frame, parse_reply
+from .template_process import EXIT_BAD_JOB, EXIT_HARDENING_FAILED, TemplateDied, TemplateProcess, Worker
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 65536
+#: How long to wait for the template's exit report of a worker that closed its channel.
+EXIT_STATUS_WAIT_S = 1.0
+
+
+class PoolUnavailable(Exception):
+    """The pool cannot run code right now (template down or restarting, worker unable
+    to confine itself). Maps to 503."""
+
+
+@dataclass
+class StreamCapture:
+    """Bounded capture of one output pipe: keeps ``budget`` bytes, counts the rest."""
+
+    budget: int
+    flood_at: int
+    data: bytearray = field(default_factory=bytearray)
+    total: int = 0
+
+    def feed(self, chunk: bytes) -> None:
+        room = self.budget - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+        self.total += len(chunk)
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > self.budget
+
+    @property
+    def flooded(self) -> bool:
+        return self.total > self.flood_at
+
+    def text(self) -> str:
+        # A cut may split a multi-byte character: drop the partial tail, not the reply.
+        return self.data.decode("utf-8", "replace" if not self.truncated else "ignore")
+
+
+@dataclass
+class RunOutcome:
+    """What happened to one job, before it becomes an HTTP reply."""
+
+    reply: WorkerReply
+    stdout: StreamCapture
+    stderr: StreamCapture
+    duration_s: float
+
+
+Ending = Literal["reply", "eof", "flood", "timeout"]
+
+
+class _JobIO:
+    """Reads a worker's three descriptors until one of them ends the job."""
+
+    def __init__(self, worker: Worker, stdout: StreamCapture, stderr: StreamCapture, max_reply_bytes: int) -> None:
+        self.worker = worker
+        self.stdout = stdout
+        self.stderr = stderr
+        self.max_reply_bytes = max_reply_bytes
+        self.reply_buf = bytearray()
+        self.reply_len: int | None = None
+        self.loop = asyncio.get_running_loop()
+        self.ended: asyncio.Future[Ending] = self.loop.create_future()
+        self.protocol_error = False
+
+    def _end(self, why: Ending) -> None:
+        if not self.ended.done():
+            self.ended.set_result(why)
+
+    def _on_stream(self, fd: int, capture: StreamCapture) -> None:
+        try:
+            chunk = os.read(fd, READ_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.loop.remove_reader(fd)
+            return
+        capture.feed(chunk)
+        if capture.flooded:
+            self._end("flood")
+
+    def _on_channel(self) -> None:
+        try:
+            chunk = self.worker.channel.recv(READ_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._end("eof")
+            return
+        self.reply_buf += chunk
+        if self.reply_len is None and len(self.reply_buf) >= HEADER.size:
+            (self.reply_len,) = HEADER.unpack_from(self.reply_buf)
+            if self.reply_len > self.max_reply_bytes:
+                self.protocol_error = True
+                self._end("eof")
+                return
+        if self.reply_len is not None and len(self.reply_buf) >= HEADER.size + self.reply_len:
+            self._end("reply")
+
+    def drain_streams(self) -> None:
+        """Read what the pipes already hold. Called once the reply is in: the worker
+        flushed its output before writing the reply, so nothing is missing after this."""
+        for fd, capture in ((self.worker.stdout_fd, self.stdout), (self.worker.stderr_fd, self.stderr)):
+            for _ in range(1 + capture.flood_at // READ_CHUNK):
+                try:
+                    chunk = os.read(fd, READ_CHUNK)
+                except (BlockingIOError, OSError):
+                    break
+                if not chunk:
+                    break
+                capture.feed(chunk)
+
+    def __enter__(self) -> _JobIO:
+        self.loop.add_reader(self.worker.stdout_fd, self._on_stream, self.worker.stdout_fd, self.stdout)
+        self.loop.add_reader(self.worker.stderr_fd, self._on_stream, self.worker.stderr_fd, self.stderr)
+        self.loop.add_reader(self.worker.channel.fileno(), self._on_channel)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in (self.worker.stdout_fd, self.worker.stderr_fd, self.worker.channel.fileno()):
+            self.loop.remove_reader(fd)
+
+
+def _limit_reply(limit: LimitKind, etype: str, message: str) -> WorkerReply:
+    return {
+        "success": False,
+        "result": None,
+        "result_truncated": False,
+        "error": {"type": etype, "message": message, "line": None},
+        "limit": limit,
+    }
+
+
+def _crash_reply(message: str) -> WorkerReply:
+    return {
+        "success": False,
+        "result": None,
+        "result_truncated": False,
+        "error": {"type": "WorkerCrashed", "message": message, "line": None},
+        "limit": None,
+    }
+
+
+def _died_reply(exit_info: tuple[int, int] | None, cpu_s: int, memory_mb: int) -> WorkerReply:
+    """Describe a worker that closed its channel without a reply, from how it ended."""
+    if exit_info is None:
+        return _crash_reply("the worker ended without a result")
+    status, cpu_ms = exit_info
+    if not os.WIFSIGNALED(status):
+        return _crash_reply(f"the worker exited with status {os.WEXITSTATUS(status)} without a result")
+    sig = os.WTERMSIG(status)
+    # SIGXCPU comes at the soft RLIMIT_CPU, SIGKILL at the hard one a second later.
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_ms >= cpu_s * 1000):
+        return _limit_reply("cpu", "CPUTimeExceeded", f"the program used more than {cpu_s} s of CPU time")
+    if sig == signal.SIGKILL:
+        # Nobody else kills a worker we have not given up on: the kernel's OOM killer.
+        return _limit_reply("memory", "MemoryError", "the worker was killed by the system, most likely out of memory")
+    if sig == signal.SIGSEGV:
+        return _limit_reply(
+            "memory", "MemoryError", f"the interpreter crashed (C stack or the {memory_mb} MB memory limit)"
+        )
+    return _crash_reply(f"the worker was killed by {signal.Signals(sig).name}")
+
+
+class ExecutionPool:
+    """Template process + ready workers. ``run`` is safe to call concurrently; admission
+    (how many at once, in which order) is the caller's job."""
+
+    def __init__(self, allowed_imports: list[str], prefork: int) -> None:
+        self._allowed = allowed_imports
+        self._prefork = prefork
+        self._template: TemplateProcess | None = None
+        self._ready: deque[Worker] = deque()
+        self._forking = 0
+        self._supervisor: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self.restarts = 0
+        self.started = asyncio.Event()
+        #: Called after each template restart (the metrics hook).
+        self.on_restart: Callable[[], None] = lambda: None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        await self._start_template()
+        self._supervisor = asyncio.create_task(self._supervise(), name="template-supervisor")
+
+    async def _start_template(self) -> None:
+        template = TemplateProcess(self._allowed)
+        await template.start()
+        self._template = template
+        self._ready.clear()
+        self.started.set()
+        self._replenish()
+
+    async def _supervise(self) -> None:
+        backoff = 0.1
+        while not self._stopping:
+            template = self._template
+            assert template is not None
+            await template.died.wait()
+            if self._stopping:
+                return
+            self.started.clear()
+            log.error("template process died; restarting")
+            for worker in self._ready:
+                worker.close()
+            self._ready.clear()
+            await template.stop()
+            await asyncio.sleep(backoff)
+            try:
+                await self._start_template()
+                self.restarts += 1
+                self.on_restart()
+                backoff = 0.1
+            except Exception:
+                log.exception("template restart failed")
+                backoff = min(backoff * 2, 5.0)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        for task in list(self._background):
+            task.cancel()
+        while self._ready:
+            self._ready.popleft().close()
+        if self._template is not None:
+            await self._template.stop()
+
+    @property
+    def alive(self) -> bool:
+        return self._template is not None and self._template.alive
+
+    @property
+    def ready_workers(self) -> int:
+        return len(self._ready)
+
+    # ------------------------------------------------------------------ workers
+
+    def _replenish(self) -> None:
+        while not self._stopping and len(self._ready) + self._forking < self._prefork and self.alive:
+            self._forking += 1
+            task = asyncio.create_task(self._fork_ahead())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _fork_ahead(self) -> None:
+        template = self._template
+        try:
+            assert template is not None
+            worker = await template.spawn()
+        except (TemplateDied, AssertionError):
+            return
+        finally:
+            self._forking -= 1
+        if template is self._template and not self._stopping:
+            self._ready.append(worker)
+        else:
+            worker.close()
+
+    async def _take_worker(self) -> Worker:
+        while self._ready:
+            worker = self._ready.popleft()
+            if not worker.exited.done() and worker.template.alive:
+                self._replenish()
+                return worker
+            worker.close()
+        if self._template is None or not self._template.alive:
+            raise PoolUnavailable("the sandbox is restarting")
+        try:
+            worker = await self._template.spawn()
+        except TemplateDied as exc:
+            raise PoolUnavailable("the sandbox is restarting") from exc
+        self._replenish()
+        return worker
+
+    # ------------------------------------------------------------------ one job
+
+    async def run(
+        self, job: Job, timeout_s: float, *, stdout_budget: int, stderr_budget: int, flood_factor: int
+    ) -> RunOutcome:
+        """Run ``job`` in a fresh worker. Raises PoolUnavailable (503), never for the
+        program's own behaviour: that is always described in the returned reply."""
+        frame = encode_frame(job)
+        max_reply = job["limits"]["max_result_bytes"] * 2 + job["limits"]["max_error_chars"] * 4 + 65536
+        stdout = StreamCapture(stdout_budget, stdout_budget * flood_factor)
+        stderr = StreamCapture(stderr_budget, stderr_budget * flood_factor)
+        worker = await self._take_worker()
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        try:
+            with _JobIO(worker, stdout, stderr, max_reply) as io:
+                try:
+                    await loop.sock_sendall(worker.channel, frame)
+                except OSError:
+                    pass  # the worker is gone; the channel reports EOF below
+                try:
+                    ending = await asyncio.wait_for(asyncio.shield(io.ended), timeout_s)
+                except TimeoutError:
+                    ending = "timeout"
+                if ending == "reply":
+                    io.drain_streams()
+            duration = time.perf_counter() - started
+            worker.kill()
+            reply = await self._describe(worker, io, ending, job, timeout_s)
+        finally:
+            worker.close()
+        return RunOutcome(reply, stdout, stderr, duration)
+
+    async def _describe(self, worker: Worker, io: _JobIO, ending: Ending, job: Job, timeout_s: float) -> WorkerReply:
+        limits = job["limits"]
+        if ending == "timeout":
+            return _limit_reply("timeout", "TimeoutError", f"the program did not finish within {timeout_s:g} s")
+        if ending == "flood":
+            return _limit_reply("output", "OutputLimitExceeded", "the program printed far more than the output limit")
+        if ending == "reply" and not io.protocol_error:
+            try:
+                return parse_reply(decode_body(bytes(io.reply_buf[HEADER.size :])))
+            except ProtocolError:
+                log.warning("worker %d sent a malformed reply", worker.pid)
+                return _died_reply(None, limits["cpu_s"], limits["memory_mb"])
+        # The channel closed without a reply: ask the template how the worker ended.
+        try:
+            exit_info: tuple[int, int] | None = await asyncio.wait_for(
+                asyncio.shield(worker.exited), EXIT_STATUS_WAIT_S
+            )
+        except TemplateDied as exc:
+            raise PoolUnavailable("the sandbox restarted during the execution") from exc
+        except TimeoutError:
+            exit_info = None
+        if not worker.template.alive:
+            raise PoolUnavailable("the sandbox restarted during the execution")
+        if exit_info is not None and os.WIFEXITED(exit_info[0]):
+            code = os.WEXITSTATUS(exit_info[0])
+            if code in (EXIT_HARDENING_FAILED, EXIT_BAD_JOB):
+                log.error("worker %d could not confine itself (exit %d)", worker.pid, code)
+                raise PoolUnavailable("the sandbox could not apply its isolation layers")
+        return _died_reply(exit_info, limits["cpu_s"], limits["memory_mb"])

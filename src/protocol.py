@@ -1,0 +1,124 @@
+"""Messages between the API process and a sandbox worker, and their wire format.
+
+Everything that crosses the trust boundary is length-prefixed JSON: a 4-byte big-endian
+length, then that many bytes of UTF-8 JSON. Never pickle or marshal: decoding a frame
+must not be able to run code, and a frame must be bounded before it is read.
+
+This module is imported by both sides, so it uses the standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any, Literal, TypedDict, cast
+
+HEADER = struct.Struct(">I")
+#: Largest job frame (code + context + limits) the worker accepts.
+MAX_JOB_BYTES = 16 * 1024 * 1024
+
+LimitKind = Literal["timeout", "memory", "cpu", "output"]
+LIMIT_KINDS: frozenset[str] = frozenset(("timeout", "memory", "cpu", "output"))
+
+
+class ProtocolError(Exception):
+    """A frame was malformed, oversized or did not match its schema."""
+
+
+class Limits(TypedDict):
+    """What the worker enforces on itself before it runs the code."""
+
+    memory_mb: int
+    cpu_s: int
+    max_open_files: int
+    max_result_bytes: int
+    max_error_chars: int
+
+
+class Job(TypedDict):
+    code: str
+    context: dict[str, Any]
+    limits: Limits
+
+
+class ErrorInfo(TypedDict):
+    type: str
+    message: str
+    line: int | None
+
+
+class WorkerReply(TypedDict):
+    success: bool
+    result: Any
+    result_truncated: bool
+    error: ErrorInfo | None
+    limit: LimitKind | None
+
+
+class TemplateConfig(TypedDict):
+    """Sent once to the template process on its stdin when it starts."""
+
+    allowed_imports: list[str]
+
+
+def encode_frame(message: object) -> bytes:
+    """Serialize ``message`` as one frame. Raises ValueError for non-JSON values."""
+    body = json.dumps(message, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
+        "utf-8", "surrogatepass"
+    )
+    return HEADER.pack(len(body)) + body
+
+
+def decode_body(body: bytes) -> Any:
+    """Parse one frame body (without its header). Raises ProtocolError."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProtocolError("frame is not valid UTF-8 JSON") from exc
+
+
+def frame_length(header: bytes, max_bytes: int) -> int:
+    """Length announced by a frame header, refused above ``max_bytes``."""
+    if len(header) != HEADER.size:
+        raise ProtocolError("truncated frame header")
+    (length,) = HEADER.unpack(header)
+    if length > max_bytes:
+        raise ProtocolError(f"frame of {length} bytes exceeds the {max_bytes}-byte limit")
+    return int(length)
+
+
+def parse_reply(message: Any) -> WorkerReply:
+    """Check that a decoded frame is a well-formed WorkerReply; raise ProtocolError if not.
+
+    The worker is untrusted (it ran the user's code), so every field is checked for
+    type and the reply is rebuilt from the checked fields only.
+    """
+    if not isinstance(message, dict):
+        raise ProtocolError("reply is not an object")
+    success = message.get("success")
+    truncated = message.get("result_truncated")
+    limit = message.get("limit")
+    error = message.get("error")
+    if not isinstance(success, bool) or not isinstance(truncated, bool):
+        raise ProtocolError("reply flags are not booleans")
+    if limit is not None and limit not in LIMIT_KINDS:
+        raise ProtocolError("reply names an unknown limit")
+    checked_error: ErrorInfo | None = None
+    if error is not None:
+        if not isinstance(error, dict):
+            raise ProtocolError("reply error is not an object")
+        etype, emsg, eline = error.get("type"), error.get("message"), error.get("line")
+        if not isinstance(etype, str) or not isinstance(emsg, str):
+            raise ProtocolError("reply error fields have the wrong types")
+        if eline is not None and (not isinstance(eline, int) or isinstance(eline, bool)):
+            raise ProtocolError("reply error line is not an integer")
+        checked_error = {"type": etype[:200], "message": emsg, "line": eline}
+    if success and (checked_error is not None or limit is not None):
+        raise ProtocolError("reply claims success together with an error")
+    return {
+        "success": success,
+        "result": message.get("result"),
+        "result_truncated": truncated,
+        "error": checked_error,
+        "limit": cast("LimitKind | None", limit),
+    }

@@ -1,0 +1,103 @@
+"""Every EXECUTOR_* setting, typed, with units in the names and bounds on every limit.
+
+Nonsense values stop start-up with a message naming the variable: a sandbox that
+silently runs with a zero timeout or a memory limit below what Python needs is worse
+than one that refuses to start.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .worker.modules import CATALOGUE
+
+#: Below this the interpreter cannot even start its compiler inside the worker.
+MIN_MEMORY_MB = 64
+
+
+def _default_concurrency() -> int:
+    return max(2, os.cpu_count() or 2)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="EXECUTOR_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        frozen=True,
+    )
+
+    api_token: SecretStr | None = Field(default=None, description="shared secret for X-Executor-Token")
+
+    # Time
+    execution_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=600,
+        validation_alias=AliasChoices("EXECUTOR_EXECUTION_TIMEOUT_S", "EXECUTOR_EXECUTION_TIMEOUT", "execution_timeout_s"),
+        description="wall-clock limit when the request gives no timeout_s",
+    )
+    max_timeout_s: float = Field(default=30.0, gt=0, le=600, description="largest timeout_s a request may ask for")
+    max_cpu_s: int = Field(default=30, ge=1, le=600, description="RLIMIT_CPU ceiling of a worker")
+
+    # Memory and descriptors
+    max_memory_mb: int = Field(default=256, ge=MIN_MEMORY_MB, le=65536, description="RLIMIT_AS of a worker")
+    max_open_files: int = Field(default=16, ge=8, le=1024, description="RLIMIT_NOFILE of a worker")
+
+    # Sizes
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576, description="largest request body")
+    max_code_bytes: int = Field(default=262_144, ge=64, le=16 * 1_048_576, description="largest program (UTF-8)")
+    max_ast_nodes: int = Field(default=50_000, ge=10, le=1_000_000)
+    max_ast_depth: int = Field(default=100, ge=5, le=1000, description="deepest nesting of syntax nodes")
+    max_context_depth: int = Field(default=32, ge=1, le=128, description="deepest nesting of a context value")
+    max_stdout_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    max_stderr_bytes: int = Field(default=262_144, ge=1024, le=64 * 1_048_576)
+    max_result_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    output_flood_factor: int = Field(
+        default=4, ge=1, le=1000, description="a stream past this many times its budget stops the run (limit 'output')"
+    )
+
+    # Pool and admission
+    max_concurrent_executions: int = Field(default_factory=_default_concurrency, ge=1, le=256)
+    max_queued_executions: int = Field(default=64, ge=0, le=10_000, description="requests waiting for a slot")
+    prefork_workers: int = Field(default=4, ge=0, le=256, description="workers forked ahead of demand")
+    self_test_interval_s: float = Field(default=30.0, gt=0, le=3600)
+
+    allowed_imports: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(CATALOGUE), description="comma-separated module names, a subset of the vetted catalogue"
+    )
+
+    @field_validator("allowed_imports", mode="before")
+    @classmethod
+    def _split_imports(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("allowed_imports")
+    @classmethod
+    def _vetted_only(cls, value: frozenset[str]) -> frozenset[str]:
+        unknown = sorted(value - CATALOGUE.keys())
+        if unknown:
+            raise ValueError(
+                f"not in the vetted catalogue: {', '.join(unknown)} (vetted: {', '.join(sorted(CATALOGUE))})"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Settings:
+        if self.execution_timeout_s > self.max_timeout_s:
+            raise ValueError("EXECUTOR_EXECUTION_TIMEOUT_S must not exceed EXECUTOR_MAX_TIMEOUT_S")
+        if self.max_code_bytes > self.max_body_bytes:
+            raise ValueError("EXECUTOR_MAX_CODE_BYTES must not exceed EXECUTOR_MAX_BODY_BYTES")
+        return self
+
+    @property
+    def token_configured(self) -> bool:
+        return self.api_token is not None and bool(self.api_token.get_secret_value())

@@ -1,0 +1,402 @@
+"""Run-time guards that RestrictedPython-compiled code calls, and the safe builtins.
+
+The compiler (policy.py) rewrites ``a.b`` into ``_getattr_(a, "b")``, ``a[b]`` into
+``_getitem_(a, b)``, ``for x in y`` into ``_getiter_(y)``, ``a.b = c`` into
+``_write_(a).b = c`` and so on. Every one of those names is defined here, explicitly:
+a sandbox that forgets one either breaks ordinary code (``print``, ``for``) or, worse,
+lets a name fall through to a context value.
+
+What the guards refuse, and why:
+
+* attribute names starting with ``_`` (``__class__``, ``__globals__``, ``__subclasses__``:
+  the classic object-graph walk to ``os``), whether written literally or computed at
+  run time (``getattr(x, "_" + "_class__")``);
+* the frame/code/traceback/generator introspection attributes (``gi_frame``,
+  ``tb_frame``, ``f_back``, ``f_globals`` ...: CVE-2023-37271's frame walk), and every
+  attribute of a frame, code or traceback object;
+* ``str.format``/``format_map`` fields that traverse attributes or items
+  (``"{0.__class__}".format(x)``: CVE-2023-41039) -- plain fields still work;
+* writes to modules, to classes the program did not define, and to anything else that
+  is not the program's own (so one execution cannot patch a library or a guard);
+* ``import`` of anything outside the allow-list, and relative imports.
+"""
+
+from __future__ import annotations
+
+import builtins
+import operator
+import string
+import types
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
+
+from .modules import ModuleProxy
+
+#: Attributes that hand out frames, code objects or the running interpreter's state.
+#: They do not start with "_", so the underscore rule alone would let them through.
+INTROSPECTION_ATTRIBUTES = frozenset(
+    {
+        "tb_frame", "tb_next", "tb_lasti",
+        "f_back", "f_builtins", "f_code", "f_globals", "f_locals", "f_trace", "f_lasti",
+        "co_code", "co_consts", "co_names", "co_lnotab", "co_linetable", "co_exceptiontable",
+        "gi_frame", "gi_code", "gi_yieldfrom", "gi_running", "gi_suspended",
+        "cr_await", "cr_frame", "cr_code", "cr_origin", "cr_running", "cr_suspended",
+        "ag_await", "ag_frame", "ag_code", "ag_running",
+    }
+)  # fmt: skip
+
+_OPAQUE_TYPES = (types.FrameType, types.CodeType, types.TracebackType)
+_FORMAT_METHODS = frozenset({"format", "format_map"})
+
+
+class SandboxViolation(AttributeError):
+    """Raised by a guard. An AttributeError, so hasattr()/getattr(x, n, d) behave."""
+
+
+# --------------------------------------------------------------------------- attributes
+
+
+def check_attribute_name(obj: object, name: object) -> str:
+    """Return ``name`` if user code may read or write it on ``obj``; raise otherwise."""
+    if not isinstance(name, str):
+        raise TypeError(f"attribute name must be a string, not {type(name).__name__}")
+    if name.startswith("_"):
+        raise SandboxViolation(
+            f'access to "{name}" is not allowed: names starting with "_" are private in the sandbox'
+        )
+    if name in INTROSPECTION_ATTRIBUTES or isinstance(obj, _OPAQUE_TYPES):
+        raise SandboxViolation(f'access to "{name}" is not allowed: frame and code introspection is disabled')
+    return name
+
+
+def _reject_traversal(template: str) -> None:
+    """Refuse "{0.attr}" and "{0[key]}" fields: str.format would resolve them with the real getattr."""
+    for _literal, field_name, spec, _conv in string.Formatter().parse(template):
+        for part in (field_name, spec):
+            if part and ("." in part or "[" in part):
+                raise SandboxViolation(
+                    "format fields may not read attributes or items ('{0.attr}', '{0[key]}'); "
+                    "compute the value first and format it: '{}'.format(obj.attr)"
+                )
+        if spec:
+            _reject_traversal(spec)  # nested fields inside a format spec
+
+
+def _safe_format(template: str) -> Callable[..., str]:
+    def format(*args: Any, **kwargs: Any) -> str:  # noqa: A001 - mirrors str.format
+        _reject_traversal(template)
+        return template.format(*args, **kwargs)
+
+    return format
+
+
+def _safe_format_map(template: str) -> Callable[[Mapping[str, Any]], str]:
+    def format_map(mapping: Mapping[str, Any]) -> str:
+        _reject_traversal(template)
+        return template.format_map(mapping)
+
+    return format_map
+
+
+def _unbound_format(template: object, *args: Any, **kwargs: Any) -> str:
+    if not isinstance(template, str):
+        raise TypeError("descriptor 'format' requires a 'str' object")
+    return _safe_format(template)(*args, **kwargs)
+
+
+def _unbound_format_map(template: object, mapping: Mapping[str, Any]) -> str:
+    if not isinstance(template, str):
+        raise TypeError("descriptor 'format_map' requires a 'str' object")
+    return _safe_format_map(template)(mapping)
+
+
+_MISSING = object()
+
+
+def _wrap_format(value: Any) -> Any:
+    """Swap a real ``str.format``/``format_map`` for the checked one, however it was reached
+    (``s.format``, ``str.format``, ``super(S, s).format``)."""
+    if value is str.format:
+        return _unbound_format
+    if value is str.format_map:
+        return _unbound_format_map
+    owner = getattr(value, "__self__", None)
+    if isinstance(value, types.BuiltinMethodType) and isinstance(owner, str):
+        return _safe_format(owner) if value.__name__ == "format" else _safe_format_map(owner)
+    return value
+
+
+def guarded_getattr(obj: object, name: object, default: object = _MISSING) -> Any:
+    """``_getattr_`` and the ``getattr`` builtin: the name check, then the real lookup."""
+    checked = check_attribute_name(obj, name)
+    try:
+        value = getattr(obj, checked)
+    except AttributeError:
+        if default is _MISSING:
+            raise
+        return default
+    return _wrap_format(value) if checked in _FORMAT_METHODS else value
+
+
+def guarded_hasattr(obj: object, name: object) -> bool:
+    try:
+        guarded_getattr(obj, name)
+    except AttributeError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- writes
+
+
+class UserClasses:
+    """Classes the program defined. Only these, and instances of anything that is not a
+    module or a foreign class, accept attribute writes."""
+
+    def __init__(self) -> None:
+        self._classes: weakref.WeakSet[type] = weakref.WeakSet()
+
+    def add(self, cls: type) -> None:
+        self._classes.add(cls)
+
+    def __contains__(self, cls: object) -> bool:
+        return cls in self._classes
+
+
+def make_write_guard(user_classes: UserClasses) -> Callable[[Any], Any]:
+    def guarded_write(obj: Any) -> Any:
+        """``_write_``: the object about to receive an attribute or item assignment."""
+        if isinstance(obj, (types.ModuleType, ModuleProxy)):
+            raise SandboxViolation("modules are read-only in the sandbox")
+        if isinstance(obj, type) and obj not in user_classes:
+            raise SandboxViolation(f"cannot modify built-in or library class '{obj.__name__}'")
+        return obj
+
+    return guarded_write
+
+
+def make_setattr(write: Callable[[Any], Any]) -> Callable[[Any, str, Any], None]:
+    def guarded_setattr(obj: Any, name: str, value: Any) -> None:
+        setattr(write(obj), check_attribute_name(obj, name), value)
+
+    return guarded_setattr
+
+
+def make_delattr(write: Callable[[Any], Any]) -> Callable[[Any, str], None]:
+    def guarded_delattr(obj: Any, name: str) -> None:
+        delattr(write(obj), check_attribute_name(obj, name))
+
+    return guarded_delattr
+
+
+# --------------------------------------------------------------------------- items, iteration, calls
+
+
+def guarded_getitem(obj: Any, key: Any) -> Any:
+    """``_getitem_``: subscripts read data, never attributes, so they pass through."""
+    return obj[key]
+
+
+def guarded_getiter(obj: Iterable[Any]) -> Iterator[Any]:
+    return iter(obj)
+
+
+def guarded_apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``_apply_``: calls written with ``*args``/``**kwargs``."""
+    return func(*args, **kwargs)
+
+
+_INPLACE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "+=": operator.iadd,
+    "-=": operator.isub,
+    "*=": operator.imul,
+    "/=": operator.itruediv,
+    "//=": operator.ifloordiv,
+    "%=": operator.imod,
+    "**=": operator.ipow,
+    "<<=": operator.ilshift,
+    ">>=": operator.irshift,
+    "|=": operator.ior,
+    "^=": operator.ixor,
+    "&=": operator.iand,
+    "@=": operator.imatmul,
+}
+
+
+def guarded_inplacevar(op: str, target: Any, value: Any) -> Any:
+    """``_inplacevar_``: ``x += y`` on a plain name."""
+    try:
+        return _INPLACE_OPERATORS[op](target, value)
+    except KeyError:
+        raise SandboxViolation(f"unsupported augmented assignment {op!r}") from None
+
+
+# --------------------------------------------------------------------------- print
+
+
+def make_print(stdout: Any) -> Callable[[Any], Any]:
+    """``_print_``: RestrictedPython compiles ``print(...)`` into
+    ``_print_(_getattr_)._call_print(...)``. Output goes straight to the worker's stdout,
+    which the parent reads against its byte budget while the code runs (RestrictedPython's
+    own PrintCollector would buffer it all in memory, unbounded)."""
+
+    class Printer:
+        __slots__ = ()
+
+        def __init__(self, _getattr_: object = None) -> None:
+            pass
+
+        def _call_print(self, *objects: Any, sep: str | None = " ", end: str | None = "\n",
+                        file: Any = None, flush: bool = False) -> None:  # fmt: skip
+            builtins.print(*objects, sep=sep, end=end, file=stdout if file is None else file, flush=flush)
+
+        def __call__(self) -> str:
+            return ""  # `printed`: output is streamed, never collected
+
+    return Printer
+
+
+# --------------------------------------------------------------------------- imports
+
+
+def make_import(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> Callable[..., ModuleProxy]:
+    def guarded_import(
+        name: str,
+        globals: Mapping[str, Any] | None = None,  # noqa: A002 - the __import__ signature
+        locals: Mapping[str, Any] | None = None,  # noqa: A002
+        fromlist: Iterable[str] | None = (),
+        level: int = 0,
+    ) -> ModuleProxy:
+        """``__import__``: allow-listed modules only, always as read-only proxies."""
+        if level != 0:
+            raise ImportError("relative imports are not allowed in the sandbox")
+        if not isinstance(name, str) or name not in allowed:
+            raise ImportError(f"import of '{name}' is not allowed; allowed modules: {', '.join(sorted(allowed))}")
+        if fromlist:
+            return proxies[name]
+        return proxies[name.partition(".")[0]]
+
+    return guarded_import
+
+
+# --------------------------------------------------------------------------- classes and type
+
+
+def make_class_factory(user_classes: UserClasses) -> object:
+    """The ``__metaclass__`` RestrictedPython puts on every ``class`` statement.
+
+    It delegates to the metaclass Python itself would pick from the bases (so ``Enum``,
+    ``ABC`` and friends keep their own ``__prepare__``) and records the new class as the
+    program's own, which is what lets the program assign attributes on it.
+    """
+
+    class ClassFactory:
+        __slots__ = ()
+
+        @staticmethod
+        def _winner(bases: tuple[type, ...]) -> type:
+            winner: type = builtins.type
+            for base in bases:
+                meta = builtins.type(base)
+                if issubclass(winner, meta):
+                    continue
+                if issubclass(meta, winner):
+                    winner = meta
+                    continue
+                raise TypeError("metaclass conflict between the bases of this class")
+            return winner
+
+        def __prepare__(self, name: str, bases: tuple[type, ...], **kwargs: Any) -> Mapping[str, object]:
+            return self._winner(bases).__prepare__(name, bases, **kwargs)
+
+        def __call__(self, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
+            cls = self._winner(bases)(name, bases, namespace, **kwargs)
+            user_classes.add(cls)
+            return cls
+
+    return ClassFactory()
+
+
+class _TypeMeta(builtins.type):
+    def __instancecheck__(cls, obj: object) -> bool:
+        return isinstance(obj, builtins.type)
+
+    def __subclasscheck__(cls, sub: builtins.type) -> bool:
+        return issubclass(sub, builtins.type)
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and not kwargs:
+            return builtins.type(args[0])
+        raise TypeError("type() with three arguments is not allowed in the sandbox; use a class statement")
+
+
+class SandboxType(metaclass=_TypeMeta):
+    """``type``: ``type(x)`` and ``isinstance(c, type)`` work; building classes from
+    dicts (``type(name, bases, ns)``) would skip the class checks, so it is refused."""
+
+
+# --------------------------------------------------------------------------- builtins
+
+_SAFE_BUILTIN_NAMES = (
+    # values and types
+    "None", "True", "False", "Ellipsis", "NotImplemented",
+    "bool", "int", "float", "complex", "str", "bytes", "bytearray", "memoryview",
+    "list", "tuple", "dict", "set", "frozenset", "range", "slice", "object",
+    "property", "staticmethod", "classmethod", "super",
+    # functions
+    "abs", "all", "any", "ascii", "bin", "callable", "chr", "divmod", "enumerate",
+    "filter", "format", "hash", "hex", "id", "isinstance", "issubclass", "iter", "len",
+    "map", "max", "min", "next", "oct", "ord", "pow", "repr", "reversed", "round",
+    "sorted", "sum", "zip",
+)  # fmt: skip
+# Deliberately absent: open, exec, eval, compile, globals, locals, vars, dir, input,
+# breakpoint, help, exit, quit (they raise SystemExit; a program ends by returning).
+# Replaced by guarded versions: __import__, getattr, hasattr, setattr, delattr, type.
+
+
+def _exception_names() -> list[str]:
+    return [
+        name
+        for name, value in vars(builtins).items()
+        if isinstance(value, type) and issubclass(value, BaseException) and not name.startswith("_")
+    ]
+
+
+def safe_builtins(
+    proxies: Mapping[str, ModuleProxy], allowed: frozenset[str], user_classes: UserClasses
+) -> dict[str, Any]:
+    """The ``__builtins__`` mapping of a user program."""
+    table: dict[str, Any] = {name: getattr(builtins, name) for name in _SAFE_BUILTIN_NAMES}
+    table.update({name: getattr(builtins, name) for name in _exception_names()})
+    write = make_write_guard(user_classes)
+    table.update(
+        {
+            "__build_class__": builtins.__build_class__,
+            "__import__": make_import(proxies, allowed),
+            "getattr": guarded_getattr,
+            "hasattr": guarded_hasattr,
+            "setattr": make_setattr(write),
+            "delattr": make_delattr(write),
+            "type": SandboxType,
+        }
+    )
+    return table
+
+
+def guard_globals(user_classes: UserClasses, stdout: Any) -> dict[str, Any]:
+    """Every name the RestrictedPython transformer emits, bound explicitly."""
+    return {
+        "_print_": make_print(stdout),
+        "_getattr_": guarded_getattr,
+        "_getitem_": guarded_getitem,
+        "_getiter_": guarded_getiter,
+        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+        "_unpack_sequence_": guarded_unpack_sequence,
+        "_write_": make_write_guard(user_classes),
+        "_inplacevar_": guarded_inplacevar,
+        "_apply_": guarded_apply,
+        "__metaclass__": make_class_factory(user_classes),
+    }

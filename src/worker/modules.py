@@ -1,0 +1,167 @@
+"""The vetted import catalogue, and the read-only module proxies user code receives.
+
+User code never holds a real module object. ``import json`` binds a ``ModuleProxy``
+whose attributes were copied, once, in the template process, from the public names of
+the real module minus the names listed here. A proxy holds no module, so no module is
+reachable from another (``datetime.sys``, ``json.codecs``, ``typing.sys`` do not exist
+inside), and a proxy refuses attribute writes, so one execution cannot patch a library.
+
+Each entry says what was considered. Names starting with ``_`` are never copied.
+Anything that is itself a module is never copied (except a vetted submodule, as a
+proxy). ``only`` entries copy just the names listed: used where the module is mostly
+about files, processes or the interpreter.
+
+This catalogue is the single definition of what may be imported: the settings default,
+the settings validator, the API-side validator and the worker all read it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import types
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ModuleRule:
+    #: Public names not copied into the proxy, with the reason in a comment at the entry.
+    deny: frozenset[str] = field(default_factory=frozenset)
+    #: When set, the only names copied.
+    only: frozenset[str] | None = None
+
+
+def _deny(*names: str) -> ModuleRule:
+    return ModuleRule(deny=frozenset(names))
+
+
+def _only(*names: str) -> ModuleRule:
+    return ModuleRule(only=frozenset(names))
+
+
+CATALOGUE: dict[str, ModuleRule] = {
+    # Pure computation: nothing in them reaches files, processes or the interpreter.
+    "math": _deny(),
+    "cmath": _deny(),
+    "bisect": _deny(),
+    "heapq": _deny(),
+    "itertools": _deny(),
+    "numbers": _deny(),
+    "fractions": _deny(),
+    "statistics": _deny(),
+    "textwrap": _deny(),
+    "unicodedata": _deny(),
+    "difflib": _deny(),
+    "base64": _deny(),
+    "binascii": _deny(),
+    "zlib": _deny(),
+    "array": _deny(),
+    "calendar": _deny(),
+    "abc": _deny(),
+    "enum": _deny(),
+    # decimal: contexts are per thread and the worker is a fresh process, so
+    # setcontext/localcontext cannot leak into another execution.
+    "decimal": _deny(),
+    # json: JSONDecoder/JSONEncoder are plain classes; their hooks call user functions,
+    # which are restricted code themselves.
+    "json": _deny(),
+    # re: compiled patterns only match; ReDoS is bounded by the CPU and wall limits.
+    "re": _deny(),
+    # datetime: tzinfo subclasses run user code only. datetime.sys is a module: not copied.
+    "datetime": _deny(),
+    # time: sleep is bounded by the wall-clock limit; tzset only changes this process.
+    "time": _deny(),
+    # random: the worker reseeds after fork, so no two executions share a stream.
+    "random": _deny(),
+    "collections": _deny(),
+    "collections.abc": _deny(),
+    # functools: partial/reduce/lru_cache/wraps take callables the program already holds;
+    # they add no attribute access of their own beyond what update_wrapper copies
+    # (dunders, which the attribute guard still refuses to read).
+    "functools": _deny(),
+    # operator: attrgetter and methodcaller read attributes by name from C, outside the
+    # attribute guard (operator.attrgetter('__class__')). itemgetter is equivalent to a
+    # subscript, which is allowed, so it stays.
+    "operator": _deny("attrgetter", "methodcaller"),
+    # string: Formatter.format/vformat resolve "{0.__class__}" fields with the real
+    # getattr (CVE-2023-41039). Template only does mapping lookups.
+    "string": _deny("Formatter"),
+    # typing: get_type_hints and ForwardRef evaluate annotation strings with eval().
+    "typing": _deny("get_type_hints", "ForwardRef"),
+    # dataclasses: builds __init__ and friends with exec() from validated identifiers only.
+    "dataclasses": _deny(),
+    # copy: copy/deepcopy follow __reduce_ex__, which only re-creates objects of classes
+    # the program can already reach.
+    "copy": _deny(),
+    "contextlib": _deny("chdir", "redirect_stdout", "redirect_stderr"),
+    # hashlib: file_digest reads an already open file object; the program has none.
+    "hashlib": _deny(),
+    "hmac": _deny(),
+    # uuid: getnode (and uuid1, which calls it) may run ifconfig/ip in a subprocess.
+    "uuid": _deny("getnode", "uuid1"),
+    # pprint writes to sys.stdout, which the worker points at the bounded stdout.
+    "pprint": _deny(),
+    # csv: reader/writer work on iterables and objects with write(); no file access.
+    "csv": _deny(),
+    # io: only the in-memory streams; open/FileIO/open_code reach the file system.
+    "io": _only("StringIO", "BytesIO", "SEEK_SET", "SEEK_CUR", "SEEK_END", "UnsupportedOperation"),
+    "urllib.parse": _deny(),
+}
+
+
+class ModuleProxy:
+    """A read-only stand-in for a module: vetted attributes in the instance dict."""
+
+    def __init__(self, name: str, attrs: dict[str, Any]) -> None:
+        object.__setattr__(self, "_proxy_name", name)
+        self.__dict__.update(attrs)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"module '{self._proxy_name}' is read-only in the sandbox")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"module '{self._proxy_name}' is read-only in the sandbox")
+
+    def __repr__(self) -> str:
+        return f"<module '{self._proxy_name}' (sandboxed)>"
+
+
+def _public_attrs(module: types.ModuleType, rule: ModuleRule) -> dict[str, Any]:
+    names = rule.only if rule.only is not None else set(getattr(module, "__all__", ())) | set(dir(module))
+    attrs: dict[str, Any] = {}
+    for name in sorted(names):
+        if name.startswith("_") or name in rule.deny:
+            continue
+        try:
+            value = getattr(module, name)
+        except AttributeError:
+            continue
+        if isinstance(value, types.ModuleType):
+            continue  # a module reachable from another is how pivots start
+        attrs[name] = value
+    return attrs
+
+
+def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
+    """Proxies for every allowed module and for the packages above dotted ones.
+
+    ``import collections.abc`` binds ``collections``, so the ``collections`` proxy gets an
+    ``abc`` attribute; a package that is not itself allowed (``urllib``) becomes a proxy
+    holding only its allowed submodules. Raises KeyError for a name not in the catalogue.
+    """
+    proxies: dict[str, ModuleProxy] = {}
+    attrs_by_name: dict[str, dict[str, Any]] = {}
+    for name in sorted(allowed, key=lambda n: n.count(".")):
+        rule = CATALOGUE[name]
+        attrs_by_name[name] = _public_attrs(importlib.import_module(name), rule)
+    for name in list(attrs_by_name):
+        parts = name.split(".")
+        for i in range(1, len(parts)):
+            attrs_by_name.setdefault(".".join(parts[:i]), {})
+    # Deepest first: a package's proxy is built after all its children were linked in.
+    for name in sorted(attrs_by_name, key=lambda n: -n.count(".")):
+        proxies[name] = ModuleProxy(name, attrs_by_name[name])
+        parent, _, child = name.rpartition(".")
+        if parent:
+            attrs_by_name[parent][child] = proxies[name]
+    return proxies

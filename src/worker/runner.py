@@ -1,0 +1,122 @@
+"""Compile one program with the sandbox policy, run it, and describe what happened.
+
+Everything the program does is turned into data: its exceptions (type, message, and the
+line in *its* source, with no frame of ours), a MemoryError as the "memory" limit, and
+its result as a bounded JSON value. Nothing here raises for anything the program does.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import linecache
+import re
+import traceback
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from RestrictedPython import compile_restricted_exec
+
+from ..protocol import ErrorInfo, Job, WorkerReply
+from .guards import UserClasses, guard_globals, safe_builtins
+from .jsonsafe import clean_text, to_json_value
+from .modules import ModuleProxy
+from .policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
+
+_LINE_RE = re.compile(r"^Line (\d+):")
+
+
+def _error(etype: str, message: str, line: int | None, max_chars: int) -> ErrorInfo:
+    return {"type": etype, "message": clean_text(message[:max_chars]), "line": line}
+
+
+def _reply(error: ErrorInfo | None = None, limit: Any = None, result: Any = None, truncated: bool = False) -> WorkerReply:
+    return {
+        "success": error is None and limit is None,
+        "result": result,
+        "result_truncated": truncated,
+        "error": error,
+        "limit": limit,
+    }
+
+
+def _user_line(exc: BaseException) -> int | None:
+    """Line of the innermost traceback frame that belongs to the submitted code."""
+    line = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == SOURCE_FILENAME:
+            line = lineno
+    if line is None and isinstance(exc, SyntaxError) and exc.filename == SOURCE_FILENAME:
+        line = exc.lineno
+    return line
+
+
+def _exception_message(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - a user __str__ may raise anything
+        return f"<{type(exc).__name__} with an unprintable message>"
+
+
+def _write_traceback(exc: BaseException, stderr: TextIO) -> None:
+    """What CPython would print for the program, with the frames of the sandbox removed."""
+    try:
+        te = traceback.TracebackException.from_exception(exc, limit=-50)
+        te.stack = traceback.StackSummary.from_list([f for f in te.stack if f.filename == SOURCE_FILENAME])
+        for chunk in te.format():
+            stderr.write(chunk)
+    except Exception:  # noqa: BLE001 - never let reporting mask the real outcome
+        stderr.write(f"{type(exc).__name__}\n")
+
+
+def compile_program(code: str) -> tuple[Any, list[str]]:
+    """(code object or None, RestrictedPython's error lines)."""
+    tree = ast.parse(code, SOURCE_FILENAME)
+    compiled = compile_restricted_exec(tree, SOURCE_FILENAME, policy=SandboxTransformer)
+    return compiled.code, list(compiled.errors)
+
+
+def run_job(
+    job: Job, stdout: TextIO, stderr: TextIO, proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]
+) -> WorkerReply:
+    code, limits = job["code"], job["limits"]
+    max_chars = limits["max_error_chars"]
+    linecache.cache[SOURCE_FILENAME] = (len(code), None, code.splitlines(True), SOURCE_FILENAME)
+    try:
+        program, errors = compile_program(code)
+    except SyntaxError as exc:
+        return _reply(_error("SyntaxError", str(exc.msg), exc.lineno, max_chars))
+    except (RecursionError, MemoryError, ValueError) as exc:
+        return _reply(_error("SyntaxError", f"the program could not be compiled: {type(exc).__name__}", None, max_chars))
+    if errors or program is None:
+        match = _LINE_RE.match(errors[0]) if errors else None
+        line = int(match.group(1)) if match else None
+        return _reply(_error("SecurityError", "; ".join(errors) or "refused", line, max_chars))
+
+    user_classes = UserClasses()
+    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": safe_builtins(proxies, allowed, user_classes)}
+    namespace.update(job["context"])
+    namespace.update(guard_globals(user_classes, stdout))  # after the context: guards always win
+    try:
+        exec(program, namespace)  # noqa: S102 - restricted bytecode, guarded namespace
+    except MemoryError:
+        namespace.clear()  # give the memory back before describing the failure
+        return _reply(_error("MemoryError", f"the program exceeded the {limits['memory_mb']} MB memory limit", None, max_chars), limit="memory")
+    except BaseException as exc:  # noqa: BLE001 - SystemExit and friends are the program's too
+        _write_traceback(exc, stderr)
+        return _reply(_error(type(exc).__name__, _exception_message(exc), _user_line(exc), max_chars))
+
+    if RESULT_NAME in namespace:
+        value = namespace[RESULT_NAME]
+    else:
+        value = namespace.get("_")
+    try:
+        result, truncated = to_json_value(value, limits["max_result_bytes"])
+        text = json.dumps(result, ensure_ascii=False)
+        if len(text.encode("utf-8")) > limits["max_result_bytes"]:
+            # Still too big once encoded: hand back the start of the JSON text instead.
+            result, truncated = text.encode("utf-8")[: limits["max_result_bytes"]].decode("utf-8", "ignore"), True
+    except MemoryError:
+        namespace.clear()
+        return _reply(_error("MemoryError", "the result was too large to convert", None, max_chars), limit="memory")
+    return _reply(result=result, truncated=truncated)
