@@ -16,11 +16,14 @@ from fastapi.security import APIKeyHeader
 from .errors import SandboxUnavailable, Unauthorized
 from .settings import Settings
 
+# Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in a
+# thread pool, a thread hand-off per dependency per request on the hot path.
+
 TOKEN_HEADER = "X-Executor-Token"
 _token_header = APIKeyHeader(name=TOKEN_HEADER, auto_error=False, description="the service's shared secret")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -28,7 +31,7 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def require_token(settings: SettingsDep, provided: Annotated[str | None, Depends(_token_header)]) -> None:
+async def require_token(settings: SettingsDep, provided: Annotated[str | None, Depends(_token_header)]) -> None:
     if not settings.token_configured or settings.api_token is None:
         raise SandboxUnavailable("the service has no API token configured", retry_after_s=30)
     expected = settings.api_token.get_secret_value().encode("utf-8")

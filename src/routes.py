@@ -17,12 +17,12 @@ from .schemas import ExecuteRequest, ExecuteResponse, HealthResponse
 router = APIRouter()
 
 
-def get_service(request: Request) -> ExecutionService:
+async def get_service(request: Request) -> ExecutionService:
     service: ExecutionService = request.app.state.service
     return service
 
 
-def get_monitor(request: Request) -> HealthMonitor:
+async def get_monitor(request: Request) -> HealthMonitor:
     monitor: HealthMonitor = request.app.state.monitor
     return monitor
 
@@ -79,7 +79,7 @@ _REQUEST_SCHEMA = {
         503: {"description": "no token configured, or the sandbox cannot run code"},
     },
 )
-async def execute(request: Request, _: Authorized, settings: SettingsDep, service: ServiceDep) -> ExecuteResponse:
+async def execute(request: Request, _: Authorized, settings: SettingsDep, service: ServiceDep) -> Response:
     """Run Python in a fresh sandboxed process.
 
     The token is checked before the body is read, so an unauthenticated caller learns
@@ -88,7 +88,16 @@ async def execute(request: Request, _: Authorized, settings: SettingsDep, servic
     """
     body = await read_body(request, settings.max_body_bytes)
     payload = parse_request(body, request.headers.get("content-type", ""), settings.max_context_depth)
-    return await service.execute(payload, request.state.request_id)
+    reply = await service.execute(payload, request.state.request_id)
+    # Serialized here, once: returning the model would make FastAPI validate it again.
+    return Response(reply.model_dump_json(), media_type="application/json")
+
+
+@router.get("/livez")
+async def livez() -> Response:
+    """Liveness: the process answers HTTP. Constant and cheap (also the benchmark's floor);
+    /health is the one that proves the sandbox works."""
+    return Response(b'{"status":"alive"}', media_type="application/json")
 
 
 @router.get("/health", response_model=HealthResponse, responses={503: {"model": HealthResponse}})

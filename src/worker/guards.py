@@ -26,6 +26,7 @@ from __future__ import annotations
 import builtins
 import operator
 import string
+import sys
 import types
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -262,15 +263,25 @@ def make_print(stdout: Any) -> Callable[[Any], Any]:
 # --------------------------------------------------------------------------- imports
 
 
-def make_import(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> Callable[..., ModuleProxy]:
+#: Modules that C code imports lazily with PyImport_Import, which looks ``__import__`` up
+#: in the *calling frame's* builtins, i.e. ours (``datetime.strptime`` -> ``_strptime``).
+#: PyImport_Import always passes fromlist ``["__doc__"]``, which restricted code cannot
+#: write (private name), and these names cannot be imported by user code either. The real
+#: module goes back to the C caller only; the template pre-imports them.
+INTERNAL_LAZY_IMPORTS = frozenset({"_strptime"})
+
+
+def make_import(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> Callable[..., Any]:
     def guarded_import(
         name: str,
         globals: Mapping[str, Any] | None = None,  # noqa: A002 - the __import__ signature
         locals: Mapping[str, Any] | None = None,  # noqa: A002
         fromlist: Iterable[str] | None = (),
         level: int = 0,
-    ) -> ModuleProxy:
+    ) -> Any:
         """``__import__``: allow-listed modules only, always as read-only proxies."""
+        if name in INTERNAL_LAZY_IMPORTS and fromlist is not None and list(fromlist) == ["__doc__"] and level == 0:
+            return sys.modules[name]
         if level != 0:
             raise ImportError("relative imports are not allowed in the sandbox")
         if not isinstance(name, str) or name not in allowed:

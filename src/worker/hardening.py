@@ -23,9 +23,15 @@ class HardeningError(Exception):
     """A confinement layer could not be applied."""
 
 
+# Looked up once in the template, not in every forked worker.
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc_prctl = _libc.prctl
+_libc_prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+_libc_prctl.restype = ctypes.c_int
+
+
 def _prctl(option: int, arg: int) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(option, arg, 0, 0, 0) != 0:
+    if _libc_prctl(option, arg, 0, 0, 0) != 0:
         errno = ctypes.get_errno()
         raise HardeningError(f"prctl({option}) failed: {os.strerror(errno)}")
 

@@ -17,6 +17,7 @@ Wire protocol with the API server:
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import os
 import selectors
@@ -26,6 +27,7 @@ import sys
 
 from ..protocol import HEADER, TemplateConfig, decode_body, frame_length
 from . import child
+from .guards import INTERNAL_LAZY_IMPORTS
 from .hardening import detach_process_group, die_with_parent
 from .modules import ModuleProxy, build_proxies
 from .runner import compile_program
@@ -74,6 +76,8 @@ def main(control_fd: int) -> None:
     config = _read_config()
     allowed = frozenset(config["allowed_imports"])
     proxies = build_proxies(sorted(allowed))
+    for name in INTERNAL_LAZY_IMPORTS:
+        importlib.import_module(name)
     compile_program(_WARM_UP)  # pull in every lazily imported piece of the compiler now
     gc.collect()
     gc.freeze()  # keep forked workers from touching (and copying) the template's heap
