@@ -141,7 +141,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's default echoes the offending input back; send only where and what.
-        detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
         metrics.rejections.labels("invalid_request").inc()
         return JSONResponse({"detail": detail}, status_code=422)
 

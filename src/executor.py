@@ -43,8 +43,13 @@ class ExecutionService:
             return self.settings.execution_timeout_s
         if requested > self.settings.max_timeout_s:
             raise InvalidRequest(
-                [{"loc": ["body", "timeout_s"], "msg": f"timeout_s may be at most {self.settings.max_timeout_s:g}",
-                  "type": "less_than_equal"}]  # fmt: skip
+                [
+                    {
+                        "loc": ["body", "timeout_s"],
+                        "msg": f"timeout_s may be at most {self.settings.max_timeout_s:g}",
+                        "type": "less_than_equal",
+                    }
+                ]
             )
         return requested
 

@@ -49,9 +49,7 @@ class HealthMonitor:
         started = time.perf_counter()
         request = ExecuteRequest(code=SELF_TEST_CODE)
         try:
-            outcome = await self.service.run_job(
-                self.service.job(request, SELF_TEST_TIMEOUT_S), SELF_TEST_TIMEOUT_S
-            )
+            outcome = await self.service.run_job(self.service.job(request, SELF_TEST_TIMEOUT_S), SELF_TEST_TIMEOUT_S)
             ok = outcome.reply["success"] and outcome.stdout.text() == "42\n"
             detail = "ok" if ok else "the self-test program did not print 42"
         except SandboxUnavailable as exc:

@@ -10,7 +10,24 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 #: Buckets that resolve a few milliseconds (the common case) up to the largest timeout.
-LATENCY_BUCKETS_S = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+LATENCY_BUCKETS_S = (
+    0.001,
+    0.002,
+    0.004,
+    0.008,
+    0.016,
+    0.032,
+    0.064,
+    0.128,
+    0.256,
+    0.512,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+)
 OUTCOMES = ("success", "error", "limit")
 REJECTION_REASONS = ("auth", "validation", "too_large", "invalid_request", "queue_full", "unavailable")
 LIMIT_KINDS = ("timeout", "memory", "cpu", "output")

@@ -326,10 +326,8 @@ class ExecutionPool:
         loop = asyncio.get_running_loop()
         try:
             with _JobIO(worker, stdout, stderr, max_reply) as io:
-                try:
+                with contextlib.suppress(OSError):  # a dead worker shows up as EOF below
                     await loop.sock_sendall(worker.channel, frame)
-                except OSError:
-                    pass  # the worker is gone; the channel reports EOF below
                 try:
                     ending = await asyncio.wait_for(asyncio.shield(io.ended), timeout_s)
                 except TimeoutError:

@@ -49,19 +49,31 @@ def parse_request(body: bytes, content_type: str, max_context_depth: int) -> Exe
     media_type = content_type.partition(";")[0].strip().lower()
     if media_type != "application/json":
         raise InvalidRequest(
-            [{"loc": ["header", "content-type"], "msg": "Content-Type must be application/json", "type": "content_type"}]
+            [
+                {
+                    "loc": ["header", "content-type"],
+                    "msg": "Content-Type must be application/json",
+                    "type": "content_type",
+                }
+            ]
         )
     try:
         return ExecuteRequest.model_validate_json(body, context={"max_context_depth": max_context_depth})
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False, include_context=False)
-        raise InvalidRequest([{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in errors]) from exc
+        raise InvalidRequest(
+            [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in errors]
+        ) from exc
 
 
 _REQUEST_SCHEMA = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": ExecuteRequest.model_json_schema(ref_template="#/components/schemas/{model}")}},
+        "content": {
+            "application/json": {
+                "schema": ExecuteRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+            }
+        },
     }
 }
 

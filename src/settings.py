@@ -40,7 +40,9 @@ class Settings(BaseSettings):
         default=5.0,
         gt=0,
         le=600,
-        validation_alias=AliasChoices("EXECUTOR_EXECUTION_TIMEOUT_S", "EXECUTOR_EXECUTION_TIMEOUT", "execution_timeout_s"),
+        validation_alias=AliasChoices(
+            "EXECUTOR_EXECUTION_TIMEOUT_S", "EXECUTOR_EXECUTION_TIMEOUT", "execution_timeout_s"
+        ),
         description="wall-clock limit when the request gives no timeout_s",
     )
     max_timeout_s: float = Field(default=30.0, gt=0, le=600, description="largest timeout_s a request may ask for")

@@ -58,12 +58,14 @@ def _shape_violations(tree: ast.AST, policy: SourcePolicy) -> list[Violation]:
         count += 1
         deepest = max(deepest, depth)
         if count > policy.max_ast_nodes:
-            return [Violation(None, "too_many_nodes", f"the program has more than {policy.max_ast_nodes} syntax nodes",
-                              "send a shorter program")]  # fmt: skip
+            message = f"the program has more than {policy.max_ast_nodes} syntax nodes"
+            return [Violation(None, "too_many_nodes", message, "send a shorter program")]
         if depth > policy.max_ast_depth:
             line = getattr(node, "lineno", None)
-            return [Violation(line, "too_deep", f"expressions or blocks are nested more than {policy.max_ast_depth} deep",
-                              "flatten the nesting with intermediate variables or functions")]  # fmt: skip
+            message = f"expressions or blocks are nested more than {policy.max_ast_depth} deep"
+            return [
+                Violation(line, "too_deep", message, "flatten the nesting with intermediate variables or functions")
+            ]
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return []
 
@@ -184,5 +186,5 @@ def validate_source(code: str, policy: SourcePolicy) -> list[Violation]:
     visitor = _PolicyVisitor(policy, _bound_names(tree))
     visitor.visit(tree)
     violations = visitor.violations + _restricted_python_violations(tree, visitor.private)
-    violations.sort(key=lambda v: (v.line or 0))
+    violations.sort(key=lambda v: v.line or 0)
     return violations

@@ -9,6 +9,7 @@ to stdout, so a printed "reply" is only ever stdout.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import random
@@ -78,10 +79,8 @@ def serve(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> None:
     sys.stdout, sys.stderr = stdout, stderr  # pprint, calendar.prmonth & co. write here
     reply = run_job(job, stdout, stderr, proxies, allowed)
     for stream in (stdout, stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError, MemoryError):
             stream.flush()
-        except (OSError, ValueError, MemoryError):
-            pass
     try:
         frame = encode_frame(reply)
     except (ValueError, TypeError, RecursionError, MemoryError):

@@ -65,9 +65,7 @@ def check_attribute_name(obj: object, name: object) -> str:
     if not isinstance(name, str):
         raise TypeError(f"attribute name must be a string, not {type(name).__name__}")
     if name.startswith("_"):
-        raise SandboxViolation(
-            f'access to "{name}" is not allowed: names starting with "_" are private in the sandbox'
-        )
+        raise SandboxViolation(f'access to "{name}" is not allowed: names starting with "_" are private in the sandbox')
     if name in INTROSPECTION_ATTRIBUTES or isinstance(obj, _OPAQUE_TYPES):
         raise SandboxViolation(f'access to "{name}" is not allowed: frame and code introspection is disabled')
     return name
@@ -324,7 +322,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             return self._winner(bases).__prepare__(name, bases, **kwargs)
 
         def __call__(self, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
-            cls = self._winner(bases)(name, bases, namespace, **kwargs)
+            cls: type = self._winner(bases)(name, bases, namespace, **kwargs)
             user_classes.add(cls)
             return cls
 

@@ -112,6 +112,8 @@ CATALOGUE: dict[str, ModuleRule] = {
 class ModuleProxy:
     """A read-only stand-in for a module: vetted attributes in the instance dict."""
 
+    _proxy_name: str
+
     def __init__(self, name: str, attrs: dict[str, Any]) -> None:
         object.__setattr__(self, "_proxy_name", name)
         self.__dict__.update(attrs)

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from RestrictedPython import compile_restricted_exec
+from RestrictedPython.compile import compile_restricted_exec
 
 from ..protocol import ErrorInfo, Job, WorkerReply
 from .guards import UserClasses, guard_globals, safe_builtins
@@ -30,7 +30,9 @@ def _error(etype: str, message: str, line: int | None, max_chars: int) -> ErrorI
     return {"type": etype, "message": clean_text(message[:max_chars]), "line": line}
 
 
-def _reply(error: ErrorInfo | None = None, limit: Any = None, result: Any = None, truncated: bool = False) -> WorkerReply:
+def _reply(
+    error: ErrorInfo | None = None, limit: Any = None, result: Any = None, truncated: bool = False
+) -> WorkerReply:
     return {
         "success": error is None and limit is None,
         "result": result,
@@ -87,7 +89,9 @@ def run_job(
     except SyntaxError as exc:
         return _reply(_error("SyntaxError", str(exc.msg), exc.lineno, max_chars))
     except (RecursionError, MemoryError, ValueError) as exc:
-        return _reply(_error("SyntaxError", f"the program could not be compiled: {type(exc).__name__}", None, max_chars))
+        return _reply(
+            _error("SyntaxError", f"the program could not be compiled: {type(exc).__name__}", None, max_chars)
+        )
     if errors or program is None:
         match = _LINE_RE.match(errors[0]) if errors else None
         line = int(match.group(1)) if match else None
@@ -101,15 +105,15 @@ def run_job(
         exec(program, namespace)  # noqa: S102 - restricted bytecode, guarded namespace
     except MemoryError:
         namespace.clear()  # give the memory back before describing the failure
-        return _reply(_error("MemoryError", f"the program exceeded the {limits['memory_mb']} MB memory limit", None, max_chars), limit="memory")
+        return _reply(
+            _error("MemoryError", f"the program exceeded the {limits['memory_mb']} MB memory limit", None, max_chars),
+            limit="memory",
+        )
     except BaseException as exc:  # noqa: BLE001 - SystemExit and friends are the program's too
         _write_traceback(exc, stderr)
         return _reply(_error(type(exc).__name__, _exception_message(exc), _user_line(exc), max_chars))
 
-    if RESULT_NAME in namespace:
-        value = namespace[RESULT_NAME]
-    else:
-        value = namespace.get("_")
+    value = namespace[RESULT_NAME] if RESULT_NAME in namespace else namespace.get("_")
     try:
         result, truncated = to_json_value(value, limits["max_result_bytes"])
         text = json.dumps(result, ensure_ascii=False)

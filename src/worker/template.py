@@ -8,8 +8,9 @@ and exits, so nothing survives from one execution to the next.
 Wire protocol with the API server:
 
 * stdin: one frame with the TemplateConfig, then EOF.
-* the control socket (its descriptor number is the last command-line argument): a unix socket. Each message is one byte ``b"S"`` carrying three
-  descriptors (SCM_RIGHTS): the worker's stdout pipe, stderr pipe and channel socket.
+* the control socket (descriptor number in the last command-line argument): a unix
+  socket. Each message is one byte ``b"S"`` carrying three descriptors (SCM_RIGHTS):
+  the worker's stdout pipe, stderr pipe and channel socket.
 * stdout: one JSON line per event: ``{"spawned": pid}`` in request order, and
   ``{"exited": pid, "status": wait_status, "cpu_ms": cpu_time}`` whenever a worker is reaped.
 """
