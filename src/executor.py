@@ -8,6 +8,7 @@ the request itself raise (see errors.py).
 from __future__ import annotations
 
 import asyncio
+import base64
 import math
 import time
 
@@ -18,7 +19,7 @@ from .pool import ExecutionPool, PoolUnavailable, RunOutcome
 from .protocol import Job
 from .schemas import ExecuteRequest, ExecuteResponse, ExecutionError, Truncated
 from .settings import Settings
-from .validation import SourcePolicy, validate_source
+from .validation import SourcePolicy, prepare_program
 
 #: Programs above this size are validated in a thread so a big parse does not stall
 #: every other request on the event loop.
@@ -88,16 +89,18 @@ class ExecutionService:
             raise PayloadTooLarge(f"code is {code_bytes} bytes; the limit is {self.settings.max_code_bytes}")
         timeout_s = self._timeout(request.timeout_s)
         if code_bytes > INLINE_VALIDATION_BYTES:
-            violations = await asyncio.to_thread(validate_source, request.code, self.policy)
+            prepared = await asyncio.to_thread(prepare_program, request.code, self.policy)
         else:
-            violations = validate_source(request.code, self.policy)
-        if violations:
-            raise CodeRejected(violations)
+            prepared = prepare_program(request.code, self.policy)
+        if prepared.violations or prepared.bytecode is None:
+            raise CodeRejected(prepared.violations)
+        job = self.job(request, timeout_s)
+        job["bytecode"] = base64.b64encode(prepared.bytecode).decode("ascii")
 
         queued_at = time.perf_counter()
         async with self.gate.slot():
             self.metrics.queue_wait.observe(time.perf_counter() - queued_at)
-            outcome = await self.run_job(self.job(request, timeout_s), timeout_s)
+            outcome = await self.run_job(job, timeout_s)
         return self._response(outcome, request_id)
 
     def _response(self, outcome: RunOutcome, request_id: str) -> ExecuteResponse:

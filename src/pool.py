@@ -91,7 +91,7 @@ class _JobIO:
         self.ended: asyncio.Future[Ending] = self.loop.create_future()
         self.protocol_error = False
 
-    def _end(self, why: Ending) -> None:
+    def end(self, why: Ending) -> None:
         if not self.ended.done():
             self.ended.set_result(why)
 
@@ -107,7 +107,7 @@ class _JobIO:
             return
         capture.feed(chunk)
         if capture.flooded:
-            self._end("flood")
+            self.end("flood")
 
     def _on_channel(self) -> None:
         try:
@@ -117,17 +117,17 @@ class _JobIO:
         except OSError:
             chunk = b""
         if not chunk:
-            self._end("eof")
+            self.end("eof")
             return
         self.reply_buf += chunk
         if self.reply_len is None and len(self.reply_buf) >= HEADER.size:
             (self.reply_len,) = HEADER.unpack_from(self.reply_buf)
             if self.reply_len > self.max_reply_bytes:
                 self.protocol_error = True
-                self._end("eof")
+                self.end("eof")
                 return
         if self.reply_len is not None and len(self.reply_buf) >= HEADER.size + self.reply_len:
-            self._end("reply")
+            self.end("reply")
 
     def drain_streams(self) -> None:
         """Read what the pipes already hold. Called once the reply is in: the worker
@@ -328,10 +328,11 @@ class ExecutionPool:
             with _JobIO(worker, stdout, stderr, max_reply) as io:
                 with contextlib.suppress(OSError):  # a dead worker shows up as EOF below
                     await loop.sock_sendall(worker.channel, frame)
+                timer = loop.call_later(timeout_s, io.end, "timeout")
                 try:
-                    ending = await asyncio.wait_for(asyncio.shield(io.ended), timeout_s)
-                except TimeoutError:
-                    ending = "timeout"
+                    ending = await io.ended
+                finally:
+                    timer.cancel()
                 if ending == "reply":
                     io.drain_streams()
             duration = time.perf_counter() - started

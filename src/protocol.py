@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 HEADER = struct.Struct(">I")
 #: Largest job frame (code + context + limits) the worker accepts.
@@ -39,6 +39,10 @@ class Job(TypedDict):
     code: str
     context: dict[str, Any]
     limits: Limits
+    #: The program already compiled by the API process with the same RestrictedPython
+    #: policy (base64 of marshal). Travels only API -> worker, trusted to untrusted;
+    #: nothing the worker sends back is ever unmarshalled. Absent: the worker compiles.
+    bytecode: NotRequired[str]
 
 
 class ErrorInfo(TypedDict):
@@ -53,6 +57,13 @@ class WorkerReply(TypedDict):
     result_truncated: bool
     error: ErrorInfo | None
     limit: LimitKind | None
+
+
+#: Template -> server events: kind (b"S" spawned / b"X" exited), pid, wait status, CPU ms.
+#: Fixed-size binary records: the template writes one per fork, on the hot path.
+EVENT = struct.Struct("<ciii")
+EVENT_SPAWNED = b"S"
+EVENT_EXITED = b"X"
 
 
 class TemplateConfig(TypedDict):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -19,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .protocol import TemplateConfig, encode_frame
+from .protocol import EVENT, EVENT_EXITED, EVENT_SPAWNED, TemplateConfig, encode_frame
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +60,7 @@ class Worker:
             return
         self.closed = True
         self.kill()
+        self.template.forget(self.pid)
         for fd in (self.pidfd, self.stdout_fd, self.stderr_fd):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -105,19 +105,20 @@ class TemplateProcess:
     async def _read_events(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
         try:
-            while line := await self._proc.stdout.readline():
-                event = json.loads(line)
-                if "spawned" in event:
+            while True:
+                kind, pid, status, cpu_ms = EVENT.unpack(await self._proc.stdout.readexactly(EVENT.size))
+                if kind == EVENT_SPAWNED:
                     if self._pending:
                         fut = self._pending.popleft()
                         if not fut.done():
-                            fut.set_result(int(event["spawned"]))
-                elif "exited" in event:
-                    pid = int(event["exited"])
+                            fut.set_result(pid)
+                elif kind == EVENT_EXITED:
                     exit_fut = self._exits.pop(pid, None)
                     if exit_fut is not None and not exit_fut.done():
-                        exit_fut.set_result((int(event["status"]), int(event["cpu_ms"])))
-        except (ValueError, KeyError, OSError):
+                        exit_fut.set_result((status, cpu_ms))
+        except asyncio.IncompleteReadError:
+            pass  # the template exited
+        except (ValueError, OSError):
             log.exception("template event stream broken")
         finally:
             self._mark_dead()
@@ -133,6 +134,10 @@ class TemplateProcess:
                 fut.exception()  # mark retrieved: nobody may be waiting on an exit
         self._pending.clear()
         self._exits.clear()
+
+    def forget(self, pid: int) -> None:
+        """Stop waiting for an exit report (clean exits are not reported)."""
+        self._exits.pop(pid, None)
 
     async def spawn(self) -> Worker:
         """Fork one worker. Raises TemplateDied if the template is gone."""

@@ -15,13 +15,14 @@ import os
 import random
 import sys
 from collections.abc import Mapping
+from types import CodeType
 from typing import cast
 
-from ..protocol import HEADER, MAX_JOB_BYTES, Job, ProtocolError, decode_body, encode_frame, frame_length
+from ..protocol import HEADER, MAX_JOB_BYTES, Job, Limits, ProtocolError, decode_body, encode_frame, frame_length
 from .hardening import HardeningError, harden
 from .jsonsafe import clean_text
 from .modules import ModuleProxy
-from .runner import run_job
+from .runner import execute, run_job
 
 CHANNEL_FD = 3
 #: Exit status of a worker that could not confine itself; the parent answers 503.
@@ -64,8 +65,34 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def serve(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> None:
+#: Limits for the rehearsal: the job's own limits are not known yet, and nothing is
+#: confined yet either, which is fine: the rehearsal runs our program, not the user's.
+_REHEARSAL_LIMITS: Limits = {
+    "memory_mb": 0, "cpu_s": 0, "max_open_files": 0, "max_result_bytes": 4096, "max_error_chars": 200
+}  # fmt: skip
+
+
+def rehearse(program: CodeType, proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> None:
+    """Run a small fixed program of ours while the worker waits for its job.
+
+    A forked worker pays a copy-on-write page fault for every page of the template it
+    writes to, and running Python writes everywhere (reference counts). Doing it now, while
+    the worker is idle and before it has a job, takes most of those faults off the request
+    path. The rehearsal uses its own namespace and output, and changes no state a program
+    can see: module proxies are read-only and every guard is rebuilt for the real job.
+    """
+    sink = io.StringIO()
+    job: Job = {"code": "", "context": {}, "limits": _REHEARSAL_LIMITS}
+    with contextlib.suppress(Exception):
+        execute(program, job, sink, sink, proxies, allowed)
+
+
+def serve(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str], rehearsal: CodeType | None = None) -> None:
     """Run one job and exit the process. Never returns."""
+    random.seed()  # forked from one template: every worker would otherwise share a stream
+    stdout, stderr = _stream(1), _stream(2)
+    if rehearsal is not None:
+        rehearse(rehearsal, proxies, allowed)
     try:
         job = read_job(CHANNEL_FD)
     except (ProtocolError, OSError):
@@ -74,8 +101,6 @@ def serve(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> None:
         harden(job["limits"])
     except HardeningError:
         os._exit(EXIT_HARDENING_FAILED)
-    random.seed()  # forked from one template: every worker would otherwise share a stream
-    stdout, stderr = _stream(1), _stream(2)
     sys.stdout, sys.stderr = stdout, stderr  # pprint, calendar.prmonth & co. write here
     reply = run_job(job, stdout, stderr, proxies, allowed)
     for stream in (stdout, stderr):

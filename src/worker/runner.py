@@ -8,11 +8,14 @@ its result as a bounded JSON value. Nothing here raises for anything the program
 from __future__ import annotations
 
 import ast
+import base64
 import json
 import linecache
+import marshal
 import re
 import traceback
 from collections.abc import Mapping
+from types import CodeType
 from typing import Any, TextIO
 
 from RestrictedPython.compile import compile_restricted_exec
@@ -71,32 +74,58 @@ def _write_traceback(exc: BaseException, stderr: TextIO) -> None:
         stderr.write(f"{type(exc).__name__}\n")
 
 
-def compile_program(code: str) -> tuple[Any, list[str]]:
+def compile_program(code: str) -> tuple[CodeType | None, list[str]]:
     """(code object or None, RestrictedPython's error lines)."""
     tree = ast.parse(code, SOURCE_FILENAME)
     compiled = compile_restricted_exec(tree, SOURCE_FILENAME, policy=SandboxTransformer)
     return compiled.code, list(compiled.errors)
 
 
-def run_job(
-    job: Job, stdout: TextIO, stderr: TextIO, proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]
-) -> WorkerReply:
-    code, limits = job["code"], job["limits"]
-    max_chars = limits["max_error_chars"]
+def load_program(job: Job) -> tuple[CodeType | None, WorkerReply | None]:
+    """(code object, None), or (None, the reply describing why there is none)."""
+    code, max_chars = job["code"], job["limits"]["max_error_chars"]
     linecache.cache[SOURCE_FILENAME] = (len(code), None, code.splitlines(True), SOURCE_FILENAME)
+    if "bytecode" in job:
+        # From the API process (trusted -> untrusted direction only); see protocol.Job.
+        program = marshal.loads(base64.b64decode(job["bytecode"]))  # noqa: S302
+        if not isinstance(program, CodeType):
+            return None, _reply(_error("SecurityError", "the compiled program is malformed", None, max_chars))
+        return program, None
     try:
         program, errors = compile_program(code)
     except SyntaxError as exc:
-        return _reply(_error("SyntaxError", str(exc.msg), exc.lineno, max_chars))
+        return None, _reply(_error("SyntaxError", str(exc.msg), exc.lineno, max_chars))
     except (RecursionError, MemoryError, ValueError) as exc:
-        return _reply(
-            _error("SyntaxError", f"the program could not be compiled: {type(exc).__name__}", None, max_chars)
-        )
+        message = f"the program could not be compiled: {type(exc).__name__}"
+        return None, _reply(_error("SyntaxError", message, None, max_chars))
     if errors or program is None:
         match = _LINE_RE.match(errors[0]) if errors else None
         line = int(match.group(1)) if match else None
-        return _reply(_error("SecurityError", "; ".join(errors) or "refused", line, max_chars))
+        return None, _reply(_error("SecurityError", "; ".join(errors) or "refused", line, max_chars))
+    return program, None
 
+
+def run_job(
+    job: Job, stdout: TextIO, stderr: TextIO, proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]
+) -> WorkerReply:
+    program, refusal = load_program(job)
+    if program is None:
+        assert refusal is not None
+        return refusal
+    return execute(program, job, stdout, stderr, proxies, allowed)
+
+
+def execute(  # noqa: PLR0917 - one call site per caller, all positional and distinct
+    program: CodeType,
+    job: Job,
+    stdout: TextIO,
+    stderr: TextIO,
+    proxies: Mapping[str, ModuleProxy],
+    allowed: frozenset[str],
+) -> WorkerReply:
+    """Run a compiled program in a fresh guarded namespace and describe the outcome."""
+    limits = job["limits"]
+    max_chars = limits["max_error_chars"]
     user_classes = UserClasses()
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": safe_builtins(proxies, allowed, user_classes)}
     namespace.update(job["context"])

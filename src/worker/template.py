@@ -11,29 +11,49 @@ Wire protocol with the API server:
 * the control socket (descriptor number in the last command-line argument): a unix
   socket. Each message is one byte ``b"S"`` carrying three descriptors (SCM_RIGHTS):
   the worker's stdout pipe, stderr pipe and channel socket.
-* stdout: one JSON line per event: ``{"spawned": pid}`` in request order, and
-  ``{"exited": pid, "status": wait_status, "cpu_ms": cpu_time}`` whenever a worker is reaped.
+* stdout: one ``protocol.EVENT`` record per event: "spawned" (pid) in request order, and
+  "exited" (pid, wait status, CPU ms) when a worker that did not exit cleanly is reaped.
+  A clean exit (status 0: the worker wrote its reply) is not reported; the server has
+  already read the reply and needs nothing more.
 """
 
 from __future__ import annotations
 
 import gc
 import importlib
-import json
 import os
 import selectors
 import signal
 import socket
 import sys
+from types import CodeType
 
-from ..protocol import HEADER, TemplateConfig, decode_body, frame_length
+from ..protocol import EVENT, EVENT_EXITED, EVENT_SPAWNED, HEADER, TemplateConfig, decode_body, frame_length
 from . import child
 from .guards import INTERNAL_LAZY_IMPORTS
 from .hardening import detach_process_group, die_with_parent
 from .modules import ModuleProxy, build_proxies
 from .runner import compile_program
 
-_WARM_UP = "class A:\n    pass\nimport json\nprint([x for x in range(3)], json.dumps({'a': 1}))\n"
+#: Compiled once here; each worker rehearses it before its job (see child.rehearse).
+_REHEARSAL = """\
+import json
+class Point:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+points = [Point(i, i * i) for i in range(5)]
+total = 0
+for p in points:
+    total += p.y
+data = {"total": total, "names": sorted({str(p.x) for p in points})}
+print(json.dumps(data), len(data), f"{total:>5}")
+try:
+    {}["missing"]
+except KeyError as exc:
+    message = str(exc)
+[total, message, (1, 2.5, None, True)]
+"""
 
 
 def _read_config() -> TemplateConfig:
@@ -43,12 +63,13 @@ def _read_config() -> TemplateConfig:
     return TemplateConfig(allowed_imports=list(config["allowed_imports"]))
 
 
-def _emit(event: dict[str, int]) -> None:
-    sys.stdout.write(json.dumps(event) + "\n")
-    sys.stdout.flush()
+def _emit(kind: bytes, pid: int, status: int = 0, cpu_ms: int = 0) -> None:
+    os.write(1, EVENT.pack(kind, pid, status, cpu_ms))
 
 
-def _fork_worker(fds: list[int], proxies: dict[str, ModuleProxy], allowed: frozenset[str]) -> int:
+def _fork_worker(
+    fds: list[int], proxies: dict[str, ModuleProxy], allowed: frozenset[str], rehearsal: CodeType | None
+) -> int:
     pid = os.fork()
     if pid:
         return pid
@@ -67,7 +88,7 @@ def _fork_worker(fds: list[int], proxies: dict[str, ModuleProxy], allowed: froze
         # Everything else the template holds (control socket, event pipe, selector,
         # wake-up pipe, the descriptors just received) is closed here.
         os.closerange(child.CHANNEL_FD + 1, 1 << 16)
-        child.serve(proxies, allowed)
+        child.serve(proxies, allowed, rehearsal)
     finally:
         os._exit(child.EXIT_HARDENING_FAILED)
 
@@ -79,7 +100,7 @@ def main(control_fd: int) -> None:
     proxies = build_proxies(sorted(allowed))
     for name in INTERNAL_LAZY_IMPORTS:
         importlib.import_module(name)
-    compile_program(_WARM_UP)  # pull in every lazily imported piece of the compiler now
+    rehearsal, _ = compile_program(_REHEARSAL)  # also pulls in the compiler's lazy imports
     gc.collect()
     gc.freeze()  # keep forked workers from touching (and copying) the template's heap
 
@@ -107,10 +128,10 @@ def main(control_fd: int) -> None:
                 for fd in fds:
                     os.close(fd)
                 continue
-            pid = _fork_worker(fds, proxies, allowed)
+            pid = _fork_worker(fds, proxies, allowed, rehearsal)
             for fd in fds:
                 os.close(fd)
-            _emit({"spawned": pid})
+            _emit(EVENT_SPAWNED, pid)
             _reap()
 
 
@@ -122,4 +143,5 @@ def _reap() -> None:
             return
         if pid == 0:
             return
-        _emit({"exited": pid, "status": status, "cpu_ms": int((usage.ru_utime + usage.ru_stime) * 1000)})
+        if status != 0:
+            _emit(EVENT_EXITED, pid, status, int((usage.ru_utime + usage.ru_stime) * 1000))
