@@ -105,7 +105,12 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             await pool.start()
         except Exception:
             log.exception("the sandbox template could not be started")
-        pool.on_restart = metrics.template_restarts.inc
+
+        def on_restart() -> None:
+            metrics.template_restarts.inc()
+            monitor.request_self_test()  # /health must speak about the new template, not the dead one
+
+        pool.on_restart = on_restart
         await monitor.self_test()
         monitor.start()
         try:

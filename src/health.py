@@ -44,6 +44,7 @@ class HealthMonitor:
         self._restarts_seen = 0
         self._last_restart_at: float | None = None
         self._task: asyncio.Task[None] | None = None
+        self._pending: set[asyncio.Task[SelfTest]] = set()
 
     async def self_test(self) -> SelfTest:
         started = time.perf_counter()
@@ -66,6 +67,12 @@ class HealthMonitor:
         while True:
             await asyncio.sleep(self.interval_s)
             await self.self_test()
+
+    def request_self_test(self) -> None:
+        """Run a self-test soon, without waiting for it (called after a template restart)."""
+        task = asyncio.create_task(self.self_test(), name="health-self-test-now")
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="health-self-test")

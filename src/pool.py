@@ -185,8 +185,9 @@ def _died_reply(exit_info: tuple[int, int] | None, cpu_s: int, memory_mb: int) -
     if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_ms >= cpu_s * 1000):
         return _limit_reply("cpu", "CPUTimeExceeded", f"the program used more than {cpu_s} s of CPU time")
     if sig == signal.SIGKILL:
-        # Nobody else kills a worker we have not given up on: the kernel's OOM killer.
-        return _limit_reply("memory", "MemoryError", "the worker was killed by the system, most likely out of memory")
+        # Not us (we had not given up on it) and not RLIMIT_CPU: the kernel's OOM killer or
+        # an operator. RLIMIT_AS normally stops memory growth first, so no limit is claimed.
+        return _crash_reply("the worker was killed (SIGKILL) from outside, e.g. by the out-of-memory killer")
     if sig == signal.SIGSEGV:
         return _limit_reply(
             "memory", "MemoryError", f"the interpreter crashed (C stack or the {memory_mb} MB memory limit)"

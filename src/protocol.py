@@ -112,7 +112,7 @@ def parse_reply(message: Any) -> WorkerReply:
     error = message.get("error")
     if not isinstance(success, bool) or not isinstance(truncated, bool):
         raise ProtocolError("reply flags are not booleans")
-    if limit is not None and limit not in LIMIT_KINDS:
+    if limit is not None and (not isinstance(limit, str) or limit not in LIMIT_KINDS):
         raise ProtocolError("reply names an unknown limit")
     checked_error: ErrorInfo | None = None
     if error is not None:

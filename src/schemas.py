@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keyword
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, field_validator
@@ -10,20 +11,20 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, fi
 LimitName = Literal["timeout", "memory", "cpu", "output"]
 
 
-def _depth(value: Any, limit: int) -> int:
-    """Nesting depth of a JSON value, walked with a stack; stops counting past ``limit``."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
+def _check_values(values: dict[str, Any], max_depth: int) -> None:
+    """Refuse context values nested deeper than ``max_depth`` containers, and NaN/Infinity
+    (the JSON parser accepts them, but they are not JSON and the worker protocol is).
+    Walked with a stack, so a deep value cannot overflow this process's stack."""
+    stack: list[tuple[Any, int]] = [(v, 0) for v in values.values()]
     while stack:
         item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return deepest
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("context values must be finite numbers (no NaN or Infinity)")
+        if isinstance(item, (dict, list)):
+            if depth >= max_depth:
+                raise ValueError(f"context values are nested more than {max_depth} deep")
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
 
 
 class ExecuteRequest(BaseModel):
@@ -45,9 +46,7 @@ class ExecuteRequest(BaseModel):
                 raise ValueError(f"context key {name[:64]!r} is not a Python identifier")
             if name.startswith("_"):
                 raise ValueError(f"context key {name[:64]!r} starts with '_'; such names are reserved")
-        max_depth = (info.context or {}).get("max_context_depth", 32)
-        if _depth(value, max_depth) > max_depth:
-            raise ValueError(f"context values are nested more than {max_depth} deep")
+        _check_values(value, (info.context or {}).get("max_context_depth", 32))
         return value
 
 

@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576, description="largest request body")
     max_code_bytes: int = Field(default=262_144, ge=64, le=16 * 1_048_576, description="largest program (UTF-8)")
     max_ast_nodes: int = Field(default=50_000, ge=10, le=1_000_000)
-    max_ast_depth: int = Field(default=100, ge=5, le=1000, description="deepest nesting of syntax nodes")
+    # At most 200: RestrictedPython's transformer and the compiler recurse once per level.
+    max_ast_depth: int = Field(default=100, ge=5, le=200, description="deepest nesting of syntax nodes")
     max_context_depth: int = Field(default=32, ge=1, le=128, description="deepest nesting of a context value")
     max_stdout_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     max_stderr_bytes: int = Field(default=262_144, ge=1024, le=64 * 1_048_576)

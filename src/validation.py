@@ -52,22 +52,20 @@ class SourcePolicy:
 def _shape_violations(tree: ast.AST, policy: SourcePolicy) -> list[Violation]:
     """Node count and nesting depth, walked with an explicit stack."""
     count = 0
-    deepest = 0
-    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    stack: list[tuple[ast.AST, int, int | None]] = [(tree, 0, None)]
     while stack:
-        node, depth = stack.pop()
+        node, depth, line = stack.pop()
+        line = getattr(node, "lineno", line)  # nearest enclosing line, for nodes without one
         count += 1
-        deepest = max(deepest, depth)
         if count > policy.max_ast_nodes:
             message = f"the program has more than {policy.max_ast_nodes} syntax nodes"
             return [Violation(None, "too_many_nodes", message, "send a shorter program")]
         if depth > policy.max_ast_depth:
-            line = getattr(node, "lineno", None)
             message = f"expressions or blocks are nested more than {policy.max_ast_depth} deep"
             return [
                 Violation(line, "too_deep", message, "flatten the nesting with intermediate variables or functions")
             ]
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        stack.extend((child, depth + 1, line) for child in ast.iter_child_nodes(node))
     return []
 
 
@@ -93,12 +91,14 @@ class _PolicyVisitor(ast.NodeVisitor):
         self.policy = policy
         self.bound = bound
         self.violations: list[Violation] = []
-        #: line -> private names reported there, so RestrictedPython's message for the
-        #: same name is not listed twice.
+        #: line -> private names / words of other problems reported there, so that
+        #: RestrictedPython's message for the same problem is not listed twice.
         self.private: dict[int | None, set[str]] = {}
+        self.reported: dict[int | None, set[str]] = {}
+        self.line: int | None = None
 
     def _add(self, node: ast.AST, rule: str, message: str, hint: str = "") -> None:
-        self.violations.append(Violation(getattr(node, "lineno", None), rule, message, hint))
+        self.violations.append(Violation(getattr(node, "lineno", self.line), rule, message, hint))
 
     def _import_hint(self) -> str:
         return "allowed modules: " + ", ".join(sorted(self.policy.allowed_imports))
@@ -115,11 +115,13 @@ class _PolicyVisitor(ast.NodeVisitor):
             self._add(node, "import", f"import from '{node.module}' is not allowed", self._import_hint())
         for alias in node.names:
             if alias.name.startswith("_"):
+                self.private.setdefault(node.lineno, set()).add(alias.name)
                 self._add(node, "private_name", f"'{alias.name}' is private and cannot be imported")
 
     def visit_Name(self, node: ast.Name) -> None:
         hint = FORBIDDEN_NAMES.get(node.id)
         if hint is not None and isinstance(node.ctx, ast.Load) and node.id not in self.bound:
+            self.reported.setdefault(node.lineno, set()).add(f"{node.id} call")
             self._add(node, "forbidden_name", f"'{node.id}' is not available in the sandbox", hint)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
@@ -147,14 +149,28 @@ class _PolicyVisitor(ast.NodeVisitor):
                 )
         self.generic_visit(node)
 
+    def generic_visit(self, node: ast.AST) -> None:
+        self.line = getattr(node, "lineno", self.line)  # for nodes without a line (comprehension)
+        super().generic_visit(node)
+
     def _no_async(self, node: ast.AST) -> None:
+        line = getattr(node, "lineno", self.line)
+        self.reported.setdefault(line, set()).update({"async", "await"})
         self._add(node, "async", "async code is not supported in the sandbox", "use ordinary functions and loops")
         self.generic_visit(node)
 
     visit_AsyncFunctionDef = visit_Await = visit_AsyncFor = visit_AsyncWith = _no_async
 
+    def visit_comprehension(self, node: ast.comprehension) -> None:
+        if node.is_async:
+            self._no_async(node)
+        else:
+            self.generic_visit(node)
 
-def _restricted_python_violations(tree: ast.Module, private: dict[int | None, set[str]]) -> list[Violation]:
+
+def _restricted_python_violations(
+    tree: ast.Module, private: dict[int | None, set[str]], reported: dict[int | None, set[str]]
+) -> list[Violation]:
     errors: list[str] = []
     SandboxTransformer(errors, [], {}).visit(tree)
     out = []
@@ -162,8 +178,10 @@ def _restricted_python_violations(tree: ast.Module, private: dict[int | None, se
         match = _RP_LINE.match(error)
         line = int(match.group(1)) if match and match.group(1).isdigit() else None
         text = match.group(2) if match else error
-        if any(f'"{name}"' in text for name in private.get(line, ())):
-            continue  # the same private name, already reported with a hint
+        if any(f'"{name}"' in text for name in private.get(line, ())) or any(
+            word in text.lower() for word in reported.get(line, ())
+        ):
+            continue  # the same problem, already reported with a hint
         out.append(Violation(line, "restricted", text.rstrip(".") + "."))
     return out
 
@@ -203,8 +221,11 @@ def prepare_program(code: str, policy: SourcePolicy) -> PreparedProgram:
     if shape:
         return PreparedProgram(shape)  # walking further could be expensive; this is enough to act on
     visitor = _PolicyVisitor(policy, _bound_names(tree))
-    visitor.visit(tree)
-    violations = visitor.violations + _restricted_python_violations(tree, visitor.private)
+    try:
+        visitor.visit(tree)
+        violations = visitor.violations + _restricted_python_violations(tree, visitor.private, visitor.reported)
+    except RecursionError:  # the shape check bounds depth; this is the last line of defence
+        return PreparedProgram([Violation(None, "too_deep", "the program is nested too deeply", "flatten the nesting")])
     if violations:
         violations.sort(key=lambda v: v.line or 0)
         return PreparedProgram(violations)

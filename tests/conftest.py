@@ -98,7 +98,9 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def run_server(tmp_dir: Path, env_overrides: dict[str, str] | None = None, token: str | None = TOKEN) -> Iterator[LiveServer]:
+def run_server(
+    tmp_dir: Path, env_overrides: dict[str, str] | None = None, token: str | None = TOKEN
+) -> Iterator[LiveServer]:
     """Start ``uvicorn src.main:app`` on a free loopback port; stop it (and its children) after."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXECUTOR_")}

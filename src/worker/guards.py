@@ -24,9 +24,9 @@ What the guards refuse, and why:
 from __future__ import annotations
 
 import builtins
+import importlib
 import operator
 import string
-import sys
 import types
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -35,6 +35,7 @@ from typing import Any
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from .modules import ModuleProxy
+from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
 
 #: Attributes that hand out frames, code objects or the running interpreter's state.
 #: They do not start with "_", so the underscore rule alone would let them through.
@@ -53,10 +54,6 @@ _OPAQUE_TYPES = (types.FrameType, types.CodeType, types.TracebackType)
 _FORMAT_METHODS = frozenset({"format", "format_map"})
 
 
-class SandboxViolation(AttributeError):
-    """Raised by a guard. An AttributeError, so hasattr()/getattr(x, n, d) behave."""
-
-
 # --------------------------------------------------------------------------- attributes
 
 
@@ -65,21 +62,20 @@ def check_attribute_name(obj: object, name: object) -> str:
     if not isinstance(name, str):
         raise TypeError(f"attribute name must be a string, not {type(name).__name__}")
     if name.startswith("_"):
-        raise SandboxViolation(f'access to "{name}" is not allowed: names starting with "_" are private in the sandbox')
+        raise SecurityError(f'access to "{name}" is not allowed: names starting with "_" are private in the sandbox')
     if name in INTROSPECTION_ATTRIBUTES or isinstance(obj, _OPAQUE_TYPES):
-        raise SandboxViolation(f'access to "{name}" is not allowed: frame and code introspection is disabled')
+        raise SecurityError(f'access to "{name}" is not allowed: frame and code introspection is disabled')
     return name
 
 
 def _reject_traversal(template: str) -> None:
     """Refuse "{0.attr}" and "{0[key]}" fields: str.format would resolve them with the real getattr."""
     for _literal, field_name, spec, _conv in string.Formatter().parse(template):
-        for part in (field_name, spec):
-            if part and ("." in part or "[" in part):
-                raise SandboxViolation(
-                    "format fields may not read attributes or items ('{0.attr}', '{0[key]}'); "
-                    "compute the value first and format it: '{}'.format(obj.attr)"
-                )
+        if field_name and ("." in field_name or "[" in field_name):
+            raise SecurityError(
+                "format fields may not read attributes or items ('{0.attr}', '{0[key]}'); "
+                "compute the value first and format it: '{}'.format(obj.attr)"
+            )
         if spec:
             _reject_traversal(spec)  # nested fields inside a format spec
 
@@ -129,8 +125,16 @@ def _wrap_format(value: Any) -> Any:
 
 
 def guarded_getattr(obj: object, name: object, default: object = _MISSING) -> Any:
-    """``_getattr_`` and the ``getattr`` builtin: the name check, then the real lookup."""
-    checked = check_attribute_name(obj, name)
+    """``_getattr_`` and the ``getattr`` builtin: the name check, then the real lookup.
+
+    With a default, a refused name gives the default, as a missing one would
+    (``getattr(f, "__name__", "?")`` is ordinary code); it never gives the attribute."""
+    try:
+        checked = check_attribute_name(obj, name)
+    except SecurityError:
+        if default is _MISSING:
+            raise
+        return default
     try:
         value = getattr(obj, checked)
     except AttributeError:
@@ -155,23 +159,26 @@ class UserClasses:
     """Classes the program defined. Only these, and instances of anything that is not a
     module or a foreign class, accept attribute writes."""
 
+    # Keyed by identity, never by ==: a program's metaclass could define __eq__ to claim
+    # that a library class is one of its own (a WeakSet compares with ==).
     def __init__(self) -> None:
-        self._classes: weakref.WeakSet[type] = weakref.WeakSet()
+        self._classes: dict[int, weakref.ref[type]] = {}
 
     def add(self, cls: type) -> None:
-        self._classes.add(cls)
+        self._classes[id(cls)] = weakref.ref(cls)
 
     def __contains__(self, cls: object) -> bool:
-        return cls in self._classes
+        ref = self._classes.get(id(cls))
+        return ref is not None and ref() is cls
 
 
 def make_write_guard(user_classes: UserClasses) -> Callable[[Any], Any]:
     def guarded_write(obj: Any) -> Any:
         """``_write_``: the object about to receive an attribute or item assignment."""
         if isinstance(obj, (types.ModuleType, ModuleProxy)):
-            raise SandboxViolation("modules are read-only in the sandbox")
+            raise SecurityError("modules are read-only in the sandbox")
         if isinstance(obj, type) and obj not in user_classes:
-            raise SandboxViolation(f"cannot modify built-in or library class '{obj.__name__}'")
+            raise SecurityError(f"cannot modify built-in or library class '{obj.__name__}'")
         return obj
 
     return guarded_write
@@ -230,7 +237,7 @@ def guarded_inplacevar(op: str, target: Any, value: Any) -> Any:
     try:
         return _INPLACE_OPERATORS[op](target, value)
     except KeyError:
-        raise SandboxViolation(f"unsupported augmented assignment {op!r}") from None
+        raise SecurityError(f"unsupported augmented assignment {op!r}") from None
 
 
 # --------------------------------------------------------------------------- print
@@ -263,9 +270,9 @@ def make_print(stdout: Any) -> Callable[[Any], Any]:
 
 #: Modules that C code imports lazily with PyImport_Import, which looks ``__import__`` up
 #: in the *calling frame's* builtins, i.e. ours (``datetime.strptime`` -> ``_strptime``).
-#: PyImport_Import always passes fromlist ``["__doc__"]``, which restricted code cannot
-#: write (private name), and these names cannot be imported by user code either. The real
-#: module goes back to the C caller only; the template pre-imports them.
+#: Restricted code cannot name them (private names are refused at compile time and
+#: ``__import__`` itself is unreachable), so only such C callers get the real module back;
+#: the template pre-imports them.
 INTERNAL_LAZY_IMPORTS = frozenset({"_strptime"})
 
 
@@ -278,8 +285,8 @@ def make_import(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> 
         level: int = 0,
     ) -> Any:
         """``__import__``: allow-listed modules only, always as read-only proxies."""
-        if name in INTERNAL_LAZY_IMPORTS and fromlist is not None and list(fromlist) == ["__doc__"] and level == 0:
-            return sys.modules[name]
+        if name in INTERNAL_LAZY_IMPORTS and level == 0:
+            return importlib.import_module(name)
         if level != 0:
             raise ImportError("relative imports are not allowed in the sandbox")
         if not isinstance(name, str) or name not in allowed:
@@ -338,13 +345,19 @@ class _TypeMeta(builtins.type):
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         if len(args) == 1 and not kwargs:
-            return builtins.type(args[0])
+            found = builtins.type(args[0])
+            # type(int) is the real `type`, whose 3-argument form this class exists to refuse.
+            return SandboxType if found is builtins.type or found is _TypeMeta else found
         raise TypeError("type() with three arguments is not allowed in the sandbox; use a class statement")
 
 
 class SandboxType(metaclass=_TypeMeta):
     """``type``: ``type(x)`` and ``isinstance(c, type)`` work; building classes from
     dicts (``type(name, bases, ns)``) would skip the class checks, so it is refused."""
+
+
+# Shown to programs as the builtin it stands for, not by its module path.
+SandboxType.__module__, SandboxType.__name__, SandboxType.__qualname__ = "builtins", "type", "type"
 
 
 # --------------------------------------------------------------------------- builtins

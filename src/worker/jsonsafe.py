@@ -18,6 +18,7 @@ The conversion stops once the output would exceed the byte budget, and says so.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -56,11 +57,14 @@ class _Converter:
 
     def key(self, key: object) -> str:
         if isinstance(key, str):
-            return clean_text(str.__str__(key))
-        if key is None or isinstance(key, (bool, int, float)):
+            text = clean_text(str.__str__(key))
+        elif key is None or isinstance(key, (bool, int, float)):
             converted = self.scalar(key)
-            return converted if isinstance(converted, str) else _json_text(converted)
-        return safe_repr(key)
+            text = converted if isinstance(converted, str) else _json_text(converted)
+        else:
+            text = safe_repr(key)
+        self.spend(len(text) + 4)  # quotes, colon, comma
+        return text
 
     def scalar(self, value: Any) -> Any:
         if isinstance(value, bool) or value is None:
@@ -80,8 +84,9 @@ class _Converter:
             self.spend(8)
             return self.scalar(value)
         if isinstance(value, str):
+            room = max(self.budget - 2, 0)
             self.spend(len(value) + 2)
-            return clean_text(str.__str__(value)) if self.budget >= 0 else ""
+            return clean_text(str.__str__(value)[:room])  # over budget: keep the start
         if depth >= MAX_DEPTH:
             return "..."
         if isinstance(value, (list, tuple, dict)):
@@ -93,7 +98,7 @@ class _Converter:
                 if isinstance(value, dict):
                     out: dict[str, Any] = {}
                     for k, v in list(value.items()):
-                        if not self.spend(4):
+                        if self.truncated:
                             break
                         out[self.key(k)] = self.convert(v, depth + 1)
                     return out
@@ -120,11 +125,26 @@ def _json_text(value: Any) -> str:
     return repr(value)
 
 
-def to_json_value(value: Any, max_bytes: int) -> tuple[Any, bool]:
-    """(JSON-safe value, truncated). Roughly ``max_bytes`` of output at most."""
-    converter = _Converter(max_bytes)
+def _convert_once(value: Any, budget: int) -> tuple[Any, bool]:
+    converter = _Converter(budget)
     try:
         converted = converter.convert(value, 0)
     except RecursionError:
-        return safe_repr(value)[:max_bytes], True
+        return safe_repr(value)[:budget], True
     return converted, converter.truncated
+
+
+def to_json_value(value: Any, max_bytes: int) -> tuple[Any, bool]:
+    """(JSON-safe value, truncated) whose JSON encoding fits in ``max_bytes``.
+
+    The converter's byte count is an estimate (escapes, non-ASCII); if the encoding still
+    does not fit, convert again with a smaller budget, so an oversized result keeps its
+    shape (the first items, the start of a string) instead of turning into text.
+    """
+    budget = max_bytes
+    for _ in range(6):
+        converted, truncated = _convert_once(value, budget)
+        if len(json.dumps(converted, ensure_ascii=False).encode("utf-8", "surrogatepass")) <= max_bytes:
+            return converted, truncated
+        budget //= 2
+    return None, True

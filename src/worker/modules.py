@@ -17,10 +17,13 @@ the settings validator, the API-side validator and the worker all read it.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import types
 from dataclasses import dataclass, field
 from typing import Any
+
+from .refusal import SecurityError
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,13 @@ CATALOGUE: dict[str, ModuleRule] = {
     "random": _deny(),
     "collections": _deny(),
     "collections.abc": _deny(),
-    # functools: partial/reduce/lru_cache/wraps take callables the program already holds;
-    # they add no attribute access of their own beyond what update_wrapper copies
-    # (dunders, which the attribute guard still refuses to read).
-    "functools": _deny(),
+    # functools: partial/reduce/lru_cache take callables the program already holds.
+    # update_wrapper/wraps copy attributes *by name* with the real getattr/setattr
+    # (updated=("__globals__",) leaked a library module's globals): replaced by versions
+    # that accept only the default names (guards.make_update_wrapper).
+    # singledispatch/singledispatchmethod: register() reads the handler's annotations with
+    # typing.get_type_hints, which eval()s annotation strings outside RestrictedPython.
+    "functools": _deny("singledispatch", "singledispatchmethod"),
     # operator: attrgetter and methodcaller read attributes by name from C, outside the
     # attribute guard (operator.attrgetter('__class__')). itemgetter is equivalent to a
     # subscript, which is allowed, so it stays.
@@ -144,6 +150,43 @@ def _public_attrs(module: types.ModuleType, rule: ModuleRule) -> dict[str, Any]:
     return attrs
 
 
+def _safe_update_wrapper() -> dict[str, Any]:
+    """Safe ``functools.update_wrapper`` and ``functools.wraps``.
+
+    The real ones copy the attributes *named* in ``assigned``/``updated`` with the real
+    getattr/setattr, so ``updated=("__globals__",)`` merged a library function's globals
+    (``os``, the real builtins) into the program's function. Only the default attribute
+    lists are accepted, and only functions can be decorated (no library class is rewritten).
+    """
+
+    def _check(wrapper: Any, assigned: Any, updated: Any) -> None:
+        if tuple(assigned) != functools.WRAPPER_ASSIGNMENTS or tuple(updated) != functools.WRAPPER_UPDATES:
+            raise SecurityError("functools.update_wrapper/wraps accept only the default attribute lists in the sandbox")
+        if wrapper is not None and not isinstance(wrapper, types.FunctionType):
+            raise SecurityError("functools.update_wrapper/wraps can only decorate functions in the sandbox")
+
+    def update_wrapper(
+        wrapper: Any,
+        wrapped: Any,
+        assigned: Any = functools.WRAPPER_ASSIGNMENTS,
+        updated: Any = functools.WRAPPER_UPDATES,
+    ) -> Any:
+        _check(wrapper, assigned, updated)
+        return functools.update_wrapper(wrapper, wrapped)
+
+    def wraps(
+        wrapped: Any, assigned: Any = functools.WRAPPER_ASSIGNMENTS, updated: Any = functools.WRAPPER_UPDATES
+    ) -> Any:
+        _check(None, assigned, updated)
+        return functools.partial(update_wrapper, wrapped=wrapped)
+
+    return {"update_wrapper": update_wrapper, "wraps": wraps}
+
+
+#: Library names replaced by a guarded version, per module.
+REPLACEMENTS: dict[str, Any] = {"functools": _safe_update_wrapper}
+
+
 def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     """Proxies for every allowed module and for the packages above dotted ones.
 
@@ -156,6 +199,8 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     for name in sorted(allowed, key=lambda n: n.count(".")):
         rule = CATALOGUE[name]
         attrs_by_name[name] = _public_attrs(importlib.import_module(name), rule)
+        if name in REPLACEMENTS:
+            attrs_by_name[name].update(REPLACEMENTS[name]())
     for name in list(attrs_by_name):
         parts = name.split(".")
         for i in range(1, len(parts)):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import base64
-import json
 import linecache
 import marshal
 import re
@@ -67,7 +66,19 @@ def _write_traceback(exc: BaseException, stderr: TextIO) -> None:
     """What CPython would print for the program, with the frames of the sandbox removed."""
     try:
         te = traceback.TracebackException.from_exception(exc, limit=-50)
-        te.stack = traceback.StackSummary.from_list([f for f in te.stack if f.filename == SOURCE_FILENAME])
+        # Every exception in the chain (__cause__, __context__, groups), not just the last:
+        # a library or guard frame in a chained exception would show host paths.
+        pending, seen = [te], set()
+        while pending:
+            current = pending.pop()
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            current.stack = traceback.StackSummary.from_list(
+                [f for f in current.stack if f.filename == SOURCE_FILENAME]
+            )
+            pending.extend(x for x in (current.__cause__, current.__context__) if x is not None)
+            pending.extend(getattr(current, "exceptions", None) or ())
         for chunk in te.format():
             stderr.write(chunk)
     except Exception:  # noqa: BLE001 - never let reporting mask the real outcome
@@ -145,10 +156,6 @@ def execute(  # noqa: PLR0917 - one call site per caller, all positional and dis
     value = namespace[RESULT_NAME] if RESULT_NAME in namespace else namespace.get("_")
     try:
         result, truncated = to_json_value(value, limits["max_result_bytes"])
-        text = json.dumps(result, ensure_ascii=False)
-        if len(text.encode("utf-8")) > limits["max_result_bytes"]:
-            # Still too big once encoded: hand back the start of the JSON text instead.
-            result, truncated = text.encode("utf-8")[: limits["max_result_bytes"]].decode("utf-8", "ignore"), True
     except MemoryError:
         namespace.clear()
         return _reply(_error("MemoryError", "the result was too large to convert", None, max_chars), limit="memory")

@@ -58,7 +58,7 @@ def _emit(kind: bytes, pid: int, status: int = 0, cpu_ms: int = 0) -> None:
 
 
 def _fork_worker(
-    fds: list[int], proxies: dict[str, ModuleProxy], allowed: frozenset[str], rehearsal: CodeType | None
+    fds: list[int], devnull: int, proxies: dict[str, ModuleProxy], allowed: frozenset[str], rehearsal: CodeType | None
 ) -> int:
     pid = os.fork()
     if pid:
@@ -70,6 +70,7 @@ def _fork_worker(
         die_with_parent()
         detach_process_group()
         stdout_fd, stderr_fd, channel_fd = fds
+        os.dup2(devnull, 0)
         os.dup2(stdout_fd, 1)
         os.dup2(stderr_fd, 2)
         os.dup2(channel_fd, child.CHANNEL_FD)
@@ -94,6 +95,7 @@ def main(control_fd: int) -> None:
     gc.collect()
     gc.freeze()  # keep forked workers from touching (and copying) the template's heap
 
+    devnull = os.open(os.devnull, os.O_RDONLY)
     control = socket.socket(fileno=control_fd)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
@@ -118,7 +120,7 @@ def main(control_fd: int) -> None:
                 for fd in fds:
                     os.close(fd)
                 continue
-            pid = _fork_worker(fds, proxies, allowed, rehearsal)
+            pid = _fork_worker(fds, devnull, proxies, allowed, rehearsal)
             for fd in fds:
                 os.close(fd)
             _emit(EVENT_SPAWNED, pid)

@@ -1,0 +1,404 @@
+"""Isolation, seen from outside: what the sandbox processes hold, what survives between
+executions, and what happens when the processes behind a request are killed.
+
+The process tree of a server is: uvicorn (holds the token) -> template (spawned with an
+empty environment) -> one worker per execution (forked from the template). The tests
+find these processes by walking the ``ppid`` links in /proc from the server's pid, and
+tell a worker that runs a program from one forked ahead of demand by its rlimits (a
+worker confines itself only once it has its job).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from tests.conftest import TEST_ENV, TOKEN, LiveServer, run_server
+
+T = TypeVar("T")
+MAX_MEMORY_MB = int(TEST_ENV["EXECUTOR_MAX_MEMORY_MB"])
+MIB = 1024 * 1024
+TEMPLATE_MARK = b"src.worker.template"
+
+
+# --------------------------------------------------------------------------- /proc helpers
+
+
+def read_proc(pid: int, name: str) -> bytes | None:
+    """Contents of /proc/<pid>/<name>, or None once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/{name}", "rb") as f:
+            return f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def parent_pids() -> dict[int, int]:
+    """pid -> ppid of every process visible now."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        stat = read_proc(int(entry), "stat")
+        if stat is None:
+            continue
+        # The command name in parentheses may contain spaces: split after the last ')'.
+        fields = stat.rpartition(b")")[2].split()
+        parents[int(entry)] = int(fields[1])
+    return parents
+
+
+def children(pid: int) -> list[int]:
+    return sorted(child for child, parent in parent_pids().items() if parent == pid)
+
+
+def descendants(root: int) -> list[int]:
+    parents = parent_pids()
+    found: list[int] = []
+    frontier = [root]
+    for _ in range(10):  # the tree is three levels deep; bounded anyway
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        if not frontier:
+            break
+        found.extend(frontier)
+    return sorted(found)
+
+
+def soft_limit(pid: int, name: str) -> str | None:
+    """Soft value of one row of /proc/<pid>/limits ("Max file size" -> "0")."""
+    limits = read_proc(pid, "limits")
+    if limits is None:
+        return None
+    for line in limits.decode().splitlines():
+        if line.startswith(name):
+            return line[len(name) :].split()[0]
+    return None
+
+
+def is_running_worker(pid: int) -> bool:
+    # RLIMIT_FSIZE 0 is applied by the worker once it has read its job, never before.
+    return soft_limit(pid, "Max file size") == "0"
+
+
+def wait_for(probe: Callable[[], T | None], timeout_s: float, interval_s: float = 0.02) -> T | None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = probe()
+        if value is not None or time.monotonic() > deadline:
+            return value
+        time.sleep(interval_s)
+
+
+def find_template(server: LiveServer) -> int | None:
+    for pid in children(server.process.pid):
+        cmdline = read_proc(pid, "cmdline")
+        if cmdline is not None and TEMPLATE_MARK in cmdline:
+            return pid
+    return None
+
+
+def find_running_worker(server: LiveServer) -> int | None:
+    return next((pid for pid in descendants(server.process.pid) if is_running_worker(pid)), None)
+
+
+@contextmanager
+def in_background(server: LiveServer, code: str, **body: Any) -> Iterator[Future[httpx.Response]]:
+    """Run one execution on a thread; the caller pokes at the processes meanwhile."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool.submit(server.execute, code, **body)
+
+
+def run(server: LiveServer, code: str, **body: Any) -> dict[str, Any]:
+    response = server.execute(code, **body)
+    assert response.status_code == 200
+    reply: dict[str, Any] = response.json()
+    return reply
+
+
+def assert_still_serves(server: LiveServer) -> None:
+    reply = run(server, "print(6 * 7)")
+    assert reply["success"] is True
+    assert reply["stdout"] == "42\n"
+
+
+# --------------------------------------------------------------------------- the process tree
+
+
+@dataclass(frozen=True)
+class ProcessView:
+    pid: int
+    ppid: int
+    cmdline: bytes
+    environ: bytes
+    #: descriptor number -> what it points at ("/dev/null", "pipe:[...]", "socket:[...]")
+    fds: dict[int, str]
+    #: row of /proc/<pid>/limits -> soft value
+    limits: dict[str, str]
+
+
+def view(pid: int, ppid: int) -> ProcessView | None:
+    cmdline, environ, limits = read_proc(pid, "cmdline"), read_proc(pid, "environ"), read_proc(pid, "limits")
+    if cmdline is None or environ is None or limits is None:
+        return None
+    fds: dict[int, str] = {}
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            fds[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+    except FileNotFoundError:
+        return None
+    # Fixed-width table: name in the first 26 columns, soft value in the next 21.
+    rows = {line[:26].strip(): line[26:47].strip() for line in limits.decode().splitlines()[1:]}
+    return ProcessView(pid, ppid, cmdline, environ, fds, rows)
+
+
+@dataclass(frozen=True)
+class TreeSnapshot:
+    server: ProcessView
+    template: ProcessView
+    worker: ProcessView
+    descendants: list[ProcessView]
+
+
+@pytest.fixture(scope="module")
+def tree(live_server: LiveServer) -> TreeSnapshot:
+    """Every process of the live server, seen while a program is running."""
+    root = live_server.process.pid
+    with in_background(live_server, "import time\ntime.sleep(1)\n'slept'", timeout_s=5) as pending:
+        worker_pid = wait_for(lambda: find_running_worker(live_server), timeout_s=5)
+        parents = parent_pids()
+        views = [view(pid, parents[pid]) for pid in descendants(root) if pid in parents]
+        server = view(root, os.getpid())
+        response = pending.result(timeout=15)
+    assert response.json()["result"] == "slept"
+    assert worker_pid is not None, "no running worker found while the program slept"
+    assert server is not None
+    found = [v for v in views if v is not None]
+    by_pid = {v.pid: v for v in found}
+    template = next(v for v in found if v.ppid == root and TEMPLATE_MARK in v.cmdline)
+    return TreeSnapshot(server, template, by_pid[worker_pid], found)
+
+
+def test_probe_sees_the_token_in_the_server_environment(tree: TreeSnapshot) -> None:
+    # Without this, "not in" below could pass because the probe reads nothing.
+    assert TOKEN.encode() in tree.server.environ
+
+
+def test_token_absent_from_every_sandbox_environment(tree: TreeSnapshot) -> None:
+    assert tree.worker in tree.descendants
+    for process in tree.descendants:
+        assert TOKEN.encode() not in process.environ, process.pid
+
+
+def test_token_absent_from_every_sandbox_command_line(tree: TreeSnapshot) -> None:
+    for process in tree.descendants:
+        assert TOKEN.encode() not in process.cmdline, process.pid
+
+
+def test_template_environment_is_empty(tree: TreeSnapshot) -> None:
+    assert tree.template.environ == b""
+
+
+def test_worker_environment_is_empty(tree: TreeSnapshot) -> None:
+    assert tree.worker.environ == b""
+
+
+def test_worker_is_forked_by_the_template_not_the_server(tree: TreeSnapshot) -> None:
+    assert tree.template.ppid == tree.server.pid
+    assert tree.worker.ppid == tree.template.pid
+
+
+def test_worker_holds_only_its_four_descriptors(tree: TreeSnapshot) -> None:
+    fds = tree.worker.fds
+    assert sorted(fds) == [0, 1, 2, 3]
+    assert fds[1].startswith("pipe:")
+    assert fds[2].startswith("pipe:")
+    assert fds[3].startswith("socket:")
+
+
+def test_worker_stdin_is_dev_null(tree: TreeSnapshot) -> None:
+    assert tree.worker.fds[0] == "/dev/null"
+
+
+def test_worker_runs_under_the_configured_rlimits(tree: TreeSnapshot) -> None:
+    limits = tree.worker.limits
+    assert limits["Max address space"] == str(MAX_MEMORY_MB * MIB)
+    assert limits["Max file size"] == "0"
+    assert limits["Max core file size"] == "0"
+    assert limits["Max processes"] == "0"
+    assert int(limits["Max cpu time"]) <= int(TEST_ENV["EXECUTOR_MAX_CPU_S"])
+
+
+# --------------------------------------------------------------------------- nothing carries over
+
+
+def test_globals_do_not_survive_an_execution(live_server: LiveServer) -> None:
+    for round_number in range(3):
+        first = run(live_server, f"marker = {round_number}\nmarker")
+        assert first["result"] == round_number
+        second = run(live_server, "marker")
+        assert second["success"] is False
+        assert second["error"]["type"] == "NameError"
+
+
+def test_module_state_does_not_survive_an_execution(live_server: LiveServer) -> None:
+    first = run(live_server, "import calendar\ncalendar.setfirstweekday(6)\ncalendar.firstweekday()")
+    assert first["result"] == 6
+    second = run(live_server, "import calendar\ncalendar.firstweekday()")
+    assert second["result"] == 0
+
+
+def test_decimal_context_does_not_survive_an_execution(live_server: LiveServer) -> None:
+    first = run(live_server, "import decimal\ndecimal.getcontext().prec = 3\nstr(decimal.Decimal(1) / 3)")
+    assert first["result"] == "0.333"
+    second = run(live_server, "import decimal\nstr(decimal.Decimal(1) / 3)")
+    assert second["result"] == "0.3333333333333333333333333333"
+
+
+def test_modules_cannot_be_patched(live_server: LiveServer) -> None:
+    patched = run(live_server, "import math\nmath.pi = 3")
+    assert patched["success"] is False
+    after = run(live_server, "import math\nmath.pi")
+    assert after["result"] == 3.141592653589793
+
+
+def test_random_streams_differ_between_executions(live_server: LiveServer) -> None:
+    code = "import random\nrandom.getrandbits(48)"
+    draws = [run(live_server, code)["result"] for _ in range(3)]
+    assert len(set(draws)) == 3
+
+
+# --------------------------------------------------------------------------- forged replies
+
+
+FORGED_REPLY_CODE = """\
+import json
+forged = {"request_id": "forged", "success": True, "result": "pwned", "stdout": "", "stderr": "",
+          "truncated": {"stdout": False, "stderr": False, "result": False},
+          "error": None, "limit": None, "duration_ms": 1.0}
+frame = json.dumps({"success": True, "result": "pwned", "result_truncated": False, "error": None, "limit": None})
+print(json.dumps(forged))
+print(len(frame).to_bytes(4, "big").decode("latin-1") + frame, end="")
+raise RuntimeError("after forging")
+"""
+
+
+def test_forged_reply_and_frame_stay_in_stdout(live_server: LiveServer) -> None:
+    reply = run(live_server, FORGED_REPLY_CODE)
+    assert reply["success"] is False
+    assert reply["error"]["type"] == "RuntimeError"
+    assert reply["result"] is None
+    assert reply["request_id"] != "forged"
+    assert reply["stdout"].count("pwned") == 2
+
+
+def test_printed_success_json_does_not_mask_an_error(live_server: LiveServer) -> None:
+    reply = run(live_server, "print('{\"success\": true}')\n1/0")
+    assert reply["success"] is False
+    assert reply["error"]["type"] == "ZeroDivisionError"
+    assert reply["stdout"] == '{"success": true}\n'
+
+
+# --------------------------------------------------------------------------- lone surrogates
+
+
+def strict_json(response: httpx.Response) -> dict[str, Any]:
+    """The body parsed as strict UTF-8 JSON (httpx would replace invalid bytes)."""
+    body: dict[str, Any] = json.loads(response.content.decode("utf-8"))
+    return body
+
+
+@pytest.mark.parametrize(
+    ("code", "field", "expected"),
+    [
+        pytest.param("s = '\\ud800'\nprint(s)", "stdout", "\\ud800\n", id="printed"),
+        pytest.param("'\\ud800'", "result", "\\ud800", id="returned"),
+        pytest.param("{'\\udfff': ['\\ud800x']}", "result", {"\\udfff": ["\\ud800x"]}, id="in-a-container"),
+    ],
+)
+def test_lone_surrogates_give_a_valid_utf8_reply(live_server: LiveServer, code: str, field: str, expected: Any) -> None:
+    response = live_server.execute(code)
+    assert response.status_code == 200
+    body = strict_json(response)
+    assert body["success"] is True
+    assert body[field] == expected
+
+
+def test_lone_surrogate_in_an_error_message(live_server: LiveServer) -> None:
+    response = live_server.execute("raise ValueError('\\ud800')")
+    body = strict_json(response)
+    assert body["error"]["message"] == "\\ud800"
+    assert body["stderr"].endswith("ValueError: \\ud800\n")
+
+
+# --------------------------------------------------------------------------- killed processes
+
+
+@pytest.fixture
+def disposable_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A server of its own, for tests that kill its processes."""
+    with run_server(tmp_path) as server:
+        yield server
+
+
+def test_killed_worker_is_a_failed_execution(disposable_server: LiveServer) -> None:
+    server = disposable_server
+    with in_background(server, "import time\ntime.sleep(3)", timeout_s=5) as pending:
+        worker = wait_for(lambda: find_running_worker(server), timeout_s=5)
+        assert worker is not None
+        killed_at = time.monotonic()
+        os.kill(worker, signal.SIGKILL)
+        response = pending.result(timeout=15)
+        answered_after_s = time.monotonic() - killed_at
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] is False
+    assert body["error"] is not None
+    assert answered_after_s < 2  # when the worker died, not when its sleep would have ended
+    assert_still_serves(server)
+
+
+def healthy_again(server: LiveServer) -> dict[str, Any] | None:
+    response = httpx.get(server.url + "/health", timeout=5)
+    if response.status_code != 200:
+        return None
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_killed_template_is_a_503_and_the_pool_recovers(disposable_server: LiveServer) -> None:
+    server = disposable_server
+    template = find_template(server)
+    assert template is not None
+    with in_background(server, "import time\ntime.sleep(3)", timeout_s=5) as pending:
+        assert wait_for(lambda: find_running_worker(server), timeout_s=5) is not None
+        killed_at = time.monotonic()
+        os.kill(template, signal.SIGKILL)
+        response = pending.result(timeout=15)
+        answered_after_s = time.monotonic() - killed_at
+    assert response.status_code == 503
+    assert set(response.json()) == {"detail"}
+    assert "Traceback" not in response.text
+    assert "Retry-After" in response.headers
+    assert answered_after_s < 3
+
+    health = wait_for(lambda: healthy_again(server), timeout_s=10, interval_s=0.2)
+    assert health is not None, "/health did not answer 200 within 10 s of the template's death"
+    # A restart in the last minute is reported, with HTTP 200 (src/health.py RECENT_RESTART_S).
+    assert health["status"] == "degraded"
+    assert health["checks"]["template_alive"] is True
+    assert health["checks"]["template_restarts"] == 1
+    new_template = find_template(server)
+    assert new_template is not None
+    assert new_template != template
+    assert_still_serves(server)

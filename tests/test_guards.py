@@ -1,0 +1,812 @@
+"""Run-time guards: every refusal next to the ordinary form that still works.
+
+The guards are exercised two ways: called directly, and from real RestrictedPython-
+compiled programs through ``run_job`` (``class`` statements, ``print``, ``for`` and
+``x += y`` only reach the guards through the compiler's rewriting).
+"""
+
+from __future__ import annotations
+
+import abc
+import builtins
+import collections
+import enum
+import fractions
+import inspect
+import io
+import json
+import operator
+import sys
+import types
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any
+
+import pytest
+
+from src.protocol import ErrorInfo, Job, Limits, WorkerReply
+from src.worker.guards import (
+    INTROSPECTION_ATTRIBUTES,
+    SandboxType,
+    SecurityError,
+    UserClasses,
+    check_attribute_name,
+    guard_globals,
+    guarded_getattr,
+    guarded_hasattr,
+    guarded_inplacevar,
+    make_class_factory,
+    make_import,
+    make_setattr,
+    make_write_guard,
+    safe_builtins,
+)
+from src.worker.modules import CATALOGUE, ModuleProxy, build_proxies
+from src.worker.runner import run_job
+
+ALLOWED = frozenset(CATALOGUE)
+LIMITS: Limits = {
+    "memory_mb": 256,
+    "cpu_s": 5,
+    "max_open_files": 16,
+    "max_result_bytes": 65536,
+    "max_error_chars": 2000,
+}
+
+
+@pytest.fixture(scope="module")
+def proxies() -> dict[str, ModuleProxy]:
+    return build_proxies(sorted(CATALOGUE))
+
+
+def run(code: str, proxies: dict[str, ModuleProxy], context: dict[str, Any] | None = None) -> WorkerReply:
+    job: Job = {"code": code, "context": context or {}, "limits": LIMITS}
+    return run_job(job, io.StringIO(), io.StringIO(), proxies, ALLOWED)
+
+
+def error_of(reply: WorkerReply) -> ErrorInfo:
+    assert reply["error"] is not None, reply
+    return reply["error"]
+
+
+def result_of(reply: WorkerReply) -> Any:
+    assert reply["error"] is None, reply["error"]
+    return reply["result"]
+
+
+class Plain:
+    """A host-side object with an ordinary attribute."""
+
+    value = 7
+
+
+# --------------------------------------------------------------------------- attribute names
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("__class__", id="class"),
+        pytest.param("__globals__", id="globals"),
+        pytest.param("__subclasses__", id="subclasses"),
+        pytest.param("__dict__", id="dict"),
+        pytest.param("__builtins__", id="builtins"),
+        pytest.param("_private", id="single-underscore"),
+        pytest.param("_", id="underscore-alone"),
+    ],
+)
+def test_getattr_refuses_underscore_names(name: str) -> None:
+    with pytest.raises(SecurityError, match="private"):
+        guarded_getattr(Plain(), name)
+
+
+def test_getattr_reads_an_ordinary_attribute() -> None:
+    assert guarded_getattr(Plain(), "value") == 7
+
+
+def test_getattr_refuses_a_name_that_is_not_a_string() -> None:
+    with pytest.raises(TypeError):
+        guarded_getattr(Plain(), 5)
+
+
+def test_sandbox_violation_is_an_attribute_error() -> None:
+    assert issubclass(SecurityError, AttributeError)
+
+
+def test_getattr_with_default_returns_it_for_a_missing_attribute() -> None:
+    assert guarded_getattr(Plain(), "missing", "fallback") == "fallback"
+
+
+def test_getattr_without_default_raises_for_a_missing_attribute() -> None:
+    with pytest.raises(AttributeError):
+        guarded_getattr(Plain(), "missing")
+
+
+def test_getattr_with_default_returns_the_attribute_when_present() -> None:
+    assert guarded_getattr(Plain(), "value", "fallback") == 7
+
+
+def test_hasattr_is_false_for_a_refused_name() -> None:
+    assert guarded_hasattr(Plain(), "__class__") is False
+
+
+def test_hasattr_is_false_for_an_introspection_name() -> None:
+    assert guarded_hasattr(Plain(), "f_back") is False
+
+
+def test_hasattr_is_false_for_a_missing_name() -> None:
+    assert guarded_hasattr(Plain(), "missing") is False
+
+
+def test_hasattr_is_true_for_an_ordinary_name() -> None:
+    assert guarded_hasattr(Plain(), "value") is True
+
+
+def test_check_attribute_name_returns_an_allowed_name() -> None:
+    assert check_attribute_name(Plain(), "value") == "value"
+
+
+# --------------------------------------------------------------------------- introspection
+
+
+@pytest.mark.parametrize("name", sorted(INTROSPECTION_ATTRIBUTES))
+def test_getattr_refuses_introspection_names_on_any_object(name: str) -> None:
+    with pytest.raises(SecurityError, match="introspection"):
+        guarded_getattr(Plain(), name)
+
+
+def _generator() -> Generator[int, None, None]:
+    yield 1
+
+
+async def _coroutine() -> int:
+    return 1
+
+
+async def _async_generator() -> AsyncGenerator[int, None]:
+    yield 1
+
+
+def _traceback() -> types.TracebackType:
+    try:
+        raise ValueError("for its traceback")
+    except ValueError:
+        tb = sys.exc_info()[2]
+    assert tb is not None
+    return tb
+
+
+def _frame() -> types.FrameType:
+    frame = inspect.currentframe()
+    assert frame is not None
+    return frame
+
+
+def _code() -> types.CodeType:
+    return _frame.__code__
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        pytest.param(_generator, "gi_frame", id="generator-gi_frame"),
+        pytest.param(_generator, "gi_code", id="generator-gi_code"),
+        pytest.param(_generator, "gi_yieldfrom", id="generator-gi_yieldfrom"),
+        pytest.param(_coroutine, "cr_frame", id="coroutine-cr_frame"),
+        pytest.param(_coroutine, "cr_await", id="coroutine-cr_await"),
+        pytest.param(_async_generator, "ag_frame", id="async-generator-ag_frame"),
+        pytest.param(_traceback, "tb_frame", id="traceback-tb_frame"),
+        pytest.param(_traceback, "tb_next", id="traceback-tb_next"),
+        pytest.param(_frame, "f_back", id="frame-f_back"),
+        pytest.param(_frame, "f_globals", id="frame-f_globals"),
+        pytest.param(_frame, "f_builtins", id="frame-f_builtins"),
+        pytest.param(_code, "co_code", id="code-co_code"),
+        pytest.param(_code, "co_consts", id="code-co_consts"),
+        # Not in the name list: refused because the object is a frame, code or traceback.
+        pytest.param(_frame, "f_lineno", id="frame-any-attribute"),
+        pytest.param(_frame, "clear", id="frame-method"),
+        pytest.param(_code, "co_name", id="code-any-attribute"),
+        pytest.param(_code, "replace", id="code-method"),
+        pytest.param(_traceback, "tb_lineno", id="traceback-any-attribute"),
+    ],
+)
+def test_getattr_refuses_introspection_of_real_objects(make: Callable[[], Any], name: str) -> None:
+    obj = make()
+    try:
+        with pytest.raises(SecurityError, match="introspection"):
+            guarded_getattr(obj, name)
+    finally:
+        if isinstance(obj, types.CoroutineType):
+            obj.close()  # never awaited: close it so no RuntimeWarning is raised
+
+
+def test_getattr_reads_ordinary_generator_methods() -> None:
+    gen = _generator()
+    assert guarded_getattr(gen, "send")(None) == 1
+
+
+def test_getattr_reads_ordinary_exception_attributes() -> None:
+    assert guarded_getattr(ValueError("x"), "args") == ("x",)
+
+
+# --------------------------------------------------------------------------- attribute names in programs
+
+
+@pytest.mark.parametrize(
+    ("code", "expected_type"),
+    [
+        pytest.param("(1).__class__", "SecurityError", id="literal-dunder"),
+        pytest.param("getattr(1, '_' + '_class__')", "SecurityError", id="computed-dunder"),
+        pytest.param("name = '__glob' + 'als__'\ndef f():\n    pass\ngetattr(f, name)", "SecurityError",
+                     id="computed-globals"),
+        pytest.param("def g():\n    yield 1\ng().gi_frame", "SecurityError", id="literal-gi_frame"),
+        pytest.param("def g():\n    yield 1\ngetattr(g(), 'gi_' + 'frame')", "SecurityError",
+                     id="computed-gi_frame"),
+        pytest.param("def g():\n    yield 1\ngetattr(g(), 'gi_code')", "SecurityError", id="computed-gi_code"),
+        pytest.param("try:\n    1 / 0\nexcept Exception as e:\n    t = getattr(e, '__traceback__')",
+                     "SecurityError", id="computed-traceback"),
+        pytest.param("class A:\n    pass\nsetattr(A, '_x', 1)", "SecurityError", id="setattr-underscore"),
+        pytest.param("class A:\n    pass\nsetattr(A, '__class__', A)", "SecurityError",
+                     id="setattr-dunder-on-own-class"),
+        pytest.param("class A:\n    pass\na = A()\ndelattr(a, '__dict__')", "SecurityError",
+                     id="delattr-dunder"),
+    ],
+)  # fmt: skip
+def test_program_attribute_refusals(proxies: dict[str, ModuleProxy], code: str, expected_type: str) -> None:
+    assert error_of(run(code, proxies))["type"] == expected_type
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        pytest.param("(1).real", 1, id="literal"),
+        pytest.param("getattr(1, 're' + 'al')", 1, id="computed"),
+        pytest.param("getattr(1, 'missing', 'fallback')", "fallback", id="getattr-default"),
+        pytest.param("hasattr(1, '_' + '_class__')", False, id="hasattr-refused"),
+        pytest.param("hasattr(1, 'real')", True, id="hasattr-ordinary"),
+        pytest.param("def g():\n    yield 1\nnext(g())", 1, id="generator-next"),
+        pytest.param("try:\n    1 / 0\nexcept Exception as e:\n    r = getattr(e, 'args')\nr", ["division by zero"],
+                     id="exception-args"),
+        pytest.param("class A:\n    pass\na = A()\nsetattr(a, 'x', 1)\ngetattr(a, 'x')", 1, id="setattr-getattr"),
+        pytest.param("class A:\n    pass\na = A()\na.x = 1\ndelattr(a, 'x')\nhasattr(a, 'x')", False, id="delattr"),
+    ],
+)  # fmt: skip
+def test_program_ordinary_attribute_access(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
+    assert result_of(run(code, proxies)) == expected
+
+
+# --------------------------------------------------------------------------- str.format
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param("'{0.__class__}'.format(1)", id="attribute-field"),
+        pytest.param("'{0[0]}'.format([1])", id="item-field"),
+        pytest.param("'{x.real}'.format(x=1)", id="keyword-attribute-field"),
+        pytest.param("'{:{0.real}}'.format(1)", id="nested-in-spec"),
+        pytest.param("'{x.real}'.format_map({'x': 1})", id="format_map-attribute"),
+        pytest.param("'{x[0]}'.format_map({'x': [1]})", id="format_map-item"),
+        pytest.param("str.format('{0.__class__}', 1)", id="unbound-format"),
+        pytest.param("str.format_map('{x.real}', {'x': 1})", id="unbound-format_map"),
+        pytest.param("getattr(str, 'format')('{0.real}', 1)", id="unbound-via-getattr"),
+        pytest.param("f = '{0.real}'.format\nf(1)", id="bound-method-kept"),
+        pytest.param("class S(str):\n    pass\ns = S('{0.real}')\ns.format(1)", id="str-subclass"),
+        pytest.param("class S(str):\n    pass\nS.format('{0.real}', 1)", id="str-subclass-unbound"),
+        pytest.param("class S(str):\n    pass\ns = S('{0.real}')\nsuper(S, s).format(1)", id="super-format"),
+        pytest.param("class S(str):\n    pass\ns = S('{x.real}')\nsuper(S, s).format_map({'x': 1})",
+                     id="super-format_map"),
+    ],
+)  # fmt: skip
+def test_format_fields_that_traverse_are_refused(proxies: dict[str, ModuleProxy], code: str) -> None:
+    assert error_of(run(code, proxies))["type"] == "SecurityError"
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        pytest.param("'{} {x}'.format(1, x=2)", "1 2", id="plain-fields"),
+        pytest.param("'{0} {1} {0}'.format('a', 'b')", "a b a", id="numbered-fields"),
+        pytest.param("'{0!r:>5}|{1:+}'.format('a', 3)", "  'a'|+3", id="conversion-and-spec"),
+        pytest.param("'{:.2f}'.format(3.14159)", "3.14", id="precision-spec"),
+        pytest.param("'{x:,.1f}'.format_map({'x': 1234.5})", "1,234.5", id="format_map-precision-spec"),
+        pytest.param("'{:{w}}|'.format(1, w=3)", "  1|", id="nested-plain-spec"),
+        pytest.param("'{{0.real}}'.format()", "{0.real}", id="escaped-braces"),
+        pytest.param("'{x}'.format_map({'x': 1})", "1", id="format_map"),
+        pytest.param("str.format('{} {}', 1, 2)", "1 2", id="unbound-format"),
+        pytest.param("str.format_map('{x}', {'x': 1})", "1", id="unbound-format_map"),
+        pytest.param("class S(str):\n    pass\ns = S('{}!')\ns.format(1)", "1!", id="str-subclass"),
+        pytest.param("class S(str):\n    pass\ns = S('{}!')\nsuper(S, s).format(1)", "1!", id="super-format"),
+        pytest.param("'{}'.format((1).real)", "1", id="value-computed-first"),
+        pytest.param("format(3.5, '>6')", "   3.5", id="format-builtin"),
+    ],
+)  # fmt: skip
+def test_plain_format_fields_work(proxies: dict[str, ModuleProxy], code: str, expected: str) -> None:
+    assert result_of(run(code, proxies)) == expected
+
+
+def test_unbound_format_on_a_non_string_is_a_type_error(proxies: dict[str, ModuleProxy]) -> None:
+    assert error_of(run("str.format(1)", proxies))["type"] == "TypeError"
+
+
+def test_getattr_swaps_a_bound_format_for_the_checked_one() -> None:
+    checked = guarded_getattr("{0.real}", "format")
+    with pytest.raises(SecurityError):
+        checked(1)
+
+
+def test_checked_bound_format_still_formats() -> None:
+    assert guarded_getattr("{}-{}", "format")(1, 2) == "1-2"
+
+
+def test_getattr_swaps_the_unbound_format() -> None:
+    checked = guarded_getattr(str, "format")
+    with pytest.raises(SecurityError):
+        checked("{0[0]}", [1])
+
+
+def test_getattr_leaves_a_format_method_of_other_types_alone() -> None:
+    class Report:
+        def format(self) -> str:
+            return "report"
+
+    assert guarded_getattr(Report(), "format")() == "report"
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def test_write_guard_refuses_a_module_proxy(proxies: dict[str, ModuleProxy]) -> None:
+    write = make_write_guard(UserClasses())
+    with pytest.raises(SecurityError, match="read-only"):
+        write(proxies["json"])
+
+
+def test_write_guard_refuses_a_real_module() -> None:
+    write = make_write_guard(UserClasses())
+    with pytest.raises(SecurityError, match="read-only"):
+        write(json)
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        pytest.param(int, id="int"),
+        pytest.param(object, id="object"),
+        pytest.param(type, id="type"),
+        pytest.param(fractions.Fraction, id="library-class"),
+        pytest.param(collections.OrderedDict, id="library-dict-class"),
+        pytest.param(Plain, id="host-class"),
+    ],
+)
+def test_write_guard_refuses_classes_the_program_did_not_define(cls: type) -> None:
+    write = make_write_guard(UserClasses())
+    with pytest.raises(SecurityError, match="class"):
+        write(cls)
+
+
+def test_write_guard_allows_a_class_the_program_defined() -> None:
+    user_classes = UserClasses()
+    user_classes.add(Plain)
+    assert make_write_guard(user_classes)(Plain) is Plain
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        pytest.param({}, id="dict"),
+        pytest.param([], id="list"),
+        pytest.param(Plain(), id="instance"),
+        pytest.param(collections.OrderedDict(), id="library-instance"),
+    ],
+)
+def test_write_guard_allows_data_and_instances(obj: object) -> None:
+    assert make_write_guard(UserClasses())(obj) is obj
+
+
+def test_setattr_builtin_writes_through_the_guard() -> None:
+    user_classes = UserClasses()
+    user_classes.add(Plain)
+    setattr_ = make_setattr(make_write_guard(user_classes))
+    instance = Plain()
+    setattr_(instance, "value", 3)
+    assert instance.value == 3
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param("import json\njson.dumps = None", id="module-attribute"),
+        pytest.param("import json\nsetattr(json, 'dumps', None)", id="module-setattr"),
+        pytest.param("import json\ndelattr(json, 'dumps')", id="module-delattr"),
+        pytest.param("import collections.abc\ncollections.abc.Thing = 1", id="submodule-attribute"),
+        pytest.param("int.double = lambda self: self * 2", id="builtin-class"),
+        pytest.param("setattr(str, 'shout', str.upper)", id="builtin-class-setattr"),
+        pytest.param("delattr(int, 'real')", id="builtin-class-delattr"),
+        pytest.param("import fractions\nfractions.Fraction.x = 1", id="library-class"),
+        pytest.param("import json\njson.JSONDecoder.decode = None", id="library-class-method"),
+        pytest.param("import enum\nenum.Enum.extra = 1", id="library-metaclass-instance"),
+        pytest.param("type(int).extra = 1", id="type-itself"),
+    ],
+)
+def test_program_cannot_modify_modules_or_foreign_classes(proxies: dict[str, ModuleProxy], code: str) -> None:
+    assert error_of(run(code, proxies))["type"] == "SecurityError"
+
+
+def test_refused_write_leaves_the_module_unchanged(proxies: dict[str, ModuleProxy]) -> None:
+    run("import json\njson.dumps = None", proxies)
+    assert result_of(run("import json\njson.dumps([1])", proxies)) == "[1]"
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        pytest.param("class A:\n    pass\nA.x = 1\nA.x", 1, id="own-class"),
+        pytest.param("class A:\n    pass\nsetattr(A, 'x', 2)\nA.x", 2, id="own-class-setattr"),
+        pytest.param("class A:\n    x = 1\ndelattr(A, 'x')\nhasattr(A, 'x')", False, id="own-class-delattr"),
+        pytest.param("class A:\n    pass\na = A()\na.x = 3\na.x", 3, id="own-instance"),
+        pytest.param("class A:\n    pass\nclass B(A):\n    pass\nB.x = 4\nB.x", 4, id="own-subclass"),
+        pytest.param("import fractions\nclass F(fractions.Fraction):\n    pass\nF.x = 5\nF.x", 5,
+                     id="own-subclass-of-library-class"),
+        pytest.param("import collections\nd = collections.OrderedDict()\nd['k'] = 6\nd['k']", 6,
+                     id="library-instance-item"),
+        pytest.param("d = {}\nd['k'] = 7\nd", {"k": 7}, id="dict-item"),
+        pytest.param("xs = [0, 0]\nxs[1] = 8\nxs", [0, 8], id="list-item"),
+        pytest.param("xs = [0, 0, 0]\ndel xs[0]\nxs", [0, 0], id="list-del-item"),
+        pytest.param("def f():\n    pass\nf.tag = 9\nf.tag", 9, id="own-function"),
+    ],
+)  # fmt: skip
+def test_program_can_modify_its_own_objects(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
+    assert result_of(run(code, proxies)) == expected
+
+
+# --------------------------------------------------------------------------- imports
+
+
+def test_import_returns_the_proxy_of_an_allowed_module(proxies: dict[str, ModuleProxy]) -> None:
+    guarded_import = make_import(proxies, ALLOWED)
+    assert guarded_import("json") is proxies["json"]
+
+
+def test_import_refuses_a_module_outside_the_allow_list(proxies: dict[str, ModuleProxy]) -> None:
+    guarded_import = make_import(proxies, ALLOWED)
+    with pytest.raises(ImportError, match="not allowed"):
+        guarded_import("os")
+
+
+def test_import_refuses_a_catalogue_module_that_is_not_allowed(proxies: dict[str, ModuleProxy]) -> None:
+    guarded_import = make_import(proxies, frozenset({"math"}))
+    with pytest.raises(ImportError, match="not allowed"):
+        guarded_import("json")
+
+
+def test_import_allows_the_module_that_is_allowed(proxies: dict[str, ModuleProxy]) -> None:
+    guarded_import = make_import(proxies, frozenset({"math"}))
+    assert guarded_import("math") is proxies["math"]
+
+
+def test_import_refuses_relative_imports(proxies: dict[str, ModuleProxy]) -> None:
+    guarded_import = make_import(proxies, ALLOWED)
+    with pytest.raises(ImportError, match="relative"):
+        guarded_import("json", None, None, (), 1)
+
+
+def test_import_of_dotted_name_binds_the_top_level_proxy(proxies: dict[str, ModuleProxy]) -> None:
+    guarded_import = make_import(proxies, ALLOWED)
+    assert guarded_import("collections.abc") is proxies["collections"]
+
+
+def test_from_import_of_dotted_name_returns_the_submodule_proxy(proxies: dict[str, ModuleProxy]) -> None:
+    guarded_import = make_import(proxies, ALLOWED)
+    assert guarded_import("collections.abc", None, None, ("Mapping",)) is proxies["collections.abc"]
+
+
+def test_program_cannot_name_an_internal_lazy_import(proxies: dict[str, ModuleProxy]) -> None:
+    # The import guard hands C callers the real _strptime; user code must not be able to
+    # ask for it, which the compiler guarantees (private names are refused).
+    reply = run("import _strptime", proxies)
+    assert reply["error"] is not None and reply["error"]["type"] == "SecurityError"
+
+
+def test_refused_name_with_a_default_gives_the_default(proxies: dict[str, ModuleProxy]) -> None:
+    assert run("getattr(len, '_' + '_name__', 'anonymous')", proxies)["result"] == "anonymous"
+
+
+@pytest.mark.parametrize(
+    ("code", "expected_type"),
+    [
+        pytest.param("import os", "ImportError", id="not-allowed"),
+        pytest.param("import os.path", "ImportError", id="not-allowed-dotted"),
+        pytest.param("from os import path", "ImportError", id="from-not-allowed"),
+        pytest.param("import urllib.request", "ImportError", id="sibling-of-allowed-submodule"),
+        pytest.param("from . import json", "ImportError", id="relative"),
+        pytest.param("from .json import dumps", "ImportError", id="relative-module"),
+        pytest.param("import _strptime", "SecurityError", id="private-module"),
+        pytest.param("from json import _default_encoder", "SecurityError", id="private-name"),
+        pytest.param("from json import codecs", "ImportError", id="module-inside-allowed-module"),
+        pytest.param("from json import *", "SecurityError", id="star"),
+    ],
+)
+def test_program_import_refusals(proxies: dict[str, ModuleProxy], code: str, expected_type: str) -> None:
+    assert error_of(run(code, proxies))["type"] == expected_type
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        pytest.param("import json\njson.dumps([1])", "[1]", id="import"),
+        pytest.param("import json as j\nj.dumps([1])", "[1]", id="import-as"),
+        pytest.param("from json import dumps\ndumps([1])", "[1]", id="from-import"),
+        pytest.param("import collections.abc\nisinstance({}, collections.abc.Mapping)", True, id="dotted"),
+        pytest.param("import collections.abc\ncollections", "<module 'collections' (sandboxed)>",
+                     id="dotted-binds-top"),
+        pytest.param("import collections.abc\ncollections.abc", "<module 'collections.abc' (sandboxed)>",
+                     id="dotted-abc-attribute"),
+        pytest.param("from collections.abc import Mapping\nisinstance({}, Mapping)", True, id="from-dotted"),
+        pytest.param("from urllib.parse import quote\nquote('a b')", "a%20b", id="from-urllib-parse"),
+        pytest.param("import urllib.parse\nurllib.parse.quote('a b')", "a%20b", id="urllib-parse"),
+    ],
+)  # fmt: skip
+def test_program_imports_that_work(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
+    assert result_of(run(code, proxies)) == expected
+
+
+# --------------------------------------------------------------------------- type()
+
+
+#: The sandbox's ``type`` as user code sees it: a callable, not a class to instantiate.
+sandbox_type: Any = SandboxType
+
+
+def test_type_with_one_argument_returns_the_real_type() -> None:
+    assert sandbox_type(1) is int
+
+
+def test_type_with_three_arguments_is_refused() -> None:
+    with pytest.raises(TypeError, match="three arguments"):
+        sandbox_type("X", (), {})
+
+
+def test_isinstance_of_a_class_and_sandbox_type_is_true() -> None:
+    assert isinstance(int, SandboxType)
+
+
+def test_isinstance_of_an_instance_and_sandbox_type_is_false() -> None:
+    assert not isinstance(1, SandboxType)
+
+
+def test_issubclass_of_a_metaclass_and_sandbox_type_is_true() -> None:
+    assert issubclass(abc.ABCMeta, SandboxType)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        pytest.param("type(1) is int", True, id="one-argument"),
+        pytest.param("type('a') is str", True, id="one-argument-str"),
+        pytest.param("isinstance(int, type)", True, id="isinstance-class"),
+        pytest.param("isinstance(1, type)", False, id="isinstance-instance"),
+        pytest.param("class A:\n    pass\nisinstance(A, type)", True, id="isinstance-own-class"),
+        pytest.param("class A:\n    pass\ntype(A()) is A", True, id="own-instance"),
+    ],
+)  # fmt: skip
+def test_program_type_ordinary_uses(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
+    assert result_of(run(code, proxies)) == expected
+
+
+def test_program_type_with_three_arguments_is_refused(proxies: dict[str, ModuleProxy]) -> None:
+    assert error_of(run("type('X', (), {'a': 1})", proxies))["type"] == "TypeError"
+
+
+def test_program_cannot_reach_the_real_type_to_build_classes_from_dicts(proxies: dict[str, ModuleProxy]) -> None:
+    # type(int) is the real builtins.type, which accepts three arguments again.
+    reply = run("real_type = type(int)\nX = real_type('X', (), {'a': 1})\nX.a", proxies)
+    assert reply["success"] is False
+
+
+# --------------------------------------------------------------------------- in-place operators
+
+
+@pytest.mark.parametrize(
+    ("op", "target", "value", "expected"),
+    [
+        pytest.param("+=", 5, 2, 7, id="add"),
+        pytest.param("-=", 5, 2, 3, id="sub"),
+        pytest.param("*=", 5, 2, 10, id="mul"),
+        pytest.param("/=", 5, 2, 2.5, id="truediv"),
+        pytest.param("//=", 5, 2, 2, id="floordiv"),
+        pytest.param("%=", 5, 2, 1, id="mod"),
+        pytest.param("**=", 5, 2, 25, id="pow"),
+        pytest.param("<<=", 5, 2, 20, id="lshift"),
+        pytest.param(">>=", 5, 2, 1, id="rshift"),
+        pytest.param("|=", 5, 2, 7, id="or"),
+        pytest.param("^=", 5, 1, 4, id="xor"),
+        pytest.param("&=", 5, 4, 4, id="and"),
+    ],
+)
+def test_inplacevar_applies_the_operator(op: str, target: int, value: int, expected: float) -> None:
+    assert guarded_inplacevar(op, target, value) == expected
+
+
+def test_inplacevar_matmul_calls_the_in_place_matmul() -> None:
+    class Matrix:
+        def __imatmul__(self, other: object) -> str:
+            return "imatmul"
+
+    assert guarded_inplacevar("@=", Matrix(), Matrix()) == "imatmul"
+
+
+def test_inplacevar_mutates_a_list_in_place() -> None:
+    target = [1]
+    guarded_inplacevar("+=", target, [2])
+    assert target == [1, 2]
+
+
+def test_inplacevar_refuses_an_unknown_operator() -> None:
+    with pytest.raises(SecurityError, match="unsupported"):
+        guarded_inplacevar("=", 1, 2)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        pytest.param("x = 1\nx += 2\nx", 3, id="add"),
+        pytest.param("x = 2\nx **= 3\nx", 8, id="pow"),
+        pytest.param("x = 'ab'\nx *= 2\nx", "abab", id="str-repeat"),
+        pytest.param("x = [1]\ny = x\nx += [2]\ny", [1, 2], id="list-in-place"),
+        pytest.param("x = {1}\nx |= {2}\nsorted(x)", [1, 2], id="set-union"),
+        pytest.param("def f(n):\n    n -= 1\n    return n\nf(5)", 4, id="in-function"),
+    ],
+)
+def test_program_augmented_assignment(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
+    assert result_of(run(code, proxies)) == expected
+
+
+# --------------------------------------------------------------------------- classes
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        pytest.param("class A:\n    def __init__(self, x):\n        self.x = x\nA(3).x", 3, id="plain-class"),
+        pytest.param(
+            "import enum\nclass Colour(enum.Enum):\n    RED = 1\n    BLUE = 2\n[c.name for c in Colour]",
+            ["RED", "BLUE"],
+            id="enum",
+        ),
+        pytest.param("import enum\nclass C(enum.IntEnum):\n    A = 1\nC.A + 1", 2, id="int-enum"),
+        pytest.param("import enum\nclass C(enum.Enum):\n    A = enum.auto()\nC.A.value", 1, id="enum-auto"),
+        pytest.param(
+            "import abc\nclass B(abc.ABC):\n    @abc.abstractmethod\n    def f(self):\n        pass\n"
+            "class D(B):\n    def f(self):\n        return 3\nD().f()",
+            3,
+            id="abc-concrete-subclass",
+        ),
+        pytest.param(
+            "import collections\nclass P(collections.namedtuple('P', 'x y')):\n    pass\nP(1, 2).y",
+            2,
+            id="namedtuple-subclass",
+        ),
+        pytest.param("class A(Exception):\n    pass\ntry:\n    raise A('m')\nexcept A as e:\n    r = e.args\nr",
+                     ["m"], id="exception-subclass"),
+        pytest.param("import enum\nclass C(enum.Enum):\n    A = 1\nC.extra = 5\nC.extra", 5, id="own-enum-writable"),
+    ],
+)  # fmt: skip
+def test_program_classes(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
+    assert result_of(run(code, proxies)) == expected
+
+
+def test_abstract_class_of_program_cannot_be_instantiated(proxies: dict[str, ModuleProxy]) -> None:
+    code = "import abc\nclass B(abc.ABC):\n    @abc.abstractmethod\n    def f(self):\n        pass\nB()"
+    assert error_of(run(code, proxies))["type"] == "TypeError"
+
+
+def test_class_statement_with_explicit_metaclass_is_refused(proxies: dict[str, ModuleProxy]) -> None:
+    code = "import abc\nclass B(metaclass=abc.ABCMeta):\n    pass"
+    assert error_of(run(code, proxies))["type"] == "SecurityError"
+
+
+def test_class_keyword_arguments_reach_the_metaclass(proxies: dict[str, ModuleProxy]) -> None:
+    # boundary=KEEP lets a Flag hold bits it has no member for; without it F(8) raises.
+    code = "import enum\nclass F(enum.Flag, boundary=enum.KEEP):\n    A = 1\n    B = 2\nF(8).value"
+    assert result_of(run(code, proxies)) == 8
+
+
+def test_class_factory_uses_the_metaclass_of_the_bases() -> None:
+    factory: Any = make_class_factory(UserClasses())
+    namespace = factory.__prepare__("D", (abc.ABC,))
+    cls = factory("D", (abc.ABC,), dict(namespace))
+    assert type(cls) is abc.ABCMeta
+
+
+def test_class_factory_records_the_class_as_the_programs_own() -> None:
+    user_classes = UserClasses()
+    factory: Any = make_class_factory(user_classes)
+    cls = factory("D", (), {})
+    assert cls in user_classes
+
+
+def test_class_factory_refuses_conflicting_metaclasses() -> None:
+    factory: Any = make_class_factory(UserClasses())
+    with pytest.raises(TypeError, match="metaclass conflict"):
+        factory("D", (abc.ABC, enum.Enum), {})
+
+
+def test_class_not_built_by_the_factory_is_not_the_programs_own() -> None:
+    assert Plain not in UserClasses()
+
+
+# --------------------------------------------------------------------------- builtins and guard names
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["open", "exec", "eval", "compile", "globals", "locals", "vars", "dir", "input", "breakpoint", "help", "exit",
+     "quit", "__import__"],
+)  # fmt: skip
+def test_dangerous_builtins_are_absent_or_replaced(proxies: dict[str, ModuleProxy], name: str) -> None:
+    table = safe_builtins(proxies, ALLOWED, UserClasses())
+    assert table.get(name) is not getattr(builtins, name, object())
+
+
+@pytest.mark.parametrize(
+    ("code", "expected_type"),
+    [
+        pytest.param("open('/etc/passwd')", "NameError", id="open"),
+        pytest.param("vars()", "NameError", id="vars"),
+        pytest.param("dir()", "NameError", id="dir"),
+        pytest.param("globals()", "NameError", id="globals"),
+        pytest.param("exit()", "NameError", id="exit"),
+        pytest.param("eval('1')", "SecurityError", id="eval"),
+        pytest.param("exec('x = 1')", "SecurityError", id="exec"),
+    ],
+)
+def test_program_dangerous_builtins_are_unavailable(
+    proxies: dict[str, ModuleProxy], code: str, expected_type: str
+) -> None:
+    assert error_of(run(code, proxies))["type"] == expected_type
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        pytest.param("len([1, 2])", 2, id="len"),
+        pytest.param("sorted([3, 1, 2])", [1, 2, 3], id="sorted"),
+        pytest.param("list(zip('ab', range(2)))", [["a", 0], ["b", 1]], id="zip"),
+        pytest.param("sum(map(abs, [-1, -2]))", 3, id="map-abs"),
+        pytest.param("isinstance(ValueError(), Exception)", True, id="exceptions"),
+        pytest.param("def f(*a, **k):\n    return [a, k]\nf(*[1, 2], **{'x': 3})", [[1, 2], {"x": 3}], id="star-args"),
+    ],
+)  # fmt: skip
+def test_program_ordinary_builtins_work(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
+    assert result_of(run(code, proxies)) == expected
+
+
+def test_print_writes_to_the_given_stdout(proxies: dict[str, ModuleProxy]) -> None:
+    stdout = io.StringIO()
+    job: Job = {"code": "print('a', 'b', sep='-', end='!')", "context": {}, "limits": LIMITS}
+    run_job(job, stdout, io.StringIO(), proxies, ALLOWED)
+    assert stdout.getvalue() == "a-b!"
+
+
+def test_guard_globals_binds_every_name_the_compiler_emits() -> None:
+    names = set(guard_globals(UserClasses(), io.StringIO()))
+    expected = {
+        "_print_", "_getattr_", "_getitem_", "_getiter_", "_iter_unpack_sequence_", "_unpack_sequence_",
+        "_write_", "_inplacevar_", "_apply_", "__metaclass__",
+    }  # fmt: skip
+    assert names == expected
+
+
+def test_context_cannot_replace_a_guard(proxies: dict[str, ModuleProxy]) -> None:
+    context = {"_getattr_": None, "_print_": None, "_write_": None}
+    reply = run("import json\njson.dumps = None", proxies, context=context)
+    assert error_of(reply)["type"] == "SecurityError"
+
+
+def test_getitem_and_getiter_pass_ordinary_data_through(proxies: dict[str, ModuleProxy]) -> None:
+    assert result_of(run("d = {'k': [1, 2]}\n[x for x in d['k']]", proxies)) == [1, 2]
+
+
+def test_operator_itemgetter_stays_available(proxies: dict[str, ModuleProxy]) -> None:
+    getter = proxies["operator"].itemgetter  # type: ignore[attr-defined]
+    assert getter is operator.itemgetter

@@ -1,0 +1,259 @@
+"""HealthMonitor over a real pool: the status reflects what was observed, not what was hoped.
+
+Each scenario builds the real chain (template process, ExecutionPool, ExecutionService)
+inside ``asyncio.run`` and stops it afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from src.admission import AdmissionGate
+from src.executor import ExecutionService
+from src.health import HealthMonitor, SelfTest, Status
+from src.metrics import ExecutorMetrics
+from src.pool import ExecutionPool
+from src.settings import Settings
+from tests.conftest import make_settings
+
+T = TypeVar("T")
+Report = tuple[Status, dict[str, Any]]
+
+
+@asynccontextmanager
+async def monitored(settings: Settings, interval_s: float = 30.0) -> AsyncIterator[HealthMonitor]:
+    pool = ExecutionPool(sorted(settings.allowed_imports), settings.prefork_workers)
+    await pool.start()
+    gate = AdmissionGate(settings.max_concurrent_executions, settings.max_queued_executions)
+    service = ExecutionService(settings, pool, gate, ExecutorMetrics(CollectorRegistry()))
+    monitor = HealthMonitor(service, interval_s)
+    try:
+        yield monitor
+    finally:
+        await monitor.stop()
+        await pool.stop()
+
+
+def with_monitor(
+    scenario: Callable[[HealthMonitor], Awaitable[T]], settings: Settings | None = None, interval_s: float = 30.0
+) -> T:
+    async def main() -> T:
+        async with monitored(settings or make_settings(), interval_s) as monitor:
+            return await scenario(monitor)
+
+    return asyncio.run(main())
+
+
+async def wait_until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.005)
+
+
+def kill_template(monitor: HealthMonitor) -> None:
+    template = monitor.service.pool._template
+    assert template is not None and template._proc is not None
+    os.kill(template._proc.pid, signal.SIGKILL)
+
+
+# ---------------------------------------------------------------------- healthy
+
+
+@dataclass
+class Healthy:
+    self_test: SelfTest
+    report: Report
+    layers: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def healthy() -> Healthy:
+    async def scenario(monitor: HealthMonitor) -> Healthy:
+        result = await monitor.self_test()
+        return Healthy(result, monitor.report(), monitor.layers())
+
+    return with_monitor(scenario)
+
+
+def test_self_test_passes(healthy: Healthy) -> None:
+    assert healthy.self_test.ok is True
+
+
+def test_self_test_detail_is_ok(healthy: Healthy) -> None:
+    assert healthy.self_test.detail == "ok"
+
+
+def test_passed_self_test_reports_healthy(healthy: Healthy) -> None:
+    assert healthy.report[0] == "healthy"
+
+
+def test_healthy_report_checks(healthy: Healthy) -> None:
+    checks = healthy.report[1]
+    assert (checks["token_configured"], checks["template_alive"], checks["template_restarts"]) == (True, True, 0)
+
+
+def test_healthy_report_includes_the_self_test(healthy: Healthy) -> None:
+    assert healthy.report[1]["self_test"]["ok"] is True
+
+
+@pytest.mark.parametrize(
+    "layer", ["restricted_python", "process_per_execution", "empty_environment", "rlimits", "descriptor_isolation"]
+)
+def test_applied_layer_is_active_after_a_passed_self_test(healthy: Healthy, layer: str) -> None:
+    assert healthy.layers[layer] == "active"
+
+
+@pytest.mark.parametrize("layer", ["seccomp", "landlock", "network_namespace"])
+def test_layer_this_build_does_not_apply_is_never_active(healthy: Healthy, layer: str) -> None:
+    assert healthy.layers[layer] == "not_enabled"
+
+
+# ---------------------------------------------------------------------- unhealthy
+
+
+def test_no_self_test_yet_is_unhealthy() -> None:
+    async def scenario(monitor: HealthMonitor) -> Status:
+        return monitor.report()[0]
+
+    assert with_monitor(scenario) == "unhealthy"
+
+
+def test_layers_are_unknown_before_a_self_test() -> None:
+    async def scenario(monitor: HealthMonitor) -> str:
+        return monitor.layers()["restricted_python"]
+
+    assert with_monitor(scenario) == "unknown"
+
+
+@dataclass
+class NoToken:
+    self_test_ok: bool
+    report: Report
+
+
+@pytest.fixture(scope="module")
+def no_token() -> NoToken:
+    async def scenario(monitor: HealthMonitor) -> NoToken:
+        result = await monitor.self_test()
+        return NoToken(result.ok, monitor.report())
+
+    return with_monitor(scenario, settings=make_settings(api_token=None))
+
+
+def test_sandbox_works_without_a_token(no_token: NoToken) -> None:
+    assert no_token.self_test_ok is True
+
+
+def test_no_token_is_unhealthy(no_token: NoToken) -> None:
+    assert no_token.report[0] == "unhealthy"
+
+
+def test_no_token_is_reported(no_token: NoToken) -> None:
+    assert no_token.report[1]["token_configured"] is False
+
+
+def test_empty_token_is_unhealthy() -> None:
+    async def scenario(monitor: HealthMonitor) -> Status:
+        await monitor.self_test()
+        return monitor.report()[0]
+
+    assert with_monitor(scenario, settings=make_settings(api_token="")) == "unhealthy"
+
+
+# ---------------------------------------------------------------------- template death
+
+
+@dataclass
+class TemplateDeath:
+    while_down: Report
+    self_test_while_down: SelfTest | None
+    after_restart: Report
+    self_test_after_restart: SelfTest
+
+
+@pytest.fixture(scope="module")
+def template_death() -> TemplateDeath:
+    async def scenario(monitor: HealthMonitor) -> TemplateDeath:
+        pool = monitor.service.pool
+        assert (await monitor.self_test()).ok
+        kill_template(monitor)
+        await wait_until(lambda: not pool.alive)
+        while_down = monitor.report()  # before any new self-test
+        # The supervisor waits 0.1 s before restarting: a self-test now finds it down,
+        # unless the restart already won the race (then it is simply not observed).
+        down_test = await monitor.self_test() if not pool.alive else None
+        await wait_until(lambda: pool.restarts == 1 and pool.alive)
+        after_restart = monitor.report()
+        retest = await monitor.self_test()
+        return TemplateDeath(while_down, down_test, after_restart, retest)
+
+    return with_monitor(scenario)
+
+
+def test_dead_template_is_reported(template_death: TemplateDeath) -> None:
+    assert template_death.while_down[1]["template_alive"] is False
+
+
+def test_dead_template_is_unhealthy_before_a_new_self_test(template_death: TemplateDeath) -> None:
+    assert template_death.while_down[0] == "unhealthy"
+
+
+def test_self_test_fails_while_the_template_is_down(template_death: TemplateDeath) -> None:
+    if template_death.self_test_while_down is None:
+        pytest.skip("the template restarted before the self-test could observe it down")
+    assert template_death.self_test_while_down.ok is False
+
+
+def test_restart_is_counted_in_the_report(template_death: TemplateDeath) -> None:
+    assert template_death.after_restart[1]["template_restarts"] == 1
+
+
+def test_self_test_after_the_restart_passes(template_death: TemplateDeath) -> None:
+    assert template_death.self_test_after_restart.detail == "ok"
+
+
+def test_recently_restarted_sandbox_that_passes_its_self_test_is_degraded() -> None:
+    async def scenario(monitor: HealthMonitor) -> Status:
+        pool = monitor.service.pool
+        await monitor.self_test()
+        monitor.report()  # the monitor learns the restart count it starts from
+        kill_template(monitor)
+        await wait_until(lambda: pool.restarts == 1 and pool.alive)
+        assert (await monitor.self_test()).ok
+        return monitor.report()[0]
+
+    assert with_monitor(scenario) == "degraded"
+
+
+# ---------------------------------------------------------------------- staleness and the loop
+
+
+def test_stale_self_test_is_degraded() -> None:
+    async def scenario(monitor: HealthMonitor) -> Status:
+        await monitor.self_test()
+        await asyncio.sleep(0.2)  # more than 3 intervals without a new self-test
+        return monitor.report()[0]
+
+    assert with_monitor(scenario, interval_s=0.05) == "degraded"
+
+
+def test_background_loop_runs_self_tests() -> None:
+    async def scenario(monitor: HealthMonitor) -> bool:
+        monitor.start()
+        await wait_until(lambda: monitor.last is not None)
+        await monitor.stop()
+        return monitor.last is not None and monitor.last.ok
+
+    assert with_monitor(scenario, interval_s=0.05) is True

@@ -1,0 +1,423 @@
+"""ExecutionPool with the real template process and real workers.
+
+Each scenario starts a pool (sorted(CATALOGUE) imports, two workers forked ahead),
+runs jobs and stops it, inside ``asyncio.run``. Budgets are small so that limit tests
+are sized from them and stay fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+
+from src.pool import ExecutionPool, PoolUnavailable, RunOutcome, StreamCapture
+from src.protocol import Job
+from src.validation import SourcePolicy, prepare_program
+from src.worker.modules import CATALOGUE
+
+T = TypeVar("T")
+
+STDOUT_BUDGET = 4096
+STDERR_BUDGET = 2048
+FLOOD_FACTOR = 4
+TIMEOUT_S = 5.0
+
+
+def job(code: str, context: dict[str, Any] | None = None, max_result_bytes: int = 65536) -> Job:
+    return {
+        "code": code,
+        "context": context or {},
+        "limits": {
+            "memory_mb": 256,
+            "cpu_s": 5,
+            "max_open_files": 16,
+            "max_result_bytes": max_result_bytes,
+            "max_error_chars": 2000,
+        },
+    }
+
+
+@asynccontextmanager
+async def running_pool(prefork: int = 2) -> AsyncIterator[ExecutionPool]:
+    pool = ExecutionPool(sorted(CATALOGUE), prefork=prefork)
+    await pool.start()
+    try:
+        yield pool
+    finally:
+        await pool.stop()
+
+
+async def run(pool: ExecutionPool, code_or_job: str | Job, timeout_s: float = TIMEOUT_S) -> RunOutcome:
+    the_job = job(code_or_job) if isinstance(code_or_job, str) else code_or_job
+    return await pool.run(
+        the_job, timeout_s, stdout_budget=STDOUT_BUDGET, stderr_budget=STDERR_BUDGET, flood_factor=FLOOD_FACTOR
+    )
+
+
+def with_pool(scenario: Callable[[ExecutionPool], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with running_pool() as pool:
+            return await scenario(pool)
+
+    return asyncio.run(main())
+
+
+def run_one(code_or_job: str | Job, timeout_s: float = TIMEOUT_S) -> RunOutcome:
+    return with_pool(lambda pool: run(pool, code_or_job, timeout_s))
+
+
+async def wait_until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.005)
+
+
+# ---------------------------------------------------------------------- ordinary jobs
+
+
+@pytest.fixture(scope="module")
+def hello() -> RunOutcome:
+    return run_one("print(6 * 7)\n[1, 2]")
+
+
+def test_job_prints(hello: RunOutcome) -> None:
+    assert hello.stdout.text() == "42\n"
+
+
+def test_job_returns_its_final_expression(hello: RunOutcome) -> None:
+    assert hello.reply["result"] == [1, 2]
+
+
+def test_job_succeeds(hello: RunOutcome) -> None:
+    assert hello.reply["success"] is True
+
+
+def test_job_has_no_limit(hello: RunOutcome) -> None:
+    assert hello.reply["limit"] is None
+
+
+def test_job_duration_is_measured(hello: RunOutcome) -> None:
+    assert 0 < hello.duration_s < TIMEOUT_S
+
+
+def test_context_is_bound_as_globals() -> None:
+    outcome = run_one(job("n * 2 + len(words)", context={"n": 5, "words": ["a", "b"]}))
+    assert outcome.reply["result"] == 12
+
+
+def test_allowed_import_works_in_the_worker() -> None:
+    outcome = run_one("import json\njson.dumps({'a': [1, 2]})")
+    assert outcome.reply["result"] == '{"a": [1, 2]}'
+
+
+def test_exception_is_data_in_the_reply() -> None:
+    outcome = run_one("x = 1\ny = x / 0")
+    assert outcome.reply["error"] == {"type": "ZeroDivisionError", "message": "division by zero", "line": 2}
+
+
+def test_exception_traceback_goes_to_stderr() -> None:
+    outcome = run_one("x = 1\ny = x / 0")
+    assert outcome.stderr.text().endswith("ZeroDivisionError: division by zero\n")
+
+
+def test_result_over_its_budget_is_truncated() -> None:
+    outcome = run_one(job("'r' * 5000", max_result_bytes=1024))
+    assert outcome.reply["result_truncated"] is True
+
+
+def test_job_compiled_by_the_api_runs_its_bytecode() -> None:
+    prepared = prepare_program("print(6 * 7)\n[1, 2]", SourcePolicy(50_000, 100, frozenset(CATALOGUE)))
+    assert prepared.bytecode is not None
+    compiled = job("print(6 * 7)\n[1, 2]")
+    compiled["bytecode"] = base64.b64encode(prepared.bytecode).decode("ascii")
+    assert run_one(compiled).reply["result"] == [1, 2]
+
+
+def test_concurrent_jobs_each_get_their_own_output() -> None:
+    async def scenario(pool: ExecutionPool) -> list[str]:
+        outcomes = await asyncio.gather(*(run(pool, f"print({i})") for i in range(4)))
+        return [o.stdout.text() for o in outcomes]
+
+    assert with_pool(scenario) == ["0\n", "1\n", "2\n", "3\n"]
+
+
+# ---------------------------------------------------------------------- isolation
+
+
+def test_no_state_is_shared_between_jobs() -> None:
+    async def scenario(pool: ExecutionPool) -> RunOutcome:
+        await run(pool, "leaked = 42")
+        return await run(pool, "print(leaked)")
+
+    outcome = with_pool(scenario)
+    assert outcome.reply["error"] == {"type": "NameError", "message": "name 'leaked' is not defined", "line": 1}
+
+
+def test_module_proxies_cannot_be_patched_for_the_next_job() -> None:
+    async def scenario(pool: ExecutionPool) -> RunOutcome:
+        await run(pool, "import json\ntry:\n    json.dumps = None\nexcept AttributeError:\n    pass")
+        return await run(pool, "import json\njson.dumps([1])")
+
+    assert with_pool(scenario).reply["result"] == "[1]"
+
+
+def test_workers_are_forked_ahead() -> None:
+    async def scenario(pool: ExecutionPool) -> int:
+        await wait_until(lambda: pool.ready_workers == 2)
+        await asyncio.sleep(0.05)  # no more than prefork are forked
+        return pool.ready_workers
+
+    assert with_pool(scenario) == 2
+
+
+@dataclass
+class TwoJobs:
+    first_pid: int
+    second_pid: int
+    first_closed: bool
+    second_closed: bool
+    ready_after: list[int]
+
+
+@pytest.fixture(scope="module")
+def two_jobs() -> TwoJobs:
+    async def scenario(pool: ExecutionPool) -> TwoJobs:
+        await wait_until(lambda: pool.ready_workers == 2)
+        first, second = list(pool._ready)
+        await run(pool, "print(1)")
+        await run(pool, "print(2)")
+        await wait_until(lambda: pool.ready_workers == 2)
+        return TwoJobs(first.pid, second.pid, first.closed, second.closed, [w.pid for w in pool._ready])
+
+    return with_pool(scenario)
+
+
+def test_two_jobs_run_in_different_workers(two_jobs: TwoJobs) -> None:
+    assert two_jobs.first_pid != two_jobs.second_pid
+
+
+def test_first_worker_is_discarded_after_its_job(two_jobs: TwoJobs) -> None:
+    assert two_jobs.first_closed is True
+
+
+def test_second_worker_is_discarded_after_its_job(two_jobs: TwoJobs) -> None:
+    assert two_jobs.second_closed is True
+
+
+def test_used_workers_are_never_back_in_the_ready_queue(two_jobs: TwoJobs) -> None:
+    assert set(two_jobs.ready_after).isdisjoint({two_jobs.first_pid, two_jobs.second_pid})
+
+
+# ---------------------------------------------------------------------- output budgets
+
+
+def test_stream_capture_keeps_the_budget_and_counts_the_rest() -> None:
+    capture = StreamCapture(budget=4, flood_at=16)
+    capture.feed(b"abcdef")
+    assert (bytes(capture.data), capture.total, capture.truncated, capture.flooded) == (b"abcd", 6, True, False)
+
+
+def test_stream_capture_floods_past_its_threshold() -> None:
+    capture = StreamCapture(budget=4, flood_at=16)
+    capture.feed(b"x" * 17)
+    assert capture.flooded is True
+
+
+def test_stream_capture_drops_a_split_character() -> None:
+    capture = StreamCapture(budget=3, flood_at=100)
+    capture.feed("aé€".encode())  # a (1) é (2) € (3): the cut falls inside €
+    assert capture.text() == "aé"
+
+
+@pytest.fixture(scope="module")
+def over_budget() -> RunOutcome:
+    # Twice the budget: truncated, but well under the flood threshold.
+    return run_one(f"print('x' * {2 * STDOUT_BUDGET})")
+
+
+def test_stdout_over_budget_is_truncated(over_budget: RunOutcome) -> None:
+    assert over_budget.stdout.truncated is True
+
+
+def test_stdout_over_budget_keeps_exactly_the_budget(over_budget: RunOutcome) -> None:
+    assert len(over_budget.stdout.data) == STDOUT_BUDGET
+
+
+def test_stdout_over_budget_counts_everything_printed(over_budget: RunOutcome) -> None:
+    assert over_budget.stdout.total == 2 * STDOUT_BUDGET + 1
+
+
+def test_stdout_over_budget_is_not_a_limit(over_budget: RunOutcome) -> None:
+    assert over_budget.reply["limit"] is None
+
+
+def test_stdout_within_budget_is_not_truncated() -> None:
+    outcome = run_one(f"print('x' * {STDOUT_BUDGET - 1})")
+    assert outcome.stdout.truncated is False
+
+
+def test_stderr_over_budget_is_truncated() -> None:
+    outcome = run_one(f"raise ValueError('e' * {2 * STDERR_BUDGET})")
+    assert outcome.stderr.truncated is True
+
+
+@pytest.fixture(scope="module")
+def flood() -> RunOutcome:
+    return run_one("while True:\n    print('y' * 1000)")
+
+
+def test_flood_ends_with_the_output_limit(flood: RunOutcome) -> None:
+    assert flood.reply["limit"] == "output"
+
+
+def test_flood_is_past_budget_times_flood_factor(flood: RunOutcome) -> None:
+    assert flood.stdout.total > STDOUT_BUDGET * FLOOD_FACTOR
+
+
+def test_flood_is_stopped_quickly(flood: RunOutcome) -> None:
+    assert flood.duration_s < 2.0
+
+
+def test_flood_keeps_only_the_budget(flood: RunOutcome) -> None:
+    assert len(flood.stdout.data) == STDOUT_BUDGET
+
+
+def test_bounded_output_just_past_the_flood_threshold_is_a_flood() -> None:
+    # Sized from the configuration: one byte past budget * flood_factor, then the program ends.
+    outcome = run_one(f"print('z' * {STDOUT_BUDGET * FLOOD_FACTOR})")
+    assert outcome.stdout.flooded is True
+
+
+# ---------------------------------------------------------------------- timeout
+
+
+@pytest.fixture(scope="module")
+def busy_loop() -> RunOutcome:
+    return run_one("while True:\n    pass", timeout_s=0.5)
+
+
+def test_busy_loop_ends_with_the_timeout_limit(busy_loop: RunOutcome) -> None:
+    assert busy_loop.reply["limit"] == "timeout"
+
+
+def test_busy_loop_reports_a_timeout_error(busy_loop: RunOutcome) -> None:
+    assert busy_loop.reply["error"] == {
+        "type": "TimeoutError",
+        "message": "the program did not finish within 0.5 s",
+        "line": None,
+    }
+
+
+def test_busy_loop_is_stopped_at_the_deadline(busy_loop: RunOutcome) -> None:
+    assert 0.5 <= busy_loop.duration_s < 2.0
+
+
+def test_job_after_a_timeout_runs_normally() -> None:
+    async def scenario(pool: ExecutionPool) -> RunOutcome:
+        await run(pool, "while True:\n    pass", timeout_s=0.3)
+        return await run(pool, "print('after')")
+
+    assert with_pool(scenario).stdout.text() == "after\n"
+
+
+# ---------------------------------------------------------------------- template death
+
+
+@dataclass
+class TemplateKill:
+    in_flight_error: BaseException | None
+    alive_after_kill: bool
+    while_down_error: BaseException | None
+    restarts_before: int
+    restarts_after: int
+    later: RunOutcome
+    restart_hook_calls: int
+
+
+async def _outcome_or_error(awaitable: Awaitable[RunOutcome]) -> BaseException | None:
+    try:
+        await awaitable
+    except Exception as exc:  # noqa: BLE001 - the error is the observation
+        return exc
+    return None
+
+
+@pytest.fixture(scope="module")
+def template_kill() -> TemplateKill:
+    async def scenario(pool: ExecutionPool) -> TemplateKill:
+        hook_calls: list[None] = []
+        pool.on_restart = lambda: hook_calls.append(None)
+        await run(pool, "print('warm')")
+        restarts_before = pool.restarts
+        in_flight = asyncio.create_task(_outcome_or_error(run(pool, "while True:\n    pass", timeout_s=5.0)))
+        await asyncio.sleep(0.2)  # the job is running in its worker
+        template = pool._template
+        assert template is not None and template._proc is not None
+        os.kill(template._proc.pid, signal.SIGKILL)
+        in_flight_error = await asyncio.wait_for(in_flight, 3)
+        await wait_until(lambda: not pool.alive)
+        alive_after_kill = pool.alive
+        while_down_error = await _outcome_or_error(run(pool, "print(1)"))
+        await wait_until(lambda: pool.restarts > restarts_before)
+        later = await run(pool, "print('back')")
+        return TemplateKill(
+            in_flight_error, alive_after_kill, while_down_error, restarts_before, pool.restarts, later, len(hook_calls)
+        )
+
+    return with_pool(scenario)
+
+
+def test_job_in_flight_when_the_template_dies_raises_pool_unavailable(template_kill: TemplateKill) -> None:
+    assert isinstance(template_kill.in_flight_error, PoolUnavailable)
+
+
+def test_pool_is_not_alive_once_the_template_died(template_kill: TemplateKill) -> None:
+    assert template_kill.alive_after_kill is False
+
+
+def test_job_while_the_template_is_down_raises_pool_unavailable(template_kill: TemplateKill) -> None:
+    assert isinstance(template_kill.while_down_error, PoolUnavailable)
+
+
+def test_template_is_restarted(template_kill: TemplateKill) -> None:
+    assert template_kill.restarts_after == template_kill.restarts_before + 1
+
+
+def test_restart_hook_is_called(template_kill: TemplateKill) -> None:
+    assert template_kill.restart_hook_calls == 1
+
+
+def test_job_after_the_restart_succeeds(template_kill: TemplateKill) -> None:
+    assert template_kill.later.stdout.text() == "back\n"
+
+
+# ---------------------------------------------------------------------- lifecycle
+
+
+def test_stopped_pool_is_not_alive() -> None:
+    async def scenario() -> bool:
+        async with running_pool() as pool:
+            await run(pool, "print(1)")
+        return pool.alive
+
+    assert asyncio.run(scenario()) is False
+
+
+def test_stopped_pool_refuses_jobs() -> None:
+    async def scenario() -> BaseException | None:
+        async with running_pool() as pool:
+            await run(pool, "print(1)")
+        return await _outcome_or_error(run(pool, "print(2)"))
+
+    assert isinstance(asyncio.run(scenario()), PoolUnavailable)

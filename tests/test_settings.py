@@ -1,0 +1,180 @@
+"""Settings: EXECUTOR_* variables, their bounds, and the combinations refused at start-up.
+
+Every test reads a fresh environment (the autouse ``clean_environ`` strips EXECUTOR_*)
+and never a .env file (``_env_file=None``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from src.settings import MIN_MEMORY_MB, Settings
+from src.worker.modules import CATALOGUE
+
+SECRET = "s3cr3t-token-value-0123456789"
+
+
+def from_env(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+# ---------------------------------------------------------------------- defaults
+
+
+def test_defaults_load_without_any_variable() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.execution_timeout_s == 5.0
+
+
+def test_default_allowed_imports_are_the_whole_catalogue() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.allowed_imports == frozenset(CATALOGUE)
+
+
+def test_default_has_no_token() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.api_token is None
+
+
+def test_default_token_is_not_configured() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.token_configured is False
+
+
+# ---------------------------------------------------------------------- from the environment
+
+FROM_ENV = [
+    pytest.param("EXECUTOR_EXECUTION_TIMEOUT", "7", "execution_timeout_s", 7.0, id="timeout-contract-name"),
+    pytest.param("EXECUTOR_EXECUTION_TIMEOUT_S", "8", "execution_timeout_s", 8.0, id="timeout-with-unit"),
+    pytest.param("EXECUTOR_MAX_TIMEOUT_S", "60", "max_timeout_s", 60.0, id="max-timeout"),
+    pytest.param("EXECUTOR_MAX_MEMORY_MB", "512", "max_memory_mb", 512, id="memory"),
+    pytest.param("EXECUTOR_MAX_MEMORY_MB", str(MIN_MEMORY_MB), "max_memory_mb", MIN_MEMORY_MB, id="memory-minimum"),
+    pytest.param("EXECUTOR_MAX_CONCURRENT_EXECUTIONS", "3", "max_concurrent_executions", 3, id="concurrency"),
+    pytest.param("EXECUTOR_MAX_QUEUED_EXECUTIONS", "0", "max_queued_executions", 0, id="no-queue"),
+    pytest.param("EXECUTOR_PREFORK_WORKERS", "1", "prefork_workers", 1, id="prefork"),
+    pytest.param("EXECUTOR_MAX_AST_DEPTH", "50", "max_ast_depth", 50, id="ast-depth"),
+]
+
+
+@pytest.mark.parametrize(("variable", "raw", "field", "expected"), FROM_ENV)
+def test_variable_is_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, variable: str, raw: str, field: str, expected: object
+) -> None:
+    settings = from_env(monkeypatch, **{variable: raw})
+    assert getattr(settings, field) == expected
+
+
+def test_variable_without_the_prefix_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = from_env(monkeypatch, MAX_MEMORY_MB="512")
+    assert settings.max_memory_mb == 256
+
+
+def test_allowed_imports_are_parsed_from_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = from_env(monkeypatch, EXECUTOR_ALLOWED_IMPORTS=" json , re,,math ")
+    assert settings.allowed_imports == frozenset({"json", "re", "math"})
+
+
+def test_dotted_catalogue_module_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = from_env(monkeypatch, EXECUTOR_ALLOWED_IMPORTS="collections,collections.abc")
+    assert settings.allowed_imports == frozenset({"collections", "collections.abc"})
+
+
+def test_empty_allowed_imports_means_no_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = from_env(monkeypatch, EXECUTOR_ALLOWED_IMPORTS="")
+    assert settings.allowed_imports == frozenset()
+
+
+def test_token_is_read_as_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = from_env(monkeypatch, EXECUTOR_API_TOKEN=SECRET)
+    assert isinstance(settings.api_token, SecretStr)
+
+
+def test_token_value_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = from_env(monkeypatch, EXECUTOR_API_TOKEN=SECRET)
+    assert settings.api_token is not None
+    assert settings.api_token.get_secret_value() == SECRET
+
+
+def test_token_configured_with_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert from_env(monkeypatch, EXECUTOR_API_TOKEN=SECRET).token_configured is True
+
+
+def test_empty_token_is_not_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert from_env(monkeypatch, EXECUTOR_API_TOKEN="").token_configured is False
+
+
+@pytest.mark.parametrize("render", [repr, str], ids=["repr", "str"])
+def test_token_does_not_appear_when_settings_are_printed(
+    monkeypatch: pytest.MonkeyPatch, render: Callable[[object], str]
+) -> None:
+    settings = from_env(monkeypatch, EXECUTOR_API_TOKEN=SECRET)
+    assert SECRET not in render(settings)
+
+
+def test_token_does_not_appear_in_a_json_dump(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = from_env(monkeypatch, EXECUTOR_API_TOKEN=SECRET)
+    assert SECRET not in settings.model_dump_json()
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        settings.max_memory_mb = 1
+
+
+# ---------------------------------------------------------------------- refusals
+
+REFUSED = [
+    pytest.param({"EXECUTOR_EXECUTION_TIMEOUT": "0"}, id="timeout-zero"),
+    pytest.param({"EXECUTOR_EXECUTION_TIMEOUT": "-1"}, id="timeout-negative"),
+    pytest.param({"EXECUTOR_EXECUTION_TIMEOUT_S": "0"}, id="timeout-s-zero"),
+    pytest.param({"EXECUTOR_EXECUTION_TIMEOUT": "nan"}, id="timeout-nan"),
+    pytest.param({"EXECUTOR_EXECUTION_TIMEOUT": "soon"}, id="timeout-not-a-number"),
+    pytest.param({"EXECUTOR_MAX_TIMEOUT_S": "0"}, id="max-timeout-zero"),
+    pytest.param({"EXECUTOR_MAX_MEMORY_MB": str(MIN_MEMORY_MB - 1)}, id="memory-below-minimum"),
+    pytest.param({"EXECUTOR_MAX_MEMORY_MB": "0"}, id="memory-zero"),
+    pytest.param({"EXECUTOR_MAX_CPU_S": "0"}, id="cpu-zero"),
+    pytest.param({"EXECUTOR_MAX_CONCURRENT_EXECUTIONS": "0"}, id="no-slots"),
+    pytest.param({"EXECUTOR_MAX_QUEUED_EXECUTIONS": "-1"}, id="negative-queue"),
+    pytest.param({"EXECUTOR_MAX_STDOUT_BYTES": "10"}, id="stdout-budget-tiny"),
+    pytest.param({"EXECUTOR_ALLOWED_IMPORTS": "json,os"}, id="import-outside-catalogue"),
+    pytest.param({"EXECUTOR_EXECUTION_TIMEOUT": "40", "EXECUTOR_MAX_TIMEOUT_S": "30"}, id="timeout-above-max"),
+    pytest.param({"EXECUTOR_MAX_CODE_BYTES": "4096", "EXECUTOR_MAX_BODY_BYTES": "2048"}, id="code-above-body"),
+]
+
+
+@pytest.mark.parametrize("env", REFUSED)
+def test_unsafe_value_stops_start_up(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    with pytest.raises(ValidationError):
+        from_env(monkeypatch, **env)
+
+
+def test_import_outside_the_catalogue_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="not in the vetted catalogue: os, subprocess"):
+        from_env(monkeypatch, EXECUTOR_ALLOWED_IMPORTS="json,subprocess,os")
+
+
+def test_timeout_above_max_names_both_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="EXECUTOR_EXECUTION_TIMEOUT_S must not exceed EXECUTOR_MAX_TIMEOUT_S"):
+        from_env(monkeypatch, EXECUTOR_EXECUTION_TIMEOUT="40", EXECUTOR_MAX_TIMEOUT_S="30")
+
+
+def test_timeout_equal_to_max_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = from_env(monkeypatch, EXECUTOR_EXECUTION_TIMEOUT="30", EXECUTOR_MAX_TIMEOUT_S="30")
+    assert settings.execution_timeout_s == 30.0
+
+
+def test_memory_refusal_names_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match=f"greater than or equal to {MIN_MEMORY_MB}"):
+        from_env(monkeypatch, EXECUTOR_MAX_MEMORY_MB="32")
+
+
+def test_refusal_does_not_echo_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError) as caught:
+        from_env(monkeypatch, EXECUTOR_API_TOKEN=SECRET, EXECUTOR_EXECUTION_TIMEOUT="0")
+    assert SECRET not in str(caught.value)
