@@ -10,7 +10,9 @@ This module is imported by both sides, so it uses the standard library only.
 from __future__ import annotations
 
 import json
+import json.encoder
 import struct
+from collections.abc import Callable
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
 HEADER = struct.Struct(">I")
@@ -72,11 +74,34 @@ class TemplateConfig(TypedDict):
     allowed_imports: list[str]
 
 
+def _no_default(value: object) -> object:
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _make_dumps() -> Callable[[object], str]:
+    """A compact JSON encoder bound once, at import, to the C implementation.
+
+    In a worker, the reply is encoded after the program ran, and the program can reach
+    ``json.JSONEncoder`` (the class behind ``json.dumps``) through the json module. The C
+    encoder object built here has its configuration fixed and looks nothing up on that
+    class, so whatever the program did to it cannot change (forge) the reply.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    encode_str = getattr(json.encoder, "c_encode_basestring", None)
+    if make is None or encode_str is None:  # pure-Python json: fall back, same output
+        return lambda value: json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    encoder = make(None, _no_default, encode_str, None, ":", ",", False, False, False)
+    return lambda value: "".join(encoder(value, 0))
+
+
+#: ``json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))``,
+#: immune to changes to the json module's classes after import.
+dumps = _make_dumps()
+
+
 def encode_frame(message: object) -> bytes:
-    """Serialize ``message`` as one frame. Raises ValueError for non-JSON values."""
-    body = json.dumps(message, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
-        "utf-8", "surrogatepass"
-    )
+    """Serialize ``message`` as one frame. Raises ValueError/TypeError for non-JSON values."""
+    body = dumps(message).encode("utf-8", "surrogatepass")
     return HEADER.pack(len(body)) + body
 
 
@@ -96,6 +121,21 @@ def frame_length(header: bytes, max_bytes: int) -> int:
     if length > max_bytes:
         raise ProtocolError(f"frame of {length} bytes exceeds the {max_bytes}-byte limit")
     return int(length)
+
+
+#: Deeper than any result the worker's converter produces (it stops at 100).
+MAX_RESULT_DEPTH = 128
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth >= limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def parse_reply(message: Any) -> WorkerReply:
@@ -126,6 +166,8 @@ def parse_reply(message: Any) -> WorkerReply:
         checked_error = {"type": etype[:200], "message": emsg, "line": eline}
     if success and (checked_error is not None or limit is not None):
         raise ProtocolError("reply claims success together with an error")
+    if _too_deep(message.get("result"), MAX_RESULT_DEPTH):
+        raise ProtocolError("reply result is nested too deeply")
     return {
         "success": success,
         "result": message.get("result"),

@@ -40,6 +40,10 @@ FORBIDDEN_NAMES: dict[str, str] = {
 }
 _ATTRIBUTE_FUNCTIONS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
 _RP_LINE = re.compile(r"^Line (\d+): (.*)$", re.S)
+_QUOTED = re.compile(r'"([^"]*)"')
+#: A 400 lists at most this many violations (an LLM fixes the first ones and retries;
+#: listing 10 000 would cost the server and the caller's context for nothing).
+MAX_VIOLATIONS = 50
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,9 @@ def _restricted_python_violations(
         match = _RP_LINE.match(error)
         line = int(match.group(1)) if match and match.group(1).isdigit() else None
         text = match.group(2) if match else error
-        if any(f'"{name}"' in text for name in private.get(line, ())) or any(
+        # Set lookups, not scans: a line with thousands of private names stays linear.
+        quoted = _QUOTED.search(text)
+        if (quoted is not None and quoted.group(1) in private.get(line, ())) or any(
             word in text.lower() for word in reported.get(line, ())
         ):
             continue  # the same problem, already reported with a hint
@@ -223,14 +229,24 @@ def prepare_program(code: str, policy: SourcePolicy) -> PreparedProgram:
     visitor = _PolicyVisitor(policy, _bound_names(tree))
     try:
         visitor.visit(tree)
-        violations = visitor.violations + _restricted_python_violations(tree, visitor.private, visitor.reported)
+        violations = visitor.violations
+        if len(violations) < MAX_VIOLATIONS:  # past that the list is cut anyway
+            violations += _restricted_python_violations(tree, visitor.private, visitor.reported)
     except RecursionError:  # the shape check bounds depth; this is the last line of defence
         return PreparedProgram([Violation(None, "too_deep", "the program is nested too deeply", "flatten the nesting")])
     if violations:
         violations.sort(key=lambda v: v.line or 0)
+        if len(violations) > MAX_VIOLATIONS:
+            more = len(violations) - MAX_VIOLATIONS
+            violations = [
+                *violations[:MAX_VIOLATIONS],
+                Violation(None, "more", f"{more} more violations not listed", "fix the ones above first"),
+            ]
         return PreparedProgram(violations)
     try:
-        program = compile(tree, SOURCE_FILENAME, "exec")
+        # dont_inherit: this module's `from __future__ import annotations` must not leak
+        # into the program (it would stop evaluating the program's annotations).
+        program = compile(tree, SOURCE_FILENAME, "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         # Errors only the compiler finds (e.g. 'return' outside a function).
         line = getattr(exc, "lineno", None)

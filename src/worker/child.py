@@ -9,7 +9,6 @@ to stdout, so a printed "reply" is only ever stdout.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import random
@@ -28,6 +27,8 @@ CHANNEL_FD = 3
 #: Exit status of a worker that could not confine itself; the parent answers 503.
 EXIT_HARDENING_FAILED = 71
 EXIT_BAD_JOB = 72
+#: Exit status when the worker's own code failed unexpectedly (a bug, not the program).
+EXIT_INTERNAL_ERROR = 73
 STREAM_BUFFER_BYTES = 64 * 1024
 
 
@@ -83,8 +84,10 @@ def rehearse(program: CodeType, proxies: Mapping[str, ModuleProxy], allowed: fro
     """
     sink = io.StringIO()
     job: Job = {"code": "", "context": {}, "limits": _REHEARSAL_LIMITS}
-    with contextlib.suppress(Exception):
+    try:  # noqa: SIM105 - no contextlib here: see the note in serve()
         execute(program, job, sink, sink, proxies, allowed)
+    except Exception:  # noqa: BLE001, S110 - a failed rehearsal only costs latency
+        pass
 
 
 def serve(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str], rehearsal: CodeType | None = None) -> None:
@@ -102,10 +105,23 @@ def serve(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str], rehearsal
     except HardeningError:
         os._exit(EXIT_HARDENING_FAILED)
     sys.stdout, sys.stderr = stdout, stderr  # pprint, calendar.prmonth & co. write here
-    reply = run_job(job, stdout, stderr, proxies, allowed)
+    try:
+        reply = run_job(job, stdout, stderr, proxies, allowed)
+    except BaseException:  # noqa: BLE001 - a bug of ours; the program's own errors are data
+        reply = {
+            "success": False,
+            "result": None,
+            "result_truncated": False,
+            "error": {"type": "SandboxError", "message": "the sandbox could not describe the outcome", "line": None},
+            "limit": None,
+        }
+    # From here on only our own code and C-level objects fixed before the program ran
+    # (protocol.dumps): nothing the program could have altered decides the reply.
     for stream in (stdout, stderr):
-        with contextlib.suppress(OSError, ValueError, MemoryError):
+        try:  # noqa: SIM105 - no contextlib after the program ran (see above)
             stream.flush()
+        except BaseException:  # noqa: BLE001, S110 - output is best effort; the reply is not
+            pass
     try:
         frame = encode_frame(reply)
     except (ValueError, TypeError, RecursionError, MemoryError):

@@ -23,18 +23,18 @@ What the guards refuse, and why:
 
 from __future__ import annotations
 
+import _string
 import builtins
 import importlib
 import operator
-import string
 import types
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from .modules import ModuleProxy
+from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
 
 #: Attributes that hand out frames, code objects or the running interpreter's state.
@@ -70,7 +70,9 @@ def check_attribute_name(obj: object, name: object) -> str:
 
 def _reject_traversal(template: str) -> None:
     """Refuse "{0.attr}" and "{0[key]}" fields: str.format would resolve them with the real getattr."""
-    for _literal, field_name, spec, _conv in string.Formatter().parse(template):
+    # _string.formatter_parser is what string.Formatter.parse wraps; calling the C function
+    # directly means no library class the program might have altered is on this path.
+    for _literal, field_name, spec, _conv in _string.formatter_parser(template):
         if field_name and ("." in field_name or "[" in field_name):
             raise SecurityError(
                 "format fields may not read attributes or items ('{0.attr}', '{0[key]}'); "
@@ -153,23 +155,6 @@ def guarded_hasattr(obj: object, name: object) -> bool:
 
 
 # --------------------------------------------------------------------------- writes
-
-
-class UserClasses:
-    """Classes the program defined. Only these, and instances of anything that is not a
-    module or a foreign class, accept attribute writes."""
-
-    # Keyed by identity, never by ==: a program's metaclass could define __eq__ to claim
-    # that a library class is one of its own (a WeakSet compares with ==).
-    def __init__(self) -> None:
-        self._classes: dict[int, weakref.ref[type]] = {}
-
-    def add(self, cls: type) -> None:
-        self._classes[id(cls)] = weakref.ref(cls)
-
-    def __contains__(self, cls: object) -> bool:
-        ref = self._classes.get(id(cls))
-        return ref is not None and ref() is cls
 
 
 def make_write_guard(user_classes: UserClasses) -> Callable[[Any], Any]:
@@ -346,8 +331,9 @@ class _TypeMeta(builtins.type):
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         if len(args) == 1 and not kwargs:
             found = builtins.type(args[0])
-            # type(int) is the real `type`, whose 3-argument form this class exists to refuse.
-            return SandboxType if found is builtins.type or found is _TypeMeta else found
+            # The type of a class is a metaclass (type, ABCMeta, EnumType ...), whose
+            # 3-argument call builds a class from a dict, skipping the class checks.
+            return SandboxType if issubclass(found, builtins.type) else found
         raise TypeError("type() with three arguments is not allowed in the sandbox; use a class statement")
 
 

@@ -18,9 +18,10 @@ The conversion stops once the output would exceed the byte budget, and says so.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
+
+from ..protocol import dumps
 
 MAX_DEPTH = 100
 
@@ -39,7 +40,7 @@ def clean_text(text: str) -> str:
 def safe_repr(value: object) -> str:
     try:
         return clean_text(repr(value))
-    except Exception:  # noqa: BLE001 - a user __repr__ may raise anything
+    except BaseException:  # noqa: BLE001 - a user __repr__ may raise anything, SystemExit included
         return f"<unrepresentable {type(value).__name__}>"
 
 
@@ -131,6 +132,10 @@ def _convert_once(value: Any, budget: int) -> tuple[Any, bool]:
         converted = converter.convert(value, 0)
     except RecursionError:
         return safe_repr(value)[:budget], True
+    except MemoryError:
+        raise
+    except BaseException:  # noqa: BLE001 - a result whose own methods (items, __iter__) raise
+        return f"<unrepresentable {type(value).__name__}>", True
     return converted, converter.truncated
 
 
@@ -144,7 +149,7 @@ def to_json_value(value: Any, max_bytes: int) -> tuple[Any, bool]:
     budget = max_bytes
     for _ in range(6):
         converted, truncated = _convert_once(value, budget)
-        if len(json.dumps(converted, ensure_ascii=False).encode("utf-8", "surrogatepass")) <= max_bytes:
+        if len(dumps(converted).encode("utf-8", "surrogatepass")) <= max_bytes:
             return converted, truncated
         budget //= 2
     return None, True

@@ -17,12 +17,18 @@ the settings validator, the API-side validator and the worker all read it.
 
 from __future__ import annotations
 
+import abc
+import copy
+import dataclasses
 import functools
 import importlib
 import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import ownership
+from .ownership import is_user_class
 from .refusal import SecurityError
 
 
@@ -60,8 +66,12 @@ CATALOGUE: dict[str, ModuleRule] = {
     "zlib": _deny(),
     "array": _deny(),
     "calendar": _deny(),
+    # abc: ABCMeta is exposed as a stand-in (see _metaclass_stand_in); update_abstractmethods
+    # only accepts the program's own classes.
     "abc": _deny(),
-    "enum": _deny(),
+    # enum: global_enum & co. write the members into sys.modules[cls.__module__], and the
+    # program chooses __module__ (Enum(..., module="...")): a write into any loaded module.
+    "enum": _deny("global_enum", "global_enum_repr", "global_flag_repr", "global_str"),
     # decimal: contexts are per thread and the worker is a fresh process, so
     # setcontext/localcontext cannot leak into another execution.
     "decimal": _deny(),
@@ -73,7 +83,8 @@ CATALOGUE: dict[str, ModuleRule] = {
     # datetime: tzinfo subclasses run user code only. datetime.sys is a module: not copied.
     "datetime": _deny(),
     # time: sleep is bounded by the wall-clock limit; tzset only changes this process.
-    "time": _deny(),
+    # clock_settime*: sets the host clock wherever the worker holds CAP_SYS_TIME.
+    "time": _deny("clock_settime", "clock_settime_ns"),
     # random: the worker reseeds after fork, so no two executions share a stream.
     "random": _deny(),
     "collections": _deny(),
@@ -93,12 +104,17 @@ CATALOGUE: dict[str, ModuleRule] = {
     # getattr (CVE-2023-41039). Template only does mapping lookups.
     "string": _deny("Formatter"),
     # typing: get_type_hints and ForwardRef evaluate annotation strings with eval().
+    # runtime_checkable rewrites the class it is given: only the program's own classes.
     "typing": _deny("get_type_hints", "ForwardRef"),
     # dataclasses: builds __init__ and friends with exec() from validated identifiers only.
+    # dataclass() rewrites the class it is given: only the program's own classes.
+    # make_dataclass: field names and namespace keys may not be dunders (a field named
+    # __reduce_ex__ or a namespace with __getattr__ would skip the class-statement rules).
     "dataclasses": _deny(),
-    # copy: copy/deepcopy follow __reduce_ex__, which only re-creates objects of classes
-    # the program can already reach.
-    "copy": _deny(),
+    # copy: dispatch_table is copyreg's global registry of reducers; a reducer the program
+    # registers there makes copy() setattr() any attributes on any object it names. The
+    # same sink (copy._reconstruct) is also guarded for reducers reached other ways.
+    "copy": _deny("dispatch_table"),
     "contextlib": _deny("chdir", "redirect_stdout", "redirect_stderr"),
     # hashlib: file_digest reads an already open file object; the program has none.
     "hashlib": _deny(),
@@ -134,11 +150,35 @@ class ModuleProxy:
         return f"<module '{self._proxy_name}' (sandboxed)>"
 
 
+#: Never copied from any module: command-line entry points read sys.argv and files.
+_NEVER = frozenset({"main", "test"})
+
+
+def _metaclass_stand_in(real: type) -> type:
+    """Stand-in for a metaclass (abc.ABCMeta, enum.EnumType, numbers.ABCMeta ...):
+    ``isinstance(x, abc.ABCMeta)`` still works, but calling it to build a class from a
+    dict (``ABCMeta("X", (), {"__getattr__": f})``) is refused. Classes come from class
+    statements, where the compiler's rules apply; inheriting from ``abc.ABC`` or
+    ``enum.Enum`` uses the real metaclass through the bases, not this object."""
+
+    class StandInMeta(type):
+        def __instancecheck__(cls, obj: object) -> bool:
+            return isinstance(obj, real)
+
+        def __subclasscheck__(cls, sub: type) -> bool:
+            return issubclass(sub, real)
+
+        def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+            raise SecurityError(f"{real.__name__}(...) cannot build classes in the sandbox; use a class statement")
+
+    return StandInMeta(real.__name__, (), {"__module__": real.__module__, "__doc__": real.__doc__})
+
+
 def _public_attrs(module: types.ModuleType, rule: ModuleRule) -> dict[str, Any]:
     names = rule.only if rule.only is not None else set(getattr(module, "__all__", ())) | set(dir(module))
     attrs: dict[str, Any] = {}
     for name in sorted(names):
-        if name.startswith("_") or name in rule.deny:
+        if name.startswith("_") or name in rule.deny or name in _NEVER:
             continue
         try:
             value = getattr(module, name)
@@ -146,6 +186,8 @@ def _public_attrs(module: types.ModuleType, rule: ModuleRule) -> dict[str, Any]:
             continue
         if isinstance(value, types.ModuleType):
             continue  # a module reachable from another is how pivots start
+        if isinstance(value, type) and issubclass(value, type):
+            value = _metaclass_stand_in(value)
         attrs[name] = value
     return attrs
 
@@ -183,8 +225,108 @@ def _safe_update_wrapper() -> dict[str, Any]:
     return {"update_wrapper": update_wrapper, "wraps": wraps}
 
 
+def _own_class(cls: Any, what: str) -> None:
+    if not is_user_class(cls):
+        raise SecurityError(f"{what} can only be applied to classes defined by the program")
+
+
+def _own_classes_only(func: Any, what: str) -> Any:
+    """A class decorator that rewrites its argument, restricted to the program's classes.
+    (Applied to a library class it would change that class for everything in the worker.)"""
+
+    @functools.wraps(func)
+    def guarded(cls: Any = None, /, *args: Any, **kwargs: Any) -> Any:
+        if cls is None:  # @dataclass(frozen=True) style: returns the real decorator
+            decorate = func(*args, **kwargs)
+
+            def decorate_own(target: Any) -> Any:
+                _own_class(target, what)
+                return decorate(target)
+
+            return decorate_own
+        _own_class(cls, what)
+        return func(cls, *args, **kwargs)
+
+    return guarded
+
+
+def _no_dunder(name: object, what: str) -> None:
+    if isinstance(name, str) and name.startswith("__"):
+        raise SecurityError(f"{what} may not be a dunder name ({name!r}) in the sandbox")
+
+
+def _safe_make_dataclass(real: Any) -> Any:
+    @functools.wraps(real)
+    def make_dataclass(cls_name: str, fields: Any, *args: Any, namespace: Any = None, **kwargs: Any) -> Any:
+        fields = list(fields)
+        for item in fields:
+            _no_dunder(item if isinstance(item, str) else item[0], "a make_dataclass field name")
+        for key in namespace or {}:
+            _no_dunder(key, "a make_dataclass namespace key")
+        cls = real(cls_name, fields, *args, namespace=namespace, **kwargs)
+        ownership.current().add(cls)  # built for the program: its own class
+        return cls
+
+    return make_dataclass
+
+
+def _dataclasses_replacements() -> dict[str, Any]:
+    return {
+        "dataclass": _own_classes_only(dataclasses.dataclass, "dataclasses.dataclass"),
+        "make_dataclass": _safe_make_dataclass(dataclasses.make_dataclass),
+    }
+
+
+def _functools_replacements() -> dict[str, Any]:
+    return {**_safe_update_wrapper(), "total_ordering": _own_classes_only(functools.total_ordering, "total_ordering")}
+
+
+def _abc_replacements() -> dict[str, Any]:
+    return {"update_abstractmethods": _own_classes_only(abc.update_abstractmethods, "abc.update_abstractmethods")}
+
+
+def _typing_replacements() -> dict[str, Any]:
+    return {"runtime_checkable": _own_classes_only(typing.runtime_checkable, "typing.runtime_checkable")}
+
+
 #: Library names replaced by a guarded version, per module.
-REPLACEMENTS: dict[str, Any] = {"functools": _safe_update_wrapper}
+REPLACEMENTS: dict[str, Any] = {
+    "functools": _functools_replacements,
+    "dataclasses": _dataclasses_replacements,
+    "abc": _abc_replacements,
+    "typing": _typing_replacements,
+}
+
+
+def guard_copy_reconstruct() -> None:
+    """Guard the sink of the reduce protocol in this process's ``copy`` module.
+
+    copy()/deepcopy() rebuild an object as ``y = func(*args)`` from its reducer and then
+    apply ``state`` with the real setattr/``__dict__``/item assignment. A reducer written
+    by the program can return a library class or function as ``y``, which would let it
+    rewrite that object. The object ``func`` returns may not be a class, module or
+    function when anything is to be applied to it. (Patching the stdlib is fine here:
+    the template and its workers are this service's own processes.)
+    """
+    real = copy._reconstruct  # type: ignore[attr-defined]  # noqa: SLF001 - where copy applies state
+    if getattr(real, "sandbox_guarded", False):
+        return
+    forbidden = (type, types.ModuleType, ModuleProxy, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
+
+    def _reconstruct(  # noqa: PLR0917 - copy's own signature
+        x: Any, memo: Any, func: Any, args: Any, state: Any = None, listiter: Any = None,
+        dictiter: Any = None, *, deepcopy: Any = copy.deepcopy,
+    ) -> Any:  # fmt: skip
+        def create(*a: Any) -> Any:
+            y = func(*a)
+            if (state is not None or listiter is not None or dictiter is not None) and isinstance(y, forbidden):
+                raise SecurityError("copy: a reducer may not hand back a class, module or function to modify")
+            return y
+
+        return real(x, memo, create, args, state, listiter, dictiter, deepcopy=deepcopy)
+
+    _reconstruct.sandbox_guarded = True  # type: ignore[attr-defined]
+    copy._reconstruct = _reconstruct  # type: ignore[attr-defined]  # noqa: SLF001
 
 
 def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
@@ -196,6 +338,8 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     """
     proxies: dict[str, ModuleProxy] = {}
     attrs_by_name: dict[str, dict[str, Any]] = {}
+    if "copy" in allowed or "dataclasses" in allowed:  # dataclasses.asdict deep-copies too
+        guard_copy_reconstruct()
     for name in sorted(allowed, key=lambda n: n.count(".")):
         rule = CATALOGUE[name]
         attrs_by_name[name] = _public_attrs(importlib.import_module(name), rule)

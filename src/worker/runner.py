@@ -17,12 +17,11 @@ from collections.abc import Mapping
 from types import CodeType
 from typing import Any, TextIO
 
-from RestrictedPython.compile import compile_restricted_exec
-
 from ..protocol import ErrorInfo, Job, WorkerReply
-from .guards import UserClasses, guard_globals, safe_builtins
+from .guards import guard_globals, safe_builtins
 from .jsonsafe import clean_text, to_json_value
 from .modules import ModuleProxy
+from .ownership import begin_job
 from .policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 
 _LINE_RE = re.compile(r"^Line (\d+):")
@@ -58,7 +57,7 @@ def _user_line(exc: BaseException) -> int | None:
 def _exception_message(exc: BaseException) -> str:
     try:
         return str(exc)
-    except Exception:  # noqa: BLE001 - a user __str__ may raise anything
+    except BaseException:  # noqa: BLE001 - a user __str__ may raise anything, SystemExit included
         return f"<{type(exc).__name__} with an unprintable message>"
 
 
@@ -81,15 +80,20 @@ def _write_traceback(exc: BaseException, stderr: TextIO) -> None:
             pending.extend(getattr(current, "exceptions", None) or ())
         for chunk in te.format():
             stderr.write(chunk)
-    except Exception:  # noqa: BLE001 - never let reporting mask the real outcome
+    except BaseException:  # noqa: BLE001 - never let reporting mask the real outcome
         stderr.write(f"{type(exc).__name__}\n")
 
 
 def compile_program(code: str) -> tuple[CodeType | None, list[str]]:
     """(code object or None, RestrictedPython's error lines)."""
     tree = ast.parse(code, SOURCE_FILENAME)
-    compiled = compile_restricted_exec(tree, SOURCE_FILENAME, policy=SandboxTransformer)
-    return compiled.code, list(compiled.errors)
+    errors: list[str] = []
+    SandboxTransformer(errors, [], {}).visit(tree)
+    if errors:
+        return None, errors
+    # dont_inherit: RestrictedPython's compile() would hand the program the __future__
+    # flags of the module that calls compile (PEP 563 annotations, here).
+    return compile(tree, SOURCE_FILENAME, "exec", dont_inherit=True), []
 
 
 def load_program(job: Job) -> tuple[CodeType | None, WorkerReply | None]:
@@ -137,7 +141,7 @@ def execute(  # noqa: PLR0917 - one call site per caller, all positional and dis
     """Run a compiled program in a fresh guarded namespace and describe the outcome."""
     limits = job["limits"]
     max_chars = limits["max_error_chars"]
-    user_classes = UserClasses()
+    user_classes = begin_job()
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": safe_builtins(proxies, allowed, user_classes)}
     namespace.update(job["context"])
     namespace.update(guard_globals(user_classes, stdout))  # after the context: guards always win

@@ -81,7 +81,7 @@ def _fork_worker(
         os.closerange(child.CHANNEL_FD + 1, 1 << 16)
         child.serve(proxies, allowed, rehearsal)
     finally:
-        os._exit(child.EXIT_HARDENING_FAILED)
+        os._exit(child.EXIT_INTERNAL_ERROR)  # serve() never returns; anything else is a bug
 
 
 def main(control_fd: int) -> None:

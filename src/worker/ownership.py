@@ -1,0 +1,43 @@
+"""Which classes the running program made itself.
+
+Only the program's own classes accept attribute writes (``_write_``) and class
+decorators that rewrite a class (``dataclass``, ``total_ordering`` ...). Each job starts a
+fresh registry with ``begin_job``; library wrappers built once in the template consult
+the current one.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+
+class UserClasses:
+    # Keyed by identity, never by ==: a program's metaclass could define __eq__ to claim
+    # that a library class is one of its own (a WeakSet compares with ==).
+    def __init__(self) -> None:
+        self._classes: dict[int, weakref.ref[type]] = {}
+
+    def add(self, cls: type) -> None:
+        self._classes[id(cls)] = weakref.ref(cls)
+
+    def __contains__(self, cls: object) -> bool:
+        ref = self._classes.get(id(cls))
+        return ref is not None and ref() is cls
+
+
+_current = UserClasses()
+
+
+def begin_job() -> UserClasses:
+    """A fresh registry for the job about to run, which also becomes the current one."""
+    global _current  # one job per process; the registry is per job
+    _current = UserClasses()
+    return _current
+
+
+def current() -> UserClasses:
+    return _current
+
+
+def is_user_class(obj: object) -> bool:
+    return obj in _current
