@@ -97,6 +97,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     metrics.in_flight.set_function(lambda: gate.in_flight)
     metrics.queued.set_function(lambda: gate.queued)
     metrics.ready_workers.set_function(lambda: pool.ready_workers)
+    pool.busy = lambda: gate.queued > 0 or gate.in_flight >= settings.max_concurrent_executions
     _install_log_redaction()
 
     @asynccontextmanager

@@ -25,6 +25,8 @@ from .validation import SourcePolicy, prepare_program
 #: every other request on the event loop.
 INLINE_VALIDATION_BYTES = 16 * 1024
 MAX_ERROR_CHARS = 4096
+#: The worker's own alarm fires this long after the parent's deadline (a backstop).
+WALL_GRACE_S = 2
 
 
 class ExecutionService:
@@ -66,6 +68,7 @@ class ExecutionService:
                 "max_open_files": s.max_open_files,
                 "max_result_bytes": s.max_result_bytes,
                 "max_error_chars": MAX_ERROR_CHARS,
+                "wall_s": math.ceil(timeout_s) + WALL_GRACE_S,
             },
         }
 

@@ -212,6 +212,9 @@ class ExecutionPool:
         self.started = asyncio.Event()
         #: Called after each template restart (the metrics hook).
         self.on_restart: Callable[[], None] = lambda: None
+        #: True when every execution slot is taken: new workers then skip the rehearsal,
+        #: which would only compete for CPU with the executions running.
+        self.busy: Callable[[], bool] = lambda: False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -285,7 +288,7 @@ class ExecutionPool:
         template = self._template
         try:
             assert template is not None
-            worker = await template.spawn()
+            worker = await template.spawn(rehearse=not self.busy())
         except (TemplateDied, AssertionError):
             return
         finally:
@@ -305,7 +308,7 @@ class ExecutionPool:
         if self._template is None or not self._template.alive:
             raise PoolUnavailable("the sandbox is restarting")
         try:
-            worker = await self._template.spawn()
+            worker = await self._template.spawn(rehearse=False)  # needed now: no time to rehearse
         except TemplateDied as exc:
             raise PoolUnavailable("the sandbox is restarting") from exc
         self._replenish()
@@ -330,10 +333,14 @@ class ExecutionPool:
                 with contextlib.suppress(OSError):  # a dead worker shows up as EOF below
                     await loop.sock_sendall(worker.channel, frame)
                 timer = loop.call_later(timeout_s, io.end, "timeout")
+                # The template dying ends the executions it forked (a clean 503), even
+                # though a worker could finish on its own: the pool is restarting.
+                forget = worker.template.on_death(lambda: io.end("eof"))
                 try:
                     ending = await io.ended
                 finally:
                     timer.cancel()
+                    forget()
                 if ending == "reply":
                     io.drain_streams()
             duration = time.perf_counter() - started

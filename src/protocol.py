@@ -35,6 +35,9 @@ class Limits(TypedDict):
     max_open_files: int
     max_result_bytes: int
     max_error_chars: int
+    #: Wall-clock seconds after which the worker's own alarm kills it: a backstop that
+    #: does not depend on the parent (which kills it at the deadline anyway).
+    wall_s: NotRequired[int]
 
 
 class Job(TypedDict):
@@ -60,6 +63,11 @@ class WorkerReply(TypedDict):
     error: ErrorInfo | None
     limit: LimitKind | None
 
+
+#: Server -> template spawn requests (one byte each, with three descriptors attached):
+#: fork a worker, and have it rehearse while it waits (only when there is idle CPU).
+SPAWN = b"S"
+SPAWN_AND_REHEARSE = b"R"
 
 #: Template -> server events: kind (b"S" spawned / b"X" exited), pid, wait status, CPU ms.
 #: Fixed-size binary records: the template writes one per fork, on the hot path.

@@ -15,10 +15,11 @@ import signal
 import socket
 import sys
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .protocol import EVENT, EVENT_EXITED, EVENT_SPAWNED, TemplateConfig, encode_frame
+from .protocol import EVENT, EVENT_EXITED, EVENT_SPAWNED, SPAWN, SPAWN_AND_REHEARSE, TemplateConfig, encode_frame
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class TemplateProcess:
         self._exits: dict[int, asyncio.Future[tuple[int, int]]] = {}
         self._reader: asyncio.Task[None] | None = None
         self.died = asyncio.Event()
+        self._death_callbacks: set[Callable[[], None]] = set()
 
     @property
     def alive(self) -> bool:
@@ -123,10 +125,17 @@ class TemplateProcess:
         finally:
             self._mark_dead()
 
+    def on_death(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` when the template dies; returns the function that cancels it."""
+        self._death_callbacks.add(callback)
+        return lambda: self._death_callbacks.discard(callback)
+
     def _mark_dead(self) -> None:
         if self.died.is_set():
             return
         self.died.set()
+        for callback in list(self._death_callbacks):
+            callback()
         futures: list[asyncio.Future[int] | asyncio.Future[tuple[int, int]]] = [*self._pending, *self._exits.values()]
         for fut in futures:
             if not fut.done():
@@ -139,8 +148,9 @@ class TemplateProcess:
         """Stop waiting for an exit report (clean exits are not reported)."""
         self._exits.pop(pid, None)
 
-    async def spawn(self) -> Worker:
-        """Fork one worker. Raises TemplateDied if the template is gone."""
+    async def spawn(self, rehearse: bool = True) -> Worker:
+        """Fork one worker (which rehearses while it waits, if asked). Raises TemplateDied
+        if the template is gone."""
         if not self.alive or self._control is None:
             raise TemplateDied()
         loop = asyncio.get_running_loop()
@@ -150,7 +160,7 @@ class TemplateProcess:
         fut: asyncio.Future[int] = loop.create_future()
         try:
             self._pending.append(fut)
-            socket.send_fds(self._control, [b"S"], [out_w, err_w, theirs.fileno()])
+            socket.send_fds(self._control, [SPAWN_AND_REHEARSE if rehearse else SPAWN], [out_w, err_w, theirs.fileno()])
         except OSError as exc:
             with contextlib.suppress(ValueError):
                 self._pending.remove(fut)

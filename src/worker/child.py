@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import io
 import os
-import random
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import CodeType
 from typing import cast
 
@@ -21,7 +21,7 @@ from ..protocol import HEADER, MAX_JOB_BYTES, Job, Limits, ProtocolError, decode
 from .hardening import HardeningError, harden
 from .jsonsafe import clean_text
 from .modules import ModuleProxy
-from .runner import execute, run_job
+from .runner import Environment, build_environment, execute, run_job
 
 CHANNEL_FD = 3
 #: Exit status of a worker that could not confine itself; the parent answers 503.
@@ -73,7 +73,7 @@ _REHEARSAL_LIMITS: Limits = {
 }  # fmt: skip
 
 
-def rehearse(program: CodeType, proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> None:
+def rehearse(program: CodeType, environment: Environment) -> None:
     """Run a small fixed program of ours while the worker waits for its job.
 
     A forked worker pays a copy-on-write page fault for every page of the template it
@@ -85,17 +85,37 @@ def rehearse(program: CodeType, proxies: Mapping[str, ModuleProxy], allowed: fro
     sink = io.StringIO()
     job: Job = {"code": "", "context": {}, "limits": _REHEARSAL_LIMITS}
     try:  # noqa: SIM105 - no contextlib here: see the note in serve()
-        execute(program, job, sink, sink, proxies, allowed)
+        execute(program, job, sink, sink, environment)
     except Exception:  # noqa: BLE001, S110 - a failed rehearsal only costs latency
         pass
 
 
-def serve(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str], rehearsal: CodeType | None = None) -> None:
-    """Run one job and exit the process. Never returns."""
-    random.seed()  # forked from one template: every worker would otherwise share a stream
-    stdout, stderr = _stream(1), _stream(2)
-    if rehearsal is not None:
-        rehearse(rehearsal, proxies, allowed)
+@dataclass(frozen=True)
+class Kit:
+    """Everything a worker needs that does not depend on its job, built once in the
+    template before any fork: forked workers share it instead of each building it."""
+
+    environment: Environment
+    stdout: io.TextIOWrapper
+    stderr: io.TextIOWrapper
+    rehearsal: CodeType | None
+
+
+def prepare(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str], rehearsal: CodeType | None) -> Kit:
+    """In the template. The streams wrap descriptors 1 and 2 by number; the template never
+    writes through them, and in a worker those numbers are its own output pipes."""
+    return Kit(build_environment(proxies, allowed), _stream(1), _stream(2), rehearsal)
+
+
+def serve(kit: Kit, rehearse_first: bool = True) -> None:
+    """Run one job and exit the process. Never returns.
+
+    No explicit reseeding of ``random``: the module reseeds itself in every forked child
+    (os.register_at_fork), so no two workers share a stream.
+    """
+    stdout, stderr = kit.stdout, kit.stderr
+    if rehearse_first and kit.rehearsal is not None:
+        rehearse(kit.rehearsal, kit.environment)
     try:
         job = read_job(CHANNEL_FD)
     except (ProtocolError, OSError):
@@ -106,7 +126,7 @@ def serve(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str], rehearsal
         os._exit(EXIT_HARDENING_FAILED)
     sys.stdout, sys.stderr = stdout, stderr  # pprint, calendar.prmonth & co. write here
     try:
-        reply = run_job(job, stdout, stderr, proxies, allowed)
+        reply = run_job(job, stdout, stderr, {}, frozenset(), kit.environment)
     except BaseException:  # noqa: BLE001 - a bug of ours; the program's own errors are data
         reply = {
             "success": False,

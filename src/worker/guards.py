@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import _string
 import builtins
+import functools
 import importlib
 import operator
 import types
@@ -228,26 +229,28 @@ def guarded_inplacevar(op: str, target: Any, value: Any) -> Any:
 # --------------------------------------------------------------------------- print
 
 
-def make_print(stdout: Any) -> Callable[[Any], Any]:
-    """``_print_``: RestrictedPython compiles ``print(...)`` into
+class Printer:
+    """What ``_print_(_getattr_)`` returns: RestrictedPython compiles ``print(...)`` into
     ``_print_(_getattr_)._call_print(...)``. Output goes straight to the worker's stdout,
     which the parent reads against its byte budget while the code runs (RestrictedPython's
     own PrintCollector would buffer it all in memory, unbounded)."""
 
-    class Printer:
-        __slots__ = ()
+    __slots__ = ("stdout",)
 
-        def __init__(self, _getattr_: object = None) -> None:
-            pass
+    def __init__(self, stdout: Any, _getattr_: object = None) -> None:
+        self.stdout = stdout
 
-        def _call_print(self, *objects: Any, sep: str | None = " ", end: str | None = "\n",
-                        file: Any = None, flush: bool = False) -> None:  # fmt: skip
-            builtins.print(*objects, sep=sep, end=end, file=stdout if file is None else file, flush=flush)
+    def _call_print(self, *objects: Any, sep: str | None = " ", end: str | None = "\n",
+                    file: Any = None, flush: bool = False) -> None:  # fmt: skip
+        builtins.print(*objects, sep=sep, end=end, file=self.stdout if file is None else file, flush=flush)
 
-        def __call__(self) -> str:
-            return ""  # `printed`: output is streamed, never collected
+    def __call__(self) -> str:
+        return ""  # `printed`: output is streamed, never collected
 
-    return Printer
+
+def make_print(stdout: Any) -> Callable[..., Printer]:
+    """``_print_`` for a job whose output goes to ``stdout``."""
+    return functools.partial(Printer, stdout)
 
 
 # --------------------------------------------------------------------------- imports
@@ -394,10 +397,10 @@ def safe_builtins(
     return table
 
 
-def guard_globals(user_classes: UserClasses, stdout: Any) -> dict[str, Any]:
-    """Every name the RestrictedPython transformer emits, bound explicitly."""
-    return {
-        "_print_": make_print(stdout),
+def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, Any]:
+    """Every name the RestrictedPython transformer emits, bound explicitly. Without
+    ``stdout``, ``_print_`` is left for the caller to bind per job."""
+    guards = {
         "_getattr_": guarded_getattr,
         "_getitem_": guarded_getitem,
         "_getiter_": guarded_getiter,
@@ -408,3 +411,6 @@ def guard_globals(user_classes: UserClasses, stdout: Any) -> dict[str, Any]:
         "_apply_": guarded_apply,
         "__metaclass__": make_class_factory(user_classes),
     }
+    if stdout is not None:
+        guards["_print_"] = make_print(stdout)
+    return guards

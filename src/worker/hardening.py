@@ -73,6 +73,15 @@ def set_rlimits(limits: Limits) -> None:
         raise HardeningError(f"setrlimit failed: {exc}") from exc
 
 
+def set_alarm(limits: Limits) -> None:
+    """SIGALRM (default action: terminate) once the job's wall-clock budget is spent.
+    The parent kills the worker at the deadline; this bounds a worker whose parent is
+    gone (nothing in the sandbox can install a handler for it)."""
+    if "wall_s" in limits:
+        signal.alarm(max(1, limits["wall_s"]))
+
+
 def harden(limits: Limits) -> None:
     """All layers, in order. Raises HardeningError if any fails."""
     set_rlimits(limits)
+    set_alarm(limits)

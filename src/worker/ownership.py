@@ -35,6 +35,20 @@ def begin_job() -> UserClasses:
     return _current
 
 
+class _CurrentJob(UserClasses):
+    """The registry of whichever job is running: lets guards be built once, in the
+    template, before any job exists."""
+
+    def add(self, cls: type) -> None:
+        _current.add(cls)
+
+    def __contains__(self, cls: object) -> bool:
+        return cls in _current
+
+
+CURRENT_JOB: UserClasses = _CurrentJob()
+
+
 def current() -> UserClasses:
     return _current
 

@@ -14,14 +14,15 @@ import marshal
 import re
 import traceback
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import CodeType
 from typing import Any, TextIO
 
 from ..protocol import ErrorInfo, Job, WorkerReply
-from .guards import guard_globals, safe_builtins
+from .guards import guard_globals, make_print, safe_builtins
 from .jsonsafe import clean_text, to_json_value
 from .modules import ModuleProxy
-from .ownership import begin_job
+from .ownership import CURRENT_JOB, begin_job
 from .policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 
 _LINE_RE = re.compile(r"^Line (\d+):")
@@ -120,31 +121,48 @@ def load_program(job: Job) -> tuple[CodeType | None, WorkerReply | None]:
     return program, None
 
 
-def run_job(
-    job: Job, stdout: TextIO, stderr: TextIO, proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]
-) -> WorkerReply:
-    program, refusal = load_program(job)
-    if program is None:
-        assert refusal is not None
-        return refusal
-    return execute(program, job, stdout, stderr, proxies, allowed)
+@dataclass(frozen=True)
+class Environment:
+    """The builtins and guard functions programs run with, built once per process.
+
+    The template builds one before forking, so a worker does not spend its time (and
+    copy-on-write faults) creating a hundred-entry dict and the guard closures for every
+    job. Nothing in it holds per-job state: the guards consult the *current* job's class
+    registry (ownership.CURRENT_JOB) and ``_print_`` is bound per job.
+    """
+
+    builtins: dict[str, Any]
+    guards: dict[str, Any]
 
 
-def execute(  # noqa: PLR0917 - one call site per caller, all positional and distinct
-    program: CodeType,
+def build_environment(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> Environment:
+    return Environment(safe_builtins(proxies, allowed, CURRENT_JOB), guard_globals(CURRENT_JOB))
+
+
+def run_job(  # noqa: PLR0917 - the environment is optional and last
     job: Job,
     stdout: TextIO,
     stderr: TextIO,
     proxies: Mapping[str, ModuleProxy],
     allowed: frozenset[str],
+    environment: Environment | None = None,
 ) -> WorkerReply:
+    program, refusal = load_program(job)
+    if program is None:
+        assert refusal is not None
+        return refusal
+    return execute(program, job, stdout, stderr, environment or build_environment(proxies, allowed))
+
+
+def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environment: Environment) -> WorkerReply:
     """Run a compiled program in a fresh guarded namespace and describe the outcome."""
     limits = job["limits"]
     max_chars = limits["max_error_chars"]
-    user_classes = begin_job()
-    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": safe_builtins(proxies, allowed, user_classes)}
+    begin_job()
+    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": environment.builtins}
     namespace.update(job["context"])
-    namespace.update(guard_globals(user_classes, stdout))  # after the context: guards always win
+    namespace.update(environment.guards)  # after the context: guards always win
+    namespace["_print_"] = make_print(stdout)
     try:
         exec(program, namespace)  # noqa: S102 - restricted bytecode, guarded namespace
     except MemoryError:

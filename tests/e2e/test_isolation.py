@@ -88,6 +88,10 @@ def soft_limit(pid: int, name: str) -> str | None:
 
 def is_running_worker(pid: int) -> bool:
     # RLIMIT_FSIZE 0 is applied by the worker once it has read its job, never before.
+    # A worker that already exited stays a zombie until the template reaps it: skip those.
+    stat = read_proc(pid, "stat")
+    if stat is None or stat.rpartition(b")")[2].split()[0] == b"Z":
+        return False
     return soft_limit(pid, "Max file size") == "0"
 
 
