@@ -11,6 +11,7 @@ import asyncio
 import base64
 import math
 import time
+from collections import OrderedDict
 
 from .admission import AdmissionGate
 from .errors import CodeRejected, InvalidRequest, PayloadTooLarge, SandboxUnavailable
@@ -19,12 +20,14 @@ from .pool import ExecutionPool, PoolUnavailable, RunOutcome
 from .protocol import Job
 from .schemas import ExecuteRequest, ExecuteResponse, ExecutionError, Truncated
 from .settings import Settings
-from .validation import SourcePolicy, prepare_program
+from .validation import PreparedProgram, SourcePolicy, prepare_program
 
 #: Programs above this size are validated in a thread so a big parse does not stall
 #: every other request on the event loop.
 INLINE_VALIDATION_BYTES = 16 * 1024
 MAX_ERROR_CHARS = 4096
+#: Programs (each at most INLINE_VALIDATION_BYTES) whose validation verdict is kept.
+PREPARED_CACHE_SIZE = 256
 #: The worker's own alarm fires this long after the parent's deadline (a backstop).
 WALL_GRACE_S = 2
 
@@ -35,11 +38,29 @@ class ExecutionService:
         self.pool = pool
         self.gate = gate
         self.metrics = metrics
+        self._prepared: OrderedDict[str, PreparedProgram] = OrderedDict()
         self.policy = SourcePolicy(
             max_ast_nodes=settings.max_ast_nodes,
             max_ast_depth=settings.max_ast_depth,
             allowed_imports=settings.allowed_imports,
         )
+
+    def _prepare_small(self, code: str) -> PreparedProgram:
+        """prepare_program, remembered for the last PREPARED_CACHE_SIZE small programs.
+
+        Agents retry and re-send the same snippets; validating and compiling an ordinary
+        1 KB program costs milliseconds of this event loop. The verdict depends only on
+        the source and the (fixed) policy, and the cached value is immutable bytes.
+        """
+        prepared = self._prepared.get(code)
+        if prepared is None:
+            prepared = prepare_program(code, self.policy)
+            self._prepared[code] = prepared
+            if len(self._prepared) > PREPARED_CACHE_SIZE:
+                self._prepared.popitem(last=False)
+        else:
+            self._prepared.move_to_end(code)
+        return prepared
 
     def _timeout(self, requested: float | None) -> float:
         if requested is None:
@@ -94,7 +115,7 @@ class ExecutionService:
         if code_bytes > INLINE_VALIDATION_BYTES:
             prepared = await asyncio.to_thread(prepare_program, request.code, self.policy)
         else:
-            prepared = prepare_program(request.code, self.policy)
+            prepared = self._prepare_small(request.code)
         if prepared.violations or prepared.bytecode is None:
             raise CodeRejected(prepared.violations)
         job = self.job(request, timeout_s)

@@ -53,123 +53,107 @@ class SourcePolicy:
     allowed_imports: frozenset[str]
 
 
-def _shape_violations(tree: ast.AST, policy: SourcePolicy) -> list[Violation]:
-    """Node count and nesting depth, walked with an explicit stack."""
-    count = 0
-    stack: list[tuple[ast.AST, int, int | None]] = [(tree, 0, None)]
-    while stack:
-        node, depth, line = stack.pop()
-        line = getattr(node, "lineno", line)  # nearest enclosing line, for nodes without one
-        count += 1
-        if count > policy.max_ast_nodes:
-            message = f"the program has more than {policy.max_ast_nodes} syntax nodes"
-            return [Violation(None, "too_many_nodes", message, "send a shorter program")]
-        if depth > policy.max_ast_depth:
-            message = f"expressions or blocks are nested more than {policy.max_ast_depth} deep"
-            return [
-                Violation(line, "too_deep", message, "flatten the nesting with intermediate variables or functions")
-            ]
-        stack.extend((child, depth + 1, line) for child in ast.iter_child_nodes(node))
-    return []
+_ASYNC_NODES = (ast.AsyncFunctionDef, ast.Await, ast.AsyncFor, ast.AsyncWith)
+_BINDING_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def _bound_names(tree: ast.AST) -> set[str]:
-    """Names the program binds itself: a variable called ``dir`` is not the builtin."""
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-        elif isinstance(node, ast.alias):
-            names.add((node.asname or node.name).partition(".")[0])
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-    return names
+class _Scan:
+    """One iterative pass over the tree: shape limits, the names the program binds, and
+    the policy checks. (Separate recursive visitors walked the tree three times, and the
+    recursion itself is what a hostile nesting would attack.)"""
 
-
-class _PolicyVisitor(ast.NodeVisitor):
-    def __init__(self, policy: SourcePolicy, bound: set[str]) -> None:
+    def __init__(self, policy: SourcePolicy) -> None:
         self.policy = policy
-        self.bound = bound
         self.violations: list[Violation] = []
         #: line -> private names / words of other problems reported there, so that
         #: RestrictedPython's message for the same problem is not listed twice.
         self.private: dict[int | None, set[str]] = {}
         self.reported: dict[int | None, set[str]] = {}
-        self.line: int | None = None
+        self.bound: set[str] = set()
+        self.loads: list[tuple[ast.Name, int | None]] = []
 
-    def _add(self, node: ast.AST, rule: str, message: str, hint: str = "") -> None:
-        self.violations.append(Violation(getattr(node, "lineno", self.line), rule, message, hint))
+    def add(self, line: int | None, rule: str, message: str, hint: str = "") -> None:
+        self.violations.append(Violation(line, rule, message, hint))
 
-    def _import_hint(self) -> str:
+    def import_hint(self) -> str:
         return "allowed modules: " + ", ".join(sorted(self.policy.allowed_imports))
 
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            if alias.name not in self.policy.allowed_imports:
-                self._add(node, "import", f"import of '{alias.name}' is not allowed", self._import_hint())
+    def run(self, tree: ast.AST) -> list[Violation]:
+        """Shape violations alone if the shape is wrong (walking on could be expensive),
+        otherwise every policy violation."""
+        policy = self.policy
+        count = 0
+        stack: list[tuple[ast.AST, int, int | None]] = [(tree, 0, None)]
+        while stack:
+            node, depth, line = stack.pop()
+            line = getattr(node, "lineno", line)  # nearest enclosing line, for nodes without one
+            count += 1
+            if count > policy.max_ast_nodes:
+                message = f"the program has more than {policy.max_ast_nodes} syntax nodes"
+                return [Violation(None, "too_many_nodes", message, "send a shorter program")]
+            if depth > policy.max_ast_depth:
+                message = f"expressions or blocks are nested more than {policy.max_ast_depth} deep"
+                hint = "flatten the nesting with intermediate variables or functions"
+                return [Violation(line, "too_deep", message, hint)]
+            self.check(node, line)
+            stack.extend((child, depth + 1, line) for child in ast.iter_child_nodes(node))
+        for name, line in self.loads:  # forbidden builtins the program did not rebind itself
+            if name.id not in self.bound:
+                self.reported.setdefault(line, set()).add(f"{name.id} call")
+                self.add(
+                    line, "forbidden_name", f"'{name.id}' is not available in the sandbox", FORBIDDEN_NAMES[name.id]
+                )
+        return self.violations
 
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        if node.level:
-            self._add(node, "import", "relative imports are not allowed", self._import_hint())
-        elif node.module not in self.policy.allowed_imports:
-            self._add(node, "import", f"import from '{node.module}' is not allowed", self._import_hint())
-        for alias in node.names:
-            if alias.name.startswith("_"):
-                self.private.setdefault(node.lineno, set()).add(alias.name)
-                self._add(node, "private_name", f"'{alias.name}' is private and cannot be imported")
+    def check(self, node: ast.AST, line: int | None) -> None:
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Load):
+                self.bound.add(node.id)
+            elif node.id in FORBIDDEN_NAMES:
+                self.loads.append((node, line))
+        elif isinstance(node, ast.Attribute):
+            if node.attr.startswith("_"):
+                self.private.setdefault(line, set()).add(node.attr)
+                message = f"attribute '{node.attr}' starts with '_' and cannot be used in the sandbox"
+                self.add(line, "private_attribute", message, "use the object's public interface")
+        elif isinstance(node, ast.Call):
+            self.check_call(node, line)
+        elif isinstance(node, ast.arg):
+            self.bound.add(node.arg)
+        elif isinstance(node, ast.alias):
+            self.bound.add((node.asname or node.name).partition(".")[0])
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name not in self.policy.allowed_imports:
+                    self.add(line, "import", f"import of '{alias.name}' is not allowed", self.import_hint())
+        elif isinstance(node, ast.ImportFrom):
+            self.check_import_from(node, line)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            self.bound.add(node.name)
+        if isinstance(node, _BINDING_DEFS):
+            self.bound.add(node.name)
+        if isinstance(node, _ASYNC_NODES) or (isinstance(node, ast.comprehension) and node.is_async):
+            self.reported.setdefault(line, set()).update({"async", "await"})
+            self.add(line, "async", "async code is not supported in the sandbox", "use ordinary functions and loops")
 
-    def visit_Name(self, node: ast.Name) -> None:
-        hint = FORBIDDEN_NAMES.get(node.id)
-        if hint is not None and isinstance(node.ctx, ast.Load) and node.id not in self.bound:
-            self.reported.setdefault(node.lineno, set()).add(f"{node.id} call")
-            self._add(node, "forbidden_name", f"'{node.id}' is not available in the sandbox", hint)
-
-    def visit_Attribute(self, node: ast.Attribute) -> None:
-        if node.attr.startswith("_"):
-            self.private.setdefault(node.lineno, set()).add(node.attr)
-            self._add(
-                node,
-                "private_attribute",
-                f"attribute '{node.attr}' starts with '_' and cannot be used in the sandbox",
-                "use the object's public interface",
-            )
-        self.generic_visit(node)
-
-    def visit_Call(self, node: ast.Call) -> None:
+    def check_call(self, node: ast.Call, line: int | None) -> None:
         func = node.func
         if isinstance(func, ast.Name) and func.id in _ATTRIBUTE_FUNCTIONS and len(node.args) >= 2:
             name = node.args[1]
             if isinstance(name, ast.Constant) and isinstance(name.value, str) and name.value.startswith("_"):
-                self.private.setdefault(node.lineno, set()).add(name.value)
-                self._add(
-                    node,
-                    "private_attribute",
-                    f"{func.id}() of '{name.value}': names starting with '_' are private in the sandbox",
-                    "use the object's public interface",
-                )
-        self.generic_visit(node)
+                self.private.setdefault(line, set()).add(name.value)
+                message = f"{func.id}() of '{name.value}': names starting with '_' are private in the sandbox"
+                self.add(line, "private_attribute", message, "use the object's public interface")
 
-    def generic_visit(self, node: ast.AST) -> None:
-        self.line = getattr(node, "lineno", self.line)  # for nodes without a line (comprehension)
-        super().generic_visit(node)
-
-    def _no_async(self, node: ast.AST) -> None:
-        line = getattr(node, "lineno", self.line)
-        self.reported.setdefault(line, set()).update({"async", "await"})
-        self._add(node, "async", "async code is not supported in the sandbox", "use ordinary functions and loops")
-        self.generic_visit(node)
-
-    visit_AsyncFunctionDef = visit_Await = visit_AsyncFor = visit_AsyncWith = _no_async
-
-    def visit_comprehension(self, node: ast.comprehension) -> None:
-        if node.is_async:
-            self._no_async(node)
-        else:
-            self.generic_visit(node)
+    def check_import_from(self, node: ast.ImportFrom, line: int | None) -> None:
+        if node.level:
+            self.add(line, "import", "relative imports are not allowed", self.import_hint())
+        elif node.module not in self.policy.allowed_imports:
+            self.add(line, "import", f"import from '{node.module}' is not allowed", self.import_hint())
+        for alias in node.names:
+            if alias.name.startswith("_"):
+                self.private.setdefault(line, set()).add(alias.name)
+                self.add(line, "private_name", f"'{alias.name}' is private and cannot be imported")
 
 
 def _restricted_python_violations(
@@ -223,15 +207,11 @@ def prepare_program(code: str, policy: SourcePolicy) -> PreparedProgram:
         message = f"the source cannot be parsed: {exc}"
         return PreparedProgram([Violation(None, "syntax", message, "send plain UTF-8 Python source")])
 
-    shape = _shape_violations(tree, policy)
-    if shape:
-        return PreparedProgram(shape)  # walking further could be expensive; this is enough to act on
-    visitor = _PolicyVisitor(policy, _bound_names(tree))
+    scan = _Scan(policy)
     try:
-        visitor.visit(tree)
-        violations = visitor.violations
-        if len(violations) < MAX_VIOLATIONS:  # past that the list is cut anyway
-            violations += _restricted_python_violations(tree, visitor.private, visitor.reported)
+        violations = scan.run(tree)
+        if scan.violations is violations and len(violations) < MAX_VIOLATIONS:  # past that the list is cut anyway
+            violations += _restricted_python_violations(tree, scan.private, scan.reported)
     except RecursionError:  # the shape check bounds depth; this is the last line of defence
         return PreparedProgram([Violation(None, "too_deep", "the program is nested too deeply", "flatten the nesting")])
     if violations:

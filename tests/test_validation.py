@@ -6,12 +6,17 @@ of the same construct still passes.
 
 from __future__ import annotations
 
+import ast
 import marshal
+from pathlib import Path
+from types import CodeType
 
 import pytest
+import RestrictedPython.transformer as rp_transformer
 
 from src.errors import Violation
 from src.validation import FORBIDDEN_NAMES, SourcePolicy, prepare_program, validate_source
+from src.worker import policy
 from src.worker.modules import CATALOGUE
 
 POLICY = SourcePolicy(max_ast_nodes=50_000, max_ast_depth=100, allowed_imports=frozenset(CATALOGUE))
@@ -316,3 +321,34 @@ def test_detail_without_a_line_has_no_line_prefix() -> None:
     assert violation.as_detail()["message"] == (
         "the program has more than 10 syntax nodes. Hint: send a shorter program."
     )
+
+
+def test_pruned_location_copy_compiles_the_same_bytecode_as_restrictedpython() -> None:
+    # policy.copy_locations_pruned replaces RestrictedPython's copy_locations for speed;
+    # it must not change a single instruction or line number.
+
+    def stock(new_node: ast.AST, old_node: ast.AST) -> None:
+        for attr in ("lineno", "end_lineno", "col_offset", "end_col_offset"):
+            setattr(new_node, attr, getattr(old_node, attr))
+        ast.fix_missing_locations(new_node)
+
+    def shape(code: CodeType) -> list[object]:
+        out: list[object] = [code.co_code, list(code.co_lines()), list(code.co_positions())]
+        out.extend(shape(const) for const in code.co_consts if isinstance(const, CodeType))
+        return out
+
+    corpus = sorted((Path(__file__).parent.parent.parent / "shared" / "usability").glob("*.py"))
+    programs = [p.read_text() for p in corpus] or [
+        "class A:\n    def __init__(self, x):\n        self.x = x\nfor a, b in [(1, 2)]:\n    print(A(a).x, b)\n"
+    ]
+    for program in programs:
+        fast = prepare_program(program, POLICY)
+        rp_transformer.copy_locations = stock
+        try:
+            slow = prepare_program(program, POLICY)
+        finally:
+            rp_transformer.copy_locations = policy.copy_locations_pruned
+        if fast.bytecode is None or slow.bytecode is None:
+            assert fast.violations == slow.violations
+            continue
+        assert shape(marshal.loads(fast.bytecode)) == shape(marshal.loads(slow.bytecode))
