@@ -20,6 +20,7 @@ import warnings
 from dataclasses import dataclass
 
 from .errors import Violation
+from .worker.names import attribute_problem
 from .worker.policy import SOURCE_FILENAME, SandboxTransformer
 
 #: Builtins deliberately missing in the sandbox, with what to do instead.
@@ -111,11 +112,6 @@ class _Scan:
                 self.bound.add(node.id)
             elif node.id in FORBIDDEN_NAMES:
                 self.loads.append((node, line))
-        elif isinstance(node, ast.Attribute):
-            if node.attr.startswith("_"):
-                self.private.setdefault(line, set()).add(node.attr)
-                message = f"attribute '{node.attr}' starts with '_' and cannot be used in the sandbox"
-                self.add(line, "private_attribute", message, "use the object's public interface")
         elif isinstance(node, ast.Call):
             self.check_call(node, line)
         elif isinstance(node, ast.arg):
@@ -140,10 +136,13 @@ class _Scan:
         func = node.func
         if isinstance(func, ast.Name) and func.id in _ATTRIBUTE_FUNCTIONS and len(node.args) >= 2:
             name = node.args[1]
-            if isinstance(name, ast.Constant) and isinstance(name.value, str) and name.value.startswith("_"):
-                self.private.setdefault(line, set()).add(name.value)
-                message = f"{func.id}() of '{name.value}': names starting with '_' are private in the sandbox"
-                self.add(line, "private_attribute", message, "use the object's public interface")
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                # The same table the compiler applies to `obj.name` (names.py); whether a
+                # private name is allowed on a particular object is decided at run time.
+                problem = attribute_problem(name.value, store=func.id in ("setattr", "delattr"))
+                if problem is not None:
+                    self.private.setdefault(line, set()).add(name.value)
+                    self.add(line, "private_attribute", f"{func.id}(): {problem}", "use the object's public interface")
 
     def check_import_from(self, node: ast.ImportFrom, line: int | None) -> None:
         if node.level:
@@ -154,6 +153,7 @@ class _Scan:
             if alias.name.startswith("_"):
                 self.private.setdefault(line, set()).add(alias.name)
                 self.add(line, "private_name", f"'{alias.name}' is private and cannot be imported")
+                self.reported.setdefault(line, set()).add(f'"{alias.name}" is')
 
 
 def _restricted_python_violations(

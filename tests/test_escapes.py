@@ -178,7 +178,7 @@ def test_a_repr_raising_anything_is_described_not_fatal(exc: BaseException) -> N
 
 
 def test_many_violations_are_capped_and_linear() -> None:
-    code = "f(" + ",".join(f"a._{i}" for i in range(12_400)) + ")"
+    code = "f(" + ",".join(f"a.__x{i}__" for i in range(12_400)) + ")"
     violations = validate_source(code, SourcePolicy(50_000, 100, frozenset()))
     assert len(violations) == MAX_VIOLATIONS + 1
 

@@ -286,7 +286,7 @@ TRACEBACK_PROGRAMS = [
     pytest.param(FUNCTION_ERROR, id="in-function"),
     pytest.param("import json\njson.loads('not json')", id="raised-in-library"),
     pytest.param("import os", id="refused-import"),
-    pytest.param("getattr(1, '_' + '_class__')", id="guard-refusal"),
+    pytest.param("getattr(1, '_' + '_globals__')", id="guard-refusal"),
     pytest.param("try:\n    getattr(1, '_x')\nexcept AttributeError:\n    raise ValueError('again')",
                  id="chained-guard-refusal"),
     pytest.param("import json\ntry:\n    json.loads('x')\nexcept ValueError as e:\n    raise KeyError('k') from e",
@@ -329,19 +329,19 @@ def test_syntax_error_runs_nothing(proxies: dict[str, ModuleProxy]) -> None:
 
 
 def test_security_error_type(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "x = 1\ny = x.__class__").error["type"] == "SecurityError"
+    assert run(proxies, "x = 1\ny = x.__globals__").error["type"] == "SecurityError"
 
 
 def test_security_error_line(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "x = 1\ny = x.__class__").error["line"] == 2
+    assert run(proxies, "x = 1\ny = x.__globals__").error["line"] == 2
 
 
 def test_security_error_runs_nothing(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "print('ran')\ny = (1).__class__").stdout == ""
+    assert run(proxies, "print('ran')\ny = (1).__globals__").stdout == ""
 
 
 def test_security_error_lists_every_violation(proxies: dict[str, ModuleProxy]) -> None:
-    message = run(proxies, "a = (1).__class__\nb = (2).__dict__").error["message"]
+    message = run(proxies, "a = (1).__globals__\nb = (2).__dict__").error["message"]
     assert re.findall(r"Line (\d+):", message) == ["1", "2"]
 
 

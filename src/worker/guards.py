@@ -30,12 +30,25 @@ import importlib
 import operator
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from .modules import ModuleProxy
+from .names import (
+    CLASS_ASSIGNABLE,
+    CLASS_SUNDERS,
+    COMPILER_CLASS_NAMES,
+    DEFINABLE_METHODS,
+    NAMEDTUPLE_API,
+    READABLE_EVERYWHERE,
+    WRITABLE_DUNDERS,
+    is_dunder,
+    is_reserved,
+    is_sunder,
+)
 from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
+from .ownership import is_user_class
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
 
 #: Attributes that hand out frames, code objects or the running interpreter's state.
@@ -58,15 +71,61 @@ _FORMAT_METHODS = frozenset({"format", "format_map"})
 # --------------------------------------------------------------------------- attributes
 
 
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: set for classes defined in Python code
+
+
+def _is_own(obj: object) -> bool:
+    """The program's own class, an instance of one, or super() bound to one."""
+    if isinstance(obj, super):
+        obj = getattr(obj, "__self__", None)  # a super bound to the program's object only
+    return is_user_class(obj) or is_user_class(builtins.type(obj))
+
+
+def _may_use_special_methods(obj: object) -> bool:
+    """``super().__init__``, ``self.__eq__``, ``dict.__init__(self)``, ``Exception.__init__``:
+    on the program's own objects, and on builtin (C) types and their instances, whose
+    special methods only ever act on objects of their own type. Not on library classes
+    written in Python (``type(json).__init__(json, ...)`` would rebuild a module proxy)."""
+    if _is_own(obj):
+        return True
+    cls = obj if isinstance(obj, builtins.type) else builtins.type(obj)
+    return not cls.__flags__ & _HEAPTYPE
+
+
 def check_attribute_name(obj: object, name: object) -> str:
-    """Return ``name`` if user code may read or write it on ``obj``; raise otherwise."""
+    """Return ``name`` if user code may read it on ``obj``; raise SecurityError otherwise."""
     if not isinstance(name, str):
         raise TypeError(f"attribute name must be a string, not {type(name).__name__}")
-    if name.startswith("_"):
-        raise SecurityError(f'access to "{name}" is not allowed: names starting with "_" are private in the sandbox')
     if name in INTROSPECTION_ATTRIBUTES or isinstance(obj, _OPAQUE_TYPES):
         raise SecurityError(f'access to "{name}" is not allowed: frame and code introspection is disabled')
-    return name
+    if not name.startswith("_") or name == "_":
+        return name
+    if is_dunder(name):
+        if name in READABLE_EVERYWHERE or (name in DEFINABLE_METHODS and _may_use_special_methods(obj)):
+            return name
+        raise SecurityError(
+            f'access to "{name}" is not allowed: special attributes that reach the interpreter are refused; '
+            "use type(x), isinstance() or the object's public interface"
+        )
+    if is_sunder(name):
+        raise SecurityError(f'access to "{name}" is not allowed: it is internal to Python or the sandbox')
+    if name in NAMEDTUPLE_API and (
+        isinstance(obj, tuple) or (isinstance(obj, builtins.type) and issubclass(obj, tuple))
+    ):
+        return name
+    if _is_own(obj):
+        return name
+    raise SecurityError(
+        f'access to "{name}" is not allowed: private attributes can only be used on objects the program created'
+    )
+
+
+def check_attribute_store(obj: object, name: object) -> str:
+    """Return ``name`` if user code may assign or delete it on ``obj`` (setattr/delattr)."""
+    checked = check_attribute_name(obj, name)
+    if is_dunder(checked) and checked not in WRITABLE_DUNDERS:
+        raise SecurityError(f'assigning "{checked}" is not allowed: special attributes are read-only in the sandbox')
+    return checked
 
 
 def _reject_traversal(template: str) -> None:
@@ -138,6 +197,8 @@ def guarded_getattr(obj: object, name: object, default: object = _MISSING) -> An
         if default is _MISSING:
             raise
         return default
+    if checked == "__class__":
+        return type_of(obj)  # what type(x) gives: never a metaclass
     try:
         value = getattr(obj, checked)
     except AttributeError:
@@ -172,14 +233,14 @@ def make_write_guard(user_classes: UserClasses) -> Callable[[Any], Any]:
 
 def make_setattr(write: Callable[[Any], Any]) -> Callable[[Any, str, Any], None]:
     def guarded_setattr(obj: Any, name: str, value: Any) -> None:
-        setattr(write(obj), check_attribute_name(obj, name), value)
+        setattr(write(obj), check_attribute_store(obj, name), value)
 
     return guarded_setattr
 
 
 def make_delattr(write: Callable[[Any], Any]) -> Callable[[Any, str], None]:
     def guarded_delattr(obj: Any, name: str) -> None:
-        delattr(write(obj), check_attribute_name(obj, name))
+        delattr(write(obj), check_attribute_store(obj, name))
 
     return guarded_delattr
 
@@ -273,7 +334,9 @@ def make_import(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> 
         level: int = 0,
     ) -> Any:
         """``__import__``: allow-listed modules only, always as read-only proxies."""
-        if name in INTERNAL_LAZY_IMPORTS and level == 0:
+        # PyImport_Import passes fromlist as a *list*; an import statement never does (a
+        # tuple or None), so only the C caller gets the real module.
+        if name in INTERNAL_LAZY_IMPORTS and level == 0 and isinstance(fromlist, list):
             return importlib.import_module(name)
         if level != 0:
             raise ImportError("relative imports are not allowed in the sandbox")
@@ -287,6 +350,31 @@ def make_import(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> 
 
 
 # --------------------------------------------------------------------------- classes and type
+
+
+def _names_in(value: object, what: str) -> None:
+    items: Iterable[object] = (value,) if isinstance(value, str) else cast("Iterable[object]", value)
+    for item in items:
+        if not isinstance(item, str) or is_dunder(item) or is_sunder(item) or item in INTROSPECTION_ATTRIBUTES:
+            raise SecurityError(f"{what} may only name ordinary attributes, not {item!r}")
+
+
+def check_class_namespace(namespace: Mapping[str, Any]) -> None:
+    """The class-body rules again, at run time, on the namespace about to become a class:
+    the compiler enforces them too, but a namespace is a dict and this is the last point
+    where it can be checked. ``__match_args__`` names are read without a guard by ``match``
+    class patterns, ``__slots__`` names become descriptors: ordinary names only."""
+    for key in list(namespace):
+        if not isinstance(key, str) or key in COMPILER_CLASS_NAMES:
+            continue
+        if is_reserved(key) or (is_dunder(key) and key not in CLASS_ASSIGNABLE):
+            raise SecurityError(f'"{key}" cannot be defined in a class in the sandbox')
+        if is_sunder(key) and key not in CLASS_SUNDERS:
+            raise SecurityError(f'"{key}" cannot be defined in a class in the sandbox')
+    if "__match_args__" in namespace:
+        _names_in(namespace["__match_args__"], "__match_args__")
+    if "__slots__" in namespace:
+        _names_in(namespace["__slots__"], "__slots__")
 
 
 def make_class_factory(user_classes: UserClasses) -> object:
@@ -317,6 +405,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             return self._winner(bases).__prepare__(name, bases, **kwargs)
 
         def __call__(self, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
+            check_class_namespace(namespace)
             cls: type = self._winner(bases)(name, bases, namespace, **kwargs)
             user_classes.add(cls)
             return cls
@@ -333,16 +422,21 @@ class _TypeMeta(builtins.type):
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         if len(args) == 1 and not kwargs:
-            found = builtins.type(args[0])
-            # The type of a class is a metaclass (type, ABCMeta, EnumType ...), whose
-            # 3-argument call builds a class from a dict, skipping the class checks.
-            return SandboxType if issubclass(found, builtins.type) else found
+            return type_of(args[0])
         raise TypeError("type() with three arguments is not allowed in the sandbox; use a class statement")
 
 
 class SandboxType(metaclass=_TypeMeta):
     """``type``: ``type(x)`` and ``isinstance(c, type)`` work; building classes from
     dicts (``type(name, bases, ns)``) would skip the class checks, so it is refused."""
+
+
+def type_of(obj: object) -> Any:
+    """``type(obj)``, except that a metaclass (type, ABCMeta, EnumType ...), whose
+    3-argument call builds a class from a dict and skips the class checks, is replaced by
+    the sandbox's ``type``."""
+    found = builtins.type(obj)
+    return SandboxType if issubclass(found, builtins.type) else found
 
 
 # Shown to programs as the builtin it stands for, not by its module path.

@@ -96,10 +96,11 @@ CATALOGUE: dict[str, ModuleRule] = {
     # singledispatch/singledispatchmethod: register() reads the handler's annotations with
     # typing.get_type_hints, which eval()s annotation strings outside RestrictedPython.
     "functools": _deny("singledispatch", "singledispatchmethod"),
-    # operator: attrgetter and methodcaller read attributes by name from C, outside the
-    # attribute guard (operator.attrgetter('__class__')). itemgetter is equivalent to a
-    # subscript, which is allowed, so it stays.
-    "operator": _deny("attrgetter", "methodcaller"),
+    # operator: the real attrgetter and methodcaller read attributes by name from C, outside
+    # the attribute guard (operator.attrgetter('__class__')): replaced by versions that read
+    # through the guard, exactly like `obj.name` (sorted(items, key=attrgetter("price"))).
+    # itemgetter is equivalent to a subscript, which is allowed, so it stays.
+    "operator": _deny(),
     # string: Formatter.format/vformat resolve "{0.__class__}" fields with the real
     # getattr (CVE-2023-41039). Template only does mapping lookups.
     "string": _deny("Formatter"),
@@ -138,6 +139,7 @@ class ModuleProxy:
 
     def __init__(self, name: str, attrs: dict[str, Any]) -> None:
         object.__setattr__(self, "_proxy_name", name)
+        object.__setattr__(self, "__name__", name)  # `module.__name__`, as on a real module
         self.__dict__.update(attrs)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -289,8 +291,49 @@ def _typing_replacements() -> dict[str, Any]:
     return {"runtime_checkable": _own_classes_only(typing.runtime_checkable, "typing.runtime_checkable")}
 
 
+def _operator_replacements() -> dict[str, Any]:
+    from .guards import guarded_getattr  # noqa: PLC0415 - guards imports this module
+
+    def resolve(obj: Any, dotted: str) -> Any:
+        for part in dotted.split("."):
+            obj = guarded_getattr(obj, part)
+        return obj
+
+    class attrgetter:
+        """operator.attrgetter, reading each attribute through the sandbox's guard."""
+
+        __slots__ = ("_names",)
+
+        def __init__(self, name: str, *names: str) -> None:
+            for item in (name, *names):
+                if not isinstance(item, str):
+                    raise TypeError("attribute name must be a string")
+            self._names = (name, *names)
+
+        def __call__(self, obj: Any) -> Any:
+            if len(self._names) == 1:
+                return resolve(obj, self._names[0])
+            return tuple(resolve(obj, name) for name in self._names)
+
+    class methodcaller:
+        """operator.methodcaller, looking the method up through the sandbox's guard."""
+
+        __slots__ = ("_args", "_kwargs", "_name")
+
+        def __init__(self, name: str, /, *args: Any, **kwargs: Any) -> None:
+            if not isinstance(name, str):
+                raise TypeError("method name must be a string")
+            self._name, self._args, self._kwargs = name, args, kwargs
+
+        def __call__(self, obj: Any) -> Any:
+            return guarded_getattr(obj, self._name)(*self._args, **self._kwargs)
+
+    return {"attrgetter": attrgetter, "methodcaller": methodcaller}
+
+
 #: Library names replaced by a guarded version, per module.
 REPLACEMENTS: dict[str, Any] = {
+    "operator": _operator_replacements,
     "functools": _functools_replacements,
     "dataclasses": _dataclasses_replacements,
     "abc": _abc_replacements,

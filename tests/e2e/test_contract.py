@@ -161,7 +161,7 @@ def test_400_lists_every_violation_with_its_line(client: httpx.Client) -> None:
     ("code", "rule", "line"),
     [
         pytest.param("x = 1\ndef f(:\n    pass\n", "syntax", 2, id="syntax-error"),
-        pytest.param("x = 1\ny = ().__class__\n", "private_attribute", 2, id="forbidden-construct"),
+        pytest.param("x = 1\ny = ().__globals__\n", "restricted", 2, id="forbidden-construct"),
         pytest.param("import subprocess\n", "import", 1, id="import-outside-allow-list"),
         pytest.param("f = open('data.txt')\n", "forbidden_name", 1, id="forbidden-builtin"),
         pytest.param("x = [" + "1," * 60_000 + "]\n", "too_many_nodes", None, id="too-many-ast-nodes"),

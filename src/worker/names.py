@@ -1,0 +1,156 @@
+"""Which names a program may bind, define and read: one table for the compiler policy
+(policy.py), the run-time guards (guards.py) and the class factory.
+
+The principle: *defining* a special method is not dangerous (its body is restricted code
+like any other); *reading* special attributes off arbitrary objects is how escapes walk
+the object graph (``__class__.__base__.__subclasses__()``, ``__globals__``,
+``__self__`` of a builtin is the builtins module). So definitions follow an allow-list,
+reads follow a smaller one, and the names the sandbox itself injects can never be bound.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Names the sandbox or RestrictedPython puts in a program's namespace. Binding one (as a
+#: variable, argument, function, class attribute) would replace a guard for the code
+#: that looks it up, so it is refused everywhere.
+RESERVED_NAMES = frozenset(
+    {
+        "_getattr_", "_getitem_", "_getiter_", "_iter_unpack_sequence_", "_unpack_sequence_",
+        "_write_", "_inplacevar_", "_apply_", "_print_", "_print", "__metaclass__",
+        "__builtins__", "__import__", "__build_class__", "__name__", "__file__", "__spec__",
+        "__loader__", "__package__", "__annotations__", "__dict__", "__class__",
+    }
+)  # fmt: skip
+_RESERVED_PATTERN = re.compile(r"^_tmp\d+$")  # RestrictedPython's temporaries
+
+#: Special methods a class body may define. Each is called by Python with the program's
+#: own objects and runs as restricted code.
+DEFINABLE_METHODS = frozenset(
+    {
+        "__init__", "__post_init__", "__repr__", "__str__", "__format__", "__bytes__",
+        "__hash__", "__bool__", "__len__", "__length_hint__", "__iter__", "__next__",
+        "__reversed__", "__contains__", "__getitem__", "__setitem__", "__delitem__",
+        "__missing__", "__call__", "__enter__", "__exit__", "__getattr__",
+        "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__",
+        "__add__", "__sub__", "__mul__", "__matmul__", "__truediv__", "__floordiv__",
+        "__mod__", "__divmod__", "__pow__", "__lshift__", "__rshift__", "__and__",
+        "__xor__", "__or__",
+        "__radd__", "__rsub__", "__rmul__", "__rmatmul__", "__rtruediv__", "__rfloordiv__",
+        "__rmod__", "__rdivmod__", "__rpow__", "__rlshift__", "__rrshift__", "__rand__",
+        "__rxor__", "__ror__",
+        "__iadd__", "__isub__", "__imul__", "__imatmul__", "__itruediv__", "__ifloordiv__",
+        "__imod__", "__ipow__", "__ilshift__", "__irshift__", "__iand__", "__ixor__", "__ior__",
+        "__neg__", "__pos__", "__abs__", "__invert__", "__int__", "__float__", "__complex__",
+        "__index__", "__round__", "__trunc__", "__floor__", "__ceil__",
+    }
+)  # fmt: skip
+# Deliberately not definable (and why):
+#   __getattribute__, __setattr__, __delattr__: would run on every attribute access or
+#     write, including the ones trusted library code makes; use __getattr__, properties
+#     or dataclass(frozen=True).
+#   __new__, __init_subclass__, __class_getitem__, __set_name__, __mro_entries__,
+#     __prepare__, __instancecheck__, __subclasscheck__: hook into class creation and
+#     type checks that the sandbox's own checks rely on.
+#   __del__: runs at an arbitrary moment, possibly while the worker reports the result.
+#   __reduce__, __reduce_ex__, __getstate__, __setstate__, __getnewargs__, __getnewargs_ex__,
+#     __copy__, __deepcopy__: the copy/pickle protocol lets a reducer rebuild and
+#     modify arbitrary objects.
+#   __get__, __set__, __delete__: descriptors run on attribute access of other classes.
+#   __dir__, __sizeof__, __subclasshook__, __await__, __aiter__, __anext__, __aenter__,
+#     __aexit__: introspection hooks, or async (refused anyway).
+
+#: Dunder names a class body may assign (``__hash__ = None``, ``__radd__ = __add__``).
+CLASS_ASSIGNABLE = DEFINABLE_METHODS | {"__slots__", "__match_args__", "__doc__"}
+#: Dunders the compiler itself puts in a class namespace.
+COMPILER_CLASS_NAMES = frozenset(
+    # __orig_bases__: __build_class__ records the bases before __mro_entries__
+    # (class P(Generic[T]), NamedTuple, TypedDict).
+    {"__module__", "__qualname__", "__classcell__", "__annotations__", "__doc__", "__orig_bases__"}
+)
+#: Enum's documented hooks (``_missing_``): definable in a class body.
+CLASS_SUNDERS = frozenset({"_missing_", "_generate_next_value_", "_ignore_", "_order_"})
+
+#: Dunder attributes readable on any object: names and documentation, and the chained
+#: exceptions (``__traceback__``, which leads to frames, stays refused). ``__class__``
+#: gives what ``type(x)`` gives (a metaclass is replaced by the sandbox's ``type``).
+READABLE_EVERYWHERE = frozenset(
+    {"__name__", "__qualname__", "__doc__", "__module__", "__class__", "__cause__", "__context__",
+     "__suppress_context__", "__notes__"}
+)  # fmt: skip
+#: Dunder attributes a program may assign on its own functions and classes.
+WRITABLE_DUNDERS = frozenset({"__name__", "__qualname__", "__doc__"})
+#: namedtuple's documented API, readable on tuples.
+NAMEDTUPLE_API = frozenset({"_asdict", "_replace", "_fields", "_make", "_field_defaults"})
+
+
+def is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def is_sunder(name: str) -> bool:
+    return len(name) > 2 and name.startswith("_") and name.endswith("_") and not is_dunder(name)
+
+
+def is_private(name: str) -> bool:
+    """``_x`` or ``__x`` (name-mangled): the program's own private names."""
+    return name.startswith("_") and name != "_" and not name.endswith("_")
+
+
+def is_reserved(name: str) -> bool:
+    return name in RESERVED_NAMES or bool(_RESERVED_PATTERN.match(name))
+
+
+def binding_problem(name: str, *, in_class_body: bool, is_method: bool) -> str | None:
+    """Why a program may not bind ``name`` (variable, argument, function, class), or None."""
+    if name == "_" or not name.startswith("_"):
+        return None
+    if is_reserved(name):
+        return f'"{name}" is reserved by the sandbox; choose another name'
+    if is_dunder(name):
+        allowed = DEFINABLE_METHODS if is_method else CLASS_ASSIGNABLE
+        if in_class_body and name in allowed:
+            return None
+        if in_class_body:
+            return (
+                f'"{name}" cannot be defined in the sandbox; see the README for the special methods a class may define'
+            )
+        return f'"{name}" is a special name; special methods can only be defined in a class body'
+    if is_sunder(name):
+        if in_class_body and name in CLASS_SUNDERS:
+            return None
+        return f'"{name}" is reserved (names that start and end with "_" belong to Python and the sandbox)'
+    return None  # _private and __mangled names are the program's own
+
+
+def attribute_problem(name: str, *, store: bool) -> str | None:
+    """Why ``obj.<name>`` may never be read (or written, with ``store``), whatever ``obj``
+    is, or None. Whether a private or special name is allowed on a *particular* object is
+    decided at run time (guards.check_attribute_name)."""
+    if not name.startswith("_") or name == "_":
+        return None
+    if name.endswith("__roles__"):
+        return f'"{name}" is reserved'
+    if is_dunder(name):
+        if store:
+            if name in WRITABLE_DUNDERS:
+                return None
+            return f'assigning "{name}" is not allowed; special attributes are read-only in the sandbox'
+        if name in READABLE_EVERYWHERE or name in DEFINABLE_METHODS:
+            return None
+        return (
+            f'"{name}" is not available in the sandbox (special attributes that reach the interpreter are '
+            "refused); use type(x), isinstance(), or the object's public interface"
+        )
+    if is_sunder(name):
+        return f'"{name}" is internal to Python or the sandbox'
+    return None
+
+
+def mangle(attribute: str, class_name: str | None) -> str:
+    """Python's private name mangling (``self.__x`` in class ``A`` is ``_A__x``)."""
+    if class_name is None or not attribute.startswith("__") or attribute.endswith("__"):
+        return attribute
+    stripped = class_name.lstrip("_")
+    return f"_{stripped}{attribute}" if stripped else attribute
