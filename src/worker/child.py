@@ -60,6 +60,41 @@ def _stream(fd: int) -> io.TextIOWrapper:
     )
 
 
+class OutputStream:
+    """What ``sys.stdout``/``sys.stderr`` are in a worker: write, flush and little else.
+
+    Library code keeps references to sys.stdout (``pprint.PrettyPrinter()._stream``), and a
+    program may read private attributes of its own subclass of such a class. The real
+    stream would hand out ``.buffer.raw``, an ``io.FileIO`` whose class opens any path;
+    this wrapper's own field is private to a class the program does not own.
+    """
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: io.TextIOWrapper) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(text)
+
+    def writelines(self, lines: list[str]) -> None:
+        for line in lines:
+            self._stream.write(line)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -124,7 +159,9 @@ def serve(kit: Kit, rehearse_first: bool = True) -> None:
         harden(job["limits"])
     except HardeningError:
         os._exit(EXIT_HARDENING_FAILED)
-    sys.stdout, sys.stderr = stdout, stderr  # pprint, calendar.prmonth & co. write here
+    # pprint, calendar.prmonth & co. write to sys.stdout: the same buffered stream as print.
+    sys.stdout, sys.stderr = OutputStream(stdout), OutputStream(stderr)
+    sys.stdin = None  # nothing to read, nothing to hand out
     try:
         reply = run_job(job, stdout, stderr, {}, frozenset(), kit.environment)
     except BaseException:  # noqa: BLE001 - a bug of ours; the program's own errors are data

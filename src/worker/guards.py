@@ -71,9 +71,6 @@ _FORMAT_METHODS = frozenset({"format", "format_map"})
 # --------------------------------------------------------------------------- attributes
 
 
-_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: set for classes defined in Python code
-
-
 def _is_own(obj: object) -> bool:
     """The program's own class, an instance of one, or super() bound to one."""
     if isinstance(obj, super):
@@ -81,15 +78,24 @@ def _is_own(obj: object) -> bool:
     return is_user_class(obj) or is_user_class(builtins.type(obj))
 
 
+#: Builtin types whose special methods a program may call directly (``dict.__init__(self)``,
+#: ``Exception.__init__(self, msg)``, ``int.__add__``): the types programs subclass, whose
+#: special methods only ever act on values of their own type. Not every C type: ``io.FileIO
+#: .__init__(f, path)`` re-opens a file object on any path.
+_PLAIN_BUILTIN_TYPES = frozenset(
+    {object, bool, int, float, complex, str, bytes, bytearray, list, tuple, dict, set, frozenset, range, slice}
+    | {v for v in vars(builtins).values() if isinstance(v, builtins.type) and issubclass(v, BaseException)}
+)
+
+
 def _may_use_special_methods(obj: object) -> bool:
     """``super().__init__``, ``self.__eq__``, ``dict.__init__(self)``, ``Exception.__init__``:
-    on the program's own objects, and on builtin (C) types and their instances, whose
-    special methods only ever act on objects of their own type. Not on library classes
-    written in Python (``type(json).__init__(json, ...)`` would rebuild a module proxy)."""
+    on the program's own objects, and on the plain builtin types and their instances. Not
+    on library classes (``type(json).__init__(json, ...)`` would rebuild a module proxy)."""
     if _is_own(obj):
         return True
     cls = obj if isinstance(obj, builtins.type) else builtins.type(obj)
-    return not cls.__flags__ & _HEAPTYPE
+    return cls in _PLAIN_BUILTIN_TYPES
 
 
 def check_attribute_name(obj: object, name: object) -> str:
