@@ -25,6 +25,28 @@ RESERVED_NAMES = frozenset(
 )  # fmt: skip
 _RESERVED_PATTERN = re.compile(r"^_tmp\d+$")  # RestrictedPython's temporaries
 
+#: What to write instead of a special method that cannot be defined (the refusal message).
+ALTERNATIVES = {
+    "__getattribute__": "define __getattr__ (called only for missing attributes) or use properties",
+    "__setattr__": "use properties or @dataclasses.dataclass(frozen=True)",
+    "__delattr__": "use properties or @dataclasses.dataclass(frozen=True)",
+    "__new__": "do the work in __init__, or use a classmethod factory",
+    "__init_subclass__": "use a class decorator",
+    "__class_getitem__": "subclass typing.Generic[T] for generic classes",
+    "__del__": "use a context manager (__enter__/__exit__) for cleanup",
+    "__reduce__": "copy.copy/deepcopy work without it",
+    "__reduce_ex__": "copy.copy/deepcopy work without it",
+    "__copy__": "copy.copy works without it",
+    "__deepcopy__": "copy.deepcopy works without it",
+    "__get__": "use property or functools.cached_property",
+    "__set__": "use property",
+    "__set_name__": "pass the name explicitly",
+}
+_DEFAULT_ALTERNATIVE = (
+    "special methods a class may define: __init__, __repr__, __str__, __eq__, __hash__, __len__, "
+    "__iter__, __next__, __getitem__, __call__, __enter__/__exit__, comparisons, arithmetic"
+)
+
 #: Special methods a class body may define. Each is called by Python with the program's
 #: own objects and runs as restricted code.
 DEFINABLE_METHODS = frozenset(
@@ -113,9 +135,7 @@ def binding_problem(name: str, *, in_class_body: bool, is_method: bool) -> str |
         if in_class_body and name in allowed:
             return None
         if in_class_body:
-            return (
-                f'"{name}" cannot be defined in the sandbox; see the README for the special methods a class may define'
-            )
+            return f'"{name}" cannot be defined in the sandbox; {ALTERNATIVES.get(name, _DEFAULT_ALTERNATIVE)}'
         return f'"{name}" is a special name; special methods can only be defined in a class body'
     if is_sunder(name):
         if in_class_body and name in CLASS_SUNDERS:

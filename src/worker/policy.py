@@ -145,6 +145,12 @@ class SandboxTransformer(RestrictingNodeTransformer):
         __metaclass__)``, which loses the statement's line (errors raised while building
         the class pointed at line 1) and its keywords (``class F(Flag, boundary=KEEP)``
         silently lost ``boundary``). Put both back; ``metaclass=`` stays refused."""
+        if any(k.arg == "metaclass" for k in node.keywords):
+            self.error(
+                node,
+                "metaclass= is not allowed; inherit from a base class instead (abc.ABC, enum.Enum, typing.NamedTuple)",
+            )
+            node.keywords = [k for k in node.keywords if k.arg != "metaclass"]
         keywords = node.keywords
         self.check_name(node, node.name)
         self._classes.append(node.name)
@@ -159,6 +165,10 @@ class SandboxTransformer(RestrictingNodeTransformer):
             ast.copy_location(part, node)
         rebuilt.keywords.extend(k for k in keywords if k.arg != "metaclass")
         return rebuilt
+
+    def visit_TryStar(self, node: ast.AST) -> ast.AST:
+        self.error(node, "except* (exception groups) is not supported; catch the exception types with plain except")
+        return node
 
     def visit_Nonlocal(self, node: ast.Nonlocal) -> ast.AST:
         for name in node.names:
