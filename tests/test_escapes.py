@@ -93,6 +93,20 @@ REFUSED = [
     pytest.param("import copy\ncopy.dispatch_table", "AttributeError", id="copy-dispatch_table-absent"),
     pytest.param("import time\ntime.clock_settime", "AttributeError", id="clock_settime-absent"),
     pytest.param("import base64\nbase64.main", "AttributeError", id="module-main-absent"),
+    pytest.param(
+        "import json\nclass S(str):\n    def startswith(self, p):\n        return False\n"
+        "getattr(json.dumps, S('__glob' + 'als__'))",
+        "SecurityError",
+        id="str-subclass-as-attribute-name",
+    ),
+    pytest.param("import json\nclass X(type(json)):\n    pass", "TypeError", id="subclass-of-module-proxy"),
+    pytest.param(
+        "import typing\nT = typing.get_origin(typing.Type[int])\nT('Y', (), {})", "TypeError", id="get_origin-type"
+    ),
+    pytest.param(
+        "import json\nclass D(json.JSONDecoder):\n    pass\nD.__init__", "SecurityError", id="unbound-library-dunder"
+    ),
+    pytest.param("import json\njson.dumps.__name__ = 'x'", "SecurityError", id="rename-library-function"),
 ]
 
 
@@ -149,6 +163,35 @@ ORDINARY = [
 def test_ordinary_use_still_works(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
     reply, _ = run(code, proxies)
     assert reply["result"] == expected, reply
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        pytest.param(
+            "import dataclasses, abc\n@dataclasses.dataclass\nclass G(abc.ABC):\n    gi_frame: int\n",
+            id="dataclass-field",
+        ),
+        pytest.param("import collections\nG = collections.namedtuple('G', ['gi_frame'])\n", id="namedtuple-field"),
+        pytest.param("import typing\nclass G(typing.NamedTuple):\n    gi_frame: int\n", id="typing-namedtuple"),
+    ],
+)
+def test_match_args_naming_introspection_attributes_are_switched_off(
+    proxies: dict[str, ModuleProxy], definition: str
+) -> None:
+    # case G(x) would read x = subject.gi_frame with the real getattr, and ABC.register
+    # can make a generator an "instance" of G.
+    reply, _ = run(definition + "match G(0):\n    case G(x):\n        pass\n", proxies)
+    assert error_type(reply) == "TypeError"  # "G() accepts 0 positional sub-patterns"
+
+
+def test_match_args_of_ordinary_fields_still_work(proxies: dict[str, ModuleProxy]) -> None:
+    code = (
+        "import dataclasses\n@dataclasses.dataclass\nclass P:\n    x: int\n    y: int\n"
+        "match P(1, 2):\n    case P(a, b):\n        r = a + b\nr"
+    )
+    reply, _ = run(code, proxies)
+    assert reply["result"] == 3
 
 
 def test_future_flags_of_the_sandbox_do_not_leak_into_programs(proxies: dict[str, ModuleProxy]) -> None:

@@ -47,22 +47,13 @@ from .names import (
     is_reserved,
     is_sunder,
 )
+from .names import (
+    INTROSPECTION_ATTRIBUTES as INTROSPECTION_ATTRIBUTES,  # noqa: PLC0414 - re-exported
+)
 from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
 from .ownership import is_user_class
+from .policy import SOURCE_FILENAME
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
-
-#: Attributes that hand out frames, code objects or the running interpreter's state.
-#: They do not start with "_", so the underscore rule alone would let them through.
-INTROSPECTION_ATTRIBUTES = frozenset(
-    {
-        "tb_frame", "tb_next", "tb_lasti",
-        "f_back", "f_builtins", "f_code", "f_globals", "f_locals", "f_trace", "f_lasti",
-        "co_code", "co_consts", "co_names", "co_lnotab", "co_linetable", "co_exceptiontable",
-        "gi_frame", "gi_code", "gi_yieldfrom", "gi_running", "gi_suspended",
-        "cr_await", "cr_frame", "cr_code", "cr_origin", "cr_running", "cr_suspended",
-        "ag_await", "ag_frame", "ag_code", "ag_running",
-    }
-)  # fmt: skip
 
 _OPAQUE_TYPES = (types.FrameType, types.CodeType, types.TracebackType)
 _FORMAT_METHODS = frozenset({"format", "format_map"})
@@ -98,10 +89,20 @@ def _may_use_special_methods(obj: object) -> bool:
     return cls in _PLAIN_BUILTIN_TYPES
 
 
+def exact_str(value: object, what: str = "attribute name") -> str:
+    """An exact ``str`` with the value's contents. A ``str`` subclass can override
+    ``startswith``, ``__eq__`` and ``__hash__`` to pass every check while the real lookup
+    uses its contents (``getattr(f, S("__globals__"))``): checks and lookup must see one
+    and the same plain string."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a string, not {builtins.type(value).__name__}")
+    return value if builtins.type(value) is str else str.__str__(value)
+
+
 def check_attribute_name(obj: object, name: object) -> str:
-    """Return ``name`` if user code may read it on ``obj``; raise SecurityError otherwise."""
-    if not isinstance(name, str):
-        raise TypeError(f"attribute name must be a string, not {type(name).__name__}")
+    """Return ``name`` (as an exact str) if user code may read it on ``obj``; raise
+    SecurityError otherwise. Callers must use the returned string, not ``name``."""
+    name = exact_str(name)
     if name in INTROSPECTION_ATTRIBUTES or isinstance(obj, _OPAQUE_TYPES):
         raise SecurityError(f'access to "{name}" is not allowed: frame and code introspection is disabled')
     if not name.startswith("_") or name == "_":
@@ -126,11 +127,20 @@ def check_attribute_name(obj: object, name: object) -> str:
     )
 
 
+def _is_program_function(obj: object) -> bool:
+    return isinstance(obj, types.FunctionType) and obj.__code__.co_filename == SOURCE_FILENAME
+
+
 def check_attribute_store(obj: object, name: object) -> str:
     """Return ``name`` if user code may assign or delete it on ``obj`` (setattr/delattr)."""
     checked = check_attribute_name(obj, name)
-    if is_dunder(checked) and checked not in WRITABLE_DUNDERS:
-        raise SecurityError(f'assigning "{checked}" is not allowed: special attributes are read-only in the sandbox')
+    if is_dunder(checked):
+        if checked not in WRITABLE_DUNDERS:
+            raise SecurityError(
+                f'assigning "{checked}" is not allowed: special attributes are read-only in the sandbox'
+            )
+        if not (_is_own(obj) or _is_program_function(obj)):
+            raise SecurityError(f'assigning "{checked}" is only allowed on the program\'s own functions and classes')
     return checked
 
 
@@ -149,6 +159,8 @@ def _reject_traversal(template: str) -> None:
 
 
 def _safe_format(template: str) -> Callable[..., str]:
+    template = exact_str(template, "format string")
+
     def format(*args: Any, **kwargs: Any) -> str:  # noqa: A001 - mirrors str.format
         _reject_traversal(template)
         return template.format(*args, **kwargs)
@@ -157,6 +169,8 @@ def _safe_format(template: str) -> Callable[..., str]:
 
 
 def _safe_format_map(template: str) -> Callable[[Mapping[str, Any]], str]:
+    template = exact_str(template, "format string")
+
     def format_map(mapping: Mapping[str, Any]) -> str:
         _reject_traversal(template)
         return template.format_map(mapping)
@@ -211,6 +225,16 @@ def guarded_getattr(obj: object, name: object, default: object = _MISSING) -> An
         if default is _MISSING:
             raise
         return default
+    if (
+        is_dunder(checked)
+        and isinstance(obj, builtins.type)
+        and isinstance(value, types.FunctionType)
+        and not _is_program_function(value)
+    ):
+        # `Sub.__init__` on the program's subclass of a library class is the library's
+        # plain function, which takes any object as `self` (it rebuilt module proxies).
+        # Through an instance or super() it is bound to the program's object instead.
+        raise SecurityError(f'"{checked}" of a library class can only be used through an instance or super()')
     return _wrap_format(value) if checked in _FORMAT_METHODS else value
 
 
@@ -232,6 +256,8 @@ def make_write_guard(user_classes: UserClasses) -> Callable[[Any], Any]:
             raise SecurityError("modules are read-only in the sandbox")
         if isinstance(obj, type) and obj not in user_classes:
             raise SecurityError(f"cannot modify built-in or library class '{obj.__name__}'")
+        if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)) and not _is_program_function(obj):
+            raise SecurityError("cannot modify library functions")
         return obj
 
     return guarded_write
@@ -340,6 +366,7 @@ def make_import(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> 
         level: int = 0,
     ) -> Any:
         """``__import__``: allow-listed modules only, always as read-only proxies."""
+        name = exact_str(name, "module name")
         # PyImport_Import passes fromlist as a *list*; an import statement never does (a
         # tuple or None), so only the C caller gets the real module.
         if name in INTERNAL_LAZY_IMPORTS and level == 0 and isinstance(fromlist, list):
@@ -361,8 +388,35 @@ def make_import(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> 
 def _names_in(value: object, what: str) -> None:
     items: Iterable[object] = (value,) if isinstance(value, str) else cast("Iterable[object]", value)
     for item in items:
-        if not isinstance(item, str) or is_dunder(item) or is_sunder(item) or item in INTROSPECTION_ATTRIBUTES:
+        if builtins.type(item) is not str or is_dunder(item) or is_sunder(item) or item in INTROSPECTION_ATTRIBUTES:
             raise SecurityError(f"{what} may only name ordinary attributes, not {item!r}")
+
+
+def _ordinary_names(value: object) -> bool:
+    if not isinstance(value, tuple):
+        return False
+    return all(
+        builtins.type(item) is str and not item.startswith("_") and item not in INTROSPECTION_ATTRIBUTES
+        for item in value
+    )
+
+
+def sanitize_match_args(cls: object) -> None:
+    """A ``match`` class pattern with positional sub-patterns (``case C(x, y)``) reads the
+    attributes named in ``C.__match_args__`` with the real getattr, and isinstance() can be
+    made true for foreign objects (ABC.register, runtime_checkable protocols). So every
+    class the program obtains keeps ``__match_args__`` only if it names ordinary public
+    attributes; otherwise positional patterns are switched off for it (keyword patterns,
+    which the compiler checks, still work). Called wherever a class is made for the
+    program: class statements, dataclass, make_dataclass, namedtuple."""
+    if not isinstance(cls, builtins.type):
+        return
+    try:
+        match_args = cls.__match_args__  # type: ignore[attr-defined]
+    except AttributeError:
+        return
+    if not _ordinary_names(match_args):
+        builtins.type.__setattr__(cls, "__match_args__", ())
 
 
 def check_class_namespace(namespace: Mapping[str, Any]) -> None:
@@ -413,6 +467,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
         def __call__(self, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
             check_class_namespace(namespace)
             cls: type = self._winner(bases)(name, bases, namespace, **kwargs)
+            sanitize_match_args(cls)  # also what a NamedTuple/base class put there
             user_classes.add(cls)
             return cls
 

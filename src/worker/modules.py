@@ -18,6 +18,7 @@ the settings validator, the API-side validator and the worker all read it.
 from __future__ import annotations
 
 import abc
+import collections
 import copy
 import dataclasses
 import functools
@@ -142,6 +143,11 @@ class ModuleProxy:
         object.__setattr__(self, "__name__", name)  # `module.__name__`, as on a real module
         self.__dict__.update(attrs)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A subclass would make ModuleProxy.__init__ "the program's own" and let it
+        # rebuild a shared proxy with other attributes.
+        raise TypeError("module proxies cannot be subclassed")
+
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"module '{self._proxy_name}' is read-only in the sandbox")
 
@@ -257,6 +263,13 @@ def _no_dunder(name: object, what: str) -> None:
         raise SecurityError(f"{what} may not be a dunder name ({name!r}) in the sandbox")
 
 
+def _sanitized(cls: Any) -> Any:
+    from .guards import sanitize_match_args  # noqa: PLC0415 - guards imports this module
+
+    sanitize_match_args(cls)
+    return cls
+
+
 def _safe_make_dataclass(real: Any) -> Any:
     @functools.wraps(real)
     def make_dataclass(cls_name: str, fields: Any, *args: Any, namespace: Any = None, **kwargs: Any) -> Any:
@@ -267,14 +280,60 @@ def _safe_make_dataclass(real: Any) -> Any:
             _no_dunder(key, "a make_dataclass namespace key")
         cls = real(cls_name, fields, *args, namespace=namespace, **kwargs)
         ownership.current().add(cls)  # built for the program: its own class
-        return cls
+        return _sanitized(cls)
 
     return make_dataclass
 
 
+def _sanitizing(decorator: Any) -> Any:
+    """A class decorator whose result gets its __match_args__ checked (dataclass sets it)."""
+
+    @functools.wraps(decorator)
+    def guarded(cls: Any = None, /, *args: Any, **kwargs: Any) -> Any:
+        result = decorator(cls, *args, **kwargs)
+        if cls is None:  # @dataclass(...) returned a decorator
+            return lambda target: _sanitized(result(target))
+        return _sanitized(result)
+
+    return guarded
+
+
+def _collections_replacements() -> dict[str, Any]:
+    real = collections.namedtuple
+
+    @functools.wraps(real)
+    def namedtuple(*args: Any, **kwargs: Any) -> Any:
+        return _sanitized(real(*args, **kwargs))
+
+    return {"namedtuple": namedtuple}
+
+
+def _typing_introspection() -> dict[str, Any]:
+    """typing.get_origin(typing.Type[int]) is the real ``type``, whose 3-argument call
+    builds classes that skip the class checks: metaclasses come back as the sandbox's type."""
+    from .guards import type_of  # noqa: PLC0415 - guards imports this module
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, type) and issubclass(value, type):
+            return type_of(int)  # the sandbox's stand-in for `type`
+        if isinstance(value, tuple):
+            return tuple(clean(item) for item in value)
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        return value
+
+    def get_origin(tp: Any) -> Any:
+        return clean(typing.get_origin(tp))
+
+    def get_args(tp: Any) -> Any:
+        return clean(typing.get_args(tp))
+
+    return {"get_origin": get_origin, "get_args": get_args}
+
+
 def _dataclasses_replacements() -> dict[str, Any]:
     return {
-        "dataclass": _own_classes_only(dataclasses.dataclass, "dataclasses.dataclass"),
+        "dataclass": _sanitizing(_own_classes_only(dataclasses.dataclass, "dataclasses.dataclass")),
         "make_dataclass": _safe_make_dataclass(dataclasses.make_dataclass),
     }
 
@@ -288,7 +347,10 @@ def _abc_replacements() -> dict[str, Any]:
 
 
 def _typing_replacements() -> dict[str, Any]:
-    return {"runtime_checkable": _own_classes_only(typing.runtime_checkable, "typing.runtime_checkable")}
+    return {
+        "runtime_checkable": _own_classes_only(typing.runtime_checkable, "typing.runtime_checkable"),
+        **_typing_introspection(),
+    }
 
 
 def _operator_replacements() -> dict[str, Any]:
@@ -334,6 +396,7 @@ def _operator_replacements() -> dict[str, Any]:
 #: Library names replaced by a guarded version, per module.
 REPLACEMENTS: dict[str, Any] = {
     "operator": _operator_replacements,
+    "collections": _collections_replacements,
     "functools": _functools_replacements,
     "dataclasses": _dataclasses_replacements,
     "abc": _abc_replacements,

@@ -12,6 +12,20 @@ from __future__ import annotations
 
 import re
 
+#: Attributes that hand out frames, code objects or the running interpreter's state.
+#: They do not start with "_", so the underscore rule alone would let them through.
+INTROSPECTION_ATTRIBUTES = frozenset(
+    {
+        "tb_frame", "tb_next", "tb_lasti",
+        "f_back", "f_builtins", "f_code", "f_globals", "f_locals", "f_trace", "f_lasti",
+        "co_code", "co_consts", "co_names", "co_lnotab", "co_linetable", "co_exceptiontable",
+        "gi_frame", "gi_code", "gi_yieldfrom", "gi_running", "gi_suspended",
+        "cr_await", "cr_frame", "cr_code", "cr_origin", "cr_running", "cr_suspended",
+        "ag_await", "ag_frame", "ag_code", "ag_running",
+    }
+)  # fmt: skip
+
+
 #: Names the sandbox or RestrictedPython puts in a program's namespace. Binding one (as a
 #: variable, argument, function, class attribute) would replace a guard for the code
 #: that looks it up, so it is refused everywhere.

@@ -30,7 +30,7 @@ from typing import Any, cast
 import RestrictedPython.transformer
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, IOPERATOR_TO_STR, RestrictingNodeTransformer
 
-from .names import attribute_problem, binding_problem, mangle
+from .names import INTROSPECTION_ATTRIBUTES, attribute_problem, binding_problem, mangle
 
 #: Where the final expression's value is stored. Not an identifier: unreachable from code.
 RESULT_NAME = "<result>"
@@ -184,7 +184,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         problem = attribute_problem(attr, store=store)
         if problem is not None:
             self.error(node, problem)
-        if attr in INSPECT_ATTRIBUTES:
+        if attr in INSPECT_ATTRIBUTES or attr in INTROSPECTION_ATTRIBUTES:
             self.error(node, f'"{attr}" is a restricted name, that is forbidden to access in RestrictedPython.')
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
