@@ -107,6 +107,24 @@ REFUSED = [
         "import json\nclass D(json.JSONDecoder):\n    pass\nD.__init__", "SecurityError", id="unbound-library-dunder"
     ),
     pytest.param("import json\njson.dumps.__name__ = 'x'", "SecurityError", id="rename-library-function"),
+    pytest.param("import copy\ncopy.deepcopy([1], {})", "SecurityError", id="deepcopy-with-a-program-memo"),
+    pytest.param(
+        "import dataclasses\nclass S(str):\n    def startswith(self, p):\n        return False\n"
+        "def g(self, n):\n    return 1\ndataclasses.make_dataclass('D', ['a'], namespace={S('__getattribute__'): g})",
+        "SecurityError",
+        id="make_dataclass-str-subclass-key",
+    ),
+    pytest.param(
+        "import enum\ndef f(self):\n    return 1\nenum.Enum('E', [('__reduce_ex__', f), ('A', 1)])",
+        "SecurityError",
+        id="enum-functional-dunder",
+    ),
+    pytest.param(
+        "import typing\ndef f(self):\n    return 1\ntyping.Counter[str].most_common = f",
+        "SecurityError",
+        id="write-through-a-typing-alias",
+    ),
+    pytest.param("import json\nd = json.JSONDecoder()\nd._private = 1", "SecurityError", id="private-store-on-library"),
 ]
 
 
@@ -155,6 +173,13 @@ ORDINARY = [
         id="deepcopy-of-own-objects",
     ),
     pytest.param("import time\ntime.monotonic() > 0", True, id="time-reading-clocks"),
+    pytest.param(
+        "import decimal\ndecimal.getcontext().prec = 5\nstr(decimal.Decimal(1) / 3)",
+        "0.33333",
+        id="decimal-context-attribute",
+    ),
+    pytest.param("import copy\ncopy.deepcopy({'a': [1]})", {"a": [1]}, id="deepcopy-plain"),
+    pytest.param("import enum\nE = enum.Enum('E', 'RED GREEN')\nE.GREEN.value", 2, id="enum-functional"),
     pytest.param("import base64\nbase64.b64encode(b'hi').decode()", "aGk=", id="base64-ordinary"),
 ]
 

@@ -802,7 +802,7 @@ def test_guard_globals_binds_every_name_the_compiler_emits() -> None:
     names = set(guard_globals(UserClasses(), io.StringIO()))
     expected = {
         "_print_", "_getattr_", "_getitem_", "_getiter_", "_iter_unpack_sequence_", "_unpack_sequence_",
-        "_write_", "_inplacevar_", "_apply_", "__metaclass__",
+        "_write_", "_write_attribute_", "_inplacevar_", "_apply_", "__metaclass__",
     }  # fmt: skip
     assert names == expected
 

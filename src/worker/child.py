@@ -15,7 +15,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import CodeType
-from typing import cast
+from typing import Any, cast
 
 from ..protocol import HEADER, MAX_JOB_BYTES, Job, Limits, ProtocolError, decode_body, encode_frame, frame_length
 from .hardening import HardeningError, harden
@@ -93,6 +93,10 @@ class OutputStream:
     @property
     def encoding(self) -> str:
         return "utf-8"
+
+    def __reduce_ex__(self, protocol: object) -> Any:
+        # copy/deepcopy/pickle would take the state, i.e. the real stream, along.
+        raise TypeError("the sandbox's output stream cannot be copied")
 
 
 def _write_all(fd: int, data: bytes) -> None:

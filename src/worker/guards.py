@@ -29,6 +29,7 @@ import functools
 import importlib
 import operator
 import types
+import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, cast
 
@@ -263,16 +264,51 @@ def make_write_guard(user_classes: UserClasses) -> Callable[[Any], Any]:
     return guarded_write
 
 
+#: typing aliases forward attribute writes to the class they alias
+#: (typing.Counter[str].most_common = f patched collections.Counter).
+_TYPING_ALIASES = (
+    types.GenericAlias,
+    typing._BaseGenericAlias,  # type: ignore[attr-defined]  # noqa: SLF001 - base of every typing alias
+    typing._SpecialForm,  # noqa: SLF001
+)
+
+
+def _is_typing_object(obj: object) -> bool:
+    return isinstance(obj, _TYPING_ALIASES)
+
+
+def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], Any]:
+    def guarded_write_attribute(obj: Any, name: str) -> Any:
+        """``_write_attribute_``: ``obj.name = v`` / ``del obj.name``. The object rules of
+        ``_write_``, plus: private and special names only on the program's own objects
+        and functions, nothing through typing aliases."""
+        write(obj)
+        if _is_typing_object(obj):
+            raise SecurityError("typing objects are read-only in the sandbox")
+        checked = exact_str(name)
+        if checked.startswith("_") and checked != "_" and not (_is_own(obj) or _is_program_function(obj)):
+            raise SecurityError(f'cannot set "{checked}": private and special attributes belong to their own class')
+        return obj
+
+    return guarded_write_attribute
+
+
+def _write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], Any]:
+    return make_write_attribute(write)
+
+
 def make_setattr(write: Callable[[Any], Any]) -> Callable[[Any, str, Any], None]:
     def guarded_setattr(obj: Any, name: str, value: Any) -> None:
-        setattr(write(obj), check_attribute_store(obj, name), value)
+        checked = check_attribute_store(obj, name)
+        setattr(_write_attribute(write)(obj, checked), checked, value)
 
     return guarded_setattr
 
 
 def make_delattr(write: Callable[[Any], Any]) -> Callable[[Any, str], None]:
     def guarded_delattr(obj: Any, name: str) -> None:
-        delattr(write(obj), check_attribute_store(obj, name))
+        checked = check_attribute_store(obj, name)
+        delattr(_write_attribute(write)(obj, checked), checked)
 
     return guarded_delattr
 
@@ -562,6 +598,7 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
         "_unpack_sequence_": guarded_unpack_sequence,
         "_write_": make_write_guard(user_classes),
+        "_write_attribute_": make_write_attribute(make_write_guard(user_classes)),
         "_inplacevar_": guarded_inplacevar,
         "_apply_": guarded_apply,
         "__metaclass__": make_class_factory(user_classes),

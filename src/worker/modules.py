@@ -116,6 +116,9 @@ CATALOGUE: dict[str, ModuleRule] = {
     # copy: dispatch_table is copyreg's global registry of reducers; a reducer the program
     # registers there makes copy() setattr() any attributes on any object it names. The
     # same sink (copy._reconstruct) is also guarded for reducers reached other ways.
+    # deepcopy's memo argument: deepcopy keeps every *original* object it visits in the
+    # memo (and asks it before copying), so a memo the program passes in hands it the
+    # internal state of objects it does not own. copy/deepcopy take no memo here.
     "copy": _deny("dispatch_table"),
     "contextlib": _deny("chdir", "redirect_stdout", "redirect_stderr"),
     # hashlib: file_digest reads an already open file object; the program has none.
@@ -273,12 +276,23 @@ def _sanitized(cls: Any) -> Any:
 def _safe_make_dataclass(real: Any) -> Any:
     @functools.wraps(real)
     def make_dataclass(cls_name: str, fields: Any, *args: Any, namespace: Any = None, **kwargs: Any) -> Any:
-        fields = list(fields)
+        from .guards import check_class_namespace, exact_str  # noqa: PLC0415 - guards imports this module
+
+        # Exact strings: a str subclass could answer startswith() as it likes.
+        checked_fields: list[Any] = []
         for item in fields:
+            if isinstance(item, str):
+                checked_fields.append(exact_str(item, "field name"))
+            else:
+                spec = tuple(item)
+                checked_fields.append((exact_str(spec[0], "field name"), *spec[1:]))
+        for item in checked_fields:
             _no_dunder(item if isinstance(item, str) else item[0], "a make_dataclass field name")
-        for key in namespace or {}:
+        checked_namespace = {exact_str(k, "namespace key"): v for k, v in dict(namespace or {}).items()}
+        for key in checked_namespace:
             _no_dunder(key, "a make_dataclass namespace key")
-        cls = real(cls_name, fields, *args, namespace=namespace, **kwargs)
+        check_class_namespace(checked_namespace)
+        cls = real(exact_str(cls_name, "class name"), checked_fields, *args, namespace=checked_namespace, **kwargs)
         ownership.current().add(cls)  # built for the program: its own class
         return _sanitized(cls)
 
@@ -296,6 +310,18 @@ def _sanitizing(decorator: Any) -> Any:
         return _sanitized(result)
 
     return guarded
+
+
+def _copy_replacements() -> dict[str, Any]:
+    real_deepcopy = copy.deepcopy
+
+    def deepcopy(x: Any, memo: None = None) -> Any:
+        """copy.deepcopy, always with a memo of its own (see the catalogue note)."""
+        if memo is not None:
+            raise SecurityError("copy.deepcopy takes no memo in the sandbox")
+        return real_deepcopy(x)
+
+    return {"deepcopy": deepcopy}
 
 
 def _collections_replacements() -> dict[str, Any]:
@@ -395,6 +421,7 @@ def _operator_replacements() -> dict[str, Any]:
 
 #: Library names replaced by a guarded version, per module.
 REPLACEMENTS: dict[str, Any] = {
+    "copy": _copy_replacements,
     "operator": _operator_replacements,
     "collections": _collections_replacements,
     "functools": _functools_replacements,
@@ -402,6 +429,39 @@ REPLACEMENTS: dict[str, Any] = {
     "abc": _abc_replacements,
     "typing": _typing_replacements,
 }
+
+
+def guard_enum_functional_api() -> None:
+    """``Enum("E", names)`` builds a class from a mapping, outside the class statement's
+    rules: a name like ``__getattribute__`` or ``__reduce_ex__`` became a class attribute.
+    Member names must be ordinary public names (as members are); patched in this
+    process's enum module, like copy's sink below."""
+    import enum  # noqa: PLC0415 - only here
+
+    real = enum.EnumType._create_  # type: ignore[attr-defined]  # the functional API's entry point
+    if getattr(real, "sandbox_guarded", False):
+        return
+
+    def member_names(names: Any) -> list[Any]:
+        if isinstance(names, str):
+            return names.replace(",", " ").split()
+        if isinstance(names, dict):
+            return list(names)
+        return [item if isinstance(item, str) else next(iter(item)) for item in names]
+
+    def _create_(cls: Any, class_name: Any, names: Any, *args: Any, **kwargs: Any) -> Any:
+        for name in member_names(names):
+            if builtins_type(name) is not str or name.startswith("_"):
+                raise SecurityError(f"enum member names must be ordinary names, not {name!r}")
+        result = real(cls, class_name, names, *args, **kwargs)
+        ownership.current().add(result)
+        return _sanitized(result)
+
+    _create_.sandbox_guarded = True  # type: ignore[attr-defined]
+    enum.EnumType._create_ = _create_  # type: ignore[attr-defined]
+
+
+builtins_type = type
 
 
 def guard_copy_reconstruct() -> None:
@@ -446,6 +506,8 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     attrs_by_name: dict[str, dict[str, Any]] = {}
     if "copy" in allowed or "dataclasses" in allowed:  # dataclasses.asdict deep-copies too
         guard_copy_reconstruct()
+    if "enum" in allowed:
+        guard_enum_functional_api()
     for name in sorted(allowed, key=lambda n: n.count(".")):
         rule = CATALOGUE[name]
         attrs_by_name[name] = _public_attrs(importlib.import_module(name), rule)

@@ -32,7 +32,7 @@ INTROSPECTION_ATTRIBUTES = frozenset(
 RESERVED_NAMES = frozenset(
     {
         "_getattr_", "_getitem_", "_getiter_", "_iter_unpack_sequence_", "_unpack_sequence_",
-        "_write_", "_inplacevar_", "_apply_", "_print_", "_print", "__metaclass__",
+        "_write_", "_write_attribute_", "_inplacevar_", "_apply_", "_print_", "_print", "__metaclass__",
         "__builtins__", "__import__", "__build_class__", "__name__", "__file__", "__spec__",
         "__loader__", "__package__", "__annotations__", "__dict__", "__class__",
     }

@@ -200,7 +200,9 @@ class SandboxTransformer(RestrictingNodeTransformer):
             new_node = _call("_getattr_", node.value, ast.Constant(self._mangled(node.attr)))
             copy_locations_pruned(new_node, node)
             return new_node
-        new_value = _call("_write_", node.value)
+        # The attribute-store guard sees the name too (private and special names are only
+        # writable on the program's own objects); the compiler mangles the store itself.
+        new_value = _call("_write_attribute_", node.value, ast.Constant(self._mangled(node.attr)))
         copy_locations_pruned(new_value, node.value)
         node.value = new_value
         return node
@@ -230,7 +232,11 @@ class SandboxTransformer(RestrictingNodeTransformer):
             self._check_attribute(target, target.attr, store=True)
             current = _call("_getattr_", ast.Name(obj_name, ast.Load()), ast.Constant(self._mangled(target.attr)))
             write_target: ast.expr = ast.Attribute(
-                value=_call("_write_", ast.Name(obj_name, ast.Load())), attr=target.attr, ctx=ast.Store()
+                value=_call(
+                    "_write_attribute_", ast.Name(obj_name, ast.Load()), ast.Constant(self._mangled(target.attr))
+                ),
+                attr=target.attr,
+                ctx=ast.Store(),
             )
         elif isinstance(target, ast.Subscript):
             key_name = self.gen_tmp_name()

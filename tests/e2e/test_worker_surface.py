@@ -32,3 +32,9 @@ def test_file_classes_cannot_be_reinitialised_through_special_methods(live_serve
     code = "import io\nb = io.BytesIO()\ntype(b).__init__(b, b'x')"
     error = run(live_server, code)["error"]
     assert isinstance(error, dict) and error["type"] == "SecurityError"
+
+
+def test_the_stdout_wrapper_cannot_be_copied(live_server: LiveServer) -> None:
+    code = "import copy, pprint\nclass P(pprint.PrettyPrinter):\n    pass\ncopy.copy(P()._stream)"
+    error = run(live_server, code)["error"]
+    assert isinstance(error, dict) and error["type"] == "TypeError"
