@@ -451,7 +451,7 @@ def guard_enum_functional_api() -> None:
 
     def _create_(cls: Any, class_name: Any, names: Any, *args: Any, **kwargs: Any) -> Any:
         for name in member_names(names):
-            if builtins_type(name) is not str or name.startswith("_"):
+            if type(name) is not str or name.startswith("_"):
                 raise SecurityError(f"enum member names must be ordinary names, not {name!r}")
         result = real(cls, class_name, names, *args, **kwargs)
         ownership.current().add(result)
@@ -459,9 +459,6 @@ def guard_enum_functional_api() -> None:
 
     _create_.sandbox_guarded = True  # type: ignore[attr-defined]
     enum.EnumType._create_ = _create_  # type: ignore[attr-defined]
-
-
-builtins_type = type
 
 
 def guard_copy_reconstruct() -> None:
