@@ -125,7 +125,39 @@ REFUSED = [
         id="write-through-a-typing-alias",
     ),
     pytest.param("import json\nd = json.JSONDecoder()\nd._private = 1", "SecurityError", id="private-store-on-library"),
+    pytest.param(
+        "import pprint\nclass PP(pprint.PrettyPrinter):\n    pass\nPP._dispatch",
+        "SecurityError",
+        id="library-private-via-subclass",
+    ),
 ]
+
+
+def test_a_program_getattr_never_answers_library_probes_for_special_names(proxies: dict[str, ModuleProxy]) -> None:
+    # copy.deepcopy asks an instance for __deepcopy__ and hands it its internal memo;
+    # with the memo a program swapped objects mid-copy and obtained the real getattr.
+    code = (
+        "import copy\nseen = []\nclass Hook:\n    def __getattr__(self, name):\n        seen.append(name)\n"
+        "        raise AttributeError(name)\ncopy.deepcopy([Hook()])\n[n for n in seen if n.startswith('_')]"
+    )
+    reply, _ = run(code, proxies)
+    assert reply["result"] == []
+
+
+def test_a_program_getattr_still_answers_ordinary_names(proxies: dict[str, ModuleProxy]) -> None:
+    code = "class D:\n    def __getattr__(self, name):\n        return name.upper()\nD().hello"
+    reply, _ = run(code, proxies)
+    assert reply["result"] == "HELLO"
+
+
+def test_enum_functional_api_builds_from_what_it_checked(proxies: dict[str, ModuleProxy]) -> None:
+    code = (
+        "import enum\nclass Names:\n    def __init__(self):\n        self.calls = 0\n    def __iter__(self):\n"
+        "        self.calls += 1\n        if self.calls == 1:\n            return iter([('A', 1)])\n"
+        "        return iter([('A', 1), ('__reduce_ex__', 1)])\nE = enum.Enum('E', Names())\n[m.name for m in E]"
+    )
+    reply, _ = run(code, proxies)
+    assert reply["result"] == ["A"]
 
 
 @pytest.mark.parametrize(("code", "expected"), REFUSED)

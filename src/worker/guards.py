@@ -100,6 +100,24 @@ def exact_str(value: object, what: str = "attribute name") -> str:
     return value if builtins.type(value) is str else str.__str__(value)
 
 
+def _private_name_is_the_programs(obj: object, name: str) -> bool:
+    """On the program's own subclass of a library class, a private name may be the
+    library's (``PP._dispatch`` is pprint's shared table). Allowed: names in the instance
+    dict (whoever set them, they belong to this object) and names a class the program
+    wrote defines; refused: names a library base class defines."""
+    if isinstance(obj, super):
+        obj = getattr(obj, "__self__", None)
+    if not isinstance(obj, builtins.type):
+        instance_dict = getattr(obj, "__dict__", None)
+        if isinstance(instance_dict, dict) and name in instance_dict:
+            return True
+    cls = obj if isinstance(obj, builtins.type) else builtins.type(obj)
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return is_user_class(klass)
+    return True  # defined nowhere: the lookup fails (or reaches the program's __getattr__)
+
+
 def check_attribute_name(obj: object, name: object) -> str:
     """Return ``name`` (as an exact str) if user code may read it on ``obj``; raise
     SecurityError otherwise. Callers must use the returned string, not ``name``."""
@@ -121,7 +139,7 @@ def check_attribute_name(obj: object, name: object) -> str:
         isinstance(obj, tuple) or (isinstance(obj, builtins.type) and issubclass(obj, tuple))
     ):
         return name
-    if _is_own(obj):
+    if _is_own(obj) and _private_name_is_the_programs(obj, name):
         return name
     raise SecurityError(
         f'access to "{name}" is not allowed: private attributes can only be used on objects the program created'
@@ -455,6 +473,26 @@ def sanitize_match_args(cls: object) -> None:
         builtins.type.__setattr__(cls, "__match_args__", ())
 
 
+def _fence_getattr(namespace: Any) -> None:
+    """Wrap a program-defined ``__getattr__`` so it never answers special names.
+
+    Python looks special methods up on the type and never asks ``__getattr__`` for them;
+    only library code probing an *instance* does (``copy.deepcopy`` asks for
+    ``__deepcopy__`` and calls it with its internal memo, ``dataclasses`` asks for
+    ``__dataclass_fields__``). Answering such a probe is how a program got deepcopy's
+    memo, and from it the real getattr. Ordinary ``__getattr__`` use is unaffected."""
+    user_getattr = namespace.get("__getattr__")
+    if user_getattr is None:
+        return
+
+    def __getattr__(self: Any, name: str) -> Any:
+        if not isinstance(name, str) or is_dunder(name) or is_sunder(name):
+            raise AttributeError(name)
+        return user_getattr.__get__(self, builtins.type(self))(name)
+
+    namespace["__getattr__"] = __getattr__
+
+
 def check_class_namespace(namespace: Mapping[str, Any]) -> None:
     """The class-body rules again, at run time, on the namespace about to become a class:
     the compiler enforces them too, but a namespace is a dict and this is the last point
@@ -502,6 +540,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
 
         def __call__(self, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
             check_class_namespace(namespace)
+            _fence_getattr(namespace)
             cls: type = self._winner(bases)(name, bases, namespace, **kwargs)
             sanitize_match_args(cls)  # also what a NamedTuple/base class put there
             user_classes.add(cls)

@@ -442,17 +442,25 @@ def guard_enum_functional_api() -> None:
     if getattr(real, "sandbox_guarded", False):
         return
 
-    def member_names(names: Any) -> list[Any]:
+    def checked_names(names: Any) -> Any:
+        """The names, read once into plain values: what is checked is what enum builds
+        from (an iterable could answer differently the second time)."""
         if isinstance(names, str):
-            return names.replace(",", " ").split()
-        if isinstance(names, dict):
-            return list(names)
-        return [item if isinstance(item, str) else next(iter(item)) for item in names]
-
-    def _create_(cls: Any, class_name: Any, names: Any, *args: Any, **kwargs: Any) -> Any:
-        for name in member_names(names):
+            result: Any = " ".join(str.__str__(n) for n in names.replace(",", " ").split())
+            members: list[Any] = result.split()
+        elif isinstance(names, dict):
+            result = dict(names.items())
+            members = list(result)
+        else:
+            result = [item if isinstance(item, str) else tuple(item) for item in names]
+            members = [item if isinstance(item, str) else item[0] for item in result]
+        for name in members:
             if type(name) is not str or name.startswith("_"):
                 raise SecurityError(f"enum member names must be ordinary names, not {name!r}")
+        return result
+
+    def _create_(cls: Any, class_name: Any, names: Any, *args: Any, **kwargs: Any) -> Any:
+        names = checked_names(names)
         result = real(cls, class_name, names, *args, **kwargs)
         ownership.current().add(result)
         return _sanitized(result)
