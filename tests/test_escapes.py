@@ -212,6 +212,12 @@ ORDINARY = [
     ),
     pytest.param("import copy\ncopy.deepcopy({'a': [1]})", {"a": [1]}, id="deepcopy-plain"),
     pytest.param("import enum\nE = enum.Enum('E', 'RED GREEN')\nE.GREEN.value", 2, id="enum-functional"),
+    pytest.param(
+        "import typing\nT = typing.TypeVar('T')\nclass Box(typing.Generic[T]):\n    def __init__(self, v):\n"
+        "        self.v = v\nBox[int](3).v",
+        3,
+        id="generic-class",
+    ),
     pytest.param("import base64\nbase64.b64encode(b'hi').decode()", "aGk=", id="base64-ordinary"),
 ]
 

@@ -493,6 +493,21 @@ def _fence_getattr(namespace: Any) -> None:
     namespace["__getattr__"] = __getattr__
 
 
+def refuse_metaclass(cls: object) -> None:
+    """No class handed to a program is a metaclass (a subclass of ``type``): calling one
+    builds classes from a dict, outside every class rule, and its MRO holds the real
+    ``type``. Programs never need one (``metaclass=`` is refused), but bases can turn into
+    ``type`` behind the compiler's back: ``class M(typing.Type[int])`` resolves to
+    ``(type, Generic)``, and so does ``make_dataclass(..., bases=(typing.Type,))``."""
+    if isinstance(cls, builtins.type) and issubclass(cls, builtins.type):
+        raise SecurityError("metaclasses (subclasses of type) cannot be defined in the sandbox")
+
+
+def refuse_metaclass_bases(bases: Iterable[object]) -> None:
+    for base in bases:
+        refuse_metaclass(base)
+
+
 def check_class_namespace(namespace: Mapping[str, Any]) -> None:
     """The class-body rules again, at run time, on the namespace about to become a class:
     the compiler enforces them too, but a namespace is a dict and this is the last point
@@ -540,8 +555,10 @@ def make_class_factory(user_classes: UserClasses) -> object:
 
         def __call__(self, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
             check_class_namespace(namespace)
+            refuse_metaclass_bases(bases)
             _fence_getattr(namespace)
             cls: type = self._winner(bases)(name, bases, namespace, **kwargs)
+            refuse_metaclass(cls)
             sanitize_match_args(cls)  # also what a NamedTuple/base class put there
             user_classes.add(cls)
             return cls

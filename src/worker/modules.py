@@ -267,8 +267,11 @@ def _no_dunder(name: object, what: str) -> None:
 
 
 def _sanitized(cls: Any) -> Any:
-    from .guards import sanitize_match_args  # noqa: PLC0415 - guards imports this module
+    """Every class a library builds for the program passes here: never a metaclass, and
+    __match_args__ naming ordinary attributes only."""
+    from .guards import refuse_metaclass, sanitize_match_args  # noqa: PLC0415 - guards imports this module
 
+    refuse_metaclass(cls)
     sanitize_match_args(cls)
     return cls
 
