@@ -130,6 +130,14 @@ REFUSED = [
         "SecurityError",
         id="library-private-via-subclass",
     ),
+    pytest.param(
+        "import typing\nclass M(typing.Type[int]):\n    pass", "SecurityError", id="metaclass-via-typing-Type"
+    ),
+    pytest.param(
+        "import dataclasses, typing\ndataclasses.make_dataclass('M', [], bases=(typing.Type,))",
+        "SecurityError",
+        id="metaclass-via-make_dataclass-bases",
+    ),
 ]
 
 
