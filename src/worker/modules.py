@@ -503,6 +503,22 @@ def guard_copy_reconstruct() -> None:
     copy._reconstruct = _reconstruct  # type: ignore[attr-defined]  # noqa: SLF001
 
 
+def clear_library_caches() -> None:
+    """Empty the stdlib's object caches before the template forks.
+
+    Caches keyed by hash and ``==`` hand their stored objects to a program's ``__eq__``
+    when its ``__hash__`` collides on purpose. typing's subscription cache held, from
+    typing's own import, ``type[Any]``: calling that alias calls the real ``type``. A worker
+    starts with empty caches, so anything found in one was put there by the program
+    itself (and a program cannot build such an alias: it never holds the real type).
+    """
+    for clear in list(typing._cleanups):  # type: ignore[attr-defined]  # noqa: SLF001 - typing's own hook
+        clear()
+    import re  # noqa: PLC0415 - only here
+
+    re.purge()
+
+
 def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     """Proxies for every allowed module and for the packages above dotted ones.
 

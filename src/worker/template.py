@@ -39,7 +39,7 @@ from ..protocol import (
 from . import child
 from .guards import INTERNAL_LAZY_IMPORTS
 from .hardening import detach_process_group, die_with_parent
-from .modules import build_proxies
+from .modules import build_proxies, clear_library_caches
 from .runner import compile_program
 
 #: How often exited workers are reaped when no request arrives.
@@ -99,6 +99,7 @@ def main(control_fd: int) -> None:
         importlib.import_module(name)
     rehearsal, _ = compile_program(_REHEARSAL)  # also pulls in the compiler's lazy imports
     kit = child.prepare(proxies, allowed, rehearsal)
+    clear_library_caches()  # last, after everything that could fill them
     gc.collect()
     gc.freeze()  # keep forked workers from touching (and copying) the template's heap
 
