@@ -138,6 +138,17 @@ REFUSED = [
         "SecurityError",
         id="metaclass-via-make_dataclass-bases",
     ),
+    pytest.param(
+        "import typing\nclass G(type(typing.List[int]), _root=True):\n    pass",
+        "SecurityError",
+        id="typing-internal-base",
+    ),
+    pytest.param("class A(_root=True):\n    pass", "SecurityError", id="private-class-keyword"),
+    pytest.param(
+        "import typing\ntyping.List[int].__getattr__",
+        "SecurityError",
+        id="library-getattr-never-handed-out",
+    ),
 ]
 
 

@@ -115,7 +115,10 @@ def _private_name_is_the_programs(obj: object, name: str) -> bool:
     for klass in cls.__mro__:
         if name in klass.__dict__:
             return is_user_class(klass)
-    return True  # defined nowhere: the lookup fails (or reaches the program's __getattr__)
+    # Defined nowhere: the lookup fails, or reaches __getattr__, which must then be the
+    # program's own (a library __getattr__ would forward the name elsewhere).
+    fallback = getattr(cls, "__getattr__", None)
+    return fallback is None or _is_program_getattr(fallback)
 
 
 def check_attribute_name(obj: object, name: object) -> str:
@@ -144,6 +147,12 @@ def check_attribute_name(obj: object, name: object) -> str:
     raise SecurityError(
         f'access to "{name}" is not allowed: private attributes can only be used on objects the program created'
     )
+
+
+def _is_program_getattr(value: object) -> bool:
+    """The program's own (fenced) __getattr__, bound or not."""
+    function = getattr(value, "__func__", value)
+    return getattr(function, "sandbox_fenced_getattr", False) is True
 
 
 def _is_program_function(obj: object) -> bool:
@@ -244,6 +253,10 @@ def guarded_getattr(obj: object, name: object, default: object = _MISSING) -> An
         if default is _MISSING:
             raise
         return default
+    if checked == "__getattr__" and not _is_program_getattr(value):
+        # A library __getattr__ forwards a name the caller chooses to the real getattr
+        # (typing._BaseGenericAlias.__getattr__ on a program subclass gave __globals__).
+        raise SecurityError('"__getattr__" of a library class cannot be used in the sandbox')
     if (
         is_dunder(checked)
         and isinstance(obj, builtins.type)
@@ -490,6 +503,7 @@ def _fence_getattr(namespace: Any) -> None:
             raise AttributeError(name)
         return user_getattr.__get__(self, builtins.type(self))(name)
 
+    __getattr__.sandbox_fenced_getattr = True  # type: ignore[attr-defined]
     namespace["__getattr__"] = __getattr__
 
 
@@ -503,9 +517,17 @@ def refuse_metaclass(cls: object) -> None:
         raise SecurityError("metaclasses (subclasses of type) cannot be defined in the sandbox")
 
 
+#: typing's internal classes (aliases, special forms, TypeVar ...): subclassing one with
+#: the internal `_root=True` switch gave a program an alias whose inherited methods
+#: forward to the real getattr. Generic, Protocol, NamedTuple and TypedDict are not in it.
+_TYPING_INTERNAL = typing._Final  # noqa: SLF001
+
+
 def refuse_metaclass_bases(bases: Iterable[object]) -> None:
     for base in bases:
         refuse_metaclass(base)
+        if isinstance(base, builtins.type) and issubclass(base, _TYPING_INTERNAL):
+            raise SecurityError(f"typing's internal class {base.__name__} cannot be subclassed")
 
 
 def check_class_namespace(namespace: Mapping[str, Any]) -> None:
@@ -556,6 +578,9 @@ def make_class_factory(user_classes: UserClasses) -> object:
         def __call__(self, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
             check_class_namespace(namespace)
             refuse_metaclass_bases(bases)
+            for keyword in kwargs:
+                if keyword.startswith("_"):  # library-internal switches such as typing's _root
+                    raise SecurityError(f"class keyword {keyword!r} is not allowed")
             _fence_getattr(namespace)
             cls: type = self._winner(bases)(name, bases, namespace, **kwargs)
             refuse_metaclass(cls)
