@@ -221,8 +221,11 @@ def test_queue_limit_zero_still_admits_up_to_the_slots() -> None:
 # ---------------------------------------------------------------------- cancellation
 
 
-def test_cancelled_waiter_leaves_the_queue() -> None:
-    async def scenario() -> tuple[int, int]:
+def cancelled_waiter_counts() -> tuple[tuple[int, int], tuple[int, int]]:
+    """(in_flight, queued) right after a queued waiter is cancelled, and after the holder
+    of the only slot releases it."""
+
+    async def scenario() -> tuple[tuple[int, int], tuple[int, int]]:
         gate = AdmissionGate(slots=1, queue_limit=4)
         release = asyncio.Event()
         entered: list[str] = []
@@ -232,30 +235,20 @@ def test_cancelled_waiter_leaves_the_queue() -> None:
         await settle()
         waiter.cancel()
         await asyncio.gather(waiter, return_exceptions=True)
-        counts = (gate.in_flight, gate.queued)
+        after_cancel = (gate.in_flight, gate.queued)
         release.set()
         await holder
-        return counts
+        return after_cancel, (gate.in_flight, gate.queued)
 
-    assert asyncio.run(scenario()) == (1, 0)
+    return asyncio.run(scenario())
+
+
+def test_cancelled_waiter_leaves_the_queue() -> None:
+    assert cancelled_waiter_counts()[0] == (1, 0)
 
 
 def test_cancelled_waiter_does_not_leak_a_slot() -> None:
-    async def scenario() -> tuple[int, int]:
-        gate = AdmissionGate(slots=1, queue_limit=4)
-        release = asyncio.Event()
-        entered: list[str] = []
-        holder = asyncio.create_task(hold(gate, "holder", entered, release))
-        await settle()
-        waiter = asyncio.create_task(hold(gate, "waiter", entered, release))
-        await settle()
-        waiter.cancel()
-        await asyncio.gather(waiter, return_exceptions=True)
-        release.set()
-        await holder
-        return gate.in_flight, gate.queued
-
-    assert asyncio.run(scenario()) == (0, 0)
+    assert cancelled_waiter_counts()[1] == (0, 0)
 
 
 def test_waiter_cancelled_as_it_is_handed_the_slot_passes_it_on() -> None:
