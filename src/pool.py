@@ -22,7 +22,15 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .protocol import HEADER, Job, LimitKind, ProtocolError, WorkerReply, decode_body, encode_frame, parse_reply
-from .template_process import EXIT_BAD_JOB, EXIT_HARDENING_FAILED, TemplateDied, TemplateProcess, Worker
+from .template_process import (
+    EXIT_BAD_JOB,
+    EXIT_HARDENING_FAILED,
+    TEMPLATE_ENTRY,
+    LayerReport,
+    TemplateDied,
+    TemplateProcess,
+    Worker,
+)
 
 log = logging.getLogger(__name__)
 
@@ -199,9 +207,20 @@ class ExecutionPool:
     """Template process + ready workers. ``run`` is safe to call concurrently; admission
     (how many at once, in which order) is the caller's job."""
 
-    def __init__(self, allowed_imports: list[str], prefork: int) -> None:
+    def __init__(
+        self,
+        allowed_imports: list[str],
+        prefork: int,
+        *,
+        disabled_layers: frozenset[str] = frozenset(),
+        template_entry: str = TEMPLATE_ENTRY,
+    ) -> None:
+        """``disabled_layers`` and ``template_entry`` exist for the tests that show what
+        each layer stops on its own; the service passes neither (see app.create_app)."""
         self._allowed = allowed_imports
         self._prefork = prefork
+        self._disabled_layers = disabled_layers
+        self._template_entry = template_entry
         self._template: TemplateProcess | None = None
         self._ready: deque[Worker] = deque()
         self._forking = 0
@@ -223,7 +242,7 @@ class ExecutionPool:
         self._supervisor = asyncio.create_task(self._supervise(), name="template-supervisor")
 
     async def _start_template(self) -> None:
-        template = TemplateProcess(self._allowed)
+        template = TemplateProcess(self._allowed, disabled_layers=self._disabled_layers, entry=self._template_entry)
         await template.start()
         self._template = template
         self._ready.clear()
@@ -270,6 +289,16 @@ class ExecutionPool:
     @property
     def alive(self) -> bool:
         return self._template is not None and self._template.alive
+
+    @property
+    def layers(self) -> LayerReport | None:
+        """The OS layers of the current template's workers; None before it announced them."""
+        template = self._template
+        if template is None or template.layers is None or not template.layers.done():
+            return None
+        if template.layers.cancelled() or template.layers.exception() is not None:
+            return None
+        return template.layers.result()
 
     @property
     def ready_workers(self) -> int:

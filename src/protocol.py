@@ -71,15 +71,37 @@ SPAWN_AND_REHEARSE = b"R"
 
 #: Template -> server events: kind (b"S" spawned / b"X" exited), pid, wait status, CPU ms.
 #: Fixed-size binary records: the template writes one per fork, on the hot path.
+#: b"L" (layers) is the first record, once: the bitmask of LAYERS every worker will
+#: apply in the status field, the Landlock ABI in the CPU field.
 EVENT = struct.Struct("<ciii")
 EVENT_SPAWNED = b"S"
 EVENT_EXITED = b"X"
+EVENT_LAYERS = b"L"
+
+#: The operating-system isolation layers, in the order a worker applies them (the bit
+#: order of the b"L" event). Each is applied to every worker or, when the host lacks
+#: it, reported missing; a worker that fails to apply one exits without running code.
+LAYERS: tuple[str, ...] = ("rlimits", "capabilities", "no_new_privs", "landlock", "seccomp", "network_namespace")
+#: Layers a test may switch off to show what the others stop on their own. Never from a
+#: setting or a request: only code that builds an ExecutionPool itself can ask.
+#: no_new_privs is not among them: Landlock and seccomp need it.
+DISABLEABLE_LAYERS: frozenset[str] = frozenset(LAYERS) - {"no_new_privs"}
+
+
+def layers_to_mask(names: frozenset[str]) -> int:
+    return sum(1 << i for i, name in enumerate(LAYERS) if name in names)
+
+
+def mask_to_layers(mask: int) -> frozenset[str]:
+    return frozenset(name for i, name in enumerate(LAYERS) if mask & (1 << i))
 
 
 class TemplateConfig(TypedDict):
     """Sent once to the template process on its stdin when it starts."""
 
     allowed_imports: list[str]
+    #: Test-only (see DISABLEABLE_LAYERS); empty in the service.
+    disabled_layers: list[str]
 
 
 def _no_default(value: object) -> object:

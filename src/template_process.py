@@ -19,12 +19,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .protocol import EVENT, EVENT_EXITED, EVENT_SPAWNED, SPAWN, SPAWN_AND_REHEARSE, TemplateConfig, encode_frame
+from .protocol import (
+    EVENT,
+    EVENT_EXITED,
+    EVENT_LAYERS,
+    EVENT_SPAWNED,
+    LAYERS,
+    SPAWN,
+    SPAWN_AND_REHEARSE,
+    TemplateConfig,
+    encode_frame,
+    mask_to_layers,
+)
 
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-_BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from src.worker.template import main; main(int(sys.argv[2]))"
+_BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from {entry} import main; main(int(sys.argv[2]))"
+#: The template's module. Tests substitute one that runs programs without the language
+#: guards (tests/support); nothing in the settings or a request can.
+TEMPLATE_ENTRY = "src.worker.template"
+#: How long the template may take to import everything and announce its layers.
+START_TIMEOUT_S = 60.0
 #: Worker exit statuses (see src/worker/child.py).
 EXIT_HARDENING_FAILED = 71
 EXIT_BAD_JOB = 72
@@ -68,9 +84,32 @@ class Worker:
         self.channel.close()
 
 
+@dataclass(frozen=True)
+class LayerReport:
+    """The OS layers the template's workers apply, as the template announced them."""
+
+    active: frozenset[str]
+    disabled: frozenset[str]
+    landlock_abi: int
+
+    def status(self) -> dict[str, str]:
+        """layer -> "active" | "unavailable" (the host lacks it) | "disabled" (a test)."""
+        return {
+            name: "active" if name in self.active else "disabled" if name in self.disabled else "unavailable"
+            for name in LAYERS
+        }
+
+
 class TemplateProcess:
-    def __init__(self, allowed_imports: list[str]) -> None:
-        self._config: TemplateConfig = {"allowed_imports": sorted(allowed_imports)}
+    def __init__(
+        self, allowed_imports: list[str], *, disabled_layers: frozenset[str] = frozenset(), entry: str = TEMPLATE_ENTRY
+    ) -> None:
+        self._config: TemplateConfig = {
+            "allowed_imports": sorted(allowed_imports),
+            "disabled_layers": sorted(disabled_layers),
+        }
+        self._entry = entry
+        self.layers: asyncio.Future[LayerReport] | None = None
         self._proc: asyncio.subprocess.Process | None = None
         self._control: socket.socket | None = None
         self._pending: deque[asyncio.Future[int]] = deque()
@@ -84,10 +123,14 @@ class TemplateProcess:
         return self._proc is not None and not self.died.is_set()
 
     async def start(self) -> None:
+        """Spawn the template and wait until it has announced its layers (raises
+        TemplateDied if it exits first, TimeoutError if it takes too long)."""
+        self.layers = asyncio.get_running_loop().create_future()
+        bootstrap = _BOOTSTRAP.format(entry=self._entry)
         parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self._proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-I", "-B", "-c", _BOOTSTRAP, str(PROJECT_ROOT), str(child_end.fileno()),
+                sys.executable, "-I", "-B", "-c", bootstrap, str(PROJECT_ROOT), str(child_end.fileno()),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 env={},
@@ -103,6 +146,11 @@ class TemplateProcess:
         await self._proc.stdin.drain()
         self._proc.stdin.close()
         self._reader = asyncio.create_task(self._read_events(), name="template-events")
+        try:
+            await asyncio.wait_for(asyncio.shield(self.layers), START_TIMEOUT_S)
+        except BaseException:
+            await self.stop()
+            raise
 
     async def _read_events(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
@@ -118,6 +166,9 @@ class TemplateProcess:
                     exit_fut = self._exits.pop(pid, None)
                     if exit_fut is not None and not exit_fut.done():
                         exit_fut.set_result((status, cpu_ms))
+                elif kind == EVENT_LAYERS and self.layers is not None and not self.layers.done():
+                    disabled = frozenset(self._config["disabled_layers"])
+                    self.layers.set_result(LayerReport(mask_to_layers(status), disabled, cpu_ms))
         except asyncio.IncompleteReadError:
             pass  # the template exited
         except (ValueError, OSError):
@@ -136,7 +187,12 @@ class TemplateProcess:
         self.died.set()
         for callback in list(self._death_callbacks):
             callback()
-        futures: list[asyncio.Future[int] | asyncio.Future[tuple[int, int]]] = [*self._pending, *self._exits.values()]
+        futures: list[asyncio.Future[int] | asyncio.Future[tuple[int, int]] | asyncio.Future[LayerReport]] = [
+            *self._pending,
+            *self._exits.values(),
+        ]
+        if self.layers is not None:
+            futures.append(self.layers)
         for fut in futures:
             if not fut.done():
                 fut.set_exception(TemplateDied())

@@ -12,13 +12,23 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import CodeType
-from typing import Any, cast
+from typing import Any, TextIO, cast
 
-from ..protocol import HEADER, MAX_JOB_BYTES, Job, Limits, ProtocolError, decode_body, encode_frame, frame_length
-from .hardening import HardeningError, harden
+from ..protocol import (
+    HEADER,
+    MAX_JOB_BYTES,
+    Job,
+    Limits,
+    ProtocolError,
+    WorkerReply,
+    decode_body,
+    encode_frame,
+    frame_length,
+)
+from .hardening import Confinement, HardeningError, harden
 from .jsonsafe import clean_text
 from .modules import ModuleProxy
 from .runner import Environment, build_environment, execute, run_job
@@ -129,6 +139,15 @@ def rehearse(program: CodeType, environment: Environment) -> None:
         pass
 
 
+#: Runs one job: (job, stdout, stderr, environment) -> reply.
+Runner = Callable[[Job, TextIO, TextIO, Environment], WorkerReply]
+
+
+def guarded_runner(job: Job, stdout: TextIO, stderr: TextIO, environment: Environment) -> WorkerReply:
+    """The service's runner: RestrictedPython bytecode in a guarded namespace."""
+    return run_job(job, stdout, stderr, {}, frozenset(), environment)
+
+
 @dataclass(frozen=True)
 class Kit:
     """Everything a worker needs that does not depend on its job, built once in the
@@ -138,12 +157,22 @@ class Kit:
     stdout: io.TextIOWrapper
     stderr: io.TextIOWrapper
     rehearsal: CodeType | None
+    confinement: Confinement
+    runner: Runner
 
 
-def prepare(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str], rehearsal: CodeType | None) -> Kit:
+def prepare(
+    proxies: Mapping[str, ModuleProxy],
+    allowed: frozenset[str],
+    rehearsal: CodeType | None,
+    confinement: Confinement,
+    runner: Runner | None = None,
+) -> Kit:
     """In the template. The streams wrap descriptors 1 and 2 by number; the template never
     writes through them, and in a worker those numbers are its own output pipes."""
-    return Kit(build_environment(proxies, allowed), _stream(1), _stream(2), rehearsal)
+    return Kit(
+        build_environment(proxies, allowed), _stream(1), _stream(2), rehearsal, confinement, runner or guarded_runner
+    )
 
 
 def serve(kit: Kit, rehearse_first: bool = True) -> None:
@@ -160,14 +189,14 @@ def serve(kit: Kit, rehearse_first: bool = True) -> None:
     except (ProtocolError, OSError):
         os._exit(EXIT_BAD_JOB)
     try:
-        harden(job["limits"])
+        harden(job["limits"], kit.confinement)
     except HardeningError:
         os._exit(EXIT_HARDENING_FAILED)
     # pprint, calendar.prmonth & co. write to sys.stdout: the same buffered stream as print.
     sys.stdout, sys.stderr = OutputStream(stdout), OutputStream(stderr)
     sys.stdin = None  # nothing to read, nothing to hand out
     try:
-        reply = run_job(job, stdout, stderr, {}, frozenset(), kit.environment)
+        reply = kit.runner(job, stdout, stderr, kit.environment)
     except BaseException:  # noqa: BLE001 - a bug of ours; the program's own errors are data
         reply = {
             "success": False,

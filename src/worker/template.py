@@ -29,16 +29,18 @@ import sys
 from ..protocol import (
     EVENT,
     EVENT_EXITED,
+    EVENT_LAYERS,
     EVENT_SPAWNED,
     HEADER,
     SPAWN_AND_REHEARSE,
     TemplateConfig,
     decode_body,
     frame_length,
+    layers_to_mask,
 )
 from . import child
 from .guards import INTERNAL_LAZY_IMPORTS
-from .hardening import detach_process_group, die_with_parent
+from .hardening import LANDLOCK_FD, confine_template, detach_process_group, die_with_parent, prepare_confinement
 from .modules import build_proxies, clear_library_caches
 from .runner import compile_program
 
@@ -60,7 +62,9 @@ def _read_config() -> TemplateConfig:
     data = sys.stdin.buffer.read()
     length = frame_length(data[: HEADER.size], 1 << 20)
     config = decode_body(data[HEADER.size : HEADER.size + length])
-    return TemplateConfig(allowed_imports=list(config["allowed_imports"]))
+    return TemplateConfig(
+        allowed_imports=list(config["allowed_imports"]), disabled_layers=list(config.get("disabled_layers", []))
+    )
 
 
 def _emit(kind: bytes, pid: int, status: int = 0, cpu_ms: int = 0) -> None:
@@ -82,29 +86,45 @@ def _fork_worker(fds: list[int], devnull: int, kit: child.Kit, rehearse: bool) -
         os.dup2(stdout_fd, 1)
         os.dup2(stderr_fd, 2)
         os.dup2(channel_fd, child.CHANNEL_FD)
+        keep = child.CHANNEL_FD
+        if kit.confinement.landlock_fd is not None:
+            # The ruleset sits high in the template (see prepare_confinement), so none of
+            # the dup2 above can have overwritten it. Closed once enforced.
+            os.dup2(kit.confinement.landlock_fd, LANDLOCK_FD)
+            keep = LANDLOCK_FD
         # Everything else the template holds (control socket, event pipe, the
         # descriptors just received) is closed here.
-        os.closerange(child.CHANNEL_FD + 1, 1 << 16)
+        os.closerange(keep + 1, 1 << 16)
         child.serve(kit, rehearse)
     finally:
         os._exit(child.EXIT_INTERNAL_ERROR)  # serve() never returns; anything else is a bug
 
 
-def main(control_fd: int) -> None:
+def main(control_fd: int, runner: child.Runner | None = None) -> None:
+    """``runner`` replaces the guarded runner in tests only (tests/support), to show what
+    the OS layers stop on their own; the service never passes it."""
     die_with_parent()
     config = _read_config()
     allowed = frozenset(config["allowed_imports"])
+    # First, while the process holds nothing: the network namespace must be entered by a
+    # single-threaded process, and the workers inherit all of it.
+    confinement = prepare_confinement(frozenset(config["disabled_layers"]))
     proxies = build_proxies(sorted(allowed))
     for name in INTERNAL_LAZY_IMPORTS:
         importlib.import_module(name)
     rehearsal, _ = compile_program(_REHEARSAL)  # also pulls in the compiler's lazy imports
-    kit = child.prepare(proxies, allowed, rehearsal)
+    kit = child.prepare(proxies, allowed, rehearsal, confinement, runner)
     clear_library_caches()  # last, after everything that could fill them
     gc.collect()
     gc.freeze()  # keep forked workers from touching (and copying) the template's heap
 
     devnull = os.open(os.devnull, os.O_RDONLY)
     control = socket.socket(fileno=control_fd)
+    # A process group of its own: kill(0, ...) is all the seccomp filter lets through,
+    # and it must not reach the API server's group.
+    detach_process_group()
+    confine_template(confinement)
+    _emit(EVENT_LAYERS, 0, layers_to_mask(confinement.active), confinement.landlock_abi)
     # No SIGCHLD handler: exited workers are reaped after every request and at least every
     # REAP_INTERVAL_S. Only failed workers are reported, and the server waits up to a
     # second for those reports.

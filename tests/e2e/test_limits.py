@@ -194,18 +194,20 @@ def test_output_within_budget_is_complete(live_server: LiveServer) -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "line"),
+    ("code", "lines"),
     [
-        pytest.param("def f(n):\n    return f(n + 1)\nf(0)", 2, id="direct"),
-        pytest.param("def a(n):\n    return b(n)\ndef b(n):\n    return a(n + 1)\na(0)", 4, id="mutual"),
-        pytest.param("f = lambda n: f(n + 1)\nf(0)", 1, id="lambda"),
-        pytest.param("def f(n):\n    return [f(n + 1) for _ in range(1)]\nf(0)", 2, id="through-a-comprehension"),
+        pytest.param("def f(n):\n    return f(n + 1)\nf(0)", {2}, id="direct"),
+        # Which of the two calls overflows depends on the parity of the stack depth the
+        # program starts at; either is the program's own line.
+        pytest.param("def a(n):\n    return b(n)\ndef b(n):\n    return a(n + 1)\na(0)", {2, 4}, id="mutual"),
+        pytest.param("f = lambda n: f(n + 1)\nf(0)", {1}, id="lambda"),
+        pytest.param("def f(n):\n    return [f(n + 1) for _ in range(1)]\nf(0)", {2}, id="through-a-comprehension"),
     ],
 )
-def test_unbounded_recursion(live_server: LiveServer, code: str, line: int) -> None:
+def test_unbounded_recursion(live_server: LiveServer, code: str, lines: set[int]) -> None:
     reply = run(live_server, code)
     assert reply["error"]["type"] == "RecursionError"
-    assert reply["error"]["line"] == line
+    assert reply["error"]["line"] in lines
     assert reply["success"] is False
     assert reply["limit"] is None
     assert_still_serves(live_server)

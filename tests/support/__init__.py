@@ -1,0 +1,1 @@
+"""Test-only code the service never imports."""

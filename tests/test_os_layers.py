@@ -1,0 +1,335 @@
+"""The OS layers on their own: attacks from a worker whose language guards are gone.
+
+Every program here runs in a real worker forked from a real template, but one whose
+runner is plain ``exec`` with the real builtins (tests/support/unguarded_template.py):
+what the next RestrictedPython escape would get. Each attack is run with every OS layer
+on (all must fail, and the service must keep serving), then with one layer switched off
+at a time, then with only one on, then with all of them off (each attack must then
+work: proof that it is a real attack and that the layers, not an accident, stopped
+it). The observed matrix must equal what ``STOPPED_ALONE`` predicts; it is the table
+in the README's security section (``python -m tests.test_os_layers`` prints it).
+
+A program "escapes" when it ran to the end (it raises as soon as the effect failed) or
+when its effect is visible from outside (a file written, a connection accepted, the
+template killed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from src.pool import ExecutionPool
+from src.protocol import DISABLEABLE_LAYERS, Job
+from src.worker import landlock, syscall_filter
+from src.worker.modules import CATALOGUE
+from tests.support.unguarded_template import ENTRY
+
+CANARY = "canary-2f6b0c1e"
+
+#: name -> program. Each raises unless it achieved its effect.
+ATTACKS: dict[str, str] = {
+    "read another process's environ": f"""
+data = open(f"/proc/{{target_pid}}/environ", "rb").read()
+assert b"{CANARY}" in data, "read, but no secret in it"
+""",
+    "read /proc/<ppid>/environ": """
+import os
+open(f"/proc/{os.getppid()}/environ", "rb").read()
+""",
+    "read a canary file in /tmp": f"""
+assert open(canary_path).read() == "{CANARY}"
+""",
+    "read the project checkout": """
+assert open(project_file).read()
+""",
+    "write a file": """
+with open(write_path, "w") as f:
+    f.write("x")
+""",
+    "os.system": """
+import os
+assert os.system(f"echo x > {marker_path}") == 0, "the shell failed"
+""",
+    "subprocess": """
+import subprocess
+subprocess.run(["/bin/sh", "-c", "true"], check=True, timeout=5)
+""",
+    "socket.connect to 127.0.0.1": """
+import socket
+with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+    s.sendall(b"hello")
+""",
+    "os.fork() in a loop": """
+import os
+for _ in range(20):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+""",
+    "write to a descriptor it did not create": """
+import os
+fd = os.open(f"/proc/{os.getppid()}/fd/1", os.O_WRONLY)  # the template's event pipe
+os.write(fd, b"")
+""",
+    "shared memory for the next request": """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+shmid = libc.shmget(0x5EED, 4096, 0o1000 | 0o600)
+assert shmid >= 0, f"shmget: errno {ctypes.get_errno()}"
+libc.shmctl(shmid, 0, None)
+""",
+    # Last: when it escapes, the template is gone and the pool restarts.
+    "os.kill(os.getppid(), 9)": """
+import os
+os.kill(os.getppid(), 9)
+""",
+}
+
+#: column name -> layers switched off.
+CONFIGS: dict[str, frozenset[str]] = {
+    "all layers": frozenset(),
+    **{f"no {layer}": frozenset({layer}) for layer in sorted(DISABLEABLE_LAYERS)},
+    **{f"only {layer}": DISABLEABLE_LAYERS - {layer} for layer in sorted(DISABLEABLE_LAYERS)},
+    "no OS layer": DISABLEABLE_LAYERS,
+}
+
+
+def _attacks(*names: str) -> frozenset[str]:
+    unknown = set(names) - ATTACKS.keys()
+    assert not unknown, unknown
+    return frozenset(names)
+
+
+#: layer -> the attacks it stops on its own (the "only <layer>" columns), for a service
+#: running as root on a kernel with seccomp and Landlock ABI >= 6, as on these machines.
+#: Layers act independently: an attack works exactly when no active layer stops it,
+#: which predicts every other column too.
+STOPPED_ALONE: dict[str, frozenset[str]] = {
+    # Root without capabilities may not read /proc of a process holding capabilities,
+    # nor /proc/<template>/fd (the template is not dumpable).
+    "capabilities": _attacks(
+        "read another process's environ", "read /proc/<ppid>/environ", "write to a descriptor it did not create"
+    ),
+    "landlock": frozenset(ATTACKS) - _attacks("os.fork() in a loop", "shared memory for the next request"),
+    "network_namespace": _attacks("socket.connect to 127.0.0.1"),
+    # For root, RLIMIT_NPROC is not enforced and RLIMIT_FSIZE=0 lets an empty file be
+    # created: alone, the limits stop none of these (they bound memory, CPU and output).
+    "rlimits": frozenset(),
+    "seccomp": frozenset(ATTACKS)
+    - _attacks(
+        "read another process's environ",
+        "read /proc/<ppid>/environ",
+        "read a canary file in /tmp",
+        "read the project checkout",
+    ),
+}
+
+
+def expected_escapes(disabled: frozenset[str]) -> frozenset[str]:
+    stopped: set[str] = set()
+    for layer, attacks in STOPPED_ALONE.items():
+        if layer not in disabled:
+            stopped |= attacks
+    return frozenset(ATTACKS) - stopped
+
+
+@dataclass
+class Targets:
+    """What the attacks aim at, owned by the test."""
+
+    tmp: Path
+    canary_process: subprocess.Popen[bytes]
+    listener: socket.socket
+    accepted: list[bytes]
+
+    def context(self, salt: str) -> dict[str, Any]:
+        return {
+            "target_pid": self.canary_process.pid,
+            "canary_path": str(self.tmp / "canary.txt"),
+            "project_file": str(Path(__file__).resolve().parent.parent / "pyproject.toml"),
+            "write_path": str(self.tmp / f"written-{salt}"),
+            "marker_path": str(self.tmp / f"marker-{salt}"),
+            "port": self.listener.getsockname()[1],
+        }
+
+
+@contextlib.contextmanager
+def attack_targets(tmp: Path) -> Iterator[Targets]:
+    """A canary file, a process holding a secret in its environment (same user, not
+    protected otherwise), and a TCP listener on 127.0.0.1 that records connections."""
+    tmp.chmod(0o755)
+    (tmp / "canary.txt").write_text(CANARY)
+    (tmp / "canary.txt").chmod(0o644)
+    canary_process = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)"], env={"CANARY_SECRET": CANARY}
+    )
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    accepted: list[bytes] = []
+    stop = threading.Event()
+
+    def accept_loop() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            with conn:
+                conn.settimeout(1)
+                try:
+                    accepted.append(conn.recv(100))
+                except OSError:
+                    accepted.append(b"")
+
+    thread = threading.Thread(target=accept_loop, daemon=True)
+    thread.start()
+    try:
+        yield Targets(tmp, canary_process, listener, accepted)
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+        canary_process.kill()
+        canary_process.wait(10)
+
+
+def _job(code: str, context: dict[str, Any]) -> Job:
+    return {
+        "code": code,
+        "context": context,
+        "limits": {"memory_mb": 256, "cpu_s": 5, "max_open_files": 16, "max_result_bytes": 4096,
+                   "max_error_chars": 2000, "wall_s": 8},
+    }  # fmt: skip
+
+
+@dataclass
+class ConfigResult:
+    escaped: frozenset[str]
+    #: After the attacks: a normal program still ran, and printed what it should.
+    still_serves: bool
+    restarts: int
+    errors: dict[str, str]
+
+
+async def _run_config(disabled: frozenset[str], targets: Targets, salt: str) -> ConfigResult:
+    pool = ExecutionPool(sorted(CATALOGUE), 1, disabled_layers=disabled, template_entry=ENTRY)
+    await pool.start()
+    escaped: set[str] = set()
+    errors: dict[str, str] = {}
+    try:
+        report = pool.layers
+        assert report is not None
+        assert report.active.isdisjoint(disabled)
+        for index, (name, code) in enumerate(ATTACKS.items()):
+            context = targets.context(f"{salt}-{index}")
+            accepted_before = len(targets.accepted)
+            restarts_before = pool.restarts
+            outcome = await pool.run(_job(code, context), 8, stdout_budget=4096, stderr_budget=4096, flood_factor=4)
+            await asyncio.sleep(0.05)  # let the listener thread and the supervisor see it
+            error = outcome.reply["error"]
+            effects = (
+                Path(context["write_path"]).exists()
+                or Path(context["marker_path"]).exists()
+                or len(targets.accepted) > accepted_before
+                or pool.restarts > restarts_before
+                or not pool.alive
+            )
+            if outcome.reply["success"] or effects:
+                escaped.add(name)
+            elif error is not None:
+                errors[name] = f"{error['type']}: {error['message']}"
+            if not pool.alive:
+                await asyncio.wait_for(pool.started.wait(), 30)
+        await asyncio.wait_for(pool.started.wait(), 30)
+        check = await pool.run(_job("print(6 * 7)", {}), 8, stdout_budget=4096, stderr_budget=4096, flood_factor=4)
+        still_serves = check.reply["success"] and check.stdout.text() == "42\n"
+        return ConfigResult(frozenset(escaped), still_serves, pool.restarts, errors)
+    finally:
+        await pool.stop()
+
+
+def observe_matrix(tmp: Path) -> dict[str, ConfigResult]:
+    with attack_targets(tmp) as targets:
+        return {
+            config: asyncio.run(_run_config(disabled, targets, salt=str(i)))
+            for i, (config, disabled) in enumerate(CONFIGS.items())
+        }
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ConfigResult]:
+    return observe_matrix(tmp_path_factory.mktemp("os-layers"))
+
+
+def _host_has_every_layer() -> bool:
+    return landlock.abi_version() >= 6 and syscall_filter.kernel_supports_filters()
+
+
+needs_every_layer = pytest.mark.skipif(
+    not _host_has_every_layer(), reason="this host lacks seccomp or Landlock ABI >= 6 (see /health)"
+)
+
+
+@pytest.mark.slow
+@needs_every_layer
+@pytest.mark.skipif(os.geteuid() != 0, reason="STOPPED_ALONE is the table for a service running as root")
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_escapes_match_the_published_matrix(matrix: dict[str, ConfigResult], config: str) -> None:
+    result = matrix[config]
+    assert sorted(result.escaped) == sorted(expected_escapes(CONFIGS[config])), result.errors
+
+
+@pytest.mark.slow
+@needs_every_layer
+def test_with_every_layer_on_nothing_escapes_and_the_service_keeps_serving(
+    matrix: dict[str, ConfigResult],
+) -> None:
+    result = matrix["all layers"]
+    assert result.escaped == frozenset()
+    assert result.restarts == 0
+    assert result.still_serves
+
+
+@pytest.mark.slow
+@needs_every_layer
+def test_every_attack_is_real(matrix: dict[str, ConfigResult]) -> None:
+    """Without the OS layers each attack works: the layers are what stops them."""
+    assert matrix["no OS layer"].escaped == frozenset(ATTACKS)
+    assert matrix["no OS layer"].still_serves  # after a template restart
+
+
+def markdown_table(matrix: dict[str, ConfigResult]) -> str:
+    columns = list(CONFIGS)
+    lines = [
+        "| attack (guards off) | " + " | ".join(columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    for name in ATTACKS:
+        cells = ["**works**" if name in matrix[c].escaped else "stopped" for c in columns]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        observed = observe_matrix(Path(directory))
+    print(markdown_table(observed))
+    for config, result in observed.items():
+        print(f"\n{config}: still serves {result.still_serves}, restarts {result.restarts}")
+        for attack, error in result.errors.items():
+            print(f"  {attack}: {error}")
