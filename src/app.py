@@ -32,6 +32,7 @@ from .executor import ExecutionService
 from .health import HealthMonitor
 from .metrics import ExecutorMetrics
 from .pool import ExecutionPool
+from .process_protection import make_undumpable
 from .routes import router
 from .settings import Settings
 
@@ -87,10 +88,34 @@ def _install_log_redaction() -> None:
         access.addFilter(_RedactQuery())
 
 
-def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> FastAPI:
+def _log_layers(pool: ExecutionPool, settings: Settings) -> None:
+    """Say at start-up what the host gave us, so that running weaker is never silent."""
+    announced = pool.layers
+    if announced is None:
+        return
+    status = announced.status()
+    log.info("isolation layers: %s", ", ".join(f"{name}={state}" for name, state in status.items()))
+    unavailable = sorted(name for name, state in status.items() if state == "unavailable")
+    missing = sorted(settings.required_layers - announced.active)
+    if missing:
+        log.error(
+            "required isolation layers are not available on this host: %s; /execute will answer 503 "
+            "(EXECUTOR_REQUIRED_LAYERS)",
+            ", ".join(missing),
+        )
+    elif unavailable:
+        log.warning("isolation layers this host does not offer: %s", ", ".join(unavailable))
+
+
+def create_app(
+    settings: Settings, registry: CollectorRegistry | None = None, *, pool: ExecutionPool | None = None
+) -> FastAPI:
+    """``pool``: tests only, to serve from a pool built with layers switched off (see
+    tests/support); the service builds its own from the settings."""
     registry = registry if registry is not None else CollectorRegistry()
     metrics = ExecutorMetrics(registry)
-    pool = ExecutionPool(sorted(settings.allowed_imports), settings.prefork_workers)
+    if pool is None:
+        pool = ExecutionPool(sorted(settings.allowed_imports), settings.prefork_workers)
     gate = AdmissionGate(settings.max_concurrent_executions, settings.max_queued_executions)
     service = ExecutionService(settings, pool, gate, metrics)
     monitor = HealthMonitor(service, settings.self_test_interval_s)
@@ -102,10 +127,12 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        make_undumpable()
         try:
             await pool.start()
         except Exception:
             log.exception("the sandbox template could not be started")
+        _log_layers(pool, settings)
 
         def on_restart() -> None:
             metrics.template_restarts.inc()

@@ -62,6 +62,13 @@ class ExecutionService:
             self._prepared.move_to_end(code)
         return prepared
 
+    def missing_layers(self) -> list[str]:
+        """Required OS layers the current template does not apply (all of them while no
+        template has announced its layers)."""
+        announced = self.pool.layers
+        active = announced.active if announced is not None else frozenset()
+        return sorted(self.settings.required_layers - active)
+
     def _timeout(self, requested: float | None) -> float:
         if requested is None:
             return self.settings.execution_timeout_s
@@ -118,6 +125,12 @@ class ExecutionService:
             prepared = self._prepare_small(request.code)
         if prepared.violations or prepared.bytecode is None:
             raise CodeRejected(prepared.violations)
+        missing = self.missing_layers()
+        if missing:
+            # Never run weaker than the operator asked for (EXECUTOR_REQUIRED_LAYERS).
+            raise SandboxUnavailable(
+                f"required isolation layers are not active on this host: {', '.join(missing)}", retry_after_s=30
+            )
         job = self.job(request, timeout_s)
         job["bytecode"] = base64.b64encode(prepared.bytecode).decode("ascii")
 

@@ -1,9 +1,11 @@
 """Health: a real self-test execution, and the isolation layers active on this host.
 
 /health is what orchestrators act on, so it reports what was *observed*: the template
-answers, a worker ran ``print(6*7)`` and printed 42, recently. A layer is listed as
-"active" only when this build applies it (and the worker fails closed when it cannot);
-layers this build does not apply yet say "not_enabled", never "active".
+answers, a worker ran ``print(6*7)`` and printed 42, recently. A layer is "active" when
+the template announced it and a worker (which fails closed when it cannot apply one)
+has since passed the self-test; "unavailable" when this host lacks it; "unknown" before
+any self-test passed. A layer named in EXECUTOR_REQUIRED_LAYERS that is not active
+makes the service unhealthy (and /execute answers 503).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Literal
 
 from .errors import SandboxUnavailable
 from .executor import ExecutionService
+from .protocol import LAYERS
 from .schemas import ExecuteRequest
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,9 @@ SELF_TEST_CODE = "print(6 * 7)"
 SELF_TEST_TIMEOUT_S = 5.0
 #: A template restart this recent makes the service "degraded" rather than "healthy".
 RECENT_RESTART_S = 60.0
+#: Layers that hold in every worker by construction of the pipeline (the OS layers the
+#: template announces come from protocol.LAYERS).
+LANGUAGE_LAYERS = ("restricted_python", "process_per_execution", "empty_environment", "descriptor_isolation")
 
 
 @dataclass
@@ -85,17 +91,12 @@ class HealthMonitor:
 
     def layers(self) -> dict[str, str]:
         works = self.last is not None and self.last.ok
-        active = "active" if works else "unknown"
-        return {
-            "restricted_python": active,
-            "process_per_execution": active,
-            "empty_environment": active,
-            "rlimits": active,
-            "descriptor_isolation": active,
-            "seccomp": "not_enabled",
-            "landlock": "not_enabled",
-            "network_namespace": "not_enabled",
-        }
+        layers = dict.fromkeys(LANGUAGE_LAYERS, "active" if works else "unknown")
+        announced = self.service.pool.layers
+        for name in LAYERS:
+            status = announced.status()[name] if announced is not None else "unknown"
+            layers[name] = "unknown" if status == "active" and not works else status
+        return layers
 
     def report(self) -> tuple[Status, dict[str, Any]]:
         pool = self.service.pool
@@ -108,6 +109,8 @@ class HealthMonitor:
             "template_alive": pool.alive,
             "ready_workers": pool.ready_workers,
             "template_restarts": restarts,
+            "required_layers": sorted(self.service.settings.required_layers),
+            "missing_layers": self.service.missing_layers(),
         }
         if self.last is not None:
             checks["self_test"] = {
@@ -117,7 +120,13 @@ class HealthMonitor:
                 "detail": self.last.detail,
             }
         status: Status
-        if not checks["token_configured"] or not pool.alive or self.last is None or not self.last.ok:
+        if (
+            not checks["token_configured"]
+            or not pool.alive
+            or checks["missing_layers"]
+            or self.last is None
+            or not self.last.ok
+        ):
             status = "unhealthy"
         elif time.monotonic() - self.last.at > 3 * self.interval_s or (
             self._last_restart_at is not None and time.monotonic() - self._last_restart_at < RECENT_RESTART_S

@@ -8,15 +8,42 @@ than one that refuses to start.
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .protocol import LAYERS
 from .worker.modules import CATALOGUE
 
 #: Below this the interpreter cannot even start its compiler inside the worker.
 MIN_MEMORY_MB = 64
+#: A token file larger than this is not a token file.
+MAX_TOKEN_FILE_BYTES = 4096
+#: Refused executions without it. seccomp needs only libseccomp and a kernel from the
+#: last decade, including under Docker's and Kubernetes' default profiles; Landlock and
+#: the network namespace depend on the host, so they are opt-in (see the README).
+DEFAULT_REQUIRED_LAYERS = frozenset({"seccomp"})
+
+
+def _read_token_file(path: str) -> str:
+    """The token in a Docker/Kubernetes secret file: the whole file, without the
+    trailing newline editors and ``kubectl create secret`` leave."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_TOKEN_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ValueError(f"EXECUTOR_API_TOKEN_FILE cannot be read: {exc.strerror}") from None
+    if len(data) > MAX_TOKEN_FILE_BYTES:
+        raise ValueError(f"EXECUTOR_API_TOKEN_FILE is larger than {MAX_TOKEN_FILE_BYTES} bytes")
+    try:
+        token = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ValueError("EXECUTOR_API_TOKEN_FILE is not UTF-8 text") from None
+    if not token:
+        raise ValueError("EXECUTOR_API_TOKEN_FILE is empty")
+    return token
 
 
 def _default_concurrency() -> int:
@@ -31,9 +58,15 @@ class Settings(BaseSettings):
         extra="ignore",
         populate_by_name=True,
         frozen=True,
+        # A refusal names the variable and the rule, never the value: the value may be
+        # the token (or sit next to it in the same model-level check).
+        hide_input_in_errors=True,
     )
 
     api_token: SecretStr | None = Field(default=None, description="shared secret for X-Executor-Token")
+    api_token_file: Path | None = Field(
+        default=None, description="file holding the token instead (Docker and Kubernetes secrets)"
+    )
 
     # Time
     execution_timeout_s: float = Field(
@@ -72,9 +105,39 @@ class Settings(BaseSettings):
     prefork_workers: int = Field(default=4, ge=0, le=256, description="workers forked ahead of demand")
     self_test_interval_s: float = Field(default=30.0, gt=0, le=3600)
 
+    required_layers: Annotated[frozenset[str], NoDecode] = Field(
+        default=DEFAULT_REQUIRED_LAYERS,
+        description="comma-separated OS isolation layers without which /execute answers 503 and /health "
+        f"says unhealthy ({', '.join(LAYERS)}); empty: none",
+    )
+
     allowed_imports: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset(CATALOGUE), description="comma-separated module names, a subset of the vetted catalogue"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _token_from_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("api_token_file") in (None, ""):
+            return data
+        if data.get("api_token") not in (None, ""):
+            raise ValueError("set EXECUTOR_API_TOKEN or EXECUTOR_API_TOKEN_FILE, not both")
+        return {**data, "api_token": _read_token_file(str(data["api_token_file"]))}
+
+    @field_validator("required_layers", mode="before")
+    @classmethod
+    def _split_layers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("required_layers")
+    @classmethod
+    def _known_layers(cls, value: frozenset[str]) -> frozenset[str]:
+        unknown = sorted(value - set(LAYERS))
+        if unknown:
+            raise ValueError(f"unknown layers: {', '.join(unknown)} (known: {', '.join(LAYERS)})")
+        return value
 
     @field_validator("allowed_imports", mode="before")
     @classmethod

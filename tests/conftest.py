@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,9 +99,15 @@ class LiveServer:
 
 @contextlib.contextmanager
 def run_server(
-    tmp_dir: Path, env_overrides: dict[str, str] | None = None, token: str | None = TOKEN
+    tmp_dir: Path,
+    env_overrides: dict[str, str] | None = None,
+    token: str | None = TOKEN,
+    *,
+    app: str = "src.main:app",
+    command_prefix: Sequence[str] = (),
 ) -> Iterator[LiveServer]:
-    """Start ``uvicorn src.main:app`` on a free loopback port; stop it (and its children) after."""
+    """Start ``uvicorn <app>`` on a free loopback port; stop it (and its children) after.
+    ``command_prefix`` runs it under another command (``setpriv ...``), which must exec."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXECUTOR_")}
     env.update(TEST_ENV)
@@ -111,7 +117,7 @@ def run_server(
     log_path = tmp_dir / f"server-{port}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "src.main:app", "--host", "127.0.0.1", "--port", str(port)],
+            [*command_prefix, sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)],
             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     server = LiveServer(f"http://127.0.0.1:{port}", token or "", process, log_path)

@@ -19,11 +19,15 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from src.admission import AdmissionGate
+from src.errors import SandboxUnavailable
 from src.executor import ExecutionService
 from src.health import HealthMonitor, SelfTest, Status
 from src.metrics import ExecutorMetrics
 from src.pool import ExecutionPool
+from src.protocol import LAYERS
+from src.schemas import ExecuteRequest
 from src.settings import Settings
+from src.worker import landlock, syscall_filter
 from tests.conftest import make_settings
 
 T = TypeVar("T")
@@ -31,8 +35,10 @@ Report = tuple[Status, dict[str, Any]]
 
 
 @asynccontextmanager
-async def monitored(settings: Settings, interval_s: float = 30.0) -> AsyncIterator[HealthMonitor]:
-    pool = ExecutionPool(sorted(settings.allowed_imports), settings.prefork_workers)
+async def monitored(
+    settings: Settings, interval_s: float = 30.0, disabled_layers: frozenset[str] = frozenset()
+) -> AsyncIterator[HealthMonitor]:
+    pool = ExecutionPool(sorted(settings.allowed_imports), settings.prefork_workers, disabled_layers=disabled_layers)
     await pool.start()
     gate = AdmissionGate(settings.max_concurrent_executions, settings.max_queued_executions)
     service = ExecutionService(settings, pool, gate, ExecutorMetrics(CollectorRegistry()))
@@ -45,10 +51,13 @@ async def monitored(settings: Settings, interval_s: float = 30.0) -> AsyncIterat
 
 
 def with_monitor(
-    scenario: Callable[[HealthMonitor], Awaitable[T]], settings: Settings | None = None, interval_s: float = 30.0
+    scenario: Callable[[HealthMonitor], Awaitable[T]],
+    settings: Settings | None = None,
+    interval_s: float = 30.0,
+    disabled_layers: frozenset[str] = frozenset(),
 ) -> T:
     async def main() -> T:
-        async with monitored(settings or make_settings(), interval_s) as monitor:
+        async with monitored(settings or make_settings(), interval_s, disabled_layers) as monitor:
             return await scenario(monitor)
 
     return asyncio.run(main())
@@ -115,9 +124,92 @@ def test_applied_layer_is_active_after_a_passed_self_test(healthy: Healthy, laye
     assert healthy.layers[layer] == "active"
 
 
-@pytest.mark.parametrize("layer", ["seccomp", "landlock", "network_namespace"])
-def test_layer_this_build_does_not_apply_is_never_active(healthy: Healthy, layer: str) -> None:
-    assert healthy.layers[layer] == "not_enabled"
+def _host_offers(layer: str) -> bool:
+    if layer == "landlock":
+        return landlock.abi_version() > 0
+    if layer == "seccomp":
+        return syscall_filter.kernel_supports_filters()
+    return True
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_os_layer_is_reported_as_the_host_offers_it(healthy: Healthy, layer: str) -> None:
+    if layer == "network_namespace":
+        assert healthy.layers[layer] in {"active", "unavailable"}  # depends on permissions
+    else:
+        assert healthy.layers[layer] == ("active" if _host_offers(layer) else "unavailable")
+
+
+def test_every_reported_state_is_a_known_one(healthy: Healthy) -> None:
+    assert set(healthy.layers.values()) <= {"active", "unavailable"}
+
+
+def test_default_requirement_is_met_here(healthy: Healthy) -> None:
+    assert healthy.report[1]["required_layers"] == ["seccomp"]
+    assert healthy.report[1]["missing_layers"] == []
+
+
+# ---------------------------------------------------------------------- required layers
+
+
+@dataclass
+class Weakened:
+    status: Status
+    checks: dict[str, Any]
+    layers: dict[str, str]
+    refusal: str | None
+    self_test_ok: bool
+
+
+def run_weakened(required: str, disabled: frozenset[str]) -> Weakened:
+    """A pool whose template was told to skip ``disabled`` (as a host without them would)."""
+
+    async def scenario(monitor: HealthMonitor) -> Weakened:
+        result = await monitor.self_test()
+        status, checks = monitor.report()
+        refusal = None
+        try:
+            await monitor.service.execute(ExecuteRequest(code="print(1)"), "request-id")
+        except SandboxUnavailable as exc:
+            refusal = str(exc.detail)
+        return Weakened(status, checks, monitor.layers(), refusal, result.ok)
+
+    return with_monitor(scenario, settings=make_settings(required_layers=required), disabled_layers=disabled)
+
+
+@pytest.fixture(scope="module")
+def landlock_missing_but_required() -> Weakened:
+    return run_weakened("seccomp,landlock", frozenset({"landlock"}))
+
+
+def test_missing_required_layer_is_unhealthy(landlock_missing_but_required: Weakened) -> None:
+    assert landlock_missing_but_required.status == "unhealthy"
+
+
+def test_missing_required_layer_is_named(landlock_missing_but_required: Weakened) -> None:
+    assert landlock_missing_but_required.checks["missing_layers"] == ["landlock"]
+
+
+def test_missing_required_layer_refuses_executions(landlock_missing_but_required: Weakened) -> None:
+    assert landlock_missing_but_required.refusal == "required isolation layers are not active on this host: landlock"
+
+
+def test_a_layer_left_out_is_never_reported_active(landlock_missing_but_required: Weakened) -> None:
+    assert landlock_missing_but_required.layers["landlock"] == "disabled"
+
+
+def test_sandbox_itself_still_works_without_the_layer(landlock_missing_but_required: Weakened) -> None:
+    assert landlock_missing_but_required.self_test_ok is True  # it is the requirement that refuses
+
+
+def test_missing_layer_that_is_not_required_stays_healthy() -> None:
+    weakened = run_weakened("seccomp", frozenset({"network_namespace"}))
+    assert (weakened.status, weakened.checks["missing_layers"], weakened.refusal) == ("healthy", [], None)
+
+
+def test_requiring_nothing_is_allowed() -> None:
+    weakened = run_weakened("", frozenset({"seccomp"}))
+    assert (weakened.status, weakened.layers["seccomp"], weakened.refusal) == ("healthy", "disabled", None)
 
 
 # ---------------------------------------------------------------------- unhealthy

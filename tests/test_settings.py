@@ -7,6 +7,7 @@ and never a .env file (``_env_file=None``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -178,3 +179,72 @@ def test_refusal_does_not_echo_the_token(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(ValidationError) as caught:
         from_env(monkeypatch, EXECUTOR_API_TOKEN=SECRET, EXECUTOR_EXECUTION_TIMEOUT="0")
     assert SECRET not in str(caught.value)
+
+
+# ---------------------------------------------------------------------- token file
+
+
+def test_token_is_read_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "token").write_text(SECRET + "\n")  # as `kubectl create secret` and editors leave it
+    settings = from_env(monkeypatch, EXECUTOR_API_TOKEN_FILE=str(tmp_path / "token"))
+    assert settings.api_token is not None
+    assert settings.api_token.get_secret_value() == SECRET
+    assert settings.token_configured
+
+
+def test_token_file_and_token_together_are_refused_without_echoing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "token").write_text(SECRET)
+    with pytest.raises(ValidationError, match="not both") as caught:
+        from_env(monkeypatch, EXECUTOR_API_TOKEN=SECRET, EXECUTOR_API_TOKEN_FILE=str(tmp_path / "token"))
+    assert SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b" \n", "is empty"),
+        (b"\xff\xfe", "not UTF-8"),
+        (b"x" * 5000, "larger than 4096 bytes"),
+    ],
+)
+def test_unusable_token_file_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: bytes, message: str
+) -> None:
+    (tmp_path / "token").write_bytes(content)
+    with pytest.raises(ValidationError, match=message):
+        from_env(monkeypatch, EXECUTOR_API_TOKEN_FILE=str(tmp_path / "token"))
+
+
+def test_missing_token_file_stops_start_up(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="cannot be read: No such file"):
+        from_env(monkeypatch, EXECUTOR_API_TOKEN_FILE=str(tmp_path / "absent"))
+
+
+def test_field_refusal_does_not_echo_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError) as caught:
+        from_env(monkeypatch, EXECUTOR_MAX_MEMORY_MB="32")
+    assert "input_value" not in str(caught.value)
+
+
+# ---------------------------------------------------------------------- required layers
+
+
+def test_seccomp_is_required_by_default() -> None:
+    assert Settings(_env_file=None).required_layers == frozenset({"seccomp"})  # type: ignore[call-arg]
+
+
+def test_required_layers_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = from_env(monkeypatch, EXECUTOR_REQUIRED_LAYERS=" seccomp, landlock ,network_namespace")
+    assert settings.required_layers == frozenset({"seccomp", "landlock", "network_namespace"})
+
+
+def test_requiring_no_layer_is_an_empty_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert from_env(monkeypatch, EXECUTOR_REQUIRED_LAYERS="").required_layers == frozenset()
+
+
+def test_unknown_layer_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="unknown layers: apparmor"):
+        from_env(monkeypatch, EXECUTOR_REQUIRED_LAYERS="seccomp,apparmor")

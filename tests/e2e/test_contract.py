@@ -414,7 +414,9 @@ def test_health_is_healthy_and_lists_layers(live_server: LiveServer) -> None:
     assert layers["process_per_execution"] == "active"
     assert layers["empty_environment"] == "active"
     assert layers["rlimits"] == "active"
-    assert set(layers.values()) <= {"active", "not_enabled"}
+    assert layers["seccomp"] == "active"  # EXECUTOR_REQUIRED_LAYERS' default
+    assert set(layers.values()) <= {"active", "unavailable"}
+    assert body["checks"]["missing_layers"] == []
 
 
 def test_get_execute_is_405(client: httpx.Client) -> None:

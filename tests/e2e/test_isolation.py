@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,6 +27,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from src.worker.hardening import drop_capabilities
 from tests.conftest import TEST_ENV, TOKEN, LiveServer, run_server
 
 T = TypeVar("T")
@@ -149,11 +153,23 @@ class ProcessView:
     fds: dict[int, str]
     #: row of /proc/<pid>/limits -> soft value
     limits: dict[str, str]
+    #: field of /proc/<pid>/status -> value (Seccomp, NoNewPrivs, CapEff ...)
+    status: dict[str, str]
+    #: /proc/<pid>/ns/net, e.g. "net:[4026531840]"
+    netns: str
 
 
 def view(pid: int, ppid: int) -> ProcessView | None:
     cmdline, environ, limits = read_proc(pid, "cmdline"), read_proc(pid, "environ"), read_proc(pid, "limits")
-    if cmdline is None or environ is None or limits is None:
+    status_text = read_proc(pid, "status")
+    if cmdline is None or environ is None or limits is None or status_text is None:
+        return None
+    status = dict(
+        (key, value.strip()) for key, _, value in (line.partition(":") for line in status_text.decode().splitlines())
+    )
+    try:
+        netns = os.readlink(f"/proc/{pid}/ns/net")
+    except FileNotFoundError:
         return None
     fds: dict[int, str] = {}
     try:
@@ -163,7 +179,7 @@ def view(pid: int, ppid: int) -> ProcessView | None:
         return None
     # Fixed-width table: name in the first 26 columns, soft value in the next 21.
     rows = {line[:26].strip(): line[26:47].strip() for line in limits.decode().splitlines()[1:]}
-    return ProcessView(pid, ppid, cmdline, environ, fds, rows)
+    return ProcessView(pid, ppid, cmdline, environ, fds, rows, status, netns)
 
 
 @dataclass(frozen=True)
@@ -241,6 +257,80 @@ def test_worker_runs_under_the_configured_rlimits(tree: TreeSnapshot) -> None:
     assert limits["Max core file size"] == "0"
     assert limits["Max processes"] == "0"
     assert int(limits["Max cpu time"]) <= int(TEST_ENV["EXECUTOR_MAX_CPU_S"])
+
+
+# --------------------------------------------------------------------------- OS layers
+
+
+def test_template_and_worker_run_under_seccomp_filters(tree: TreeSnapshot) -> None:
+    # Mode 2 is a BPF filter: the template's, plus the worker's own stage on top.
+    assert (tree.template.status["Seccomp"], tree.template.status["Seccomp_filters"]) == ("2", "1")
+    assert (tree.worker.status["Seccomp"], tree.worker.status["Seccomp_filters"]) == ("2", "2")
+
+
+def test_server_itself_is_not_filtered(tree: TreeSnapshot) -> None:
+    assert tree.server.status["Seccomp"] == "0"
+
+
+@pytest.mark.parametrize("field", ["CapEff", "CapPrm", "CapInh", "CapAmb"])
+def test_worker_holds_no_capability(tree: TreeSnapshot, field: str) -> None:
+    assert int(tree.worker.status[field], 16) == 0
+    assert int(tree.template.status[field], 16) == 0
+
+
+def test_worker_has_no_new_privs(tree: TreeSnapshot) -> None:
+    assert tree.worker.status["NoNewPrivs"] == "1"
+
+
+def test_worker_is_in_a_network_namespace_of_its_template(tree: TreeSnapshot) -> None:
+    assert tree.worker.netns == tree.template.netns != tree.server.netns
+
+
+def test_health_names_every_os_layer_active(live_server: LiveServer) -> None:
+    layers = httpx.get(live_server.url + "/health", timeout=10).json()["layers"]
+    for name in ("rlimits", "capabilities", "no_new_privs", "landlock", "seccomp", "network_namespace"):
+        assert layers[name] == "active", name
+
+
+def _readable_without_capabilities(path: str) -> bool:
+    """Can a process of the same user, holding no capability, read ``path``? (This test
+    runs as root; a forked child that empties its capability sets is such a process.)"""
+    pid = os.fork()
+    if pid == 0:
+        code = 2
+        try:
+            drop_capabilities()
+            with open(path, "rb") as f:
+                f.read()
+            code = 0
+        except PermissionError:
+            code = 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) in (0, 1)
+    return os.WEXITSTATUS(status) == 0
+
+
+NO_CAPABILITIES = ["setpriv", "--bounding-set=-all", "--inh-caps=-all"]
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="needs root (to drop capabilities while staying the same user) and util-linux's setpriv",
+)
+def test_server_environment_is_closed_to_processes_of_its_own_user(tmp_path: Path) -> None:
+    """The server and a control process both run as root without capabilities, as a
+    service in a container does: only the server's non-dumpable flag tells them apart."""
+    control = subprocess.Popen([*NO_CAPABILITIES, sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with run_server(tmp_path, command_prefix=NO_CAPABILITIES) as server:
+            assert server.execute("print(1)").json()["stdout"] == "1\n"
+            assert _readable_without_capabilities(f"/proc/{control.pid}/environ")
+            assert not _readable_without_capabilities(f"/proc/{server.process.pid}/environ")
+    finally:
+        control.kill()
+        control.wait(10)
 
 
 # --------------------------------------------------------------------------- nothing carries over

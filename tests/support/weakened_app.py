@@ -1,0 +1,18 @@
+"""``uvicorn tests.support.weakened_app:app``: the service as it runs on a host without
+Landlock (its template is told to skip the layer), for the end-to-end tests of
+EXECUTOR_REQUIRED_LAYERS. Test-only, like everything in tests/support.
+"""
+
+from __future__ import annotations
+
+from src.app import create_app
+from src.pool import ExecutionPool
+from src.settings import Settings
+
+settings = Settings()
+app = create_app(
+    settings,
+    pool=ExecutionPool(
+        sorted(settings.allowed_imports), settings.prefork_workers, disabled_layers=frozenset({"landlock"})
+    ),
+)
