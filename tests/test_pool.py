@@ -421,3 +421,21 @@ def test_stopped_pool_refuses_jobs() -> None:
         return await _outcome_or_error(run(pool, "print(2)"))
 
     assert isinstance(asyncio.run(scenario()), PoolUnavailable)
+
+
+# --------------------------------------------------------------------------- fail closed
+
+
+def test_worker_that_cannot_confine_itself_is_a_503() -> None:
+    """A limit above the hard limit the template left (it holds no CAP_SYS_RESOURCE) makes
+    the worker's hardening fail: the worker exits before the program, the pool answers
+    PoolUnavailable (503), and the next job runs normally."""
+    bad = job("print('the program ran')")
+    bad["limits"]["max_open_files"] = 1 << 40
+
+    async def scenario(pool: ExecutionPool) -> str:
+        with pytest.raises(PoolUnavailable, match="could not apply its isolation layers"):
+            await run(pool, bad)
+        return (await run(pool, "print(6 * 7)")).stdout.text()
+
+    assert with_pool(scenario) == "42\n"
