@@ -109,6 +109,8 @@ class HealthMonitor:
             "template_alive": pool.alive,
             "ready_workers": pool.ready_workers,
             "template_restarts": restarts,
+            # Below 6, Landlock cannot scope signals and abstract sockets (seccomp does).
+            "landlock_abi": pool.layers.landlock_abi if pool.layers is not None else None,
             "required_layers": sorted(self.service.settings.required_layers),
             "missing_layers": self.service.missing_layers(),
         }

@@ -27,6 +27,7 @@ from .template_process import (
     EXIT_HARDENING_FAILED,
     TEMPLATE_ENTRY,
     LayerReport,
+    SpawnFailed,
     TemplateDied,
     TemplateProcess,
     Worker,
@@ -318,7 +319,7 @@ class ExecutionPool:
         try:
             assert template is not None
             worker = await template.spawn(rehearse=not self.busy())
-        except (TemplateDied, AssertionError):
+        except (TemplateDied, SpawnFailed, AssertionError):
             return
         finally:
             self._forking -= 1
@@ -340,6 +341,8 @@ class ExecutionPool:
             worker = await self._template.spawn(rehearse=False)  # needed now: no time to rehearse
         except TemplateDied as exc:
             raise PoolUnavailable("the sandbox is restarting") from exc
+        except SpawnFailed as exc:
+            raise PoolUnavailable("the sandbox could not start a worker (out of processes or memory)") from exc
         self._replenish()
         return worker
 

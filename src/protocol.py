@@ -77,6 +77,9 @@ EVENT = struct.Struct("<ciii")
 EVENT_SPAWNED = b"S"
 EVENT_EXITED = b"X"
 EVENT_LAYERS = b"L"
+#: A fork failed (the host is out of processes or memory): errno in the status field.
+#: Answers the oldest pending spawn request, as "spawned" would have.
+EVENT_SPAWN_FAILED = b"F"
 
 #: The operating-system isolation layers, in the order a worker applies them (the bit
 #: order of the b"L" event). Each is applied to every worker or, when the host lacks

@@ -23,6 +23,7 @@ from .protocol import (
     EVENT,
     EVENT_EXITED,
     EVENT_LAYERS,
+    EVENT_SPAWN_FAILED,
     EVENT_SPAWNED,
     LAYERS,
     SPAWN,
@@ -50,6 +51,10 @@ class TemplateDied(Exception):
     """The template process is gone; workers it forked are gone with it."""
 
 
+class SpawnFailed(Exception):
+    """The template could not fork a worker (out of processes or memory); it runs on."""
+
+
 @dataclass
 class Worker:
     """A forked worker waiting for (or running) one job, seen from the server."""
@@ -65,7 +70,12 @@ class Worker:
     closed: bool = field(default=False)
 
     def kill(self) -> None:
-        """SIGKILL the worker and its process group. Safe to call more than once."""
+        """SIGKILL the worker and its process group. Safe to call more than once.
+
+        The group is for hosts without seccomp, where a worker could have forked (with
+        seccomp its group holds only itself). It is signalled by number, right after the
+        job ended: before the template reaps the worker and its pid could be reused.
+        """
         with contextlib.suppress(ProcessLookupError, OSError):
             if os.getpgid(self.pid) == self.pid:  # only a group the worker made itself
                 os.killpg(self.pid, signal.SIGKILL)
@@ -166,6 +176,12 @@ class TemplateProcess:
                     exit_fut = self._exits.pop(pid, None)
                     if exit_fut is not None and not exit_fut.done():
                         exit_fut.set_result((status, cpu_ms))
+                elif kind == EVENT_SPAWN_FAILED:
+                    if self._pending:
+                        fut = self._pending.popleft()
+                        if not fut.done():
+                            fut.set_exception(SpawnFailed(os.strerror(status)))
+                    log.error("the template could not fork a worker: %s", os.strerror(status))
                 elif kind == EVENT_LAYERS and self.layers is not None and not self.layers.done():
                     disabled = frozenset(self._config["disabled_layers"])
                     self.layers.set_result(LayerReport(mask_to_layers(status), disabled, cpu_ms))

@@ -144,6 +144,10 @@ def test_every_reported_state_is_a_known_one(healthy: Healthy) -> None:
     assert set(healthy.layers.values()) <= {"active", "unavailable"}
 
 
+def test_landlock_abi_is_reported(healthy: Healthy) -> None:
+    assert healthy.report[1]["landlock_abi"] == landlock.abi_version()
+
+
 def test_default_requirement_is_met_here(healthy: Healthy) -> None:
     assert healthy.report[1]["required_layers"] == ["seccomp"]
     assert healthy.report[1]["missing_layers"] == []

@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from src.pool import ExecutionPool
+from src.pool import ExecutionPool, PoolUnavailable
 from src.protocol import DISABLEABLE_LAYERS, Job
 from src.worker import landlock, syscall_filter
 from src.worker.modules import CATALOGUE
@@ -91,7 +92,36 @@ shmid = libc.shmget(0x5EED, 4096, 0o1000 | 0o600)
 assert shmid >= 0, f"shmget: errno {ctypes.get_errno()}"
 libc.shmctl(shmid, 0, None)
 """,
-    # Last: when it escapes, the template is gone and the pool restarts.
+    "extended attribute on a file outside": """
+import os
+os.setxattr(canary_path, "user.sandbox", b"written by a worker")
+""",
+    "watch /tmp with inotify": """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init1(0)
+assert fd >= 0, f"inotify_init1: errno {ctypes.get_errno()}"
+assert libc.inotify_add_watch(fd, b"/tmp", 0xFFF) >= 0, f"inotify_add_watch: errno {ctypes.get_errno()}"
+""",
+    "renice the template": """
+import os
+os.setpriority(os.PRIO_PROCESS, os.getppid(), 1)
+""",
+    "start threads": """
+import threading
+import time
+threads = [threading.Thread(target=lambda: None) for _ in range(20)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+""",
+    # Last two: when they work, the template is gone and the pool restarts.
+    "join the template's process group, then kill(0)": """
+import os, signal
+os.setpgid(0, os.getpgid(os.getppid()))
+os.kill(0, signal.SIGKILL)
+""",
     "os.kill(os.getppid(), 9)": """
 import os
 os.kill(os.getppid(), 9)
@@ -123,7 +153,16 @@ STOPPED_ALONE: dict[str, frozenset[str]] = {
     "capabilities": _attacks(
         "read another process's environ", "read /proc/<ppid>/environ", "write to a descriptor it did not create"
     ),
-    "landlock": frozenset(ATTACKS) - _attacks("os.fork() in a loop", "shared memory for the next request"),
+    # Not: forking, IPC, extended attributes, inotify, scheduling, threads.
+    "landlock": frozenset(ATTACKS)
+    - _attacks(
+        "os.fork() in a loop",
+        "shared memory for the next request",
+        "extended attribute on a file outside",
+        "watch /tmp with inotify",
+        "renice the template",
+        "start threads",
+    ),
     "network_namespace": _attacks("socket.connect to 127.0.0.1"),
     # For root, RLIMIT_NPROC is not enforced and RLIMIT_FSIZE=0 lets an empty file be
     # created: alone, the limits stop none of these (they bound memory, CPU and output).
@@ -206,6 +245,15 @@ def attack_targets(tmp: Path) -> Iterator[Targets]:
         canary_process.wait(10)
 
 
+def _has_xattr(path: str) -> bool:
+    try:
+        os.getxattr(path, "user.sandbox")
+    except OSError:
+        return False
+    os.removexattr(path, "user.sandbox")  # for the next attack
+    return True
+
+
 def _job(code: str, context: dict[str, Any]) -> Job:
     return {
         "code": code,
@@ -237,11 +285,17 @@ async def _run_config(disabled: frozenset[str], targets: Targets, salt: str) -> 
             context = targets.context(f"{salt}-{index}")
             accepted_before = len(targets.accepted)
             restarts_before = pool.restarts
-            outcome = await pool.run(_job(code, context), 8, stdout_budget=4096, stderr_budget=4096, flood_factor=4)
+            try:
+                outcome = await pool.run(_job(code, context), 8, stdout_budget=4096, stderr_budget=4096, flood_factor=4)
+            except PoolUnavailable:
+                escaped.add(name)  # the template died under the program: 503 for everyone in flight
+                await asyncio.wait_for(pool.started.wait(), 30)
+                continue
             await asyncio.sleep(0.05)  # let the listener thread and the supervisor see it
             error = outcome.reply["error"]
             effects = (
-                Path(context["write_path"]).exists()
+                _has_xattr(context["canary_path"])
+                or Path(context["write_path"]).exists()
                 or Path(context["marker_path"]).exists()
                 or len(targets.accepted) > accepted_before
                 or pool.restarts > restarts_before
@@ -333,3 +387,82 @@ if __name__ == "__main__":
         print(f"\n{config}: still serves {result.still_serves}, restarts {result.restarts}")
         for attack, error in result.errors.items():
             print(f"  {attack}: {error}")
+
+
+# --------------------------------------------------------------------------- nothing outlives the service
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+_SERVER_STAND_IN = """
+import asyncio, os, sys
+from src.pool import ExecutionPool
+from src.worker.modules import CATALOGUE
+from tests.support.unguarded_template import ENTRY
+from tests.test_os_layers import _children, _job, SLEEPER
+
+async def main():
+    pool = ExecutionPool(sorted(CATALOGUE), 2, template_entry=ENTRY)
+    await pool.start()
+    asyncio.ensure_future(pool.run(_job(SLEEPER, {}), 20, stdout_budget=4096, stderr_budget=4096, flood_factor=4))
+    await asyncio.sleep(0.5)
+    template = pool._template._proc.pid
+    print(" ".join(map(str, [template, *_children(template)])), flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+#: Cancels its alarm (or tries: the worker stage refuses that), ignores SIGALRM, sleeps.
+SLEEPER = """
+import signal, time
+try:
+    signal.alarm(0)
+except OSError:
+    pass
+signal.signal(signal.SIGALRM, signal.SIG_IGN)
+time.sleep(30)
+"""
+
+
+@pytest.mark.slow
+def test_no_worker_outlives_the_server() -> None:
+    """SIGKILL the process that runs the pool (nothing of ours gets to clean up): the
+    template dies through its parent-death signal, and the running worker and the idle
+    ones through theirs, although the program disarmed its alarm."""
+    project = Path(__file__).resolve().parent.parent
+    server = subprocess.Popen([sys.executable, "-c", _SERVER_STAND_IN], cwd=project, stdout=subprocess.PIPE, text=True)
+    with server:
+        try:
+            assert server.stdout is not None
+            pids = [int(pid) for pid in server.stdout.readline().split()]
+        finally:
+            server.kill()
+            server.wait(10)
+    assert len(pids) >= 3  # the template, the running worker, at least one forked ahead
+    deadline = time.monotonic() + 3
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    survivors = [pid for pid in pids if _alive(pid)]
+    for pid in survivors:
+        os.kill(pid, 9)
+    assert survivors == []

@@ -23,6 +23,7 @@ from src.pool import ExecutionPool, PoolUnavailable, RunOutcome, StreamCapture
 from src.protocol import Job
 from src.validation import SourcePolicy, prepare_program
 from src.worker.modules import CATALOGUE
+from tests.support import fork_fails_template
 
 T = TypeVar("T")
 
@@ -439,3 +440,22 @@ def test_worker_that_cannot_confine_itself_is_a_503() -> None:
         return (await run(pool, "print(6 * 7)")).stdout.text()
 
     assert with_pool(scenario) == "42\n"
+
+
+def test_failed_fork_is_a_503_and_the_template_runs_on() -> None:
+    """EAGAIN from fork (out of processes) answers that one request with 503; the
+    template survives, so nothing else in flight is lost and the next job runs."""
+
+    async def scenario() -> tuple[str, str, int]:
+        pool = ExecutionPool(sorted(CATALOGUE), prefork=0, template_entry=fork_fails_template.ENTRY)
+        await pool.start()
+        try:
+            first = (await run(pool, "print(1)")).stdout.text()
+            with pytest.raises(PoolUnavailable, match="could not start a worker"):
+                await run(pool, "print(2)")
+            third = (await run(pool, "print(3)")).stdout.text()
+            return first, third, pool.restarts
+        finally:
+            await pool.stop()
+
+    assert asyncio.run(scenario()) == ("1\n", "3\n", 0)

@@ -22,7 +22,7 @@ import httpx
 import pyseccomp as sc
 import pytest
 
-from src.worker.syscall_filter import DENIED, WORKER_DENIED
+from src.worker.syscall_filter import NOTABLY_REFUSED, WORKER_DENIED
 from tests.conftest import run_server
 from tests.support.container_seccomp import PROFILE, build_filter
 
@@ -138,6 +138,11 @@ DOCKER_ALLOWS_WE_REFUSE = frozenset(
 SERVICE_NEEDS = {
     **dict.fromkeys(["socket", "connect", "bind", "listen", "accept", "accept4"], "uvicorn serves HTTP; Redis (#5)"),
     "socketpair": "the server's channels to the template and workers",
+    **dict.fromkeys(["sendto", "sendmsg"], "uvicorn and asyncio write responses"),
+    "clone": "the server spawns the template, the template forks workers",
+    "setpgid": "each worker makes a process group of its own",
+    "prctl": "PR_SET_DUMPABLE, PR_SET_PDEATHSIG and PR_SET_NO_NEW_PRIVS",
+    **dict.fromkeys(["alarm", "setitimer"], "each worker arms its wall-clock alarm"),
     "execve": "spawning the template (python -I -B)",
     "vfork": "subprocess spawns the template with vfork",
     "pidfd_open": "the server kills workers through pidfds",
@@ -187,6 +192,7 @@ SERVICE_NEEDS = {
             "removexattr",
             "lremovexattr",
             "fremovexattr",
+            "fallocate",
         ],
         "a read-only root file system already refuses these; a tmpfs scratch directory may need them",
     ),
@@ -259,7 +265,7 @@ def test_stricter_than_dockers_default(name: str) -> None:
     assert allow_rules(name) == []
 
 
-@pytest.mark.parametrize("name", sorted(set(DENIED) | set(WORKER_DENIED)))
+@pytest.mark.parametrize("name", sorted(set(NOTABLY_REFUSED) | set(WORKER_DENIED)))
 def test_what_workers_may_not_do_is_not_made_more_available(name: str) -> None:
     """The profile wraps the whole service, so it cannot refuse what the server itself
     needs; everything else the workers' filter refuses, the profile refuses too."""

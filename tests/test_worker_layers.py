@@ -59,6 +59,22 @@ def under_worker_filters(check: Callable[[], bool]) -> int:
     return in_child(confined)
 
 
+def _libc_call(name: str, *args: int) -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if getattr(libc, name)(*args) == -1:
+        raise OSError(ctypes.get_errno(), name)
+
+
+def _raw_syscall(number: int) -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(number, 0, 0, 0, 0, 0) == -1:
+        raise OSError(ctypes.get_errno(), str(number))
+
+
 def _unshare() -> None:
     import ctypes
 
@@ -83,6 +99,15 @@ def _unshare() -> None:
         ("signal own group by pid", lambda: os.killpg(os.getpgid(0), 0), errno.EPERM),
         ("setuid", lambda: os.setuid(os.getuid()), errno.EPERM),
         ("unshare", _unshare, errno.EPERM),
+        ("make a pipe", os.pipe, errno.EPERM),
+        ("leave its process group", lambda: os.setpgid(0, 0), errno.EPERM),
+        ("renice another process", lambda: os.setpriority(os.PRIO_PROCESS, os.getppid(), 19), errno.EPERM),
+        ("move another process to a CPU", lambda: os.sched_setaffinity(os.getppid(), {0}), errno.EPERM),
+        ("cancel its alarm", lambda: _libc_call("alarm", 0), errno.EPERM),
+        ("clear its parent-death signal", lambda: _libc_call("prctl", 1, 0, 0, 0, 0), errno.EPERM),
+        ("inotify", lambda: _libc_call("inotify_init1", 0), errno.EPERM),
+        ("memfd", lambda: os.memfd_create("x"), errno.EPERM),
+        ("a system call newer than the allow list (file_setattr, 469)", lambda: _raw_syscall(469), errno.EPERM),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )
@@ -100,6 +125,28 @@ def test_worker_filters_refuse_setting_a_limit() -> None:
         except ValueError:  # how CPython reports EPERM from setrlimit
             return True
         return False
+
+    assert under_worker_filters(check) == OK
+
+
+@needs_seccomp
+def test_worker_filters_refuse_threads() -> None:
+    def check() -> bool:
+        try:
+            _run_thread()
+        except RuntimeError:  # "can't start new thread": clone refused
+            return True
+        return False
+
+    assert under_worker_filters(check) == OK
+
+
+@needs_seccomp
+def test_worker_filters_refuse_asking_for_signals_elsewhere() -> None:
+    def check() -> bool:
+        import fcntl
+
+        return refused(lambda: fcntl.fcntl(1, fcntl.F_SETOWN, os.getppid()))
 
     assert under_worker_filters(check) == OK
 
@@ -130,8 +177,7 @@ def _run_thread() -> None:
         ("read a file", lambda: Path(sysconfig.get_paths()["stdlib"], "os.py").read_bytes()),
         ("signal itself through its group", lambda: os.kill(0, 0)),
         ("read its limits", lambda: __import__("resource").getrlimit(0)),
-        ("start a thread", _run_thread),
-        ("write to a pipe", lambda: os.write(os.pipe()[1], b"x")),
+        ("write to its own output", lambda: os.write(1, b"")),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )

@@ -1,21 +1,28 @@
-"""The worker's seccomp filter: system calls a confined program has no business making.
+"""The seccomp filters of the template and its workers: an allow list, then a deny list.
 
 Built with libseccomp (through ``pyseccomp``, a ctypes binding that mirrors libseccomp's
-own Python API) once, in the template, and exported as a BPF program. Each worker then
-installs those bytes with one ``seccomp`` system call: libseccomp's own ``seccomp_load``
-regenerates the program on every call, which costs a worker about 0.4 ms of CPU for
-nothing.
+own Python API) once, in the template, and exported as BPF programs. A worker installs
+its stage with one ``seccomp`` system call: libseccomp's own ``seccomp_load`` regenerates
+the program on every call, which costs a worker about 0.4 ms of CPU for nothing.
 
-Why a deny list and not an allow list: the program is ordinary Python calling into the
-whole standard library, and an allow list that misses one harmless call breaks ordinary
-code in ways nobody can predict. Every call that reaches outside the process (network,
-processes, signals, files, mounts, keyrings, kernel modules, shared memory that outlives
-the worker) is refused here; the container profile (seccomp.json) is the allow list
-around the whole service, and Landlock takes the filesystem and TCP away on top.
+Two stages, because a filter costs the kernel about 0.2 ms to take and that must not be
+paid per request:
 
-Refused calls fail with EPERM (the program sees a PermissionError), except ``clone3``,
-which fails with ENOSYS so that the C library falls back to ``clone``, whose flags a
-filter can read. A call from a foreign architecture (the 32-bit ABI on x86_64) kills the
+* ``template``: an **allow list** (``ALLOWED`` plus a few calls allowed only with safe
+  arguments), installed once by the template and inherited by every worker. Everything
+  else fails with EPERM, including every system call newer than this list: a kernel
+  that grows ``setxattrat`` or ``file_setattr`` gives a worker nothing (a deny list did,
+  found in review). It holds what CPython needs to run the catalogue's modules, and what
+  the template needs to fork: no socket creation, exec, mount, keyring, bpf, io_uring,
+  filesystem write, IPC, inotify, scheduling of other processes...
+* ``worker``: a short **deny list** each worker adds after its RLIMITs, for what the
+  template needed but a program must not have: no new process or thread (``clone``), no
+  leaving its process group (``setpgid``), no ``prctl`` (the parent-death signal stays),
+  no cancelling its alarm, no new limit, no asking for signals to be sent elsewhere
+  (``F_SETOWN``, ``FIOSETOWN``) and no faking terminal input (``TIOCSTI``).
+
+``clone3`` fails with ENOSYS so that the C library falls back to ``clone``, whose flags a
+filter can read. A call from a foreign architecture (the 32-bit ABIs on x86_64) kills the
 process: libseccomp's default for architectures the filter was not built for.
 """
 
@@ -32,42 +39,88 @@ def _group(why: str, names: str) -> dict[str, str]:
     return dict.fromkeys(names.split(), why)
 
 
-#: Refused to the template and to every worker: name -> why. A name the running
-#: architecture does not have (``fork`` on aarch64) is skipped: nothing to refuse.
-DENIED: Mapping[str, str] = {
-    # The worker talks only through the descriptors it inherited.
-    **_group("network", "socket socketpair connect bind listen accept accept4"),
-    # New programs. (The C library forks with clone, which the worker filter refuses.)
-    **_group("process creation", "execve execveat fork vfork"),
-    # Other processes: debugging, memory, descriptors, signals (kill is filtered below).
+#: Allowed to the template and every worker, with any arguments: name -> why. Names an
+#: architecture lacks (``open`` on aarch64) are skipped.
+ALLOWED: Mapping[str, str] = {
+    **_group("memory", "brk mmap munmap mremap mprotect madvise"),
     **_group(
-        "other processes", "ptrace process_vm_readv process_vm_writev process_madvise kcmp pidfd_open pidfd_getfd"
+        "reading files (Landlock decides which) and using descriptors it holds",
+        """read readv pread64 write writev lseek close close_range dup dup2 dup3 fcntl ioctl fstat newfstatat stat
+        lstat statx access faccessat faccessat2 readlink readlinkat getdents64 getcwd""",
     ),
-    **_group("signals to other processes", "tkill tgkill rt_sigqueueinfo rt_tgsigqueueinfo pidfd_send_signal"),
+    **_group("waiting", "poll ppoll select pselect6 nanosleep clock_nanosleep futex sched_yield"),
+    **_group("time", "clock_gettime clock_getres gettimeofday time times getrusage"),
+    **_group(
+        "its own identity and state",
+        "getpid getppid gettid getuid geteuid getgid getegid getgroups getresuid getresgid getpgrp uname getrandom",
+    ),
+    **_group(
+        "signals delivered to itself",
+        "rt_sigaction rt_sigprocmask rt_sigreturn sigaltstack restart_syscall alarm setitimer",
+    ),
+    **_group(
+        "threads and exit, as the C library runs them",
+        "set_tid_address set_robust_list rseq arch_prctl exit exit_group",
+    ),
+    **_group(
+        "the template forking and reaping workers, and a worker confining itself (the worker stage "
+        "takes setpgid, prctl and the timers away again)",
+        "wait4 recvmsg setpgid prctl seccomp landlock_restrict_self",
+    ),
+}
+
+#: Allowed only with these arguments (see build_program): name -> condition.
+CONDITIONAL: Mapping[str, str] = {
+    "clone": "without a CLONE_NEW* namespace flag (the worker stage refuses every clone)",
+    "clone3": "fails with ENOSYS, so that the C library uses clone",
+    "kill": "only pid 0: the caller's own process group, which holds only itself",
+    "open": "only without O_WRONLY, O_RDWR, O_CREAT, O_TRUNC or O_APPEND",
+    "openat": "only without O_WRONLY, O_RDWR, O_CREAT, O_TRUNC or O_APPEND",
+    "prlimit64": "only on itself (pid 0); the worker stage refuses setting a limit",
+    "sched_getaffinity": "only its own (pid 0): how many CPUs it may use",
+}
+
+#: Refused to workers by their own stage, after they used them to confine themselves.
+WORKER_DENIED: Mapping[str, str] = {
+    **_group("no new process or thread", "clone"),
+    **_group("stays in its own process group, where kill(0) reaches only itself", "setpgid"),
+    **_group("keeps its parent-death signal, dumpable flag and no_new_privs", "prctl"),
+    **_group("keeps its wall-clock alarm", "alarm setitimer"),
+}
+
+#: What the filters refuse that matters most, and why: documentation and tests (none of
+#: these may ever appear in ALLOWED).
+NOTABLY_REFUSED: Mapping[str, str] = {
+    **_group("network", "socket socketpair connect bind listen accept accept4 sendto sendmsg"),
+    **_group("new programs and processes", "execve execveat fork vfork"),
+    **_group(
+        "other processes",
+        """ptrace process_vm_readv process_vm_writev process_madvise kcmp pidfd_open pidfd_getfd pidfd_send_signal
+        tkill tgkill rt_sigqueueinfo rt_tgsigqueueinfo setpriority sched_setaffinity sched_setscheduler
+        sched_setparam sched_setattr ioprio_set setsid""",
+    ),
     **_group(
         "namespaces and mounts",
         """unshare setns mount umount2 pivot_root chroot open_tree move_mount fsopen fsconfig fsmount fspick
         mount_setattr""",
     ),
-    # Kernel attack surface an ordinary program never needs.
     **_group(
         "kernel attack surface",
         """keyctl add_key request_key bpf perf_event_open userfaultfd personality io_uring_setup io_uring_enter
-        io_uring_register kexec_load kexec_file_load init_module finit_module delete_module reboot swapon swapoff
-        acct syslog quotactl quotactl_fd lookup_dcookie fanotify_init name_to_handle_at open_by_handle_at
-        settimeofday clock_settime clock_adjtime adjtimex iopl ioperm vhangup uselib mbind set_mempolicy
-        migrate_pages move_pages memfd_secret""",
+        io_uring_register io_setup io_submit kexec_load kexec_file_load init_module finit_module delete_module
+        reboot swapon swapoff acct syslog quotactl lookup_dcookie fanotify_init inotify_init inotify_init1
+        inotify_add_watch name_to_handle_at open_by_handle_at settimeofday clock_settime clock_adjtime adjtimex
+        iopl ioperm modify_ldt vhangup mbind set_mempolicy migrate_pages move_pages memfd_create memfd_secret
+        splice tee vmsplice""",
     ),
-    # Whatever identity the process was given, it keeps, and it gets no capability back.
     **_group("identity", "setuid setgid setreuid setregid setresuid setresgid setfsuid setfsgid setgroups capset"),
-    # Writing to the filesystem in any form (RLIMIT_FSIZE=0 only stops file growth).
     **_group(
         "filesystem writes",
         """creat unlink unlinkat rename renameat renameat2 mkdir mkdirat rmdir link linkat symlink symlinkat chmod
-        fchmod fchmodat fchmodat2 chown fchown lchown fchownat truncate ftruncate mknod mknodat utime utimes
-        utimensat futimesat setxattr lsetxattr fsetxattr removexattr lremovexattr fremovexattr openat2""",
+        fchmod fchmodat chown fchown lchown fchownat truncate ftruncate fallocate mknod mknodat utime utimes
+        utimensat futimesat setxattr lsetxattr fsetxattr removexattr lremovexattr fremovexattr openat2
+        setxattrat removexattrat file_setattr""",
     ),
-    # Shared memory and message queues outlive the process: the next worker could read them.
     **_group(
         "state that outlives the worker",
         """shmget shmat shmctl shmdt msgget msgsnd msgrcv msgctl semget semop semctl semtimedop mq_open mq_unlink
@@ -75,13 +128,13 @@ DENIED: Mapping[str, str] = {
     ),
 }
 
-#: Refused to workers only, by a second filter each worker adds after its RLIMITs: the
-#: template forks (clone), and a worker sets its limits, before these are refused.
-WORKER_DENIED: Mapping[str, str] = _group("limits", "setrlimit")
-
-_CLONE_THREAD = 0x00010000
+_CLONE_NAMESPACE_FLAGS = 0x7E020000  # CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
 #: open flags that write or create: O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND.
-_WRITE_OPEN_FLAGS = (os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC, os.O_APPEND)
+_WRITE_OPEN_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+#: fcntl commands that make the kernel signal another process, or lease a file.
+_F_SETOWN, _F_SETSIG, _F_SETOWN_EX, _F_SETLEASE = 8, 10, 15, 1024
+#: ioctl requests: signal owner of a descriptor (two spellings), fake terminal input.
+_FIOSETOWN, _SIOCSPGRP, _TIOCSTI = 0x8901, 0x8902, 0x5412
 
 _SOCK_FILTER_SIZE = 8  # struct sock_filter: u16 code, u8 jt, u8 jf, u32 k
 
@@ -94,13 +147,8 @@ Stage = Literal["template", "worker"]
 
 
 def build_program(stage: Stage) -> bytes:
-    """One stage of the filter as a BPF program for this architecture (raises
-    SeccompError when libseccomp is missing or refuses a rule).
-
-    ``template``: installed once in the template and inherited by every worker; the long
-    list (kernel JIT cost about 0.2 ms, paid once). ``worker``: a few instructions a
-    worker adds on top after setting its limits: no new process, no limit raised.
-    """
+    """One stage as a BPF program for this architecture (raises SeccompError when
+    libseccomp is missing or refuses a rule)."""
     try:
         import pyseccomp as sc  # noqa: PLC0415 - optional at import time: a host may lack libseccomp
     except (ImportError, OSError) as exc:
@@ -108,8 +156,8 @@ def build_program(stage: Stage) -> bytes:
 
     arch = sc.system_arch()
     deny = sc.ERRNO(errno.EPERM)
+    allow = sc.ALLOW
     try:
-        flt = sc.SyscallFilter(sc.ALLOW)
 
         def known(name: str) -> bool:
             try:
@@ -117,38 +165,48 @@ def build_program(stage: Stage) -> bytes:
             except (ValueError, OSError):
                 return False
 
-        def rule(action: int, name: str, *args: object) -> None:
-            if known(name):
-                flt.add_rule(action, name, *args)
-
         if stage == "template":
-            for name in DENIED:
-                rule(deny, name)
-            # ENOSYS, so that the C library falls back to clone, whose flags are readable.
+            flt = sc.SyscallFilter(deny)
+
+            def rule(action: int, name: str, *args: object) -> None:
+                if known(name):
+                    flt.add_rule(action, name, *args)
+
+            for name in ALLOWED:
+                rule(allow, name)
+            rule(allow, "clone", sc.Arg(0, sc.MASKED_EQ, _CLONE_NAMESPACE_FLAGS, 0))
             rule(sc.ERRNO(errno.ENOSYS), "clone3")
-            # Signals: only kill(0, sig), the caller's own process group. The template
-            # and each worker made a group of their own, and a worker cannot fork.
-            rule(deny, "kill", sc.Arg(0, sc.NE, 0))
-            # Opening for writing or creation, whatever the path.
-            for flag in _WRITE_OPEN_FLAGS:
-                rule(deny, "open", sc.Arg(1, sc.MASKED_EQ, flag, flag))
-                rule(deny, "openat", sc.Arg(2, sc.MASKED_EQ, flag, flag))
-            # Another process's limits.
-            rule(deny, "prlimit64", sc.Arg(0, sc.NE, 0))
+            rule(allow, "kill", sc.Arg(0, sc.EQ, 0))
+            rule(allow, "open", sc.Arg(1, sc.MASKED_EQ, _WRITE_OPEN_FLAGS, 0))
+            rule(allow, "openat", sc.Arg(2, sc.MASKED_EQ, _WRITE_OPEN_FLAGS, 0))
+            rule(allow, "prlimit64", sc.Arg(0, sc.EQ, 0))
+            rule(allow, "sched_getaffinity", sc.Arg(0, sc.EQ, 0))
         else:
+            flt = sc.SyscallFilter(allow)
+
+            def rule(action: int, name: str, *args: object) -> None:
+                if known(name):
+                    flt.add_rule(action, name, *args)
+
             for name in WORKER_DENIED:
                 rule(deny, name)
-            # A process, not a thread: clone without CLONE_THREAD.
-            rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, _CLONE_THREAD, 0))
-            # Setting a limit (reading one, new_limit NULL, stays allowed).
             rule(deny, "prlimit64", sc.Arg(2, sc.NE, 0))
-        fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
+            for command in (_F_SETOWN, _F_SETSIG, _F_SETOWN_EX, _F_SETLEASE):
+                rule(deny, "fcntl", sc.Arg(1, sc.EQ, command))
+            for request in (_FIOSETOWN, _SIOCSPGRP, _TIOCSTI):
+                rule(deny, "ioctl", sc.Arg(1, sc.EQ, request))
+        # Through a pipe (memfd_create is refused by the container profile). A filter
+        # holds at most 4096 instructions, 32 KiB: less than a pipe's 64 KiB buffer, so
+        # the export cannot block.
+        read_end, write_end = os.pipe()
         try:
-            with os.fdopen(os.dup(fd), "wb") as sink:
+            with os.fdopen(write_end, "wb") as sink:
                 flt.export_bpf(sink)
-            program = os.pread(fd, 1 << 20, 0)
+            program = b""
+            while chunk := os.read(read_end, 65536):
+                program += chunk
         finally:
-            os.close(fd)
+            os.close(read_end)
     except (OSError, ValueError, RuntimeError) as exc:
         raise SeccompError(f"the seccomp filter could not be built: {exc}") from exc
     return program

@@ -30,6 +30,7 @@ from ..protocol import (
     EVENT,
     EVENT_EXITED,
     EVENT_LAYERS,
+    EVENT_SPAWN_FAILED,
     EVENT_SPAWNED,
     HEADER,
     SPAWN_AND_REHEARSE,
@@ -80,6 +81,10 @@ def _fork_worker(fds: list[int], devnull: int, kit: child.Kit, rehearse: bool) -
     # template installs no signal handlers a worker would have to undo, and the worker's
     # lifetime is bounded by its own alarm (hardening) rather than a prctl.
     try:
+        # SIGKILL when the template dies (it dies with the server): a program that
+        # cancelled its own alarm still cannot outlive the service. The worker seccomp
+        # stage then refuses prctl, so the program cannot clear it.
+        die_with_parent()
         detach_process_group()
         stdout_fd, stderr_fd, channel_fd = fds
         os.dup2(devnull, 0)
@@ -138,10 +143,18 @@ def main(control_fd: int, runner: child.Runner | None = None) -> None:
                 for fd in fds:
                     os.close(fd)
                 continue
-            pid = _fork_worker(fds, devnull, kit, rehearse=msg == SPAWN_AND_REHEARSE)
-            for fd in fds:
-                os.close(fd)
-            _emit(EVENT_SPAWNED, pid)
+            try:
+                pid = _fork_worker(fds, devnull, kit, rehearse=msg == SPAWN_AND_REHEARSE)
+            except OSError as exc:
+                # EAGAIN/ENOMEM: the host (or a program that got past every layer) ran out
+                # of processes or memory. The template must outlive that: the request gets
+                # a 503, everything else keeps running.
+                _emit(EVENT_SPAWN_FAILED, 0, exc.errno or 0)
+            else:
+                _emit(EVENT_SPAWNED, pid)
+            finally:
+                for fd in fds:
+                    os.close(fd)
         _reap()
 
 
