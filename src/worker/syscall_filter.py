@@ -5,7 +5,7 @@ own Python API) once, in the template, and exported as BPF programs. A worker in
 its stage with one ``seccomp`` system call: libseccomp's own ``seccomp_load`` regenerates
 the program on every call, which costs a worker about 0.4 ms of CPU for nothing.
 
-Two stages, because a filter costs the kernel about 0.2 ms to take and that must not be
+Two stages, because a filter costs the kernel 0.1 to 0.2 ms to take and that must not be
 paid per request:
 
 * ``template``: an **allow list** (``ALLOWED`` plus a few calls allowed only with safe
