@@ -56,10 +56,11 @@ def _prctl(option: int, arg: int) -> None:
         raise HardeningError(f"prctl({option}) failed: {os.strerror(errno)}")
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent: int | None = None) -> None:
     """SIGKILL this process when its parent dies: no worker outlives its template,
-    no template outlives the API server. Checks for a parent that died already."""
-    parent = os.getppid()
+    no template outlives the API server. Checks for a parent that died already
+    (``parent``: the pid it must have, when the caller knew it before forking)."""
+    parent = os.getppid() if parent is None else parent
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:
         os._exit(1)
@@ -95,8 +96,10 @@ def set_rlimits(limits: Limits) -> None:
 
 def set_alarm(limits: Limits) -> None:
     """SIGALRM (default action: terminate) once the job's wall-clock budget is spent.
-    The parent kills the worker at the deadline; this bounds a worker whose parent is
-    gone (nothing in the sandbox can install a handler for it)."""
+    The parent kills the worker at the deadline; this is a backstop. The worker's seccomp
+    stage refuses alarm and setitimer afterwards, and a program that got past the
+    language layer and ignores SIGALRM still dies with its template (parent-death
+    signal, set at fork)."""
     if "wall_s" in limits:
         signal.alarm(max(1, limits["wall_s"]))
 
@@ -200,10 +203,10 @@ def prepare_confinement(disabled: frozenset[str]) -> Confinement:
         try:
             template_filter = syscall_filter.LoadedProgram(syscall_filter.build_program("template"))
             worker_filter = syscall_filter.LoadedProgram(syscall_filter.build_program("worker"))
+        except syscall_filter.SeccompUnavailable:
+            pass  # no libseccomp on this host: reported as unavailable
         except syscall_filter.SeccompError as exc:
-            if "not available" not in str(exc):
-                raise HardeningError(str(exc)) from exc
-            # No libseccomp on this host: reported as unavailable.
+            raise HardeningError(str(exc)) from exc
     return Confinement(disabled, abi, ruleset, template_filter, worker_filter, netns)
 
 

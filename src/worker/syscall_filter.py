@@ -143,6 +143,10 @@ class SeccompError(Exception):
     pass
 
 
+class SeccompUnavailable(SeccompError):
+    """libseccomp is not installed: the host lacks the layer (reported, not fatal)."""
+
+
 Stage = Literal["template", "worker"]
 
 
@@ -152,7 +156,7 @@ def build_program(stage: Stage) -> bytes:
     try:
         import pyseccomp as sc  # noqa: PLC0415 - optional at import time: a host may lack libseccomp
     except (ImportError, OSError) as exc:
-        raise SeccompError(f"libseccomp is not available: {exc}") from exc
+        raise SeccompUnavailable(f"libseccomp is not available: {exc}") from exc
 
     arch = sc.system_arch()
     deny = sc.ERRNO(errno.EPERM)

@@ -73,18 +73,18 @@ def _emit(kind: bytes, pid: int, status: int = 0, cpu_ms: int = 0) -> None:
 
 
 def _fork_worker(fds: list[int], devnull: int, kit: child.Kit, rehearse: bool) -> int:
+    template = os.getpid()
     pid = os.fork()
     if pid:
         return pid
     # In the worker. Anything that goes wrong before serve() ends the process. Every step
     # here is paid in copy-on-write faults by every worker, so there are few: the
-    # template installs no signal handlers a worker would have to undo, and the worker's
-    # lifetime is bounded by its own alarm (hardening) rather than a prctl.
+    # template installs no signal handlers a worker would have to undo.
     try:
         # SIGKILL when the template dies (it dies with the server): a program that
         # cancelled its own alarm still cannot outlive the service. The worker seccomp
         # stage then refuses prctl, so the program cannot clear it.
-        die_with_parent()
+        die_with_parent(template)
         detach_process_group()
         stdout_fd, stderr_fd, channel_fd = fds
         os.dup2(devnull, 0)
