@@ -326,6 +326,11 @@ def test_server_environment_is_closed_to_processes_of_its_own_user(tmp_path: Pat
     try:
         with run_server(tmp_path, command_prefix=NO_CAPABILITIES) as server:
             assert server.execute("print(1)").json()["stdout"] == "1\n"
+            if Path("/proc/sys/user/max_user_namespaces").read_text().strip() != "0":
+                # Without CAP_SYS_ADMIN the template enters its network namespace
+                # through a user namespace of its own.
+                layers = httpx.get(server.url + "/health", timeout=10).json()["layers"]
+                assert layers["network_namespace"] == "active"
             assert _readable_without_capabilities(f"/proc/{control.pid}/environ")
             assert not _readable_without_capabilities(f"/proc/{server.process.pid}/environ")
     finally:
