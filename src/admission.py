@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from .errors import Overloaded
@@ -23,6 +23,7 @@ class AdmissionGate:
         self._queue_limit = queue_limit
         self._retry_after_s = retry_after_s
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._refusal: Callable[[], Exception] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -34,7 +35,10 @@ class AdmissionGate:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """Hold one execution slot. Raises Overloaded when the wait queue is full."""
+        """Hold one execution slot. Raises Overloaded when the wait queue is full, and
+        the closing refusal once the gate is closed."""
+        if self._refusal is not None:
+            raise self._refusal()
         if self._free > 0 and not self._waiters:
             self._free -= 1
         elif len(self._waiters) >= self._queue_limit:
@@ -56,6 +60,15 @@ class AdmissionGate:
             yield
         finally:
             self._release()
+
+    def close(self, refusal: Callable[[], Exception]) -> None:
+        """Admit nothing more: every request still waiting, and every new one, gets
+        ``refusal()``. Slots already held are not touched (their executions finish)."""
+        self._refusal = refusal
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(refusal())
 
     def _release(self) -> None:
         while self._waiters:

@@ -7,16 +7,16 @@ with their own settings and their own metrics registry.
 from __future__ import annotations
 
 import logging
-import re
-import uuid
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from slowapi.errors import RateLimitExceeded
 
 from .admission import AdmissionGate
 from .errors import (
@@ -26,49 +26,33 @@ from .errors import (
     Overloaded,
     PayloadTooLarge,
     SandboxUnavailable,
+    ShuttingDown,
     Unauthorized,
 )
 from .executor import ExecutionService
 from .health import HealthMonitor
 from .metrics import ExecutorMetrics
+from .middleware import HttpMetricsMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from .pool import ExecutionPool
 from .process_protection import make_undumpable
-from .routes import router
+from .rate_limit import build_limiter, exempt, rate_limited_response
+from .routes import audit_record, build_router
 from .settings import Settings
+from .shutdown import Drain
 
 log = logging.getLogger(__name__)
 
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_REJECTION_REASON: dict[type[ExecutorError], str] = {
-    Unauthorized: "auth",
-    CodeRejected: "validation",
-    PayloadTooLarge: "too_large",
-    InvalidRequest: "invalid_request",
-    Overloaded: "queue_full",
-    SandboxUnavailable: "unavailable",
-}
-
-
-class RequestIdMiddleware:
-    """Accept a well-formed X-Request-ID or make one; expose it to handlers and echo it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
-        request_id = given if _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
+#: Most specific first: ShuttingDown is a SandboxUnavailable.
+_REJECTION_REASON: tuple[tuple[type[ExecutorError], str], ...] = (
+    (Unauthorized, "auth"),
+    (CodeRejected, "validation"),
+    (PayloadTooLarge, "too_large"),
+    (InvalidRequest, "invalid_request"),
+    (Overloaded, "queue_full"),
+    (ShuttingDown, "shutting_down"),
+    (SandboxUnavailable, "unavailable"),
+)
+_EXECUTE_PATH = "/execute"
 
 
 class _RedactQuery(logging.Filter):
@@ -118,16 +102,20 @@ def create_app(
         pool = ExecutionPool(sorted(settings.allowed_imports), settings.prefork_workers)
     gate = AdmissionGate(settings.max_concurrent_executions, settings.max_queued_executions)
     service = ExecutionService(settings, pool, gate, metrics)
-    monitor = HealthMonitor(service, settings.self_test_interval_s)
+    drain = Drain()
+    monitor = HealthMonitor(service, settings.self_test_interval_s, drain)
+    limiter = build_limiter(settings)
     metrics.in_flight.set_function(lambda: gate.in_flight)
     metrics.queued.set_function(lambda: gate.queued)
     metrics.ready_workers.set_function(lambda: pool.ready_workers)
     pool.busy = lambda: gate.queued > 0 or gate.in_flight >= settings.max_concurrent_executions
+    drain.on_drain(lambda: gate.close(lambda: ShuttingDown(settings.shutdown_retry_after_s)))
     _install_log_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         make_undumpable()
+        drain.install()
         try:
             await pool.start()
         except Exception:
@@ -144,32 +132,70 @@ def create_app(
         try:
             yield
         finally:
+            drain.begin()  # also when the server stops for another reason than a signal
             await monitor.stop()
-            await pool.stop()
+            await pool.stop()  # kills every worker left, then the template
+            drain.uninstall()
 
     app = FastAPI(
         title="Sandboxed Python executor",
         version="0.1.0",
         lifespan=lifespan,
         description="Runs untrusted Python in a fresh, confined worker process per request.",
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.settings = settings
     app.state.service = service
     app.state.monitor = monitor
     app.state.metrics = metrics
+    app.state.limiter = limiter
+    app.state.drain = drain
+    # Added innermost first: requests pass RequestId, then metrics, then headers, then CORS.
+    if settings.cors_allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_allow_origins),
+            allow_methods=["POST"],
+            allow_headers=["Content-Type", "X-Executor-Token", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"],
+            allow_credentials=False,
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(HttpMetricsMiddleware, requests=metrics.http_requests, duration=metrics.http_duration)
     app.add_middleware(RequestIdMiddleware)
-    app.include_router(router)
+    app.include_router(build_router(settings, limiter))
 
     @app.get("/metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
+    @exempt(limiter)
+    async def prometheus_metrics(request: Request) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    def refused(request: Request, reason: str, status: int) -> None:
+        """Count a refusal, and audit it when it was an execution request."""
+        metrics.rejections.labels(reason).inc()
+        if request.url.path == _EXECUTE_PATH:
+            metrics.executions.labels("rejected").inc()
+            started = getattr(request.state, "started", time.perf_counter())
+            audit_record(request).write(
+                status=status,
+                outcome="rejected",
+                reason=reason,
+                duration_ms=(time.perf_counter() - started) * 1000,
+            )
 
     @app.exception_handler(ExecutorError)
     async def executor_error(request: Request, exc: ExecutorError) -> JSONResponse:
-        reason = next((r for cls, r in _REJECTION_REASON.items() if isinstance(exc, cls)), None)
-        if reason is not None:
-            metrics.rejections.labels(reason).inc()
+        reason = next((r for cls, r in _REJECTION_REASON if isinstance(exc, cls)), "unavailable")
+        refused(request, reason, exc.status_code)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RateLimitExceeded)
+    async def rate_limited(request: Request, exc: RateLimitExceeded) -> Response:
+        refused(request, "rate_limited", 429)
+        return rate_limited_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -177,7 +203,7 @@ def create_app(
         detail = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
         ]
-        metrics.rejections.labels("invalid_request").inc()
+        refused(request, "invalid_request", 422)
         return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(Exception)

@@ -10,6 +10,7 @@
     │   ├── InvalidRequest         422  body does not match the schema
     │   └── Overloaded             429  execution queue full (Retry-After set)
     └── SandboxUnavailable         503  no token configured, or the sandbox cannot run code
+        └── ShuttingDown           503  the service is draining (SIGTERM); Retry-After set
 
 What the user's program does (raise, hit a limit) is never one of these: it is data in
 a 200 reply. Unknown exceptions are logged with their traceback and answered with a
@@ -86,3 +87,8 @@ class SandboxUnavailable(ExecutorError):
     def __init__(self, detail: str, retry_after_s: int = 1) -> None:
         super().__init__(detail)
         self.headers = {"Retry-After": str(retry_after_s)}
+
+
+class ShuttingDown(SandboxUnavailable):
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__("the service is shutting down; retry on another replica", retry_after_s)

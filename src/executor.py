@@ -143,16 +143,23 @@ class ExecutionService:
     def _response(self, outcome: RunOutcome, request_id: str) -> ExecuteResponse:
         reply = outcome.reply
         self.metrics.duration.observe(outcome.duration_s)
-        if reply["limit"] is not None:
-            self.metrics.limits_hit.labels(reply["limit"]).inc()
+        limit = reply["limit"]
+        if limit is None and (outcome.stdout.flooded or outcome.stderr.flooded):
+            limit = "output"
+        if limit is not None:
+            self.metrics.limits_hit.labels(limit).inc()
             self.metrics.executions.labels("limit").inc()
         elif reply["success"]:
             self.metrics.executions.labels("success").inc()
         else:
             self.metrics.executions.labels("error").inc()
-        limit = reply["limit"]
-        if limit is None and (outcome.stdout.flooded or outcome.stderr.flooded):
-            limit = "output"
+        for stream, cut in (
+            ("stdout", outcome.stdout.truncated),
+            ("stderr", outcome.stderr.truncated),
+            ("result", reply["result_truncated"]),
+        ):
+            if cut:
+                self.metrics.truncations.labels(stream).inc()
         error = reply["error"]
         return ExecuteResponse(
             request_id=request_id,

@@ -21,6 +21,7 @@ from .errors import SandboxUnavailable
 from .executor import ExecutionService
 from .protocol import LAYERS
 from .schemas import ExecuteRequest
+from .shutdown import Drain
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,10 @@ class SelfTest:
 
 
 class HealthMonitor:
-    def __init__(self, service: ExecutionService, interval_s: float) -> None:
+    def __init__(self, service: ExecutionService, interval_s: float, drain: Drain | None = None) -> None:
         self.service = service
         self.interval_s = interval_s
+        self.drain = drain if drain is not None else Drain()
         self.last: SelfTest | None = None
         self._restarts_seen = 0
         self._last_restart_at: float | None = None
@@ -113,6 +115,7 @@ class HealthMonitor:
             "landlock_abi": pool.layers.landlock_abi if pool.layers is not None else None,
             "required_layers": sorted(self.service.settings.required_layers),
             "missing_layers": self.service.missing_layers(),
+            "draining": self.drain.draining,
         }
         if self.last is not None:
             checks["self_test"] = {
@@ -124,6 +127,7 @@ class HealthMonitor:
         status: Status
         if (
             not checks["token_configured"]
+            or self.drain.draining  # SIGTERM: load balancers must stop sending traffic here
             or not pool.alive
             or checks["missing_layers"]
             or self.last is None

@@ -7,6 +7,7 @@ import sys
 from pydantic import ValidationError
 
 from .app import create_app
+from .log_config import configure_logging
 from .settings import Settings
 
 
@@ -21,4 +22,6 @@ def _load_settings() -> Settings:
         raise SystemExit(2) from None
 
 
-app = create_app(_load_settings())
+settings = _load_settings()
+configure_logging(settings.log_format)
+app = create_app(settings)

@@ -1,8 +1,15 @@
 """Every metric the service exports, registered on an injected CollectorRegistry so tests
 read them from a private registry (``registry.get_sample_value(...)``).
 
-Labels are bounded: ``outcome`` is one of success/error/limit, ``reason`` one of the
-rejection reasons below, ``kind`` one of the contract's limit kinds.
+Names carry the ``executor_`` prefix and base units (seconds, bytes). Labels are
+bounded: ``outcome`` is one of OUTCOMES, ``reason`` one of REJECTION_REASONS, ``kind``
+one of the contract's limit kinds, ``stream`` stdout/stderr/result, ``route`` a route
+template (or ``unmatched``), ``method`` an HTTP method, ``status`` an HTTP status.
+
+One process per container is the design (the pool, the admission queue and its FIFO
+order are this process's state; scale out with replicas), so prometheus-client's
+multiprocess mode is not needed: each replica is one scrape target. Running uvicorn
+with ``--workers N`` would split the pool and the queue N ways, and is not supported.
 """
 
 from __future__ import annotations
@@ -28,8 +35,18 @@ LATENCY_BUCKETS_S = (
     30.0,
     60.0,
 )
-OUTCOMES = ("success", "error", "limit")
-REJECTION_REASONS = ("auth", "validation", "too_large", "invalid_request", "queue_full", "unavailable")
+OUTCOMES = ("success", "error", "limit", "rejected")
+REJECTION_REASONS = (
+    "auth",
+    "validation",
+    "too_large",
+    "invalid_request",
+    "rate_limited",
+    "queue_full",
+    "unavailable",
+    "shutting_down",
+)
+STREAMS = ("stdout", "stderr", "result")
 LIMIT_KINDS = ("timeout", "memory", "cpu", "output")
 
 
@@ -37,7 +54,10 @@ class ExecutorMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
         self.executions = Counter(
-            "executor_executions", "Executions that ran, by outcome", ["outcome"], registry=registry
+            "executor_executions",
+            "POST /execute requests by outcome: ran (success, error, limit) or refused (rejected)",
+            ["outcome"],
+            registry=registry,
         )
         self.duration = Histogram(
             "executor_execution_duration_seconds",
@@ -61,9 +81,30 @@ class ExecutorMetrics:
         self.template_restarts = Counter(
             "executor_template_restarts", "Times the template process was restarted", registry=registry
         )
+        self.truncations = Counter(
+            "executor_output_truncations",
+            "Executions whose output went past its budget, by stream",
+            ["stream"],
+            registry=registry,
+        )
+        self.http_requests = Counter(
+            "executor_http_requests",
+            "HTTP requests by route template, method and status",
+            ["route", "method", "status"],
+            registry=registry,
+        )
+        self.http_duration = Histogram(
+            "executor_http_request_duration_seconds",
+            "Time from the request's arrival to the end of its answer",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=registry,
+        )
         for outcome in OUTCOMES:
             self.executions.labels(outcome)
         for reason in REJECTION_REASONS:
             self.rejections.labels(reason)
         for kind in LIMIT_KINDS:
             self.limits_hit.labels(kind)
+        for stream in STREAMS:
+            self.truncations.labels(stream)

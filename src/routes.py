@@ -1,20 +1,27 @@
-"""POST /execute and GET /health: thin handlers, no sandbox logic here."""
+"""POST /execute, GET /livez and GET /health: thin handlers, no sandbox logic here.
+
+The routes are built per application (``build_router``), since their rate limits come
+from that application's settings and limiter.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from slowapi import Limiter
 
-from .auth import Authorized, SettingsDep
+from .audit import AuditRecord, token_fingerprint
+from .auth import TOKEN_HEADER, Authorized, SettingsDep
 from .errors import InvalidRequest, PayloadTooLarge
 from .executor import ExecutionService
 from .health import HealthMonitor
-from .schemas import ExecuteRequest, ExecuteResponse, HealthResponse
-
-router = APIRouter()
+from .rate_limit import client_ip, exempt, set_limit_headers, token_key
+from .schemas import ErrorResponse, ExecuteRequest, ExecuteResponse, HealthResponse
+from .settings import Settings
 
 
 async def get_service(request: Request) -> ExecutionService:
@@ -78,43 +85,80 @@ _REQUEST_SCHEMA = {
 }
 
 
-@router.post(
-    "/execute",
-    response_model=ExecuteResponse,
-    openapi_extra=_REQUEST_SCHEMA,
-    responses={
-        400: {"description": "the code was rejected before running; `detail` lists each violation with its line"},
-        401: {"description": "missing or wrong X-Executor-Token"},
-        413: {"description": "body or code larger than the configured limit"},
-        422: {"description": "body does not match the schema"},
-        429: {"description": "execution queue full; see Retry-After"},
-        503: {"description": "no token configured, or the sandbox cannot run code"},
-    },
-)
-async def execute(request: Request, _: Authorized, settings: SettingsDep, service: ServiceDep) -> Response:
-    """Run Python in a fresh sandboxed process.
-
-    The token is checked before the body is read, so an unauthenticated caller learns
-    nothing about the schema. Returns 200 whenever the code ran, even if it raised or
-    hit a limit (``success: false`` with ``error`` / ``limit``).
-    """
-    body = await read_body(request, settings.max_body_bytes)
-    payload = parse_request(body, request.headers.get("content-type", ""), settings.max_context_depth)
-    reply = await service.execute(payload, request.state.request_id)
-    # Serialized here, once: returning the model would make FastAPI validate it again.
-    return Response(reply.model_dump_json(), media_type="application/json")
+def audit_record(request: Request) -> AuditRecord:
+    """The request's audit record, made on first use (by the route or an error handler)."""
+    record: AuditRecord | None = getattr(request.state, "audit", None)
+    if record is None:
+        record = AuditRecord(
+            client_ip=request.client.host if request.client else None,
+            token_fingerprint=token_fingerprint(request.headers.get(TOKEN_HEADER)),
+        )
+        request.state.audit = record
+    return record
 
 
-@router.get("/livez")
-async def livez() -> Response:
-    """Liveness: the process answers HTTP. Constant and cheap (also the benchmark's floor);
-    /health is the one that proves the sandbox works."""
-    return Response(b'{"status":"alive"}', media_type="application/json")
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    described = {
+        400: "the code was rejected before running; `detail` lists each violation with its line, rule and hint",
+        401: "missing or wrong X-Executor-Token",
+        413: "body or code larger than the configured limit",
+        422: "body does not match the schema; `detail` lists where and why",
+        429: "execution queue full or rate limit exceeded; see Retry-After",
+        503: "no token configured, the sandbox cannot run code, or the service is shutting down; see Retry-After",
+    }
+    return {status: {"description": described[status], "model": ErrorResponse} for status in statuses}
 
 
-@router.get("/health", response_model=HealthResponse, responses={503: {"model": HealthResponse}})
-async def health(monitor: MonitorDep) -> Response:
-    """200 when healthy or degraded, 503 when unhealthy; no token needed."""
-    status, checks = monitor.report()
-    body: dict[str, Any] = {"status": status, "checks": checks, "layers": monitor.layers()}
-    return JSONResponse(body, status_code=503 if status == "unhealthy" else 200)
+def build_router(settings: Settings, limiter: Limiter) -> APIRouter:
+    router = APIRouter()
+
+    @router.post(
+        "/execute",
+        response_model=ExecuteResponse,
+        openapi_extra=_REQUEST_SCHEMA,
+        responses=_errors(400, 401, 413, 422, 429, 503),
+    )
+    @limiter.limit(settings.rate_limit_execute_per_token, key_func=token_key)
+    @limiter.limit(settings.rate_limit_execute_per_ip, key_func=client_ip)
+    async def execute(request: Request, _: Authorized, settings: SettingsDep, service: ServiceDep) -> Response:
+        """Run Python in a fresh sandboxed process.
+
+        The token is checked before the body is read, so an unauthenticated caller learns
+        nothing about the schema. Returns 200 whenever the code ran, even if it raised or
+        hit a limit (``success: false`` with ``error`` / ``limit``).
+        """
+        audit = audit_record(request)
+        body = await read_body(request, settings.max_body_bytes)
+        payload = parse_request(body, request.headers.get("content-type", ""), settings.max_context_depth)
+        audit.describe_code(payload.code, payload.context)
+        reply = await service.execute(payload, request.state.request_id)
+        audit.write(
+            status=200,
+            outcome="success" if reply.success else "limit" if reply.limit else "error",
+            limit=reply.limit,
+            error_type=reply.error.type if reply.error else None,
+            duration_ms=(time.perf_counter() - request.state.started) * 1000,
+            execution_ms=reply.duration_ms,
+            stdout_bytes=len(reply.stdout.encode("utf-8", "surrogatepass")),
+            stderr_bytes=len(reply.stderr.encode("utf-8", "surrogatepass")),
+            truncated=[name for name, cut in reply.truncated.model_dump().items() if cut],
+        )
+        # Serialized here, once: returning the model would make FastAPI validate it again.
+        return set_limit_headers(Response(reply.model_dump_json(), media_type="application/json"), request)
+
+    @router.get("/livez")
+    @exempt(limiter)
+    async def livez(request: Request) -> Response:
+        """Liveness: the process answers HTTP. Constant and cheap (also the benchmark's
+        floor); /health is the one that proves the sandbox works."""
+        return Response(b'{"status":"alive"}', media_type="application/json")
+
+    @router.get("/health", response_model=HealthResponse, responses={503: {"model": HealthResponse}})
+    @exempt(limiter)
+    async def health(request: Request, monitor: MonitorDep) -> Response:
+        """200 when healthy or degraded, 503 when unhealthy; no token needed."""
+        status, checks = monitor.report()
+        body: dict[str, Any] = {"status": status, "checks": checks, "layers": monitor.layers()}
+        return JSONResponse(body, status_code=503 if status == "unhealthy" else 200)
+
+    return router

@@ -78,3 +78,10 @@ class HealthResponse(BaseModel):
     status: Literal["healthy", "degraded", "unhealthy"]
     checks: dict[str, Any]
     layers: dict[str, str]
+
+
+class ErrorResponse(BaseModel):
+    """Every refusal (4xx) and 503: what was wrong. A string, or for 400 and 422 a list
+    of objects (400: line, rule, message, hint; 422: loc, msg, type)."""
+
+    detail: str | list[dict[str, Any]]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+from limits import parse_many
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -111,6 +112,25 @@ class Settings(BaseSettings):
         f"says unhealthy ({', '.join(LAYERS)}); empty: none",
     )
 
+    # Rate limits (slowapi; the "limits" notation: "120/minute", "10/second;600/hour").
+    rate_limit_execute_per_token: str = Field(
+        default="6000/minute", description="POST /execute, per token fingerprint (never the raw token)"
+    )
+    rate_limit_execute_per_ip: str = Field(default="6000/minute", description="POST /execute, per client IP")
+    rate_limit_storage_uri: str = Field(
+        default="memory://",
+        description="where the counters live: memory:// (this process) or redis://host:port/db (shared by replicas)",
+    )
+    rate_limits_enabled: bool = Field(default=True)
+
+    # HTTP surface
+    cors_allow_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="comma-separated origins allowed to call /execute from a browser; empty: CORS off"
+    )
+    docs_enabled: bool = Field(default=True, description="serve /docs and /openapi.json (turn off in production)")
+    log_format: Literal["json", "text"] = Field(default="json")
+    shutdown_retry_after_s: int = Field(default=5, ge=1, le=3600, description="Retry-After of 503s while draining")
+
     allowed_imports: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset(CATALOGUE), description="comma-separated module names, a subset of the vetted catalogue"
     )
@@ -123,6 +143,37 @@ class Settings(BaseSettings):
         if data.get("api_token") not in (None, ""):
             raise ValueError("set EXECUTOR_API_TOKEN or EXECUTOR_API_TOKEN_FILE, not both")
         return {**data, "api_token": _read_token_file(str(data["api_token_file"]))}
+
+    @field_validator("rate_limit_execute_per_token", "rate_limit_execute_per_ip")
+    @classmethod
+    def _parseable_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit ({exc}); e.g. '120/minute' or '10/second;600/hour'") from None
+        return value
+
+    @field_validator("rate_limit_storage_uri")
+    @classmethod
+    def _known_storage(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+            raise ValueError("must be memory:// or a redis:// URI")
+        return value
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _explicit_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if origin == "*" or not origin.startswith(("http://", "https://")):
+                raise ValueError(f"{origin!r}: list each origin as scheme://host[:port]; '*' is not allowed")
+        return value
 
     @field_validator("required_layers", mode="before")
     @classmethod

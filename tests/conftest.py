@@ -42,6 +42,9 @@ TEST_ENV: dict[str, str] = {
     "EXECUTOR_MAX_CONCURRENT_EXECUTIONS": "2",
     "EXECUTOR_MAX_QUEUED_EXECUTIONS": "16",
     "EXECUTOR_PREFORK_WORKERS": "2",
+    # Rate limits have their own tests (tests/e2e/test_operations.py), with their own servers.
+    "EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": "1000000/minute",
+    "EXECUTOR_RATE_LIMIT_EXECUTE_PER_IP": "1000000/minute",
 }
 
 

@@ -6,7 +6,7 @@ import prometheus_client
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from src.metrics import LIMIT_KINDS, OUTCOMES, REJECTION_REASONS, ExecutorMetrics
+from src.metrics import LIMIT_KINDS, OUTCOMES, REJECTION_REASONS, STREAMS, ExecutorMetrics
 
 
 @pytest.fixture
@@ -22,6 +22,11 @@ FAMILIES = [
     pytest.param("executor_executions_queued", "gauge", id="queued"),
     pytest.param("executor_rejections", "counter", id="rejections"),
     pytest.param("executor_limits_hit", "counter", id="limits-hit"),
+    pytest.param("executor_ready_workers", "gauge", id="ready-workers"),
+    pytest.param("executor_template_restarts", "counter", id="template-restarts"),
+    pytest.param("executor_output_truncations", "counter", id="truncations"),
+    pytest.param("executor_http_requests", "counter", id="http-requests"),
+    pytest.param("executor_http_request_duration_seconds", "histogram", id="http-duration"),
 ]
 
 
@@ -134,3 +139,15 @@ def test_global_registry_is_not_used(metrics: ExecutorMetrics) -> None:
 def test_same_registry_twice_is_refused(metrics: ExecutorMetrics, registry: CollectorRegistry) -> None:
     with pytest.raises(ValueError, match="Duplicated timeseries"):
         ExecutorMetrics(registry)
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_every_truncation_stream_starts_at_zero(
+    metrics: ExecutorMetrics, registry: CollectorRegistry, stream: str
+) -> None:
+    assert registry.get_sample_value("executor_output_truncations_total", {"stream": stream}) == 0.0
+
+
+def test_rejected_is_an_outcome_and_rate_limited_a_reason() -> None:
+    assert "rejected" in OUTCOMES
+    assert {"auth", "validation", "too_large", "rate_limited", "queue_full"} <= set(REJECTION_REASONS)

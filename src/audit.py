@@ -1,0 +1,61 @@
+"""The audit log: one JSON line per /execute request, on the ``executor.audit`` logger.
+
+It says who asked (client IP, token fingerprint), what (SHA-256 and size of the code,
+the names of the context keys) and what came of it (outcome, limit or refusal reason,
+HTTP status, duration, bytes of output). Never the code, a context value or the token:
+the fingerprint is the first 16 hex digits of the token's SHA-256, enough to tell
+callers apart and useless to an attacker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger("executor.audit")
+
+
+def token_fingerprint(token: str | None) -> str | None:
+    if not token:
+        return None
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+@dataclass
+class AuditRecord:
+    """Filled in as the request goes through the pipeline, written once at the end."""
+
+    client_ip: str | None
+    token_fingerprint: str | None
+    code_sha256: str | None = None
+    code_bytes: int | None = None
+    context_keys: list[str] = field(default_factory=list)
+    written: bool = False
+
+    def describe_code(self, code: str, context: dict[str, Any]) -> None:
+        data = code.encode("utf-8", "surrogatepass")
+        self.code_sha256 = hashlib.sha256(data).hexdigest()
+        self.code_bytes = len(data)
+        self.context_keys = sorted(context)
+
+    def write(self, *, status: int, outcome: str, duration_ms: float, **details: Any) -> None:
+        """Log the line (once: a request refused after it ran is not logged twice)."""
+        if self.written:
+            return
+        self.written = True
+        log.info(
+            "execution",
+            extra={
+                "client_ip": self.client_ip,
+                "token_fingerprint": self.token_fingerprint,
+                "code_sha256": self.code_sha256,
+                "code_bytes": self.code_bytes,
+                "context_keys": self.context_keys,
+                "status": status,
+                "outcome": outcome,
+                "duration_ms": round(duration_ms, 3),
+                **details,
+            },
+        )

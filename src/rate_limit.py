@@ -1,0 +1,95 @@
+"""Rate limits with slowapi: per token fingerprint and per client IP, per route.
+
+Counters live in ``EXECUTOR_RATE_LIMIT_STORAGE_URI``: ``memory://`` (this process) or
+``redis://…``, which several replicas share, so a caller gets one budget whichever
+replica answers. The sliding-window-counter strategy: close to exact, two counters per
+key, cheap on Redis.
+
+The limits of /execute are checked after authentication and before the body is read:
+an unauthenticated request costs a header lookup and a constant-time compare and is
+answered 401 without touching the budget of anyone; an authenticated one is counted
+against its token and its IP. A 429 carries Retry-After and X-RateLimit-Limit,
+-Remaining and -Reset; so does every answer within the limits.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+from slowapi import Limiter
+from slowapi.errors import RateLimitExceeded
+
+from .audit import token_fingerprint
+from .auth import TOKEN_HEADER
+from .settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def client_ip(request: Request) -> str:
+    """The peer address uvicorn saw (behind a proxy, run uvicorn with --proxy-headers
+    and --forwarded-allow-ips so that this is the client, not the proxy)."""
+    return f"ip:{request.client.host if request.client else 'unknown'}"
+
+
+def token_key(request: Request) -> str:
+    return f"token:{token_fingerprint(request.headers.get(TOKEN_HEADER)) or 'none'}"
+
+
+def build_limiter(settings: Settings) -> Limiter:
+    return Limiter(
+        key_func=client_ip,
+        storage_uri=settings.rate_limit_storage_uri,
+        strategy="sliding-window-counter",
+        # Headers are set here (set_limit_headers), once: slowapi's own injection appends
+        # them once per decorator, and puts Retry-After on every answer.
+        headers_enabled=False,
+        enabled=settings.rate_limits_enabled,
+        key_prefix="executor",
+        # A Redis outage must not take the service down: count in memory meanwhile.
+        in_memory_fallback_enabled=settings.rate_limit_storage_uri != "memory://",
+    )
+
+
+def exempt(limiter: Limiter) -> Callable[[F], F]:
+    """``limiter.exempt`` with its type kept (slowapi's decorator is untyped)."""
+
+    def mark(func: F) -> F:
+        return cast(F, limiter.exempt(func))  # type: ignore[no-untyped-call]
+
+    return mark
+
+
+def set_limit_headers(response: Response, request: Request, *, exceeded: bool = False) -> Response:
+    """X-RateLimit-Limit, -Remaining and -Reset (epoch seconds) for the limit slowapi
+    reports for this request: on a 429 the one exceeded, otherwise the first of those
+    with the shortest window. Retry-After on a 429."""
+    limiter: Limiter = request.app.state.limiter
+    current = getattr(request.state, "view_rate_limit", None)
+    if current is None or not limiter.enabled:
+        return response
+    item, args = current
+    try:
+        reset_at, remaining = limiter.limiter.get_window_stats(item, *args)
+    except Exception:  # noqa: BLE001 - the storage may be unreachable; the answer stands without headers
+        return response
+    response.headers["X-RateLimit-Limit"] = str(item.amount)
+    response.headers["X-RateLimit-Remaining"] = str(remaining)
+    response.headers["X-RateLimit-Reset"] = str(math.ceil(reset_at))
+    if exceeded:
+        response.headers["Retry-After"] = str(max(1, math.ceil(reset_at - time.time())))
+    return response
+
+
+def rate_limited_response(request: Request, exc: RateLimitExceeded) -> Response:
+    """429 with the contract's error shape, Retry-After and the X-RateLimit-* headers."""
+    response: Response = JSONResponse({"detail": f"rate limit exceeded: {exc.detail}; retry later"}, status_code=429)
+    response = set_limit_headers(response, request, exceeded=True)
+    if "Retry-After" not in response.headers:
+        response.headers["Retry-After"] = "1"
+    return response
