@@ -362,9 +362,10 @@ class ExecutionPool:
         loop = asyncio.get_running_loop()
         try:
             with _JobIO(worker, stdout, stderr, max_reply) as io:
-                with contextlib.suppress(OSError):  # a dead worker shows up as EOF below
-                    await loop.sock_sendall(worker.channel, frame)
+                # The deadline covers sending the job too (a large job to a worker that
+                # does not read it must not hold the request forever).
                 timer = loop.call_later(timeout_s, io.end, "timeout")
+                send = self._send_job(worker, frame)
                 # The template dying ends the executions it forked (a clean 503), even
                 # though a worker could finish on its own: the pool is restarting.
                 forget = worker.template.on_death(lambda: io.end("eof"))
@@ -373,6 +374,8 @@ class ExecutionPool:
                 finally:
                     timer.cancel()
                     forget()
+                    if send is not None:
+                        send.cancel()
                 if ending == "reply":
                     io.drain_streams()
             duration = time.perf_counter() - started
@@ -381,6 +384,23 @@ class ExecutionPool:
         finally:
             worker.close()
         return RunOutcome(reply, stdout, stderr, duration)
+
+    @staticmethod
+    def _send_job(worker: Worker, frame: bytes) -> asyncio.Future[None] | None:
+        """Send the job; the usual small frame goes in one non-blocking call, a large one
+        continues in the background (under the job's deadline). A dead worker shows up
+        as EOF on its channel, so a failed send is not an error here."""
+        try:
+            sent = worker.channel.send(frame)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return None
+        if sent == len(frame):
+            return None
+        rest = asyncio.ensure_future(asyncio.get_running_loop().sock_sendall(worker.channel, frame[sent:]))
+        rest.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return rest
 
     async def _describe(self, worker: Worker, io: _JobIO, ending: Ending, job: Job, timeout_s: float) -> WorkerReply:
         limits = job["limits"]

@@ -116,6 +116,16 @@ for t in threads:
 for t in threads:
     t.join()
 """,
+    "lock /dev/null for the next request": """
+import fcntl
+fcntl.lockf(0, fcntl.LOCK_SH | fcntl.LOCK_NB)
+""",
+    "host interfaces through the channel socket": """
+import array, fcntl
+buffer = array.array("B", bytes(4096))
+request = array.array("B", (4096).to_bytes(8, "little") + buffer.buffer_info()[0].to_bytes(8, "little"))
+fcntl.ioctl(3, 0x8912, request)  # SIOCGIFCONF
+""",
     # Last two: when they work, the template is gone and the pool restarts.
     "join the template's process group, then kill(0)": """
 import os, signal
@@ -162,6 +172,8 @@ STOPPED_ALONE: dict[str, frozenset[str]] = {
         "watch /tmp with inotify",
         "renice the template",
         "start threads",
+        "lock /dev/null for the next request",
+        "host interfaces through the channel socket",
     ),
     "network_namespace": _attacks("socket.connect to 127.0.0.1"),
     # For root, RLIMIT_NPROC is not enforced and RLIMIT_FSIZE=0 lets an empty file be

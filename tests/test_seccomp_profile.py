@@ -154,6 +154,8 @@ SERVICE_NEEDS = {
         "the runtime changes user after loading the profile when no_new_privs is off",
     ),
     "capset": "the template drops its capabilities",
+    "seccomp": "the template and each worker install their filters",
+    "landlock_restrict_self": "the template and each worker enter their Landlock domains",
     "personality": "reading it, or setting plain PER_LINUX (the only two values allowed, as Docker's default)",
     "setrlimit": "each worker sets its RLIMITs",
     **dict.fromkeys(

@@ -9,6 +9,7 @@ against whole attacks, through a real template; these pin each layer's own contr
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import socket
 import sysconfig
@@ -137,6 +138,85 @@ def test_worker_filters_refuse_threads() -> None:
         except RuntimeError:  # "can't start new thread": clone refused
             return True
         return False
+
+    assert under_worker_filters(check) == OK
+
+
+def _raw(name: str, *args: int) -> None:
+    import ctypes
+
+    import pyseccomp as sc
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    number = int(sc.resolve_syscall(sc.system_arch(), name))
+    if libc.syscall(number, *[ctypes.c_ulong(a) for a in args]) == -1:
+        raise OSError(ctypes.get_errno(), name)
+
+
+_HIGH = 1 << 32
+_F_SETOWN, _F_SETLEASE, _F_OFD_SETLK, _F_GETLK = 8, 1024, 37, 5
+_SIOCGIFCONF, _FS_IOC_GETFLAGS, _FIOSETOWN, _TIOCSTI = 0x8912, 0x80086601, 0x8901, 0x5412
+_MADV_PAGEOUT = 21
+
+
+@needs_seccomp
+@pytest.mark.parametrize(
+    ("what", "call"),
+    [
+        ("a lock on /dev/null, shared with the next worker", lambda: fcntl.lockf(0, fcntl.LOCK_SH | fcntl.LOCK_NB)),
+        ("an OFD lock", lambda: fcntl.fcntl(0, _F_OFD_SETLK, bytes(32))),
+        ("asking who holds a lock", lambda: fcntl.fcntl(0, _F_GETLK, bytes(32))),
+        ("F_SETOWN with bit 32 set", lambda: _raw("fcntl", 1, _HIGH | _F_SETOWN, 1)),
+        ("a lease with bit 32 set", lambda: _raw("fcntl", 0, _HIGH | _F_SETLEASE, 0)),
+        ("FIOSETOWN with bit 32 set", lambda: _raw("ioctl", 1, _HIGH | _FIOSETOWN, 0)),
+        ("TIOCSTI with bit 32 set", lambda: _raw("ioctl", 0, _HIGH | _TIOCSTI, 0)),
+        ("file attributes", lambda: _raw("ioctl", 0, _FS_IOC_GETFLAGS, 0)),
+        ("changing the flags of a shared descriptor", lambda: fcntl.fcntl(0, fcntl.F_SETFL, os.O_NONBLOCK)),
+        ("evicting shared page cache", lambda: _raw("madvise", 0, 4096, _MADV_PAGEOUT)),
+        ("another seccomp filter", _WORKER.install),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_worker_filters_refuse_descriptor_tricks(what: str, call: Callable[[], object]) -> None:
+    def check() -> bool:
+        try:
+            call()
+        except (OSError, syscall_filter.SeccompError) as exc:
+            return isinstance(exc, syscall_filter.SeccompError) or exc.errno == errno.EPERM
+        return False
+
+    assert under_worker_filters(check) == OK
+
+
+@needs_seccomp
+def test_interface_queries_on_an_inherited_socket_are_refused() -> None:
+    """The channel socket was made by the server, in the host's network namespace."""
+    inherited = socket.socket()
+
+    def check() -> bool:
+        return refused(lambda: _raw("ioctl", inherited.fileno(), _SIOCGIFCONF, 0))
+
+    try:
+        assert under_worker_filters(check) == OK
+    finally:
+        inherited.close()
+
+
+@needs_seccomp
+@pytest.mark.parametrize(
+    ("what", "call"),
+    [
+        ("isatty", lambda: os.isatty(1)),
+        ("dup", lambda: os.close(os.dup(1))),
+        ("close-on-exec", lambda: os.set_inheritable(1, False)),
+        ("read its flags", lambda: fcntl.fcntl(1, fcntl.F_GETFL)),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_worker_filters_allow_ordinary_descriptor_calls(what: str, call: Callable[[], object]) -> None:
+    def check() -> bool:
+        call()
+        return True
 
     assert under_worker_filters(check) == OK
 
@@ -281,9 +361,15 @@ def test_landlock_refuses_signals_outside_its_domain() -> None:
 def test_interpreter_paths_are_only_the_interpreters() -> None:
     project = Path(__file__).resolve().parent.parent
     for path in landlock.interpreter_paths():
-        assert Path(path).is_dir()
+        assert Path(path).exists()
         assert not project.is_relative_to(Path(path)), path  # never the checkout or above it
         assert Path(path) != project
+        assert not Path(path).is_dir() or path.startswith(("/usr/share/zoneinfo", *_interpreter_roots())), path
+
+
+def _interpreter_roots() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    return tuple(os.path.realpath(paths[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib"))
 
 
 # --------------------------------------------------------------------------- capabilities, preparation

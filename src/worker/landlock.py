@@ -94,14 +94,19 @@ def handled_fs(abi: int) -> int:
 
 
 def interpreter_paths() -> list[str]:
-    """Directories a worker may read: the standard library (with its C extensions) and
-    the installed packages. Nothing else: not the project checkout, not /tmp, not /proc,
-    not /etc. Lazy imports of the standard library keep working (encodings, _strptime)."""
+    """What a worker may read: the standard library (with its C extensions), the installed
+    packages and the time zone data. Nothing else: not the project checkout, not /tmp,
+    not /proc, not the rest of /etc. Lazy imports of the standard library keep working
+    (encodings, _strptime)."""
     paths = sysconfig.get_paths()
     found: list[str] = []
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         path = os.path.realpath(paths[key])
         if os.path.isdir(path) and path not in found:
+            found.append(path)
+    # Time zone data, so that local time is the host's (the C library may read it again).
+    for path in (os.path.realpath("/etc/localtime"), "/usr/share/zoneinfo"):
+        if os.path.exists(path) and path not in found:
             found.append(path)
     return found
 
@@ -124,7 +129,9 @@ def build_ruleset(abi: int, readable: Iterable[str]) -> int:
         for path in readable:
             path_fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
             try:
-                rule = _PathBeneathAttr(READ_ONLY, path_fd)
+                # A file (not a directory) takes file rights only.
+                rights = READ_ONLY if os.path.isdir(path) else FS_READ_FILE
+                rule = _PathBeneathAttr(rights, path_fd)
                 if _syscall(_SYS_ADD_RULE, ctypes.c_int(fd), ctypes.c_int(_RULE_PATH_BENEATH), ctypes.byref(rule), 0):
                     raise _fail(f"landlock_add_rule({path})")
             finally:

@@ -15,11 +15,15 @@ paid per request:
   found in review). It holds what CPython needs to run the catalogue's modules, and what
   the template needs to fork: no socket creation, exec, mount, keyring, bpf, io_uring,
   filesystem write, IPC, inotify, scheduling of other processes...
+  ``fcntl`` and ``ioctl`` are allowed for a handful of commands only (no locks, leases,
+  signal owners, file attributes, interface queries); commands are compared on their low
+  32 bits, the part the kernel reads.
 * ``worker``: a short **deny list** each worker adds after its RLIMITs, for what the
   template needed but a program must not have: no new process or thread (``clone``), no
   leaving its process group (``setpgid``), no ``prctl`` (the parent-death signal stays),
-  no cancelling its alarm, no new limit, no asking for signals to be sent elsewhere
-  (``F_SETOWN``, ``FIOSETOWN``) and no faking terminal input (``TIOCSTI``).
+  no cancelling its alarm, no new limit, no further filter or Landlock domain, no
+  changing the flags of the descriptors it shares with the template (``F_SETFL``), no
+  page-cache probing (``MADV_PAGEOUT``, ``MADV_COLD``).
 
 ``clone3`` fails with ENOSYS so that the C library falls back to ``clone``, whose flags a
 filter can read. A call from a foreign architecture (the 32-bit ABIs on x86_64) kills the
@@ -45,8 +49,8 @@ ALLOWED: Mapping[str, str] = {
     **_group("memory", "brk mmap munmap mremap mprotect madvise"),
     **_group(
         "reading files (Landlock decides which) and using descriptors it holds",
-        """read readv pread64 write writev lseek close close_range dup dup2 dup3 fcntl ioctl fstat newfstatat stat
-        lstat statx access faccessat faccessat2 readlink readlinkat getdents64 getcwd""",
+        """read readv pread64 write writev lseek close close_range dup dup2 dup3 fstat newfstatat stat lstat statx
+        access faccessat faccessat2 readlink readlinkat getdents64 getcwd""",
     ),
     **_group("waiting", "poll ppoll select pselect6 nanosleep clock_nanosleep futex sched_yield"),
     **_group("time", "clock_gettime clock_getres gettimeofday time times getrusage"),
@@ -71,6 +75,9 @@ ALLOWED: Mapping[str, str] = {
 
 #: Allowed only with these arguments (see build_program): name -> condition.
 CONDITIONAL: Mapping[str, str] = {
+    "fcntl": "only F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL: no locks, leases, owners, "
+    "notifications, pipe resizing",
+    "ioctl": "only TCGETS, TIOCGWINSZ, FIOCLEX, FIONCLEX: no file attributes, interfaces, terminal input",
     "clone": "without a CLONE_NEW* namespace flag (the worker stage refuses every clone)",
     "clone3": "fails with ENOSYS, so that the C library uses clone",
     "kill": "only pid 0: the caller's own process group, which holds only itself",
@@ -83,6 +90,9 @@ CONDITIONAL: Mapping[str, str] = {
 #: Refused to workers by their own stage, after they used them to confine themselves.
 WORKER_DENIED: Mapping[str, str] = {
     **_group("no new process or thread", "clone"),
+    **_group(
+        "no more filters or domains (each costs kernel memory outside its limits)", "seccomp landlock_restrict_self"
+    ),
     **_group("stays in its own process group, where kill(0) reaches only itself", "setpgid"),
     **_group("keeps its parent-death signal, dumpable flag and no_new_privs", "prctl"),
     **_group("keeps its wall-clock alarm", "alarm setitimer"),
@@ -131,10 +141,19 @@ NOTABLY_REFUSED: Mapping[str, str] = {
 _CLONE_NAMESPACE_FLAGS = 0x7E020000  # CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
 #: open flags that write or create: O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND.
 _WRITE_OPEN_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-#: fcntl commands that make the kernel signal another process, or lease a file.
-_F_SETOWN, _F_SETSIG, _F_SETOWN_EX, _F_SETLEASE = 8, 10, 15, 1024
-#: ioctl requests: signal owner of a descriptor (two spellings), fake terminal input.
-_FIOSETOWN, _SIOCSPGRP, _TIOCSTI = 0x8901, 0x8902, 0x5412
+#: fcntl commands allowed: duplicate, close-on-exec, status flags. Everything else
+#: (locks, leases, F_SETOWN/F_SETSIG, F_NOTIFY, F_SETPIPE_SZ...) is refused.
+_F_DUPFD, _F_GETFD, _F_SETFD, _F_GETFL, _F_SETFL, _F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
+_FCNTL_ALLOWED = (_F_DUPFD, _F_GETFD, _F_SETFD, _F_GETFL, _F_SETFL, _F_DUPFD_CLOEXEC)
+#: ioctl requests allowed: "is this a terminal" (isatty), its size, close-on-exec.
+_TCGETS, _TIOCGWINSZ, _FIONCLEX, _FIOCLEX = 0x5401, 0x5413, 0x5450, 0x5451
+_IOCTL_ALLOWED = (_TCGETS, _TIOCGWINSZ, _FIONCLEX, _FIOCLEX)
+#: madvise advice that probes or evicts shared page cache (a side channel on what other
+#: executions import).
+_MADV_COLD, _MADV_PAGEOUT = 20, 21
+#: The kernel reads these arguments as 32-bit ints: compare the low half only, so that
+#: setting bit 32 and up cannot smuggle a command past a rule.
+_LOW32 = 0xFFFFFFFF
 
 _SOCK_FILTER_SIZE = 8  # struct sock_filter: u16 code, u8 jt, u8 jf, u32 k
 
@@ -185,6 +204,10 @@ def build_program(stage: Stage) -> bytes:
             rule(allow, "openat", sc.Arg(2, sc.MASKED_EQ, _WRITE_OPEN_FLAGS, 0))
             rule(allow, "prlimit64", sc.Arg(0, sc.EQ, 0))
             rule(allow, "sched_getaffinity", sc.Arg(0, sc.EQ, 0))
+            for command in _FCNTL_ALLOWED:
+                rule(allow, "fcntl", sc.Arg(1, sc.MASKED_EQ, _LOW32, command))
+            for request in _IOCTL_ALLOWED:
+                rule(allow, "ioctl", sc.Arg(1, sc.MASKED_EQ, _LOW32, request))
         else:
             flt = sc.SyscallFilter(allow)
 
@@ -195,10 +218,11 @@ def build_program(stage: Stage) -> bytes:
             for name in WORKER_DENIED:
                 rule(deny, name)
             rule(deny, "prlimit64", sc.Arg(2, sc.NE, 0))
-            for command in (_F_SETOWN, _F_SETSIG, _F_SETOWN_EX, _F_SETLEASE):
-                rule(deny, "fcntl", sc.Arg(1, sc.EQ, command))
-            for request in (_FIOSETOWN, _SIOCSPGRP, _TIOCSTI):
-                rule(deny, "ioctl", sc.Arg(1, sc.EQ, request))
+            # Status flags live on the open file description, which /dev/null on fd 0
+            # shares with the template: a worker must not leave flags for the next one.
+            rule(deny, "fcntl", sc.Arg(1, sc.MASKED_EQ, _LOW32, _F_SETFL))
+            for advice in (_MADV_COLD, _MADV_PAGEOUT):
+                rule(deny, "madvise", sc.Arg(2, sc.MASKED_EQ, _LOW32, advice))
         # Through a pipe (memfd_create is refused by the container profile). A filter
         # holds at most 4096 instructions, 32 KiB: less than a pipe's 64 KiB buffer, so
         # the export cannot block.
