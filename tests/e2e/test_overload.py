@@ -1,0 +1,156 @@
+"""Overload and shutdown, against real servers: a burst of ten times the capacity gets
+only 200s and 429s, admitted requests run in arrival order, memory stays bounded, and
+SIGTERM drains: running executions finish, waiting ones get 503, nothing is left behind.
+Every load here is bounded in count and in time.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import LiveServer, run_server
+
+SLOTS = 2
+QUEUE = 4
+CAPACITY = SLOTS + QUEUE
+ENV = {"EXECUTOR_MAX_CONCURRENT_EXECUTIONS": str(SLOTS), "EXECUTOR_MAX_QUEUED_EXECUTIONS": str(QUEUE)}
+SLEEP = "import time\ntime.sleep(0.2)\n'done'"
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def descendants(root: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat.rpartition(")")[2].split()[1])
+    found: set[int] = set()
+    frontier = {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running, or stopped: not gone, and not a zombie waiting for its reaper."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _describe(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:200]
+    except OSError:
+        return "?"
+
+
+def post(server: LiveServer, code: str, timeout_s: float = 30.0) -> int | str:
+    try:
+        with server.client(timeout_s=timeout_s) as client:
+            return client.post("/execute", json={"code": code}).status_code
+    except httpx.HTTPError as exc:
+        return type(exc).__name__
+
+
+# --------------------------------------------------------------------------- burst
+
+
+@pytest.mark.slow
+def test_burst_of_ten_times_capacity_gets_only_200_and_429(tmp_path: Path) -> None:
+    burst = 10 * CAPACITY
+    with run_server(tmp_path, ENV) as server:
+        server.execute("print(1)")  # warm
+        rss_before = rss_kib(server.process.pid)
+        start = threading.Barrier(burst)
+
+        def one(_: int) -> int | str:
+            start.wait(10)
+            return post(server, SLEEP)
+
+        began = time.monotonic()
+        with ThreadPoolExecutor(max_workers=burst) as pool:
+            statuses = Counter(pool.map(one, range(burst)))
+        elapsed = time.monotonic() - began
+        rss_after = rss_kib(server.process.pid)
+        health = httpx.get(server.url + "/health", timeout=10)
+        print(f"\nburst of {burst}: {dict(statuses)} in {elapsed:.2f} s; RSS {rss_before} -> {rss_after} KiB")
+
+    assert set(statuses) <= {200, 429}, statuses
+    assert statuses[200] >= CAPACITY  # every slot and every queue place was used
+    assert statuses[429] > 0
+    assert elapsed < 15  # nobody waited for more than the queue ahead of it
+    assert rss_after - rss_before < 50 * 1024
+    assert health.status_code == 200 and health.json()["status"] == "healthy"
+
+
+@pytest.mark.slow
+def test_admitted_requests_run_in_arrival_order(tmp_path: Path) -> None:
+    env = {"EXECUTOR_MAX_CONCURRENT_EXECUTIONS": "1", "EXECUTOR_MAX_QUEUED_EXECUTIONS": "10"}
+    stamp = "import time\nstarted = time.time()\ntime.sleep(0.05)\nstarted"
+    with run_server(tmp_path, env) as server, ThreadPoolExecutor(max_workers=7) as pool:
+        blocker = pool.submit(post, server, "import time\ntime.sleep(0.6)")
+        time.sleep(0.2)
+        pending = []
+        for _ in range(6):  # arrive one after the other while the blocker holds the slot
+            pending.append(pool.submit(lambda: server.execute(stamp).json()["result"]))
+            time.sleep(0.03)
+        started = [future.result(timeout=30) for future in pending]
+        assert blocker.result(timeout=30) == 200
+    assert started == sorted(started)
+
+
+# --------------------------------------------------------------------------- SIGTERM
+
+
+@pytest.mark.slow
+def test_sigterm_drains_then_stops_everything(tmp_path: Path) -> None:
+    long_run = "import time\ntime.sleep(1.5)\n'finished'"
+    with run_server(tmp_path, ENV) as server, ThreadPoolExecutor(max_workers=8) as pool:
+        running = [pool.submit(server.execute, long_run) for _ in range(SLOTS)]
+        time.sleep(0.3)
+        waiting = [pool.submit(server.execute, long_run) for _ in range(3)]
+        time.sleep(0.3)
+        sandbox = descendants(server.process.pid)
+        assert sandbox, "no template or worker found"
+
+        os.kill(server.process.pid, signal.SIGTERM)
+        refused = [future.result(timeout=30) for future in waiting]
+        finished = [future.result(timeout=30) for future in running]
+        after = post(server, "print(1)", timeout_s=5)
+        exit_code = server.process.wait(timeout=30)
+        time.sleep(0.5)
+        survivors = {pid: _describe(pid) for pid in sandbox if _alive(pid)}
+
+    # Running executions finished with their results.
+    assert [r.status_code for r in finished] == [200] * SLOTS
+    assert [r.json()["result"] for r in finished] == ["finished"] * SLOTS
+    # Waiting ones were told to go elsewhere, at once.
+    assert [r.status_code for r in refused] == [503] * 3
+    assert all(r.headers["Retry-After"] == "5" for r in refused)
+    assert "shutting down" in refused[0].json()["detail"]
+    # A newcomer finds the door closed; the server exits cleanly and leaves nothing behind.
+    assert after in ("ConnectError", 503), after
+    # uvicorn re-raises the signal once it has shut down, so the status says "SIGTERM".
+    assert exit_code in (0, -signal.SIGTERM)
+    assert survivors == {}
