@@ -13,6 +13,7 @@ import sys
 from contextvars import ContextVar
 from typing import Literal
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 #: The id of the request being served by the current task; None outside requests.
@@ -34,7 +35,13 @@ class RequestIdFilter(logging.Filter):
 
 def json_formatter() -> logging.Formatter:
     return JsonFormatter(
-        _JSON_FIELDS, style="{", rename_fields=_RENAME, datefmt="%Y-%m-%dT%H:%M:%S%z", json_ensure_ascii=False
+        _JSON_FIELDS,
+        style="{",
+        rename_fields=_RENAME,
+        datefmt="%Y-%m-%dT%H:%M:%S%z",
+        json_ensure_ascii=False,
+        # uvicorn attaches an ANSI-coloured copy of some messages: noise in JSON.
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],
     )
 
 

@@ -10,7 +10,7 @@ import asyncio
 import pytest
 
 from src.admission import AdmissionGate
-from src.errors import Overloaded
+from src.errors import Overloaded, ShuttingDown
 
 
 async def hold(gate: AdmissionGate, name: str, entered: list[str], release: asyncio.Event) -> None:
@@ -297,3 +297,42 @@ def test_slot_is_free_again_after_a_cancelled_holder() -> None:
         return inside, gate.in_flight
 
     assert asyncio.run(scenario()) == (1, 0)
+
+
+# ---------------------------------------------------------------------- closing (shutdown)
+
+
+def test_closing_refuses_the_waiting_and_the_new_but_not_the_running() -> None:
+    async def scenario() -> tuple[list[str], list[str], str]:
+        gate = AdmissionGate(slots=1, queue_limit=4)
+        release = asyncio.Event()
+        entered: list[str] = []
+        running = asyncio.create_task(hold(gate, "running", entered, release))
+        await settle()
+        waiting = [asyncio.create_task(hold(gate, f"waiting-{i}", entered, release)) for i in range(2)]
+        await settle()
+        gate.close(lambda: ShuttingDown(5))
+        outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+        try:
+            async with gate.slot():
+                newcomer = "admitted"
+        except ShuttingDown:
+            newcomer = "refused"
+        release.set()
+        await running
+        return entered, [type(o).__name__ for o in outcomes], newcomer
+
+    entered, waiting, newcomer = asyncio.run(scenario())
+    assert entered == ["running"]
+    assert waiting == ["ShuttingDown", "ShuttingDown"]
+    assert newcomer == "refused"
+
+
+def test_slots_held_when_closing_are_still_released() -> None:
+    async def scenario() -> int:
+        gate = AdmissionGate(slots=1, queue_limit=1)
+        async with gate.slot():
+            gate.close(lambda: ShuttingDown(5))
+        return gate.in_flight
+
+    assert asyncio.run(scenario()) == 0

@@ -1,0 +1,39 @@
+"""JSON log lines carry the request id of the request that wrote them, and nothing else
+of it unless asked."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from src.log_config import REQUEST_ID, RequestIdFilter, json_formatter
+
+
+def render(message: str, **extra: object) -> dict[str, object]:
+    record = logging.LogRecord("executor.test", logging.INFO, __file__, 1, message, None, None)
+    for key, value in extra.items():
+        setattr(record, key, value)
+    RequestIdFilter().filter(record)
+    line: dict[str, object] = json.loads(json_formatter().format(record))
+    return line
+
+
+def test_a_line_is_one_json_object_with_the_standard_fields() -> None:
+    line = render("hello")
+    assert (line["message"], line["level"], line["logger"]) == ("hello", "INFO", "executor.test")
+    assert line["timestamp"]
+
+
+def test_the_request_id_of_the_current_request_is_added() -> None:
+    token = REQUEST_ID.set("req-42")
+    try:
+        assert render("inside")["request_id"] == "req-42"
+    finally:
+        REQUEST_ID.reset(token)
+    assert render("outside")["request_id"] is None
+
+
+def test_extra_fields_are_fields_and_colour_copies_are_dropped() -> None:
+    line = render("execution", outcome="success", color_message="\x1b[36mexecution\x1b[0m")
+    assert line["outcome"] == "success"
+    assert "color_message" not in line
