@@ -31,11 +31,13 @@ from .errors import (
 )
 from .executor import ExecutionService
 from .health import HealthMonitor
+from .mcp_http import mcp_route
+from .mcp_server import build_mcp
 from .metrics import ExecutorMetrics
 from .middleware import HttpMetricsMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from .pool import ExecutionPool
 from .process_protection import make_undumpable
-from .rate_limit import build_limiter, exempt, rate_limited_response
+from .rate_limit import build_limiter, exempt, hit_execute_limits, rate_limited_response
 from .routes import audit_record, build_router
 from .settings import Settings
 from .shutdown import Drain
@@ -110,6 +112,11 @@ def create_app(
     metrics.ready_workers.set_function(lambda: pool.ready_workers)
     pool.busy = lambda: gate.queued > 0 or gate.in_flight >= settings.max_concurrent_executions
     drain.on_drain(lambda: gate.close(lambda: ShuttingDown(settings.shutdown_retry_after_s)))
+    mcp = build_mcp(
+        service,
+        settings,
+        lambda caller: hit_execute_limits(limiter, settings, caller.token_fingerprint, caller.client_ip),
+    )
     _install_log_redaction()
 
     @asynccontextmanager
@@ -130,7 +137,8 @@ def create_app(
         await monitor.self_test()
         monitor.start()
         try:
-            yield
+            async with mcp.session_manager.run():
+                yield
         finally:
             drain.begin()  # also when the server stops for another reason than a signal
             await monitor.stop()
@@ -167,6 +175,7 @@ def create_app(
     app.add_middleware(HttpMetricsMiddleware, requests=metrics.http_requests, duration=metrics.http_duration)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(build_router(settings, limiter))
+    app.router.routes.append(mcp_route(mcp, settings, metrics))
 
     @app.get("/metrics", include_in_schema=False)
     @exempt(limiter)
@@ -175,9 +184,9 @@ def create_app(
 
     def refused(request: Request, reason: str, status: int) -> None:
         """Count a refusal, and audit it when it was an execution request."""
-        metrics.rejections.labels(reason).inc()
+        metrics.rejections.labels(reason, "http").inc()
         if request.url.path == _EXECUTE_PATH:
-            metrics.executions.labels("rejected").inc()
+            metrics.executions.labels("rejected", "http").inc()
             started = getattr(request.state, "started", time.perf_counter())
             audit_record(request).write(
                 status=status,

@@ -63,3 +63,5 @@ def configure_logging(fmt: LogFormat = "json", level: int = logging.INFO) -> Non
         for old in list(logger.handlers):
             logger.removeHandler(old)
         logger.propagate = True
+    # The MCP SDK logs every stateless request ("Terminating session") at INFO.
+    logging.getLogger("mcp").setLevel(logging.WARNING)

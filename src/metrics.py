@@ -3,7 +3,7 @@ read them from a private registry (``registry.get_sample_value(...)``).
 
 Names carry the ``executor_`` prefix and base units (seconds, bytes). Labels are
 bounded: ``outcome`` is one of OUTCOMES, ``reason`` one of REJECTION_REASONS, ``kind``
-one of the contract's limit kinds, ``stream`` stdout/stderr/result, ``route`` a route
+one of the contract's limit kinds, ``stream`` stdout/stderr/result, ``transport`` http or mcp, ``route`` a route
 template (or ``unmatched``), ``method`` an HTTP method, ``status`` an HTTP status.
 
 One process per container is the design (the pool, the admission queue and its FIFO
@@ -47,6 +47,8 @@ REJECTION_REASONS = (
     "shutting_down",
 )
 STREAMS = ("stdout", "stderr", "result")
+#: How the execution was asked for: POST /execute, or the MCP tool run_python.
+TRANSPORTS = ("http", "mcp")
 LIMIT_KINDS = ("timeout", "memory", "cpu", "output")
 
 
@@ -55,8 +57,8 @@ class ExecutorMetrics:
         self.registry = registry
         self.executions = Counter(
             "executor_executions",
-            "POST /execute requests by outcome: ran (success, error, limit) or refused (rejected)",
-            ["outcome"],
+            "Execution requests by outcome: ran (success, error, limit) or refused (rejected)",
+            ["outcome", "transport"],
             registry=registry,
         )
         self.duration = Histogram(
@@ -74,7 +76,10 @@ class ExecutorMetrics:
         self.in_flight = Gauge("executor_executions_in_flight", "Executions running now", registry=registry)
         self.queued = Gauge("executor_executions_queued", "Requests waiting for a slot", registry=registry)
         self.rejections = Counter(
-            "executor_rejections", "Requests refused before running, by reason", ["reason"], registry=registry
+            "executor_rejections",
+            "Requests refused before running, by reason",
+            ["reason", "transport"],
+            registry=registry,
         )
         self.limits_hit = Counter("executor_limits_hit", "Executions stopped by a limit", ["kind"], registry=registry)
         self.ready_workers = Gauge("executor_ready_workers", "Workers forked ahead of demand", registry=registry)
@@ -100,10 +105,11 @@ class ExecutorMetrics:
             buckets=LATENCY_BUCKETS_S,
             registry=registry,
         )
-        for outcome in OUTCOMES:
-            self.executions.labels(outcome)
-        for reason in REJECTION_REASONS:
-            self.rejections.labels(reason)
+        for transport in TRANSPORTS:
+            for outcome in OUTCOMES:
+                self.executions.labels(outcome, transport)
+            for reason in REJECTION_REASONS:
+                self.rejections.labels(reason, transport)
         for kind in LIMIT_KINDS:
             self.limits_hit.labels(kind)
         for stream in STREAMS:

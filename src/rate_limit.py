@@ -21,12 +21,16 @@ from typing import Any, TypeVar, cast
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
+from limits import parse_many
 from slowapi import Limiter
 from slowapi.errors import RateLimitExceeded
 
 from .audit import token_fingerprint
 from .auth import TOKEN_HEADER
 from .settings import Settings
+
+#: slowapi's scope for the limits of POST /execute (its key style is the URL path).
+EXECUTE_SCOPE = "/execute"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,3 +97,23 @@ def rate_limited_response(request: Request, exc: RateLimitExceeded) -> Response:
     if "Retry-After" not in response.headers:
         response.headers["Retry-After"] = "1"
     return response
+
+
+def hit_execute_limits(limiter: Limiter, settings: Settings, fingerprint: str | None, ip: str | None) -> int | None:
+    """Count one execution asked for outside a FastAPI route (the MCP tool) against the
+    same two budgets as POST /execute, under the same storage keys as slowapi uses for
+    that route: one budget per token and per IP, whichever transport spends it.
+    Returns None when within the limits, else the seconds until the exceeded one resets."""
+    if not limiter.enabled:
+        return None
+    checks = (
+        (settings.rate_limit_execute_per_token, f"token:{fingerprint or 'none'}"),
+        (settings.rate_limit_execute_per_ip, f"ip:{ip or 'unknown'}"),
+    )
+    for limits_text, key in checks:
+        for item in parse_many(limits_text):
+            args = ("executor", key, EXECUTE_SCOPE)
+            if not limiter.limiter.hit(item, *args):
+                reset_at, _ = limiter.limiter.get_window_stats(item, *args)
+                return max(1, math.ceil(reset_at - time.time()))
+    return None

@@ -50,14 +50,14 @@ def test_counters_are_exposed_with_total_suffix(
 
 @pytest.mark.parametrize("outcome", OUTCOMES)
 def test_every_outcome_starts_at_zero(metrics: ExecutorMetrics, registry: CollectorRegistry, outcome: str) -> None:
-    assert registry.get_sample_value("executor_executions_total", {"outcome": outcome}) == 0.0
+    assert registry.get_sample_value("executor_executions_total", {"outcome": outcome, "transport": "http"}) == 0.0
 
 
 @pytest.mark.parametrize("reason", REJECTION_REASONS)
 def test_every_rejection_reason_starts_at_zero(
     metrics: ExecutorMetrics, registry: CollectorRegistry, reason: str
 ) -> None:
-    assert registry.get_sample_value("executor_rejections_total", {"reason": reason}) == 0.0
+    assert registry.get_sample_value("executor_rejections_total", {"reason": reason, "transport": "http"}) == 0.0
 
 
 @pytest.mark.parametrize("kind", LIMIT_KINDS)
@@ -70,20 +70,20 @@ def test_limit_kinds_are_the_contracts() -> None:
 
 
 def test_execution_outcome_counts(metrics: ExecutorMetrics, registry: CollectorRegistry) -> None:
-    metrics.executions.labels("success").inc()
-    metrics.executions.labels("success").inc()
-    metrics.executions.labels("error").inc()
-    assert registry.get_sample_value("executor_executions_total", {"outcome": "success"}) == 2.0
+    metrics.executions.labels("success", "http").inc()
+    metrics.executions.labels("success", "http").inc()
+    metrics.executions.labels("error", "http").inc()
+    assert registry.get_sample_value("executor_executions_total", {"outcome": "success", "transport": "http"}) == 2.0
 
 
 def test_other_outcomes_are_not_touched(metrics: ExecutorMetrics, registry: CollectorRegistry) -> None:
-    metrics.executions.labels("success").inc()
-    assert registry.get_sample_value("executor_executions_total", {"outcome": "limit"}) == 0.0
+    metrics.executions.labels("success", "http").inc()
+    assert registry.get_sample_value("executor_executions_total", {"outcome": "limit", "transport": "http"}) == 0.0
 
 
 def test_rejection_count(metrics: ExecutorMetrics, registry: CollectorRegistry) -> None:
-    metrics.rejections.labels("queue_full").inc()
-    assert registry.get_sample_value("executor_rejections_total", {"reason": "queue_full"}) == 1.0
+    metrics.rejections.labels("queue_full", "http").inc()
+    assert registry.get_sample_value("executor_rejections_total", {"reason": "queue_full", "transport": "http"}) == 1.0
 
 
 def test_limit_hit_count(metrics: ExecutorMetrics, registry: CollectorRegistry) -> None:
@@ -127,13 +127,18 @@ def test_template_restarts_counter(metrics: ExecutorMetrics, registry: Collector
 
 def test_two_instances_on_two_registries_do_not_collide() -> None:
     first, second = CollectorRegistry(), CollectorRegistry()
-    ExecutorMetrics(first).executions.labels("error").inc()
+    ExecutorMetrics(first).executions.labels("error", "http").inc()
     ExecutorMetrics(second)
-    assert second.get_sample_value("executor_executions_total", {"outcome": "error"}) == 0.0
+    assert second.get_sample_value("executor_executions_total", {"outcome": "error", "transport": "http"}) == 0.0
 
 
 def test_global_registry_is_not_used(metrics: ExecutorMetrics) -> None:
-    assert prometheus_client.REGISTRY.get_sample_value("executor_executions_total", {"outcome": "success"}) is None
+    assert (
+        prometheus_client.REGISTRY.get_sample_value(
+            "executor_executions_total", {"outcome": "success", "transport": "http"}
+        )
+        is None
+    )
 
 
 def test_same_registry_twice_is_refused(metrics: ExecutorMetrics, registry: CollectorRegistry) -> None:

@@ -379,7 +379,9 @@ def test_429_when_the_queue_is_full(tmp_path: Path) -> None:
         for response in rejected:
             assert_clean_error(response)
             assert int(response.headers["Retry-After"]) >= 1
-        assert sample(metrics_text(server), "executor_rejections_total", {"reason": "queue_full"}) == len(rejected)
+        assert sample(
+            metrics_text(server), "executor_rejections_total", {"reason": "queue_full", "transport": "http"}
+        ) == len(rejected)
         # The queue drains: the next call runs.
         after = server.execute("print(6 * 7)")
         assert after.status_code == 200
@@ -446,7 +448,7 @@ def test_metrics_count_executions_by_outcome(live_server: LiveServer) -> None:
     assert live_server.execute("1 / 0").json()["success"] is False
     after = metrics_text(live_server)
     for outcome in ("success", "error"):
-        labels = {"outcome": outcome}
+        labels = {"outcome": outcome, "transport": "http"}
         delta = sample(after, "executor_executions_total", labels) - sample(before, "executor_executions_total", labels)
         assert delta == 1, outcome
     count = "executor_execution_duration_seconds_count"
@@ -460,7 +462,7 @@ def test_metrics_count_rejections_by_reason(live_server: LiveServer) -> None:
         c.post("/execute", json={"code": "import os"})
     after = metrics_text(live_server)
     for reason in ("auth", "validation"):
-        labels = {"reason": reason}
+        labels = {"reason": reason, "transport": "http"}
         delta = sample(after, "executor_rejections_total", labels) - sample(before, "executor_rejections_total", labels)
         assert delta == 1, reason
 

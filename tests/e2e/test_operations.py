@@ -91,12 +91,16 @@ def test_metrics_exposes_every_family_with_its_type(busy_server: LiveServer, fam
 @pytest.mark.parametrize(
     ("name", "labels", "expected"),
     [
-        ("executor_executions_total", {"outcome": "success"}, 2),  # print(6*7), and the truncated print
-        ("executor_executions_total", {"outcome": "error"}, 1),
-        ("executor_executions_total", {"outcome": "limit"}, 1),
-        ("executor_executions_total", {"outcome": "rejected"}, 2),
-        ("executor_rejections_total", {"reason": "validation"}, 1),
-        ("executor_rejections_total", {"reason": "auth"}, 1),
+        (
+            "executor_executions_total",
+            {"outcome": "success", "transport": "http"},
+            2,
+        ),  # print(6*7), and the truncated print
+        ("executor_executions_total", {"outcome": "error", "transport": "http"}, 1),
+        ("executor_executions_total", {"outcome": "limit", "transport": "http"}, 1),
+        ("executor_executions_total", {"outcome": "rejected", "transport": "http"}, 2),
+        ("executor_rejections_total", {"reason": "validation", "transport": "http"}, 1),
+        ("executor_rejections_total", {"reason": "auth", "transport": "http"}, 1),
         ("executor_limits_hit_total", {"kind": "timeout"}, 1),
         ("executor_output_truncations_total", {"stream": "stdout"}, 1),
         ("executor_http_requests_total", {"route": "/execute", "method": "POST", "status": "200"}, 4),
@@ -222,7 +226,7 @@ def test_rate_limit_per_token(tmp_path: Path) -> None:
         refused = server.execute("print(1)")
         assert_rate_limited(refused)
         assert (refused.headers["X-RateLimit-Limit"], refused.headers["X-RateLimit-Remaining"]) == ("3", "0")
-        assert metric(server, "executor_rejections_total", reason="rate_limited") == 1
+        assert metric(server, "executor_rejections_total", reason="rate_limited", transport="http") == 1
         # The limit is on execution, never on the probes orchestrators depend on.
         assert httpx.get(server.url + "/health", timeout=10).status_code == 200
         assert httpx.get(server.url + "/livez", timeout=10).status_code == 200

@@ -6,10 +6,12 @@ EXECUTOR_REQUIRED_LAYERS. Test-only, like everything in tests/support.
 from __future__ import annotations
 
 from src.app import create_app
+from src.log_config import configure_logging
 from src.pool import ExecutionPool
 from src.settings import Settings
 
 settings = Settings()
+configure_logging(settings.log_format)  # as src/main.py does
 app = create_app(
     settings,
     pool=ExecutionPool(

@@ -1,0 +1,240 @@
+"""The sandbox as an MCP server (official SDK, ``mcp``): the same pipeline as /execute.
+
+Tools:
+
+* ``run_python(code, context?, timeout_s?)``: runs the code through ExecutionService,
+  exactly as POST /execute does (validation, FIFO admission, a fresh confined worker).
+  The result has a short text summary for the model and ``structuredContent`` equal to
+  the /execute response. A program that raised or hit a limit is ``isError: true`` with
+  its error; code the validator refuses is a tool error that lists every violation with
+  its line and a hint, never a protocol error.
+* ``sandbox_info()``: the allowed modules and the limits, also the resource
+  ``sandbox://info``, so that an agent can look before it writes code.
+
+Served over Streamable HTTP at /mcp in the service's own FastAPI app (stateless, JSON
+answers: any replica can answer any request), and over stdio by ``python -m
+src.mcp_stdio``. On HTTP the caller authenticates as on /execute (``X-Executor-Token``,
+or ``Authorization: Bearer``), shares its rate-limit budget with /execute, and is
+counted and audited with ``transport="mcp"``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import ValidationError
+
+from .audit import AuditRecord
+from .errors import CodeRejected, ExecutorError, InvalidRequest, Overloaded, ShuttingDown
+from .executor import ExecutionService
+from .log_config import REQUEST_ID
+from .schemas import ExecuteRequest, ExecuteResponse
+from .settings import Settings
+
+#: Who is calling, set by the HTTP front (McpFront) for the tool to audit and limit; None
+#: over stdio, where the caller is whoever started the process.
+CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("mcp_caller", default=None)
+SUMMARY_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Caller:
+    client_ip: str | None
+    token_fingerprint: str | None
+
+
+def sandbox_info(settings: Settings) -> dict[str, Any]:
+    return {
+        "language": "Python 3.11, run with RestrictedPython in a fresh, confined process per call",
+        "allowed_modules": sorted(settings.allowed_imports),
+        "limits": {
+            "default_timeout_s": settings.execution_timeout_s,
+            "max_timeout_s": settings.max_timeout_s,
+            "memory_mb": settings.max_memory_mb,
+            "max_code_bytes": settings.max_code_bytes,
+            "max_stdout_bytes": settings.max_stdout_bytes,
+            "max_stderr_bytes": settings.max_stderr_bytes,
+            "max_result_bytes": settings.max_result_bytes,
+        },
+        "returning_a_value": "the value of the last expression statement (else the global `_`) comes back "
+        "as `result`, converted to JSON; print() goes to `stdout`",
+        "not_available": "files, network, subprocesses, threads, eval/exec, attributes starting with _, "
+        "modules outside allowed_modules; nothing persists between calls",
+    }
+
+
+def tool_description(settings: Settings) -> str:
+    modules = ", ".join(sorted(settings.allowed_imports))
+    return (
+        "Run Python 3.11 code in a fresh sandboxed process and get its stdout, stderr and result.\n"
+        "- The value of the last expression comes back as `result` (JSON): end the code with an expression, "
+        "like a notebook cell. print() output comes back as `stdout`.\n"
+        "- `context` (optional object): its keys become global variables (identifiers not starting with _).\n"
+        f"- Limits: {settings.execution_timeout_s:g} s by default (timeout_s up to {settings.max_timeout_s:g}), "
+        f"{settings.max_memory_mb} MB memory, output truncated past "
+        f"{settings.max_stdout_bytes // 1024} KiB.\n"
+        f"- Importable modules: {modules}. Nothing else: no files, network, subprocesses, threads, "
+        "eval/exec, or names/attributes starting with an underscore.\n"
+        "- Nothing persists between calls: define what you need in each call.\n"
+        "- Refused code comes back as an error listing each problem with its line and a hint."
+    )
+
+
+def _summary(reply: ExecuteResponse) -> str:
+    parts: list[str] = []
+    if reply.error is not None:
+        where = f" (line {reply.error.line})" if reply.error.line else ""
+        parts.append(f"{reply.error.type}{where}: {reply.error.message}")
+    if reply.limit is not None:
+        parts.append(f"stopped by the {reply.limit} limit")
+    if reply.stdout:
+        parts.append("stdout:\n" + reply.stdout[:SUMMARY_CHARS] + ("…" if len(reply.stdout) > SUMMARY_CHARS else ""))
+    if reply.stderr and reply.error is None:
+        parts.append("stderr:\n" + reply.stderr[:SUMMARY_CHARS])
+    if reply.result is not None:
+        parts.append(f"result: {str(reply.result)[:SUMMARY_CHARS]}")
+    if not parts:
+        parts.append("ran successfully, with no output and no result")
+    return "\n".join(parts)
+
+
+def _tool_error(text: str, **structured: Any) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=structured or None, is_error=True
+    )
+
+
+def _refusal(exc: ExecutorError) -> CallToolResult:
+    if isinstance(exc, CodeRejected):
+        lines = [v.as_detail()["message"] for v in exc.violations]
+        return _tool_error(
+            "The code was refused before running:\n" + "\n".join(f"- {line}" for line in lines),
+            violations=[v.as_detail() for v in exc.violations],
+        )
+    retry = (exc.headers or {}).get("Retry-After")
+    hint = f" Retry in {retry} s." if retry else ""
+    return _tool_error(f"{exc.detail}.{hint}" if isinstance(exc.detail, str) else str(exc.detail))
+
+
+def build_mcp(
+    service: ExecutionService,
+    settings: Settings,
+    rate_limit: Callable[[Caller], int | None] | None = None,
+    lifespan: Callable[[MCPServer[Any]], AbstractAsyncContextManager[Any]] | None = None,
+) -> MCPServer[Any]:
+    """``rate_limit(caller)``: None when the caller may run one more execution, else the
+    seconds to wait (the HTTP transport passes the /execute budgets; stdio has none).
+    ``lifespan``: stdio only; over HTTP the service's own lifespan runs the pool."""
+    metrics = service.metrics
+    mcp: MCPServer[Any] = MCPServer(
+        lifespan=lifespan,
+        name="python-sandbox",
+        title="Sandboxed Python",
+        version="0.1.0",
+        instructions="Runs Python code in a fresh, isolated sandbox. Call sandbox_info first to see the "
+        "allowed modules and limits, then run_python.",
+    )
+
+    def refused(reason: str, record: AuditRecord | None, started: float) -> None:
+        metrics.rejections.labels(reason, "mcp").inc()
+        metrics.executions.labels("rejected", "mcp").inc()
+        if record is not None:
+            record.write(
+                status=200, outcome="rejected", reason=reason, transport="mcp",
+                duration_ms=(time.perf_counter() - started) * 1000,
+            )  # fmt: skip
+
+    @mcp.tool(
+        name="run_python",
+        title="Run Python",
+        description=tool_description(settings),
+        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=False),
+    )
+    async def run_python(
+        code: str, context: dict[str, Any] | None = None, timeout_s: float | None = None
+    ) -> CallToolResult:
+        started = time.perf_counter()
+        caller = CALLER.get()
+        record = AuditRecord(caller.client_ip, caller.token_fingerprint) if caller is not None else None
+        request_id = REQUEST_ID.get() or uuid.uuid4().hex
+        if caller is not None and rate_limit is not None:
+            wait = rate_limit(caller)
+            if wait is not None:
+                refused("rate_limited", record, started)
+                return _tool_error(f"Rate limit exceeded. Retry in {wait} s.", retry_after_s=wait)
+        try:
+            request = ExecuteRequest.model_validate(
+                {"code": code, "context": context or {}, "timeout_s": timeout_s},
+                context={"max_context_depth": settings.max_context_depth},
+            )
+        except ValidationError as exc:
+            refused("invalid_request", record, started)
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
+            return _tool_error(f"Invalid arguments: {problems}")
+        if record is not None:
+            record.describe_code(request.code, request.context)
+        try:
+            reply = await service.execute(request, request_id, transport="mcp")
+        except ExecutorError as exc:
+            refused(_reason(exc), record, started)
+            return _refusal(exc)
+        if record is not None:
+            record.write(
+                status=200,
+                outcome="success" if reply.success else "limit" if reply.limit else "error",
+                transport="mcp",
+                limit=reply.limit,
+                error_type=reply.error.type if reply.error else None,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                execution_ms=reply.duration_ms,
+                stdout_bytes=len(reply.stdout.encode("utf-8", "surrogatepass")),
+                stderr_bytes=len(reply.stderr.encode("utf-8", "surrogatepass")),
+            )
+        return CallToolResult(
+            content=[TextContent(type="text", text=_summary(reply))],
+            structured_content=reply.model_dump(mode="json"),
+            is_error=not reply.success,
+        )
+
+    @mcp.tool(
+        name="sandbox_info",
+        title="What the sandbox allows",
+        description="The modules run_python may import, its limits, and how results come back.",
+        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=True),
+    )
+    def describe() -> dict[str, Any]:
+        return sandbox_info(settings)
+
+    @mcp.resource(
+        "sandbox://info",
+        name="sandbox-info",
+        title="What the sandbox allows",
+        description="The modules run_python may import, its limits, and how results come back.",
+        mime_type="application/json",
+    )
+    def info_resource() -> dict[str, Any]:
+        return sandbox_info(settings)
+
+    return mcp
+
+
+def _reason(exc: ExecutorError) -> str:
+    if isinstance(exc, CodeRejected):
+        return "validation"
+    if isinstance(exc, Overloaded):
+        return "queue_full"
+    if isinstance(exc, ShuttingDown):
+        return "shutting_down"
+    if isinstance(exc, InvalidRequest):
+        return "invalid_request"
+    if exc.status_code == 413:
+        return "too_large"
+    return "unavailable"
