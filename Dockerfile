@@ -1,0 +1,47 @@
+# syntax=docker/dockerfile:1
+# The sandboxed Python executor: one process per container, non-root, read-only root.
+#
+#   docker build -t executor .
+#   docker run --rm -p 8030:8030 --init --read-only --cap-drop ALL \
+#     --security-opt no-new-privileges --security-opt seccomp=seccomp.json \
+#     -e EXECUTOR_API_TOKEN_FILE=/run/secrets/executor_token \
+#     -v "$PWD/token:/run/secrets/executor_token:ro" executor
+#
+# The interpreter version is the one CI tests on (3.11); bump both together.
+
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+
+# ---------------------------------------------------------------- build: the virtualenv
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY requirements.lock /tmp/requirements.lock
+# Every distribution pinned and checked against its hash (pip-compile --generate-hashes).
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --no-deps --require-hashes -r /tmp/requirements.lock
+
+# ---------------------------------------------------------------- runtime
+FROM ${PYTHON_IMAGE}
+# tini reaps what is orphaned (workers of a template that died) when this container
+# runs without --init; libseccomp2 is in the base image (apt depends on it).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 executor \
+ && useradd --system --uid 10001 --gid executor --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin executor
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY src/ /app/src/
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    EXECUTOR_DOCS_ENABLED=false
+USER 10001:10001
+EXPOSE 8030
+# /health is 200 when healthy or degraded, 503 when unhealthy: no curl needed.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request as u; sys.exit(u.urlopen('http://127.0.0.1:8030/health', timeout=4).status != 200)"]
+ENTRYPOINT ["tini", "--"]
+# The README's run command, on every interface of the container.
+CMD ["uvicorn", "src.main:app", "--host", "0.0.0.0", "--port", "8030", "--no-server-header"]
