@@ -35,6 +35,7 @@ from src.pool import ExecutionPool, PoolUnavailable
 from src.protocol import DISABLEABLE_LAYERS, Job
 from src.worker import landlock, syscall_filter
 from src.worker.modules import CATALOGUE
+from tests.support.procfs import alive
 from tests.support.unguarded_template import ENTRY
 
 CANARY = "canary-2f6b0c1e"
@@ -404,33 +405,13 @@ if __name__ == "__main__":
 # --------------------------------------------------------------------------- nothing outlives the service
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rpartition(")")[2].split()[1]) == pid:
-                found.append(int(entry))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 _SERVER_STAND_IN = """
 import asyncio, os, sys
 from src.pool import ExecutionPool
 from src.worker.modules import CATALOGUE
+from tests.support.procfs import children
 from tests.support.unguarded_template import ENTRY
-from tests.test_os_layers import _children, _job, SLEEPER
+from tests.test_os_layers import _job, SLEEPER
 
 async def main():
     pool = ExecutionPool(sorted(CATALOGUE), 2, template_entry=ENTRY)
@@ -438,7 +419,7 @@ async def main():
     asyncio.ensure_future(pool.run(_job(SLEEPER, {}), 20, stdout_budget=4096, stderr_budget=4096, flood_factor=4))
     await asyncio.sleep(0.5)
     template = pool._template._proc.pid
-    print(" ".join(map(str, [template, *_children(template)])), flush=True)
+    print(" ".join(map(str, [template, *children(template)])), flush=True)
     await asyncio.sleep(60)
 
 asyncio.run(main())
@@ -472,9 +453,9 @@ def test_no_worker_outlives_the_server() -> None:
             server.wait(10)
     assert len(pids) >= 3  # the template, the running worker, at least one forked ahead
     deadline = time.monotonic() + 3
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
-    survivors = [pid for pid in pids if _alive(pid)]
+    survivors = [pid for pid in pids if alive(pid)]
     for pid in survivors:
         os.kill(pid, 9)
     assert survivors == []

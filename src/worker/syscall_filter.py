@@ -188,13 +188,15 @@ def build_program(stage: Stage) -> bytes:
             except (ValueError, OSError):
                 return False
 
+        # The template stage refuses what it does not list; the worker stage, stacked on
+        # top of it, allows what it does not list (the template's list still applies).
+        flt = sc.SyscallFilter(deny if stage == "template" else allow)
+
+        def rule(action: int, name: str, *args: object) -> None:
+            if known(name):
+                flt.add_rule(action, name, *args)
+
         if stage == "template":
-            flt = sc.SyscallFilter(deny)
-
-            def rule(action: int, name: str, *args: object) -> None:
-                if known(name):
-                    flt.add_rule(action, name, *args)
-
             for name in ALLOWED:
                 rule(allow, name)
             rule(allow, "clone", sc.Arg(0, sc.MASKED_EQ, _CLONE_NAMESPACE_FLAGS, 0))
@@ -209,12 +211,6 @@ def build_program(stage: Stage) -> bytes:
             for request in _IOCTL_ALLOWED:
                 rule(allow, "ioctl", sc.Arg(1, sc.MASKED_EQ, _LOW32, request))
         else:
-            flt = sc.SyscallFilter(allow)
-
-            def rule(action: int, name: str, *args: object) -> None:
-                if known(name):
-                    flt.add_rule(action, name, *args)
-
             for name in WORKER_DENIED:
                 rule(deny, name)
             rule(deny, "prlimit64", sc.Arg(2, sc.NE, 0))

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer, run_server
+from tests.support.procfs import alive, descendants
 
 SLOTS = 2
 QUEUE = 4
@@ -31,31 +32,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS")
-
-
-def descendants(root: int) -> set[int]:
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry)] = int(stat.rpartition(")")[2].split()[1])
-    found: set[int] = set()
-    frontier = {root}
-    while frontier:
-        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def _alive(pid: int) -> bool:
-    """Running, or stopped: not gone, and not a zombie waiting for its reaper."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _describe(pid: int) -> str:
@@ -140,7 +116,7 @@ def test_sigterm_drains_then_stops_everything(tmp_path: Path) -> None:
         after = post(server, "print(1)", timeout_s=5)
         exit_code = server.process.wait(timeout=30)
         time.sleep(0.5)
-        survivors = {pid: _describe(pid) for pid in sandbox if _alive(pid)}
+        survivors = {pid: _describe(pid) for pid in sandbox if alive(pid)}
 
     # Running executions finished with their results.
     assert [r.status_code for r in finished] == [200] * SLOTS
