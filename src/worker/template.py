@@ -2,7 +2,8 @@
 
 It is spawned by the API server with an empty environment (never forked from it, so it
 holds no token, no sockets, no server state), imports RestrictedPython and the allowed
-modules once, freezes its heap, and then only forks. Each fork runs exactly one program
+modules once, freezes its heap, confines itself (hardening.confine_template: the OS
+layers every worker inherits), and then only forks. Each fork runs exactly one program
 and exits, so nothing survives from one execution to the next.
 
 Wire protocol with the API server:
@@ -11,10 +12,11 @@ Wire protocol with the API server:
 * the control socket (descriptor number in the last command-line argument): a unix
   socket. Each message is one byte, ``SPAWN`` or ``SPAWN_AND_REHEARSE``, carrying three
   descriptors (SCM_RIGHTS): the worker's stdout pipe, stderr pipe and channel socket.
-* stdout: one ``protocol.EVENT`` record per event: "spawned" (pid) in request order, and
-  "exited" (pid, wait status, CPU ms) when a worker that did not exit cleanly is reaped.
-  A clean exit (status 0: the worker wrote its reply) is not reported; the server has
-  already read the reply and needs nothing more.
+* stdout: one ``protocol.EVENT`` record per event: "layers" once, first (the OS layers
+  its workers apply); then "spawned" (pid) or "spawn failed" (errno) in request order,
+  and "exited" (pid, wait status, CPU ms) when a worker that did not exit cleanly is
+  reaped. A clean exit (status 0: the worker wrote its reply) is not reported; the
+  server has already read the reply and needs nothing more.
 """
 
 from __future__ import annotations
