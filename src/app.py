@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,10 +32,17 @@ from .errors import (
 )
 from .executor import ExecutionService
 from .health import HealthMonitor
+from .log_config import REQUEST_ID
 from .mcp_http import mcp_route
 from .mcp_server import build_mcp
 from .metrics import ExecutorMetrics
-from .middleware import HttpMetricsMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from .middleware import (
+    SECURITY_HEADERS,
+    STRICT_CSP,
+    HttpMetricsMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
 from .pool import ExecutionPool
 from .process_protection import make_undumpable
 from .rate_limit import build_limiter, exempt, hit_execute_limits, rate_limited_response
@@ -217,7 +225,18 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
-        return JSONResponse({"detail": "internal error; the request id is in X-Request-ID"}, status_code=500)
+        # Starlette answers this one outside the middleware stack: the request id and the
+        # security headers are added here, and the id is put back on the log line.
+        request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+        token = REQUEST_ID.set(request_id)
+        try:
+            log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+        finally:
+            REQUEST_ID.reset(token)
+        headers = {name.decode(): value.decode() for name, value in (*SECURITY_HEADERS, STRICT_CSP)}
+        headers["X-Request-ID"] = request_id
+        return JSONResponse(
+            {"detail": "internal error; the request id is in X-Request-ID"}, status_code=500, headers=headers
+        )
 
     return app

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger("executor.audit")
+MAX_AUDITED_KEYS = 50
 
 
 def token_fingerprint(token: str | None) -> str | None:
@@ -38,7 +39,11 @@ class AuditRecord:
         data = code.encode("utf-8", "surrogatepass")
         self.code_sha256 = hashlib.sha256(data).hexdigest()
         self.code_bytes = len(data)
-        self.context_keys = sorted(context)
+        keys = sorted(context)
+        # Bounded: a request with thousands of keys must not make a megabyte log line.
+        if len(keys) > MAX_AUDITED_KEYS:
+            keys = [*keys[:MAX_AUDITED_KEYS], f"... {len(keys) - MAX_AUDITED_KEYS} more"]
+        self.context_keys = keys
 
     def write(self, *, status: int, outcome: str, duration_ms: float, **details: Any) -> None:
         """Log the line (once: a request refused after it ran is not logged twice)."""

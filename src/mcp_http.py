@@ -17,6 +17,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -29,6 +30,7 @@ from .metrics import ExecutorMetrics
 from .settings import Settings
 
 MCP_PATH = "/mcp"
+_ROUTE = SimpleNamespace(path=MCP_PATH)
 
 
 def _token_from(headers: dict[bytes, bytes]) -> str | None:
@@ -65,6 +67,7 @@ class McpFront:
             return
         client = scope.get("client")
         caller = Caller(client[0] if client else None, token_fingerprint(token))
+        scope["route"] = _ROUTE  # for the HTTP metrics' route label (a plain Route sets none)
         reset = CALLER.set(caller)
         try:
             await self.app(scope, receive, send)
@@ -91,4 +94,6 @@ def mcp_route(mcp: MCPServer, settings: Settings, metrics: ExecutorMetrics) -> R
     )
     (endpoint,) = [r for r in sdk_app.routes if isinstance(r, Route) and r.path == MCP_PATH]
     handler: Callable[[Scope, Receive, Send], Awaitable[None]] = endpoint.app
-    return Route(MCP_PATH, endpoint=McpFront(handler, settings, metrics), methods=["GET", "POST", "DELETE"])
+    # POST only: stateless JSON answers leave GET (an event stream that could never carry
+    # anything here, but holds a connection open forever) and DELETE (no session) useless.
+    return Route(MCP_PATH, endpoint=McpFront(handler, settings, metrics), methods=["POST"])

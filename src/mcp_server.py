@@ -136,6 +136,9 @@ def build_mcp(
     metrics = service.metrics
     mcp: MCPServer[Any] = MCPServer(
         lifespan=lifespan,
+        # No subscriptions/listen streams: nothing here changes, and each would hold a
+        # connection open for as long as the client likes.
+        subscriptions=False,
         name="python-sandbox",
         title="Sandboxed Python",
         version="0.1.0",

@@ -35,7 +35,8 @@ LATENCY_BUCKETS_S = (
     30.0,
     60.0,
 )
-OUTCOMES = ("success", "error", "limit", "rejected")
+#: abandoned: the client left before the answer; the execution was stopped.
+OUTCOMES = ("success", "error", "limit", "rejected", "abandoned")
 REJECTION_REASONS = (
     "auth",
     "validation",

@@ -55,7 +55,7 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"cache-control", b"no-store"),
     (b"cross-origin-resource-policy", b"same-origin"),
 ]
-_STRICT_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+STRICT_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 #: The interactive docs load their script and styles from a CDN: no strict CSP there.
 _DOCS_PATHS = ("/docs", "/redoc")
 
@@ -70,7 +70,7 @@ class SecurityHeadersMiddleware:
             return
         extra = list(SECURITY_HEADERS)
         if not scope["path"].startswith(_DOCS_PATHS):
-            extra.append(_STRICT_CSP)
+            extra.append(STRICT_CSP)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -36,8 +36,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def client_ip(request: Request) -> str:
-    """The peer address uvicorn saw (behind a proxy, run uvicorn with --proxy-headers
-    and --forwarded-allow-ips so that this is the client, not the proxy)."""
+    """The client address as uvicorn reports it: the peer, or the X-Forwarded-For value
+    when the peer is listed in --forwarded-allow-ips (uvicorn's default trusts
+    127.0.0.1; the image turns proxy headers off). Behind a proxy, list exactly the
+    proxy, so that no client can choose its own address."""
     return f"ip:{request.client.host if request.client else 'unknown'}"
 
 
@@ -69,17 +71,40 @@ def exempt(limiter: Limiter) -> Callable[[F], F]:
     return mark
 
 
+def _execute_limits(settings: Settings, fingerprint: str | None, ip: str | None) -> list[tuple[Any, tuple[str, ...]]]:
+    """The limits on executions and their storage keys, as slowapi keys them for POST
+    /execute: (prefix, key, route)."""
+    return [
+        (item, ("executor", key, EXECUTE_SCOPE))
+        for text, key in (
+            (settings.rate_limit_execute_per_token, f"token:{fingerprint or 'none'}"),
+            (settings.rate_limit_execute_per_ip, f"ip:{ip or 'unknown'}"),
+        )
+        for item in parse_many(text)
+    ]
+
+
 def set_limit_headers(response: Response, request: Request, *, exceeded: bool = False) -> Response:
-    """X-RateLimit-Limit, -Remaining and -Reset (epoch seconds) for the limit slowapi
-    reports for this request: on a 429 the one exceeded, otherwise the first of those
-    with the shortest window. Retry-After on a 429."""
+    """X-RateLimit-Limit, -Remaining and -Reset (epoch seconds) of the binding limit: on a
+    429 the one exceeded, otherwise the one with the fewest requests left. Retry-After on
+    a 429."""
     limiter: Limiter = request.app.state.limiter
     current = getattr(request.state, "view_rate_limit", None)
     if current is None or not limiter.enabled:
         return response
-    item, args = current
     try:
-        reset_at, remaining = limiter.limiter.get_window_stats(item, *args)
+        if exceeded:
+            item, args = current
+            reset_at, remaining = limiter.limiter.get_window_stats(item, *args)
+        else:
+            settings: Settings = request.app.state.settings
+            fingerprint = token_fingerprint(request.headers.get(TOKEN_HEADER))
+            address = request.client.host if request.client else None
+            stats = [
+                (limiter.limiter.get_window_stats(item, *args), item)
+                for item, args in _execute_limits(settings, fingerprint, address)
+            ]
+            (reset_at, remaining), item = min(stats, key=lambda entry: entry[0][1])
     except Exception:  # noqa: BLE001 - the storage may be unreachable; the answer stands without headers
         return response
     response.headers["X-RateLimit-Limit"] = str(item.amount)
@@ -106,14 +131,8 @@ def hit_execute_limits(limiter: Limiter, settings: Settings, fingerprint: str | 
     Returns None when within the limits, else the seconds until the exceeded one resets."""
     if not limiter.enabled:
         return None
-    checks = (
-        (settings.rate_limit_execute_per_token, f"token:{fingerprint or 'none'}"),
-        (settings.rate_limit_execute_per_ip, f"ip:{ip or 'unknown'}"),
-    )
-    for limits_text, key in checks:
-        for item in parse_many(limits_text):
-            args = ("executor", key, EXECUTE_SCOPE)
-            if not limiter.limiter.hit(item, *args):
-                reset_at, _ = limiter.limiter.get_window_stats(item, *args)
-                return max(1, math.ceil(reset_at - time.time()))
+    for item, args in _execute_limits(settings, fingerprint, ip):
+        if not limiter.limiter.hit(item, *args):
+            reset_at, _ = limiter.limiter.get_window_stats(item, *args)
+            return max(1, math.ceil(reset_at - time.time()))
     return None

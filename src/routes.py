@@ -6,8 +6,11 @@ from that application's settings and limiter.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from typing import Annotated, Any
+from collections.abc import Awaitable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -16,12 +19,14 @@ from slowapi import Limiter
 
 from .audit import AuditRecord, token_fingerprint
 from .auth import TOKEN_HEADER, Authorized, SettingsDep
-from .errors import InvalidRequest, PayloadTooLarge
+from .errors import ExecutorError, InvalidRequest, PayloadTooLarge
 from .executor import ExecutionService
 from .health import HealthMonitor
 from .rate_limit import client_ip, exempt, set_limit_headers, token_key
 from .schemas import ErrorResponse, ExecuteRequest, ExecuteResponse, HealthResponse
 from .settings import Settings
+
+T = TypeVar("T")
 
 
 async def get_service(request: Request) -> ExecutionService:
@@ -85,6 +90,30 @@ _REQUEST_SCHEMA = {
 }
 
 
+async def _client_gone(request: Request) -> None:
+    """Returns when the client has closed the connection (the body is already read, so
+    the next ASGI message can only be the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _unless_client_leaves(request: Request, work: Awaitable[T]) -> T | None:
+    """``work``'s result, or None if the client disconnected first (``work`` is then
+    cancelled: an execution nobody will read must not keep a slot or a queue place)."""
+    task = asyncio.ensure_future(work)
+    gone = asyncio.ensure_future(_client_gone(request))
+    try:
+        await asyncio.wait((task, gone), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, ExecutorError):
+        await task
+    return None
+
+
 def audit_record(request: Request) -> AuditRecord:
     """The request's audit record, made on first use (by the route or an error handler)."""
     record: AuditRecord | None = getattr(request.state, "audit", None)
@@ -131,7 +160,15 @@ def build_router(settings: Settings, limiter: Limiter) -> APIRouter:
         body = await read_body(request, settings.max_body_bytes)
         payload = parse_request(body, request.headers.get("content-type", ""), settings.max_context_depth)
         audit.describe_code(payload.code, payload.context)
-        reply = await service.execute(payload, request.state.request_id)
+        reply = await _unless_client_leaves(request, service.execute(payload, request.state.request_id))
+        if reply is None:
+            # Nobody is waiting for the answer any more: the worker was killed and its slot
+            # (or queue place) given to the next request.
+            service.metrics.executions.labels("abandoned", "http").inc()
+            audit.write(
+                status=499, outcome="abandoned", duration_ms=(time.perf_counter() - request.state.started) * 1000
+            )
+            return Response(status_code=499)
         audit.write(
             status=200,
             outcome="success" if reply.success else "limit" if reply.limit else "error",

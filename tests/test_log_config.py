@@ -37,3 +37,12 @@ def test_extra_fields_are_fields_and_colour_copies_are_dropped() -> None:
     line = render("execution", outcome="success", color_message="\x1b[36mexecution\x1b[0m")
     assert line["outcome"] == "success"
     assert "color_message" not in line
+
+
+def test_audited_context_keys_are_bounded() -> None:
+    from src.audit import MAX_AUDITED_KEYS, AuditRecord
+
+    record = AuditRecord(client_ip=None, token_fingerprint=None)
+    record.describe_code("1", {f"k{i:03}": i for i in range(MAX_AUDITED_KEYS + 10)})
+    assert len(record.context_keys) == MAX_AUDITED_KEYS + 1
+    assert record.context_keys[-1] == "... 10 more"

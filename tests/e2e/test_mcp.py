@@ -248,3 +248,21 @@ def test_stdio_entry_point_through_the_sdk_stdio_client() -> None:
     tools, result = asyncio.run(asyncio.wait_for(scenario(), 60))
     assert tools == {"run_python", "sandbox_info"}
     assert (result.structured_content["stdout"], result.structured_content["result"]) == ('{"a": 1}\n', 42)
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_only_post_is_served_so_no_stream_stays_open(live_server: LiveServer, method: str) -> None:
+    response = httpx.request(
+        method,
+        live_server.url + "/mcp",
+        headers={"Authorization": f"Bearer {TOKEN}", "Accept": "text/event-stream", "Last-Event-ID": "1"},
+        timeout=5,
+    )
+    assert response.status_code == 405
+
+
+def test_mcp_requests_have_their_own_route_label(live_server: LiveServer) -> None:
+    call(live_server, "run_python", {"code": "1"})
+    assert (
+        sample(live_server, "executor_http_requests_total", {"route": "/mcp", "method": "POST", "status": "200"}) >= 1
+    )

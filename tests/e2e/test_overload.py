@@ -130,3 +130,20 @@ def test_sigterm_drains_then_stops_everything(tmp_path: Path) -> None:
     # uvicorn re-raises the signal once it has shut down, so the status says "SIGTERM".
     assert exit_code in (0, -signal.SIGTERM)
     assert survivors == {}
+
+
+@pytest.mark.slow
+def test_a_client_that_leaves_frees_its_slot(tmp_path: Path) -> None:
+    """One slot: a client gives up on a 3 s program after 0.5 s. Its worker is stopped,
+    so the next request runs at once instead of after the abandoned one."""
+    env = {"EXECUTOR_MAX_CONCURRENT_EXECUTIONS": "1", "EXECUTOR_MAX_QUEUED_EXECUTIONS": "4"}
+    with run_server(tmp_path, env) as server:
+        gave_up = post(server, "import time\ntime.sleep(3)", timeout_s=0.5)
+        started = time.monotonic()
+        reply = server.execute("print('next')")
+        waited = time.monotonic() - started
+        text = httpx.get(server.url + "/metrics", timeout=10).text
+    assert gave_up == "ReadTimeout"
+    assert reply.json()["stdout"] == "next\n"
+    assert waited < 2, waited
+    assert 'executor_executions_total{outcome="abandoned",transport="http"} 1.0' in text
