@@ -174,7 +174,8 @@ def create_app(
             CORSMiddleware,
             allow_origins=list(settings.cors_allow_origins),
             allow_methods=["POST"],
-            allow_headers=["Content-Type", "X-Executor-Token", "X-Request-ID"],
+            # Authorization and MCP-Protocol-Version: browser MCP clients call /mcp with them.
+            allow_headers=["Content-Type", "X-Executor-Token", "X-Request-ID", "Authorization", "MCP-Protocol-Version"],
             expose_headers=["X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"],
             allow_credentials=False,
             max_age=600,
