@@ -175,13 +175,6 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r}: list each origin as scheme://host[:port]; '*' is not allowed")
         return value
 
-    @field_validator("required_layers", mode="before")
-    @classmethod
-    def _split_layers(cls, value: object) -> object:
-        if isinstance(value, str):
-            return frozenset(part.strip() for part in value.split(",") if part.strip())
-        return value
-
     @field_validator("required_layers")
     @classmethod
     def _known_layers(cls, value: frozenset[str]) -> frozenset[str]:
@@ -190,9 +183,10 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown layers: {', '.join(unknown)} (known: {', '.join(LAYERS)})")
         return value
 
-    @field_validator("allowed_imports", mode="before")
+    @field_validator("allowed_imports", "required_layers", mode="before")
     @classmethod
-    def _split_imports(cls, value: object) -> object:
+    def _split_names(cls, value: object) -> object:
+        """Comma-separated names in the environment: "a, b,c"."""
         if isinstance(value, str):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
