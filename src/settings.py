@@ -15,8 +15,8 @@ from limits import parse_many
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .language.catalogue import CATALOGUE
 from .protocol import LAYERS
-from .worker.modules import CATALOGUE
 
 #: Below this the interpreter cannot even start its compiler inside the worker.
 MIN_MEMORY_MB = 64

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from src.language.catalogue import CATALOGUE
 from src.protocol import ErrorInfo, Job, Limits, WorkerReply
 from src.worker.guards import (
     INTROSPECTION_ATTRIBUTES,
@@ -40,7 +41,8 @@ from src.worker.guards import (
     make_write_guard,
     safe_builtins,
 )
-from src.worker.modules import CATALOGUE, ModuleProxy, build_proxies
+from src.worker.library_guards import build_proxies
+from src.worker.proxies import ModuleProxy
 from src.worker.runner import run_job
 
 ALLOWED = frozenset(CATALOGUE)

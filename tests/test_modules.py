@@ -9,8 +9,10 @@ import types
 
 import pytest
 
+from src.language.catalogue import CATALOGUE
 from src.protocol import ErrorInfo, Job, Limits, WorkerReply
-from src.worker.modules import CATALOGUE, ModuleProxy, build_proxies
+from src.worker.library_guards import build_proxies
+from src.worker.proxies import ModuleProxy
 from src.worker.runner import run_job
 
 ALLOWED = frozenset(CATALOGUE)

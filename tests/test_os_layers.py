@@ -31,10 +31,10 @@ from typing import Any
 
 import pytest
 
+from src.language.catalogue import CATALOGUE
 from src.pool import ExecutionPool, PoolUnavailable
 from src.protocol import DISABLEABLE_LAYERS, Job
 from src.worker import landlock, syscall_filter
-from src.worker.modules import CATALOGUE
 from tests.support.procfs import alive
 from tests.support.unguarded_template import ENTRY
 
@@ -408,7 +408,7 @@ if __name__ == "__main__":
 _SERVER_STAND_IN = """
 import asyncio, os, sys
 from src.pool import ExecutionPool
-from src.worker.modules import CATALOGUE
+from src.language.catalogue import CATALOGUE
 from tests.support.procfs import children
 from tests.support.unguarded_template import ENTRY
 from tests.test_os_layers import _job, SLEEPER

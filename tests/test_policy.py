@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from src.language.catalogue import CATALOGUE
 from src.validation import SourcePolicy, validate_source
-from src.worker.modules import CATALOGUE, ModuleProxy, build_proxies
+from src.worker.library_guards import build_proxies
+from src.worker.proxies import ModuleProxy
 from src.worker.runner import run_job
 
 LIMITS = {"memory_mb": 256, "cpu_s": 5, "max_open_files": 16, "max_result_bytes": 65536, "max_error_chars": 2000}

@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 
 import pytest
 
+from src.language.catalogue import CATALOGUE
 from src.pool import ExecutionPool, PoolUnavailable, RunOutcome, StreamCapture
 from src.protocol import Job
 from src.validation import SourcePolicy, prepare_program
-from src.worker.modules import CATALOGUE
 from tests.support import fork_fails_template
 
 T = TypeVar("T")

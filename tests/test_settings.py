@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from src.language.catalogue import CATALOGUE
 from src.settings import MIN_MEMORY_MB, Settings
-from src.worker.modules import CATALOGUE
 
 SECRET = "s3cr3t-token-value-0123456789"
 

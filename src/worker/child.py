@@ -30,7 +30,7 @@ from ..protocol import (
 )
 from .hardening import Confinement, HardeningError, harden
 from .jsonsafe import clean_text
-from .modules import ModuleProxy
+from .proxies import ModuleProxy
 from .runner import Environment, build_environment, execute, run_job
 
 CHANNEL_FD = 3

@@ -35,7 +35,6 @@ from typing import Any, cast
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
-from .modules import ModuleProxy
 from .names import (
     CLASS_ASSIGNABLE,
     CLASS_SUNDERS,
@@ -54,6 +53,7 @@ from .names import (
 from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
 from .ownership import is_user_class
 from .policy import SOURCE_FILENAME
+from .proxies import ModuleProxy
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
 
 _OPAQUE_TYPES = (types.FrameType, types.CodeType, types.TracebackType)

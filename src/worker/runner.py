@@ -21,9 +21,9 @@ from typing import Any, TextIO
 from ..protocol import ErrorInfo, Job, WorkerReply
 from .guards import guard_globals, make_print, safe_builtins
 from .jsonsafe import clean_text, to_json_value
-from .modules import ModuleProxy
 from .ownership import CURRENT_JOB, begin_job
 from .policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
+from .proxies import ModuleProxy
 
 _LINE_RE = re.compile(r"^Line (\d+):")
 

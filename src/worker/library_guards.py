@@ -1,18 +1,9 @@
-"""The vetted import catalogue, and the read-only module proxies user code receives.
+"""Guarded replacements for library functions that act by name or rewrite what they are
+given, the stdlib patches that guard their sinks, and ``build_proxies``.
 
-User code never holds a real module object. ``import json`` binds a ``ModuleProxy``
-whose attributes were copied, once, in the template process, from the public names of
-the real module minus the names listed here. A proxy holds no module, so no module is
-reachable from another (``datetime.sys``, ``json.codecs``, ``typing.sys`` do not exist
-inside), and a proxy refuses attribute writes, so one execution cannot patch a library.
-
-Each entry says what was considered. Names starting with ``_`` are never copied.
-Anything that is itself a module is never copied (except a vetted submodule, as a
-proxy). ``only`` entries copy just the names listed: used where the module is mostly
-about files, processes or the interpreter.
-
-This catalogue is the single definition of what may be imported: the settings default,
-the settings validator, the API-side validator and the worker all read it.
+Every replacement keeps the library's behaviour for ordinary arguments and refuses the
+arguments that would hand the program a real object it must not hold (a library's
+globals, the real ``type``, a library class to rewrite).
 """
 
 from __future__ import annotations
@@ -25,182 +16,14 @@ import functools
 import importlib
 import types
 import typing
-from dataclasses import dataclass, field
 from typing import Any
 
+from ..language.catalogue import CATALOGUE
 from . import ownership
+from .guards import check_class_namespace, exact_str, guarded_getattr, refuse_metaclass, sanitize_match_args, type_of
 from .ownership import is_user_class
+from .proxies import ModuleProxy, link_proxies, public_attrs
 from .refusal import SecurityError
-
-
-@dataclass(frozen=True)
-class ModuleRule:
-    #: Public names not copied into the proxy, with the reason in a comment at the entry.
-    deny: frozenset[str] = field(default_factory=frozenset)
-    #: When set, the only names copied.
-    only: frozenset[str] | None = None
-
-
-def _deny(*names: str) -> ModuleRule:
-    return ModuleRule(deny=frozenset(names))
-
-
-def _only(*names: str) -> ModuleRule:
-    return ModuleRule(only=frozenset(names))
-
-
-CATALOGUE: dict[str, ModuleRule] = {
-    # Pure computation: nothing in them reaches files, processes or the interpreter.
-    "math": _deny(),
-    "cmath": _deny(),
-    "bisect": _deny(),
-    "heapq": _deny(),
-    "itertools": _deny(),
-    "numbers": _deny(),
-    "fractions": _deny(),
-    "statistics": _deny(),
-    "textwrap": _deny(),
-    "unicodedata": _deny(),
-    "difflib": _deny(),
-    "base64": _deny(),
-    "binascii": _deny(),
-    "zlib": _deny(),
-    "array": _deny(),
-    "calendar": _deny(),
-    # abc: ABCMeta is exposed as a stand-in (see _metaclass_stand_in); update_abstractmethods
-    # only accepts the program's own classes.
-    "abc": _deny(),
-    # enum: global_enum & co. write the members into sys.modules[cls.__module__], and the
-    # program chooses __module__ (Enum(..., module="...")): a write into any loaded module.
-    "enum": _deny("global_enum", "global_enum_repr", "global_flag_repr", "global_str"),
-    # decimal: contexts are per thread and the worker is a fresh process, so
-    # setcontext/localcontext cannot leak into another execution.
-    "decimal": _deny(),
-    # json: JSONDecoder/JSONEncoder are plain classes; their hooks call user functions,
-    # which are restricted code themselves.
-    "json": _deny(),
-    # re: compiled patterns only match; ReDoS is bounded by the CPU and wall limits.
-    "re": _deny(),
-    # datetime: tzinfo subclasses run user code only. datetime.sys is a module: not copied.
-    "datetime": _deny(),
-    # time: sleep is bounded by the wall-clock limit; tzset only changes this process.
-    # clock_settime*: sets the host clock wherever the worker holds CAP_SYS_TIME.
-    "time": _deny("clock_settime", "clock_settime_ns"),
-    # random: the worker reseeds after fork, so no two executions share a stream.
-    "random": _deny(),
-    "collections": _deny(),
-    "collections.abc": _deny(),
-    # functools: partial/reduce/lru_cache take callables the program already holds.
-    # update_wrapper/wraps copy attributes *by name* with the real getattr/setattr
-    # (updated=("__globals__",) leaked a library module's globals): replaced by versions
-    # that accept only the default names (guards.make_update_wrapper).
-    # singledispatch/singledispatchmethod: register() reads the handler's annotations with
-    # typing.get_type_hints, which eval()s annotation strings outside RestrictedPython.
-    "functools": _deny("singledispatch", "singledispatchmethod"),
-    # operator: the real attrgetter and methodcaller read attributes by name from C, outside
-    # the attribute guard (operator.attrgetter('__class__')): replaced by versions that read
-    # through the guard, exactly like `obj.name` (sorted(items, key=attrgetter("price"))).
-    # itemgetter is equivalent to a subscript, which is allowed, so it stays.
-    "operator": _deny(),
-    # string: Formatter.format/vformat resolve "{0.__class__}" fields with the real
-    # getattr (CVE-2023-41039). Template only does mapping lookups.
-    "string": _deny("Formatter"),
-    # typing: get_type_hints and ForwardRef evaluate annotation strings with eval().
-    # runtime_checkable rewrites the class it is given: only the program's own classes.
-    "typing": _deny("get_type_hints", "ForwardRef"),
-    # dataclasses: builds __init__ and friends with exec() from validated identifiers only.
-    # dataclass() rewrites the class it is given: only the program's own classes.
-    # make_dataclass: field names and namespace keys may not be dunders (a field named
-    # __reduce_ex__ or a namespace with __getattr__ would skip the class-statement rules).
-    "dataclasses": _deny(),
-    # copy: dispatch_table is copyreg's global registry of reducers; a reducer the program
-    # registers there makes copy() setattr() any attributes on any object it names. The
-    # same sink (copy._reconstruct) is also guarded for reducers reached other ways.
-    # deepcopy's memo argument: deepcopy keeps every *original* object it visits in the
-    # memo (and asks it before copying), so a memo the program passes in hands it the
-    # internal state of objects it does not own. copy/deepcopy take no memo here.
-    "copy": _deny("dispatch_table"),
-    "contextlib": _deny("chdir", "redirect_stdout", "redirect_stderr"),
-    # hashlib: file_digest reads an already open file object; the program has none.
-    "hashlib": _deny(),
-    "hmac": _deny(),
-    # uuid: getnode (and uuid1, which calls it) may run ifconfig/ip in a subprocess.
-    "uuid": _deny("getnode", "uuid1"),
-    # pprint writes to sys.stdout, which the worker points at the bounded stdout.
-    "pprint": _deny(),
-    # csv: reader/writer work on iterables and objects with write(); no file access.
-    "csv": _deny(),
-    # io: only the in-memory streams; open/FileIO/open_code reach the file system.
-    "io": _only("StringIO", "BytesIO", "SEEK_SET", "SEEK_CUR", "SEEK_END", "UnsupportedOperation"),
-    "urllib.parse": _deny(),
-}
-
-
-class ModuleProxy:
-    """A read-only stand-in for a module: vetted attributes in the instance dict."""
-
-    _proxy_name: str
-
-    def __init__(self, name: str, attrs: dict[str, Any]) -> None:
-        object.__setattr__(self, "_proxy_name", name)
-        object.__setattr__(self, "__name__", name)  # `module.__name__`, as on a real module
-        self.__dict__.update(attrs)
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        # A subclass would make ModuleProxy.__init__ "the program's own" and let it
-        # rebuild a shared proxy with other attributes.
-        raise TypeError("module proxies cannot be subclassed")
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"module '{self._proxy_name}' is read-only in the sandbox")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"module '{self._proxy_name}' is read-only in the sandbox")
-
-    def __repr__(self) -> str:
-        return f"<module '{self._proxy_name}' (sandboxed)>"
-
-
-#: Never copied from any module: command-line entry points read sys.argv and files.
-_NEVER = frozenset({"main", "test"})
-
-
-def _metaclass_stand_in(real: type) -> type:
-    """Stand-in for a metaclass (abc.ABCMeta, enum.EnumType, numbers.ABCMeta ...):
-    ``isinstance(x, abc.ABCMeta)`` still works, but calling it to build a class from a
-    dict (``ABCMeta("X", (), {"__getattr__": f})``) is refused. Classes come from class
-    statements, where the compiler's rules apply; inheriting from ``abc.ABC`` or
-    ``enum.Enum`` uses the real metaclass through the bases, not this object."""
-
-    class StandInMeta(type):
-        def __instancecheck__(cls, obj: object) -> bool:
-            return isinstance(obj, real)
-
-        def __subclasscheck__(cls, sub: type) -> bool:
-            return issubclass(sub, real)
-
-        def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-            raise SecurityError(f"{real.__name__}(...) cannot build classes in the sandbox; use a class statement")
-
-    return StandInMeta(real.__name__, (), {"__module__": real.__module__, "__doc__": real.__doc__})
-
-
-def _public_attrs(module: types.ModuleType, rule: ModuleRule) -> dict[str, Any]:
-    names = rule.only if rule.only is not None else set(getattr(module, "__all__", ())) | set(dir(module))
-    attrs: dict[str, Any] = {}
-    for name in sorted(names):
-        if name.startswith("_") or name in rule.deny or name in _NEVER:
-            continue
-        try:
-            value = getattr(module, name)
-        except AttributeError:
-            continue
-        if isinstance(value, types.ModuleType):
-            continue  # a module reachable from another is how pivots start
-        if isinstance(value, type) and issubclass(value, type):
-            value = _metaclass_stand_in(value)
-        attrs[name] = value
-    return attrs
 
 
 def _safe_update_wrapper() -> dict[str, Any]:
@@ -269,8 +92,6 @@ def _no_dunder(name: object, what: str) -> None:
 def _sanitized(cls: Any) -> Any:
     """Every class a library builds for the program passes here: never a metaclass, and
     __match_args__ naming ordinary attributes only."""
-    from .guards import refuse_metaclass, sanitize_match_args  # noqa: PLC0415 - guards imports this module
-
     refuse_metaclass(cls)
     sanitize_match_args(cls)
     return cls
@@ -279,7 +100,6 @@ def _sanitized(cls: Any) -> Any:
 def _safe_make_dataclass(real: Any) -> Any:
     @functools.wraps(real)
     def make_dataclass(cls_name: str, fields: Any, *args: Any, namespace: Any = None, **kwargs: Any) -> Any:
-        from .guards import check_class_namespace, exact_str  # noqa: PLC0415 - guards imports this module
 
         # Exact strings: a str subclass could answer startswith() as it likes.
         checked_fields: list[Any] = []
@@ -340,7 +160,6 @@ def _collections_replacements() -> dict[str, Any]:
 def _typing_introspection() -> dict[str, Any]:
     """typing.get_origin(typing.Type[int]) is the real ``type``, whose 3-argument call
     builds classes that skip the class checks: metaclasses come back as the sandbox's type."""
-    from .guards import type_of  # noqa: PLC0415 - guards imports this module
 
     def clean(value: Any) -> Any:
         if isinstance(value, type) and issubclass(value, type):
@@ -383,7 +202,6 @@ def _typing_replacements() -> dict[str, Any]:
 
 
 def _operator_replacements() -> dict[str, Any]:
-    from .guards import guarded_getattr  # noqa: PLC0415 - guards imports this module
 
     def resolve(obj: Any, dotted: str) -> Any:
         for part in dotted.split("."):
@@ -526,7 +344,6 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     ``abc`` attribute; a package that is not itself allowed (``urllib``) becomes a proxy
     holding only its allowed submodules. Raises KeyError for a name not in the catalogue.
     """
-    proxies: dict[str, ModuleProxy] = {}
     attrs_by_name: dict[str, dict[str, Any]] = {}
     if "copy" in allowed or "dataclasses" in allowed:  # dataclasses.asdict deep-copies too
         guard_copy_reconstruct()
@@ -534,17 +351,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         guard_enum_functional_api()
     for name in sorted(allowed, key=lambda n: n.count(".")):
         rule = CATALOGUE[name]
-        attrs_by_name[name] = _public_attrs(importlib.import_module(name), rule)
+        attrs_by_name[name] = public_attrs(importlib.import_module(name), rule)
         if name in REPLACEMENTS:
             attrs_by_name[name].update(REPLACEMENTS[name]())
-    for name in list(attrs_by_name):
-        parts = name.split(".")
-        for i in range(1, len(parts)):
-            attrs_by_name.setdefault(".".join(parts[:i]), {})
-    # Deepest first: a package's proxy is built after all its children were linked in.
-    for name in sorted(attrs_by_name, key=lambda n: -n.count(".")):
-        proxies[name] = ModuleProxy(name, attrs_by_name[name])
-        parent, _, child = name.rpartition(".")
-        if parent:
-            attrs_by_name[parent][child] = proxies[name]
-    return proxies
+    return link_proxies(attrs_by_name)

@@ -1,0 +1,101 @@
+"""The read-only module proxies a program receives instead of real modules.
+
+User code never holds a real module object. ``import json`` binds a ``ModuleProxy``
+whose attributes were copied, once, in the template process, from the public names of
+the real module minus the names its catalogue entry denies. A proxy holds no module, so
+no module is reachable from another (``datetime.sys``, ``json.codecs``, ``typing.sys``
+do not exist inside), and a proxy refuses attribute writes, so one execution cannot
+patch a library.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+from ..language.catalogue import ModuleRule
+from .refusal import SecurityError
+
+
+class ModuleProxy:
+    """A read-only stand-in for a module: vetted attributes in the instance dict."""
+
+    _proxy_name: str
+
+    def __init__(self, name: str, attrs: dict[str, Any]) -> None:
+        object.__setattr__(self, "_proxy_name", name)
+        object.__setattr__(self, "__name__", name)  # `module.__name__`, as on a real module
+        self.__dict__.update(attrs)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A subclass would make ModuleProxy.__init__ "the program's own" and let it
+        # rebuild a shared proxy with other attributes.
+        raise TypeError("module proxies cannot be subclassed")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"module '{self._proxy_name}' is read-only in the sandbox")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"module '{self._proxy_name}' is read-only in the sandbox")
+
+    def __repr__(self) -> str:
+        return f"<module '{self._proxy_name}' (sandboxed)>"
+
+
+#: Never copied from any module: command-line entry points read sys.argv and files.
+_NEVER = frozenset({"main", "test"})
+
+
+def _metaclass_stand_in(real: type) -> type:
+    """Stand-in for a metaclass (abc.ABCMeta, enum.EnumType, numbers.ABCMeta ...):
+    ``isinstance(x, abc.ABCMeta)`` still works, but calling it to build a class from a
+    dict (``ABCMeta("X", (), {"__getattr__": f})``) is refused. Classes come from class
+    statements, where the compiler's rules apply; inheriting from ``abc.ABC`` or
+    ``enum.Enum`` uses the real metaclass through the bases, not this object."""
+
+    class StandInMeta(type):
+        def __instancecheck__(cls, obj: object) -> bool:
+            return isinstance(obj, real)
+
+        def __subclasscheck__(cls, sub: type) -> bool:
+            return issubclass(sub, real)
+
+        def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+            raise SecurityError(f"{real.__name__}(...) cannot build classes in the sandbox; use a class statement")
+
+    return StandInMeta(real.__name__, (), {"__module__": real.__module__, "__doc__": real.__doc__})
+
+
+def public_attrs(module: types.ModuleType, rule: ModuleRule) -> dict[str, Any]:
+    names = rule.only if rule.only is not None else set(getattr(module, "__all__", ())) | set(dir(module))
+    attrs: dict[str, Any] = {}
+    for name in sorted(names):
+        if name.startswith("_") or name in rule.deny or name in _NEVER:
+            continue
+        try:
+            value = getattr(module, name)
+        except AttributeError:
+            continue
+        if isinstance(value, types.ModuleType):
+            continue  # a module reachable from another is how pivots start
+        if isinstance(value, type) and issubclass(value, type):
+            value = _metaclass_stand_in(value)
+        attrs[name] = value
+    return attrs
+
+
+def link_proxies(attrs_by_name: dict[str, dict[str, Any]]) -> dict[str, ModuleProxy]:
+    """One proxy per name, each dotted name linked into its parent's proxy (created
+    empty when the parent is not itself in ``attrs_by_name``)."""
+    for name in list(attrs_by_name):
+        parts = name.split(".")
+        for i in range(1, len(parts)):
+            attrs_by_name.setdefault(".".join(parts[:i]), {})
+    proxies: dict[str, ModuleProxy] = {}
+    # Deepest first: a package's proxy is built after all its children were linked in.
+    for name in sorted(attrs_by_name, key=lambda n: -n.count(".")):
+        proxies[name] = ModuleProxy(name, attrs_by_name[name])
+        parent, _, child = name.rpartition(".")
+        if parent:
+            attrs_by_name[parent][child] = proxies[name]
+    return proxies
