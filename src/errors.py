@@ -19,25 +19,9 @@ fixed message; ``str(exc)`` of an unknown exception is never sent to a client.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Violation:
-    """One reason the validator refused a program."""
-
-    line: int | None
-    rule: str
-    message: str
-    hint: str = ""
-
-    def as_detail(self) -> dict[str, Any]:
-        where = f"Line {self.line}: " if self.line is not None else ""
-        text = f"{where}{self.message.rstrip('.')}."
-        if self.hint:
-            text += f" Hint: {self.hint}."
-        return {"line": self.line, "rule": self.rule, "message": text, "hint": self.hint}
+from .validation import Violation
 
 
 class ExecutorError(Exception):

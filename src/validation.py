@@ -18,8 +18,8 @@ import marshal
 import re
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
-from .errors import Violation
 from .worker.names import attribute_problem
 from .worker.policy import SOURCE_FILENAME, SandboxTransformer
 
@@ -45,6 +45,23 @@ _QUOTED = re.compile(r'"([^"]*)"')
 #: A 400 lists at most this many violations (an LLM fixes the first ones and retries;
 #: listing 10 000 would cost the server and the caller's context for nothing).
 MAX_VIOLATIONS = 50
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One reason the validator refused a program."""
+
+    line: int | None
+    rule: str
+    message: str
+    hint: str = ""
+
+    def as_detail(self) -> dict[str, Any]:
+        where = f"Line {self.line}: " if self.line is not None else ""
+        text = f"{where}{self.message.rstrip('.')}."
+        if self.hint:
+            text += f" Hint: {self.hint}."
+        return {"line": self.line, "rule": self.rule, "message": text, "hint": self.hint}
 
 
 @dataclass(frozen=True)

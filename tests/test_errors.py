@@ -14,8 +14,8 @@ from src.errors import (
     RequestRejected,
     SandboxUnavailable,
     Unauthorized,
-    Violation,
 )
+from src.validation import Violation
 
 STATUS = [
     pytest.param(CodeRejected([Violation(1, "syntax", "SyntaxError: invalid syntax")]), 400, id="code-rejected"),
