@@ -19,7 +19,18 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from slowapi.errors import RateLimitExceeded
 
-from .admission import AdmissionGate
+from .api.health import HealthMonitor
+from .api.mcp_http import mcp_route
+from .api.middleware import (
+    SECURITY_HEADERS,
+    STRICT_CSP,
+    HttpMetricsMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
+from .api.rate_limit import build_limiter, exempt, hit_execute_limits, rate_limited_response
+from .api.routes import audit_record, build_router
+from .api.shutdown import Drain
 from .errors import (
     CodeRejected,
     ExecutorError,
@@ -30,25 +41,14 @@ from .errors import (
     ShuttingDown,
     Unauthorized,
 )
-from .executor import ExecutionService
-from .health import HealthMonitor
 from .log_config import REQUEST_ID
-from .mcp_http import mcp_route
 from .mcp_server import build_mcp
 from .metrics import ExecutorMetrics
-from .middleware import (
-    SECURITY_HEADERS,
-    STRICT_CSP,
-    HttpMetricsMiddleware,
-    RequestIdMiddleware,
-    SecurityHeadersMiddleware,
-)
-from .pool import ExecutionPool
-from .process_protection import make_undumpable
-from .rate_limit import build_limiter, exempt, hit_execute_limits, rate_limited_response
-from .routes import audit_record, build_router
+from .sandbox.admission import AdmissionGate
+from .sandbox.pool import ExecutionPool
+from .sandbox.process_protection import make_undumpable
+from .service import ExecutionService
 from .settings import Settings
-from .shutdown import Drain
 
 log = logging.getLogger(__name__)
 

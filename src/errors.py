@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .validation import Violation
+from .language.validation import Violation
 
 
 class ExecutorError(Exception):

@@ -32,11 +32,11 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import ValidationError
 
-from .audit import AuditRecord
+from .api.audit import AuditRecord
 from .errors import CodeRejected, ExecutorError, InvalidRequest, Overloaded, ShuttingDown
-from .executor import ExecutionService
 from .log_config import REQUEST_ID
 from .schemas import ExecuteRequest, ExecuteResponse
+from .service import ExecutionService
 from .settings import Settings
 
 #: Who is calling, set by the HTTP front (McpFront) for the tool to audit and limit; None

@@ -18,13 +18,13 @@ from mcp.server.mcpserver import MCPServer
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from .admission import AdmissionGate
-from .executor import ExecutionService
 from .log_config import configure_logging
 from .mcp_server import build_mcp
 from .metrics import ExecutorMetrics
-from .pool import ExecutionPool
-from .process_protection import make_undumpable
+from .sandbox.admission import AdmissionGate
+from .sandbox.pool import ExecutionPool
+from .sandbox.process_protection import make_undumpable
+from .service import ExecutionService
 from .settings import Settings
 
 

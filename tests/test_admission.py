@@ -9,8 +9,8 @@ import asyncio
 
 import pytest
 
-from src.admission import AdmissionGate
 from src.errors import Overloaded, ShuttingDown
+from src.sandbox.admission import AdmissionGate
 
 
 async def hold(gate: AdmissionGate, name: str, entered: list[str], release: asyncio.Event) -> None:

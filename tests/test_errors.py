@@ -15,7 +15,7 @@ from src.errors import (
     SandboxUnavailable,
     Unauthorized,
 )
-from src.validation import Violation
+from src.language.validation import Violation
 
 STATUS = [
     pytest.param(CodeRejected([Violation(1, "syntax", "SyntaxError: invalid syntax")]), 400, id="code-rejected"),

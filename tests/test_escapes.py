@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from src.language.catalogue import CATALOGUE
+from src.language.validation import MAX_VIOLATIONS, SourcePolicy, validate_source
 from src.protocol import ProtocolError, parse_reply
-from src.validation import MAX_VIOLATIONS, SourcePolicy, validate_source
 from src.worker.jsonsafe import to_json_value
 from src.worker.library_guards import build_proxies
 from src.worker.proxies import ModuleProxy

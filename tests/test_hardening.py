@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from src.protocol import Limits
-from src.worker.hardening import MIB, HardeningError, detach_process_group, harden, set_rlimits
+from src.worker.isolation.hardening import MIB, HardeningError, detach_process_group, harden, set_rlimits
 
 #: Exit statuses of the child, so a failure says what went wrong.
 OK = 0

@@ -18,16 +18,16 @@ from typing import Any, TypeVar
 import pytest
 from prometheus_client import CollectorRegistry
 
-from src.admission import AdmissionGate
+from src.api.health import HealthMonitor, SelfTest, Status
 from src.errors import SandboxUnavailable
-from src.executor import ExecutionService
-from src.health import HealthMonitor, SelfTest, Status
 from src.metrics import ExecutorMetrics
-from src.pool import ExecutionPool
 from src.protocol import LAYERS
+from src.sandbox.admission import AdmissionGate
+from src.sandbox.pool import ExecutionPool
 from src.schemas import ExecuteRequest
+from src.service import ExecutionService
 from src.settings import Settings
-from src.worker import landlock, syscall_filter
+from src.worker.isolation import landlock, syscall_filter
 from tests.conftest import make_settings
 
 T = TypeVar("T")

@@ -32,9 +32,9 @@ from typing import Any
 import pytest
 
 from src.language.catalogue import CATALOGUE
-from src.pool import ExecutionPool, PoolUnavailable
 from src.protocol import DISABLEABLE_LAYERS, Job
-from src.worker import landlock, syscall_filter
+from src.sandbox.pool import ExecutionPool, PoolUnavailable
+from src.worker.isolation import landlock, syscall_filter
 from tests.support.procfs import alive
 from tests.support.unguarded_template import ENTRY
 
@@ -407,7 +407,7 @@ if __name__ == "__main__":
 
 _SERVER_STAND_IN = """
 import asyncio, os, sys
-from src.pool import ExecutionPool
+from src.sandbox.pool import ExecutionPool
 from src.language.catalogue import CATALOGUE
 from tests.support.procfs import children
 from tests.support.unguarded_template import ENTRY

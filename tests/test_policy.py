@@ -1,4 +1,4 @@
-"""The name policy (src/worker/names.py, policy.py, guards.py): ordinary code an LLM writes
+"""The name policy (src/language/names.py, policy.py, src/worker/guards.py): ordinary code an LLM writes
 runs, and each escape route next to it stays closed. Every allowed case has a refused
 sibling in the same section.
 """
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from src.language.catalogue import CATALOGUE
-from src.validation import SourcePolicy, validate_source
+from src.language.validation import SourcePolicy, validate_source
 from src.worker.library_guards import build_proxies
 from src.worker.proxies import ModuleProxy
 from src.worker.runner import run_job

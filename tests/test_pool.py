@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 import pytest
 
 from src.language.catalogue import CATALOGUE
-from src.pool import ExecutionPool, PoolUnavailable, RunOutcome, StreamCapture
+from src.language.validation import SourcePolicy, prepare_program
 from src.protocol import Job
-from src.validation import SourcePolicy, prepare_program
+from src.sandbox.pool import ExecutionPool, PoolUnavailable, RunOutcome, StreamCapture
 from tests.support import fork_fails_template
 
 T = TypeVar("T")

@@ -22,7 +22,7 @@ import httpx
 import pyseccomp as sc
 import pytest
 
-from src.worker.syscall_filter import NOTABLY_REFUSED, WORKER_DENIED
+from src.worker.isolation.syscall_filter import NOTABLY_REFUSED, WORKER_DENIED
 from tests.conftest import run_server
 from tests.support.container_seccomp import PROFILE, build_filter
 

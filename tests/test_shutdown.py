@@ -6,7 +6,7 @@ import os
 import signal
 from types import FrameType
 
-from src.shutdown import Drain
+from src.api.shutdown import Drain
 
 
 def test_begin_runs_callbacks_once() -> None:

@@ -14,9 +14,9 @@ from types import CodeType
 import pytest
 import RestrictedPython.transformer as rp_transformer
 
+from src.language import policy
 from src.language.catalogue import CATALOGUE
-from src.validation import FORBIDDEN_NAMES, SourcePolicy, Violation, prepare_program, validate_source
-from src.worker import policy
+from src.language.validation import FORBIDDEN_NAMES, SourcePolicy, Violation, prepare_program, validate_source
 
 POLICY = SourcePolicy(max_ast_nodes=50_000, max_ast_depth=100, allowed_imports=frozenset(CATALOGUE))
 #: A small allow-list so the hint can be compared exactly.

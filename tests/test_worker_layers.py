@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from src.worker import landlock, syscall_filter
-from src.worker.hardening import (
+from src.worker.isolation import landlock, syscall_filter
+from src.worker.isolation.hardening import (
     HardeningError,
     apply_landlock,
     apply_seccomp,

@@ -28,7 +28,7 @@ from ..protocol import (
     encode_frame,
     frame_length,
 )
-from .hardening import Confinement, HardeningError, harden
+from .isolation.hardening import Confinement, HardeningError, harden
 from .jsonsafe import clean_text
 from .proxies import ModuleProxy
 from .runner import Environment, build_environment, execute, run_job

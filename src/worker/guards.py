@@ -35,7 +35,7 @@ from typing import Any, cast
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
-from .names import (
+from ..language.names import (
     CLASS_ASSIGNABLE,
     CLASS_SUNDERS,
     COMPILER_CLASS_NAMES,
@@ -47,12 +47,12 @@ from .names import (
     is_reserved,
     is_sunder,
 )
-from .names import (
+from ..language.names import (
     INTROSPECTION_ATTRIBUTES as INTROSPECTION_ATTRIBUTES,  # noqa: PLC0414 - re-exported
 )
+from ..language.policy import SOURCE_FILENAME
 from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
 from .ownership import is_user_class
-from .policy import SOURCE_FILENAME
 from .proxies import ModuleProxy
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any, TextIO
 
+from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 from ..protocol import ErrorInfo, Job, WorkerReply
 from .guards import guard_globals, make_print, safe_builtins
 from .jsonsafe import clean_text, to_json_value
 from .ownership import CURRENT_JOB, begin_job
-from .policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 from .proxies import ModuleProxy
 
 _LINE_RE = re.compile(r"^Line (\d+):")

@@ -43,7 +43,13 @@ from ..protocol import (
 )
 from . import child
 from .guards import INTERNAL_LAZY_IMPORTS
-from .hardening import LANDLOCK_FD, confine_template, detach_process_group, die_with_parent, prepare_confinement
+from .isolation.hardening import (
+    LANDLOCK_FD,
+    confine_template,
+    detach_process_group,
+    die_with_parent,
+    prepare_confinement,
+)
 from .library_guards import build_proxies, clear_library_caches
 from .runner import compile_program
 

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from src.worker.hardening import drop_capabilities
+from src.worker.isolation.hardening import drop_capabilities
 from tests.conftest import TEST_ENV, TOKEN, LiveServer, run_server
 
 T = TypeVar("T")
@@ -493,7 +493,7 @@ def test_killed_template_is_a_503_and_the_pool_recovers(disposable_server: LiveS
 
     health = wait_for(lambda: healthy_again(server), timeout_s=10, interval_s=0.2)
     assert health is not None, "/health did not answer 200 within 10 s of the template's death"
-    # A restart in the last minute is reported, with HTTP 200 (src/health.py RECENT_RESTART_S).
+    # A restart in the last minute is reported, with HTTP 200 (src/api/health.py RECENT_RESTART_S).
     assert health["status"] == "degraded"
     assert health["checks"]["template_alive"] is True
     assert health["checks"]["template_restarts"] == 1

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from src.audit import token_fingerprint
+from src.api.audit import token_fingerprint
 from tests.conftest import TOKEN, LiveServer, free_port, run_server
 
 # --------------------------------------------------------------------------- helpers

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from src.app import create_app
 from src.log_config import configure_logging
-from src.pool import ExecutionPool
+from src.sandbox.pool import ExecutionPool
 from src.settings import Settings
 
 settings = Settings()

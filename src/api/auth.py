@@ -13,8 +13,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
-from .errors import SandboxUnavailable, Unauthorized
-from .settings import Settings
+from ..errors import SandboxUnavailable, Unauthorized
+from ..settings import Settings
 
 # Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in a
 # thread pool, a thread hand-off per dependency per request on the hot path.

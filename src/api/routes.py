@@ -17,14 +17,14 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from slowapi import Limiter
 
+from ..errors import ExecutorError, InvalidRequest, PayloadTooLarge
+from ..schemas import ErrorResponse, ExecuteRequest, ExecuteResponse, HealthResponse
+from ..service import ExecutionService
+from ..settings import Settings
 from .audit import AuditRecord, token_fingerprint
 from .auth import TOKEN_HEADER, Authorized, SettingsDep
-from .errors import ExecutorError, InvalidRequest, PayloadTooLarge
-from .executor import ExecutionService
 from .health import HealthMonitor
 from .rate_limit import client_ip, exempt, set_limit_headers, token_key
-from .schemas import ErrorResponse, ExecuteRequest, ExecuteResponse, HealthResponse
-from .settings import Settings
 
 T = TypeVar("T")
 

@@ -25,9 +25,9 @@ from limits import parse_many
 from slowapi import Limiter
 from slowapi.errors import RateLimitExceeded
 
+from ..settings import Settings
 from .audit import token_fingerprint
 from .auth import TOKEN_HEADER
-from .settings import Settings
 
 #: slowapi's scope for the limits of POST /execute (its key style is the URL path).
 EXECUTE_SCOPE = "/execute"

@@ -20,8 +20,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from .worker.names import attribute_problem
-from .worker.policy import SOURCE_FILENAME, SandboxTransformer
+from .names import attribute_problem
+from .policy import SOURCE_FILENAME, SandboxTransformer
 
 #: Builtins deliberately missing in the sandbox, with what to do instead.
 FORBIDDEN_NAMES: dict[str, str] = {

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .protocol import HEADER, Job, LimitKind, ProtocolError, WorkerReply, decode_body, encode_frame, parse_reply
-from .template_process import (
+from ..protocol import HEADER, Job, LimitKind, ProtocolError, WorkerReply, decode_body, encode_frame, parse_reply
+from .template_client import (
     EXIT_BAD_JOB,
     EXIT_HARDENING_FAILED,
     TEMPLATE_ENTRY,

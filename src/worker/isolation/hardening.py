@@ -23,7 +23,7 @@ import resource
 import signal
 from dataclasses import dataclass
 
-from ..protocol import DISABLEABLE_LAYERS, Limits
+from ...protocol import DISABLEABLE_LAYERS, Limits
 from . import landlock, namespaces, syscall_filter
 
 MIB = 1024 * 1024

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from .errors import Overloaded
+from ..errors import Overloaded
 
 
 class AdmissionGate:

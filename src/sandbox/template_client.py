@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .protocol import (
+from ..protocol import (
     EVENT,
     EVENT_EXITED,
     EVENT_LAYERS,
@@ -35,7 +35,7 @@ from .protocol import (
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from {entry} import main; main(int(sys.argv[2]))"
 #: The template's module. Tests substitute one that runs programs without the language
 #: guards (tests/support); nothing in the settings or a request can.

@@ -24,10 +24,10 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..mcp_server import CALLER, Caller
+from ..metrics import ExecutorMetrics
+from ..settings import Settings
 from .audit import token_fingerprint
-from .mcp_server import CALLER, Caller
-from .metrics import ExecutorMetrics
-from .settings import Settings
 
 MCP_PATH = "/mcp"
 _ROUTE = SimpleNamespace(path=MCP_PATH)

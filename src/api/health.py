@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .errors import SandboxUnavailable
-from .executor import ExecutionService
-from .protocol import LAYERS
-from .schemas import ExecuteRequest
+from ..errors import SandboxUnavailable
+from ..protocol import LAYERS
+from ..schemas import ExecuteRequest
+from ..service import ExecutionService
 from .shutdown import Drain
 
 log = logging.getLogger(__name__)

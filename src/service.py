@@ -13,14 +13,14 @@ import math
 import time
 from collections import OrderedDict
 
-from .admission import AdmissionGate
 from .errors import CodeRejected, InvalidRequest, PayloadTooLarge, SandboxUnavailable
+from .language.validation import PreparedProgram, SourcePolicy, prepare_program
 from .metrics import ExecutorMetrics
-from .pool import ExecutionPool, PoolUnavailable, RunOutcome
 from .protocol import Job
+from .sandbox.admission import AdmissionGate
+from .sandbox.pool import ExecutionPool, PoolUnavailable, RunOutcome
 from .schemas import ExecuteRequest, ExecuteResponse, ExecutionError, Truncated
 from .settings import Settings
-from .validation import PreparedProgram, SourcePolicy, prepare_program
 
 #: Programs above this size are validated in a thread so a big parse does not stall
 #: every other request on the event loop.
