@@ -1,51 +1,20 @@
-"""Shared fixtures: clean settings, a private metrics registry, and a real uvicorn server.
+"""Fixtures for every tier: a clean environment, settings, a private metrics registry,
+and (for end-to-end tests) one real uvicorn server for the whole session.
 
-Tests never inherit the developer's EXECUTOR_* environment or .env file. End-to-end
-tests talk to a real uvicorn process on 127.0.0.1 with real workers; limits are
-lowered so that limit tests stay fast.
+Tests never inherit the developer's EXECUTOR_* environment or .env file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
-from pydantic import SecretStr
 
 from src.settings import Settings
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TOKEN = "test-token-0123456789abcdef"
-
-#: Settings every test server and in-process test starts from (lowered limits).
-TEST_ENV: dict[str, str] = {
-    "EXECUTOR_EXECUTION_TIMEOUT_S": "3",
-    "EXECUTOR_MAX_TIMEOUT_S": "10",
-    "EXECUTOR_MAX_MEMORY_MB": "256",
-    "EXECUTOR_MAX_CPU_S": "10",
-    "EXECUTOR_MAX_STDOUT_BYTES": "65536",
-    "EXECUTOR_MAX_STDERR_BYTES": "16384",
-    "EXECUTOR_MAX_RESULT_BYTES": "65536",
-    "EXECUTOR_MAX_BODY_BYTES": "262144",
-    "EXECUTOR_MAX_CODE_BYTES": "131072",
-    "EXECUTOR_MAX_CONCURRENT_EXECUTIONS": "2",
-    "EXECUTOR_MAX_QUEUED_EXECUTIONS": "16",
-    "EXECUTOR_PREFORK_WORKERS": "2",
-    # Rate limits have their own tests (tests/e2e/test_operations.py), with their own servers.
-    "EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": "1000000/minute",
-    "EXECUTOR_RATE_LIMIT_EXECUTE_PER_IP": "1000000/minute",
-}
+from tests.support.server import LiveServer, make_settings, run_server
 
 
 @pytest.fixture(autouse=True)
@@ -53,14 +22,6 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("EXECUTOR_"):
             monkeypatch.delenv(key)
-
-
-def make_settings(**overrides: Any) -> Settings:
-    """Settings from TEST_ENV plus overrides, never from the environment or a .env file."""
-    values: dict[str, Any] = {k.removeprefix("EXECUTOR_").lower(): v for k, v in TEST_ENV.items()}
-    values["api_token"] = SecretStr(TOKEN)
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @pytest.fixture
@@ -71,80 +32,6 @@ def settings_factory() -> Callable[..., Settings]:
 @pytest.fixture
 def registry() -> CollectorRegistry:
     return CollectorRegistry()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class LiveServer:
-    url: str
-    token: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def client(self, token: str | None = None, timeout_s: float = 30.0) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.url, headers={"X-Executor-Token": self.token if token is None else token}, timeout=timeout_s
-        )
-
-    def execute(self, code: str, **body: Any) -> httpx.Response:
-        with self.client() as client:
-            return client.post("/execute", json={"code": code, **body})
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-@contextlib.contextmanager
-def run_server(
-    tmp_dir: Path,
-    env_overrides: dict[str, str] | None = None,
-    token: str | None = TOKEN,
-    *,
-    app: str = "src.main:app",
-    command_prefix: Sequence[str] = (),
-) -> Iterator[LiveServer]:
-    """Start ``uvicorn <app>`` on a free loopback port; stop it (and its children) after.
-    ``command_prefix`` runs it under another command (``setpriv ...``), which must exec."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXECUTOR_")}
-    env.update(TEST_ENV)
-    if token is not None:
-        env["EXECUTOR_API_TOKEN"] = token
-    env.update(env_overrides or {})
-    log_path = tmp_dir / f"server-{port}.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [*command_prefix, sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    server = LiveServer(f"http://127.0.0.1:{port}", token or "", process, log_path)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited during start-up:\n{server.log()}")
-            try:
-                httpx.get(server.url + "/livez", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not answer in 30 s:\n{server.log()}") from None
-                time.sleep(0.1)
-        yield server
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, 15)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import TEST_ENV, TOKEN, LiveServer, run_server
+from tests.support.server import TEST_ENV, TOKEN, LiveServer, run_server
 
 MAX_BODY_BYTES = int(TEST_ENV["EXECUTOR_MAX_BODY_BYTES"])
 MAX_CODE_BYTES = int(TEST_ENV["EXECUTOR_MAX_CODE_BYTES"])

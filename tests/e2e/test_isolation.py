@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from src.worker.isolation.hardening import drop_capabilities
-from tests.conftest import TEST_ENV, TOKEN, LiveServer, run_server
+from tests.support.server import TEST_ENV, TOKEN, LiveServer, run_server
 
 T = TypeVar("T")
 MAX_MEMORY_MB = int(TEST_ENV["EXECUTOR_MAX_MEMORY_MB"])

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import LiveServer, run_server
+from tests.support.server import LiveServer, run_server
 
 WEAKENED_APP = "tests.support.weakened_app:app"
 

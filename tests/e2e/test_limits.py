@@ -17,7 +17,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import TEST_ENV, LiveServer, run_server
+from tests.support.server import TEST_ENV, LiveServer, run_server
 
 MAX_MEMORY_MB = int(TEST_ENV["EXECUTOR_MAX_MEMORY_MB"])
 MAX_STDOUT_BYTES = int(TEST_ENV["EXECUTOR_MAX_STDOUT_BYTES"])

@@ -21,7 +21,7 @@ from mcp.client.streamable_http import streamable_http_client
 from prometheus_client.parser import text_string_to_metric_families
 
 from src.schemas import ExecuteResponse
-from tests.conftest import PROJECT_ROOT, TEST_ENV, TOKEN, LiveServer, run_server
+from tests.support.server import PROJECT_ROOT, TEST_ENV, TOKEN, LiveServer, run_server
 
 
 @asynccontextmanager

@@ -20,7 +20,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from src.api.audit import token_fingerprint
-from tests.conftest import TOKEN, LiveServer, free_port, run_server
+from tests.support.server import TOKEN, LiveServer, free_port, run_server
 
 # --------------------------------------------------------------------------- helpers
 

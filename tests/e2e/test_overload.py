@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import LiveServer, run_server
 from tests.support.procfs import alive, descendants
+from tests.support.server import LiveServer, run_server
 
 SLOTS = 2
 QUEUE = 4

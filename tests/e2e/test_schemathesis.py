@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TOKEN, run_server
+from tests.support.server import TOKEN, run_server
 
 #: Checks that do not apply to this API, and why.
 NOT_APPLICABLE = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import LiveServer
+from tests.support.server import LiveServer
 
 
 def test_print_and_final_expression(live_server: LiveServer) -> None:

@@ -3,7 +3,7 @@ objects that hold the worker's own streams must not lead to real file objects.""
 
 from __future__ import annotations
 
-from tests.conftest import LiveServer
+from tests.support.server import LiveServer
 
 
 def run(server: LiveServer, code: str) -> dict[str, object]:

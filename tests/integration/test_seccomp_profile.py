@@ -23,8 +23,8 @@ import pyseccomp as sc
 import pytest
 
 from src.worker.isolation.syscall_filter import NOTABLY_REFUSED, WORKER_DENIED
-from tests.conftest import run_server
 from tests.support.container_seccomp import PROFILE, build_filter
+from tests.support.server import run_server
 
 ACTIONS = {
     "SCMP_ACT_ALLOW",

@@ -20,7 +20,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_ROOT, free_port
+from tests.support.server import PROJECT_ROOT, free_port
 
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"

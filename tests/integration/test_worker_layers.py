@@ -2,7 +2,7 @@
 
 Each check runs in a child that applies one layer (or the template's stage and then the
 worker's, as a real worker inherits them) and reports through its exit status, so the
-test process itself is never confined. tests/test_os_layers.py shows the same layers
+test process itself is never confined. tests/integration/test_os_layers.py shows the same layers
 against whole attacks, through a real template; these pin each layer's own contract.
 """
 
@@ -28,7 +28,7 @@ from src.worker.isolation.hardening import (
     prepare_confinement,
     set_no_new_privs,
 )
-from tests.test_hardening import OK, in_child
+from tests.integration.test_hardening import OK, in_child
 
 needs_seccomp = pytest.mark.skipif(not syscall_filter.kernel_supports_filters(), reason="no seccomp on this host")
 needs_landlock = pytest.mark.skipif(landlock.abi_version() < 1, reason="no Landlock on this host")
@@ -359,7 +359,7 @@ def test_landlock_refuses_signals_outside_its_domain() -> None:
 
 
 def test_interpreter_paths_are_only_the_interpreters() -> None:
-    project = Path(__file__).resolve().parent.parent
+    project = Path(__file__).resolve().parents[2]
     for path in landlock.interpreter_paths():
         assert Path(path).exists()
         assert not project.is_relative_to(Path(path)), path  # never the checkout or above it

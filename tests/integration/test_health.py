@@ -28,7 +28,7 @@ from src.schemas import ExecuteRequest
 from src.service import ExecutionService
 from src.settings import Settings
 from src.worker.isolation import landlock, syscall_filter
-from tests.conftest import make_settings
+from tests.support.server import make_settings
 
 T = TypeVar("T")
 Report = tuple[Status, dict[str, Any]]

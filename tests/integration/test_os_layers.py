@@ -7,7 +7,7 @@ on (all must fail, and the service must keep serving), then with one layer switc
 at a time, then with only one on, then with all of them off (each attack must then
 work: proof that it is a real attack and that the layers, not an accident, stopped
 it). The observed matrix must equal what ``STOPPED_ALONE`` predicts; it is the table
-in the README's security section (``python -m tests.test_os_layers`` prints it).
+in the README's security section (``python -m tests.integration.test_os_layers`` prints it).
 
 A program "escapes" when it ran to the end (it raises as soon as the effect failed) or
 when its effect is visible from outside (a file written, a connection accepted, the
@@ -211,7 +211,7 @@ class Targets:
         return {
             "target_pid": self.canary_process.pid,
             "canary_path": str(self.tmp / "canary.txt"),
-            "project_file": str(Path(__file__).resolve().parent.parent / "pyproject.toml"),
+            "project_file": str(Path(__file__).resolve().parents[2] / "pyproject.toml"),
             "write_path": str(self.tmp / f"written-{salt}"),
             "marker_path": str(self.tmp / f"marker-{salt}"),
             "port": self.listener.getsockname()[1],
@@ -411,7 +411,7 @@ from src.sandbox.pool import ExecutionPool
 from src.language.catalogue import CATALOGUE
 from tests.support.procfs import children
 from tests.support.unguarded_template import ENTRY
-from tests.test_os_layers import _job, SLEEPER
+from tests.integration.test_os_layers import _job, SLEEPER
 
 async def main():
     pool = ExecutionPool(sorted(CATALOGUE), 2, template_entry=ENTRY)
@@ -442,7 +442,7 @@ def test_no_worker_outlives_the_server() -> None:
     """SIGKILL the process that runs the pool (nothing of ours gets to clean up): the
     template dies through its parent-death signal, and the running worker and the idle
     ones through theirs, although the program disarmed its alarm."""
-    project = Path(__file__).resolve().parent.parent
+    project = Path(__file__).resolve().parents[2]
     server = subprocess.Popen([sys.executable, "-c", _SERVER_STAND_IN], cwd=project, stdout=subprocess.PIPE, text=True)
     with server:
         try:

@@ -336,7 +336,7 @@ def test_pruned_location_copy_compiles_the_same_bytecode_as_restrictedpython() -
         out.extend(shape(const) for const in code.co_consts if isinstance(const, CodeType))
         return out
 
-    corpus = sorted((Path(__file__).parent.parent.parent / "shared" / "usability").glob("*.py"))
+    corpus = sorted((Path(__file__).resolve().parents[3] / "shared" / "usability").glob("*.py"))
     programs = [p.read_text() for p in corpus] or [
         "class A:\n    def __init__(self, x):\n        self.x = x\nfor a, b in [(1, 2)]:\n    print(A(a).x, b)\n"
     ]
