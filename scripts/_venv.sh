@@ -1,0 +1,17 @@
+# Sourced by scripts/serve and scripts/test, from the checkout's root: create .venv if it is
+# missing, then install the runtime exactly as the image does (see the Dockerfile): every
+# distribution of requirements.lock, pinned and checked against its hash, no resolution.
+# So what runs here, what the tests test and what the image ships are the same versions.
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || { echo "Python 3.11+ is required (set PYTHON=python3.11)" >&2; exit 1; }
+  "$python" -m venv .venv
+fi
+
+pip_install() {
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@"
+}
+
+pip_install --require-hashes --no-deps -r requirements.lock
