@@ -7,18 +7,23 @@ with their own settings and their own metrics registry.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from mcp.server.mcpserver import MCPServer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from slowapi import Limiter
 from slowapi.errors import RateLimitExceeded
 
+from . import __version__
+from .api.front import UNCONFIGURED_DETAIL, ExecutionFront
 from .api.health import HealthMonitor
 from .api.mcp_http import mcp_route
 from .api.middleware import (
@@ -31,16 +36,7 @@ from .api.middleware import (
 from .api.rate_limit import build_limiter, exempt, hit_execute_limits, rate_limited_response
 from .api.routes import audit_record, build_router
 from .api.shutdown import Drain
-from .errors import (
-    CodeRejected,
-    ExecutorError,
-    InvalidRequest,
-    Overloaded,
-    PayloadTooLarge,
-    SandboxUnavailable,
-    ShuttingDown,
-    Unauthorized,
-)
+from .errors import ExecutorError, InvalidRequest, RateLimited, ShuttingDown
 from .log_config import REQUEST_ID
 from .mcp_server import build_mcp
 from .metrics import ExecutorMetrics
@@ -52,16 +48,6 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Most specific first: ShuttingDown is a SandboxUnavailable.
-_REJECTION_REASON: tuple[tuple[type[ExecutorError], str], ...] = (
-    (Unauthorized, "auth"),
-    (CodeRejected, "validation"),
-    (PayloadTooLarge, "too_large"),
-    (InvalidRequest, "invalid_request"),
-    (Overloaded, "queue_full"),
-    (ShuttingDown, "shutting_down"),
-    (SandboxUnavailable, "unavailable"),
-)
 _EXECUTE_PATH = "/execute"
 
 
@@ -101,73 +87,78 @@ def _log_layers(pool: ExecutionPool, settings: Settings) -> None:
         log.warning("isolation layers this host does not offer: %s", ", ".join(unavailable))
 
 
-def create_app(
-    settings: Settings, registry: CollectorRegistry | None = None, *, pool: ExecutionPool | None = None
-) -> FastAPI:
-    """``pool``: tests only, to serve from a pool built with layers switched off (see
-    tests/support); the service builds its own from the settings."""
-    registry = registry if registry is not None else CollectorRegistry()
+@dataclass(frozen=True)
+class Components:
+    """Everything one application is made of, built from its settings."""
+
+    settings: Settings
+    metrics: ExecutorMetrics
+    pool: ExecutionPool
+    gate: AdmissionGate
+    service: ExecutionService
+    front: ExecutionFront
+    monitor: HealthMonitor
+    drain: Drain
+    limiter: Limiter
+    mcp: MCPServer[Any]
+
+
+def build_components(
+    settings: Settings, registry: CollectorRegistry, disabled_layers: frozenset[str] = frozenset()
+) -> Components:
     metrics = ExecutorMetrics(registry)
-    if pool is None:
-        pool = ExecutionPool(sorted(settings.allowed_imports), settings.prefork_workers)
     gate = AdmissionGate(settings.max_concurrent_executions, settings.max_queued_executions)
+    pool = ExecutionPool(
+        sorted(settings.allowed_imports),
+        settings.prefork_workers,
+        busy=lambda: gate.saturated,
+        disabled_layers=disabled_layers,
+    )
     service = ExecutionService(settings, pool, gate, metrics)
+    front = ExecutionFront(service, metrics)
     drain = Drain()
     monitor = HealthMonitor(service, settings.self_test_interval_s, drain)
     limiter = build_limiter(settings)
     metrics.in_flight.set_function(lambda: gate.in_flight)
     metrics.queued.set_function(lambda: gate.queued)
     metrics.ready_workers.set_function(lambda: pool.ready_workers)
-    pool.busy = lambda: gate.queued > 0 or gate.in_flight >= settings.max_concurrent_executions
+    pool.on_restart(metrics.template_restarts.inc)
+    # /health must speak about the new template, not the dead one.
+    pool.on_restart(monitor.request_self_test)
     drain.on_drain(lambda: gate.close(lambda: ShuttingDown(settings.shutdown_retry_after_s)))
     mcp = build_mcp(
-        service,
+        front,
         settings,
         lambda caller: hit_execute_limits(limiter, settings, caller.token_fingerprint, caller.client_ip),
     )
-    _install_log_redaction()
+    return Components(settings, metrics, pool, gate, service, front, monitor, drain, limiter, mcp)
 
+
+def _lifespan(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         make_undumpable()
-        drain.install()
+        parts.drain.install()
         try:
-            await pool.start()
+            await parts.pool.start()
         except Exception:
             log.exception("the sandbox template could not be started")
-        _log_layers(pool, settings)
-
-        def on_restart() -> None:
-            metrics.template_restarts.inc()
-            monitor.request_self_test()  # /health must speak about the new template, not the dead one
-
-        pool.on_restart = on_restart
-        await monitor.self_test()
-        monitor.start()
+        _log_layers(parts.pool, parts.settings)
+        await parts.monitor.self_test()
+        parts.monitor.start()
         try:
-            async with mcp.session_manager.run():
+            async with parts.mcp.session_manager.run():
                 yield
         finally:
-            drain.begin()  # also when the server stops for another reason than a signal
-            await monitor.stop()
-            await pool.stop()  # kills every worker left, then the template
-            drain.uninstall()
+            parts.drain.begin()  # also when the server stops for another reason than a signal
+            await parts.monitor.stop()
+            await parts.pool.stop()  # kills every worker left, then the template
+            parts.drain.uninstall()
 
-    app = FastAPI(
-        title="Sandboxed Python executor",
-        version="0.1.0",
-        lifespan=lifespan,
-        description="Runs untrusted Python in a fresh, confined worker process per request.",
-        docs_url="/docs" if settings.docs_enabled else None,
-        redoc_url=None,
-        openapi_url="/openapi.json" if settings.docs_enabled else None,
-    )
-    app.state.settings = settings
-    app.state.service = service
-    app.state.monitor = monitor
-    app.state.metrics = metrics
-    app.state.limiter = limiter
-    app.state.drain = drain
+    return lifespan
+
+
+def _add_middleware(app: FastAPI, settings: Settings, metrics: ExecutorMetrics) -> None:
     # Added innermost first: requests pass RequestId, then metrics, then headers, then CORS.
     if settings.cors_allow_origins:
         app.add_middleware(
@@ -183,37 +174,25 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(HttpMetricsMiddleware, requests=metrics.http_requests, duration=metrics.http_duration)
     app.add_middleware(RequestIdMiddleware)
-    app.include_router(build_router(settings, limiter))
-    app.router.routes.append(mcp_route(mcp, settings, metrics))
 
-    @app.get("/metrics", include_in_schema=False)
-    @exempt(limiter)
-    async def prometheus_metrics(request: Request) -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    def refused(request: Request, reason: str, status: int) -> None:
-        """Count a refusal, and audit it when it was an execution request."""
-        metrics.rejections.labels(reason, "http").inc()
-        if request.url.path == _EXECUTE_PATH:
-            metrics.executions.labels("rejected", "http").inc()
-            started = getattr(request.state, "started", time.perf_counter())
-            audit_record(request).write(
-                status=status,
-                outcome="rejected",
-                reason=reason,
-                duration_ms=(time.perf_counter() - started) * 1000,
-            )
+def _add_error_handlers(app: FastAPI, front: ExecutionFront) -> None:
+    """Every refusal of an HTTP request is answered and accounted here, once."""
+
+    def refused(request: Request, exc: ExecutorError) -> None:
+        execution = request.url.path == _EXECUTE_PATH
+        front.refused(exc, "http", audit_record(request) if execution else None)
 
     @app.exception_handler(ExecutorError)
     async def executor_error(request: Request, exc: ExecutorError) -> JSONResponse:
-        reason = next((r for cls, r in _REJECTION_REASON if isinstance(exc, cls)), "unavailable")
-        refused(request, reason, exc.status_code)
+        refused(request, exc)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RateLimitExceeded)
     async def rate_limited(request: Request, exc: RateLimitExceeded) -> Response:
-        refused(request, "rate_limited", 429)
-        return rate_limited_response(request, exc)
+        response = rate_limited_response(request, exc)
+        refused(request, RateLimited(str(exc.detail), int(response.headers["Retry-After"])))
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -221,7 +200,7 @@ def create_app(
         detail = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
         ]
-        refused(request, "invalid_request", 422)
+        refused(request, InvalidRequest(detail))
         return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(Exception)
@@ -240,4 +219,40 @@ def create_app(
             {"detail": "internal error; the request id is in X-Request-ID"}, status_code=500, headers=headers
         )
 
+
+def create_app(
+    settings: Settings, registry: CollectorRegistry | None = None, *, disabled_layers: frozenset[str] = frozenset()
+) -> FastAPI:
+    """The application for ``settings``, its metrics on ``registry`` (a fresh one if
+    None). ``disabled_layers``: tests only, to serve from workers with OS layers switched
+    off (see tests/support); never from a setting."""
+    parts = build_components(settings, registry if registry is not None else CollectorRegistry(), disabled_layers)
+    _install_log_redaction()
+    if not settings.token_configured:
+        log.warning("%s; /health is unhealthy and /execute answers 503 until then", UNCONFIGURED_DETAIL)
+    app = FastAPI(
+        title="Sandboxed Python executor",
+        version=__version__,
+        lifespan=_lifespan(parts),
+        description="Runs untrusted Python in a fresh, confined worker process per request.",
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
+    )
+    app.state.settings = settings
+    app.state.front = parts.front
+    app.state.monitor = parts.monitor
+    app.state.metrics = parts.metrics
+    app.state.limiter = parts.limiter
+    app.state.drain = parts.drain
+    _add_middleware(app, settings, parts.metrics)
+    app.include_router(build_router(settings, parts.limiter))
+    app.router.routes.append(mcp_route(parts.mcp, settings, parts.front))
+
+    @app.get("/metrics", include_in_schema=False)
+    @exempt(parts.limiter)
+    async def prometheus_metrics(request: Request) -> Response:
+        return Response(generate_latest(parts.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    _add_error_handlers(app, parts.front)
     return app

@@ -4,28 +4,38 @@
 
     ExecutorError                  catch to handle anything the service refuses
     ├── RequestRejected            the request is at fault (4xx); the caller may fix it
-    │   ├── CodeRejected           400  syntax error, forbidden construct, limits of the AST
-    │   ├── Unauthorized           401  missing or wrong X-Executor-Token
-    │   ├── PayloadTooLarge        413  body or code over the configured size
-    │   ├── InvalidRequest         422  body does not match the schema
-    │   └── Overloaded             429  execution queue full (Retry-After set)
-    └── SandboxUnavailable         503  no token configured, or the sandbox cannot run code
-        └── ShuttingDown           503  the service is draining (SIGTERM); Retry-After set
+    │   ├── CodeRejected           400  validation     syntax error, forbidden construct, AST limits
+    │   ├── Unauthorized           401  auth           missing or wrong token
+    │   ├── PayloadTooLarge        413  too_large      body or code over the configured size
+    │   ├── InvalidRequest         422  invalid_request body does not match the schema
+    │   ├── RateLimited            429  rate_limited   the caller's rate limit (Retry-After set)
+    │   └── Overloaded             429  queue_full     execution queue full (Retry-After set)
+    └── SandboxUnavailable         503  unavailable    no token configured, or the sandbox cannot run code
+        └── ShuttingDown           503  shutting_down  the service is draining (SIGTERM); Retry-After set
 
-What the user's program does (raise, hit a limit) is never one of these: it is data in
-a 200 reply. Unknown exceptions are logged with their traceback and answered with a
-fixed message; ``str(exc)`` of an unknown exception is never sent to a client.
+The middle column is each class's ``reason``: the label of
+``executor_rejections_total{reason}`` and of the audit log, so the vocabulary of
+refusals is this tree (``REJECTION_REASONS``). What the user's program does (raise, hit
+a limit) is never one of these: it is data in a 200 reply. Unknown exceptions are
+logged with their traceback and answered with a fixed message; ``str(exc)`` of an
+unknown exception is never sent to a client.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Literal, get_args
 
 from .language.validation import Violation
+
+RejectionReason = Literal[
+    "auth", "validation", "too_large", "invalid_request", "rate_limited", "queue_full", "unavailable", "shutting_down"
+]
+REJECTION_REASONS: tuple[RejectionReason, ...] = get_args(RejectionReason)
 
 
 class ExecutorError(Exception):
     status_code = 500
+    reason: ClassVar[RejectionReason] = "unavailable"
     headers: dict[str, str] | None = None
 
     def __init__(self, detail: Any) -> None:
@@ -35,10 +45,12 @@ class ExecutorError(Exception):
 
 class RequestRejected(ExecutorError):
     status_code = 400
+    reason: ClassVar[RejectionReason] = "invalid_request"
 
 
 class CodeRejected(RequestRejected):
     status_code = 400
+    reason: ClassVar[RejectionReason] = "validation"
 
     def __init__(self, violations: list[Violation]) -> None:
         super().__init__([v.as_detail() for v in violations])
@@ -47,18 +59,32 @@ class CodeRejected(RequestRejected):
 
 class Unauthorized(RequestRejected):
     status_code = 401
+    reason: ClassVar[RejectionReason] = "auth"
 
 
 class PayloadTooLarge(RequestRejected):
     status_code = 413
+    reason: ClassVar[RejectionReason] = "too_large"
 
 
 class InvalidRequest(RequestRejected):
     status_code = 422
+    reason: ClassVar[RejectionReason] = "invalid_request"
+
+
+class RateLimited(RequestRejected):
+    status_code = 429
+    reason: ClassVar[RejectionReason] = "rate_limited"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+        self.headers = {"Retry-After": str(retry_after_s)}
 
 
 class Overloaded(RequestRejected):
     status_code = 429
+    reason: ClassVar[RejectionReason] = "queue_full"
 
     def __init__(self, detail: str, retry_after_s: int) -> None:
         super().__init__(detail)
@@ -67,6 +93,7 @@ class Overloaded(RequestRejected):
 
 class SandboxUnavailable(ExecutorError):
     status_code = 503
+    reason: ClassVar[RejectionReason] = "unavailable"
 
     def __init__(self, detail: str, retry_after_s: int = 1) -> None:
         super().__init__(detail)
@@ -74,5 +101,7 @@ class SandboxUnavailable(ExecutorError):
 
 
 class ShuttingDown(SandboxUnavailable):
+    reason: ClassVar[RejectionReason] = "shutting_down"
+
     def __init__(self, retry_after_s: int) -> None:
         super().__init__("the service is shutting down; retry on another replica", retry_after_s)

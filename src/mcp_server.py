@@ -21,34 +21,26 @@ counted and audited with ``transport="mcp"``.
 from __future__ import annotations
 
 import contextvars
-import time
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import ValidationError
 
-from .api.audit import AuditRecord
-from .errors import CodeRejected, ExecutorError, InvalidRequest, Overloaded, ShuttingDown
+from . import __version__
+from .api.front import Caller, ExecutionFront
+from .errors import CodeRejected, ExecutorError, InvalidRequest, RateLimited
 from .log_config import REQUEST_ID
 from .schemas import ExecuteRequest, ExecuteResponse
-from .service import ExecutionService
 from .settings import Settings
 
 #: Who is calling, set by the HTTP front (McpFront) for the tool to audit and limit; None
 #: over stdio, where the caller is whoever started the process.
 CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("mcp_caller", default=None)
 SUMMARY_CHARS = 2000
-
-
-@dataclass(frozen=True)
-class Caller:
-    client_ip: str | None
-    token_fingerprint: str | None
 
 
 def sandbox_info(settings: Settings) -> dict[str, Any]:
@@ -121,11 +113,28 @@ def _refusal(exc: ExecutorError) -> CallToolResult:
         )
     retry = (exc.headers or {}).get("Retry-After")
     hint = f" Retry in {retry} s." if retry else ""
-    return _tool_error(f"{exc.detail}.{hint}" if isinstance(exc.detail, str) else str(exc.detail))
+    text = f"{exc.detail}.{hint}" if isinstance(exc.detail, str) else str(exc.detail)
+    if isinstance(exc, RateLimited):
+        return _tool_error(text, retry_after_s=exc.retry_after_s)
+    return _tool_error(text)
+
+
+def _arguments(
+    code: str, context: dict[str, Any] | None, timeout_s: float | None, settings: Settings
+) -> ExecuteRequest:
+    """The tool's arguments as an /execute request; InvalidRequest when they do not fit."""
+    try:
+        return ExecuteRequest.model_validate(
+            {"code": code, "context": context or {}, "timeout_s": timeout_s},
+            context={"max_context_depth": settings.max_context_depth},
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
+        raise InvalidRequest(f"Invalid arguments: {problems}") from exc
 
 
 def build_mcp(
-    service: ExecutionService,
+    front: ExecutionFront,
     settings: Settings,
     rate_limit: Callable[[Caller], int | None] | None = None,
     lifespan: Callable[[MCPServer[Any]], AbstractAsyncContextManager[Any]] | None = None,
@@ -133,7 +142,6 @@ def build_mcp(
     """``rate_limit(caller)``: None when the caller may run one more execution, else the
     seconds to wait (the HTTP transport passes the /execute budgets; stdio has none).
     ``lifespan``: stdio only; over HTTP the service's own lifespan runs the pool."""
-    metrics = service.metrics
     mcp: MCPServer[Any] = MCPServer(
         lifespan=lifespan,
         # No subscriptions/listen streams: nothing here changes, and each would hold a
@@ -141,19 +149,10 @@ def build_mcp(
         subscriptions=False,
         name="python-sandbox",
         title="Sandboxed Python",
-        version="0.1.0",
+        version=__version__,
         instructions="Runs Python code in a fresh, isolated sandbox. Call sandbox_info first to see the "
         "allowed modules and limits, then run_python.",
     )
-
-    def refused(reason: str, record: AuditRecord | None, started: float) -> None:
-        metrics.rejections.labels(reason, "mcp").inc()
-        metrics.executions.labels("rejected", "mcp").inc()
-        if record is not None:
-            record.write(
-                status=200, outcome="rejected", reason=reason, transport="mcp",
-                duration_ms=(time.perf_counter() - started) * 1000,
-            )  # fmt: skip
 
     @mcp.tool(
         name="run_python",
@@ -164,43 +163,18 @@ def build_mcp(
     async def run_python(
         code: str, context: dict[str, Any] | None = None, timeout_s: float | None = None
     ) -> CallToolResult:
-        started = time.perf_counter()
         caller = CALLER.get()
-        record = AuditRecord(caller.client_ip, caller.token_fingerprint) if caller is not None else None
-        request_id = REQUEST_ID.get() or uuid.uuid4().hex
-        if caller is not None and rate_limit is not None:
-            wait = rate_limit(caller)
-            if wait is not None:
-                refused("rate_limited", record, started)
-                return _tool_error(f"Rate limit exceeded. Retry in {wait} s.", retry_after_s=wait)
+        audit = front.audit(caller, "mcp")
         try:
-            request = ExecuteRequest.model_validate(
-                {"code": code, "context": context or {}, "timeout_s": timeout_s},
-                context={"max_context_depth": settings.max_context_depth},
-            )
-        except ValidationError as exc:
-            refused("invalid_request", record, started)
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
-            return _tool_error(f"Invalid arguments: {problems}")
-        if record is not None:
-            record.describe_code(request.code, request.context)
-        try:
-            reply = await service.execute(request, request_id, transport="mcp")
+            if caller is not None and rate_limit is not None:
+                wait = rate_limit(caller)
+                if wait is not None:
+                    raise RateLimited("Rate limit exceeded", wait)
+            request = _arguments(code, context, timeout_s, settings)
+            reply = await front.execute(request, REQUEST_ID.get() or uuid.uuid4().hex, audit)
         except ExecutorError as exc:
-            refused(_reason(exc), record, started)
+            front.refused(exc, "mcp", audit)
             return _refusal(exc)
-        if record is not None:
-            record.write(
-                status=200,
-                outcome="success" if reply.success else "limit" if reply.limit else "error",
-                transport="mcp",
-                limit=reply.limit,
-                error_type=reply.error.type if reply.error else None,
-                duration_ms=(time.perf_counter() - started) * 1000,
-                execution_ms=reply.duration_ms,
-                stdout_bytes=len(reply.stdout.encode("utf-8", "surrogatepass")),
-                stderr_bytes=len(reply.stderr.encode("utf-8", "surrogatepass")),
-            )
         return CallToolResult(
             content=[TextContent(type="text", text=_summary(reply))],
             structured_content=reply.model_dump(mode="json"),
@@ -227,17 +201,3 @@ def build_mcp(
         return sandbox_info(settings)
 
     return mcp
-
-
-def _reason(exc: ExecutorError) -> str:
-    if isinstance(exc, CodeRejected):
-        return "validation"
-    if isinstance(exc, Overloaded):
-        return "queue_full"
-    if isinstance(exc, ShuttingDown):
-        return "shutting_down"
-    if isinstance(exc, InvalidRequest):
-        return "invalid_request"
-    if exc.status_code == 413:
-        return "too_large"
-    return "unavailable"

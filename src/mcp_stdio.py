@@ -9,15 +9,15 @@ worker per call. stdout carries the protocol, so logs go to stderr.
 
 from __future__ import annotations
 
-import sys
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from prometheus_client import CollectorRegistry
-from pydantic import ValidationError
 
+from .api.front import ExecutionFront
 from .log_config import configure_logging
 from .mcp_server import build_mcp
 from .metrics import ExecutorMetrics
@@ -25,20 +25,17 @@ from .sandbox.admission import AdmissionGate
 from .sandbox.pool import ExecutionPool
 from .sandbox.process_protection import make_undumpable
 from .service import ExecutionService
-from .settings import Settings
+from .settings import load_settings, warn_unknown_variables
 
 
 def build() -> MCPServer[Any]:
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
-        sys.stderr.write(f"invalid configuration, refusing to start: {problems}\n")
-        raise SystemExit(2) from None
+    settings = load_settings()
     configure_logging(settings.log_format)
+    warn_unknown_variables(os.environ)
     pool = ExecutionPool(sorted(settings.allowed_imports), settings.prefork_workers)
     gate = AdmissionGate(settings.max_concurrent_executions, settings.max_queued_executions)
-    service = ExecutionService(settings, pool, gate, ExecutorMetrics(CollectorRegistry()))
+    metrics = ExecutorMetrics(CollectorRegistry())
+    front = ExecutionFront(ExecutionService(settings, pool, gate, metrics), metrics)
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[Any]) -> AsyncIterator[None]:
@@ -49,7 +46,7 @@ def build() -> MCPServer[Any]:
         finally:
             await pool.stop()
 
-    return build_mcp(service, settings, lifespan=lifespan)
+    return build_mcp(front, settings, lifespan=lifespan)
 
 
 def main() -> None:

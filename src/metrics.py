@@ -2,9 +2,11 @@
 read them from a private registry (``registry.get_sample_value(...)``).
 
 Names carry the ``executor_`` prefix and base units (seconds, bytes). Labels are
-bounded: ``outcome`` is one of OUTCOMES, ``reason`` one of REJECTION_REASONS, ``kind``
-one of the contract's limit kinds, ``stream`` stdout/stderr/result, ``transport`` http or mcp, ``route`` a route
-template (or ``unmatched``), ``method`` an HTTP method, ``status`` an HTTP status.
+bounded, each vocabulary defined once where it belongs: ``outcome`` one of
+schemas.OUTCOMES, ``transport`` one of schemas.TRANSPORTS, ``reason`` one of
+errors.REJECTION_REASONS (the error tree), ``kind`` one of protocol.LIMIT_KINDS,
+``stream`` stdout/stderr/result, ``route`` a route template (or ``unmatched``),
+``method`` an HTTP method, ``status`` an HTTP status.
 
 One process per container is the design (the pool, the admission queue and its FIFO
 order are this process's state; scale out with replicas), so prometheus-client's
@@ -15,6 +17,10 @@ with ``--workers N`` would split the pool and the queue N ways, and is not suppo
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from .errors import REJECTION_REASONS
+from .protocol import LIMIT_KINDS
+from .schemas import OUTCOMES, TRANSPORTS
 
 #: Buckets that resolve a few milliseconds (the common case) up to the largest timeout.
 LATENCY_BUCKETS_S = (
@@ -35,22 +41,7 @@ LATENCY_BUCKETS_S = (
     30.0,
     60.0,
 )
-#: abandoned: the client left before the answer; the execution was stopped.
-OUTCOMES = ("success", "error", "limit", "rejected", "abandoned")
-REJECTION_REASONS = (
-    "auth",
-    "validation",
-    "too_large",
-    "invalid_request",
-    "rate_limited",
-    "queue_full",
-    "unavailable",
-    "shutting_down",
-)
 STREAMS = ("stdout", "stderr", "result")
-#: How the execution was asked for: POST /execute, or the MCP tool run_python.
-TRANSPORTS = ("http", "mcp")
-LIMIT_KINDS = ("timeout", "memory", "cpu", "output")
 
 
 class ExecutorMetrics:

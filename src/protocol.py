@@ -13,14 +13,16 @@ import json
 import json.encoder
 import struct
 from collections.abc import Callable
-from typing import Any, Literal, NotRequired, TypedDict, cast
+from typing import Any, Literal, NotRequired, TypedDict, get_args
 
 HEADER = struct.Struct(">I")
 #: Largest job frame (code + context + limits) the worker accepts.
 MAX_JOB_BYTES = 16 * 1024 * 1024
 
+#: The limits that can stop a program: the ``limit`` of a reply, the ``kind`` label of
+#: ``executor_limits_hit_total``.
 LimitKind = Literal["timeout", "memory", "cpu", "output"]
-LIMIT_KINDS: frozenset[str] = frozenset(("timeout", "memory", "cpu", "output"))
+LIMIT_KINDS: tuple[LimitKind, ...] = get_args(LimitKind)
 
 
 class ProtocolError(Exception):
@@ -206,5 +208,5 @@ def parse_reply(message: Any) -> WorkerReply:
         "result": message.get("result"),
         "result_truncated": truncated,
         "error": checked_error,
-        "limit": cast("LimitKind | None", limit),
+        "limit": limit,
     }

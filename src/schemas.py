@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import keyword
 import math
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, field_validator
 
-LimitName = Literal["timeout", "memory", "cpu", "output"]
+from .protocol import LimitKind
+
+#: What came of an execution request: it ran (success, error, limit), was refused before
+#: running (rejected), or its client left before the answer and it was stopped (abandoned).
+Outcome = Literal["success", "error", "limit", "rejected", "abandoned"]
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+#: How the execution was asked for: POST /execute, or the MCP tool run_python.
+Transport = Literal["http", "mcp"]
+TRANSPORTS: tuple[Transport, ...] = get_args(Transport)
 
 
 def _check_values(values: dict[str, Any], max_depth: int) -> None:
@@ -70,8 +78,14 @@ class ExecuteResponse(BaseModel):
     stderr: str
     truncated: Truncated
     error: ExecutionError | None
-    limit: LimitName | None
+    limit: LimitKind | None
     duration_ms: float
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.success:
+            return "success"
+        return "limit" if self.limit is not None else "error"
 
 
 class HealthResponse(BaseModel):

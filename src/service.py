@@ -114,7 +114,9 @@ class ExecutionService:
         except PoolUnavailable as exc:
             raise SandboxUnavailable(str(exc)) from exc
 
-    async def execute(self, request: ExecuteRequest, request_id: str, transport: str = "http") -> ExecuteResponse:
+    async def execute(self, request: ExecuteRequest, request_id: str) -> ExecuteResponse:
+        """The program's answer. Raises the refusals of errors.py (PayloadTooLarge,
+        InvalidRequest, CodeRejected, SandboxUnavailable, Overloaded, ShuttingDown)."""
         code_bytes = len(request.code.encode("utf-8", "surrogatepass"))
         if code_bytes > self.settings.max_code_bytes:
             raise PayloadTooLarge(f"code is {code_bytes} bytes; the limit is {self.settings.max_code_bytes}")
@@ -138,9 +140,9 @@ class ExecutionService:
         async with self.gate.slot():
             self.metrics.queue_wait.observe(time.perf_counter() - queued_at)
             outcome = await self.run_job(job, timeout_s)
-        return self._response(outcome, request_id, transport)
+        return self._response(outcome, request_id)
 
-    def _response(self, outcome: RunOutcome, request_id: str, transport: str) -> ExecuteResponse:
+    def _response(self, outcome: RunOutcome, request_id: str) -> ExecuteResponse:
         reply = outcome.reply
         self.metrics.duration.observe(outcome.duration_s)
         limit = reply["limit"]
@@ -148,11 +150,6 @@ class ExecutionService:
             limit = "output"
         if limit is not None:
             self.metrics.limits_hit.labels(limit).inc()
-            self.metrics.executions.labels("limit", transport).inc()
-        elif reply["success"]:
-            self.metrics.executions.labels("success", transport).inc()
-        else:
-            self.metrics.executions.labels("error", transport).inc()
         for stream, cut in (
             ("stdout", outcome.stdout.truncated),
             ("stderr", outcome.stderr.truncated),

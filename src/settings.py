@@ -7,16 +7,25 @@ than one that refuses to start.
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from dotenv import dotenv_values
 from limits import parse_many
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .language.catalogue import CATALOGUE
 from .protocol import LAYERS
+
+log = logging.getLogger(__name__)
+ENV_PREFIX = "EXECUTOR_"
+ENV_FILE = ".env"
 
 #: Below this the interpreter cannot even start its compiler inside the worker.
 MIN_MEMORY_MB = 64
@@ -53,8 +62,8 @@ def _default_concurrency() -> int:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="EXECUTOR_",
-        env_file=".env",
+        env_prefix=ENV_PREFIX,
+        env_file=ENV_FILE,
         env_file_encoding="utf-8",
         extra="ignore",
         populate_by_name=True,
@@ -212,3 +221,49 @@ class Settings(BaseSettings):
     @property
     def token_configured(self) -> bool:
         return self.api_token is not None and bool(self.api_token.get_secret_value())
+
+
+def variable_names() -> frozenset[str]:
+    """Every environment variable the settings read (field names and their aliases)."""
+    names: set[str] = set()
+    for name, info in Settings.model_fields.items():
+        names.add(f"{ENV_PREFIX}{name.upper()}")
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.update(str(choice).upper() for choice in alias.choices if str(choice).upper().startswith(ENV_PREFIX))
+    return frozenset(names)
+
+
+def unknown_variables(given: Mapping[str, object]) -> list[tuple[str, str | None]]:
+    """The ``EXECUTOR_*`` names in ``given`` that no setting reads, each with the closest
+    real name (or None): a mistyped variable must not be silently ignored."""
+    known = variable_names()
+    unknown = sorted(name for name in given if name.upper().startswith(ENV_PREFIX) and name.upper() not in known)
+    return [
+        (name, next(iter(difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.6)), None)) for name in unknown
+    ]
+
+
+def warn_unknown_variables(environ: Mapping[str, str], env_file: str | Path = ENV_FILE) -> None:
+    """Log a warning for every ``EXECUTOR_*`` variable (in the environment or the .env
+    file) that no setting reads, naming the closest real one."""
+    given: dict[str, object] = dict(environ)
+    if Path(env_file).is_file():
+        given.update(dotenv_values(env_file))
+    for name, closest in unknown_variables(given):
+        hint = f"; did you mean {closest}?" if closest else ""
+        log.warning("%s is not a setting of this service and is ignored%s", name, hint)
+
+
+def load_settings() -> Settings:
+    """The settings from the environment and .env; on invalid values, a message naming
+    each variable on stderr and exit status 2 (never the values: one may be the token)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "\n".join(
+            f"  {ENV_PREFIX}{'_'.join(str(p) for p in e['loc']).upper() or '(settings)'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        sys.stderr.write(f"invalid configuration, refusing to start:\n{problems}\n")
+        raise SystemExit(2) from None

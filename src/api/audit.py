@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..schemas import Outcome, Transport
 
 log = logging.getLogger("executor.audit")
 MAX_AUDITED_KEYS = 50
@@ -30,6 +33,9 @@ class AuditRecord:
 
     client_ip: str | None
     token_fingerprint: str | None
+    transport: Transport
+    #: ``time.perf_counter()`` when the request arrived: the line's duration_ms counts from it.
+    started: float
     code_sha256: str | None = None
     code_bytes: int | None = None
     context_keys: list[str] = field(default_factory=list)
@@ -45,8 +51,9 @@ class AuditRecord:
             keys = [*keys[:MAX_AUDITED_KEYS], f"... {len(keys) - MAX_AUDITED_KEYS} more"]
         self.context_keys = keys
 
-    def write(self, *, status: int, outcome: str, duration_ms: float, **details: Any) -> None:
+    def write(self, *, status: int, outcome: Outcome, **details: Any) -> None:
         """Log the line (once: a request refused after it ran is not logged twice)."""
+        duration_ms = (time.perf_counter() - self.started) * 1000
         if self.written:
             return
         self.written = True
@@ -58,6 +65,7 @@ class AuditRecord:
                 "code_sha256": self.code_sha256,
                 "code_bytes": self.code_bytes,
                 "context_keys": self.context_keys,
+                "transport": self.transport,
                 "status": status,
                 "outcome": outcome,
                 "duration_ms": round(duration_ms, 3),

@@ -1,26 +1,28 @@
-"""require_token: 503 when no token is configured, 401 when the header is missing or wrong.
+"""require_token: the FastAPI dependency that admits a request to /execute.
 
-The comparison is ``hmac.compare_digest`` on bytes, so its time does not depend on how
-much of a guess was right. The token is accepted only from the X-Executor-Token header
-(never a query string or cookie, which end up in logs), never logged and never echoed.
+503 when no token is configured, 401 when the token is missing or wrong, or when
+``X-Executor-Token`` and ``Authorization: Bearer`` are both sent and differ (see
+front.check_token). The token is accepted only from those headers (never a query
+string or cookie, which end up in logs), never logged and never echoed.
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from ..errors import SandboxUnavailable, Unauthorized
 from ..settings import Settings
+from .front import TOKEN_HEADER, check_token, presented_token
 
 # Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in a
 # thread pool, a thread hand-off per dependency per request on the hot path.
 
-TOKEN_HEADER = "X-Executor-Token"  # noqa: S105 - a header name, not a secret
+# Declared for the OpenAPI document (two alternative security schemes); the values are
+# read from the headers by presented_token, which also refuses two different tokens.
 _token_header = APIKeyHeader(name=TOKEN_HEADER, auto_error=False, description="the service's shared secret")
+_bearer = HTTPBearer(auto_error=False, description="the same secret, as MCP clients send it")
 
 
 async def get_settings(request: Request) -> Settings:
@@ -31,13 +33,13 @@ async def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def require_token(settings: SettingsDep, provided: Annotated[str | None, Depends(_token_header)]) -> None:
-    if not settings.token_configured or settings.api_token is None:
-        raise SandboxUnavailable("the service has no API token configured", retry_after_s=30)
-    expected = settings.api_token.get_secret_value().encode("utf-8")
-    given = (provided or "").encode("utf-8", "surrogateescape")
-    if not hmac.compare_digest(given, expected):
-        raise Unauthorized("missing or invalid X-Executor-Token")
+async def require_token(
+    request: Request,
+    settings: SettingsDep,
+    _header: Annotated[str | None, Depends(_token_header)],
+    _bearer_credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    check_token(settings, presented_token(request.headers))
 
 
 Authorized = Annotated[None, Depends(require_token)]

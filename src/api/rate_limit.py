@@ -27,7 +27,7 @@ from slowapi.errors import RateLimitExceeded
 
 from ..settings import Settings
 from .audit import token_fingerprint
-from .auth import TOKEN_HEADER
+from .front import caller_token
 
 #: slowapi's scope for the limits of POST /execute (its key style is the URL path).
 EXECUTE_SCOPE = "/execute"
@@ -44,7 +44,7 @@ def client_ip(request: Request) -> str:
 
 
 def token_key(request: Request) -> str:
-    return f"token:{token_fingerprint(request.headers.get(TOKEN_HEADER)) or 'none'}"
+    return f"token:{token_fingerprint(caller_token(request.headers)) or 'none'}"
 
 
 def build_limiter(settings: Settings) -> Limiter:
@@ -98,7 +98,7 @@ def set_limit_headers(response: Response, request: Request, *, exceeded: bool = 
             reset_at, remaining = limiter.limiter.get_window_stats(item, *args)
         else:
             settings: Settings = request.app.state.settings
-            fingerprint = token_fingerprint(request.headers.get(TOKEN_HEADER))
+            fingerprint = token_fingerprint(caller_token(request.headers))
             address = request.client.host if request.client else None
             stats = [
                 (limiter.limiter.get_window_stats(item, *args), item)

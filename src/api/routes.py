@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable
 from typing import Annotated, Any, TypeVar
 
@@ -19,19 +18,19 @@ from slowapi import Limiter
 
 from ..errors import ExecutorError, InvalidRequest, PayloadTooLarge
 from ..schemas import ErrorResponse, ExecuteRequest, ExecuteResponse, HealthResponse
-from ..service import ExecutionService
 from ..settings import Settings
-from .audit import AuditRecord, token_fingerprint
-from .auth import TOKEN_HEADER, Authorized, SettingsDep
+from .audit import AuditRecord
+from .auth import Authorized, SettingsDep
+from .front import Caller, ExecutionFront, caller_token
 from .health import HealthMonitor
 from .rate_limit import client_ip, exempt, set_limit_headers, token_key
 
 T = TypeVar("T")
 
 
-async def get_service(request: Request) -> ExecutionService:
-    service: ExecutionService = request.app.state.service
-    return service
+async def get_front(request: Request) -> ExecutionFront:
+    front: ExecutionFront = request.app.state.front
+    return front
 
 
 async def get_monitor(request: Request) -> HealthMonitor:
@@ -39,7 +38,7 @@ async def get_monitor(request: Request) -> HealthMonitor:
     return monitor
 
 
-ServiceDep = Annotated[ExecutionService, Depends(get_service)]
+FrontDep = Annotated[ExecutionFront, Depends(get_front)]
 MonitorDep = Annotated[HealthMonitor, Depends(get_monitor)]
 
 
@@ -118,10 +117,9 @@ def audit_record(request: Request) -> AuditRecord:
     """The request's audit record, made on first use (by the route or an error handler)."""
     record: AuditRecord | None = getattr(request.state, "audit", None)
     if record is None:
-        record = AuditRecord(
-            client_ip=request.client.host if request.client else None,
-            token_fingerprint=token_fingerprint(request.headers.get(TOKEN_HEADER)),
-        )
+        front: ExecutionFront = request.app.state.front
+        caller = Caller.presenting(request.client.host if request.client else None, caller_token(request.headers))
+        record = front.audit(caller, "http", started=request.state.started)
         request.state.audit = record
     return record
 
@@ -129,7 +127,7 @@ def audit_record(request: Request) -> AuditRecord:
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     described = {
         400: "the code was rejected before running; `detail` lists each violation with its line, rule and hint",
-        401: "missing or wrong X-Executor-Token",
+        401: "missing or wrong token (X-Executor-Token or Authorization: Bearer), or two different tokens",
         413: "body or code larger than the configured limit",
         422: "body does not match the schema; `detail` lists where and why",
         429: "execution queue full or rate limit exceeded; see Retry-After",
@@ -149,7 +147,7 @@ def build_router(settings: Settings, limiter: Limiter) -> APIRouter:
     )
     @limiter.limit(settings.rate_limit_execute_per_token, key_func=token_key)
     @limiter.limit(settings.rate_limit_execute_per_ip, key_func=client_ip)
-    async def execute(request: Request, _: Authorized, settings: SettingsDep, service: ServiceDep) -> Response:
+    async def execute(request: Request, _: Authorized, settings: SettingsDep, front: FrontDep) -> Response:
         """Run Python in a fresh sandboxed process.
 
         The token is checked before the body is read, so an unauthenticated caller learns
@@ -159,27 +157,12 @@ def build_router(settings: Settings, limiter: Limiter) -> APIRouter:
         audit = audit_record(request)
         body = await read_body(request, settings.max_body_bytes)
         payload = parse_request(body, request.headers.get("content-type", ""), settings.max_context_depth)
-        audit.describe_code(payload.code, payload.context)
-        reply = await _unless_client_leaves(request, service.execute(payload, request.state.request_id))
+        reply = await _unless_client_leaves(request, front.execute(payload, request.state.request_id, audit))
         if reply is None:
             # Nobody is waiting for the answer any more: the worker was killed and its slot
             # (or queue place) given to the next request.
-            service.metrics.executions.labels("abandoned", "http").inc()
-            audit.write(
-                status=499, outcome="abandoned", duration_ms=(time.perf_counter() - request.state.started) * 1000
-            )
+            front.abandoned(audit)
             return Response(status_code=499)
-        audit.write(
-            status=200,
-            outcome="success" if reply.success else "limit" if reply.limit else "error",
-            limit=reply.limit,
-            error_type=reply.error.type if reply.error else None,
-            duration_ms=(time.perf_counter() - request.state.started) * 1000,
-            execution_ms=reply.duration_ms,
-            stdout_bytes=len(reply.stdout.encode("utf-8", "surrogatepass")),
-            stderr_bytes=len(reply.stderr.encode("utf-8", "surrogatepass")),
-            truncated=[name for name, cut in reply.truncated.model_dump().items() if cut],
-        )
         # Serialized here, once: returning the model would make FastAPI validate it again.
         return set_limit_headers(Response(reply.model_dump_json(), media_type="application/json"), request)
 

@@ -33,6 +33,11 @@ class AdmissionGate:
     def queued(self) -> int:
         return len(self._waiters)
 
+    @property
+    def saturated(self) -> bool:
+        """Every slot is taken or someone is waiting: a new request would queue."""
+        return self._free == 0 or bool(self._waiters)
+
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Hold one execution slot. Raises Overloaded when the wait queue is full, and

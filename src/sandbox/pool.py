@@ -213,10 +213,13 @@ class ExecutionPool:
         allowed_imports: list[str],
         prefork: int,
         *,
+        busy: Callable[[], bool] = lambda: False,
         disabled_layers: frozenset[str] = frozenset(),
         template_entry: str = TEMPLATE_ENTRY,
     ) -> None:
-        """``disabled_layers`` and ``template_entry`` exist for the tests that show what
+        """``busy()``: True when every execution slot is taken; new workers then skip the
+        rehearsal, which would only compete for CPU with the executions running.
+        ``disabled_layers`` and ``template_entry`` exist for the tests that show what
         each layer stops on its own; the service passes neither (see app.create_app)."""
         self._allowed = allowed_imports
         self._prefork = prefork
@@ -230,11 +233,12 @@ class ExecutionPool:
         self._stopping = False
         self.restarts = 0
         self.started = asyncio.Event()
-        #: Called after each template restart (the metrics hook).
-        self.on_restart: Callable[[], None] = lambda: None
-        #: True when every execution slot is taken: new workers then skip the rehearsal,
-        #: which would only compete for CPU with the executions running.
-        self.busy: Callable[[], bool] = lambda: False
+        self._busy = busy
+        self._restart_listeners: list[Callable[[], None]] = []
+
+    def on_restart(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after each template restart (metrics, a new self-test)."""
+        self._restart_listeners.append(listener)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -268,7 +272,8 @@ class ExecutionPool:
             try:
                 await self._start_template()
                 self.restarts += 1
-                self.on_restart()
+                for listener in self._restart_listeners:
+                    listener()
                 backoff = 0.1
             except Exception:
                 log.exception("template restart failed")
@@ -318,7 +323,7 @@ class ExecutionPool:
         template = self._template
         try:
             assert template is not None
-            worker = await template.spawn(rehearse=not self.busy())
+            worker = await template.spawn(rehearse=not self._busy())
         except (TemplateDied, SpawnFailed, AssertionError):
             return
         finally:

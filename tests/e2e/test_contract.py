@@ -201,7 +201,9 @@ def test_ordinary_constructs_still_run(client: httpx.Client) -> None:
         pytest.param({"X-Executor-Token": ""}, "", id="empty"),
         pytest.param({}, f"?X-Executor-Token={TOKEN}", id="query-string-header-name"),
         pytest.param({}, f"?token={TOKEN}", id="query-string-token"),
-        pytest.param({"Authorization": f"Bearer {TOKEN}"}, "", id="bearer-header"),
+        pytest.param({"Authorization": "Bearer wrong-token"}, "", id="wrong-bearer"),
+        pytest.param({"Authorization": f"Basic {TOKEN}"}, "", id="token-under-another-scheme"),
+        pytest.param({"X-Executor-Token": TOKEN, "Authorization": "Bearer wrong"}, "", id="two-different-tokens"),
     ],
 )
 def test_401_without_the_right_token(live_server: LiveServer, headers: dict[str, str], query: str) -> None:

@@ -358,7 +358,7 @@ async def _outcome_or_error(awaitable: Awaitable[RunOutcome]) -> BaseException |
 def template_kill() -> TemplateKill:
     async def scenario(pool: ExecutionPool) -> TemplateKill:
         hook_calls: list[None] = []
-        pool.on_restart = lambda: hook_calls.append(None)
+        pool.on_restart(lambda: hook_calls.append(None))
         await run(pool, "print('warm')")
         restarts_before = pool.restarts
         in_flight = asyncio.create_task(_outcome_or_error(run(pool, "while True:\n    pass", timeout_s=5.0)))

@@ -7,14 +7,8 @@ from __future__ import annotations
 
 from src.app import create_app
 from src.log_config import configure_logging
-from src.sandbox.pool import ExecutionPool
 from src.settings import Settings
 
 settings = Settings()
 configure_logging(settings.log_format)  # as src/main.py does
-app = create_app(
-    settings,
-    pool=ExecutionPool(
-        sorted(settings.allowed_imports), settings.prefork_workers, disabled_layers=frozenset({"landlock"})
-    ),
-)
+app = create_app(settings, disabled_layers=frozenset({"landlock"}))

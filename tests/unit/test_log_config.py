@@ -42,7 +42,7 @@ def test_extra_fields_are_fields_and_colour_copies_are_dropped() -> None:
 def test_audited_context_keys_are_bounded() -> None:
     from src.api.audit import MAX_AUDITED_KEYS, AuditRecord
 
-    record = AuditRecord(client_ip=None, token_fingerprint=None)
+    record = AuditRecord(client_ip=None, token_fingerprint=None, transport="http", started=0.0)
     record.describe_code("1", {f"k{i:03}": i for i in range(MAX_AUDITED_KEYS + 10)})
     assert len(record.context_keys) == MAX_AUDITED_KEYS + 1
     assert record.context_keys[-1] == "... 10 more"

@@ -6,7 +6,10 @@ import prometheus_client
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from src.metrics import LIMIT_KINDS, OUTCOMES, REJECTION_REASONS, STREAMS, ExecutorMetrics
+from src.errors import REJECTION_REASONS
+from src.metrics import STREAMS, ExecutorMetrics
+from src.protocol import LIMIT_KINDS
+from src.schemas import OUTCOMES
 
 
 @pytest.fixture

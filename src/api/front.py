@@ -1,0 +1,142 @@
+"""The execution front: what POST /execute and the MCP tool ``run_python`` share.
+
+* who is calling: the token, taken from ``X-Executor-Token`` or ``Authorization:
+  Bearer`` and compared with ``hmac.compare_digest`` (``check_token``);
+* what came of each request: every execution request ends counted once in
+  ``executor_executions_total{outcome, transport}`` and written once to the audit log,
+  whether it ran (success, error, limit), was refused (rejected, with its reason from the
+  error tree) or was abandoned by its client (``ExecutionFront``).
+
+The transports differ only in how they speak: HTTP answers a refusal with its status
+code, MCP with a tool error. Neither counts or audits anything itself.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..errors import ExecutorError, SandboxUnavailable, Unauthorized
+from ..metrics import ExecutorMetrics
+from ..schemas import ExecuteRequest, ExecuteResponse, Transport
+from ..service import ExecutionService
+from ..settings import Settings
+from .audit import AuditRecord, token_fingerprint
+
+TOKEN_HEADER = "X-Executor-Token"  # noqa: S105 - a header name, not a secret
+UNCONFIGURED_DETAIL = (
+    "the service has no API token configured; set EXECUTOR_API_TOKEN (or EXECUTOR_API_TOKEN_FILE) and restart it"
+)
+#: Status written to the audit log for an execution whose client left before the answer
+#: (nginx's "client closed request"); nothing is sent.
+CLIENT_CLOSED_REQUEST = 499
+
+
+def _bearer(headers: Mapping[str, str]) -> str | None:
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
+
+
+def presented_token(headers: Mapping[str, str]) -> str | None:
+    """The token the request carries: ``X-Executor-Token``, or the credentials of
+    ``Authorization: Bearer``. None when neither is there.
+
+    ``headers`` is case-insensitive (Starlette's Headers). An Authorization header with
+    another scheme (Basic, set by a proxy) is not a token and is ignored. Raises
+    Unauthorized when both headers carry a token and they differ: which one the caller
+    meant cannot be guessed, and accepting either would let a proxy's header win.
+    """
+    header, bearer = headers.get(TOKEN_HEADER), _bearer(headers)
+    if header is not None and bearer is not None and not _same(header, bearer):
+        raise Unauthorized("X-Executor-Token and Authorization: Bearer carry different tokens; send one")
+    return header if header is not None else bearer
+
+
+def caller_token(headers: Mapping[str, str]) -> str | None:
+    """The token to identify the caller by (rate-limit key, audit fingerprint), without
+    judging it: never raises, and a request that sent two is known by X-Executor-Token."""
+    header = headers.get(TOKEN_HEADER)
+    return header if header is not None else _bearer(headers)
+
+
+def check_token(settings: Settings, presented: str | None) -> None:
+    """Raises SandboxUnavailable (503) when the service has no token configured, and
+    Unauthorized (401) when ``presented`` is missing or wrong."""
+    if not settings.token_configured or settings.api_token is None:
+        raise SandboxUnavailable(UNCONFIGURED_DETAIL, retry_after_s=30)
+    if presented is None or not _same(presented, settings.api_token.get_secret_value()):
+        raise Unauthorized(f"missing or invalid token: send {TOKEN_HEADER} or Authorization: Bearer")
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison on bytes: its time does not depend on how much of a
+    guess was right. Headers arrive as latin-1 text; surrogateescape keeps any byte."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asked: the client address and the token's fingerprint (never the token).
+    Over stdio there is no network caller: both are None."""
+
+    client_ip: str | None
+    token_fingerprint: str | None
+
+    @classmethod
+    def presenting(cls, client_ip: str | None, token: str | None) -> Caller:
+        return cls(client_ip, token_fingerprint(token))
+
+
+class ExecutionFront:
+    """Runs execution requests through the service and accounts for each one, once."""
+
+    def __init__(self, service: ExecutionService, metrics: ExecutorMetrics) -> None:
+        self.service = service
+        self.metrics = metrics
+
+    def audit(self, caller: Caller | None, transport: Transport, started: float | None = None) -> AuditRecord:
+        """A record for one execution request, started now unless ``started`` (a
+        ``time.perf_counter()`` value) says when the request arrived."""
+        return AuditRecord(
+            client_ip=caller.client_ip if caller else None,
+            token_fingerprint=caller.token_fingerprint if caller else None,
+            transport=transport,
+            started=time.perf_counter() if started is None else started,
+        )
+
+    async def execute(self, request: ExecuteRequest, request_id: str, audit: AuditRecord) -> ExecuteResponse:
+        """The service's answer, accounted. A refusal (ExecutorError) propagates to the
+        transport's one handler, which answers it and calls ``refused``."""
+        audit.describe_code(request.code, request.context)
+        reply = await self.service.execute(request, request_id)
+        self.metrics.executions.labels(reply.outcome, audit.transport).inc()
+        audit.write(
+            status=200,
+            outcome=reply.outcome,
+            limit=reply.limit,
+            error_type=reply.error.type if reply.error else None,
+            execution_ms=reply.duration_ms,
+            stdout_bytes=len(reply.stdout.encode("utf-8", "surrogatepass")),
+            stderr_bytes=len(reply.stderr.encode("utf-8", "surrogatepass")),
+            truncated=[name for name, cut in reply.truncated.model_dump().items() if cut],
+        )
+        return reply
+
+    def refused(self, exc: ExecutorError, transport: Transport, audit: AuditRecord | None) -> None:
+        """Count a refusal by its reason. ``audit``: the refused request was an execution
+        request (POST /execute, a run_python call), which also counts as an execution with
+        outcome ``rejected`` and is audited; None for other requests (an MCP request
+        refused before the tool is known)."""
+        self.metrics.rejections.labels(exc.reason, transport).inc()
+        if audit is None:
+            return
+        self.metrics.executions.labels("rejected", transport).inc()
+        # Over MCP a refusal is a tool error inside a 200 answer.
+        audit.write(status=exc.status_code if transport == "http" else 200, outcome="rejected", reason=exc.reason)
+
+    def abandoned(self, audit: AuditRecord) -> None:
+        """The client left before the answer; its execution was stopped."""
+        self.metrics.executions.labels("abandoned", audit.transport).inc()
+        audit.write(status=CLIENT_CLOSED_REQUEST, outcome="abandoned")
