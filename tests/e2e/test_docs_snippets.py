@@ -8,7 +8,9 @@ A fenced block marked ``<!-- doc-test: KIND [NAME] -->`` is run here:
 * ``mcp-python NAME``: the program, run by this interpreter with the token in
   ``EXECUTOR_API_TOKEN``; it must print exactly the block marked ``stdout NAME``;
 * ``mcp-http-config``: an MCP client configuration; a session opened with its URL and
-  headers must list the tools.
+  headers must list the tools;
+* ``mcp-stdio-config``: its command is a console script of this project in the
+  checkout's .venv, and the script's entry point exists.
 
 Unmarked blocks are checked for what they are: every ``json`` block parses, every
 ``python`` block compiles.
@@ -21,6 +23,8 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,7 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.support.server import LiveServer
-from tests.unit.test_docs import Block, all_blocks
+from tests.unit.test_docs import ROOT, Block, all_blocks
 
 DOCUMENTED_URL = "http://127.0.0.1:8030"
 DOCUMENTED_TOKEN = "change-me"  # the documents' example token
@@ -167,3 +171,14 @@ def test_mcp_http_config_connects(block: Block, live_server: LiveServer) -> None
             return {tool.name for tool in (await session.list_tools()).tools}
 
     assert asyncio.run(tool_names()) == {"run_python", "sandbox_info"}
+
+
+@pytest.mark.parametrize("block", marked("mcp-stdio-config"), ids=str)
+def test_mcp_stdio_config_names_a_console_script_of_this_project(block: Block) -> None:
+    (server,) = json.loads(block.content)["mcpServers"].values()
+    command = Path(server["command"])
+    assert command.parent == Path("/path/to/checkout/.venv/bin")
+    assert "cwd" not in server and "args" not in server
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    module, _, function = scripts[command.name].partition(":")
+    assert callable(getattr(import_module(module), function))

@@ -253,7 +253,7 @@ def test_documented_console_scripts_are_declared() -> None:
 
 
 def test_every_doc_test_marker_is_known_and_marks_a_block() -> None:
-    kinds = {"curl", "answer", "mcp-python", "stdout", "mcp-http-config"}
+    kinds = {"curl", "answer", "mcp-python", "stdout", "mcp-http-config", "mcp-stdio-config"}
     marked = [block for block in all_blocks() if block.kind is not None]
     texts = "\n".join(path.read_text(encoding="utf-8") for path in DOCS)
     assert len(marked) == len(MARKER.findall(texts)), "a marker is not directly before a fenced block"
