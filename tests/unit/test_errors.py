@@ -6,13 +6,16 @@ from __future__ import annotations
 import pytest
 
 from src.errors import (
+    REJECTION_REASONS,
     CodeRejected,
     ExecutorError,
     InvalidRequest,
     Overloaded,
     PayloadTooLarge,
+    RateLimited,
     RequestRejected,
     SandboxUnavailable,
+    ShuttingDown,
     Unauthorized,
 )
 from src.language.validation import Violation
@@ -23,8 +26,46 @@ STATUS = [
     pytest.param(PayloadTooLarge("too big"), 413, id="payload-too-large"),
     pytest.param(InvalidRequest([{"loc": ["body"], "msg": "bad", "type": "x"}]), 422, id="invalid-request"),
     pytest.param(Overloaded("queue full", 1), 429, id="overloaded"),
+    pytest.param(RateLimited("rate limit exceeded", 3), 429, id="rate-limited"),
     pytest.param(SandboxUnavailable("no token"), 503, id="sandbox-unavailable"),
+    pytest.param(ShuttingDown(5), 503, id="shutting-down"),
 ]
+
+#: Each refusal and the reason it is counted and audited under.
+REASONS = [
+    pytest.param(CodeRejected, "validation", id="validation"),
+    pytest.param(Unauthorized, "auth", id="auth"),
+    pytest.param(PayloadTooLarge, "too_large", id="too-large"),
+    pytest.param(InvalidRequest, "invalid_request", id="invalid-request"),
+    pytest.param(RateLimited, "rate_limited", id="rate-limited"),
+    pytest.param(Overloaded, "queue_full", id="queue-full"),
+    pytest.param(SandboxUnavailable, "unavailable", id="unavailable"),
+    pytest.param(ShuttingDown, "shutting_down", id="shutting-down"),
+]
+
+
+@pytest.mark.parametrize(("cls", "reason"), REASONS)
+def test_each_refusal_carries_its_reason(cls: type[ExecutorError], reason: str) -> None:
+    assert cls.reason == reason
+
+
+def _concrete(cls: type[ExecutorError]) -> list[type[ExecutorError]]:
+    found = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_concrete(sub))
+    return found
+
+
+def test_the_reasons_are_exactly_those_of_the_error_tree() -> None:
+    # The metric's label set is REJECTION_REASONS: a new refusal class without a reason
+    # of its own, or a reason no class uses, would be a label that lies.
+    leaves = [cls for cls in _concrete(ExecutorError) if cls is not RequestRejected]
+    assert sorted(cls.reason for cls in leaves) == sorted(REJECTION_REASONS)
+
+
+def test_rate_limited_sets_retry_after() -> None:
+    assert RateLimited("rate limit exceeded", 7).headers == {"Retry-After": "7"}
 
 
 @pytest.mark.parametrize(("error", "status"), STATUS)

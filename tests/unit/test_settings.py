@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from src.language.catalogue import CATALOGUE
-from src.settings import MIN_MEMORY_MB, Settings
+from src.settings import MIN_MEMORY_MB, Settings, unknown_variables, variable_names, warn_unknown_variables
 
 SECRET = "s3cr3t-token-value-0123456789"
 
@@ -248,3 +248,49 @@ def test_requiring_no_layer_is_an_empty_list(monkeypatch: pytest.MonkeyPatch) ->
 def test_unknown_layer_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValidationError, match="unknown layers: apparmor"):
         from_env(monkeypatch, EXECUTOR_REQUIRED_LAYERS="seccomp,apparmor")
+
+
+# ---------------------------------------------------------------------- unknown variables
+
+
+@pytest.mark.parametrize(
+    ("name", "closest"),
+    [
+        pytest.param("EXECUTOR_MAX_MEMORY", "EXECUTOR_MAX_MEMORY_MB", id="missing-unit"),
+        pytest.param("EXECUTOR_API_TOKN", "EXECUTOR_API_TOKEN", id="typo"),
+        pytest.param("executor_max_timeout", "EXECUTOR_MAX_TIMEOUT_S", id="lower-case"),
+        pytest.param("EXECUTOR_COMPLETELY_DIFFERENT_THING", None, id="nothing-close"),
+    ],
+)
+def test_an_unknown_variable_is_named_with_the_closest_setting(name: str, closest: str | None) -> None:
+    assert unknown_variables({name: "1"}) == [(name, closest)]
+
+
+def test_every_setting_and_alias_is_a_known_variable() -> None:
+    known = {f"EXECUTOR_{name.upper()}" for name in Settings.model_fields} | {"EXECUTOR_EXECUTION_TIMEOUT"}
+    assert unknown_variables(dict.fromkeys(known, "1")) == []
+    assert known == variable_names()
+
+
+def test_other_variables_are_not_ours_to_judge() -> None:
+    assert unknown_variables({"PATH": "/bin", "EXECUTORS": "4", "HOME": "/root"}) == []
+
+
+def test_unknown_variables_are_warned_about_without_their_values(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"EXECUTOR_MAX_CPU={SECRET}\n")
+    with caplog.at_level("WARNING", logger="src.settings"):
+        warn_unknown_variables({"EXECUTOR_MAX_MEMORY": SECRET, "EXECUTOR_MAX_MEMORY_MB": "512"}, env_file)
+    assert [r.getMessage() for r in caplog.records] == [
+        "EXECUTOR_MAX_CPU is not a setting of this service and is ignored; did you mean EXECUTOR_MAX_CPU_S?",
+        "EXECUTOR_MAX_MEMORY is not a setting of this service and is ignored; did you mean EXECUTOR_MAX_MEMORY_MB?",
+    ]
+    assert SECRET not in caplog.text
+
+
+def test_known_variables_give_no_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="src.settings"):
+        warn_unknown_variables({"EXECUTOR_MAX_MEMORY_MB": "512"}, tmp_path / "absent.env")
+    assert caplog.records == []

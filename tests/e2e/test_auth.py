@@ -1,0 +1,128 @@
+"""The token as callers send it, against a real server: X-Executor-Token or
+Authorization: Bearer on /execute as on /mcp, one budget and one identity whichever
+header carries it, and a start without a token (or with a mistyped setting) that says
+what to fix."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from src.api.audit import token_fingerprint
+from tests.support.server import TOKEN, LiveServer, run_server
+
+MCP_INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
+
+
+def audit_lines(server: LiveServer) -> list[dict[str, Any]]:
+    lines = (json.loads(raw) for raw in server.log().splitlines() if raw.startswith("{"))
+    return [line for line in lines if line.get("logger") == "executor.audit"]
+
+
+def execute(server: LiveServer, headers: dict[str, str], request_id: str) -> httpx.Response:
+    return httpx.post(
+        server.url + "/execute",
+        json={"code": "print(6 * 7)"},
+        headers={**headers, "X-Request-ID": request_id},
+        timeout=30,
+    )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Its own server: the audit lines and counters below are this module's alone."""
+    with run_server(tmp_path_factory.mktemp("auth")) as live:
+        yield live
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"Authorization": f"Bearer {TOKEN}"}, id="bearer"),
+        pytest.param({"X-Executor-Token": TOKEN}, id="x-executor-token"),
+        pytest.param({"X-Executor-Token": TOKEN, "Authorization": f"Bearer {TOKEN}"}, id="both-the-same"),
+    ],
+)
+def test_execute_accepts_the_token_in_either_header(server: LiveServer, headers: dict[str, str]) -> None:
+    response = execute(server, headers, "auth-accepted")
+    assert response.status_code == 200
+    assert response.json()["stdout"] == "42\n"
+
+
+def test_two_different_tokens_are_a_401_that_says_so(server: LiveServer) -> None:
+    response = execute(server, {"X-Executor-Token": TOKEN, "Authorization": "Bearer other"}, "auth-two-tokens")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "X-Executor-Token and Authorization: Bearer carry different tokens; send one"}
+
+
+def test_two_different_tokens_are_refused_on_mcp_too(server: LiveServer) -> None:
+    response = httpx.post(
+        server.url + "/mcp",
+        json=MCP_INITIALIZE,
+        headers={**MCP_HEADERS, "X-Executor-Token": TOKEN, "Authorization": "Bearer other"},
+    )
+    assert response.status_code == 401
+
+
+def test_mcp_accepts_the_token_in_either_header(server: LiveServer) -> None:
+    for headers in ({"Authorization": f"Bearer {TOKEN}"}, {"X-Executor-Token": TOKEN}):
+        response = httpx.post(server.url + "/mcp", json=MCP_INITIALIZE, headers={**MCP_HEADERS, **headers})
+        assert response.status_code == 200
+
+
+def test_a_bearer_caller_is_audited_under_the_same_fingerprint(server: LiveServer) -> None:
+    execute(server, {"Authorization": f"Bearer {TOKEN}"}, "auth-fingerprint-bearer")
+    execute(server, {"X-Executor-Token": TOKEN}, "auth-fingerprint-header")
+    by_id = {line["request_id"]: line for line in audit_lines(server)}
+    assert by_id["auth-fingerprint-bearer"]["token_fingerprint"] == token_fingerprint(TOKEN)
+    assert by_id["auth-fingerprint-header"]["token_fingerprint"] == token_fingerprint(TOKEN)
+
+
+def test_a_refusal_for_two_tokens_is_audited_as_auth(server: LiveServer) -> None:
+    execute(server, {"X-Executor-Token": TOKEN, "Authorization": "Bearer other"}, "auth-refused-audit")
+    line = next(line for line in audit_lines(server) if line["request_id"] == "auth-refused-audit")
+    assert (line["status"], line["outcome"], line["reason"]) == (401, "rejected", "auth")
+
+
+def test_either_header_spends_one_budget(tmp_path: Path) -> None:
+    limits = {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": "2/minute"}
+    with run_server(tmp_path, limits) as server:
+        statuses = [
+            execute(server, {"X-Executor-Token": TOKEN}, "budget-1").status_code,
+            execute(server, {"Authorization": f"Bearer {TOKEN}"}, "budget-2").status_code,
+            execute(server, {"Authorization": f"Bearer {TOKEN}"}, "budget-3").status_code,
+        ]
+    assert statuses == [200, 200, 429]
+
+
+def test_a_start_without_a_token_says_which_setting_to_set(tmp_path: Path) -> None:
+    with run_server(tmp_path, token=None) as server:
+        response = execute(server, {"X-Executor-Token": "anything"}, "no-token")
+        mcp = httpx.post(server.url + "/mcp", json=MCP_INITIALIZE, headers={**MCP_HEADERS, "X-Executor-Token": "x"})
+        log = server.log()
+    assert response.status_code == 503
+    assert "EXECUTOR_API_TOKEN (or EXECUTOR_API_TOKEN_FILE)" in response.json()["detail"]
+    assert mcp.status_code == 503
+    warning = next(json.loads(raw) for raw in log.splitlines() if "no API token configured" in raw)
+    assert warning["level"] == "WARNING"
+    assert "EXECUTOR_API_TOKEN_FILE" in warning["message"]
+
+
+def test_a_mistyped_setting_is_named_with_the_real_one(tmp_path: Path) -> None:
+    with run_server(tmp_path, {"EXECUTOR_MAX_MEMORY": "512"}) as server:
+        log = server.log()
+    assert (
+        "EXECUTOR_MAX_MEMORY is not a setting of this service and is ignored; did you mean EXECUTOR_MAX_MEMORY_MB?"
+        in log
+    )
