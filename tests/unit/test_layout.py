@@ -16,8 +16,10 @@ import pytest
 from tests.support.server import PROJECT_ROOT
 
 SRC = PROJECT_ROOT / "src"
-WEB_STACK = ("fastapi", "starlette", "pydantic", "pydantic_settings", "prometheus_client", "slowapi", "httpx")
-WEB_STACK += ("uvicorn", "mcp", "mcp_types", "limits", "redis", "pythonjsonlogger", "dotenv")
+WEB_STACK: frozenset[str] = frozenset(
+    {"fastapi", "starlette", "pydantic", "pydantic_settings", "prometheus_client", "slowapi", "httpx", "uvicorn"}
+    | {"mcp", "mcp_types", "limits", "redis", "pythonjsonlogger", "dotenv"}
+)
 
 #: For each package: the only modules of the project it may import (besides itself).
 ALLOWED_PROJECT_IMPORTS: dict[str, tuple[str, ...]] = {
