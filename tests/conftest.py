@@ -1,5 +1,6 @@
 """Fixtures for every tier: a clean environment, settings, a private metrics registry,
-and (for end-to-end tests) one real uvicorn server for the whole session.
+the module proxies of in-process program runs, and (for end-to-end tests) one real
+uvicorn server for the whole session.
 
 Tests never inherit the developer's EXECUTOR_* environment or .env file.
 """
@@ -14,6 +15,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from src.settings import Settings
+from tests.support.inprocess import Proxies, catalogue_proxies
 from tests.support.server import LiveServer, make_settings, run_server
 
 
@@ -32,6 +34,12 @@ def settings_factory() -> Callable[..., Settings]:
 @pytest.fixture
 def registry() -> CollectorRegistry:
     return CollectorRegistry()
+
+
+@pytest.fixture(scope="session")
+def proxies() -> Proxies:
+    """The worker's module proxies for the whole catalogue (read-only, so shared)."""
+    return catalogue_proxies()
 
 
 @pytest.fixture(scope="session")

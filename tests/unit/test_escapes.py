@@ -11,45 +11,16 @@ worker's reporting code trusting library state after the program ran.
 from __future__ import annotations
 
 import inspect
-import io
 import re
 import types
 from typing import Any
 
 import pytest
 
-from src.language.catalogue import CATALOGUE
 from src.language.validation import MAX_VIOLATIONS, SourcePolicy, validate_source
 from src.protocol import ProtocolError, parse_reply
 from src.worker.jsonsafe import to_json_value
-from src.worker.library_guards import build_proxies
-from src.worker.proxies import ModuleProxy
-from src.worker.runner import run_job
-
-LIMITS = {"memory_mb": 256, "cpu_s": 5, "max_open_files": 16, "max_result_bytes": 65536, "max_error_chars": 2000}
-
-
-@pytest.fixture(scope="module")
-def proxies() -> dict[str, ModuleProxy]:
-    return build_proxies(sorted(CATALOGUE))
-
-
-def run(code: str, proxies: dict[str, ModuleProxy]) -> tuple[dict[str, Any], str]:
-    out = io.StringIO()
-    reply = run_job(
-        {"code": code, "context": {}, "limits": LIMITS},  # type: ignore[typeddict-item]
-        out,
-        io.StringIO(),
-        proxies,
-        frozenset(CATALOGUE),
-    )
-    return dict(reply), out.getvalue()
-
-
-def error_type(reply: dict[str, Any]) -> str | None:
-    error = reply["error"]
-    return None if error is None else str(error["type"])
-
+from tests.support.inprocess import Proxies, run
 
 REFUSED = [
     pytest.param(
@@ -154,37 +125,37 @@ REFUSED = [
 ]
 
 
-def test_a_program_getattr_never_answers_library_probes_for_special_names(proxies: dict[str, ModuleProxy]) -> None:
+def test_a_program_getattr_never_answers_library_probes_for_special_names(proxies: Proxies) -> None:
     # copy.deepcopy asks an instance for __deepcopy__ and hands it its internal memo;
     # with the memo a program swapped objects mid-copy and obtained the real getattr.
     code = (
         "import copy\nseen = []\nclass Hook:\n    def __getattr__(self, name):\n        seen.append(name)\n"
         "        raise AttributeError(name)\ncopy.deepcopy([Hook()])\n[n for n in seen if n.startswith('_')]"
     )
-    reply, _ = run(code, proxies)
-    assert reply["result"] == []
+    reply = run(code, proxies)
+    assert reply.result == []
 
 
-def test_a_program_getattr_still_answers_ordinary_names(proxies: dict[str, ModuleProxy]) -> None:
+def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> None:
     code = "class D:\n    def __getattr__(self, name):\n        return name.upper()\nD().hello"
-    reply, _ = run(code, proxies)
-    assert reply["result"] == "HELLO"
+    reply = run(code, proxies)
+    assert reply.result == "HELLO"
 
 
-def test_enum_functional_api_builds_from_what_it_checked(proxies: dict[str, ModuleProxy]) -> None:
+def test_enum_functional_api_builds_from_what_it_checked(proxies: Proxies) -> None:
     code = (
         "import enum\nclass Names:\n    def __init__(self):\n        self.calls = 0\n    def __iter__(self):\n"
         "        self.calls += 1\n        if self.calls == 1:\n            return iter([('A', 1)])\n"
         "        return iter([('A', 1), ('__reduce_ex__', 1)])\nE = enum.Enum('E', Names())\n[m.name for m in E]"
     )
-    reply, _ = run(code, proxies)
-    assert reply["result"] == ["A"]
+    reply = run(code, proxies)
+    assert reply.result == ["A"]
 
 
 @pytest.mark.parametrize(("code", "expected"), REFUSED)
-def test_escape_route_is_refused(proxies: dict[str, ModuleProxy], code: str, expected: str) -> None:
-    reply, _ = run(code, proxies)
-    assert error_type(reply) == expected
+def test_escape_route_is_refused(proxies: Proxies, code: str, expected: str) -> None:
+    reply = run(code, proxies)
+    assert reply.error_type == expected
 
 
 ORDINARY = [
@@ -244,9 +215,9 @@ ORDINARY = [
 
 
 @pytest.mark.parametrize(("code", "expected"), ORDINARY)
-def test_ordinary_use_still_works(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
-    reply, _ = run(code, proxies)
-    assert reply["result"] == expected, reply
+def test_ordinary_use_still_works(proxies: Proxies, code: str, expected: Any) -> None:
+    reply = run(code, proxies)
+    assert reply.result == expected
 
 
 @pytest.mark.parametrize(
@@ -260,34 +231,32 @@ def test_ordinary_use_still_works(proxies: dict[str, ModuleProxy], code: str, ex
         pytest.param("import typing\nclass G(typing.NamedTuple):\n    gi_frame: int\n", id="typing-namedtuple"),
     ],
 )
-def test_match_args_naming_introspection_attributes_are_switched_off(
-    proxies: dict[str, ModuleProxy], definition: str
-) -> None:
+def test_match_args_naming_introspection_attributes_are_switched_off(proxies: Proxies, definition: str) -> None:
     # case G(x) would read x = subject.gi_frame with the real getattr, and ABC.register
     # can make a generator an "instance" of G.
-    reply, _ = run(definition + "match G(0):\n    case G(x):\n        pass\n", proxies)
-    assert error_type(reply) == "TypeError"  # "G() accepts 0 positional sub-patterns"
+    reply = run(definition + "match G(0):\n    case G(x):\n        pass\n", proxies)
+    assert reply.error_type == "TypeError"  # "G() accepts 0 positional sub-patterns"
 
 
-def test_match_args_of_ordinary_fields_still_work(proxies: dict[str, ModuleProxy]) -> None:
+def test_match_args_of_ordinary_fields_still_work(proxies: Proxies) -> None:
     code = (
         "import dataclasses\n@dataclasses.dataclass\nclass P:\n    x: int\n    y: int\n"
         "match P(1, 2):\n    case P(a, b):\n        r = a + b\nr"
     )
-    reply, _ = run(code, proxies)
-    assert reply["result"] == 3
+    reply = run(code, proxies)
+    assert reply.result == 3
 
 
-def test_future_flags_of_the_sandbox_do_not_leak_into_programs(proxies: dict[str, ModuleProxy]) -> None:
+def test_future_flags_of_the_sandbox_do_not_leak_into_programs(proxies: Proxies) -> None:
     # The sandbox's modules use `from __future__ import annotations`; a program must
     # still have its annotations evaluated, as CPython does for a script.
-    reply, _ = run("def f(x: 1 / 0):\n    pass", proxies)
-    assert error_type(reply) == "ZeroDivisionError"
+    reply = run("def f(x: 1 / 0):\n    pass", proxies)
+    assert reply.error_type == "ZeroDivisionError"
 
 
-def test_a_result_whose_methods_raise_is_described_not_fatal(proxies: dict[str, ModuleProxy]) -> None:
-    reply, _ = run("class D(dict):\n    def items(self):\n        raise ValueError('no')\nD(a=1)", proxies)
-    assert reply["result"] == "<unrepresentable D>"
+def test_a_result_whose_methods_raise_is_described_not_fatal(proxies: Proxies) -> None:
+    reply = run("class D(dict):\n    def items(self):\n        raise ValueError('no')\nD(a=1)", proxies)
+    assert reply.result == "<unrepresentable D>"
 
 
 class _ReprRaises:
@@ -347,7 +316,7 @@ def _source(obj: object) -> str:
         return ""  # C code: reviewed by name in the catalogue's comments
 
 
-def test_every_exposed_callable_using_a_dangerous_primitive_was_reviewed(proxies: dict[str, ModuleProxy]) -> None:
+def test_every_exposed_callable_using_a_dangerous_primitive_was_reviewed(proxies: Proxies) -> None:
     unreviewed = []
     for module, proxy in proxies.items():
         for name, value in vars(proxy).items():

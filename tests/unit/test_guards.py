@@ -23,8 +23,6 @@ from typing import Any
 
 import pytest
 
-from src.language.catalogue import CATALOGUE
-from src.protocol import ErrorInfo, Job, Limits, WorkerReply
 from src.worker.guards import (
     INTROSPECTION_ATTRIBUTES,
     SandboxType,
@@ -41,38 +39,7 @@ from src.worker.guards import (
     make_write_guard,
     safe_builtins,
 )
-from src.worker.library_guards import build_proxies
-from src.worker.proxies import ModuleProxy
-from src.worker.runner import run_job
-
-ALLOWED = frozenset(CATALOGUE)
-LIMITS: Limits = {
-    "memory_mb": 256,
-    "cpu_s": 5,
-    "max_open_files": 16,
-    "max_result_bytes": 65536,
-    "max_error_chars": 2000,
-}
-
-
-@pytest.fixture(scope="module")
-def proxies() -> dict[str, ModuleProxy]:
-    return build_proxies(sorted(CATALOGUE))
-
-
-def run(code: str, proxies: dict[str, ModuleProxy], context: dict[str, Any] | None = None) -> WorkerReply:
-    job: Job = {"code": code, "context": context or {}, "limits": LIMITS}
-    return run_job(job, io.StringIO(), io.StringIO(), proxies, ALLOWED)
-
-
-def error_of(reply: WorkerReply) -> ErrorInfo:
-    assert reply["error"] is not None, reply
-    return reply["error"]
-
-
-def result_of(reply: WorkerReply) -> Any:
-    assert reply["error"] is None, reply["error"]
-    return reply["result"]
+from tests.support.inprocess import ALLOWED, Proxies, run
 
 
 class Plain:
@@ -263,8 +230,8 @@ def test_getattr_reads_ordinary_exception_attributes() -> None:
                      id="delattr-dunder"),
     ],
 )  # fmt: skip
-def test_program_attribute_refusals(proxies: dict[str, ModuleProxy], code: str, expected_type: str) -> None:
-    assert error_of(run(code, proxies))["type"] == expected_type
+def test_program_attribute_refusals(proxies: Proxies, code: str, expected_type: str) -> None:
+    assert run(code, proxies).error["type"] == expected_type
 
 
 @pytest.mark.parametrize(
@@ -282,8 +249,8 @@ def test_program_attribute_refusals(proxies: dict[str, ModuleProxy], code: str, 
         pytest.param("class A:\n    pass\na = A()\na.x = 1\ndelattr(a, 'x')\nhasattr(a, 'x')", False, id="delattr"),
     ],
 )  # fmt: skip
-def test_program_ordinary_attribute_access(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
-    assert result_of(run(code, proxies)) == expected
+def test_program_ordinary_attribute_access(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
 
 
 # --------------------------------------------------------------------------- str.format
@@ -309,8 +276,8 @@ def test_program_ordinary_attribute_access(proxies: dict[str, ModuleProxy], code
                      id="super-format_map"),
     ],
 )  # fmt: skip
-def test_format_fields_that_traverse_are_refused(proxies: dict[str, ModuleProxy], code: str) -> None:
-    assert error_of(run(code, proxies))["type"] == "SecurityError"
+def test_format_fields_that_traverse_are_refused(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error["type"] == "SecurityError"
 
 
 @pytest.mark.parametrize(
@@ -332,12 +299,12 @@ def test_format_fields_that_traverse_are_refused(proxies: dict[str, ModuleProxy]
         pytest.param("format(3.5, '>6')", "   3.5", id="format-builtin"),
     ],
 )  # fmt: skip
-def test_plain_format_fields_work(proxies: dict[str, ModuleProxy], code: str, expected: str) -> None:
-    assert result_of(run(code, proxies)) == expected
+def test_plain_format_fields_work(proxies: Proxies, code: str, expected: str) -> None:
+    assert run(code, proxies).result == expected
 
 
-def test_unbound_format_on_a_non_string_is_a_type_error(proxies: dict[str, ModuleProxy]) -> None:
-    assert error_of(run("str.format(1)", proxies))["type"] == "TypeError"
+def test_unbound_format_on_a_non_string_is_a_type_error(proxies: Proxies) -> None:
+    assert run("str.format(1)", proxies).error["type"] == "TypeError"
 
 
 def test_getattr_swaps_a_bound_format_for_the_checked_one() -> None:
@@ -367,7 +334,7 @@ def test_getattr_leaves_a_format_method_of_other_types_alone() -> None:
 # --------------------------------------------------------------------------- writes
 
 
-def test_write_guard_refuses_a_module_proxy(proxies: dict[str, ModuleProxy]) -> None:
+def test_write_guard_refuses_a_module_proxy(proxies: Proxies) -> None:
     write = make_write_guard(UserClasses())
     with pytest.raises(SecurityError, match="read-only"):
         write(proxies["json"])
@@ -440,13 +407,13 @@ def test_setattr_builtin_writes_through_the_guard() -> None:
         pytest.param("type(int).extra = 1", id="type-itself"),
     ],
 )
-def test_program_cannot_modify_modules_or_foreign_classes(proxies: dict[str, ModuleProxy], code: str) -> None:
-    assert error_of(run(code, proxies))["type"] == "SecurityError"
+def test_program_cannot_modify_modules_or_foreign_classes(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error["type"] == "SecurityError"
 
 
-def test_refused_write_leaves_the_module_unchanged(proxies: dict[str, ModuleProxy]) -> None:
-    run("import json\njson.dumps = None", proxies)
-    assert result_of(run("import json\njson.dumps([1])", proxies)) == "[1]"
+def test_refused_write_leaves_the_module_unchanged(proxies: Proxies) -> None:
+    assert run("import json\njson.dumps = None", proxies).error["type"] == "SecurityError"
+    assert run("import json\njson.dumps([1])", proxies).result == "[1]"
 
 
 @pytest.mark.parametrize(
@@ -467,60 +434,59 @@ def test_refused_write_leaves_the_module_unchanged(proxies: dict[str, ModuleProx
         pytest.param("def f():\n    pass\nf.tag = 9\nf.tag", 9, id="own-function"),
     ],
 )  # fmt: skip
-def test_program_can_modify_its_own_objects(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
-    assert result_of(run(code, proxies)) == expected
+def test_program_can_modify_its_own_objects(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
 
 
 # --------------------------------------------------------------------------- imports
 
 
-def test_import_returns_the_proxy_of_an_allowed_module(proxies: dict[str, ModuleProxy]) -> None:
+def test_import_returns_the_proxy_of_an_allowed_module(proxies: Proxies) -> None:
     guarded_import = make_import(proxies, ALLOWED)
     assert guarded_import("json") is proxies["json"]
 
 
-def test_import_refuses_a_module_outside_the_allow_list(proxies: dict[str, ModuleProxy]) -> None:
+def test_import_refuses_a_module_outside_the_allow_list(proxies: Proxies) -> None:
     guarded_import = make_import(proxies, ALLOWED)
     with pytest.raises(ImportError, match="not allowed"):
         guarded_import("os")
 
 
-def test_import_refuses_a_catalogue_module_that_is_not_allowed(proxies: dict[str, ModuleProxy]) -> None:
+def test_import_refuses_a_catalogue_module_that_is_not_allowed(proxies: Proxies) -> None:
     guarded_import = make_import(proxies, frozenset({"math"}))
     with pytest.raises(ImportError, match="not allowed"):
         guarded_import("json")
 
 
-def test_import_allows_the_module_that_is_allowed(proxies: dict[str, ModuleProxy]) -> None:
+def test_import_allows_the_module_that_is_allowed(proxies: Proxies) -> None:
     guarded_import = make_import(proxies, frozenset({"math"}))
     assert guarded_import("math") is proxies["math"]
 
 
-def test_import_refuses_relative_imports(proxies: dict[str, ModuleProxy]) -> None:
+def test_import_refuses_relative_imports(proxies: Proxies) -> None:
     guarded_import = make_import(proxies, ALLOWED)
     with pytest.raises(ImportError, match="relative"):
         guarded_import("json", None, None, (), 1)
 
 
-def test_import_of_dotted_name_binds_the_top_level_proxy(proxies: dict[str, ModuleProxy]) -> None:
+def test_import_of_dotted_name_binds_the_top_level_proxy(proxies: Proxies) -> None:
     guarded_import = make_import(proxies, ALLOWED)
     assert guarded_import("collections.abc") is proxies["collections"]
 
 
-def test_from_import_of_dotted_name_returns_the_submodule_proxy(proxies: dict[str, ModuleProxy]) -> None:
+def test_from_import_of_dotted_name_returns_the_submodule_proxy(proxies: Proxies) -> None:
     guarded_import = make_import(proxies, ALLOWED)
     assert guarded_import("collections.abc", None, None, ("Mapping",)) is proxies["collections.abc"]
 
 
-def test_program_cannot_name_an_internal_lazy_import(proxies: dict[str, ModuleProxy]) -> None:
+def test_program_cannot_name_an_internal_lazy_import(proxies: Proxies) -> None:
     # The import guard hands C callers the real _strptime; user code must not be able to
     # ask for it, which the compiler guarantees (private names are refused).
-    reply = run("import _strptime", proxies)
-    assert reply["error"] is not None and reply["error"]["type"] == "SecurityError"
+    assert run("import _strptime", proxies).error["type"] == "SecurityError"
 
 
-def test_refused_name_with_a_default_gives_the_default(proxies: dict[str, ModuleProxy]) -> None:
-    assert run("getattr(len, '_' + '_globals__', 'hidden')", proxies)["result"] == "hidden"
+def test_refused_name_with_a_default_gives_the_default(proxies: Proxies) -> None:
+    assert run("getattr(len, '_' + '_globals__', 'hidden')", proxies).result == "hidden"
 
 
 @pytest.mark.parametrize(
@@ -538,8 +504,8 @@ def test_refused_name_with_a_default_gives_the_default(proxies: dict[str, Module
         pytest.param("from json import *", "SecurityError", id="star"),
     ],
 )
-def test_program_import_refusals(proxies: dict[str, ModuleProxy], code: str, expected_type: str) -> None:
-    assert error_of(run(code, proxies))["type"] == expected_type
+def test_program_import_refusals(proxies: Proxies, code: str, expected_type: str) -> None:
+    assert run(code, proxies).error["type"] == expected_type
 
 
 @pytest.mark.parametrize(
@@ -558,8 +524,8 @@ def test_program_import_refusals(proxies: dict[str, ModuleProxy], code: str, exp
         pytest.param("import urllib.parse\nurllib.parse.quote('a b')", "a%20b", id="urllib-parse"),
     ],
 )  # fmt: skip
-def test_program_imports_that_work(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
-    assert result_of(run(code, proxies)) == expected
+def test_program_imports_that_work(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
 
 
 # --------------------------------------------------------------------------- type()
@@ -601,18 +567,18 @@ def test_issubclass_of_a_metaclass_and_sandbox_type_is_true() -> None:
         pytest.param("class A:\n    pass\ntype(A()) is A", True, id="own-instance"),
     ],
 )  # fmt: skip
-def test_program_type_ordinary_uses(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
-    assert result_of(run(code, proxies)) == expected
+def test_program_type_ordinary_uses(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
 
 
-def test_program_type_with_three_arguments_is_refused(proxies: dict[str, ModuleProxy]) -> None:
-    assert error_of(run("type('X', (), {'a': 1})", proxies))["type"] == "TypeError"
+def test_program_type_with_three_arguments_is_refused(proxies: Proxies) -> None:
+    assert run("type('X', (), {'a': 1})", proxies).error["type"] == "TypeError"
 
 
-def test_program_cannot_reach_the_real_type_to_build_classes_from_dicts(proxies: dict[str, ModuleProxy]) -> None:
+def test_program_cannot_reach_the_real_type_to_build_classes_from_dicts(proxies: Proxies) -> None:
     # type(int) is the real builtins.type, which accepts three arguments again.
-    reply = run("real_type = type(int)\nX = real_type('X', (), {'a': 1})\nX.a", proxies)
-    assert reply["success"] is False
+    error = run("real_type = type(int)\nX = real_type('X', (), {'a': 1})\nX.a", proxies).error
+    assert (error["type"], error["line"]) == ("TypeError", 2)
 
 
 # --------------------------------------------------------------------------- in-place operators
@@ -669,8 +635,8 @@ def test_inplacevar_refuses_an_unknown_operator() -> None:
         pytest.param("def f(n):\n    n -= 1\n    return n\nf(5)", 4, id="in-function"),
     ],
 )
-def test_program_augmented_assignment(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
-    assert result_of(run(code, proxies)) == expected
+def test_program_augmented_assignment(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
 
 
 # --------------------------------------------------------------------------- classes
@@ -703,24 +669,24 @@ def test_program_augmented_assignment(proxies: dict[str, ModuleProxy], code: str
         pytest.param("import enum\nclass C(enum.Enum):\n    A = 1\nC.extra = 5\nC.extra", 5, id="own-enum-writable"),
     ],
 )  # fmt: skip
-def test_program_classes(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
-    assert result_of(run(code, proxies)) == expected
+def test_program_classes(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
 
 
-def test_abstract_class_of_program_cannot_be_instantiated(proxies: dict[str, ModuleProxy]) -> None:
+def test_abstract_class_of_program_cannot_be_instantiated(proxies: Proxies) -> None:
     code = "import abc\nclass B(abc.ABC):\n    @abc.abstractmethod\n    def f(self):\n        pass\nB()"
-    assert error_of(run(code, proxies))["type"] == "TypeError"
+    assert run(code, proxies).error["type"] == "TypeError"
 
 
-def test_class_statement_with_explicit_metaclass_is_refused(proxies: dict[str, ModuleProxy]) -> None:
+def test_class_statement_with_explicit_metaclass_is_refused(proxies: Proxies) -> None:
     code = "import abc\nclass B(metaclass=abc.ABCMeta):\n    pass"
-    assert error_of(run(code, proxies))["type"] == "SecurityError"
+    assert run(code, proxies).error["type"] == "SecurityError"
 
 
-def test_class_keyword_arguments_reach_the_metaclass(proxies: dict[str, ModuleProxy]) -> None:
+def test_class_keyword_arguments_reach_the_metaclass(proxies: Proxies) -> None:
     # boundary=KEEP lets a Flag hold bits it has no member for; without it F(8) raises.
     code = "import enum\nclass F(enum.Flag, boundary=enum.KEEP):\n    A = 1\n    B = 2\nF(8).value"
-    assert result_of(run(code, proxies)) == 8
+    assert run(code, proxies).result == 8
 
 
 def test_class_factory_uses_the_metaclass_of_the_bases() -> None:
@@ -755,7 +721,7 @@ def test_class_not_built_by_the_factory_is_not_the_programs_own() -> None:
     ["open", "exec", "eval", "compile", "globals", "locals", "vars", "dir", "input", "breakpoint", "help", "exit",
      "quit", "__import__"],
 )  # fmt: skip
-def test_dangerous_builtins_are_absent_or_replaced(proxies: dict[str, ModuleProxy], name: str) -> None:
+def test_dangerous_builtins_are_absent_or_replaced(proxies: Proxies, name: str) -> None:
     table = safe_builtins(proxies, ALLOWED, UserClasses())
     assert table.get(name) is not getattr(builtins, name, object())
 
@@ -772,10 +738,8 @@ def test_dangerous_builtins_are_absent_or_replaced(proxies: dict[str, ModuleProx
         pytest.param("exec('x = 1')", "SecurityError", id="exec"),
     ],
 )
-def test_program_dangerous_builtins_are_unavailable(
-    proxies: dict[str, ModuleProxy], code: str, expected_type: str
-) -> None:
-    assert error_of(run(code, proxies))["type"] == expected_type
+def test_program_dangerous_builtins_are_unavailable(proxies: Proxies, code: str, expected_type: str) -> None:
+    assert run(code, proxies).error["type"] == expected_type
 
 
 @pytest.mark.parametrize(
@@ -789,15 +753,12 @@ def test_program_dangerous_builtins_are_unavailable(
         pytest.param("def f(*a, **k):\n    return [a, k]\nf(*[1, 2], **{'x': 3})", [[1, 2], {"x": 3}], id="star-args"),
     ],
 )  # fmt: skip
-def test_program_ordinary_builtins_work(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
-    assert result_of(run(code, proxies)) == expected
+def test_program_ordinary_builtins_work(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
 
 
-def test_print_writes_to_the_given_stdout(proxies: dict[str, ModuleProxy]) -> None:
-    stdout = io.StringIO()
-    job: Job = {"code": "print('a', 'b', sep='-', end='!')", "context": {}, "limits": LIMITS}
-    run_job(job, stdout, io.StringIO(), proxies, ALLOWED)
-    assert stdout.getvalue() == "a-b!"
+def test_print_writes_to_the_given_stdout(proxies: Proxies) -> None:
+    assert run("print('a', 'b', sep='-', end='!')", proxies).stdout == "a-b!"
 
 
 def test_guard_globals_binds_every_name_the_compiler_emits() -> None:
@@ -809,16 +770,16 @@ def test_guard_globals_binds_every_name_the_compiler_emits() -> None:
     assert names == expected
 
 
-def test_context_cannot_replace_a_guard(proxies: dict[str, ModuleProxy]) -> None:
+def test_context_cannot_replace_a_guard(proxies: Proxies) -> None:
     context = {"_getattr_": None, "_print_": None, "_write_": None}
     reply = run("import json\njson.dumps = None", proxies, context=context)
-    assert error_of(reply)["type"] == "SecurityError"
+    assert reply.error["type"] == "SecurityError"
 
 
-def test_getitem_and_getiter_pass_ordinary_data_through(proxies: dict[str, ModuleProxy]) -> None:
-    assert result_of(run("d = {'k': [1, 2]}\n[x for x in d['k']]", proxies)) == [1, 2]
+def test_getitem_and_getiter_pass_ordinary_data_through(proxies: Proxies) -> None:
+    assert run("d = {'k': [1, 2]}\n[x for x in d['k']]", proxies).result == [1, 2]
 
 
-def test_operator_itemgetter_stays_available(proxies: dict[str, ModuleProxy]) -> None:
+def test_operator_itemgetter_stays_available(proxies: Proxies) -> None:
     getter = proxies["operator"].itemgetter  # type: ignore[attr-defined]
     assert getter is operator.itemgetter

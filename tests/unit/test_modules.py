@@ -2,66 +2,39 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import types
 
 import pytest
 
-from src.language.catalogue import CATALOGUE
-from src.protocol import ErrorInfo, Job, Limits, WorkerReply
 from src.worker.library_guards import build_proxies
 from src.worker.proxies import ModuleProxy
-from src.worker.runner import run_job
-
-ALLOWED = frozenset(CATALOGUE)
-LIMITS: Limits = {
-    "memory_mb": 256,
-    "cpu_s": 5,
-    "max_open_files": 16,
-    "max_result_bytes": 65536,
-    "max_error_chars": 2000,
-}
-
-
-@pytest.fixture(scope="module")
-def proxies() -> dict[str, ModuleProxy]:
-    return build_proxies(sorted(CATALOGUE))
+from tests.support.inprocess import ALLOWED, Proxies, run
 
 
 def public_names(proxy: ModuleProxy) -> set[str]:
     return {name for name in vars(proxy) if not name.startswith("_")}
 
 
-def run(code: str, proxies: dict[str, ModuleProxy]) -> WorkerReply:
-    job: Job = {"code": code, "context": {}, "limits": LIMITS}
-    return run_job(job, io.StringIO(), io.StringIO(), proxies, ALLOWED)
-
-
-def error_of(reply: WorkerReply) -> ErrorInfo:
-    assert reply["error"] is not None, reply
-    return reply["error"]
-
-
 # --------------------------------------------------------------------------- building
 
 
-def test_every_catalogue_entry_gets_a_proxy(proxies: dict[str, ModuleProxy]) -> None:
+def test_every_catalogue_entry_gets_a_proxy(proxies: Proxies) -> None:
     assert set(proxies) >= ALLOWED
 
 
 def test_parent_package_of_a_dotted_entry_gets_a_proxy_of_its_children_only(
-    proxies: dict[str, ModuleProxy],
+    proxies: Proxies,
 ) -> None:
     assert public_names(proxies["urllib"]) == {"parse"}
 
 
-def test_dotted_entry_is_linked_into_its_parent_proxy(proxies: dict[str, ModuleProxy]) -> None:
+def test_dotted_entry_is_linked_into_its_parent_proxy(proxies: Proxies) -> None:
     assert proxies["collections"].abc is proxies["collections.abc"]  # type: ignore[attr-defined]
 
 
-def test_allowed_parent_keeps_its_own_names_next_to_the_child(proxies: dict[str, ModuleProxy]) -> None:
+def test_allowed_parent_keeps_its_own_names_next_to_the_child(proxies: Proxies) -> None:
     assert "OrderedDict" in public_names(proxies["collections"])
 
 
@@ -74,33 +47,33 @@ def test_build_proxies_refuses_a_name_outside_the_catalogue() -> None:
         build_proxies(["os"])
 
 
-def test_proxy_attributes_are_the_real_module_values(proxies: dict[str, ModuleProxy]) -> None:
+def test_proxy_attributes_are_the_real_module_values(proxies: Proxies) -> None:
     assert proxies["math"].sqrt is math.sqrt  # type: ignore[attr-defined]
 
 
-def test_proxy_repr_names_the_module(proxies: dict[str, ModuleProxy]) -> None:
+def test_proxy_repr_names_the_module(proxies: Proxies) -> None:
     assert repr(proxies["json"]) == "<module 'json' (sandboxed)>"
 
 
 # --------------------------------------------------------------------------- read-only
 
 
-def test_proxy_refuses_attribute_assignment(proxies: dict[str, ModuleProxy]) -> None:
+def test_proxy_refuses_attribute_assignment(proxies: Proxies) -> None:
     with pytest.raises(AttributeError, match="read-only"):
         proxies["json"].dumps = print
 
 
-def test_proxy_refuses_new_attributes(proxies: dict[str, ModuleProxy]) -> None:
+def test_proxy_refuses_new_attributes(proxies: Proxies) -> None:
     with pytest.raises(AttributeError, match="read-only"):
         proxies["math"].tau2 = 2 * math.tau
 
 
-def test_proxy_refuses_attribute_deletion(proxies: dict[str, ModuleProxy]) -> None:
+def test_proxy_refuses_attribute_deletion(proxies: Proxies) -> None:
     with pytest.raises(AttributeError, match="read-only"):
         del proxies["math"].pi  # type: ignore[attr-defined]
 
 
-def test_failed_assignment_leaves_the_proxy_unchanged(proxies: dict[str, ModuleProxy]) -> None:
+def test_failed_assignment_leaves_the_proxy_unchanged(proxies: Proxies) -> None:
     with pytest.raises(AttributeError):
         proxies["json"].dumps = print
     assert proxies["json"].dumps is json.dumps  # type: ignore[attr-defined]
@@ -109,7 +82,7 @@ def test_failed_assignment_leaves_the_proxy_unchanged(proxies: dict[str, ModuleP
 # --------------------------------------------------------------------------- what is not copied
 
 
-def test_no_proxy_attribute_is_a_real_module(proxies: dict[str, ModuleProxy]) -> None:
+def test_no_proxy_attribute_is_a_real_module(proxies: Proxies) -> None:
     leaked = sorted(
         f"{module}.{name}"
         for module, proxy in proxies.items()
@@ -119,7 +92,7 @@ def test_no_proxy_attribute_is_a_real_module(proxies: dict[str, ModuleProxy]) ->
     assert leaked == []
 
 
-def test_no_proxy_attribute_is_private(proxies: dict[str, ModuleProxy]) -> None:
+def test_no_proxy_attribute_is_private(proxies: Proxies) -> None:
     private = sorted(
         f"{module}.{name}"
         for module, proxy in proxies.items()
@@ -149,7 +122,7 @@ def test_no_proxy_attribute_is_private(proxies: dict[str, ModuleProxy]) -> None:
         pytest.param("io", "open_code", id="io.open_code"),
     ],
 )
-def test_denied_name_is_absent_from_the_proxy(proxies: dict[str, ModuleProxy], module: str, name: str) -> None:
+def test_denied_name_is_absent_from_the_proxy(proxies: Proxies, module: str, name: str) -> None:
     assert not hasattr(proxies[module], name)
 
 
@@ -168,11 +141,11 @@ def test_denied_name_is_absent_from_the_proxy(proxies: dict[str, ModuleProxy], m
         pytest.param("io", "StringIO", id="io.StringIO"),
     ],
 )
-def test_ordinary_name_next_to_a_denied_one_is_present(proxies: dict[str, ModuleProxy], module: str, name: str) -> None:
+def test_ordinary_name_next_to_a_denied_one_is_present(proxies: Proxies, module: str, name: str) -> None:
     assert hasattr(proxies[module], name)
 
 
-def test_io_proxy_holds_only_the_in_memory_streams(proxies: dict[str, ModuleProxy]) -> None:
+def test_io_proxy_holds_only_the_in_memory_streams(proxies: Proxies) -> None:
     expected = {"StringIO", "BytesIO", "SEEK_SET", "SEEK_CUR", "SEEK_END", "UnsupportedOperation"}
     assert public_names(proxies["io"]) == expected
 
@@ -180,23 +153,21 @@ def test_io_proxy_holds_only_the_in_memory_streams(proxies: dict[str, ModuleProx
 # --------------------------------------------------------------------------- the catalogue from inside a program
 
 
-def test_program_can_use_an_allowed_module(proxies: dict[str, ModuleProxy]) -> None:
-    reply = run("import json\njson.dumps({'a': [1, 2]})", proxies)
-    assert reply["result"] == '{"a": [1, 2]}'
+def test_program_can_use_an_allowed_module(proxies: Proxies) -> None:
+    assert run("import json\njson.dumps({'a': [1, 2]})", proxies).result == '{"a": [1, 2]}'
 
 
-def test_program_cannot_reach_a_module_through_another(proxies: dict[str, ModuleProxy]) -> None:
-    reply = run("import datetime\ndatetime.sys", proxies)
-    assert error_of(reply)["type"] == "AttributeError"
+def test_program_cannot_reach_a_module_through_another(proxies: Proxies) -> None:
+    assert run("import datetime\ndatetime.sys", proxies).error["type"] == "AttributeError"
 
 
 @pytest.mark.parametrize("name", ["singledispatch", "singledispatchmethod"])
-def test_singledispatch_is_not_exposed(proxies: dict[str, ModuleProxy], name: str) -> None:
+def test_singledispatch_is_not_exposed(proxies: Proxies, name: str) -> None:
     # register(func) evaluates annotation strings with typing.get_type_hints (eval).
     assert name not in vars(proxies["functools"])
 
 
-def test_singledispatch_annotation_string_is_not_evaluated_unrestricted(proxies: dict[str, ModuleProxy]) -> None:
+def test_singledispatch_annotation_string_is_not_evaluated_unrestricted(proxies: Proxies) -> None:
     # functools.singledispatch.register(func) reads func's annotations with
     # typing.get_type_hints, which eval()s annotation strings as ordinary Python: no
     # attribute guard, so "().__class__.__base__.__subclasses__()" walks to os.
@@ -211,10 +182,10 @@ def test_singledispatch_annotation_string_is_not_evaluated_unrestricted(proxies:
         "f.register(g)\n"
         "len(leak)\n"
     )
-    assert run(code, proxies)["success"] is False
+    assert run(code, proxies).reply["success"] is False
 
 
-def test_update_wrapper_with_ordinary_names_works(proxies: dict[str, ModuleProxy]) -> None:
+def test_update_wrapper_with_ordinary_names_works(proxies: Proxies) -> None:
     code = (
         "import functools\n"
         "def inner():\n"
@@ -225,10 +196,10 @@ def test_update_wrapper_with_ordinary_names_works(proxies: dict[str, ModuleProxy
         "wrapped.wrapped_name = 'inner'\n"
         "wrapped.wrapped_name\n"
     )
-    assert run(code, proxies)["result"] == "inner"
+    assert run(code, proxies).result == "inner"
 
 
-def test_update_wrapper_cannot_copy_a_library_function_globals(proxies: dict[str, ModuleProxy]) -> None:
+def test_update_wrapper_cannot_copy_a_library_function_globals(proxies: Proxies) -> None:
     # update_wrapper(wrapper, wrapped, updated=names) runs
     # getattr(wrapper, name).update(getattr(wrapped, name)) with the real getattr and
     # names chosen by the program: "__globals__" merges uuid's module globals (os, sys,
@@ -241,9 +212,8 @@ def test_update_wrapper_cannot_copy_a_library_function_globals(proxies: dict[str
         "functools.update_wrapper(h, uuid.uuid4, assigned=(), updated=('__globals__',))\n"
         "os.getcwd()\n"
     )
-    assert run(code, proxies)["success"] is False
+    assert run(code, proxies).reply["success"] is False
 
 
-def test_proxy_of_a_module_result_is_its_repr(proxies: dict[str, ModuleProxy]) -> None:
-    reply = run("import math\nmath", proxies)
-    assert reply["result"] == "<module 'math' (sandboxed)>"
+def test_proxy_of_a_module_result_is_its_repr(proxies: Proxies) -> None:
+    assert run("import math\nmath", proxies).result == "<module 'math' (sandboxed)>"

@@ -5,47 +5,15 @@ sibling in the same section.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pytest
 
 from src.language.catalogue import CATALOGUE
 from src.language.validation import SourcePolicy, validate_source
-from src.worker.library_guards import build_proxies
-from src.worker.proxies import ModuleProxy
-from src.worker.runner import run_job
+from tests.support.inprocess import Proxies, run
 
-LIMITS = {"memory_mb": 256, "cpu_s": 5, "max_open_files": 16, "max_result_bytes": 65536, "max_error_chars": 2000}
 POLICY = SourcePolicy(max_ast_nodes=50_000, max_ast_depth=100, allowed_imports=frozenset(CATALOGUE))
-
-
-@pytest.fixture(scope="module")
-def proxies() -> dict[str, ModuleProxy]:
-    return build_proxies(sorted(CATALOGUE))
-
-
-def run(code: str, proxies: dict[str, ModuleProxy]) -> dict[str, Any]:
-    reply = run_job(
-        {"code": code, "context": {}, "limits": LIMITS},  # type: ignore[typeddict-item]
-        io.StringIO(),
-        io.StringIO(),
-        proxies,
-        frozenset(CATALOGUE),
-    )
-    return dict(reply)
-
-
-def result_of(code: str, proxies: dict[str, ModuleProxy]) -> Any:
-    reply = run(code, proxies)
-    assert reply["error"] is None, reply["error"]
-    return reply["result"]
-
-
-def error_type(code: str, proxies: dict[str, ModuleProxy]) -> str:
-    error = run(code, proxies)["error"]
-    assert error is not None
-    return str(error["type"])
 
 
 def rules(code: str) -> list[str]:
@@ -107,8 +75,8 @@ DEFINED = [
 
 
 @pytest.mark.parametrize(("code", "expected"), DEFINED)
-def test_ordinary_special_methods_work(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
-    assert result_of(code, proxies) == expected
+def test_ordinary_special_methods_work(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
 
 
 @pytest.mark.parametrize(
@@ -155,8 +123,8 @@ def test_guard_names_can_never_be_bound(code: str) -> None:
     assert "restricted" in rules(code)
 
 
-def test_private_names_of_the_program_can_be_bound(proxies: dict[str, ModuleProxy]) -> None:
-    assert result_of("_cache = {}\ndef _helper(_x):\n    return _x + 1\n_helper(1)", proxies) == 2
+def test_private_names_of_the_program_can_be_bound(proxies: Proxies) -> None:
+    assert run("_cache = {}\ndef _helper(_x):\n    return _x + 1\n_helper(1)", proxies).result == 2
 
 
 # --------------------------------------------------------------------------- reading special attributes
@@ -180,8 +148,8 @@ READABLE = [
 
 
 @pytest.mark.parametrize(("code", "expected"), READABLE)
-def test_harmless_special_attributes_can_be_read(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
-    assert result_of(code, proxies) == expected
+def test_harmless_special_attributes_can_be_read(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
 
 
 REFUSED_READS = [
@@ -202,8 +170,8 @@ REFUSED_READS = [
 
 
 @pytest.mark.parametrize("code", REFUSED_READS)
-def test_special_attributes_that_lead_out_stay_refused(proxies: dict[str, ModuleProxy], code: str) -> None:
-    assert error_type(code, proxies) in {"SecurityError", "TypeError"}
+def test_special_attributes_that_lead_out_stay_refused(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error["type"] in {"SecurityError", "TypeError"}
 
 
 # --------------------------------------------------------------------------- private attributes
@@ -236,13 +204,13 @@ PRIVATE = [
 
 
 @pytest.mark.parametrize(("code", "expected"), PRIVATE)
-def test_private_attributes_of_the_programs_objects(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
-    assert result_of(code, proxies) == expected
+def test_private_attributes_of_the_programs_objects(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
 
 
-def test_name_mangled_attribute_is_stored_under_the_mangled_name(proxies: dict[str, ModuleProxy]) -> None:
+def test_name_mangled_attribute_is_stored_under_the_mangled_name(proxies: Proxies) -> None:
     code = "class A:\n    def __init__(self):\n        self.__x = 1\nhasattr(A(), '_A__x')"
-    assert result_of(code, proxies) is True
+    assert run(code, proxies).result is True
 
 
 # --------------------------------------------------------------------------- augmented assignment
@@ -264,10 +232,8 @@ AUGMENTED = [
 
 
 @pytest.mark.parametrize(("code", "expected"), AUGMENTED)
-def test_augmented_assignment_on_attributes_and_items(
-    proxies: dict[str, ModuleProxy], code: str, expected: Any
-) -> None:
-    assert result_of(code, proxies) == expected
+def test_augmented_assignment_on_attributes_and_items(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
 
 
 @pytest.mark.parametrize(
@@ -278,10 +244,8 @@ def test_augmented_assignment_on_attributes_and_items(
         pytest.param("int.real += 1", id="builtin-class-attribute"),
     ],
 )
-def test_augmented_writes_to_things_the_program_does_not_own_are_refused(
-    proxies: dict[str, ModuleProxy], code: str
-) -> None:
-    assert error_type(code, proxies) in {"SecurityError", "TypeError", "AttributeError"}
+def test_augmented_writes_to_things_the_program_does_not_own_are_refused(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error["type"] in {"SecurityError", "TypeError", "AttributeError"}
 
 
 # --------------------------------------------------------------------------- annotations, nonlocal, match
@@ -324,8 +288,8 @@ TYPED = [
 
 
 @pytest.mark.parametrize(("code", "expected"), TYPED)
-def test_typed_code_nonlocal_and_match(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
-    assert result_of(code, proxies) == expected
+def test_typed_code_nonlocal_and_match(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
 
 
 def test_match_class_pattern_cannot_read_private_attributes() -> None:
@@ -343,27 +307,27 @@ def test_match_value_pattern_cannot_read_introspection_attributes() -> None:
         pytest.param("__slots__ = ('__dict__',)", id="slots"),
     ],
 )
-def test_class_attribute_names_read_without_a_guard_are_checked(proxies: dict[str, ModuleProxy], body: str) -> None:
-    assert error_type(f"class A:\n    {body}\n", proxies) == "SecurityError"
+def test_class_attribute_names_read_without_a_guard_are_checked(proxies: Proxies, body: str) -> None:
+    assert run(f"class A:\n    {body}\n", proxies).error["type"] == "SecurityError"
 
 
 # --------------------------------------------------------------------------- guarded operator
 
 
-def test_attrgetter_reads_through_the_guard(proxies: dict[str, ModuleProxy]) -> None:
+def test_attrgetter_reads_through_the_guard(proxies: Proxies) -> None:
     code = (
         "import operator\nclass I:\n    def __init__(self, p):\n        self.p = p\n"
         "[i.p for i in sorted([I(3), I(1)], key=operator.attrgetter('p'))]"
     )
-    assert result_of(code, proxies) == [1, 3]
+    assert run(code, proxies).result == [1, 3]
 
 
-def test_attrgetter_refuses_what_the_guard_refuses(proxies: dict[str, ModuleProxy]) -> None:
-    assert error_type("import operator\noperator.attrgetter('__globals__')(len)", proxies) == "SecurityError"
+def test_attrgetter_refuses_what_the_guard_refuses(proxies: Proxies) -> None:
+    assert run("import operator\noperator.attrgetter('__globals__')(len)", proxies).error["type"] == "SecurityError"
 
 
-def test_attribute_error_where_python_raises_it(proxies: dict[str, ModuleProxy]) -> None:
-    assert error_type("import re\nre.match('a', 'b').group()", proxies) == "AttributeError"
+def test_attribute_error_where_python_raises_it(proxies: Proxies) -> None:
+    assert run("import re\nre.match('a', 'b').group()", proxies).error["type"] == "AttributeError"
 
 
 def test_refusals_name_the_rule_and_an_alternative() -> None:

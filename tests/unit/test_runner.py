@@ -2,62 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-import io
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from src.language.catalogue import CATALOGUE
-from src.protocol import ErrorInfo, Job, Limits, WorkerReply
-from src.worker.guards import INTERNAL_LAZY_IMPORTS
-from src.worker.library_guards import build_proxies
-from src.worker.proxies import ModuleProxy
-from src.worker.runner import run_job
-
-ALLOWED = frozenset(CATALOGUE)
-LIMITS: Limits = {
-    "memory_mb": 256,
-    "cpu_s": 5,
-    "max_open_files": 16,
-    "max_result_bytes": 65536,
-    "max_error_chars": 2000,
-}
-
-
-@dataclass
-class Outcome:
-    reply: WorkerReply
-    stdout: str
-    stderr: str
-
-    @property
-    def error(self) -> ErrorInfo:
-        assert self.reply["error"] is not None, self.reply
-        return self.reply["error"]
-
-    @property
-    def result(self) -> Any:
-        assert self.reply["error"] is None, self.reply["error"]
-        return self.reply["result"]
-
-
-@pytest.fixture(scope="module")
-def proxies() -> dict[str, ModuleProxy]:
-    """The worker's view of the catalogue, prepared the way the template prepares it."""
-    for name in INTERNAL_LAZY_IMPORTS:
-        importlib.import_module(name)
-    return build_proxies(sorted(CATALOGUE))
-
-
-def run(proxies: dict[str, ModuleProxy], code: str, context: dict[str, Any] | None = None, **limits: int) -> Outcome:
-    job: Job = {"code": code, "context": context or {}, "limits": {**LIMITS, **limits}}  # type: ignore[typeddict-item]
-    stdout, stderr = io.StringIO(), io.StringIO()
-    reply = run_job(job, stdout, stderr, proxies, ALLOWED)
-    return Outcome(reply, stdout.getvalue(), stderr.getvalue())
+from tests.support.inprocess import Proxies, run
 
 
 def traceback_files(stderr: str) -> set[str]:
@@ -67,21 +18,21 @@ def traceback_files(stderr: str) -> set[str]:
 # --------------------------------------------------------------------------- ordinary programs
 
 
-def test_print_goes_to_stdout(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "print('hello', 42)").stdout == "hello 42\n"
+def test_print_goes_to_stdout(proxies: Proxies) -> None:
+    assert run("print('hello', 42)", proxies).stdout == "hello 42\n"
 
 
-def test_for_loop_prints_each_item(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "for i in range(3):\n    print(i)").stdout == "0\n1\n2\n"
+def test_for_loop_prints_each_item(proxies: Proxies) -> None:
+    assert run("for i in range(3):\n    print(i)", proxies).stdout == "0\n1\n2\n"
 
 
-def test_successful_program_reply(proxies: dict[str, ModuleProxy]) -> None:
-    reply = run(proxies, "print('x')").reply
+def test_successful_program_reply(proxies: Proxies) -> None:
+    reply = run("print('x')", proxies).reply
     assert reply == {"success": True, "result": None, "result_truncated": False, "error": None, "limit": None}
 
 
-def test_successful_program_writes_nothing_to_stderr(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "x = [i for i in range(3)]").stderr == ""
+def test_successful_program_writes_nothing_to_stderr(proxies: Proxies) -> None:
+    assert run("x = [i for i in range(3)]", proxies).stderr == ""
 
 
 @pytest.mark.parametrize(
@@ -99,10 +50,8 @@ def test_successful_program_writes_nothing_to_stderr(proxies: dict[str, ModulePr
         pytest.param("print('a', end='')\nprint('b')", "ab\n", id="print-end"),
     ],
 )  # fmt: skip
-def test_ordinary_statements_print_what_python_prints(
-    proxies: dict[str, ModuleProxy], code: str, expected: str
-) -> None:
-    assert run(proxies, code).stdout == expected
+def test_ordinary_statements_print_what_python_prints(proxies: Proxies, code: str, expected: str) -> None:
+    assert run(code, proxies).stdout == expected
 
 
 @pytest.mark.parametrize(
@@ -123,112 +72,112 @@ def test_ordinary_statements_print_what_python_prints(
                      "with ctx() as f:\n    r = f\nr", "opened", id="with-statement"),
     ],
 )  # fmt: skip
-def test_final_expression_is_the_result(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
-    assert run(proxies, code).result == expected
+def test_final_expression_is_the_result(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
 
 
-def test_result_is_none_without_a_final_expression(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "x = 5").result is None
+def test_result_is_none_without_a_final_expression(proxies: Proxies) -> None:
+    assert run("x = 5", proxies).result is None
 
 
 def test_underscore_is_the_result_when_the_last_statement_is_not_an_expression(
-    proxies: dict[str, ModuleProxy],
+    proxies: Proxies,
 ) -> None:
-    assert run(proxies, "x = 5\n_ = x * 2").result == 10
+    assert run("x = 5\n_ = x * 2", proxies).result == 10
 
 
-def test_final_expression_wins_over_underscore(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "_ = 1\n2").result == 2
+def test_final_expression_wins_over_underscore(proxies: Proxies) -> None:
+    assert run("_ = 1\n2", proxies).result == 2
 
 
-def test_final_call_to_print_has_result_none(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "print('x')").result is None
+def test_final_call_to_print_has_result_none(proxies: Proxies) -> None:
+    assert run("print('x')", proxies).result is None
 
 
-def test_only_the_last_expression_is_the_result(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "1\n2\n3").result == 3
+def test_only_the_last_expression_is_the_result(proxies: Proxies) -> None:
+    assert run("1\n2\n3", proxies).result == 3
 
 
-def test_context_names_are_visible(proxies: dict[str, ModuleProxy]) -> None:
-    outcome = run(proxies, "n * 2 + len(items)", context={"n": 20, "items": [1, 2]})
+def test_context_names_are_visible(proxies: Proxies) -> None:
+    outcome = run("n * 2 + len(items)", proxies, context={"n": 20, "items": [1, 2]})
     assert outcome.result == 42
 
 
-def test_context_values_can_be_modified_by_the_program(proxies: dict[str, ModuleProxy]) -> None:
-    outcome = run(proxies, "data['seen'] = True\ndata", context={"data": {"seen": False}})
+def test_context_values_can_be_modified_by_the_program(proxies: Proxies) -> None:
+    outcome = run("data['seen'] = True\ndata", proxies, context={"data": {"seen": False}})
     assert outcome.result == {"seen": True}
 
 
-def test_one_job_does_not_see_the_names_of_another(proxies: dict[str, ModuleProxy]) -> None:
-    run(proxies, "leftover = 1")
-    assert run(proxies, "leftover").error["type"] == "NameError"
+def test_one_job_does_not_see_the_names_of_another(proxies: Proxies) -> None:
+    run("leftover = 1", proxies)
+    assert run("leftover", proxies).error["type"] == "NameError"
 
 
-def test_datetime_strptime_works(proxies: dict[str, ModuleProxy]) -> None:
+def test_datetime_strptime_works(proxies: Proxies) -> None:
     # strptime imports _strptime lazily from C, through the __import__ of the calling frame.
     code = "import datetime\ndatetime.datetime.strptime('2024-03-05', '%Y-%m-%d').day"
-    assert run(proxies, code).result == 5
+    assert run(code, proxies).result == 5
 
 
-def test_time_strptime_works(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "import time\ntime.strptime('2024', '%Y').tm_year").result == 2024
+def test_time_strptime_works(proxies: Proxies) -> None:
+    assert run("import time\ntime.strptime('2024', '%Y').tm_year", proxies).result == 2024
 
 
-def test_datetime_without_lazy_import_works(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "import datetime\ndatetime.date(2024, 3, 5).isoformat()").result == "2024-03-05"
+def test_datetime_without_lazy_import_works(proxies: Proxies) -> None:
+    assert run("import datetime\ndatetime.date(2024, 3, 5).isoformat()", proxies).result == "2024-03-05"
 
 
 # --------------------------------------------------------------------------- errors
 
 
-def test_user_exception_type(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "x = 1\nraise ValueError('boom')").error["type"] == "ValueError"
+def test_user_exception_type(proxies: Proxies) -> None:
+    assert run("x = 1\nraise ValueError('boom')", proxies).error["type"] == "ValueError"
 
 
-def test_user_exception_message(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "x = 1\nraise ValueError('boom')").error["message"] == "boom"
+def test_user_exception_message(proxies: Proxies) -> None:
+    assert run("x = 1\nraise ValueError('boom')", proxies).error["message"] == "boom"
 
 
-def test_user_exception_line(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "x = 1\nraise ValueError('boom')").error["line"] == 2
+def test_user_exception_line(proxies: Proxies) -> None:
+    assert run("x = 1\nraise ValueError('boom')", proxies).error["line"] == 2
 
 
-def test_user_exception_is_not_a_success(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "1 / 0").reply["success"] is False
+def test_user_exception_is_not_a_success(proxies: Proxies) -> None:
+    assert run("1 / 0", proxies).reply["success"] is False
 
 
-def test_user_exception_sets_no_limit(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "1 / 0").reply["limit"] is None
+def test_user_exception_sets_no_limit(proxies: Proxies) -> None:
+    assert run("1 / 0", proxies).reply["limit"] is None
 
 
-def test_output_before_an_exception_is_kept(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "print('before')\n1 / 0").stdout == "before\n"
+def test_output_before_an_exception_is_kept(proxies: Proxies) -> None:
+    assert run("print('before')\n1 / 0", proxies).stdout == "before\n"
 
 
 FUNCTION_ERROR = "def f():\n    x = 1\n    return x / 0\n\nf()\n"
 
 
-def test_exception_inside_a_function_reports_the_line_in_that_function(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, FUNCTION_ERROR).error["line"] == 3
+def test_exception_inside_a_function_reports_the_line_in_that_function(proxies: Proxies) -> None:
+    assert run(FUNCTION_ERROR, proxies).error["line"] == 3
 
 
-def test_exception_raised_by_library_code_reports_the_calling_line(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "import json\n\njson.loads('not json')").error["line"] == 3
+def test_exception_raised_by_library_code_reports_the_calling_line(proxies: Proxies) -> None:
+    assert run("import json\n\njson.loads('not json')", proxies).error["line"] == 3
 
 
-def test_exception_raised_by_library_code_keeps_its_type_name(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "import json\njson.loads('not json')").error["type"] == "JSONDecodeError"
+def test_exception_raised_by_library_code_keeps_its_type_name(proxies: Proxies) -> None:
+    assert run("import json\njson.loads('not json')", proxies).error["type"] == "JSONDecodeError"
 
 
-def test_error_raised_by_a_class_statement_reports_the_class_line(proxies: dict[str, ModuleProxy]) -> None:
+def test_error_raised_by_a_class_statement_reports_the_class_line(proxies: Proxies) -> None:
     # Extending an enum that has members fails in the metaclass, on the class line.
     code = "import enum\n\nclass Base(enum.Enum):\n    A = 1\n\nclass Sub(Base):\n    B = 2\n"
-    assert run(proxies, code).error["line"] == 6
+    assert run(code, proxies).error["line"] == 6
 
 
-def test_error_raised_by_a_class_statement_is_reported(proxies: dict[str, ModuleProxy]) -> None:
+def test_error_raised_by_a_class_statement_is_reported(proxies: Proxies) -> None:
     code = "import enum\n\nclass Base(enum.Enum):\n    A = 1\n\nclass Sub(Base):\n    B = 2\n"
-    assert run(proxies, code).error["type"] == "TypeError"
+    assert run(code, proxies).error["type"] == "TypeError"
 
 
 @pytest.mark.parametrize(
@@ -241,46 +190,44 @@ def test_error_raised_by_a_class_statement_is_reported(proxies: dict[str, Module
         pytest.param("class E(Exception):\n    pass\nraise E('x')", "E", id="user-exception-class"),
     ],
 )
-def test_base_exceptions_are_reported_not_raised(
-    proxies: dict[str, ModuleProxy], code: str, expected_type: str
-) -> None:
-    assert run(proxies, code).error["type"] == expected_type
+def test_base_exceptions_are_reported_not_raised(proxies: Proxies, code: str, expected_type: str) -> None:
+    assert run(code, proxies).error["type"] == expected_type
 
 
-def test_error_message_is_capped_at_max_error_chars(proxies: dict[str, ModuleProxy]) -> None:
-    outcome = run(proxies, "raise ValueError('x' * 5000)", max_error_chars=100)
+def test_error_message_is_capped_at_max_error_chars(proxies: Proxies) -> None:
+    outcome = run("raise ValueError('x' * 5000)", proxies, max_error_chars=100)
     assert len(outcome.error["message"]) == 100
 
 
-def test_error_message_with_lone_surrogate_is_escaped(proxies: dict[str, ModuleProxy]) -> None:
-    message = run(proxies, "raise ValueError('a\\ud800')").error["message"]
+def test_error_message_with_lone_surrogate_is_escaped(proxies: Proxies) -> None:
+    message = run("raise ValueError('a\\ud800')", proxies).error["message"]
     assert message == "a\\ud800"
 
 
-def test_memory_error_is_the_memory_limit(proxies: dict[str, ModuleProxy]) -> None:
+def test_memory_error_is_the_memory_limit(proxies: Proxies) -> None:
     # 2**60 bytes is more than any address space: the allocation fails at once.
-    assert run(proxies, "bytearray(2 ** 60)").reply["limit"] == "memory"
+    assert run("bytearray(2 ** 60)", proxies).reply["limit"] == "memory"
 
 
-def test_memory_error_message_names_the_configured_limit(proxies: dict[str, ModuleProxy]) -> None:
-    assert "256 MB" in run(proxies, "bytearray(2 ** 60)").error["message"]
+def test_memory_error_message_names_the_configured_limit(proxies: Proxies) -> None:
+    assert "256 MB" in run("bytearray(2 ** 60)", proxies).error["message"]
 
 
 # --------------------------------------------------------------------------- tracebacks
 
 
-def test_traceback_is_written_to_stderr(proxies: dict[str, ModuleProxy]) -> None:
-    stderr = run(proxies, FUNCTION_ERROR).stderr
+def test_traceback_is_written_to_stderr(proxies: Proxies) -> None:
+    stderr = run(FUNCTION_ERROR, proxies).stderr
     assert stderr.splitlines()[-1] == "ZeroDivisionError: division by zero"
 
 
-def test_traceback_shows_every_frame_of_the_program(proxies: dict[str, ModuleProxy]) -> None:
-    stderr = run(proxies, FUNCTION_ERROR).stderr
+def test_traceback_shows_every_frame_of_the_program(proxies: Proxies) -> None:
+    stderr = run(FUNCTION_ERROR, proxies).stderr
     assert re.findall(r'File "<code>", line (\d+)', stderr) == ["5", "3"]
 
 
-def test_traceback_quotes_the_program_source(proxies: dict[str, ModuleProxy]) -> None:
-    assert "return x / 0" in run(proxies, FUNCTION_ERROR).stderr
+def test_traceback_quotes_the_program_source(proxies: Proxies) -> None:
+    assert "return x / 0" in run(FUNCTION_ERROR, proxies).stderr
 
 
 TRACEBACK_PROGRAMS = [
@@ -297,58 +244,58 @@ TRACEBACK_PROGRAMS = [
 
 
 @pytest.mark.parametrize("code", TRACEBACK_PROGRAMS)
-def test_traceback_holds_only_program_frames(proxies: dict[str, ModuleProxy], code: str) -> None:
-    assert traceback_files(run(proxies, code).stderr) == {"<code>"}
+def test_traceback_holds_only_program_frames(proxies: Proxies, code: str) -> None:
+    assert traceback_files(run(code, proxies).stderr) == {"<code>"}
 
 
 @pytest.mark.parametrize("code", TRACEBACK_PROGRAMS)
-def test_traceback_names_no_host_path(proxies: dict[str, ModuleProxy], code: str) -> None:
-    assert "/work" not in run(proxies, code).stderr
+def test_traceback_names_no_host_path(proxies: Proxies, code: str) -> None:
+    assert "/work" not in run(code, proxies).stderr
 
 
 @pytest.mark.parametrize("code", TRACEBACK_PROGRAMS)
-def test_traceback_names_no_sandbox_module(proxies: dict[str, ModuleProxy], code: str) -> None:
-    assert "src." not in run(proxies, code).stderr
+def test_traceback_names_no_sandbox_module(proxies: Proxies, code: str) -> None:
+    assert "src." not in run(code, proxies).stderr
 
 
 # --------------------------------------------------------------------------- refused at compile time
 
 
-def test_syntax_error_type(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "x = 1\nif x\n    pass\n").error["type"] == "SyntaxError"
+def test_syntax_error_type(proxies: Proxies) -> None:
+    assert run("x = 1\nif x\n    pass\n", proxies).error["type"] == "SyntaxError"
 
 
-def test_syntax_error_line(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "x = 1\nif x\n    pass\n").error["line"] == 2
+def test_syntax_error_line(proxies: Proxies) -> None:
+    assert run("x = 1\nif x\n    pass\n", proxies).error["line"] == 2
 
 
-def test_syntax_error_message(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "x = 1\nif x\n    pass\n").error["message"] == "expected ':'"
+def test_syntax_error_message(proxies: Proxies) -> None:
+    assert run("x = 1\nif x\n    pass\n", proxies).error["message"] == "expected ':'"
 
 
-def test_syntax_error_runs_nothing(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "print('ran')\nx = (").stdout == ""
+def test_syntax_error_runs_nothing(proxies: Proxies) -> None:
+    assert run("print('ran')\nx = (", proxies).stdout == ""
 
 
-def test_security_error_type(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "x = 1\ny = x.__globals__").error["type"] == "SecurityError"
+def test_security_error_type(proxies: Proxies) -> None:
+    assert run("x = 1\ny = x.__globals__", proxies).error["type"] == "SecurityError"
 
 
-def test_security_error_line(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "x = 1\ny = x.__globals__").error["line"] == 2
+def test_security_error_line(proxies: Proxies) -> None:
+    assert run("x = 1\ny = x.__globals__", proxies).error["line"] == 2
 
 
-def test_security_error_runs_nothing(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "print('ran')\ny = (1).__globals__").stdout == ""
+def test_security_error_runs_nothing(proxies: Proxies) -> None:
+    assert run("print('ran')\ny = (1).__globals__", proxies).stdout == ""
 
 
-def test_security_error_lists_every_violation(proxies: dict[str, ModuleProxy]) -> None:
-    message = run(proxies, "a = (1).__globals__\nb = (2).__dict__").error["message"]
+def test_security_error_lists_every_violation(proxies: Proxies) -> None:
+    message = run("a = (1).__globals__\nb = (2).__dict__", proxies).error["message"]
     assert re.findall(r"Line (\d+):", message) == ["1", "2"]
 
 
-def test_result_name_is_unreachable_from_the_program(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "x = 1\nx").result == 1
+def test_result_name_is_unreachable_from_the_program(proxies: Proxies) -> None:
+    assert run("x = 1\nx", proxies).result == 1
 
 
 # --------------------------------------------------------------------------- result conversion
@@ -369,58 +316,58 @@ def test_result_name_is_unreachable_from_the_program(proxies: dict[str, ModulePr
         pytest.param("'a\\ud800'", "a\\ud800", id="lone-surrogate"),
     ],
 )  # fmt: skip
-def test_result_conversion(proxies: dict[str, ModuleProxy], code: str, expected: Any) -> None:
-    assert run(proxies, code).result == expected
+def test_result_conversion(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
 
 
-def test_instance_result_is_its_repr(proxies: dict[str, ModuleProxy]) -> None:
-    result = run(proxies, "class P:\n    pass\nP()").result
+def test_instance_result_is_its_repr(proxies: Proxies) -> None:
+    result = run("class P:\n    pass\nP()", proxies).result
     assert re.fullmatch(r"<__main__\.P object at 0x[0-9a-f]+>", result)
 
 
-def test_result_is_not_truncated_within_the_budget(proxies: dict[str, ModuleProxy]) -> None:
-    assert run(proxies, "list(range(100))").reply["result_truncated"] is False
+def test_result_is_not_truncated_within_the_budget(proxies: Proxies) -> None:
+    assert run("list(range(100))", proxies).reply["result_truncated"] is False
 
 
-def test_result_over_max_result_bytes_is_flagged(proxies: dict[str, ModuleProxy]) -> None:
-    outcome = run(proxies, "'x' * (max_bytes + 1)", context={"max_bytes": 4096}, max_result_bytes=4096)
+def test_result_over_max_result_bytes_is_flagged(proxies: Proxies) -> None:
+    outcome = run("'x' * (max_bytes + 1)", proxies, context={"max_bytes": 4096}, max_result_bytes=4096)
     assert outcome.reply["result_truncated"] is True
 
 
-def test_long_list_result_is_cut_to_fit(proxies: dict[str, ModuleProxy]) -> None:
-    outcome = run(proxies, "list(range(max_bytes))", context={"max_bytes": 4096}, max_result_bytes=4096)
+def test_long_list_result_is_cut_to_fit(proxies: Proxies) -> None:
+    outcome = run("list(range(max_bytes))", proxies, context={"max_bytes": 4096}, max_result_bytes=4096)
     assert len(json.dumps(outcome.result).encode()) <= 4096
 
 
-def test_long_list_result_is_flagged(proxies: dict[str, ModuleProxy]) -> None:
-    outcome = run(proxies, "list(range(max_bytes))", context={"max_bytes": 4096}, max_result_bytes=4096)
+def test_long_list_result_is_flagged(proxies: Proxies) -> None:
+    outcome = run("list(range(max_bytes))", proxies, context={"max_bytes": 4096}, max_result_bytes=4096)
     assert outcome.reply["result_truncated"] is True
 
 
-def test_multibyte_result_over_the_byte_budget_is_cut_to_fit(proxies: dict[str, ModuleProxy]) -> None:
+def test_multibyte_result_over_the_byte_budget_is_cut_to_fit(proxies: Proxies) -> None:
     # 3000 characters but 6000 UTF-8 bytes: only the encoded size shows it is too big.
-    outcome = run(proxies, "'é' * 3000", max_result_bytes=4096)
+    outcome = run("'é' * 3000", proxies, max_result_bytes=4096)
     assert len(outcome.result.encode()) <= 4096
 
 
 def test_multibyte_result_over_the_byte_budget_keeps_the_start_of_the_string(
-    proxies: dict[str, ModuleProxy],
+    proxies: Proxies,
 ) -> None:
-    outcome = run(proxies, "'é' * 3000", max_result_bytes=4096)
+    outcome = run("'é' * 3000", proxies, max_result_bytes=4096)
     assert outcome.result.startswith("ééé") and len(outcome.result.encode()) <= 4096
 
 
-def test_multibyte_result_over_the_byte_budget_is_flagged(proxies: dict[str, ModuleProxy]) -> None:
-    outcome = run(proxies, "'é' * 3000", max_result_bytes=4096)
+def test_multibyte_result_over_the_byte_budget_is_flagged(proxies: Proxies) -> None:
+    outcome = run("'é' * 3000", proxies, max_result_bytes=4096)
     assert outcome.reply["result_truncated"] is True
 
 
-def test_truncated_result_is_still_a_success(proxies: dict[str, ModuleProxy]) -> None:
-    outcome = run(proxies, "list(range(10000))", max_result_bytes=1024)
+def test_truncated_result_is_still_a_success(proxies: Proxies) -> None:
+    outcome = run("list(range(10000))", proxies, max_result_bytes=1024)
     assert outcome.reply["success"] is True
 
 
-def test_reply_is_json_encodable(proxies: dict[str, ModuleProxy]) -> None:
-    reply = run(proxies, "a = [{1, 2}, float('nan'), 10 ** 5000, 'a\\ud800']\na.append(a)\na").reply
+def test_reply_is_json_encodable(proxies: Proxies) -> None:
+    reply = run("a = [{1, 2}, float('nan'), 10 ** 5000, 'a\\ud800']\na.append(a)\na", proxies).reply
     text = json.dumps(reply, ensure_ascii=False, allow_nan=False)
     assert isinstance(text.encode("utf-8"), bytes)
