@@ -22,7 +22,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import pytest
 from src.language.catalogue import CATALOGUE
 from src.protocol import DISABLEABLE_LAYERS, Job
 from src.sandbox.pool import ExecutionPool, PoolUnavailable
+from src.sandbox.template_client import TemplateProcess
 from src.worker.isolation import landlock, syscall_filter
 from tests.support.procfs import alive
 from tests.support.unguarded_template import ENTRY
@@ -109,7 +109,6 @@ import os
 os.setpriority(os.PRIO_PROCESS, os.getppid(), 1)
 """,
     "start threads": """
-import threading
 import time
 threads = [threading.Thread(target=lambda: None) for _ in range(20)]
 for t in threads:
@@ -205,7 +204,6 @@ class Targets:
     tmp: Path
     canary_process: subprocess.Popen[bytes]
     listener: socket.socket
-    accepted: list[bytes]
 
     def context(self, salt: str) -> dict[str, Any]:
         return {
@@ -217,42 +215,35 @@ class Targets:
             "port": self.listener.getsockname()[1],
         }
 
+    def connections(self) -> int:
+        """Connections made to the listener so far, taken off its queue. A connect() on
+        loopback has completed the handshake when it returns, so once the program has
+        ended, its connection is already queued here: nothing to wait for."""
+        count = 0
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except BlockingIOError:
+                return count
+            conn.close()
+            count += 1
+
 
 @contextlib.contextmanager
 def attack_targets(tmp: Path) -> Iterator[Targets]:
     """A canary file, a process holding a secret in its environment (same user, not
-    protected otherwise), and a TCP listener on 127.0.0.1 that records connections."""
+    protected otherwise), and a TCP listener on 127.0.0.1 whose queue counts connections."""
     tmp.chmod(0o755)
     (tmp / "canary.txt").write_text(CANARY)
     (tmp / "canary.txt").chmod(0o644)
     canary_process = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(120)"], env={"CANARY_SECRET": CANARY}
     )
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    accepted: list[bytes] = []
-    stop = threading.Event()
-
-    def accept_loop() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            with conn:
-                conn.settimeout(1)
-                try:
-                    accepted.append(conn.recv(100))
-                except OSError:
-                    accepted.append(b"")
-
-    thread = threading.Thread(target=accept_loop, daemon=True)
-    thread.start()
+    listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+    listener.setblocking(False)
     try:
-        yield Targets(tmp, canary_process, listener, accepted)
+        yield Targets(tmp, canary_process, listener)
     finally:
-        stop.set()
-        thread.join(5)
         listener.close()
         canary_process.kill()
         canary_process.wait(10)
@@ -285,6 +276,22 @@ class ConfigResult:
     errors: dict[str, str]
 
 
+async def _template_killed(pool: ExecutionPool, template: TemplateProcess) -> bool:
+    """Whether ``template`` died under the last program. A probe job takes the worker
+    forked ahead, so the pool asks the template for a new one: a template that was
+    killed can never answer, so either the new worker arrives (it is alive) or the pool
+    learns of its death. Both happen; the bounded poll only waits for the first."""
+    try:
+        await pool.run(_job("print(1)", {}), 8, stdout_budget=4096, stderr_budget=4096, flood_factor=4)
+    except PoolUnavailable:
+        return True
+    deadline = time.monotonic() + 10
+    while not template.died.is_set() and pool.ready_workers == 0:
+        assert time.monotonic() < deadline, "the template neither forked a worker nor died"
+        await asyncio.sleep(0.005)
+    return template.died.is_set()
+
+
 async def _run_config(disabled: frozenset[str], targets: Targets, salt: str) -> ConfigResult:
     pool = ExecutionPool(sorted(CATALOGUE), 1, disabled_layers=disabled, template_entry=ENTRY)
     await pool.start()
@@ -296,23 +303,21 @@ async def _run_config(disabled: frozenset[str], targets: Targets, salt: str) -> 
         assert report.active.isdisjoint(disabled)
         for index, (name, code) in enumerate(ATTACKS.items()):
             context = targets.context(f"{salt}-{index}")
-            accepted_before = len(targets.accepted)
-            restarts_before = pool.restarts
+            template = pool._template
+            assert template is not None
             try:
                 outcome = await pool.run(_job(code, context), 8, stdout_budget=4096, stderr_budget=4096, flood_factor=4)
             except PoolUnavailable:
                 escaped.add(name)  # the template died under the program: 503 for everyone in flight
                 await asyncio.wait_for(pool.started.wait(), 30)
                 continue
-            await asyncio.sleep(0.05)  # let the listener thread and the supervisor see it
             error = outcome.reply["error"]
             effects = (
                 _has_xattr(context["canary_path"])
                 or Path(context["write_path"]).exists()
                 or Path(context["marker_path"]).exists()
-                or len(targets.accepted) > accepted_before
-                or pool.restarts > restarts_before
-                or not pool.alive
+                or targets.connections() > 0
+                or await _template_killed(pool, template)
             )
             if outcome.reply["success"] or effects:
                 escaped.add(name)
@@ -409,7 +414,7 @@ _SERVER_STAND_IN = """
 import asyncio, os, sys
 from src.sandbox.pool import ExecutionPool
 from src.language.catalogue import CATALOGUE
-from tests.support.procfs import children
+from tests.support.procfs import blocked_in, children
 from tests.support.unguarded_template import ENTRY
 from tests.integration.test_os_layers import _job, SLEEPER
 
@@ -417,8 +422,14 @@ async def main():
     pool = ExecutionPool(sorted(CATALOGUE), 2, template_entry=ENTRY)
     await pool.start()
     asyncio.ensure_future(pool.run(_job(SLEEPER, {}), 20, stdout_budget=4096, stderr_budget=4096, flood_factor=4))
-    await asyncio.sleep(0.5)
     template = pool._template._proc.pid
+    # Bounded poll (the worker sends no signal): until one worker sleeps in SLEEPER and
+    # another is forked ahead.
+    for _ in range(2000):
+        workers = children(template)
+        if len(workers) >= 2 and any(blocked_in(pid, "clock_nanosleep") for pid in workers):
+            break
+        await asyncio.sleep(0.005)
     print(" ".join(map(str, [template, *children(template)])), flush=True)
     await asyncio.sleep(60)
 
@@ -452,9 +463,11 @@ def test_no_worker_outlives_the_server() -> None:
             server.kill()
             server.wait(10)
     assert len(pids) >= 3  # the template, the running worker, at least one forked ahead
+    # The parent-death signal is delivered asynchronously: a bounded poll, which ends as
+    # soon as every process is gone.
     deadline = time.monotonic() + 3
     while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.01)
     survivors = [pid for pid in pids if alive(pid)]
     for pid in survivors:
         os.kill(pid, 9)

@@ -24,6 +24,7 @@ from src.language.validation import SourcePolicy, prepare_program
 from src.protocol import Job
 from src.sandbox.pool import ExecutionPool, PoolUnavailable, RunOutcome, StreamCapture
 from tests.support import fork_fails_template
+from tests.support.procfs import blocked_in, children
 
 T = TypeVar("T")
 
@@ -77,6 +78,7 @@ def run_one(code_or_job: str | Job, timeout_s: float = TIMEOUT_S) -> RunOutcome:
 
 
 async def wait_until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    """Bounded poll, for pool state that offers no event to await."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
@@ -174,12 +176,15 @@ def test_module_proxies_cannot_be_patched_for_the_next_job() -> None:
 
 
 def test_workers_are_forked_ahead() -> None:
-    async def scenario(pool: ExecutionPool) -> int:
+    async def scenario(pool: ExecutionPool) -> tuple[int, int, int]:
         await wait_until(lambda: pool.ready_workers == 2)
-        await asyncio.sleep(0.05)  # no more than prefork are forked
-        return pool.ready_workers
+        template = pool._template
+        assert template is not None and template._proc is not None
+        # No fork is outstanding, so none can arrive later: the template has exactly the
+        # workers the pool holds.
+        return pool.ready_workers, pool._forking, len(children(template._proc.pid))
 
-    assert with_pool(scenario) == 2
+    assert with_pool(scenario) == (2, 0, 2)
 
 
 @dataclass
@@ -361,10 +366,11 @@ def template_kill() -> TemplateKill:
         pool.on_restart(lambda: hook_calls.append(None))
         await run(pool, "print('warm')")
         restarts_before = pool.restarts
-        in_flight = asyncio.create_task(_outcome_or_error(run(pool, "while True:\n    pass", timeout_s=5.0)))
-        await asyncio.sleep(0.2)  # the job is running in its worker
+        in_flight = asyncio.create_task(_outcome_or_error(run(pool, "import time\ntime.sleep(60)", timeout_s=5.0)))
         template = pool._template
         assert template is not None and template._proc is not None
+        template_pid = template._proc.pid
+        await wait_until(lambda: any(blocked_in(pid, "clock_nanosleep") for pid in children(template_pid)))
         os.kill(template._proc.pid, signal.SIGKILL)
         in_flight_error = await asyncio.wait_for(in_flight, 3)
         await wait_until(lambda: not pool.alive)

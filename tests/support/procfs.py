@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pyseccomp as sc
+
 
 def parents() -> dict[int, int]:
     """pid -> ppid of every process visible now."""
@@ -41,3 +43,15 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def blocked_in(pid: int, syscall: str) -> bool:
+    """Whether ``pid`` is blocked in ``syscall`` now (/proc/<pid>/syscall; needs the
+    right to ptrace it, which root has). A worker sleeping in ``time.sleep`` is blocked
+    in clock_nanosleep: it is running its program, past every confinement step."""
+    number = int(sc.resolve_syscall(sc.system_arch(), syscall))
+    try:
+        current = Path(f"/proc/{pid}/syscall").read_text().split(" ", 1)[0]
+    except OSError:
+        return False
+    return current == str(number)

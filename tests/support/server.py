@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from src.settings import Settings
@@ -78,6 +79,28 @@ class LiveServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def metric(self, name: str, **labels: str) -> float:
+        """One sample of /metrics (parsed by prometheus-client's own parser); 0.0 when the
+        sample is absent, as for a labelled counter that has not counted yet."""
+        text = httpx.get(self.url + "/metrics", timeout=10).text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return float(sample.value)
+        return 0.0
+
+    def listening(self) -> bool:
+        """Whether the server's port still accepts connections (from /proc/net/tcp, so
+        that asking does not itself make a connection)."""
+        port = int(self.url.rpartition(":")[2])
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(FileNotFoundError):
+                for row in Path(table).read_text().splitlines()[1:]:
+                    fields = row.split()
+                    if int(fields[1].rpartition(":")[2], 16) == port and fields[3] == "0A":  # TCP_LISTEN
+                        return True
+        return False
 
 
 @contextlib.contextmanager
