@@ -46,3 +46,32 @@ def test_audited_context_keys_are_bounded() -> None:
     record.describe_code("1", {f"k{i:03}": i for i in range(MAX_AUDITED_KEYS + 10)})
     assert len(record.context_keys) == MAX_AUDITED_KEYS + 1
     assert record.context_keys[-1] == "... 10 more"
+
+
+def uvicorn_access_record(path_with_query: str) -> logging.LogRecord:
+    """A record shaped as uvicorn's access logger makes it (uvicorn/protocols/http)."""
+    return logging.getLogger("uvicorn.access").makeRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:50000", "GET", path_with_query, "1.1", 200),
+        None,
+    )
+
+
+def test_access_log_line_never_shows_a_query_string() -> None:
+    from src.app import _RedactQuery
+
+    record = uvicorn_access_record("/health?token=secret123&x=1")
+    assert _RedactQuery().filter(record) is True
+    assert record.getMessage() == '127.0.0.1:50000 - "GET /health?[redacted] HTTP/1.1" 200'
+
+
+def test_access_log_line_without_a_query_string_is_unchanged() -> None:
+    from src.app import _RedactQuery
+
+    record = uvicorn_access_record("/health")
+    assert _RedactQuery().filter(record) is True
+    assert record.getMessage() == '127.0.0.1:50000 - "GET /health HTTP/1.1" 200'
