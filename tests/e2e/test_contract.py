@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -490,3 +491,17 @@ def test_service_still_answers_after_the_table(live_server: LiveServer) -> None:
     body = live_server.execute("print(6 * 7)").json()
     assert body["stdout"] == "42\n"
     assert time.monotonic() - started < 5
+
+
+def test_a_body_declared_too_large_is_refused_before_it_is_sent(live_server: LiveServer) -> None:
+    """413 from Content-Length alone: the server neither reads nor waits for the body
+    (none is sent here; a server that waited would never answer)."""
+    host, _, port = live_server.url.removeprefix("http://").rpartition(":")
+    head = (
+        f"POST /execute HTTP/1.1\r\nHost: {host}\r\nX-Executor-Token: {TOKEN}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {MAX_BODY_BYTES + 1}\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(head.encode())
+        answer = connection.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 413 ")
