@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.parser
+import hashlib
 import os
 import re
 import shutil
@@ -52,6 +53,7 @@ pytestmark = pytest.mark.slow
 BUILD_INPUTS = ("pyproject.toml", "requirements.txt", "README.md", "LICENSE", "src")
 DIST_INFO = f"sandboxed_executor-{__version__}.dist-info"
 START_DEADLINE_S = 60.0
+APACHE_2_SHA256 = "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30"
 
 
 @dataclass(frozen=True)
@@ -125,10 +127,8 @@ def test_the_wheel_metadata_comes_from_the_one_source_of_each(installed: Install
 
 
 def test_the_license_is_the_standard_apache_2_text() -> None:
-    text = (PROJECT_ROOT / "LICENSE").read_text()
-    assert text.lstrip().startswith("Apache License\n                           Version 2.0, January 2004")
-    assert "END OF TERMS AND CONDITIONS" in text
-    assert text.count("\n") == 202  # the apache.org file, with its appendix
+    # The apache.org file byte for byte (Debian ships it as /usr/share/common-licenses/Apache-2.0).
+    assert hashlib.sha256((PROJECT_ROOT / "LICENSE").read_bytes()).hexdigest() == APACHE_2_SHA256
 
 
 def test_the_installed_package_is_the_fresh_venvs_copy(installed: Installed) -> None:
