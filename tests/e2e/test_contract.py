@@ -505,3 +505,17 @@ def test_a_body_declared_too_large_is_refused_before_it_is_sent(live_server: Liv
         connection.sendall(head.encode())
         answer = connection.recv(65536)
     assert answer.startswith(b"HTTP/1.1 413 ")
+
+
+def test_a_chunked_body_over_the_limit_is_refused(client: httpx.Client) -> None:
+    """No Content-Length to judge by: the body is counted as it streams in."""
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"code": "'
+        yield b"x" * MAX_BODY_BYTES
+        yield b'"}'
+
+    response = client.post("/execute", content=chunks(), headers=JSON)
+    assert "content-length" not in response.request.headers  # sent chunked
+    assert response.status_code == 413
+    assert_clean_error(response)
