@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from mcp.server.mcpserver import MCPServer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from slowapi import Limiter
@@ -27,12 +28,14 @@ from .api.front import UNCONFIGURED_DETAIL, ExecutionFront
 from .api.health import HealthMonitor
 from .api.mcp_http import mcp_route
 from .api.middleware import (
+    DOCS_ASSETS_PATH,
     SECURITY_HEADERS,
     STRICT_CSP,
     HttpMetricsMiddleware,
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )
+from .api.openapi_examples import add_examples
 from .api.rate_limit import build_limiter, exempt, hit_execute_limits, rate_limited_response
 from .api.routes import audit_record, build_router
 from .api.shutdown import Drain
@@ -230,15 +233,35 @@ def create_app(
     _install_log_redaction()
     if not settings.token_configured:
         log.warning("%s; /health is unhealthy and /execute answers 503 until then", UNCONFIGURED_DETAIL)
-    app = FastAPI(
-        title="Sandboxed Python executor",
-        version=__version__,
-        lifespan=_lifespan(parts),
-        description="Runs untrusted Python in a fresh, confined worker process per request.",
-        docs_url="/docs" if settings.docs_enabled else None,
-        redoc_url=None,
-        openapi_url="/openapi.json" if settings.docs_enabled else None,
-    )
+    options: dict[str, Any] = {
+        "title": "Sandboxed Python executor",
+        "version": __version__,
+        "lifespan": _lifespan(parts),
+        "description": "Runs untrusted Python in a fresh, confined worker process per request.",
+        "redoc_url": None,
+    }
+    if settings.docs_enabled:
+        # Swagger UI's script and styles come from the fastapi-offline package and are
+        # served here (DOCS_ASSETS_PATH), not from a CDN: /docs works without internet,
+        # and its CSP (middleware.DOCS_CSP) allows no other origin. validatorUrl None: no
+        # badge fetched from swagger.io.
+        app = FastAPIOffline(
+            docs_url="/docs",
+            static_url=DOCS_ASSETS_PATH,
+            favicon_url=f"{DOCS_ASSETS_PATH}/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None},
+            **options,
+        )
+    else:
+        app = FastAPI(docs_url=None, openapi_url=None, **options)
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_examples(generate_openapi(), settings)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend it
     app.state.settings = settings
     app.state.front = parts.front
     app.state.monitor = parts.monitor

@@ -13,16 +13,17 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 from slowapi import Limiter
 
-from ..errors import ExecutorError, InvalidRequest, PayloadTooLarge
+from ..errors import ExecutorError
 from ..schemas import ErrorResponse, ExecuteRequest, ExecuteResponse, HealthResponse
 from ..settings import Settings
 from .audit import AuditRecord
 from .auth import Authorized, SettingsDep
+from .body import parse_request, read_body
 from .front import Caller, ExecutionFront, caller_token
 from .health import HealthMonitor
+from .openapi_examples import error_responses
 from .rate_limit import client_ip, exempt, set_limit_headers, token_key
 
 T = TypeVar("T")
@@ -40,53 +41,6 @@ async def get_monitor(request: Request) -> HealthMonitor:
 
 FrontDep = Annotated[ExecutionFront, Depends(get_front)]
 MonitorDep = Annotated[HealthMonitor, Depends(get_monitor)]
-
-
-async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to be too large: from
-    Content-Length before reading, or while streaming a chunked body."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise PayloadTooLarge(f"request body is {declared} bytes; the limit is {max_bytes}")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise PayloadTooLarge(f"request body exceeds the {max_bytes}-byte limit")
-    return bytes(body)
-
-
-def parse_request(body: bytes, content_type: str, max_context_depth: int) -> ExecuteRequest:
-    media_type = content_type.partition(";")[0].strip().lower()
-    if media_type != "application/json":
-        raise InvalidRequest(
-            [
-                {
-                    "loc": ["header", "content-type"],
-                    "msg": "Content-Type must be application/json",
-                    "type": "content_type",
-                }
-            ]
-        )
-    try:
-        return ExecuteRequest.model_validate_json(body, context={"max_context_depth": max_context_depth})
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False, include_context=False)
-        raise InvalidRequest(
-            [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in errors]
-        ) from exc
-
-
-_REQUEST_SCHEMA = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": ExecuteRequest.model_json_schema(ref_template="#/components/schemas/{model}")
-            }
-        },
-    }
-}
 
 
 async def _client_gone(request: Request) -> None:
@@ -124,16 +78,12 @@ def audit_record(request: Request) -> AuditRecord:
     return record
 
 
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    described = {
-        400: "the code was rejected before running; `detail` lists each violation with its line, rule and hint",
-        401: "missing or wrong token (X-Executor-Token or Authorization: Bearer), or two different tokens",
-        413: "body or code larger than the configured limit",
-        422: "body does not match the schema; `detail` lists where and why",
-        429: "execution queue full or rate limit exceeded; see Retry-After",
-        503: "no token configured, the sandbox cannot run code, or the service is shutting down; see Retry-After",
-    }
-    return {status: {"description": described[status], "model": ErrorResponse} for status in statuses}
+def _request_schema() -> dict[str, Any]:
+    """The body as the OpenAPI document describes it (the route reads it itself, within
+    its size limit, so FastAPI does not know it)."""
+    schema = ExecuteRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    content = {"application/json": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 def build_router(settings: Settings, limiter: Limiter) -> APIRouter:
@@ -142,8 +92,8 @@ def build_router(settings: Settings, limiter: Limiter) -> APIRouter:
     @router.post(
         "/execute",
         response_model=ExecuteResponse,
-        openapi_extra=_REQUEST_SCHEMA,
-        responses=_errors(400, 401, 413, 422, 429, 503),
+        openapi_extra=_request_schema(),
+        responses=error_responses(ErrorResponse),
     )
     @limiter.limit(settings.rate_limit_execute_per_token, key_func=token_key)
     @limiter.limit(settings.rate_limit_execute_per_ip, key_func=client_ip)

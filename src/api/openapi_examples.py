@@ -1,0 +1,135 @@
+"""The examples /docs and /openapi.json show for POST /execute: a real request, its real
+answer, and each refusal as the service words it.
+
+The refusals that do not depend on a request's sizes (400, 401, 422, 503) are computed by
+the code that answers them, so an example cannot drift from the answer; the tests send
+each example request to a real server and compare.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from limits import parse_many
+
+from ..errors import ExecutorError, Overloaded, PayloadTooLarge, RateLimited, SandboxUnavailable
+from ..language.validation import SourcePolicy, prepare_program
+from ..settings import Settings
+from .body import parse_request
+from .front import UNCONFIGURED_DETAIL, check_token
+
+EXAMPLE_REQUEST: dict[str, Any] = {
+    "code": "import math\nprint(math.pi)\nsum(range(n))",
+    "context": {"n": 10},
+    "timeout_s": 2,
+}
+EXAMPLE_ANSWER: dict[str, Any] = {
+    "request_id": "6f0c2a9e4b1d4c7f8e2a5b3c9d0e1f2a",
+    "success": True,
+    "result": 45,
+    "stdout": "3.141592653589793\n",
+    "stderr": "",
+    "truncated": {"stdout": False, "stderr": False, "result": False},
+    "error": None,
+    "limit": None,
+    "duration_ms": 1.9,
+}
+EXAMPLE_ERROR_ANSWER: dict[str, Any] = {
+    **EXAMPLE_ANSWER,
+    "success": False,
+    "result": None,
+    "stdout": "",
+    "stderr": 'Traceback (most recent call last):\n  File "<code>", line 1, in <module>\n    1 / 0\n     ~~^~~\n'
+    "ZeroDivisionError: division by zero\n",
+    "error": {"type": "ZeroDivisionError", "message": "division by zero", "line": 1},
+}
+#: The requests the refusal examples answer (the tests send them).
+REFUSED_CODE = "import os\nos.listdir('/')"
+WRONG_TYPE_BODY = b'{"code": 42}'
+
+_DESCRIPTIONS = {
+    400: "the code was rejected before running; `detail` lists each violation with its line, rule and hint",
+    401: "missing or wrong token (X-Executor-Token or Authorization: Bearer), or two different tokens",
+    413: "body or code larger than the configured limit",
+    422: "body does not match the schema; `detail` lists where and why",
+    429: "execution queue full or rate limit exceeded; see Retry-After",
+    503: "no token configured, the sandbox cannot run code, or the service is shutting down; see Retry-After",
+}
+
+
+def _refusal_of(check: Any) -> ExecutorError:
+    try:
+        check()
+    except ExecutorError as exc:
+        return exc
+    raise AssertionError("the example request was not refused")  # pragma: no cover - a bug in this module
+
+
+def refusal_examples(settings: Settings) -> dict[int, dict[str, dict[str, Any]]]:
+    """Named examples of ``{"detail": ...}`` per status code."""
+    policy = SourcePolicy(settings.max_ast_nodes, settings.max_ast_depth, settings.allowed_imports)
+    violations = prepare_program(REFUSED_CODE, policy).violations
+    invalid = _refusal_of(lambda: parse_request(WRONG_TYPE_BODY, "application/json", settings.max_context_depth))
+    unauthorized = _refusal_of(lambda: check_token(settings, "not-the-token"))
+    limit = settings.max_body_bytes
+
+    def example(summary: str, exc: ExecutorError) -> dict[str, Any]:
+        return {"summary": summary, "value": {"detail": exc.detail}}
+
+    return {
+        400: {
+            "import-os": {
+                "summary": "import outside the allow-list",
+                "value": {"detail": [v.as_detail() for v in violations]},
+            }
+        },
+        401: {"wrong-token": example("a wrong token", unauthorized)},
+        413: {
+            "body": example(
+                "body over the limit", PayloadTooLarge(f"request body is {limit + 1} bytes; the limit is {limit}")
+            )
+        },
+        422: {"wrong-type": example('{"code": 42}', invalid)},
+        429: {
+            "queue-full": example(
+                "every slot busy and the queue full",
+                Overloaded(f"the execution queue is full ({settings.max_queued_executions} waiting); retry later", 1),
+            ),
+            "rate-limited": example(
+                "the caller's rate limit",
+                RateLimited(
+                    f"rate limit exceeded: {parse_many(settings.rate_limit_execute_per_token)[0]}; retry later", 1
+                ),
+            ),
+        },
+        503: {"no-token": example("no token configured", SandboxUnavailable(UNCONFIGURED_DETAIL))},
+    }
+
+
+def error_responses(model: Any) -> dict[int | str, dict[str, Any]]:
+    """FastAPI ``responses=`` for the refusals of POST /execute (their examples are added
+    by ``add_examples``)."""
+    return {status: {"description": description, "model": model} for status, description in _DESCRIPTIONS.items()}
+
+
+def add_examples(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Put the examples into a generated OpenAPI document and return it.
+
+    Added after generation because FastAPI drops ``null`` values from what it generates,
+    and ``"error": null`` is part of a real answer.
+    """
+    operation = document["paths"]["/execute"]["post"]
+    operation["requestBody"]["content"]["application/json"]["examples"] = {
+        "compute": {"summary": "print, a context value, and the last expression as result", "value": EXAMPLE_REQUEST},
+        "raise": {"summary": "a program that raises: still a 200, with error", "value": {"code": "1 / 0"}},
+    }
+    answers = {
+        200: {
+            "compute": {"summary": "the answer to the compute request", "value": EXAMPLE_ANSWER},
+            "raise": {"summary": "the answer to the raising program", "value": EXAMPLE_ERROR_ANSWER},
+        },
+        **refusal_examples(settings),
+    }
+    for status, named in answers.items():
+        operation["responses"][str(status)]["content"]["application/json"]["examples"] = named
+    return document
