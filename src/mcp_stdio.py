@@ -1,7 +1,8 @@
-"""``python -m src.mcp_stdio``: the sandbox as a local MCP server over stdin/stdout.
+"""``sandboxed-executor-mcp`` (or ``python -m src.mcp_stdio``): the sandbox as a local MCP
+server over stdin/stdout.
 
-For desktop MCP clients that start the sandbox themselves (see the README for the
-client configuration). The same pipeline as the HTTP service: settings from the
+For desktop MCP clients that start the sandbox themselves (docs/mcp.md has the client
+configuration). The same pipeline as the HTTP service: settings from the
 EXECUTOR_* environment (a token is not needed: the client that started this process is
 the only caller), the validator, FIFO admission, a template and one fresh confined
 worker per call. stdout carries the protocol, so logs go to stderr.

@@ -1,4 +1,4 @@
-"""The HTTP contract (../shared/CONTRACT.md) as pydantic models. Unknown fields are refused."""
+"""The HTTP API (docs/api.md) as pydantic models. Unknown fields are refused."""
 
 from __future__ import annotations
 

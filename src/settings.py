@@ -33,7 +33,7 @@ MIN_MEMORY_MB = 64
 MAX_TOKEN_FILE_BYTES = 4096
 #: Refused executions without it. seccomp needs only libseccomp and a kernel from the
 #: last decade, including under Docker's and Kubernetes' default profiles; Landlock and
-#: the network namespace depend on the host, so they are opt-in (see the README).
+#: the network namespace depend on the host, so they are opt-in (see docs/deployment.md).
 DEFAULT_REQUIRED_LAYERS = frozenset({"seccomp"})
 
 
