@@ -34,22 +34,27 @@ REJECTION_REASONS: tuple[RejectionReason, ...] = get_args(RejectionReason)
 
 
 class ExecutorError(Exception):
-    status_code = 500
+    status_code: ClassVar[int] = 500
     reason: ClassVar[RejectionReason] = "unavailable"
-    headers: dict[str, str] | None = None
 
-    def __init__(self, detail: Any) -> None:
+    def __init__(self, detail: Any, retry_after_s: int | None = None) -> None:
         super().__init__(detail if isinstance(detail, str) else type(self).__name__)
         self.detail = detail
+        #: Seconds after which a retry may succeed: the Retry-After header, when set.
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        return None if self.retry_after_s is None else {"Retry-After": str(self.retry_after_s)}
 
 
 class RequestRejected(ExecutorError):
-    status_code = 400
+    status_code: ClassVar[int] = 400
     reason: ClassVar[RejectionReason] = "invalid_request"
 
 
 class CodeRejected(RequestRejected):
-    status_code = 400
+    status_code: ClassVar[int] = 400
     reason: ClassVar[RejectionReason] = "validation"
 
     def __init__(self, violations: list[Violation]) -> None:
@@ -58,46 +63,36 @@ class CodeRejected(RequestRejected):
 
 
 class Unauthorized(RequestRejected):
-    status_code = 401
+    status_code: ClassVar[int] = 401
     reason: ClassVar[RejectionReason] = "auth"
 
 
 class PayloadTooLarge(RequestRejected):
-    status_code = 413
+    status_code: ClassVar[int] = 413
     reason: ClassVar[RejectionReason] = "too_large"
 
 
 class InvalidRequest(RequestRejected):
-    status_code = 422
+    status_code: ClassVar[int] = 422
     reason: ClassVar[RejectionReason] = "invalid_request"
 
 
 class RateLimited(RequestRejected):
-    status_code = 429
+    status_code: ClassVar[int] = 429
     reason: ClassVar[RejectionReason] = "rate_limited"
-
-    def __init__(self, detail: str, retry_after_s: int) -> None:
-        super().__init__(detail)
-        self.retry_after_s = retry_after_s
-        self.headers = {"Retry-After": str(retry_after_s)}
 
 
 class Overloaded(RequestRejected):
-    status_code = 429
+    status_code: ClassVar[int] = 429
     reason: ClassVar[RejectionReason] = "queue_full"
-
-    def __init__(self, detail: str, retry_after_s: int) -> None:
-        super().__init__(detail)
-        self.headers = {"Retry-After": str(retry_after_s)}
 
 
 class SandboxUnavailable(ExecutorError):
-    status_code = 503
+    status_code: ClassVar[int] = 503
     reason: ClassVar[RejectionReason] = "unavailable"
 
     def __init__(self, detail: str, retry_after_s: int = 1) -> None:
-        super().__init__(detail)
-        self.headers = {"Retry-After": str(retry_after_s)}
+        super().__init__(detail, retry_after_s)
 
 
 class ShuttingDown(SandboxUnavailable):

@@ -169,13 +169,6 @@ class Settings(BaseSettings):
             raise ValueError("must be memory:// or a redis:// URI")
         return value
 
-    @field_validator("cors_allow_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
-
     @field_validator("cors_allow_origins")
     @classmethod
     def _explicit_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -192,12 +185,13 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown layers: {', '.join(unknown)} (known: {', '.join(LAYERS)})")
         return value
 
-    @field_validator("allowed_imports", "required_layers", mode="before")
+    @field_validator("allowed_imports", "required_layers", "cors_allow_origins", mode="before")
     @classmethod
-    def _split_names(cls, value: object) -> object:
-        """Comma-separated names in the environment: "a, b,c"."""
+    def _split_list(cls, value: object) -> object:
+        """Comma-separated lists in the environment: "a, b,c" (pydantic then makes the
+        field's own collection of them)."""
         if isinstance(value, str):
-            return frozenset(part.strip() for part in value.split(",") if part.strip())
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("allowed_imports")

@@ -28,21 +28,19 @@ from ..errors import ExecutorError, Unauthorized
 from ..mcp_server import CALLER
 from ..settings import Settings
 from .front import Caller, ExecutionFront, check_token, presented_token
+from .middleware import HttpMiddleware
 
 MCP_PATH = "/mcp"
 _ROUTE = SimpleNamespace(path=MCP_PATH)
 
 
-class McpFront:
+class McpFront(HttpMiddleware):
     def __init__(self, app: ASGIApp, settings: Settings, front: ExecutionFront) -> None:
-        self.app = app
+        super().__init__(app)
         self.settings = settings
         self.front = front
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         try:
             token = presented_token(headers)

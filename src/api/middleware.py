@@ -20,7 +20,10 @@ from ..log_config import REQUEST_ID
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-class RequestIdMiddleware:
+class HttpMiddleware:
+    """Pure ASGI middleware that acts on HTTP requests only: lifespan and other scopes
+    pass through untouched. Subclasses implement ``handle``."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -28,6 +31,14 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class RequestIdMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
         request_id = given if _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
         state = scope.setdefault("state", {})
@@ -68,14 +79,8 @@ DOCS_CSP = (
 _DOCS_PATHS = ("/docs",)  # also DOCS_ASSETS_PATH and /docs/oauth2-redirect
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class SecurityHeadersMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         extra = [*SECURITY_HEADERS, DOCS_CSP if scope["path"].startswith(_DOCS_PATHS) else STRICT_CSP]
 
         async def send_with_headers(message: Message) -> None:
@@ -87,19 +92,16 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class HttpMetricsMiddleware:
+class HttpMetricsMiddleware(HttpMiddleware):
     """Labels stay bounded: the route *template* (``/execute``), never the raw path; a
     request that matched no route is ``unmatched``."""
 
     def __init__(self, app: ASGIApp, requests: Counter, duration: Histogram) -> None:
-        self.app = app
+        super().__init__(app)
         self.requests = requests
         self.duration = duration
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500  # if the app dies before answering, that is what the client sees
 
