@@ -11,8 +11,8 @@ paid per request:
 * ``template``: an **allow list** (``ALLOWED`` plus a few calls allowed only with safe
   arguments), installed once by the template and inherited by every worker. Everything
   else fails with EPERM, including every system call newer than this list: a kernel
-  that grows ``setxattrat`` or ``file_setattr`` gives a worker nothing (a deny list did,
-  found in review). It holds what CPython needs to run the catalogue's modules, and what
+  that grows ``setxattrat`` or ``file_setattr`` gives a worker nothing (under a deny list
+  it would). It holds what CPython needs to run the catalogue's modules, and what
   the template needs to fork: no socket creation, exec, mount, keyring, bpf, io_uring,
   filesystem write, IPC, inotify, scheduling of other processes...
   ``fcntl`` and ``ioctl`` are allowed for a handful of commands only (no locks, leases,
