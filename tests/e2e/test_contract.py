@@ -511,9 +511,10 @@ def test_a_chunked_body_over_the_limit_is_refused(client: httpx.Client) -> None:
     """No Content-Length to judge by: the body is counted as it streams in."""
 
     def chunks() -> Iterator[bytes]:
-        yield b'{"code": "'
+        # Short code, padded context: only the body limit applies, not the code limit.
+        yield b'{"code": "1", "context": {"pad": "'
         yield b"x" * MAX_BODY_BYTES
-        yield b'"}'
+        yield b'"}}'
 
     response = client.post("/execute", content=chunks(), headers=JSON)
     assert "content-length" not in response.request.headers  # sent chunked
