@@ -266,7 +266,9 @@ def test_deployment_has_resources_probes_and_a_drain() -> None:
     assert set(container["resources"]) == {"requests", "limits"}
     assert container["readinessProbe"]["httpGet"]["path"] == "/health"
     assert container["startupProbe"]["httpGet"]["path"] == "/health"
-    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"  # not /health: a busy sandbox must not restart the pod
+    assert (
+        container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    )  # not /health: a busy sandbox must not restart the pod
     assert "preStop" in container["lifecycle"]
     pause = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
     assert pod["terminationGracePeriodSeconds"] > MAX_TIMEOUT_S + pause
