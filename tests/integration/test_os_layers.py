@@ -109,6 +109,7 @@ import os
 os.setpriority(os.PRIO_PROCESS, os.getppid(), 1)
 """,
     "start threads": """
+import threading
 import time
 threads = [threading.Thread(target=lambda: None) for _ in range(20)]
 for t in threads:
