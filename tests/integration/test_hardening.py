@@ -19,11 +19,8 @@ import pytest
 
 from src.protocol import Limits
 from src.worker.isolation.hardening import MIB, HardeningError, detach_process_group, harden, set_rlimits
+from tests.support.forked import OK, in_child
 
-#: Exit statuses of the child, so a failure says what went wrong.
-OK = 0
-WRONG = 1
-UNEXPECTED_EXCEPTION = 2
 HEADROOM_MB = 64
 
 
@@ -48,21 +45,6 @@ def child_limits() -> Limits:
         "max_result_bytes": 65536,
         "max_error_chars": 2000,
     }
-
-
-def in_child(check: Callable[[], bool]) -> int:
-    """Run ``check`` in a forked child; its exit status: OK, WRONG or UNEXPECTED_EXCEPTION."""
-    pid = os.fork()
-    if pid == 0:
-        status = UNEXPECTED_EXCEPTION
-        try:
-            status = OK if check() else WRONG
-        except BaseException:  # noqa: BLE001 - reported through the exit status
-            status = UNEXPECTED_EXCEPTION
-        finally:
-            os._exit(status)
-    _, wait_status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(wait_status)
 
 
 # --------------------------------------------------------------------------- memory

@@ -28,7 +28,7 @@ from src.worker.isolation.hardening import (
     prepare_confinement,
     set_no_new_privs,
 )
-from tests.integration.test_hardening import OK, in_child
+from tests.support.forked import OK, in_child
 
 needs_seccomp = pytest.mark.skipif(not syscall_filter.kernel_supports_filters(), reason="no seccomp on this host")
 needs_landlock = pytest.mark.skipif(landlock.abi_version() < 1, reason="no Landlock on this host")
