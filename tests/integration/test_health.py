@@ -10,7 +10,6 @@ import asyncio
 import dataclasses
 import os
 import signal
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from src.service import ExecutionService
 from src.settings import Settings
 from src.worker.isolation import landlock, syscall_filter
 from src.worker.isolation.namespaces import enter_network_namespace
+from tests.support.jobs import poll_until
 from tests.support.server import make_settings
 
 T = TypeVar("T")
@@ -63,15 +63,6 @@ def with_monitor(
             return await scenario(monitor)
 
     return asyncio.run(main())
-
-
-async def wait_until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    """Bounded poll, for pool state (a restart, a self-test) that offers no event to await."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.005)
 
 
 def kill_template(monitor: HealthMonitor) -> None:
@@ -301,12 +292,12 @@ def template_death() -> TemplateDeath:
         pool = monitor.service.pool
         assert (await monitor.self_test()).ok
         kill_template(monitor)
-        await wait_until(lambda: not pool.alive)
+        await poll_until(lambda: not pool.alive)
         while_down = monitor.report()  # before any new self-test
         # The supervisor waits 0.1 s before restarting: a self-test now finds it down,
         # unless the restart already won the race (then it is simply not observed).
         down_test = await monitor.self_test() if not pool.alive else None
-        await wait_until(lambda: pool.restarts == 1 and pool.alive)
+        await poll_until(lambda: pool.restarts == 1 and pool.alive)
         after_restart = monitor.report()
         retest = await monitor.self_test()
         return TemplateDeath(while_down, down_test, after_restart, retest)
@@ -342,7 +333,7 @@ def test_recently_restarted_sandbox_that_passes_its_self_test_is_degraded() -> N
         await monitor.self_test()
         monitor.report()  # the monitor learns the restart count it starts from
         kill_template(monitor)
-        await wait_until(lambda: pool.restarts == 1 and pool.alive)
+        await poll_until(lambda: pool.restarts == 1 and pool.alive)
         assert (await monitor.self_test()).ok
         return monitor.report()[0]
 
@@ -367,7 +358,7 @@ def test_stale_self_test_is_degraded() -> None:
 def test_background_loop_runs_self_tests() -> None:
     async def scenario(monitor: HealthMonitor) -> bool:
         monitor.start()
-        await wait_until(lambda: monitor.last is not None)
+        await poll_until(lambda: monitor.last is not None)
         await monitor.stop()
         return monitor.last is not None and monitor.last.ok
 

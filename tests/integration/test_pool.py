@@ -11,11 +11,10 @@ import asyncio
 import base64
 import os
 import signal
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 
@@ -24,6 +23,7 @@ from src.language.validation import SourcePolicy, prepare_program
 from src.protocol import Job
 from src.sandbox.pool import ExecutionPool, PoolUnavailable, RunOutcome, StreamCapture
 from tests.support import fork_fails_template
+from tests.support.jobs import job, poll_until
 from tests.support.procfs import blocked_in, children
 
 T = TypeVar("T")
@@ -32,20 +32,6 @@ STDOUT_BUDGET = 4096
 STDERR_BUDGET = 2048
 FLOOD_FACTOR = 4
 TIMEOUT_S = 5.0
-
-
-def job(code: str, context: dict[str, Any] | None = None, max_result_bytes: int = 65536) -> Job:
-    return {
-        "code": code,
-        "context": context or {},
-        "limits": {
-            "memory_mb": 256,
-            "cpu_s": 5,
-            "max_open_files": 16,
-            "max_result_bytes": max_result_bytes,
-            "max_error_chars": 2000,
-        },
-    }
 
 
 @asynccontextmanager
@@ -75,15 +61,6 @@ def with_pool(scenario: Callable[[ExecutionPool], Awaitable[T]]) -> T:
 
 def run_one(code_or_job: str | Job, timeout_s: float = TIMEOUT_S) -> RunOutcome:
     return with_pool(lambda pool: run(pool, code_or_job, timeout_s))
-
-
-async def wait_until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    """Bounded poll, for pool state that offers no event to await."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.005)
 
 
 # ---------------------------------------------------------------------- ordinary jobs
@@ -177,7 +154,7 @@ def test_module_proxies_cannot_be_patched_for_the_next_job() -> None:
 
 def test_workers_are_forked_ahead() -> None:
     async def scenario(pool: ExecutionPool) -> tuple[int, int, int]:
-        await wait_until(lambda: pool.ready_workers == 2)
+        await poll_until(lambda: pool.ready_workers == 2)
         template = pool._template
         assert template is not None and template._proc is not None
         # No fork is outstanding, so none can arrive later: the template has exactly the
@@ -199,11 +176,11 @@ class TwoJobs:
 @pytest.fixture(scope="module")
 def two_jobs() -> TwoJobs:
     async def scenario(pool: ExecutionPool) -> TwoJobs:
-        await wait_until(lambda: pool.ready_workers == 2)
+        await poll_until(lambda: pool.ready_workers == 2)
         first, second = list(pool._ready)
         await run(pool, "print(1)")
         await run(pool, "print(2)")
-        await wait_until(lambda: pool.ready_workers == 2)
+        await poll_until(lambda: pool.ready_workers == 2)
         return TwoJobs(first.pid, second.pid, first.closed, second.closed, [w.pid for w in pool._ready])
 
     return with_pool(scenario)
@@ -370,13 +347,13 @@ def template_kill() -> TemplateKill:
         template = pool._template
         assert template is not None and template._proc is not None
         template_pid = template._proc.pid
-        await wait_until(lambda: any(blocked_in(pid, "clock_nanosleep") for pid in children(template_pid)))
+        await poll_until(lambda: any(blocked_in(pid, "clock_nanosleep") for pid in children(template_pid)))
         os.kill(template._proc.pid, signal.SIGKILL)
         in_flight_error = await asyncio.wait_for(in_flight, 3)
-        await wait_until(lambda: not pool.alive)
+        await poll_until(lambda: not pool.alive)
         alive_after_kill = pool.alive
         while_down_error = await _outcome_or_error(run(pool, "print(1)"))
-        await wait_until(lambda: pool.restarts > restarts_before)
+        await poll_until(lambda: pool.restarts > restarts_before)
         later = await run(pool, "print('back')")
         return TemplateKill(
             in_flight_error, alive_after_kill, while_down_error, restarts_before, pool.restarts, later, len(hook_calls)
