@@ -183,7 +183,8 @@ def _add_error_handlers(app: FastAPI, front: ExecutionFront) -> None:
     """Every refusal of an HTTP request is answered and accounted here, once."""
 
     def refused(request: Request, exc: ExecutorError) -> None:
-        execution = request.url.path == _EXECUTE_PATH
+        # The matched route, not the raw path: behind --root-path the path has a prefix.
+        execution = getattr(request.scope.get("route"), "path", None) == _EXECUTE_PATH
         front.refused(exc, "http", audit_record(request) if execution else None)
 
     @app.exception_handler(ExecutorError)

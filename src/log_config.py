@@ -45,6 +45,22 @@ def json_formatter() -> logging.Formatter:
     )
 
 
+class TextFormatter(logging.Formatter):
+    """One plain line per record, with the record's extra fields (an audit line's
+    outcome, status, reason...) appended as ``key=value``: without them a text audit
+    line would say only "execution"."""
+
+    _SKIP = frozenset({*RESERVED_ATTRS, "color_message", "request_id"})
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = [f"{key}={value!r}" for key, value in vars(record).items() if key not in self._SKIP]
+        return f"{line} {' '.join(extras)}" if extras else line
+
+
 def configure_logging(fmt: LogFormat = "json", level: int = logging.INFO) -> None:
     """One stderr handler on the root logger, used by our loggers and uvicorn's alike."""
     handler = logging.StreamHandler(sys.stderr)
@@ -52,7 +68,7 @@ def configure_logging(fmt: LogFormat = "json", level: int = logging.INFO) -> Non
     if fmt == "json":
         handler.setFormatter(json_formatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -153,6 +154,16 @@ class Settings(BaseSettings):
             raise ValueError("set EXECUTOR_API_TOKEN or EXECUTOR_API_TOKEN_FILE, not both")
         return {**data, "api_token": _read_token_file(str(data["api_token_file"]))}
 
+    @field_validator("api_token")
+    @classmethod
+    def _sendable_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # A header carries bytes that clients encode differently (latin-1, UTF-8) and
+        # trim: a token with spaces or non-ASCII characters would lock every client out
+        # while /health says a token is configured.
+        if value is not None and not all("!" <= char <= "~" for char in value.get_secret_value()):
+            raise ValueError("the token may hold only visible ASCII characters (no spaces, no accents)")
+        return value
+
     @field_validator("rate_limit_execute_per_token", "rate_limit_execute_per_ip")
     @classmethod
     def _parseable_limit(cls, value: str) -> str:
@@ -228,25 +239,47 @@ def variable_names() -> frozenset[str]:
     return frozenset(names)
 
 
+#: What a variable's name can be. Anything else seen as a "name" is a malformed line
+#: (``EXECUTOR_API_TOKEN:s3cret`` in .env has no ``=``) that may hold a value: never logged.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def unknown_variables(given: Mapping[str, object]) -> list[tuple[str, str | None]]:
     """The ``EXECUTOR_*`` names in ``given`` that no setting reads, each with the closest
-    real name (or None): a mistyped variable must not be silently ignored."""
+    real name (or None): a mistyped variable must not be silently ignored. Names that are
+    not valid variable names are left out (see ``malformed_variables``)."""
     known = variable_names()
-    unknown = sorted(name for name in given if name.upper().startswith(ENV_PREFIX) and name.upper() not in known)
-    return [
-        (name, next(iter(difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.6)), None)) for name in unknown
-    ]
+    unknown = sorted(
+        name
+        for name in given
+        if _NAME.fullmatch(name) and name.upper().startswith(ENV_PREFIX) and name.upper() not in known
+    )
+    return [(name, next(iter(difflib.get_close_matches(name.upper(), known, n=1)), None)) for name in unknown]
+
+
+def malformed_variables(given: Mapping[str, object]) -> int:
+    """How many entries of ``given`` that mention the prefix are not ``NAME=value``."""
+    return sum(1 for name in given if ENV_PREFIX in name.upper() and not _NAME.fullmatch(name))
 
 
 def warn_unknown_variables(environ: Mapping[str, str], env_file: str | Path = ENV_FILE) -> None:
     """Log a warning for every ``EXECUTOR_*`` variable (in the environment or the .env
-    file) that no setting reads, naming the closest real one."""
+    file) that no setting reads, naming the closest real one. Only names are logged,
+    never values, nor lines that are not ``NAME=value``: those are counted."""
     given: dict[str, object] = dict(environ)
     if Path(env_file).is_file():
         given.update(dotenv_values(env_file))
     for name, closest in unknown_variables(given):
         hint = f"; did you mean {closest}?" if closest else ""
         log.warning("%s is not a setting of this service and is ignored%s", name, hint)
+    malformed = malformed_variables(given)
+    if malformed:
+        log.warning(
+            "%d EXECUTOR_ line(s) in the environment or %s are not NAME=value and are ignored "
+            "(not shown: they may hold a secret)",
+            malformed,
+            env_file,
+        )
 
 
 def load_settings() -> Settings:

@@ -19,6 +19,7 @@ from ..schemas import Outcome, Transport
 
 log = logging.getLogger("executor.audit")
 MAX_AUDITED_KEYS = 50
+MAX_AUDITED_KEY_CHARS = 64
 
 
 def token_fingerprint(token: str | None) -> str | None:
@@ -45,8 +46,11 @@ class AuditRecord:
         data = code.encode("utf-8", "surrogatepass")
         self.code_sha256 = hashlib.sha256(data).hexdigest()
         self.code_bytes = len(data)
-        keys = sorted(context)
-        # Bounded: a request with thousands of keys must not make a megabyte log line.
+        # Bounded in number and length: a request with thousands of keys, or with long
+        # ones, must not make a megabyte log line.
+        keys = sorted(
+            key if len(key) <= MAX_AUDITED_KEY_CHARS else key[:MAX_AUDITED_KEY_CHARS] + "…" for key in context
+        )
         if len(keys) > MAX_AUDITED_KEYS:
             keys = [*keys[:MAX_AUDITED_KEYS], f"... {len(keys) - MAX_AUDITED_KEYS} more"]
         self.context_keys = keys

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
+
+from starlette.datastructures import Headers
 
 from ..errors import ExecutorError, SandboxUnavailable, Unauthorized
 from ..metrics import ExecutorMetrics
@@ -34,27 +35,31 @@ UNCONFIGURED_DETAIL = (
 CLIENT_CLOSED_REQUEST = 499
 
 
-def _bearer(headers: Mapping[str, str]) -> str | None:
+def _bearer(headers: Headers) -> str | None:
     scheme, _, credentials = headers.get("authorization", "").partition(" ")
     return credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
 
 
-def presented_token(headers: Mapping[str, str]) -> str | None:
+def presented_token(headers: Headers) -> str | None:
     """The token the request carries: ``X-Executor-Token``, or the credentials of
     ``Authorization: Bearer``. None when neither is there.
 
-    ``headers`` is case-insensitive (Starlette's Headers). An Authorization header with
-    another scheme (Basic, set by a proxy) is not a token and is ignored. Raises
-    Unauthorized when both headers carry a token and they differ: which one the caller
-    meant cannot be guessed, and accepting either would let a proxy's header win.
+    An Authorization header with another scheme (Basic, set by a proxy) is not a token
+    and is ignored. Raises Unauthorized when a token could be read two ways: both
+    headers carrying different tokens, or either header sent twice. Which one the caller
+    meant cannot be guessed, and taking the first or the last would let a header added by
+    a proxy (or smuggled past it) decide.
     """
+    for name in (TOKEN_HEADER, "authorization"):
+        if len(headers.getlist(name)) > 1:
+            raise Unauthorized(f"the {name} header was sent more than once; send it once")
     header, bearer = headers.get(TOKEN_HEADER), _bearer(headers)
     if header is not None and bearer is not None and not _same(header, bearer):
         raise Unauthorized("X-Executor-Token and Authorization: Bearer carry different tokens; send one")
     return header if header is not None else bearer
 
 
-def caller_token(headers: Mapping[str, str]) -> str | None:
+def caller_token(headers: Headers) -> str | None:
     """The token to identify the caller by (rate-limit key, audit fingerprint), without
     judging it: never raises, and a request that sent two is known by X-Executor-Token."""
     header = headers.get(TOKEN_HEADER)

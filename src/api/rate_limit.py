@@ -14,6 +14,7 @@ against its token and its IP. A 429 carries Retry-After and X-RateLimit-Limit,
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -28,6 +29,8 @@ from slowapi.errors import RateLimitExceeded
 from ..settings import Settings
 from .audit import token_fingerprint
 from .front import caller_token
+
+log = logging.getLogger(__name__)
 
 #: slowapi's scope for the limits of POST /execute (its key style is the URL path).
 EXECUTE_SCOPE = "/execute"
@@ -74,11 +77,14 @@ def exempt(limiter: Limiter) -> Callable[[F], F]:
 def _execute_limits(settings: Settings, fingerprint: str | None, ip: str | None) -> list[tuple[Any, tuple[str, ...]]]:
     """The limits on executions and their storage keys, as slowapi keys them for POST
     /execute: (prefix, key, route)."""
+    # The per-IP limit first, as slowapi checks the route's limits (its innermost decorator
+    # first): a caller refused by its IP limit spends nothing of the token's budget, which
+    # every caller of that token shares.
     return [
         (item, ("executor", key, EXECUTE_SCOPE))
         for text, key in (
-            (settings.rate_limit_execute_per_token, f"token:{fingerprint or 'none'}"),
             (settings.rate_limit_execute_per_ip, f"ip:{ip or 'unknown'}"),
+            (settings.rate_limit_execute_per_token, f"token:{fingerprint or 'none'}"),
         )
         for item in parse_many(text)
     ]
@@ -131,8 +137,13 @@ def hit_execute_limits(limiter: Limiter, settings: Settings, fingerprint: str | 
     Returns None when within the limits, else the seconds until the exceeded one resets."""
     if not limiter.enabled:
         return None
-    for item, args in _execute_limits(settings, fingerprint, ip):
-        if not limiter.limiter.hit(item, *args):
-            reset_at, _ = limiter.limiter.get_window_stats(item, *args)
-            return max(1, math.ceil(reset_at - time.time()))
+    try:
+        for item, args in _execute_limits(settings, fingerprint, ip):
+            if not limiter.limiter.hit(item, *args):
+                reset_at, _ = limiter.limiter.get_window_stats(item, *args)
+                return max(1, math.ceil(reset_at - time.time()))
+    except Exception:
+        # The same choice as slowapi's for /execute: an unreachable store must not take
+        # the service down, so the call is let through (and the outage logged).
+        log.warning("rate-limit storage unreachable; an MCP execution was let through unlimited", exc_info=True)
     return None

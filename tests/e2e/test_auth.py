@@ -126,3 +126,45 @@ def test_a_mistyped_setting_is_named_with_the_real_one(tmp_path: Path) -> None:
         "EXECUTOR_MAX_MEMORY is not a setting of this service and is ignored; did you mean EXECUTOR_MAX_MEMORY_MB?"
         in log
     )
+
+
+def mcp_run(server: LiveServer, code: str, forwarded_for: str) -> dict[str, Any]:
+    """One run_python call over /mcp (stateless: no session to open first)."""
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "run_python", "arguments": {"code": code}},
+    }
+    headers = {**MCP_HEADERS, "X-Executor-Token": TOKEN, "X-Forwarded-For": forwarded_for}
+    response = httpx.post(server.url + "/mcp", json=call, headers=headers, timeout=30)
+    assert response.status_code == 200
+    result: dict[str, Any] = response.json()["result"]
+    return result
+
+
+def test_a_caller_over_its_ip_limit_spends_nothing_of_the_shared_token_budget(tmp_path: Path) -> None:
+    # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: two client addresses.
+    limits = {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": "4/minute", "EXECUTOR_RATE_LIMIT_EXECUTE_PER_IP": "2/minute"}
+    with run_server(tmp_path, limits) as server:
+        noisy = [mcp_run(server, "1", "198.51.100.1")["isError"] for _ in range(5)]
+        other = [
+            httpx.post(
+                server.url + "/execute",
+                json={"code": "1"},
+                headers={"X-Executor-Token": TOKEN, "X-Forwarded-For": "198.51.100.2"},
+            ).status_code
+            for _ in range(2)
+        ]
+    assert noisy == [False, False, True, True, True]
+    assert other == [200, 200]
+
+
+def test_mcp_runs_while_the_rate_limit_store_is_unreachable(tmp_path: Path) -> None:
+    # Port 1 on loopback: nothing listens, the connection is refused at once.
+    with run_server(tmp_path, {"EXECUTOR_RATE_LIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}) as server:
+        result = mcp_run(server, "6 * 7", "198.51.100.3")
+        log = server.log()
+    assert result["isError"] is False
+    assert result["structuredContent"]["result"] == 42
+    assert "rate-limit storage unreachable" in log

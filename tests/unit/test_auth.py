@@ -40,6 +40,15 @@ def test_two_different_tokens_are_refused() -> None:
         presented_token(headers(x_executor_token=TOKEN, authorization="Bearer another"))
 
 
+@pytest.mark.parametrize("name", [b"x-executor-token", b"authorization"])
+def test_a_token_header_sent_twice_is_refused_whatever_the_values(name: bytes) -> None:
+    # Taking the first or the last would let a header a proxy adds (or one smuggled past
+    # it) decide which token counts.
+    value = b"Bearer " + TOKEN.encode() if name == b"authorization" else TOKEN.encode()
+    with pytest.raises(Unauthorized, match="more than once"):
+        presented_token(Headers(raw=[(name, value), (name, value)]))
+
+
 def test_a_proxys_basic_credentials_next_to_the_token_are_not_a_second_token() -> None:
     assert presented_token(headers(x_executor_token=TOKEN, authorization="Basic dXNlcjpwYXNz")) == TOKEN
 

@@ -13,7 +13,14 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from src.language.catalogue import CATALOGUE
-from src.settings import MIN_MEMORY_MB, Settings, unknown_variables, variable_names, warn_unknown_variables
+from src.settings import (
+    MIN_MEMORY_MB,
+    Settings,
+    malformed_variables,
+    unknown_variables,
+    variable_names,
+    warn_unknown_variables,
+)
 
 SECRET = "s3cr3t-token-value-0123456789"
 
@@ -294,3 +301,48 @@ def test_known_variables_give_no_warning(tmp_path: Path, caplog: pytest.LogCaptu
     with caplog.at_level("WARNING", logger="src.settings"):
         warn_unknown_variables({"EXECUTOR_MAX_MEMORY_MB": "512"}, tmp_path / "absent.env")
     assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param(f"EXECUTOR_API_TOKEN:{SECRET}", id="colon"),
+        pytest.param(f"EXECUTOR_API_TOKEN{SECRET}", id="no-separator"),
+        pytest.param(f"EXECUTOR_API_TOKEN-{SECRET}", id="dash"),
+        pytest.param(f"EXECUTOR_API_TOKEN.{SECRET}", id="dot"),
+    ],
+)
+def test_a_dotenv_line_without_equals_is_counted_never_shown(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, line: str
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(line + "\n")
+    with caplog.at_level("WARNING", logger="src.settings"):
+        warn_unknown_variables({}, env_file)
+    assert SECRET not in caplog.text
+    assert [r.getMessage().split(" are not")[0] for r in caplog.records] == [
+        f"1 EXECUTOR_ line(s) in the environment or {env_file}"
+    ]
+
+
+def test_malformed_names_are_counted_only_when_they_mention_the_prefix() -> None:
+    assert malformed_variables({"EXECUTOR_X:y": None, "OTHER:z": None, "EXECUTOR_OK": "1"}) == 1
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param("with space", id="space"),
+        pytest.param("café-token", id="accent"),
+        pytest.param("tab\ttoken", id="tab"),
+        pytest.param(" padded", id="leading-space"),
+    ],
+)
+def test_a_token_no_client_could_send_is_refused_at_start(monkeypatch: pytest.MonkeyPatch, token: str) -> None:
+    with pytest.raises(ValidationError, match="only visible ASCII characters"):
+        from_env(monkeypatch, EXECUTOR_API_TOKEN=token)
+
+
+def test_a_token_of_visible_ascii_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = "Az09!#$%&*+-./:;<=>?@[]^_`{|}~"
+    assert from_env(monkeypatch, EXECUTOR_API_TOKEN=token).api_token == SecretStr(token)
