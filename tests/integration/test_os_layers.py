@@ -35,6 +35,8 @@ from src.protocol import DISABLEABLE_LAYERS, Job
 from src.sandbox.pool import ExecutionPool, PoolUnavailable
 from src.sandbox.template_client import TemplateProcess
 from src.worker.isolation import landlock, syscall_filter
+from tests.support.inprocess import program
+from tests.support.jobs import job
 from tests.support.procfs import alive
 from tests.support.unguarded_template import ENTRY
 
@@ -73,60 +75,28 @@ import socket
 with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
     s.sendall(b"hello")
 """,
-    "os.fork() in a loop": """
-import os
-for _ in range(20):
-    pid = os.fork()
-    if pid == 0:
-        os._exit(0)
-    os.waitpid(pid, 0)
-""",
+    "os.fork() in a loop": program("os_fork_in_a_loop"),
     "write to a descriptor it did not create": """
 import os
 fd = os.open(f"/proc/{os.getppid()}/fd/1", os.O_WRONLY)  # the template's event pipe
 os.write(fd, b"")
 """,
-    "shared memory for the next request": """
-import ctypes
-libc = ctypes.CDLL(None, use_errno=True)
-shmid = libc.shmget(0x5EED, 4096, 0o1000 | 0o600)
-assert shmid >= 0, f"shmget: errno {ctypes.get_errno()}"
-libc.shmctl(shmid, 0, None)
-""",
+    "shared memory for the next request": program("os_shared_memory"),
     "extended attribute on a file outside": """
 import os
 os.setxattr(canary_path, "user.sandbox", b"written by a worker")
 """,
-    "watch /tmp with inotify": """
-import ctypes
-libc = ctypes.CDLL(None, use_errno=True)
-fd = libc.inotify_init1(0)
-assert fd >= 0, f"inotify_init1: errno {ctypes.get_errno()}"
-assert libc.inotify_add_watch(fd, b"/tmp", 0xFFF) >= 0, f"inotify_add_watch: errno {ctypes.get_errno()}"
-""",
+    "watch /tmp with inotify": program("os_inotify_on_tmp"),
     "renice the template": """
 import os
 os.setpriority(os.PRIO_PROCESS, os.getppid(), 1)
 """,
-    "start threads": """
-import threading
-import time
-threads = [threading.Thread(target=lambda: None) for _ in range(20)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-""",
+    "start threads": program("os_start_threads"),
     "lock /dev/null for the next request": """
 import fcntl
 fcntl.lockf(0, fcntl.LOCK_SH | fcntl.LOCK_NB)
 """,
-    "host interfaces through the channel socket": """
-import array, fcntl
-buffer = array.array("B", bytes(4096))
-request = array.array("B", (4096).to_bytes(8, "little") + buffer.buffer_info()[0].to_bytes(8, "little"))
-fcntl.ioctl(3, 0x8912, request)  # SIOCGIFCONF
-""",
+    "host interfaces through the channel socket": program("os_ioctl_on_the_channel_socket"),
     # Last two: when they work, the template is gone and the pool restarts.
     "join the template's process group, then kill(0)": """
 import os, signal
@@ -260,12 +230,7 @@ def _has_xattr(path: str) -> bool:
 
 
 def _job(code: str, context: dict[str, Any]) -> Job:
-    return {
-        "code": code,
-        "context": context,
-        "limits": {"memory_mb": 256, "cpu_s": 5, "max_open_files": 16, "max_result_bytes": 4096,
-                   "max_error_chars": 2000, "wall_s": 8},
-    }  # fmt: skip
+    return job(code, context, max_result_bytes=4096, wall_s=8)
 
 
 @dataclass
@@ -411,51 +376,15 @@ if __name__ == "__main__":
 # --------------------------------------------------------------------------- nothing outlives the service
 
 
-_SERVER_STAND_IN = """
-import asyncio, os, sys
-from src.sandbox.pool import ExecutionPool
-from src.language.catalogue import CATALOGUE
-from tests.support.procfs import blocked_in, children
-from tests.support.unguarded_template import ENTRY
-from tests.integration.test_os_layers import _job, SLEEPER
-
-async def main():
-    pool = ExecutionPool(sorted(CATALOGUE), 2, template_entry=ENTRY)
-    await pool.start()
-    asyncio.ensure_future(pool.run(_job(SLEEPER, {}), 20, stdout_budget=4096, stderr_budget=4096, flood_factor=4))
-    template = pool._template._proc.pid
-    # Bounded poll (the worker sends no signal): until one worker sleeps in SLEEPER and
-    # another is forked ahead.
-    for _ in range(2000):
-        workers = children(template)
-        if len(workers) >= 2 and any(blocked_in(pid, "clock_nanosleep") for pid in workers):
-            break
-        await asyncio.sleep(0.005)
-    print(" ".join(map(str, [template, *children(template)])), flush=True)
-    await asyncio.sleep(60)
-
-asyncio.run(main())
-"""
-
-#: Cancels its alarm (or tries: the worker stage refuses that), ignores SIGALRM, sleeps.
-SLEEPER = """
-import signal, time
-try:
-    signal.alarm(0)
-except OSError:
-    pass
-signal.signal(signal.SIGALRM, signal.SIG_IGN)
-time.sleep(30)
-"""
-
-
 @pytest.mark.slow
 def test_no_worker_outlives_the_server() -> None:
     """SIGKILL the process that runs the pool (nothing of ours gets to clean up): the
     template dies through its parent-death signal, and the running worker and the idle
     ones through theirs, although the program disarmed its alarm."""
     project = Path(__file__).resolve().parents[2]
-    server = subprocess.Popen([sys.executable, "-c", _SERVER_STAND_IN], cwd=project, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.pool_stand_in"], cwd=project, stdout=subprocess.PIPE, text=True
+    )
     with server:
         try:
             assert server.stdout is not None
