@@ -1,5 +1,5 @@
-"""Regression tests for escape families found in review, each with a sibling showing the
-ordinary use still works.
+"""Escape families in which library code does the forbidden thing on the program's behalf,
+each refusal with a sibling showing the ordinary use still works.
 
 Families: library code that reads, writes or evaluates by a *name or string the caller
 chooses* (functools.update_wrapper, singledispatch -> get_type_hints, enum.global_enum,
@@ -20,17 +20,16 @@ import pytest
 from src.language.validation import MAX_VIOLATIONS, SourcePolicy, validate_source
 from src.protocol import ProtocolError, parse_reply
 from src.worker.jsonsafe import to_json_value
-from tests.support.inprocess import Proxies, run
+from tests.support.inprocess import Proxies, program, run
 
 REFUSED = [
     pytest.param(
-        "import functools, uuid\ndef h():\n    pass\n"
-        "functools.update_wrapper(h, uuid.uuid4, assigned=(), updated=('__globals__',))",
+        program("escape_update_wrapper_named_attributes"),
         "SecurityError",
         id="update_wrapper-named-attributes",
     ),
     pytest.param(
-        "import functools, json\ndef f():\n    pass\nfunctools.update_wrapper(json.JSONEncoder, f)",
+        program("escape_update_wrapper_on_a_library_class"),
         "SecurityError",
         id="update_wrapper-on-a-library-class",
     ),
@@ -39,17 +38,14 @@ REFUSED = [
     pytest.param("import abc\nabc.ABCMeta('W', (), {})", "SecurityError", id="ABCMeta-call"),
     pytest.param("import enum\nenum.EnumType('W', (), {})", "SecurityError", id="EnumType-call"),
     pytest.param("T = type(int)\nT('W', (), {})", "TypeError", id="type-of-a-class"),
-    pytest.param(
-        "import enum\nclass C(enum.Enum):\n    A = 1\ntype(C)('W', (), {})", "TypeError", id="type-of-an-enum"
-    ),
+    pytest.param(program("escape_type_of_an_enum"), "TypeError", id="type-of-an-enum"),
     pytest.param(
         "import dataclasses\ndataclasses.make_dataclass('D', [('__globals__', dict)])",
         "SecurityError",
         id="make_dataclass-dunder-field",
     ),
     pytest.param(
-        "import dataclasses\ndef g(self, name):\n    return 1\n"
-        "dataclasses.make_dataclass('D', ['a'], namespace={'__getattr__': g})",
+        program("escape_make_dataclass_dunder_namespace"),
         "SecurityError",
         id="make_dataclass-dunder-namespace",
     ),
@@ -67,8 +63,7 @@ REFUSED = [
     pytest.param("import time\ntime.clock_settime", "AttributeError", id="clock_settime-absent"),
     pytest.param("import base64\nbase64.main", "AttributeError", id="module-main-absent"),
     pytest.param(
-        "import json\nclass S(str):\n    def startswith(self, p):\n        return False\n"
-        "getattr(json.dumps, S('__glob' + 'als__'))",
+        program("escape_str_subclass_as_attribute_name"),
         "SecurityError",
         id="str-subclass-as-attribute-name",
     ),
@@ -76,30 +71,27 @@ REFUSED = [
     pytest.param(
         "import typing\nT = typing.get_origin(typing.Type[int])\nT('Y', (), {})", "TypeError", id="get_origin-type"
     ),
-    pytest.param(
-        "import json\nclass D(json.JSONDecoder):\n    pass\nD.__init__", "SecurityError", id="unbound-library-dunder"
-    ),
+    pytest.param(program("escape_unbound_library_dunder"), "SecurityError", id="unbound-library-dunder"),
     pytest.param("import json\njson.dumps.__name__ = 'x'", "SecurityError", id="rename-library-function"),
     pytest.param("import copy\ncopy.deepcopy([1], {})", "SecurityError", id="deepcopy-with-a-program-memo"),
     pytest.param(
-        "import dataclasses\nclass S(str):\n    def startswith(self, p):\n        return False\n"
-        "def g(self, n):\n    return 1\ndataclasses.make_dataclass('D', ['a'], namespace={S('__getattribute__'): g})",
+        program("escape_make_dataclass_str_subclass_key"),
         "SecurityError",
         id="make_dataclass-str-subclass-key",
     ),
     pytest.param(
-        "import enum\ndef f(self):\n    return 1\nenum.Enum('E', [('__reduce_ex__', f), ('A', 1)])",
+        program("escape_enum_functional_dunder"),
         "SecurityError",
         id="enum-functional-dunder",
     ),
     pytest.param(
-        "import typing\ndef f(self):\n    return 1\ntyping.Counter[str].most_common = f",
+        program("escape_write_through_a_typing_alias"),
         "SecurityError",
         id="write-through-a-typing-alias",
     ),
     pytest.param("import json\nd = json.JSONDecoder()\nd._private = 1", "SecurityError", id="private-store-on-library"),
     pytest.param(
-        "import pprint\nclass PP(pprint.PrettyPrinter):\n    pass\nPP._dispatch",
+        program("escape_library_private_via_subclass"),
         "SecurityError",
         id="library-private-via-subclass",
     ),
@@ -128,11 +120,7 @@ REFUSED = [
 def test_a_program_getattr_never_answers_library_probes_for_special_names(proxies: Proxies) -> None:
     # copy.deepcopy asks an instance for __deepcopy__ and hands it its internal memo;
     # with the memo a program swapped objects mid-copy and obtained the real getattr.
-    code = (
-        "import copy\nseen = []\nclass Hook:\n    def __getattr__(self, name):\n        seen.append(name)\n"
-        "        raise AttributeError(name)\ncopy.deepcopy([Hook()])\n[n for n in seen if n.startswith('_')]"
-    )
-    reply = run(code, proxies)
+    reply = run(program("escape_deepcopy_probes_a_program_getattr"), proxies)
     assert reply.result == []
 
 
@@ -143,12 +131,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
 
 
 def test_enum_functional_api_builds_from_what_it_checked(proxies: Proxies) -> None:
-    code = (
-        "import enum\nclass Names:\n    def __init__(self):\n        self.calls = 0\n    def __iter__(self):\n"
-        "        self.calls += 1\n        if self.calls == 1:\n            return iter([('A', 1)])\n"
-        "        return iter([('A', 1), ('__reduce_ex__', 1)])\nE = enum.Enum('E', Names())\n[m.name for m in E]"
-    )
-    reply = run(code, proxies)
+    reply = run(program("escape_enum_names_that_change_after_the_check"), proxies)
     assert reply.result == ["A"]
 
 
@@ -221,20 +204,17 @@ def test_ordinary_use_still_works(proxies: Proxies, code: str, expected: Any) ->
 
 
 @pytest.mark.parametrize(
-    "definition",
+    "name",
     [
-        pytest.param(
-            "import dataclasses, abc\n@dataclasses.dataclass\nclass G(abc.ABC):\n    gi_frame: int\n",
-            id="dataclass-field",
-        ),
-        pytest.param("import collections\nG = collections.namedtuple('G', ['gi_frame'])\n", id="namedtuple-field"),
-        pytest.param("import typing\nclass G(typing.NamedTuple):\n    gi_frame: int\n", id="typing-namedtuple"),
+        pytest.param("escape_match_args_dataclass_field", id="dataclass-field"),
+        pytest.param("escape_match_args_namedtuple_field", id="namedtuple-field"),
+        pytest.param("escape_match_args_typing_namedtuple", id="typing-namedtuple"),
     ],
 )
-def test_match_args_naming_introspection_attributes_are_switched_off(proxies: Proxies, definition: str) -> None:
+def test_match_args_naming_introspection_attributes_are_switched_off(proxies: Proxies, name: str) -> None:
     # case G(x) would read x = subject.gi_frame with the real getattr, and ABC.register
     # can make a generator an "instance" of G.
-    reply = run(definition + "match G(0):\n    case G(x):\n        pass\n", proxies)
+    reply = run(program(name), proxies)
     assert reply.error_type == "TypeError"  # "G() accepts 0 positional sub-patterns"
 
 
@@ -255,7 +235,7 @@ def test_future_flags_of_the_sandbox_do_not_leak_into_programs(proxies: Proxies)
 
 
 def test_a_result_whose_methods_raise_is_described_not_fatal(proxies: Proxies) -> None:
-    reply = run("class D(dict):\n    def items(self):\n        raise ValueError('no')\nD(a=1)", proxies)
+    reply = run(program("escape_result_whose_methods_raise"), proxies)
     assert reply.result == "<unrepresentable D>"
 
 
