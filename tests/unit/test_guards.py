@@ -39,7 +39,7 @@ from src.worker.guards import (
     make_write_guard,
     safe_builtins,
 )
-from tests.support.inprocess import ALLOWED, Proxies, run
+from tests.support.inprocess import ALLOWED, Proxies, program, run
 
 
 class Plain:
@@ -213,21 +213,18 @@ def test_getattr_reads_ordinary_exception_attributes() -> None:
     [
         pytest.param("(1).__subclasses__", "SecurityError", id="literal-dunder"),
         pytest.param("getattr(1, '_' + '_subclasses__')", "SecurityError", id="computed-dunder"),
-        pytest.param("name = '__glob' + 'als__'\ndef f():\n    pass\ngetattr(f, name)", "SecurityError",
-                     id="computed-globals"),
+        pytest.param(program("guard_computed_globals"), "SecurityError", id="computed-globals"),
         pytest.param("def g():\n    yield 1\ng().gi_frame", "SecurityError", id="literal-gi_frame"),
         pytest.param("def g():\n    yield 1\ngetattr(g(), 'gi_' + 'frame')", "SecurityError",
                      id="computed-gi_frame"),
         pytest.param("def g():\n    yield 1\ngetattr(g(), 'gi_code')", "SecurityError", id="computed-gi_code"),
-        pytest.param("try:\n    1 / 0\nexcept Exception as e:\n    t = getattr(e, '__traceback__')",
-                     "SecurityError", id="computed-traceback"),
+        pytest.param(program("guard_computed_traceback"), "SecurityError", id="computed-traceback"),
         pytest.param(
             "import json\nsetattr(json.JSONDecoder(), '_x', 1)", "SecurityError", id="setattr-private-on-library"
         ),
         pytest.param("class A:\n    pass\nsetattr(A, '__class__', A)", "SecurityError",
                      id="setattr-dunder-on-own-class"),
-        pytest.param("class A:\n    pass\na = A()\ndelattr(a, '__dict__')", "SecurityError",
-                     id="delattr-dunder"),
+        pytest.param(program("guard_delattr_dunder"), "SecurityError", id="delattr-dunder"),
     ],
 )  # fmt: skip
 def test_program_attribute_refusals(proxies: Proxies, code: str, expected_type: str) -> None:
@@ -269,11 +266,10 @@ def test_program_ordinary_attribute_access(proxies: Proxies, code: str, expected
         pytest.param("str.format_map('{x.real}', {'x': 1})", id="unbound-format_map"),
         pytest.param("getattr(str, 'format')('{0.real}', 1)", id="unbound-via-getattr"),
         pytest.param("f = '{0.real}'.format\nf(1)", id="bound-method-kept"),
-        pytest.param("class S(str):\n    pass\ns = S('{0.real}')\ns.format(1)", id="str-subclass"),
+        pytest.param(program("guard_format_through_a_str_subclass"), id="str-subclass"),
         pytest.param("class S(str):\n    pass\nS.format('{0.real}', 1)", id="str-subclass-unbound"),
-        pytest.param("class S(str):\n    pass\ns = S('{0.real}')\nsuper(S, s).format(1)", id="super-format"),
-        pytest.param("class S(str):\n    pass\ns = S('{x.real}')\nsuper(S, s).format_map({'x': 1})",
-                     id="super-format_map"),
+        pytest.param(program("guard_format_through_super"), id="super-format"),
+        pytest.param(program("guard_format_map_through_super"), id="super-format_map"),
     ],
 )  # fmt: skip
 def test_format_fields_that_traverse_are_refused(proxies: Proxies, code: str) -> None:
