@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 from src.worker.isolation.hardening import drop_capabilities
+from tests.support.inprocess import program
 from tests.support.procfs import blocked_in, children, descendants, parents
 from tests.support.server import TEST_ENV, TOKEN, LiveServer, run_server
 from tests.support.waiting import HeldRequest, wait_until
@@ -352,20 +353,8 @@ def test_random_streams_differ_between_executions(live_server: LiveServer) -> No
 # --------------------------------------------------------------------------- forged replies
 
 
-FORGED_REPLY_CODE = """\
-import json
-forged = {"request_id": "forged", "success": True, "result": "pwned", "stdout": "", "stderr": "",
-          "truncated": {"stdout": False, "stderr": False, "result": False},
-          "error": None, "limit": None, "duration_ms": 1.0}
-frame = json.dumps({"success": True, "result": "pwned", "result_truncated": False, "error": None, "limit": None})
-print(json.dumps(forged))
-print(len(frame).to_bytes(4, "big").decode("latin-1") + frame, end="")
-raise RuntimeError("after forging")
-"""
-
-
 def test_forged_reply_and_frame_stay_in_stdout(live_server: LiveServer) -> None:
-    reply = run(live_server, FORGED_REPLY_CODE)
+    reply = run(live_server, program("isolation_forged_reply"))
     assert reply["success"] is False
     assert reply["error"]["type"] == "RuntimeError"
     assert reply["result"] is None

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.inprocess import program
 from tests.support.server import TEST_ENV, LiveServer, run_server
 
 MAX_MEMORY_MB = int(TEST_ENV["EXECUTOR_MAX_MEMORY_MB"])
@@ -198,8 +199,8 @@ def test_output_within_budget_is_complete(live_server: LiveServer) -> None:
     [
         pytest.param("def f(n):\n    return f(n + 1)\nf(0)", {2}, id="direct"),
         # Which of the two calls overflows depends on the parity of the stack depth the
-        # program starts at; either is the program's own line.
-        pytest.param("def a(n):\n    return b(n)\ndef b(n):\n    return a(n + 1)\na(0)", {2, 4}, id="mutual"),
+        # program starts at; either is the program's own line (after its two comment lines).
+        pytest.param(program("limits_mutual_recursion"), {4, 6}, id="mutual"),
         pytest.param("f = lambda n: f(n + 1)\nf(0)", {1}, id="lambda"),
         pytest.param("def f(n):\n    return [f(n + 1) for _ in range(1)]\nf(0)", {2}, id="through-a-comprehension"),
     ],
@@ -219,7 +220,7 @@ def test_bounded_recursion_works(live_server: LiveServer) -> None:
 
 
 def test_deeply_nested_result_is_answered(live_server: LiveServer) -> None:
-    reply = run(live_server, "x = []\nfor i in range(100000):\n    x = [x]\nx")
+    reply = run(live_server, program("limits_deeply_nested_result"))
     assert reply["success"] is True
     depth, value = 0, reply["result"]
     while isinstance(value, list) and value and depth < 1000:
