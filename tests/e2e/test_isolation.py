@@ -95,19 +95,6 @@ def in_background(server: LiveServer, code: str, **body: Any) -> Iterator[Future
         yield pool.submit(server.execute, code, **body)
 
 
-def run(server: LiveServer, code: str, **body: Any) -> dict[str, Any]:
-    response = server.execute(code, **body)
-    assert response.status_code == 200
-    reply: dict[str, Any] = response.json()
-    return reply
-
-
-def assert_still_serves(server: LiveServer) -> None:
-    reply = run(server, "print(6 * 7)")
-    assert reply["success"] is True
-    assert reply["stdout"] == "42\n"
-
-
 # --------------------------------------------------------------------------- the process tree
 
 
@@ -316,37 +303,37 @@ def test_server_environment_is_closed_to_processes_of_its_own_user(tmp_path: Pat
 
 def test_globals_do_not_survive_an_execution(live_server: LiveServer) -> None:
     for round_number in range(3):
-        first = run(live_server, f"marker = {round_number}\nmarker")
+        first = live_server.reply(f"marker = {round_number}\nmarker")
         assert first["result"] == round_number
-        second = run(live_server, "marker")
+        second = live_server.reply("marker")
         assert second["success"] is False
         assert second["error"]["type"] == "NameError"
 
 
 def test_module_state_does_not_survive_an_execution(live_server: LiveServer) -> None:
-    first = run(live_server, "import calendar\ncalendar.setfirstweekday(6)\ncalendar.firstweekday()")
+    first = live_server.reply("import calendar\ncalendar.setfirstweekday(6)\ncalendar.firstweekday()")
     assert first["result"] == 6
-    second = run(live_server, "import calendar\ncalendar.firstweekday()")
+    second = live_server.reply("import calendar\ncalendar.firstweekday()")
     assert second["result"] == 0
 
 
 def test_decimal_context_does_not_survive_an_execution(live_server: LiveServer) -> None:
-    first = run(live_server, "import decimal\ndecimal.getcontext().prec = 3\nstr(decimal.Decimal(1) / 3)")
+    first = live_server.reply("import decimal\ndecimal.getcontext().prec = 3\nstr(decimal.Decimal(1) / 3)")
     assert first["result"] == "0.333"
-    second = run(live_server, "import decimal\nstr(decimal.Decimal(1) / 3)")
+    second = live_server.reply("import decimal\nstr(decimal.Decimal(1) / 3)")
     assert second["result"] == "0.3333333333333333333333333333"
 
 
 def test_modules_cannot_be_patched(live_server: LiveServer) -> None:
-    patched = run(live_server, "import math\nmath.pi = 3")
+    patched = live_server.reply("import math\nmath.pi = 3")
     assert patched["success"] is False
-    after = run(live_server, "import math\nmath.pi")
+    after = live_server.reply("import math\nmath.pi")
     assert after["result"] == 3.141592653589793
 
 
 def test_random_streams_differ_between_executions(live_server: LiveServer) -> None:
     code = "import random\nrandom.getrandbits(48)"
-    draws = [run(live_server, code)["result"] for _ in range(3)]
+    draws = [live_server.reply(code)["result"] for _ in range(3)]
     assert len(set(draws)) == 3
 
 
@@ -354,7 +341,7 @@ def test_random_streams_differ_between_executions(live_server: LiveServer) -> No
 
 
 def test_forged_reply_and_frame_stay_in_stdout(live_server: LiveServer) -> None:
-    reply = run(live_server, program("isolation_forged_reply"))
+    reply = live_server.reply(program("isolation_forged_reply"))
     assert reply["success"] is False
     assert reply["error"]["type"] == "RuntimeError"
     assert reply["result"] is None
@@ -363,7 +350,7 @@ def test_forged_reply_and_frame_stay_in_stdout(live_server: LiveServer) -> None:
 
 
 def test_printed_success_json_does_not_mask_an_error(live_server: LiveServer) -> None:
-    reply = run(live_server, "print('{\"success\": true}')\n1/0")
+    reply = live_server.reply("print('{\"success\": true}')\n1/0")
     assert reply["success"] is False
     assert reply["error"]["type"] == "ZeroDivisionError"
     assert reply["stdout"] == '{"success": true}\n'
@@ -439,7 +426,7 @@ def test_killed_worker_is_a_failed_execution(disposable_server: LiveServer) -> N
     assert body["limit"] is None  # not the deadline's answer
     assert body["error"]["type"] == "WorkerCrashed"
     assert answered_after_s < TIMEOUT_S
-    assert_still_serves(server)
+    server.assert_still_serves()
 
 
 def healthy_again(server: LiveServer) -> dict[str, Any] | None:
@@ -475,4 +462,4 @@ def test_killed_template_is_a_503_and_the_pool_recovers(disposable_server: LiveS
     new_template = find_template(server)
     assert new_template is not None
     assert new_template != template
-    assert_still_serves(server)
+    server.assert_still_serves()

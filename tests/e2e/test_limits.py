@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.inprocess import program
 from tests.support.server import TEST_ENV, LiveServer, run_server
@@ -28,32 +27,10 @@ DEFAULT_TIMEOUT_S = float(TEST_ENV["EXECUTOR_EXECUTION_TIMEOUT_S"])
 MIB = 1024 * 1024
 
 
-def run(server: LiveServer, code: str, **body: Any) -> dict[str, Any]:
-    response = server.execute(code, **body)
-    assert response.status_code == 200
-    reply: dict[str, Any] = response.json()
-    return reply
-
-
 def timed(server: LiveServer, code: str, **body: Any) -> tuple[dict[str, Any], float]:
     started = time.monotonic()
-    reply = run(server, code, **body)
+    reply = server.reply(code, **body)
     return reply, time.monotonic() - started
-
-
-def assert_still_serves(server: LiveServer) -> None:
-    reply = run(server, "print(6 * 7)")
-    assert reply["success"] is True
-    assert reply["stdout"] == "42\n"
-
-
-def limits_hit(server: LiveServer, kind: str) -> float:
-    text = httpx.get(server.url + "/metrics", timeout=10).text
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            if s.name == "executor_limits_hit_total" and s.labels == {"kind": kind}:
-                return float(s.value)
-    return 0.0
 
 
 # --------------------------------------------------------------------------- memory
@@ -71,18 +48,18 @@ def limits_hit(server: LiveServer, kind: str) -> float:
     ],
 )
 def test_memory_limit(live_server: LiveServer, code: str) -> None:
-    before = limits_hit(live_server, "memory")
-    reply = run(live_server, code)
+    before = live_server.metric("executor_limits_hit_total", kind="memory")
+    reply = live_server.reply(code)
     assert reply["limit"] == "memory"
     assert reply["success"] is False
     assert reply["error"]["type"] == "MemoryError"
     assert reply["result"] is None
-    assert limits_hit(live_server, "memory") == before + 1
-    assert_still_serves(live_server)
+    assert live_server.metric("executor_limits_hit_total", kind="memory") == before + 1
+    live_server.assert_still_serves()
 
 
 def test_allocation_under_the_memory_limit_works(live_server: LiveServer) -> None:
-    reply = run(live_server, f"x = bytearray({MAX_MEMORY_MB // 4} * {MIB})\nlen(x)")
+    reply = live_server.reply(f"x = bytearray({MAX_MEMORY_MB // 4} * {MIB})\nlen(x)")
     assert reply["success"] is True
     assert reply["result"] == MAX_MEMORY_MB // 4 * MIB
 
@@ -104,11 +81,11 @@ def test_cpu_limit(one_cpu_second_server: LiveServer) -> None:
     assert reply["error"]["type"] == "CPUTimeExceeded"
     # ~1 s of CPU (SIGXCPU) or 2 s (the hard limit's SIGKILL); generous for a loaded host.
     assert elapsed_s < 4
-    assert_still_serves(one_cpu_second_server)
+    one_cpu_second_server.assert_still_serves()
 
 
 def test_sleeping_uses_no_cpu_budget(one_cpu_second_server: LiveServer) -> None:
-    reply = run(one_cpu_second_server, "import time\ntime.sleep(1.5)\n'done'", timeout_s=5)
+    reply = one_cpu_second_server.reply("import time\ntime.sleep(1.5)\n'done'", timeout_s=5)
     assert reply["success"] is True
     assert reply["result"] == "done"
 
@@ -122,7 +99,7 @@ def test_wall_clock_limit(live_server: LiveServer) -> None:
     assert reply["success"] is False
     assert reply["error"]["type"] == "TimeoutError"
     assert elapsed_s < 3
-    assert_still_serves(live_server)
+    live_server.assert_still_serves()
 
 
 def test_default_wall_clock_limit_applies_without_timeout_s(live_server: LiveServer) -> None:
@@ -130,11 +107,11 @@ def test_default_wall_clock_limit_applies_without_timeout_s(live_server: LiveSer
     assert reply["limit"] == "timeout"
     assert elapsed_s >= DEFAULT_TIMEOUT_S
     assert elapsed_s < DEFAULT_TIMEOUT_S + 2
-    assert_still_serves(live_server)
+    live_server.assert_still_serves()
 
 
 def test_short_sleep_within_the_wall_clock(live_server: LiveServer) -> None:
-    reply = run(live_server, "import time\ntime.sleep(0.1)\n'awake'", timeout_s=1)
+    reply = live_server.reply("import time\ntime.sleep(0.1)\n'awake'", timeout_s=1)
     assert reply["success"] is True
     assert reply["result"] == "awake"
 
@@ -143,12 +120,12 @@ def test_short_sleep_within_the_wall_clock(live_server: LiveServer) -> None:
 
 
 def test_output_flood_stops_the_run(live_server: LiveServer) -> None:
-    reply = run(live_server, f"print('x' * {100 * MAX_STDOUT_BYTES})")
+    reply = live_server.reply(f"print('x' * {100 * MAX_STDOUT_BYTES})")
     assert reply["limit"] == "output"
     assert reply["success"] is False
     assert reply["truncated"]["stdout"] is True
     assert len(reply["stdout"].encode("utf-8")) <= MAX_STDOUT_BYTES
-    assert_still_serves(live_server)
+    live_server.assert_still_serves()
 
 
 def test_endless_printing_is_stopped_by_the_output_limit(live_server: LiveServer) -> None:
@@ -157,11 +134,11 @@ def test_endless_printing_is_stopped_by_the_output_limit(live_server: LiveServer
     assert reply["limit"] == "output"
     assert reply["stdout"].startswith("y" * 1000 + "\n")
     assert elapsed_s < 4
-    assert_still_serves(live_server)
+    live_server.assert_still_serves()
 
 
 def test_output_slightly_over_budget_is_truncated_not_stopped(live_server: LiveServer) -> None:
-    reply = run(live_server, f"print('x' * {MAX_STDOUT_BYTES * 3 // 2})\n'finished'")
+    reply = live_server.reply(f"print('x' * {MAX_STDOUT_BYTES * 3 // 2})\n'finished'")
     assert reply["truncated"]["stdout"] is True
     assert reply["limit"] is None
     assert reply["success"] is True
@@ -171,14 +148,14 @@ def test_output_slightly_over_budget_is_truncated_not_stopped(live_server: LiveS
 
 def test_truncated_output_never_splits_a_character(live_server: LiveServer) -> None:
     # 3-byte characters: the budget falls in the middle of one; the reply stays valid text.
-    reply = run(live_server, f"print('\u20ac' * {MAX_STDOUT_BYTES})")
+    reply = live_server.reply(f"print('\u20ac' * {MAX_STDOUT_BYTES})")
     assert reply["truncated"]["stdout"] is True
     assert set(reply["stdout"]) == {"\u20ac"}
     assert len(reply["stdout"].encode("utf-8")) == MAX_STDOUT_BYTES // 3 * 3
 
 
 def test_stderr_over_budget_is_truncated(live_server: LiveServer) -> None:
-    reply = run(live_server, f"raise ValueError('e' * {MAX_STDERR_BYTES + 1000})")
+    reply = live_server.reply(f"raise ValueError('e' * {MAX_STDERR_BYTES + 1000})")
     assert reply["truncated"]["stderr"] is True
     assert len(reply["stderr"].encode("utf-8")) <= MAX_STDERR_BYTES
     assert reply["limit"] is None
@@ -186,7 +163,7 @@ def test_stderr_over_budget_is_truncated(live_server: LiveServer) -> None:
 
 
 def test_output_within_budget_is_complete(live_server: LiveServer) -> None:
-    reply = run(live_server, f"print('x' * {MAX_STDOUT_BYTES - 1})")
+    reply = live_server.reply(f"print('x' * {MAX_STDOUT_BYTES - 1})")
     assert reply["truncated"]["stdout"] is False
     assert reply["stdout"] == "x" * (MAX_STDOUT_BYTES - 1) + "\n"
 
@@ -206,27 +183,27 @@ def test_output_within_budget_is_complete(live_server: LiveServer) -> None:
     ],
 )
 def test_unbounded_recursion(live_server: LiveServer, code: str, lines: set[int]) -> None:
-    reply = run(live_server, code)
+    reply = live_server.reply(code)
     assert reply["error"]["type"] == "RecursionError"
     assert reply["error"]["line"] in lines
     assert reply["success"] is False
     assert reply["limit"] is None
-    assert_still_serves(live_server)
+    live_server.assert_still_serves()
 
 
 def test_bounded_recursion_works(live_server: LiveServer) -> None:
-    reply = run(live_server, "def fact(n):\n    return 1 if n < 2 else n * fact(n - 1)\nfact(20)")
+    reply = live_server.reply("def fact(n):\n    return 1 if n < 2 else n * fact(n - 1)\nfact(20)")
     assert reply["result"] == 2432902008176640000
 
 
 def test_deeply_nested_result_is_answered(live_server: LiveServer) -> None:
-    reply = run(live_server, program("limits_deeply_nested_result"))
+    reply = live_server.reply(program("limits_deeply_nested_result"))
     assert reply["success"] is True
     depth, value = 0, reply["result"]
     while isinstance(value, list) and value and depth < 1000:
         depth, value = depth + 1, value[0]
     assert depth < 1000  # cut off long before the program's 100 000 levels
-    assert_still_serves(live_server)
+    live_server.assert_still_serves()
 
 
 # --------------------------------------------------------------------------- huge ints
@@ -238,18 +215,18 @@ def test_huge_int_power_is_stopped_by_the_wall_clock(live_server: LiveServer) ->
     assert elapsed_s < 3
     health = httpx.get(live_server.url + "/health", timeout=10)
     assert health.status_code == 200
-    assert_still_serves(live_server)
+    live_server.assert_still_serves()
 
 
 def test_huge_int_to_text_is_an_error(live_server: LiveServer) -> None:
-    reply = run(live_server, "str(10 ** 5000)")
+    reply = live_server.reply("str(10 ** 5000)")
     assert reply["error"]["type"] == "ValueError"
     assert reply["success"] is False
-    assert_still_serves(live_server)
+    live_server.assert_still_serves()
 
 
 def test_huge_int_result_is_described(live_server: LiveServer) -> None:
-    reply = run(live_server, "10 ** 5000")
+    reply = live_server.reply("10 ** 5000")
     assert reply["success"] is True
     assert reply["result"] == f"<int with {(10**5000).bit_length()} bits>"
 
@@ -267,27 +244,27 @@ def test_huge_int_result_is_described(live_server: LiveServer) -> None:
     ],
 )
 def test_result_over_budget_is_truncated(live_server: LiveServer, code: str) -> None:
-    reply = run(live_server, code)
+    reply = live_server.reply(code)
     assert reply["truncated"]["result"] is True
     assert reply["success"] is True
     assert len(json.dumps(reply["result"], ensure_ascii=False).encode("utf-8")) <= MAX_RESULT_BYTES
-    assert_still_serves(live_server)
+    live_server.assert_still_serves()
 
 
 def test_long_string_result_keeps_its_start(live_server: LiveServer) -> None:
-    reply = run(live_server, f"'r' * {2 * MAX_RESULT_BYTES}")
+    reply = live_server.reply(f"'r' * {2 * MAX_RESULT_BYTES}")
     assert reply["truncated"]["result"] is True
     assert reply["result"].startswith("r" * 1000)
 
 
 def test_result_under_budget_is_whole(live_server: LiveServer) -> None:
-    reply = run(live_server, "list(range(1000))")
+    reply = live_server.reply("list(range(1000))")
     assert reply["truncated"]["result"] is False
     assert reply["result"] == list(range(1000))
 
 
 def test_long_list_result_keeps_its_first_items(live_server: LiveServer) -> None:
-    reply = run(live_server, f"list(range({MAX_RESULT_BYTES}))")
+    reply = live_server.reply(f"list(range({MAX_RESULT_BYTES}))")
     assert reply["result"][:100] == list(range(100))
 
 
@@ -298,4 +275,4 @@ def test_server_healthy_after_the_limits(live_server: LiveServer) -> None:
     health = httpx.get(live_server.url + "/health", timeout=10)
     assert health.status_code == 200
     assert health.json()["checks"]["template_restarts"] == 0
-    assert_still_serves(live_server)
+    live_server.assert_still_serves()

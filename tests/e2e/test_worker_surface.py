@@ -7,34 +7,27 @@ from tests.support.inprocess import program
 from tests.support.server import LiveServer
 
 
-def run(server: LiveServer, code: str) -> dict[str, object]:
-    response = server.execute(code)
-    assert response.status_code == 200
-    body: dict[str, object] = response.json()
-    return body
-
-
 def test_library_internals_of_an_own_subclass_do_not_reach_the_real_stdout(live_server: LiveServer) -> None:
-    assert run(live_server, program("surface_stream_of_an_own_printer"))["result"] == "OutputStream"
+    assert live_server.reply(program("surface_stream_of_an_own_printer"))["result"] == "OutputStream"
 
 
 def test_the_stdout_wrapper_keeps_its_stream_to_itself(live_server: LiveServer) -> None:
-    error = run(live_server, program("surface_stream_inside_the_wrapper"))["error"]
+    error = live_server.reply(program("surface_stream_inside_the_wrapper"))["error"]
     assert isinstance(error, dict) and error["type"] == "SecurityError"
 
 
 def test_pprint_still_prints(live_server: LiveServer) -> None:
-    assert run(live_server, "import pprint\npprint.pprint({'a': [1, 2]})")["stdout"] == "{'a': [1, 2]}\n"
+    assert live_server.reply("import pprint\npprint.pprint({'a': [1, 2]})")["stdout"] == "{'a': [1, 2]}\n"
 
 
 def test_file_classes_cannot_be_reinitialised_through_special_methods(live_server: LiveServer) -> None:
     code = "import io\nb = io.BytesIO()\ntype(b).__init__(b, b'x')"
-    error = run(live_server, code)["error"]
+    error = live_server.reply(code)["error"]
     assert isinstance(error, dict) and error["type"] == "SecurityError"
 
 
 def test_the_stdout_wrapper_cannot_be_copied(live_server: LiveServer) -> None:
-    error = run(live_server, program("surface_copy_of_the_wrapper"))["error"]
+    error = live_server.reply(program("surface_copy_of_the_wrapper"))["error"]
     assert isinstance(error, dict) and error["type"] == "TypeError"
 
 
@@ -43,6 +36,6 @@ def test_typing_cache_hands_no_metaclass_alias_to_a_program(live_server: LiveSer
     # its __eq__ called with the cached object. typing's own import caches type[Any], an
     # alias whose call is the real type: the way back to three-argument type() and every
     # metaclass, so the template empties the caches before any program runs.
-    body = run(live_server, program("surface_typing_cache_metaclass_alias"))
+    body = live_server.reply(program("surface_typing_cache_metaclass_alias"))
     assert "ESC" + "APED" not in str(body["stdout"])
     assert body["success"] is False

@@ -77,6 +77,19 @@ class LiveServer:
         with self.client() as client:
             return client.post("/execute", json={"code": code, **body})
 
+    def reply(self, code: str, **body: Any) -> dict[str, Any]:
+        """The body of /execute's answer, which must be a 200 (a failed run is one too)."""
+        response = self.execute(code, **body)
+        assert response.status_code == 200, response.text
+        reply: dict[str, Any] = response.json()
+        return reply
+
+    def assert_still_serves(self) -> None:
+        """After an attack: an ordinary program still runs and prints what it should."""
+        reply = self.reply("print(6 * 7)")
+        assert reply["success"] is True
+        assert reply["stdout"] == "42\n"
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
