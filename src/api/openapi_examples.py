@@ -8,9 +8,11 @@ each example request to a real server and compare.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from limits import parse_many
+from pydantic import SecretStr
 
 from ..errors import ExecutorError, Overloaded, PayloadTooLarge, RateLimited, SandboxUnavailable
 from ..language.validation import SourcePolicy, prepare_program
@@ -57,7 +59,7 @@ _DESCRIPTIONS = {
 }
 
 
-def _refusal_of(check: Any) -> ExecutorError:
+def _refusal_of(check: Callable[[], object]) -> ExecutorError:
     try:
         check()
     except ExecutorError as exc:
@@ -70,7 +72,10 @@ def refusal_examples(settings: Settings) -> dict[int, dict[str, dict[str, Any]]]
     policy = SourcePolicy(settings.max_ast_nodes, settings.max_ast_depth, settings.allowed_imports)
     violations = prepare_program(REFUSED_CODE, policy).violations
     invalid = _refusal_of(lambda: parse_request(WRONG_TYPE_BODY, "application/json", settings.max_context_depth))
-    unauthorized = _refusal_of(lambda: check_token(settings, "not-the-token"))
+    # With a token configured, whether or not this service has one yet: the example is
+    # the answer to a wrong token, not to a missing configuration (that is the 503's).
+    configured = settings.model_copy(update={"api_token": SecretStr("the-configured-token")})
+    unauthorized = _refusal_of(lambda: check_token(configured, "not-the-token"))
     limit = settings.max_body_bytes
 
     def example(summary: str, exc: ExecutorError) -> dict[str, Any]:
