@@ -39,7 +39,9 @@ def json_formatter() -> logging.Formatter:
         style="{",
         rename_fields=_RENAME,
         datefmt="%Y-%m-%dT%H:%M:%S%z",
-        json_ensure_ascii=False,
+        # Escaped: a program's text (an exception message in a log line) may hold U+2028
+        # or U+0085, which line-splitting log tools take for the end of the line.
+        json_ensure_ascii=True,
         # uvicorn attaches an ANSI-coloured copy of some messages: noise in JSON.
         reserved_attrs=[*RESERVED_ATTRS, "color_message"],
     )

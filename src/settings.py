@@ -244,22 +244,30 @@ def variable_names() -> frozenset[str]:
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+def _hides_a_value(name: str, known: frozenset[str]) -> bool:
+    """A line that may be a value glued to a name: not a valid name at all, or a real
+    setting's name with more after it (``EXECUTOR_API_TOKEN_<hex>``, ``=`` typed as ``_``)."""
+    upper = name.upper()
+    return not _NAME.fullmatch(name) or any(upper.startswith(k) and upper != k for k in known)
+
+
 def unknown_variables(given: Mapping[str, object]) -> list[tuple[str, str | None]]:
     """The ``EXECUTOR_*`` names in ``given`` that no setting reads, each with the closest
-    real name (or None): a mistyped variable must not be silently ignored. Names that are
-    not valid variable names are left out (see ``malformed_variables``)."""
+    real name (or None): a mistyped variable must not be silently ignored. Names that may
+    hide a value are left out (see ``malformed_variables``)."""
     known = variable_names()
     unknown = sorted(
         name
         for name in given
-        if _NAME.fullmatch(name) and name.upper().startswith(ENV_PREFIX) and name.upper() not in known
+        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known and not _hides_a_value(name, known)
     )
     return [(name, next(iter(difflib.get_close_matches(name.upper(), known, n=1)), None)) for name in unknown]
 
 
 def malformed_variables(given: Mapping[str, object]) -> int:
-    """How many entries of ``given`` that mention the prefix are not ``NAME=value``."""
-    return sum(1 for name in given if ENV_PREFIX in name.upper() and not _NAME.fullmatch(name))
+    """How many entries of ``given`` mention the prefix but may hide a value."""
+    known = variable_names()
+    return sum(1 for name in given if ENV_PREFIX in name.upper() and _hides_a_value(name, known))
 
 
 def warn_unknown_variables(environ: Mapping[str, str], env_file: str | Path = ENV_FILE) -> None:
@@ -275,8 +283,8 @@ def warn_unknown_variables(environ: Mapping[str, str], env_file: str | Path = EN
     malformed = malformed_variables(given)
     if malformed:
         log.warning(
-            "%d EXECUTOR_ line(s) in the environment or %s are not NAME=value and are ignored "
-            "(not shown: they may hold a secret)",
+            "%d EXECUTOR_ line(s) in the environment or %s are not NAME=value, or extend a setting's "
+            "name, and are ignored (not shown: they may hold a secret); check their '='",
             malformed,
             env_file,
         )

@@ -13,6 +13,7 @@ code, MCP with a tool error. Neither counts or audits anything itself.
 
 from __future__ import annotations
 
+import builtins
 import hmac
 import time
 from dataclasses import dataclass
@@ -37,7 +38,10 @@ CLIENT_CLOSED_REQUEST = 499
 
 def _bearer(headers: Headers) -> str | None:
     scheme, _, credentials = headers.get("authorization", "").partition(" ")
-    return credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
+    # HTTP's own whitespace only: str.strip() would also drop U+00A0 and U+0085, letting
+    # a value that differs byte for byte from the token (and from X-Executor-Token) in.
+    credentials = credentials.strip(" \t")
+    return credentials if scheme.lower() == "bearer" and credentials else None
 
 
 def presented_token(headers: Headers) -> str | None:
@@ -81,6 +85,18 @@ def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))
 
 
+#: Exception names the audit log may carry as they are. A program names its own exception
+#: classes (``E.__name__ = secret``), so any other name could carry a context value.
+_BUILTIN_EXCEPTIONS = frozenset(
+    name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
+) | {"SecurityError", "WorkerCrashed", "CPUTimeExceeded", "OutputLimitExceeded"}
+
+
+def audited_error_type(name: str) -> str:
+    """The name of an exception as the audit log may carry it."""
+    return name if name in _BUILTIN_EXCEPTIONS else "<program exception>"
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who asked: the client address and the token's fingerprint (never the token).
@@ -121,7 +137,7 @@ class ExecutionFront:
             status=200,
             outcome=reply.outcome,
             limit=reply.limit,
-            error_type=reply.error.type if reply.error else None,
+            error_type=audited_error_type(reply.error.type) if reply.error else None,
             execution_ms=reply.duration_ms,
             stdout_bytes=len(reply.stdout.encode("utf-8", "surrogatepass")),
             stderr_bytes=len(reply.stderr.encode("utf-8", "surrogatepass")),

@@ -89,6 +89,19 @@ def test_a_bearer_caller_is_audited_under_the_same_fingerprint(server: LiveServe
     assert by_id["auth-fingerprint-header"]["token_fingerprint"] == token_fingerprint(TOKEN)
 
 
+def test_a_program_cannot_write_a_context_value_into_the_audit_log(server: LiveServer) -> None:
+    code = "class E(Exception):\n    pass\nE.__name__ = secret\nraise E(1)"
+    response = httpx.post(
+        server.url + "/execute",
+        json={"code": code, "context": {"secret": "ctx-canary-4f1e"}},
+        headers={"X-Executor-Token": TOKEN, "X-Request-ID": "auth-error-type"},
+    )
+    assert response.json()["error"]["type"] == "ctx-canary-4f1e"  # the caller sees its own program's error
+    line = next(line for line in audit_lines(server) if line["request_id"] == "auth-error-type")
+    assert line["error_type"] == "<program exception>"
+    assert "ctx-canary-4f1e" not in server.log()
+
+
 def test_a_refusal_for_two_tokens_is_audited_as_auth(server: LiveServer) -> None:
     execute(server, {"X-Executor-Token": TOKEN, "Authorization": "Bearer other"}, "auth-refused-audit")
     line = next(line for line in audit_lines(server) if line["request_id"] == "auth-refused-audit")

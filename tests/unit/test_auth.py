@@ -35,6 +35,16 @@ def test_the_token_is_read_from_either_header(given: Headers, expected: str | No
     assert presented_token(given) == expected
 
 
+@pytest.mark.parametrize("space", ["\xa0", "\x85"])
+def test_bearer_credentials_lose_only_http_whitespace(space: str) -> None:
+    # Unicode-aware trimming would make a value that differs from the token byte for
+    # byte (and from X-Executor-Token) authenticate.
+    given = presented_token(Headers(raw=[(b"authorization", f"Bearer {TOKEN}{space}".encode("latin-1"))]))
+    assert given == TOKEN + space
+    with pytest.raises(Unauthorized):
+        check_token(make_settings(), given)
+
+
 def test_two_different_tokens_are_refused() -> None:
     with pytest.raises(Unauthorized, match="different tokens"):
         presented_token(headers(x_executor_token=TOKEN, authorization="Bearer another"))

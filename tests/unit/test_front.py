@@ -12,6 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from src.api.audit import MAX_AUDITED_KEY_CHARS, AuditRecord
+from src.api.front import audited_error_type
 from src.app import create_app
 from src.log_config import TextFormatter
 from tests.support.server import make_settings
@@ -48,3 +49,19 @@ def test_text_log_lines_carry_the_audit_fields() -> None:
     record.status = 401
     line = TextFormatter().format(record)
     assert line.endswith("INFO executor.audit [r-1] execution outcome='rejected' status=401")
+
+
+@pytest.mark.parametrize(
+    ("name", "audited"),
+    [
+        pytest.param("ZeroDivisionError", "ZeroDivisionError", id="builtin"),
+        pytest.param("SecurityError", "SecurityError", id="sandbox-refusal"),
+        pytest.param("TimeoutError", "TimeoutError", id="limit"),
+        pytest.param("ctx-secret-value", "<program exception>", id="program-named"),
+        pytest.param("ValueError\u2028forged", "<program exception>", id="line-separator"),
+    ],
+)
+def test_only_exception_names_the_program_cannot_choose_reach_the_audit_log(name: str, audited: str) -> None:
+    # A program names its own exception classes (E.__name__ = secret): any such name
+    # could carry a context value into the audit log.
+    assert audited_error_type(name) == audited

@@ -310,6 +310,8 @@ def test_known_variables_give_no_warning(tmp_path: Path, caplog: pytest.LogCaptu
         pytest.param(f"EXECUTOR_API_TOKEN{SECRET}", id="no-separator"),
         pytest.param(f"EXECUTOR_API_TOKEN-{SECRET}", id="dash"),
         pytest.param(f"EXECUTOR_API_TOKEN.{SECRET}", id="dot"),
+        pytest.param("EXECUTOR_API_TOKEN_0123456789abcdef", id="underscore-for-equals"),
+        pytest.param("EXECUTOR_API_TOKEN0123456789abcdef", id="glued-hex"),
     ],
 )
 def test_a_dotenv_line_without_equals_is_counted_never_shown(
@@ -320,6 +322,7 @@ def test_a_dotenv_line_without_equals_is_counted_never_shown(
     with caplog.at_level("WARNING", logger="src.settings"):
         warn_unknown_variables({}, env_file)
     assert SECRET not in caplog.text
+    assert "0123456789abcdef" not in caplog.text
     assert [r.getMessage().split(" are not")[0] for r in caplog.records] == [
         f"1 EXECUTOR_ line(s) in the environment or {env_file}"
     ]
