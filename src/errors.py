@@ -7,6 +7,7 @@
     │   ├── CodeRejected           400  validation     syntax error, forbidden construct, AST limits
     │   ├── Unauthorized           401  auth           missing or wrong token
     │   ├── PayloadTooLarge        413  too_large      body or code over the configured size
+    │   ├── RequestTimeout         408  body_timeout   the body did not arrive in time (connection closed)
     │   ├── InvalidRequest         422  invalid_request body does not match the schema
     │   ├── RateLimited            429  rate_limited   the caller's rate limit (Retry-After set)
     │   └── Overloaded             429  queue_full     execution queue full (Retry-After set)
@@ -28,7 +29,15 @@ from typing import Any, ClassVar, Literal, get_args
 from .language.validation import Violation
 
 RejectionReason = Literal[
-    "auth", "validation", "too_large", "invalid_request", "rate_limited", "queue_full", "unavailable", "shutting_down"
+    "auth",
+    "validation",
+    "too_large",
+    "body_timeout",
+    "invalid_request",
+    "rate_limited",
+    "queue_full",
+    "unavailable",
+    "shutting_down",
 ]
 REJECTION_REASONS: tuple[RejectionReason, ...] = get_args(RejectionReason)
 
@@ -70,6 +79,17 @@ class Unauthorized(RequestRejected):
 class PayloadTooLarge(RequestRejected):
     status_code: ClassVar[int] = 413
     reason: ClassVar[RejectionReason] = "too_large"
+
+
+class RequestTimeout(RequestRejected):
+    status_code: ClassVar[int] = 408
+    reason: ClassVar[RejectionReason] = "body_timeout"
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        # The rest of the body may still arrive: the connection cannot carry another
+        # request, so it is closed after the answer.
+        return {"Connection": "close"}
 
 
 class InvalidRequest(RequestRejected):

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
         description="wall-clock limit when the request gives no timeout_s",
     )
     max_timeout_s: float = Field(default=30.0, gt=0, le=600, description="largest timeout_s a request may ask for")
+    body_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="time a request body may take to arrive; slower is a 408"
+    )
     max_cpu_s: int = Field(default=30, ge=1, le=600, description="RLIMIT_CPU ceiling of a worker")
 
     # Memory and descriptors

@@ -14,7 +14,7 @@ from typing import Any
 from limits import parse_many
 from pydantic import SecretStr
 
-from ..errors import ExecutorError, Overloaded, PayloadTooLarge, RateLimited, SandboxUnavailable
+from ..errors import ExecutorError, Overloaded, PayloadTooLarge, RateLimited, RequestTimeout, SandboxUnavailable
 from ..language.validation import SourcePolicy, prepare_program
 from ..settings import Settings
 from .body import parse_request
@@ -52,6 +52,7 @@ WRONG_TYPE_BODY = b'{"code": 42}'
 _DESCRIPTIONS = {
     400: "the code was rejected before running; `detail` lists each violation with its line, rule and hint",
     401: "missing or wrong token (X-Executor-Token or Authorization: Bearer), or two different tokens",
+    408: "the request body did not arrive within EXECUTOR_BODY_TIMEOUT_S; the connection is closed",
     413: "body or code larger than the configured limit",
     422: "body does not match the schema; `detail` lists where and why",
     429: "execution queue full or rate limit exceeded; see Retry-After",
@@ -92,6 +93,12 @@ def refusal_examples(settings: Settings) -> dict[int, dict[str, dict[str, Any]]]
         413: {
             "body": example(
                 "body over the limit", PayloadTooLarge(f"request body is {limit + 1} bytes; the limit is {limit}")
+            )
+        },
+        408: {
+            "slow-body": example(
+                "a body still arriving after the limit",
+                RequestTimeout(f"the request body did not arrive within {settings.body_timeout_s:g} s"),
             )
         },
         422: {"wrong-type": example('{"code": 42}', invalid)},

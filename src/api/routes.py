@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from slowapi import Limiter
+from starlette.requests import ClientDisconnect
 
 from ..errors import ExecutorError
 from ..schemas import ErrorResponse, ExecuteRequest, ExecuteResponse, HealthResponse
@@ -21,7 +22,7 @@ from ..settings import Settings
 from .audit import AuditRecord
 from .auth import Authorized, SettingsDep
 from .body import parse_request, read_body
-from .front import Caller, ExecutionFront, caller_token
+from .front import CLIENT_CLOSED_REQUEST, Caller, ExecutionFront, caller_token
 from .health import HealthMonitor
 from .openapi_examples import error_responses
 from .rate_limit import client_ip, exempt, set_limit_headers, token_key
@@ -105,14 +106,19 @@ def build_router(settings: Settings, limiter: Limiter) -> APIRouter:
         hit a limit (``success: false`` with ``error`` / ``limit``).
         """
         audit = audit_record(request)
-        body = await read_body(request, settings.max_body_bytes)
+        try:
+            body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
+        except ClientDisconnect:
+            # The client left while sending: an ordinary event, answered to no one.
+            front.abandoned(audit)
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
         payload = parse_request(body, request.headers.get("content-type", ""), settings.max_context_depth)
         reply = await _unless_client_leaves(request, front.execute(payload, request.state.request_id, audit))
         if reply is None:
             # Nobody is waiting for the answer any more: the worker was killed and its slot
             # (or queue place) given to the next request.
             front.abandoned(audit)
-            return Response(status_code=499)
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
         # Serialized here, once: returning the model would make FastAPI validate it again.
         return set_limit_headers(Response(reply.model_dump_json(), media_type="application/json"), request)
 

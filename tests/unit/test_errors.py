@@ -14,6 +14,7 @@ from src.errors import (
     PayloadTooLarge,
     RateLimited,
     RequestRejected,
+    RequestTimeout,
     SandboxUnavailable,
     ShuttingDown,
     Unauthorized,
@@ -27,6 +28,7 @@ STATUS = [
     pytest.param(InvalidRequest([{"loc": ["body"], "msg": "bad", "type": "x"}]), 422, id="invalid-request"),
     pytest.param(Overloaded("queue full", 1), 429, id="overloaded"),
     pytest.param(RateLimited("rate limit exceeded", 3), 429, id="rate-limited"),
+    pytest.param(RequestTimeout("the body did not arrive"), 408, id="request-timeout"),
     pytest.param(SandboxUnavailable("no token"), 503, id="sandbox-unavailable"),
     pytest.param(ShuttingDown(5), 503, id="shutting-down"),
 ]
@@ -37,6 +39,7 @@ REASONS = [
     pytest.param(Unauthorized, "auth", id="auth"),
     pytest.param(PayloadTooLarge, "too_large", id="too-large"),
     pytest.param(InvalidRequest, "invalid_request", id="invalid-request"),
+    pytest.param(RequestTimeout, "body_timeout", id="body-timeout"),
     pytest.param(RateLimited, "rate_limited", id="rate-limited"),
     pytest.param(Overloaded, "queue_full", id="queue-full"),
     pytest.param(SandboxUnavailable, "unavailable", id="unavailable"),
@@ -161,3 +164,7 @@ DETAIL_MESSAGES = [
 @pytest.mark.parametrize(("violation", "message"), DETAIL_MESSAGES)
 def test_violation_detail_message(violation: Violation, message: str) -> None:
     assert violation.as_detail()["message"] == message
+
+
+def test_a_slow_body_closes_its_connection() -> None:
+    assert RequestTimeout("the body did not arrive").headers == {"Connection": "close"}
