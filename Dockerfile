@@ -43,9 +43,9 @@ EXPOSE 8030
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request as u; sys.exit(u.urlopen('http://127.0.0.1:8030/health', timeout=4).status != 200)"]
 ENTRYPOINT ["tini", "--"]
-# The README's run command, on every interface of the container. X-Forwarded-For is not
-# trusted (the per-IP limit and the audit log use the peer address): behind a proxy, add
-# --proxy-headers --forwarded-allow-ips=<the proxy's address>. --limit-concurrency bounds
-# open connections (503 beyond), idle keep-alive connections close after 5 s.
-CMD ["uvicorn", "src.main:app", "--host", "0.0.0.0", "--port", "8030", "--no-server-header", \
-     "--no-proxy-headers", "--limit-concurrency", "256", "--timeout-keep-alive", "5"]
+# The README's run command (`python -m src` is the sandboxed-executor console script), on
+# every interface of the container: connection deadlines (headers, body, a client that
+# stops reading), at most 256 open connections (503 beyond), idle keep-alive connections
+# closed after 5 s, no Server header. X-Forwarded-For is not trusted (the per-IP limit and
+# the audit log use the peer address): behind a proxy, add --forwarded-allow-ips=<its address>.
+CMD ["python", "-m", "src", "--host", "0.0.0.0", "--port", "8030"]

@@ -1,6 +1,9 @@
-"""The ASGI entry point: ``uvicorn src.main:app``. Reads settings from the environment.
+"""The service's entry points. Reads settings from the environment.
 
-Also the ``sandboxed-executor`` console script (``serve``), which runs the same app.
+``sandboxed-executor`` (the console script, also ``python -m src``) serves the app with
+run(): uvicorn with the connection deadlines of api/connections.py. ``uvicorn
+src.main:app`` serves the same app without them (uvicorn's command line cannot name a
+protocol class): fine behind a proxy that has its own, not facing clients.
 """
 
 from __future__ import annotations
@@ -11,11 +14,19 @@ from collections.abc import Sequence
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 
 from . import __version__
+from .api.connections import ConnectionLimits, guarded_protocol
 from .app import create_app
 from .log_config import configure_logging
-from .settings import load_settings, warn_unknown_variables
+from .metrics import ExecutorMetrics
+from .settings import Settings, load_settings, warn_unknown_variables
+
+#: Open connections at most (uvicorn answers 503 beyond), and how long an idle keep-alive
+#: connection is kept.
+MAX_CONNECTIONS = 256
+KEEP_ALIVE_S = 5
 
 
 def __getattr__(name: str) -> Any:
@@ -31,25 +42,46 @@ def __getattr__(name: str) -> Any:
     return globals()[name]
 
 
-def serve(argv: Sequence[str] | None = None) -> None:
-    """``sandboxed-executor [--host H] [--port P]``: ``uvicorn src.main:app`` from any directory.
+def run(app: FastAPI, host: str, port: int, *, forwarded_allow_ips: str | None = None, root_path: str = "") -> None:
+    """Serve ``app`` with uvicorn as the service is meant to run: the connection deadlines
+    of api/connections.py, at most 256 open connections (503 beyond), idle keep-alive
+    connections closed after 5 s, no Server header, no WebSocket upgrades, and
+    X-Forwarded-* trusted only from ``forwarded_allow_ips`` (by default from no one: the
+    per-IP limit and the audit log use the peer address)."""
+    settings: Settings = app.state.settings
+    metrics: ExecutorMetrics = app.state.metrics
+    limits = ConnectionLimits(settings.header_timeout_s, settings.body_timeout_s, settings.send_timeout_s)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        http=guarded_protocol(limits, lambda reason: metrics.connections_closed.labels(reason).inc()),
+        ws="none",
+        server_header=False,
+        proxy_headers=forwarded_allow_ips is not None,
+        forwarded_allow_ips=forwarded_allow_ips,
+        root_path=root_path,
+        limit_concurrency=MAX_CONNECTIONS,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        log_config=None,  # configure_logging (when the app was loaded) already set up uvicorn's loggers
+    )
 
-    With the image's HTTP settings (see the Dockerfile's CMD): no Server header, no trust in
-    X-Forwarded-* (the per-IP limit and the audit log use the peer address), at most 256 open
-    connections, idle keep-alive connections closed after 5 s."""
+
+def serve(argv: Sequence[str] | None = None) -> None:
+    """``sandboxed-executor`` (also ``python -m src``): serve ``src.main:app`` with run()."""
     parser = argparse.ArgumentParser(
         prog="sandboxed-executor", description="Serve the sandboxed Python executor over HTTP (EXECUTOR_* settings)."
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8030, help="TCP port (default: %(default)s)")
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="comma-separated addresses of the proxies whose X-Forwarded-For and X-Forwarded-Proto are trusted "
+        "(default: none; the peer address is the client)",
+    )
+    parser.add_argument("--root-path", default="", help="the path prefix a proxy serves this service under")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     args = parser.parse_args(argv)
-    uvicorn.run(
-        "src.main:app",
-        host=args.host,
-        port=args.port,
-        server_header=False,
-        proxy_headers=False,
-        limit_concurrency=256,
-        timeout_keep_alive=5,
-    )
+    app = __getattr__("app")
+    run(app, args.host, args.port, forwarded_allow_ips=args.forwarded_allow_ips, root_path=args.root_path)

@@ -20,6 +20,7 @@ counted and audited with ``transport="mcp"``.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import uuid
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import ValidationError
 
 from . import __version__
-from .api.front import Caller, ExecutionFront
+from .api.front import Caller, ExecutionFront, unless_client_leaves
 from .errors import CodeRejected, ExecutorError, InvalidRequest, RateLimited
 from .log_config import REQUEST_ID
 from .schemas import ExecuteRequest, ExecuteResponse
@@ -40,6 +41,11 @@ from .settings import Settings
 #: Who is calling, set by the HTTP front (McpFront) for the tool to audit and limit; None
 #: over stdio, where the caller is whoever started the process.
 CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("mcp_caller", default=None)
+#: Set by the HTTP front when the client that made the request disconnects before its
+#: answer; None over stdio.
+CLIENT_GONE: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar("mcp_client_gone", default=None)
+#: What run_python answers to a client that left (nobody reads it; it is for the SDK).
+ABANDONED_TEXT = "the client disconnected before the answer; the execution was stopped"
 SUMMARY_CHARS = 2000
 
 
@@ -171,10 +177,15 @@ def build_mcp(
                 if wait is not None:
                     raise RateLimited("Rate limit exceeded", wait)
             request = _arguments(code, context, timeout_s, settings)
-            reply = await front.execute(request, REQUEST_ID.get() or uuid.uuid4().hex, audit)
+            execution = front.execute(request, REQUEST_ID.get() or uuid.uuid4().hex, audit)
+            gone = CLIENT_GONE.get()
+            reply = await (execution if gone is None else unless_client_leaves(gone.wait(), execution))
         except ExecutorError as exc:
             front.refused(exc, "mcp", audit)
             return _refusal(exc)
+        if reply is None:
+            front.abandoned(audit)
+            return _tool_error(ABANDONED_TEXT)
         return CallToolResult(
             content=[TextContent(type="text", text=_summary(reply))],
             structured_content=reply.model_dump(mode="json"),

@@ -4,7 +4,8 @@ read them from a private registry (``registry.get_sample_value(...)``).
 Names carry the ``executor_`` prefix and base units (seconds, bytes). Labels are
 bounded, each vocabulary defined once where it belongs: ``outcome`` one of
 schemas.OUTCOMES, ``transport`` one of schemas.TRANSPORTS, ``reason`` one of
-errors.REJECTION_REASONS (the error tree), ``kind`` one of protocol.LIMIT_KINDS,
+errors.REJECTION_REASONS (the error tree) or, on connections,
+api.connections.CONNECTION_CUTS, ``kind`` one of protocol.LIMIT_KINDS,
 ``stream`` stdout/stderr/result, ``route`` a route template (or ``unmatched``),
 ``method`` an HTTP method, ``status`` an HTTP status.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from .api.connections import CONNECTION_CUTS
 from .errors import REJECTION_REASONS
 from .protocol import LIMIT_KINDS
 from .schemas import OUTCOMES, TRANSPORTS
@@ -97,6 +99,14 @@ class ExecutorMetrics:
             buckets=LATENCY_BUCKETS_S,
             registry=registry,
         )
+        self.connections_closed = Counter(
+            "executor_connections_closed",
+            "Connections the server closed because the client was too slow or sent too much, by reason",
+            ["reason"],
+            registry=registry,
+        )
+        for cut in CONNECTION_CUTS:
+            self.connections_closed.labels(cut)
         for transport in TRANSPORTS:
             for outcome in OUTCOMES:
                 self.executions.labels(outcome, transport)

@@ -93,6 +93,16 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(
         default=10.0, gt=0, le=300, description="time a request body may take to arrive; slower is a 408"
     )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="time from a connection's start, or the end of its previous answer, to the end of the next "
+        "request's headers; slower connections are closed",
+    )
+    send_timeout_s: float = Field(
+        default=15.0, gt=0, le=300, description="time an answer may wait for a client that stops reading it"
+    )
     max_cpu_s: int = Field(default=30, ge=1, le=600, description="RLIMIT_CPU ceiling of a worker")
 
     # Memory and descriptors

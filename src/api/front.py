@@ -13,10 +13,14 @@ code, MCP with a tool error. Neither counts or audits anything itself.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
+import contextlib
 import hmac
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from starlette.datastructures import Headers
 
@@ -34,6 +38,26 @@ UNCONFIGURED_DETAIL = (
 #: Status written to the audit log for an execution whose client left before the answer
 #: (nginx's "client closed request"); nothing is sent.
 CLIENT_CLOSED_REQUEST = 499
+
+T = TypeVar("T")
+
+
+async def unless_client_leaves(gone: Awaitable[object], work: Awaitable[T]) -> T | None:
+    """``work``'s result, or None if ``gone`` (the client left) finishes first; ``work`` is
+    then cancelled: an execution nobody will read must not keep a slot or a queue place.
+    A refusal raised by ``work`` propagates."""
+    task = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(gone)
+    try:
+        await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watch.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, ExecutorError):
+        await task
+    return None
 
 
 def _bearer(headers: Headers) -> str | None:

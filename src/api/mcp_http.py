@@ -6,6 +6,12 @@ or ``Authorization: Bearer <token>``, the MCP clients' usual way). A refusal is 
 401 (or 503 without a configured token) before the MCP layer sees anything, so an
 unauthenticated caller cannot even list the tools.
 
+The body is then read here as /execute reads it (api/body.read_body: 413 past
+EXECUTOR_MAX_BODY_BYTES, 408 past EXECUTOR_BODY_TIMEOUT_S, a client that leaves while
+sending is answered nothing) and handed to the SDK whole. After it, this front watches
+the connection: a client that leaves before its answer sets CLIENT_GONE, and the
+run_python call it made is stopped and audited as abandoned.
+
 The SDK's DNS-rebinding protection (a Host allow-list) is off: it protects local servers
 that accept requests without credentials, while every request here must carry the
 token, which a rebinding web page does not have, and the service runs under whatever
@@ -14,6 +20,8 @@ host name its deployment gives it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
@@ -21,13 +29,15 @@ from types import SimpleNamespace
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect, Request
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ExecutorError, Unauthorized
-from ..mcp_server import CALLER
+from ..mcp_server import CALLER, CLIENT_GONE
 from ..settings import Settings
-from .front import Caller, ExecutionFront, check_token, presented_token
+from .body import read_body
+from .front import CLIENT_CLOSED_REQUEST, Caller, ExecutionFront, check_token, presented_token
 from .middleware import HttpMiddleware
 
 MCP_PATH = "/mcp"
@@ -42,9 +52,11 @@ class McpFront(HttpMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
+        scope["route"] = _ROUTE  # the HTTP metrics' route label, refusals included (a plain Route sets none)
         try:
             token = presented_token(headers)
             check_token(self.settings, token)
+            body = await read_body(Request(scope, receive), self.settings.max_body_bytes, self.settings.body_timeout_s)
         except ExecutorError as exc:
             # Not an execution yet (the MCP method is unknown): counted, not audited.
             self.front.refused(exc, "mcp", None)
@@ -53,13 +65,47 @@ class McpFront(HttpMiddleware):
                 extra[b"www-authenticate"] = b'Bearer realm="executor"'
             await _refuse(send, exc.status_code, str(exc.detail), extra)
             return
+        except ClientDisconnect:
+            # Sent to no one (the connection is gone): the status the HTTP metrics record.
+            await _refuse(send, CLIENT_CLOSED_REQUEST, "the client closed the connection", {})
+            return
         client = scope.get("client")
-        scope["route"] = _ROUTE  # for the HTTP metrics' route label (a plain Route sets none)
-        reset = CALLER.set(Caller.presenting(client[0] if client else None, token))
+        gone = asyncio.Event()
+        answered = False
+        delivered = False
+
+        async def receive_body() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send_noting_the_end(message: Message) -> None:
+            nonlocal answered
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = True
+            await send(message)
+
+        async def watch() -> None:
+            # The body is read: the next message is the disconnect, or the end of the answer.
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            if not answered:
+                gone.set()
+
+        watcher = asyncio.create_task(watch(), name="mcp-client-watch")
+        caller_reset = CALLER.set(Caller.presenting(client[0] if client else None, token))
+        gone_reset = CLIENT_GONE.set(gone)
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive_body, send_noting_the_end)
         finally:
-            CALLER.reset(reset)
+            CLIENT_GONE.reset(gone_reset)
+            CALLER.reset(caller_reset)
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
 
 
 async def _refuse(send: Send, status: int, detail: str, extra: dict[bytes, bytes]) -> None:
@@ -76,7 +122,7 @@ def mcp_route(mcp: MCPServer, settings: Settings, front: ExecutionFront) -> Rout
         streamable_http_path=MCP_PATH,
         stateless_http=True,
         json_response=True,
-        max_request_body_size=settings.max_body_bytes,
+        max_request_body_size=settings.max_body_bytes,  # read (and limited) by McpFront first
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
     (endpoint,) = [r for r in sdk_app.routes if isinstance(r, Route) and r.path == MCP_PATH]

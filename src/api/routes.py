@@ -6,28 +6,22 @@ from that application's settings and limiter.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Awaitable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from slowapi import Limiter
 from starlette.requests import ClientDisconnect
 
-from ..errors import ExecutorError
 from ..schemas import ErrorResponse, ExecuteRequest, ExecuteResponse, HealthResponse
 from ..settings import Settings
 from .audit import AuditRecord
 from .auth import Authorized, SettingsDep
 from .body import parse_request, read_body
-from .front import CLIENT_CLOSED_REQUEST, Caller, ExecutionFront, caller_token
+from .front import CLIENT_CLOSED_REQUEST, Caller, ExecutionFront, caller_token, unless_client_leaves
 from .health import HealthMonitor
 from .openapi_examples import error_responses
 from .rate_limit import client_ip, exempt, set_limit_headers, token_key
-
-T = TypeVar("T")
 
 
 async def get_front(request: Request) -> ExecutionFront:
@@ -49,23 +43,6 @@ async def _client_gone(request: Request) -> None:
     the next ASGI message can only be the disconnect)."""
     while (await request.receive())["type"] != "http.disconnect":
         pass
-
-
-async def _unless_client_leaves(request: Request, work: Awaitable[T]) -> T | None:
-    """``work``'s result, or None if the client disconnected first (``work`` is then
-    cancelled: an execution nobody will read must not keep a slot or a queue place)."""
-    task = asyncio.ensure_future(work)
-    gone = asyncio.ensure_future(_client_gone(request))
-    try:
-        await asyncio.wait((task, gone), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        gone.cancel()
-    if task.done():
-        return task.result()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, ExecutorError):
-        await task
-    return None
 
 
 def audit_record(request: Request) -> AuditRecord:
@@ -113,7 +90,9 @@ def build_router(settings: Settings, limiter: Limiter) -> APIRouter:
             front.abandoned(audit)
             return Response(status_code=CLIENT_CLOSED_REQUEST)
         payload = parse_request(body, request.headers.get("content-type", ""), settings.max_context_depth)
-        reply = await _unless_client_leaves(request, front.execute(payload, request.state.request_id, audit))
+        reply = await unless_client_leaves(
+            _client_gone(request), front.execute(payload, request.state.request_id, audit)
+        )
         if reply is None:
             # Nobody is waiting for the answer any more: the worker was killed and its slot
             # (or queue place) given to the next request.

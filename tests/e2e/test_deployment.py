@@ -110,11 +110,11 @@ def image_command() -> list[str]:
 
 def test_image_command_and_readme_run_command_start_the_same_app() -> None:
     readme = (PROJECT_ROOT / "README.md").read_text()
-    match = re.search(r"uvicorn (\S+) --host (\S+) --port (\d+)", readme)
+    match = re.search(r"python -m (\S+) --host (\S+) --port (\d+)", readme)
     assert match is not None
     command = image_command()
-    assert command[0] == "uvicorn"
-    assert command[1] == match.group(1) == "src.main:app"
+    assert command[:3] == ["python", "-m", match.group(1)]
+    assert match.group(1) == "src"
     assert command[command.index("--port") + 1] == match.group(3) == "8030"
 
 

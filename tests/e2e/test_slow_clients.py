@@ -1,6 +1,9 @@
-"""Clients that stall or leave while sending a body, against a real server: a stall is a
-408 on a closed connection within EXECUTOR_BODY_TIMEOUT_S, a departure an ordinary
-``abandoned`` execution; neither is a 5xx, a traceback or a connection held forever."""
+"""Clients that are slow or leave, against a real server started as the console script
+starts it: a stalled body is a 408 on a closed connection within EXECUTOR_BODY_TIMEOUT_S,
+slow headers, a body that keeps coming after an early answer and an answer nobody reads
+are cut off (src/api/connections.py), a departure is an ordinary ``abandoned``
+execution, on /execute and /mcp alike. None of it is a 5xx, a traceback or a connection
+held forever."""
 
 from __future__ import annotations
 
@@ -14,32 +17,83 @@ from tests.support.server import TOKEN, LiveServer, run_server
 from tests.support.waiting import wait_until
 
 BODY_TIMEOUT_S = 1
+HEADER_TIMEOUT_S = 2
+SEND_TIMEOUT_S = 1
+#: Far more than the kernel's socket buffers hold (tcp_wmem's 4 MiB ceiling on the
+#: server's side, a 4 KiB receive buffer on the client's), so most of the answer waits
+#: in the server's own buffer while the client does not read.
+BIG_OUTPUT_BYTES = 12_000_000
+#: How long a test waits for the server to close a connection: only a failing test waits
+#: this long (the deadlines above are seconds).
+CLOSE_WAIT_S = 30
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with run_server(tmp_path_factory.mktemp("slow"), {"EXECUTOR_BODY_TIMEOUT_S": str(BODY_TIMEOUT_S)}) as live:
+    settings = {
+        "EXECUTOR_BODY_TIMEOUT_S": str(BODY_TIMEOUT_S),
+        "EXECUTOR_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S),
+        "EXECUTOR_SEND_TIMEOUT_S": str(SEND_TIMEOUT_S),
+        "EXECUTOR_MAX_STDOUT_BYTES": str(BIG_OUTPUT_BYTES + 1024),
+        "EXECUTOR_MAX_TIMEOUT_S": "30",
+    }
+    with run_server(tmp_path_factory.mktemp("slow"), settings) as live:
         yield live
 
 
-def partial_request(
-    server: LiveServer, request_id: str, declared: int = 100, sent: bytes = b'{"code": "pri'
-) -> socket.socket:
-    """A POST /execute whose body stops after ``sent`` of ``declared`` bytes."""
+def connect(server: LiveServer, receive_buffer: int | None = None) -> socket.socket:
     host, _, port = server.url.removeprefix("http://").rpartition(":")
-    head = (
-        f"POST /execute HTTP/1.1\r\nHost: {host}\r\nX-Executor-Token: {TOKEN}\r\nX-Request-ID: {request_id}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {declared}\r\n\r\n"
-    )
-    sock = socket.create_connection((host, int(port)), timeout=30)
-    sock.sendall(head.encode() + sent)
+    sock = socket.socket()
+    if receive_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)  # before connect: no autotuning
+    sock.settimeout(CLOSE_WAIT_S)
+    sock.connect((host, int(port)))
     return sock
 
 
+def request_head(path: str, request_id: str, length: int, token: str = TOKEN, extra: str = "") -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Executor-Token: {token}\r\nX-Request-ID: {request_id}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {length}\r\n{extra}\r\n"
+    ).encode()
+
+
+def execute_request(request_id: str, code: str, **fields: object) -> bytes:
+    body = json.dumps({"code": code, **fields}).encode()
+    return request_head("/execute", request_id, len(body)) + body
+
+
+def partial_request(
+    server: LiveServer, request_id: str, declared: int = 100, sent: bytes = b'{"code": "pri', path: str = "/execute"
+) -> socket.socket:
+    """A POST whose body stops after ``sent`` of ``declared`` bytes."""
+    sock = connect(server)
+    sock.sendall(request_head(path, request_id, declared, extra=MCP_HEADERS if path == "/mcp" else "") + sent)
+    return sock
+
+
+MCP_HEADERS = "Accept: application/json, text/event-stream\r\n"
+
+
+def mcp_call(request_id: str, code: str, **arguments: object) -> bytes:
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "run_python", "arguments": {"code": code, **arguments}},
+    }
+    body = json.dumps(call).encode()
+    return request_head("/mcp", request_id, len(body), extra=MCP_HEADERS) + body
+
+
 def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (a reset included)."""
     answer = b""
-    while chunk := sock.recv(65536):
-        answer += chunk
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except ConnectionResetError:
+        pass
     return answer
 
 
@@ -79,5 +133,125 @@ def test_a_client_that_leaves_mid_body_is_abandoned_not_a_500(server: LiveServer
     assert "unhandled error" not in server.log()
 
 
+def closed_count(server: LiveServer, reason: str) -> float:
+    return server.metric("executor_connections_closed_total", reason=reason)
+
+
+def test_a_connection_that_sends_nothing_is_closed(server: LiveServer) -> None:
+    with connect(server) as sock:
+        assert read_until_closed(sock) == b""
+    assert closed_count(server, "header_timeout") >= 1
+
+
+def test_headers_that_stop_coming_are_cut_off(server: LiveServer) -> None:
+    with connect(server) as sock:
+        sock.sendall(b"GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        assert read_until_closed(sock) == b""
+
+
+def test_a_byte_after_an_early_answer_does_not_hold_the_connection(server: LiveServer) -> None:
+    """The 401 comes before the body is read; uvicorn's keep-alive timer, armed after it,
+    is cancelled by any byte: the rest of the body is still bounded by its deadline."""
+    with connect(server) as sock:
+        sock.sendall(request_head("/execute", "early-answer", 100, token="wrong") + b'{"co')
+        answer = b""
+        while b"}" not in answer:  # the 401's JSON body
+            answer += sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 401 ")
+        sock.sendall(b"d")
+        assert read_until_closed(sock) == b""
+    assert closed_count(server, "body_timeout") >= 1
+
+
+def test_headers_past_the_size_limit_get_a_431(server: LiveServer) -> None:
+    with connect(server) as sock:
+        sock.sendall(b"GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"a" * 70_000)
+        answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    assert closed_count(server, "headers_too_large") >= 1
+
+
+def test_a_client_that_stops_reading_its_answer_is_dropped(server: LiveServer) -> None:
+    before = closed_count(server, "send_timeout")
+    with connect(server, receive_buffer=4096) as sock:
+        sock.sendall(execute_request("never-reads", f"print('x' * {BIG_OUTPUT_BYTES})", timeout_s=20))
+        wait_until(lambda: closed_count(server, "send_timeout") > before, "the unread answer to be dropped", 60)
+    assert server.reply("print(6 * 7)")["stdout"] == "42\n"
+
+
+def test_a_pipelined_request_is_not_served_and_the_answer_before_it_closes(server: LiveServer) -> None:
+    with connect(server) as sock:
+        sock.sendall(execute_request("pipelined-1", "print(6 * 7)") + b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = read_until_closed(sock)
+    assert answer.count(b"HTTP/1.1 ") == 1
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ") and b"connection: close" in head.lower()
+    assert json.loads(body)["stdout"] == "42\n"
+
+
+def in_flight(server: LiveServer) -> bool:
+    return server.metric("executor_executions_in_flight") >= 1
+
+
+def test_a_client_that_leaves_with_a_request_pipelined_is_abandoned(server: LiveServer) -> None:
+    """uvicorn would watch only the pipelined request for the disconnect: the execution
+    would run to its 20 s timeout and be audited as a 200."""
+    sock = connect(server)
+    sock.sendall(
+        execute_request("pipelined-leaves", "while True: pass", timeout_s=20)
+        + b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    wait_until(lambda: in_flight(server), "the execution to start")
+    sock.close()
+    line = wait_until(lambda: audit_line(server, "pipelined-leaves"), "the audit line of the client that left")
+    assert (line["status"], line["outcome"]) == (499, "abandoned")
+
+
+def test_an_mcp_body_that_stalls_gets_a_408(server: LiveServer) -> None:
+    with partial_request(server, "mcp-slow-body", sent=b'{"jsonrpc"', path="/mcp") as sock:
+        answer = read_until_closed(sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 ") and b"connection: close" in head.lower()
+    assert json.loads(body) == {"detail": f"the request body did not arrive within {BODY_TIMEOUT_S} s"}
+    assert server.metric("executor_rejections_total", reason="body_timeout", transport="mcp") >= 1
+
+
+def test_an_mcp_client_that_leaves_mid_body_is_not_a_500(server: LiveServer) -> None:
+    partial_request(server, "mcp-left-mid-body", sent=b'{"jsonrpc"', path="/mcp").close()
+    wait_until(
+        lambda: server.metric("executor_http_requests_total", route="/mcp", method="POST", status="499") >= 1,
+        "the departed MCP request to be counted",
+    )
+    assert server.metric("executor_http_requests_total", route="/mcp", method="POST", status="500") == 0
+    assert "Traceback" not in server.log()
+
+
+def test_an_mcp_client_that_leaves_during_run_python_is_abandoned(server: LiveServer) -> None:
+    before = server.metric("executor_executions_total", outcome="abandoned", transport="mcp")
+    sock = connect(server)
+    sock.sendall(mcp_call("mcp-leaves", "while True: pass", timeout_s=20))
+    wait_until(lambda: in_flight(server), "the execution to start")
+    sock.close()
+    wait_until(
+        lambda: server.metric("executor_executions_total", outcome="abandoned", transport="mcp") > before,
+        "the MCP execution to be abandoned",
+    )
+    wait_until(lambda: not in_flight(server), "the slot to be freed", 5)
+    assert any(
+        line.get("outcome") == "abandoned" and line.get("transport") == "mcp" and line.get("status") == 499
+        for line in audit_lines(server)
+    )
+
+
+def audit_lines(server: LiveServer) -> list[dict[str, object]]:
+    return [
+        line
+        for raw in server.log().splitlines()
+        if raw.startswith("{") and (line := json.loads(raw)).get("logger") == "executor.audit"
+    ]
+
+
 def test_the_server_serves_on_after_slow_and_departed_clients(server: LiveServer) -> None:
     assert server.reply("print(6 * 7)")["stdout"] == "42\n"
+    assert server.metric("executor_http_requests_total", route="/execute", method="POST", status="500") == 0
+    assert "Traceback" not in server.log()

@@ -125,7 +125,8 @@ def run_server(
     app: str = "src.main:app",
     command_prefix: Sequence[str] = (),
 ) -> Iterator[LiveServer]:
-    """Start ``uvicorn <app>`` on a free loopback port; stop it (and its children) after.
+    """Serve ``app`` (MODULE:ATTR) as the console script does (tests/support/serve.py) on a
+    free loopback port; stop it (and its children) after.
     ``command_prefix`` runs it under another command (``setpriv ...``), which must exec."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXECUTOR_")}
@@ -136,7 +137,7 @@ def run_server(
     log_path = tmp_dir / f"server-{port}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [*command_prefix, sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)],
+            [*command_prefix, sys.executable, "-m", "tests.support.serve", app, "--port", str(port)],
             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     server = LiveServer(f"http://127.0.0.1:{port}", token or "", process, log_path)
