@@ -26,6 +26,7 @@ from slowapi.errors import RateLimitExceeded
 from . import __version__
 from .api.front import UNCONFIGURED_DETAIL, ExecutionFront
 from .api.health import HealthMonitor
+from .api.limit_storage import StorageWatch
 from .api.mcp_http import mcp_route
 from .api.middleware import (
     DOCS_ASSETS_PATH,
@@ -103,6 +104,7 @@ class Components:
     monitor: HealthMonitor
     drain: Drain
     limiter: Limiter
+    storage: StorageWatch
     mcp: MCPServer[Any]
 
 
@@ -120,8 +122,10 @@ def build_components(
     service = ExecutionService(settings, pool, gate, metrics)
     front = ExecutionFront(service, metrics)
     drain = Drain()
-    monitor = HealthMonitor(service, settings.self_test_interval_s, drain)
     limiter = build_limiter(settings)
+    storage = StorageWatch(limiter.limiter.storage)
+    monitor = HealthMonitor(service, settings.self_test_interval_s, drain, storage)
+    metrics.rate_limit_storage_up.set_function(lambda: 1 if storage.reachable else 0)
     metrics.in_flight.set_function(lambda: gate.in_flight)
     metrics.queued.set_function(lambda: gate.queued)
     metrics.ready_workers.set_function(lambda: pool.ready_workers)
@@ -134,7 +138,7 @@ def build_components(
         settings,
         lambda caller: hit_execute_limits(limiter, settings, caller.token_fingerprint, caller.client_ip),
     )
-    return Components(settings, metrics, pool, gate, service, front, monitor, drain, limiter, mcp)
+    return Components(settings, metrics, pool, gate, service, front, monitor, drain, limiter, storage, mcp)
 
 
 def _lifespan(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -149,11 +153,13 @@ def _lifespan(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextMana
         _log_layers(parts.pool, parts.settings)
         await parts.monitor.self_test()
         parts.monitor.start()
+        parts.storage.start()
         try:
             async with parts.mcp.session_manager.run():
                 yield
         finally:
             parts.drain.begin()  # also when the server stops for another reason than a signal
+            await parts.storage.stop()
             await parts.monitor.stop()
             await parts.pool.stop()  # kills every worker left, then the template
             parts.drain.uninstall()

@@ -12,7 +12,9 @@
     │   ├── RateLimited            429  rate_limited   the caller's rate limit (Retry-After set)
     │   └── Overloaded             429  queue_full     execution queue full (Retry-After set)
     └── SandboxUnavailable         503  unavailable    no token configured, or the sandbox cannot run code
-        └── ShuttingDown           503  shutting_down  the service is draining (SIGTERM); Retry-After set
+        ├── ShuttingDown           503  shutting_down  the service is draining (SIGTERM); Retry-After set
+        └── LimitsUnavailable      503  limits_unavailable  the rate-limit storage is unreachable and
+                                                       EXECUTOR_RATE_LIMIT_FAIL_MODE is closed
 
 The middle column is each class's ``reason``: the label of
 ``executor_rejections_total{reason}`` and of the audit log, so the vocabulary of
@@ -38,6 +40,7 @@ RejectionReason = Literal[
     "queue_full",
     "unavailable",
     "shutting_down",
+    "limits_unavailable",
 ]
 REJECTION_REASONS: tuple[RejectionReason, ...] = get_args(RejectionReason)
 
@@ -120,3 +123,7 @@ class ShuttingDown(SandboxUnavailable):
 
     def __init__(self, retry_after_s: int) -> None:
         super().__init__("the service is shutting down; retry on another replica", retry_after_s)
+
+
+class LimitsUnavailable(SandboxUnavailable):
+    reason: ClassVar[RejectionReason] = "limits_unavailable"

@@ -99,6 +99,11 @@ class ExecutorMetrics:
             buckets=LATENCY_BUCKETS_S,
             registry=registry,
         )
+        self.rate_limit_storage_up = Gauge(
+            "executor_rate_limit_storage_up",
+            "1 while the rate-limit storage answers (always for memory://), 0 while it is unreachable",
+            registry=registry,
+        )
         self.connections_closed = Counter(
             "executor_connections_closed",
             "Connections the server closed because the client was too slow or sent too much, by reason",

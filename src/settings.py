@@ -144,6 +144,11 @@ class Settings(BaseSettings):
         default="memory://",
         description="where the counters live: memory:// (this process) or redis://host:port/db (shared by replicas)",
     )
+    rate_limit_fail_mode: Literal["open", "closed"] = Field(
+        default="open",
+        description="while a redis:// storage is unreachable: open counts in this process's memory, closed refuses "
+        "executions (503)",
+    )
     rate_limits_enabled: bool = Field(default=True)
 
     # HTTP surface

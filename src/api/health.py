@@ -21,6 +21,7 @@ from ..errors import SandboxUnavailable
 from ..protocol import LAYERS
 from ..schemas import ExecuteRequest
 from ..service import ExecutionService
+from .limit_storage import StorageWatch
 from .shutdown import Drain
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,17 @@ class SelfTest:
 
 
 class HealthMonitor:
-    def __init__(self, service: ExecutionService, interval_s: float, drain: Drain | None = None) -> None:
+    def __init__(
+        self,
+        service: ExecutionService,
+        interval_s: float,
+        drain: Drain | None = None,
+        storage: StorageWatch | None = None,
+    ) -> None:
         self.service = service
         self.interval_s = interval_s
         self.drain = drain if drain is not None else Drain()
+        self.storage = storage
         self.last: SelfTest | None = None
         self._restarts_seen = 0
         self._last_restart_at: float | None = None
@@ -117,6 +125,14 @@ class HealthMonitor:
             "missing_layers": self.service.missing_layers(),
             "draining": self.drain.draining,
         }
+        storage_down = False
+        if self.storage is not None:
+            storage_down = not self.storage.reachable
+            checks["rate_limit_storage"] = {
+                "kind": self.storage.kind,
+                "reachable": not storage_down,
+                "fail_mode": self.service.settings.rate_limit_fail_mode,
+            }
         if self.last is not None:
             checks["self_test"] = {
                 "ok": self.last.ok,
@@ -134,8 +150,12 @@ class HealthMonitor:
             or not self.last.ok
         ):
             status = "unhealthy"
-        elif time.monotonic() - self.last.at > 3 * self.interval_s or (
-            self._last_restart_at is not None and time.monotonic() - self._last_restart_at < RECENT_RESTART_S
+        elif (
+            time.monotonic() - self.last.at > 3 * self.interval_s
+            or (self._last_restart_at is not None and time.monotonic() - self._last_restart_at < RECENT_RESTART_S)
+            # Executions go on (fail open) or are refused (fail closed), but restarting this
+            # replica would not bring Redis back: degraded, not unhealthy.
+            or storage_down
         ):
             status = "degraded"
         else:

@@ -2,8 +2,9 @@
 
 Counters live in ``EXECUTOR_RATE_LIMIT_STORAGE_URI``: ``memory://`` (this process) or
 ``redis://…``, which several replicas share, so a caller gets one budget whichever
-replica answers. The sliding-window-counter strategy: close to exact, two counters per
-key, cheap on Redis.
+replica answers; what happens while Redis is unreachable is limit_storage's
+(``EXECUTOR_RATE_LIMIT_FAIL_MODE``). The sliding-window-counter strategy: close to
+exact, two counters per key, cheap on Redis.
 
 The limits of /execute are checked after authentication and before the body is read:
 an unauthenticated request costs a header lookup and a constant-time compare and is
@@ -26,9 +27,11 @@ from limits import parse_many
 from slowapi import Limiter
 from slowapi.errors import RateLimitExceeded
 
+from ..errors import ExecutorError
 from ..settings import Settings
 from .audit import token_fingerprint
 from .front import caller_token
+from .limit_storage import limiter_storage_uri
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +54,20 @@ def token_key(request: Request) -> str:
 
 
 def build_limiter(settings: Settings) -> Limiter:
+    redis = not settings.rate_limit_storage_uri.startswith("memory://")
     return Limiter(
         key_func=client_ip,
-        storage_uri=settings.rate_limit_storage_uri,
+        storage_uri=limiter_storage_uri(settings.rate_limit_storage_uri),
+        storage_options={"fail_mode": settings.rate_limit_fail_mode} if redis else {},
         strategy="sliding-window-counter",
         # Headers are set here (set_limit_headers), once: slowapi's own injection appends
         # them once per decorator, and puts Retry-After on every answer.
         headers_enabled=False,
         enabled=settings.rate_limits_enabled,
         key_prefix="executor",
-        # A Redis outage must not take the service down: count in memory meanwhile.
-        in_memory_fallback_enabled=settings.rate_limit_storage_uri != "memory://",
+        # An outage is limit_storage.FailoverStorage's to handle (and to show), not
+        # slowapi's own fallback, which switches silently and checks back rarely.
+        in_memory_fallback_enabled=False,
     )
 
 
@@ -142,8 +148,8 @@ def hit_execute_limits(limiter: Limiter, settings: Settings, fingerprint: str | 
             if not limiter.limiter.hit(item, *args):
                 reset_at, _ = limiter.limiter.get_window_stats(item, *args)
                 return max(1, math.ceil(reset_at - time.time()))
+    except ExecutorError:
+        raise  # the storage's refusal (fail closed)
     except Exception:
-        # The same choice as slowapi's for /execute: an unreachable store must not take
-        # the service down, so the call is let through (and the outage logged).
-        log.warning("rate-limit storage unreachable; an MCP execution was let through unlimited", exc_info=True)
+        log.exception("rate-limit check failed; an MCP execution was let through")
     return None

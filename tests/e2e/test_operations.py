@@ -6,11 +6,6 @@ real server on 127.0.0.1 with the settings it is about.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +15,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from src.api.audit import token_fingerprint
-from tests.support.server import TOKEN, LiveServer, free_port, run_server
+from tests.support.redis_server import RedisServer
+from tests.support.server import TOKEN, LiveServer, run_server
 
 # --------------------------------------------------------------------------- helpers
 
@@ -263,45 +259,12 @@ def test_rate_limits_can_be_switched_off(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real redis-server on 127.0.0.1 (Debian's package; .ci/run installs it)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is missing: .ci/run installs Debian's redis-server")
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
-    directory = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [
-            binary,
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(directory),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    redis = RedisServer(tmp_path_factory.mktemp("redis"))
+    redis.start()
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield redis.url
     finally:
-        process.terminate()
-        process.wait(10)
+        redis.stop()
 
 
 def test_replicas_share_one_budget_through_redis(tmp_path: Path, redis_url: str) -> None:

@@ -1,0 +1,177 @@
+"""Rate-limit counters in Redis, with a visible, chosen behaviour while Redis is down.
+
+With ``EXECUTOR_RATE_LIMIT_STORAGE_URI=redis://…`` the limiter's storage is a
+``FailoverStorage`` (registered with ``limits`` under ``executor+redis://…``): every
+counter operation goes to Redis while it answers. The first operation that fails marks
+it unreachable (logged once), and until a probe finds it again:
+
+* ``EXECUTOR_RATE_LIMIT_FAIL_MODE=open`` (the default): counters live in this process's
+  memory. Executions go on; each replica then counts its own callers, so a caller spread
+  over N replicas gets up to N budgets, and what was spent meanwhile is not carried back
+  to Redis;
+* ``closed``: executions are refused (503 ``limits_unavailable``, Retry-After): no
+  caller runs anything that is not counted where every replica sees it.
+
+``StorageWatch`` probes Redis in a thread every ``PROBE_INTERVAL_S``, so a recovery is
+seen within seconds whether or not requests arrive, and /health and
+``executor_rate_limit_storage_up`` show the state. Redis calls happen on the event loop
+(slowapi is synchronous), so the client gets short socket timeouts and no retries: an
+unreachable Redis costs one request at most ``REDIS_TIMEOUT_S``, not every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+from limits.storage import MemoryStorage, SlidingWindowCounterSupport, Storage, storage_from_string
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from ..errors import LimitsUnavailable
+
+log = logging.getLogger(__name__)
+
+FailMode = Literal["open", "closed"]
+#: The prefix that selects FailoverStorage in front of a Redis URI.
+FAILOVER_PREFIX = "executor+"
+#: Connect and read timeout of each Redis call, in seconds.
+REDIS_TIMEOUT_S = 0.25
+#: How often StorageWatch asks Redis whether it is there.
+PROBE_INTERVAL_S = 2.0
+
+R = TypeVar("R")
+
+
+class FailoverStorage(Storage, SlidingWindowCounterSupport):
+    """Redis while it answers; then this process's memory (fail open) or a refusal
+    (fail closed) until StorageWatch finds Redis again."""
+
+    STORAGE_SCHEME = [FAILOVER_PREFIX + scheme for scheme in ("redis", "rediss", "redis+unix")]  # noqa: RUF012 - limits declares it a list
+
+    def __init__(self, uri: str, wrap_exceptions: bool = False, fail_mode: FailMode = "open", **options: Any) -> None:
+        super().__init__(uri, wrap_exceptions=False)
+        self.primary = storage_from_string(
+            uri.removeprefix(FAILOVER_PREFIX),
+            socket_timeout=REDIS_TIMEOUT_S,
+            socket_connect_timeout=REDIS_TIMEOUT_S,
+            retry=Retry(NoBackoff(), 0),  # type: ignore[arg-type]  # passed on to redis.from_url
+            **options,
+        )
+        self.fallback = MemoryStorage()
+        self.fail_mode = fail_mode
+        self.reachable = True
+        self.listeners: list[Callable[[bool], None]] = []
+
+    @property
+    def base_exceptions(self) -> tuple[type[Exception], ...]:
+        return ()  # failures are handled here, never passed on as storage errors
+
+    def mark(self, reachable: bool) -> None:
+        if reachable == self.reachable:
+            return
+        self.reachable = reachable
+        if reachable:
+            log.warning("rate-limit storage reachable again; counting in it")
+        elif self.fail_mode == "open":
+            log.warning("rate-limit storage unreachable; counting in this process's memory until it is back")
+        else:
+            log.error("rate-limit storage unreachable; executions are refused until it is back")
+        for listener in self.listeners:
+            listener(reachable)
+
+    def _call(self, operation: str, *args: Any) -> Any:
+        if self.reachable:
+            try:
+                return getattr(self.primary, operation)(*args)
+            except Exception:  # noqa: BLE001 - whatever Redis raised, it is not answering
+                self.mark(False)
+        if self.fail_mode == "closed":
+            raise LimitsUnavailable(
+                "the rate-limit storage is unreachable; executions are refused until it is back",
+                retry_after_s=int(PROBE_INTERVAL_S * 2),
+            )
+        return getattr(self.fallback, operation)(*args)
+
+    def probe(self) -> bool:
+        """Ask Redis directly (blocking: call it in a thread)."""
+        try:
+            return bool(self.primary.check())
+        except Exception:  # noqa: BLE001 - a probe reports, it never raises
+            return False
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        result: int = self._call("incr", key, expiry, amount)
+        return result
+
+    def get(self, key: str) -> int:
+        result: int = self._call("get", key)
+        return result
+
+    def get_expiry(self, key: str) -> float:
+        result: float = self._call("get_expiry", key)
+        return result
+
+    def check(self) -> bool:
+        return self.reachable
+
+    def reset(self) -> int | None:
+        result: int | None = self._call("reset")
+        return result
+
+    def clear(self, key: str) -> None:
+        self._call("clear", key)
+
+    def acquire_sliding_window_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        result: bool = self._call("acquire_sliding_window_entry", key, limit, expiry, amount)
+        return result
+
+    def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
+        result: tuple[int, float, int, float] = self._call("get_sliding_window", key, expiry)
+        return result
+
+    def clear_sliding_window(self, key: str, expiry: int) -> None:
+        self._call("clear_sliding_window", key, expiry)
+
+
+def limiter_storage_uri(uri: str) -> str:
+    """The URI to give the limiter: Redis behind FailoverStorage, memory as it is."""
+    return uri if uri.startswith("memory://") else FAILOVER_PREFIX + uri
+
+
+class StorageWatch:
+    """Probes a FailoverStorage in the background; does nothing for memory://."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage if isinstance(storage, FailoverStorage) else None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def kind(self) -> Literal["memory", "redis"]:
+        return "memory" if self.storage is None else "redis"
+
+    @property
+    def reachable(self) -> bool:
+        return self.storage is None or self.storage.reachable
+
+    def on_change(self, listener: Callable[[bool], None]) -> None:
+        if self.storage is not None:
+            self.storage.listeners.append(listener)
+
+    async def _loop(self, storage: FailoverStorage) -> None:
+        while True:
+            storage.mark(await asyncio.to_thread(storage.probe))
+            await asyncio.sleep(PROBE_INTERVAL_S)
+
+    def start(self) -> None:
+        if self.storage is not None:
+            self._task = asyncio.create_task(self._loop(self.storage), name="rate-limit-storage-watch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
