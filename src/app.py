@@ -112,7 +112,9 @@ def build_components(
     settings: Settings, registry: CollectorRegistry, disabled_layers: frozenset[str] = frozenset()
 ) -> Components:
     metrics = ExecutorMetrics(registry)
-    gate = AdmissionGate(settings.max_concurrent_executions, settings.max_queued_executions)
+    gate = AdmissionGate(
+        settings.max_concurrent_executions, settings.max_queued_executions, queue_timeout_s=settings.queue_timeout_s
+    )
     pool = ExecutionPool(
         sorted(settings.allowed_imports),
         settings.prefork_workers,

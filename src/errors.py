@@ -11,6 +11,7 @@
     │   ├── InvalidRequest         422  invalid_request body does not match the schema
     │   ├── RateLimited            429  rate_limited   the caller's rate limit (Retry-After set)
     │   └── Overloaded             429  queue_full     execution queue full (Retry-After set)
+    │       └── QueueTimeout       429  queue_timeout  no slot came free within EXECUTOR_QUEUE_TIMEOUT_S
     └── SandboxUnavailable         503  unavailable    no token configured, or the sandbox cannot run code
         ├── ShuttingDown           503  shutting_down  the service is draining (SIGTERM); Retry-After set
         └── LimitsUnavailable      503  limits_unavailable  the rate-limit storage is unreachable and
@@ -38,6 +39,7 @@ RejectionReason = Literal[
     "invalid_request",
     "rate_limited",
     "queue_full",
+    "queue_timeout",
     "unavailable",
     "shutting_down",
     "limits_unavailable",
@@ -108,6 +110,10 @@ class RateLimited(RequestRejected):
 class Overloaded(RequestRejected):
     status_code: ClassVar[int] = 429
     reason: ClassVar[RejectionReason] = "queue_full"
+
+
+class QueueTimeout(Overloaded):
+    reason: ClassVar[RejectionReason] = "queue_timeout"
 
 
 class SandboxUnavailable(ExecutorError):

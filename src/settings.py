@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(
         default=10.0, gt=0, le=300, description="time a request body may take to arrive; slower is a 408"
     )
+    queue_timeout_s: float = Field(
+        default=30.0, gt=0, le=600, description="time a request may wait for an execution slot; longer is a 429"
+    )
     header_timeout_s: float = Field(
         default=10.0,
         gt=0,

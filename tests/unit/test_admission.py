@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from src.errors import Overloaded, ShuttingDown
+from src.errors import Overloaded, QueueTimeout, ShuttingDown
 from src.sandbox.admission import AdmissionGate
 
 
@@ -336,3 +336,64 @@ def test_slots_held_when_closing_are_still_released() -> None:
         return gate.in_flight
 
     assert asyncio.run(scenario()) == 0
+
+
+# ---------------------------------------------------------------------- queue deadline
+
+
+def test_a_waiter_past_the_queue_deadline_gets_queue_timeout_and_leaves_the_queue() -> None:
+    async def scenario() -> tuple[QueueTimeout, int, list[str]]:
+        gate = AdmissionGate(slots=1, queue_limit=4, retry_after_s=3, queue_timeout_s=0.05)
+        release = asyncio.Event()
+        entered: list[str] = []
+        holder = asyncio.create_task(hold(gate, "holder", entered, release))
+        await settle()
+        try:
+            async with gate.slot():
+                raise AssertionError("admitted while the only slot is held")
+        except QueueTimeout as exc:
+            refused = exc
+        queued = gate.queued
+        release.set()
+        await holder
+        async with gate.slot():  # the slot was not lost with the waiter that gave up
+            entered.append("after")
+        return refused, queued, entered
+
+    refused, queued, entered = asyncio.run(scenario())
+    assert (refused.status_code, refused.reason, refused.headers) == (429, "queue_timeout", {"Retry-After": "3"})
+    assert queued == 0
+    assert entered == ["holder", "after"]
+
+
+def test_waiters_within_the_queue_deadline_are_admitted_in_order() -> None:
+    async def scenario() -> list[str]:
+        gate = AdmissionGate(slots=1, queue_limit=4, queue_timeout_s=60)
+        release = asyncio.Event()
+        entered: list[str] = []
+        tasks = [asyncio.create_task(hold(gate, str(i), entered, release)) for i in range(3)]
+        await settle()
+        release.set()
+        await asyncio.gather(*tasks)
+        return entered
+
+    assert asyncio.run(scenario()) == ["0", "1", "2"]
+
+
+def test_a_waiter_refused_by_closing_and_then_cancelled_frees_no_slot() -> None:
+    async def scenario() -> int:
+        gate = AdmissionGate(slots=1, queue_limit=4)
+        release = asyncio.Event()
+        entered: list[str] = []
+        holder = asyncio.create_task(hold(gate, "holder", entered, release))
+        waiter = asyncio.create_task(hold(gate, "waiter", entered, release))
+        await settle()
+        gate.close(lambda: ShuttingDown(1))
+        waiter.cancel()
+        await asyncio.gather(waiter, return_exceptions=True)
+        in_flight = gate.in_flight
+        release.set()
+        await holder
+        return in_flight
+
+    assert asyncio.run(scenario()) == 1
