@@ -70,6 +70,9 @@ class WorkerReply(TypedDict):
 #: fork a worker, and have it rehearse while it waits (only when there is idle CPU).
 SPAWN = b"S"
 SPAWN_AND_REHEARSE = b"R"
+#: Server -> template liveness ping (one byte, no descriptors): answered by EVENT_PONG,
+#: in the order the template reads its control socket.
+PING = b"P"
 
 #: Template -> server events: kind (b"S" spawned / b"X" exited), pid, wait status, CPU ms.
 #: Fixed-size binary records: the template writes one per fork, on the hot path.
@@ -82,6 +85,8 @@ EVENT_LAYERS = b"L"
 #: A fork failed (the host is out of processes or memory): errno in the status field.
 #: Answers the oldest pending spawn request, as "spawned" would have.
 EVENT_SPAWN_FAILED = b"F"
+#: The answer to one PING (all fields zero). Answers the oldest pending ping.
+EVENT_PONG = b"P"
 
 #: The operating-system isolation layers, in the order a worker applies them (the bit
 #: order of the b"L" event). Each is applied to every worker or, when the host lacks

@@ -6,6 +6,11 @@ stderr against their byte budgets, and the reply frame on the channel. The first
 these ends the job: a complete reply, the channel closing without one (the worker died),
 an output flood, or the deadline. Then the worker is killed, whatever state it is in,
 and never reused.
+
+The template is watched two ways: its death (the supervisor restarts it) and its
+silence. A spawn or a liveness ping it leaves unanswered for ``hang_timeout_s`` makes it
+hung (see template_client): it is killed, the requests waiting on it get a 503 at once,
+and the supervisor restarts it as after any death.
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ from ..protocol import HEADER, Job, LimitKind, ProtocolError, WorkerReply, decod
 from .template_client import (
     EXIT_BAD_JOB,
     EXIT_HARDENING_FAILED,
+    HANG_TIMEOUT_S,
     TEMPLATE_ENTRY,
     LayerReport,
     SpawnFailed,
     TemplateDied,
+    TemplateHung,
     TemplateProcess,
     Worker,
 )
@@ -38,6 +45,9 @@ log = logging.getLogger(__name__)
 READ_CHUNK = 65536
 #: How long to wait for the template's exit report of a worker that closed its channel.
 EXIT_STATUS_WAIT_S = 1.0
+#: How often the template is pinged, so that a hang is found even when no request needs
+#: a fork (the ready workers hide a stuck template until they are used up).
+LIVENESS_INTERVAL_S = 1.0
 
 
 class PoolUnavailable(Exception):
@@ -216,38 +226,60 @@ class ExecutionPool:
         busy: Callable[[], bool] = lambda: False,
         disabled_layers: frozenset[str] = frozenset(),
         template_entry: str = TEMPLATE_ENTRY,
+        hang_timeout_s: float = HANG_TIMEOUT_S,
     ) -> None:
         """``busy()``: True when every execution slot is taken; new workers then skip the
         rehearsal, which would only compete for CPU with the executions running.
+        ``hang_timeout_s``: how long the template may leave a spawn or a liveness ping
+        unanswered before it is declared hung, killed and restarted.
         ``disabled_layers`` and ``template_entry`` exist for the tests that show what
         each layer stops on its own; the service passes neither (see app.create_app)."""
         self._allowed = allowed_imports
         self._prefork = prefork
         self._disabled_layers = disabled_layers
         self._template_entry = template_entry
+        self._hang_timeout_s = hang_timeout_s
         self._template: TemplateProcess | None = None
         self._ready: deque[Worker] = deque()
         self._forking = 0
         self._supervisor: asyncio.Task[None] | None = None
+        self._liveness: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._stopping = False
+        #: Template restarts (after a death or a hang).
         self.restarts = 0
+        #: Times a template was declared hung (each is followed by a restart).
+        self.hangs = 0
+        self._last_ping_s: float | None = None
+        self._last_ping_at: float | None = None
         self.started = asyncio.Event()
         self._busy = busy
         self._restart_listeners: list[Callable[[], None]] = []
+        self._hang_listeners: list[Callable[[], None]] = []
 
     def on_restart(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` after each template restart (metrics, a new self-test)."""
         self._restart_listeners.append(listener)
+
+    def on_hang(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` each time a template is declared hung, right after it was
+        killed and before its restart (which calls the ``on_restart`` listeners)."""
+        self._hang_listeners.append(listener)
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         await self._start_template()
         self._supervisor = asyncio.create_task(self._supervise(), name="template-supervisor")
+        self._liveness = asyncio.create_task(self._watch_liveness(), name="template-liveness")
 
     async def _start_template(self) -> None:
-        template = TemplateProcess(self._allowed, disabled_layers=self._disabled_layers, entry=self._template_entry)
+        template = TemplateProcess(
+            self._allowed,
+            disabled_layers=self._disabled_layers,
+            entry=self._template_entry,
+            hang_timeout_s=self._hang_timeout_s,
+        )
         await template.start()
         self._template = template
         self._ready.clear()
@@ -255,7 +287,6 @@ class ExecutionPool:
         self._replenish()
 
     async def _supervise(self) -> None:
-        backoff = 0.1
         while not self._stopping:
             template = self._template
             assert template is not None
@@ -263,28 +294,54 @@ class ExecutionPool:
             if self._stopping:
                 return
             self.started.clear()
-            log.error("template process died; restarting")
+            if template.hung:
+                self.hangs += 1
+                log.error("template process hung and was killed; restarting")
+                for listener in self._hang_listeners:
+                    listener()
+            else:
+                log.error("template process died; restarting")
             for worker in self._ready:
                 worker.close()
             self._ready.clear()
             await template.stop()
-            await asyncio.sleep(backoff)
-            try:
-                await self._start_template()
+            backoff = 0.1
+            while not self._stopping:
+                await asyncio.sleep(backoff)
+                try:
+                    await self._start_template()
+                except Exception:
+                    log.exception("template restart failed")
+                    backoff = min(backoff * 2, 5.0)
+                    continue
                 self.restarts += 1
                 for listener in self._restart_listeners:
                     listener()
-                backoff = 0.1
-            except Exception:
-                log.exception("template restart failed")
-                backoff = min(backoff * 2, 5.0)
+                break
+
+    async def _watch_liveness(self) -> None:
+        """Ping the current template every LIVENESS_INTERVAL_S. A ping left unanswered is
+        the template's own hang watchdog's verdict (it kills the template; the supervisor
+        restarts it), so a failed ping needs nothing more here."""
+        while True:
+            await asyncio.sleep(LIVENESS_INTERVAL_S)
+            template = self._template
+            if template is None or not template.alive:
+                continue
+            try:
+                round_trip_s = await template.ping()
+            except TemplateDied:
+                continue
+            self._last_ping_s = round_trip_s
+            self._last_ping_at = time.monotonic()
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
+        for task in (self._supervisor, self._liveness):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for task in list(self._background):
             task.cancel()
         while self._ready:
@@ -309,6 +366,31 @@ class ExecutionPool:
     @property
     def ready_workers(self) -> int:
         return len(self._ready)
+
+    @property
+    def hang_timeout_s(self) -> float:
+        """How long the template may leave a spawn or a ping unanswered before it is hung."""
+        return self._hang_timeout_s
+
+    @property
+    def responsive(self) -> bool:
+        """False from the moment the template left a spawn or a ping unanswered past
+        ``hang_timeout_s`` until a new template has started (and so answered: it announced
+        its layers). A template that merely died does not make this False (see ``alive``)."""
+        template = self._template
+        return template is None or not template.hung
+
+    @property
+    def last_ping_ms(self) -> float | None:
+        """Round trip of the last answered liveness ping, in milliseconds; None before any."""
+        return None if self._last_ping_s is None else self._last_ping_s * 1000
+
+    @property
+    def last_ping_age_s(self) -> float | None:
+        """Seconds since the last liveness ping was answered; None before any. Normally
+        under LIVENESS_INTERVAL_S plus a round trip; larger while the template is hung,
+        dead or restarting (or this event loop is blocked)."""
+        return None if self._last_ping_at is None else time.monotonic() - self._last_ping_at
 
     # ------------------------------------------------------------------ workers
 
@@ -344,6 +426,8 @@ class ExecutionPool:
             raise PoolUnavailable("the sandbox is restarting")
         try:
             worker = await self._template.spawn(rehearse=False)  # needed now: no time to rehearse
+        except TemplateHung as exc:
+            raise PoolUnavailable("the sandbox stopped answering and is restarting") from exc
         except TemplateDied as exc:
             raise PoolUnavailable("the sandbox is restarting") from exc
         except SpawnFailed as exc:

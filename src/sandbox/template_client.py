@@ -3,6 +3,11 @@
 The template is spawned, never forked from this server: a fresh interpreter with an
 empty environment (so no token, no server memory), isolated mode (-I: no user site, no
 PYTHON* variables, no current directory on sys.path) and no bytecode writing (-B).
+
+Every request sent to the template (a spawn, a ping) must be answered within the hang
+bound. A template that leaves one unanswered that long (stopped, stuck in a page fault,
+looping) is declared hung: it is killed, and everything waiting on it gets TemplateHung
+at once instead of waiting for as long as the template stays stuck.
 """
 
 from __future__ import annotations
@@ -14,18 +19,22 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from ..protocol import (
     EVENT,
     EVENT_EXITED,
     EVENT_LAYERS,
+    EVENT_PONG,
     EVENT_SPAWN_FAILED,
     EVENT_SPAWNED,
     LAYERS,
+    PING,
     SPAWN,
     SPAWN_AND_REHEARSE,
     TemplateConfig,
@@ -35,6 +44,8 @@ from ..protocol import (
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from {entry} import main; main(int(sys.argv[2]))"
 #: The template's module. Tests substitute one that runs programs without the language
@@ -42,6 +53,14 @@ _BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from {entry} import m
 TEMPLATE_ENTRY = "src.worker.template"
 #: How long the template may take to import everything and announce its layers.
 START_TIMEOUT_S = 60.0
+#: How long the template may go without answering while a request (a spawn, a ping) is
+#: outstanding before it is declared hung. A fork or a pong takes milliseconds, so a live
+#: template answers well within this even when a burst of spawns is queued.
+HANG_TIMEOUT_S = 3.0
+#: Once the bound has passed, the verdict waits this much longer: an answer that arrived
+#: while this event loop was blocked is read only after the watchdog's callback, and a
+#: stalled server must not kill a template that did answer.
+HANG_CONFIRM_S = 0.1
 #: Worker exit statuses (see src/worker/child.py).
 EXIT_HARDENING_FAILED = 71
 EXIT_BAD_JOB = 72
@@ -49,6 +68,12 @@ EXIT_BAD_JOB = 72
 
 class TemplateDied(Exception):
     """The template process is gone; workers it forked are gone with it."""
+
+
+class TemplateHung(TemplateDied):
+    """The template left a request unanswered past the hang bound. It has been killed
+    (SIGKILL also ends a stopped process) and is dead from then on, like any template
+    that died: the pool restarts it."""
 
 
 class SpawnFailed(Exception):
@@ -112,19 +137,42 @@ class LayerReport:
 
 class TemplateProcess:
     def __init__(
-        self, allowed_imports: list[str], *, disabled_layers: frozenset[str] = frozenset(), entry: str = TEMPLATE_ENTRY
+        self,
+        allowed_imports: list[str],
+        *,
+        disabled_layers: frozenset[str] = frozenset(),
+        entry: str = TEMPLATE_ENTRY,
+        hang_timeout_s: float = HANG_TIMEOUT_S,
     ) -> None:
+        """``hang_timeout_s``: how long an outstanding request may go without any answer
+        before the template is declared hung and killed."""
         self._config: TemplateConfig = {
             "allowed_imports": sorted(allowed_imports),
             "disabled_layers": sorted(disabled_layers),
         }
         self._entry = entry
+        self._hang_timeout_s = hang_timeout_s
         self.layers: asyncio.Future[LayerReport] | None = None
         self._proc: asyncio.subprocess.Process | None = None
         self._control: socket.socket | None = None
-        self._pending: deque[asyncio.Future[int]] = deque()
+        # The template answers spawns and pings each in the order it reads them, so each
+        # kind is a FIFO of futures, appended in send order.
+        self._spawns: deque[asyncio.Future[int]] = deque()
+        self._pongs: deque[asyncio.Future[None]] = deque()
+        # Senders waiting for a full control socket to drain, and whether the socket's
+        # writability is being watched for them.
+        self._blocked: list[asyncio.Future[None]] = []
+        self._watching_writable = False
         self._exits: dict[int, asyncio.Future[tuple[int, int]]] = {}
         self._reader: asyncio.Task[None] | None = None
+        # The hang watchdog: one timer, armed while requests are outstanding. The oldest
+        # outstanding request has been waiting since the later of its sending and the
+        # last answer; the template is hung once that exceeds the bound.
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._waiting_since = 0.0
+        self._overdue_since: float | None = None
+        #: Set when the template was declared hung (and killed), before ``died``.
+        self.hung = False
         self.died = asyncio.Event()
         self._death_callbacks: set[Callable[[], None]] = set()
 
@@ -168,17 +216,25 @@ class TemplateProcess:
             while True:
                 kind, pid, status, cpu_ms = EVENT.unpack(await self._proc.stdout.readexactly(EVENT.size))
                 if kind == EVENT_SPAWNED:
-                    if self._pending:
-                        fut = self._pending.popleft()
+                    self._answered()
+                    if self._spawns:
+                        fut = self._spawns.popleft()
                         if not fut.done():
                             fut.set_result(pid)
+                elif kind == EVENT_PONG:
+                    self._answered()
+                    if self._pongs:
+                        pong = self._pongs.popleft()
+                        if not pong.done():
+                            pong.set_result(None)
                 elif kind == EVENT_EXITED:
                     exit_fut = self._exits.pop(pid, None)
                     if exit_fut is not None and not exit_fut.done():
                         exit_fut.set_result((status, cpu_ms))
                 elif kind == EVENT_SPAWN_FAILED:
-                    if self._pending:
-                        fut = self._pending.popleft()
+                    self._answered()
+                    if self._spawns:
+                        fut = self._spawns.popleft()
                         if not fut.done():
                             fut.set_exception(SpawnFailed(os.strerror(status)))
                     log.error("the template could not fork a worker: %s", os.strerror(status))
@@ -201,20 +257,144 @@ class TemplateProcess:
         if self.died.is_set():
             return
         self.died.set()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        self._stop_watching_writable()
         for callback in list(self._death_callbacks):
             callback()
-        futures: list[asyncio.Future[int] | asyncio.Future[tuple[int, int]] | asyncio.Future[LayerReport]] = [
-            *self._pending,
+        futures: list[
+            asyncio.Future[int] | asyncio.Future[None] | asyncio.Future[tuple[int, int]] | asyncio.Future[LayerReport]
+        ] = [
+            *self._spawns,
+            *self._pongs,
+            *self._blocked,
             *self._exits.values(),
         ]
         if self.layers is not None:
             futures.append(self.layers)
         for fut in futures:
             if not fut.done():
-                fut.set_exception(TemplateDied())
+                fut.set_exception(self._death_error())
                 fut.exception()  # mark retrieved: nobody may be waiting on an exit
-        self._pending.clear()
+        self._spawns.clear()
+        self._pongs.clear()
+        self._blocked.clear()
         self._exits.clear()
+
+    def _death_error(self) -> TemplateDied:
+        return TemplateHung() if self.hung else TemplateDied()
+
+    # ------------------------------------------------------------------ hang watchdog
+
+    def _answered(self) -> None:
+        """The template answered a request: the next one's wait is counted from now."""
+        self._waiting_since = asyncio.get_running_loop().time()
+
+    def _outstanding(self) -> bool:
+        return bool(self._spawns or self._pongs or self._blocked)
+
+    def _arm_watchdog(self, was_idle: bool) -> None:
+        """Called as a request starts waiting; ``was_idle``: nothing else was, so its wait
+        starts now rather than at the last answer."""
+        loop = asyncio.get_running_loop()
+        if was_idle:
+            self._waiting_since = loop.time()
+        if self._watchdog is None:
+            self._watchdog = loop.call_at(self._waiting_since + self._hang_timeout_s, self._check_hang)
+
+    def _check_hang(self) -> None:
+        self._watchdog = None
+        if self.died.is_set() or not self._outstanding():
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadline = self._waiting_since + self._hang_timeout_s
+        if now < deadline:
+            self._watchdog = loop.call_at(deadline, self._check_hang)
+        elif self._overdue_since != self._waiting_since:
+            self._overdue_since = self._waiting_since
+            self._watchdog = loop.call_at(now + HANG_CONFIRM_S, self._check_hang)
+        else:
+            self._declare_hung(now - self._waiting_since)
+
+    def _declare_hung(self, silent_s: float) -> None:
+        log.error(
+            "the template answered nothing for %.1f s (bound %g s) with %d spawn(s) and %d ping(s) outstanding: "
+            "declaring it hung and killing it",
+            silent_s,
+            self._hang_timeout_s,
+            len(self._spawns),
+            len(self._pongs),
+        )
+        self.hung = True
+        if self._proc is not None and self._proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.kill()
+        self._mark_dead()
+
+    # ------------------------------------------------------------------ requests
+
+    def _send(self, message: bytes, fds: list[int], answers: deque[asyncio.Future[T]], fut: asyncio.Future[T]) -> bool:
+        """Send one control message and queue ``fut`` for its answer. False when the
+        control socket is full (nothing sent); raises TemplateDied when the template is
+        gone."""
+        control = self._control
+        if control is None or self.died.is_set():
+            raise self._death_error()
+        try:
+            socket.send_fds(control, [message], fds)
+        except BlockingIOError:
+            return False
+        except OSError as exc:
+            raise TemplateDied() from exc
+        # Appended right after the send, with no await between: the queue order is the
+        # order the template reads, which is the order it answers.
+        was_idle = not self._outstanding()
+        answers.append(fut)
+        self._arm_watchdog(was_idle)
+        return True
+
+    async def _send_when_drained(
+        self, message: bytes, fds: list[int], answers: deque[asyncio.Future[T]], fut: asyncio.Future[T]
+    ) -> None:
+        """``_send`` for a full control socket. A live template can be that far behind
+        (hundreds of spawns queued with large pool settings), so a full socket is not
+        death: the sender waits for it to drain, under the hang watchdog like any
+        request, and gets TemplateHung if the template does not read in time."""
+        loop = asyncio.get_running_loop()
+        while True:
+            control = self._control
+            if control is None or self.died.is_set():
+                raise self._death_error()
+            waiter: asyncio.Future[None] = loop.create_future()
+            was_idle = not self._outstanding()
+            if not self._watching_writable:
+                loop.add_writer(control.fileno(), self._on_drained)
+                self._watching_writable = True
+            self._blocked.append(waiter)
+            self._arm_watchdog(was_idle)
+            try:
+                await waiter
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._blocked.remove(waiter)
+                if not self._blocked:
+                    self._stop_watching_writable()
+            if self._send(message, fds, answers, fut):
+                return
+
+    def _on_drained(self) -> None:
+        self._stop_watching_writable()
+        blocked, self._blocked = self._blocked, []
+        for waiter in blocked:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _stop_watching_writable(self) -> None:
+        if self._watching_writable and self._control is not None:
+            asyncio.get_running_loop().remove_writer(self._control.fileno())
+        self._watching_writable = False
 
     def forget(self, pid: int) -> None:
         """Stop waiting for an exit report (clean exits are not reported)."""
@@ -222,29 +402,25 @@ class TemplateProcess:
 
     async def spawn(self, rehearse: bool = True) -> Worker:
         """Fork one worker (which rehearses while it waits, if asked). Raises TemplateDied
-        if the template is gone."""
+        if the template is gone, TemplateHung if it does not answer within the hang bound
+        (it is then killed), SpawnFailed if its fork failed."""
         if not self.alive or self._control is None:
-            raise TemplateDied()
+            raise self._death_error()
         loop = asyncio.get_running_loop()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         fut: asyncio.Future[int] = loop.create_future()
         try:
-            self._pending.append(fut)
-            socket.send_fds(self._control, [SPAWN_AND_REHEARSE if rehearse else SPAWN], [out_w, err_w, theirs.fileno()])
-        except OSError as exc:
-            with contextlib.suppress(ValueError):
-                self._pending.remove(fut)
-            for fd in (out_r, err_r):
-                os.close(fd)
-            ours.close()
-            raise TemplateDied() from exc
-        finally:
-            os.close(out_w)
-            os.close(err_w)
-            theirs.close()
-        try:
+            try:
+                message = SPAWN_AND_REHEARSE if rehearse else SPAWN
+                fds = [out_w, err_w, theirs.fileno()]
+                if not self._send(message, fds, self._spawns, fut):
+                    await self._send_when_drained(message, fds, self._spawns, fut)
+            finally:
+                os.close(out_w)
+                os.close(err_w)
+                theirs.close()
             pid = await fut
         except BaseException:
             for fd in (out_r, err_r):
@@ -262,7 +438,21 @@ class TemplateProcess:
         ours.setblocking(False)
         return Worker(pid, pidfd, out_r, err_r, ours, exited, self)
 
+    async def ping(self) -> float:
+        """Have the template answer a PING; returns the round trip in seconds. Raises
+        TemplateHung if no answer comes within the hang bound (the template is then
+        killed), TemplateDied if it is gone."""
+        if not self.alive or self._control is None:
+            raise self._death_error()
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        started = time.perf_counter()
+        if not self._send(PING, [], self._pongs, fut):
+            await self._send_when_drained(PING, [], self._pongs, fut)
+        await fut
+        return time.perf_counter() - started
+
     async def stop(self) -> None:
+        self._stop_watching_writable()
         if self._control is not None:
             self._control.close()
             self._control = None

@@ -10,13 +10,16 @@ Wire protocol with the API server:
 
 * stdin: one frame with the TemplateConfig, then EOF.
 * the control socket (descriptor number in the last command-line argument): a unix
-  socket. Each message is one byte, ``SPAWN`` or ``SPAWN_AND_REHEARSE``, carrying three
-  descriptors (SCM_RIGHTS): the worker's stdout pipe, stderr pipe and channel socket.
+  socket. Each message is one byte: ``SPAWN`` or ``SPAWN_AND_REHEARSE``, carrying three
+  descriptors (SCM_RIGHTS): the worker's stdout pipe, stderr pipe and channel socket; or
+  ``PING``, carrying none. Any other message is dropped (its descriptors closed).
 * stdout: one ``protocol.EVENT`` record per event: "layers" once, first (the OS layers
-  its workers apply); then "spawned" (pid) or "spawn failed" (errno) in request order,
-  and "exited" (pid, wait status, CPU ms) when a worker that did not exit cleanly is
-  reaped. A clean exit (status 0: the worker wrote its reply) is not reported; the
-  server has already read the reply and needs nothing more.
+  its workers apply); then "spawned" (pid) or "spawn failed" (errno) in spawn request
+  order, "pong" for each ping in ping order, and "exited" (pid, wait status, CPU ms)
+  when a worker that did not exit cleanly is reaped. A clean exit (status 0: the worker
+  wrote its reply) is not reported; the server has already read the reply and needs
+  nothing more. The server declares the template hung (and kills it) when a spawn or a
+  ping goes unanswered too long, so every request must be answered promptly.
 """
 
 from __future__ import annotations
@@ -32,9 +35,11 @@ from ..protocol import (
     EVENT,
     EVENT_EXITED,
     EVENT_LAYERS,
+    EVENT_PONG,
     EVENT_SPAWN_FAILED,
     EVENT_SPAWNED,
     HEADER,
+    PING,
     SPAWN_AND_REHEARSE,
     TemplateConfig,
     decode_body,
@@ -150,6 +155,8 @@ def main(control_fd: int, runner: child.Runner | None = None) -> None:
             if len(fds) != 3:
                 for fd in fds:
                     os.close(fd)
+                if msg == PING and not fds:
+                    _emit(EVENT_PONG, 0)
                 continue
             try:
                 pid = _fork_worker(fds, devnull, kit, rehearse=msg == SPAWN_AND_REHEARSE)
