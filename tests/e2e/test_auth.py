@@ -157,9 +157,9 @@ def mcp_run(server: LiveServer, code: str, forwarded_for: str) -> dict[str, Any]
 
 
 def test_a_caller_over_its_ip_limit_spends_nothing_of_the_shared_token_budget(tmp_path: Path) -> None:
-    # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: two client addresses.
+    # X-Forwarded-For trusted from 127.0.0.1, as behind a proxy there: two client addresses.
     limits = {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": "4/minute", "EXECUTOR_RATE_LIMIT_EXECUTE_PER_IP": "2/minute"}
-    with run_server(tmp_path, limits) as server:
+    with run_server(tmp_path, limits, serve_options=["--forwarded-allow-ips", "127.0.0.1"]) as server:
         noisy = [mcp_run(server, "1", "198.51.100.1")["isError"] for _ in range(5)]
         other = [
             httpx.post(
@@ -181,3 +181,18 @@ def test_mcp_runs_while_the_rate_limit_store_is_unreachable(tmp_path: Path) -> N
     assert result["isError"] is False
     assert result["structuredContent"]["result"] == 42
     assert "rate-limit storage unreachable" in log
+
+
+def test_forwarded_addresses_are_not_trusted_by_default(tmp_path: Path) -> None:
+    """As served (python -m src, the image's CMD): the peer address is the client, so a
+    caller cannot pick a fresh address per request to escape its IP limit."""
+    with run_server(tmp_path, {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_IP": "1/minute"}) as server:
+        statuses = [
+            httpx.post(
+                server.url + "/execute",
+                json={"code": "1"},
+                headers={"X-Executor-Token": TOKEN, "X-Forwarded-For": f"198.51.100.{n}"},
+            ).status_code
+            for n in (10, 11)
+        ]
+    assert statuses == [200, 429]

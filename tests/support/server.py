@@ -124,10 +124,12 @@ def run_server(
     *,
     app: str = "src.main:app",
     command_prefix: Sequence[str] = (),
+    serve_options: Sequence[str] = (),
 ) -> Iterator[LiveServer]:
     """Serve ``app`` (MODULE:ATTR) as the console script does (tests/support/serve.py) on a
     free loopback port; stop it (and its children) after.
-    ``command_prefix`` runs it under another command (``setpriv ...``), which must exec."""
+    ``command_prefix`` runs it under another command (``setpriv ...``), which must exec;
+    ``serve_options`` are options of src.main.run (``--forwarded-allow-ips``)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXECUTOR_")}
     env.update(TEST_ENV)
@@ -137,7 +139,7 @@ def run_server(
     log_path = tmp_dir / f"server-{port}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [*command_prefix, sys.executable, "-m", "tests.support.serve", app, "--port", str(port)],
+            [*command_prefix, sys.executable, "-m", "tests.support.serve", app, "--port", str(port), *serve_options],
             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     server = LiveServer(f"http://127.0.0.1:{port}", token or "", process, log_path)
