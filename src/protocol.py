@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import json
 import json.encoder
+import signal
 import struct
 from collections.abc import Callable
 from typing import Any, Literal, NotRequired, TypedDict, get_args
 
 HEADER = struct.Struct(">I")
+#: Sent by the API process to a worker at its job's deadline: write out the output the
+#: program printed so far, then exit (the worker is killed anyway soon after).
+FLUSH_SIGNAL = signal.SIGUSR1
 #: Largest job frame (code + context + limits) the worker accepts.
 MAX_JOB_BYTES = 16 * 1024 * 1024
 

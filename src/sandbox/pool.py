@@ -26,7 +26,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..protocol import HEADER, Job, LimitKind, ProtocolError, WorkerReply, decode_body, encode_frame, parse_reply
+from ..protocol import (
+    FLUSH_SIGNAL,
+    HEADER,
+    Job,
+    LimitKind,
+    ProtocolError,
+    WorkerReply,
+    decode_body,
+    encode_frame,
+    parse_reply,
+)
 from .template_client import (
     EXIT_BAD_JOB,
     EXIT_HARDENING_FAILED,
@@ -43,6 +53,9 @@ from .template_client import (
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 65536
+#: How long a worker past its deadline has to write out its buffered output (it was sent
+#: FLUSH_SIGNAL) before it is killed with whatever it has not written.
+FLUSH_GRACE_S = 0.25
 #: How long to wait for the template's exit report of a worker that closed its channel.
 EXIT_STATUS_WAIT_S = 1.0
 #: How often the template is pinged, so that a hang is found even when no request needs
@@ -108,6 +121,9 @@ class _JobIO:
         self.reply_len: int | None = None
         self.loop = asyncio.get_running_loop()
         self.ended: asyncio.Future[Ending] = self.loop.create_future()
+        #: Done when both output pipes are at EOF (the worker exited).
+        self.streams_closed: asyncio.Future[None] = self.loop.create_future()
+        self._open_streams = 2
         self.protocol_error = False
 
     def end(self, why: Ending) -> None:
@@ -123,6 +139,9 @@ class _JobIO:
             chunk = b""
         if not chunk:
             self.loop.remove_reader(fd)
+            self._open_streams -= 1
+            if self._open_streams == 0 and not self.streams_closed.done():
+                self.streams_closed.set_result(None)
             return
         capture.feed(chunk)
         if capture.flooded:
@@ -465,14 +484,29 @@ class ExecutionPool:
                     forget()
                     if send is not None:
                         send.cancel()
+                duration = time.perf_counter() - started
                 if ending == "reply":
                     io.drain_streams()
-            duration = time.perf_counter() - started
+                elif ending == "timeout":
+                    await self._flush_at_deadline(worker, io)
+                    io.drain_streams()
             worker.kill()
             reply = await self._describe(worker, io, ending, job, timeout_s)
         finally:
             worker.close()
         return RunOutcome(reply, stdout, stderr, duration)
+
+    @staticmethod
+    async def _flush_at_deadline(worker: Worker, io: _JobIO) -> None:
+        """Output printed before a timeout is part of the answer, but the worker buffers
+        it: ask the worker to write it out and exit (FLUSH_SIGNAL), and keep reading its
+        pipes until they close, for at most FLUSH_GRACE_S."""
+        try:
+            signal.pidfd_send_signal(worker.pidfd, FLUSH_SIGNAL)
+        except OSError:
+            return  # already gone: what it wrote is in the pipes
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(io.streams_closed), FLUSH_GRACE_S)
 
     @staticmethod
     def _send_job(worker: Worker, frame: bytes) -> asyncio.Future[None] | None:

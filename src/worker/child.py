@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from types import CodeType
 from typing import Any, TextIO, cast
 
 from ..protocol import (
+    FLUSH_SIGNAL,
     HEADER,
     MAX_JOB_BYTES,
     Job,
@@ -40,6 +42,8 @@ EXIT_BAD_JOB = 72
 #: Exit status when the worker's own code failed unexpectedly (a bug, not the program).
 EXIT_INTERNAL_ERROR = 73
 STREAM_BUFFER_BYTES = 64 * 1024
+#: Exit status after protocol.FLUSH_SIGNAL; the parent has already decided the outcome (timeout).
+EXIT_FLUSHED = 74
 
 
 def _read_exact(fd: int, n: int) -> bytes:
@@ -175,6 +179,24 @@ def prepare(
     )
 
 
+def _flush_on_signal(stdout: io.TextIOWrapper, stderr: io.TextIOWrapper) -> None:
+    """At the deadline the parent sends FLUSH_SIGNAL: the output printed so far is
+    written to the pipes (the contract: output before a timeout is returned) and the
+    worker exits. The handler is ours and the program cannot reach ``signal``; it runs
+    between two bytecodes, so a program stuck in one long C call is simply killed when
+    the parent's grace ends, with its buffered output lost."""
+
+    def flush_and_exit(signum: int, frame: object) -> None:
+        for stream in (stdout, stderr):
+            try:  # noqa: SIM105 - no contextlib while the program runs (see serve())
+                stream.flush()
+            except BaseException:  # noqa: BLE001, S110 - e.g. a reentrant write: output is best effort
+                pass
+        os._exit(EXIT_FLUSHED)
+
+    signal.signal(FLUSH_SIGNAL, flush_and_exit)
+
+
 def serve(kit: Kit, rehearse_first: bool = True) -> None:
     """Run one job and exit the process. Never returns.
 
@@ -188,6 +210,7 @@ def serve(kit: Kit, rehearse_first: bool = True) -> None:
         job = read_job(CHANNEL_FD)
     except (ProtocolError, OSError):
         os._exit(EXIT_BAD_JOB)
+    _flush_on_signal(stdout, stderr)
     try:
         harden(job["limits"], kit.confinement)
     except HardeningError:

@@ -306,6 +306,21 @@ def test_busy_loop_is_stopped_at_the_deadline(busy_loop: RunOutcome) -> None:
     assert 0.5 <= busy_loop.duration_s < 2.0
 
 
+def test_output_printed_before_a_timeout_is_returned() -> None:
+    """The worker buffers its output; at the deadline it is asked to write it out."""
+    outcome = run_one("print('started')\nwhile True:\n    pass", timeout_s=0.5)
+    assert outcome.reply["limit"] == "timeout"
+    assert outcome.stdout.text() == "started\n"
+
+
+def test_output_before_a_timeout_in_a_long_c_call_is_lost_but_the_deadline_holds() -> None:
+    """A program inside one long C-level call cannot run the flush; it is killed when
+    the grace ends, and the answer still comes at the deadline (plus the grace)."""
+    outcome = run_one("print('started')\nx = 10 ** (10 ** 8)", timeout_s=0.5)
+    assert outcome.reply["limit"] == "timeout"
+    assert outcome.duration_s < 2.0
+
+
 def test_job_after_a_timeout_runs_normally() -> None:
     async def scenario(pool: ExecutionPool) -> RunOutcome:
         await run(pool, "while True:\n    pass", timeout_s=0.3)
