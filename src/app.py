@@ -120,6 +120,7 @@ def build_components(
         settings.prefork_workers,
         busy=lambda: gate.saturated,
         disabled_layers=disabled_layers,
+        hang_timeout_s=settings.template_hang_timeout_s,
     )
     service = ExecutionService(settings, pool, gate, metrics)
     front = ExecutionFront(service, metrics)
@@ -132,6 +133,9 @@ def build_components(
     metrics.queued.set_function(lambda: gate.queued)
     metrics.ready_workers.set_function(lambda: pool.ready_workers)
     pool.on_restart(metrics.template_restarts.inc)
+    pool.on_hang(metrics.template_hangs.inc)
+    metrics.template_responsive.set_function(lambda: 1 if pool.alive and pool.responsive else 0)
+    metrics.template_ping.set_function(lambda: (pool.last_ping_ms or 0.0) / 1000)
     # /health must speak about the new template, not the dead one.
     pool.on_restart(monitor.request_self_test)
     drain.on_drain(lambda: gate.close(lambda: ShuttingDown(settings.shutdown_retry_after_s)))

@@ -80,6 +80,21 @@ class ExecutorMetrics:
         self.template_restarts = Counter(
             "executor_template_restarts", "Times the template process was restarted", registry=registry
         )
+        self.template_hangs = Counter(
+            "executor_template_hangs",
+            "Times the template left a fork or a liveness ping unanswered past its bound and was killed",
+            registry=registry,
+        )
+        self.template_responsive = Gauge(
+            "executor_template_responsive",
+            "1 while the template is alive and answers its liveness pings, else 0",
+            registry=registry,
+        )
+        self.template_ping = Gauge(
+            "executor_template_ping_seconds",
+            "Round trip of the template's last answered liveness ping",
+            registry=registry,
+        )
         self.truncations = Counter(
             "executor_output_truncations",
             "Executions whose output went past its budget, by stream",

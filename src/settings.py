@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     queue_timeout_s: float = Field(
         default=30.0, gt=0, le=600, description="time a request may wait for an execution slot; longer is a 429"
     )
+    template_hang_timeout_s: float = Field(
+        default=3.0,
+        gt=0,
+        le=60,
+        description="time the template may leave a fork or a liveness ping unanswered before it is declared hung, "
+        "killed and restarted (waiting requests get 503)",
+    )
     header_timeout_s: float = Field(
         default=10.0,
         gt=0,

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from ..errors import SandboxUnavailable
 from ..protocol import LAYERS
+from ..sandbox.pool import LIVENESS_INTERVAL_S
 from ..schemas import ExecuteRequest
 from ..service import ExecutionService
 from .limit_storage import StorageWatch
@@ -31,6 +32,8 @@ SELF_TEST_CODE = "print(6 * 7)"
 SELF_TEST_TIMEOUT_S = 5.0
 #: A template restart this recent makes the service "degraded" rather than "healthy".
 RECENT_RESTART_S = 60.0
+#: A last answered liveness ping older than this many (interval + hang bound) is unhealthy.
+PING_OVERDUE_FACTOR = 2
 #: Layers that hold in every worker by construction of the pipeline (the OS layers the
 #: template announces come from protocol.LAYERS).
 LANGUAGE_LAYERS = ("restricted_python", "process_per_execution", "empty_environment", "descriptor_isolation")
@@ -108,6 +111,13 @@ class HealthMonitor:
             layers[name] = "unknown" if status == "active" and not works else status
         return layers
 
+    def _ping_overdue(self) -> bool:
+        """No liveness ping answered for longer than the pool would take to find a hang:
+        the ping loop itself is stuck, or the template answers nothing at all."""
+        pool = self.service.pool
+        age = pool.last_ping_age_s
+        return age is not None and age > PING_OVERDUE_FACTOR * (LIVENESS_INTERVAL_S + pool.hang_timeout_s)
+
     def report(self) -> tuple[Status, dict[str, Any]]:
         pool = self.service.pool
         restarts = pool.restarts
@@ -117,6 +127,11 @@ class HealthMonitor:
         checks: dict[str, Any] = {
             "token_configured": self.service.settings.token_configured,
             "template_alive": pool.alive,
+            # The template answers a liveness ping every second (pool.LIVENESS_INTERVAL_S);
+            # one unanswered for EXECUTOR_TEMPLATE_HANG_TIMEOUT_S gets it killed and restarted.
+            "template_responsive": pool.responsive,
+            "template_ping_ms": pool.last_ping_ms,
+            "template_ping_age_s": None if pool.last_ping_age_s is None else round(pool.last_ping_age_s, 1),
             "ready_workers": pool.ready_workers,
             "template_restarts": restarts,
             # Below 6, Landlock cannot scope signals and abstract sockets (seccomp does).
@@ -145,6 +160,8 @@ class HealthMonitor:
             not checks["token_configured"]
             or self.drain.draining  # SIGTERM: load balancers must stop sending traffic here
             or not pool.alive
+            or not pool.responsive
+            or self._ping_overdue()
             or checks["missing_layers"]
             or self.last is None
             or not self.last.ok

@@ -10,6 +10,7 @@ worker confines itself only once it has its job).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -427,6 +428,40 @@ def test_killed_worker_is_a_failed_execution(disposable_server: LiveServer) -> N
     assert body["error"]["type"] == "WorkerCrashed"
     assert answered_after_s < TIMEOUT_S
     server.assert_still_serves()
+
+
+def test_frozen_template_is_a_503_and_is_restarted(tmp_path: Path) -> None:
+    """A stopped template (SIGSTOP: a debugger, a stuck page fault) forks nothing: once the
+    pre-forked worker is used, a request waits for a fork at most the hang bound, gets a
+    503 with Retry-After, and the template is killed and restarted."""
+    settings = {"EXECUTOR_TEMPLATE_HANG_TIMEOUT_S": "1", "EXECUTOR_PREFORK_WORKERS": "1"}
+    with run_server(tmp_path, settings) as server:
+        template = find_template(server)
+        assert template is not None
+        handle = os.pidfd_open(template)  # the pid may be reused once it is killed
+        os.kill(template, signal.SIGSTOP)
+        try:
+            answers: list[tuple[httpx.Response, float]] = []
+            for _ in range(4):  # the pre-forked worker answers first
+                started = time.monotonic()
+                response = server.execute("print(1)", timeout_s=1)
+                answers.append((response, time.monotonic() - started))
+                if response.status_code == 503:
+                    break
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(handle, signal.SIGCONT)
+            os.close(handle)
+        refused, waited_s = answers[-1]
+        assert refused.status_code == 503, [r.status_code for r, _ in answers]
+        assert "stopped answering" in refused.json()["detail"]
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert waited_s < 10  # the hang bound (1 s), not the freeze (unbounded)
+        health = wait_until(lambda: healthy_again(server), "/health to answer 200 after the restart")
+        assert (health["checks"]["template_responsive"], health["checks"]["template_restarts"]) == (True, 1)
+        assert server.metric("executor_template_hangs_total") == 1
+        assert server.metric("executor_template_responsive") == 1
+        assert server.reply("print(6 * 7)")["stdout"] == "42\n"
 
 
 def healthy_again(server: LiveServer) -> dict[str, Any] | None:

@@ -74,6 +74,11 @@ FAMILIES = {
     "executor_output_truncations": "counter",
     "executor_http_requests": "counter",
     "executor_http_request_duration_seconds": "histogram",
+    "executor_template_hangs": "counter",
+    "executor_template_responsive": "gauge",
+    "executor_template_ping_seconds": "gauge",
+    "executor_rate_limit_storage_up": "gauge",
+    "executor_connections_closed": "counter",
 }
 
 
