@@ -261,3 +261,22 @@ def test_every_doc_test_marker_is_known_and_marks_a_block() -> None:
     assert {block.name for block in marked if block.kind == "curl"} == {
         block.name for block in marked if block.kind == "answer"
     }
+
+
+def test_operations_lists_every_metric_family_and_label_value() -> None:
+    """The metrics table is what operators alert on: every family the service registers,
+    every refusal reason and every reason a connection is cut."""
+    from prometheus_client import CollectorRegistry
+
+    from src.api.connections import CONNECTION_CUTS
+    from src.errors import REJECTION_REASONS
+    from src.metrics import ExecutorMetrics
+
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    families = {metric.name for metric in ExecutorMetrics(CollectorRegistry()).registry.collect()}
+    for family in families:
+        exposed = family if f"`{family}`" in text else f"{family}_total"
+        assert f"`{exposed}`" in text or f"`{exposed} " in text, family
+    table = text[text.index("## Metrics") : text.index("### PromQL")]
+    for value in (*REJECTION_REASONS, *CONNECTION_CUTS):
+        assert re.search(rf"\b{value}\b", table), value
