@@ -5,26 +5,35 @@ but one byte cancels its keep-alive timer, and nothing bounds how long the heade
 body of a request may take, how large the headers may grow, or how long an answer may
 wait for a client that does not read it. Connections are few (``--limit-concurrency``),
 so each of these lets a handful of slow clients starve everyone. Here every connection
-is always in one phase with a deadline, or handing a request to the application:
+that is not lost is always in one phase with a deadline, or handing a request to the
+application:
 
 * **head**, from the connection's start or the end of the previous answer to the end of
-  the next request's headers: ``EXECUTOR_HEADER_TIMEOUT_S``, and at most
-  ``MAX_HEAD_BYTES`` of request line and headers (431 beyond);
+  the next request's headers: ``EXECUTOR_HEADER_TIMEOUT_S``;
 * **body**, from the end of the headers to the end of the body:
   ``EXECUTOR_BODY_TIMEOUT_S`` plus ``BODY_GRACE_S``, so that a route that reads its body
   (POST /execute, /mcp) answers its own 408 first. It also bounds the rest of a body
   nobody reads after an early answer (401, 413, 429);
 * **application**: the request's own deadlines (queue, worker, run) apply;
 * **send**: an answer the client stops reading for ``EXECUTOR_SEND_TIMEOUT_S`` is
-  dropped (the transport's buffer is full and has not drained).
+  dropped (the transport's buffer is full and has not drained);
+* **closing**: a connection the server closed (``Connection: close``, HTTP/1.0, a 400 or
+  431, the keep-alive timer, shutdown) with an answer still buffered has
+  ``EXECUTOR_SEND_TIMEOUT_S`` to deliver it. Every close passes through the transport
+  this protocol hands uvicorn (``_CloseReporting``), whoever calls it.
+
+Whatever the phase, a request's line and headers are at most ``MAX_HEAD_BYTES`` (431, or
+the connection aborted when an answer is in progress): the bytes of the next request
+count from their first byte, also while the current one is still being answered.
 
 A connection past a deadline is aborted (whatever is buffered for it is dropped) and
 counted in ``executor_connections_closed_total{reason}``.
 
 Pipelining is not served: a request that arrives before the answer to the previous one
-is dropped and the connection closes after that answer (RFC 9112, 9.3.2: a client that
-pipelines retries on a new connection). uvicorn would queue it, and then watch only the
-newest request for a disconnect, so an execution whose client left would run to its end.
+is read and dropped, and the connection closes after that answer (RFC 9112, 9.3.2: a
+client that pipelines retries on a new connection). uvicorn would queue it and stop
+reading, and then watch only the newest request for a disconnect, so an execution whose
+client left would run to its end. Reading on means a departure is still seen.
 
 WebSocket upgrades are refused by the server configuration (``ws="none"``), so no
 request leaves this protocol for another one.
@@ -35,7 +44,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, ClassVar, Literal, cast, get_args
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
@@ -47,6 +56,8 @@ CONNECTION_CUTS: tuple[ConnectionCut, ...] = get_args(ConnectionCut)
 #: Request line and headers together (nginx's default allows 32 KiB, h11's 16 KiB): far
 #: above what any client of this service sends, far below what would cost memory.
 MAX_HEAD_BYTES = 64 * 1024
+#: What the parser holds of one header line besides its name and value (": ", CRLF).
+_HEADER_LINE_OVERHEAD = 4
 #: Added to the body deadline here, so that the route's own 408 (which starts counting a
 #: little later, after authentication) wins the race.
 BODY_GRACE_S = 2.0
@@ -76,6 +87,25 @@ def guarded_protocol(limits: ConnectionLimits, on_cut: Callable[[ConnectionCut],
     return Guarded
 
 
+class _CloseReporting:
+    """The connection's transport, reporting each ``close()`` to the protocol: uvicorn
+    closes transports from several places (its request cycle, keep-alive timer, 400
+    answer, shutdown) without telling the protocol."""
+
+    __slots__ = ("_on_close", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, on_close: Callable[[], None]) -> None:
+        self._transport = transport
+        self._on_close = on_close
+
+    def close(self) -> None:
+        self._transport.close()
+        self._on_close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     limits: ClassVar[ConnectionLimits]
     on_cut: ClassVar[Callable[[ConnectionCut], None]]
@@ -85,15 +115,25 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._phase_timer: asyncio.TimerHandle | None = None
         self._send_timer: asyncio.TimerHandle | None = None
         self._reading_head = True
-        self._head_bytes = 0
         self._body_done = False
+        self._closing = False  # closed by the server; what is buffered may still go out
+        self._aborted = False
+        self._lost = False
         self._dropping_pipelined = False
+        # The head being parsed: its URL and header bytes as the parser reports them (exact,
+        # but only once each piece is complete), and the bytes of earlier reads that ended
+        # inside it (covers a header line that never ends).
+        self._in_head = False
+        self._head_fields_bytes = 0
+        self._head_too_large = False
+        self._unfinished_head_bytes = 0
+        self._heads_completed = 0
+        self._body_bytes_this_read = 0
 
     # ------------------------------------------------------------------ phases
 
     def _start_head(self) -> None:
         self._reading_head = True
-        self._head_bytes = 0
         self._body_done = False
         self._arm(self.limits.header_timeout_s, "header_timeout")
 
@@ -107,32 +147,53 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._phase_timer = None
 
     def _cut(self, reason: ConnectionCut) -> None:
-        if self.transport.is_closing():
+        if self._lost or self._aborted:
             return
         type(self).on_cut(reason)
-        if reason == "headers_too_large":
+        answering = self.cycle is not None and not self.cycle.response_complete
+        if reason == "headers_too_large" and not self._closing and not answering:
             self.transport.write(_TOO_LARGE)
-            self.transport.close()
+            self.transport.close()  # the 431 then has the closing phase's deadline
         else:
+            self._aborted = True
             self.transport.abort()
+
+    @property
+    def _serving(self) -> bool:
+        """Whether a request may still be read and served on this connection."""
+        return not (self._closing or self._aborted or self._lost)
+
+    def _closed_by_server(self) -> None:
+        """The transport was closed: what it still buffers has the send deadline to go."""
+        if self._lost or self._closing:
+            return
+        self._closing = True
+        self._reading_head = False
+        self._arm(self.limits.send_timeout_s, "send_timeout")
 
     # ------------------------------------------------------------------ transport events
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(cast(asyncio.Transport, _CloseReporting(transport, self._closed_by_server)))
         self._start_head()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
         self._disarm()
         if self._send_timer is not None:
             self._send_timer.cancel()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._reading_head:
-            self._head_bytes += len(data)
+        if not self._serving:
+            return
+        heads_completed, self._body_bytes_this_read = self._heads_completed, 0
         super().data_received(data)
-        if self._reading_head and self._head_bytes > MAX_HEAD_BYTES:
+        if self._heads_completed != heads_completed:
+            self._unfinished_head_bytes = 0  # the head that ended was measured by its fields
+        elif self._in_head:  # this read ended inside a head: all of it but body bytes is head
+            self._unfinished_head_bytes += len(data) - self._body_bytes_this_read
+        if self._unfinished_head_bytes > MAX_HEAD_BYTES and self._serving:
             self._cut("headers_too_large")
 
     def pause_writing(self) -> None:
@@ -149,18 +210,47 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     # ------------------------------------------------------------------ parser events
 
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head = True
+        self._head_fields_bytes = 0
+        self._head_too_large = False
+
+    def on_url(self, url: bytes) -> None:
+        if self._count_head_bytes(len(url)):
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._count_head_bytes(len(name) + len(value) + _HEADER_LINE_OVERHEAD):
+            super().on_header(name, value)
+
+    def _count_head_bytes(self, count: int) -> bool:
+        """Whether the head is still within its size; keeps nothing of a head beyond it."""
+        self._head_fields_bytes += count
+        self._head_too_large = self._head_too_large or self._head_fields_bytes > MAX_HEAD_BYTES
+        return not self._head_too_large
+
     def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._heads_completed += 1
+        if not self._serving:
+            self._dropping_pipelined = True  # the rest of this read is parsed, and dropped
+            return
+        if self._head_too_large:
+            self._dropping_pipelined = True
+            self._cut("headers_too_large")
+            return
         if self.cycle is not None and not self.cycle.response_complete:
-            # Pipelined: dropped; the answer in progress is the connection's last.
+            # Pipelined: read and dropped; the answer in progress is the connection's last.
             self._dropping_pipelined = True
             self.cycle.keep_alive = False
-            self.flow.pause_reading()
             return
         super().on_headers_complete()
         self._reading_head = False
         self._arm(self.limits.body_timeout_s + BODY_GRACE_S, "body_timeout")
 
     def on_body(self, body: bytes) -> None:
+        self._body_bytes_this_read += len(body)
         if not self._dropping_pipelined:
             super().on_body(body)
 
@@ -180,7 +270,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         """Start the head phase of the next request once this one is over: its body read
         to the end (else the body deadline still runs, also after an early answer) and
         its answer out of our buffer (else the send deadline runs)."""
-        if self._reading_head or self.transport.is_closing() or self.cycle is None:
+        if self._reading_head or self._closing or self._lost or self.cycle is None:
             return
         if self._body_done and self.cycle.response_complete and not self.flow.write_paused:
             self._start_head()

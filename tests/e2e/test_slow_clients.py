@@ -179,6 +179,51 @@ def test_a_client_that_stops_reading_its_answer_is_dropped(server: LiveServer) -
     assert server.reply("print(6 * 7)")["stdout"] == "42\n"
 
 
+def test_an_unread_answer_on_a_connection_the_server_closes_is_dropped(server: LiveServer) -> None:
+    """``Connection: close`` makes the server close the transport once the answer is
+    written; an answer still buffered then has the send deadline, not forever."""
+    before = closed_count(server, "send_timeout")
+    code = f"print('x' * {BIG_OUTPUT_BYTES})"
+    with connect(server, receive_buffer=4096) as sock:
+        body = json.dumps({"code": code, "timeout_s": 20}).encode()
+        sock.sendall(request_head("/execute", "closing-unread", len(body), extra="Connection: close\r\n") + body)
+        wait_until(lambda: closed_count(server, "send_timeout") > before, "the unread answer to be dropped", 60)
+        assert len(read_until_closed(sock)) < BIG_OUTPUT_BYTES  # aborted, not delivered late
+
+
+HEAD_FLOODS = {
+    "request line": b"GET /" + b"a" * 100_000,
+    "one header line": b"GET / HTTP/1.1\r\nX-Padding: " + b"b" * 100_000,
+    "many header lines": b"GET / HTTP/1.1\r\n" + (b"X-Padding: " + b"c" * 90 + b"\r\n") * 1000,
+}
+
+
+@pytest.mark.parametrize("flood", HEAD_FLOODS.values(), ids=HEAD_FLOODS.keys())
+def test_a_next_request_past_the_head_limit_is_cut_while_the_current_one_runs(
+    server: LiveServer, flood: bytes
+) -> None:
+    """The limit counts the next request's head from its first byte, not only once the
+    current answer is out: else it grows without bound for as long as the execution runs."""
+    request_id = f"head-flood-{len(flood)}"
+    before = closed_count(server, "headers_too_large")
+    with connect(server) as sock:
+        sock.sendall(execute_request(request_id, "while True: pass", timeout_s=20))
+        wait_until(lambda: in_flight(server), "the execution to start")
+        sock.sendall(flood)
+        assert read_until_closed(sock) == b""  # aborted: no answer to either request
+    assert closed_count(server, "headers_too_large") > before
+    line = wait_until(lambda: audit_line(server, request_id), "the audit line of the cut request")
+    assert (line["status"], line["outcome"]) == (499, "abandoned")
+
+
+def test_a_head_past_the_limit_in_one_read_is_not_served(server: LiveServer) -> None:
+    with connect(server) as sock:
+        sock.sendall(b"GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"a" * 66_000 + b"\r\n\r\n")
+        answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    assert answer.count(b"HTTP/1.1 ") == 1
+
+
 def test_a_pipelined_request_is_not_served_and_the_answer_before_it_closes(server: LiveServer) -> None:
     with connect(server) as sock:
         sock.sendall(execute_request("pipelined-1", "print(6 * 7)") + b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -193,17 +238,20 @@ def in_flight(server: LiveServer) -> bool:
     return server.metric("executor_executions_in_flight") >= 1
 
 
-def test_a_client_that_leaves_with_a_request_pipelined_is_abandoned(server: LiveServer) -> None:
-    """uvicorn would watch only the pipelined request for the disconnect: the execution
-    would run to its 20 s timeout and be audited as a 200."""
+@pytest.mark.parametrize("pipelined_when", ["with the request", "while it runs"])
+def test_a_client_that_leaves_with_a_request_pipelined_is_abandoned(server: LiveServer, pipelined_when: str) -> None:
+    """uvicorn would stop reading and watch only the pipelined request for the
+    disconnect: the execution would run to its 20 s timeout and be audited as a 200."""
+    request_id = f"pipelined-leaves-{pipelined_when.replace(' ', '-')}"
+    pipelined = b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"
     sock = connect(server)
-    sock.sendall(
-        execute_request("pipelined-leaves", "while True: pass", timeout_s=20)
-        + b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"
-    )
+    request = execute_request(request_id, "while True: pass", timeout_s=20)
+    sock.sendall(request + pipelined if pipelined_when == "with the request" else request)
     wait_until(lambda: in_flight(server), "the execution to start")
+    if pipelined_when == "while it runs":
+        sock.sendall(pipelined)
     sock.close()
-    line = wait_until(lambda: audit_line(server, "pipelined-leaves"), "the audit line of the client that left")
+    line = wait_until(lambda: audit_line(server, request_id), "the audit line of the client that left")
     assert (line["status"], line["outcome"]) == (499, "abandoned")
 
 
