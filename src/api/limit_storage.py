@@ -14,9 +14,17 @@ it unreachable (logged once), and until a probe finds it again:
 
 ``StorageWatch`` probes Redis in a thread every ``PROBE_INTERVAL_S``, so a recovery is
 seen within seconds whether or not requests arrive, and /health and
-``executor_rate_limit_storage_up`` show the state. Redis calls happen on the event loop
-(slowapi is synchronous), so the client gets short socket timeouts and no retries: an
-unreachable Redis costs one request at most ``REDIS_TIMEOUT_S``, not every request.
+``executor_rate_limit_storage_up`` show the state. A probe answered slower than
+``REDIS_TIMEOUT_S`` counts as unreachable: a Redis that is there but slow is treated as
+an outage, not retried by every request.
+
+Redis calls block the event loop (slowapi is synchronous), so each has a deadline of
+``REDIS_TIMEOUT_S`` in all, and no retries: an unreachable or slow Redis costs one
+request at most that long, not every request. The client's own timeouts apply to each
+socket read, so a Redis (or a network) that answers a byte at a time would pass them;
+the call therefore runs in a daemon thread and the loop waits for it no longer than the
+deadline. A call still stuck there is left to its socket timeouts, and at most
+``MAX_CALLS_IN_FLIGHT`` of them are let run at once.
 """
 
 from __future__ import annotations
@@ -24,7 +32,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any, Literal, TypeVar
 
 from limits.storage import MemoryStorage, SlidingWindowCounterSupport, Storage, storage_from_string
@@ -38,8 +48,12 @@ log = logging.getLogger(__name__)
 FailMode = Literal["open", "closed"]
 #: The prefix that selects FailoverStorage in front of a Redis URI.
 FAILOVER_PREFIX = "executor+"
-#: Connect and read timeout of each Redis call, in seconds.
+#: How long one Redis call may take in all (also its connect and read timeouts), and how
+#: slow a probe's answer may be, in seconds.
 REDIS_TIMEOUT_S = 0.25
+#: Redis calls past their deadline whose thread is still waiting; beyond, a call fails at
+#: once.
+MAX_CALLS_IN_FLIGHT = 4
 #: How often StorageWatch asks Redis whether it is there.
 PROBE_INTERVAL_S = 2.0
 
@@ -65,6 +79,8 @@ class FailoverStorage(Storage, SlidingWindowCounterSupport):
         self.fail_mode = fail_mode
         self.reachable = True
         self.listeners: list[Callable[[bool], None]] = []
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
 
     @property
     def base_exceptions(self) -> tuple[type[Exception], ...]:
@@ -86,7 +102,7 @@ class FailoverStorage(Storage, SlidingWindowCounterSupport):
     def _call(self, operation: str, *args: Any) -> Any:
         if self.reachable:
             try:
-                return getattr(self.primary, operation)(*args)
+                return self._within_deadline(getattr(self.primary, operation), *args)
             except Exception:  # noqa: BLE001 - whatever Redis raised, it is not answering
                 self.mark(False)
         if self.fail_mode == "closed":
@@ -96,10 +112,30 @@ class FailoverStorage(Storage, SlidingWindowCounterSupport):
             )
         return getattr(self.fallback, operation)(*args)
 
+    def _within_deadline(self, function: Callable[..., R], *args: Any) -> R:
+        """``function(*args)``, run in a thread and waited for at most REDIS_TIMEOUT_S."""
+        with self._in_flight_lock:
+            if self._in_flight >= MAX_CALLS_IN_FLIGHT:
+                raise TimeoutError("too many rate-limit storage calls are still waiting for Redis")
+            self._in_flight += 1
+        outcome: Future[R] = Future()
+
+        def call() -> None:
+            try:
+                outcome.set_result(function(*args))
+            except BaseException as error:  # noqa: BLE001 - handed to the waiting caller
+                outcome.set_exception(error)
+            finally:
+                with self._in_flight_lock:
+                    self._in_flight -= 1
+
+        threading.Thread(target=call, name="rate-limit-storage-call", daemon=True).start()
+        return outcome.result(timeout=REDIS_TIMEOUT_S)
+
     def probe(self) -> bool:
-        """Ask Redis directly (blocking: call it in a thread)."""
+        """Ask Redis directly (blocking: call it in a thread). A slow answer is no answer."""
         try:
-            return bool(self.primary.check())
+            return bool(self._within_deadline(self.primary.check))
         except Exception:  # noqa: BLE001 - a probe reports, it never raises
             return False
 
