@@ -199,9 +199,7 @@ HEAD_FLOODS = {
 
 
 @pytest.mark.parametrize("flood", HEAD_FLOODS.values(), ids=HEAD_FLOODS.keys())
-def test_a_next_request_past_the_head_limit_is_cut_while_the_current_one_runs(
-    server: LiveServer, flood: bytes
-) -> None:
+def test_a_next_request_past_the_head_limit_is_cut_while_the_current_one_runs(server: LiveServer, flood: bytes) -> None:
     """The limit counts the next request's head from its first byte, not only once the
     current answer is out: else it grows without bound for as long as the execution runs."""
     request_id = f"head-flood-{len(flood)}"
