@@ -20,6 +20,10 @@ HEADER = struct.Struct(">I")
 #: Sent by the API process to a worker at its job's deadline: write out the output the
 #: program printed so far, then exit (the worker is killed anyway soon after).
 FLUSH_SIGNAL = signal.SIGUSR1
+#: The worker's exit status once its FLUSH_SIGNAL handler has written the output out: only
+#: that handler exits with it, so the API process knows the output after the deadline
+#: came from the flush and not from a program that kept running past it.
+EXIT_FLUSHED = 74
 #: Largest job frame (code + context + limits) the worker accepts.
 MAX_JOB_BYTES = 16 * 1024 * 1024
 

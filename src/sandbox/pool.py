@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..protocol import (
+    EXIT_FLUSHED,
     FLUSH_SIGNAL,
     HEADER,
     Job,
@@ -82,6 +83,14 @@ class StreamCapture:
         if room > 0:
             self.data += chunk[:room]
         self.total += len(chunk)
+
+    def checkpoint(self) -> tuple[int, int]:
+        return len(self.data), self.total
+
+    def rewind(self, checkpoint: tuple[int, int]) -> None:
+        """Forget what was fed after ``checkpoint``."""
+        kept, self.total = checkpoint
+        del self.data[kept:]
 
     @property
     def truncated(self) -> bool:
@@ -488,8 +497,16 @@ class ExecutionPool:
                 if ending == "reply":
                     io.drain_streams()
                 elif ending == "timeout":
-                    await self._flush_at_deadline(worker, io)
-                    io.drain_streams()
+                    io.drain_streams()  # what reached the pipes by the deadline
+                    at_deadline = stdout.checkpoint(), stderr.checkpoint()
+                    if await self._flush_at_deadline(worker, io):
+                        io.drain_streams()
+                    else:
+                        # Not the flush: the program ran on past its deadline (it can
+                        # make the handler's call fail and catch the error), or was
+                        # stuck in a C call. Nothing it wrote after the deadline counts.
+                        stdout.rewind(at_deadline[0])
+                        stderr.rewind(at_deadline[1])
             worker.kill()
             reply = await self._describe(worker, io, ending, job, timeout_s)
         finally:
@@ -497,16 +514,22 @@ class ExecutionPool:
         return RunOutcome(reply, stdout, stderr, duration)
 
     @staticmethod
-    async def _flush_at_deadline(worker: Worker, io: _JobIO) -> None:
+    async def _flush_at_deadline(worker: Worker, io: _JobIO) -> bool:
         """Output printed before a timeout is part of the answer, but the worker buffers
         it: ask the worker to write it out and exit (FLUSH_SIGNAL), and keep reading its
-        pipes until they close, for at most FLUSH_GRACE_S."""
+        pipes until they close, for at most FLUSH_GRACE_S. Whether the worker exited
+        through its flush handler within the grace."""
         try:
             signal.pidfd_send_signal(worker.pidfd, FLUSH_SIGNAL)
         except OSError:
-            return  # already gone: what it wrote is in the pipes
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(io.streams_closed), FLUSH_GRACE_S)
+            return False  # already gone: the pipes hold what it wrote
+        try:
+            async with asyncio.timeout(FLUSH_GRACE_S):
+                await asyncio.shield(io.streams_closed)
+                status, _ = await asyncio.shield(worker.exited)
+        except TimeoutError:
+            return False
+        return os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_FLUSHED
 
     @staticmethod
     def _send_job(worker: Worker, frame: bytes) -> asyncio.Future[None] | None:

@@ -19,6 +19,7 @@ from types import CodeType
 from typing import Any, TextIO, cast
 
 from ..protocol import (
+    EXIT_FLUSHED,
     FLUSH_SIGNAL,
     HEADER,
     MAX_JOB_BYTES,
@@ -42,8 +43,6 @@ EXIT_BAD_JOB = 72
 #: Exit status when the worker's own code failed unexpectedly (a bug, not the program).
 EXIT_INTERNAL_ERROR = 73
 STREAM_BUFFER_BYTES = 64 * 1024
-#: Exit status after protocol.FLUSH_SIGNAL; the parent has already decided the outcome (timeout).
-EXIT_FLUSHED = 74
 
 
 def _read_exact(fd: int, n: int) -> bytes:

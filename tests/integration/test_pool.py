@@ -321,6 +321,40 @@ def test_output_before_a_timeout_in_a_long_c_call_is_lost_but_the_deadline_holds
     assert outcome.duration_s < 2.0
 
 
+SWALLOWS_THE_FLUSH = """
+import time
+def main():
+    spun = False
+    def dive(depth):
+        nonlocal spun
+        try:
+            dive(depth + 1)
+        except RecursionError:
+            if not spun:
+                spun = True
+                while True:  # at the deepest frame: the flush handler cannot be entered
+                    pass
+            raise
+    try:
+        dive(0)
+    except RecursionError:  # the handler's failed call, caught after the deadline
+        for _ in range(1000):
+            time.sleep(0.01)
+            print("after the deadline", flush=True)
+print("before the deadline", flush=True)
+main()
+"""
+
+
+def test_output_printed_after_the_deadline_is_not_returned() -> None:
+    """A program can make the flush handler's call fail (at the recursion limit) and
+    catch the error: it runs on during the grace, but what it prints then is not its
+    output; what it wrote out before the deadline is."""
+    outcome = run_one(SWALLOWS_THE_FLUSH, timeout_s=0.5)
+    assert outcome.reply["limit"] == "timeout"
+    assert outcome.stdout.text() == "before the deadline\n"
+
+
 def test_job_after_a_timeout_runs_normally() -> None:
     async def scenario(pool: ExecutionPool) -> RunOutcome:
         await run(pool, "while True:\n    pass", timeout_s=0.3)
