@@ -20,7 +20,7 @@ from . import __version__
 from .api.connections import ConnectionLimits, guarded_protocol
 from .app import create_app
 from .log_config import configure_logging
-from .metrics import ExecutorMetrics
+from .metrics import ConnectionMetrics, ExecutorMetrics
 from .settings import Settings, load_settings, warn_unknown_variables
 
 #: Open connections at most (uvicorn answers 503 beyond), and how long an idle keep-alive
@@ -55,7 +55,7 @@ def run(app: FastAPI, host: str, port: int, *, forwarded_allow_ips: str | None =
         app,
         host=host,
         port=port,
-        http=guarded_protocol(limits, lambda reason: metrics.connections_closed.labels(reason).inc()),
+        http=guarded_protocol(limits, ConnectionMetrics(metrics)),
         ws="none",
         server_header=False,
         proxy_headers=forwarded_allow_ips is not None,

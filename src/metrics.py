@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from .api.connections import CONNECTION_CUTS
+from .api.connections import CONNECTION_CUTS, ConnectionCut
 from .errors import REJECTION_REASONS
 from .protocol import LIMIT_KINDS
 from .schemas import OUTCOMES, TRANSPORTS
@@ -125,6 +125,12 @@ class ExecutorMetrics:
             ["reason"],
             registry=registry,
         )
+        self.connections_open = Gauge("executor_connections_open", "HTTP connections open now", registry=registry)
+        self.connections_refused = Counter(
+            "executor_connections_refused",
+            "Requests answered 503 by the server itself because the connection limit was reached",
+            registry=registry,
+        )
         for cut in CONNECTION_CUTS:
             self.connections_closed.labels(cut)
         for transport in TRANSPORTS:
@@ -136,3 +142,22 @@ class ExecutorMetrics:
             self.limits_hit.labels(kind)
         for stream in STREAMS:
             self.truncations.labels(stream)
+
+
+class ConnectionMetrics:
+    """The protocol's reports (api.connections.ConnectionObserver) as metrics."""
+
+    def __init__(self, metrics: ExecutorMetrics) -> None:
+        self.metrics = metrics
+
+    def opened(self) -> None:
+        self.metrics.connections_open.inc()
+
+    def lost(self) -> None:
+        self.metrics.connections_open.dec()
+
+    def cut(self, reason: ConnectionCut) -> None:
+        self.metrics.connections_closed.labels(reason).inc()
+
+    def refused(self) -> None:
+        self.metrics.connections_refused.inc()

@@ -27,7 +27,10 @@ the connection aborted when an answer is in progress): the bytes of the next req
 count from their first byte, also while the current one is still being answered.
 
 A connection past a deadline is aborted (whatever is buffered for it is dropped) and
-counted in ``executor_connections_closed_total{reason}``.
+counted in ``executor_connections_closed_total{reason}``. Open connections are
+``executor_connections_open``; a request uvicorn answers itself with a 503 because the
+connection limit is reached (the application never sees it) is counted in
+``executor_connections_refused_total``.
 
 Pipelining is not served: a request that arrives before the answer to the previous one
 is read and dropped, and the connection closes after that answer (RFC 9112, 9.3.2: a
@@ -44,7 +47,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, cast, get_args
+from typing import Any, ClassVar, Literal, Protocol, cast, get_args
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
@@ -75,15 +78,26 @@ class ConnectionLimits:
     send_timeout_s: float
 
 
-def guarded_protocol(limits: ConnectionLimits, on_cut: Callable[[ConnectionCut], None]) -> type[HttpToolsProtocol]:
-    """The protocol class to give uvicorn (``Config(http=...)``) for these limits;
-    ``on_cut(reason)`` is called for each connection closed past one of them."""
+class ConnectionObserver(Protocol):
+    """What the protocol reports (to metrics)."""
+
+    def opened(self) -> None: ...
+    def lost(self) -> None: ...
+    def cut(self, reason: ConnectionCut) -> None:
+        """Closed by the server past one of the limits."""
+
+    def refused(self) -> None:
+        """A request answered 503 by uvicorn at its connection limit."""
+
+
+def guarded_protocol(limits: ConnectionLimits, observer: ConnectionObserver) -> type[HttpToolsProtocol]:
+    """The protocol class to give uvicorn (``Config(http=...)``) for these limits."""
 
     class Guarded(GuardedHttpToolsProtocol):
         pass
 
     Guarded.limits = limits
-    Guarded.on_cut = staticmethod(on_cut)
+    Guarded.observer = observer
     return Guarded
 
 
@@ -108,7 +122,7 @@ class _CloseReporting:
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     limits: ClassVar[ConnectionLimits]
-    on_cut: ClassVar[Callable[[ConnectionCut], None]]
+    observer: ClassVar[ConnectionObserver]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -149,7 +163,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _cut(self, reason: ConnectionCut) -> None:
         if self._lost or self._aborted:
             return
-        type(self).on_cut(reason)
+        self.observer.cut(reason)
         answering = self.cycle is not None and not self.cycle.response_complete
         if reason == "headers_too_large" and not self._closing and not answering:
             self.transport.write(_TOO_LARGE)
@@ -175,9 +189,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(cast(asyncio.Transport, _CloseReporting(transport, self._closed_by_server)))
+        self.observer.opened()
         self._start_head()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self._lost:
+            self.observer.lost()
         self._lost = True
         self._disarm()
         if self._send_timer is not None:
@@ -245,7 +262,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._dropping_pipelined = True
             self.cycle.keep_alive = False
             return
+        # uvicorn's own test (httptools_impl.on_headers_complete): past it, it answers 503
+        # with an application of its own.
+        limit = self.limit_concurrency
+        refused = limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit)
         super().on_headers_complete()
+        if refused:
+            self.observer.refused()
         self._reading_head = False
         self._arm(self.limits.body_timeout_s + BODY_GRACE_S, "body_timeout")
 

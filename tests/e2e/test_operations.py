@@ -79,6 +79,8 @@ FAMILIES = {
     "executor_template_ping_seconds": "gauge",
     "executor_rate_limit_storage_up": "gauge",
     "executor_connections_closed": "counter",
+    "executor_connections_open": "gauge",
+    "executor_connections_refused": "counter",
 }
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from src.main import MAX_CONNECTIONS
 from tests.support.server import TOKEN, LiveServer, run_server
 from tests.support.waiting import wait_until
 
@@ -301,3 +302,33 @@ def test_the_server_serves_on_after_slow_and_departed_clients(server: LiveServer
     assert server.reply("print(6 * 7)")["stdout"] == "42\n"
     assert server.metric("executor_http_requests_total", route="/execute", method="POST", status="500") == 0
     assert "Traceback" not in server.log()
+
+
+@pytest.fixture(scope="module")
+def patient_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Idle connections stay for a minute: filling the connection limit takes no race."""
+    with run_server(tmp_path_factory.mktemp("patient"), {"EXECUTOR_HEADER_TIMEOUT_S": "60"}) as live:
+        yield live
+
+
+def test_requests_past_the_connection_limit_are_a_counted_503(patient_server: LiveServer) -> None:
+    """uvicorn answers these itself (the application never sees them): the metrics must
+    still show the connections open and the requests refused."""
+    idle = [connect(patient_server) for _ in range(MAX_CONNECTIONS - 2)]
+    try:
+        # The scrape's own connection is one more: all of these are open on the server.
+        wait_until(
+            lambda: patient_server.metric("executor_connections_open") >= MAX_CONNECTIONS - 1,
+            "the idle connections to be open",
+        )
+        refused_before = patient_server.metric("executor_connections_refused_total")
+        # Accepted in order: the last is the limit's 256th (or more, with the scrape's).
+        idle.append(connect(patient_server))
+        with connect(patient_server) as last:
+            last.sendall(b"GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            assert read_until_closed(last).startswith(b"HTTP/1.1 503 ")
+    finally:
+        for sock in idle:
+            sock.close()
+    wait_until(lambda: patient_server.metric("executor_connections_open") == 1, "the idle connections to close")
+    assert patient_server.metric("executor_connections_refused_total") == refused_before + 1
