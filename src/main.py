@@ -23,8 +23,8 @@ from .log_config import configure_logging
 from .metrics import ConnectionMetrics, ExecutorMetrics
 from .settings import Settings, load_settings, warn_unknown_variables
 
-#: Open connections at most (uvicorn answers 503 beyond), and how long an idle keep-alive
-#: connection is kept.
+#: Connections served at once (503 beyond, except the probes: api/connections.py), and
+#: how long an idle keep-alive connection is kept.
 MAX_CONNECTIONS = 256
 KEEP_ALIVE_S = 5
 
@@ -44,13 +44,15 @@ def __getattr__(name: str) -> Any:
 
 def run(app: FastAPI, host: str, port: int, *, forwarded_allow_ips: str | None = None, root_path: str = "") -> None:
     """Serve ``app`` with uvicorn as the service is meant to run: the connection deadlines
-    of api/connections.py, at most 256 open connections (503 beyond), idle keep-alive
-    connections closed after 5 s, no Server header, no WebSocket upgrades, and
+    of api/connections.py, at most 256 connections served (503 beyond, except the probes),
+    idle keep-alive connections closed after 5 s, no Server header, no WebSocket upgrades, and
     X-Forwarded-* trusted only from ``forwarded_allow_ips`` (by default from no one: the
     per-IP limit and the audit log use the peer address)."""
     settings: Settings = app.state.settings
     metrics: ExecutorMetrics = app.state.metrics
-    limits = ConnectionLimits(settings.header_timeout_s, settings.body_timeout_s, settings.send_timeout_s)
+    limits = ConnectionLimits(
+        settings.header_timeout_s, settings.body_timeout_s, settings.send_timeout_s, MAX_CONNECTIONS
+    )
     uvicorn.run(
         app,
         host=host,
@@ -61,7 +63,6 @@ def run(app: FastAPI, host: str, port: int, *, forwarded_allow_ips: str | None =
         proxy_headers=forwarded_allow_ips is not None,
         forwarded_allow_ips=forwarded_allow_ips,
         root_path=root_path,
-        limit_concurrency=MAX_CONNECTIONS,
         timeout_keep_alive=KEEP_ALIVE_S,
         log_config=None,  # configure_logging (when the app was loaded) already set up uvicorn's loggers
     )

@@ -25,6 +25,13 @@ application:
 Whatever the phase, a request's line and headers are at most ``MAX_HEAD_BYTES`` (431, or
 the connection aborted when an answer is in progress): the bytes of the next request
 count from their first byte, also while the current one is still being answered.
+Trailer fields of a chunked body are dropped: uvicorn would add them to the request's
+headers, where a token or an X-Forwarded-For could be smuggled in after the proxy.
+
+At most ``max_connections`` connections are served at once (uvicorn's own limit is not
+used): past it a request gets a 503 with ``Retry-After`` and the connection closes,
+except the probes (``PROBE_PATHS``), which are always answered, so that clients holding
+every place cannot make an orchestrator restart a healthy service.
 
 A connection past a deadline is aborted (whatever is buffered for it is dropped) and
 counted in ``executor_connections_closed_total{reason}``. Open connections are
@@ -32,11 +39,14 @@ counted in ``executor_connections_closed_total{reason}``. Open connections are
 connection limit is reached (the application never sees it) is counted in
 ``executor_connections_refused_total``.
 
-Pipelining is not served: a request that arrives before the answer to the previous one
-is read and dropped, and the connection closes after that answer (RFC 9112, 9.3.2: a
-client that pipelines retries on a new connection). uvicorn would queue it and stop
-reading, and then watch only the newest request for a disconnect, so an execution whose
-client left would run to its end. Reading on means a departure is still seen.
+Pipelining is not served: a request whose head arrives before the previous request is
+over (its body read, its answer out of this server's buffer) is read and dropped, and
+the connection closes after that answer (RFC 9112, 9.3.2: a client that pipelines
+retries on a new connection). uvicorn would queue it and stop reading, and then watch
+only the newest request for a disconnect, so an execution whose client left would run to
+its end. Reading on means a departure is still seen. Bytes that do not parse while an
+answer is in progress are treated the same way (uvicorn would write its 400 into the
+middle of that answer).
 
 WebSocket upgrades are refused by the server configuration (``ws="none"``), so no
 request leaves this protocol for another one.
@@ -49,6 +59,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol, cast, get_args
 
+import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 #: Why the server closed a connection: the ``reason`` label of
@@ -65,9 +76,16 @@ _HEADER_LINE_OVERHEAD = 4
 #: little later, after authentication) wins the race.
 BODY_GRACE_S = 2.0
 
+#: Answered even past the connection limit: what orchestrators and load balancers poll.
+PROBE_PATHS = frozenset({b"/livez", b"/health"})
+
 _TOO_LARGE = (
     STATUS_LINE[431] + b"content-type: text/plain; charset=utf-8\r\ncontent-length: 31\r\n"
     b"connection: close\r\n\r\nRequest headers are too large.\n"
+)
+_TOO_MANY_CONNECTIONS = (
+    STATUS_LINE[503] + b"content-type: text/plain; charset=utf-8\r\ncontent-length: 41\r\n"
+    b"retry-after: 1\r\nconnection: close\r\n\r\nToo many connections are open; retry soon.\n"
 )
 
 
@@ -76,6 +94,7 @@ class ConnectionLimits:
     header_timeout_s: float
     body_timeout_s: float
     send_timeout_s: float
+    max_connections: int
 
 
 class ConnectionObserver(Protocol):
@@ -87,7 +106,7 @@ class ConnectionObserver(Protocol):
         """Closed by the server past one of the limits."""
 
     def refused(self) -> None:
-        """A request answered 503 by uvicorn at its connection limit."""
+        """A request answered 503 at the connection limit."""
 
 
 def guarded_protocol(limits: ConnectionLimits, observer: ConnectionObserver) -> type[HttpToolsProtocol]:
@@ -133,7 +152,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._closing = False  # closed by the server; what is buffered may still go out
         self._aborted = False
         self._lost = False
-        self._dropping_pipelined = False
+        self._discarding = False  # what the client still sends is read and dropped
+        self._parser_failed = False
         # The head being parsed: its URL and header bytes as the parser reports them (exact,
         # but only once each piece is complete), and the bytes of earlier reads that ended
         # inside it (covers a header line that never ends).
@@ -202,7 +222,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if not self._serving:
+        if not self._serving or self._parser_failed:
             return
         heads_completed, self._body_bytes_this_read = self._heads_completed, 0
         super().data_received(data)
@@ -238,6 +258,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._in_head:
+            return  # a trailer field: never a header of the request
         if self._count_head_bytes(len(name) + len(value) + _HEADER_LINE_OVERHEAD):
             super().on_header(name, value)
 
@@ -251,34 +273,60 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = False
         self._heads_completed += 1
         if not self._serving:
-            self._dropping_pipelined = True  # the rest of this read is parsed, and dropped
+            self._discarding = True  # the rest of this read is parsed, and dropped
             return
         if self._head_too_large:
-            self._dropping_pipelined = True
+            self._discarding = True
             self._cut("headers_too_large")
             return
-        if self.cycle is not None and not self.cycle.response_complete:
-            # Pipelined: read and dropped; the answer in progress is the connection's last.
-            self._dropping_pipelined = True
-            self.cycle.keep_alive = False
+        if not self._reading_head:
+            self._discard_pipelined()
             return
-        # uvicorn's own test (httptools_impl.on_headers_complete): past it, it answers 503
-        # with an application of its own.
-        limit = self.limit_concurrency
-        refused = limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit)
-        super().on_headers_complete()
-        if refused:
+        if self._over_connection_limit():
+            self._discarding = True
             self.observer.refused()
+            self.transport.write(_TOO_MANY_CONNECTIONS)
+            self.transport.close()
+            return
+        super().on_headers_complete()
         self._reading_head = False
+        self._body_done = False
         self._arm(self.limits.body_timeout_s + BODY_GRACE_S, "body_timeout")
+
+    def _discard_pipelined(self) -> None:
+        """The previous request is not over: this one is read and dropped, and the
+        answer in progress (or still in the buffer) is the connection's last."""
+        self._discarding = True
+        if self.cycle is None or self.cycle.response_complete:
+            self.transport.close()  # its answer is written; what is buffered has the closing deadline
+        else:
+            self.cycle.keep_alive = False
+
+    def _over_connection_limit(self) -> bool:
+        limit = self.limits.max_connections
+        if len(self.connections) < limit and len(self.tasks) < limit:
+            return False
+        try:
+            return httptools.parse_url(self.url).path not in PROBE_PATHS
+        except httptools.HttpParserInvalidURLError:
+            return True
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to bytes that do not parse; while an answer is in progress,
+        those bytes are dropped like a pipelined request instead."""
+        self._parser_failed = True
+        if self.cycle is not None and not self.cycle.response_complete and not self._closing:
+            self._discard_pipelined()
+            return
+        super().send_400_response(msg)
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes_this_read += len(body)
-        if not self._dropping_pipelined:
+        if not self._discarding:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
-        if self._dropping_pipelined:
+        if self._discarding:
             return
         super().on_message_complete()
         self._body_done = True

@@ -233,6 +233,48 @@ def test_a_pipelined_request_is_not_served_and_the_answer_before_it_closes(serve
     assert json.loads(body)["stdout"] == "42\n"
 
 
+def test_a_request_sent_while_the_previous_answer_is_still_buffered_is_pipelining(server: LiveServer) -> None:
+    """The client has not read the previous answer (it waits in this server's buffer):
+    the next request is dropped and the connection closes once the answer is out or the
+    send deadline passes, never left with no deadline at all."""
+    with connect(server, receive_buffer=4096) as sock:
+        sock.sendall(execute_request("buffered-1", f"print('x' * {BIG_OUTPUT_BYTES})", timeout_s=20))
+        wait_until(lambda: audit_line(server, "buffered-1"), "the first answer")
+        sock.sendall(request_head("/execute", "buffered-2", 10, token="wrong"))  # its body held back
+        answer = read_until_closed(sock)
+    assert answer.count(b"HTTP/1.1 ") == 1
+    assert audit_line(server, "buffered-2") is None
+
+
+def test_trailer_fields_are_not_request_headers(server: LiveServer) -> None:
+    """A chunked body's trailers come after the body; uvicorn would append them to the
+    headers the application reads, so a token (or an X-Forwarded-For behind a proxy)
+    could arrive there."""
+    body = json.dumps({"code": "print(6 * 7)"}).encode()
+    request = (
+        b"POST /execute HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        + f"{len(body):x}\r\n".encode()
+        + body
+        + b"\r\n0\r\n"
+        + f"X-Executor-Token: {TOKEN}\r\n\r\n".encode()
+    )
+    with connect(server) as sock:
+        sock.sendall(request)
+        assert read_until_closed(sock).startswith(b"HTTP/1.1 401 ")
+
+
+def test_bytes_that_do_not_parse_during_an_execution_do_not_replace_its_answer(server: LiveServer) -> None:
+    with connect(server) as sock:
+        sock.sendall(execute_request("garbage-after", "print('ran')\nwhile True: pass", timeout_s=2))
+        wait_until(lambda: in_flight(server), "the execution to start")
+        sock.sendall(b"\x00garbage\r\n\r\n")
+        answer = read_until_closed(sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ") and answer.count(b"HTTP/1.1 ") == 1
+    assert json.loads(body)["limit"] == "timeout" and json.loads(body)["stdout"] == "ran\n"
+
+
 def in_flight(server: LiveServer) -> bool:
     return server.metric("executor_executions_in_flight") >= 1
 
@@ -311,24 +353,33 @@ def patient_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
         yield live
 
 
-def test_requests_past_the_connection_limit_are_a_counted_503(patient_server: LiveServer) -> None:
-    """uvicorn answers these itself (the application never sees them): the metrics must
-    still show the connections open and the requests refused."""
-    idle = [connect(patient_server) for _ in range(MAX_CONNECTIONS - 2)]
+def send_and_read(server: LiveServer, request: bytes) -> bytes:
+    with connect(server) as sock:
+        sock.sendall(request)
+        return read_until_closed(sock)
+
+
+def test_past_the_connection_limit_requests_are_a_counted_503_but_probes_are_answered(
+    patient_server: LiveServer,
+) -> None:
+    """Clients holding every place must not make /livez fail (an orchestrator would restart
+    a healthy service); everything else gets a 503 with Retry-After, counted."""
+    idle = [connect(patient_server) for _ in range(MAX_CONNECTIONS)]
     try:
-        # The scrape's own connection is one more: all of these are open on the server.
+        # The scrape's own connection is past the limit too: /metrics would be refused.
         wait_until(
-            lambda: patient_server.metric("executor_connections_open") >= MAX_CONNECTIONS - 1,
-            "the idle connections to be open",
+            lambda: (
+                b'"alive"' in send_and_read(patient_server, b"GET /livez HTTP/1.0\r\n\r\n")
+                and b"503" in send_and_read(patient_server, b"GET /metrics HTTP/1.0\r\n\r\n")[:12]
+            ),
+            "every place to be taken",
         )
-        refused_before = patient_server.metric("executor_connections_refused_total")
-        # Accepted in order: the last is the limit's 256th (or more, with the scrape's).
-        idle.append(connect(patient_server))
-        with connect(patient_server) as last:
-            last.sendall(b"GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            assert read_until_closed(last).startswith(b"HTTP/1.1 503 ")
+        refused = send_and_read(patient_server, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert refused.startswith(b"HTTP/1.1 503 ") and b"retry-after: 1" in refused.lower()
+        health = send_and_read(patient_server, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert health.startswith(b"HTTP/1.1 200 ")
     finally:
         for sock in idle:
             sock.close()
     wait_until(lambda: patient_server.metric("executor_connections_open") == 1, "the idle connections to close")
-    assert patient_server.metric("executor_connections_refused_total") == refused_before + 1
+    assert patient_server.metric("executor_connections_refused_total") >= 2
