@@ -131,6 +131,7 @@ def build_components(
     metrics.rate_limit_storage_up.set_function(lambda: 1 if storage.reachable else 0)
     metrics.in_flight.set_function(lambda: gate.in_flight)
     metrics.queued.set_function(lambda: gate.queued)
+    metrics.checking.set_function(lambda: service.checker.pending)
     metrics.ready_workers.set_function(lambda: pool.ready_workers)
     pool.on_restart(metrics.template_restarts.inc)
     pool.on_hang(metrics.template_hangs.inc)

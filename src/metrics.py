@@ -69,6 +69,9 @@ class ExecutorMetrics:
         )
         self.in_flight = Gauge("executor_executions_in_flight", "Executions running now", registry=registry)
         self.queued = Gauge("executor_executions_queued", "Requests waiting for a slot", registry=registry)
+        self.checking = Gauge(
+            "executor_programs_checking", "Programs waiting to be checked or being checked", registry=registry
+        )
         self.rejections = Counter(
             "executor_rejections",
             "Requests refused before running, by reason",

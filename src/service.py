@@ -1,33 +1,30 @@
 """ExecutionService: the request path after authentication.
 
-size check -> timeout check -> validate_source -> FIFO admission -> fresh worker -> reply.
+size check -> timeout check -> ProgramChecker (one thread, bounded) -> FIFO admission ->
+fresh worker -> reply.
 Everything the program does comes back as data in an ExecuteResponse; only refusals of
 the request itself raise (see errors.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import math
 import time
-from collections import OrderedDict
 
 from .errors import CodeRejected, InvalidRequest, PayloadTooLarge, SandboxUnavailable
-from .language.validation import PreparedProgram, SourcePolicy, prepare_program
+from .language.validation import SourcePolicy
 from .metrics import ExecutorMetrics
 from .protocol import Job
 from .sandbox.admission import AdmissionGate
+from .sandbox.checking import ProgramChecker
 from .sandbox.pool import ExecutionPool, PoolUnavailable, RunOutcome
 from .schemas import ExecuteRequest, ExecuteResponse, ExecutionError, Truncated
 from .settings import Settings
 
 #: Programs above this size are validated in a thread so a big parse does not stall
 #: every other request on the event loop.
-INLINE_VALIDATION_BYTES = 16 * 1024
 MAX_ERROR_CHARS = 4096
-#: Programs (each at most INLINE_VALIDATION_BYTES) whose validation verdict is kept.
-PREPARED_CACHE_SIZE = 256
 #: The worker's own alarm fires this long after the parent's deadline (a backstop).
 WALL_GRACE_S = 2
 
@@ -38,29 +35,17 @@ class ExecutionService:
         self.pool = pool
         self.gate = gate
         self.metrics = metrics
-        self._prepared: OrderedDict[str, PreparedProgram] = OrderedDict()
         self.policy = SourcePolicy(
             max_ast_nodes=settings.max_ast_nodes,
             max_ast_depth=settings.max_ast_depth,
             allowed_imports=settings.allowed_imports,
         )
-
-    def _prepare_small(self, code: str) -> PreparedProgram:
-        """prepare_program, remembered for the last PREPARED_CACHE_SIZE small programs.
-
-        Agents retry and re-send the same snippets; validating and compiling an ordinary
-        1 KB program costs milliseconds of this event loop. The verdict depends only on
-        the source and the (fixed) policy, and the cached value is immutable bytes.
-        """
-        prepared = self._prepared.get(code)
-        if prepared is None:
-            prepared = prepare_program(code, self.policy)
-            self._prepared[code] = prepared
-            if len(self._prepared) > PREPARED_CACHE_SIZE:
-                self._prepared.popitem(last=False)
-        else:
-            self._prepared.move_to_end(code)
-        return prepared
+        # As many programs may wait to be checked as to be run; the same deadline.
+        self.checker = ProgramChecker(
+            self.policy,
+            limit=settings.max_concurrent_executions + settings.max_queued_executions,
+            timeout_s=settings.queue_timeout_s,
+        )
 
     def missing_layers(self) -> list[str]:
         """Required OS layers the current template does not apply (all of them while no
@@ -121,10 +106,7 @@ class ExecutionService:
         if code_bytes > self.settings.max_code_bytes:
             raise PayloadTooLarge(f"code is {code_bytes} bytes; the limit is {self.settings.max_code_bytes}")
         timeout_s = self._timeout(request.timeout_s)
-        if code_bytes > INLINE_VALIDATION_BYTES:
-            prepared = await asyncio.to_thread(prepare_program, request.code, self.policy)
-        else:
-            prepared = self._prepare_small(request.code)
+        prepared = await self.checker.prepare(request.code)
         if prepared.violations or prepared.bytecode is None:
             raise CodeRejected(prepared.violations)
         missing = self.missing_layers()

@@ -67,6 +67,7 @@ FAMILIES = {
     "executor_queue_wait_seconds": "histogram",
     "executor_executions_in_flight": "gauge",
     "executor_executions_queued": "gauge",
+    "executor_programs_checking": "gauge",
     "executor_rejections": "counter",
     "executor_limits_hit": "counter",
     "executor_ready_workers": "gauge",
