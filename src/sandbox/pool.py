@@ -527,7 +527,9 @@ class ExecutionPool:
             async with asyncio.timeout(FLUSH_GRACE_S):
                 await asyncio.shield(io.streams_closed)
                 status, _ = await asyncio.shield(worker.exited)
-        except TimeoutError:
+        except (TimeoutError, TemplateDied, TemplateHung):
+            # Not seen to exit through its handler; a template gone meanwhile does not
+            # change what happened to the program: it ran out of time.
             return False
         return os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_FLUSHED
 
@@ -560,6 +562,10 @@ class ExecutionPool:
             except ProtocolError:
                 log.warning("worker %d sent a malformed reply", worker.pid)
                 return _died_reply(None, limits["cpu_s"], limits["memory_mb"])
+        if io.protocol_error:
+            # The worker was killed by us for it: its exit status would blame someone else.
+            log.warning("worker %d sent a reply larger than the protocol allows", worker.pid)
+            return _crash_reply("the program's outcome was too large to describe")
         # The channel closed without a reply: ask the template how the worker ended.
         try:
             exit_info: tuple[int, int] | None = await asyncio.wait_for(

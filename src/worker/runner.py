@@ -28,8 +28,17 @@ from .proxies import ModuleProxy
 _LINE_RE = re.compile(r"^Line (\d+):")
 
 
+#: An exception class's name as reported; the program chooses it (``__name__`` may be set).
+MAX_ERROR_TYPE_CHARS = 200
+
+
 def _error(etype: str, message: str, line: int | None, max_chars: int) -> ErrorInfo:
-    return {"type": etype, "message": clean_text(message[:max_chars]), "line": line}
+    # str.__str__ makes an exact str of a str subclass without calling any of its methods.
+    return {
+        "type": clean_text(str.__str__(etype)[:MAX_ERROR_TYPE_CHARS]),
+        "message": clean_text(message[:max_chars]),
+        "line": line,
+    }
 
 
 def _reply(

@@ -20,7 +20,7 @@ import pytest
 
 from src.language.catalogue import CATALOGUE
 from src.language.validation import SourcePolicy, prepare_program
-from src.protocol import Job
+from src.protocol import FLUSH_SIGNAL, Job
 from src.sandbox.pool import ExecutionPool, PoolUnavailable, RunOutcome, StreamCapture
 from tests.support import fork_fails_template
 from tests.support.jobs import job, poll_until
@@ -353,6 +353,41 @@ def test_output_printed_after_the_deadline_is_not_returned() -> None:
     outcome = run_one(SWALLOWS_THE_FLUSH, timeout_s=0.5)
     assert outcome.reply["limit"] == "timeout"
     assert outcome.stdout.text() == "before the deadline\n"
+
+
+def test_a_template_that_dies_during_the_flush_grace_leaves_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deadline passed; while the pool waits for the worker to flush, the template
+    dies (here: right after the flush signal is sent). The answer is the timeout it was,
+    not an error escaping the pool."""
+
+    async def scenario(pool: ExecutionPool) -> RunOutcome:
+        template = pool._template
+        assert template is not None and template._proc is not None
+        template_pid = template._proc.pid
+        send_signal = signal.pidfd_send_signal
+
+        def signal_then_kill_the_template(pidfd: int, signum: int, *args: object) -> None:
+            send_signal(pidfd, signum)
+            if signum == FLUSH_SIGNAL:
+                os.kill(template_pid, signal.SIGKILL)
+
+        monkeypatch.setattr(signal, "pidfd_send_signal", signal_then_kill_the_template)
+        # One pbkdf2 call outlasts the grace: the flush handler cannot run inside it.
+        code = "import hashlib\nprint('started', flush=True)\nhashlib.pbkdf2_hmac('sha256', b'x', b'y', 10 ** 9)"
+        return await run(pool, code, timeout_s=0.5)
+
+    outcome = with_pool(scenario)
+    assert outcome.reply["limit"] == "timeout"
+    assert outcome.stdout.text() == "started\n"
+
+
+def test_an_exception_class_with_a_huge_name_is_reported_with_its_name_cut() -> None:
+    """The program can set ``__name__``; uncut, the reply outgrew the protocol and the
+    worker's end was reported as a SIGKILL from outside (the OOM killer)."""
+    outcome = run_one('class E(Exception):\n    pass\nE.__name__ = "N" * 3_000_000\nraise E("boom")')
+    error = outcome.reply["error"]
+    assert error is not None
+    assert (error["type"], error["message"]) == ("N" * 200, "boom")
 
 
 def test_job_after_a_timeout_runs_normally() -> None:
