@@ -14,9 +14,14 @@ it unreachable (logged once), and until a probe finds it again:
 
 ``StorageWatch`` probes Redis in a thread every ``PROBE_INTERVAL_S``, so a recovery is
 seen within seconds whether or not requests arrive, and /health and
-``executor_rate_limit_storage_up`` show the state. A probe answered slower than
-``REDIS_TIMEOUT_S`` counts as unreachable: a Redis that is there but slow is treated as
-an outage, not retried by every request.
+``executor_rate_limit_storage_up`` show the state. The probe counts a key, as requests
+do (a Redis that answers PING but refuses writes, full at ``maxmemory``, is down), and
+must be answered within ``REDIS_SLOW_S``.
+
+Slow is down too: every call blocks the event loop, four per execution, so a Redis
+answering in 100 ms would cost every other client 400 ms per execution. After
+``SLOW_CALLS_TO_FAIL`` calls in a row slower than ``REDIS_SLOW_S`` (one slow answer is a
+blip), Redis is marked unreachable like a failed one.
 
 Redis calls block the event loop (slowapi is synchronous), so each has a deadline of
 ``REDIS_TIMEOUT_S`` in all, and no retries: an unreachable or slow Redis costs one
@@ -33,6 +38,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Literal, TypeVar
@@ -54,6 +60,13 @@ REDIS_TIMEOUT_S = 0.25
 #: Redis calls past their deadline whose thread is still waiting; beyond, a call fails at
 #: once.
 MAX_CALLS_IN_FLIGHT = 4
+#: A call or probe slower than this is slow (a Redis near the service answers in well
+#: under a millisecond); this many slow calls in a row mark Redis unreachable.
+REDIS_SLOW_S = 0.05
+SLOW_CALLS_TO_FAIL = 3
+#: The key the probe counts (expiring), and for how long it lives.
+PROBE_KEY = "executor/storage-probe"
+PROBE_EXPIRY_S = 60
 #: How often StorageWatch asks Redis whether it is there.
 PROBE_INTERVAL_S = 2.0
 
@@ -81,6 +94,7 @@ class FailoverStorage(Storage, SlidingWindowCounterSupport):
         self.listeners: list[Callable[[bool], None]] = []
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
+        self._slow_calls = 0
 
     @property
     def base_exceptions(self) -> tuple[type[Exception], ...]:
@@ -101,10 +115,18 @@ class FailoverStorage(Storage, SlidingWindowCounterSupport):
 
     def _call(self, operation: str, *args: Any) -> Any:
         if self.reachable:
+            started = time.monotonic()
             try:
-                return self._within_deadline(getattr(self.primary, operation), *args)
+                result = self._within_deadline(getattr(self.primary, operation), *args)
             except Exception:  # noqa: BLE001 - whatever Redis raised, it is not answering
                 self.mark(False)
+            else:
+                self._slow_calls = self._slow_calls + 1 if time.monotonic() - started > REDIS_SLOW_S else 0
+                if self._slow_calls >= SLOW_CALLS_TO_FAIL:
+                    log.warning("rate-limit storage answers too slowly (over %g s per call)", REDIS_SLOW_S)
+                    self._slow_calls = 0
+                    self.mark(False)
+                return result
         if self.fail_mode == "closed":
             raise LimitsUnavailable(
                 "the rate-limit storage is unreachable; executions are refused until it is back",
@@ -133,11 +155,14 @@ class FailoverStorage(Storage, SlidingWindowCounterSupport):
         return outcome.result(timeout=REDIS_TIMEOUT_S)
 
     def probe(self) -> bool:
-        """Ask Redis directly (blocking: call it in a thread). A slow answer is no answer."""
+        """Count the probe key in Redis directly (blocking: call it in a thread). A slow
+        answer is no answer."""
+        started = time.monotonic()
         try:
-            return bool(self._within_deadline(self.primary.check))
+            self._within_deadline(self.primary.incr, PROBE_KEY, PROBE_EXPIRY_S)
         except Exception:  # noqa: BLE001 - a probe reports, it never raises
             return False
+        return time.monotonic() - started <= REDIS_SLOW_S
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         result: int = self._call("incr", key, expiry, amount)

@@ -1,7 +1,8 @@
-"""FailoverStorage against a Redis that is there but too slow: a server on 127.0.0.1 that
-answers every command one byte at a time. Each read then beats the client's socket
+"""FailoverStorage against a Redis that is there but unusable: a server on 127.0.0.1 that
+answers every command one byte at a time (each read then beats the client's socket
 timeout, so only the storage's own deadline stops the call: without it the event loop
-would wait for as long as the bytes keep coming."""
+would wait for as long as the bytes keep coming), or slowly but within that deadline;
+and a real redis-server that answers PING but is full."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import socket
 import socketserver
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import redis
 
-from src.api.limit_storage import FailoverStorage
+from src.api.limit_storage import SLOW_CALLS_TO_FAIL, FailoverStorage
 from src.errors import LimitsUnavailable
+from tests.support.redis_server import RedisServer
 
 T = TypeVar("T")
 
@@ -115,3 +119,63 @@ def test_a_probe_answered_slower_than_the_deadline_finds_redis_unreachable(
     that much, so it counts as down."""
     storage = FailoverStorage("executor+" + trickling_redis(b"+PONG\r\n"), fail_mode="open")
     assert returns_within(storage.probe) is False
+
+
+class _Slow(socketserver.BaseRequestHandler):
+    """Answers each command it reads with ``:1``, SLOW_REPLY_S after it."""
+
+    stopped: threading.Event
+
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        while sock.recv(65536):
+            if self.stopped.wait(SLOW_REPLY_S):
+                return
+            try:
+                sock.sendall(b":1\r\n")
+            except OSError:
+                return
+
+
+#: Over the slow mark (0.05 s), well within the call deadline (0.25 s).
+SLOW_REPLY_S = 0.07
+
+
+@pytest.fixture
+def slow_redis() -> Iterator[str]:
+    stopped = threading.Event()
+    handler = type("Handler", (_Slow,), {"stopped": stopped})
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"redis://127.0.0.1:{server.server_address[1]}/0"
+    stopped.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_redis_that_answers_slowly_within_the_deadline_is_marked_unreachable(slow_redis: str) -> None:
+    """Each call blocks the event loop: a Redis this slow would cost every client that
+    much per call. A few slow calls in a row make it an outage, shown as one."""
+    storage = FailoverStorage("executor+" + slow_redis, fail_mode="open")
+    for _ in range(SLOW_CALLS_TO_FAIL):
+        returns_within(lambda: storage.incr("executor/k", 60))
+    assert storage.reachable is False
+    assert returns_within(storage.probe) is False  # and the probe does not bring it back
+
+
+def test_a_redis_that_answers_ping_but_is_full_is_unreachable(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        storage = FailoverStorage("executor+" + server.url, fail_mode="closed")
+        assert storage.probe() is True
+        client = redis.Redis(port=server.port)
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_set("maxmemory", 1)
+        assert client.ping() is True
+        assert storage.probe() is False
+        client.config_set("maxmemory", 0)
+        assert storage.probe() is True
+    finally:
+        server.stop()
