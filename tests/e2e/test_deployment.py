@@ -29,6 +29,7 @@ KUBERNETES_VERSION = "1.31.0"
 #: Kinds outside the core API, without a schema in kubernetes-validate; checked by hand below.
 CUSTOM_KINDS = {"ServiceMonitor", "Kustomization"}
 MAX_TIMEOUT_S = 30  # EXECUTOR_MAX_TIMEOUT_S's default
+SEND_TIMEOUT_S = 15  # EXECUTOR_SEND_TIMEOUT_S's default
 
 
 def manifests() -> list[tuple[Path, dict[str, Any]]]:
@@ -271,7 +272,7 @@ def test_deployment_has_resources_probes_and_a_drain() -> None:
     )  # not /health: a busy sandbox must not restart the pod
     assert "preStop" in container["lifecycle"]
     pause = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
-    assert pod["terminationGracePeriodSeconds"] > MAX_TIMEOUT_S + pause
+    assert pod["terminationGracePeriodSeconds"] > pause + MAX_TIMEOUT_S + SEND_TIMEOUT_S
 
 
 def test_network_policy_denies_all_egress_but_redis_and_dns() -> None:
