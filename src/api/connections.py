@@ -26,7 +26,9 @@ Whatever the phase, a request's line and headers are at most ``MAX_HEAD_BYTES`` 
 the connection aborted when an answer is in progress): the bytes of the next request
 count from their first byte, also while the current one is still being answered.
 Trailer fields of a chunked body are dropped: uvicorn would add them to the request's
-headers, where a token or an X-Forwarded-For could be smuggled in after the proxy.
+headers, where a token or an X-Forwarded-For could be smuggled in after the proxy. Chunk
+framing, extensions and trailers count against ``MAX_HEAD_BYTES`` between two chunks (the
+parser holds an unfinished line whole, and copies it on every read).
 
 At most ``max_connections`` connections are served at once (uvicorn's own limit is not
 used): past it a request gets a 503 with ``Retry-After`` and the connection closes,
@@ -48,8 +50,9 @@ its end. Reading on means a departure is still seen. Bytes that do not parse whi
 answer is in progress are treated the same way (uvicorn would write its 400 into the
 middle of that answer).
 
-WebSocket upgrades are refused by the server configuration (``ws="none"``), so no
-request leaves this protocol for another one.
+No request leaves this protocol for another one (``ws="none"``), and a request that asks
+for an upgrade (``Connection: upgrade``: WebSocket, h2c) gets a 400 and a closed
+connection: the parser would skip its body and parse that body as the next request.
 """
 
 from __future__ import annotations
@@ -82,6 +85,10 @@ PROBE_PATHS = frozenset({b"/livez", b"/health"})
 _TOO_LARGE = (
     STATUS_LINE[431] + b"content-type: text/plain; charset=utf-8\r\ncontent-length: 31\r\n"
     b"connection: close\r\n\r\nRequest headers are too large.\n"
+)
+_UPGRADE_REFUSED = (
+    STATUS_LINE[400] + b"content-type: text/plain; charset=utf-8\r\ncontent-length: 55\r\n"
+    b"connection: close\r\n\r\nProtocol upgrades are not served; send it without one.\n"
 )
 _TOO_MANY_CONNECTIONS = (
     STATUS_LINE[503] + b"content-type: text/plain; charset=utf-8\r\ncontent-length: 41\r\n"
@@ -160,9 +167,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = False
         self._head_fields_bytes = 0
         self._head_too_large = False
-        self._unfinished_head_bytes = 0
-        self._heads_completed = 0
+        # Bytes that are neither body nor a finished head's fields (a head still arriving,
+        # chunk framing and extensions, trailers), since the last boundary the parser
+        # reported (end of a head, a chunk, a message). The parser holds an unfinished
+        # line whole, so this bounds what it holds.
+        self._loose_bytes = 0
+        self._boundaries = 0
         self._body_bytes_this_read = 0
+        self._head_bytes_this_read = 0
 
     # ------------------------------------------------------------------ phases
 
@@ -224,13 +236,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if not self._serving or self._parser_failed:
             return
-        heads_completed, self._body_bytes_this_read = self._heads_completed, 0
+        boundaries = self._boundaries
+        self._body_bytes_this_read = self._head_bytes_this_read = 0
         super().data_received(data)
-        if self._heads_completed != heads_completed:
-            self._unfinished_head_bytes = 0  # the head that ended was measured by its fields
-        elif self._in_head:  # this read ended inside a head: all of it but body bytes is head
-            self._unfinished_head_bytes += len(data) - self._body_bytes_this_read
-        if self._unfinished_head_bytes > MAX_HEAD_BYTES and self._serving:
+        if self._boundaries != boundaries:
+            self._loose_bytes = 0
+        self._loose_bytes += max(0, len(data) - self._body_bytes_this_read - self._head_bytes_this_read)
+        if self._loose_bytes > MAX_HEAD_BYTES and self._serving:
             self._cut("headers_too_large")
 
     def pause_writing(self) -> None:
@@ -271,7 +283,19 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
-        self._heads_completed += 1
+        self._boundaries += 1
+        self._head_bytes_this_read += self._head_fields_bytes
+        if self.parser.should_upgrade():
+            # llhttp stops reading the body of a request that asks to upgrade, and what
+            # follows would be parsed as a new request (smuggled past a proxy). No
+            # upgrade is served here (no WebSocket, no h2c): refused.
+            self._discarding = True
+            if self._serving and self._reading_head:
+                self.transport.write(_UPGRADE_REFUSED)
+                self.transport.close()
+            elif self._serving:
+                self._discard_pipelined()
+            return
         if not self._serving:
             self._discarding = True  # the rest of this read is parsed, and dropped
             return
@@ -304,7 +328,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _over_connection_limit(self) -> bool:
         limit = self.limits.max_connections
-        if len(self.connections) < limit and len(self.tasks) < limit:
+        if len(self.connections) <= limit and len(self.tasks) < limit:  # counts this one
             return False
         try:
             return httptools.parse_url(self.url).path not in PROBE_PATHS
@@ -320,12 +344,19 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         super().send_400_response(msg)
 
+    def on_chunk_header(self) -> None:
+        self._boundaries += 1
+
+    def on_chunk_complete(self) -> None:
+        self._boundaries += 1
+
     def on_body(self, body: bytes) -> None:
         self._body_bytes_this_read += len(body)
         if not self._discarding:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
+        self._boundaries += 1
         if self._discarding:
             return
         super().on_message_complete()

@@ -16,7 +16,7 @@ it unreachable (logged once), and until a probe finds it again:
 seen within seconds whether or not requests arrive, and /health and
 ``executor_rate_limit_storage_up`` show the state. The probe counts a key, as requests
 do (a Redis that answers PING but refuses writes, full at ``maxmemory``, is down), and
-must be answered within ``REDIS_SLOW_S``.
+must be answered within ``PROBE_SLOW_S``.
 
 Slow is down too: every call blocks the event loop, four per execution, so a Redis
 answering in 100 ms would cost every other client 400 ms per execution. After
@@ -60,10 +60,12 @@ REDIS_TIMEOUT_S = 0.25
 #: Redis calls past their deadline whose thread is still waiting; beyond, a call fails at
 #: once.
 MAX_CALLS_IN_FLIGHT = 4
-#: A call or probe slower than this is slow (a Redis near the service answers in well
-#: under a millisecond); this many slow calls in a row mark Redis unreachable.
-REDIS_SLOW_S = 0.05
+#: A call slower than this is slow (a Redis near the service answers in well under a
+#: millisecond); this many slow calls in a row mark Redis unreachable.
+REDIS_SLOW_S = 0.02
 SLOW_CALLS_TO_FAIL = 3
+#: A probe must be answered within this (it goes through two threads: more slack).
+PROBE_SLOW_S = 0.05
 #: The key the probe counts (expiring), and for how long it lives.
 PROBE_KEY = "executor/storage-probe"
 PROBE_EXPIRY_S = 60
@@ -162,7 +164,7 @@ class FailoverStorage(Storage, SlidingWindowCounterSupport):
             self._within_deadline(self.primary.incr, PROBE_KEY, PROBE_EXPIRY_S)
         except Exception:  # noqa: BLE001 - a probe reports, it never raises
             return False
-        return time.monotonic() - started <= REDIS_SLOW_S
+        return time.monotonic() - started <= PROBE_SLOW_S
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         result: int = self._call("incr", key, expiry, amount)

@@ -264,6 +264,35 @@ def test_trailer_fields_are_not_request_headers(server: LiveServer) -> None:
         assert read_until_closed(sock).startswith(b"HTTP/1.1 401 ")
 
 
+def test_a_trailer_that_never_ends_is_cut_at_the_head_limit(server: LiveServer) -> None:
+    """The parser holds an unfinished trailer line whole (and copies it on every read):
+    without a count it grew for the whole body deadline, tens of MB per connection."""
+    before = closed_count(server, "headers_too_large")
+    with connect(server) as sock:
+        sock.sendall(
+            b"POST /livez HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"0\r\nX-Trailer: " + b"a" * 100_000
+        )
+        read_until_closed(sock)
+    assert closed_count(server, "headers_too_large") > before
+
+
+def test_a_request_asking_for_an_upgrade_is_refused_and_its_body_never_served(server: LiveServer) -> None:
+    """The parser skips the body of an upgrade request; what follows would be parsed as
+    a request of its own, past whatever a proxy checked."""
+    hidden = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    head = (
+        b"POST /execute HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+        b"Content-Type: application/json\r\nContent-Length: " + str(len(hidden)).encode() + b"\r\n\r\n"
+    )
+    with connect(server) as sock:
+        sock.sendall(head)
+        sock.sendall(hidden)
+        answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 400 ") and answer.count(b"HTTP/1.1 ") == 1
+    assert b"upgrades are not served" in answer
+
+
 def test_bytes_that_do_not_parse_during_an_execution_do_not_replace_its_answer(server: LiveServer) -> None:
     with connect(server) as sock:
         sock.sendall(execute_request("garbage-after", "print('ran')\nwhile True: pass", timeout_s=2))
