@@ -161,9 +161,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._lost = False
         self._discarding = False  # what the client still sends is read and dropped
         self._parser_failed = False
-        # The head being parsed: its URL and header bytes as the parser reports them (exact,
-        # but only once each piece is complete), and the bytes of earlier reads that ended
-        # inside it (covers a header line that never ends).
+        # The head being parsed: its URL and header bytes as the parser reports them
+        # (exact, but only once each piece is complete; _loose_bytes covers the rest).
         self._in_head = False
         self._head_fields_bytes = 0
         self._head_too_large = False
@@ -198,11 +197,17 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.observer.cut(reason)
         answering = self.cycle is not None and not self.cycle.response_complete
         if reason == "headers_too_large" and not self._closing and not answering:
-            self.transport.write(_TOO_LARGE)
-            self.transport.close()  # the 431 then has the closing phase's deadline
+            self._answer_and_close(_TOO_LARGE)
         else:
             self._aborted = True
             self.transport.abort()
+
+    def _answer_and_close(self, answer: bytes) -> None:
+        """A fixed answer of our own, the connection's last: it then has the closing
+        phase's deadline, and whatever the client still sends is dropped."""
+        self._discarding = True
+        self.transport.write(answer)
+        self.transport.close()
 
     @property
     def _serving(self) -> bool:
@@ -289,12 +294,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             # llhttp stops reading the body of a request that asks to upgrade, and what
             # follows would be parsed as a new request (smuggled past a proxy). No
             # upgrade is served here (no WebSocket, no h2c): refused.
-            self._discarding = True
             if self._serving and self._reading_head:
-                self.transport.write(_UPGRADE_REFUSED)
-                self.transport.close()
+                self._answer_and_close(_UPGRADE_REFUSED)
             elif self._serving:
                 self._discard_pipelined()
+            self._discarding = True
             return
         if not self._serving:
             self._discarding = True  # the rest of this read is parsed, and dropped
@@ -307,10 +311,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._discard_pipelined()
             return
         if self._over_connection_limit():
-            self._discarding = True
             self.observer.refused()
-            self.transport.write(_TOO_MANY_CONNECTIONS)
-            self.transport.close()
+            self._answer_and_close(_TOO_MANY_CONNECTIONS)
             return
         super().on_headers_complete()
         self._reading_head = False
