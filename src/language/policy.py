@@ -74,6 +74,90 @@ def _call(name: str, *args: ast.expr) -> ast.Call:
     return ast.Call(func=ast.Name(name, ast.Load()), args=list(args), keywords=[])
 
 
+def _load(name: str) -> ast.Name:
+    return ast.Name(name, ast.Load())
+
+
+#: Builtins whose result the C implementation guarantees to be a fresh plain value (a
+#: number, a bool, a new str/list/tuple/dict/set, an iterator whose elements are checked
+#: when iterated). A call to one of these names, when the program never binds the name,
+#: skips the membrane. Not here: anything that returns an element of its argument or the
+#: result of a special method (min, max, next, iter, sum, abs, round, reversed ...).
+PLAIN_RESULT_BUILTINS = frozenset(
+    {"len", "isinstance", "issubclass", "callable", "hash", "id", "bool", "int", "float", "repr", "ascii",
+     "format", "chr", "ord", "bin", "hex", "oct", "range", "enumerate", "zip", "list", "tuple", "dict", "set",
+     "frozenset", "sorted", "map", "filter", "print", "str"}
+)  # fmt: skip
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    """Every name the program binds anywhere (so a builtin's name may mean something else)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).partition(".")[0])
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.add(node.rest)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.update(node.names)
+    return names
+
+
+def _admitted(name: str, *, rebind: bool = True) -> ast.expr:
+    """``_type_(name) in _plain_ or (name := _admit_(name)) is name``: true, with ``name``
+    rebound to what the membrane admits (the common, plain case costs no call). Without
+    ``rebind`` (a lambda inside a comprehension's iterable cannot hold ``:=``), the slow
+    part is ``_admit_unchanged_(name)``, which refuses what it cannot pass unchanged."""
+    fast = ast.Compare(_call("_type_", _load(name)), [ast.In()], [_load("_plain_")])
+    if not rebind:
+        return ast.BoolOp(ast.Or(), [fast, _call("_admit_unchanged_", _load(name))])
+    slow = ast.Compare(
+        ast.NamedExpr(ast.Name(name, ast.Store()), _call("_admit_", _load(name))), [ast.Is()], [_load(name)]
+    )
+    return ast.BoolOp(ast.Or(), [fast, slow])
+
+
+def _admit_statement(name: str) -> ast.stmt:
+    """``if _type_(name) not in _plain_: name = _admit_(name)``."""
+    return ast.If(
+        test=ast.Compare(_call("_type_", _load(name)), [ast.NotIn()], [_load("_plain_")]),
+        body=[ast.Assign(targets=[ast.Name(name, ast.Store())], value=_call("_admit_", _load(name)))],
+        orelse=[],
+    )
+
+
+def _parameters(arguments: ast.arguments) -> list[str]:
+    """The parameters a caller fills with its own values. ``*args`` and ``**kwargs`` are
+    always a fresh tuple and dict; their elements pass the membrane when read out."""
+    return [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
+
+
+def _capture_names(pattern: ast.AST) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(pattern):
+        if isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            names.append(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.append(node.rest)
+    return list(dict.fromkeys(names))
+
+
+def _located(new: ast.AST, old: ast.AST) -> ast.AST:
+    ast.copy_location(new, old)
+    ast.fix_missing_locations(new)
+    return new
+
+
 class SandboxTransformer(RestrictingNodeTransformer):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -81,6 +165,8 @@ class SandboxTransformer(RestrictingNodeTransformer):
         self._scopes: list[str] = ["module"]
         #: Names of the enclosing classes, innermost last (for private name mangling).
         self._classes: list[str] = []
+        #: Names the program binds somewhere (set by visit_Module).
+        self._bound: set[str] = set()
 
     # ------------------------------------------------------------------ names
 
@@ -128,7 +214,77 @@ class SandboxTransformer(RestrictingNodeTransformer):
                 self.inject_print_collector(n)
             return n
 
-        return self._in_scope("function", node, body)
+        result = self._in_scope("function", node, body)
+        assert isinstance(result, ast.FunctionDef)
+        self._admit_parameters(result)
+        self._admit_decorated(result)
+        return result
+
+    # ------------------------------------------------------------------ the membrane
+
+    def _admit_parameters(self, node: ast.FunctionDef) -> None:
+        """Library code calls the program's functions with values of its own (a key
+        function, ``__eq__`` in a cache, ``__exit__``): every parameter passes the
+        membrane before the body runs. After a docstring, which must stay first."""
+        checks = [_located(_admit_statement(name), node) for name in _parameters(node.args)]
+        if not checks:
+            return
+        first = node.body[0] if node.body else None
+        docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+        docstring = docstring and isinstance(first.value.value, str)  # type: ignore[union-attr]
+        at = 1 if docstring else 0
+        node.body[at:at] = checks  # type: ignore[assignment]
+
+    def _admit_decorated(self, node: ast.FunctionDef | ast.ClassDef) -> None:
+        """What a decorator returns is bound to the name: outermost, the membrane."""
+        if node.decorator_list:
+            node.decorator_list.insert(0, _located(_load("_admit_"), node.decorator_list[0]))  # type: ignore[arg-type]
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        """A call's result passes the membrane (``_apply_``, for calls written with
+        ``*args``/``**kwargs``, does it itself), except for the builtins whose result is
+        plain by construction."""
+        visited = super().visit_Call(node)
+        assert isinstance(visited, ast.Call)
+        func = visited.func
+        if isinstance(func, ast.Name) and (
+            func.id == "_apply_" or (func.id in PLAIN_RESULT_BUILTINS and func.id not in self._bound)
+        ):
+            return visited
+        return _located(_call("_admit_", visited), visited)
+
+    def visit_Yield(self, node: ast.Yield) -> ast.AST:
+        """``x = yield``: what the caller sends in passes the membrane."""
+        visited = super().visit_Yield(node)
+        return _located(_call("_admit_", visited), node)  # type: ignore[arg-type]
+
+    def visit_YieldFrom(self, node: ast.YieldFrom) -> ast.AST:
+        visited = super().visit_YieldFrom(node)
+        return _located(_call("_admit_", visited), node)  # type: ignore[arg-type]
+
+    def visit_Expr(self, node: ast.Expr) -> ast.AST:
+        if isinstance(node.value, (ast.Yield, ast.YieldFrom)):  # the value is thrown away
+            node.value = self.node_contents_visit(node.value)
+            return node
+        return self.node_contents_visit(node)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
+        """``except E as e``: the exception (and so its ``.obj``, ``.args`` ..., read
+        through the guards) passes the membrane before the handler runs."""
+        visited = super().visit_ExceptHandler(node)
+        assert isinstance(visited, ast.ExceptHandler)
+        if visited.name:
+            visited.body.insert(0, _located(_admit_statement(visited.name), visited))  # type: ignore[arg-type]
+        return visited
+
+    def visit_With(self, node: ast.With) -> ast.AST:
+        """``with m as x``: what ``m.__enter__()`` returns passes the membrane."""
+        visited = super().visit_With(node)
+        assert isinstance(visited, ast.With)
+        for item in visited.items:
+            if item.optional_vars is not None:
+                item.context_expr = _located(_call("_admit_context_", item.context_expr), item.context_expr)  # type: ignore[assignment]
+        return visited
 
     def check_function_argument_names(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
         self._scopes.append("function")  # arguments are locals of the function
@@ -138,7 +294,16 @@ class SandboxTransformer(RestrictingNodeTransformer):
             self._scopes.pop()
 
     def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
-        return self._in_scope("function", node, super().visit_Lambda)
+        """``lambda a: body`` becomes ``lambda a: body if <a admitted> else None``: the
+        parameters pass the membrane, as a function's do (a lambda has no statements)."""
+        visited = self._in_scope("function", node, super().visit_Lambda)
+        assert isinstance(visited, ast.Lambda)
+        names = _parameters(visited.args)
+        if names:
+            checks = [_admitted(name, rebind=False) for name in names]
+            test = checks[0] if len(checks) == 1 else ast.BoolOp(ast.And(), checks)
+            visited.body = _located(ast.IfExp(test, visited.body, ast.Constant(None)), visited.body)  # type: ignore[assignment]
+        return visited
 
     def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
         """RestrictedPython rebuilds every class from a template ``class X(metaclass=
@@ -164,6 +329,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         for part in template_nodes:
             ast.copy_location(part, node)
         rebuilt.keywords.extend(k for k in keywords if k.arg != "metaclass")
+        self._admit_decorated(rebuilt)
         return rebuilt
 
     def visit_TryStar(self, node: ast.AST) -> ast.AST:
@@ -275,7 +441,18 @@ class SandboxTransformer(RestrictingNodeTransformer):
         return self.node_contents_visit(node)
 
     def visit_match_case(self, node: ast.match_case) -> ast.AST:
-        return self.node_contents_visit(node)
+        """The interpreter extracts a pattern's captures without any guard (items,
+        attributes named by ``__match_args__``, mapping values): each passes the membrane
+        before the guard and the body see it."""
+        visited = self.node_contents_visit(node)
+        assert isinstance(visited, ast.match_case)
+        checks: list[ast.expr] = [_admitted(name) for name in _capture_names(visited.pattern)]
+        if checks:
+            if visited.guard is not None:
+                checks.append(visited.guard)
+            test = checks[0] if len(checks) == 1 else ast.BoolOp(ast.And(), checks)
+            visited.guard = _located(test, visited.pattern)  # type: ignore[assignment]
+        return visited
 
     def visit_MatchValue(self, node: ast.MatchValue) -> ast.AST:
         if isinstance(node.value, (ast.Attribute, ast.Name)):
@@ -319,6 +496,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         return self.node_contents_visit(node)
 
     def visit_Module(self, node: ast.Module) -> ast.AST:
+        self._bound = _bound_names(node)
         node = super().visit_Module(node)  # type: ignore[assignment]
         # RestrictedPython strips the value of a statement it refused (`await x`).
         if node.body and isinstance(node.body[-1], ast.Expr) and getattr(node.body[-1], "value", None) is not None:

@@ -51,6 +51,7 @@ from ..language.names import (
     INTROSPECTION_ATTRIBUTES as INTROSPECTION_ATTRIBUTES,  # noqa: PLC0414 - re-exported
 )
 from ..language.policy import SOURCE_FILENAME
+from .membrane import PLAIN, PLAIN_ELEMENTS, AdmittedContext, admit, admit_all, admit_slow, admit_unchanged
 from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
 from .ownership import is_user_class
 from .proxies import ModuleProxy
@@ -234,8 +235,8 @@ def _wrap_format(value: Any) -> Any:
     return value
 
 
-def guarded_getattr(obj: object, name: object, default: object = _MISSING) -> Any:
-    """``_getattr_`` and the ``getattr`` builtin: the name check, then the real lookup.
+def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> Any:
+    """The name check, then the real lookup, then the membrane.
 
     With a default, a refused name gives the default, as a missing one would
     (``getattr(f, "__name__", "?")`` is ordinary code); it never gives the attribute."""
@@ -246,7 +247,7 @@ def guarded_getattr(obj: object, name: object, default: object = _MISSING) -> An
             raise
         return default
     if checked == "__class__":
-        return type_of(obj)  # what type(x) gives: never a metaclass
+        return admit(type_of(obj))  # what type(x) gives: never a metaclass
     try:
         value = getattr(obj, checked)
     except AttributeError:
@@ -267,7 +268,53 @@ def guarded_getattr(obj: object, name: object, default: object = _MISSING) -> An
         # plain function, which takes any object as `self` (it rebuilt module proxies).
         # Through an instance or super() it is bound to the program's object instead.
         raise SecurityError(f'"{checked}" of a library class can only be used through an instance or super()')
-    return _wrap_format(value) if checked in _FORMAT_METHODS else value
+    return admit(_wrap_format(value) if checked in _FORMAT_METHODS else value)
+
+
+#: Public names that still take the careful path: frame introspection, and the format
+#: methods that are swapped for checked ones.
+_CAREFUL_NAMES = INTROSPECTION_ATTRIBUTES | _FORMAT_METHODS
+_OPAQUE_SET = frozenset(_OPAQUE_TYPES)
+
+
+def guarded_getattr(
+    obj: object,
+    name: Any,
+    default: object = _MISSING,
+    _type: Any = builtins.type,
+    _plain: set[type] = PLAIN,
+    _careful: frozenset[str] = _CAREFUL_NAMES,
+    _opaque: frozenset[type] = _OPAQUE_SET,
+    _bound: type = types.BuiltinMethodType,
+    _method: type = types.MethodType,
+    _function: type = types.FunctionType,
+) -> Any:
+    """``_getattr_`` and the ``getattr`` builtin.
+
+    The common case (a public name on a plain or the program's own object) is decided
+    here without further calls; everything else takes :func:`_checked_getattr`. Either
+    way the value passes the membrane: a method bound to ``obj``, which the program
+    already holds, is as safe as ``obj`` itself if its function is the program's own or
+    built in."""
+    kind = _type(obj)
+    if _type(name) is not str or name[:1] == "_" or name in _careful or kind in _opaque:
+        return _checked_getattr(obj, name, default)
+    try:
+        value = getattr(obj, name)
+    except AttributeError:
+        if default is _MISSING:
+            raise
+        return default
+    value_kind = _type(value)
+    if value_kind in _plain or kind is ModuleProxy:  # proxies hold vetted members only
+        return value
+    if value_kind is _bound and value.__self__ is obj:
+        return value
+    if value_kind is _method and value.__self__ is obj:
+        function = value.__func__
+        if _type(function) is _function and function.__code__.co_filename == SOURCE_FILENAME:
+            return value
+    return admit_slow(value)
 
 
 def guarded_hasattr(obj: object, name: object) -> bool:
@@ -347,18 +394,25 @@ def make_delattr(write: Callable[[Any], Any]) -> Callable[[Any, str], None]:
 # --------------------------------------------------------------------------- items, iteration, calls
 
 
-def guarded_getitem(obj: Any, key: Any) -> Any:
-    """``_getitem_``: subscripts read data, never attributes, so they pass through."""
-    return obj[key]
+def guarded_getitem(obj: Any, key: Any, _type: Any = builtins.type, _plain: set[type] = PLAIN) -> Any:
+    """``_getitem_``: subscripts read data, never attributes; the item passes the membrane."""
+    value = obj[key]
+    if _type(value) in _plain:
+        return value
+    return admit_slow(value)
 
 
-def guarded_getiter(obj: Iterable[Any]) -> Iterator[Any]:
-    return iter(obj)
+def guarded_getiter(obj: Iterable[Any], _type: Any = builtins.type) -> Iterator[Any]:
+    """``_getiter_``: every element passes the membrane, except where the iterable's type
+    guarantees plain elements (characters, bytes, range numbers)."""
+    if _type(obj) in PLAIN_ELEMENTS:
+        return iter(obj)
+    return admit_all(obj)
 
 
 def guarded_apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``_apply_``: calls written with ``*args``/``**kwargs``."""
-    return func(*args, **kwargs)
+    """``_apply_``: calls written with ``*args``/``**kwargs``; the result passes the membrane."""
+    return admit(func(*args, **kwargs))
 
 
 _INPLACE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
@@ -683,6 +737,12 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_inplacevar_": guarded_inplacevar,
         "_apply_": guarded_apply,
         "__metaclass__": make_class_factory(user_classes),
+        # The membrane, for the routes the policy sends through it (membrane.py).
+        "_admit_": admit,
+        "_admit_context_": AdmittedContext,
+        "_admit_unchanged_": admit_unchanged,
+        "_type_": builtins.type,
+        "_plain_": PLAIN,
     }
     if stdout is not None:
         guards["_print_"] = make_print(stdout)

@@ -151,8 +151,11 @@ def _collections_replacements() -> dict[str, Any]:
     real = collections.namedtuple
 
     @functools.wraps(real)
-    def namedtuple(*args: Any, **kwargs: Any) -> Any:
-        return _sanitized(real(*args, **kwargs))
+    def namedtuple(*args: Any, module: Any = None, **kwargs: Any) -> Any:
+        # Without module=, namedtuple names the caller's module: this one, not the program's.
+        cls = real(*args, module="__main__" if module is None else module, **kwargs)
+        ownership.current().add(cls)  # built for the program: its own class
+        return _sanitized(cls)
 
     return {"namedtuple": namedtuple}
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import weakref
 
+from .membrane import add_program_class
+
 
 class UserClasses:
     # Keyed by identity, never by ==: a program's metaclass could define __eq__ to claim
@@ -19,6 +21,7 @@ class UserClasses:
 
     def add(self, cls: type) -> None:
         self._classes[id(cls)] = weakref.ref(cls)
+        add_program_class(cls)  # its instances are the program's: plain to the membrane
 
     def __contains__(self, cls: object) -> bool:
         ref = self._classes.get(id(cls))

@@ -20,7 +20,8 @@ from typing import Any, TextIO
 
 from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 from ..protocol import ErrorInfo, Job, WorkerReply
-from .guards import guard_globals, make_print, safe_builtins
+from . import membrane
+from .guards import SandboxType, guard_globals, make_print, safe_builtins
 from .jsonsafe import clean_text, to_json_value
 from .ownership import CURRENT_JOB, begin_job
 from .proxies import ModuleProxy
@@ -145,7 +146,10 @@ class Environment:
 
 
 def build_environment(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> Environment:
-    return Environment(safe_builtins(proxies, allowed, CURRENT_JOB), guard_globals(CURRENT_JOB))
+    """The environment, and the membrane that judges values against what it offers."""
+    table = safe_builtins(proxies, allowed, CURRENT_JOB)
+    membrane.install(membrane.Membrane(membrane.offered_values(proxies, table), allowed, SandboxType))
+    return Environment(table, guard_globals(CURRENT_JOB))
 
 
 def run_job(  # noqa: PLR0917 - the environment is optional and last

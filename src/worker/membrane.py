@@ -1,0 +1,353 @@
+"""The membrane: the one check every value passes on its way into the program's reach.
+
+The policy (policy.py) routes every route by which a value can enter the program's
+frames through :func:`admit`: attribute and item reads, iteration and unpacking, call
+results, the parameters of the program's own functions (library code calls them with
+values of its own: ``sorted(key=f)``, ``__eq__`` in a library's cache, ``__exit__``),
+the exception bound by ``except ... as``, the value bound by ``with ... as``, every
+capture of a ``match`` pattern, the value of a ``yield`` expression and the result of
+a decorator. So what the program may hold is decided here, once, by what the value
+*is*, whatever route brought it:
+
+* refused: frames, code objects, cells, real modules and module dicts, the real
+  builtins the sandbox does not offer (``getattr``, ``eval``, ``__import__`` ...),
+  functions and classes of modules outside the allow-list, and instances of such
+  classes (an open file, the worker's own streams);
+* replaced: a traceback becomes ``None`` (``__exit__`` still gets its three
+  arguments); a metaclass (the real ``type``, ``ABCMeta``, ``EnumType``) becomes the
+  sandbox's ``type``; the classes whose call turns code into a function or module
+  (``FunctionType``, ``CodeType`` ...) become inert stand-ins that answer
+  ``isinstance`` and ``__name__`` but refuse to be called;
+* everything else passes: plain values, the program's own objects, the members of the
+  allow-listed modules and what they build.
+
+The decision for a *type* whose instances are never capabilities is made once and
+remembered in :data:`PLAIN`, so the common case costs one set lookup.
+"""
+
+from __future__ import annotations
+
+import builtins
+import sys
+import types
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from ..language.policy import SOURCE_FILENAME
+from .proxies import ModuleProxy
+from .refusal import SecurityError
+
+# --------------------------------------------------------------------------- vocabulary
+
+#: Types whose instances are never capabilities, whatever they hold (their contents are
+#: checked when read out). Grows as library types are judged and program classes made.
+PLAIN: set[type] = {
+    int, float, complex, bool, str, bytes, bytearray, memoryview, type(None), type(Ellipsis),
+    type(NotImplemented), list, tuple, set, frozenset, range, slice, super, object,
+    property, staticmethod, classmethod,
+    type(iter([])), type(iter(())), type(iter("")), type(iter(range(0))), type(iter(set())),
+    type({}.keys()), type({}.values()), type({}.items()),
+    type(iter({})), type(iter({}.values())), type(iter({}.items())),
+    enumerate, zip, map, filter, reversed, type(reversed([])),
+    types.GeneratorType, types.SimpleNamespace, types.GenericAlias, types.UnionType,
+}  # fmt: skip
+PLAIN.update(v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException))
+
+#: Iterables whose elements are plain by construction: iterating them needs no check.
+PLAIN_ELEMENTS = frozenset({str, bytes, bytearray, range})
+
+#: Never held by the program, whatever route brings them.
+_REFUSED_INSTANCES: dict[type, str] = {
+    types.FrameType: "a frame",
+    types.CodeType: "a code object",
+    types.CellType: "a closure cell",
+    types.ModuleType: "a real module",
+}
+
+#: Classes whose call builds a function, code object, module, frame or method from
+#: parts: replaced by stand-ins that cannot be called.
+_CONSTRUCTORS = (
+    types.FunctionType, types.CodeType, types.CellType, types.ModuleType, types.MethodType,
+    types.FrameType, types.TracebackType, types.BuiltinFunctionType, types.MappingProxyType,
+    types.WrapperDescriptorType, types.MethodWrapperType, types.MethodDescriptorType,
+    types.ClassMethodDescriptorType, types.GetSetDescriptorType, types.MemberDescriptorType,
+)  # fmt: skip
+
+#: Values whose verdict depends on the instance, not only on its type.
+_DESCRIPTORS = (
+    types.WrapperDescriptorType, types.MethodDescriptorType, types.ClassMethodDescriptorType,
+    types.GetSetDescriptorType, types.MemberDescriptorType,
+)  # fmt: skip
+
+
+def refuse(what: str) -> SecurityError:
+    return SecurityError(
+        f"the sandbox refused {what}: frames, code, real modules, the interpreter's builtins and "
+        "library internals cannot be held by a program"
+    )
+
+
+# --------------------------------------------------------------------------- stand-ins
+
+
+def stand_in(real: type, *, call_message: str | None = None) -> type:
+    """A class that answers ``isinstance``/``issubclass`` and ``__name__`` like ``real``
+    but refuses to be called (so it cannot build anything from parts)."""
+    message = call_message or f"{real.__name__}(...) cannot be called in the sandbox"
+
+    class StandInMeta(type):
+        def __instancecheck__(cls, obj: object) -> bool:
+            return isinstance(obj, real)
+
+        def __subclasscheck__(cls, sub: type) -> bool:
+            return issubclass(sub, real)
+
+        def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+            raise SecurityError(message)
+
+    made = StandInMeta(real.__name__, (), {"__module__": real.__module__, "__doc__": real.__doc__})
+    made.__qualname__ = real.__qualname__
+    return made
+
+
+# --------------------------------------------------------------------------- the membrane
+
+
+class Membrane:
+    """What the program may hold, given the allow-listed modules' members.
+
+    Built once in the template from the module proxies and the safe builtins; nothing
+    in it is per job except the program's classes, which :meth:`add_program_class` marks
+    plain as they are made (a worker runs one job, so nothing leaks between jobs)."""
+
+    def __init__(self, offered: Iterable[object], modules: Iterable[str], sandbox_type: type) -> None:
+        self._sandbox_type = sandbox_type
+        PLAIN.add(ModuleProxy)  # holds only what the catalogue lists, vetted when built
+        #: Every value the sandbox itself offers (builtins table, module proxies' members)
+        #: and the classes of each, by identity.
+        self._offered_ids: set[int] = set()
+        self._offered: list[object] = []  # keeps the ids above meaningful
+        #: Modules whose classes (and instances of them) the program may hold: the
+        #: allowed modules, their submodules, and the C modules behind their functions.
+        self._roots = frozenset(modules)
+        self._class_modules: set[str] = {"builtins", "types", "__main__", *self._roots}
+        #: ids of the globals dicts whose functions the program may hold.
+        self._function_globals: set[int] = set()
+        self._class_verdicts: dict[type, object] = {}
+        self._module_dicts: set[int] = set()
+        self._modules_seen = -1
+        for value in offered:
+            self._learn(value)
+        main = sys.modules.get("__main__")
+        if main is not None:  # dataclass-generated methods of the program's classes
+            self._function_globals.add(id(vars(main)))
+        self._add_submodules()
+
+    # ------------------------------------------------------------------ building
+
+    def _offer(self, value: object) -> None:
+        self._offered_ids.add(id(value))
+        self._offered.append(value)
+
+    def _learn_class(self, cls: type) -> None:
+        for klass in cls.__mro__:
+            self._offer(klass)
+            for member in vars(klass).values():
+                function = getattr(member, "__func__", member)
+                if isinstance(function, types.FunctionType):
+                    self._function_globals.add(id(function.__globals__))
+
+    def _learn(self, value: object) -> None:
+        self._offer(value)
+        if isinstance(value, type):
+            self._learn_class(value)
+        elif isinstance(value, types.FunctionType):
+            self._function_globals.add(id(value.__globals__))
+        elif isinstance(value, types.BuiltinFunctionType):
+            owner = value.__self__
+            if isinstance(owner, types.ModuleType):
+                self._class_modules.add(owner.__name__)  # _csv for csv.reader's reader objects
+            elif owner is not None:
+                self._learn_class(owner if isinstance(owner, type) else builtins.type(owner))
+        elif not isinstance(value, types.ModuleType):
+            self._learn_class(builtins.type(value))
+
+    def _add_submodules(self) -> None:
+        """The allowed modules' own submodules (json.decoder, re._parser ...) implement
+        the allowed API: their classes and functions are the library's."""
+        for name, module in list(sys.modules.items()):
+            if name in self._roots or any(name.startswith(root + ".") for root in self._roots):
+                self._class_modules.add(name)
+                if isinstance(module, types.ModuleType):
+                    self._function_globals.add(id(vars(module)))
+
+    def add_program_class(self, cls: type) -> None:
+        PLAIN.add(cls)
+        self._class_verdicts[cls] = cls
+
+    # ------------------------------------------------------------------ verdicts
+
+    def _is_module_dict(self, value: object) -> bool:
+        if len(sys.modules) != self._modules_seen:  # lazily imported modules
+            modules = list(sys.modules.values())
+            self._module_dicts = {id(vars(m)) for m in modules if isinstance(m, types.ModuleType)}
+            self._modules_seen = len(sys.modules)
+        return id(value) in self._module_dicts
+
+    def _class(self, cls: type) -> object:
+        """The class itself, its stand-in, or a SecurityError to raise."""
+        verdict = self._class_verdicts.get(cls)
+        if verdict is None:
+            verdict = self._judge_class(cls)
+            self._class_verdicts[cls] = verdict
+        return verdict
+
+    def _judge_class(self, cls: type) -> object:
+        if issubclass(cls, builtins.type):
+            return self._sandbox_type  # the real type or a metaclass: builds classes from dicts
+        if cls in _CONSTRUCTORS:
+            return stand_in(cls)
+        if id(cls) in self._offered_ids or str(cls.__module__) in self._class_modules:
+            return cls
+        return refuse(f"the class {cls.__module__}.{cls.__qualname__}, from a module the sandbox does not offer")
+
+    def _function(self, function: types.FunctionType) -> bool:
+        if function.__code__.co_filename == SOURCE_FILENAME or id(function) in self._offered_ids:
+            return True
+        scope = function.__globals__
+        if id(scope) in self._function_globals:
+            return True
+        return not self._is_module_dict(scope)  # code generated for the program (namedtuple)
+
+    def admit_slow(self, value: Any) -> Any:
+        """The decision for a value whose type is not known to be plain."""
+        kind = builtins.type(value)
+        if kind is dict:
+            if self._is_module_dict(value):
+                raise refuse("a module's namespace")
+            return value
+        if kind is types.TracebackType:
+            return None
+        refused = _REFUSED_INSTANCES.get(kind)
+        if refused is not None:
+            raise refuse(refused)
+        if issubclass(kind, builtins.type):  # a class
+            verdict = self._class(value)
+            if isinstance(verdict, SecurityError):
+                raise verdict
+            return verdict
+        if kind is types.FunctionType:
+            if self._function(value):
+                return value
+            raise refuse(
+                f"the function {value.__module__}.{value.__qualname__}, from a module the sandbox does not offer"
+            )
+        if kind is types.BuiltinFunctionType:
+            owner = value.__self__
+            if isinstance(owner, types.ModuleType):  # a module's function: only those offered
+                if id(value) in self._offered_ids:
+                    return value
+                raise refuse(f"the built-in function {value.__name__}")
+            if owner is not None:
+                self.admit(owner)  # a bound method: as safe as the object it is bound to
+            return value  # or a built-in type's static method (str.maketrans)
+        if kind is types.MethodType:
+            self.admit(value.__func__)
+            self.admit(value.__self__)
+            return value
+        if kind is types.MethodWrapperType:
+            self.admit(value.__self__)
+            return value
+        if kind in _DESCRIPTORS:
+            verdict = self._class(value.__objclass__)
+            if verdict is not value.__objclass__:
+                raise refuse(f"a method of {value.__objclass__.__name__}")
+            return value
+        if kind in PLAIN:  # judged meanwhile
+            return value
+        verdict = self._class(kind)
+        if verdict is not kind:
+            raise refuse(f"an instance of {kind.__module__}.{kind.__qualname__}")
+        PLAIN.add(kind)  # every instance of it is as safe as this one
+        return value
+
+    def admit(self, value: Any) -> Any:
+        if builtins.type(value) in PLAIN:
+            return value
+        return self.admit_slow(value)
+
+
+# --------------------------------------------------------------------------- the guards' view
+
+_installed: Membrane | None = None
+
+
+def install(membrane: Membrane) -> None:
+    """Make ``membrane`` the one the guards use (once per process, in the template)."""
+    global _installed  # one membrane per process: the guards are built before any job
+    _installed = membrane
+
+
+def admit_slow(value: Any) -> Any:
+    if _installed is None:  # pragma: no cover - the template installs one before any job
+        raise SecurityError("the sandbox is not ready")
+    return _installed.admit_slow(value)
+
+
+def admit(value: Any, _plain: set[type] = PLAIN, _type: Callable[[object], type] = builtins.type) -> Any:
+    """``_admit_``: the value, or its stand-in; raises SecurityError for a capability."""
+    if _type(value) in _plain:
+        return value
+    return admit_slow(value)
+
+
+def admit_unchanged(value: Any) -> bool:
+    """True if the membrane admits ``value`` as it is; raises if it would refuse or replace
+    it. For a lambda's parameters, which cannot be rebound inside an expression."""
+    if admit(value) is not value:
+        raise SecurityError(
+            f"a lambda cannot receive {builtins.type(value).__name__!r} objects in the sandbox; use a def function"
+        )
+    return True
+
+
+def admit_all(iterable: Iterable[Any]) -> Iterator[Any]:
+    """An iterator over ``iterable`` whose every element passes :func:`admit`."""
+    return map(admit, iterable)
+
+
+def add_program_class(cls: type) -> None:
+    if _installed is not None:
+        _installed.add_program_class(cls)
+    else:
+        PLAIN.add(cls)
+
+
+class AdmittedContext:
+    """``with cm as x``: the value ``cm.__enter__()`` returns passes the membrane before it
+    is bound. Special methods are looked up on the type, as the ``with`` statement does."""
+
+    __slots__ = ("_enter", "_exit", "_manager")
+
+    def __init__(self, manager: object) -> None:
+        kind = builtins.type(manager)
+        try:
+            self._enter = kind.__enter__  # type: ignore[attr-defined]
+            self._exit = kind.__exit__  # type: ignore[attr-defined]
+        except AttributeError:
+            raise TypeError(f"'{kind.__name__}' object does not support the context manager protocol") from None
+        self._manager = manager
+
+    def __enter__(self) -> Any:
+        return admit(self._enter(self._manager))
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> Any:
+        return self._exit(self._manager, kind, value, traceback)
+
+
+def offered_values(proxies: Mapping[str, Any], table: Mapping[str, Any]) -> list[object]:
+    """Every value the sandbox offers: the builtins table and each proxy's members."""
+    values: list[object] = list(table.values())
+    for proxy in proxies.values():
+        values.extend(v for k, v in vars(proxy).items() if not k.startswith("_"))
+    return values
