@@ -8,7 +8,9 @@ that adds a public name to a listed module fails it until someone reviews the na
 from __future__ import annotations
 
 import importlib
+import re
 import types
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,7 @@ from src.worker.proxies import public_attrs, public_members, unlisted_members
 from tests.support.inprocess import Proxies, run
 
 MODULES = sorted(CATALOGUE)
+MODULES_PAGE = Path(__file__).resolve().parents[2] / "docs" / "modules.md"
 
 
 def _module(name: str) -> types.ModuleType:
@@ -112,6 +115,12 @@ def test_no_allowed_name_is_private_or_an_entry_point() -> None:
 def test_every_replaced_name_is_allowed_as_a_guarded_replacement(module: str) -> None:
     allowed = CATALOGUE[module].allowed
     assert [name for name in REPLACEMENTS[module]() if not allowed.get(name, "").startswith(GUARDED)] == []
+
+
+def test_the_modules_page_lists_every_catalogue_module_and_nothing_else() -> None:
+    text = MODULES_PAGE.read_text(encoding="utf-8")
+    listed = text.split("only these", 1)[1].split("\n\n", 2)[1]
+    assert sorted(re.findall(r"[a-z][a-z0-9_.]*[a-z0-9]", listed)) == MODULES
 
 
 # --------------------------------------------------------------------------- the proxies
