@@ -1,117 +1,722 @@
-"""The vetted import catalogue: the single definition of what a program may import.
+"""The vetted import catalogue: the single definition of what a program may import, and
+of every name it may use in each module.
 
 Read by the settings (default and validator), the API-side validator and the worker,
 so it is plain data with the standard library only.
 
-Each entry says what was considered. Names starting with ``_`` are never copied into a
-program's module proxy. Anything that is itself a module is never copied (except a
-vetted submodule, as a proxy). ``only`` entries copy just the names listed: used where
-the module is mostly about files, processes or the interpreter.
+Allow-list: a module's proxy holds exactly the names its entry *allows*, each with the
+reason it is safe; a name that is not allowed does not exist in the sandbox. The names
+deliberately not offered are *refused*, each with the reason, so that every public member
+of a module was looked at. ``tests/unit/test_catalogue.py`` fails when the running
+Python gives a listed module a public member that is neither (a new Python version): a
+new name is offered only after someone reviewed it here. Names of other Python versions
+(3.11 to 3.13) may be listed; a listed name the running Python lacks is skipped.
+
+What every entry was reviewed for: reaching files, processes, the interpreter or module
+registries; evaluating strings (eval/exec); setting attributes on objects it is given;
+reading attributes by a caller-chosen name with the real getattr; handing back a real
+object the guards would never give (the builtin getattr, a code constructor).
+
+Rules that hold for every module (``src/worker/proxies.py``): names starting with ``_``,
+module objects (``datetime.sys``) and the ``main``/``test`` entry points are never
+copied, even if listed; a metaclass is copied as an ``isinstance``-only stand-in. Names
+replaced by a guarded version (``REPLACEMENTS`` in ``src/worker/library_guards.py``) are
+allowed here with the reason "guarded replacement"; the replacement is what the program
+gets.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 
 @dataclass(frozen=True)
 class ModuleRule:
-    #: Public names not copied into the proxy, with the reason in a comment at the entry.
-    deny: frozenset[str] = field(default_factory=frozenset)
-    #: When set, the only names copied.
-    only: frozenset[str] | None = None
+    #: Name -> why a program may use it: the only names copied into the proxy.
+    allowed: Mapping[str, str]
+    #: Name -> why it is not offered. Never copied; listed so that nothing is left unreviewed.
+    refused: Mapping[str, str]
 
 
-def _deny(*names: str) -> ModuleRule:
-    return ModuleRule(deny=frozenset(names))
+@dataclass(frozen=True)
+class Names:
+    """Names that share one reason, offered or not."""
+
+    offered: bool
+    reason: str
+    names: tuple[str, ...]
 
 
-def _only(*names: str) -> ModuleRule:
-    return ModuleRule(only=frozenset(names))
+def allow(reason: str, *names: str) -> Names:
+    return Names(True, reason, names)
 
 
+def refuse(reason: str, *names: str) -> Names:
+    return Names(False, reason, names)
+
+
+def reexport(source: str, *names: str) -> Names:
+    """Refused: names a module imported from ``source`` for its own use. They are not
+    part of its documented API, and a re-export escapes the guard put on the original
+    (``contextlib.wraps`` is the real ``functools.wraps``)."""
+    return refuse(f"imported from {source} for the module's own use, not its documented API", *names)
+
+
+def rule(*groups: Names) -> ModuleRule:
+    """One module's rule. Raises ValueError if a name is listed twice."""
+    allowed: dict[str, str] = {}
+    refused: dict[str, str] = {}
+    for group in groups:
+        if not group.reason or not group.names:
+            raise ValueError(f"a group needs a reason and names: {group}")
+        for name in group.names:
+            if name in allowed or name in refused:
+                raise ValueError(f"{name!r} is listed twice")
+            (allowed if group.offered else refused)[name] = group.reason
+    return ModuleRule(allowed=MappingProxyType(allowed), refused=MappingProxyType(refused))
+
+
+#: Reasons shared by several modules.
+PURE = "pure computation on the arguments"
+CONSTANTS = "constants"
+GUARDED = "guarded replacement: "
+REWRITES = "rewrites its argument: restricted to the program's own functions by library_guards"
+
+
+# fmt: off
 CATALOGUE: dict[str, ModuleRule] = {
-    # Pure computation: nothing in them reaches files, processes or the interpreter.
-    "math": _deny(),
-    "cmath": _deny(),
-    "bisect": _deny(),
-    "heapq": _deny(),
-    "itertools": _deny(),
-    "numbers": _deny(),
-    "fractions": _deny(),
-    "statistics": _deny(),
-    "textwrap": _deny(),
-    "unicodedata": _deny(),
-    "difflib": _deny(),
-    "base64": _deny(),
-    "binascii": _deny(),
-    "zlib": _deny(),
-    "array": _deny(),
-    "calendar": _deny(),
-    # abc: ABCMeta is exposed as a stand-in (see _metaclass_stand_in); update_abstractmethods
-    # only accepts the program's own classes.
-    "abc": _deny(),
-    # enum: global_enum & co. write the members into sys.modules[cls.__module__], and the
-    # program chooses __module__ (Enum(..., module="...")): a write into any loaded module.
-    "enum": _deny("global_enum", "global_enum_repr", "global_flag_repr", "global_str"),
-    # decimal: contexts are per thread and the worker is a fresh process, so
-    # setcontext/localcontext cannot leak into another execution.
-    "decimal": _deny(),
-    # json: JSONDecoder/JSONEncoder are plain classes; their hooks call user functions,
-    # which are restricted code themselves.
-    "json": _deny(),
-    # re: compiled patterns only match; ReDoS is bounded by the CPU and wall limits.
-    "re": _deny(),
-    # datetime: tzinfo subclasses run user code only. datetime.sys is a module: not copied.
-    "datetime": _deny(),
-    # time: sleep is bounded by the wall-clock limit; tzset only changes this process.
-    # clock_settime*: sets the host clock wherever the worker holds CAP_SYS_TIME.
-    "time": _deny("clock_settime", "clock_settime_ns"),
-    # random: the worker reseeds after fork, so no two executions share a stream.
-    "random": _deny(),
-    "collections": _deny(),
-    "collections.abc": _deny(),
-    # functools: partial/reduce/lru_cache take callables the program already holds.
-    # update_wrapper/wraps copy attributes *by name* with the real getattr/setattr
-    # (updated=("__globals__",) leaked a library module's globals): replaced by versions
-    # that accept only the default names (guards.make_update_wrapper).
-    # singledispatch/singledispatchmethod: register() reads the handler's annotations with
-    # typing.get_type_hints, which eval()s annotation strings outside RestrictedPython.
-    "functools": _deny("singledispatch", "singledispatchmethod"),
-    # operator: the real attrgetter and methodcaller read attributes by name from C, outside
-    # the attribute guard (operator.attrgetter('__class__')): replaced by versions that read
-    # through the guard, exactly like `obj.name` (sorted(items, key=attrgetter("price"))).
-    # itemgetter is equivalent to a subscript, which is allowed, so it stays.
-    "operator": _deny(),
-    # string: Formatter.format/vformat resolve "{0.__class__}" fields with the real
-    # getattr (CVE-2023-41039). Template only does mapping lookups.
-    "string": _deny("Formatter"),
-    # typing: get_type_hints and ForwardRef evaluate annotation strings with eval().
-    # runtime_checkable rewrites the class it is given: only the program's own classes.
-    "typing": _deny("get_type_hints", "ForwardRef"),
-    # dataclasses: builds __init__ and friends with exec() from validated identifiers only.
-    # dataclass() rewrites the class it is given: only the program's own classes.
-    # make_dataclass: field names and namespace keys may not be dunders (a field named
-    # __reduce_ex__ or a namespace with __getattr__ would skip the class-statement rules).
-    "dataclasses": _deny(),
-    # copy: dispatch_table is copyreg's global registry of reducers; a reducer the program
-    # registers there makes copy() setattr() any attributes on any object it names. The
-    # same sink (copy._reconstruct) is also guarded for reducers reached other ways.
-    # deepcopy's memo argument: deepcopy keeps every *original* object it visits in the
-    # memo (and asks it before copying), so a memo the program passes in hands it the
-    # internal state of objects it does not own. copy/deepcopy take no memo here.
-    "copy": _deny("dispatch_table"),
-    "contextlib": _deny("chdir", "redirect_stdout", "redirect_stderr"),
-    # hashlib: file_digest reads an already open file object; the program has none.
-    "hashlib": _deny(),
-    "hmac": _deny(),
-    # uuid: getnode (and uuid1, which calls it) may run ifconfig/ip in a subprocess.
-    "uuid": _deny("getnode", "uuid1"),
-    # pprint writes to sys.stdout, which the worker points at the bounded stdout.
-    "pprint": _deny(),
-    # csv: reader/writer work on iterables and objects with write(); no file access.
-    "csv": _deny(),
-    # io: only the in-memory streams; open/FileIO/open_code reach the file system.
-    "io": _only("StringIO", "BytesIO", "SEEK_SET", "SEEK_CUR", "SEEK_END", "UnsupportedOperation"),
-    "urllib.parse": _deny(),
+    "abc": rule(
+        allow("the base class of abstract classes; inheriting uses the real ABCMeta through the base", "ABC"),
+        allow("metaclass: copied as a stand-in, isinstance() only; calling it to build a class is refused", "ABCMeta"),
+        allow(f"sets __isabstractmethod__ on the function it is given: {REWRITES}", "abstractmethod"),
+        allow("deprecated since 3.3; a property subclass that changes nothing it is given", "abstractproperty"),
+        allow("an int counting ABC registrations in this worker", "get_cache_token"),
+        allow(GUARDED + "applies only to the program's own classes (it rewrites the class)", "update_abstractmethods"),
+        refuse(
+            "deprecated since 3.3 (use @classmethod/@staticmethod over @abstractmethod); they set "
+            "__isabstractmethod__ on the function they are given, beside any guard on abstractmethod",
+            "abstractclassmethod",
+            "abstractstaticmethod",
+        ),
+    ),
+    "array": rule(
+        allow("typed arrays; fromfile/tofile only call read/write on objects the program holds", "array", "ArrayType"),
+        allow(CONSTANTS, "typecodes"),
+    ),
+    "base64": rule(
+        allow(
+            "encoders and decoders: " + PURE,
+            "a85decode", "a85encode", "b16decode", "b16encode", "b32decode", "b32encode",
+            "b32hexdecode", "b32hexencode", "b64decode", "b64encode", "b85decode", "b85encode",
+            "decodebytes", "encodebytes", "standard_b64decode", "standard_b64encode",
+            "urlsafe_b64decode", "urlsafe_b64encode", "z85decode", "z85encode",
+        ),
+        allow(
+            "legacy stream API: read and write the file objects passed in, which are the program's own",
+            "decode", "encode",
+        ),
+        allow(CONSTANTS, "MAXBINSIZE", "MAXLINESIZE", "bytes_types"),
+    ),
+    "binascii": rule(
+        allow(
+            "C encoders, decoders and checksums: " + PURE,
+            "a2b_base64", "a2b_hex", "a2b_qp", "a2b_uu", "b2a_base64", "b2a_hex", "b2a_qp", "b2a_uu",
+            "crc32", "crc_hqx", "hexlify", "unhexlify",
+        ),
+        allow("exceptions", "Error", "Incomplete"),
+    ),
+    "bisect": rule(
+        allow(
+            "binary search and insertion into the program's own lists",
+            "bisect", "bisect_left", "bisect_right", "insort", "insort_left", "insort_right",
+        ),
+    ),
+    "calendar": rule(
+        allow("calendar classes: text and HTML built from dates", "Calendar", "TextCalendar", "HTMLCalendar"),
+        allow(
+            "functions of the module's calendar: " + PURE + " (prcal/prmonth/prweek print to the bounded stdout)",
+            "calendar", "month", "monthcalendar", "prcal", "prmonth", "prweek", "week", "weekheader",
+            "firstweekday", "format", "formatstring",
+        ),
+        allow("sets the first weekday of this worker's own module calendar", "setfirstweekday"),
+        allow(
+            "date arithmetic: " + PURE,
+            "isleap", "leapdays", "monthrange", "timegm", "weekday",
+        ),
+        allow(
+            "names of days and months (strftime in this worker's locale)",
+            "day_abbr", "day_name", "month_abbr", "month_name",
+        ),
+        allow("month lengths: a list of this worker's own", "mdays"),
+        allow(
+            CONSTANTS,
+            "EPOCH", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY",
+            "January", "February",
+        ),
+        allow(
+            "3.12+: the Day and Month enums and their members",
+            "Day", "Month", "JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE", "JULY", "AUGUST",
+            "SEPTEMBER", "OCTOBER", "NOVEMBER", "DECEMBER",
+        ),
+        allow("exceptions (error is ValueError)", "IllegalMonthError", "IllegalWeekdayError", "error"),
+        refuse(
+            "switch the process locale with setlocale() (locale files on disk, process-wide state); "
+            "TextCalendar and HTMLCalendar are the same without it",
+            "different_locale", "LocaleTextCalendar", "LocaleHTMLCalendar",
+        ),
+        refuse("the module's shared TextCalendar instance; its methods are offered by name above", "c"),
+        refuse(
+            "3.12+, imported from enum: writes into sys.modules[cls.__module__], a module the program names",
+            "global_enum",
+        ),
+        reexport("enum", "IntEnum"),
+        reexport("itertools", "repeat"),
+    ),
+    "cmath": rule(
+        allow(
+            "complex functions: " + PURE,
+            "acos", "acosh", "asin", "asinh", "atan", "atanh", "cos", "cosh", "exp", "isclose",
+            "isfinite", "isinf", "isnan", "log", "log10", "phase", "polar", "rect", "sin", "sinh",
+            "sqrt", "tan", "tanh",
+        ),
+        allow(CONSTANTS, "e", "inf", "infj", "nan", "nanj", "pi", "tau"),
+    ),
+    "collections": rule(
+        allow(
+            "containers that hold the program's own values",
+            "ChainMap", "Counter", "OrderedDict", "defaultdict", "deque",
+        ),
+        allow(
+            "wrapper classes for subclassing; copy() sets 'data' on their own new instance",
+            "UserDict", "UserList", "UserString",
+        ),
+        allow(
+            GUARDED + "the class it builds (with eval() of a lambda over validated identifiers) is never a "
+            "metaclass and keeps __match_args__ of ordinary names",
+            "namedtuple",
+        ),
+    ),
+    "collections.abc": rule(
+        allow(
+            "abstract base classes for isinstance() and subclassing; register() only adds virtual subclasses",
+            "AsyncGenerator", "AsyncIterable", "AsyncIterator", "Awaitable", "Buffer", "ByteString",
+            "Callable", "Collection", "Container", "Coroutine", "Generator", "Hashable", "ItemsView",
+            "Iterable", "Iterator", "KeysView", "Mapping", "MappingView", "MutableMapping",
+            "MutableSequence", "MutableSet", "Reversible", "Sequence", "Set", "Sized", "ValuesView",
+        ),
+        # 3.13 installs _collections_abc itself as collections.abc: its implementation
+        # imports and the internal types below become members.
+        reexport("abc", "ABCMeta", "abstractmethod"),
+        reexport("types", "EllipsisType", "GenericAlias"),
+        refuse("3.13+: the function type, whose call builds a function from a code object", "FunctionType"),
+        refuse("3.13+: the frame-locals proxy type: frame introspection", "framelocalsproxy"),
+        refuse(
+            "3.13+: internal types of builtin iterators, views and generators, undocumented here "
+            "(their instances come from ordinary code; the types add nothing)",
+            "async_generator", "bytearray_iterator", "bytes_iterator", "coroutine", "dict_itemiterator",
+            "dict_items", "dict_keyiterator", "dict_keys", "dict_valueiterator", "dict_values", "generator",
+            "list_iterator", "list_reverseiterator", "longrange_iterator", "mappingproxy", "range_iterator",
+            "set_iterator", "str_iterator", "tuple_iterator", "zip_iterator",
+        ),
+    ),
+    "contextlib": rule(
+        allow(
+            "context managers and helpers over the program's own objects and functions",
+            "AbstractContextManager", "ContextDecorator", "ExitStack", "closing", "contextmanager",
+            "nullcontext", "suppress",
+        ),
+        allow(
+            "async counterparts (async syntax is refused; the classes act only on what they are given)",
+            "AbstractAsyncContextManager", "AsyncContextDecorator", "AsyncExitStack", "aclosing",
+            "asynccontextmanager",
+        ),
+        refuse("changes the working directory of the process: file system", "chdir"),
+        refuse(
+            "replace sys.stdout/sys.stderr, the worker's bounded output streams, with setattr(sys, ...)",
+            "redirect_stdout", "redirect_stderr",
+        ),
+        refuse(
+            "imported from functools: the real update_wrapper behind wraps, without the guard on "
+            "functools.wraps (updated=('__globals__',) copied a library function's globals)",
+            "wraps",
+        ),
+        refuse("imported from types: binds any function to any object as a method", "MethodType"),
+        reexport("types", "GenericAlias"),
+        reexport("collections", "deque"),
+    ),
+    "copy": rule(
+        allow(
+            "shallow copy; the reduce protocol's setattr sink is guarded (library_guards.guard_copy_reconstruct)",
+            "copy",
+        ),
+        allow(
+            GUARDED + "takes no memo: deepcopy keeps every original it visits in the memo, which would "
+            "hand the program a library's internal state",
+            "deepcopy",
+        ),
+        allow("3.13+: calls the object's own __replace__ (dataclasses, namedtuples, datetime)", "replace"),
+        allow("exceptions", "Error", "error"),
+        refuse(
+            "copyreg's global registry of reducers: a reducer registered there makes copy() setattr() "
+            "any attributes on any object it names",
+            "dispatch_table",
+        ),
+    ),
+    "csv": rule(
+        allow(
+            "readers and writers over iterables and objects with write(): no file access of their own",
+            "reader", "writer", "DictReader", "DictWriter", "Sniffer",
+        ),
+        allow(
+            "dialects; the registry is this worker's own",
+            "Dialect", "excel", "excel_tab", "unix_dialect", "get_dialect", "list_dialects", "register_dialect",
+            "unregister_dialect",
+        ),
+        allow("this worker's own field size limit", "field_size_limit"),
+        allow(
+            CONSTANTS,
+            "QUOTE_ALL", "QUOTE_MINIMAL", "QUOTE_NONE", "QUOTE_NONNUMERIC", "QUOTE_NOTNULL", "QUOTE_STRINGS",
+        ),
+        allow("exceptions", "Error"),
+        reexport("io (use io.StringIO)", "StringIO"),
+    ),
+    "dataclasses": rule(
+        allow(
+            GUARDED + "builds __init__ and friends with exec() from validated identifiers, and rewrites "
+            "the class it is given: only the program's own classes",
+            "dataclass",
+        ),
+        allow(
+            GUARDED + "field names and namespace keys may not be dunders (a field named __reduce_ex__ or "
+            "a namespace with __getattr__ would skip the class-statement rules)",
+            "make_dataclass",
+        ),
+        allow(
+            "fields and helpers; asdict/astuple deep-copy through the guarded copy sink",
+            "Field", "InitVar", "KW_ONLY", "MISSING", "asdict", "astuple", "field", "fields",
+            "is_dataclass", "replace",
+        ),
+        allow("exceptions", "FrozenInstanceError"),
+        refuse(
+            "imported from types: the function type, whose call builds a function from a code object",
+            "FunctionType",
+        ),
+        reexport("types", "GenericAlias"),
+        reexport("reprlib (3.13+)", "recursive_repr"),
+    ),
+    "datetime": rule(
+        allow(
+            "dates, times and time zones; tzinfo subclasses run the program's own code",
+            "date", "datetime", "time", "timedelta", "timezone", "tzinfo", "UTC",
+        ),
+        allow(CONSTANTS, "MAXYEAR", "MINYEAR"),
+        refuse("a capsule of C pointers for extension modules: nothing for Python code", "datetime_CAPI"),
+    ),
+    "decimal": rule(
+        allow(
+            "decimal numbers and contexts; contexts are per thread and the worker is a fresh process, "
+            "so setcontext/localcontext cannot leak into another execution",
+            "Decimal", "Context", "DecimalTuple", "getcontext", "setcontext", "localcontext",
+            "BasicContext", "DefaultContext", "ExtendedContext",
+        ),
+        allow(
+            "signals and exceptions",
+            "Clamped", "ConversionSyntax", "DecimalException", "DivisionByZero", "DivisionImpossible",
+            "DivisionUndefined", "FloatOperation", "Inexact", "InvalidContext", "InvalidOperation",
+            "Overflow", "Rounded", "Subnormal", "Underflow",
+        ),
+        allow(
+            CONSTANTS,
+            "HAVE_CONTEXTVAR", "HAVE_THREADS", "MAX_EMAX", "MAX_PREC", "MIN_EMIN", "MIN_ETINY",
+            "ROUND_05UP", "ROUND_CEILING", "ROUND_DOWN", "ROUND_FLOOR", "ROUND_HALF_DOWN",
+            "ROUND_HALF_EVEN", "ROUND_HALF_UP", "ROUND_UP",
+        ),
+    ),
+    "difflib": rule(
+        allow(
+            "sequence comparison and diffs, as strings: " + PURE,
+            "Differ", "HtmlDiff", "Match", "SequenceMatcher", "IS_CHARACTER_JUNK", "IS_LINE_JUNK",
+            "context_diff", "diff_bytes", "get_close_matches", "ndiff", "restore", "unified_diff",
+        ),
+        reexport("types", "GenericAlias"),
+    ),
+    "enum": rule(
+        allow(
+            "enum base classes; subclassing uses the real EnumType through the base, and the functional "
+            "API Enum('E', names) takes ordinary member names only (library_guards.guard_enum_functional_api)",
+            "Enum", "IntEnum", "Flag", "IntFlag", "StrEnum", "ReprEnum",
+        ),
+        allow(
+            "metaclass: copied as a stand-in, isinstance() only; calling it to build a class is refused",
+            "EnumType", "EnumMeta",
+        ),
+        allow(
+            "helpers for class bodies and checks on the program's own enums",
+            "auto", "member", "nonmember", "property", "unique", "verify", "show_flag_values", "bin",
+        ),
+        allow(
+            "option enums and their members",
+            "EnumCheck", "CONTINUOUS", "NAMED_FLAGS", "UNIQUE", "FlagBoundary", "STRICT", "CONFORM", "EJECT", "KEEP",
+        ),
+        refuse(
+            "write the members into sys.modules[cls.__module__], and the program chooses __module__ "
+            "(Enum(..., module='...')): a write into any loaded module",
+            "global_enum", "global_enum_repr", "global_flag_repr", "global_str",
+        ),
+        refuse(
+            "return a (getattr, (cls, name)) reduction: the real getattr builtin, outside the attribute guard",
+            "pickle_by_enum_name", "pickle_by_global_name",
+        ),
+        refuse("3.13+: the class-body namespace EnumType uses; enums come from class statements", "EnumDict"),
+        reexport("types (enum.property is the documented one)", "DynamicClassAttribute", "MappingProxyType"),
+        reexport("functools", "reduce"),
+    ),
+    "fractions": rule(
+        allow("rational numbers: " + PURE, "Fraction"),
+        reexport("decimal", "Decimal"),
+    ),
+    "functools": rule(
+        allow(
+            "higher-order helpers over callables the program already holds",
+            "cache", "cached_property", "cmp_to_key", "lru_cache", "partial", "partialmethod", "reduce",
+        ),
+        allow(
+            GUARDED + "the real ones copy the attributes *named* in assigned/updated with the real "
+            "getattr/setattr (updated=('__globals__',) leaked a library module's globals): only the "
+            "default lists, and only functions are decorated",
+            "update_wrapper", "wraps",
+        ),
+        allow(GUARDED + "applies only to the program's own classes (it rewrites the class)", "total_ordering"),
+        allow("the default attribute lists of update_wrapper (tuples)", "WRAPPER_ASSIGNMENTS", "WRAPPER_UPDATES"),
+        refuse(
+            "register() reads the handler's annotations with typing.get_type_hints, which eval()s "
+            "annotation strings outside RestrictedPython",
+            "singledispatch", "singledispatchmethod",
+        ),
+        reexport("abc", "get_cache_token"),
+        reexport("collections (unguarded: use collections.namedtuple)", "namedtuple"),
+        reexport("reprlib", "recursive_repr"),
+        reexport("_thread", "RLock"),
+        reexport("types", "GenericAlias"),
+    ),
+    "hashlib": rule(
+        allow(
+            "hash constructors: " + PURE,
+            "blake2b", "blake2s", "md5", "new", "sha1", "sha224", "sha256", "sha384", "sha3_224",
+            "sha3_256", "sha3_384", "sha3_512", "sha512", "shake_128", "shake_256",
+        ),
+        allow("key derivation: CPU and memory bounded by the worker's limits", "pbkdf2_hmac", "scrypt"),
+        allow("reads a file object it is given; the program holds only in-memory streams", "file_digest"),
+        allow("sets of algorithm names, this worker's own", "algorithms_available", "algorithms_guaranteed"),
+    ),
+    "heapq": rule(
+        allow(
+            "heap operations on the program's own lists",
+            "heapify", "heappop", "heappush", "heappushpop", "heapreplace", "merge", "nlargest", "nsmallest",
+        ),
+    ),
+    "hmac": rule(
+        allow("message authentication: " + PURE, "HMAC", "compare_digest", "digest", "new"),
+        allow(CONSTANTS + " (the pad translation tables; digest_size is None)", "digest_size", "trans_36", "trans_5C"),
+    ),
+    "io": rule(
+        allow("in-memory streams", "StringIO", "BytesIO"),
+        allow(CONSTANTS, "SEEK_SET", "SEEK_CUR", "SEEK_END"),
+        allow("exceptions", "UnsupportedOperation"),
+        refuse("open files by path: file system", "open", "open_code", "FileIO"),
+        refuse(
+            "buffered and text layers over raw streams: file plumbing, not needed without files",
+            "BufferedRWPair", "BufferedRandom", "BufferedReader", "BufferedWriter", "TextIOWrapper",
+            "IncrementalNewlineDecoder", "DEFAULT_BUFFER_SIZE",
+        ),
+        refuse("base classes for implementing file objects", "IOBase", "RawIOBase", "BufferedIOBase", "TextIOBase"),
+        refuse("the encoding argument helper of open(): reads interpreter flags", "text_encoding"),
+        reexport("builtins (BlockingIOError is a builtin)", "BlockingIOError"),
+    ),
+    "itertools": rule(
+        allow(
+            "iterator building blocks over the program's own iterables",
+            "accumulate", "batched", "chain", "combinations", "combinations_with_replacement", "compress",
+            "count", "cycle", "dropwhile", "filterfalse", "groupby", "islice", "pairwise", "permutations",
+            "product", "repeat", "starmap", "takewhile", "tee", "zip_longest",
+        ),
+    ),
+    "json": rule(
+        allow(
+            "JSON encoding and decoding; the hooks and default= call the program's own functions, and "
+            "dump/load only call write/read on the object passed in",
+            "dump", "dumps", "load", "loads", "JSONDecoder", "JSONEncoder", "detect_encoding",
+        ),
+        allow("exceptions", "JSONDecodeError"),
+    ),
+    "math": rule(
+        allow(
+            "number-theoretic and float functions: " + PURE,
+            "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cbrt", "ceil", "comb",
+            "copysign", "cos", "cosh", "degrees", "dist", "erf", "erfc", "exp", "exp2", "expm1", "fabs",
+            "factorial", "floor", "fma", "fmod", "frexp", "fsum", "gamma", "gcd", "hypot", "isclose",
+            "isfinite", "isinf", "isnan", "isqrt", "lcm", "ldexp", "lgamma", "log", "log10", "log1p",
+            "log2", "modf", "nextafter", "perm", "pow", "prod", "radians", "remainder", "sin", "sinh",
+            "sqrt", "sumprod", "tan", "tanh", "trunc", "ulp",
+        ),
+        allow(CONSTANTS, "e", "inf", "nan", "pi", "tau"),
+    ),
+    "numbers": rule(
+        allow("the numeric tower of ABCs", "Complex", "Integral", "Number", "Rational", "Real"),
+        reexport("abc (unguarded: use abc.abstractmethod)", "ABCMeta", "abstractmethod"),
+    ),
+    "operator": rule(
+        allow(
+            "operators as functions: the same as the expression they stand for",
+            "abs", "add", "and_", "call", "concat", "contains", "countOf", "eq", "floordiv", "ge",
+            "getitem", "gt", "index", "indexOf", "inv", "invert", "is_", "is_not", "le", "length_hint",
+            "lshift", "lt", "matmul", "mod", "mul", "ne", "neg", "not_", "or_", "pos", "pow", "rshift",
+            "sub", "truediv", "truth", "xor",
+        ),
+        allow(
+            "in-place operators: the same as augmented assignment (the sandbox's own x += y uses them)",
+            "iadd", "iand", "iconcat", "ifloordiv", "ilshift", "imatmul", "imod", "imul", "ior", "ipow",
+            "irshift", "isub", "itruediv", "ixor",
+        ),
+        allow(
+            "item assignment and deletion: like d[k] = v; modules, classes and functions, which the "
+            "write guard protects, have no items",
+            "setitem", "delitem",
+        ),
+        allow("equivalent to a subscript, which is allowed", "itemgetter"),
+        allow(
+            GUARDED + "the real ones read attributes by name from C, outside the attribute guard "
+            "(attrgetter('__class__')); these read through the guard, exactly like obj.name",
+            "attrgetter", "methodcaller",
+        ),
+    ),
+    "pprint": rule(
+        allow(
+            "pretty-printing to strings, to the bounded stdout or to a stream the program passes",
+            "PrettyPrinter", "isreadable", "isrecursive", "pformat", "pp", "pprint", "saferepr",
+        ),
+    ),
+    "random": rule(
+        allow(
+            "the module's generator: the worker reseeds after fork, so no two executions share a stream",
+            "betavariate", "binomialvariate", "choice", "choices", "expovariate", "gammavariate", "gauss",
+            "getrandbits", "getstate", "lognormvariate", "normalvariate", "paretovariate", "randbytes",
+            "randint", "random", "randrange", "sample", "seed", "setstate", "shuffle", "triangular",
+            "uniform", "vonmisesvariate", "weibullvariate",
+        ),
+        allow("generator classes (SystemRandom reads the kernel's random source)", "Random", "SystemRandom"),
+        allow(CONSTANTS, "BPF", "LOG4", "NV_MAGICCONST", "RECIP_BPF", "SG_MAGICCONST", "TWOPI"),
+    ),
+    "re": rule(
+        allow(
+            "regular expressions; patterns only match, and ReDoS is bounded by the CPU and wall limits",
+            "compile", "escape", "findall", "finditer", "fullmatch", "match", "purge", "search", "split",
+            "sub", "subn", "Match", "Pattern", "Scanner",
+        ),
+        allow(
+            "flags (DEBUG prints to the bounded stdout)",
+            "RegexFlag", "NOFLAG", "A", "ASCII", "DEBUG", "I", "IGNORECASE", "L", "LOCALE", "M",
+            "MULTILINE", "S", "DOTALL", "U", "UNICODE", "X", "VERBOSE",
+        ),
+        allow("exceptions", "error", "PatternError"),
+        refuse(
+            "deprecated in 3.11 and removed in 3.13: an undocumented experimental flag",
+            "template", "TEMPLATE", "T",
+        ),
+    ),
+    "statistics": rule(
+        allow(
+            "statistics: " + PURE,
+            "correlation", "covariance", "fmean", "geometric_mean", "harmonic_mean", "kde", "kde_random",
+            "linear_regression", "mean", "median", "median_grouped", "median_high", "median_low", "mode",
+            "multimode", "pstdev", "pvariance", "quantiles", "stdev", "variance", "LinearRegression",
+            "NormalDist",
+        ),
+        allow("exceptions", "StatisticsError"),
+        reexport(
+            "math",
+            "acos", "asin", "atan", "cos", "cosh", "erf", "exp", "fabs", "fsum", "hypot", "isfinite",
+            "isinf", "log", "pi", "sin", "sqrt", "sumprod", "tan", "tau",
+        ),
+        reexport(
+            "collections (namedtuple unguarded: use collections.namedtuple)",
+            "Counter", "defaultdict", "namedtuple",
+        ),
+        reexport(
+            "itertools, bisect, functools and operator",
+            "count", "groupby", "repeat", "bisect_left", "bisect_right", "reduce", "itemgetter", "mul",
+        ),
+        reexport("decimal and fractions", "Decimal", "Fraction"),
+    ),
+    "string": rule(
+        allow("$-substitution: mapping lookups only, no attribute access", "Template"),
+        allow(PURE, "capwords"),
+        allow(
+            CONSTANTS,
+            "ascii_letters", "ascii_lowercase", "ascii_uppercase", "digits", "hexdigits", "octdigits",
+            "printable", "punctuation", "whitespace",
+        ),
+        refuse(
+            "format/vformat resolve '{0.__class__}' fields with the real getattr (CVE-2023-41039); "
+            "str.format with plain fields is the guarded way",
+            "Formatter",
+        ),
+    ),
+    "textwrap": rule(
+        allow("text wrapping: " + PURE, "TextWrapper", "dedent", "fill", "indent", "shorten", "wrap"),
+    ),
+    "time": rule(
+        allow(
+            "clocks of this process and the wall clock",
+            "time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns",
+            "process_time", "process_time_ns", "thread_time", "thread_time_ns", "get_clock_info",
+        ),
+        allow(
+            "time conversion and formatting: " + PURE,
+            "asctime", "ctime", "gmtime", "localtime", "mktime", "strftime", "strptime", "struct_time",
+        ),
+        allow("bounded by the wall-clock limit", "sleep"),
+        allow("re-reads the TZ setting of this process only; the program cannot change the environment", "tzset"),
+        allow("the time zone of this process: " + CONSTANTS, "altzone", "daylight", "timezone", "tzname"),
+        refuse("sets the host clock wherever the worker holds CAP_SYS_TIME", "clock_settime", "clock_settime_ns"),
+        refuse(
+            "take any clock id, and a negative id names the CPU clock of another process "
+            "(clock_getcpuclockid): reads other processes' CPU time; monotonic/perf_counter/process_time "
+            "cover ordinary use",
+            "clock_gettime", "clock_gettime_ns", "clock_getres",
+        ),
+        refuse(
+            "glibc treats the thread id as a pointer: an arbitrary int reads arbitrary memory",
+            "pthread_getcpuclockid",
+        ),
+        refuse(
+            "clock ids, only meaningful to the clock_* functions, which are not offered",
+            "CLOCK_BOOTTIME", "CLOCK_MONOTONIC", "CLOCK_MONOTONIC_RAW", "CLOCK_PROCESS_CPUTIME_ID",
+            "CLOCK_REALTIME", "CLOCK_TAI", "CLOCK_THREAD_CPUTIME_ID",
+        ),
+    ),
+    "typing": rule(
+        allow(
+            "special forms and annotations: values for annotations, checked by no one at run time",
+            "Annotated", "Any", "Callable", "ClassVar", "Concatenate", "Final", "Literal", "LiteralString",
+            "Never", "NoDefault", "NoReturn", "NotRequired", "Optional", "ReadOnly", "Required", "Self",
+            "Tuple", "Type", "TypeAlias", "TypeGuard", "TypeIs", "Union", "Unpack",
+        ),
+        allow(
+            "generic aliases of builtin and collections types (writes through an alias are refused by the guards)",
+            "AbstractSet", "AsyncContextManager", "AsyncGenerator", "AsyncIterable", "AsyncIterator",
+            "Awaitable", "ByteString", "ChainMap", "Collection", "Container", "ContextManager",
+            "Coroutine", "Counter", "DefaultDict", "Deque", "Dict", "FrozenSet", "Generator", "Hashable",
+            "ItemsView", "Iterable", "Iterator", "KeysView", "List", "Mapping", "MappingView", "Match",
+            "MutableMapping", "MutableSequence", "MutableSet", "OrderedDict", "Pattern", "Reversible",
+            "Sequence", "Set", "Sized", "Text", "ValuesView",
+        ),
+        allow(
+            "classes a program subclasses or instantiates: Generic and Protocol, NamedTuple and TypedDict "
+            "(class syntax goes through the class checks), type variables, NewType",
+            "Generic", "Protocol", "NamedTuple", "TypedDict", "TypeVar", "TypeVarTuple", "ParamSpec",
+            "ParamSpecArgs", "ParamSpecKwargs", "NewType", "TypeAliasType",
+            "SupportsAbs", "SupportsBytes", "SupportsComplex", "SupportsFloat", "SupportsIndex",
+            "SupportsInt", "SupportsRound", "IO", "TextIO", "BinaryIO",
+        ),
+        allow(
+            "typing's own type variables (undocumented, used in its aliases): plain TypeVar values",
+            "AnyStr", "CT_co", "KT", "T", "T_co", "T_contra", "VT", "VT_co", "V_co",
+        ),
+        allow(
+            "run-time helpers that only return or check their argument (reveal_type prints to the bounded stderr)",
+            "cast", "assert_never", "assert_type", "reveal_type", "is_typeddict", "is_protocol",
+            "get_protocol_members", "get_overloads", "clear_overloads", "TYPE_CHECKING",
+        ),
+        allow(
+            "set an attribute (__final__, __no_type_check__, __override__, __dataclass_transform__) on what "
+            "they are given, no_type_check also on a class's methods: " + REWRITES,
+            "final", "no_type_check", "override", "dataclass_transform",
+        ),
+        allow(
+            "records its argument in typing's overload registry under the argument's module and name: " + REWRITES,
+            "overload",
+        ),
+        allow(GUARDED + "applies only to the program's own classes (it rewrites the class)", "runtime_checkable"),
+        allow(
+            GUARDED + "a metaclass in the result (typing.Type[int] -> type) comes back as the sandbox's type",
+            "get_origin", "get_args",
+        ),
+        refuse("evaluate annotation strings with eval(), outside RestrictedPython", "get_type_hints", "ForwardRef"),
+        refuse(
+            "deprecated in 3.13: applies the real no_type_check to whatever the decorator returns, around "
+            "the guard on no_type_check",
+            "no_type_check_decorator",
+        ),
+        refuse("typing's internal metaclass for NamedTuple (class syntax uses it through the base)", "NamedTupleMeta"),
+        refuse("typing's internal, mutable list of names that protocol checks skip", "EXCLUDED_ATTRIBUTES"),
+        refuse("deprecated pseudo-modules, removed in 3.13: typing.IO/TextIO/Pattern/Match are the same", "io", "re"),
+        reexport("abc (unguarded: use abc.abstractmethod)", "ABCMeta", "abstractmethod"),
+        reexport("collections", "defaultdict"),
+        reexport("types", "GenericAlias", "MethodDescriptorType", "MethodWrapperType", "WrapperDescriptorType"),
+    ),
+    "unicodedata": rule(
+        allow(
+            "the Unicode database: " + PURE,
+            "bidirectional", "category", "combining", "decimal", "decomposition", "digit",
+            "east_asian_width", "is_normalized", "lookup", "mirrored", "name", "normalize", "numeric",
+            "UCD", "ucd_3_2_0",
+        ),
+        allow(CONSTANTS, "unidata_version"),
+    ),
+    "urllib.parse": rule(
+        allow(
+            "URL parsing, quoting and building on strings: no network access",
+            "parse_qs", "parse_qsl", "quote", "quote_from_bytes", "quote_plus", "unquote", "unquote_plus",
+            "unquote_to_bytes", "unwrap", "urldefrag", "urlencode", "urljoin", "urlparse", "urlsplit",
+            "urlunparse", "urlunsplit", "clear_cache",
+        ),
+        allow(
+            "result types (named tuples) and their base",
+            "DefragResult", "DefragResultBytes", "ParseResult", "ParseResultBytes", "SplitResult",
+            "SplitResultBytes", "ResultBase",
+        ),
+        allow(
+            "deprecated since 3.8 (they warn): pure string splitting",
+            "splitattr", "splithost", "splitnport", "splitpasswd", "splitport", "splitquery", "splittag",
+            "splittype", "splituser", "splitvalue", "to_bytes",
+        ),
+        allow(
+            "scheme lists: this worker's own",
+            "non_hierarchical", "scheme_chars", "uses_fragment", "uses_netloc", "uses_params", "uses_query",
+            "uses_relative",
+        ),
+        reexport("collections (unguarded: use collections.namedtuple)", "namedtuple"),
+    ),
+    "uuid": rule(
+        allow("UUIDs from names or randomness: no host identity", "UUID", "SafeUUID", "uuid3", "uuid4", "uuid5"),
+        allow(
+            CONSTANTS,
+            "NAMESPACE_DNS", "NAMESPACE_OID", "NAMESPACE_URL", "NAMESPACE_X500", "RESERVED_FUTURE",
+            "RESERVED_MICROSOFT", "RESERVED_NCS", "RFC_4122",
+        ),
+        refuse(
+            "getnode (and uuid1, which calls it) may run ifconfig/ip in a subprocess, and reveals the host's MAC",
+            "getnode", "uuid1",
+        ),
+        reexport("enum", "Enum"),
+        reexport("builtins (bytes and int)", "bytes_", "int_"),
+    ),
+    "zlib": rule(
+        allow(
+            "compression: " + PURE + " (memory bounded by the worker's limit)",
+            "adler32", "compress", "compressobj", "crc32", "decompress", "decompressobj",
+        ),
+        allow(
+            CONSTANTS,
+            "DEFLATED", "DEF_BUF_SIZE", "DEF_MEM_LEVEL", "MAX_WBITS", "ZLIB_RUNTIME_VERSION", "ZLIB_VERSION",
+            "Z_BEST_COMPRESSION", "Z_BEST_SPEED", "Z_BLOCK", "Z_DEFAULT_COMPRESSION", "Z_DEFAULT_STRATEGY",
+            "Z_FILTERED", "Z_FINISH", "Z_FIXED", "Z_FULL_FLUSH", "Z_HUFFMAN_ONLY", "Z_NO_COMPRESSION",
+            "Z_NO_FLUSH", "Z_PARTIAL_FLUSH", "Z_RLE", "Z_SYNC_FLUSH", "Z_TREES",
+        ),
+        allow("exceptions", "error"),
+    ),
 }
+# fmt: on

@@ -1,8 +1,8 @@
 """The read-only module proxies a program receives instead of real modules.
 
 User code never holds a real module object. ``import json`` binds a ``ModuleProxy``
-whose attributes were copied, once, in the template process, from the public names of
-the real module minus the names its catalogue entry denies. A proxy holds no module, so
+whose attributes were copied, once, in the template process, from the real module: the
+names its catalogue entry allows, and nothing else. A proxy holds no module, so
 no module is reachable from another (``datetime.sys``, ``json.codecs``, ``typing.sys``
 do not exist inside), and a proxy refuses attribute writes, so one execution cannot
 patch a library.
@@ -66,16 +66,41 @@ def _metaclass_stand_in(real: type) -> type:
     return StandInMeta(real.__name__, (), {"__module__": real.__module__, "__doc__": real.__doc__})
 
 
-def public_attrs(module: types.ModuleType, rule: ModuleRule) -> dict[str, Any]:
-    names = rule.only if rule.only is not None else set(getattr(module, "__all__", ())) | set(dir(module))
-    attrs: dict[str, Any] = {}
-    for name in sorted(names):
-        if name.startswith("_") or name in rule.deny or name in _NEVER:
+def public_members(module: types.ModuleType) -> set[str]:
+    """The names of ``module`` its catalogue entry must list, allowed or refused: those of
+    ``__all__`` and ``dir()`` not starting with ``_``, except ``main``/``test`` and module
+    objects (never copied, whatever the entry says)."""
+    members: set[str] = set()
+    for name in set(getattr(module, "__all__", ())) | set(dir(module)):
+        if name.startswith("_") or name in _NEVER:
             continue
         try:
             value = getattr(module, name)
         except AttributeError:
+            continue  # named in __all__ but missing
+        if not isinstance(value, types.ModuleType):
+            members.add(name)
+    return members
+
+
+def unlisted_members(module: types.ModuleType, rule: ModuleRule) -> list[str]:
+    """Public members of ``module`` that ``rule`` neither allows nor refuses, sorted:
+    names a new Python version added, which nobody reviewed yet."""
+    return sorted(public_members(module) - rule.allowed.keys() - rule.refused.keys())
+
+
+def public_attrs(module: types.ModuleType, rule: ModuleRule) -> dict[str, Any]:
+    """The attributes of ``module``'s proxy: exactly the names ``rule`` allows that the
+    running Python has, a metaclass replaced by a stand-in. Module objects, names starting
+    with ``_`` and ``main``/``test`` are never copied, even if allowed."""
+    attrs: dict[str, Any] = {}
+    for name in sorted(rule.allowed):
+        if name.startswith("_") or name in _NEVER:
             continue
+        try:
+            value = getattr(module, name)
+        except AttributeError:
+            continue  # listed for another Python version
         if isinstance(value, types.ModuleType):
             continue  # a module reachable from another is how pivots start
         if isinstance(value, type) and issubclass(value, type):
