@@ -82,7 +82,7 @@ def rule(*groups: Names) -> ModuleRule:
 PURE = "pure computation on the arguments"
 CONSTANTS = "constants"
 GUARDED = "guarded replacement: "
-REWRITES = "rewrites its argument: restricted to the program's own functions by library_guards"
+REWRITES = "restricted to the program's own functions and classes, as it rewrites what it is given"
 
 
 # fmt: off
@@ -90,7 +90,7 @@ CATALOGUE: dict[str, ModuleRule] = {
     "abc": rule(
         allow("the base class of abstract classes; inheriting uses the real ABCMeta through the base", "ABC"),
         allow("metaclass: copied as a stand-in, isinstance() only; calling it to build a class is refused", "ABCMeta"),
-        allow(f"sets __isabstractmethod__ on the function it is given: {REWRITES}", "abstractmethod"),
+        allow(f"{GUARDED}sets __isabstractmethod__ on the function it is given: {REWRITES}", "abstractmethod"),
         allow("deprecated since 3.3; a property subclass that changes nothing it is given", "abstractproperty"),
         allow("an int counting ABC registrations in this worker", "get_cache_token"),
         allow(GUARDED + "applies only to the program's own classes (it rewrites the class)", "update_abstractmethods"),
@@ -631,12 +631,12 @@ CATALOGUE: dict[str, ModuleRule] = {
             "get_protocol_members", "get_overloads", "clear_overloads", "TYPE_CHECKING",
         ),
         allow(
-            "set an attribute (__final__, __no_type_check__, __override__, __dataclass_transform__) on what "
-            "they are given, no_type_check also on a class's methods: " + REWRITES,
+            GUARDED + "set an attribute (__final__, __no_type_check__, __override__, __dataclass_transform__) on "
+            "what they are given, no_type_check also on a class's methods: " + REWRITES,
             "final", "no_type_check", "override", "dataclass_transform",
         ),
         allow(
-            "records its argument in typing's overload registry under the argument's module and name: " + REWRITES,
+            GUARDED + "records its argument in typing's overload registry under its module and name: " + REWRITES,
             "overload",
         ),
         allow(GUARDED + "applies only to the program's own classes (it rewrites the class)", "runtime_checkable"),

@@ -25,9 +25,13 @@ from __future__ import annotations
 
 import _string
 import builtins
+import calendar
+import collections
+import decimal
 import functools
 import importlib
 import operator
+import textwrap
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -105,19 +109,31 @@ def _private_name_is_the_programs(obj: object, name: str) -> bool:
     """On the program's own subclass of a library class, a private name may be the
     library's (``PP._dispatch`` is pprint's shared table). Allowed: names in the instance
     dict (whoever set them, they belong to this object) and names a class the program
-    wrote defines; refused: names a library base class defines."""
+    wrote defines; refused: names a library base class defines. Through ``super()`` the
+    lookup is super's own: the instance dict is skipped and the search starts after the
+    class super names, so that is where the owner is looked for."""
     if isinstance(obj, super):
-        obj = getattr(obj, "__self__", None)
-    if not isinstance(obj, builtins.type):
-        instance_dict = getattr(obj, "__dict__", None)
-        if isinstance(instance_dict, dict) and name in instance_dict:
-            return True
-    cls = obj if isinstance(obj, builtins.type) else builtins.type(obj)
-    for klass in cls.__mro__:
+        start = cast("Any", obj).__thisclass__
+        owner = cast("Any", obj).__self_class__
+        if owner is None:
+            return False
+        mro = owner.__mro__
+        classes = mro[mro.index(start) + 1 :] if start in mro else ()
+    else:
+        if not isinstance(obj, builtins.type):
+            instance_dict = getattr(obj, "__dict__", None)
+            if isinstance(instance_dict, dict) and name in instance_dict:
+                return True
+        classes = (obj if isinstance(obj, builtins.type) else builtins.type(obj)).__mro__
+    for klass in classes:
         if name in klass.__dict__:
             return is_user_class(klass)
     # Defined nowhere: the lookup fails, or reaches __getattr__, which must then be the
     # program's own (a library __getattr__ would forward the name elsewhere).
+    if isinstance(obj, super):
+        cls = cast("Any", obj).__self_class__
+    else:
+        cls = obj if isinstance(obj, builtins.type) else builtins.type(obj)
     fallback = getattr(cls, "__getattr__", None)
     return fallback is None or _is_program_getattr(fallback)
 
@@ -151,9 +167,11 @@ def check_attribute_name(obj: object, name: object) -> str:
 
 
 def _is_program_getattr(value: object) -> bool:
-    """The program's own (fenced) __getattr__, bound or not."""
+    """The program's own (fenced) __getattr__, bound or not: recognised by its code object,
+    which only ``_fence_getattr`` makes functions of (an attribute used as a marker could
+    be copied onto any function by ``functools.update_wrapper``)."""
     function = getattr(value, "__func__", value)
-    return getattr(function, "sandbox_fenced_getattr", False) is True
+    return isinstance(function, types.FunctionType) and function.__code__ is _FENCED_GETATTR_CODE
 
 
 def _is_program_function(obj: object) -> bool:
@@ -355,17 +373,44 @@ def _is_typing_object(obj: object) -> bool:
     return isinstance(obj, _TYPING_ALIASES)
 
 
+#: Attributes of library objects that ordinary programs set, and that no library code
+#: reads as a name or a trust decision: settings objects, by class (and its subclasses).
+WRITABLE_LIBRARY_ATTRIBUTES: dict[type, frozenset[str]] = {
+    decimal.Context: frozenset({"prec", "rounding", "Emin", "Emax", "capitals", "clamp", "traps", "flags"}),
+    textwrap.TextWrapper: frozenset(
+        {"width", "initial_indent", "subsequent_indent", "expand_tabs", "replace_whitespace",
+         "fix_sentence_endings", "break_long_words", "drop_whitespace", "break_on_hyphens", "tabsize",
+         "max_lines", "placeholder"}
+    ),
+    collections.defaultdict: frozenset({"default_factory"}),
+    calendar.Calendar: frozenset({"firstweekday"}),
+}  # fmt: skip
+
+
+def _library_attribute_is_writable(obj: object, name: str) -> bool:
+    return any(isinstance(obj, cls) and name in names for cls, names in WRITABLE_LIBRARY_ATTRIBUTES.items())
+
+
 def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], Any]:
     def guarded_write_attribute(obj: Any, name: str) -> Any:
         """``_write_attribute_``: ``obj.name = v`` / ``del obj.name``. The object rules of
-        ``_write_``, plus: private and special names only on the program's own objects
-        and functions, nothing through typing aliases."""
+        ``_write_``, plus: only the program's own objects and functions take attributes
+        (a library object's attribute may be a name library code reads with the real
+        getattr, ``dataclasses.Field.name``, or a decision it trusts), except the
+        settings in WRITABLE_LIBRARY_ATTRIBUTES; private and special names only on the
+        program's own; nothing through typing aliases."""
         write(obj)
         if _is_typing_object(obj):
             raise SecurityError("typing objects are read-only in the sandbox")
         checked = exact_str(name)
-        if checked.startswith("_") and checked != "_" and not (_is_own(obj) or _is_program_function(obj)):
+        own = _is_own(obj) or _is_program_function(obj)
+        if checked.startswith("_") and checked != "_" and not own:
             raise SecurityError(f'cannot set "{checked}": private and special attributes belong to their own class')
+        if not own and not _library_attribute_is_writable(obj, checked):
+            raise SecurityError(
+                f'cannot set "{checked}" on a {builtins.type(obj).__name__} object: objects the program did not '
+                "create from its own classes are read-only in the sandbox"
+            )
         return obj
 
     return guarded_write_attribute
@@ -552,13 +597,19 @@ def _fence_getattr(namespace: Any) -> None:
     if user_getattr is None:
         return
 
+    namespace["__getattr__"] = _fenced_getattr(user_getattr)
+
+
+def _fenced_getattr(user_getattr: Any) -> Callable[[Any, str], Any]:
     def __getattr__(self: Any, name: str) -> Any:
         if not isinstance(name, str) or is_dunder(name) or is_sunder(name):
             raise AttributeError(name)
         return user_getattr.__get__(self, builtins.type(self))(name)
 
-    __getattr__.sandbox_fenced_getattr = True  # type: ignore[attr-defined]
-    namespace["__getattr__"] = __getattr__
+    return __getattr__
+
+
+_FENCED_GETATTR_CODE = _fenced_getattr(None).__code__
 
 
 def refuse_metaclass(cls: object) -> None:

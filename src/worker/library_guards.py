@@ -19,6 +19,7 @@ import typing
 from typing import Any
 
 from ..language.catalogue import CATALOGUE
+from ..language.policy import SOURCE_FILENAME
 from . import ownership
 from .guards import check_class_namespace, exact_str, guarded_getattr, refuse_metaclass, sanitize_match_args, type_of
 from .ownership import is_user_class
@@ -38,8 +39,8 @@ def _safe_update_wrapper() -> dict[str, Any]:
     def _check(wrapper: Any, assigned: Any, updated: Any) -> None:
         if tuple(assigned) != functools.WRAPPER_ASSIGNMENTS or tuple(updated) != functools.WRAPPER_UPDATES:
             raise SecurityError("functools.update_wrapper/wraps accept only the default attribute lists in the sandbox")
-        if wrapper is not None and not isinstance(wrapper, types.FunctionType):
-            raise SecurityError("functools.update_wrapper/wraps can only decorate functions in the sandbox")
+        if wrapper is not None and not is_program_function(wrapper):
+            raise SecurityError("functools.update_wrapper/wraps can only rewrite the program's own functions")
 
     def update_wrapper(
         wrapper: Any,
@@ -57,6 +58,44 @@ def _safe_update_wrapper() -> dict[str, Any]:
         return functools.partial(update_wrapper, wrapped=wrapped)
 
     return {"update_wrapper": update_wrapper, "wraps": wraps}
+
+
+def is_program_function(obj: object) -> bool:
+    return isinstance(obj, types.FunctionType) and obj.__code__.co_filename == SOURCE_FILENAME
+
+
+def _is_programs(obj: object) -> bool:
+    """A function or class the program wrote, or a classmethod/staticmethod/property
+    around one: what a decorator that sets attributes on its argument may rewrite."""
+    if isinstance(obj, (classmethod, staticmethod)):
+        obj = obj.__func__
+    elif isinstance(obj, property):
+        obj = obj.fget
+    return is_program_function(obj) or is_user_class(obj)
+
+
+def _rewrites_its_argument(func: Any, what: str) -> Any:
+    """A decorator that sets attributes on what it is given (abc.abstractmethod sets
+    ``__isabstractmethod__``, typing.final ``__final__`` ...): only on the program's own
+    functions and classes, never on a library's."""
+
+    @functools.wraps(func)
+    def guarded(arg: Any, /) -> Any:
+        if not _is_programs(arg):
+            raise SecurityError(f"{what} can only be applied to the program's own functions and classes")
+        return func(arg)
+
+    return guarded
+
+
+def _decorator_factory_rewriting(factory: Any, what: str) -> Any:
+    """``typing.dataclass_transform(...)`` returns a decorator that rewrites its argument."""
+
+    @functools.wraps(factory)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        return _rewrites_its_argument(factory(*args, **kwargs), what)
+
+    return guarded
 
 
 def _own_class(cls: Any, what: str) -> None:
@@ -122,15 +161,24 @@ def _safe_make_dataclass(real: Any) -> Any:
     return make_dataclass
 
 
+def _sanitized_after(decorate: Any, cls: Any) -> Any:
+    """``decorate(cls)``, with ``cls`` sanitized even when the decorator raises halfway
+    (dataclass(weakref_slot=True) sets __match_args__ before it refuses the option)."""
+    try:
+        return _sanitized(decorate(cls))
+    finally:
+        sanitize_match_args(cls)
+
+
 def _sanitizing(decorator: Any) -> Any:
     """A class decorator whose result gets its __match_args__ checked (dataclass sets it)."""
 
     @functools.wraps(decorator)
     def guarded(cls: Any = None, /, *args: Any, **kwargs: Any) -> Any:
-        result = decorator(cls, *args, **kwargs)
-        if cls is None:  # @dataclass(...) returned a decorator
-            return lambda target: _sanitized(result(target))
-        return _sanitized(result)
+        if cls is None:  # @dataclass(...) returns a decorator
+            decorate = decorator(None, *args, **kwargs)
+            return lambda target: _sanitized_after(decorate, target)
+        return _sanitized_after(lambda target: decorator(target, *args, **kwargs), cls)
 
     return guarded
 
@@ -194,12 +242,22 @@ def _functools_replacements() -> dict[str, Any]:
 
 
 def _abc_replacements() -> dict[str, Any]:
-    return {"update_abstractmethods": _own_classes_only(abc.update_abstractmethods, "abc.update_abstractmethods")}
+    return {
+        "update_abstractmethods": _own_classes_only(abc.update_abstractmethods, "abc.update_abstractmethods"),
+        "abstractmethod": _rewrites_its_argument(abc.abstractmethod, "abc.abstractmethod"),
+    }
 
 
 def _typing_replacements() -> dict[str, Any]:
+    rewriting = {
+        name: _rewrites_its_argument(getattr(typing, name), f"typing.{name}")
+        for name in ("final", "no_type_check", "overload", "override")
+        if hasattr(typing, name)
+    }
     return {
         "runtime_checkable": _own_classes_only(typing.runtime_checkable, "typing.runtime_checkable"),
+        "dataclass_transform": _decorator_factory_rewriting(typing.dataclass_transform, "typing.dataclass_transform"),
+        **rewriting,
         **_typing_introspection(),
     }
 
@@ -293,6 +351,25 @@ def guard_enum_functional_api() -> None:
     enum.EnumType._create_ = _create_  # type: ignore[attr-defined]
 
 
+def guard_abc_register() -> None:
+    """``SomeABC.register(cls)`` edits the ABC's registry, which isinstance() and every
+    library check that uses it trust. In this process's abc module: the ABC or the class
+    registered must be the program's own (``Sequence.register(MyList)`` and
+    ``MyABC.register(int)`` work; making a library class a virtual subclass of a library
+    ABC does not)."""
+    real = abc.ABCMeta.register
+    if getattr(real, "sandbox_guarded", False):
+        return
+
+    def register(cls: Any, subclass: Any) -> Any:
+        if not (is_user_class(cls) or is_user_class(subclass)):
+            raise SecurityError("ABC.register: the ABC or the registered class must be the program's own")
+        return real(cls, subclass)
+
+    register.sandbox_guarded = True  # type: ignore[attr-defined]
+    abc.ABCMeta.register = register  # type: ignore[method-assign]
+
+
 def guard_copy_reconstruct() -> None:
     """Guard the sink of the reduce protocol in this process's ``copy`` module.
 
@@ -355,6 +432,8 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     for name in sorted(allowed, key=lambda n: n.count(".")):
         rule = CATALOGUE[name]
         attrs_by_name[name] = public_attrs(importlib.import_module(name), rule)
-        if name in REPLACEMENTS:
-            attrs_by_name[name].update(REPLACEMENTS[name]())
+        if name in REPLACEMENTS:  # the catalogue decides what exists; replacements only guard it
+            replaced = REPLACEMENTS[name]()
+            attrs_by_name[name].update({k: v for k, v in replaced.items() if k in attrs_by_name[name]})
+    guard_abc_register()  # after the imports above, which register their own classes
     return link_proxies(attrs_by_name)

@@ -39,6 +39,7 @@ from src.worker.guards import (
     make_write_guard,
     safe_builtins,
 )
+from src.worker.ownership import begin_job
 from tests.support.inprocess import ALLOWED, Proxies, program, run
 
 
@@ -376,7 +377,7 @@ def test_write_guard_allows_data_and_instances(obj: object) -> None:
 
 
 def test_setattr_builtin_writes_through_the_guard() -> None:
-    user_classes = UserClasses()
+    user_classes = begin_job()  # the registry of the job that is running
     user_classes.add(Plain)
     setattr_ = make_setattr(make_write_guard(user_classes))
     instance = Plain()

@@ -1,0 +1,235 @@
+"""The membrane (src/worker/membrane.py): what a program may hold, decided once for every
+route a value can take into its reach.
+
+Two kinds of tests: the findings of the adversarial review, each as the attack (which
+must fail) next to its ordinary sibling (which must keep working); and the family, with
+the same capability objects pushed down every route at once, through a context value
+only a test can give (in-process runs accept any Python object as context).
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import functools
+import json
+import os
+import subprocess
+import sys
+import types
+from typing import Any
+
+import pytest
+
+from src.worker import membrane
+from src.worker.guards import SandboxType
+from src.worker.refusal import SecurityError
+from tests.support.inprocess import Proxies, program, run
+
+# --------------------------------------------------------------------------- the findings
+
+FINDINGS = [
+    pytest.param("escape_enum_reduction_getattr", ("AttributeError", "SecurityError"), id="enum-reduction-getattr"),
+    pytest.param("escape_dataclass_weakref_slot_match", ("TypeError", "SecurityError"), id="weakref-slot-match"),
+    pytest.param("escape_attribute_error_obj", ("TypeError", "SecurityError"), id="attribute-error-obj"),
+    pytest.param("escape_exit_stack_context_obj", ("TypeError", "SecurityError"), id="exit-stack-context-obj"),
+    pytest.param("escape_rewrite_library_functions", ("SecurityError",), id="rewrite-library-functions"),
+    pytest.param("escape_dataclass_field_rename", ("SecurityError",), id="dataclass-field-rename"),
+    pytest.param("escape_super_private_name", ("SecurityError",), id="super-private-name"),
+]
+
+
+@pytest.mark.parametrize(("name", "expected"), FINDINGS)
+def test_a_finding_of_the_review_fails(proxies: Proxies, name: str, expected: tuple[str, ...]) -> None:
+    assert run(program(name), proxies).error_type in expected
+
+
+SIBLINGS = [
+    pytest.param(
+        "import enum\nclass Color(enum.Enum):\n    RED = 1\n(Color.RED.name, Color['RED'].value, Color(1).name)",
+        ["RED", 1, "RED"],
+        id="enum-members",
+    ),
+    pytest.param(
+        "import dataclasses\n@dataclasses.dataclass\nclass P:\n    x: int\n    y: int\n"
+        "match P(1, 2):\n    case P(a, b):\n        r = a + b\nr",
+        3,
+        id="dataclass-positional-match",
+    ),
+    pytest.param(
+        "try:\n    (1).nope\nexcept AttributeError as e:\n    r = (e.name, e.obj)\nr",
+        ["nope", 1],
+        id="attribute-error-obj",
+    ),
+    pytest.param(
+        "import contextlib\nwith contextlib.ExitStack() as stack:\n    f = stack.enter_context(contextlib.nullcontext(5))\nf",
+        5,
+        id="exit-stack",
+    ),
+    pytest.param(
+        "import functools\ndef deco(f):\n    @functools.wraps(f)\n    def inner(*a):\n        return f(*a)\n"
+        "    return inner\n@deco\ndef add(a, b):\n    '''Adds.'''\n    return a + b\n(add(1, 2), add.__name__, add.__doc__)",
+        [3, "add", "Adds."],
+        id="functools-wraps",
+    ),
+    pytest.param(
+        "import abc\nclass B(abc.ABC):\n    @abc.abstractmethod\n    def f(self): ...\n"
+        "try:\n    B()\nexcept TypeError:\n    r = 'abstract'\nr",
+        "abstract",
+        id="abstractmethod",
+    ),
+    pytest.param(
+        "import dataclasses\n@dataclasses.dataclass\nclass D:\n    a: int\n    b: int = 2\n"
+        "([f.name for f in dataclasses.fields(D)], dataclasses.asdict(D(1)), dataclasses.replace(D(1), b=5).b)",
+        [["a", "b"], {"a": 1, "b": 2}, 5],
+        id="dataclass-fields",
+    ),
+    pytest.param(
+        "import pprint\nclass PP(pprint.PrettyPrinter):\n    def __init__(self):\n        super().__init__(width=20)\n"
+        "        self._mine = 1\n    def _own(self):\n        return self._mine\nclass Q(PP):\n"
+        "    def get(self):\n        return super()._own()\nQ().get()",
+        1,
+        id="super-own-private",
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), SIBLINGS)
+def test_the_ordinary_sibling_of_a_finding_works(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
+
+
+# --------------------------------------------------------------------------- the family
+
+#: Each way a value can come into the program's reach, as a program that takes ``leak``
+#: (a context value: a list, a dict, a context manager and a decorator that all hold or
+#: hand back the capability) and does nothing else with the value but bind it.
+ROUTES = {
+    "item": "v = box[0]",
+    "iteration": "for v in box:\n    pass",
+    "unpacking": "v, = box",
+    "star-unpacking": "v, *rest = box",
+    "comprehension": "[v for v in box]",
+    "call-result": "v = next(iter(box))",
+    "call-result-starred": "v = max(*box, key=id) if len(box) > 1 else max(*box, *box, key=id)",
+    "mapping-value": "v = table['k']",
+    "mapping-items": "for k, v in table.items():\n    pass",
+    "attribute": "v = holder.func",
+    "function-parameter": "def key(v):\n    return 0\nsorted(box, key=key)",
+    "lambda-parameter": "sorted(box, key=lambda v: 0)",
+    "method-parameter": "class K:\n    def key(self, v):\n        return 0\nsorted(box, key=K().key)",
+    "with-as": "with manager as v:\n    pass",
+    "decorator": "@decorator\ndef f():\n    pass",
+    "match-sequence": "match box:\n    case [v]:\n        pass",
+    "match-mapping": "match table:\n    case {'k': v}:\n        pass",
+    "match-rest": "match table:\n    case {**v}:\n        v['k']",
+    "match-as": "match box[0:1]:\n    case [v] as w:\n        pass",
+    "exception-attribute": "try:\n    raise_with(box)\nexcept ValueError as e:\n    v = e.args[0]",
+    "generator-send": "def g():\n    v = yield\n    yield v\nsend_into(g)",
+}
+
+
+def _cell() -> types.CellType:
+    captured = 1
+
+    def inner() -> int:
+        return captured
+
+    assert inner.__closure__ is not None
+    return inner.__closure__[0]
+
+
+CAPABILITIES = {
+    "real-getattr": builtins.getattr,
+    "real-eval": builtins.eval,
+    "real-import": builtins.__import__,
+    "real-module": json,
+    "module-dict": vars(json),
+    "os-function": os.getcwd,
+    "library-function-outside-the-allow-list": subprocess.run,
+    "class-outside-the-allow-list": subprocess.Popen,
+    "instance-outside-the-allow-list": sys.stdout,
+    "frame": sys._getframe(),
+    "code": (lambda: 0).__code__,
+    "cell": _cell(),
+}
+
+
+def _context(capability: object) -> dict[str, Any]:
+    def send_into(generator_function: Any) -> None:
+        generator = generator_function()
+        next(generator)
+        generator.send(capability)
+
+    def raise_with(box: Any) -> None:
+        raise ValueError(capability)
+
+    return {
+        "box": [capability],
+        "table": {"k": capability},
+        "holder": types.SimpleNamespace(func=capability),
+        "manager": contextlib.nullcontext(capability),
+        "decorator": functools.partial(lambda value, f: value, capability),
+        "send_into": send_into,
+        "raise_with": raise_with,
+    }
+
+
+@pytest.mark.parametrize("capability", list(CAPABILITIES), ids=str)
+@pytest.mark.parametrize("route", list(ROUTES), ids=str)
+def test_no_route_brings_a_capability_into_the_program(proxies: Proxies, route: str, capability: str) -> None:
+    outcome = run(ROUTES[route], proxies, context=_context(CAPABILITIES[capability]))
+    assert outcome.error_type == "SecurityError", outcome.reply
+    assert "the sandbox refused" in outcome.error["message"]
+
+
+@pytest.mark.parametrize("route", list(ROUTES), ids=str)
+def test_every_route_passes_an_ordinary_value(proxies: Proxies, route: str) -> None:
+    outcome = run(ROUTES[route], proxies, context=_context(41))
+    assert outcome.reply["error"] is None, outcome.reply
+
+
+# --------------------------------------------------------------------------- replaced, not refused
+
+
+def test_a_traceback_reaches_exit_as_none(proxies: Proxies) -> None:
+    code = (
+        "class M:\n    def __enter__(self):\n        return self\n    def __exit__(self, kind, value, tb):\n"
+        "        self.seen = (kind.__name__, str(value), tb)\n        return True\n"
+        "m = M()\nwith m:\n    raise ValueError('boom')\nm.seen"
+    )
+    assert run(code, proxies).result == ["ValueError", "boom", None]
+
+
+def test_a_metaclass_becomes_the_sandbox_type(proxies: Proxies) -> None:
+    assert membrane.admit(type) is SandboxType
+    assert membrane.admit(type(json.JSONDecodeError.__mro__[-1])) is SandboxType
+    outcome = run("import enum\nclass E(enum.Enum):\n    A = 1\nT = type(E)\n(T is type, isinstance(E, T))", proxies)
+    assert outcome.result == [True, True]
+
+
+def test_a_constructor_class_becomes_a_stand_in_that_cannot_be_called(proxies: Proxies) -> None:
+    code = "def f():\n    pass\nF = type(f)\n(F.__name__, isinstance(f, F))"
+    assert run(code, proxies).result == ["function", True]
+    code = "def f():\n    pass\ntype(f)(None, {})"
+    assert run(code, proxies).error_type == "SecurityError"
+
+
+def test_what_the_sandbox_offers_passes_unchanged(proxies: Proxies) -> None:
+    for value in (1, "s", [1], {"a": 1}, len, json.dumps, SandboxType, ValueError("x"), functools.partial(len)):
+        assert membrane.admit(value) is value
+
+
+def test_a_capability_is_refused_directly() -> None:
+    for name, capability in CAPABILITIES.items():
+        with pytest.raises(SecurityError):
+            membrane.admit(capability)
+        assert name
+
+
+def test_a_bound_method_is_as_safe_as_its_object() -> None:
+    assert membrane.admit([].append)
+    with pytest.raises(SecurityError):
+        membrane.admit(vars(json).get)  # bound to a module's namespace
+    with pytest.raises(SecurityError):
+        membrane.admit(sys.stdout.write)
