@@ -36,6 +36,7 @@ from typing import Any
 from ..language.policy import SOURCE_FILENAME
 from .proxies import ModuleProxy
 from .refusal import SecurityError
+from .stand_ins import stand_in
 
 # --------------------------------------------------------------------------- vocabulary
 
@@ -85,29 +86,6 @@ def refuse(what: str) -> SecurityError:
         f"the sandbox refused {what}: frames, code, real modules, the interpreter's builtins and "
         "library internals cannot be held by a program"
     )
-
-
-# --------------------------------------------------------------------------- stand-ins
-
-
-def stand_in(real: type, *, call_message: str | None = None) -> type:
-    """A class that answers ``isinstance``/``issubclass`` and ``__name__`` like ``real``
-    but refuses to be called (so it cannot build anything from parts)."""
-    message = call_message or f"{real.__name__}(...) cannot be called in the sandbox"
-
-    class StandInMeta(type):
-        def __instancecheck__(cls, obj: object) -> bool:
-            return isinstance(obj, real)
-
-        def __subclasscheck__(cls, sub: type) -> bool:
-            return issubclass(sub, real)
-
-        def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-            raise SecurityError(message)
-
-    made = StandInMeta(real.__name__, (), {"__module__": real.__module__, "__doc__": real.__doc__})
-    made.__qualname__ = real.__qualname__
-    return made
 
 
 # --------------------------------------------------------------------------- the membrane
@@ -206,7 +184,7 @@ class Membrane:
         if issubclass(cls, builtins.type):
             return self._sandbox_type  # the real type or a metaclass: builds classes from dicts
         if cls in _CONSTRUCTORS:
-            return stand_in(cls)
+            return stand_in(cls, f"{cls.__name__}(...) cannot be called in the sandbox")
         if id(cls) in self._offered_ids or str(cls.__module__) in self._class_modules:
             return cls
         return refuse(f"the class {cls.__module__}.{cls.__qualname__}, from a module the sandbox does not offer")

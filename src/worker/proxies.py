@@ -14,7 +14,7 @@ import types
 from typing import Any
 
 from ..language.catalogue import ModuleRule
-from .refusal import SecurityError
+from .stand_ins import stand_in
 
 
 class ModuleProxy:
@@ -52,18 +52,7 @@ def _metaclass_stand_in(real: type) -> type:
     dict (``ABCMeta("X", (), {"__getattr__": f})``) is refused. Classes come from class
     statements, where the compiler's rules apply; inheriting from ``abc.ABC`` or
     ``enum.Enum`` uses the real metaclass through the bases, not this object."""
-
-    class StandInMeta(type):
-        def __instancecheck__(cls, obj: object) -> bool:
-            return isinstance(obj, real)
-
-        def __subclasscheck__(cls, sub: type) -> bool:
-            return issubclass(sub, real)
-
-        def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-            raise SecurityError(f"{real.__name__}(...) cannot build classes in the sandbox; use a class statement")
-
-    return StandInMeta(real.__name__, (), {"__module__": real.__module__, "__doc__": real.__doc__})
+    return stand_in(real, f"{real.__name__}(...) cannot build classes in the sandbox; use a class statement")
 
 
 def public_members(module: types.ModuleType) -> set[str]:

@@ -97,6 +97,10 @@ import fcntl
 fcntl.lockf(0, fcntl.LOCK_SH | fcntl.LOCK_NB)
 """,
     "host interfaces through the channel socket": program("os_ioctl_on_the_channel_socket"),
+    "learn the host's name": """
+import os
+assert os.uname().nodename == host_name, "a name, but not the host's"
+""",
     # Last two: when they work, the template is gone and the pool restarts.
     "join the template's process group, then kill(0)": """
 import os, signal
@@ -145,8 +149,9 @@ STOPPED_ALONE: dict[str, frozenset[str]] = {
         "start threads",
         "lock /dev/null for the next request",
         "host interfaces through the channel socket",
+        "learn the host's name",
     ),
-    "network_namespace": _attacks("socket.connect to 127.0.0.1"),
+    "network_namespace": _attacks("socket.connect to 127.0.0.1", "learn the host's name"),
     # For root, RLIMIT_NPROC is not enforced and RLIMIT_FSIZE=0 lets an empty file be
     # created: alone, the limits stop none of these (they bound memory, CPU and output).
     "rlimits": frozenset(),
@@ -156,6 +161,7 @@ STOPPED_ALONE: dict[str, frozenset[str]] = {
         "read /proc/<ppid>/environ",
         "read a canary file in /tmp",
         "read the project checkout",
+        "learn the host's name",
     ),
 }
 
@@ -179,6 +185,7 @@ class Targets:
     def context(self, salt: str) -> dict[str, Any]:
         return {
             "target_pid": self.canary_process.pid,
+            "host_name": os.uname().nodename,
             "canary_path": str(self.tmp / "canary.txt"),
             "project_file": str(Path(__file__).resolve().parents[2] / "pyproject.toml"),
             "write_path": str(self.tmp / f"written-{salt}"),

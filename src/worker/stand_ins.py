@@ -1,0 +1,28 @@
+"""Inert stand-ins for classes a program may name but never call.
+
+A stand-in answers ``isinstance``/``issubclass`` and ``__name__`` like the real class,
+and refuses to be called: a metaclass would build a class from a dict outside the class
+statement's rules, ``FunctionType`` a function from a code object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .refusal import SecurityError
+
+
+def stand_in(real: type, call_message: str) -> type:
+    class StandInMeta(type):
+        def __instancecheck__(cls, obj: object) -> bool:
+            return isinstance(obj, real)
+
+        def __subclasscheck__(cls, sub: type) -> bool:
+            return issubclass(sub, real)
+
+        def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+            raise SecurityError(call_message)
+
+    made = StandInMeta(real.__name__, (), {"__module__": real.__module__, "__doc__": real.__doc__})
+    made.__qualname__ = real.__qualname__
+    return made
