@@ -153,10 +153,17 @@ def encode_frame(message: object) -> bytes:
     return HEADER.pack(len(body)) + body
 
 
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
 def decode_body(body: bytes) -> Any:
-    """Parse one frame body (without its header). Raises ProtocolError."""
+    """Parse one frame body (without its header). Raises ProtocolError.
+
+    ``NaN`` and ``Infinity`` are refused: json.loads would accept them, but neither side
+    ever writes them, and a reply carrying one could not be answered as JSON."""
     try:
-        return json.loads(body.decode("utf-8"))
+        return json.loads(body.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ProtocolError("frame is not valid UTF-8 JSON") from exc
 
@@ -173,6 +180,8 @@ def frame_length(header: bytes, max_bytes: int) -> int:
 
 #: Deeper than any result the worker's converter produces (it stops at 100).
 MAX_RESULT_DEPTH = 128
+#: An exception class's name as a reply may carry it (the program chooses the name).
+MAX_ERROR_TYPE_CHARS = 200
 
 
 def _too_deep(value: Any, limit: int) -> bool:
@@ -186,11 +195,31 @@ def _too_deep(value: Any, limit: int) -> bool:
     return False
 
 
-def parse_reply(message: Any) -> WorkerReply:
-    """Check that a decoded frame is a well-formed WorkerReply; raise ProtocolError if not.
+def _utf8_bytes(text: str) -> int:
+    """UTF-8 length of ``text``; ProtocolError for a lone surrogate, which the worker
+    always escapes and which no JSON answer could carry."""
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise ProtocolError("reply text is not valid Unicode") from exc
 
-    The worker is untrusted (it ran the user's code), so every field is checked for
-    type and the reply is rebuilt from the checked fields only.
+
+def parse_reply(message: Any, limits: Limits) -> WorkerReply:
+    """Check that a decoded frame is a well-formed WorkerReply within the job's
+    ``limits``; raise ProtocolError if it is not well-formed.
+
+    The worker is untrusted (it ran the user's code, and a program that escaped the
+    language layer can write its own reply on the channel), so every field is checked
+    for type, every limit of the job is applied again here whatever the worker claims,
+    and the reply is rebuilt from the checked fields only. What breaks a limit is cut the
+    way an honest worker cuts it, and marked: a result larger than ``max_result_bytes``
+    as JSON becomes null with ``result_truncated`` true (what the worker itself answers
+    for a result it cannot encode; cutting inside a forged value to keep its shape would
+    cost a second converter for a reply that is a lie anyway), an error message is cut
+    to ``max_error_chars`` and a type to MAX_ERROR_TYPE_CHARS. What an honest worker
+    never sends (wrong types, nesting past MAX_RESULT_DEPTH, lone surrogates) is a
+    ProtocolError, which the pool answers as a crashed worker. stdout and stderr are
+    not in the reply: the pool reads them from pipes against their own budgets.
     """
     if not isinstance(message, dict):
         raise ProtocolError("reply is not an object")
@@ -211,14 +240,22 @@ def parse_reply(message: Any) -> WorkerReply:
             raise ProtocolError("reply error fields have the wrong types")
         if eline is not None and (not isinstance(eline, int) or isinstance(eline, bool)):
             raise ProtocolError("reply error line is not an integer")
-        checked_error = {"type": etype[:200], "message": emsg, "line": eline}
+        checked_error = {
+            "type": etype[:MAX_ERROR_TYPE_CHARS],
+            "message": emsg[: limits["max_error_chars"]],
+            "line": eline,
+        }
+        _utf8_bytes(checked_error["type"] + checked_error["message"])
     if success and (checked_error is not None or limit is not None):
         raise ProtocolError("reply claims success together with an error")
-    if _too_deep(message.get("result"), MAX_RESULT_DEPTH):
+    result = message.get("result")
+    if _too_deep(result, MAX_RESULT_DEPTH):
         raise ProtocolError("reply result is nested too deeply")
+    if _utf8_bytes(dumps(result)) > limits["max_result_bytes"]:
+        result, truncated = None, True
     return {
         "success": success,
-        "result": message.get("result"),
+        "result": result,
         "result_truncated": truncated,
         "error": checked_error,
         "limit": limit,

@@ -2,10 +2,11 @@
 
 Runs in the API process, on every request, in this order: parse, node count and nesting
 depth (iteratively, so a hostile nesting cannot overflow this process's stack), the
-import allow-list and the forbidden names and attributes (with a hint for each), and
-finally RestrictedPython's own transformer with the same policy class the worker
-compiles with, so nothing the worker would refuse gets past here. Every violation is
-collected with its line, not just the first.
+import allow-list and the forbidden names and attributes (with a hint for each),
+RestrictedPython's own transformer with the same policy class the worker compiles with,
+so nothing the worker would refuse gets past here, and finally the size of what the
+compiler would build (see ``compiled_limit_bytes``). Every violation is collected with
+its line, not just the first.
 
 The worker enforces all of this again at compile and run time: this layer exists to give
 a fast, precise 400 that an LLM can act on in one retry, not to be the only line.
@@ -18,7 +19,7 @@ import marshal
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from .names import attribute_problem
 from .policy import SOURCE_FILENAME, SandboxTransformer
@@ -47,12 +48,47 @@ _QUOTED = re.compile(r'"([^"]*)"')
 MAX_VIOLATIONS = 50
 
 
+#: The ``rule`` of each violation, as a 400 lists it.
+Rule = Literal[
+    "syntax",
+    "too_many_nodes",
+    "too_deep",
+    "too_large_compiled",
+    "import",
+    "forbidden_name",
+    "private_attribute",
+    "private_name",
+    "async",
+    "restricted",
+    "more",
+]
+RULES: tuple[Rule, ...] = get_args(Rule)
+
+#: The compiled program (the marshalled bytecode sent to the worker) may be at most this
+#: many times its source in UTF-8 bytes, and at least COMPILED_FLOOR_BYTES whatever the
+#: source. Why a limit: CPython folds constant expressions while compiling, so 16 KiB of
+#: ``("一"*4096, "丁"*4096, ...)`` compiled to 18 MB (and a chain of ``+`` between such
+#: strings costs time quadratic in its length: 26 KB of source took 31 s to compile).
+#: Why 16: over the 10 449 files of this interpreter's stdlib and site-packages, plain
+#: compile gives at most 6.3 bytes of bytecode per source byte (median 1.5), the 368 of
+#: them this validator accepts at most 5.4 through RestrictedPython, and the folding
+#: estimate below at most 2.1 (``python -m tests.bench.compiled_size``). The floor lets
+#: small programs fold the odd table or banner (``"-" * 4096``) without counting bytes.
+COMPILED_BYTES_PER_SOURCE_BYTE = 16
+COMPILED_FLOOR_BYTES = 256 * 1024
+
+
+def compiled_limit_bytes(source_bytes: int) -> int:
+    """Largest compiled program accepted for a source of ``source_bytes`` UTF-8 bytes."""
+    return max(COMPILED_FLOOR_BYTES, COMPILED_BYTES_PER_SOURCE_BYTE * source_bytes)
+
+
 @dataclass(frozen=True)
 class Violation:
     """One reason the validator refused a program."""
 
     line: int | None
-    rule: str
+    rule: Rule
     message: str
     hint: str = ""
 
@@ -90,7 +126,7 @@ class _Scan:
         self.bound: set[str] = set()
         self.loads: list[tuple[ast.Name, int | None]] = []
 
-    def add(self, line: int | None, rule: str, message: str, hint: str = "") -> None:
+    def add(self, line: int | None, rule: Rule, message: str, hint: str = "") -> None:
         self.violations.append(Violation(line, rule, message, hint))
 
     def import_hint(self) -> str:
@@ -193,6 +229,186 @@ def _restricted_python_violations(
     return out
 
 
+# CPython 3.11's limits on constant folding (Python/ast_opt.c): an expression that would
+# exceed one is left to run time, and so costs nothing here.
+_FOLD_MAX_INT_BITS = 128  # MAX_INT_SIZE
+_FOLD_MAX_STR_ITEMS = 4096  # MAX_STR_SIZE, in characters or bytes
+_FOLD_MAX_COLLECTION_ITEMS = 256  # MAX_COLLECTION_SIZE
+_FOLD_MAX_TOTAL_ITEMS = 1024  # MAX_TOTAL_ITEMS, nested tuples counted
+#: What a folded number or tuple slot costs in bytecode, at most.
+_SMALL_BYTES = 16
+_SLOT_BYTES = 8
+
+
+@dataclass(frozen=True)
+class _Folded:
+    """What the compiler would make of a constant expression. ``size``: bytes for str
+    and bytes (UTF-8 bytes at most 4 per character), items counted through nested tuples
+    for tuples; ``length``: characters, bytes or items; ``value``: the value of an int."""
+
+    kind: Literal["int", "number", "str", "bytes", "tuple"]
+    length: int = 0
+    size: int = 0
+    value: int = 0
+
+
+def _constant(value: object) -> _Folded | None:
+    if isinstance(value, int):  # bool too, as in CPython
+        return _Folded("int", value=int(value))
+    if isinstance(value, (float, complex)):
+        return _Folded("number")
+    if isinstance(value, str):
+        return _Folded("str", len(value), len(value) if value.isascii() else 4 * len(value))
+    if isinstance(value, bytes):
+        return _Folded("bytes", len(value), len(value))
+    return None  # None, Ellipsis: nothing folds with them that grows
+
+
+def _int_op(op: ast.operator, a: int, b: int) -> _Folded | None:
+    """Fold two ints the way CPython does (never computing anything it would refuse)."""
+    bits_a, bits_b = a.bit_length(), b.bit_length()
+    try:
+        if isinstance(op, ast.Add):
+            return _Folded("int", value=a + b)
+        if isinstance(op, ast.Sub):
+            return _Folded("int", value=a - b)
+        if isinstance(op, ast.Mult):
+            return None if a and b and bits_a + bits_b > _FOLD_MAX_INT_BITS else _Folded("int", value=a * b)
+        if isinstance(op, ast.Pow):
+            if b < 0:
+                return _Folded("number")
+            return None if a and b and bits_a > _FOLD_MAX_INT_BITS // b else _Folded("int", value=a**b)
+        if isinstance(op, ast.LShift):
+            if b < 0 or (a and b and (b > _FOLD_MAX_INT_BITS or bits_a > _FOLD_MAX_INT_BITS - b)):
+                return None
+            return _Folded("int", value=a << b)
+        if isinstance(op, (ast.RShift, ast.FloorDiv, ast.Mod, ast.BitOr, ast.BitAnd, ast.BitXor)):
+            return _Folded("int", value=_eval_int(op, a, b))
+    except (ArithmeticError, ValueError):
+        return None
+    return _Folded("number")  # true division
+
+
+def _eval_int(op: ast.operator, a: int, b: int) -> int:
+    """``a op b`` for the operators whose result is no larger than their operands."""
+    if isinstance(op, ast.RShift):
+        return a >> b
+    if isinstance(op, ast.FloorDiv):
+        return a // b
+    if isinstance(op, ast.Mod):
+        return a % b
+    if isinstance(op, ast.BitOr):
+        return a | b
+    if isinstance(op, ast.BitAnd):
+        return a & b
+    return a ^ b
+
+
+def _repeat(times: int, seq: _Folded) -> _Folded | None:
+    """``seq * times`` as CPython folds it (safe_multiply), or None when it does not."""
+    if seq.length == 0:
+        return seq
+    if seq.kind == "tuple":
+        if times < 0 or times > _FOLD_MAX_COLLECTION_ITEMS // seq.length:
+            return None
+        if times and seq.size > _FOLD_MAX_TOTAL_ITEMS // times:
+            return None
+        return _Folded("tuple", seq.length * times, seq.size * times)
+    if times < 0 or times > _FOLD_MAX_STR_ITEMS // seq.length:
+        return None
+    return _Folded(seq.kind, seq.length * times, seq.size * times)
+
+
+def _binop(op: ast.operator, left: _Folded, right: _Folded) -> _Folded | None:
+    if left.kind == "int" and right.kind == "int":
+        return _int_op(op, left.value, right.value)
+    numbers = ("int", "number")
+    if left.kind in numbers and right.kind in numbers:
+        return _Folded("number")
+    if isinstance(op, ast.Mult):
+        if left.kind == "int" and right.kind in ("str", "bytes", "tuple"):
+            return _repeat(left.value, right)
+        if right.kind == "int" and left.kind in ("str", "bytes", "tuple"):
+            return _repeat(right.value, left)
+    if isinstance(op, ast.Add) and left.kind == right.kind and left.kind in ("str", "bytes", "tuple"):
+        return _Folded(left.kind, left.length + right.length, left.size + right.size)
+    return None  # a TypeError at run time, or str % args: CPython leaves these alone
+
+
+def _new_bytes(folded: _Folded) -> int:
+    """Bytes the compiler builds for one folded expression (a tuple shares its items)."""
+    if folded.kind in ("str", "bytes"):
+        return folded.size
+    if folded.kind == "tuple":
+        return _SLOT_BYTES * folded.length
+    if folded.kind == "int":
+        return folded.value.bit_length() // 8 + _SMALL_BYTES
+    return _SMALL_BYTES
+
+
+def folded_bytes(tree: ast.AST) -> int:
+    """An upper bound of the bytes CPython's constant folding builds compiling ``tree``:
+    every folded expression counts, the intermediate ones of a chain too, so the bound
+    also covers the time folding takes (``s1 + s2 + ...`` copies each prefix)."""
+    folded: dict[int, _Folded] = {}
+    total = 0
+    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((child, False) for child in ast.iter_child_nodes(node))
+            continue
+        result: _Folded | None = None
+        if isinstance(node, ast.Constant):
+            result = _constant(node.value)
+            if result is not None:
+                folded[id(node)] = result
+            continue
+        if isinstance(node, ast.Tuple) and isinstance(node.ctx, ast.Load):
+            items = [folded.get(id(item)) for item in node.elts]
+            if all(item is not None for item in items):
+                nested = sum(item.size for item in items if item is not None and item.kind == "tuple")
+                result = _Folded("tuple", len(items), len(items) + nested)
+        elif isinstance(node, ast.UnaryOp):
+            operand = folded.get(id(node.operand))
+            if operand is not None and operand.kind in ("int", "number"):
+                result = _Folded("number") if operand.kind == "number" else _unary(node.op, operand.value)
+        elif isinstance(node, ast.BinOp):
+            left, right = folded.get(id(node.left)), folded.get(id(node.right))
+            if left is not None and right is not None:
+                result = _binop(node.op, left, right)
+        if result is not None:
+            folded[id(node)] = result
+            total += _new_bytes(result)
+    return total
+
+
+def _unary(op: ast.unaryop, value: int) -> _Folded:
+    if isinstance(op, ast.USub):
+        return _Folded("int", value=-value)
+    if isinstance(op, ast.Invert):
+        return _Folded("int", value=~value)
+    if isinstance(op, ast.Not):
+        return _Folded("int", value=int(not value))
+    return _Folded("int", value=value)
+
+
+def _too_large_compiled(size: int, source_bytes: int, estimated: bool) -> Violation:
+    limit = compiled_limit_bytes(source_bytes)
+    what = "compiling the program would build about" if estimated else "the compiled program is"
+    message = (
+        f"{what} {size} bytes, {size // max(source_bytes, 1)} times its source of {source_bytes} bytes; "
+        f"the limit is {limit} bytes ({COMPILED_BYTES_PER_SOURCE_BYTE} times the source, "
+        f"at least {COMPILED_FLOOR_BYTES})"
+    )
+    hint = (
+        "build large constants at run time (n = 4096; s = 'x' * n) instead of writing them as "
+        "expressions of literals such as 'x' * 4096, which the compiler expands into the program"
+    )
+    return Violation(None, "too_large_compiled", message, hint)
+
+
 @dataclass(frozen=True)
 class PreparedProgram:
     """The validator's verdict, and the program compiled when there is nothing to refuse."""
@@ -240,6 +456,11 @@ def prepare_program(code: str, policy: SourcePolicy) -> PreparedProgram:
                 Violation(None, "more", f"{more} more violations not listed", "fix the ones above first"),
             ]
         return PreparedProgram(violations)
+    # Before compiling: the compiler's folding is what costs the memory and the time.
+    source_bytes = len(code.encode("utf-8", "surrogatepass"))
+    estimate = folded_bytes(tree)
+    if estimate > compiled_limit_bytes(source_bytes):
+        return PreparedProgram([_too_large_compiled(estimate, source_bytes, estimated=True)])
     try:
         # dont_inherit: this module's `from __future__ import annotations` must not leak
         # into the program (it would stop evaluating the program's annotations).
@@ -249,4 +470,9 @@ def prepare_program(code: str, policy: SourcePolicy) -> PreparedProgram:
         line = getattr(exc, "lineno", None)
         message = f"SyntaxError: {getattr(exc, 'msg', None) or 'the program cannot be compiled'}"
         return PreparedProgram([Violation(line, "syntax", message, "fix the syntax and send it again")])
-    return PreparedProgram([], marshal.dumps(program))
+    bytecode = marshal.dumps(program)
+    # The estimate's backstop: whatever else makes bytecode large is refused here, before
+    # it is cached or sent (a job frame holds at most MAX_JOB_BYTES).
+    if len(bytecode) > compiled_limit_bytes(source_bytes):
+        return PreparedProgram([_too_large_compiled(len(bytecode), source_bytes, estimated=False)])
+    return PreparedProgram([], bytecode)

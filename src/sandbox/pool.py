@@ -558,7 +558,7 @@ class ExecutionPool:
             return _limit_reply("output", "OutputLimitExceeded", "the program printed far more than the output limit")
         if ending == "reply" and not io.protocol_error:
             try:
-                return parse_reply(decode_body(bytes(io.reply_buf[HEADER.size :])))
+                return parse_reply(decode_body(bytes(io.reply_buf[HEADER.size :])), limits)
             except ProtocolError:
                 log.warning("worker %d sent a malformed reply", worker.pid)
                 return _died_reply(None, limits["cpu_s"], limits["memory_mb"])

@@ -20,7 +20,7 @@ import pytest
 from src.language.validation import MAX_VIOLATIONS, SourcePolicy, validate_source
 from src.protocol import ProtocolError, parse_reply
 from src.worker.jsonsafe import to_json_value
-from tests.support.inprocess import Proxies, program, run
+from tests.support.inprocess import LIMITS, Proxies, program, run
 
 REFUSED = [
     pytest.param(
@@ -264,7 +264,9 @@ def test_a_deeply_nested_reply_result_is_a_protocol_error() -> None:
     for _ in range(600):
         nested = [nested]
     with pytest.raises(ProtocolError):
-        parse_reply({"success": True, "result": nested, "result_truncated": False, "error": None, "limit": None})
+        parse_reply(
+            {"success": True, "result": nested, "result_truncated": False, "error": None, "limit": None}, LIMITS
+        )
 
 
 # --------------------------------------------------------------------------- catalogue review

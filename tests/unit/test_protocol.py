@@ -9,6 +9,7 @@ import pytest
 
 from src.protocol import (
     HEADER,
+    MAX_ERROR_TYPE_CHARS,
     MAX_JOB_BYTES,
     ProtocolError,
     WorkerReply,
@@ -17,6 +18,8 @@ from src.protocol import (
     frame_length,
     parse_reply,
 )
+from src.worker import runner
+from tests.support.inprocess import LIMITS
 
 GOOD_REPLY: WorkerReply = {
     "success": True,
@@ -135,36 +138,36 @@ def test_decode_body_refuses_malformed_bodies_with_protocol_error(body: bytes) -
 
 
 def test_parse_reply_accepts_a_successful_reply() -> None:
-    assert parse_reply(dict(GOOD_REPLY)) == GOOD_REPLY
+    assert parse_reply(dict(GOOD_REPLY), LIMITS) == GOOD_REPLY
 
 
 def test_parse_reply_accepts_a_failed_reply_with_error_and_line() -> None:
     error = {"type": "ValueError", "message": "boom", "line": 3}
-    assert parse_reply(failed_reply(error))["error"] == error
+    assert parse_reply(failed_reply(error), LIMITS)["error"] == error
 
 
 def test_parse_reply_accepts_a_limit_without_error() -> None:
-    assert parse_reply(failed_reply(None, limit="memory"))["limit"] == "memory"
+    assert parse_reply(failed_reply(None, limit="memory"), LIMITS)["limit"] == "memory"
 
 
 def test_parse_reply_accepts_an_error_without_line() -> None:
     error = {"type": "MemoryError", "message": "too big", "line": None}
-    assert parse_reply(failed_reply(error, limit="memory"))["error"] == error
+    assert parse_reply(failed_reply(error, limit="memory"), LIMITS)["error"] == error
 
 
 def test_parse_reply_drops_fields_that_are_not_in_the_schema() -> None:
-    parsed = parse_reply(reply_with(extra="smuggled"))
+    parsed = parse_reply(reply_with(extra="smuggled"), LIMITS)
     assert set(parsed) == {"success", "result", "result_truncated", "error", "limit"}
 
 
 def test_parse_reply_drops_extra_fields_of_the_error() -> None:
     error = {"type": "ValueError", "message": "boom", "line": 1, "traceback": "/work/secret.py"}
-    assert parse_reply(failed_reply(error))["error"] == {"type": "ValueError", "message": "boom", "line": 1}
+    assert parse_reply(failed_reply(error), LIMITS)["error"] == {"type": "ValueError", "message": "boom", "line": 1}
 
 
 def test_parse_reply_caps_the_error_type_length() -> None:
     error = {"type": "E" * 1000, "message": "m", "line": None}
-    parsed_error = parse_reply(failed_reply(error))["error"]
+    parsed_error = parse_reply(failed_reply(error), LIMITS)["error"]
     assert parsed_error is not None
     assert len(parsed_error["type"]) == 200
 
@@ -202,4 +205,56 @@ def test_parse_reply_caps_the_error_type_length() -> None:
 )
 def test_parse_reply_refuses_malformed_replies(message: Any) -> None:
     with pytest.raises(ProtocolError):
-        parse_reply(message)
+        parse_reply(message, LIMITS)
+
+
+# --------------------------------------------------------------------------- limits of the job
+# A worker whose program escaped the language layer writes the reply it likes: every
+# limit of the job is applied again to what it claims.
+
+
+def test_a_result_over_the_limit_is_dropped_and_marked_truncated() -> None:
+    over = "x" * LIMITS["max_result_bytes"]  # with its quotes, 2 bytes over
+    parsed = parse_reply(reply_with(result=over, result_truncated=False), LIMITS)
+    assert (parsed["result"], parsed["result_truncated"]) == (None, True)
+
+
+def test_a_result_at_the_limit_is_kept() -> None:
+    exact = "x" * (LIMITS["max_result_bytes"] - 2)
+    parsed = parse_reply(reply_with(result=exact), LIMITS)
+    assert (parsed["result"], parsed["result_truncated"]) == (exact, False)
+
+
+def test_the_result_limit_counts_utf8_bytes() -> None:
+    over = "é" * (LIMITS["max_result_bytes"] // 2)  # fewer characters than the limit, more bytes
+    assert parse_reply(reply_with(result=[over]), LIMITS)["result"] is None
+
+
+def test_an_error_message_over_the_limit_is_cut_to_it() -> None:
+    error = {"type": "ValueError", "message": "m" * (LIMITS["max_error_chars"] * 3), "line": 1}
+    parsed_error = parse_reply(failed_reply(error), LIMITS)["error"]
+    assert parsed_error is not None
+    assert parsed_error["message"] == "m" * LIMITS["max_error_chars"]
+
+
+def test_the_worker_cuts_error_types_to_the_length_the_api_enforces() -> None:
+    assert runner.MAX_ERROR_TYPE_CHARS == MAX_ERROR_TYPE_CHARS
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        pytest.param(reply_with(result="\ud800"), id="lone-surrogate-in-result"),
+        pytest.param(failed_reply({"type": "E\udfff", "message": "m", "line": 1}), id="lone-surrogate-in-type"),
+        pytest.param(failed_reply({"type": "E", "message": "\ud800", "line": 1}), id="lone-surrogate-in-message"),
+    ],
+)
+def test_a_reply_no_honest_worker_writes_is_refused(message: Any) -> None:
+    with pytest.raises(ProtocolError):
+        parse_reply(message, LIMITS)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_decode_body_refuses_non_finite_numbers(constant: str) -> None:
+    with pytest.raises(ProtocolError):
+        decode_body(f'{{"result": {constant}}}'.encode())
