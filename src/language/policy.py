@@ -142,6 +142,29 @@ def _parameters(arguments: ast.arguments) -> list[str]:
     return [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
 
 
+def _stored_names(target: ast.AST) -> list[str]:
+    """The plain names a target binds (``a`` and ``b`` in ``a, (b, obj.x) = ...``)."""
+    names = [n.id for n in ast.walk(target) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+    return list(dict.fromkeys(names))
+
+
+def _unpacks(target: ast.AST) -> bool:
+    return isinstance(target, (ast.Tuple, ast.List, ast.Starred))
+
+
+def _pairs_names_with_values(node: ast.Assign) -> bool:
+    """``a, b = x, y``: every target a flat tuple of names as long as a tuple display."""
+    value = node.value
+    if not isinstance(value, (ast.Tuple, ast.List)) or any(isinstance(e, ast.Starred) for e in value.elts):
+        return False
+    return all(
+        isinstance(target, (ast.Tuple, ast.List))
+        and len(target.elts) == len(value.elts)
+        and all(isinstance(e, ast.Name) for e in target.elts)
+        for target in node.targets
+    )
+
+
 def _capture_names(pattern: ast.AST) -> list[str]:
     names: list[str] = []
     for node in ast.walk(pattern):
@@ -240,12 +263,14 @@ class SandboxTransformer(RestrictingNodeTransformer):
         if node.decorator_list:
             node.decorator_list.insert(0, _located(_load("_admit_"), node.decorator_list[0]))  # type: ignore[arg-type]
 
-    def visit_Call(self, node: ast.Call) -> ast.AST:
+    def visit_Call(self, node: ast.Call, *, discarded: bool = False) -> ast.AST:
         """A call's result passes the membrane (``_apply_``, for calls written with
         ``*args``/``**kwargs``, does it itself), except for the builtins whose result is
-        plain by construction."""
+        plain by construction, and a result the statement throws away (``items.append(x)``)."""
         visited = super().visit_Call(node)
         assert isinstance(visited, ast.Call)
+        if discarded:
+            return visited
         func = visited.func
         if isinstance(func, ast.Name) and (
             func.id == "_apply_" or (func.id in PLAIN_RESULT_BUILTINS and func.id not in self._bound)
@@ -266,6 +291,9 @@ class SandboxTransformer(RestrictingNodeTransformer):
         if isinstance(node.value, (ast.Yield, ast.YieldFrom)):  # the value is thrown away
             node.value = self.node_contents_visit(node.value)
             return node
+        if isinstance(node.value, ast.Call):
+            node.value = self.visit_Call(node.value, discarded=True)  # type: ignore[assignment]
+            return node
         return self.node_contents_visit(node)
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
@@ -278,13 +306,59 @@ class SandboxTransformer(RestrictingNodeTransformer):
         return visited
 
     def visit_With(self, node: ast.With) -> ast.AST:
-        """``with m as x``: what ``m.__enter__()`` returns passes the membrane."""
+        """``with m as x``: what ``m.__enter__()`` returns passes the membrane; names an
+        ``as (a, b)`` target unpacks into are checked after RestrictedPython's unpacking."""
+        targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
         visited = super().visit_With(node)
         assert isinstance(visited, ast.With)
         for item in visited.items:
             if item.optional_vars is not None:
                 item.context_expr = _located(_call("_admit_context_", item.context_expr), item.context_expr)  # type: ignore[assignment]
+        names = [name for target in targets if _unpacks(target) for name in _stored_names(target)]
+        unpacked = sum(1 for target in targets if isinstance(target, ast.Tuple))  # RestrictedPython's statements
+        visited.body[unpacked:unpacked] = [_located(_admit_statement(name), visited) for name in names]  # type: ignore[misc]
         return visited
+
+    def _yields_numbers(self, iterable: ast.expr) -> bool:
+        """``range(...)``, the builtin: its elements are ints, no check needed."""
+        return (
+            isinstance(iterable, ast.Call)
+            and isinstance(iterable.func, ast.Name)
+            and iterable.func.id == "range"
+            and "range" not in self._bound
+        )
+
+    def visit_For(self, node: ast.For) -> ast.AST:
+        """``for x in y``: each value bound to the loop's names passes the membrane as the
+        body starts (iterators hand out whatever their container holds)."""
+        names = [] if self._yields_numbers(node.iter) else _stored_names(node.target)
+        visited = super().visit_For(node)
+        assert isinstance(visited, ast.For)
+        visited.body[0:0] = [_located(_admit_statement(name), visited) for name in names]  # type: ignore[misc]
+        return visited
+
+    def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
+        """``[... for x in y]``: the same for a comprehension's names, as its first
+        condition (a comprehension's variable cannot be rebound: what the membrane would
+        replace is refused instead)."""
+        names = [] if self._yields_numbers(node.iter) else _stored_names(node.target)
+        visited = super().visit_comprehension(node)
+        assert isinstance(visited, ast.comprehension)
+        checks = [cast(ast.expr, _located(_admitted(name, rebind=False), visited.target)) for name in names]
+        visited.ifs[0:0] = checks
+        return visited
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST | list[ast.stmt]:
+        """``a, b = x`` and ``[a, *b] = x``: the names an unpacking binds pass the membrane
+        right after it (an unpacked value never went through a guard)."""
+        names = [name for target in node.targets if _unpacks(target) for name in _stored_names(target)]
+        if _pairs_names_with_values(node):
+            names = []  # `a, b = b, a`: each value is an expression the guards already saw
+        visited = super().visit_Assign(node)
+        if not names:
+            return visited  # type: ignore[return-value]
+        statements = cast(list[ast.stmt], list(visited) if isinstance(visited, list) else [visited])
+        return [*statements, *(cast(ast.stmt, _located(_admit_statement(name), node)) for name in names)]
 
     def check_function_argument_names(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
         self._scopes.append("function")  # arguments are locals of the function

@@ -55,7 +55,7 @@ from ..language.names import (
     INTROSPECTION_ATTRIBUTES as INTROSPECTION_ATTRIBUTES,  # noqa: PLC0414 - re-exported
 )
 from ..language.policy import SOURCE_FILENAME
-from .membrane import PLAIN, PLAIN_ELEMENTS, AdmittedContext, admit, admit_all, admit_slow, admit_unchanged
+from .membrane import APPROVED_FUNCTIONS, PLAIN, AdmittedContext, admit, admit_slow, admit_unchanged
 from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
 from .ownership import is_user_class
 from .proxies import ModuleProxy
@@ -306,6 +306,8 @@ def guarded_getattr(
     _bound: type = types.BuiltinMethodType,
     _method: type = types.MethodType,
     _function: type = types.FunctionType,
+    _approved: set[types.FunctionType] = APPROVED_FUNCTIONS,
+    _slow: Callable[[Any], Any] = admit_slow,
 ) -> Any:
     """``_getattr_`` and the ``getattr`` builtin.
 
@@ -330,9 +332,9 @@ def guarded_getattr(
         return value
     if value_kind is _method and value.__self__ is obj:
         function = value.__func__
-        if _type(function) is _function and function.__code__.co_filename == SOURCE_FILENAME:
+        if function in _approved or (_type(function) is _function and function.__code__.co_filename == SOURCE_FILENAME):
             return value
-    return admit_slow(value)
+    return _slow(value)
 
 
 def guarded_hasattr(obj: object, name: object) -> bool:
@@ -439,25 +441,29 @@ def make_delattr(write: Callable[[Any], Any]) -> Callable[[Any, str], None]:
 # --------------------------------------------------------------------------- items, iteration, calls
 
 
-def guarded_getitem(obj: Any, key: Any, _type: Any = builtins.type, _plain: set[type] = PLAIN) -> Any:
+def guarded_getitem(
+    obj: Any, key: Any, _type: Any = builtins.type, _plain: set[type] = PLAIN, _slow: Any = admit_slow
+) -> Any:
     """``_getitem_``: subscripts read data, never attributes; the item passes the membrane."""
     value = obj[key]
     if _type(value) in _plain:
         return value
-    return admit_slow(value)
+    return _slow(value)
 
 
-def guarded_getiter(obj: Iterable[Any], _type: Any = builtins.type) -> Iterator[Any]:
-    """``_getiter_``: every element passes the membrane, except where the iterable's type
-    guarantees plain elements (characters, bytes, range numbers)."""
-    if _type(obj) in PLAIN_ELEMENTS:
-        return iter(obj)
-    return admit_all(obj)
+def guarded_getiter(obj: Iterable[Any]) -> Iterator[Any]:
+    """``_getiter_``: a plain iterator. The values it hands out pass the membrane where
+    they are bound (the policy checks every name a ``for``, a comprehension or an
+    unpacking binds), so a value added to a list while it is iterated is checked too."""
+    return iter(obj)
 
 
 def guarded_apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``_apply_``: calls written with ``*args``/``**kwargs``; the result passes the membrane."""
-    return admit(func(*args, **kwargs))
+    """``_apply_``: calls written with ``*args``/``**kwargs``. The values the stars unpack
+    were never read through a guard: each passes the membrane, as does the result."""
+    checked_args = [admit(value) for value in args]
+    checked_kwargs = {key: admit(value) for key, value in kwargs.items()}
+    return admit(func(*checked_args, **checked_kwargs))
 
 
 _INPLACE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {

@@ -30,7 +30,7 @@ from __future__ import annotations
 import builtins
 import sys
 import types
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..language.policy import SOURCE_FILENAME
@@ -53,6 +53,10 @@ PLAIN: set[type] = {
     types.GeneratorType, types.SimpleNamespace, types.GenericAlias, types.UnionType,
 }  # fmt: skip
 PLAIN.update(v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException))
+
+#: Library functions judged safe to hold (held here, so no id is ever reused): a method
+#: bound to an object the program holds, whose function is in here, needs no other check.
+APPROVED_FUNCTIONS: set[types.FunctionType] = set()
 
 #: Iterables whose elements are plain by construction: iterating them needs no check.
 PLAIN_ELEMENTS = frozenset({str, bytes, bytearray, range})
@@ -98,22 +102,31 @@ class Membrane:
     in it is per job except the program's classes, which :meth:`add_program_class` marks
     plain as they are made (a worker runs one job, so nothing leaks between jobs)."""
 
-    def __init__(self, offered: Iterable[object], modules: Iterable[str], sandbox_type: type) -> None:
-        self._sandbox_type = sandbox_type
-        PLAIN.add(ModuleProxy)  # holds only what the catalogue lists, vetted when built
+    def __init__(self) -> None:
+        #: Until configured, nothing but PLAIN values passes.
+        self._sandbox_type: type = builtins.type
         #: Every value the sandbox itself offers (builtins table, module proxies' members)
         #: and the classes of each, by identity.
         self._offered_ids: set[int] = set()
         self._offered: list[object] = []  # keeps the ids above meaningful
         #: Modules whose classes (and instances of them) the program may hold: the
         #: allowed modules, their submodules, and the C modules behind their functions.
-        self._roots = frozenset(modules)
-        self._class_modules: set[str] = {"builtins", "types", "__main__", *self._roots}
+        self._roots: frozenset[str] = frozenset()
+        self._class_modules: set[str] = set()
         #: ids of the globals dicts whose functions the program may hold.
         self._function_globals: set[int] = set()
         self._class_verdicts: dict[type, object] = {}
         self._module_dicts: set[int] = set()
         self._modules_seen = -1
+
+    def configure(self, offered: Iterable[object], modules: Iterable[str], sandbox_type: type) -> None:
+        """Learn what the sandbox offers: once per process, in the template (in-process
+        tests configure it again for each set of proxies)."""
+        self.__init__()  # type: ignore[misc]  # forget an earlier configuration
+        self._sandbox_type = sandbox_type
+        PLAIN.add(ModuleProxy)  # holds only what the catalogue lists, vetted when built
+        self._roots = frozenset(modules)
+        self._class_modules = {"builtins", "types", "__main__", *self._roots}
         for value in offered:
             self._learn(value)
         main = sys.modules.get("__main__")
@@ -134,6 +147,7 @@ class Membrane:
                 function = getattr(member, "__func__", member)
                 if isinstance(function, types.FunctionType):
                     self._function_globals.add(id(function.__globals__))
+                    APPROVED_FUNCTIONS.add(function)
 
     def _learn(self, value: object) -> None:
         self._offer(value)
@@ -190,12 +204,14 @@ class Membrane:
         return refuse(f"the class {cls.__module__}.{cls.__qualname__}, from a module the sandbox does not offer")
 
     def _function(self, function: types.FunctionType) -> bool:
-        if function.__code__.co_filename == SOURCE_FILENAME or id(function) in self._offered_ids:
+        if function.__code__.co_filename == SOURCE_FILENAME or function in APPROVED_FUNCTIONS:
             return True
         scope = function.__globals__
-        if id(scope) in self._function_globals:
+        # Not a module's: code generated for the program (namedtuple's __new__).
+        if id(scope) in self._function_globals or not self._is_module_dict(scope):
+            APPROVED_FUNCTIONS.add(function)  # a library's: judged once
             return True
-        return not self._is_module_dict(scope)  # code generated for the program (namedtuple)
+        return False
 
     def admit_slow(self, value: Any) -> Any:
         """The decision for a value whose type is not known to be plain."""
@@ -257,48 +273,37 @@ class Membrane:
 
 # --------------------------------------------------------------------------- the guards' view
 
-_installed: Membrane | None = None
+#: The process's membrane; the template configures it before any job (runner.py).
+MEMBRANE = Membrane()
+admit_slow = MEMBRANE.admit_slow
 
 
-def install(membrane: Membrane) -> None:
-    """Make ``membrane`` the one the guards use (once per process, in the template)."""
-    global _installed  # one membrane per process: the guards are built before any job
-    _installed = membrane
-
-
-def admit_slow(value: Any) -> Any:
-    if _installed is None:  # pragma: no cover - the template installs one before any job
-        raise SecurityError("the sandbox is not ready")
-    return _installed.admit_slow(value)
-
-
-def admit(value: Any, _plain: set[type] = PLAIN, _type: Callable[[object], type] = builtins.type) -> Any:
+def admit(
+    value: Any,
+    _plain: set[type] = PLAIN,
+    _type: Callable[[object], type] = builtins.type,
+    _slow: Callable[[Any], Any] = MEMBRANE.admit_slow,
+) -> Any:
     """``_admit_``: the value, or its stand-in; raises SecurityError for a capability."""
     if _type(value) in _plain:
         return value
-    return admit_slow(value)
+    return _slow(value)
 
 
 def admit_unchanged(value: Any) -> bool:
     """True if the membrane admits ``value`` as it is; raises if it would refuse or replace
-    it. For a lambda's parameters, which cannot be rebound inside an expression."""
+    it. For names that cannot be rebound inside an expression: a lambda's parameters, a
+    comprehension's variables."""
     if admit(value) is not value:
         raise SecurityError(
-            f"a lambda cannot receive {builtins.type(value).__name__!r} objects in the sandbox; use a def function"
+            f"{builtins.type(value).__name__!r} objects cannot be bound by a lambda or a comprehension in the "
+            "sandbox; use a def function or a for statement"
         )
     return True
 
 
-def admit_all(iterable: Iterable[Any]) -> Iterator[Any]:
-    """An iterator over ``iterable`` whose every element passes :func:`admit`."""
-    return map(admit, iterable)
-
-
 def add_program_class(cls: type) -> None:
-    if _installed is not None:
-        _installed.add_program_class(cls)
-    else:
-        PLAIN.add(cls)
+    MEMBRANE.add_program_class(cls)
 
 
 class AdmittedContext:

@@ -19,7 +19,7 @@ from types import CodeType
 from typing import Any, TextIO
 
 from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
-from ..protocol import ErrorInfo, Job, WorkerReply
+from ..protocol import MAX_ERROR_TYPE_CHARS, ErrorInfo, Job, WorkerReply
 from . import membrane
 from .guards import SandboxType, guard_globals, make_print, safe_builtins
 from .jsonsafe import clean_text, to_json_value
@@ -27,10 +27,6 @@ from .ownership import CURRENT_JOB, begin_job
 from .proxies import ModuleProxy
 
 _LINE_RE = re.compile(r"^Line (\d+):")
-
-
-#: An exception class's name as reported; the program chooses it (``__name__`` may be set).
-MAX_ERROR_TYPE_CHARS = 200
 
 
 def _error(etype: str, message: str, line: int | None, max_chars: int) -> ErrorInfo:
@@ -145,11 +141,21 @@ class Environment:
     guards: dict[str, Any]
 
 
+#: The last environment built, with what it was built from: a worker builds one (in the
+#: template); in-process callers (tests) reuse it for the same proxies.
+_built: tuple[Mapping[str, ModuleProxy], frozenset[str], Environment] | None = None
+
+
 def build_environment(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> Environment:
     """The environment, and the membrane that judges values against what it offers."""
+    global _built  # a per-process cache; see _built
+    if _built is not None and _built[0] is proxies and _built[1] == allowed:
+        return _built[2]
     table = safe_builtins(proxies, allowed, CURRENT_JOB)
-    membrane.install(membrane.Membrane(membrane.offered_values(proxies, table), allowed, SandboxType))
-    return Environment(table, guard_globals(CURRENT_JOB))
+    membrane.MEMBRANE.configure(membrane.offered_values(proxies, table), allowed, SandboxType)
+    environment = Environment(table, guard_globals(CURRENT_JOB))
+    _built = (proxies, allowed, environment)
+    return environment
 
 
 def run_job(  # noqa: PLR0917 - the environment is optional and last

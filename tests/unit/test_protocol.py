@@ -9,7 +9,6 @@ import pytest
 
 from src.protocol import (
     HEADER,
-    MAX_ERROR_TYPE_CHARS,
     MAX_JOB_BYTES,
     ProtocolError,
     WorkerReply,
@@ -18,7 +17,6 @@ from src.protocol import (
     frame_length,
     parse_reply,
 )
-from src.worker import runner
 from tests.support.inprocess import LIMITS
 
 GOOD_REPLY: WorkerReply = {
@@ -235,10 +233,6 @@ def test_an_error_message_over_the_limit_is_cut_to_it() -> None:
     parsed_error = parse_reply(failed_reply(error), LIMITS)["error"]
     assert parsed_error is not None
     assert parsed_error["message"] == "m" * LIMITS["max_error_chars"]
-
-
-def test_the_worker_cuts_error_types_to_the_length_the_api_enforces() -> None:
-    assert runner.MAX_ERROR_TYPE_CHARS == MAX_ERROR_TYPE_CHARS
 
 
 @pytest.mark.parametrize(
