@@ -295,13 +295,27 @@ _CAREFUL_NAMES = INTROSPECTION_ATTRIBUTES | _FORMAT_METHODS
 _OPAQUE_SET = frozenset(_OPAQUE_TYPES)
 
 
+#: Names found ordinary (public, not careful) by the fast path, so the next lookup of the
+#: same name is one set lookup. Bounded: names computed at run time need not all be kept.
+_PUBLIC_NAMES: set[str] = set()
+_MAX_PUBLIC_NAMES = 4096
+
+
+def _is_public_name(name: Any) -> bool:
+    if builtins.type(name) is not str or name[:1] == "_" or name in _CAREFUL_NAMES:
+        return False
+    if len(_PUBLIC_NAMES) < _MAX_PUBLIC_NAMES:
+        _PUBLIC_NAMES.add(name)
+    return True
+
+
 def guarded_getattr(
     obj: object,
     name: Any,
     default: object = _MISSING,
     _type: Any = builtins.type,
     _plain: set[type] = PLAIN,
-    _careful: frozenset[str] = _CAREFUL_NAMES,
+    _public: set[str] = _PUBLIC_NAMES,
     _opaque: frozenset[type] = _OPAQUE_SET,
     _bound: type = types.BuiltinMethodType,
     _method: type = types.MethodType,
@@ -315,9 +329,11 @@ def guarded_getattr(
     here without further calls; everything else takes :func:`_checked_getattr`. Either
     way the value passes the membrane: a method bound to ``obj``, which the program
     already holds, is as safe as ``obj`` itself if its function is the program's own or
-    built in."""
+    one the membrane approved."""
     kind = _type(obj)
-    if _type(name) is not str or name[:1] == "_" or name in _careful or kind in _opaque:
+    # `name in _public` hashes name: only exact strs get there (a str subclass could
+    # answer __hash__/__eq__ as it likes).
+    if _type(name) is not str or kind in _opaque or (name not in _public and not _is_public_name(name)):
         return _checked_getattr(obj, name, default)
     try:
         value = getattr(obj, name)
@@ -332,7 +348,10 @@ def guarded_getattr(
         return value
     if value_kind is _method and value.__self__ is obj:
         function = value.__func__
-        if function in _approved or (_type(function) is _function and function.__code__.co_filename == SOURCE_FILENAME):
+        if function in _approved:
+            return value
+        if _type(function) is _function and function.__code__.co_filename == SOURCE_FILENAME:
+            _approved.add(function)  # the program's own method: judged once
             return value
     return _slow(value)
 
