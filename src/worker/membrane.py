@@ -1,12 +1,12 @@
 """The membrane: the one check every value passes on its way into the program's reach.
 
-The policy (policy.py) routes every route by which a value can enter the program's
-frames through :func:`admit`: attribute and item reads, iteration and unpacking, call
-results, the parameters of the program's own functions (library code calls them with
-values of its own: ``sorted(key=f)``, ``__eq__`` in a library's cache, ``__exit__``),
-the exception bound by ``except ... as``, the value bound by ``with ... as``, every
-capture of a ``match`` pattern, the value of a ``yield`` expression and the result of
-a decorator. So what the program may hold is decided here, once, by what the value
+The policy (policy.py) sends every route by which a value can enter the program's
+frames through :func:`admit`: attribute and item reads, call results, every name that
+iteration or unpacking binds, the parameters of the program's own functions (library
+code calls them with values of its own: ``sorted(key=f)``, ``__eq__`` in a library's
+cache, ``__exit__``), the exception bound by ``except ... as``, the value bound by
+``with ... as``, every capture of a ``match`` pattern, the value of a ``yield``
+expression and the result of a decorator. So what the program may hold is decided here, once, by what the value
 *is*, whatever route brought it:
 
 * refused: frames, code objects, cells, real modules and module dicts, the real
@@ -53,13 +53,11 @@ PLAIN: set[type] = {
     types.GeneratorType, types.SimpleNamespace, types.GenericAlias, types.UnionType,
 }  # fmt: skip
 PLAIN.update(v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException))
+_BUILT_IN_PLAIN = frozenset(PLAIN)
 
 #: Library functions judged safe to hold (held here, so no id is ever reused): a method
 #: bound to an object the program holds, whose function is in here, needs no other check.
 APPROVED_FUNCTIONS: set[types.FunctionType] = set()
-
-#: Iterables whose elements are plain by construction: iterating them needs no check.
-PLAIN_ELEMENTS = frozenset({str, bytes, bytearray, range})
 
 #: Never held by the program, whatever route brings them.
 _REFUSED_INSTANCES: dict[type, str] = {
@@ -123,6 +121,9 @@ class Membrane:
         """Learn what the sandbox offers: once per process, in the template (in-process
         tests configure it again for each set of proxies)."""
         self.__init__()  # type: ignore[misc]  # forget an earlier configuration
+        PLAIN.clear()  # in place: the guards hold this very set
+        PLAIN.update(_BUILT_IN_PLAIN)
+        APPROVED_FUNCTIONS.clear()
         self._sandbox_type = sandbox_type
         PLAIN.add(ModuleProxy)  # holds only what the catalogue lists, vetted when built
         self._roots = frozenset(modules)

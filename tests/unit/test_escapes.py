@@ -276,9 +276,6 @@ def test_a_deeply_nested_reply_result_is_a_protocol_error() -> None:
 #: the test below until someone reviews it and adds it here with the reason.
 REVIEWED: dict[str, str] = {
     "collections.namedtuple": "eval() of a lambda built from field names validated as identifiers",
-    "functools.namedtuple": "the same collections.namedtuple",
-    "statistics.namedtuple": "the same collections.namedtuple",
-    "urllib.parse.namedtuple": "the same collections.namedtuple",
     "collections.UserDict": "copy() sets __dict__['data'] on its own new instance",
     "collections.UserList": "copy() sets __dict__['data'] on its own new instance",
     "typing.Protocol": "reads the protocol class's own __dict__",
@@ -286,7 +283,6 @@ REVIEWED: dict[str, str] = {
     "functools.total_ordering": "wrapped: applies only to the program's own classes (source shown is the original)",
     "enum.EnumMeta": "a metaclass stand-in whose call is refused (source shown is the original)",
     "enum.EnumType": "a metaclass stand-in whose call is refused (source shown is the original)",
-    "typing.NamedTupleMeta": "a metaclass stand-in whose call is refused (source shown is the original)",
 }
 _PRIMITIVES = re.compile(r"\b(eval|exec|setattr|delattr)\(|sys\.modules|\.__dict__\[|__import__\(")
 
