@@ -176,9 +176,10 @@ def _capture_names(pattern: ast.AST) -> list[str]:
 
 
 def _located(new: ast.AST, old: ast.AST) -> ast.AST:
-    ast.copy_location(new, old)
-    ast.fix_missing_locations(new)
-    return new
+    """``new`` (made here) placed at ``old``. The nodes made inside it get theirs from the
+    one ``fix_missing_locations`` at the end of visit_Module: a walk per rewrite made a
+    program of many match cases cost seconds to check."""
+    return ast.copy_location(new, old)
 
 
 class SandboxTransformer(RestrictingNodeTransformer):
@@ -520,7 +521,11 @@ class SandboxTransformer(RestrictingNodeTransformer):
         before the guard and the body see it."""
         visited = self.node_contents_visit(node)
         assert isinstance(visited, ast.match_case)
-        checks: list[ast.expr] = [_admitted(name) for name in _capture_names(visited.pattern)]
+        names = _capture_names(visited.pattern)
+        # One call for all the captures (a pattern may bind many: a check per name made
+        # the checked tree ten times the size of the program); a capture the membrane
+        # would replace is refused instead, as it cannot be rebound here.
+        checks: list[ast.expr] = [_call("_admit_unchanged_", *(_load(name) for name in names))] if names else []
         if checks:
             if visited.guard is not None:
                 checks.append(visited.guard)
@@ -577,5 +582,5 @@ class SandboxTransformer(RestrictingNodeTransformer):
             last = node.body[-1]
             assign = ast.Assign(targets=[ast.Name(id=RESULT_NAME, ctx=ast.Store())], value=last.value)
             node.body[-1] = ast.copy_location(assign, last)
-            ast.fix_missing_locations(assign)
+        ast.fix_missing_locations(node)  # the membrane's checks, made without a location
         return node

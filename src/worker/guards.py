@@ -23,10 +23,10 @@ What the guards refuse, and why:
 
 from __future__ import annotations
 
-import _string
 import builtins
 import calendar
 import collections
+import dataclasses
 import decimal
 import functools
 import importlib
@@ -55,7 +55,18 @@ from ..language.names import (
     INTROSPECTION_ATTRIBUTES as INTROSPECTION_ATTRIBUTES,  # noqa: PLC0414 - re-exported
 )
 from ..language.policy import SOURCE_FILENAME
-from .membrane import APPROVED_FUNCTIONS, PLAIN, AdmittedContext, admit, admit_slow, admit_unchanged
+from .formatting import exact_str as exact_str  # noqa: PLC0414 - re-exported
+from .formatting import wrap_format
+from .membrane import (
+    APPROVED_FUNCTIONS,
+    OFFERED_IDS,
+    PLAIN,
+    AdmittedContext,
+    UnboundMethod,
+    admit,
+    admit_slow,
+    admit_unchanged,
+)
 from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
 from .ownership import is_user_class
 from .proxies import ModuleProxy
@@ -95,16 +106,6 @@ def _may_use_special_methods(obj: object) -> bool:
     return cls in _PLAIN_BUILTIN_TYPES
 
 
-def exact_str(value: object, what: str = "attribute name") -> str:
-    """An exact ``str`` with the value's contents. A ``str`` subclass can override
-    ``startswith``, ``__eq__`` and ``__hash__`` to pass every check while the real lookup
-    uses its contents (``getattr(f, S("__globals__"))``): checks and lookup must see one
-    and the same plain string."""
-    if not isinstance(value, str):
-        raise TypeError(f"{what} must be a string, not {builtins.type(value).__name__}")
-    return value if builtins.type(value) is str else str.__str__(value)
-
-
 def _private_name_is_the_programs(obj: object, name: str) -> bool:
     """On the program's own subclass of a library class, a private name may be the
     library's (``PP._dispatch`` is pprint's shared table). Allowed: names in the instance
@@ -128,6 +129,8 @@ def _private_name_is_the_programs(obj: object, name: str) -> bool:
     for klass in classes:
         if name in klass.__dict__:
             return is_user_class(klass)
+    if isinstance(obj, builtins.type) and any(name in vars(meta) for meta in cast("Any", builtins.type(obj)).__mro__):
+        return False  # a class's lookup falls back on its metaclass (ABCMeta's _abc_impl ...)
     # Defined nowhere: the lookup fails, or reaches __getattr__, which must then be the
     # program's own (a library __getattr__ would forward the name elsewhere).
     if isinstance(obj, super):
@@ -191,66 +194,7 @@ def check_attribute_store(obj: object, name: object) -> str:
     return checked
 
 
-def _reject_traversal(template: str) -> None:
-    """Refuse "{0.attr}" and "{0[key]}" fields: str.format would resolve them with the real getattr."""
-    # _string.formatter_parser is what string.Formatter.parse wraps; calling the C function
-    # directly means no library class the program might have altered is on this path.
-    for _literal, field_name, spec, _conv in _string.formatter_parser(template):
-        if field_name and ("." in field_name or "[" in field_name):
-            raise SecurityError(
-                "format fields may not read attributes or items ('{0.attr}', '{0[key]}'); "
-                "compute the value first and format it: '{}'.format(obj.attr)"
-            )
-        if spec:
-            _reject_traversal(spec)  # nested fields inside a format spec
-
-
-def _safe_format(template: str) -> Callable[..., str]:
-    template = exact_str(template, "format string")
-
-    def format(*args: Any, **kwargs: Any) -> str:  # noqa: A001 - mirrors str.format
-        _reject_traversal(template)
-        return template.format(*args, **kwargs)
-
-    return format
-
-
-def _safe_format_map(template: str) -> Callable[[Mapping[str, Any]], str]:
-    template = exact_str(template, "format string")
-
-    def format_map(mapping: Mapping[str, Any]) -> str:
-        _reject_traversal(template)
-        return template.format_map(mapping)
-
-    return format_map
-
-
-def _unbound_format(template: object, *args: Any, **kwargs: Any) -> str:
-    if not isinstance(template, str):
-        raise TypeError("descriptor 'format' requires a 'str' object")
-    return _safe_format(template)(*args, **kwargs)
-
-
-def _unbound_format_map(template: object, mapping: Mapping[str, Any]) -> str:
-    if not isinstance(template, str):
-        raise TypeError("descriptor 'format_map' requires a 'str' object")
-    return _safe_format_map(template)(mapping)
-
-
 _MISSING = object()
-
-
-def _wrap_format(value: Any) -> Any:
-    """Swap a real ``str.format``/``format_map`` for the checked one, however it was reached
-    (``s.format``, ``str.format``, ``super(S, s).format``)."""
-    if value is str.format:
-        return _unbound_format
-    if value is str.format_map:
-        return _unbound_format_map
-    owner = getattr(value, "__self__", None)
-    if isinstance(value, types.BuiltinMethodType) and isinstance(owner, str):
-        return _safe_format(owner) if value.__name__ == "format" else _safe_format_map(owner)
-    return value
 
 
 def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> Any:
@@ -286,13 +230,39 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         # plain function, which takes any object as `self` (it rebuilt module proxies).
         # Through an instance or super() it is bound to the program's object instead.
         raise SecurityError(f'"{checked}" of a library class can only be used through an instance or super()')
-    return admit(_wrap_format(value) if checked in _FORMAT_METHODS else value)
+    return admit(wrap_format(value) if checked in _FORMAT_METHODS else _held_unbound(obj, checked, value))
 
 
 #: Public names that still take the careful path: frame introspection, and the format
 #: methods that are swapped for checked ones.
 _CAREFUL_NAMES = INTROSPECTION_ATTRIBUTES | _FORMAT_METHODS
 _OPAQUE_SET = frozenset(_OPAQUE_TYPES)
+
+
+def _held_unbound(obj: object, name: str, value: Any) -> Any:
+    """A library function read through a class (``Lib.method``) or through ``super()``
+    bound to a class (``super(Sub, Sub).__init__``) is an instance method held without
+    its instance: it may only be called on an instance of that class (UnboundMethod).
+    Static methods stay what they are; the program's own functions run guarded anyway."""
+    if builtins.type(value) is not types.FunctionType or _is_program_function(value):
+        return value
+    if isinstance(obj, super):
+        owner = cast("Any", obj).__self_class__
+        if not isinstance(cast("Any", obj).__self__, builtins.type) or owner is None:
+            return value  # bound to an instance: getattr gave a bound method, not this
+        mro = owner.__mro__
+        start = cast("Any", obj).__thisclass__
+        classes = mro[mro.index(start) + 1 :] if start in mro else mro
+    elif isinstance(obj, builtins.type):
+        owner, classes = obj, obj.__mro__
+    else:
+        return value
+    for klass in classes:
+        if name in vars(klass):
+            if builtins.type(vars(klass)[name]) is not types.FunctionType:
+                return value  # a staticmethod (or a descriptor): no self to check
+            break
+    return UnboundMethod(value, owner)
 
 
 #: Names found ordinary (public, not careful) by the fast path, so the next lookup of the
@@ -321,6 +291,7 @@ def guarded_getattr(
     _method: type = types.MethodType,
     _function: type = types.FunctionType,
     _approved: set[types.FunctionType] = APPROVED_FUNCTIONS,
+    _offered: set[int] = OFFERED_IDS,
     _slow: Callable[[Any], Any] = admit_slow,
 ) -> Any:
     """``_getattr_`` and the ``getattr`` builtin.
@@ -342,7 +313,7 @@ def guarded_getattr(
             raise
         return default
     value_kind = _type(value)
-    if value_kind in _plain or kind is ModuleProxy:  # proxies hold vetted members only
+    if value_kind in _plain or (kind is ModuleProxy and id(value) in _offered):  # a catalogue member
         return value
     if value_kind is _bound and value.__self__ is obj:
         return value
@@ -353,6 +324,8 @@ def guarded_getattr(
         if _type(function) is _function and function.__code__.co_filename == SOURCE_FILENAME:
             _approved.add(function)  # the program's own method: judged once
             return value
+    if value_kind is _function:
+        return _slow(_held_unbound(obj, name, value))
     return _slow(value)
 
 
@@ -653,11 +626,19 @@ def refuse_metaclass(cls: object) -> None:
 _TYPING_INTERNAL = typing._Final  # noqa: SLF001
 
 
+#: Library classes whose instances their library trusts as its own records: a program
+#: subclass could make an attribute say anything (a Field subclass with a ``name``
+#: property put any text into the source dataclasses compiles with exec()).
+_FINAL_LIBRARY_CLASSES = frozenset({dataclasses.Field})
+
+
 def refuse_metaclass_bases(bases: Iterable[object]) -> None:
     for base in bases:
         refuse_metaclass(base)
         if isinstance(base, builtins.type) and issubclass(base, _TYPING_INTERNAL):
             raise SecurityError(f"typing's internal class {base.__name__} cannot be subclassed")
+        if isinstance(base, builtins.type) and any(final in base.__mro__ for final in _FINAL_LIBRARY_CLASSES):
+            raise SecurityError(f"{base.__name__} cannot be subclassed in the sandbox")
 
 
 def check_class_namespace(namespace: Mapping[str, Any]) -> None:

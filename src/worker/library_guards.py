@@ -11,9 +11,12 @@ from __future__ import annotations
 import abc
 import collections
 import copy
+import copyreg
 import dataclasses
+import enum
 import functools
 import importlib
+import keyword
 import types
 import typing
 from typing import Any
@@ -21,7 +24,16 @@ from typing import Any
 from ..language.catalogue import CATALOGUE
 from ..language.policy import SOURCE_FILENAME
 from . import ownership
-from .guards import check_class_namespace, exact_str, guarded_getattr, refuse_metaclass, sanitize_match_args, type_of
+from .formatting import safe_format, safe_format_map
+from .guards import (
+    check_class_namespace,
+    exact_str,
+    guarded_getattr,
+    refuse_metaclass,
+    refuse_metaclass_bases,
+    sanitize_match_args,
+    type_of,
+)
 from .ownership import is_user_class
 from .proxies import ModuleProxy, link_proxies, public_attrs
 from .refusal import SecurityError
@@ -86,6 +98,14 @@ def _rewrites_its_argument(func: Any, what: str) -> Any:
         return func(arg)
 
     return guarded
+
+
+def _mark_no_type_check(arg: Any) -> Any:
+    if isinstance(arg, type):
+        type.__setattr__(arg, "__no_type_check__", True)
+    else:
+        arg.__no_type_check__ = True
+    return arg
 
 
 def _decorator_factory_rewriting(factory: Any, what: str) -> Any:
@@ -154,9 +174,11 @@ def _safe_make_dataclass(real: Any) -> Any:
         for key in checked_namespace:
             _no_dunder(key, "a make_dataclass namespace key")
         check_class_namespace(checked_namespace)
+        refuse_metaclass_bases(kwargs.get("bases", args[0] if args else ()))
         cls = real(exact_str(cls_name, "class name"), checked_fields, *args, namespace=checked_namespace, **kwargs)
+        _sanitized(cls)  # before it becomes the program's: a metaclass never does
         ownership.current().add(cls)  # built for the program: its own class
-        return _sanitized(cls)
+        return cls
 
     return make_dataclass
 
@@ -251,9 +273,14 @@ def _abc_replacements() -> dict[str, Any]:
 def _typing_replacements() -> dict[str, Any]:
     rewriting = {
         name: _rewrites_its_argument(getattr(typing, name), f"typing.{name}")
-        for name in ("final", "no_type_check", "overload", "override")
+        for name in ("final", "overload", "override")
         if hasattr(typing, name)
     }
+    # typing's no_type_check also marks every function in the class's namespace whose
+    # __module__ and __qualname__ match the class's, which the program can set to a
+    # library's: only the argument itself is marked (get_type_hints, the one reader of
+    # the mark, is not offered).
+    rewriting["no_type_check"] = _rewrites_its_argument(_mark_no_type_check, "typing.no_type_check")
     return {
         "runtime_checkable": _own_classes_only(typing.runtime_checkable, "typing.runtime_checkable"),
         "dataclass_transform": _decorator_factory_rewriting(typing.dataclass_transform, "typing.dataclass_transform"),
@@ -318,7 +345,6 @@ def guard_enum_functional_api() -> None:
     rules: a name like ``__getattribute__`` or ``__reduce_ex__`` became a class attribute.
     Member names must be ordinary public names (as members are); patched in this
     process's enum module, like copy's sink below."""
-    import enum  # noqa: PLC0415 - only here
 
     real = enum.EnumType._create_  # type: ignore[attr-defined]  # the functional API's entry point
     if getattr(real, "sandbox_guarded", False):
@@ -370,6 +396,59 @@ def guard_abc_register() -> None:
     abc.ABCMeta.register = register  # type: ignore[method-assign]
 
 
+def guard_dataclass_fields() -> None:
+    """Guard the sink of dataclasses in this process: ``_process_class`` writes the names of
+    the fields it inherits into the source of the methods it compiles with exec(), with the
+    real builtins. Every inherited field must still be the plain ``Field`` dataclasses made,
+    under the name it was made with, and that name an identifier (a renamed or forged field
+    was code injection). Covers dataclass() and make_dataclass(), which calls it."""
+    real = dataclasses._process_class  # type: ignore[attr-defined]  # noqa: SLF001 - the one place fields meet exec
+    if getattr(real, "sandbox_guarded", False):
+        return
+
+    def _process_class(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        for name in vars(cls).get("__annotations__", {}):
+            if not (type(name) is str and name.isidentifier() and not keyword.iskeyword(name)):
+                raise SecurityError(f"dataclasses: the field name {name!r} is not an identifier")
+        for base in cls.__mro__[1:]:
+            fields = vars(base).get("__dataclass_fields__")
+            if not isinstance(fields, dict):
+                continue
+            for name, field in fields.items():
+                if not (
+                    type(field) is dataclasses.Field
+                    and type(name) is str
+                    and field.name == name
+                    and name.isidentifier()
+                    and not keyword.iskeyword(name)
+                ):
+                    raise SecurityError(f"dataclasses: the inherited field {name!r} of {base.__name__} was altered")
+        return real(cls, *args, **kwargs)
+
+    _process_class.sandbox_guarded = True  # type: ignore[attr-defined]
+    dataclasses._process_class = _process_class  # type: ignore[attr-defined]  # noqa: SLF001
+
+
+def guard_user_string_format() -> None:
+    """``collections.UserString.format``/``format_map`` call the real ``str.format`` on the
+    program's template, which resolves ``"{0.__globals__[sys]}"`` fields with the real
+    getattr (CVE-2023-41039 again, through a library method). In this process they format
+    through the same check as ``str.format``."""
+    user_string = collections.UserString
+    if getattr(user_string.format, "sandbox_guarded", False):
+        return
+
+    def format(self: Any, /, *args: Any, **kwargs: Any) -> Any:  # noqa: A001 - UserString's own name
+        return safe_format(str(self.data))(*args, **kwargs)
+
+    def format_map(self: Any, mapping: Any) -> Any:
+        return safe_format_map(str(self.data))(mapping)
+
+    format.sandbox_guarded = True  # type: ignore[attr-defined]
+    user_string.format = format  # type: ignore[method-assign,assignment]
+    user_string.format_map = format_map  # type: ignore[method-assign]
+
+
 def guard_copy_reconstruct() -> None:
     """Guard the sink of the reduce protocol in this process's ``copy`` module.
 
@@ -384,6 +463,10 @@ def guard_copy_reconstruct() -> None:
     if getattr(real, "sandbox_guarded", False):
         return
     forbidden = (type, types.ModuleType, ModuleProxy, types.FunctionType, types.BuiltinFunctionType, types.MethodType)
+    # What builds a new object (copyreg's reducers call cls.__new__, a class builds an
+    # instance; an Enum class returns an existing member): state may be applied to it.
+    # Any other callable may return an object that already exists (a library's).
+    fresh = (copyreg.__newobj__, copyreg.__newobj_ex__, copyreg._reconstructor)  # type: ignore[attr-defined]  # noqa: SLF001
 
     def _reconstruct(  # noqa: PLR0917 - copy's own signature
         x: Any, memo: Any, func: Any, args: Any, state: Any = None, listiter: Any = None,
@@ -391,8 +474,13 @@ def guard_copy_reconstruct() -> None:
     ) -> Any:  # fmt: skip
         def create(*a: Any) -> Any:
             y = func(*a)
-            if (state is not None or listiter is not None or dictiter is not None) and isinstance(y, forbidden):
+            if state is None and listiter is None and dictiter is None:
+                return y
+            if isinstance(y, forbidden):
                 raise SecurityError("copy: a reducer may not hand back a class, module or function to modify")
+            builds = func in fresh or (isinstance(func, type) and not issubclass(func, enum.Enum))
+            if not builds and not is_user_class(type(y)):
+                raise SecurityError("copy: state is only applied to a new object or to one of the program's own")
             return y
 
         return real(x, memo, create, args, state, listiter, dictiter, deepcopy=deepcopy)
@@ -429,6 +517,10 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         guard_copy_reconstruct()
     if "enum" in allowed:
         guard_enum_functional_api()
+    if "dataclasses" in allowed:
+        guard_dataclass_fields()
+    if "collections" in allowed:
+        guard_user_string_format()
     for name in sorted(allowed, key=lambda n: n.count(".")):
         rule = CATALOGUE[name]
         attrs_by_name[name] = public_attrs(importlib.import_module(name), rule)

@@ -34,9 +34,45 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..language.policy import SOURCE_FILENAME
+from .formatting import wrap_format
 from .proxies import ModuleProxy
 from .refusal import SecurityError
 from .stand_ins import stand_in
+
+
+class UnboundMethod:
+    """A library class's function held without an instance (``Lib.method``, or
+    ``super(Sub, Sub).__init__``): callable only with a first argument whose class has
+    ``owner`` in its MRO. With anything else as ``self`` the library's code runs on an
+    object it was not written for: ``ChainMap.new_child(ProgramClass, ...)`` evaluates
+    ``self.__class__(...)``, the real ``type``; ``JSONEncoder.__init__(a typing alias)``
+    writes onto the class the alias stands for; a dataclass's generated ``__init__``
+    sets any attribute of any object."""
+
+    __slots__ = ("_function", "_owner")
+
+    def __init__(self, function: types.FunctionType, owner: type) -> None:
+        self._function = function
+        self._owner = owner
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not args or self._owner not in builtins.type(args[0]).__mro__:
+            raise SecurityError(
+                f"{self._owner.__name__}.{self._function.__name__} must be called with an instance of "
+                f"{self._owner.__name__} as its first argument in the sandbox"
+            )
+        return self._function(*args, **kwargs)
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        return self if instance is None else types.MethodType(self, instance)
+
+    @property
+    def __name__(self) -> str:
+        return str(self._function.__name__)
+
+    def __repr__(self) -> str:
+        return f"<function {self._function.__qualname__}>"
+
 
 # --------------------------------------------------------------------------- vocabulary
 
@@ -49,7 +85,7 @@ PLAIN: set[type] = {
     type(iter([])), type(iter(())), type(iter("")), type(iter(range(0))), type(iter(set())),
     type({}.keys()), type({}.values()), type({}.items()),
     type(iter({})), type(iter({}.values())), type(iter({}.items())),
-    enumerate, zip, map, filter, reversed, type(reversed([])),
+    enumerate, zip, map, filter, reversed, type(reversed([])), UnboundMethod,
     types.GeneratorType, types.SimpleNamespace, types.GenericAlias, types.UnionType,
 }  # fmt: skip
 PLAIN.update(v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException))
@@ -58,6 +94,13 @@ _BUILT_IN_PLAIN = frozenset(PLAIN)
 #: Library functions judged safe to hold (held here, so no id is ever reused): a method
 #: bound to an object the program holds, whose function is in here, needs no other check.
 APPROVED_FUNCTIONS: set[types.FunctionType] = set()
+
+#: The functions defined in the body of a class the sandbox offers (and the accessors of
+#: its properties), with that class: held unbound, each is an UnboundMethod.
+METHOD_OWNERS: dict[types.FunctionType, type] = {}
+
+#: ids of every value the sandbox offers (kept alive by the membrane).
+OFFERED_IDS: set[int] = set()
 
 #: Never held by the program, whatever route brings them.
 _REFUSED_INSTANCES: dict[type, str] = {
@@ -124,6 +167,8 @@ class Membrane:
         PLAIN.clear()  # in place: the guards hold this very set
         PLAIN.update(_BUILT_IN_PLAIN)
         APPROVED_FUNCTIONS.clear()
+        METHOD_OWNERS.clear()
+        OFFERED_IDS.clear()
         self._sandbox_type = sandbox_type
         PLAIN.add(ModuleProxy)  # holds only what the catalogue lists, vetted when built
         self._roots = frozenset(modules)
@@ -133,18 +178,31 @@ class Membrane:
         main = sys.modules.get("__main__")
         if main is not None:  # dataclass-generated methods of the program's classes
             self._function_globals.add(id(vars(main)))
+        # The checked str.format a program gets for a real one is made there.
+        self._function_globals.add(id(vars(sys.modules[wrap_format.__module__])))
         self._add_submodules()
 
     # ------------------------------------------------------------------ building
 
     def _offer(self, value: object) -> None:
         self._offered_ids.add(id(value))
+        OFFERED_IDS.add(id(value))
         self._offered.append(value)
 
     def _learn_class(self, cls: type) -> None:
         for klass in cls.__mro__:
+            if id(klass) in self._offered_ids:
+                continue
             self._offer(klass)
             for member in vars(klass).values():
+                if isinstance(member, types.FunctionType):
+                    METHOD_OWNERS.setdefault(member, klass)  # an instance method
+                elif isinstance(member, property):
+                    for accessor in (member.fget, member.fset, member.fdel):
+                        if isinstance(accessor, types.FunctionType):
+                            METHOD_OWNERS.setdefault(accessor, klass)
+                elif not isinstance(member, (staticmethod, classmethod, type)):
+                    self._offer(builtins.type(member))  # a descriptor's type (namedtuple's fields)
                 function = getattr(member, "__func__", member)
                 if isinstance(function, types.FunctionType):
                     self._function_globals.add(id(function.__globals__))
@@ -201,8 +259,19 @@ class Membrane:
         if cls in _CONSTRUCTORS:
             return stand_in(cls, f"{cls.__name__}(...) cannot be called in the sandbox")
         if id(cls) in self._offered_ids or str(cls.__module__) in self._class_modules:
+            if cls.__name__.startswith("_") and id(cls) not in self._offered_ids and not self._is_program_class(cls):
+                # A library's internal class (typing._GenericAlias, reached as type(List[int])):
+                # its instances are the library's to make; calling it builds one over anything.
+                return stand_in(cls, f"{cls.__name__}(...) is internal to its library and cannot be called")
             return cls
         return refuse(f"the class {cls.__module__}.{cls.__qualname__}, from a module the sandbox does not offer")
+
+    def _is_program_class(self, cls: type) -> bool:
+        return self._class_verdicts.get(cls) is cls and cls in PLAIN
+
+    def _instances_allowed(self, kind: type) -> bool:
+        refused = isinstance(self._class(kind), SecurityError)
+        return not (refused or issubclass(kind, builtins.type) or kind in _CONSTRUCTORS)
 
     def _function(self, function: types.FunctionType) -> bool:
         if function.__code__.co_filename == SOURCE_FILENAME or function in APPROVED_FUNCTIONS:
@@ -232,6 +301,9 @@ class Membrane:
                 raise verdict
             return verdict
         if kind is types.FunctionType:
+            owner = METHOD_OWNERS.get(value)
+            if owner is not None:
+                return UnboundMethod(value, owner)
             if self._function(value):
                 return value
             raise refuse(
@@ -245,6 +317,8 @@ class Membrane:
                 raise refuse(f"the built-in function {value.__name__}")
             if owner is not None:
                 self.admit(owner)  # a bound method: as safe as the object it is bound to
+                if isinstance(owner, str):
+                    return wrap_format(value)  # s.format reads "{0.__class__}" with the real getattr
             return value  # or a built-in type's static method (str.maketrans)
         if kind is types.MethodType:
             self.admit(value.__func__)
@@ -257,11 +331,10 @@ class Membrane:
             verdict = self._class(value.__objclass__)
             if verdict is not value.__objclass__:
                 raise refuse(f"a method of {value.__objclass__.__name__}")
-            return value
+            return wrap_format(value)  # str.format, unbound
         if kind in PLAIN:  # judged meanwhile
             return value
-        verdict = self._class(kind)
-        if verdict is not kind:
+        if not self._instances_allowed(kind):
             raise refuse(f"an instance of {kind.__module__}.{kind.__qualname__}")
         PLAIN.add(kind)  # every instance of it is as safe as this one
         return value
@@ -291,15 +364,16 @@ def admit(
     return _slow(value)
 
 
-def admit_unchanged(value: Any) -> bool:
-    """True if the membrane admits ``value`` as it is; raises if it would refuse or replace
-    it. For names that cannot be rebound inside an expression: a lambda's parameters, a
-    comprehension's variables."""
-    if admit(value) is not value:
-        raise SecurityError(
-            f"{builtins.type(value).__name__!r} objects cannot be bound by a lambda or a comprehension in the "
-            "sandbox; use a def function or a for statement"
-        )
+def admit_unchanged(*values: Any) -> bool:
+    """True if the membrane admits every value as it is; raises if it would refuse or
+    replace one. For names that cannot be rebound inside an expression: a lambda's
+    parameters, a comprehension's variables, a ``match`` pattern's captures."""
+    for value in values:
+        if builtins.type(value) not in PLAIN and admit(value) is not value:
+            raise SecurityError(
+                f"{builtins.type(value).__name__!r} objects cannot be bound by a lambda, a comprehension or a "
+                "match pattern in the sandbox; use a def function, a for statement or an if statement"
+            )
     return True
 
 

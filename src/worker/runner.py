@@ -62,8 +62,11 @@ def _user_line(exc: BaseException) -> int | None:
 
 
 def _exception_message(exc: BaseException) -> str:
+    """The message as an exact ``str``: a ``str`` subclass from the program's ``__str__``
+    would run its own methods (slicing, encoding) while the reply is built."""
     try:
-        return str(exc)
+        message = str(exc)
+        return message if type(message) is str else str.__str__(message)
     except BaseException:  # noqa: BLE001 - a user __str__ may raise anything, SystemExit included
         return f"<{type(exc).__name__} with an unprintable message>"
 

@@ -10,6 +10,7 @@ only a test can give (in-process runs accept any Python object as context).
 from __future__ import annotations
 
 import builtins
+import collections
 import contextlib
 import functools
 import json
@@ -242,3 +243,123 @@ def test_a_bound_method_is_as_safe_as_its_object() -> None:
         membrane.admit(vars(json).get)  # bound to a module's namespace
     with pytest.raises(SecurityError):
         membrane.admit(sys.stdout.write)
+
+
+# --------------------------------------------------------------------------- second review
+
+#: The second adversarial pass: each family as an attack that must fail, then its sibling.
+SECOND_REVIEW = [
+    pytest.param(
+        "import collections\nclass C:\n    maps = [(), {'__getattribute__': None}]\ncollections.ChainMap.new_child(C, 'X')",
+        id="unbound-method-with-a-class-as-self-builds-a-class",
+    ),
+    pytest.param(
+        "import collections, json\nclass S(collections.UserString):\n    pass\nsuper(S, S).__init__(json.JSONEncoder, 'x')",
+        id="unbound-init-through-super-rewrites-a-library-class",
+    ),
+    pytest.param("import calendar, json\ncalendar.Calendar.setfirstweekday(json.JSONEncoder, 3)", id="unbound-setter"),
+    pytest.param("import collections\nclass C:\n    pass\ncollections.UserList.copy(C)", id="unbound-copy-gives-type"),
+    pytest.param("import dataclasses\nclass F(dataclasses.Field):\n    pass", id="a-subclass-of-dataclasses-field"),
+    pytest.param(
+        "import typing, dataclasses\nT = typing.TypedDict('T', {'x,y': int})\nclass U(T):\n    pass\n"
+        "dataclasses.dataclass(U)",
+        id="typed-dict-keys-into-dataclass-source",
+    ),
+    pytest.param(
+        "import collections, calendar\ncollections.UserString('{0.__globals__}').format(calendar.isleap)",
+        id="user-string-format-traversal",
+    ),
+    pytest.param("import typing, json\ntype(typing.List[int])(json.loads, (int,))", id="typing-internal-class-called"),
+    pytest.param("import abc\nclass X(abc.ABC):\n    pass\nX._dump_registry", id="private-name-of-the-metaclass"),
+]
+
+
+@pytest.mark.parametrize("code", SECOND_REVIEW)
+def test_a_finding_of_the_second_review_fails(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error_type == "SecurityError"
+
+
+SECOND_REVIEW_SIBLINGS = [
+    pytest.param(
+        "import json\nclass E(json.JSONEncoder):\n    def default(self, o):\n        if isinstance(o, set):\n"
+        "            return sorted(o)\n        return json.JSONEncoder.default(self, o)\njson.dumps({1, 2}, cls=E)",
+        "[1, 2]",
+        id="library-method-through-the-class-on-an-instance",
+    ),
+    pytest.param(
+        "import collections\nclass S(collections.UserString):\n    def __init__(self):\n        super().__init__('x')\n"
+        "str(S())",
+        "x",
+        id="super-init",
+    ),
+    pytest.param("import fractions\nstr(fractions.Fraction.from_float(0.5))", "1/2", id="library-classmethod"),
+    pytest.param("import collections\ncollections.UserString('{} {x}').format(1, x=2)", "1 2", id="user-string-format"),
+    pytest.param(
+        "import typing\nA = type(typing.List[int])\n(A.__name__, isinstance(typing.List[int], A))",
+        ["_GenericAlias", True],
+        id="typing-internal-class-named",
+    ),
+    pytest.param("import typing\nclass P(typing.TypedDict):\n    x: int\nP(x=1)", {"x": 1}, id="typed-dict"),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), SECOND_REVIEW_SIBLINGS)
+def test_the_sibling_of_a_second_review_finding_works(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
+
+
+def test_typing_no_type_check_marks_only_its_argument(proxies: Proxies) -> None:
+    code = (
+        "import typing, collections, json\nX = collections.namedtuple('X', 'a', module='json.encoder')\n"
+        "X.__qualname__ = 'JSONEncoder'\nX.encode = json.JSONEncoder.encode\ntyping.no_type_check(X)"
+    )
+    run(code, proxies)
+    assert "__no_type_check__" not in vars(json.JSONEncoder.encode)
+
+
+def test_an_exception_message_is_read_once_as_a_plain_string(proxies: Proxies) -> None:
+    code = (
+        "class S(str):\n    def __getitem__(self, k):\n        print('ran while the reply was built')\n"
+        "        return 1\nclass E(Exception):\n    def __str__(self):\n        return S('boom')\nraise E()"
+    )
+    outcome = run(code, proxies)
+    assert outcome.error["message"] == "boom"
+    assert outcome.stdout == ""
+
+
+def test_a_value_slipped_into_a_module_proxy_still_passes_the_membrane(proxies: Proxies) -> None:
+    proxy = proxies["json"]
+    object.__setattr__(proxy, "slipped", builtins.getattr)
+    try:
+        assert run("import json\njson.slipped", proxies).error_type == "SecurityError"
+    finally:
+        object.__delattr__(proxy, "slipped")
+
+
+def test_dataclasses_refuses_an_inherited_field_that_was_renamed(proxies: Proxies) -> None:
+    outcome = run("import dataclasses\n@dataclasses.dataclass\nclass A:\n    x: int\nA", proxies)
+    assert outcome.reply["error"] is None
+    base = _renamed_dataclass()
+    code = "import dataclasses\n@dataclasses.dataclass\nclass B(base):\n    y: int = 0"
+    assert run(code, proxies, context={"base": base}).error_type == "SecurityError"
+
+
+def _renamed_dataclass() -> type:
+    import dataclasses
+
+    @dataclasses.dataclass
+    class A:
+        x: int
+
+    dataclasses.fields(A)[0].name = "x=print('injected')"
+    return A
+
+
+def test_copy_applies_state_only_to_a_new_object_or_the_programs_own(proxies: Proxies) -> None:
+    import copy
+    import dataclasses
+
+    field = dataclasses.field()
+    with pytest.raises(SecurityError):
+        copy._reconstruct(object(), None, lambda f: f, (field,), {"name": "x"})  # type: ignore[attr-defined]
+    assert copy.copy(collections.OrderedDict(a=1)) == {"a": 1}

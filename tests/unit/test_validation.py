@@ -99,12 +99,24 @@ REFUSED = [
     pytest.param("match 1:\n    case C(__class__=x):\n        pass", 2, "restricted", id="match-private-keyword"),
     pytest.param("print(await x)", 1, "async", id="await-at-module-level"),
     pytest.param("x = [1]\nprint([y async for y in x])", 2, "async", id="async-comprehension-outside-async"),
+    pytest.param(
+        "x = 1\nmatch x:\n    case [" + ", ".join(f"a{i}" for i in range(65)) + "]:\n        pass",
+        3,
+        "too_many_captures",
+        id="too-many-captures",
+    ),
+    pytest.param("import array", 1, "import", id="array-not-offered"),
     # Errors only the compiler finds, after the AST checks passed:
     pytest.param("x = 1\nreturn x", 2, "syntax", id="return-outside-function"),
     pytest.param("x = 1\nbreak", 2, "syntax", id="break-outside-loop"),
     pytest.param("def f(a, a):\n    pass", 1, "syntax", id="duplicate-argument"),
     pytest.param("print(1, end='', end='')", 1, "syntax", id="repeated-keyword"),
 ]
+
+
+def test_a_pattern_may_bind_as_many_names_as_the_limit() -> None:
+    code = "x = 1\nmatch x:\n    case [" + ", ".join(f"a{i}" for i in range(64)) + "]:\n        pass"
+    assert validate_source(code, POLICY) == []
 
 
 @pytest.mark.parametrize(("code", "line", "rule"), REFUSED)
