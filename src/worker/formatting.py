@@ -80,7 +80,9 @@ def wrap_format(value: Any) -> Any:
         return unbound_format
     if value is str.format_map:
         return unbound_format_map
-    owner = getattr(value, "__self__", None)
-    if isinstance(value, types.BuiltinMethodType) and isinstance(owner, str):
-        return safe_format(owner) if value.__name__ == "format" else safe_format_map(owner)
-    return value
+    if not isinstance(value, types.BuiltinMethodType) or value.__name__ not in ("format", "format_map"):
+        return value
+    owner = value.__self__
+    if not isinstance(owner, str):
+        return value
+    return safe_format(owner) if value.__name__ == "format" else safe_format_map(owner)

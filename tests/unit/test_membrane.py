@@ -363,3 +363,8 @@ def test_copy_applies_state_only_to_a_new_object_or_the_programs_own(proxies: Pr
     with pytest.raises(SecurityError):
         copy._reconstruct(object(), None, lambda f: f, (field,), {"name": "x"})  # type: ignore[attr-defined]
     assert copy.copy(collections.OrderedDict(a=1)) == {"a": 1}
+
+
+def test_other_methods_of_a_string_pass_unchanged(proxies: Proxies) -> None:
+    code = "m = getattr('text', 'upper')\nf = getattr('{}', 'format')\n(m(), f(1), [str.upper][0]('a'))"
+    assert run(code, proxies).result == ["TEXT", "1", "A"]
