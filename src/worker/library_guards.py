@@ -9,6 +9,7 @@ globals, the real ``type``, a library class to rewrite).
 from __future__ import annotations
 
 import abc
+import builtins
 import collections
 import copy
 import copyreg
@@ -473,6 +474,10 @@ def guard_copy_reconstruct() -> None:
         dictiter: Any = None, *, deepcopy: Any = copy.deepcopy,
     ) -> Any:  # fmt: skip
         def create(*a: Any) -> Any:
+            if func is builtins.getattr:
+                # A bound method reduces to getattr(self, its function's __name__), a name the
+                # program may set: copy would read any attribute with the real getattr.
+                raise SecurityError("copy: methods cannot be copied in the sandbox")
             y = func(*a)
             if state is None and listiter is None and dictiter is None:
                 return y

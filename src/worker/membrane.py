@@ -33,6 +33,7 @@ import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ..language.names import DEFINABLE_METHODS, is_dunder
 from ..language.policy import SOURCE_FILENAME
 from .formatting import wrap_format
 from .proxies import ModuleProxy
@@ -124,6 +125,14 @@ _DESCRIPTORS = (
     types.WrapperDescriptorType, types.MethodDescriptorType, types.ClassMethodDescriptorType,
     types.GetSetDescriptorType, types.MemberDescriptorType,
 )  # fmt: skip
+
+
+#: Kinds of values that are special methods of built-in types, bound or not.
+_SPECIAL_METHOD_KINDS = frozenset({types.BuiltinFunctionType, types.MethodWrapperType, *_DESCRIPTORS})
+
+
+def _unheld_special(name: object) -> bool:
+    return type(name) is str and is_dunder(name) and name not in DEFINABLE_METHODS
 
 
 def refuse(what: str) -> SecurityError:
@@ -309,6 +318,10 @@ class Membrane:
             raise refuse(
                 f"the function {value.__module__}.{value.__qualname__}, from a module the sandbox does not offer"
             )
+        if kind in _SPECIAL_METHOD_KINDS and _unheld_special(value.__name__):
+            # object.__getattribute__, object.__setattr__, type.__subclasses__ ...: a special
+            # method the program may not read by name is not a value it may hold by any route.
+            raise refuse(f"the special method {value.__name__}")
         if kind is types.BuiltinFunctionType:
             owner = value.__self__
             if isinstance(owner, types.ModuleType):  # a module's function: only those offered

@@ -368,3 +368,35 @@ def test_copy_applies_state_only_to_a_new_object_or_the_programs_own(proxies: Pr
 def test_other_methods_of_a_string_pass_unchanged(proxies: Proxies) -> None:
     code = "m = getattr('text', 'upper')\nf = getattr('{}', 'format')\n(m(), f(1), [str.upper][0]('a'))"
     assert run(code, proxies).result == ["TEXT", "1", "A"]
+
+
+# --------------------------------------------------------------------------- third review
+
+THIRD_REVIEW = [
+    pytest.param(
+        "import copy\ndef f(cls):\n    pass\nf.__name__ = '__getattribute__'\nclass S:\n    m = classmethod(f)\n"
+        "copy.copy(S.m)",
+        id="copy-of-a-bound-method-reads-a-chosen-name",
+    ),
+]
+
+
+@pytest.mark.parametrize("code", THIRD_REVIEW)
+def test_a_finding_of_the_third_review_fails(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error_type == "SecurityError"
+
+
+@pytest.mark.parametrize(
+    "special",
+    [object.__getattribute__, object.__setattr__, object.__delattr__, object.__reduce_ex__, (1).__reduce_ex__,
+     object.__init_subclass__, int.__subclasses__, object.__dir__],
+    ids=lambda value: value.__name__,
+)  # fmt: skip
+def test_a_special_method_the_program_may_not_read_is_not_held(special: object) -> None:
+    with pytest.raises(SecurityError):
+        membrane.admit(special)
+
+
+def test_an_ordinary_special_method_of_a_builtin_type_is_held() -> None:
+    for special in (object.__init__, int.__add__, (1).__add__, dict.__getitem__, str.__eq__):
+        assert membrane.admit(special) is special
