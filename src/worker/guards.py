@@ -121,11 +121,11 @@ def _private_name_is_the_programs(obj: object, name: str) -> bool:
         mro = owner.__mro__
         classes = mro[mro.index(start) + 1 :] if start in mro else ()
     else:
+        classes = (obj if isinstance(obj, builtins.type) else builtins.type(obj)).__mro__
         if not isinstance(obj, builtins.type):
             instance_dict = getattr(obj, "__dict__", None)
-            if isinstance(instance_dict, dict) and name in instance_dict:
+            if isinstance(instance_dict, dict) and name in instance_dict and not _data_descriptor_in(classes, name):
                 return True
-        classes = (obj if isinstance(obj, builtins.type) else builtins.type(obj)).__mro__
     for klass in classes:
         if name in klass.__dict__:
             return is_user_class(klass)
@@ -139,6 +139,16 @@ def _private_name_is_the_programs(obj: object, name: str) -> bool:
         cls = obj if isinstance(obj, builtins.type) else builtins.type(obj)
     fallback = getattr(cls, "__getattr__", None)
     return fallback is None or _is_program_getattr(fallback)
+
+
+def _data_descriptor_in(classes: Iterable[type], name: str) -> bool:
+    """Whether a class defines ``name`` as a data descriptor (a slot, a property), which
+    the lookup finds before the instance dict."""
+    for klass in classes:
+        if name in vars(klass):
+            kind = builtins.type(vars(klass)[name])
+            return hasattr(kind, "__set__") or hasattr(kind, "__delete__")
+    return False
 
 
 def check_attribute_name(obj: object, name: object) -> str:

@@ -168,6 +168,9 @@ class Membrane:
         self._class_verdicts: dict[type, object] = {}
         self._module_dicts: set[int] = set()
         self._modules_seen = -1
+        #: The running program's own globals and builtins table: the guards are names in
+        #: them, so holding one would let a program replace a guard.
+        self._namespaces: set[int] = set()
 
     def configure(self, offered: Iterable[object], modules: Iterable[str], sandbox_type: type) -> None:
         """Learn what the sandbox offers: once per process, in the template (in-process
@@ -241,6 +244,10 @@ class Membrane:
                 if isinstance(module, types.ModuleType):
                     self._function_globals.add(id(vars(module)))
 
+    def guard_namespace(self, *namespaces: dict[str, Any]) -> None:
+        """Refuse these dicts from now on (a job's globals and its builtins)."""
+        self._namespaces.update(id(namespace) for namespace in namespaces)
+
     def add_program_class(self, cls: type) -> None:
         PLAIN.add(cls)
         self._class_verdicts[cls] = cls
@@ -296,7 +303,7 @@ class Membrane:
         """The decision for a value whose type is not known to be plain."""
         kind = builtins.type(value)
         if kind is dict:
-            if self._is_module_dict(value):
+            if self._is_module_dict(value) or id(value) in self._namespaces:
                 raise refuse("a module's namespace")
             return value
         if kind is types.TracebackType:

@@ -185,6 +185,7 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     namespace.update(job["context"])
     namespace.update(environment.guards)  # after the context: guards always win
     namespace["_print_"] = make_print(stdout)
+    membrane.MEMBRANE.guard_namespace(namespace, environment.builtins)
     try:
         exec(program, namespace)  # noqa: S102 - restricted bytecode, guarded namespace
     except MemoryError:

@@ -212,6 +212,7 @@ def test_a_traceback_reaches_exit_as_none(proxies: Proxies) -> None:
 
 
 def test_a_metaclass_becomes_the_sandbox_type(proxies: Proxies) -> None:
+    run("1", proxies)
     assert membrane.admit(type) is SandboxType
     assert membrane.admit(type(json.JSONDecodeError.__mro__[-1])) is SandboxType
     outcome = run("import enum\nclass E(enum.Enum):\n    A = 1\nT = type(E)\n(T is type, isinstance(E, T))", proxies)
@@ -226,18 +227,21 @@ def test_a_constructor_class_becomes_a_stand_in_that_cannot_be_called(proxies: P
 
 
 def test_what_the_sandbox_offers_passes_unchanged(proxies: Proxies) -> None:
+    run("1", proxies)  # the membrane learns what the sandbox offers when the environment is built
     for value in (1, "s", [1], {"a": 1}, len, json.dumps, SandboxType, ValueError("x"), functools.partial(len)):
         assert membrane.admit(value) is value
 
 
-def test_a_capability_is_refused_directly() -> None:
+def test_a_capability_is_refused_directly(proxies: Proxies) -> None:
+    run("1", proxies)
     for name, capability in CAPABILITIES.items():
         with pytest.raises(SecurityError):
             membrane.admit(capability)
         assert name
 
 
-def test_a_bound_method_is_as_safe_as_its_object() -> None:
+def test_a_bound_method_is_as_safe_as_its_object(proxies: Proxies) -> None:
+    run("1", proxies)
     assert membrane.admit([].append)
     with pytest.raises(SecurityError):
         membrane.admit(vars(json).get)  # bound to a module's namespace
@@ -392,11 +396,33 @@ def test_a_finding_of_the_third_review_fails(proxies: Proxies, code: str) -> Non
      object.__init_subclass__, int.__subclasses__, object.__dir__],
     ids=lambda value: value.__name__,
 )  # fmt: skip
-def test_a_special_method_the_program_may_not_read_is_not_held(special: object) -> None:
+def test_a_special_method_the_program_may_not_read_is_not_held(proxies: Proxies, special: object) -> None:
+    run("1", proxies)
     with pytest.raises(SecurityError):
         membrane.admit(special)
 
 
-def test_an_ordinary_special_method_of_a_builtin_type_is_held() -> None:
+def test_an_ordinary_special_method_of_a_builtin_type_is_held(proxies: Proxies) -> None:
+    run("1", proxies)
     for special in (object.__init__, int.__add__, (1).__add__, dict.__getitem__, str.__eq__):
         assert membrane.admit(special) is special
+
+
+def test_the_programs_own_namespace_is_not_held(proxies: Proxies) -> None:
+    run("x = 1", proxies)  # a job's namespace and builtins are registered as it starts
+    namespace: dict[str, Any] = {"x": 1}
+    membrane.MEMBRANE.guard_namespace(namespace)
+    with pytest.raises(SecurityError):
+        membrane.admit(namespace)
+    assert membrane.admit({"x": 1}) == {"x": 1}
+
+
+def test_a_private_slot_of_a_library_base_stays_private_when_the_instance_dict_has_the_name(
+    proxies: Proxies,
+) -> None:
+    code = (
+        "import fractions, functools\nclass P(fractions.Fraction):\n    pass\nclass CP(functools.cached_property):\n"
+        "    pass\ncp = CP(lambda self: 'planted')\nP.peek = cp\ncp.attrname = '_numerator'\np = P(3, 4)\np.peek\n"
+        "p._numerator"
+    )
+    assert run(code, proxies).error_type == "SecurityError"
