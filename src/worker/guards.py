@@ -26,7 +26,6 @@ from __future__ import annotations
 import builtins
 import calendar
 import collections
-import dataclasses
 import decimal
 import functools
 import importlib
@@ -68,7 +67,7 @@ from .membrane import (
     admit_unchanged,
 )
 from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
-from .ownership import is_user_class
+from .ownership import is_user_class, refuse_final_bases
 from .proxies import ModuleProxy
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
 
@@ -636,19 +635,13 @@ def refuse_metaclass(cls: object) -> None:
 _TYPING_INTERNAL = typing._Final  # noqa: SLF001
 
 
-#: Library classes whose instances their library trusts as its own records: a program
-#: subclass could make an attribute say anything (a Field subclass with a ``name``
-#: property put any text into the source dataclasses compiles with exec()).
-_FINAL_LIBRARY_CLASSES = frozenset({dataclasses.Field})
-
-
 def refuse_metaclass_bases(bases: Iterable[object]) -> None:
     for base in bases:
         refuse_metaclass(base)
         if isinstance(base, builtins.type) and issubclass(base, _TYPING_INTERNAL):
             raise SecurityError(f"typing's internal class {base.__name__} cannot be subclassed")
-        if isinstance(base, builtins.type) and any(final in base.__mro__ for final in _FINAL_LIBRARY_CLASSES):
-            raise SecurityError(f"{base.__name__} cannot be subclassed in the sandbox")
+        if isinstance(base, builtins.type):
+            refuse_final_bases(base)
 
 
 def check_class_namespace(namespace: Mapping[str, Any]) -> None:

@@ -389,8 +389,13 @@ def guard_abc_register() -> None:
         return
 
     def register(cls: Any, subclass: Any) -> Any:
-        if not (is_user_class(cls) or is_user_class(subclass)):
-            raise SecurityError("ABC.register: the ABC or the registered class must be the program's own")
+        # A registration answers isinstance() for every ABC above cls too: registering a
+        # library class needs an ABC whose ABC ancestors are all the program's (or ABC).
+        own_line = all(is_user_class(k) or k is abc.ABC for k in cls.__mro__ if isinstance(k, abc.ABCMeta))
+        if not (is_user_class(subclass) or own_line):
+            raise SecurityError(
+                "ABC.register: the registered class, or the ABC and its ABC bases, must be the program's own"
+            )
         return real(cls, subclass)
 
     register.sandbox_guarded = True  # type: ignore[attr-defined]
@@ -411,6 +416,11 @@ def guard_dataclass_fields() -> None:
         for name in vars(cls).get("__annotations__", {}):
             if not (type(name) is str and name.isidentifier() and not keyword.iskeyword(name)):
                 raise SecurityError(f"dataclasses: the field name {name!r} is not an identifier")
+        for value in vars(cls).values():
+            # dataclasses adopts a Field default as the field and sets its name: only a
+            # plain Field keeps the name it is given.
+            if isinstance(value, dataclasses.Field) and type(value) is not dataclasses.Field:
+                raise SecurityError("dataclasses: a field must be made by dataclasses.field()")
         for base in cls.__mro__[1:]:
             fields = vars(base).get("__dataclass_fields__")
             if not isinstance(fields, dict):

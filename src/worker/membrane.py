@@ -118,6 +118,9 @@ _CONSTRUCTORS = (
     types.FrameType, types.TracebackType, types.BuiltinFunctionType, types.MappingProxyType,
     types.WrapperDescriptorType, types.MethodWrapperType, types.MethodDescriptorType,
     types.ClassMethodDescriptorType, types.GetSetDescriptorType, types.MemberDescriptorType,
+    # list[int] is written, not built: calling the class builds an alias over any callable,
+    # whose call sets __orig_class__ on what it returns with the real setattr.
+    types.GenericAlias,
 )  # fmt: skip
 
 #: Values whose verdict depends on the instance, not only on its type.

@@ -8,9 +8,24 @@ the current one.
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 
 from .membrane import add_program_class
+from .refusal import SecurityError
+
+#: Library classes whose instances their library trusts as its own records: a program
+#: subclass could make an attribute say anything (a Field subclass with a ``name``
+#: property put any text into the source dataclasses compiles with exec()). Checked
+#: wherever a class becomes the program's, however it was built (a class statement,
+#: Enum(..., type=Field), make_dataclass(bases=...)).
+FINAL_LIBRARY_CLASSES = frozenset({dataclasses.Field})
+
+
+def refuse_final_bases(cls: type) -> None:
+    for final in FINAL_LIBRARY_CLASSES:
+        if final in cls.__mro__:
+            raise SecurityError(f"{final.__name__} cannot be subclassed in the sandbox")
 
 
 class UserClasses:
@@ -20,6 +35,7 @@ class UserClasses:
         self._classes: dict[int, weakref.ref[type]] = {}
 
     def add(self, cls: type) -> None:
+        refuse_final_bases(cls)
         self._classes[id(cls)] = weakref.ref(cls)
         add_program_class(cls)  # its instances are the program's: plain to the membrane
 

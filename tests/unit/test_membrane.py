@@ -382,6 +382,22 @@ THIRD_REVIEW = [
         "copy.copy(S.m)",
         id="copy-of-a-bound-method-reads-a-chosen-name",
     ),
+    pytest.param(
+        "import enum, dataclasses
+M = dataclasses.MISSING
+"
+        "X = enum.Enum('X', [('A', (M, M, True, True, None, True, None, False))], type=dataclasses.Field)",
+        id="enum-functional-api-with-a-final-mixin",
+    ),
+    pytest.param("import json
+type(list[int])(json.loads, ())", id="generic-alias-built-over-a-library-function"),
+    pytest.param(
+        "import collections.abc
+class MySeq(collections.abc.Sequence):
+    pass
+MySeq.register(int)",
+        id="register-a-library-class-under-a-library-abc",
+    ),
 ]
 
 
