@@ -383,19 +383,13 @@ THIRD_REVIEW = [
         id="copy-of-a-bound-method-reads-a-chosen-name",
     ),
     pytest.param(
-        "import enum, dataclasses
-M = dataclasses.MISSING
-"
+        "import enum, dataclasses\nM = dataclasses.MISSING\n"
         "X = enum.Enum('X', [('A', (M, M, True, True, None, True, None, False))], type=dataclasses.Field)",
         id="enum-functional-api-with-a-final-mixin",
     ),
-    pytest.param("import json
-type(list[int])(json.loads, ())", id="generic-alias-built-over-a-library-function"),
+    pytest.param("import json\ntype(list[int])(json.loads, ())", id="generic-alias-built-over-a-library-function"),
     pytest.param(
-        "import collections.abc
-class MySeq(collections.abc.Sequence):
-    pass
-MySeq.register(int)",
+        "import collections.abc\nclass MySeq(collections.abc.Sequence):\n    pass\nMySeq.register(int)",
         id="register-a-library-class-under-a-library-abc",
     ),
 ]
