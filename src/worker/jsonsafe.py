@@ -5,6 +5,9 @@ subclasses such as enums become their plain value, mapping keys become strings t
 ``json.dumps`` makes them). Anything JSON has no form for is represented, never
 dropped and never allowed to crash the reply:
 
+* ``datetime``/``date``/``time`` become ISO 8601 strings, ``Decimal`` and ``UUID`` their
+  string, an ``Enum`` member its value (the contract's conversions), each read with the
+  base class's own method, so a program subclass runs no code while the reply is built;
 * a value without a JSON form (set, complex, bytes, a class instance ...) becomes its
   ``repr()`` as a string, e.g. ``"{1, 2, 3}"``;
 * NaN and the infinities become the strings ``"nan"``, ``"inf"``, ``"-inf"``;
@@ -18,7 +21,11 @@ The conversion stops once the output would exceed the byte budget, and says so.
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import enum
 import math
+import uuid
 from typing import Any
 
 from ..protocol import dumps
@@ -111,9 +118,35 @@ class _Converter:
                 return items
             finally:
                 self.active.discard(marker)
-        text = safe_repr(value)
+        if isinstance(value, enum.Enum):
+            return self.convert(vars(value).get("_value_"), depth + 1)
+        text = _as_text(value)
+        if text is None:
+            text = safe_repr(value)
         self.spend(len(text) + 2)
         return text
+
+
+_UUID_INT = vars(uuid.UUID)["int"]  # the slot itself: a subclass property cannot answer for it
+
+
+def _as_text(value: object) -> str | None:
+    """The contract's string for a date, time, Decimal or UUID, else None."""
+    try:
+        if isinstance(value, datetime.datetime):
+            return datetime.datetime.isoformat(value)
+        if isinstance(value, datetime.date):
+            return datetime.date.isoformat(value)
+        if isinstance(value, datetime.time):
+            return datetime.time.isoformat(value)
+        if isinstance(value, decimal.Decimal):
+            return decimal.Decimal.__str__(value)
+        if isinstance(value, uuid.UUID):
+            digits = f"{_UUID_INT.__get__(value):032x}"
+            return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+    except Exception:  # noqa: BLE001 - a program tzinfo may raise anything; then repr() it is
+        return None
+    return None
 
 
 def _json_text(value: Any) -> str:
