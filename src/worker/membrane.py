@@ -174,6 +174,7 @@ class Membrane:
         #: The running program's own globals and builtins table: the guards are names in
         #: them, so holding one would let a program replace a guard.
         self._namespaces: set[int] = set()
+        self._namespace_refs: tuple[dict[str, Any], ...] = ()
 
     def configure(self, offered: Iterable[object], modules: Iterable[str], sandbox_type: type) -> None:
         """Learn what the sandbox offers: once per process, in the template (in-process
@@ -248,8 +249,11 @@ class Membrane:
                     self._function_globals.add(id(vars(module)))
 
     def guard_namespace(self, *namespaces: dict[str, Any]) -> None:
-        """Refuse these dicts from now on (a job's globals and its builtins)."""
-        self._namespaces.update(id(namespace) for namespace in namespaces)
+        """Refuse these dicts (the running job's globals and its builtins) instead of the
+        previous job's. They are held here, so their ids stay theirs: a freed namespace's
+        id, reused by a dict of the next job (the template's rehearsal run), refused it."""
+        self._namespace_refs = namespaces
+        self._namespaces = {id(namespace) for namespace in namespaces}
 
     def add_program_class(self, cls: type) -> None:
         PLAIN.add(cls)

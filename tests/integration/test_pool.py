@@ -83,6 +83,15 @@ def test_job_succeeds(hello: RunOutcome) -> None:
     assert hello.reply["success"] is True
 
 
+def test_dicts_of_the_context_reach_the_program_in_a_real_worker() -> None:
+    # Dicts the worker decodes from the job are the program's data, never mistaken for
+    # a namespace the membrane refuses (the template's rehearsal registered one).
+    records = [{"name": f"n{i}", "v": i} for i in range(200)]
+    code = "total = 0\nfor rec in records:\n    total += rec['v']\ntotal"
+    outcome = run_one(job(code, {"records": records}))
+    assert outcome.reply["result"] == sum(range(200)), outcome.reply
+
+
 def test_job_has_no_limit(hello: RunOutcome) -> None:
     assert hello.reply["limit"] is None
 

@@ -436,3 +436,26 @@ def test_a_private_slot_of_a_library_base_stays_private_when_the_instance_dict_h
         "p._numerator"
     )
     assert run(code, proxies).error_type == "SecurityError"
+
+
+def test_only_the_running_jobs_namespace_is_refused(proxies: Proxies) -> None:
+    run("1", proxies)
+    earlier: dict[str, Any] = {"job": 1}
+    later: dict[str, Any] = {"job": 2}
+    membrane.MEMBRANE.guard_namespace(earlier)
+    membrane.MEMBRANE.guard_namespace(later)
+    assert membrane.admit(earlier) is earlier
+    with pytest.raises(SecurityError):
+        membrane.admit(later)
+
+
+def test_a_dict_that_reuses_a_finished_jobs_namespace_address_is_not_refused(proxies: Proxies) -> None:
+    run("1", proxies)
+
+    def rehearsal() -> None:  # the template runs one before it forks, then frees it
+        membrane.MEMBRANE.guard_namespace({"__name__": "__main__"})
+
+    rehearsal()
+    membrane.MEMBRANE.guard_namespace({"job": "current"})
+    fresh = [{"name": "ana"} for _ in range(1000)]  # CPython reuses freed dicts' memory
+    assert all(membrane.admit(record) is record for record in fresh)
