@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -371,3 +371,67 @@ def test_mcp_requests_have_their_own_route_label(live_server: LiveServer) -> Non
     assert (
         sample(live_server, "executor_http_requests_total", {"route": "/mcp", "method": "POST", "status": "200"}) >= 1
     )
+
+
+# --------------------------------------------------------------------------- CORS (browser clients)
+
+ORIGIN = "https://app.example"
+
+#: The headers a browser MCP client sends on /mcp, by the protocol version that added them.
+MCP_HEADERS_BY_VERSION = {
+    "2025-03-26": "content-type,authorization,mcp-session-id,last-event-id",
+    "2025-06-18": "content-type,authorization,mcp-protocol-version,mcp-session-id",
+    "2026-07-28": "content-type,authorization,mcp-protocol-version,mcp-method,mcp-name",
+    "executor": "content-type,x-executor-token,x-request-id",
+}
+
+
+@pytest.fixture(scope="module")
+def cors_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with run_server(tmp_path_factory.mktemp("cors"), {"EXECUTOR_CORS_ALLOW_ORIGINS": ORIGIN}) as server:
+        yield server
+
+
+def preflight(server: LiveServer, method: str, headers: str, origin: str = ORIGIN) -> httpx.Response:
+    return httpx.options(
+        server.url + "/mcp",
+        headers={"Origin": origin, "Access-Control-Request-Method": method, "Access-Control-Request-Headers": headers},
+        timeout=10,
+    )
+
+
+@pytest.mark.parametrize("version", sorted(MCP_HEADERS_BY_VERSION))
+@pytest.mark.parametrize("method", ["POST", "GET", "DELETE"])
+def test_a_preflight_with_the_mcp_headers_of_each_version_passes(
+    cors_server: LiveServer, version: str, method: str
+) -> None:
+    response = preflight(cors_server, method, MCP_HEADERS_BY_VERSION[version])
+    assert response.status_code == 200, response.text
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+    allowed = {h.strip().lower() for h in response.headers["access-control-allow-headers"].split(",")}
+    assert set(MCP_HEADERS_BY_VERSION[version].split(",")) <= allowed
+
+
+def test_a_preflight_from_an_unlisted_origin_is_refused(cors_server: LiveServer) -> None:
+    response = preflight(cors_server, "POST", MCP_HEADERS_BY_VERSION["2026-07-28"], origin="https://evil.example")
+    assert response.status_code == 400
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_a_browsers_get_probe_reads_its_405(cors_server: LiveServer) -> None:
+    # The SDKs open an event stream with GET and take 405 for "none here"; without the
+    # CORS header the browser would hide the 405 behind a network error.
+    response = httpx.get(
+        cors_server.url + "/mcp",
+        headers={"Origin": ORIGIN, "Accept": "text/event-stream", "Authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+    )
+    assert response.status_code == 405
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+
+
+def test_a_browsers_post_reads_its_answer(cors_server: LiveServer) -> None:
+    response = initialize_raw(cors_server, {"Origin": ORIGIN, "Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+    assert response.json()["result"]["serverInfo"]["name"] == "python-sandbox"
