@@ -4,16 +4,18 @@ Tools:
 
 * ``run_python(code, context?, timeout_s?)``: runs the code through ExecutionService,
   exactly as POST /execute does (validation, FIFO admission, a fresh confined worker).
-  The result has a short text summary for the model and ``structuredContent`` equal to
-  the /execute response. A program that raised or hit a limit is ``isError: true`` with
-  its error; code the validator refuses is a tool error that lists every violation with
-  its line and a hint, never a protocol error.
+  The result has a text for the model (``model_text``: the error, the limit, stdout,
+  stderr and the result as JSON, within EXECUTOR_MCP_MAX_TEXT_BYTES, each cut marked)
+  and ``structuredContent`` equal to the /execute response (the tool's outputSchema).
+  A program that raised or hit a limit is ``isError: true`` with its error; code the
+  validator refuses is a tool error that lists every violation with its line and a
+  hint, never a protocol error; arguments that do not fit are one sentence.
 * ``sandbox_info()``: the allowed modules and the limits, also the resource
-  ``sandbox://info``, so that an agent can look before it writes code.
+  ``sandbox://info``; run_python's description says the same, so no call is needed first.
 
 Served over Streamable HTTP at /mcp in the service's own FastAPI app (stateless, JSON
-answers: any replica can answer any request), and over stdio by ``python -m
-src.mcp_stdio``. On HTTP the caller authenticates as on /execute (``X-Executor-Token``,
+answers: any replica can answer any request), and over stdio by the console script
+``sandboxed-executor-mcp`` (src/mcp_stdio.py). On HTTP the caller authenticates as on /execute (``X-Executor-Token``,
 or ``Authorization: Bearer``), shares its rate-limit budget with /execute, and is
 counted and audited with ``transport="mcp"``.
 """
