@@ -174,15 +174,35 @@ def _lifespan(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextMana
     return lifespan
 
 
+#: Request headers a browser may send: the service's own, and those the MCP clients send
+#: on /mcp in every protocol version the SDK serves (2025-03-26 to 2026-07-28):
+#: MCP-Protocol-Version, Mcp-Session-Id and Last-Event-ID (resumption), then Mcp-Method
+#: and Mcp-Name (2026-07-28). Mcp-Param-* headers exist only for tools that declare
+#: them, and neither tool here does.
+CORS_ALLOW_HEADERS = (
+    "Content-Type",
+    "Authorization",
+    "X-Executor-Token",
+    "X-Request-ID",
+    "MCP-Protocol-Version",
+    "Mcp-Session-Id",
+    "Last-Event-ID",
+    "Mcp-Method",
+    "Mcp-Name",
+)
+
+
 def _add_middleware(app: FastAPI, settings: Settings, metrics: ExecutorMetrics) -> None:
     # Added innermost first: requests pass RequestId, then metrics, then headers, then CORS.
     if settings.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_allow_origins),
-            allow_methods=["POST"],
-            # Authorization and MCP-Protocol-Version: browser MCP clients call /mcp with them.
-            allow_headers=["Content-Type", "X-Executor-Token", "X-Request-ID", "Authorization", "MCP-Protocol-Version"],
+            # GET and DELETE only so that a browser MCP client's probe for an event stream
+            # (GET /mcp) and its session end (DELETE) get their 405 instead of a failed
+            # preflight, which the SDKs take for a network error.
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=list(CORS_ALLOW_HEADERS),
             expose_headers=["X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"],
             allow_credentials=False,
             max_age=600,

@@ -4,16 +4,18 @@ Tools:
 
 * ``run_python(code, context?, timeout_s?)``: runs the code through ExecutionService,
   exactly as POST /execute does (validation, FIFO admission, a fresh confined worker).
-  The result has a short text summary for the model and ``structuredContent`` equal to
-  the /execute response. A program that raised or hit a limit is ``isError: true`` with
-  its error; code the validator refuses is a tool error that lists every violation with
-  its line and a hint, never a protocol error.
+  The result has a text for the model (``model_text``: the error, the limit, stdout,
+  stderr and the result as JSON, within EXECUTOR_MCP_MAX_TEXT_BYTES, each cut marked)
+  and ``structuredContent`` equal to the /execute response (the tool's outputSchema).
+  A program that raised or hit a limit is ``isError: true`` with its error; code the
+  validator refuses is a tool error that lists every violation with its line and a
+  hint, never a protocol error; arguments that do not fit are one sentence.
 * ``sandbox_info()``: the allowed modules and the limits, also the resource
-  ``sandbox://info``, so that an agent can look before it writes code.
+  ``sandbox://info``; run_python's description says the same, so no call is needed first.
 
 Served over Streamable HTTP at /mcp in the service's own FastAPI app (stateless, JSON
-answers: any replica can answer any request), and over stdio by ``python -m
-src.mcp_stdio``. On HTTP the caller authenticates as on /execute (``X-Executor-Token``,
+answers: any replica can answer any request), and over stdio by the console script
+``sandboxed-executor-mcp`` (src/mcp_stdio.py). On HTTP the caller authenticates as on /execute (``X-Executor-Token``,
 or ``Authorization: Bearer``), shares its rate-limit budget with /execute, and is
 counted and audited with ``transport="mcp"``.
 """
@@ -22,14 +24,16 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from . import __version__
 from .api.front import Caller, ExecutionFront, unless_client_leaves
@@ -45,69 +49,221 @@ CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("mcp_call
 #: answer; None over stdio.
 CLIENT_GONE: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar("mcp_client_gone", default=None)
 #: What run_python answers to a client that left (nobody reads it; it is for the SDK).
-ABANDONED_TEXT = "the client disconnected before the answer; the execution was stopped"
-SUMMARY_CHARS = 2000
+ABANDONED_TEXT = "The client disconnected before the answer, so the execution was stopped."
+#: Bytes each cut section keeps for its marker (the longest marker is about 190 bytes).
+MARKER_RESERVE_BYTES = 240
+#: run_python's published input schema and sandbox_info's: stable titles, not the names
+#: the SDK derives from Python functions ("describeArguments").
+RUN_PYTHON_ARGUMENTS_TITLE = "run_python arguments"
+SANDBOX_INFO_ARGUMENTS_TITLE = "sandbox_info arguments"
+
+
+#: run_python's return type: the SDK derives the tool's outputSchema from the model (the
+#: /execute response, which structuredContent equals on every run that was not refused).
+RunPythonResult = Annotated[CallToolResult, ExecuteResponse]
+
+
+class SandboxLimits(BaseModel):
+    default_timeout_s: float
+    max_timeout_s: float
+    memory_mb: int
+    max_code_bytes: int
+    max_stdout_bytes: int
+    max_stderr_bytes: int
+    max_result_bytes: int
+    max_text_bytes: int = Field(description="budget of the text run_python shows the model")
+
+
+class SandboxInfo(BaseModel):
+    language: str
+    allowed_modules: list[str]
+    limits: SandboxLimits
+    returning_a_value: str
+    not_available: str
 
 
 def sandbox_info(settings: Settings) -> dict[str, Any]:
-    return {
-        "language": "Python 3.11, run with RestrictedPython in a fresh, confined process per call",
-        "allowed_modules": sorted(settings.allowed_imports),
-        "limits": {
-            "default_timeout_s": settings.execution_timeout_s,
-            "max_timeout_s": settings.max_timeout_s,
-            "memory_mb": settings.max_memory_mb,
-            "max_code_bytes": settings.max_code_bytes,
-            "max_stdout_bytes": settings.max_stdout_bytes,
-            "max_stderr_bytes": settings.max_stderr_bytes,
-            "max_result_bytes": settings.max_result_bytes,
-        },
-        "returning_a_value": "the value of the last expression statement (else the global `_`) comes back "
-        "as `result`, converted to JSON; print() goes to `stdout`",
-        "not_available": "files, network, subprocesses, threads, eval/exec, attributes starting with _, "
-        "modules outside allowed_modules; nothing persists between calls",
-    }
+    return describe_sandbox(settings).model_dump(mode="json")
+
+
+def describe_sandbox(settings: Settings) -> SandboxInfo:
+    return SandboxInfo(
+        language="Python 3.11, run with RestrictedPython in a fresh, confined process per call",
+        allowed_modules=sorted(settings.allowed_imports),
+        limits=SandboxLimits(
+            default_timeout_s=settings.execution_timeout_s,
+            max_timeout_s=settings.max_timeout_s,
+            memory_mb=settings.max_memory_mb,
+            max_code_bytes=settings.max_code_bytes,
+            max_stdout_bytes=settings.max_stdout_bytes,
+            max_stderr_bytes=settings.max_stderr_bytes,
+            max_result_bytes=settings.max_result_bytes,
+            max_text_bytes=settings.mcp_max_text_bytes,
+        ),
+        returning_a_value="the value of the last expression statement (else of the global `_`) comes back as "
+        "`result`, converted to JSON; print() goes to `stdout`",
+        not_available="files, network, subprocesses, threads, eval/exec, names and attributes starting with an "
+        "underscore (other than `_` itself), modules outside allowed_modules; nothing persists between calls",
+    )
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes // 1_048_576} MiB" if n_bytes % 1_048_576 == 0 else f"{n_bytes // 1024} KiB"
 
 
 def tool_description(settings: Settings) -> str:
+    """What the model reads about run_python: every limit it can hit, with the number."""
     modules = ", ".join(sorted(settings.allowed_imports))
     return (
         "Run Python 3.11 code in a fresh sandboxed process and get its stdout, stderr and result.\n"
-        "- The value of the last expression comes back as `result` (JSON): end the code with an expression, "
-        "like a notebook cell. print() output comes back as `stdout`.\n"
+        "- The value of the last expression comes back as `result` (as JSON): end the code with an expression, "
+        "like a notebook cell (or assign it to `_`). print() output comes back as `stdout`.\n"
         "- `context` (optional object): its keys become global variables (identifiers not starting with _).\n"
-        f"- Limits: {settings.execution_timeout_s:g} s by default (timeout_s up to {settings.max_timeout_s:g}), "
-        f"{settings.max_memory_mb} MB memory, output truncated past "
-        f"{settings.max_stdout_bytes // 1024} KiB.\n"
+        f"- Time: {settings.execution_timeout_s:g} s by default; `timeout_s` may ask for up to "
+        f"{settings.max_timeout_s:g} s. A program that runs longer is stopped and the answer says so.\n"
+        f"- Memory: {settings.max_memory_mb} MB. Code: at most {_size(settings.max_code_bytes)}.\n"
+        f"- Output: stdout is kept up to {_size(settings.max_stdout_bytes)}, stderr up to "
+        f"{_size(settings.max_stderr_bytes)}, the result up to {_size(settings.max_result_bytes)}; the text of this "
+        f"answer shows at most {_size(settings.mcp_max_text_bytes)} of them, and says how much it left out.\n"
         f"- Importable modules: {modules}. Nothing else: no files, network, subprocesses, threads, "
-        "eval/exec, or names/attributes starting with an underscore.\n"
+        "eval/exec, or names and attributes starting with an underscore (other than `_` itself).\n"
         "- Nothing persists between calls: define what you need in each call.\n"
         "- Refused code comes back as an error listing each problem with its line and a hint."
     )
 
 
-def _summary(reply: ExecuteResponse) -> str:
-    parts: list[str] = []
+def run_python_schema(settings: Settings) -> dict[str, Any]:
+    """run_python's input schema as published: a description per parameter and the
+    bounds of this service's settings."""
+    return {
+        "type": "object",
+        "title": RUN_PYTHON_ARGUMENTS_TITLE,
+        "properties": {
+            "code": {
+                "type": "string",
+                "title": "Code",
+                "description": "The Python 3.11 source to run. End it with an expression to get that value back "
+                "as `result`.",
+                "maxLength": settings.max_code_bytes,
+            },
+            "context": {
+                "type": "object",
+                "title": "Context",
+                "description": "Optional JSON values to bind as global variables before the code runs; each key "
+                "must be a Python identifier that does not start with an underscore.",
+                "additionalProperties": True,
+            },
+            "timeout_s": {
+                "type": "number",
+                "title": "Timeout (seconds)",
+                "description": f"Optional wall-clock limit in seconds: {settings.execution_timeout_s:g} when not "
+                f"given, at most {settings.max_timeout_s:g}.",
+                "exclusiveMinimum": 0,
+                "maximum": settings.max_timeout_s,
+            },
+        },
+        "required": ["code"],
+        "additionalProperties": False,
+    }
+
+
+def _utf8_head(data: bytes, n_bytes: int) -> str:
+    return data[: max(n_bytes, 0)].decode("utf-8", "ignore")
+
+
+def _utf8_tail(data: bytes, n_bytes: int) -> str:
+    return data[len(data) - n_bytes :].decode("utf-8", "ignore") if n_bytes > 0 else ""
+
+
+def _shares(sizes: list[int], budget: int) -> list[int]:
+    """Bytes each section may keep: the small ones whole, the rest of ``budget`` split
+    evenly between the larger ones (so a flood of stdout cannot push out the result)."""
+    shares = [0] * len(sizes)
+    left, pending = max(budget, 0), sorted(range(len(sizes)), key=lambda i: sizes[i])
+    while pending:
+        fair = left // len(pending)
+        index = pending.pop(0)
+        shares[index] = min(sizes[index], fair)
+        left -= shares[index]
+    return shares
+
+
+def _cut(name: str, data: bytes, share: int) -> str:
+    """``data`` within ``share`` bytes: its head and its tail around a marker that says
+    how much was left out (the tail too, since the last lines often say how it ended)."""
+    keep = max(share - MARKER_RESERVE_BYTES, 0)
+    head = keep * 2 // 3
+    left_out = len(data) - head - (keep - head)
+    marker = (
+        f"\n[... {left_out:,} of the {len(data):,} bytes of {name} cut here to fit this text's budget; "
+        f"structuredContent.{name} has it all ...]\n"
+    )
+    return _utf8_head(data, head) + marker + _utf8_tail(data, keep - head)
+
+
+def model_text(reply: ExecuteResponse, settings: Settings, timeout_s: float) -> str:
+    """The text content of a run: what happened, then stdout, stderr and the result as
+    JSON, within ``settings.mcp_max_text_bytes`` (UTF-8). Many clients show their model
+    only this text, so each cut says how much it left out."""
+    budget = settings.mcp_max_text_bytes
+    lines: list[str] = []
     if reply.error is not None:
         where = f" (line {reply.error.line})" if reply.error.line else ""
-        parts.append(f"{reply.error.type}{where}: {reply.error.message}")
+        message = _utf8_head(reply.error.message.encode(), budget // 4)
+        lines.append(f"Error: {reply.error.type}{where}: {message}")
     if reply.limit is not None:
-        parts.append(f"stopped by the {reply.limit} limit")
-    if reply.stdout:
-        parts.append("stdout:\n" + reply.stdout[:SUMMARY_CHARS] + ("…" if len(reply.stdout) > SUMMARY_CHARS else ""))
-    if reply.stderr and reply.error is None:
-        parts.append("stderr:\n" + reply.stderr[:SUMMARY_CHARS])
+        lines.append(_limit_sentence(reply.limit, settings, timeout_s, bool(reply.stdout or reply.stderr)))
+    if reply.truncated.result:
+        lines.append(
+            f"The result was larger than the {_size(settings.max_result_bytes)} result budget, so it was left out."
+        )
+    sections: list[tuple[str, str, bytes]] = []
+    for name, text, cut_by_sandbox, budget_bytes in (
+        ("stdout", reply.stdout, reply.truncated.stdout, settings.max_stdout_bytes),
+        ("stderr", reply.stderr, reply.truncated.stderr, settings.max_stderr_bytes),
+    ):
+        if text:
+            note = f" (cut by the sandbox at {_size(budget_bytes)})" if cut_by_sandbox else ""
+            sections.append((name, f"{name}{note}:", text.encode("utf-8", "surrogatepass")))
     if reply.result is not None:
-        parts.append(f"result: {str(reply.result)[:SUMMARY_CHARS]}")
-    if not parts:
-        parts.append("ran successfully, with no output and no result")
-    return "\n".join(parts)
+        encoded = json.dumps(reply.result, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        sections.append(("result", "result (JSON):", encoded))
+    if not lines and not sections:
+        return "Ran successfully, with no output and no result."
+    fixed = sum(len(line.encode()) + 1 for line in lines) + sum(len(label.encode()) + 1 for _, label, _ in sections)
+    shares = _shares([len(data) for _, _, data in sections], budget - fixed)
+    for (name, label, data), share in zip(sections, shares, strict=True):
+        body = data.decode("utf-8", "ignore") if share >= len(data) else _cut(name, data, share)
+        lines.append(f"{label}\n{body.rstrip(chr(10))}")
+    return "\n".join(lines)
+
+
+def _limit_sentence(limit: str, settings: Settings, timeout_s: float, printed: bool) -> str:
+    what = {
+        "timeout": f"it ran longer than its {timeout_s:g} s timeout",
+        "memory": f"it needed more than {settings.max_memory_mb} MB of memory",
+        "cpu": "it used up its CPU time",
+        "output": "it printed far more than the output budget",
+        "files": "it went past a limit on its files",
+    }.get(limit, f"it hit the {limit} limit")
+    after = " What it printed before that is below." if printed else ""
+    return f"Stopped by the {limit} limit: {what}.{after}"
 
 
 def _tool_error(text: str, **structured: Any) -> CallToolResult:
     return CallToolResult(
         content=[TextContent(type="text", text=text)], structured_content=structured or None, is_error=True
     )
+
+
+def _sentence(detail: Any) -> str:
+    """An error's detail as one readable sentence (a list of pydantic-style problems joined)."""
+    if isinstance(detail, list):
+        text = "; ".join(str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in detail)
+    else:
+        text = str(detail)
+    text = text.strip().rstrip(".")
+    return text[:1].upper() + text[1:] + "."
 
 
 def _refusal(exc: ExecutorError) -> CallToolResult:
@@ -119,24 +275,46 @@ def _refusal(exc: ExecutorError) -> CallToolResult:
         )
     retry = (exc.headers or {}).get("Retry-After")
     hint = f" Retry in {retry} s." if retry else ""
-    text = f"{exc.detail}.{hint}" if isinstance(exc.detail, str) else str(exc.detail)
+    text = _sentence(exc.detail) + hint
     if isinstance(exc, RateLimited):
         return _tool_error(text, retry_after_s=exc.retry_after_s)
     return _tool_error(text)
 
 
-def _arguments(
-    code: str, context: dict[str, Any] | None, timeout_s: float | None, settings: Settings
-) -> ExecuteRequest:
-    """The tool's arguments as an /execute request; InvalidRequest when they do not fit."""
+def _arguments(code: Any, context: Any, timeout_s: Any, settings: Settings) -> ExecuteRequest:
+    """The tool's arguments as an /execute request; InvalidRequest, with one readable
+    sentence, when they do not fit."""
+    if not isinstance(code, str):
+        raise InvalidRequest("`code` must be a string of Python source")
+    if context is not None and not isinstance(context, dict):
+        raise InvalidRequest("`context` must be an object whose keys become global variables")
+    if timeout_s is not None and (isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float)):
+        raise InvalidRequest("`timeout_s` must be a number of seconds")
+    if timeout_s is not None and not 0 < timeout_s <= settings.max_timeout_s:
+        raise InvalidRequest(f"`timeout_s` must be more than 0 and at most {settings.max_timeout_s:g} seconds")
     try:
         return ExecuteRequest.model_validate(
-            {"code": code, "context": context or {}, "timeout_s": timeout_s},
+            {"code": code, "context": context or {}, "timeout_s": None if timeout_s is None else float(timeout_s)},
             context={"max_context_depth": settings.max_context_depth},
         )
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
-        raise InvalidRequest(f"Invalid arguments: {problems}") from exc
+        problems = "; ".join(
+            f"`{'.'.join(map(str, e['loc']))}`: {str(e['msg']).removeprefix('Value error, ')}"
+            for e in exc.errors(include_url=False)
+        )
+        raise InvalidRequest(f"The arguments were refused: {problems}") from exc
+
+
+class _CheckedArguments(Tool):
+    """run_python as registered with the SDK, but with its arguments checked here first:
+    the SDK's own check answers a pydantic dump ("1 validation error for ..."), which an
+    LLM reads badly, and its JSON pre-parsing would turn a string argument that looks
+    like JSON into a list."""
+
+    async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+        if not isinstance(arguments.get("code"), str):
+            return _tool_error("run_python needs `code`: a string of Python source to run.")
+        return await super().run(arguments, context, convert_result)
 
 
 def build_mcp(
@@ -148,27 +326,8 @@ def build_mcp(
     """``rate_limit(caller)``: None when the caller may run one more execution, else the
     seconds to wait (the HTTP transport passes the /execute budgets; stdio has none).
     ``lifespan``: stdio only; over HTTP the service's own lifespan runs the pool."""
-    mcp: MCPServer[Any] = MCPServer(
-        lifespan=lifespan,
-        # No subscriptions/listen streams: nothing here changes, and each would hold a
-        # connection open for as long as the client likes.
-        subscriptions=False,
-        name="python-sandbox",
-        title="Sandboxed Python",
-        version=__version__,
-        instructions="Runs Python code in a fresh, isolated sandbox. Call sandbox_info first to see the "
-        "allowed modules and limits, then run_python.",
-    )
 
-    @mcp.tool(
-        name="run_python",
-        title="Run Python",
-        description=tool_description(settings),
-        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=False),
-    )
-    async def run_python(
-        code: str, context: dict[str, Any] | None = None, timeout_s: float | None = None
-    ) -> CallToolResult:
+    async def run_python(code: str, context: Any = None, timeout_s: Any = None) -> RunPythonResult:
         caller = CALLER.get()
         audit = front.audit(caller, "mcp")
         try:
@@ -187,19 +346,61 @@ def build_mcp(
             front.abandoned(audit)
             return _tool_error(ABANDONED_TEXT)
         return CallToolResult(
-            content=[TextContent(type="text", text=_summary(reply))],
+            content=[
+                TextContent(
+                    type="text", text=model_text(reply, settings, request.timeout_s or settings.execution_timeout_s)
+                )
+            ],
             structured_content=reply.model_dump(mode="json"),
             is_error=not reply.success,
         )
 
-    @mcp.tool(
+    def describe() -> SandboxInfo:
+        return describe_sandbox(settings)
+
+    runner = _CheckedArguments.from_function(
+        run_python,
+        name="run_python",
+        title="Run Python",
+        description=tool_description(settings),
+        # Not read-only: clients may run a read-only tool without asking, and whether code
+        # runs is the user's call even though nothing outside the sandbox changes (so not
+        # destructive) and the sandbox has no network (so not open-world).
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+        ),
+    )
+    runner.parameters = run_python_schema(settings)
+    info = Tool.from_function(
+        describe,
         name="sandbox_info",
         title="What the sandbox allows",
-        description="The modules run_python may import, its limits, and how results come back.",
-        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=True),
+        description="The modules run_python may import, its limits, and how results come back "
+        "(run_python's description says the same).",
+        # Reads a fixed description: safe to run without asking.
+        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
     )
-    def describe() -> dict[str, Any]:
-        return sandbox_info(settings)
+    info.parameters = {"type": "object", "title": SANDBOX_INFO_ARGUMENTS_TITLE, "properties": {}}
+
+    mcp: MCPServer[Any] = MCPServer(
+        lifespan=lifespan,
+        # No subscriptions/listen streams: nothing here changes, and each would hold a
+        # connection open for as long as the client likes.
+        subscriptions=False,
+        name="python-sandbox",
+        title="Sandboxed Python",
+        version=__version__,
+        # run_python's description carries the modules and limits: no need to call
+        # sandbox_info first (a round trip for nothing).
+        instructions="Runs Python code in a fresh, isolated sandbox with the run_python tool; its description "
+        "lists the importable modules and the limits.",
+        tools=[runner, info],
+    )
+    # MCPServer always registers prompt handlers, so it advertises a `prompts` capability
+    # with no prompt behind it; clients then list prompts for nothing. The SDK has no
+    # public switch: drop the handlers (tests/e2e/test_mcp.py checks the capabilities).
+    for method in ("prompts/list", "prompts/get"):
+        mcp._lowlevel_server._request_handlers.pop(method, None)  # noqa: SLF001
 
     @mcp.resource(
         "sandbox://info",

@@ -129,6 +129,15 @@ class Settings(BaseSettings):
     max_stdout_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     max_stderr_bytes: int = Field(default=262_144, ge=1024, le=64 * 1_048_576)
     max_result_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    # What an MCP client shows its model is only the text content (openai-agents and
+    # LangChain pass nothing else on), so the text has its own budget, well below the
+    # streams': a model's context is far smaller than 1 MiB of stdout.
+    mcp_max_text_bytes: int = Field(
+        default=16_384,
+        ge=1024,
+        le=1_048_576,
+        description="budget of the text an MCP run_python answer shows the model; past it a marker says what was cut",
+    )
     output_flood_factor: int = Field(
         default=4, ge=1, le=1000, description="a stream past this many times its budget stops the run (limit 'output')"
     )

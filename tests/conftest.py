@@ -7,6 +7,7 @@ Tests never inherit the developer's EXECUTOR_* environment or .env file.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable, Iterator
 
@@ -17,6 +18,13 @@ from prometheus_client import CollectorRegistry
 from src.settings import Settings
 from tests.support.inprocess import Proxies, catalogue_proxies
 from tests.support.server import LiveServer, make_settings, run_server
+
+# Imported now, before any test runs: the in-process program runs of tests/unit install the
+# worker's guards in this process for good (abc.ABCMeta.register among them), and the MCP
+# SDK's client imports jsonschema lazily, on the first tool result that has an
+# outputSchema; jsonschema registers library classes with library ABCs as it loads, which
+# that guard refuses (SecurityError). Loaded first, it has registered them already.
+importlib.import_module("jsonschema")
 
 
 @pytest.fixture(autouse=True)

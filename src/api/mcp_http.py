@@ -2,9 +2,10 @@
 Streamable HTTP transport (stateless, JSON answers).
 
 The token is checked exactly as on /execute (front.check_token: ``X-Executor-Token``
-or ``Authorization: Bearer <token>``, the MCP clients' usual way). A refusal is an HTTP
-401 (or 503 without a configured token) before the MCP layer sees anything, so an
-unauthenticated caller cannot even list the tools.
+or ``Authorization: Bearer <token>``, the MCP clients' usual way), before the MCP layer
+sees anything, so an unauthenticated caller cannot even list the tools. A refusal is a
+JSON-RPC error to the refused request, not an HTTP 401: see
+``McpFront._refuse_before_mcp`` for why.
 
 The body is then read here as /execute reads it (api/body.read_body: 413 past
 EXECUTOR_MAX_BODY_BYTES, 408 past EXECUTOR_BODY_TIMEOUT_S, a client that leaves while
@@ -33,7 +34,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import ExecutorError, Unauthorized
+from ..errors import ExecutorError
 from ..mcp_server import CALLER, CLIENT_GONE
 from ..settings import Settings
 from .body import read_body
@@ -56,18 +57,20 @@ class McpFront(HttpMiddleware):
         try:
             token = presented_token(headers)
             check_token(self.settings, token)
-            body = await read_body(Request(scope, receive), self.settings.max_body_bytes, self.settings.body_timeout_s)
         except ExecutorError as exc:
             # Not an execution yet (the MCP method is unknown): counted, not audited.
             self.front.refused(exc, "mcp", None)
-            extra = {k.lower().encode(): v.encode() for k, v in (exc.headers or {}).items()}
-            if isinstance(exc, Unauthorized):
-                extra[b"www-authenticate"] = b'Bearer realm="executor"'
-            await _refuse(send, exc.status_code, str(exc.detail), extra)
+            await self._refuse_before_mcp(scope, receive, send, exc)
+            return
+        try:
+            body = await read_body(Request(scope, receive), self.settings.max_body_bytes, self.settings.body_timeout_s)
+        except ExecutorError as exc:
+            self.front.refused(exc, "mcp", None)
+            await _refuse(send, exc.status_code, _jsonrpc_error(None, exc), _headers(exc))
             return
         except ClientDisconnect:
             # Sent to no one (the connection is gone): the status the HTTP metrics record.
-            await _refuse(send, CLIENT_CLOSED_REQUEST, "the client closed the connection", {})
+            await _refuse(send, CLIENT_CLOSED_REQUEST, b"", {})
             return
         client = scope.get("client")
         gone = asyncio.Event()
@@ -107,9 +110,50 @@ class McpFront(HttpMiddleware):
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
 
+    async def _refuse_before_mcp(self, scope: Scope, receive: Receive, send: Send, exc: ExecutorError) -> None:
+        """Answer a request refused for its token (or for the service's lack of one) as a
+        JSON-RPC error to that request, at HTTP 200 when the body is a request.
 
-async def _refuse(send: Send, status: int, detail: str, extra: dict[bytes, bytes]) -> None:
-    body = json.dumps({"detail": detail}).encode()
+        Measured with the clients themselves (docs/mcp.md, "Authentication failures"): a
+        401 sends every OAuth-capable client (mcp-remote, the TypeScript SDK with an auth
+        provider, MCP Inspector) into OAuth discovery and dynamic registration that can
+        only fail, since the token is a shared secret and not OAuth; any status of 400 or
+        more makes the Python SDK 1.x raise ``HTTPStatusError`` without the body, so its
+        users never see why. A JSON-RPC error at 200 is shown, message and all, by the
+        Python SDK 1.x and 2.x, the TypeScript SDK and mcp-remote. The refusal is still
+        counted as ``executor_rejections_total{reason="auth"}``.
+        """
+        request_id: str | int | None = None
+        with contextlib.suppress(ExecutorError, ClientDisconnect, ValueError):
+            # The body is read (bounded as any other) only to answer the request by its id.
+            raw = await read_body(Request(scope, receive), self.settings.max_body_bytes, self.settings.body_timeout_s)
+            message = json.loads(raw)
+            if isinstance(message, dict) and "method" in message and isinstance(message.get("id"), str | int):
+                request_id = message["id"]
+        # Anything but a request (a notification, a batch, no JSON) has no id to answer:
+        # 403, which no client takes for a call to start OAuth, as 401 would be.
+        status = 200 if request_id is not None else 403
+        await _refuse(send, status, _jsonrpc_error(request_id, exc), _headers(exc))
+
+
+#: JSON-RPC error code of a request refused before the MCP layer: in the range JSON-RPC
+#: leaves to servers, away from the codes the SDKs give their own meanings (-32000,
+#: -32001, -32002, -32042). ``data.status`` is the HTTP status /execute would answer.
+REFUSED_CODE = -32030
+
+
+def _jsonrpc_error(request_id: str | int | None, exc: ExecutorError) -> bytes:
+    detail = exc.detail if isinstance(exc.detail, str) else "the request was refused"
+    message = detail[:1].upper() + detail[1:].rstrip(".") + "."
+    error = {"code": REFUSED_CODE, "message": message, "data": {"status": exc.status_code}}
+    return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": error}).encode()
+
+
+def _headers(exc: ExecutorError) -> dict[bytes, bytes]:
+    return {k.lower().encode(): v.encode() for k, v in (exc.headers or {}).items()}
+
+
+async def _refuse(send: Send, status: int, body: bytes, extra: dict[bytes, bytes]) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra.items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

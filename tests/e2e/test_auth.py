@@ -72,7 +72,12 @@ def test_two_different_tokens_are_refused_on_mcp_too(server: LiveServer) -> None
         json=MCP_INITIALIZE,
         headers={**MCP_HEADERS, "X-Executor-Token": TOKEN, "Authorization": "Bearer other"},
     )
-    assert response.status_code == 401
+    # A JSON-RPC error to the request rather than a 401 (which starts OAuth in MCP
+    # clients): docs/mcp.md, "Authentication failures".
+    assert response.status_code == 200
+    error = response.json()["error"]
+    assert error["message"] == "X-Executor-Token and Authorization: Bearer carry different tokens; send one."
+    assert error["data"] == {"status": 401}
 
 
 def test_mcp_accepts_the_token_in_either_header(server: LiveServer) -> None:
@@ -126,7 +131,9 @@ def test_a_start_without_a_token_says_which_setting_to_set(tmp_path: Path) -> No
         log = server.log()
     assert response.status_code == 503
     assert "EXECUTOR_API_TOKEN (or EXECUTOR_API_TOKEN_FILE)" in response.json()["detail"]
-    assert mcp.status_code == 503
+    assert mcp.status_code == 200  # a JSON-RPC error, shown by every MCP client (docs/mcp.md)
+    assert "EXECUTOR_API_TOKEN (or EXECUTOR_API_TOKEN_FILE)" in mcp.json()["error"]["message"]
+    assert mcp.json()["error"]["data"] == {"status": 503}
     warning = next(json.loads(raw) for raw in log.splitlines() if "no API token configured" in raw)
     assert warning["level"] == "WARNING"
     assert "EXECUTOR_API_TOKEN_FILE" in warning["message"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 from prometheus_client.parser import text_string_to_metric_families
 
 from src.schemas import ExecuteResponse
@@ -63,10 +64,46 @@ def test_tools_are_listed_with_what_an_llm_needs(live_server: LiveServer) -> Non
     tools = {tool.name: tool for tool in asyncio.run(scenario()).tools}
     assert set(tools) == {"run_python", "sandbox_info"}
     description = tools["run_python"].description or ""
-    for expected in ("last expression", "print()", "json", "datetime", "timeout_s", "MB memory", "Nothing persists"):
+    for expected in ("last expression", "print()", "json", "datetime", "timeout_s", "Nothing persists"):
         assert expected in description, expected
-    assert set(tools["run_python"].input_schema["properties"]) == {"code", "context", "timeout_s"}
-    assert tools["run_python"].input_schema["required"] == ["code"]
+    # Every limit with its number, from the settings (TEST_ENV) and the text budget's default.
+    assert "3 s by default; `timeout_s` may ask for up to 10 s" in description
+    assert "Memory: 256 MB" in description
+    assert "stdout is kept up to 64 KiB, stderr up to 16 KiB, the result up to 64 KiB" in description
+    assert "shows at most 16 KiB of them, and says how much it left out" in description
+    assert "other than `_` itself" in description
+    schema = tools["run_python"].input_schema
+    assert set(schema["properties"]) == {"code", "context", "timeout_s"}
+    assert schema["required"] == ["code"]
+    assert all(prop["description"] for prop in schema["properties"].values())
+    assert schema["properties"]["timeout_s"]["maximum"] == float(TEST_ENV["EXECUTOR_MAX_TIMEOUT_S"])
+    assert schema["properties"]["code"]["maxLength"] == int(TEST_ENV["EXECUTOR_MAX_CODE_BYTES"])
+
+
+def test_schemas_titles_and_annotations_are_the_documented_ones(live_server: LiveServer) -> None:
+    async def scenario() -> tuple[Any, Any]:
+        async with mcp_session(live_server) as session:
+            return await session.initialize(), await session.list_tools()
+
+    initialized, listed = asyncio.run(scenario())
+    tools = {tool.name: tool for tool in listed.tools}
+    assert tools["run_python"].input_schema["title"] == "run_python arguments"
+    assert tools["sandbox_info"].input_schema["title"] == "sandbox_info arguments"
+    assert tools["run_python"].output_schema["title"] == "ExecuteResponse"
+    assert tools["sandbox_info"].output_schema["title"] == "SandboxInfo"
+    run, info = tools["run_python"].annotations, tools["sandbox_info"].annotations
+    assert (run.read_only_hint, run.destructive_hint, run.idempotent_hint, run.open_world_hint) == (
+        False,
+        False,
+        False,
+        False,
+    )
+    assert (info.read_only_hint, info.idempotent_hint, info.open_world_hint) == (True, True, False)
+    # No capability without something behind it: no prompts, no subscriptions.
+    capabilities = initialized.capabilities
+    assert capabilities.prompts is None
+    assert capabilities.tools is not None and capabilities.resources is not None
+    assert "sandbox_info first" not in (initialized.instructions or "")
 
 
 def test_sandbox_info_tool_and_resource_describe_modules_and_limits(live_server: LiveServer) -> None:
@@ -91,13 +128,13 @@ def test_value_comes_back_structured_like_execute(live_server: LiveServer) -> No
     assert result.is_error is False
     reply = ExecuteResponse.model_validate(result.structured_content)  # the /execute shape, exactly
     assert reply.result == [42, {"k": "v"}]
-    assert "result: [42, {'k': 'v'}]" in result.content[0].text
+    assert result.content[0].text == 'result (JSON):\n[42, {"k": "v"}]'
 
 
 def test_stdout_comes_back(live_server: LiveServer) -> None:
     result = call(live_server, "run_python", {"code": "for i in range(3):\n    print(i)"})
     assert result.structured_content["stdout"] == "0\n1\n2\n"
-    assert "stdout:\n0\n1\n2" in result.content[0].text
+    assert result.content[0].text == "stdout:\n0\n1\n2"
 
 
 def test_context_becomes_globals(live_server: LiveServer) -> None:
@@ -110,7 +147,7 @@ def test_raised_error_is_a_tool_error_with_its_line(live_server: LiveServer) -> 
     assert result.is_error is True
     error = result.structured_content["error"]
     assert (error["type"], error["line"]) == ("ZeroDivisionError", 2)
-    assert "ZeroDivisionError (line 2): division by zero" in result.content[0].text
+    assert result.content[0].text.startswith("Error: ZeroDivisionError (line 2): division by zero\n")
 
 
 def test_validator_rejection_is_a_tool_error_listing_violations_and_hints(live_server: LiveServer) -> None:
@@ -127,13 +164,52 @@ def test_timeout_is_reported_as_the_timeout_limit(live_server: LiveServer) -> No
     result = call(live_server, "run_python", {"code": "while True:\n    pass", "timeout_s": 0.5})
     assert result.is_error is True
     assert result.structured_content["limit"] == "timeout"
-    assert "stopped by the timeout limit" in result.content[0].text
+    assert "Stopped by the timeout limit: it ran longer than its 0.5 s timeout." in result.content[0].text
 
 
-def test_invalid_arguments_are_a_tool_error(live_server: LiveServer) -> None:
-    result = call(live_server, "run_python", {"code": "1", "timeout_s": 10_000})
+@pytest.mark.parametrize(
+    ("arguments", "sentence"),
+    [
+        pytest.param({"code": "1", "timeout_s": 10_000}, "`timeout_s` must be more than 0 and at most 10 seconds.", id="timeout-too-long"),
+        pytest.param({"code": "1", "timeout_s": "soon"}, "`timeout_s` must be a number of seconds.", id="timeout-not-a-number"),
+        pytest.param({"code": 5}, "run_python needs `code`: a string of Python source to run.", id="code-not-a-string"),
+        pytest.param({}, "run_python needs `code`: a string of Python source to run.", id="code-missing"),
+        pytest.param({"code": "1", "context": [1]}, "`context` must be an object whose keys become global variables.", id="context-not-an-object"),
+        pytest.param({"code": "1", "context": {"1a": 1}}, "The arguments were refused: `context`: context key '1a' is not a Python identifier.", id="context-key"),
+    ],
+)  # fmt: skip
+def test_invalid_arguments_are_one_readable_sentence(
+    live_server: LiveServer, arguments: dict[str, Any], sentence: str
+) -> None:
+    result = call(live_server, "run_python", arguments)
     assert result.is_error is True
-    assert "timeout_s" in result.content[0].text
+    assert result.content[0].text == sentence
+
+
+def test_valid_arguments_beside_those_refusals_run(live_server: LiveServer) -> None:
+    result = call(live_server, "run_python", {"code": "n + 1", "context": {"n": 1}, "timeout_s": 10})
+    assert result.structured_content["result"] == 2
+
+
+def test_the_result_comes_back_as_json_not_a_python_repr(live_server: LiveServer) -> None:
+    result = call(live_server, "run_python", {"code": "{'a': True, 'b': None, 'c': 'é'}"})
+    assert result.content[0].text == 'result (JSON):\n{"a": true, "b": null, "c": "é"}'
+
+
+def test_a_large_output_is_cut_within_the_text_budget_with_a_marker(live_server: LiveServer) -> None:
+    budget = 16_384  # EXECUTOR_MCP_MAX_TEXT_BYTES's default; TEST_ENV does not set it
+    result = call(live_server, "run_python", {"code": "print('x' * 40_000)\nlist(range(5000))"})
+    text = result.content[0].text
+    assert len(text.encode()) <= budget
+    assert result.structured_content["stdout"] == "x" * 40_000 + "\n"  # structuredContent is whole
+    assert "of the 40,001 bytes of stdout cut here" in text
+    assert "bytes of result cut here" in text
+    assert text.endswith("4998, 4999]")  # the tail is kept: how a run ended is often at the end
+
+
+def test_output_within_the_budget_is_not_cut(live_server: LiveServer) -> None:
+    result = call(live_server, "run_python", {"code": "print('y' * 10_000)"})
+    assert result.content[0].text == "stdout:\n" + "y" * 10_000
 
 
 # --------------------------------------------------------------------------- auth
@@ -159,11 +235,35 @@ def initialize_raw(server: LiveServer, headers: dict[str, str]) -> httpx.Respons
     [{}, {"X-Executor-Token": "wrong"}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}],
     ids=["missing", "wrong-header", "wrong-bearer", "not-bearer"],
 )
-def test_missing_or_wrong_token_is_refused_before_mcp(live_server: LiveServer, headers: dict[str, str]) -> None:
+def test_missing_or_wrong_token_is_a_jsonrpc_error_to_the_request(
+    live_server: LiveServer, headers: dict[str, str]
+) -> None:
+    # A JSON-RPC error at 200, not a 401: docs/mcp.md has the clients' answers behind it.
     response = initialize_raw(live_server, headers)
-    assert response.status_code == 401
+    assert response.status_code == 200
+    assert "WWW-Authenticate" not in response.headers  # nothing that starts an OAuth flow
     assert TOKEN not in response.text
-    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.json() == {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "error": {
+            "code": -32030,
+            "message": "Missing or invalid token: send X-Executor-Token or Authorization: Bearer.",
+            "data": {"status": 401},
+        },
+    }
+
+
+def test_a_refused_notification_is_a_403_without_an_oauth_challenge(live_server: LiveServer) -> None:
+    response = httpx.post(
+        live_server.url + "/mcp",
+        json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+        headers={"Accept": "application/json, text/event-stream", "Authorization": "Bearer wrong"},
+        timeout=10,
+    )
+    assert response.status_code == 403
+    assert "WWW-Authenticate" not in response.headers
+    assert response.json()["id"] is None
 
 
 @pytest.mark.parametrize("headers", [{"X-Executor-Token": TOKEN}, {"Authorization": f"Bearer {TOKEN}"}])
@@ -175,13 +275,17 @@ def test_either_header_is_accepted(live_server: LiveServer, headers: dict[str, s
     assert asyncio.run(scenario()).structured_content["stdout"] == "ok\n"
 
 
-def test_the_sdk_client_is_refused_without_a_token(live_server: LiveServer) -> None:
+def test_the_sdk_client_shows_the_servers_message_without_a_token(live_server: LiveServer) -> None:
     async def scenario() -> None:
         async with mcp_session(live_server, {}) as session:
             await session.list_tools()
 
-    with pytest.raises(BaseException):  # noqa: B017 - the SDK raises a group of transport errors
+    with pytest.raises(BaseExceptionGroup) as raised:
         asyncio.run(scenario())
+    (refusal,) = raised.value.subgroup(MCPError).exceptions  # type: ignore[union-attr]
+    while isinstance(refusal, BaseExceptionGroup):
+        (refusal,) = refusal.exceptions
+    assert str(refusal) == "Missing or invalid token: send X-Executor-Token or Authorization: Bearer."
 
 
 # --------------------------------------------------------------------------- isolation, metrics, audit, limits
@@ -223,7 +327,8 @@ def test_mcp_and_execute_share_one_rate_limit_budget(tmp_path: Path) -> None:
         assert server.execute("print(1)").status_code == 200
         assert call(server, "run_python", {"code": "print(2)"}).is_error is False
         refused = call(server, "run_python", {"code": "print(3)"})
-        assert refused.is_error is True and "Rate limit exceeded" in refused.content[0].text
+        assert refused.is_error is True
+        assert refused.content[0].text.startswith("Rate limit exceeded. Retry in ")
         assert server.execute("print(4)").status_code == 429
 
 
@@ -266,3 +371,67 @@ def test_mcp_requests_have_their_own_route_label(live_server: LiveServer) -> Non
     assert (
         sample(live_server, "executor_http_requests_total", {"route": "/mcp", "method": "POST", "status": "200"}) >= 1
     )
+
+
+# --------------------------------------------------------------------------- CORS (browser clients)
+
+ORIGIN = "https://app.example"
+
+#: The headers a browser MCP client sends on /mcp, by the protocol version that added them.
+MCP_HEADERS_BY_VERSION = {
+    "2025-03-26": "content-type,authorization,mcp-session-id,last-event-id",
+    "2025-06-18": "content-type,authorization,mcp-protocol-version,mcp-session-id",
+    "2026-07-28": "content-type,authorization,mcp-protocol-version,mcp-method,mcp-name",
+    "executor": "content-type,x-executor-token,x-request-id",
+}
+
+
+@pytest.fixture(scope="module")
+def cors_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with run_server(tmp_path_factory.mktemp("cors"), {"EXECUTOR_CORS_ALLOW_ORIGINS": ORIGIN}) as server:
+        yield server
+
+
+def preflight(server: LiveServer, method: str, headers: str, origin: str = ORIGIN) -> httpx.Response:
+    return httpx.options(
+        server.url + "/mcp",
+        headers={"Origin": origin, "Access-Control-Request-Method": method, "Access-Control-Request-Headers": headers},
+        timeout=10,
+    )
+
+
+@pytest.mark.parametrize("version", sorted(MCP_HEADERS_BY_VERSION))
+@pytest.mark.parametrize("method", ["POST", "GET", "DELETE"])
+def test_a_preflight_with_the_mcp_headers_of_each_version_passes(
+    cors_server: LiveServer, version: str, method: str
+) -> None:
+    response = preflight(cors_server, method, MCP_HEADERS_BY_VERSION[version])
+    assert response.status_code == 200, response.text
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+    allowed = {h.strip().lower() for h in response.headers["access-control-allow-headers"].split(",")}
+    assert set(MCP_HEADERS_BY_VERSION[version].split(",")) <= allowed
+
+
+def test_a_preflight_from_an_unlisted_origin_is_refused(cors_server: LiveServer) -> None:
+    response = preflight(cors_server, "POST", MCP_HEADERS_BY_VERSION["2026-07-28"], origin="https://evil.example")
+    assert response.status_code == 400
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_a_browsers_get_probe_reads_its_405(cors_server: LiveServer) -> None:
+    # The SDKs open an event stream with GET and take 405 for "none here"; without the
+    # CORS header the browser would hide the 405 behind a network error.
+    response = httpx.get(
+        cors_server.url + "/mcp",
+        headers={"Origin": ORIGIN, "Accept": "text/event-stream", "Authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+    )
+    assert response.status_code == 405
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+
+
+def test_a_browsers_post_reads_its_answer(cors_server: LiveServer) -> None:
+    response = initialize_raw(cors_server, {"Origin": ORIGIN, "Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+    assert response.json()["result"]["serverInfo"]["name"] == "python-sandbox"

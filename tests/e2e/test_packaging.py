@@ -26,16 +26,11 @@ import email.parser
 import hashlib
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
-import sysconfig
 import time
-import venv
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -46,53 +41,18 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from src import __version__
 from src.worker.isolation import landlock
 from tests.support.server import PROJECT_ROOT, TEST_ENV, TOKEN, free_port
+from tests.support.wheel import Installed, build_and_install, run_checked
 
 pytestmark = pytest.mark.slow
 
-#: What the build reads: pyproject.toml names the others (readme, licence, requirements).
-BUILD_INPUTS = ("pyproject.toml", "requirements.txt", "README.md", "LICENSE", "src")
 DIST_INFO = f"sandboxed_executor-{__version__}.dist-info"
 START_DEADLINE_S = 60.0
 APACHE_2_SHA256 = "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30"
 
 
-@dataclass(frozen=True)
-class Installed:
-    wheel: Path
-    venv: Path
-    #: A directory outside the checkout, the servers' working directory.
-    elsewhere: Path
-
-    def script(self, name: str) -> Path:
-        return self.venv / "bin" / name
-
-
-def _run(command: list[str], cwd: Path | None = None) -> str:
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, f"{command} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    source = tmp_path_factory.mktemp("source")
-    for name in BUILD_INPUTS:
-        if (PROJECT_ROOT / name).is_dir():
-            shutil.copytree(PROJECT_ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(PROJECT_ROOT / name, source / name)
-    wheels = tmp_path_factory.mktemp("wheels")
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
-    _run([*pip, "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir", str(wheels), str(source)])
-    (wheel,) = wheels.glob("*.whl")
-
-    fresh = tmp_path_factory.mktemp("venv")
-    venv.EnvBuilder(with_pip=False).create(fresh)  # pip runs from the project venv (--python)
-    python = fresh / "bin" / "python"
-    purelib = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).strip()
-    (Path(purelib) / "project-venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    _run([*pip, "--python", str(python), "install", "--quiet", "--no-deps", "--no-index", str(wheel)])
-    return Installed(wheel, fresh, tmp_path_factory.mktemp("elsewhere"))
+    return build_and_install(tmp_path_factory)
 
 
 # --------------------------------------------------------------------------- the wheel
@@ -132,7 +92,9 @@ def test_the_license_is_the_standard_apache_2_text() -> None:
 
 
 def test_the_installed_package_is_the_fresh_venvs_copy(installed: Installed) -> None:
-    where = _run([str(installed.venv / "bin" / "python"), "-c", "import src; print(src.__file__)"], installed.elsewhere)
+    where = run_checked(
+        [str(installed.venv / "bin" / "python"), "-c", "import src; print(src.__file__)"], installed.elsewhere
+    )
     assert Path(where.strip()).is_relative_to(installed.venv)
 
 
@@ -147,8 +109,8 @@ def _server_env() -> dict[str, str]:
 
 def test_serve_answers_help_and_version_without_configuration(installed: Installed) -> None:
     script = str(installed.script("sandboxed-executor"))
-    assert "--port" in _run([script, "--help"], installed.elsewhere)
-    assert _run([script, "--version"], installed.elsewhere).strip() == f"sandboxed-executor {__version__}"
+    assert "--port" in run_checked([script, "--help"], installed.elsewhere)
+    assert run_checked([script, "--version"], installed.elsewhere).strip() == f"sandboxed-executor {__version__}"
 
 
 @contextlib.contextmanager

@@ -330,7 +330,17 @@ def test_an_mcp_body_that_stalls_gets_a_408(server: LiveServer) -> None:
         answer = read_until_closed(sock)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 408 ") and b"connection: close" in head.lower()
-    assert json.loads(body) == {"detail": f"the request body did not arrive within {BODY_TIMEOUT_S} s"}
+    # On /mcp every refusal is a JSON-RPC error (the id is unknown: the body never came),
+    # which the MCP SDKs show as the server's message.
+    assert json.loads(body) == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {
+            "code": -32030,
+            "message": f"The request body did not arrive within {BODY_TIMEOUT_S} s.",
+            "data": {"status": 408},
+        },
+    }
     assert server.metric("executor_rejections_total", reason="body_timeout", transport="mcp") >= 1
 
 

@@ -1,0 +1,94 @@
+"""The text run_python shows the model (mcp_server.model_text): the result as JSON,
+stdout and stderr, within EXECUTOR_MCP_MAX_TEXT_BYTES, each cut marked with its size."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from src.mcp_server import model_text
+from src.schemas import ExecuteResponse, ExecutionError, Truncated
+from tests.support.server import make_settings
+
+
+def reply(**fields: Any) -> ExecuteResponse:
+    values: dict[str, Any] = {
+        "request_id": "r",
+        "success": True,
+        "result": None,
+        "stdout": "",
+        "stderr": "",
+        "truncated": Truncated(stdout=False, stderr=False, result=False),
+        "error": None,
+        "limit": None,
+        "duration_ms": 1.0,
+    }
+    values.update(fields)
+    return ExecuteResponse(**values)
+
+
+def left_out(text: str, stream: str) -> int:
+    (match,) = re.findall(rf"\[\.\.\. ([\d,]+) of the [\d,]+ bytes of {stream} cut here", text)
+    return int(match.replace(",", ""))
+
+
+@pytest.mark.parametrize("budget", [1024, 4096, 16_384])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"stdout": "a" * 100_000}, id="stdout"),
+        pytest.param({"stdout": "é€😀" * 20_000, "stderr": "ü" * 30_000}, id="multibyte"),
+        pytest.param({"stdout": "o" * 50_000, "stderr": "e" * 50_000, "result": list(range(20_000))}, id="all-three"),
+        pytest.param(
+            {"success": False, "error": ExecutionError(type="ValueError", message="m" * 9000, line=3), "stderr": "t" * 9000},
+            id="long-error",
+        ),
+    ],
+)  # fmt: skip
+def test_the_text_never_exceeds_its_budget(budget: int, fields: dict[str, Any]) -> None:
+    text = model_text(reply(**fields), make_settings(mcp_max_text_bytes=budget), 3.0)
+    assert len(text.encode()) <= budget
+
+
+def test_a_cut_says_how_many_bytes_it_left_out() -> None:
+    stdout = "".join(f"line {i}\n" for i in range(10_000))
+    text = model_text(reply(stdout=stdout), make_settings(mcp_max_text_bytes=4096), 3.0)
+    shown = text.split("\n", 1)[1]
+    kept = len(re.sub(r"\n\[\.\.\. .*? \.\.\.\]\n", "", shown).encode())
+    assert left_out(text, "stdout") == len(stdout.encode()) - kept - 1  # the newline rstrip dropped
+    assert text.startswith("stdout:\nline 0\nline 1\n")
+    assert text.endswith("line 9999")
+
+
+def test_a_flood_on_one_stream_leaves_room_for_the_result() -> None:
+    text = model_text(reply(stdout="x" * 200_000, result={"answer": 42}), make_settings(mcp_max_text_bytes=2048), 3.0)
+    assert text.endswith('result (JSON):\n{"answer": 42}')
+
+
+def test_what_fits_is_shown_whole_and_unmarked() -> None:
+    text = model_text(reply(stdout="hi\n", stderr="warn\n", result=[1, "a"]), make_settings(), 3.0)
+    assert text == 'stdout:\nhi\nstderr:\nwarn\nresult (JSON):\n[1, "a"]'
+
+
+def test_a_limit_is_a_sentence_with_its_number() -> None:
+    stopped = reply(success=False, limit="timeout", stdout="tick\n")
+    text = model_text(stopped, make_settings(), 2.5)
+    assert text == (
+        "Stopped by the timeout limit: it ran longer than its 2.5 s timeout. What it printed before that is below.\n"
+        "stdout:\ntick"
+    )
+
+
+def test_the_sandboxs_own_cut_is_named() -> None:
+    cut = reply(stdout="z" * 10, truncated=Truncated(stdout=True, stderr=False, result=True))
+    text = model_text(cut, make_settings(), 3.0)
+    assert text == (
+        "The result was larger than the 64 KiB result budget, so it was left out.\n"
+        "stdout (cut by the sandbox at 64 KiB):\nzzzzzzzzzz"
+    )
+
+
+def test_a_run_with_nothing_to_show_says_so() -> None:
+    assert model_text(reply(), make_settings(), 3.0) == "Ran successfully, with no output and no result."
