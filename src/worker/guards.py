@@ -558,11 +558,16 @@ def make_import(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> 
 # --------------------------------------------------------------------------- classes and type
 
 
-def _names_in(value: object, what: str) -> None:
+def _names_in(value: object, what: str) -> tuple[str, ...]:
+    """The names, read once into an exact tuple of exact strings: what is checked is what
+    the class is built from (a tuple subclass could iterate differently the next time,
+    for type() and again for copyreg's slot names)."""
     items: Iterable[object] = (value,) if isinstance(value, str) else cast("Iterable[object]", value)
-    for item in items:
+    names = tuple(items)
+    for item in names:
         if builtins.type(item) is not str or is_dunder(item) or is_sunder(item) or item in INTROSPECTION_ATTRIBUTES:
             raise SecurityError(f"{what} may only name ordinary attributes, not {item!r}")
+    return cast("tuple[str, ...]", names)
 
 
 def _ordinary_names(value: object) -> bool:
@@ -659,7 +664,7 @@ def check_class_namespace(namespace: Mapping[str, Any]) -> None:
     if "__match_args__" in namespace:
         _names_in(namespace["__match_args__"], "__match_args__")
     if "__slots__" in namespace:
-        _names_in(namespace["__slots__"], "__slots__")
+        cast("dict[str, Any]", namespace)["__slots__"] = _names_in(namespace["__slots__"], "__slots__")
 
 
 def make_class_factory(user_classes: UserClasses) -> object:

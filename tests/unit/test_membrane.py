@@ -392,6 +392,12 @@ THIRD_REVIEW = [
         "import collections.abc\nclass MySeq(collections.abc.Sequence):\n    pass\nMySeq.register(int)",
         id="register-a-library-class-under-a-library-abc",
     ),
+    pytest.param(
+        "import pprint, copy\ncalls = [0]\nclass Names(tuple):\n    def __iter__(self):\n        calls[0] += 1\n"
+        "        return iter(('x',)) if calls[0] <= 2 else iter(('x', '_dispatch'))\n"
+        "class PP(pprint.PrettyPrinter):\n    __slots__ = Names(('x',))\ncopy.copy(PP())._dispatch",
+        id="slot-names-that-change-after-the-check",
+    ),
 ]
 
 
