@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import json.encoder
+import math
 import signal
 import struct
 from collections.abc import Callable
@@ -157,13 +158,21 @@ def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range: {text[:20]}")
+    return value
+
+
 def decode_body(body: bytes) -> Any:
     """Parse one frame body (without its header). Raises ProtocolError.
 
-    ``NaN`` and ``Infinity`` are refused: json.loads would accept them, but neither side
-    ever writes them, and a reply carrying one could not be answered as JSON."""
+    ``NaN`` and ``Infinity`` are refused, and so is a number too large for a float
+    (``1e400``, which json.loads reads as infinity): neither side ever writes them, and
+    a reply carrying one could not be answered as JSON."""
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+        return json.loads(body.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite_float)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ProtocolError("frame is not valid UTF-8 JSON") from exc
 
@@ -251,7 +260,11 @@ def parse_reply(message: Any, limits: Limits) -> WorkerReply:
     result = message.get("result")
     if _too_deep(result, MAX_RESULT_DEPTH):
         raise ProtocolError("reply result is nested too deeply")
-    if _utf8_bytes(dumps(result)) > limits["max_result_bytes"]:
+    try:
+        encoded = dumps(result)
+    except ValueError as exc:  # cannot happen after decode_body; a reply is never trusted
+        raise ProtocolError("reply result is not JSON") from exc
+    if _utf8_bytes(encoded) > limits["max_result_bytes"]:
         result, truncated = None, True
     return {
         "success": success,

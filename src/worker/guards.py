@@ -288,54 +288,61 @@ def _is_public_name(name: Any) -> bool:
     return True
 
 
-def guarded_getattr(
-    obj: object,
-    name: Any,
-    default: object = _MISSING,
-    _type: Any = builtins.type,
-    _plain: set[type] = PLAIN,
-    _public: set[str] = _PUBLIC_NAMES,
-    _opaque: frozenset[type] = _OPAQUE_SET,
-    _bound: type = types.BuiltinMethodType,
-    _method: type = types.MethodType,
-    _function: type = types.FunctionType,
-    _approved: set[types.FunctionType] = APPROVED_FUNCTIONS,
-    _offered: set[int] = OFFERED_IDS,
-    _slow: Callable[[Any], Any] = admit_slow,
-) -> Any:
-    """``_getattr_`` and the ``getattr`` builtin.
+def _make_guarded_getattr() -> Callable[..., Any]:
+    """``guarded_getattr``, with what its fast path consults bound in a closure: as
+    keyword defaults they were parameters a caller could pass (``partial(getattr,
+    _plain=...)`` turned it into the real getattr)."""
+    _type: Any = builtins.type
+    _plain = PLAIN
+    _public = _PUBLIC_NAMES
+    _opaque = _OPAQUE_SET
+    _bound = types.BuiltinMethodType
+    _method = types.MethodType
+    _function = types.FunctionType
+    _approved = APPROVED_FUNCTIONS
+    _offered = OFFERED_IDS
+    _slow = admit_slow
 
-    The common case (a public name on a plain or the program's own object) is decided
-    here without further calls; everything else takes :func:`_checked_getattr`. Either
-    way the value passes the membrane: a method bound to ``obj``, which the program
-    already holds, is as safe as ``obj`` itself if its function is the program's own or
-    one the membrane approved."""
-    kind = _type(obj)
-    # `name in _public` hashes name: only exact strs get there (a str subclass could
-    # answer __hash__/__eq__ as it likes).
-    if _type(name) is not str or kind in _opaque or (name not in _public and not _is_public_name(name)):
-        return _checked_getattr(obj, name, default)
-    try:
-        value = getattr(obj, name)
-    except AttributeError:
-        if default is _MISSING:
-            raise
-        return default
-    value_kind = _type(value)
-    if value_kind in _plain or (kind is ModuleProxy and id(value) in _offered):  # a catalogue member
-        return value
-    if value_kind is _bound and value.__self__ is obj:
-        return value
-    if value_kind is _method and value.__self__ is obj:
-        function = value.__func__
-        if function in _approved:
+    def guarded_getattr(obj: object, name: Any, default: object = _MISSING) -> Any:
+        """``_getattr_`` and the ``getattr`` builtin.
+
+        The common case (a public name on a plain or the program's own object) is decided
+        here without further calls; everything else takes :func:`_checked_getattr`. Either
+        way the value passes the membrane: a method bound to ``obj``, which the program
+        already holds, is as safe as ``obj`` itself if its function is the program's own or
+        one the membrane approved."""
+        kind = _type(obj)
+        # `name in _public` hashes name: only exact strs get there (a str subclass could
+        # answer __hash__/__eq__ as it likes).
+        if _type(name) is not str or kind in _opaque or (name not in _public and not _is_public_name(name)):
+            return _checked_getattr(obj, name, default)
+        try:
+            value = getattr(obj, name)
+        except AttributeError:
+            if default is _MISSING:
+                raise
+            return default
+        value_kind = _type(value)
+        if value_kind in _plain or (kind is ModuleProxy and id(value) in _offered):  # a catalogue member
             return value
-        if _type(function) is _function and function.__code__.co_filename == SOURCE_FILENAME:
-            _approved.add(function)  # the program's own method: judged once
+        if value_kind is _bound and value.__self__ is obj:
             return value
-    if value_kind is _function:
-        return _slow(_held_unbound(obj, name, value))
-    return _slow(value)
+        if value_kind is _method and value.__self__ is obj:
+            function = value.__func__
+            if function in _approved:
+                return value
+            if _type(function) is _function and function.__code__.co_filename == SOURCE_FILENAME:
+                _approved.add(function)  # the program's own method: judged once
+                return value
+        if value_kind is _function:
+            return _slow(_held_unbound(obj, name, value))
+        return _slow(value)
+
+    guarded_getattr.__qualname__ = "getattr"  # as the program calls it
+    return guarded_getattr
+
+
+guarded_getattr = _make_guarded_getattr()
 
 
 def guarded_hasattr(obj: object, name: object) -> bool:
@@ -442,14 +449,12 @@ def make_delattr(write: Callable[[Any], Any]) -> Callable[[Any, str], None]:
 # --------------------------------------------------------------------------- items, iteration, calls
 
 
-def guarded_getitem(
-    obj: Any, key: Any, _type: Any = builtins.type, _plain: set[type] = PLAIN, _slow: Any = admit_slow
-) -> Any:
+def guarded_getitem(obj: Any, key: Any) -> Any:
     """``_getitem_``: subscripts read data, never attributes; the item passes the membrane."""
     value = obj[key]
-    if _type(value) in _plain:
+    if builtins.type(value) in PLAIN:
         return value
-    return _slow(value)
+    return admit_slow(value)
 
 
 def guarded_getiter(obj: Iterable[Any]) -> Iterator[Any]:

@@ -124,24 +124,37 @@ def _own_class(cls: Any, what: str) -> None:
         raise SecurityError(f"{what} can only be applied to classes defined by the program")
 
 
-def _own_classes_only(func: Any, what: str) -> Any:
+def _own_classes_only(func: Any, what: str, *, factory: bool = False) -> Any:
     """A class decorator that rewrites its argument, restricted to the program's classes.
-    (Applied to a library class it would change that class for everything in the worker.)"""
+    (Applied to a library class it would change that class for everything in the worker.)
+    The class is its one positional argument; with ``factory`` (dataclass), calling it
+    with keyword options only returns a decorator that checks the class it is given.
+    Nothing else is forwarded: ``total_ordering(cls=numbers.Real)`` reached the real
+    function with a library class as a keyword."""
+
+    if not factory:
+
+        @functools.wraps(func)
+        def guarded(cls: Any, /) -> Any:
+            _own_class(cls, what)
+            return func(cls)
+
+        return guarded
 
     @functools.wraps(func)
-    def guarded(cls: Any = None, /, *args: Any, **kwargs: Any) -> Any:
+    def guarded_factory(cls: Any = None, /, **options: Any) -> Any:
         if cls is None:  # @dataclass(frozen=True) style: returns the real decorator
-            decorate = func(*args, **kwargs)
+            decorate = func(**options)
 
-            def decorate_own(target: Any) -> Any:
+            def decorate_own(target: Any, /) -> Any:
                 _own_class(target, what)
                 return decorate(target)
 
             return decorate_own
         _own_class(cls, what)
-        return func(cls, *args, **kwargs)
+        return func(cls, **options)
 
-    return guarded
+    return guarded_factory
 
 
 def _no_dunder(name: object, what: str) -> None:
@@ -197,11 +210,11 @@ def _sanitizing(decorator: Any) -> Any:
     """A class decorator whose result gets its __match_args__ checked (dataclass sets it)."""
 
     @functools.wraps(decorator)
-    def guarded(cls: Any = None, /, *args: Any, **kwargs: Any) -> Any:
+    def guarded(cls: Any = None, /, **options: Any) -> Any:
         if cls is None:  # @dataclass(...) returns a decorator
-            decorate = decorator(None, *args, **kwargs)
+            decorate = decorator(None, **options)
             return lambda target: _sanitized_after(decorate, target)
-        return _sanitized_after(lambda target: decorator(target, *args, **kwargs), cls)
+        return _sanitized_after(lambda target: decorator(target, **options), cls)
 
     return guarded
 
@@ -255,7 +268,7 @@ def _typing_introspection() -> dict[str, Any]:
 
 def _dataclasses_replacements() -> dict[str, Any]:
     return {
-        "dataclass": _sanitizing(_own_classes_only(dataclasses.dataclass, "dataclasses.dataclass")),
+        "dataclass": _sanitizing(_own_classes_only(dataclasses.dataclass, "dataclasses.dataclass", factory=True)),
         "make_dataclass": _safe_make_dataclass(dataclasses.make_dataclass),
     }
 

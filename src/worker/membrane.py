@@ -30,7 +30,7 @@ from __future__ import annotations
 import builtins
 import sys
 import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..language.names import DEFINABLE_METHODS, is_dunder
@@ -379,16 +379,12 @@ MEMBRANE = Membrane()
 admit_slow = MEMBRANE.admit_slow
 
 
-def admit(
-    value: Any,
-    _plain: set[type] = PLAIN,
-    _type: Callable[[object], type] = builtins.type,
-    _slow: Callable[[Any], Any] = MEMBRANE.admit_slow,
-) -> Any:
-    """``_admit_``: the value, or its stand-in; raises SecurityError for a capability."""
-    if _type(value) in _plain:
+def admit(value: Any, /) -> Any:
+    """``_admit_``: the value, or its stand-in; raises SecurityError for a capability.
+    (Nothing it consults is a parameter: a caller could pass it.)"""
+    if builtins.type(value) in PLAIN:
         return value
-    return _slow(value)
+    return admit_slow(value)
 
 
 def admit_unchanged(*values: Any) -> bool:

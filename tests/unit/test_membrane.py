@@ -401,6 +401,25 @@ THIRD_REVIEW = [
 ]
 
 
+#: Refused by the guards' own signatures: nothing but the documented arguments is taken.
+BY_SIGNATURE = [
+    pytest.param(
+        "import functools\nclass Everything:\n    def __contains__(self, item):\n        return True\n"
+        "g = functools.partial(getattr, _public=Everything(), _plain=Everything(), _opaque=frozenset())\n"
+        "g(len, '__self__')",
+        id="getattr-given-its-own-settings-as-keywords",
+    ),
+    pytest.param("import functools, numbers\nfunctools.total_ordering(cls=numbers.Real)", id="class-by-keyword"),
+    pytest.param("import dataclasses, string\ndataclasses.dataclass(None, string.Template)", id="class-as-second-arg"),
+    pytest.param("import typing\ntyping.runtime_checkable(cls=typing.Protocol)", id="runtime-checkable-by-keyword"),
+]
+
+
+@pytest.mark.parametrize("code", BY_SIGNATURE)
+def test_a_guard_takes_only_its_documented_arguments(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error_type == "TypeError"
+
+
 @pytest.mark.parametrize("code", THIRD_REVIEW)
 def test_a_finding_of_the_third_review_fails(proxies: Proxies, code: str) -> None:
     assert run(code, proxies).error_type == "SecurityError"

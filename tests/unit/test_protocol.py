@@ -252,3 +252,8 @@ def test_a_reply_no_honest_worker_writes_is_refused(message: Any) -> None:
 def test_decode_body_refuses_non_finite_numbers(constant: str) -> None:
     with pytest.raises(ProtocolError):
         decode_body(f'{{"result": {constant}}}'.encode())
+
+
+def test_a_number_too_large_for_a_float_is_not_json() -> None:
+    with pytest.raises(ProtocolError):
+        decode_body(b'{"success": true, "result": 1e400}')
