@@ -136,9 +136,14 @@ def _admit_statement(name: str) -> ast.stmt:
     )
 
 
+#: Up to this many parameters are checked inline (no call for plain values); more take
+#: one call for all of them.
+_INLINE_PARAMETER_CHECKS = 3
+
+
 def _parameters(arguments: ast.arguments) -> list[str]:
-    """The parameters a caller fills with its own values. ``*args`` and ``**kwargs`` are
-    always a fresh tuple and dict; their elements pass the membrane when read out."""
+    """The parameters a caller fills with one value each (``*args`` and ``**kwargs`` are
+    checked element by element, see _admit_parameters)."""
     return [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
 
 
@@ -250,14 +255,32 @@ class SandboxTransformer(RestrictingNodeTransformer):
         """Library code calls the program's functions with values of its own (a key
         function, ``__eq__`` in a cache, ``__exit__``): every parameter passes the
         membrane before the body runs. After a docstring, which must stay first."""
-        checks = [_located(_admit_statement(name), node) for name in _parameters(node.args)]
+        names = _parameters(node.args)
+        checks: list[ast.stmt]
+        if len(names) <= _INLINE_PARAMETER_CHECKS:
+            checks = [cast(ast.stmt, _located(_admit_statement(name), node)) for name in names]
+        else:  # one call for many: an inline check is ~15 nodes per name for the validator
+            targets = ast.Tuple([ast.Name(name, ast.Store()) for name in names], ast.Store())
+            values = _call("_admit_each_", *(_load(name) for name in names))
+            checks = [cast(ast.stmt, _located(ast.Assign(targets=[targets], value=values), node))]
+        # *args and **kwargs are always a fresh tuple and dict, but what is in them came
+        # from the caller (library code calling the program's function) unread.
+        if node.args.vararg is not None:
+            name = node.args.vararg.arg
+            packed = ast.Assign(
+                targets=[ast.Name(name, ast.Store())],
+                value=ast.Call(_load("_admit_each_"), [ast.Starred(_load(name), ast.Load())], []),
+            )
+            checks.append(cast(ast.stmt, _located(packed, node)))
+        if node.args.kwarg is not None:
+            checks.append(cast(ast.stmt, _located(ast.Expr(_call("_admit_values_", _load(node.args.kwarg.arg))), node)))
         if not checks:
             return
         first = node.body[0] if node.body else None
         docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
         docstring = docstring and isinstance(first.value.value, str)  # type: ignore[union-attr]
         at = 1 if docstring else 0
-        node.body[at:at] = checks  # type: ignore[assignment]
+        node.body[at:at] = checks
 
     def _admit_decorated(self, node: ast.FunctionDef | ast.ClassDef) -> None:
         """What a decorator returns is bound to the name: outermost, the membrane."""
@@ -374,8 +397,14 @@ class SandboxTransformer(RestrictingNodeTransformer):
         visited = self._in_scope("function", node, super().visit_Lambda)
         assert isinstance(visited, ast.Lambda)
         names = _parameters(visited.args)
-        if names:
-            checks = [_admitted(name, rebind=False) for name in names]
+        checks: list[ast.expr] = [_admitted(name, rebind=False) for name in names]
+        if visited.args.vararg is not None:  # lambda *a: every element
+            starred = ast.Starred(_load(visited.args.vararg.arg), ast.Load())
+            checks.append(ast.Call(_load("_admit_unchanged_"), [starred], []))
+        if visited.args.kwarg is not None:  # lambda **k: every value
+            values = ast.Call(ast.Attribute(_load(visited.args.kwarg.arg), "values", ast.Load()), [], [])
+            checks.append(ast.Call(_load("_admit_unchanged_"), [ast.Starred(values, ast.Load())], []))
+        if checks:
             test = checks[0] if len(checks) == 1 else ast.BoolOp(ast.And(), checks)
             visited.body = _located(ast.IfExp(test, visited.body, ast.Constant(None)), visited.body)  # type: ignore[assignment]
         return visited
@@ -508,6 +537,10 @@ class SandboxTransformer(RestrictingNodeTransformer):
         a guard call, so every attribute name in it is checked now."""
         while isinstance(node, ast.Attribute):
             self._check_attribute(node, node.attr, store=False)
+            if node.attr.startswith("_"):
+                # No guard runs here, so no run-time check can tell the program's own
+                # private names from a library's, nor __class__ from the real type.
+                self.error(node, f'a pattern may only name public attributes, not "{node.attr}"')
             node = node.value
         if isinstance(node, ast.Name):
             self.check_name(node, node.id) if node.id != "__name__" else None

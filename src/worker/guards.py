@@ -63,8 +63,10 @@ from .membrane import (
     AdmittedContext,
     UnboundMethod,
     admit,
+    admit_each,
     admit_slow,
     admit_unchanged,
+    admit_values,
 )
 from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
 from .ownership import is_user_class, refuse_final_bases
@@ -654,6 +656,19 @@ def refuse_metaclass_bases(bases: Iterable[object]) -> None:
             refuse_final_bases(base)
 
 
+def _program_callable(value: object, name: str) -> None:
+    """A special method Python calls with values of its own (``__eq__`` from a library's
+    cache, ``__exit__`` with a traceback) must be the program's own function, whose
+    parameters pass the membrane: ``__eq__ = sink.append`` received them raw."""
+    if isinstance(value, (staticmethod, classmethod)):
+        value = value.__func__
+    elif isinstance(value, property):
+        value = value.fget
+    if value is None or _is_program_function(value) or is_user_class(builtins.type(value)):
+        return  # None (`__hash__ = None`), a def, or an instance of the program's own class
+    raise SecurityError(f'"{name}" must be a function the program defines (def) in the sandbox')
+
+
 def check_class_namespace(namespace: Mapping[str, Any]) -> None:
     """The class-body rules again, at run time, on the namespace about to become a class:
     the compiler enforces them too, but a namespace is a dict and this is the last point
@@ -666,6 +681,8 @@ def check_class_namespace(namespace: Mapping[str, Any]) -> None:
             raise SecurityError(f'"{key}" cannot be defined in a class in the sandbox')
         if is_sunder(key) and key not in CLASS_SUNDERS:
             raise SecurityError(f'"{key}" cannot be defined in a class in the sandbox')
+    for key in DEFINABLE_METHODS & namespace.keys():
+        _program_callable(namespace[key], key)
     if "__match_args__" in namespace:
         _names_in(namespace["__match_args__"], "__match_args__")
     if "__slots__" in namespace:
@@ -813,6 +830,8 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_admit_": admit,
         "_admit_context_": AdmittedContext,
         "_admit_unchanged_": admit_unchanged,
+        "_admit_each_": admit_each,
+        "_admit_values_": admit_values,
         "_type_": builtins.type,
         "_plain_": PLAIN,
     }

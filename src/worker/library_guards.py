@@ -429,6 +429,14 @@ def guard_dataclass_fields() -> None:
         for name in vars(cls).get("__annotations__", {}):
             if not (type(name) is str and name.isidentifier() and not keyword.iskeyword(name)):
                 raise SecurityError(f"dataclasses: the field name {name!r} is not an identifier")
+            if name.startswith("__") and name.endswith("__"):
+                # With slots=True a field becomes a slot: __getattr__ as a field put an
+                # unfenced __getattr__ on the class.
+                raise SecurityError(f"dataclasses: a field may not be named {name!r}")
+            if name.startswith("_") and any(name in vars(base) and not is_user_class(base) for base in cls.__mro__[1:]):
+                # replace()/asdict() read every field with the real getattr: a private name
+                # a library base defines would hand over the library's attribute.
+                raise SecurityError(f"dataclasses: the field {name!r} is a private name of a library base")
         for value in vars(cls).values():
             # dataclasses adopts a Field default as the field and sets its name: only a
             # plain Field keeps the name it is given.

@@ -400,6 +400,18 @@ def admit_unchanged(*values: Any) -> bool:
     return True
 
 
+def admit_each(*values: Any) -> tuple[Any, ...]:
+    """``_admit_each_``: every value admitted, as a tuple (many parameters, ``*args``)."""
+    return tuple(admit(value) for value in values)
+
+
+def admit_values(mapping: dict[str, Any]) -> None:
+    """``_admit_values_``: every value of a ``**kwargs`` dict admitted, in place."""
+    for key, value in mapping.items():
+        if builtins.type(value) not in PLAIN:
+            mapping[key] = admit(value)
+
+
 def add_program_class(cls: type) -> None:
     MEMBRANE.add_program_class(cls)
 

@@ -126,6 +126,10 @@ ROUTES = {
     "attribute": "v = holder.func",
     "function-parameter": "def key(v):\n    return 0\nsorted(box, key=key)",
     "lambda-parameter": "sorted(box, key=lambda v: 0)",
+    "star-parameters": "def f(*a):\n    return 0\nsorted(box, key=f)",
+    "lambda-star-parameters": "sorted(box, key=lambda *a: 0)",
+    "keyword-parameters": "def f(**k):\n    return 0\nf(**table)",
+    "many-parameters": "def f(a, b, c, d, v):\n    return 0\nf(1, 2, 3, 4, box[0:1][0] if False else 0)\nsorted(box, key=lambda v: f(1, 2, 3, 4, v))",
     "method-parameter": "class K:\n    def key(self, v):\n        return 0\nsorted(box, key=K().key)",
     "with-as": "with manager as v:\n    pass",
     "decorator": "@decorator\ndef f():\n    pass",
@@ -397,6 +401,17 @@ THIRD_REVIEW = [
         "        return iter(('x',)) if calls[0] <= 2 else iter(('x', '_dispatch'))\n"
         "class PP(pprint.PrettyPrinter):\n    __slots__ = Names(('x',))\ncopy.copy(PP())._dispatch",
         id="slot-names-that-change-after-the-check",
+    ),
+    pytest.param(
+        "sink = []\nclass C:\n    __eq__ = sink.append\n", id="a-special-method-that-is-not-the-programs-function"
+    ),
+    pytest.param(
+        "import dataclasses\n@dataclasses.dataclass(slots=True)\nclass D:\n    __getattr__: int = 0",
+        id="a-dataclass-field-named-like-a-special-method",
+    ),
+    pytest.param(
+        "import dataclasses, pprint\n@dataclasses.dataclass\nclass D(pprint.PrettyPrinter):\n    _dispatch: int = 0",
+        id="a-dataclass-field-named-like-a-library-private-attribute",
     ),
 ]
 
