@@ -1,9 +1,10 @@
 """Where programs are checked: one thread, a bounded line, a deadline, a bounded cache.
 
 Checking a program (parse, policy pass, RestrictedPython's transformer, compile) is
-pure CPU that holds the GIL for as long as the program is large (about a second for
-the largest accepted, 50 000 syntax nodes of match cases, measured on a loaded 2-core
-machine), and it comes before the admission queue. So:
+pure CPU that holds the GIL for as long as the program is large (one to two seconds
+for the largest accepted, 50 000 syntax nodes of match cases or of many-parameter
+functions, measured on a loaded 2-core machine), and it comes before the admission
+queue. So:
 
 * it runs in **one dedicated thread**, never on the event loop and never in two threads
   at once: the loop gets the GIL back between programs, a burst of large programs costs
