@@ -628,7 +628,7 @@ CATALOGUE: dict[str, ModuleRule] = {
         allow(
             "run-time helpers that only return or check their argument (reveal_type prints to the bounded stderr)",
             "cast", "assert_never", "assert_type", "reveal_type", "is_typeddict", "is_protocol",
-            "get_protocol_members", "get_overloads", "clear_overloads", "TYPE_CHECKING",
+            "get_protocol_members", "TYPE_CHECKING",
         ),
         allow(
             GUARDED + "set an attribute (__final__, __no_type_check__, __override__, __dataclass_transform__) on "
@@ -645,6 +645,11 @@ CATALOGUE: dict[str, ModuleRule] = {
             "get_origin", "get_args",
         ),
         refuse("evaluate annotation strings with eval(), outside RestrictedPython", "get_type_hints", "ForwardRef"),
+        refuse(
+            "read or empty typing's overload registry, which holds the worker's own libraries' functions "
+            "under a module and name the program can imitate",
+            "get_overloads", "clear_overloads",
+        ),
         refuse(
             "deprecated in 3.13: applies the real no_type_check to whatever the decorator returns, around "
             "the guard on no_type_check",

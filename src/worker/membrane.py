@@ -225,10 +225,11 @@ class Membrane:
                     APPROVED_FUNCTIONS.add(function)
 
     def _learn(self, value: object) -> None:
-        self._offer(value)
         if isinstance(value, type):
-            self._learn_class(value)
-        elif isinstance(value, types.FunctionType):
+            self._learn_class(value)  # offers it, after learning its methods (not before)
+            return
+        self._offer(value)
+        if isinstance(value, types.FunctionType):
             self._function_globals.add(id(value.__globals__))
         elif isinstance(value, types.BuiltinFunctionType):
             owner = value.__self__

@@ -413,6 +413,10 @@ THIRD_REVIEW = [
         "import dataclasses, pprint\n@dataclasses.dataclass\nclass D(pprint.PrettyPrinter):\n    _dispatch: int = 0",
         id="a-dataclass-field-named-like-a-library-private-attribute",
     ),
+    pytest.param(
+        "import collections\nclass K:\n    maps = [None, 'N', (), {}]\ncollections.ChainMap.parents.fget(K)",
+        id="a-library-property-accessor-with-a-class-as-self",
+    ),
 ]
 
 

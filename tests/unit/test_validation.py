@@ -107,7 +107,9 @@ REFUSED = [
     ),
     pytest.param("import array", 1, "import", id="array-not-offered"),
     pytest.param("x = 1\nmatch x:\n    case int.__class__:\n        pass", 3, "restricted", id="pattern-dunder-value"),
-    pytest.param("import json\nmatch 1:\n    case json._private:\n        pass", 3, "restricted", id="pattern-private-value"),
+    pytest.param(
+        "import json\nmatch 1:\n    case json._private:\n        pass", 3, "restricted", id="pattern-private-value"
+    ),
     # Errors only the compiler finds, after the AST checks passed:
     pytest.param("x = 1\nreturn x", 2, "syntax", id="return-outside-function"),
     pytest.param("x = 1\nbreak", 2, "syntax", id="break-outside-loop"),
