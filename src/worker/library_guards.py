@@ -404,7 +404,9 @@ def guard_abc_register() -> None:
     def register(cls: Any, subclass: Any) -> Any:
         # A registration answers isinstance() for every ABC above cls too: registering a
         # library class needs an ABC whose ABC ancestors are all the program's (or ABC).
-        own_line = all(is_user_class(k) or k is abc.ABC for k in cls.__mro__ if isinstance(k, abc.ABCMeta))
+        own_line = is_user_class(cls) and all(
+            is_user_class(k) or k is abc.ABC for k in cls.__mro__ if isinstance(k, abc.ABCMeta)
+        )
         if not (is_user_class(subclass) or own_line):
             raise SecurityError(
                 "ABC.register: the registered class, or the ABC and its ABC bases, must be the program's own"

@@ -138,6 +138,13 @@ def _unheld_special(name: object) -> bool:
     return type(name) is str and is_dunder(name) and name not in DEFINABLE_METHODS
 
 
+def _defined_in_a_class(function: types.FunctionType) -> bool:
+    """``A.method`` or ``A.B.method``: a qualified name with a class in it (a nested
+    function's has ``<locals>`` after its enclosing function instead)."""
+    outer, _, _ = str(function.__qualname__).rpartition(".")
+    return bool(outer) and not outer.endswith("<locals>")
+
+
 def refuse(what: str) -> SecurityError:
     return SecurityError(
         f"the sandbox refused {what}: frames, code, real modules, the interpreter's builtins and "
@@ -328,6 +335,11 @@ class Membrane:
             owner = METHOD_OWNERS.get(value)
             if owner is not None:
                 return UnboundMethod(value, owner)
+            if value.__code__.co_filename != SOURCE_FILENAME and _defined_in_a_class(value):
+                # A method of a class the sandbox does not offer, whose class is unknown
+                # here (copied out of a class's __dict__ by a library decorator): it would
+                # run on any self.
+                raise refuse(f"the method {value.__qualname__} without an instance of its class")
             if self._function(value):
                 return value
             raise refuse(
@@ -349,7 +361,12 @@ class Membrane:
                     return wrap_format(value)  # s.format reads "{0.__class__}" with the real getattr
             return value  # or a built-in type's static method (str.maketrans)
         if kind is types.MethodType:
-            self.admit(value.__func__)
+            function = value.__func__
+            if builtins.type(function) is types.FunctionType:  # bound: self is settled
+                if not self._function(function):
+                    raise refuse(f"the method {function.__qualname__}, from a module the sandbox does not offer")
+            else:
+                self.admit(function)
             self.admit(value.__self__)
             return value
         if kind is types.MethodWrapperType:

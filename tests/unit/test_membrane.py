@@ -417,6 +417,9 @@ THIRD_REVIEW = [
         "import collections\nclass K:\n    maps = [None, 'N', (), {}]\ncollections.ChainMap.parents.fget(K)",
         id="a-library-property-accessor-with-a-class-as-self",
     ),
+    pytest.param(
+        "import abc, json\nabc.ABC.register(json.JSONEncoder)", id="register-a-library-class-under-abc-itself"
+    ),
 ]
 
 
@@ -503,3 +506,16 @@ def test_a_dict_that_reuses_a_finished_jobs_namespace_address_is_not_refused(pro
     membrane.MEMBRANE.guard_namespace({"job": "current"})
     fresh = [{"name": "ana"} for _ in range(1000)]  # CPython reuses freed dicts' memory
     assert all(membrane.admit(record) is record for record in fresh)
+
+
+def test_a_library_method_of_an_unknown_class_is_not_held_unbound(proxies: Proxies) -> None:
+    from re import _parser
+
+    method = _parser.SubPattern.append
+    run("1", proxies)
+    with pytest.raises(SecurityError):
+        membrane.admit(method)
+    assert run("import collections\nP = collections.namedtuple('P', 'x y')\nP(1, 2)._asdict()", proxies).result == {
+        "x": 1,
+        "y": 2,
+    }
