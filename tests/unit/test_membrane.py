@@ -509,7 +509,7 @@ def test_a_dict_that_reuses_a_finished_jobs_namespace_address_is_not_refused(pro
 
 
 def test_a_library_method_of_an_unknown_class_is_not_held_unbound(proxies: Proxies) -> None:
-    from re import _parser
+    from re import _parser  # type: ignore[attr-defined]  # a class of a submodule, not offered
 
     method = _parser.SubPattern.append
     run("1", proxies)
