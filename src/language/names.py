@@ -62,14 +62,12 @@ _DEFAULT_ALTERNATIVE = (
     "__iter__, __next__, __getitem__, __call__, __enter__/__exit__, comparisons, arithmetic"
 )
 
-#: Special methods a class body may define. Each is called by Python with the program's
-#: own objects and runs as restricted code.
-DEFINABLE_METHODS = frozenset(
+#: Special methods the interpreter calls for operator syntax (``a | b``, ``a < b``,
+#: ``x += y``, ``-a``) and whose result it hands straight to the program, with no call
+#: the policy could see. Library classes' Python implementations of them are sealed by
+#: the membrane, so their results pass it like a call's.
+OPERATOR_METHODS = frozenset(
     {
-        "__init__", "__post_init__", "__repr__", "__str__", "__format__", "__bytes__",
-        "__hash__", "__bool__", "__len__", "__length_hint__", "__iter__", "__next__",
-        "__reversed__", "__contains__", "__getitem__", "__setitem__", "__delitem__",
-        "__missing__", "__call__", "__enter__", "__exit__", "__getattr__",
         "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__",
         "__add__", "__sub__", "__mul__", "__matmul__", "__truediv__", "__floordiv__",
         "__mod__", "__divmod__", "__pow__", "__lshift__", "__rshift__", "__and__",
@@ -79,7 +77,19 @@ DEFINABLE_METHODS = frozenset(
         "__rxor__", "__ror__",
         "__iadd__", "__isub__", "__imul__", "__imatmul__", "__itruediv__", "__ifloordiv__",
         "__imod__", "__ipow__", "__ilshift__", "__irshift__", "__iand__", "__ixor__", "__ior__",
-        "__neg__", "__pos__", "__abs__", "__invert__", "__int__", "__float__", "__complex__",
+        "__neg__", "__pos__", "__invert__",
+    }
+)  # fmt: skip
+
+#: Special methods a class body may define. Each is called by Python with the program's
+#: own objects and runs as restricted code.
+DEFINABLE_METHODS = OPERATOR_METHODS | frozenset(
+    {
+        "__init__", "__post_init__", "__repr__", "__str__", "__format__", "__bytes__",
+        "__hash__", "__bool__", "__len__", "__length_hint__", "__iter__", "__next__",
+        "__reversed__", "__contains__", "__getitem__", "__setitem__", "__delitem__",
+        "__missing__", "__call__", "__enter__", "__exit__", "__getattr__",
+        "__abs__", "__int__", "__float__", "__complex__",
         "__index__", "__round__", "__trunc__", "__floor__", "__ceil__",
     }
 )  # fmt: skip

@@ -33,7 +33,7 @@ import types
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..language.names import DEFINABLE_METHODS, is_dunder
+from ..language.names import DEFINABLE_METHODS, OPERATOR_METHODS, is_dunder
 from ..language.policy import SOURCE_FILENAME
 from .formatting import wrap_format
 from .proxies import ModuleProxy
@@ -152,6 +152,25 @@ def refuse(what: str) -> SecurityError:
     )
 
 
+def _sealed_operator(function: types.FunctionType) -> types.FunctionType:
+    """``function``, with its result passed through the membrane. The interpreter hands
+    an operator's result to the program directly; a library's Python operator may return
+    what an overridable hook gave it (``Set.__or__`` returns ``self._from_iterable(...)``)."""
+
+    def operator(*args: Any, **kwargs: Any) -> Any:
+        return admit(function(*args, **kwargs))
+
+    operator.__name__ = function.__name__
+    operator.__qualname__ = function.__qualname__
+    operator.__module__ = function.__module__
+    operator.__doc__ = function.__doc__
+    return operator  # type: ignore[return-value]
+
+
+#: Each sealed operator, with the library function it wraps.
+SEALED_OPERATORS: dict[types.FunctionType, types.FunctionType] = {}
+
+
 # --------------------------------------------------------------------------- the membrane
 
 
@@ -182,6 +201,8 @@ class Membrane:
         #: them, so holding one would let a program replace a guard.
         self._namespaces: set[int] = set()
         self._namespace_refs: tuple[dict[str, Any], ...] = ()
+        #: Classes whose Python operators are sealed (held: a class is never freed anyway).
+        self._sealed_classes: set[type] = set()
 
     def configure(self, offered: Iterable[object], modules: Iterable[str], sandbox_type: type) -> None:
         """Learn what the sandbox offers: once per process, in the template (in-process
@@ -213,6 +234,7 @@ class Membrane:
         self._offered.append(value)
 
     def _learn_class(self, cls: type) -> None:
+        self._seal_mro(builtins.type(cls))  # the metaclass's operators act on the class
         for klass in cls.__mro__:
             if id(klass) in self._offered_ids:
                 continue
@@ -230,6 +252,40 @@ class Membrane:
                 if isinstance(function, types.FunctionType):
                     self._function_globals.add(id(function.__globals__))
                     APPROVED_FUNCTIONS.add(function)
+            self._seal_operators(klass)
+
+    def _seal_operators(self, klass: type) -> None:
+        """Replace each Python operator method in a library class's own namespace by one
+        whose result passes the membrane. Done once per class, in the template for every
+        class the sandbox offers and when any other library class is first judged (a base
+        or metaclass reached only through a value), so by the time the program can apply
+        an operator to an instance, the operator is sealed. The interpreter's own (C)
+        operators return new plain values, or the result of another operator on their
+        elements."""
+        if klass in self._sealed_classes or self._is_program_class(klass):
+            return
+        self._sealed_classes.add(klass)
+        namespace = vars(klass)
+        for name in OPERATOR_METHODS.intersection(namespace):
+            function = namespace[name]
+            if builtins.type(function) is not types.FunctionType or function in SEALED_OPERATORS:
+                continue
+            if function.__code__.co_filename == SOURCE_FILENAME:
+                continue  # the program's own: its results are values it holds
+            sealed = _sealed_operator(function)
+            SEALED_OPERATORS[sealed] = function
+            if self._function(function):
+                APPROVED_FUNCTIONS.add(sealed)
+            owner = METHOD_OWNERS.get(function)
+            if owner is not None:
+                METHOD_OWNERS[sealed] = owner
+            type.__setattr__(klass, name, sealed)  # past a metaclass's own __setattr__ (Enum's)
+
+    def _seal_mro(self, cls: type) -> None:
+        metaclass: type = builtins.type(cls)
+        for klass in (*cls.__mro__, *metaclass.__mro__):
+            if klass not in self._sealed_classes:
+                self._seal_operators(klass)
 
     def _learn(self, value: object) -> None:
         if isinstance(value, type):
@@ -266,6 +322,7 @@ class Membrane:
     def add_program_class(self, cls: type) -> None:
         PLAIN.add(cls)
         self._class_verdicts[cls] = cls
+        self._seal_mro(cls)  # its library bases' operators, if no value brought them yet
 
     # ------------------------------------------------------------------ verdicts
 
@@ -282,6 +339,8 @@ class Membrane:
         if verdict is None:
             verdict = self._judge_class(cls)
             self._class_verdicts[cls] = verdict
+            if not isinstance(verdict, SecurityError):
+                self._seal_mro(cls)  # its instances may be held: operators on them too
         return verdict
 
     def _judge_class(self, cls: type) -> object:

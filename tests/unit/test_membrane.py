@@ -139,6 +139,17 @@ ROUTES = {
     "match-as": "match box[0:1]:\n    case [v] as w:\n        pass",
     "exception-attribute": "try:\n    raise_with(box)\nexcept ValueError as e:\n    v = e.args[0]",
     "generator-send": "def g():\n    v = yield\n    yield v\nsend_into(g)",
+    # Set.__or__ (the library's) returns self._from_iterable(chain(self, other)).
+    "library-operator-hook": (
+        "import collections.abc\nclass S(collections.abc.Set):\n    _from_iterable = staticmethod(next)\n"
+        "    def __contains__(self, x):\n        return False\n    def __iter__(self):\n        return iter(())\n"
+        "    def __len__(self):\n        return 0\nv = S() | box"
+    ),
+    "library-reflected-operator-hook": (
+        "import collections.abc\nclass S(collections.abc.Set):\n    _from_iterable = staticmethod(next)\n"
+        "    def __contains__(self, x):\n        return False\n    def __iter__(self):\n        return iter(())\n"
+        "    def __len__(self):\n        return 0\nv = box | S()"
+    ),
 }
 
 
@@ -519,3 +530,64 @@ def test_a_library_method_of_an_unknown_class_is_not_held_unbound(proxies: Proxi
         "x": 1,
         "y": 2,
     }
+
+
+# --------------------------------------------------------------------------- operators
+
+
+def test_every_python_operator_of_an_offered_class_is_sealed(proxies: Proxies) -> None:
+    """Operator syntax hands the result of a library's Python operator straight to the
+    program: each must be sealed (its result admitted), including those a new Python adds."""
+    from src.language.names import OPERATOR_METHODS
+
+    classes: set[type] = set()
+    for proxy in proxies.values():
+        for name, value in vars(proxy).items():
+            if not name.startswith("_"):
+                kind = value if isinstance(value, type) else type(value)
+                metaclass: type = type(kind)
+                classes.update(kind.__mro__, metaclass.__mro__)
+    unsealed = [
+        f"{klass.__qualname__}.{name}"
+        for klass in classes
+        for name in OPERATOR_METHODS.intersection(vars(klass))
+        if isinstance(vars(klass)[name], types.FunctionType) and vars(klass)[name] not in membrane.SEALED_OPERATORS
+    ]
+    assert unsealed == []
+    assert any(cls.__name__ == "Set" for cls in classes)  # the check saw the mixins
+
+
+LIBRARY_OPERATORS = [
+    pytest.param("import collections\n(collections.Counter('aab') + collections.Counter('b'))['b']", 2, id="counter"),
+    pytest.param(
+        "import collections\nc = collections.Counter(a=1)\nc += collections.Counter(a=2)\nc['a']", 3, id="counter-iadd"
+    ),
+    pytest.param(
+        "import fractions\nx = fractions.Fraction(1, 3) + fractions.Fraction(1, 6)\n"
+        "(x.numerator, x.denominator, -x == fractions.Fraction(-1, 2), str(1 - x), x < 1)",
+        [1, 2, True, "1/2", True],
+        id="fraction",
+    ),
+    pytest.param(
+        "import enum\nclass F(enum.Flag):\n    A = 1\n    B = 2\n((F.A | F.B).value, (~F.A).value)", [3, 2], id="flag"
+    ),
+    pytest.param(
+        "import collections.abc\nclass S(collections.abc.Set):\n    def __init__(self, it):\n        self.d = list(it)\n"
+        "    def __contains__(self, x):\n        return x in self.d\n    def __iter__(self):\n        return iter(self.d)\n"
+        "    def __len__(self):\n        return len(self.d)\n(sorted(S([1, 2]) | S([3])), S([1]) <= S([1, 2]), S([1]) == S([1]))",
+        [[1, 2, 3], True, True],
+        id="set-mixin",
+    ),
+    pytest.param("import collections\n(collections.UserList([1]) + [2]).data", [1, 2], id="userlist"),
+    pytest.param("import typing\nstr(typing.List[int] | None)", "typing.Optional[typing.List[int]]", id="typing-union"),
+    pytest.param(
+        "import collections\nclass C(collections.UserString):\n    pass\nstr(C('ab') + 'c')",
+        "abc",
+        id="userstring-subclass",
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), LIBRARY_OPERATORS)
+def test_a_library_operator_still_gives_its_answer(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
