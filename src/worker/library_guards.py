@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import builtins
 import collections
+import contextlib
 import copy
 import copyreg
 import dataclasses
@@ -411,6 +412,13 @@ def guard_abc_register() -> None:
             raise SecurityError(
                 "ABC.register: the registered class, or the ABC and its ABC bases, must be the program's own"
             )
+        if not own_line and isinstance(subclass, abc.ABCMeta):
+            # The program's own ABC has a registry of its own: Mapping.register(Mine) and
+            # Mine.register(int) would make every int a Mapping to the library.
+            raise SecurityError(
+                "ABC.register: a library ABC may register the program's concrete classes, not its ABCs; "
+                "subclass the library ABC instead"
+            )
         return real(cls, subclass)
 
     register.sandbox_guarded = True  # type: ignore[attr-defined]
@@ -481,6 +489,28 @@ def guard_user_string_format() -> None:
     format.sandbox_guarded = True  # type: ignore[attr-defined]
     user_string.format = format  # type: ignore[method-assign,assignment]
     user_string.format_map = format_map  # type: ignore[method-assign]
+
+
+def guard_generic_alias_call() -> None:
+    """``List[int]()``, ``Annotated[cls, meta]()``: typing's alias calls its origin and
+    records itself on the result as ``__orig_class__`` with the real setattr, whatever
+    object the origin returned (``Annotated[json.JSONDecoder, 0]()`` wrote onto a library
+    instance). In this process the record is made on the program's own objects only."""
+    alias = typing._BaseGenericAlias  # type: ignore[attr-defined]  # noqa: SLF001 - the one place the write is
+    if getattr(alias.__call__, "sandbox_guarded", False):
+        return
+
+    def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not self._inst:
+            raise TypeError(f"Type {self._name} cannot be instantiated; use {self.__origin__.__name__}() instead")
+        result = self.__origin__(*args, **kwargs)
+        if is_user_class(type(result)):
+            with contextlib.suppress(AttributeError):  # __slots__, as typing itself allows
+                result.__orig_class__ = self
+        return result
+
+    __call__.sandbox_guarded = True  # type: ignore[attr-defined]
+    alias.__call__ = __call__
 
 
 def guard_copy_reconstruct() -> None:
@@ -559,6 +589,8 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         guard_dataclass_fields()
     if "collections" in allowed:
         guard_user_string_format()
+    if "typing" in allowed:
+        guard_generic_alias_call()
     for name in sorted(allowed, key=lambda n: n.count(".")):
         rule = CATALOGUE[name]
         attrs_by_name[name] = public_attrs(importlib.import_module(name), rule)

@@ -36,7 +36,7 @@ from typing import Any
 from ..language.names import DEFINABLE_METHODS, OPERATOR_METHODS, is_dunder
 from ..language.policy import SOURCE_FILENAME
 from .formatting import wrap_format
-from .proxies import ModuleProxy
+from .proxies import TABLE_TYPES, ModuleProxy, TableCopies
 from .refusal import SecurityError
 from .stand_ins import stand_in
 
@@ -246,26 +246,33 @@ class Membrane:
                     for accessor in (member.fget, member.fset, member.fdel):
                         if isinstance(accessor, types.FunctionType):
                             METHOD_OWNERS.setdefault(accessor, klass)
-                elif not isinstance(member, (staticmethod, classmethod, type)):
+                elif not isinstance(member, (staticmethod, classmethod, type, TableCopies)):
                     self._offer(builtins.type(member))  # a descriptor's type (namedtuple's fields)
                 function = getattr(member, "__func__", member)
                 if isinstance(function, types.FunctionType):
-                    self._function_globals.add(id(function.__globals__))
+                    # A sealed operator (sealed by an earlier configuration) is judged by
+                    # the library function it wraps: its own globals are the membrane's.
+                    self._function_globals.add(id(SEALED_OPERATORS.get(function, function).__globals__))
                     APPROVED_FUNCTIONS.add(function)
-            self._seal_operators(klass)
+            self._seal(klass)
 
-    def _seal_operators(self, klass: type) -> None:
-        """Replace each Python operator method in a library class's own namespace by one
-        whose result passes the membrane. Done once per class, in the template for every
-        class the sandbox offers and when any other library class is first judged (a base
-        or metaclass reached only through a value), so by the time the program can apply
-        an operator to an instance, the operator is sealed. The interpreter's own (C)
-        operators return new plain values, or the result of another operator on their
-        elements."""
+    def _seal(self, klass: type) -> None:
+        """Seal a library class's own namespace. Done once per class, in the template for
+        every class the sandbox offers and when any other library class is first judged (a
+        base or metaclass reached only through a value), so by the time the program can
+        apply an operator to an instance or read the class, it is sealed:
+
+        * each Python operator method is replaced by one whose result passes the
+          membrane (the interpreter's own C operators return new plain values, or the
+          result of another operator on their elements);
+        * each public table (a list, dict, set or bytearray) is read as a fresh copy."""
         if klass in self._sealed_classes or self._is_program_class(klass):
             return
         self._sealed_classes.add(klass)
         namespace = vars(klass)
+        for name, value in list(namespace.items()):
+            if builtins.type(value) in TABLE_TYPES and not name.startswith("_"):
+                type.__setattr__(klass, name, TableCopies(value))
         for name in OPERATOR_METHODS.intersection(namespace):
             function = namespace[name]
             if builtins.type(function) is not types.FunctionType or function in SEALED_OPERATORS:
@@ -285,7 +292,7 @@ class Membrane:
         metaclass: type = builtins.type(cls)
         for klass in (*cls.__mro__, *metaclass.__mro__):
             if klass not in self._sealed_classes:
-                self._seal_operators(klass)
+                self._seal(klass)
 
     def _learn(self, value: object) -> None:
         if isinstance(value, type):

@@ -42,6 +42,31 @@ class ModuleProxy:
         return f"<module '{self._proxy_name}' (sandboxed)>"
 
 
+#: The mutable containers a library keeps at module or class level as tables
+#: (``calendar.mdays``, ``urllib.parse.uses_netloc``, ``TextWrapper.unicode_whitespace_trans``):
+#: the program reads a copy, so what it changes is its own, never the library's.
+TABLE_TYPES = (list, dict, set, bytearray)
+
+
+def copy_of_table(value: Any) -> Any:
+    return value.copy() if type(value) in TABLE_TYPES else value
+
+
+class TableCopies:
+    """A library class's table, in the class's namespace in its place: every read, the
+    library's own (``self.cssclasses``) as the program's (``HTMLCalendar.cssclasses``),
+    gets a fresh copy. Reads are per call of the method that uses it, and tables are a
+    few entries long."""
+
+    __slots__ = ("_table",)
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        return self._table.copy()
+
+
 #: Never copied from any module: command-line entry points read sys.argv and files.
 _NEVER = frozenset({"main", "test"})
 
@@ -94,7 +119,7 @@ def public_attrs(module: types.ModuleType, rule: ModuleRule) -> dict[str, Any]:
             continue  # a module reachable from another is how pivots start
         if isinstance(value, type) and issubclass(value, type):
             value = _metaclass_stand_in(value)
-        attrs[name] = value
+        attrs[name] = copy_of_table(value)
     return attrs
 
 

@@ -1,7 +1,8 @@
 """Compile one program with the sandbox policy, run it, and describe what happened.
 
 Everything the program does is turned into data: its exceptions (type, message, and the
-line in *its* source, with no frame of ours), a MemoryError as the "memory" limit, and
+line in *its* source, with no frame of ours), a MemoryError the interpreter raised as the
+"memory" limit (one the program raised itself is its error), and
 its result as a bounded JSON value. Nothing here raises for anything the program does.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import dis
 import linecache
 import marshal
 import re
@@ -48,6 +50,23 @@ def _reply(
         "error": error,
         "limit": limit,
     }
+
+
+_RAISE = dis.opmap["RAISE_VARARGS"]
+
+
+def _raised_by_a_raise_statement(exc: BaseException) -> bool:
+    """True if the program's own ``raise`` made this exception (``raise MemoryError``), so
+    it is the program's error and not the memory limit: where it was first raised is the
+    innermost entry of its traceback, and a real allocation failure happens anywhere but
+    at a ``raise``."""
+    entry = exc.__traceback__
+    if entry is None:
+        return False
+    while entry.tb_next is not None:
+        entry = entry.tb_next
+    code = entry.tb_frame.f_code
+    return code.co_filename == SOURCE_FILENAME and code.co_code[entry.tb_lasti] == _RAISE
 
 
 def _user_line(exc: BaseException) -> int | None:
@@ -188,12 +207,13 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     membrane.MEMBRANE.guard_namespace(namespace, environment.builtins)
     try:
         exec(program, namespace)  # noqa: S102 - restricted bytecode, guarded namespace
-    except MemoryError:
+    except MemoryError as exc:
         namespace.clear()  # give the memory back before describing the failure
-        return _reply(
-            _error("MemoryError", f"the program exceeded the {limits['memory_mb']} MB memory limit", None, max_chars),
-            limit="memory",
-        )
+        if not _raised_by_a_raise_statement(exc):
+            message = f"the program exceeded the {limits['memory_mb']} MB memory limit"
+            return _reply(_error("MemoryError", message, None, max_chars), limit="memory")
+        _write_traceback(exc, stderr)
+        return _reply(_error(type(exc).__name__, _exception_message(exc), _user_line(exc), max_chars))
     except BaseException as exc:  # noqa: BLE001 - SystemExit and friends are the program's too
         _write_traceback(exc, stderr)
         return _reply(_error(type(exc).__name__, _exception_message(exc), _user_line(exc), max_chars))

@@ -431,6 +431,16 @@ THIRD_REVIEW = [
     pytest.param(
         "import abc, json\nabc.ABC.register(json.JSONEncoder)", id="register-a-library-class-under-abc-itself"
     ),
+    pytest.param(
+        "import abc, collections.abc\nclass Mine(abc.ABC):\n    pass\ncollections.abc.Mapping.register(Mine)\n"
+        "Mine.register(int)",
+        id="register-through-an-own-abc-registered-under-a-library-abc",
+    ),
+    pytest.param(
+        "import abc, collections.abc\nclass Mine(abc.ABC):\n    pass\nMine.register(int)\n"
+        "collections.abc.Mapping.register(Mine)",
+        id="register-an-own-abc-holding-a-library-class-under-a-library-abc",
+    ),
 ]
 
 
@@ -591,3 +601,81 @@ LIBRARY_OPERATORS = [
 @pytest.mark.parametrize(("code", "expected"), LIBRARY_OPERATORS)
 def test_a_library_operator_still_gives_its_answer(proxies: Proxies, code: str, expected: Any) -> None:
     assert run(code, proxies).result == expected
+
+
+# --------------------------------------------------------------------------- library tables
+
+
+LIBRARY_TABLES = [
+    pytest.param("import calendar\ncalendar.mdays[2] = 99\ncalendar.monthrange(2023, 2)[1]", 28, id="module-list"),
+    pytest.param(
+        "import urllib.parse\nurllib.parse.uses_netloc.clear()\nurllib.parse.urlsplit('ftp://h/p').netloc",
+        "h",
+        id="module-list-clear",
+    ),
+    pytest.param(
+        "import textwrap\ntextwrap.TextWrapper.unicode_whitespace_trans[32] = 'X'\n"
+        "textwrap.TextWrapper.unicode_whitespace_trans.clear()\ntextwrap.fill('a b\\tc', 20)",
+        "a b     c",
+        id="class-dict",
+    ),
+    pytest.param(
+        "import calendar\ncalendar.HTMLCalendar.cssclasses[0] = 'x'\nc = calendar.HTMLCalendar()\n"
+        "c.cssclasses.append('y')\n'\"mon\"' in c.formatmonth(2024, 1)",
+        True,
+        id="class-list",
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), LIBRARY_TABLES)
+def test_a_library_table_the_program_changes_is_its_own_copy(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
+
+
+def test_an_abc_registry_still_takes_the_programs_classes(proxies: Proxies) -> None:
+    code = (
+        "import abc, collections.abc\nclass Mine(abc.ABC):\n    pass\nMine.register(int)\nclass L:\n"
+        "    def __getitem__(self, i):\n        return i\n    def __len__(self):\n        return 0\n"
+        "collections.abc.Sequence.register(L)\n(isinstance(1, Mine), isinstance(L(), collections.abc.Sequence))"
+    )
+    assert run(code, proxies).result == [True, True]
+
+
+def test_a_typing_alias_call_records_itself_on_the_programs_objects_only(proxies: Proxies) -> None:
+    import typing
+
+    decoder = typing.Annotated[json.JSONDecoder, 0]()  # type: ignore[operator]  # guarded with the proxies
+    assert "__orig_class__" not in vars(decoder)
+    code = (
+        "import typing\nclass Mine:\n    pass\nm = typing.Annotated[Mine, 'meta']()\n"
+        "(list(typing.Deque[int]([1])), type(m).__name__, typing.Annotated[Mine, 0] is not None)"
+    )
+    assert run(code, proxies).result == [[1], "Mine", True]
+
+
+def test_a_subclass_still_overrides_a_library_table(proxies: Proxies) -> None:
+    code = (
+        "import calendar\nclass C(calendar.HTMLCalendar):\n    cssclasses = ['a', 'b', 'c', 'd', 'e', 'f', 'g']\n"
+        "'\"a\"' in C().formatmonth(2024, 1)"
+    )
+    assert run(code, proxies).result is True
+
+
+def test_no_offered_class_or_module_hands_out_its_own_table(proxies: Proxies) -> None:
+    """A new Python that adds a public list or dict to an offered module or class gets it
+    copied too; this fails if one is handed out as the library's own object."""
+    from src.worker.proxies import TABLE_TYPES
+
+    shared = []
+    for module_name, proxy in proxies.items():
+        real = sys.modules.get(module_name)
+        for name, value in vars(proxy).items():
+            if type(value) in TABLE_TYPES and real is not None and getattr(real, name, None) is value:
+                shared.append(f"{module_name}.{name}")
+            kind = value if isinstance(value, type) else type(value)
+            for klass in kind.__mro__:
+                for attribute, member in vars(klass).items():
+                    if type(member) in TABLE_TYPES and not attribute.startswith("_"):
+                        shared.append(f"{klass.__qualname__}.{attribute}")
+    assert shared == []

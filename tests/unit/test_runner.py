@@ -213,6 +213,27 @@ def test_memory_error_message_names_the_configured_limit(proxies: Proxies) -> No
     assert "256 MB" in run("bytearray(2 ** 60)", proxies).error["message"]
 
 
+@pytest.mark.parametrize(
+    "code",
+    [
+        "raise MemoryError",
+        "raise MemoryError('pretend')",
+        "class Fake(MemoryError):\n    pass\ndef f():\n    raise Fake()\nf()",
+        "try:\n    bytearray(2 ** 60)\nexcept MemoryError as e:\n    raise MemoryError('again') from e",
+    ],
+)
+def test_a_memory_error_the_program_raises_is_its_error_not_the_limit(proxies: Proxies, code: str) -> None:
+    outcome = run(code, proxies)
+    assert outcome.reply["limit"] is None
+    assert outcome.error["type"] in {"MemoryError", "Fake"}
+    assert "limit" not in outcome.error["message"]
+
+
+def test_a_memory_error_inside_a_function_is_still_the_limit(proxies: Proxies) -> None:
+    code = "def grow():\n    return [0] * 2 ** 60\ndef outer():\n    return grow()\nouter()"
+    assert run(code, proxies).reply["limit"] == "memory"
+
+
 # --------------------------------------------------------------------------- tracebacks
 
 
