@@ -221,7 +221,10 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     value = namespace[RESULT_NAME] if RESULT_NAME in namespace else namespace.get("_")
     try:
         result, truncated = to_json_value(value, limits["max_result_bytes"])
-    except MemoryError:
+    except MemoryError as exc:
         namespace.clear()
-        return _reply(_error("MemoryError", "the result was too large to convert", None, max_chars), limit="memory")
+        if not _raised_by_a_raise_statement(exc):
+            return _reply(_error("MemoryError", "the result was too large to convert", None, max_chars), limit="memory")
+        _write_traceback(exc, stderr)
+        return _reply(_error(type(exc).__name__, _exception_message(exc), _user_line(exc), max_chars))
     return _reply(result=result, truncated=truncated)
