@@ -11,6 +11,7 @@ patch a library.
 from __future__ import annotations
 
 import types
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..language.catalogue import ModuleRule
@@ -80,21 +81,25 @@ def _metaclass_stand_in(real: type) -> type:
     return stand_in(real, f"{real.__name__}(...) cannot build classes in the sandbox; use a class statement")
 
 
-def public_members(module: types.ModuleType) -> set[str]:
-    """The names of ``module`` its catalogue entry must list, allowed or refused: those of
-    ``__all__`` and ``dir()`` not starting with ``_``, except ``main``/``test`` and module
-    objects (never copied, whatever the entry says)."""
-    members: set[str] = set()
-    for name in set(getattr(module, "__all__", ())) | set(dir(module)):
+def _members(module: types.ModuleType, names: Iterable[str]) -> Iterator[tuple[str, Any]]:
+    """The named members of ``module`` that a proxy may hold: never a name starting with
+    ``_``, ``main``/``test``, a name the running Python lacks, or a module object (a
+    module reachable from another is how pivots start)."""
+    for name in sorted(names):
         if name.startswith("_") or name in _NEVER:
             continue
         try:
             value = getattr(module, name)
         except AttributeError:
-            continue  # named in __all__ but missing
+            continue  # named in __all__ but missing, or listed for another Python version
         if not isinstance(value, types.ModuleType):
-            members.add(name)
-    return members
+            yield name, value
+
+
+def public_members(module: types.ModuleType) -> set[str]:
+    """The names of ``module`` its catalogue entry must list, allowed or refused: those of
+    ``__all__`` and ``dir()`` that a proxy could hold."""
+    return {name for name, _ in _members(module, set(getattr(module, "__all__", ())) | set(dir(module)))}
 
 
 def unlisted_members(module: types.ModuleType, rule: ModuleRule) -> list[str]:
@@ -104,22 +109,12 @@ def unlisted_members(module: types.ModuleType, rule: ModuleRule) -> list[str]:
 
 
 def public_attrs(module: types.ModuleType, rule: ModuleRule) -> dict[str, Any]:
-    """The attributes of ``module``'s proxy: exactly the names ``rule`` allows that the
-    running Python has, a metaclass replaced by a stand-in. Module objects, names starting
-    with ``_`` and ``main``/``test`` are never copied, even if allowed."""
+    """The attributes of ``module``'s proxy: exactly the names ``rule`` allows that a proxy
+    may hold, a metaclass replaced by a stand-in and a table by a copy."""
     attrs: dict[str, Any] = {}
-    for name in sorted(rule.allowed):
-        if name.startswith("_") or name in _NEVER:
-            continue
-        try:
-            value = getattr(module, name)
-        except AttributeError:
-            continue  # listed for another Python version
-        if isinstance(value, types.ModuleType):
-            continue  # a module reachable from another is how pivots start
-        if isinstance(value, type) and issubclass(value, type):
-            value = _metaclass_stand_in(value)
-        attrs[name] = copy_of_table(value)
+    for name, value in _members(module, rule.allowed):
+        is_metaclass = isinstance(value, type) and issubclass(value, type)
+        attrs[name] = _metaclass_stand_in(value) if is_metaclass else copy_of_table(value)
     return attrs
 
 
