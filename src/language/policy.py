@@ -437,8 +437,9 @@ class SandboxTransformer(RestrictingNodeTransformer):
         return rebuilt
 
     def visit_TryStar(self, node: ast.AST) -> ast.AST:
-        self.error(node, "except* (exception groups) is not supported; catch the exception types with plain except")
-        return node
+        """``except* E as eg``: as ``try``; each handler binds its group through
+        :meth:`visit_ExceptHandler`, and the group's exceptions are read through the guards."""
+        return self.node_contents_visit(node)
 
     def visit_Nonlocal(self, node: ast.Nonlocal) -> ast.AST:
         for name in node.names:

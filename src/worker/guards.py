@@ -87,6 +87,10 @@ def _is_own(obj: object) -> bool:
     return is_user_class(obj) or is_user_class(builtins.type(obj))
 
 
+#: One of each builtin container, for the types of their iterators.
+_EMPTY_CONTAINERS: tuple[Iterable[Any], ...] = (
+    [], (), "", b"", bytearray(), set(), {}, range(0), {}.values(), {}.items()
+)  # fmt: skip
 #: Builtin types whose special methods a program may call directly (``dict.__init__(self)``,
 #: ``Exception.__init__(self, msg)``, ``int.__add__``): the types programs subclass, whose
 #: special methods only ever act on values of their own type. Not every C type: ``io.FileIO
@@ -94,6 +98,11 @@ def _is_own(obj: object) -> bool:
 _PLAIN_BUILTIN_TYPES = frozenset(
     {object, bool, int, float, complex, str, bytes, bytearray, list, tuple, dict, set, frozenset, range, slice}
     | {v for v in vars(builtins).values() if isinstance(v, builtins.type) and issubclass(v, BaseException)}
+    # The builtin iterators (``step = iter(xs).__next__``, from the itertools recipes) and
+    # dict views: their special methods step them, as next() does, or read them.
+    | {builtins.type(iter(empty)) for empty in _EMPTY_CONTAINERS}
+    | {builtins.type({}.keys()), builtins.type({}.values()), builtins.type({}.items())}
+    | {enumerate, zip, map, filter, reversed, builtins.type(reversed([])), types.GeneratorType}
 )
 
 

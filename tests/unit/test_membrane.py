@@ -139,6 +139,7 @@ ROUTES = {
     "match-as": "match box[0:1]:\n    case [v] as w:\n        pass",
     "exception-attribute": "try:\n    raise_with(box)\nexcept ValueError as e:\n    v = e.args[0]",
     "generator-send": "def g():\n    v = yield\n    yield v\nsend_into(g)",
+    "except-star": "try:\n    raise_group()\nexcept* ValueError as g:\n    v = g.exceptions[0].args[0]",
     # Set.__or__ (the library's) returns self._from_iterable(chain(self, other)).
     "library-operator-hook": (
         "import collections.abc\nclass S(collections.abc.Set):\n    _from_iterable = staticmethod(next)\n"
@@ -188,6 +189,9 @@ def _context(capability: object) -> dict[str, Any]:
     def raise_with(box: Any) -> None:
         raise ValueError(capability)
 
+    def raise_group() -> None:
+        raise ExceptionGroup("group", [ValueError(capability)])
+
     return {
         "box": [capability],
         "table": {"k": capability},
@@ -197,6 +201,7 @@ def _context(capability: object) -> dict[str, Any]:
         "decorator": functools.partial(lambda value, f: value, capability),
         "send_into": send_into,
         "raise_with": raise_with,
+        "raise_group": raise_group,
     }
 
 

@@ -144,6 +144,9 @@ READABLE = [
     pytest.param(
         "class D(dict):\n    def __init__(self):\n        dict.__init__(self, a=1)\nD()['a']", 1, id="builtin-init"
     ),
+    pytest.param("step = iter('abc').__next__\n[step(), step()]", ["a", "b"], id="iterator-next"),
+    pytest.param("def g():\n    yield 1\n    yield 2\nnxt = g().__next__\n[nxt(), nxt()]", [1, 2], id="generator-next"),
+    pytest.param("e = enumerate('ab').__next__\ne()", [0, "a"], id="enumerate-next"),
 ]
 
 
@@ -294,6 +297,17 @@ TYPED = [
         id="match-value-and-class-patterns",
     ),
 ]
+
+
+TYPED.append(
+    pytest.param(
+        "def check(vs):\n    raise ExceptionGroup('bad', [ValueError(v) for v in vs if v < 0] + [TypeError('t')])\n"
+        "seen = []\ntry:\n    check([1, -2, -3])\nexcept* ValueError as g:\n    seen.append(len(g.exceptions))\n"
+        "except* TypeError as g:\n    seen.append(str(g.exceptions[0]))\nseen",
+        [2, "t"],
+        id="except-star",
+    )
+)
 
 
 @pytest.mark.parametrize(("code", "expected"), TYPED)
