@@ -55,7 +55,7 @@ from ..language.names import (
 )
 from ..language.policy import SOURCE_FILENAME
 from .formatting import exact_str as exact_str  # noqa: PLC0414 - re-exported
-from .formatting import wrap_format
+from .formatting import set_field_guards, wrap_format
 from .membrane import (
     APPROVED_FUNCTIONS,
     OFFERED_IDS,
@@ -466,6 +466,10 @@ def guarded_getitem(obj: Any, key: Any) -> Any:
     if builtins.type(value) in PLAIN:
         return value
     return admit_slow(value)
+
+
+# str.format fields ("{o[id]}", "{0.year}") take the same steps as the program's own code.
+set_field_guards(guarded_getattr, guarded_getitem, admit)
 
 
 def guarded_getiter(obj: Iterable[Any]) -> Iterator[Any]:

@@ -8,6 +8,7 @@ globals, the real ``type``, a library class to rewrite).
 
 from __future__ import annotations
 
+import _string
 import abc
 import builtins
 import collections
@@ -19,6 +20,7 @@ import enum
 import functools
 import importlib
 import keyword
+import string
 import types
 import typing
 from typing import Any
@@ -31,11 +33,13 @@ from .guards import (
     check_class_namespace,
     exact_str,
     guarded_getattr,
+    guarded_getitem,
     refuse_metaclass,
     refuse_metaclass_bases,
     sanitize_match_args,
     type_of,
 )
+from .membrane import admit
 from .ownership import is_user_class
 from .proxies import ModuleProxy, link_proxies, public_attrs
 from .refusal import SecurityError
@@ -491,6 +495,27 @@ def guard_user_string_format() -> None:
     user_string.format_map = format_map  # type: ignore[method-assign]
 
 
+def guard_string_formatter() -> None:
+    """``string.Formatter.get_field`` resolves each ``.attr`` and ``[key]`` step of a field
+    with the real getattr and getitem (CVE-2023-41039). In this process it takes the
+    guards' steps, as ``str.format`` does, and the value a field names passes the
+    membrane; ``vformat`` and a program's subclass (``get_value`` with defaults) reach
+    fields only through it."""
+    formatter = string.Formatter
+    if getattr(formatter.get_field, "sandbox_guarded", False):
+        return
+
+    def get_field(self: Any, field_name: str, args: Any, kwargs: Any) -> tuple[Any, Any]:
+        first, rest = _string.formatter_field_name_split(exact_str(field_name, "field name"))
+        value = admit(self.get_value(first, args, kwargs))
+        for is_attribute, key in rest:
+            value = guarded_getattr(value, key) if is_attribute else guarded_getitem(value, key)
+        return value, first
+
+    get_field.sandbox_guarded = True  # type: ignore[attr-defined]
+    formatter.get_field = get_field  # type: ignore[method-assign]
+
+
 def guard_generic_alias_call() -> None:
     """``List[int]()``, ``Annotated[cls, meta]()``: typing's alias calls its origin and
     records itself on the result as ``__orig_class__`` with the real setattr, whatever
@@ -591,6 +616,8 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         guard_user_string_format()
     if "typing" in allowed:
         guard_generic_alias_call()
+    if "string" in allowed:
+        guard_string_formatter()
     for name in sorted(allowed, key=lambda n: n.count(".")):
         rule = CATALOGUE[name]
         attrs_by_name[name] = public_attrs(importlib.import_module(name), rule)

@@ -139,6 +139,15 @@ ROUTES = {
     "match-as": "match box[0:1]:\n    case [v] as w:\n        pass",
     "exception-attribute": "try:\n    raise_with(box)\nexcept ValueError as e:\n    v = e.args[0]",
     "generator-send": "def g():\n    v = yield\n    yield v\nsend_into(g)",
+    "format-field-item": "v = '{0[0]}'.format(box)",
+    "format-field-attribute": "v = '{0.func}'.format(holder)",
+    "format-map-field": "v = '{k}'.format_map(table)",
+    "format-field-through-a-method": "v = str.format('{t[k]}', t=table)",
+    "string-formatter-field": "import string\nv = string.Formatter().format('{0[0]}', box)",
+    "string-formatter-subclass-hook": (
+        "import string\nclass F(string.Formatter):\n    def format_field(self, v, spec):\n        return ''\n"
+        "F().vformat('{t[k]}', (), {'t': table})"
+    ),
     "except-star": "try:\n    raise_group()\nexcept* ValueError as g:\n    v = g.exceptions[0].args[0]",
     # Set.__or__ (the library's) returns self._from_iterable(chain(self, other)).
     "library-operator-hook": (
