@@ -114,6 +114,25 @@ class SourcePolicy:
 
 
 _ASYNC_NODES = (ast.AsyncFunctionDef, ast.Await, ast.AsyncFor, ast.AsyncWith)
+#: Nodes whose body runs later than where they stand.
+_DEFERRED_BODIES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+#: The names an ``except`` clause may give for it to catch a failed import.
+_IMPORT_ERROR_CATCHERS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+
+
+def _catches_import_errors(handlers: list[ast.ExceptHandler]) -> bool:
+    """Whether one of a ``try``'s handlers catches ModuleNotFoundError (bare ``except:``,
+    ``except ImportError``, ``except (ImportError, AttributeError)``, ``except Exception``)."""
+    for handler in handlers:
+        caught = handler.type
+        if caught is None:
+            return True
+        names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+        if any(isinstance(name, ast.Name) and name.id in _IMPORT_ERROR_CATCHERS for name in names):
+            return True
+    return False
+
+
 _BINDING_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
@@ -143,9 +162,10 @@ class _Scan:
         otherwise every policy violation."""
         policy = self.policy
         count = 0
-        stack: list[tuple[ast.AST, int, int | None]] = [(tree, 0, None)]
+        # The flag: the node runs inside a try whose handlers catch a failed import.
+        stack: list[tuple[ast.AST, int, int | None, bool]] = [(tree, 0, None, False)]
         while stack:
-            node, depth, line = stack.pop()
+            node, depth, line, import_may_fail = stack.pop()
             line = getattr(node, "lineno", line)  # nearest enclosing line, for nodes without one
             count += 1
             if count > policy.max_ast_nodes:
@@ -155,8 +175,20 @@ class _Scan:
                 message = f"expressions or blocks are nested more than {policy.max_ast_depth} deep"
                 hint = "flatten the nesting with intermediate variables or functions"
                 return [Violation(line, "too_deep", message, hint)]
-            self.check(node, line)
-            stack.extend((child, depth + 1, line) for child in ast.iter_child_nodes(node))
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and import_may_fail:
+                self.check_optional_import(node, line)
+            else:
+                self.check(node, line)
+            if isinstance(node, ast.Try):
+                body = set(map(id, node.body)) if _catches_import_errors(node.handlers) else set()
+                stack.extend(
+                    (child, depth + 1, line, import_may_fail or id(child) in body)
+                    for child in ast.iter_child_nodes(node)
+                )
+            else:
+                # A function's body runs when it is called, not where the try is.
+                inherited = import_may_fail and not isinstance(node, _DEFERRED_BODIES)
+                stack.extend((child, depth + 1, line, inherited) for child in ast.iter_child_nodes(node))
         for name, line in self.loads:  # forbidden builtins the program did not rebind itself
             if name.id not in self.bound:
                 self.reported.setdefault(line, set()).add(f"{name.id} call")
@@ -215,6 +247,23 @@ class _Scan:
                 if problem is not None:
                     self.private.setdefault(line, set()).add(name.value)
                     self.add(line, "private_attribute", f"{func.id}(): {problem}", "use the object's public interface")
+
+    def check_optional_import(self, node: ast.Import | ast.ImportFrom, line: int | None) -> None:
+        """``try: import numpy / except ImportError:``: a module outside the allow-list is
+        the program's to handle. It compiles, and the import raises ModuleNotFoundError
+        when it runs (guards.make_import), so the program's fallback runs. What is never
+        importable in any form stays refused here."""
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                self.add(line, "import", "relative imports are not allowed", self.import_hint())
+            names = [alias.name for alias in node.names]
+        else:
+            names = []
+        for name in names:
+            if name.startswith("_"):
+                self.private.setdefault(line, set()).add(name)
+                self.add(line, "private_name", f"'{name}' is private and cannot be imported")
+                self.reported.setdefault(line, set()).add(f'"{name}" is')
 
     def check_import_from(self, node: ast.ImportFrom, line: int | None) -> None:
         if node.level:

@@ -566,8 +566,12 @@ def make_import(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> 
             return importlib.import_module(name)
         if level != 0:
             raise ImportError("relative imports are not allowed in the sandbox")
-        if not isinstance(name, str) or name not in allowed:
-            raise ImportError(f"import of '{name}' is not allowed; allowed modules: {', '.join(sorted(allowed))}")
+        if name not in allowed:
+            # Reached only from a try that catches it (the validator refuses other imports of
+            # modules outside the allow-list): the program's fallback for a missing module.
+            raise ModuleNotFoundError(
+                f"No module named '{name}' in the sandbox; allowed modules: {', '.join(sorted(allowed))}", name=name
+            )
         if fromlist:
             return proxies[name]
         return proxies[name.partition(".")[0]]

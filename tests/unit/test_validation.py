@@ -161,6 +161,41 @@ def test_import_inside_the_narrow_policy_passes() -> None:
     assert validate_source("import json\nimport re", SMALL_IMPORTS) == []
 
 
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param("try:\n    import numpy as np\nexcept ImportError:\n    np = None", id="except-import-error"),
+        pytest.param("try:\n    import numpy\nexcept ModuleNotFoundError:\n    pass", id="except-module-not-found"),
+        pytest.param("try:\n    from numpy import mean\nexcept (ImportError, AttributeError):\n    pass", id="tuple"),
+        pytest.param("try:\n    import os\nexcept Exception:\n    pass", id="except-exception"),
+        pytest.param("try:\n    import os\nexcept:\n    pass", id="bare-except"),
+        pytest.param("try:\n    if True:\n        import numpy\nexcept ImportError:\n    pass", id="nested-block"),
+        pytest.param(
+            "try:\n    import numpy\nexcept ValueError:\n    pass\nexcept ImportError:\n    pass", id="second-handler"
+        ),
+    ],
+)
+def test_an_import_the_program_is_ready_to_miss_passes(code: str) -> None:
+    assert validate_source(code, SMALL_IMPORTS) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "line"),
+    [
+        pytest.param("try:\n    import numpy\nexcept ValueError:\n    pass", 2, id="other-handler"),
+        pytest.param("try:\n    pass\nexcept ImportError:\n    import numpy", 4, id="in-the-handler"),
+        pytest.param("try:\n    pass\nfinally:\n    import numpy", 4, id="in-finally"),
+        pytest.param("try:\n    def f():\n        import numpy\nexcept ImportError:\n    pass", 3, id="in-a-def"),
+        pytest.param("try:\n    g = lambda: __import__('os')\nexcept ImportError:\n    pass", 2, id="dunder-import"),
+        pytest.param("try:\n    from . import x\nexcept ImportError:\n    pass", 2, id="relative"),
+        pytest.param("try:\n    from json import _default_encoder\nexcept ImportError:\n    pass", 2, id="private"),
+    ],
+)
+def test_other_imports_outside_the_allow_list_stay_refused(code: str, line: int) -> None:
+    violations = validate_source(code, SMALL_IMPORTS)
+    assert violations and violations[0].line == line, violations
+
+
 def test_private_import_message_names_the_name() -> None:
     violations = validate_source("from json import _default_encoder", POLICY)
     assert violations[0].message == "'_default_encoder' is private and cannot be imported"
