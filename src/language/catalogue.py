@@ -246,6 +246,11 @@ CATALOGUE: dict[str, ModuleRule] = {
         reexport("types", "GenericAlias"),
         reexport("collections", "deque"),
     ),
+    "colorsys": rule(
+        allow("colour-space conversions: " + PURE, "hls_to_rgb", "hsv_to_rgb", "rgb_to_hls", "rgb_to_hsv",
+              "rgb_to_yiq", "yiq_to_rgb"),
+        allow(CONSTANTS, "ONE_SIXTH", "ONE_THIRD", "TWO_THIRD"),
+    ),
     "copy": rule(
         allow(
             "shallow copy; the reduce protocol's setattr sink is guarded (library_guards.guard_copy_reconstruct)",
@@ -373,6 +378,10 @@ CATALOGUE: dict[str, ModuleRule] = {
         reexport("types (enum.property is the documented one)", "DynamicClassAttribute", "MappingProxyType"),
         reexport("functools", "reduce"),
     ),
+    "fnmatch": rule(
+        allow("shell-style pattern matching on strings it is given: no file system access",
+              "filter", "fnmatch", "fnmatchcase", "translate"),
+    ),
     "fractions": rule(
         allow("rational numbers: " + PURE, "Fraction"),
         reexport("decimal", "Decimal"),
@@ -401,6 +410,10 @@ CATALOGUE: dict[str, ModuleRule] = {
         reexport("_thread", "RLock"),
         reexport("types", "GenericAlias"),
     ),
+    "graphlib": rule(
+        allow("topological sorting of the program's own graph: " + PURE, "TopologicalSorter", "CycleError"),
+        reexport("types", "GenericAlias"),
+    ),
     "hashlib": rule(
         allow(
             "hash constructors: " + PURE,
@@ -416,6 +429,9 @@ CATALOGUE: dict[str, ModuleRule] = {
             "heap operations on the program's own lists",
             "heapify", "heappop", "heappush", "heappushpop", "heapreplace", "merge", "nlargest", "nsmallest",
         ),
+    ),
+    "html": rule(
+        allow("HTML escaping: " + PURE, "escape", "unescape"),
     ),
     "hmac": rule(
         allow("message authentication: " + PURE, "HMAC", "compare_digest", "digest", "new"),
@@ -434,6 +450,16 @@ CATALOGUE: dict[str, ModuleRule] = {
         refuse("base classes for implementing file objects", "IOBase", "RawIOBase", "BufferedIOBase", "TextIOBase"),
         refuse("the encoding argument helper of open(): reads interpreter flags", "text_encoding"),
         reexport("builtins (BlockingIOError is a builtin)", "BlockingIOError"),
+    ),
+    "ipaddress": rule(
+        allow(
+            "IP address and network arithmetic on values it is given: no network access",
+            "IPv4Address", "IPv4Interface", "IPv4Network", "IPv6Address", "IPv6Interface", "IPv6Network",
+            "collapse_addresses", "get_mixed_type_key", "ip_address", "ip_interface", "ip_network",
+            "summarize_address_range", "v4_int_to_packed", "v6_int_to_packed",
+        ),
+        allow(CONSTANTS, "IPV4LENGTH", "IPV6LENGTH"),
+        allow("exceptions", "AddressValueError", "NetmaskValueError"),
     ),
     "itertools": rule(
         allow(
@@ -526,6 +552,15 @@ CATALOGUE: dict[str, ModuleRule] = {
             "template", "TEMPLATE", "T",
         ),
     ),
+    "shlex": rule(
+        allow("shell-style splitting and quoting of strings: " + PURE, "join", "quote", "split"),
+        refuse(
+            "the lexer class: its sourcehook opens any file by name with the real open() when a "
+            "'source' token is set; shlex.split is the supported use",
+            "shlex",
+        ),
+        reexport("io and collections", "StringIO", "deque"),
+    ),
     "statistics": rule(
         allow(
             "statistics: " + PURE,
@@ -563,6 +598,13 @@ CATALOGUE: dict[str, ModuleRule] = {
             "the guards (get_field is replaced in the worker: CVE-2023-41039)",
             "Formatter",
         ),
+    ),
+    "struct": rule(
+        allow(
+            "packing and unpacking bytes: " + PURE + " (pack_into writes into the program's own buffer)",
+            "Struct", "calcsize", "iter_unpack", "pack", "pack_into", "unpack", "unpack_from",
+        ),
+        allow("exceptions", "error"),
     ),
     "textwrap": rule(
         allow("text wrapping: " + PURE, "TextWrapper", "dedent", "fill", "indent", "shorten", "wrap"),
@@ -722,6 +764,16 @@ CATALOGUE: dict[str, ModuleRule] = {
             "Z_NO_FLUSH", "Z_PARTIAL_FLUSH", "Z_RLE", "Z_SYNC_FLUSH", "Z_TREES",
         ),
         allow("exceptions", "error"),
+    ),
+    "zoneinfo": rule(
+        allow(
+            "IANA time zones, read from the system's zone files by key (a key that is a path, or "
+            "leaves the zone directories, is refused by zoneinfo itself; Landlock allows only reads)",
+            "ZoneInfo", "available_timezones",
+        ),
+        allow(CONSTANTS, "TZPATH"),
+        allow("exceptions and warnings", "ZoneInfoNotFoundError", "InvalidTZPathWarning"),
+        refuse("changes the directories zone files are read from to any path the program names", "reset_tzpath"),
     ),
 }
 # fmt: on

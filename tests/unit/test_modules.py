@@ -133,6 +133,8 @@ def test_no_proxy_attribute_is_private(proxies: Proxies) -> None:
         pytest.param("contextlib", "MethodType", id="contextlib.MethodType"),
         pytest.param("calendar", "different_locale", id="calendar.different_locale"),
         pytest.param("datetime", "datetime_CAPI", id="datetime.datetime_CAPI"),
+        pytest.param("shlex", "shlex", id="shlex.shlex"),
+        pytest.param("zoneinfo", "reset_tzpath", id="zoneinfo.reset_tzpath"),
     ],
 )
 def test_refused_name_is_absent_from_the_proxy(proxies: Proxies, module: str, name: str) -> None:
@@ -238,3 +240,40 @@ def test_update_wrapper_cannot_copy_a_library_function_globals(proxies: Proxies)
 
 def test_proxy_of_a_module_result_is_its_repr(proxies: Proxies) -> None:
     assert run("import math\nmath", proxies).result == "<module 'math' (sandboxed)>"
+
+
+# --------------------------------------------------------------------------- modules for plain computation
+
+COMPUTATION = [
+    pytest.param("import struct\nstruct.unpack('<hI', struct.pack('<hI', -2, 7))", [-2, 7], id="struct"),
+    pytest.param(
+        "import zoneinfo, datetime\nt = datetime.datetime(2026, 7, 1, 13, tzinfo=zoneinfo.ZoneInfo('UTC'))\n"
+        "t.astimezone(zoneinfo.ZoneInfo('Asia/Tokyo')).strftime('%H:%M %Z')",
+        "22:00 JST",
+        id="zoneinfo",
+    ),
+    pytest.param(
+        "import graphlib\nlist(graphlib.TopologicalSorter({'b': {'a'}, 'c': {'b'}}).static_order())",
+        ["a", "b", "c"],
+        id="graphlib",
+    ),
+    pytest.param("import html\nhtml.escape('<a & b>')", "&lt;a &amp; b&gt;", id="html"),
+    pytest.param(
+        "import ipaddress\nn = ipaddress.ip_network('10.0.0.0/30')\n[str(h) for h in n.hosts()]",
+        ["10.0.0.1", "10.0.0.2"],
+        id="ipaddress",
+    ),
+    pytest.param("import colorsys\n[round(v, 3) for v in colorsys.rgb_to_hsv(1, 0, 0)]", [0, 1, 1], id="colorsys"),
+    pytest.param("import shlex\nshlex.split('a \"b c\" d')", ["a", "b c", "d"], id="shlex-split"),
+    pytest.param("import fnmatch\nfnmatch.filter(['a.py', 'b.txt'], '*.py')", ["a.py"], id="fnmatch"),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), COMPUTATION)
+def test_a_module_for_plain_computation_gives_cpythons_answer(proxies: Proxies, code: str, expected: object) -> None:
+    assert run(code, proxies).result == expected
+
+
+def test_a_zone_key_that_is_a_path_is_refused(proxies: Proxies) -> None:
+    outcome = run("import zoneinfo\nzoneinfo.ZoneInfo('../../../etc/passwd')", proxies)
+    assert outcome.error["type"] == "ValueError"
