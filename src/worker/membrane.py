@@ -140,8 +140,10 @@ def _unheld_special(name: object) -> bool:
 
 def _defined_in_a_class(function: types.FunctionType) -> bool:
     """``A.method`` or ``A.B.method``: a qualified name with a class in it (a nested
-    function's has ``<locals>`` after its enclosing function instead)."""
-    outer, _, _ = str(function.__qualname__).rpartition(".")
+    function's has ``<locals>`` after its enclosing function instead). The code object's
+    name, which says where the code was written: ``__qualname__`` is whatever
+    ``functools.wraps`` copied onto it (contextmanager's helper for a method ``C.m``)."""
+    outer, _, _ = function.__code__.co_qualname.rpartition(".")
     return bool(outer) and not outer.endswith("<locals>")
 
 

@@ -543,6 +543,30 @@ def test_a_dict_that_reuses_a_finished_jobs_namespace_address_is_not_refused(pro
     assert all(membrane.admit(record) is record for record in fresh)
 
 
+def test_a_library_wrapper_of_the_programs_method_is_held(proxies: Proxies) -> None:
+    """contextmanager's helper and lru_cache's wrapper carry the method's name (``C.m``),
+    copied by functools.wraps; where their code was written decides, not that name."""
+    code = (
+        "import contextlib, functools\nclass C:\n    @contextlib.contextmanager\n    def m(self):\n"
+        "        yield 1\n    @functools.cache\n    def k(self, x):\n        return x\n"
+        "with C().m() as v:\n    pass\n[v, C().k(3)]"
+    )
+    assert run(code, proxies).result == [1, 3]
+
+
+def test_a_library_method_renamed_like_a_function_is_still_not_held_unbound(proxies: Proxies) -> None:
+    from re import _parser  # type: ignore[attr-defined]  # a class of a submodule, not offered
+
+    def plain() -> None: ...
+
+    method = _parser.SubPattern.append
+    renamed = types.FunctionType(method.__code__, method.__globals__)
+    functools.update_wrapper(renamed, plain)  # __qualname__ "...<locals>.plain"
+    run("1", proxies)
+    with pytest.raises(SecurityError):
+        membrane.admit(renamed)
+
+
 def test_a_library_method_of_an_unknown_class_is_not_held_unbound(proxies: Proxies) -> None:
     from re import _parser  # type: ignore[attr-defined]  # a class of a submodule, not offered
 
