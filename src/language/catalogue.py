@@ -399,9 +399,9 @@ CATALOGUE: dict[str, ModuleRule] = {
         ),
         allow(GUARDED + "applies only to the program's own classes (it rewrites the class)", "total_ordering"),
         allow("the default attribute lists of update_wrapper (tuples)", "WRAPPER_ASSIGNMENTS", "WRAPPER_UPDATES"),
-        refuse(
-            "register() reads the handler's annotations with typing.get_type_hints, which eval()s "
-            "annotation strings outside RestrictedPython",
+        allow(
+            GUARDED + "register(cls) as usual; register() on an annotated function takes the annotation "
+            "as it is (the real one evaluates annotation strings with typing.get_type_hints) and refuses a string",
             "singledispatch", "singledispatchmethod",
         ),
         reexport("abc", "get_cache_token"),

@@ -278,8 +278,58 @@ def _dataclasses_replacements() -> dict[str, Any]:
     }
 
 
+def _dispatch_without_eval(dispatcher: Any) -> Any:
+    """Give a ``singledispatch`` function a ``register`` that never evaluates annotations.
+    ``@f.register(int)`` is the real one; ``@f.register`` on an annotated function made the
+    real one call ``typing.get_type_hints``, which eval()s annotation strings outside the
+    guards: here the first annotation is taken as it is, and a string is refused."""
+    real_register = dispatcher.register
+
+    def register(cls: Any, func: Any = None) -> Any:
+        if func is not None or not isinstance(cls, types.FunctionType):
+            return real_register(cls, func)  # a class or union, or the real error
+        annotations = cls.__annotations__
+        first = next((value for name, value in annotations.items() if name != "return"), None)
+        if first is None:
+            return real_register(cls)  # the real "Use either @register(some_class) ..." error
+        if isinstance(first, str):
+            raise TypeError(
+                f"singledispatch: the annotation {first!r} is a string, which the sandbox does not evaluate; "
+                "register the type explicitly: @f.register(int)"
+            )
+        return real_register(first, cls)
+
+    dispatcher.register = register
+    return dispatcher
+
+
+def _safe_singledispatch(func: Any) -> Any:
+    return _dispatch_without_eval(functools.singledispatch(func))
+
+
+def guard_singledispatchmethod() -> None:
+    """``singledispatchmethod`` builds its dispatcher with the real ``singledispatch``: in this
+    process it gets the ``register`` that never evaluates annotations."""
+    method = functools.singledispatchmethod
+    if getattr(method.__init__, "sandbox_guarded", False):
+        return
+    real_init = method.__init__
+
+    def __init__(self: Any, func: Any) -> None:
+        real_init(self, func)
+        self.dispatcher = _dispatch_without_eval(self.dispatcher)
+
+    __init__.sandbox_guarded = True  # type: ignore[attr-defined]
+    method.__init__ = __init__  # type: ignore[method-assign]
+
+
 def _functools_replacements() -> dict[str, Any]:
-    return {**_safe_update_wrapper(), "total_ordering": _own_classes_only(functools.total_ordering, "total_ordering")}
+    guard_singledispatchmethod()
+    return {
+        **_safe_update_wrapper(),
+        "total_ordering": _own_classes_only(functools.total_ordering, "total_ordering"),
+        "singledispatch": _safe_singledispatch,
+    }
 
 
 def _abc_replacements() -> dict[str, Any]:

@@ -33,7 +33,18 @@ REFUSED = [
         "SecurityError",
         id="update_wrapper-on-a-library-class",
     ),
-    pytest.param("import functools\nfunctools.singledispatch", "AttributeError", id="singledispatch-absent"),
+    pytest.param(
+        "import functools\n@functools.singledispatch\ndef f(x):\n    return 0\n"
+        "def g(x: '().__class__'):\n    return 1\nf.register(g)",
+        "TypeError",
+        id="singledispatch-annotation-string",
+    ),
+    pytest.param(
+        "import functools\nclass R:\n    @functools.singledispatchmethod\n    def f(self, x):\n        return 0\n"
+        "    @f.register\n    def _(self, x: '().__class__'):\n        return 1",
+        "TypeError",
+        id="singledispatchmethod-annotation-string",
+    ),
     pytest.param("import enum\nenum.global_enum", "AttributeError", id="global_enum-absent"),
     pytest.param("import abc\nabc.ABCMeta('W', (), {})", "SecurityError", id="ABCMeta-call"),
     pytest.param("import enum\nenum.EnumType('W', (), {})", "SecurityError", id="EnumType-call"),
