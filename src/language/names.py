@@ -34,6 +34,7 @@ RESERVED_NAMES = frozenset(
         "_getattr_", "_getitem_", "_getiter_", "_iter_unpack_sequence_", "_unpack_sequence_",
         "_write_", "_write_attribute_", "_inplacevar_", "_apply_", "_print_", "_print", "__metaclass__",
         "_admit_", "_admit_context_", "_admit_unchanged_", "_admit_each_", "_admit_values_", "_type_", "_plain_",
+        "_metaclass_",
         "__builtins__", "__import__", "__build_class__", "__name__", "__file__", "__spec__",
         "__loader__", "__package__", "__annotations__", "__dict__", "__class__",
     }
@@ -46,16 +47,11 @@ ALTERNATIVES = {
     "__setattr__": "use properties or @dataclasses.dataclass(frozen=True)",
     "__delattr__": "use properties or @dataclasses.dataclass(frozen=True)",
     "__new__": "do the work in __init__, or use a classmethod factory",
-    "__init_subclass__": "use a class decorator",
-    "__class_getitem__": "subclass typing.Generic[T] for generic classes",
     "__del__": "use a context manager (__enter__/__exit__) for cleanup",
     "__reduce__": "copy.copy/deepcopy work without it",
     "__reduce_ex__": "copy.copy/deepcopy work without it",
     "__copy__": "copy.copy works without it",
     "__deepcopy__": "copy.deepcopy works without it",
-    "__get__": "use property or functools.cached_property",
-    "__set__": "use property",
-    "__set_name__": "pass the name explicitly",
 }
 _DEFAULT_ALTERNATIVE = (
     "special methods a class may define: __init__, __repr__, __str__, __eq__, __hash__, __len__, "
@@ -91,21 +87,29 @@ DEFINABLE_METHODS = OPERATOR_METHODS | frozenset(
         "__missing__", "__call__", "__enter__", "__exit__", "__getattr__",
         "__abs__", "__int__", "__float__", "__complex__",
         "__index__", "__round__", "__trunc__", "__floor__", "__ceil__",
+        # CLASS_HOOKS
+        "__init_subclass__", "__set_name__", "__class_getitem__", "__subclasshook__",
+        "__get__", "__set__", "__delete__",
     }
 )  # fmt: skip
+#: Special methods of class creation and attribute lookup: the program may define them
+#: (they run as its own restricted code), and read them on its own classes and objects
+#: (``super().__init_subclass__(**kw)``), never the interpreter's or a library's (a
+#: builtin ``property.__get__`` would run any ``fget`` on any object).
+CLASS_HOOKS = frozenset(
+    {"__init_subclass__", "__set_name__", "__class_getitem__", "__subclasshook__", "__get__", "__set__", "__delete__"}
+)
 # Deliberately not definable (and why):
 #   __getattribute__, __setattr__, __delattr__: would run on every attribute access or
 #     write, including the ones trusted library code makes; use __getattr__, properties
 #     or dataclass(frozen=True).
-#   __new__, __init_subclass__, __class_getitem__, __set_name__, __mro_entries__,
-#     __prepare__, __instancecheck__, __subclasscheck__: hook into class creation and
-#     type checks that the sandbox's own checks rely on.
+#   __new__, __mro_entries__, __prepare__, __instancecheck__, __subclasscheck__: hook
+#     into class creation and type checks that the sandbox's own checks rely on.
 #   __del__: runs at an arbitrary moment, possibly while the worker reports the result.
 #   __reduce__, __reduce_ex__, __getstate__, __setstate__, __getnewargs__, __getnewargs_ex__,
 #     __copy__, __deepcopy__: the copy/pickle protocol lets a reducer rebuild and
 #     modify arbitrary objects.
-#   __get__, __set__, __delete__: descriptors run on attribute access of other classes.
-#   __dir__, __sizeof__, __subclasshook__, __await__, __aiter__, __anext__, __aenter__,
+#   __dir__, __sizeof__, __await__, __aiter__, __anext__, __aenter__,
 #     __aexit__: introspection hooks, or async (refused anyway).
 
 #: Dunder names a class body may assign (``__hash__ = None``, ``__radd__ = __add__``).
@@ -126,6 +130,16 @@ READABLE_EVERYWHERE = frozenset(
     {"__name__", "__qualname__", "__doc__", "__module__", "__class__", "__cause__", "__context__",
      "__suppress_context__", "__notes__"}
 )  # fmt: skip
+#: Dunder attributes that describe a class or a value and hold nothing of the interpreter:
+#: readable on any object (what they hold passes the membrane as it is read out).
+DESCRIPTIVE_ATTRIBUTES = frozenset(
+    {"__mro__", "__bases__", "__base__", "__abstractmethods__", "__slots__", "__match_args__",
+     "__args__", "__parameters__", "__origin__", "__required_keys__", "__optional_keys__", "__total__"}
+)  # fmt: skip
+#: Dunder attributes readable on the program's own objects only (guards.check_attribute_name
+#: says which): an instance's ``__dict__``, annotations, and what ``functools.wraps`` and
+#: closures hold of the program's own functions.
+OWN_INTROSPECTION = frozenset({"__dict__", "__annotations__", "__wrapped__", "__closure__"})
 #: Dunder attributes a program may assign on its own functions and classes.
 WRITABLE_DUNDERS = frozenset({"__name__", "__qualname__", "__doc__"})
 #: namedtuple's documented API, readable on tuples.
@@ -182,8 +196,10 @@ def attribute_problem(name: str, *, store: bool) -> str | None:
             if name in WRITABLE_DUNDERS:
                 return None
             return f'assigning "{name}" is not allowed; special attributes are read-only in the sandbox'
-        if name in READABLE_EVERYWHERE or name in DEFINABLE_METHODS:
+        if name in READABLE_EVERYWHERE or name in DEFINABLE_METHODS or name in DESCRIPTIVE_ATTRIBUTES:
             return None
+        if name in OWN_INTROSPECTION:
+            return None  # on the program's own objects: decided at run time
         return (
             f'"{name}" is not available in the sandbox (special attributes that reach the interpreter are '
             "refused); use type(x), isinstance(), or the object's public interface"

@@ -413,13 +413,11 @@ class SandboxTransformer(RestrictingNodeTransformer):
         """RestrictedPython rebuilds every class from a template ``class X(metaclass=
         __metaclass__)``, which loses the statement's line (errors raised while building
         the class pointed at line 1) and its keywords (``class F(Flag, boundary=KEEP)``
-        silently lost ``boundary``). Put both back; ``metaclass=`` stays refused."""
-        if any(k.arg == "metaclass" for k in node.keywords):
-            self.error(
-                node,
-                "metaclass= is not allowed; inherit from a base class instead (abc.ABC, enum.Enum, typing.NamedTuple)",
-            )
-            node.keywords = [k for k in node.keywords if k.arg != "metaclass"]
+        silently lost ``boundary``). Put both back; the statement's own ``metaclass=`` goes
+        to the class factory as ``_metaclass_``, which accepts ``abc.ABCMeta`` only."""
+        for keyword in node.keywords:
+            if keyword.arg == "metaclass":
+                keyword.arg = "_metaclass_"
         keywords = node.keywords
         self.check_name(node, node.name)
         self._classes.append(node.name)
@@ -432,7 +430,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         template_nodes = [rebuilt, *(part for k in rebuilt.keywords for part in (k, k.value))]
         for part in template_nodes:
             ast.copy_location(part, node)
-        rebuilt.keywords.extend(k for k in keywords if k.arg != "metaclass")
+        rebuilt.keywords.extend(k for k in keywords if k.arg != "metaclass")  # the template's own is kept
         self._admit_decorated(rebuilt)
         return rebuilt
 

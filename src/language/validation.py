@@ -32,8 +32,6 @@ FORBIDDEN_NAMES: dict[str, str] = {
     "compile": "dynamic code is not allowed; write the code directly",
     "globals": "namespace introspection is not available; use the names directly",
     "locals": "namespace introspection is not available; use the names directly",
-    "vars": "namespace introspection is not available; use the attributes directly",
-    "dir": "introspection is not available; use documented attributes",
     "input": "there is no stdin; pass data in through the request's `context`",
     "breakpoint": "there is no debugger in the sandbox",
     "help": "there is no interactive help in the sandbox",

@@ -23,6 +23,7 @@ What the guards refuse, and why:
 
 from __future__ import annotations
 
+import abc
 import builtins
 import calendar
 import collections
@@ -40,10 +41,13 @@ from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack
 
 from ..language.names import (
     CLASS_ASSIGNABLE,
+    CLASS_HOOKS,
     CLASS_SUNDERS,
     COMPILER_CLASS_NAMES,
     DEFINABLE_METHODS,
+    DESCRIPTIVE_ATTRIBUTES,
     NAMEDTUPLE_API,
+    OWN_INTROSPECTION,
     READABLE_EVERYWHERE,
     WRITABLE_DUNDERS,
     is_dunder,
@@ -61,6 +65,7 @@ from .membrane import (
     OFFERED_IDS,
     PLAIN,
     AdmittedContext,
+    ClosureCell,
     UnboundMethod,
     admit,
     admit_each,
@@ -69,9 +74,10 @@ from .membrane import (
     admit_values,
 )
 from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
-from .ownership import is_user_class, refuse_final_bases
+from .ownership import begin_construction, end_construction, is_user_class, refuse_final_bases
 from .proxies import ModuleProxy
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
+from .stand_ins import real_class
 
 _OPAQUE_TYPES = (types.FrameType, types.CodeType, types.TracebackType)
 _FORMAT_METHODS = frozenset({"format", "format_map"})
@@ -170,7 +176,12 @@ def check_attribute_name(obj: object, name: object) -> str:
     if not name.startswith("_") or name == "_":
         return name
     if is_dunder(name):
-        if name in READABLE_EVERYWHERE or (name in DEFINABLE_METHODS and _may_use_special_methods(obj)):
+        if (
+            name in READABLE_EVERYWHERE
+            or name in DESCRIPTIVE_ATTRIBUTES
+            or (name in DEFINABLE_METHODS and (_is_own(obj) if name in CLASS_HOOKS else _may_use_special_methods(obj)))
+            or (name in OWN_INTROSPECTION and _introspects_the_programs_own(obj, name))
+        ):
             return name
         raise SecurityError(
             f'access to "{name}" is not allowed: special attributes that reach the interpreter are refused; '
@@ -187,6 +198,28 @@ def check_attribute_name(obj: object, name: object) -> str:
     raise SecurityError(
         f'access to "{name}" is not allowed: private attributes can only be used on objects the program created'
     )
+
+
+def _introspects_the_programs_own(obj: object, name: str) -> bool:
+    """``__dict__``, ``__annotations__``, ``__wrapped__``, ``__closure__``: of the program's
+    own objects and functions only.
+
+    * ``__dict__``: an instance whose classes are all the program's or builtins (a library
+      base keeps its private state there, which ``obj._x`` would refuse); a class's
+      namespace is never handed out;
+    * ``__annotations__``: the program's classes and functions (an instance would find a
+      library base's dict through its class);
+    * ``__wrapped__``: of the program's function, or a wrapper of one (``lru_cache``);
+    * ``__closure__``: of the program's function, as read-only cells."""
+    if name == "__dict__":
+        if isinstance(obj, builtins.type) or not _is_own(obj):
+            return False
+        return all(is_user_class(k) or k.__module__ == "builtins" for k in builtins.type(obj).__mro__)
+    if name == "__annotations__":
+        return (isinstance(obj, builtins.type) and is_user_class(obj)) or _is_program_function(obj)
+    if name == "__wrapped__":
+        return _is_program_function(obj) or _is_program_function(getattr(obj, "__wrapped__", None))
+    return _is_program_function(obj)  # __closure__
 
 
 def _is_program_getattr(value: object) -> bool:
@@ -230,6 +263,9 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         return default
     if checked == "__class__":
         return admit(type_of(obj))  # what type(x) gives: never a metaclass
+    if checked == "__closure__":
+        closure = cast("types.FunctionType", obj).__closure__
+        return None if closure is None else tuple(ClosureCell(cell) for cell in closure)
     try:
         value = getattr(obj, checked)
     except AttributeError:
@@ -354,6 +390,27 @@ def _make_guarded_getattr() -> Callable[..., Any]:
 
 
 guarded_getattr = _make_guarded_getattr()
+
+
+def guarded_vars(*objects: object) -> dict[str, Any]:
+    """``vars(obj)``: ``obj.__dict__`` through the guard (the program's own instances).
+    Without an argument it would be the caller's namespace, with the guards in it."""
+    if len(objects) != 1:
+        raise TypeError("vars() takes exactly one argument in the sandbox: vars(obj)")
+    try:
+        return cast("dict[str, Any]", guarded_getattr(objects[0], "__dict__"))
+    except SecurityError:
+        raise
+    except AttributeError:
+        raise TypeError("vars() argument must have __dict__ attribute") from None
+
+
+def guarded_dir(*objects: object) -> list[str]:
+    """``dir(obj)``: the names, as the real one gives them. Without an argument it would
+    list the caller's namespace, with the guards in it."""
+    if len(objects) != 1:
+        raise TypeError("dir() takes exactly one argument in the sandbox: dir(obj)")
+    return dir(objects[0])
 
 
 def guarded_hasattr(obj: object, name: object) -> bool:
@@ -706,6 +763,19 @@ def check_class_namespace(namespace: Mapping[str, Any]) -> None:
         cast("dict[str, Any]", namespace)["__slots__"] = _names_in(namespace["__slots__"], "__slots__")
 
 
+def _refuse_library_abc_bases(bases: tuple[type, ...]) -> None:
+    """A ``__subclasshook__`` answers issubclass() for every ABC above the class too
+    (``Mapping`` asks its subclasses): only under the program's own ABCs and ``abc.ABC``,
+    as for ``register``."""
+    for base in bases:
+        for klass in base.__mro__:
+            if isinstance(klass, abc.ABCMeta) and klass is not abc.ABC and not is_user_class(klass):
+                raise SecurityError(
+                    f"__subclasshook__ cannot be defined under the library ABC {klass.__name__}; "
+                    "define it on an ABC of the program's own (class Mine(abc.ABC))"
+                )
+
+
 def make_class_factory(user_classes: UserClasses) -> object:
     """The ``__metaclass__`` RestrictedPython puts on every ``class`` statement.
 
@@ -730,17 +800,45 @@ def make_class_factory(user_classes: UserClasses) -> object:
                 raise TypeError("metaclass conflict between the bases of this class")
             return winner
 
+        def _metaclass(self, bases: tuple[type, ...], kwargs: dict[str, Any]) -> type:
+            """The bases' metaclass, or ``abc.ABCMeta`` where the statement says
+            ``metaclass=ABCMeta`` (the policy passes it as ``_metaclass_``): the one
+            metaclass a program may name, the older spelling of inheriting ``abc.ABC``."""
+            winner = self._winner(bases)
+            requested = kwargs.pop("_metaclass_", None)
+            if requested is None:
+                return winner
+            if real_class(requested) is not abc.ABCMeta:
+                raise SecurityError(
+                    "metaclass= may only be abc.ABCMeta in the sandbox; inherit from a base class instead "
+                    "(abc.ABC, enum.Enum, typing.NamedTuple)"
+                )
+            if issubclass(winner, abc.ABCMeta):
+                return winner
+            if issubclass(abc.ABCMeta, winner):
+                return abc.ABCMeta
+            raise TypeError("metaclass conflict between ABCMeta and the bases of this class")
+
         def __prepare__(self, name: str, bases: tuple[type, ...], **kwargs: Any) -> Mapping[str, object]:
-            return self._winner(bases).__prepare__(name, bases, **kwargs)
+            return self._metaclass(bases, kwargs).__prepare__(name, bases, **kwargs)
 
         def __call__(self, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
+            metaclass = self._metaclass(bases, kwargs)
             check_class_namespace(namespace)
             refuse_metaclass_bases(bases)
             for keyword in kwargs:
                 if keyword.startswith("_"):  # library-internal switches such as typing's _root
                     raise SecurityError(f"class keyword {keyword!r} is not allowed")
+            if "__subclasshook__" in namespace:
+                _refuse_library_abc_bases(bases)
             _fence_getattr(namespace)
-            cls: type = self._winner(bases)(name, bases, namespace, **kwargs)
+            token = begin_construction(namespace)
+            cls: type | None = None
+            try:
+                cls = metaclass(name, bases, namespace, **kwargs)
+            finally:
+                end_construction(token, cls)
+            assert cls is not None
             refuse_metaclass(cls)
             sanitize_match_args(cls)  # also what a NamedTuple/base class put there
             user_classes.add(cls)
@@ -795,9 +893,9 @@ _SAFE_BUILTIN_NAMES = (
     "map", "max", "min", "next", "oct", "ord", "pow", "repr", "reversed", "round",
     "sorted", "sum", "zip",
 )  # fmt: skip
-# Deliberately absent: open, exec, eval, compile, globals, locals, vars, dir, input,
+# Deliberately absent: open, exec, eval, compile, globals, locals, input,
 # breakpoint, help, exit, quit (they raise SystemExit; a program ends by returning).
-# Replaced by guarded versions: __import__, getattr, hasattr, setattr, delattr, type.
+# Replaced by guarded versions: __import__, getattr, hasattr, setattr, delattr, type, vars, dir.
 
 
 def _exception_names() -> list[str]:
@@ -821,6 +919,8 @@ def safe_builtins(
             "__import__": make_import(proxies, allowed),
             "getattr": guarded_getattr,
             "hasattr": guarded_hasattr,
+            "vars": guarded_vars,
+            "dir": guarded_dir,
             "setattr": make_setattr(write),
             "delattr": make_delattr(write),
             "type": SandboxType,

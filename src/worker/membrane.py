@@ -30,10 +30,10 @@ from __future__ import annotations
 import builtins
 import sys
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..language.names import DEFINABLE_METHODS, OPERATOR_METHODS, is_dunder
+from ..language.names import CLASS_HOOKS, DEFINABLE_METHODS, OPERATOR_METHODS, is_dunder
 from ..language.policy import SOURCE_FILENAME
 from .formatting import wrap_format
 from .proxies import TABLE_TYPES, ModuleProxy, TableCopies
@@ -75,6 +75,24 @@ class UnboundMethod:
         return f"<function {self._function.__qualname__}>"
 
 
+class ClosureCell:
+    """One cell of the program's own function's closure, read-only (``f.__closure__``): a
+    real cell is never held (``cell_contents`` can be rebound, and a library function's
+    cells hold its internals)."""
+
+    __slots__ = ("_cell",)
+
+    def __init__(self, cell: types.CellType) -> None:
+        self._cell = cell
+
+    @property
+    def cell_contents(self) -> Any:
+        return admit(self._cell.cell_contents)
+
+    def __repr__(self) -> str:
+        return "<cell>"
+
+
 # --------------------------------------------------------------------------- vocabulary
 
 #: Types whose instances are never capabilities, whatever they hold (their contents are
@@ -86,7 +104,7 @@ PLAIN: set[type] = {
     type(iter([])), type(iter(())), type(iter("")), type(iter(range(0))), type(iter(set())),
     type({}.keys()), type({}.values()), type({}.items()),
     type(iter({})), type(iter({}.values())), type(iter({}.items())),
-    enumerate, zip, map, filter, reversed, type(reversed([])), UnboundMethod,
+    enumerate, zip, map, filter, reversed, type(reversed([])), UnboundMethod, ClosureCell,
     types.GeneratorType, types.SimpleNamespace, types.GenericAlias, types.UnionType,
 }  # fmt: skip
 PLAIN.update(v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException))
@@ -135,7 +153,7 @@ _SPECIAL_METHOD_KINDS = frozenset({types.BuiltinFunctionType, types.MethodWrappe
 
 
 def _unheld_special(name: object) -> bool:
-    return type(name) is str and is_dunder(name) and name not in DEFINABLE_METHODS
+    return type(name) is str and is_dunder(name) and (name not in DEFINABLE_METHODS or name in CLASS_HOOKS)
 
 
 def _defined_in_a_class(function: types.FunctionType) -> bool:
@@ -173,6 +191,10 @@ def _sealed_operator(function: types.FunctionType) -> types.FunctionType:
 SEALED_OPERATORS: dict[types.FunctionType, types.FunctionType] = {}
 
 
+def _claims_nothing(cls: type) -> bool:
+    return False
+
+
 # --------------------------------------------------------------------------- the membrane
 
 
@@ -205,11 +227,19 @@ class Membrane:
         self._namespace_refs: tuple[dict[str, Any], ...] = ()
         #: Classes whose Python operators are sealed (held: a class is never freed anyway).
         self._sealed_classes: set[type] = set()
+        #: The running program's own classes (a worker runs one job).
+        self._program_classes: set[type] = set()
+        #: Makes a class the program's if one of its class statements is building it
+        #: (ownership.py; a class reaches __set_name__/__init_subclass__ before the
+        #: statement returns it).
+        self._claim_being_built: Callable[[type], bool] = _claims_nothing
 
     def configure(self, offered: Iterable[object], modules: Iterable[str], sandbox_type: type) -> None:
         """Learn what the sandbox offers: once per process, in the template (in-process
         tests configure it again for each set of proxies)."""
+        claim = self._claim_being_built
         self.__init__()  # type: ignore[misc]  # forget an earlier configuration
+        self._claim_being_built = claim
         PLAIN.clear()  # in place: the guards hold this very set
         PLAIN.update(_BUILT_IN_PLAIN)
         APPROVED_FUNCTIONS.clear()
@@ -328,7 +358,11 @@ class Membrane:
         self._namespace_refs = namespaces
         self._namespaces = {id(namespace) for namespace in namespaces}
 
+    def recognize_classes_being_built(self, claim: Callable[[type], bool]) -> None:
+        self._claim_being_built = claim
+
     def add_program_class(self, cls: type) -> None:
+        self._program_classes.add(cls)
         PLAIN.add(cls)
         self._class_verdicts[cls] = cls
         self._seal_mro(cls)  # its library bases' operators, if no value brought them yet
@@ -346,6 +380,8 @@ class Membrane:
         """The class itself, its stand-in, or a SecurityError to raise."""
         verdict = self._class_verdicts.get(cls)
         if verdict is None:
+            if self._claim_being_built(cls):  # now the program's, through add_program_class
+                return cls
             verdict = self._judge_class(cls)
             self._class_verdicts[cls] = verdict
             if not isinstance(verdict, SecurityError):
@@ -365,8 +401,16 @@ class Membrane:
             return cls
         return refuse(f"the class {cls.__module__}.{cls.__qualname__}, from a module the sandbox does not offer")
 
+    def _bound_to_the_programs(self, method: Any) -> bool:
+        """A builtin class hook bound to the program's own class or object
+        (``super().__init_subclass__``): it acts on that object only."""
+        owner = getattr(method, "__self__", None)
+        if owner is None:
+            return False
+        return self._is_program_class(owner if isinstance(owner, builtins.type) else builtins.type(owner))
+
     def _is_program_class(self, cls: type) -> bool:
-        return self._class_verdicts.get(cls) is cls and cls in PLAIN
+        return cls in self._program_classes
 
     def _instances_allowed(self, kind: type) -> bool:
         refused = isinstance(self._class(kind), SecurityError)
@@ -413,7 +457,11 @@ class Membrane:
             raise refuse(
                 f"the function {value.__module__}.{value.__qualname__}, from a module the sandbox does not offer"
             )
-        if kind in _SPECIAL_METHOD_KINDS and _unheld_special(value.__name__):
+        if (
+            kind in _SPECIAL_METHOD_KINDS
+            and _unheld_special(value.__name__)
+            and not (value.__name__ in CLASS_HOOKS and self._bound_to_the_programs(value))
+        ):
             # object.__getattribute__, object.__setattr__, type.__subclasses__ ...: a special
             # method the program may not read by name is not a value it may hold by any route.
             raise refuse(f"the special method {value.__name__}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import weakref
 
-from .membrane import add_program_class
+from .membrane import MEMBRANE, add_program_class
 from .refusal import SecurityError
 
 #: Library classes whose instances their library trusts as its own records: a program
@@ -74,3 +74,45 @@ def current() -> UserClasses:
 
 def is_user_class(obj: object) -> bool:
     return obj in _current
+
+
+# --------------------------------------------------------------------------- classes being built
+
+#: The key a class statement's namespace carries while the interpreter builds the class:
+#: a dunder no program can define, read or write.
+CONSTRUCTION_MARKER = "__sandbox_under_construction__"
+#: The token in the namespace of each class statement being built, innermost last.
+_building: list[object] = []
+
+
+def begin_construction(namespace: dict[str, object]) -> object:
+    """Mark a class statement's namespace: the hooks the interpreter runs while it builds
+    the class (``__set_name__`` of the descriptors in it, ``__init_subclass__`` of its
+    bases) receive the new class before the statement has returned it, and it is already
+    the program's there (``cls.registry = []`` in ``__init_subclass__``)."""
+    token = object()
+    namespace[CONSTRUCTION_MARKER] = token
+    _building.append(token)
+    return token
+
+
+def end_construction(token: object, cls: type | None) -> None:
+    _building.remove(token)
+    if cls is not None and vars(cls).get(CONSTRUCTION_MARKER) is token:
+        type.__delattr__(cls, CONSTRUCTION_MARKER)
+
+
+def claim_if_being_built(cls: type) -> bool:
+    """Make ``cls`` the program's if it is a class one of its class statements is building
+    right now: its namespace holds the token of a construction in progress, which only
+    the class factory puts there."""
+    if not _building:
+        return False
+    marker = vars(cls).get(CONSTRUCTION_MARKER)
+    if marker is None or not any(marker is token for token in _building):
+        return False
+    _current.add(cls)
+    return True
+
+
+MEMBRANE.recognize_classes_being_built(claim_if_being_built)

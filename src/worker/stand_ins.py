@@ -11,6 +11,14 @@ from typing import Any
 
 from .refusal import SecurityError
 
+#: Each stand-in with the class it stands for (``metaclass=abc.ABCMeta`` names the stand-in).
+STANDS_FOR: dict[type, type] = {}
+
+
+def real_class(value: object) -> object:
+    """The class a stand-in stands for, or ``value`` itself."""
+    return STANDS_FOR.get(value, value) if isinstance(value, type) else value
+
 
 def stand_in(real: type, call_message: str) -> type:
     class StandInMeta(type):
@@ -25,4 +33,5 @@ def stand_in(real: type, call_message: str) -> type:
 
     made = StandInMeta(real.__name__, (), {"__module__": real.__module__, "__doc__": real.__doc__})
     made.__qualname__ = real.__qualname__
+    STANDS_FOR[made] = real
     return made

@@ -61,7 +61,7 @@ class Plain:
         pytest.param("__builtins__", id="builtins"),
         pytest.param("__getattribute__", id="getattribute"),
         pytest.param("__self__", id="self"),
-        pytest.param("__mro__", id="mro"),
+        pytest.param("__dict__", id="dict-of-a-library-object"),
         pytest.param("__code__", id="code"),
         pytest.param("_private", id="private-of-a-library-object"),
         pytest.param("_value_", id="sunder"),
@@ -746,9 +746,81 @@ def test_abstract_class_of_program_cannot_be_instantiated(proxies: Proxies) -> N
     assert run(code, proxies).error["type"] == "TypeError"
 
 
-def test_class_statement_with_explicit_metaclass_is_refused(proxies: Proxies) -> None:
-    code = "import abc\nclass B(metaclass=abc.ABCMeta):\n    pass"
-    assert run(code, proxies).error["type"] == "SecurityError"
+@pytest.mark.parametrize(
+    "metaclass",
+    ["type", "type(int)", "type(abc.ABC)", "abc.ABC", "M", "enum.EnumType"],
+)
+def test_a_metaclass_other_than_abcmeta_is_refused(proxies: Proxies, metaclass: str) -> None:
+    code = f"import abc, enum\nclass M(type):\n    pass\nclass B(metaclass={metaclass}):\n    pass"
+    assert run(code, proxies).error["type"] in {"SecurityError", "TypeError"}
+
+
+def test_metaclass_abcmeta_is_the_older_spelling_of_abc(proxies: Proxies) -> None:
+    code = (
+        "import abc\nfrom abc import ABCMeta\nclass S(metaclass=ABCMeta):\n    @abc.abstractmethod\n"
+        "    def area(self): ...\nclass Q(S):\n    def area(self):\n        return 4\n"
+        "class T(abc.ABC, metaclass=abc.ABCMeta):\n    pass\n"
+        "try:\n    S()\nexcept TypeError:\n    r = 'abstract'\n[r, Q().area(), [c.__name__ for c in Q.__mro__]]"
+    )
+    assert run(code, proxies).result == ["abstract", 4, ["Q", "S", "object"]]
+
+
+CLASS_HOOKS = [
+    pytest.param(
+        "class Plugin:\n    found = []\n    def __init_subclass__(cls, tag='', **kw):\n"
+        "        super().__init_subclass__(**kw)\n        cls.tag = tag\n        Plugin.found.append(cls.__name__)\n"
+        "class A(Plugin, tag='a'):\n    pass\nclass B(Plugin):\n    pass\n[Plugin.found, A.tag, B.tag]",
+        [["A", "B"], "a", ""],
+        id="init-subclass",
+    ),
+    pytest.param(
+        "class Field:\n    def __set_name__(self, owner, name):\n        self.name = name\n        owner.fields = "
+        "getattr(owner, 'fields', ()) + (name,)\n    def __get__(self, obj, objtype=None):\n"
+        "        return self if obj is None else obj.__dict__.get(self.name, 0)\n"
+        "    def __set__(self, obj, value):\n        obj.__dict__[self.name] = value * 2\n"
+        "    def __delete__(self, obj):\n        obj.__dict__.pop(self.name)\n"
+        "class R:\n    a = Field()\n    b = Field()\nr = R()\nr.a = 5\nv = r.a\ndel r.a\n[R.fields, v, r.a, r.b]",
+        [["a", "b"], 10, 0, 0],
+        id="descriptors",
+    ),
+    pytest.param(
+        "class Box:\n    def __class_getitem__(cls, item):\n        return f'Box of {item.__name__}'\nBox[int]",
+        "Box of int",
+        id="class-getitem",
+    ),
+    pytest.param(
+        "import abc\nclass Sized(abc.ABC):\n    @classmethod\n    def __subclasshook__(cls, C):\n"
+        "        return hasattr(C, '__len__') or NotImplemented\n[isinstance([], Sized), isinstance(3, Sized)]",
+        [True, False],
+        id="subclasshook",
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), CLASS_HOOKS)
+def test_class_hooks_of_the_programs_classes_work(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(
+            "import collections.abc\nclass M(collections.abc.Mapping):\n    @classmethod\n"
+            "    def __subclasshook__(cls, C):\n        return True",
+            id="subclasshook-under-a-library-abc",
+        ),
+        pytest.param(
+            "class D:\n    def __set_name__(self, owner, name):\n        pass\nimport json\n"
+            "D().__set_name__(json.JSONEncoder, 'x')\njson.JSONEncoder.x = 1",
+            id="set-name-called-by-hand-claims-nothing",
+        ),
+        pytest.param("p = property(lambda self: 1)\np.__get__", id="builtin-get-of-a-property"),
+        pytest.param("object.__init_subclass__", id="object-init-subclass-unbound"),
+    ],
+)
+def test_class_hooks_give_nothing_the_program_does_not_own(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error["type"] in {"SecurityError", "AttributeError"}
 
 
 def test_class_keyword_arguments_reach_the_metaclass(proxies: Proxies) -> None:
@@ -781,6 +853,93 @@ def test_class_not_built_by_the_factory_is_not_the_programs_own() -> None:
     assert Plain not in UserClasses()
 
 
+# --------------------------------------------------------------------------- introspection
+
+INTROSPECTION = [
+    pytest.param(
+        "class A:\n    pass\nclass B(A):\n    pass\n[[c.__name__ for c in B.__mro__], B.__bases__[0].__name__, B.__base__.__name__]",
+        [["B", "A", "object"], "A", "A"],
+        id="mro-and-bases",
+    ),
+    pytest.param(
+        "import abc\nclass S(abc.ABC):\n    @abc.abstractmethod\n    def f(self): ...\nsorted(S.__abstractmethods__)",
+        ["f"],
+        id="abstractmethods",
+    ),
+    pytest.param(
+        "class P:\n    def __init__(self):\n        self.x = 1\np = P()\nv = vars(p)\nv['y'] = 2\n[p.__dict__, p.y]",
+        [{"x": 1, "y": 2}, 2],
+        id="instance-dict",
+    ),
+    pytest.param(
+        "class E(ValueError):\n    pass\ne = E('m')\ne.code = 3\nvars(e)", {"code": 3}, id="dict-of-an-own-exception"
+    ),
+    pytest.param(
+        "import dataclasses\n@dataclasses.dataclass\nclass P:\n    x: int\n    y: str = ''\n"
+        "def f(a: int) -> str:\n    return ''\n[list(P.__annotations__), list(f.__annotations__), P.__match_args__]",
+        [["x", "y"], ["a", "return"], ["x", "y"]],
+        id="annotations",
+    ),
+    pytest.param("class S:\n    __slots__ = ('a', 'b')\nS.__slots__", ["a", "b"], id="slots"),
+    pytest.param(
+        "import typing\nT = typing.Dict[str, int]\n[T.__origin__.__name__, [a.__name__ for a in T.__args__]]",
+        ["dict", ["str", "int"]],
+        id="typing-metadata",
+    ),
+    pytest.param(
+        "import typing\nclass M(typing.TypedDict, total=False):\n    a: int\n[sorted(M.__optional_keys__), M.__total__]",
+        [["a"], False],
+        id="typed-dict-keys",
+    ),
+    pytest.param(
+        "import functools\ndef deco(f):\n    @functools.wraps(f)\n    def inner(*a):\n        return f(*a)\n    return inner\n"
+        "@deco\ndef add(a, b):\n    return a + b\n@functools.lru_cache\ndef sq(x):\n    return x * x\n"
+        "[add.__wrapped__(1, 2), sq.__wrapped__(3)]",
+        [3, 9],
+        id="wrapped",
+    ),
+    pytest.param(
+        "def outer():\n    n = 5\n    def inner():\n        return n\n    return inner\n"
+        "[c.cell_contents for c in outer().__closure__]",
+        [5],
+        id="closure",
+    ),
+    pytest.param("[n for n in dir([]) if not n.startswith('_')][:2]", ["append", "clear"], id="dir"),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), INTROSPECTION)
+def test_introspection_of_the_programs_objects_works(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param("import json\njson.JSONEncoder().__dict__", id="dict-of-a-library-instance"),
+        pytest.param(
+            "import pprint\nclass P(pprint.PrettyPrinter):\n    pass\nvars(P())", id="dict-with-library-state"
+        ),
+        pytest.param("class A:\n    pass\nA.__dict__", id="dict-of-a-class"),
+        pytest.param("import json\njson.dumps.__closure__", id="closure-of-a-library-function"),
+        pytest.param("import json\njson.dumps.__annotations__", id="annotations-of-a-library-function"),
+        pytest.param("import functools\nfunctools.update_wrapper.__wrapped__", id="wrapped-of-a-replacement"),
+        pytest.param(
+            "import dataclasses\n@dataclasses.dataclass\nclass P:\n    x: int\nP(1).__annotations__",
+            id="annotations-through-an-instance",
+        ),
+        pytest.param(
+            "def outer():\n    n = 5\n    def inner():\n        return n\n    return inner\n"
+            "c = outer().__closure__[0]\nc.cell_contents = 6",
+            id="closure-cell-write",
+        ),
+        pytest.param("def f():\n    pass\nf.__closure__ is None and f.__globals__", id="globals-stays-refused"),
+    ],
+)
+def test_introspection_gives_nothing_that_is_not_the_programs(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error["type"] in {"SecurityError", "AttributeError"}
+
+
 # --------------------------------------------------------------------------- builtins and guard names
 
 
@@ -798,8 +957,9 @@ def test_dangerous_builtins_are_absent_or_replaced(proxies: Proxies, name: str) 
     ("code", "expected_type"),
     [
         pytest.param("open('/etc/passwd')", "NameError", id="open"),
-        pytest.param("vars()", "NameError", id="vars"),
-        pytest.param("dir()", "NameError", id="dir"),
+        pytest.param("vars()", "TypeError", id="vars-of-the-namespace"),
+        pytest.param("dir()", "TypeError", id="dir-of-the-namespace"),
+        pytest.param("import json\nvars(json)", "SecurityError", id="vars-of-a-module"),
         pytest.param("globals()", "NameError", id="globals"),
         pytest.param("exit()", "NameError", id="exit"),
         pytest.param("eval('1')", "SecurityError", id="eval"),

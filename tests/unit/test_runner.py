@@ -312,7 +312,7 @@ def test_security_error_runs_nothing(proxies: Proxies) -> None:
 
 
 def test_security_error_lists_every_violation(proxies: Proxies) -> None:
-    message = run("a = (1).__globals__\nb = (2).__dict__", proxies).error["message"]
+    message = run("a = (1).__globals__\nb = (2).__code__", proxies).error["message"]
     assert re.findall(r"Line (\d+):", message) == ["1", "2"]
 
 
