@@ -49,6 +49,11 @@ class Limits(TypedDict):
     #: Wall-clock seconds after which the worker's own alarm kills it: a backstop that
     #: does not depend on the parent (which kills it at the deadline anyway).
     wall_s: NotRequired[int]
+    #: The API's limits on a program's source, applied again to the strings the program
+    #: hands to eval()/exec() (absent: the settings' defaults).
+    max_code_bytes: NotRequired[int]
+    max_ast_nodes: NotRequired[int]
+    max_ast_depth: NotRequired[int]
 
 
 class Job(TypedDict):

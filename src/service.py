@@ -82,6 +82,9 @@ class ExecutionService:
                 "max_result_bytes": s.max_result_bytes,
                 "max_error_chars": MAX_ERROR_CHARS,
                 "wall_s": math.ceil(timeout_s) + WALL_GRACE_S,
+                "max_code_bytes": s.max_code_bytes,
+                "max_ast_nodes": s.max_ast_nodes,
+                "max_ast_depth": s.max_ast_depth,
             },
         }
 

@@ -58,6 +58,7 @@ from ..language.names import (
     INTROSPECTION_ATTRIBUTES as INTROSPECTION_ATTRIBUTES,  # noqa: PLC0414 - re-exported
 )
 from ..language.policy import SOURCE_FILENAME
+from .dynamic import sandbox_eval, sandbox_exec
 from .formatting import exact_str as exact_str  # noqa: PLC0414 - re-exported
 from .formatting import set_field_guards, wrap_format
 from .membrane import (
@@ -893,9 +894,10 @@ _SAFE_BUILTIN_NAMES = (
     "map", "max", "min", "next", "oct", "ord", "pow", "repr", "reversed", "round",
     "sorted", "sum", "zip",
 )  # fmt: skip
-# Deliberately absent: open, exec, eval, compile, globals, locals, input,
+# Deliberately absent: open, compile, globals, locals, input,
 # breakpoint, help, exit, quit (they raise SystemExit; a program ends by returning).
-# Replaced by guarded versions: __import__, getattr, hasattr, setattr, delattr, type, vars, dir.
+# Replaced by guarded versions: __import__, getattr, hasattr, setattr, delattr, type, vars, dir,
+# eval and exec (dynamic.py: the program's own rules for its strings).
 
 
 def _exception_names() -> list[str]:
@@ -920,6 +922,8 @@ def safe_builtins(
             "getattr": guarded_getattr,
             "hasattr": guarded_hasattr,
             "vars": guarded_vars,
+            "eval": sandbox_eval,
+            "exec": sandbox_exec,
             "dir": guarded_dir,
             "setattr": make_setattr(write),
             "delattr": make_delattr(write),

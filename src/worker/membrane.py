@@ -225,6 +225,7 @@ class Membrane:
         #: them, so holding one would let a program replace a guard.
         self._namespaces: set[int] = set()
         self._namespace_refs: tuple[dict[str, Any], ...] = ()
+        self._builtins_tables: set[int] = set()
         #: Classes whose Python operators are sealed (held: a class is never freed anyway).
         self._sealed_classes: set[type] = set()
         #: The running program's own classes (a worker runs one job).
@@ -357,6 +358,9 @@ class Membrane:
         id, reused by a dict of the next job (the template's rehearsal run), refused it."""
         self._namespace_refs = namespaces
         self._namespaces = {id(namespace) for namespace in namespaces}
+        # Every namespace the job's code runs in (eval/exec make more, worker/dynamic.py)
+        # holds the job's builtins table as __builtins__, and the guards next to it.
+        self._builtins_tables = {id(n["__builtins__"]) for n in namespaces if isinstance(n.get("__builtins__"), dict)}
 
     def recognize_classes_being_built(self, claim: Callable[[type], bool]) -> None:
         self._claim_being_built = claim
@@ -430,7 +434,11 @@ class Membrane:
         """The decision for a value whose type is not known to be plain."""
         kind = builtins.type(value)
         if kind is dict:
-            if self._is_module_dict(value) or id(value) in self._namespaces:
+            if (
+                self._is_module_dict(value)
+                or id(value) in self._namespaces
+                or id(value.get("__builtins__")) in self._builtins_tables
+            ):
                 raise refuse("a module's namespace")
             return value
         if kind is types.TracebackType:

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 from ..protocol import MAX_ERROR_TYPE_CHARS, ErrorInfo, Job, WorkerReply
-from . import membrane
+from . import dynamic, membrane
 from .guards import SandboxType, guard_globals, make_print, safe_builtins
 from .jsonsafe import clean_text, to_json_value
 from .ownership import CURRENT_JOB, begin_job
@@ -205,6 +205,7 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     namespace.update(environment.guards)  # after the context: guards always win
     namespace["_print_"] = make_print(stdout)
     membrane.MEMBRANE.guard_namespace(namespace, environment.builtins)
+    dynamic.begin(namespace, limits)
     try:
         exec(program, namespace)  # noqa: S102 - restricted bytecode, guarded namespace
     except MemoryError as exc:

@@ -148,6 +148,9 @@ ROUTES = {
         "import string\nclass F(string.Formatter):\n    def format_field(self, v, spec):\n        return ''\n"
         "F().vformat('{t[k]}', (), {'t': table})"
     ),
+    "eval-of-an-item": "v = eval('box[0]')",
+    "exec-into-globals": "g = {'b': box}\nexec('w = b[0]', g)",
+    "eval-with-locals": "v = eval('t[\"k\"]', {}, {'t': table})",
     "except-star": "try:\n    raise_group()\nexcept* ValueError as g:\n    v = g.exceptions[0].args[0]",
     # Set.__or__ (the library's) returns self._from_iterable(chain(self, other)).
     "library-operator-hook": (

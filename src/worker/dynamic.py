@@ -1,0 +1,146 @@
+"""``eval`` and ``exec`` of strings the program builds, under the program's own rules.
+
+A string passed to ``eval``/``exec`` is a program like the one the request sent: it is
+validated by the same validator with the same limits (size, syntax nodes, nesting, the
+compiled-size bound), compiled with the same RestrictedPython policy, and runs with the
+same guards, in a namespace the program never holds. Code objects are refused: only a
+string has been through the validator.
+
+Namespaces:
+
+* ``eval(s)`` / ``exec(s)`` with no globals run in the program's own globals, as in
+  Python; inside a function, the function's variables are visible (a snapshot, as
+  CPython gives ``exec`` in a function);
+* with a globals dict ``g`` of the program's, the code runs in a copy of ``g`` with the
+  guards added, and what it defines is copied back into ``g`` (functions it defines keep
+  the copy as their globals: a name added to ``g`` later is not visible to them);
+* a locals dict is the program's and is used as it is.
+"""
+
+from __future__ import annotations
+
+import ast
+import marshal
+import sys
+from typing import Any
+
+from ..language.catalogue import CATALOGUE
+from ..language.names import is_reserved
+from ..language.policy import RESULT_NAME, SOURCE_FILENAME
+from ..language.validation import SourcePolicy, prepare_program
+from ..protocol import Limits
+from .formatting import exact_str
+from .refusal import SecurityError
+
+#: The API's defaults (settings.py), for jobs that do not say (in-process tests).
+_DEFAULT_MAX_CODE_BYTES = 262_144
+_DEFAULT_MAX_AST_NODES = 50_000
+_DEFAULT_MAX_AST_DEPTH = 100
+
+
+class _Job:
+    """The running job's namespace and source limits (a worker runs one job)."""
+
+    namespace: dict[str, Any] | None = None
+    policy = SourcePolicy(_DEFAULT_MAX_AST_NODES, _DEFAULT_MAX_AST_DEPTH, frozenset(CATALOGUE))
+    max_code_bytes = _DEFAULT_MAX_CODE_BYTES
+
+
+def begin(namespace: dict[str, Any], limits: Limits) -> None:
+    """Called by the runner as the job starts, with the namespace it runs in."""
+    _Job.namespace = namespace
+    _Job.policy = SourcePolicy(
+        limits.get("max_ast_nodes", _DEFAULT_MAX_AST_NODES),
+        limits.get("max_ast_depth", _DEFAULT_MAX_AST_DEPTH),
+        frozenset(CATALOGUE),  # the import guard decides what this job may import
+    )
+    _Job.max_code_bytes = limits.get("max_code_bytes", _DEFAULT_MAX_CODE_BYTES)
+
+
+def _compiled(source: object, mode: str) -> Any:
+    if not isinstance(source, str):
+        raise TypeError(f"{mode}() takes a string in the sandbox, not {type(source).__name__}")
+    text = exact_str(source, "source")
+    if len(text.encode("utf-8", "surrogatepass")) > _Job.max_code_bytes:
+        raise SecurityError(f"{mode}(): the string is longer than the {_Job.max_code_bytes}-byte limit on programs")
+    if mode == "eval":
+        text = text.lstrip(" \t")  # as eval() does
+        try:
+            ast.parse(text, SOURCE_FILENAME, mode="eval")  # an expression, or the SyntaxError eval() gives
+        except (RecursionError, MemoryError):
+            raise SecurityError("eval(): the expression is nested too deeply") from None
+    prepared = prepare_program(text, _Job.policy)
+    if prepared.violations:
+        first = prepared.violations[0]
+        message = "; ".join(str(v.as_detail()["message"]) for v in prepared.violations)
+        if first.rule == "syntax":
+            raise SyntaxError(f"{mode}(): {message}")
+        raise SecurityError(f"{mode}(): {message}")
+    assert prepared.bytecode is not None
+    return marshal.loads(prepared.bytecode)  # noqa: S302 - compiled just now, by us
+
+
+def _caller_locals() -> dict[str, Any] | None:
+    """The variables of the program's function that called eval/exec (a copy), or None
+    at the top level. Frame 3: the caller of sandbox_eval/sandbox_exec."""
+    frame = sys._getframe(3)  # noqa: SLF001 - the worker's own code, never the program's
+    if frame.f_code.co_filename != SOURCE_FILENAME or frame.f_locals is frame.f_globals:
+        return None
+    return dict(frame.f_locals)
+
+
+def _run(source: object, mode: str, globals_: object, locals_: object) -> Any:
+    code = _compiled(source, mode)
+    job_namespace = _Job.namespace
+    if job_namespace is None:
+        raise SecurityError(f"{mode}() is only available while a program runs")
+    for given, what in ((globals_, "globals"), (locals_, "locals")):
+        if given is not None and type(given) is not dict:
+            raise TypeError(f"{mode}(): {what} must be a dict in the sandbox")
+    if globals_ is None:
+        namespace = job_namespace
+        local_scope = locals_ if locals_ is not None else _caller_locals()
+        if local_scope is None and mode == "exec":
+            local_scope = job_namespace  # top level: what exec defines is the program's
+    else:
+        assert isinstance(globals_, dict)
+        program_globals: dict[str, Any] = globals_
+        namespace = {key: value for key, value in program_globals.items() if not is_reserved(key)}
+        namespace.update({key: value for key, value in job_namespace.items() if is_reserved(key)})
+        local_scope = namespace if locals_ is None else locals_  # locals default to the globals
+    if local_scope is None:
+        local_scope = {}  # eval's, or exec's with globals only: the capture below lands here
+    assert isinstance(local_scope, dict)
+    had_result = RESULT_NAME in local_scope
+    previous = local_scope.get(RESULT_NAME)
+    # The namespace holds the guards and the job's builtins table, so the membrane refuses
+    # it as it refuses the job's own globals (by its __builtins__), also later, through
+    # whatever a function the code defines keeps of it.
+    try:
+        exec(code, namespace, local_scope)  # noqa: S102 - validated and compiled by the sandbox's policy
+        result = local_scope.get(RESULT_NAME)
+    finally:
+        # The capture of a last expression is the sandbox's, not the program's.
+        if had_result:
+            local_scope[RESULT_NAME] = previous
+        else:
+            local_scope.pop(RESULT_NAME, None)
+        if globals_ is not None:
+            for key, value in namespace.items():
+                if not is_reserved(key) and key != RESULT_NAME:
+                    program_globals[key] = value
+    return result if mode == "eval" else None
+
+
+def sandbox_eval(source: object, globals: object = None, locals: object = None) -> Any:  # noqa: A002 - eval's names
+    """``eval``: a string of the program's, run as the program runs."""
+    return _run(source, "eval", globals, locals)
+
+
+def sandbox_exec(source: object, globals: object = None, locals: object = None) -> None:  # noqa: A002 - exec's names
+    """``exec``: a string of the program's, run as the program runs."""
+    _run(source, "exec", globals, locals)
+
+
+sandbox_eval.__name__ = sandbox_eval.__qualname__ = "eval"
+sandbox_exec.__name__ = sandbox_exec.__qualname__ = "exec"

@@ -1,0 +1,66 @@
+"""eval() and exec() of the program's own strings (src/worker/dynamic.py): the same
+validator, limits, policy and guards as the program itself, in namespaces it never holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.inprocess import Proxies, run
+
+ORDINARY = [
+    pytest.param('eval("2 + 3 * 4")', 14, id="arithmetic"),
+    pytest.param('x = 5\neval("x * 2")', 10, id="program-globals"),
+    pytest.param('def f(a):\n    return eval("a + 1")\nf(1)', 2, id="function-locals"),
+    pytest.param('[eval(e) for e in ["1+1", "2*3"]]', [2, 6], id="comprehension"),
+    pytest.param('exec("def g(n):\\n    return n * 3")\ng(2)', 6, id="exec-defines-into-the-program"),
+    pytest.param('g = {"y": 2}\nexec("z = y + 1", g)\n[g["z"], sorted(g)]', [3, ["y", "z"]], id="exec-globals"),
+    pytest.param('g = {}\nexec("def f():\\n    return 7", g)\ng["f"]()', 7, id="exec-function-into-globals"),
+    pytest.param('loc = {}\nexec("a = 1", {}, loc)\nloc', {"a": 1}, id="exec-locals"),
+    pytest.param('eval("x + y", {"x": 1}, {"y": 2})', 3, id="eval-globals-and-locals"),
+    pytest.param('eval("[x for x in range(3)]", {"__builtins__": {}})', [0, 1, 2], id="builtins-key-ignored"),
+    pytest.param('import json\neval("json.dumps([1])")', "[1]", id="module-of-the-program"),
+    pytest.param('e = eval\ne("  1")', 1, id="held-and-leading-spaces"),
+    pytest.param('exec("1 + 1")\nq = 3', None, id="exec-does-not-set-the-result"),
+    pytest.param(
+        'try:\n    eval("1 +")\nexcept SyntaxError:\n    r = "syntax"\nr', "syntax", id="syntax-error-is-catchable"
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), ORDINARY)
+def test_eval_and_exec_run_the_programs_strings(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
+
+
+REFUSED = [
+    pytest.param('eval("(1).__globals__")', "SecurityError", id="dunder"),
+    pytest.param("eval(\"__import__('os')\")", "SecurityError", id="dunder-import"),
+    pytest.param('exec("import os")', "SecurityError", id="import"),
+    pytest.param('eval("_getattr_")', "SecurityError", id="guard-name"),
+    pytest.param('eval(b"1")', "TypeError", id="bytes"),
+    pytest.param("def f():\n    pass\neval(f.__code__)", "SecurityError", id="code-object"),
+    pytest.param('eval("-" * 150 + "1")', "SecurityError", id="too-deep"),
+    pytest.param('eval("1" + " + 1" * 300_000)', "SecurityError", id="too-long"),
+    pytest.param('g = {}\nexec("x = 1", g)\nexec("y = 2", g)\ng["_getattr_"]', "KeyError", id="no-guards-in-globals"),
+    pytest.param('eval("1", dict)', "TypeError", id="globals-not-a-dict"),
+    pytest.param('exec("class C(metaclass=type):\\n    pass")', "SecurityError", id="same-class-rules"),
+]
+
+
+@pytest.mark.parametrize(("code", "error"), REFUSED)
+def test_eval_and_exec_refuse_what_the_program_may_not_do(proxies: Proxies, code: str, error: str) -> None:
+    outcome = run(code, proxies)
+    assert outcome.error["type"] == error, outcome.reply
+
+
+def test_a_function_exec_defines_cannot_reach_its_globals(proxies: Proxies) -> None:
+    code = 'g = {}\nexec("def f():\\n    return 1", g)\nf = g["f"]\ngetattr(f, "__glob" + "als__")'
+    assert run(code, proxies).error["type"] == "SecurityError"
+
+
+def test_the_string_limits_are_the_jobs(proxies: Proxies) -> None:
+    code = 'eval("1" + " + 1" * 40)'
+    assert run(code, proxies, max_ast_nodes=50).error["type"] == "SecurityError"
+    assert run(code, proxies, max_ast_nodes=500).result == 41
