@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, get_args
 
-from .language.validation import Violation
+from .language.validation import Violation, violation_details
 
 RejectionReason = Literal[
     "auth",
@@ -72,7 +72,7 @@ class CodeRejected(RequestRejected):
     reason: ClassVar[RejectionReason] = "validation"
 
     def __init__(self, violations: list[Violation]) -> None:
-        super().__init__([v.as_detail() for v in violations])
+        super().__init__(violation_details(violations))
         self.violations = violations
 
 

@@ -38,6 +38,7 @@ from pydantic import BaseModel, Field, ValidationError
 from . import __version__
 from .api.front import Caller, ExecutionFront, unless_client_leaves
 from .errors import CodeRejected, ExecutorError, InvalidRequest, RateLimited
+from .language.validation import ALLOWED_MODULES_HINT, violation_details
 from .log_config import REQUEST_ID
 from .schemas import ExecuteRequest, ExecuteResponse
 from .settings import Settings
@@ -268,11 +269,17 @@ def _sentence(detail: Any) -> str:
 
 def _refusal(exc: ExecutorError) -> CallToolResult:
     if isinstance(exc, CodeRejected):
-        lines = [v.as_detail()["message"] for v in exc.violations]
-        return _tool_error(
-            "The code was refused before running:\n" + "\n".join(f"- {line}" for line in lines),
-            violations=[v.as_detail() for v in exc.violations],
-        )
+        details = violation_details(exc.violations)
+        # The module list comes once, last: the messages point at it.
+        lines = [
+            "- "
+            + detail["message"].replace("in this violation's hint", "below").replace("listed above", "listed below")
+            for detail in details
+        ]
+        modules = next((d["hint"] for d in details if d["hint"].startswith(ALLOWED_MODULES_HINT)), None)
+        if modules is not None:
+            lines.append(modules[:1].upper() + modules[1:] + ".")
+        return _tool_error("The code was refused before running:\n" + "\n".join(lines), violations=details)
     retry = (exc.headers or {}).get("Retry-After")
     hint = f" Retry in {retry} s." if retry else ""
     text = _sentence(exc.detail) + hint

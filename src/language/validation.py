@@ -37,6 +37,8 @@ FORBIDDEN_NAMES: dict[str, str] = {
     "quit": "end the program by reaching its end; raise an exception to report failure",
 }
 _ATTRIBUTE_FUNCTIONS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
+_PUBLIC_IMPORT_HINT = "import the module's public names"
+_RESTRICTED_HINT = "rewrite it with ordinary classes, functions and the public attributes of objects"
 _RP_LINE = re.compile(r"^Line (\d+): (.*)$", re.S)
 _QUOTED = re.compile(r'"([^"]*)"')
 #: A 400 lists at most this many violations (an LLM fixes the first ones and retries;
@@ -97,9 +99,34 @@ class Violation:
     def as_detail(self) -> dict[str, Any]:
         where = f"Line {self.line}: " if self.line is not None else ""
         text = f"{where}{self.message.rstrip('.')}."
-        if self.hint:
+        if self.hint and not self.hint.startswith(ALLOWED_MODULES_HINT):
             text += f" Hint: {self.hint}."
+        elif self.hint:
+            text += " Hint: the allowed modules are listed in this violation's hint."
         return {"line": self.line, "rule": self.rule, "message": text, "hint": self.hint}
+
+
+#: The start of the hint that lists the allowed modules: given once per refusal.
+ALLOWED_MODULES_HINT = "allowed modules: "
+#: The hint of every import violation after the first.
+_SEE_THE_MODULE_LIST = "the allowed modules are listed in the hint of the first import violation"
+
+
+def violation_details(violations: list[Violation]) -> list[dict[str, Any]]:
+    """The ``detail`` of a 400: each violation with its line, rule, message and hint, the
+    allowed-module list once (in the first import violation's hint), not once per import
+    and again in the message."""
+    details = []
+    listed = False
+    for violation in violations:
+        detail = violation.as_detail()
+        if violation.hint.startswith(ALLOWED_MODULES_HINT):
+            if listed:
+                detail["hint"] = _SEE_THE_MODULE_LIST
+                detail["message"] = detail["message"].replace("listed in this violation's hint", "listed above")
+            listed = True
+        details.append(detail)
+    return details
 
 
 @dataclass(frozen=True)
@@ -151,7 +178,7 @@ class _Scan:
         self.violations.append(Violation(line, rule, message, hint))
 
     def import_hint(self) -> str:
-        return "allowed modules: " + ", ".join(sorted(self.policy.allowed_imports))
+        return ALLOWED_MODULES_HINT + ", ".join(sorted(self.policy.allowed_imports))
 
     def run(self, tree: ast.AST) -> list[Violation]:
         """Shape violations alone if the shape is wrong (walking on could be expensive),
@@ -258,7 +285,7 @@ class _Scan:
         for name in names:
             if name.startswith("_"):
                 self.private.setdefault(line, set()).add(name)
-                self.add(line, "private_name", f"'{name}' is private and cannot be imported")
+                self.add(line, "private_name", f"'{name}' is private and cannot be imported", _PUBLIC_IMPORT_HINT)
                 self.reported.setdefault(line, set()).add(f'"{name}" is')
 
     def check_import_from(self, node: ast.ImportFrom, line: int | None) -> None:
@@ -269,7 +296,7 @@ class _Scan:
         for alias in node.names:
             if alias.name.startswith("_"):
                 self.private.setdefault(line, set()).add(alias.name)
-                self.add(line, "private_name", f"'{alias.name}' is private and cannot be imported")
+                self.add(line, "private_name", f"'{alias.name}' is private and cannot be imported", _PUBLIC_IMPORT_HINT)
                 self.reported.setdefault(line, set()).add(f'"{alias.name}" is')
 
 
@@ -289,7 +316,8 @@ def _restricted_python_violations(
             word in text.lower() for word in reported.get(line, ())
         ):
             continue  # the same problem, already reported with a hint
-        out.append(Violation(line, "restricted", text.rstrip(".") + "."))
+        message, _, hint = text.rstrip(".").partition("; ")
+        out.append(Violation(line, "restricted", message, hint or _RESTRICTED_HINT))
     return out
 
 

@@ -555,7 +555,14 @@ class ExecutionPool:
         if ending == "timeout":
             return _limit_reply("timeout", "TimeoutError", f"the program did not finish within {timeout_s:g} s")
         if ending == "flood":
-            return _limit_reply("output", "OutputLimitExceeded", "the program printed far more than the output limit")
+            flooded = io.stdout if io.stdout.flooded else io.stderr
+            name = "stdout" if flooded is io.stdout else "stderr"
+            message = (
+                f"the program wrote more than {flooded.flood_at:,} bytes to {name}; the output limit keeps "
+                f"{flooded.budget:,} bytes, and a program that writes {flooded.flood_at // flooded.budget} times "
+                "that is stopped"
+            )
+            return _limit_reply("output", "OutputLimitExceeded", message)
         if ending == "reply" and not io.protocol_error:
             try:
                 return parse_reply(decode_body(bytes(io.reply_buf[HEADER.size :])), limits)

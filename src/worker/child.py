@@ -181,7 +181,8 @@ def prepare(
 def _flush_on_signal(stdout: io.TextIOWrapper, stderr: io.TextIOWrapper) -> None:
     """At the deadline the parent sends FLUSH_SIGNAL: the output printed so far is
     written to the pipes (the contract: output before a timeout is returned) and the
-    worker exits. The handler is ours and the program cannot reach ``signal``; it runs
+    worker exits. At the CPU limit the same output is written out before the limit ends
+    the worker. The handler is ours and the program cannot reach ``signal``; it runs
     between two bytecodes, so a program stuck in one long C call is simply killed when
     the parent's grace ends, with its buffered output lost."""
 
@@ -193,7 +194,19 @@ def _flush_on_signal(stdout: io.TextIOWrapper, stderr: io.TextIOWrapper) -> None
                 pass
         os._exit(EXIT_FLUSHED)
 
+    def flush_at_the_cpu_limit(signum: int, frame: object) -> None:
+        # The soft RLIMIT_CPU: write out what was printed, then let the limit take its
+        # course (the next SIGXCPU, or SIGKILL at the hard limit a second later), so the
+        # parent still sees the CPU limit and the answer keeps the output before it.
+        signal.signal(signal.SIGXCPU, signal.SIG_DFL)
+        for stream in (stdout, stderr):
+            try:  # noqa: SIM105 - no contextlib while the program runs (see serve())
+                stream.flush()
+            except BaseException:  # noqa: BLE001, S110 - output is best effort
+                pass
+
     signal.signal(FLUSH_SIGNAL, flush_and_exit)
+    signal.signal(signal.SIGXCPU, flush_at_the_cpu_limit)
 
 
 def serve(kit: Kit, rehearse_first: bool = True) -> None:

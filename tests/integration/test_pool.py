@@ -273,6 +273,13 @@ def test_flood_ends_with_the_output_limit(flood: RunOutcome) -> None:
     assert flood.reply["limit"] == "output"
 
 
+def test_the_output_limit_error_names_the_bytes(flood: RunOutcome) -> None:
+    assert flood.reply["error"] is not None
+    message = flood.reply["error"]["message"]
+    assert f"{STDOUT_BUDGET * FLOOD_FACTOR:,} bytes to stdout" in message
+    assert f"keeps {STDOUT_BUDGET:,} bytes" in message
+
+
 def test_flood_is_past_budget_times_flood_factor(flood: RunOutcome) -> None:
     assert flood.stdout.total > STDOUT_BUDGET * FLOOD_FACTOR
 
@@ -319,6 +326,16 @@ def test_output_printed_before_a_timeout_is_returned() -> None:
     """The worker buffers its output; at the deadline it is asked to write it out."""
     outcome = run_one("print('started')\nwhile True:\n    pass", timeout_s=0.5)
     assert outcome.reply["limit"] == "timeout"
+    assert outcome.stdout.text() == "started\n"
+
+
+def test_output_printed_before_the_cpu_limit_is_returned() -> None:
+    """At the soft RLIMIT_CPU the worker writes out its buffered output; the limit still
+    ends it and is reported as the CPU limit."""
+    cpu_bound = job("print('started')\nwhile True:\n    pass")
+    cpu_bound["limits"]["cpu_s"] = 1
+    outcome = run_one(cpu_bound, timeout_s=10.0)
+    assert outcome.reply["limit"] == "cpu"
     assert outcome.stdout.text() == "started\n"
 
 

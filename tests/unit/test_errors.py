@@ -137,7 +137,7 @@ def test_code_rejected_detail_lists_every_violation() -> None:
         {
             "line": 1,
             "rule": "import",
-            "message": "Line 1: import of 'os' is not allowed. Hint: allowed modules: json.",
+            "message": "Line 1: import of 'os' is not allowed. Hint: the allowed modules are listed in this violation's hint.",
             "hint": "allowed modules: json",
         },
         {

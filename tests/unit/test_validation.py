@@ -7,6 +7,7 @@ of the same construct still passes.
 from __future__ import annotations
 
 import ast
+import json
 import marshal
 from pathlib import Path
 from types import CodeType
@@ -16,7 +17,14 @@ import RestrictedPython.transformer as rp_transformer
 
 from src.language import policy
 from src.language.catalogue import CATALOGUE
-from src.language.validation import FORBIDDEN_NAMES, SourcePolicy, Violation, prepare_program, validate_source
+from src.language.validation import (
+    FORBIDDEN_NAMES,
+    SourcePolicy,
+    Violation,
+    prepare_program,
+    validate_source,
+    violation_details,
+)
 
 POLICY = SourcePolicy(max_ast_nodes=50_000, max_ast_depth=100, allowed_imports=frozenset(CATALOGUE))
 #: A small allow-list so the hint can be compared exactly.
@@ -354,9 +362,35 @@ def test_detail_has_line_rule_message_and_hint() -> None:
     assert violation.as_detail() == {
         "line": 2,
         "rule": "import",
-        "message": "Line 2: import of 'os' is not allowed. Hint: allowed modules: json, re.",
+        "message": "Line 2: import of 'os' is not allowed. Hint: the allowed modules are listed in this violation's hint.",
         "hint": "allowed modules: json, re",
     }
+
+
+def test_the_allowed_modules_are_listed_once_per_refusal() -> None:
+    details = violation_details(validate_source("import os\nimport sys\nfrom subprocess import run", SMALL_IMPORTS))
+    text = json.dumps(details)
+    assert text.count("json, re") == 1
+    assert details[0]["hint"] == "allowed modules: json, re"
+    assert all(detail["hint"] and "listed above" in detail["message"] for detail in details[1:])
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from json import _default_encoder",
+        "x = (1).__globals__",
+        "class A:\n    def __new__(cls):\n        pass",
+        "import os",
+        "async def f():\n    pass",
+        "open('x')",
+        "_getattr_ = 1",
+        "x = 1\ndel x.__class__",
+    ],
+)
+def test_every_violation_has_a_hint(code: str) -> None:
+    violations = validate_source(code, POLICY)
+    assert violations and all(v.hint for v in violations), violations
 
 
 @pytest.mark.parametrize(("code", "line", "rule"), REFUSED)
