@@ -213,7 +213,9 @@ def _introspects_the_programs_own(obj: object, name: str) -> bool:
     * ``__wrapped__``: of the program's function, or a wrapper of one (``lru_cache``);
     * ``__closure__``: of the program's function, as read-only cells."""
     if name == "__dict__":
-        if isinstance(obj, builtins.type) or not _is_own(obj):
+        # Not through super(): its lookup starts past the program's class, at a library
+        # base's __dict__ descriptor, while its own type's MRO is only (super, object).
+        if isinstance(obj, (builtins.type, super)) or not _is_own(obj):
             return False
         return all(is_user_class(k) or k.__module__ == "builtins" for k in builtins.type(obj).__mro__)
     if name == "__annotations__":

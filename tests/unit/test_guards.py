@@ -921,6 +921,10 @@ def test_introspection_of_the_programs_objects_works(proxies: Proxies, code: str
             "import pprint\nclass P(pprint.PrettyPrinter):\n    pass\nvars(P())", id="dict-with-library-state"
         ),
         pytest.param("class A:\n    pass\nA.__dict__", id="dict-of-a-class"),
+        pytest.param(
+            "import pprint\nclass P(pprint.PrettyPrinter):\n    pass\np = P()\nsuper(P, p).__dict__",
+            id="dict-through-super",
+        ),
         pytest.param("import json\njson.dumps.__closure__", id="closure-of-a-library-function"),
         pytest.param("import json\njson.dumps.__annotations__", id="annotations-of-a-library-function"),
         pytest.param("import functools\nfunctools.update_wrapper.__wrapped__", id="wrapped-of-a-replacement"),
