@@ -76,7 +76,7 @@ from .membrane import (
 )
 from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
 from .ownership import begin_construction, end_construction, is_user_class, refuse_final_bases
-from .proxies import ModuleProxy
+from .proxies import TABLE_TYPES, ModuleProxy
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
 from .stand_ins import real_class
 
@@ -275,6 +275,8 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         if default is _MISSING:
             raise
         return default
+    if checked in ("__slots__", "__match_args__") and builtins.type(value) in TABLE_TYPES:
+        return tuple(value)  # a library class's own list, never the list itself
     if checked == "__getattr__" and not _is_program_getattr(value):
         # A library __getattr__ forwards a name the caller chooses to the real getattr
         # (typing._BaseGenericAlias.__getattr__ on a program subclass gave __globals__).

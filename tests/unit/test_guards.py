@@ -882,6 +882,11 @@ INTROSPECTION = [
     ),
     pytest.param("class S:\n    __slots__ = ('a', 'b')\nS.__slots__", ["a", "b"], id="slots"),
     pytest.param(
+        "import statistics\ns = statistics.NormalDist.__slots__\n[type(s).__name__, sorted(s)]",
+        ["tuple", ["_mu", "_sigma"]],
+        id="slots-of-a-library-class-as-a-copy",
+    ),
+    pytest.param(
         "import typing\nT = typing.Dict[str, int]\n[T.__origin__.__name__, [a.__name__ for a in T.__args__]]",
         ["dict", ["str", "int"]],
         id="typing-metadata",
