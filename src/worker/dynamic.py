@@ -97,20 +97,29 @@ def _run(source: object, mode: str, globals_: object, locals_: object) -> Any:
     for given, what in ((globals_, "globals"), (locals_, "locals")):
         if given is not None and type(given) is not dict:
             raise TypeError(f"{mode}(): {what} must be a dict in the sandbox")
+    # Module-level code looks every name up in its locals first, the guards' names too:
+    # a dict the program holds is never the locals (a `_getattr_` key in it would replace
+    # the guard), only a copy of it, whose new names are copied back.
+    program_locals: dict[str, Any] | None = None
+    if locals_ is not None:
+        assert isinstance(locals_, dict)
+        program_locals = locals_
+        local_scope: dict[str, Any] | None = _without_reserved(program_locals)
     if globals_ is None:
         namespace = job_namespace
-        local_scope = locals_ if locals_ is not None else _caller_locals()
-        if local_scope is None and mode == "exec":
-            local_scope = job_namespace  # top level: what exec defines is the program's
+        if program_locals is None:
+            local_scope = _caller_locals()
+            if local_scope is None and mode == "exec":
+                local_scope = job_namespace  # top level: what exec defines is the program's
     else:
         assert isinstance(globals_, dict)
         program_globals: dict[str, Any] = globals_
-        namespace = {key: value for key, value in program_globals.items() if not is_reserved(key)}
+        namespace = _without_reserved(program_globals)
         namespace.update({key: value for key, value in job_namespace.items() if is_reserved(key)})
-        local_scope = namespace if locals_ is None else locals_  # locals default to the globals
+        if program_locals is None:
+            local_scope = namespace  # locals default to the globals
     if local_scope is None:
-        local_scope = {}  # eval's, or exec's with globals only: the capture below lands here
-    assert isinstance(local_scope, dict)
+        local_scope = {}  # eval's at the top level: the capture below lands here
     had_result = RESULT_NAME in local_scope
     previous = local_scope.get(RESULT_NAME)
     # The namespace holds the guards and the job's builtins table, so the membrane refuses
@@ -126,10 +135,15 @@ def _run(source: object, mode: str, globals_: object, locals_: object) -> Any:
         else:
             local_scope.pop(RESULT_NAME, None)
         if globals_ is not None:
-            for key, value in namespace.items():
-                if not is_reserved(key) and key != RESULT_NAME:
-                    program_globals[key] = value
+            program_globals.update(_without_reserved(namespace))
+        if program_locals is not None:
+            program_locals.update(_without_reserved(local_scope))
     return result if mode == "eval" else None
+
+
+def _without_reserved(names: dict[str, Any]) -> dict[str, Any]:
+    """The program's own names: never a guard's, the builtins', or the result capture."""
+    return {key: value for key, value in names.items() if not (isinstance(key, str) and is_reserved(key))}
 
 
 def sandbox_eval(source: object, globals: object = None, locals: object = None) -> Any:  # noqa: A002 - eval's names

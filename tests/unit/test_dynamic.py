@@ -55,6 +55,22 @@ def test_eval_and_exec_refuse_what_the_program_may_not_do(proxies: Proxies, code
     assert outcome.error["type"] == error, outcome.reply
 
 
+@pytest.mark.parametrize("mode", ["exec", "eval"])
+def test_a_locals_dict_cannot_replace_a_guard(proxies: Proxies, mode: str) -> None:
+    """Module-level code looks names up in its locals first: a locals dict with a guard's
+    name in it replaced the guard (review finding: `_getitem_ = operator.getitem`)."""
+    code = (
+        "d = {'_getitem_': lambda obj, key: 'replaced', 'r': None}\n"
+        f"{mode}('r = [5][0]' if '{mode}' == 'exec' else '[5][0]', None, d)\n"
+        "d['r'] if 'exec' == '{mode}' else eval('[5][0]', None, d)"
+    ).replace("{mode}", mode)
+    assert run(code, proxies).result == 5
+
+
+def test_names_exec_defines_in_a_locals_dict_reach_it(proxies: Proxies) -> None:
+    assert run("d = {}\nexec('a = 1\\nb = a + 1', {}, d)\nd", proxies).result == {"a": 1, "b": 2}
+
+
 def test_a_function_exec_defines_cannot_reach_its_globals(proxies: Proxies) -> None:
     code = 'g = {}\nexec("def f():\\n    return 1", g)\nf = g["f"]\ngetattr(f, "__glob" + "als__")'
     assert run(code, proxies).error["type"] == "SecurityError"
