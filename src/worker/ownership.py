@@ -19,7 +19,10 @@ from .refusal import SecurityError
 #: property put any text into the source dataclasses compiles with exec()). Checked
 #: wherever a class becomes the program's, however it was built (a class statement,
 #: Enum(..., type=Field), make_dataclass(bases=...)).
-FINAL_LIBRARY_CLASSES = frozenset({dataclasses.Field})
+#: BaseExceptionGroup: ``except*`` calls a group's ``split`` and trusts what it returns;
+#: on CPython 3.11 a subclass's split that returns a non-group confuses the interpreter's
+#: types (gh-128049) into memory corruption, and a non-exception becomes the handled one.
+FINAL_LIBRARY_CLASSES = frozenset({dataclasses.Field, BaseExceptionGroup})
 
 
 def refuse_final_bases(cls: type) -> None:

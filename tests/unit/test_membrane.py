@@ -720,3 +720,29 @@ def test_no_offered_class_or_module_hands_out_its_own_table(proxies: Proxies) ->
                     if type(member) in TABLE_TYPES and not attribute.startswith("_"):
                         shared.append(f"{klass.__qualname__}.{attribute}")
     assert shared == []
+
+
+# --------------------------------------------------------------------------- seventh to tenth reviews
+
+#: Routes that would make a BaseExceptionGroup subclass the program's: except* calls its
+#: split() and CPython 3.11 trusts the result's shape (gh-128049: memory corruption).
+EXCEPTION_GROUP_SUBCLASSES = {
+    "class-statement": "class G(ExceptionGroup):\n    pass",
+    "base-exception-group": "class G(BaseExceptionGroup):\n    pass",
+    "make-dataclass": (
+        "import dataclasses\n"
+        "G = dataclasses.make_dataclass('G', [], bases=(ExceptionGroup,), init=False, eq=False)"
+    ),
+    "enum-mixin": "import enum\nE = enum.Enum('E', {'a': ('m', [KeyError(1)])}, type=ExceptionGroup)",
+    "generic-mixin": "import typing\nclass G(ExceptionGroup, typing.Generic[typing.TypeVar('T')]):\n    pass",
+}
+
+
+@pytest.mark.parametrize("code", EXCEPTION_GROUP_SUBCLASSES.values(), ids=EXCEPTION_GROUP_SUBCLASSES.keys())
+def test_an_exception_group_cannot_be_subclassed(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error_type == "SecurityError"
+
+
+def test_a_split_cannot_be_put_on_an_exception_group(proxies: Proxies) -> None:
+    code = "g = ExceptionGroup('x', [KeyError(1)])\ng.split = lambda condition: 12345"
+    assert run(code, proxies).error_type == "SecurityError"
