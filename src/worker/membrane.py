@@ -108,6 +108,9 @@ PLAIN: set[type] = {
     types.GeneratorType, types.SimpleNamespace, types.GenericAlias, types.UnionType,
 }  # fmt: skip
 PLAIN.update(v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException))
+# A MemoryError the program holds is remembered (Membrane.held_memory_error): one it made is
+# its own error, never the memory limit.
+PLAIN.discard(MemoryError)
 _BUILT_IN_PLAIN = frozenset(PLAIN)
 
 #: Library functions judged safe to hold (held here, so no id is ever reused): a method
@@ -230,6 +233,8 @@ class Membrane:
         self._sealed_classes: set[type] = set()
         #: The running program's own classes (a worker runs one job).
         self._program_classes: set[type] = set()
+        #: The MemoryErrors the program has held (runner.py: never the memory limit).
+        self._memory_errors: dict[int, BaseException] = {}
         #: Makes a class the program's if one of its class statements is building it
         #: (ownership.py; a class reaches __set_name__/__init_subclass__ before the
         #: statement returns it).
@@ -430,9 +435,15 @@ class Membrane:
             return True
         return False
 
+    def held_memory_error(self, error: BaseException) -> bool:
+        return self._memory_errors.get(id(error)) is error
+
     def admit_slow(self, value: Any) -> Any:
         """The decision for a value whose type is not known to be plain."""
         kind = builtins.type(value)
+        if kind is MemoryError:
+            self._memory_errors[id(value)] = value  # held here, so its id stays its own
+            return value
         if kind is dict:
             if (
                 self._is_module_dict(value)

@@ -53,20 +53,25 @@ def _reply(
 
 
 _RAISE = dis.opmap["RAISE_VARARGS"]
+_YIELD = dis.opmap["YIELD_VALUE"]
 
 
-def _raised_by_a_raise_statement(exc: BaseException) -> bool:
-    """True if the program's own ``raise`` made this exception (``raise MemoryError``), so
-    it is the program's error and not the memory limit: where it was first raised is the
-    innermost entry of its traceback, and a real allocation failure happens anywhere but
-    at a ``raise``."""
+def _made_by_the_program(exc: BaseException) -> bool:
+    """True if this MemoryError is the program's own, not the memory limit: the interpreter
+    raises exactly MemoryError, where an allocation fails. The program's are a subclass, an
+    instance it held (``MemoryError()`` passes the membrane, which remembers it), one its
+    own ``raise`` made, or one thrown into a suspended generator (``gen.throw(MemoryError)``).
+    Where an exception was first raised is the innermost entry of its traceback."""
+    if type(exc) is not MemoryError or membrane.MEMBRANE.held_memory_error(exc):
+        return True
     entry = exc.__traceback__
     if entry is None:
         return False
     while entry.tb_next is not None:
         entry = entry.tb_next
     code = entry.tb_frame.f_code
-    return code.co_filename == SOURCE_FILENAME and code.co_code[entry.tb_lasti] == _RAISE
+    instruction = code.co_code[entry.tb_lasti]
+    return instruction == _YIELD or (code.co_filename == SOURCE_FILENAME and instruction == _RAISE)
 
 
 def _user_line(exc: BaseException) -> int | None:
@@ -210,7 +215,7 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
         exec(program, namespace)  # noqa: S102 - restricted bytecode, guarded namespace
     except MemoryError as exc:
         namespace.clear()  # give the memory back before describing the failure
-        if not _raised_by_a_raise_statement(exc):
+        if not _made_by_the_program(exc):
             message = f"the program exceeded the {limits['memory_mb']} MB memory limit"
             return _reply(_error("MemoryError", message, None, max_chars), limit="memory")
         _write_traceback(exc, stderr)
@@ -224,7 +229,7 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
         result, truncated = to_json_value(value, limits["max_result_bytes"])
     except MemoryError as exc:
         namespace.clear()
-        if not _raised_by_a_raise_statement(exc):
+        if not _made_by_the_program(exc):
             return _reply(_error("MemoryError", "the result was too large to convert", None, max_chars), limit="memory")
         _write_traceback(exc, stderr)
         return _reply(_error(type(exc).__name__, _exception_message(exc), _user_line(exc), max_chars))

@@ -730,8 +730,7 @@ EXCEPTION_GROUP_SUBCLASSES = {
     "class-statement": "class G(ExceptionGroup):\n    pass",
     "base-exception-group": "class G(BaseExceptionGroup):\n    pass",
     "make-dataclass": (
-        "import dataclasses\n"
-        "G = dataclasses.make_dataclass('G', [], bases=(ExceptionGroup,), init=False, eq=False)"
+        "import dataclasses\nG = dataclasses.make_dataclass('G', [], bases=(ExceptionGroup,), init=False, eq=False)"
     ),
     "enum-mixin": "import enum\nE = enum.Enum('E', {'a': ('m', [KeyError(1)])}, type=ExceptionGroup)",
     "generic-mixin": "import typing\nclass G(ExceptionGroup, typing.Generic[typing.TypeVar('T')]):\n    pass",

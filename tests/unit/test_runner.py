@@ -221,6 +221,10 @@ def test_memory_error_message_names_the_configured_limit(proxies: Proxies) -> No
         "class Fake(MemoryError):\n    pass\ndef f():\n    raise Fake()\nf()",
         "try:\n    bytearray(2 ** 60)\nexcept MemoryError as e:\n    raise MemoryError('again') from e",
         "class D(dict):\n    def items(self):\n        raise MemoryError\nD(a=1)",  # raised as the result converts
+        "def g():\n    yield 1\nx = g()\nnext(x)\nx.throw(MemoryError())",
+        "def g():\n    yield 1\nx = g()\nnext(x)\nx.throw(MemoryError)",
+        "import heapq\nm = heapq.merge([1], [2])\nnext(m)\nm.throw(MemoryError)",
+        "e = MemoryError('kept')\ndef f():\n    raise e\nimport contextlib\nwith contextlib.ExitStack() as s:\n    f()",
     ],
 )
 def test_a_memory_error_the_program_raises_is_its_error_not_the_limit(proxies: Proxies, code: str) -> None:
