@@ -743,8 +743,13 @@ def _program_callable(value: object, name: str) -> None:
         value = value.__func__
     elif isinstance(value, property):
         value = value.fget
-    if value is None or _is_program_function(value) or is_user_class(builtins.type(value)):
-        return  # None (`__hash__ = None`), a def, or an instance of the program's own class
+    if value is None or _is_program_function(value):
+        return  # None (`__hash__ = None`), or a def
+    call = vars(builtins.type(value)).get("__call__") if is_user_class(builtins.type(value)) else None
+    if _is_program_function(call):
+        return  # an instance of the program's class whose own __call__ is its def
+    # Not an instance whose call is a library's C code: a program subclass of
+    # functools.partial as __eq__ or __exit__ received the interpreter's raw arguments.
     raise SecurityError(f'"{name}" must be a function the program defines (def) in the sandbox')
 
 

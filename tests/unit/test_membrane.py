@@ -745,3 +745,27 @@ def test_an_exception_group_cannot_be_subclassed(proxies: Proxies, code: str) ->
 def test_a_split_cannot_be_put_on_an_exception_group(proxies: Proxies) -> None:
     code = "g = ExceptionGroup('x', [KeyError(1)])\ng.split = lambda condition: 12345"
     assert run(code, proxies).error_type == "SecurityError"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(
+            "import functools\nclass P(functools.partial):\n    pass\nsink = []\nclass Probe:\n"
+            "    __eq__ = P(sink.append)",
+            id="partial-subclass-as-eq",
+        ),
+        pytest.param(
+            "import functools, collections\nclass P(functools.partial):\n    pass\nKeep = collections.namedtuple('K', 'a b c')\n"
+            "class C:\n    def __enter__(self):\n        return self\n    __exit__ = P(Keep)",
+            id="partial-subclass-as-exit",
+        ),
+    ],
+)
+def test_a_special_method_is_never_a_library_callable_in_a_program_class(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error_type == "SecurityError"
+
+
+def test_a_callable_instance_of_the_programs_class_may_be_a_special_method(proxies: Proxies) -> None:
+    code = "class Eq:\n    def __call__(self, other):\n        return True\nclass V:\n    __eq__ = Eq()\nV() == 3"
+    assert run(code, proxies).result is True
