@@ -758,6 +758,8 @@ def check_class_namespace(namespace: Mapping[str, Any]) -> None:
     the compiler enforces them too, but a namespace is a dict and this is the last point
     where it can be checked. ``__match_args__`` names are read without a guard by ``match``
     class patterns, ``__slots__`` names become descriptors: ordinary names only."""
+    if namespace.get("__module__", "__main__") != "__main__":
+        raise SecurityError("a class of the program belongs to __main__: __module__ cannot be set in the sandbox")
     for key in list(namespace):
         if not isinstance(key, str) or key in COMPILER_CLASS_NAMES:
             continue

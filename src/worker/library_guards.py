@@ -26,6 +26,7 @@ import typing
 from typing import Any
 
 from ..language.catalogue import CATALOGUE
+from ..language.names import is_sunder
 from ..language.policy import SOURCE_FILENAME
 from . import ownership
 from .formatting import safe_format, safe_format_map
@@ -242,7 +243,11 @@ def _collections_replacements() -> dict[str, Any]:
     @functools.wraps(real)
     def namedtuple(*args: Any, module: Any = None, **kwargs: Any) -> Any:
         # Without module=, namedtuple names the caller's module: this one, not the program's.
-        cls = real(*args, module="__main__" if module is None else module, **kwargs)
+        # Another module would make the class a library module's (dataclasses compiles its
+        # methods with that module's globals).
+        if module not in (None, "__main__"):
+            raise SecurityError("namedtuple: the program's classes belong to __main__ (no module=)")
+        cls = real(*args, module="__main__", **kwargs)
         ownership.current().add(cls)  # built for the program: its own class
         return _sanitized(cls)
 
@@ -497,15 +502,27 @@ def guard_dataclass_fields() -> None:
                 # With slots=True a field becomes a slot: __getattr__ as a field put an
                 # unfenced __getattr__ on the class.
                 raise SecurityError(f"dataclasses: a field may not be named {name!r}")
+            if is_sunder(name):
+                raise SecurityError(f"dataclasses: a field may not be named {name!r} (reserved by Python)")
             if name.startswith("_") and any(name in vars(base) and not is_user_class(base) for base in cls.__mro__[1:]):
                 # replace()/asdict() read every field with the real getattr: a private name
                 # a library base defines would hand over the library's attribute.
                 raise SecurityError(f"dataclasses: the field {name!r} is a private name of a library base")
+            metaclass: type = type(cls)
+            if not any(name in vars(k) for k in cls.__mro__) and any(name in vars(k) for k in metaclass.__mro__):
+                # The default is read with getattr(cls, name), which falls through to the
+                # metaclass: EnumType._convert_ as a field's default wrote module globals.
+                raise SecurityError(f"dataclasses: the field {name!r} names an attribute of the metaclass")
+        if is_user_class(cls) and cls.__module__ != "__main__":
+            # The methods it compiles run with sys.modules[cls.__module__] as globals: exec
+            # would write into that module.
+            raise SecurityError("dataclasses: the program's classes belong to __main__")
         for value in vars(cls).values():
             # dataclasses adopts a Field default as the field and sets its name: only a
-            # plain Field keeps the name it is given.
-            if isinstance(value, dataclasses.Field) and type(value) is not dataclasses.Field:
-                raise SecurityError("dataclasses: a field must be made by dataclasses.field()")
+            # plain Field keeps the name it is given, and only a new one (a Field of another
+            # dataclass, renamed here, made replace()/asdict() read any attribute).
+            if isinstance(value, dataclasses.Field) and (type(value) is not dataclasses.Field or value.name):
+                raise SecurityError("dataclasses: a field must be made by dataclasses.field(), for this class")
         for base in cls.__mro__[1:]:
             fields = vars(base).get("__dataclass_fields__")
             if not isinstance(fields, dict):
@@ -609,7 +626,7 @@ def guard_copy_reconstruct() -> None:
 
     def _reconstruct(  # noqa: PLR0917 - copy's own signature
         x: Any, memo: Any, func: Any, args: Any, state: Any = None, listiter: Any = None,
-        dictiter: Any = None, *, deepcopy: Any = copy.deepcopy,
+        dictiter: Any = None, *, deepcopy: Any = None,
     ) -> Any:  # fmt: skip
         def create(*a: Any) -> Any:
             if func is builtins.getattr:
@@ -626,10 +643,49 @@ def guard_copy_reconstruct() -> None:
                 raise SecurityError("copy: state is only applied to a new object or to one of the program's own")
             return y
 
-        return real(x, memo, create, args, state, listiter, dictiter, deepcopy=deepcopy)
+        # The module's deepcopy at the time of the call: the guarded one below, so the
+        # state copied here is checked as the object was.
+        return real(x, memo, create, args, state, listiter, dictiter, deepcopy=deepcopy or copy.deepcopy)
 
     _reconstruct.sandbox_guarded = True  # type: ignore[attr-defined]
     copy._reconstruct = _reconstruct  # type: ignore[attr-defined]  # noqa: SLF001
+
+
+#: The copy protocol's hooks. copy and deepcopy look some of them up on the instance
+#: (``getattr(x, "__deepcopy__")``), where a class never puts them: an object whose own
+#: dict has one was given it by the program, through an object that takes any attribute
+#: (SimpleNamespace) or a library descriptor that writes one (cached_property), and the
+#: hook would receive deepcopy's memo, which holds every original it copied.
+_COPY_HOOKS = frozenset(
+    {"__copy__", "__deepcopy__", "__reduce_ex__", "__reduce__", "__getstate__", "__setstate__",
+     "__getnewargs__", "__getnewargs_ex__"}
+)  # fmt: skip
+
+
+def _refuse_instance_copy_hooks(value: object) -> None:
+    try:
+        namespace = object.__getattribute__(value, "__dict__")
+    except Exception:  # noqa: BLE001 - no instance dict: no instance-level hook
+        return
+    if type(namespace) is dict and not _COPY_HOOKS.isdisjoint(namespace):
+        raise SecurityError("copy: an object's own attributes may not name a copy hook in the sandbox")
+
+
+def guard_copy_instance_hooks() -> None:
+    """In this process's copy module, every lookup of a hook (``getattr(x, "__deepcopy__",
+    None)`` in copy(), deepcopy() and the helpers deepcopy recurses through, which hold
+    the real deepcopy as a default) refuses an object that carries that hook in its own
+    dict: copy's own name ``getattr`` is shadowed in its module namespace."""
+    if getattr(getattr(copy, "getattr", None), "sandbox_guarded", False):
+        return
+
+    def hook_lookup(obj: Any, name: str, *default: Any) -> Any:
+        if name in _COPY_HOOKS:
+            _refuse_instance_copy_hooks(obj)
+        return builtins.getattr(obj, name, *default)
+
+    hook_lookup.sandbox_guarded = True  # type: ignore[attr-defined]
+    copy.getattr = hook_lookup  # type: ignore[attr-defined]  # found before the builtin by copy's code
 
 
 def clear_library_caches() -> None:
@@ -658,6 +714,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     attrs_by_name: dict[str, dict[str, Any]] = {}
     if "copy" in allowed or "dataclasses" in allowed:  # dataclasses.asdict deep-copies too
         guard_copy_reconstruct()
+        guard_copy_instance_hooks()
     if "enum" in allowed:
         guard_enum_functional_api()
     if "dataclasses" in allowed:

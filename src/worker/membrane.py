@@ -67,6 +67,16 @@ class UnboundMethod:
     def __get__(self, instance: object, owner: type | None = None) -> Any:
         return self if instance is None else types.MethodType(self, instance)
 
+    def __reduce_ex__(self, protocol: object) -> Any:
+        # The copy protocol would hand its state out: the raw function.
+        raise TypeError("a library method cannot be copied in the sandbox")
+
+    def __copy__(self) -> UnboundMethod:
+        return self
+
+    def __deepcopy__(self, memo: object) -> UnboundMethod:
+        return self
+
     @property
     def __name__(self) -> str:
         return str(self._function.__name__)
@@ -91,6 +101,15 @@ class ClosureCell:
 
     def __repr__(self) -> str:
         return "<cell>"
+
+    def __reduce_ex__(self, protocol: object) -> Any:
+        raise TypeError("a closure cell cannot be copied in the sandbox")  # its state is the real cell
+
+    def __copy__(self) -> ClosureCell:
+        return self
+
+    def __deepcopy__(self, memo: object) -> ClosureCell:
+        return self
 
 
 # --------------------------------------------------------------------------- vocabulary
@@ -142,6 +161,9 @@ _CONSTRUCTORS = (
     # list[int] is written, not built: calling the class builds an alias over any callable,
     # whose call sets __orig_class__ on what it returns with the real setattr.
     types.GenericAlias,
+    # Objects that take any attribute, dunders included (a copy hook in an instance dict):
+    # reached as type(time.get_clock_info(...)) and type(json). Their instances pass.
+    types.SimpleNamespace, ModuleProxy,
 )  # fmt: skip
 
 #: Values whose verdict depends on the instance, not only on its type.

@@ -9,6 +9,7 @@ the current one.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import weakref
 
 from .membrane import MEMBRANE, add_program_class
@@ -22,7 +23,9 @@ from .refusal import SecurityError
 #: BaseExceptionGroup: ``except*`` calls a group's ``split`` and trusts what it returns;
 #: on CPython 3.11 a subclass's split that returns a non-group confuses the interpreter's
 #: types (gh-128049) into memory corruption, and a non-exception becomes the handled one.
-FINAL_LIBRARY_CLASSES = frozenset({dataclasses.Field, BaseExceptionGroup})
+#: functools.cached_property: its attrname says which key of an instance dict it writes,
+#: and a subclass's is the program's to set (a copy hook under "__deepcopy__").
+FINAL_LIBRARY_CLASSES = frozenset({dataclasses.Field, BaseExceptionGroup, functools.cached_property})
 
 
 def refuse_final_bases(cls: type) -> None:

@@ -769,3 +769,51 @@ def test_a_special_method_is_never_a_library_callable_in_a_program_class(proxies
 def test_a_callable_instance_of_the_programs_class_may_be_a_special_method(proxies: Proxies) -> None:
     code = "class Eq:\n    def __call__(self, other):\n        return True\nclass V:\n    __eq__ = Eq()\nV() == 3"
     assert run(code, proxies).result is True
+
+
+#: Seventh and eighth reviews: objects that carry copy hooks, deepcopy's memo, dataclasses'
+#: reads that reach a metaclass or rename another class's Field, module names.
+SEVENTH_REVIEW = [
+    pytest.param("import time\nNS = type(time.get_clock_info('time'))\nNS(x=1)", id="simplenamespace-is-not-callable"),
+    pytest.param("import json\ntype(json)('hook', {'__deepcopy__': print})", id="module-proxy-is-not-callable"),
+    pytest.param("import functools\nclass CP(functools.cached_property):\n    pass", id="cached-property-subclass"),
+    pytest.param(
+        "import dataclasses\n@dataclasses.dataclass\nclass A:\n    x: int = 0\nf = dataclasses.fields(A)[0]\n"
+        "class B:\n    y: int = f\ndataclasses.dataclass(B)",
+        id="field-of-another-dataclass",
+    ),
+    pytest.param(
+        "import dataclasses, enum\nclass E(enum.Enum):\n    pass\ndataclasses.make_dataclass('C', [('_convert_', int)], bases=(E,))",
+        id="sunder-field",
+    ),
+    pytest.param(
+        "import dataclasses, abc\ndataclasses.make_dataclass('C', [('register', int)], bases=(abc.ABC,))",
+        id="field-read-from-the-metaclass",
+    ),
+    pytest.param("class C:\n    __module__ = 'math'", id="class-module"),
+    pytest.param("import collections\ncollections.namedtuple('N', 'a b', module='math')", id="namedtuple-module"),
+]
+
+
+@pytest.mark.parametrize("code", SEVENTH_REVIEW)
+def test_a_finding_of_the_seventh_review_fails(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error_type == "SecurityError"
+
+
+def test_a_copy_hook_in_an_instance_dict_is_refused(proxies: Proxies) -> None:
+    class Carrier:
+        pass
+
+    carrier = Carrier()
+    carrier.__dict__["__deepcopy__"] = lambda memo: memo
+    code = "import copy\ncopy.deepcopy([1, [carrier]])"
+    assert run(code, proxies, context={"carrier": carrier}).error_type == "SecurityError"
+
+
+def test_the_sandboxs_own_wrappers_copy_as_themselves(proxies: Proxies) -> None:
+    code = (
+        "import copy, collections\nm = collections.ChainMap.new_child\n"
+        "def outer():\n    n = 1\n    def inner():\n        return n\n    return inner\nc = outer().__closure__[0]\n"
+        "[copy.copy(m) is m, copy.deepcopy([m])[0] is m, copy.copy(c) is c, copy.deepcopy(c) is c]"
+    )
+    assert run(code, proxies).result == [True, True, True, True]
