@@ -348,6 +348,7 @@ def _make_guarded_getattr() -> Callable[..., Any]:
     _plain = PLAIN
     _public = _PUBLIC_NAMES
     _opaque = _OPAQUE_SET
+    _module = types.ModuleType
     _bound = types.BuiltinMethodType
     _method = types.MethodType
     _function = types.FunctionType
@@ -366,7 +367,12 @@ def _make_guarded_getattr() -> Callable[..., Any]:
         kind = _type(obj)
         # `name in _public` hashes name: only exact strs get there (a str subclass could
         # answer __hash__/__eq__ as it likes).
-        if _type(name) is not str or kind in _opaque or (name not in _public and not _is_public_name(name)):
+        if (
+            _type(name) is not str
+            or kind in _opaque
+            or kind is _module  # a real module reached raw through C code: its functions are bound to it
+            or (name not in _public and not _is_public_name(name))
+        ):
             return _checked_getattr(obj, name, default)
         try:
             value = getattr(obj, name)

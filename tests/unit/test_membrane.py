@@ -817,3 +817,9 @@ def test_the_sandboxs_own_wrappers_copy_as_themselves(proxies: Proxies) -> None:
         "[copy.copy(m) is m, copy.deepcopy([m])[0] is m, copy.copy(c) is c, copy.deepcopy(c) is c]"
     )
     assert run(code, proxies).result == [True, True, True, True]
+
+
+def test_getattr_on_a_raw_module_passes_what_it_reads_through_the_membrane(proxies: Proxies) -> None:
+    # map() hands getattr a real module no guard gave the program: eval is bound to builtins.
+    code = "list(map(getattr, [real], ['eval']))"
+    assert run(code, proxies, context={"real": builtins}).error_type == "SecurityError"
