@@ -34,7 +34,7 @@ RESERVED_NAMES = frozenset(
         "_getattr_", "_getitem_", "_getiter_", "_iter_unpack_sequence_", "_unpack_sequence_",
         "_write_", "_write_attribute_", "_inplacevar_", "_apply_", "_print_", "_print", "__metaclass__",
         "_admit_", "_admit_context_", "_admit_unchanged_", "_admit_each_", "_admit_values_", "_type_", "_plain_",
-        "_metaclass_",
+        "_metaclass_", "_match_values_",
         "__builtins__", "__import__", "__build_class__", "__name__", "__file__", "__spec__",
         "__loader__", "__package__", "__annotations__", "__dict__", "__class__",
     }
@@ -157,6 +157,11 @@ def is_sunder(name: str) -> bool:
 def is_private(name: str) -> bool:
     """``_x`` or ``__x`` (name-mangled): the program's own private names."""
     return name.startswith("_") and name != "_" and not name.endswith("_")
+
+
+def is_temporary(name: str) -> bool:
+    """A name the compiler policy binds to an intermediate value (``_tmp3``)."""
+    return bool(_RESERVED_PATTERN.match(name))
 
 
 def is_reserved(name: str) -> bool:

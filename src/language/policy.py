@@ -127,6 +127,33 @@ def _admitted(name: str, *, rebind: bool = True) -> ast.expr:
     return ast.BoolOp(ast.Or(), [fast, slow])
 
 
+def _admitted_value(temporary: str) -> ast.expr:
+    """``temporary if _type_(temporary) in _plain_ else _admit_(temporary)``."""
+    return ast.IfExp(
+        test=ast.Compare(_call("_type_", _load(temporary)), [ast.In()], [_load("_plain_")]),
+        body=_load(temporary),
+        orelse=_call("_admit_", _load(temporary)),
+    )
+
+
+def _rename_stores(nodes: list[ast.AST], mapping: dict[str, str]) -> None:
+    """Bind ``mapping``'s names in these targets to their temporaries instead."""
+    for root in nodes:
+        for node in ast.walk(root):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in mapping:
+                node.id = mapping[node.id]
+
+
+def _bind_admitted(mapping: dict[str, str]) -> list[ast.stmt]:
+    """``name = <the temporary, admitted>`` for each name: the name is bound only to what the
+    membrane admits. Binding the name first and checking it after left the raw value bound
+    when the check raised and a ``try`` caught it."""
+    return [
+        ast.Assign(targets=[ast.Name(name, ast.Store())], value=_admitted_value(temporary))
+        for name, temporary in mapping.items()
+    ]
+
+
 def _admit_statement(name: str) -> ast.stmt:
     """``if _type_(name) not in _plain_: name = _admit_(name)``."""
     return ast.If(
@@ -196,6 +223,8 @@ class SandboxTransformer(RestrictingNodeTransformer):
         self._classes: list[str] = []
         #: Names the program binds somewhere (set by visit_Module).
         self._bound: set[str] = set()
+        #: ids of the holder reads visit_Match put into patterns.
+        self._hoisted: set[int] = set()
 
     # ------------------------------------------------------------------ names
 
@@ -349,8 +378,13 @@ class SandboxTransformer(RestrictingNodeTransformer):
                 item.context_expr = _located(_call("_admit_context_", item.context_expr), item.context_expr)  # type: ignore[assignment]
         names = [name for target in targets if _unpacks(target) for name in _stored_names(target)]
         unpacked = sum(1 for target in targets if isinstance(target, ast.Tuple))  # RestrictedPython's statements
-        visited.body[unpacked:unpacked] = [_located(_admit_statement(name), visited) for name in names]  # type: ignore[misc]
+        mapping = self._temporaries(names)
+        _rename_stores(list(visited.body[:unpacked]), mapping)
+        visited.body[unpacked:unpacked] = [_located(bind, visited) for bind in _bind_admitted(mapping)]  # type: ignore[misc]
         return visited
+
+    def _temporaries(self, names: list[str]) -> dict[str, str]:
+        return {name: self.gen_tmp_name() for name in names}
 
     def _yields_numbers(self, iterable: ast.expr) -> bool:
         """``range(...)``, the builtin: its elements are ints, no check needed."""
@@ -367,7 +401,9 @@ class SandboxTransformer(RestrictingNodeTransformer):
         names = [] if self._yields_numbers(node.iter) else _stored_names(node.target)
         visited = super().visit_For(node)
         assert isinstance(visited, ast.For)
-        visited.body[0:0] = [_located(_admit_statement(name), visited) for name in names]  # type: ignore[misc]
+        mapping = self._temporaries(names)
+        _rename_stores([visited.target], mapping)
+        visited.body[0:0] = [_located(bind, visited) for bind in _bind_admitted(mapping)]  # type: ignore[misc]
         return visited
 
     def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
@@ -391,7 +427,11 @@ class SandboxTransformer(RestrictingNodeTransformer):
         if not names:
             return visited  # type: ignore[return-value]
         statements = cast(list[ast.stmt], list(visited) if isinstance(visited, list) else [visited])
-        return [*statements, *(cast(ast.stmt, _located(_admit_statement(name), node)) for name in names)]
+        mapping = self._temporaries(names)
+        _rename_stores(
+            [t for statement in statements if isinstance(statement, ast.Assign) for t in statement.targets], mapping
+        )
+        return [*statements, *(cast(ast.stmt, _located(bind, node)) for bind in _bind_admitted(mapping))]
 
     def check_function_argument_names(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
         self._scopes.append("function")  # arguments are locals of the function
@@ -553,28 +593,67 @@ class SandboxTransformer(RestrictingNodeTransformer):
         if isinstance(node, ast.Name):
             self.check_name(node, node.id) if node.id != "__name__" else None
 
-    def visit_Match(self, node: ast.Match) -> ast.AST:
-        return self.node_contents_visit(node)
+    def visit_Match(self, node: ast.Match) -> ast.AST | list[ast.stmt]:
+        """The interpreter reads the dotted names of a pattern (``case Color.RED``, ``case
+        {keys.A: v}``, ``case mod.Point(x)``) with no guard, and hands a mapping pattern's
+        keys to the subject's own ``get``: each is read through the guards before the
+        ``match``, into a holder the patterns read instead (``_tmpN.v0``)."""
+        hoisted: list[ast.expr] = []
+        holder = self.gen_tmp_name()
+
+        def hoist(expression: ast.expr) -> ast.expr:
+            self._check_static_reference(expression)
+            hoisted.append(expression)
+            read = ast.Attribute(_load(holder), f"v{len(hoisted) - 1}", ast.Load())
+            self._hoisted.add(id(read))
+            return _located(read, expression)  # type: ignore[return-value]
+
+        for case in node.cases:
+            for pattern in ast.walk(case.pattern):
+                if isinstance(pattern, ast.MatchValue) and isinstance(pattern.value, ast.Attribute):
+                    pattern.value = hoist(pattern.value)
+                elif isinstance(pattern, ast.MatchMapping):
+                    pattern.keys = [hoist(k) if isinstance(k, ast.Attribute) else k for k in pattern.keys]
+                elif isinstance(pattern, ast.MatchClass) and isinstance(pattern.cls, ast.Attribute):
+                    pattern.cls = hoist(pattern.cls)
+        visited = self.node_contents_visit(node)
+        if not hoisted:
+            return visited
+        values = _call("_match_values_", *(cast(ast.expr, self.visit(expression)) for expression in hoisted))
+        assign = _located(ast.Assign(targets=[ast.Name(holder, ast.Store())], value=values), node)
+        return [cast(ast.stmt, assign), cast(ast.stmt, visited)]
 
     def visit_match_case(self, node: ast.match_case) -> ast.AST:
         """The interpreter extracts a pattern's captures without any guard (items,
-        attributes named by ``__match_args__``, mapping values): each passes the membrane
-        before the guard and the body see it."""
+        attributes named by ``__match_args__``, mapping values). They are captured into
+        temporaries, and the guard binds each name to what the membrane admits before the
+        program's own guard and the body run: a name is never bound to a raw value, even
+        when the membrane refuses one and a ``try`` around the match catches it."""
         visited = self.node_contents_visit(node)
         assert isinstance(visited, ast.match_case)
-        names = _capture_names(visited.pattern)
-        # One call for all the captures (a pattern may bind many: a check per name made
-        # the checked tree ten times the size of the program); a capture the membrane
-        # would replace is refused instead, as it cannot be rebound here.
-        checks: list[ast.expr] = [_call("_admit_unchanged_", *(_load(name) for name in names))] if names else []
-        if checks:
-            if visited.guard is not None:
-                checks.append(visited.guard)
-            test = checks[0] if len(checks) == 1 else ast.BoolOp(ast.And(), checks)
-            visited.guard = _located(test, visited.pattern)  # type: ignore[assignment]
+        mapping = self._temporaries(_capture_names(visited.pattern))
+        if not mapping:
+            return visited
+        for pattern in ast.walk(visited.pattern):
+            if isinstance(pattern, (ast.MatchAs, ast.MatchStar)) and pattern.name in mapping:
+                pattern.name = mapping[pattern.name]
+            elif isinstance(pattern, ast.MatchMapping) and pattern.rest in mapping:
+                pattern.rest = mapping[pattern.rest]
+        # A non-empty tuple of the bindings: always true.
+        bindings = ast.Tuple(
+            [ast.NamedExpr(ast.Name(name, ast.Store()), _admitted_value(temp)) for name, temp in mapping.items()],
+            ast.Load(),
+        )
+        checks: list[ast.expr] = [bindings]
+        if visited.guard is not None:
+            checks.append(visited.guard)
+        test = checks[0] if len(checks) == 1 else ast.BoolOp(ast.And(), checks)
+        visited.guard = _located(test, visited.pattern)  # type: ignore[assignment]
         return visited
 
     def visit_MatchValue(self, node: ast.MatchValue) -> ast.AST:
+        if id(node.value) in self._hoisted:
+            return node  # the holder's attribute: checked where it was hoisted
         if isinstance(node.value, (ast.Attribute, ast.Name)):
             self._check_static_reference(node.value)
             return node  # must stay an attribute lookup: the compiler refuses calls here
@@ -588,14 +667,15 @@ class SandboxTransformer(RestrictingNodeTransformer):
 
     def visit_MatchMapping(self, node: ast.MatchMapping) -> ast.AST:
         for key in node.keys:
-            if isinstance(key, (ast.Attribute, ast.Name)):
+            if isinstance(key, (ast.Attribute, ast.Name)) and id(key) not in self._hoisted:
                 self._check_static_reference(key)
         node.patterns = [self.visit(p) for p in node.patterns]
         self.check_name(node, node.rest)
         return node
 
     def visit_MatchClass(self, node: ast.MatchClass) -> ast.AST:
-        self._check_static_reference(node.cls)
+        if id(node.cls) not in self._hoisted:
+            self._check_static_reference(node.cls)
         for attr in node.kwd_attrs:
             self._check_attribute(node, attr, store=False)
             if attr.startswith("_"):

@@ -53,6 +53,7 @@ from ..language.names import (
     is_dunder,
     is_reserved,
     is_sunder,
+    is_temporary,
 )
 from ..language.names import (
     INTROSPECTION_ATTRIBUTES as INTROSPECTION_ATTRIBUTES,  # noqa: PLC0414 - re-exported
@@ -540,6 +541,12 @@ def guarded_getitem(obj: Any, key: Any) -> Any:
 set_field_guards(guarded_getattr, guarded_getitem, admit)
 
 
+def match_values(*values: Any) -> types.SimpleNamespace:
+    """``_match_values_``: the dotted names of a ``match`` statement's patterns, read through
+    the guards before it runs, as the attributes the patterns read (``v0``, ``v1`` ...)."""
+    return types.SimpleNamespace(**{f"v{index}": value for index, value in enumerate(values)})
+
+
 def guarded_getiter(obj: Iterable[Any]) -> Iterator[Any]:
     """``_getiter_``: a plain iterator. The values it hands out pass the membrane where
     they are bound (the policy checks every name a ``for``, a comprehension or an
@@ -842,6 +849,10 @@ def make_class_factory(user_classes: UserClasses) -> object:
 
         def __call__(self, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
             metaclass = self._metaclass(bases, kwargs)
+            for key in [key for key in namespace if isinstance(key, str) and is_temporary(key)]:
+                # The compiler's temporaries in a class body (a loop's or a match's):
+                # not attributes of the class.
+                del namespace[key]
             check_class_namespace(namespace)
             refuse_metaclass_bases(bases)
             for keyword in kwargs:
@@ -963,6 +974,7 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_write_attribute_": make_write_attribute(make_write_guard(user_classes)),
         "_inplacevar_": guarded_inplacevar,
         "_apply_": guarded_apply,
+        "_match_values_": match_values,
         "__metaclass__": make_class_factory(user_classes),
         # The membrane, for the routes the policy sends through it (membrane.py).
         "_admit_": admit,

@@ -823,3 +823,63 @@ def test_getattr_on_a_raw_module_passes_what_it_reads_through_the_membrane(proxi
     # map() hands getattr a real module no guard gave the program: eval is bound to builtins.
     code = "list(map(getattr, [real], ['eval']))"
     assert run(code, proxies, context={"real": builtins}).error_type == "SecurityError"
+
+
+#: A refused value is never left bound: the names a loop, an unpacking or a pattern binds
+#: are bound to the admitted value only (pass 7: bound first, checked after, kept by a try).
+NEVER_LEFT_BOUND = {
+    "for": "try:\n    for v in box:\n        pass\nexcept Exception:\n    pass\nv",
+    "for-tuple": "try:\n    for k, v in table.items():\n        pass\nexcept Exception:\n    pass\nv",
+    "unpacking": "try:\n    a, v = [1, *box]\nexcept Exception:\n    pass\nv",
+    "with-tuple": "try:\n    with pair as (v, w):\n        pass\nexcept Exception:\n    pass\nv",
+    "match-capture": "try:\n    match box:\n        case [v]:\n            pass\nexcept Exception:\n    pass\nv",
+}
+
+
+@pytest.mark.parametrize("code", NEVER_LEFT_BOUND.values(), ids=NEVER_LEFT_BOUND.keys())
+def test_a_refused_value_is_never_left_bound(proxies: Proxies, code: str) -> None:
+    outcome = run(code, proxies, context=_context(builtins.getattr))
+    assert outcome.error_type == "NameError", outcome.reply
+
+
+def test_a_patterns_dotted_names_are_read_through_the_guards(proxies: Proxies) -> None:
+    code = (
+        "import collections, collections.abc\nclass M(collections.abc.Mapping):\n    seen = []\n"
+        "    def __getitem__(self, k):\n        raise KeyError(k)\n    def __iter__(self):\n        return iter(())\n"
+        "    def __len__(self):\n        return 1\n    def get(self, k, d=None):\n        M.seen.append(k)\n        return d\n"
+        "match M():\n    case {collections.ChainMap.new_child: v}:\n        pass\nM.seen[0](M)"
+    )
+    outcome = run(code, proxies)  # the key M.get received is the guarded one: it runs on a ChainMap only
+    assert outcome.error_type == "SecurityError"
+    assert "must be called with an instance of ChainMap" in outcome.error["message"]
+
+
+ORDINARY_MATCHES = [
+    pytest.param(
+        "import enum, datetime\nclass Color(enum.Enum):\n    RED = 1\n    BLUE = 2\n"
+        "def f(v):\n    match v:\n        case Color.RED:\n            return 'red'\n"
+        "        case datetime.date(year=y, month=m):\n            return (y, m)\n"
+        "        case {Color.BLUE.name: n, **rest}:\n            return (n, rest)\n        case [x, *others]:\n"
+        "            return (x, others)\n        case _:\n            return None\n"
+        "[f(Color.RED), f(datetime.date(2026, 3, 9)), f({'BLUE': 1, 'z': 2}), f([1, 2, 3]), f(0)]",
+        ["red", [2026, 3], [1, {"z": 2}], [1, [2, 3]], None],
+        id="values-classes-mappings-sequences",
+    ),
+    pytest.param(
+        "class C:\n    for k, v in [('a', 1)]:\n        pass\n    match [1, 2]:\n        case [x, y]:\n            total = x + y\n"
+        "[C.total, C.k, C.v]",
+        [3, "a", 1],
+        id="in-a-class-body",
+    ),
+    pytest.param(
+        "def f(p):\n    match p:\n        case (x, y) if x > y:\n            return 'down'\n        case (x, y) | [x, y, _]:\n"
+        "            return 'other'\n[f((2, 1)), f((1, 2)), f([1, 2, 3])]",
+        ["down", "other", "other"],
+        id="guards-and-or-patterns",
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), ORDINARY_MATCHES)
+def test_ordinary_match_statements_work(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
