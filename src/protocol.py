@@ -38,6 +38,10 @@ class ProtocolError(Exception):
     """A frame was malformed, oversized or did not match its schema."""
 
 
+#: The largest line number a reply may give: a program is at most a few megabytes.
+MAX_LINE = 10_000_000
+
+
 class Limits(TypedDict):
     """What the worker enforces on itself before it runs the code."""
 
@@ -252,8 +256,8 @@ def parse_reply(message: Any, limits: Limits) -> WorkerReply:
         etype, emsg, eline = error.get("type"), error.get("message"), error.get("line")
         if not isinstance(etype, str) or not isinstance(emsg, str):
             raise ProtocolError("reply error fields have the wrong types")
-        if eline is not None and (not isinstance(eline, int) or isinstance(eline, bool)):
-            raise ProtocolError("reply error line is not an integer")
+        if eline is not None and (not isinstance(eline, int) or isinstance(eline, bool) or not 0 <= eline <= MAX_LINE):
+            raise ProtocolError("reply error line is not a line number")
         checked_error = {
             "type": etype[:MAX_ERROR_TYPE_CHARS],
             "message": emsg[: limits["max_error_chars"]],

@@ -253,6 +253,30 @@ class SandboxTransformer(RestrictingNodeTransformer):
                 self.error(node, f'"{module}" is a private module and cannot be imported')
         return super().check_import_names(node)
 
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.AST | list[ast.stmt]:
+        """``from json import decoder``: when the module's proxy has no such name, the
+        interpreter falls back to ``sys.modules["json.decoder"]``, the real module. So the
+        names an import binds are bound to temporaries first, and each name to what the
+        membrane admits (a real module is refused, and never left bound)."""
+        visited = super().visit_ImportFrom(node)
+        return self._admit_imported(cast(ast.ImportFrom, visited))
+
+    def visit_Import(self, node: ast.Import) -> ast.AST | list[ast.stmt]:
+        """``import a.b as c`` takes ``b`` from ``a`` as ``from a import b`` does."""
+        visited = super().visit_Import(node)
+        return self._admit_imported(cast(ast.Import, visited))
+
+    def _admit_imported(self, node: ast.Import | ast.ImportFrom) -> ast.AST | list[ast.stmt]:
+        mapping: dict[str, str] = {}
+        for alias in node.names:
+            if alias.name == "*" or (isinstance(node, ast.Import) and alias.asname is None):
+                continue  # `import json` binds what the import guard returned: a proxy
+            name = alias.asname or alias.name
+            alias.asname = mapping[name] = self.gen_tmp_name()
+        if not mapping:
+            return node
+        return [node, *(cast(ast.stmt, _located(bind, node)) for bind in _bind_admitted(mapping))]
+
     def _in_scope(self, kind: str, node: ast.AST, visit: object) -> ast.AST:
         self._scopes.append(kind)
         try:

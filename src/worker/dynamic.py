@@ -142,8 +142,13 @@ def _run(source: object, mode: str, globals_: object, locals_: object) -> Any:
 
 
 def _without_reserved(names: dict[str, Any]) -> dict[str, Any]:
-    """The program's own names: never a guard's, the builtins', or the result capture."""
-    return {key: value for key, value in names.items() if not (isinstance(key, str) and is_reserved(key))}
+    """The program's own names: never a guard's or the builtins'. Keys must be exact strs:
+    a str subclass answers == and hash as it likes, and became a guard's name after the
+    check (review finding)."""
+    for key in names:
+        if type(key) is not str:
+            raise TypeError("the names of a namespace for eval()/exec() must be plain strings in the sandbox")
+    return {key: value for key, value in names.items() if not is_reserved(key)}
 
 
 def sandbox_eval(source: object, globals: object = None, locals: object = None) -> Any:  # noqa: A002 - eval's names

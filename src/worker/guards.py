@@ -202,6 +202,14 @@ def check_attribute_name(obj: object, name: object) -> str:
     )
 
 
+#: Builtin bases whose instances' __dict__ holds only what the program put there (not
+#: classmethod/staticmethod, whose __init__ copies the wrapped object's annotations dict).
+_DATA_BASES = frozenset(
+    {object, int, float, complex, str, bytes, bytearray, list, tuple, dict, set, frozenset}
+    | {v for v in vars(builtins).values() if isinstance(v, builtins.type) and issubclass(v, BaseException)}
+)
+
+
 def _introspects_the_programs_own(obj: object, name: str) -> bool:
     """``__dict__``, ``__annotations__``, ``__wrapped__``, ``__closure__``: of the program's
     own objects and functions only.
@@ -218,7 +226,7 @@ def _introspects_the_programs_own(obj: object, name: str) -> bool:
         # base's __dict__ descriptor, while its own type's MRO is only (super, object).
         if isinstance(obj, (builtins.type, super)) or not _is_own(obj):
             return False
-        return all(is_user_class(k) or k.__module__ == "builtins" for k in builtins.type(obj).__mro__)
+        return all(is_user_class(k) or k in _DATA_BASES for k in builtins.type(obj).__mro__)
     if name == "__annotations__":
         return (isinstance(obj, builtins.type) and is_user_class(obj)) or _is_program_function(obj)
     if name == "__wrapped__":
@@ -278,6 +286,10 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         return default
     if checked in ("__slots__", "__match_args__") and builtins.type(value) in TABLE_TYPES:
         return tuple(value)  # a library class's own list, never the list itself
+    if checked in ("__annotations__", "_field_defaults") and builtins.type(value) is dict:
+        # A copy: update_wrapper shares the wrapped object's dict (a library class's), and
+        # a namedtuple's defaults are its class's own.
+        return dict(value)
     if checked == "__getattr__" and not _is_program_getattr(value):
         # A library __getattr__ forwards a name the caller chooses to the real getattr
         # (typing._BaseGenericAlias.__getattr__ on a program subclass gave __globals__).
@@ -783,9 +795,33 @@ def check_class_namespace(namespace: Mapping[str, Any]) -> None:
     for key in DEFINABLE_METHODS & namespace.keys():
         _program_callable(namespace[key], key)
     if "__match_args__" in namespace:
-        _names_in(namespace["__match_args__"], "__match_args__")
+        names = _names_in(namespace["__match_args__"], "__match_args__")
+        # Set before the class exists: __init_subclass__ and __set_name__ see the class
+        # while it is built, before sanitize_match_args runs.
+        cast("dict[str, Any]", namespace)["__match_args__"] = names if _ordinary_names(names) else ()
     if "__slots__" in namespace:
         cast("dict[str, Any]", namespace)["__slots__"] = _names_in(namespace["__slots__"], "__slots__")
+
+
+class _NoMatchArgs:
+    __match_args__ = ()
+
+
+def _probe_mro(bases: tuple[type, ...]) -> object:
+    """The first base that defines ``__match_args__``, as the new class would inherit it."""
+    for base in bases:
+        for klass in base.__mro__:
+            if "__match_args__" in vars(klass):
+                return klass
+    return _NoMatchArgs
+
+
+def _inherits_a_program_subclasshook(bases: tuple[type, ...]) -> bool:
+    return any(
+        _is_program_function(getattr(vars(klass).get("__subclasshook__"), "__func__", None))
+        for base in bases
+        for klass in base.__mro__
+    )
 
 
 def _refuse_library_abc_bases(bases: tuple[type, ...]) -> None:
@@ -858,7 +894,11 @@ def make_class_factory(user_classes: UserClasses) -> object:
             for keyword in kwargs:
                 if keyword.startswith("_"):  # library-internal switches such as typing's _root
                     raise SecurityError(f"class keyword {keyword!r} is not allowed")
-            if "__subclasshook__" in namespace:
+            if "__match_args__" not in namespace and not _ordinary_names(
+                getattr(_probe_mro(bases), "__match_args__", ())
+            ):
+                namespace["__match_args__"] = ()  # an inherited one with private names, as sanitize_match_args would
+            if "__subclasshook__" in namespace or _inherits_a_program_subclasshook(bases):
                 _refuse_library_abc_bases(bases)
             _fence_getattr(namespace)
             token = begin_construction(namespace)

@@ -291,12 +291,15 @@ def _dispatch_without_eval(dispatcher: Any) -> Any:
     real_register = dispatcher.register
 
     def register(cls: Any, func: Any = None) -> Any:
-        if func is not None or not isinstance(cls, types.FunctionType):
-            return real_register(cls, func)  # a class or union, or the real error
-        annotations = cls.__annotations__
-        first = next((value for name, value in annotations.items() if name != "return"), None)
+        if func is not None or _is_dispatch_type(cls):
+            return real_register(cls, func)  # a class or union, or the real error: no annotations read
+        annotations = getattr(cls, "__annotations__", None)
+        first = next((v for k, v in annotations.items() if k != "return"), None) if type(annotations) is dict else None
         if first is None:
-            return real_register(cls)  # the real "Use either @register(some_class) ..." error
+            raise TypeError(
+                f"Invalid first argument to `register()`: {cls!r}. "
+                "Use either `@register(some_class)` or plain `@register` on an annotated function."
+            )
         if isinstance(first, str):
             raise TypeError(
                 f"singledispatch: the annotation {first!r} is a string, which the sandbox does not evaluate; "
@@ -306,6 +309,15 @@ def _dispatch_without_eval(dispatcher: Any) -> Any:
 
     dispatcher.register = register
     return dispatcher
+
+
+def _is_dispatch_type(cls: object) -> bool:
+    """A class, or a union of classes (``int | str``): what register() takes as a type."""
+    if isinstance(cls, type):
+        return True
+    return typing.get_origin(cls) in (typing.Union, types.UnionType) and all(
+        isinstance(arg, type) for arg in typing.get_args(cls)
+    )
 
 
 def _safe_singledispatch(func: Any) -> Any:
@@ -344,6 +356,17 @@ def _abc_replacements() -> dict[str, Any]:
     }
 
 
+def _runtime_checkable(cls: Any) -> Any:
+    """isinstance() with a runtime-checkable protocol calls the real hasattr for each of its
+    members on any object: a private member name probed (and ran the properties of) a
+    library object's internals."""
+    members = typing._get_protocol_attrs(cls) if getattr(cls, "_is_protocol", False) else ()  # type: ignore[attr-defined]  # noqa: SLF001
+    private = sorted(name for name in members if name.startswith("_"))
+    if private:
+        raise SecurityError(f"runtime_checkable: a protocol's members must be public names, not {private[0]!r}")
+    return typing.runtime_checkable(cls)
+
+
 def _typing_replacements() -> dict[str, Any]:
     rewriting = {
         name: _rewrites_its_argument(getattr(typing, name), f"typing.{name}")
@@ -356,7 +379,7 @@ def _typing_replacements() -> dict[str, Any]:
     # the mark, is not offered).
     rewriting["no_type_check"] = _rewrites_its_argument(_mark_no_type_check, "typing.no_type_check")
     return {
-        "runtime_checkable": _own_classes_only(typing.runtime_checkable, "typing.runtime_checkable"),
+        "runtime_checkable": _own_classes_only(_runtime_checkable, "typing.runtime_checkable"),
         "dataclass_transform": _decorator_factory_rewriting(typing.dataclass_transform, "typing.dataclass_transform"),
         **rewriting,
         **_typing_introspection(),

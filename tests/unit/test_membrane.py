@@ -883,3 +883,64 @@ ORDINARY_MATCHES = [
 @pytest.mark.parametrize(("code", "expected"), ORDINARY_MATCHES)
 def test_ordinary_match_statements_work(proxies: Proxies, code: str, expected: Any) -> None:
     assert run(code, proxies).result == expected
+
+
+#: Ninth and tenth reviews (the surface opened for ordinary code).
+TENTH_REVIEW = [
+    pytest.param(
+        "import collections\nclass S(str):\n    def __eq__(self, other):\n        return False\n"
+        "    def __hash__(self):\n        return hash('_getitem_')\nexec('x = [1][0]', {S('_getitem_'): len})",
+        "TypeError",
+        id="exec-globals-with-str-subclass-keys",
+    ),
+    pytest.param(
+        "import abc, collections.abc\nclass Own(abc.ABC):\n    @classmethod\n    def __subclasshook__(cls, C):\n"
+        "        return True\nclass Sub(Own, collections.abc.Mapping):\n    pass",
+        "SecurityError",
+        id="inherited-subclasshook-under-a-library-abc",
+    ),
+    pytest.param(
+        "class CM(classmethod):\n    pass\nimport json\nvars(CM(json.JSONEncoder))",
+        "SecurityError",
+        id="dict-of-a-classmethod",
+    ),
+    pytest.param(
+        "import functools\n@functools.singledispatch\ndef f(x):\n    return 0\ndef g(x: '().__class__'):\n    return 1\n"
+        "f.register(staticmethod(g))",
+        "TypeError",
+        id="singledispatch-register-of-an-annotated-object",
+    ),
+    pytest.param("from json import decoder\ndecoder", "SecurityError", id="import-from-a-submodule-fallback"),
+    pytest.param(
+        "import typing\nclass P(typing.Protocol):\n    _dispatch: dict\ntyping.runtime_checkable(P)",
+        "SecurityError",
+        id="runtime-checkable-private-member",
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "error"), TENTH_REVIEW)
+def test_a_finding_of_the_tenth_review_fails(proxies: Proxies, code: str, error: str) -> None:
+    assert run(code, proxies).error_type == error
+
+
+def test_imports_with_as_still_bind_the_proxies(proxies: Proxies) -> None:
+    code = "import collections.abc as c\nfrom json import dumps as d, loads\n[c.Mapping.__name__, d([1]), loads('2')]"
+    assert run(code, proxies).result == ["Mapping", "[1]", 2]
+
+
+def test_annotations_and_defaults_are_read_as_copies(proxies: Proxies) -> None:
+    code = (
+        "import functools, json, collections\ndef carrier():\n    pass\nfunctools.update_wrapper(carrier, json.loads)\n"
+        "carrier.__annotations__['x'] = int\nN = collections.namedtuple('N', 'a', defaults=[1])\nN._field_defaults['a'] = 2\n"
+        "['x' in carrier.__annotations__, N._field_defaults['a'], N().a]"
+    )
+    assert run(code, proxies).result == [False, 1, 1]
+
+
+def test_a_class_being_built_sees_only_public_match_args(proxies: Proxies) -> None:
+    code = (
+        "seen = []\nclass Base:\n    def __init_subclass__(cls, **kw):\n        seen.append(cls.__match_args__)\n"
+        "class Sub(Base):\n    __match_args__ = ('_secret',)\nseen"
+    )
+    assert run(code, proxies).result == [[]]
