@@ -255,6 +255,9 @@ class Membrane:
         self._sealed_classes: set[type] = set()
         #: The running program's own classes (a worker runs one job).
         self._program_classes: set[type] = set()
+        #: The catalogue's refused classes and functions (configure).
+        self._refused_members: list[object] = []
+        self._refused_ids: set[int] = set()
         #: The MemoryErrors the program has held (runner.py: never the memory limit).
         self._memory_errors: dict[int, BaseException] = {}
         #: Makes a class the program's if one of its class statements is building it
@@ -262,9 +265,13 @@ class Membrane:
         #: statement returns it).
         self._claim_being_built: Callable[[type], bool] = _claims_nothing
 
-    def configure(self, offered: Iterable[object], modules: Iterable[str], sandbox_type: type) -> None:
+    def configure(
+        self, offered: Iterable[object], modules: Iterable[str], sandbox_type: type, refused: Iterable[object] = ()
+    ) -> None:
         """Learn what the sandbox offers: once per process, in the template (in-process
-        tests configure it again for each set of proxies)."""
+        tests configure it again for each set of proxies). ``refused``: the classes and
+        functions the catalogue refuses, which stay refused however they are reached
+        (``typing.ForwardRef`` as ``type(List['x'].__args__[0])``)."""
         claim = self._claim_being_built
         self.__init__()  # type: ignore[misc]  # forget an earlier configuration
         self._claim_being_built = claim
@@ -285,6 +292,17 @@ class Membrane:
         # The checked str.format a program gets for a real one is made there.
         self._function_globals.add(id(vars(sys.modules[wrap_format.__module__])))
         self._add_submodules()
+        for value in refused:
+            if id(value) in self._offered_ids or not isinstance(value, (type, types.FunctionType)):
+                continue  # offered under another name (statistics.sqrt is math.sqrt), or data
+            if isinstance(value, type) and (
+                issubclass(value, builtins.type) or value in _CONSTRUCTORS or value.__module__ == "builtins"
+            ):
+                continue  # re-exports of what the membrane replaces anyway (FunctionType, ABCMeta)
+            self._refused_members.append(value)  # held, so the id stays its own
+            self._refused_ids.add(id(value))
+            if isinstance(value, type):
+                self._class_verdicts[value] = refuse(f"{value.__qualname__}, which the catalogue does not offer")
 
     # ------------------------------------------------------------------ building
 
@@ -485,6 +503,8 @@ class Membrane:
                 raise verdict
             return verdict
         if kind is types.FunctionType:
+            if id(value) in self._refused_ids:
+                raise refuse(f"{value.__qualname__}, which the catalogue does not offer")
             owner = METHOD_OWNERS.get(value)
             if owner is not None:
                 return UnboundMethod(value, owner)

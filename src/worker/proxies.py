@@ -118,6 +118,11 @@ def public_attrs(module: types.ModuleType, rule: ModuleRule) -> dict[str, Any]:
     return attrs
 
 
+def refused_members(module: types.ModuleType, rule: ModuleRule) -> list[Any]:
+    """The values of the names ``rule`` refuses that the running Python has."""
+    return [value for _, value in _members(module, rule.refused)]
+
+
 def link_proxies(attrs_by_name: dict[str, dict[str, Any]]) -> dict[str, ModuleProxy]:
     """One proxy per name, each dotted name linked into its parent's proxy (created
     empty when the parent is not itself in ``attrs_by_name``)."""

@@ -14,19 +14,21 @@ import dis
 import linecache
 import marshal
 import re
+import sys
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import CodeType
 from typing import Any, TextIO
 
+from ..language.catalogue import CATALOGUE
 from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 from ..protocol import MAX_ERROR_TYPE_CHARS, ErrorInfo, Job, WorkerReply
 from . import dynamic, membrane
 from .guards import SandboxType, guard_globals, make_print, safe_builtins
 from .jsonsafe import clean_text, to_json_value
 from .ownership import CURRENT_JOB, begin_job
-from .proxies import ModuleProxy
+from .proxies import ModuleProxy, refused_members
 
 _LINE_RE = re.compile(r"^Line (\d+):")
 
@@ -179,7 +181,8 @@ def build_environment(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str
     if _built is not None and _built[0] is proxies and _built[1] == allowed:
         return _built[2]
     table = safe_builtins(proxies, allowed, CURRENT_JOB)
-    membrane.MEMBRANE.configure(membrane.offered_values(proxies, table), allowed, SandboxType)
+    refused = [value for name in allowed for value in refused_members(sys.modules[name], CATALOGUE[name])]
+    membrane.MEMBRANE.configure(membrane.offered_values(proxies, table), allowed, SandboxType, refused)
     environment = Environment(table, guard_globals(CURRENT_JOB))
     _built = (proxies, allowed, environment)
     return environment

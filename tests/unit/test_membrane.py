@@ -944,3 +944,11 @@ def test_a_class_being_built_sees_only_public_match_args(proxies: Proxies) -> No
         "class Sub(Base):\n    __match_args__ = ('_secret',)\nseen"
     )
     assert run(code, proxies).result == [[]]
+
+
+def test_a_class_the_catalogue_refuses_stays_refused_however_it_is_reached(proxies: Proxies) -> None:
+    # typing.ForwardRef compiles program text with the real compile(); the catalogue refuses
+    # it, and type(List['x'].__args__[0]) reached it anyway.
+    code = "import typing\nF = type(typing.List['x'].__args__[0])"
+    assert run(code, proxies).error_type == "SecurityError"
+    assert run("import typing\ntyping.List['x']\n1", proxies).result == 1
