@@ -436,3 +436,20 @@ def test_pruned_location_copy_compiles_the_same_bytecode_as_restrictedpython() -
             assert fast.violations == slow.violations
             continue
         assert shape(marshal.loads(fast.bytecode)) == shape(marshal.loads(slow.bytecode))
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param('x = 1\ns = f"' + "{x}" * 2001 + '"\n', id="f-string-fields"),
+        pytest.param("f(" + ", ".join(f"a{i}=1" for i in range(1001)) + ")\n", id="keyword-arguments"),
+        pytest.param("def g(" + ", ".join(f"a{i}=1" for i in range(1001)) + "):\n    pass\n", id="defaults"),
+    ],
+)
+def test_shapes_the_parser_or_compiler_takes_superlinear_time_on_are_refused_first(code: str) -> None:
+    assert [v.rule for v in validate_source(code, POLICY)] == ["too_wide"]
+
+
+def test_ordinary_wide_code_is_not_too_wide() -> None:
+    code = 'x = 1\ns = f"' + "{x}" * 2000 + '"\nprint(dict(' + ", ".join(f"a{i}=1" for i in range(1000)) + "))\n"
+    assert validate_source(code, POLICY) == []
