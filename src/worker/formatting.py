@@ -55,6 +55,7 @@ class _Fields:
         self.args = args
         self.kwargs = kwargs
         self.mapping = mapping
+        self.from_mapping = kwargs is None  # format_map, whatever the mapping is (None too)
         self.next_index = 0
         self.numbering: str | None = None  # "automatic" or "manual", once a field chose
 
@@ -69,12 +70,12 @@ class _Fields:
                 raise ValueError("cannot switch from automatic field numbering to manual field specification")
             self.numbering = "manual"
         if isinstance(name, int):
-            if self.mapping is not None:
+            if self.from_mapping:
                 raise ValueError("Format string contains positional fields")
             if name >= len(self.args):
                 raise IndexError(f"Replacement index {name} out of range for positional args tuple")
             return self.args[name]
-        if self.mapping is not None:
+        if self.from_mapping:
             return self.mapping[name]
         assert self.kwargs is not None
         return self.kwargs[name]

@@ -313,6 +313,14 @@ def test_format_fields_give_cpythons_answer(template: str, args: tuple[Any, ...]
         assert guarded_getattr(template, "format_map")(kwargs) == template.format_map(kwargs)
 
 
+@pytest.mark.parametrize("template", ["{x}", "{0}", "{}"])
+def test_format_map_errors_are_cpythons(template: str) -> None:
+    with pytest.raises(Exception) as expected:
+        template.format_map(None)  # type: ignore[arg-type]
+    with pytest.raises(type(expected.value)):
+        guarded_getattr(template, "format_map")(None)
+
+
 @pytest.mark.parametrize(
     ("template", "args", "kwargs"),
     [
