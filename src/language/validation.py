@@ -304,10 +304,12 @@ class _Scan:
 
 
 def _restricted_python_violations(
-    tree: ast.Module, private: dict[int | None, set[str]], reported: dict[int | None, set[str]]
+    tree: ast.Module, private: dict[int | None, set[str]], reported: dict[int | None, set[str]], first_temporary: int
 ) -> list[Violation]:
     errors: list[str] = []
-    SandboxTransformer(errors, [], {}).visit(tree)
+    transformer = SandboxTransformer(errors, [], {})
+    transformer._tmp_idx = first_temporary  # noqa: SLF001 - RestrictedPython's own counter
+    transformer.visit(tree)
     out = []
     for error in errors:
         match = _RP_LINE.match(error)
@@ -556,10 +558,12 @@ def _too_wide(code: str) -> Violation | None:
     return None
 
 
-def prepare_program(code: str, policy: SourcePolicy) -> PreparedProgram:
+def prepare_program(code: str, policy: SourcePolicy, first_temporary: int = 0) -> PreparedProgram:
     """Validate ``code`` and, if nothing is wrong, compile the tree RestrictedPython just
     transformed, so the worker does not parse, transform and compile it all over again
-    (in a freshly forked process that work costs page faults, not just cycles)."""
+    (in a freshly forked process that work costs page faults, not just cycles).
+    ``first_temporary``: the number of the first compiler temporary (``_tmpN``), so that a
+    string run by eval/exec in the program's namespace never reuses the program's."""
     wide = _too_wide(code)
     if wide is not None:
         return PreparedProgram([wide])
@@ -581,7 +585,7 @@ def prepare_program(code: str, policy: SourcePolicy) -> PreparedProgram:
     try:
         violations = scan.run(tree)
         if scan.violations is violations and len(violations) < MAX_VIOLATIONS:  # past that the list is cut anyway
-            violations += _restricted_python_violations(tree, scan.private, scan.reported)
+            violations += _restricted_python_violations(tree, scan.private, scan.reported, first_temporary)
     except RecursionError:  # the shape check bounds depth; this is the last line of defence
         return PreparedProgram([Violation(None, "too_deep", "the program is nested too deeply", "flatten the nesting")])
     if violations:

@@ -38,10 +38,17 @@ _DEFAULT_MAX_AST_NODES = 50_000
 _DEFAULT_MAX_AST_DEPTH = 100
 
 
+#: Each string compiled by eval/exec numbers its compiler temporaries from its own block
+#: of this size: the program's are below the first, so none is overwritten by a string's
+#: (a temporary holds what a pattern reads without a guard).
+_TEMPORARIES_PER_STRING = 1_000_000
+
+
 class _Job:
     """The running job's namespace and source limits (a worker runs one job)."""
 
     namespace: dict[str, Any] | None = None
+    strings = 0
     policy = SourcePolicy(_DEFAULT_MAX_AST_NODES, _DEFAULT_MAX_AST_DEPTH, frozenset(CATALOGUE))
     max_code_bytes = _DEFAULT_MAX_CODE_BYTES
 
@@ -49,6 +56,7 @@ class _Job:
 def begin(namespace: dict[str, Any], limits: Limits) -> None:
     """Called by the runner as the job starts, with the namespace it runs in."""
     _Job.namespace = namespace
+    _Job.strings = 0
     _Job.policy = SourcePolicy(
         limits.get("max_ast_nodes", _DEFAULT_MAX_AST_NODES),
         limits.get("max_ast_depth", _DEFAULT_MAX_AST_DEPTH),
@@ -69,7 +77,8 @@ def _compiled(source: object, mode: str) -> Any:
             ast.parse(text, SOURCE_FILENAME, mode="eval")  # an expression, or the SyntaxError eval() gives
         except (RecursionError, MemoryError):
             raise SecurityError("eval(): the expression is nested too deeply") from None
-    prepared = prepare_program(text, _Job.policy)
+    _Job.strings += 1
+    prepared = prepare_program(text, _Job.policy, first_temporary=_Job.strings * _TEMPORARIES_PER_STRING)
     if prepared.violations:
         first = prepared.violations[0]
         message = "; ".join(str(v.as_detail()["message"]) for v in prepared.violations)

@@ -80,3 +80,14 @@ def test_the_string_limits_are_the_jobs(proxies: Proxies) -> None:
     code = 'eval("1" + " + 1" * 40)'
     assert run(code, proxies, max_ast_nodes=50).error["type"] == "SecurityError"
     assert run(code, proxies, max_ast_nodes=500).result == 41
+
+
+def test_a_string_never_overwrites_the_programs_compiler_temporaries(proxies: Proxies) -> None:
+    # The holder of a match's dotted names is a compiler temporary of the program; a string
+    # exec'd at the top level, whose loop binds temporaries too, must not replace it.
+    code = (
+        "import enum\nclass C(enum.Enum):\n    A = 1\n"
+        "match exec('for a, b in [(1, 2)]:\\n    pass') or C.A:\n    case C.A:\n        r = 'A'\n"
+        "    case _:\n        r = 'other'\nr"
+    )
+    assert run(code, proxies).result == "A"
