@@ -215,8 +215,10 @@ def _located(new: ast.AST, old: ast.AST) -> ast.AST:
 
 
 class SandboxTransformer(RestrictingNodeTransformer):
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, names_may_be_rebound: bool = False, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        #: A string for eval/exec: the program may have bound any name (``len = ...``).
+        self._names_may_be_rebound = names_may_be_rebound
         #: "module" / "class" / "function" for each enclosing scope.
         self._scopes: list[str] = ["module"]
         #: Names of the enclosing classes, innermost last (for private name mangling).
@@ -720,7 +722,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         return self.node_contents_visit(node)
 
     def visit_Module(self, node: ast.Module) -> ast.AST:
-        self._bound = _bound_names(node)
+        self._bound = _bound_names(node) | (PLAIN_RESULT_BUILTINS if self._names_may_be_rebound else frozenset())
         node = super().visit_Module(node)  # type: ignore[assignment]
         # RestrictedPython strips the value of a statement it refused (`await x`).
         if node.body and isinstance(node.body[-1], ast.Expr) and getattr(node.body[-1], "value", None) is not None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from .names import attribute_problem
-from .policy import SOURCE_FILENAME, SandboxTransformer
+from .policy import PLAIN_RESULT_BUILTINS, SOURCE_FILENAME, SandboxTransformer
 
 #: Builtins deliberately missing in the sandbox, with what to do instead.
 FORBIDDEN_NAMES: dict[str, str] = {
@@ -304,10 +304,14 @@ class _Scan:
 
 
 def _restricted_python_violations(
-    tree: ast.Module, private: dict[int | None, set[str]], reported: dict[int | None, set[str]], first_temporary: int
+    tree: ast.Module,
+    private: dict[int | None, set[str]],
+    reported: dict[int | None, set[str]],
+    first_temporary: int,
+    names_may_be_rebound: bool,
 ) -> list[Violation]:
     errors: list[str] = []
-    transformer = SandboxTransformer(errors, [], {})
+    transformer = SandboxTransformer(errors, [], {}, names_may_be_rebound=names_may_be_rebound)
     transformer._tmp_idx = first_temporary  # noqa: SLF001 - RestrictedPython's own counter
     transformer.visit(tree)
     out = []
@@ -558,12 +562,18 @@ def _too_wide(code: str) -> Violation | None:
     return None
 
 
-def prepare_program(code: str, policy: SourcePolicy, first_temporary: int = 0) -> PreparedProgram:
+def prepare_program(
+    code: str, policy: SourcePolicy, first_temporary: int = 0, *, in_the_programs_namespace: bool = False
+) -> PreparedProgram:
     """Validate ``code`` and, if nothing is wrong, compile the tree RestrictedPython just
     transformed, so the worker does not parse, transform and compile it all over again
     (in a freshly forked process that work costs page faults, not just cycles).
     ``first_temporary``: the number of the first compiler temporary (``_tmpN``), so that a
-    string run by eval/exec in the program's namespace never reuses the program's."""
+    string run by eval/exec in the program's namespace never reuses the program's.
+    ``in_the_programs_namespace``: a string for eval/exec, whose names may be the
+    program's: no builtin is assumed unbound (so every call's result is admitted), and the
+    string may not bind the names of those builtins (the program's calls would then skip
+    the membrane)."""
     wide = _too_wide(code)
     if wide is not None:
         return PreparedProgram([wide])
@@ -585,7 +595,13 @@ def prepare_program(code: str, policy: SourcePolicy, first_temporary: int = 0) -
     try:
         violations = scan.run(tree)
         if scan.violations is violations and len(violations) < MAX_VIOLATIONS:  # past that the list is cut anyway
-            violations += _restricted_python_violations(tree, scan.private, scan.reported, first_temporary)
+            violations += _restricted_python_violations(
+                tree, scan.private, scan.reported, first_temporary, in_the_programs_namespace
+            )
+            if in_the_programs_namespace:
+                for name in sorted(scan.bound & PLAIN_RESULT_BUILTINS):
+                    message = f"a string run by eval()/exec() may not bind the builtin name '{name}'"
+                    violations.append(Violation(None, "restricted", message, "choose another name"))
     except RecursionError:  # the shape check bounds depth; this is the last line of defence
         return PreparedProgram([Violation(None, "too_deep", "the program is nested too deeply", "flatten the nesting")])
     if violations:

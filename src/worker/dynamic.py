@@ -78,7 +78,9 @@ def _compiled(source: object, mode: str) -> Any:
         except (RecursionError, MemoryError):
             raise SecurityError("eval(): the expression is nested too deeply") from None
     _Job.strings += 1
-    prepared = prepare_program(text, _Job.policy, first_temporary=_Job.strings * _TEMPORARIES_PER_STRING)
+    prepared = prepare_program(
+        text, _Job.policy, first_temporary=_Job.strings * _TEMPORARIES_PER_STRING, in_the_programs_namespace=True
+    )
     if prepared.violations:
         first = prepared.violations[0]
         message = "; ".join(str(v.as_detail()["message"]) for v in prepared.violations)

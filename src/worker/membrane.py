@@ -124,7 +124,7 @@ PLAIN: set[type] = {
     type({}.keys()), type({}.values()), type({}.items()),
     type(iter({})), type(iter({}.values())), type(iter({}.items())),
     enumerate, zip, map, filter, reversed, type(reversed([])), UnboundMethod, ClosureCell,
-    types.GeneratorType, types.SimpleNamespace, types.GenericAlias, types.UnionType,
+    types.GeneratorType, types.SimpleNamespace, types.UnionType,
 }  # fmt: skip
 PLAIN.update(v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException))
 # A MemoryError the program holds is remembered (Membrane.held_memory_error): one it made is
@@ -494,6 +494,13 @@ class Membrane:
             return value
         if kind is types.TracebackType:
             return None
+        if kind is types.GenericAlias:
+            # Calling list[int] calls list; calling type[Any] called the real type(name,
+            # bases, ns). An alias passes if what it calls would.
+            origin = value.__origin__
+            if self.admit(origin) is not origin:
+                raise refuse(f"an alias of {getattr(origin, '__name__', 'a class')} that calls it")
+            return value
         refused = _REFUSED_INSTANCES.get(kind)
         if refused is not None:
             raise refuse(refused)

@@ -91,3 +91,22 @@ def test_a_string_never_overwrites_the_programs_compiler_temporaries(proxies: Pr
         "    case _:\n        r = 'other'\nr"
     )
     assert run(code, proxies).result == "A"
+
+
+def test_a_string_admits_what_a_builtin_name_the_program_rebound_returns(proxies: Proxies) -> None:
+    # The program rebinds len; the string, compiled on its own, must not take len(...) for
+    # the builtin whose result needs no check.
+    code = "len = hand_out\nexec('T = len(int)')\nT"
+    outcome = run(code, proxies, context={"hand_out": lambda _: getattr})
+    assert outcome.error_type == "SecurityError"
+
+
+def test_a_string_may_not_rebind_a_builtin_name_the_program_calls_unchecked(proxies: Proxies) -> None:
+    assert run("exec('len = print')", proxies).error_type == "SecurityError"
+
+
+def test_an_alias_that_calls_type_is_refused(proxies: Proxies) -> None:
+    # type[Any] sits in typing's own annotations; calling it called the real type().
+    outcome = run("T = box[0]", proxies, context={"box": [type[Any]]})
+    assert outcome.error_type == "SecurityError"
+    assert run("list[int]([1, 2])", proxies).result == [1, 2]
