@@ -181,7 +181,10 @@ def check_attribute_name(obj: object, name: object) -> str:
         if (
             name in READABLE_EVERYWHERE
             or name in DESCRIPTIVE_ATTRIBUTES
-            or (name in DEFINABLE_METHODS and (_is_own(obj) if name in CLASS_HOOKS else _may_use_special_methods(obj)))
+            or (
+                name in DEFINABLE_METHODS
+                and (_own_hook(obj, name) if name in CLASS_HOOKS else _may_use_special_methods(obj))
+            )
             or (name in OWN_INTROSPECTION and _introspects_the_programs_own(obj, name))
         ):
             return name
@@ -208,6 +211,21 @@ _DATA_BASES = frozenset(
     {object, int, float, complex, str, bytes, bytearray, list, tuple, dict, set, frozenset}
     | {v for v in vars(builtins).values() if isinstance(v, builtins.type) and issubclass(v, BaseException)}
 )
+
+
+def _own_hook(obj: object, name: str) -> bool:
+    """A class hook (``__get__``, ``__init_subclass__`` ...) read on the program's own object
+    is the program's def or the interpreter's (``super().__init_subclass__``), never a
+    library's Python code inherited by a subclass (cached_property.__get__ read and wrote
+    any object's dict)."""
+    if not _is_own(obj):
+        return False
+    target = obj.__self__ if isinstance(obj, super) else obj  # type: ignore[attr-defined]
+    for klass in (target if isinstance(target, builtins.type) else builtins.type(target)).__mro__:
+        if name in vars(klass):
+            function = getattr(vars(klass)[name], "__func__", vars(klass)[name])
+            return not isinstance(function, types.FunctionType) or _is_program_function(function)
+    return True  # found nowhere: the lookup fails as Python's would
 
 
 def _introspects_the_programs_own(obj: object, name: str) -> bool:

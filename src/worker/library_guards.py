@@ -727,6 +727,15 @@ def clear_library_caches() -> None:
     re.purge()
 
 
+def _forget_the_originals(attrs_by_name: dict[str, dict[str, Any]]) -> None:
+    """functools.wraps leaves the real function a guarded replacement wraps in its
+    ``__wrapped__``: a program that read it would hold the unguarded original."""
+    for attrs in attrs_by_name.values():
+        for value in attrs.values():
+            if isinstance(value, types.FunctionType) and value.__code__.co_filename == __file__:
+                value.__dict__.pop("__wrapped__", None)
+
+
 def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     """Proxies for every allowed module and for the packages above dotted ones.
 
@@ -754,5 +763,10 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         if name in REPLACEMENTS:  # the catalogue decides what exists; replacements only guard it
             replaced = REPLACEMENTS[name]()
             attrs_by_name[name].update({k: v for k, v in replaced.items() if k in attrs_by_name[name]})
+    if "zoneinfo" in allowed:
+        # available_timezones() imports importlib.resources, which registers its ABCs:
+        # imported here, before the register guard, as the template's own import.
+        importlib.import_module("importlib.resources")
     guard_abc_register()  # after the imports above, which register their own classes
+    _forget_the_originals(attrs_by_name)
     return link_proxies(attrs_by_name)

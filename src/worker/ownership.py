@@ -9,7 +9,10 @@ the current one.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
+import struct
+import types
 import weakref
 
 from .membrane import MEMBRANE, add_program_class
@@ -23,9 +26,15 @@ from .refusal import SecurityError
 #: BaseExceptionGroup: ``except*`` calls a group's ``split`` and trusts what it returns;
 #: on CPython 3.11 a subclass's split that returns a non-group confuses the interpreter's
 #: types (gh-128049) into memory corruption, and a non-exception becomes the handled one.
-#: functools.cached_property: its attrname says which key of an instance dict it writes,
-#: and a subclass's is the program's to set (a copy hook under "__deepcopy__").
-FINAL_LIBRARY_CLASSES = frozenset({dataclasses.Field, BaseExceptionGroup, functools.cached_property})
+#: functools.cached_property, enum.property (a DynamicClassAttribute): their __get__ is the
+#: library's code, reading and writing an instance dict by a name a subclass's instance
+#: holds (a copy hook under "__deepcopy__", any object's dict through cp.__get__(obj)).
+#: struct.Struct: a subclass could run __init__ again on a live object, and the C code of
+#: an iterator or a pack in progress then read freed memory.
+FINAL_LIBRARY_CLASSES = frozenset(
+    {dataclasses.Field, BaseExceptionGroup, functools.cached_property, enum.property, types.DynamicClassAttribute,
+     struct.Struct}
+)  # fmt: skip
 
 
 def refuse_final_bases(cls: type) -> None:

@@ -916,6 +916,13 @@ TENTH_REVIEW = [
         "SecurityError",
         id="runtime-checkable-private-member",
     ),
+    pytest.param("import struct\nclass S(struct.Struct):\n    pass", "SecurityError", id="struct-subclass"),
+    pytest.param("import enum\nclass P(enum.property):\n    pass", "SecurityError", id="enum-property-subclass"),
+    pytest.param(
+        "import functools\nclass PM(functools.partialmethod):\n    pass\nPM(print).__get__",
+        "SecurityError",
+        id="a-library-get-read-on-the-programs-object",
+    ),
 ]
 
 
