@@ -782,17 +782,18 @@ def _program_callable(value: object, name: str) -> None:
     """A special method Python calls with values of its own (``__eq__`` from a library's
     cache, ``__exit__`` with a traceback) must be the program's own function, whose
     parameters pass the membrane: ``__eq__ = sink.append`` received them raw."""
-    if isinstance(value, (staticmethod, classmethod)):
-        value = value.__func__
-    elif isinstance(value, property):
-        value = value.fget
+    kind = builtins.type(value)
+    if kind in (staticmethod, classmethod):  # exactly: a subclass may define its own __get__
+        value = cast("Any", value).__func__
+        kind = builtins.type(value)
     if value is None or _is_program_function(value):
         return  # None (`__hash__ = None`), or a def
-    call = vars(builtins.type(value)).get("__call__") if is_user_class(builtins.type(value)) else None
-    if _is_program_function(call):
+    # A descriptor (a property, a subclass of staticmethod with a __get__) gives the
+    # interpreter whatever its __get__ returns, which is then called with raw values;
+    # a library callable (a partial subclass) takes them raw itself.
+    call = vars(kind).get("__call__") if is_user_class(kind) else None
+    if _is_program_function(call) and not any("__get__" in vars(klass) for klass in kind.__mro__):
         return  # an instance of the program's class whose own __call__ is its def
-    # Not an instance whose call is a library's C code: a program subclass of
-    # functools.partial as __eq__ or __exit__ received the interpreter's raw arguments.
     raise SecurityError(f'"{name}" must be a function the program defines (def) in the sandbox')
 
 

@@ -34,13 +34,16 @@ MAX_DEPTH = 100
 
 
 def clean_text(text: str) -> str:
-    """``text`` with lone surrogates escaped, so it encodes as UTF-8."""
-    if text.isascii():
+    """``text`` as an exact str with lone surrogates escaped, so it encodes as UTF-8. The
+    str methods are called unbound: a str subclass (what a program's __repr__ may return)
+    answers isascii() and encode() as it likes."""
+    text = str.__str__(text)
+    if str.isascii(text):
         return text
     try:
-        text.encode("utf-8")
+        str.encode(text, "utf-8")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+        return str.encode(text, "utf-8", "backslashreplace").decode("utf-8")
     return text
 
 

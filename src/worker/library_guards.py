@@ -356,15 +356,20 @@ def _abc_replacements() -> dict[str, Any]:
     }
 
 
-def _runtime_checkable(cls: Any) -> Any:
-    """isinstance() with a runtime-checkable protocol calls the real hasattr for each of its
-    members on any object: a private member name probed (and ran the properties of) a
+def guard_protocol_members() -> None:
+    """isinstance() with a runtime-checkable protocol probes each of its members with the
+    real hasattr. In this process's typing, the members probed are the public ones only: a
+    private name (set on the protocol class after runtime_checkable checked it) probed a
     library object's internals."""
-    members = typing._get_protocol_attrs(cls) if getattr(cls, "_is_protocol", False) else ()  # type: ignore[attr-defined]  # noqa: SLF001
-    private = sorted(name for name in members if name.startswith("_"))
-    if private:
-        raise SecurityError(f"runtime_checkable: a protocol's members must be public names, not {private[0]!r}")
-    return typing.runtime_checkable(cls)
+    real = typing._get_protocol_attrs  # type: ignore[attr-defined]  # noqa: SLF001 - where the members are listed
+    if getattr(real, "sandbox_guarded", False):
+        return
+
+    def _get_protocol_attrs(cls: Any) -> Any:
+        return [name for name in real(cls) if not name.startswith("_")]
+
+    _get_protocol_attrs.sandbox_guarded = True  # type: ignore[attr-defined]
+    typing._get_protocol_attrs = _get_protocol_attrs  # type: ignore[attr-defined]  # noqa: SLF001
 
 
 def _typing_replacements() -> dict[str, Any]:
@@ -379,7 +384,7 @@ def _typing_replacements() -> dict[str, Any]:
     # the mark, is not offered).
     rewriting["no_type_check"] = _rewrites_its_argument(_mark_no_type_check, "typing.no_type_check")
     return {
-        "runtime_checkable": _own_classes_only(_runtime_checkable, "typing.runtime_checkable"),
+        "runtime_checkable": _own_classes_only(typing.runtime_checkable, "typing.runtime_checkable"),
         "dataclass_transform": _decorator_factory_rewriting(typing.dataclass_transform, "typing.dataclass_transform"),
         **rewriting,
         **_typing_introspection(),
@@ -757,6 +762,8 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         guard_generic_alias_call()
     if "string" in allowed:
         guard_string_formatter()
+    if "typing" in allowed:
+        guard_protocol_members()
     for name in sorted(allowed, key=lambda n: n.count(".")):
         rule = CATALOGUE[name]
         attrs_by_name[name] = public_attrs(importlib.import_module(name), rule)

@@ -31,7 +31,7 @@ import builtins
 import sys
 import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from ..language.names import CLASS_HOOKS, DEFINABLE_METHODS, OPERATOR_METHODS, is_dunder
 from ..language.policy import SOURCE_FILENAME
@@ -119,7 +119,7 @@ class ClosureCell:
 PLAIN: set[type] = {
     int, float, complex, bool, str, bytes, bytearray, memoryview, type(None), type(Ellipsis),
     type(NotImplemented), list, tuple, set, frozenset, range, slice, super, object,
-    property, staticmethod, classmethod,
+    staticmethod, classmethod,
     type(iter([])), type(iter(())), type(iter("")), type(iter(range(0))), type(iter(set())),
     type({}.keys()), type({}.values()), type({}.items()),
     type(iter({})), type(iter({}.values())), type(iter({}.items())),
@@ -450,6 +450,24 @@ class Membrane:
             return cls
         return refuse(f"the class {cls.__module__}.{cls.__qualname__}, from a module the sandbox does not offer")
 
+    def _property(self, value: property) -> property:
+        """A library class's property (``ChainMap.parents``), held as an object: its
+        accessors run with whatever ``self`` the interpreter gives them, a class through
+        ``classmethod(prop)``'s chained __get__, a class of the program's where it is
+        put. Held, it is a property of the same accessors as UnboundMethods."""
+        accessors = (value.fget, value.fset, value.fdel)
+        owners = [METHOD_OWNERS.get(a) if isinstance(a, types.FunctionType) else None for a in accessors]
+        if not any(owners):
+            for accessor in accessors:
+                if isinstance(accessor, types.FunctionType) and not self._function(accessor):
+                    raise refuse(f"a property of a class the sandbox does not offer ({accessor.__qualname__})")
+            return value
+        fget, fset, fdel = (
+            cast(Any, UnboundMethod(a, owner) if owner is not None else a)  # type: ignore[arg-type]
+            for a, owner in zip(accessors, owners, strict=True)
+        )
+        return property(fget, fset, fdel, value.__doc__)
+
     def _bound_to_the_programs(self, method: Any) -> bool:
         """A builtin class hook bound to the program's own class or object
         (``super().__init_subclass__``): it acts on that object only."""
@@ -494,6 +512,8 @@ class Membrane:
             return value
         if kind is types.TracebackType:
             return None
+        if kind is property:
+            return self._property(value)
         if kind is types.GenericAlias:
             # Calling list[int] calls list; calling type[Any] called the real type(name,
             # bases, ns). An alias passes if what it calls would.

@@ -14,6 +14,7 @@ import functools
 import struct
 import types
 import weakref
+import zoneinfo
 
 from .membrane import MEMBRANE, add_program_class
 from .refusal import SecurityError
@@ -30,10 +31,12 @@ from .refusal import SecurityError
 #: library's code, reading and writing an instance dict by a name a subclass's instance
 #: holds (a copy hook under "__deepcopy__", any object's dict through cp.__get__(obj)).
 #: struct.Struct: a subclass could run __init__ again on a live object, and the C code of
-#: an iterator or a pack in progress then read freed memory.
+#: an iterator or a pack in progress then read freed memory. zoneinfo.ZoneInfo: its
+#: __init_subclass__ puts _weak_cache in the subclass (so the program may replace it), and
+#: the C code trusts what that cache returns (a bytes object became a ZoneInfo).
 FINAL_LIBRARY_CLASSES = frozenset(
     {dataclasses.Field, BaseExceptionGroup, functools.cached_property, enum.property, types.DynamicClassAttribute,
-     struct.Struct}
+     struct.Struct, zoneinfo.ZoneInfo}
 )  # fmt: skip
 
 

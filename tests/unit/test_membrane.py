@@ -911,11 +911,6 @@ TENTH_REVIEW = [
         id="singledispatch-register-of-an-annotated-object",
     ),
     pytest.param("from json import decoder\ndecoder", "SecurityError", id="import-from-a-submodule-fallback"),
-    pytest.param(
-        "import typing\nclass P(typing.Protocol):\n    _dispatch: dict\ntyping.runtime_checkable(P)",
-        "SecurityError",
-        id="runtime-checkable-private-member",
-    ),
     pytest.param("import struct\nclass S(struct.Struct):\n    pass", "SecurityError", id="struct-subclass"),
     pytest.param("import enum\nclass P(enum.property):\n    pass", "SecurityError", id="enum-property-subclass"),
     pytest.param(
@@ -959,3 +954,53 @@ def test_a_class_the_catalogue_refuses_stays_refused_however_it_is_reached(proxi
     code = "import typing\nF = type(typing.List['x'].__args__[0])"
     assert run(code, proxies).error_type == "SecurityError"
     assert run("import typing\ntyping.List['x']\n1", proxies).result == 1
+
+
+#: Eleventh and twelfth reviews: descriptors where a special method goes, descriptor
+#: chaining onto a library property, caches a C type trusts, text a converter trusts.
+ELEVENTH_REVIEW = [
+    pytest.param(
+        "sink = []\nclass C:\n    __eq__ = property(lambda self: sink.append)", id="property-as-a-special-method"
+    ),
+    pytest.param(
+        "class SM(staticmethod):\n    def __get__(self, obj, cls=None):\n        return print\nclass C:\n    __neg__ = SM(print)",
+        id="staticmethod-subclass-as-a-special-method",
+    ),
+    pytest.param(
+        "import collections\nclass C:\n    maps = [None, 'Made', (object,), {}]\n    p = classmethod(collections.ChainMap.parents)\n"
+        "C.p",
+        id="classmethod-chaining-a-library-property",
+    ),
+    pytest.param("import zoneinfo\nclass Z(zoneinfo.ZoneInfo):\n    pass", id="zoneinfo-subclass"),
+    pytest.param(
+        "import functools\nclass SDM(functools.singledispatchmethod):\n    pass\nSDM(print).__get__",
+        id="a-library-get-of-a-subclass",
+    ),
+]
+
+
+@pytest.mark.parametrize("code", ELEVENTH_REVIEW)
+def test_a_finding_of_the_eleventh_review_fails(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error_type == "SecurityError"
+
+
+def test_a_protocol_probes_public_members_only(proxies: Proxies) -> None:
+    code = (
+        "import typing, random\n@typing.runtime_checkable\nclass Q(typing.Protocol):\n    pass\nQ._randbelow = None\n"
+        "@typing.runtime_checkable\nclass R(typing.Protocol):\n    pass\nR._nope = None\n"
+        "[isinstance(random.Random(), Q), isinstance(random.Random(), R)]"
+    )
+    assert run(code, proxies).result == [True, True]  # the same answer: nothing learnt
+
+
+def test_a_results_text_is_read_as_an_exact_string(proxies: Proxies) -> None:
+    code = "class S(str):\n    def isascii(self):\n        return True\nclass R:\n    def __repr__(self):\n        return S('x' + chr(0xD800) + 'y')\nR()"
+    assert run(code, proxies).result == "x\\ud800y"
+
+
+def test_a_property_of_the_programs_class_still_works(proxies: Proxies) -> None:
+    code = (
+        "class P:\n    def __init__(self):\n        self._x = 2\n    @property\n    def x(self):\n        return self._x\n"
+        "    @x.setter\n    def x(self, v):\n        self._x = v\np = P()\np.x = 5\nprop = P.x\n[p.x, prop.fget(p), type(prop).__name__]"
+    )
+    assert run(code, proxies).result == [5, 5, "property"]
