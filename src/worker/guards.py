@@ -51,6 +51,7 @@ from ..language.names import (
     READABLE_EVERYWHERE,
     WRITABLE_DUNDERS,
     is_dunder,
+    is_private,
     is_reserved,
     is_sunder,
     is_temporary,
@@ -76,7 +77,15 @@ from .membrane import (
     admit_values,
 )
 from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
-from .ownership import begin_construction, end_construction, is_user_class, refuse_final_bases
+from .ownership import (
+    begin_construction,
+    end_construction,
+    is_user_class,
+    library_names,
+    note_program_write,
+    refuse_final_bases,
+    settle_library_names,
+)
 from .proxies import TABLE_TYPES, ModuleProxy
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
 from .stand_ins import real_class
@@ -146,7 +155,7 @@ def _private_name_is_the_programs(obj: object, name: str) -> bool:
                 return True
     for klass in classes:
         if name in klass.__dict__:
-            return is_user_class(klass)
+            return is_user_class(klass) and name not in library_names(klass)
     if isinstance(obj, builtins.type) and any(name in vars(meta) for meta in cast("Any", builtins.type(obj)).__mro__):
         return False  # a class's lookup falls back on its metaclass (ABCMeta's _abc_impl ...)
     # Defined nowhere: the lookup fails, or reaches __getattr__, which must then be the
@@ -267,6 +276,7 @@ def _is_program_function(obj: object) -> bool:
 def check_attribute_store(obj: object, name: object) -> str:
     """Return ``name`` if user code may assign or delete it on ``obj`` (setattr/delattr)."""
     checked = check_attribute_name(obj, name)
+    note_program_write(obj, checked)  # a class being built: the name is the program's
     if is_dunder(checked):
         if checked not in WRITABLE_DUNDERS:
             raise SecurityError(
@@ -526,6 +536,16 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
         own = _is_own(obj) or _is_program_function(obj)
         if checked.startswith("_") and checked != "_" and not own:
             raise SecurityError(f'cannot set "{checked}": private and special attributes belong to their own class')
+        if (
+            is_private(checked)
+            and own
+            and not _is_program_function(obj)
+            and not _private_name_is_the_programs(obj, checked)
+        ):
+            # A library's private name, in a library base or written into the program's class
+            # by a library (ABCMeta's _abc_impl): its state, not the program's.
+            raise SecurityError(f'cannot set "{checked}": it is a private name of a library class')
+        note_program_write(obj, checked)  # a class being built: the name is the program's
         if not own and not _library_attribute_is_writable(obj, checked):
             raise SecurityError(
                 f'cannot set "{checked}" on a {builtins.type(obj).__name__} object: objects the program did not '
@@ -836,11 +856,9 @@ def _probe_mro(bases: tuple[type, ...]) -> object:
 
 
 def _inherits_a_program_subclasshook(bases: tuple[type, ...]) -> bool:
-    return any(
-        _is_program_function(getattr(vars(klass).get("__subclasshook__"), "__func__", None))
-        for base in bases
-        for klass in base.__mro__
-    )
+    """Whatever the program put under __subclasshook__ in one of its classes (a def, or an
+    instance with a __call__)."""
+    return any("__subclasshook__" in vars(klass) and is_user_class(klass) for base in bases for klass in base.__mro__)
 
 
 def _refuse_library_abc_bases(bases: tuple[type, ...]) -> None:
@@ -920,6 +938,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             if "__subclasshook__" in namespace or _inherits_a_program_subclasshook(bases):
                 _refuse_library_abc_bases(bases)
             _fence_getattr(namespace)
+            program_names = {key for key in namespace if isinstance(key, str)}
             token = begin_construction(namespace)
             cls: type | None = None
             try:
@@ -929,6 +948,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             assert cls is not None
             refuse_metaclass(cls)
             sanitize_match_args(cls)  # also what a NamedTuple/base class put there
+            settle_library_names(cls, program_names)
             user_classes.add(cls)
             return cls
 

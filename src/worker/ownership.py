@@ -134,3 +134,34 @@ def claim_if_being_built(cls: type) -> bool:
 
 
 MEMBRANE.recognize_classes_being_built(claim_if_being_built)
+
+
+# --------------------------------------------------------------------------- names a library wrote
+
+#: Private names a library put into the program's class while the interpreter built it
+#: (ABCMeta's _abc_impl, the caches a base's __init_subclass__ sets): in the class's own
+#: dict, but the library's state, not the program's to read, replace or delete.
+_library_names: weakref.WeakKeyDictionary[type, frozenset[str]] = weakref.WeakKeyDictionary()
+#: Private names the program itself wrote on a class while it was being built.
+_written_while_built: dict[int, set[str]] = {}
+
+
+def note_program_write(cls: object, name: str) -> None:
+    if _building and isinstance(cls, type) and vars(cls).get(CONSTRUCTION_MARKER) is not None:
+        _written_while_built.setdefault(id(cls), set()).add(name)
+
+
+def settle_library_names(cls: type, program_names: set[str]) -> None:
+    """After a class statement: the private names in the class that neither its body nor the
+    program's hooks wrote."""
+    written = _written_while_built.pop(id(cls), set())
+    added = {
+        name for name in vars(cls)
+        if type(name) is str and name.startswith("_") and not name.startswith("__") and name not in program_names
+    }  # fmt: skip
+    if added - written:
+        _library_names[cls] = frozenset(added - written)
+
+
+def library_names(cls: type) -> frozenset[str]:
+    return _library_names.get(cls, frozenset())

@@ -1004,3 +1004,19 @@ def test_a_property_of_the_programs_class_still_works(proxies: Proxies) -> None:
         "    @x.setter\n    def x(self, v):\n        self._x = v\np = P()\np.x = 5\nprop = P.x\n[p.x, prop.fget(p), type(prop).__name__]"
     )
     assert run(code, proxies).result == [5, 5, "property"]
+
+
+def test_a_private_name_a_library_wrote_into_the_programs_class_is_the_librarys(proxies: Proxies) -> None:
+    code = (
+        "import collections.abc\nclass M(collections.abc.Mapping):\n    def __getitem__(self, k):\n        raise KeyError(k)\n"
+        "    def __iter__(self):\n        return iter(())\n    def __len__(self):\n        return 0\nM._abc_impl = None"
+    )
+    assert run(code, proxies).error_type == "SecurityError"
+
+
+def test_private_names_the_programs_hooks_write_stay_the_programs(proxies: Proxies) -> None:
+    code = (
+        "import abc\nclass Base(abc.ABC):\n    def __init_subclass__(cls, **kw):\n        super().__init_subclass__(**kw)\n"
+        "        cls._registry = {'name': cls.__name__}\nclass A(Base):\n    pass\nA._registry['extra'] = 1\nA._registry"
+    )
+    assert run(code, proxies).result == {"name": "A", "extra": 1}
