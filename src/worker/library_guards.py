@@ -207,9 +207,15 @@ def _sanitized_after(decorate: Any, cls: Any) -> Any:
     """``decorate(cls)``, with ``cls`` sanitized even when the decorator raises halfway
     (dataclass(weakref_slot=True) sets __match_args__ before it refuses the option)."""
     try:
-        return _sanitized(decorate(cls))
+        result = _sanitized(decorate(cls))
     finally:
         sanitize_match_args(cls)
+    if result is not cls and isinstance(result, type) and is_user_class(cls):
+        # dataclass(slots=True) returns a new class built from the program's: the program's
+        # too (its instances take the program's attribute writes), with the same checks.
+        refuse_metaclass(result)
+        ownership.current().add(result)
+    return result
 
 
 def _sanitizing(decorator: Any) -> Any:

@@ -1020,3 +1020,11 @@ def test_private_names_the_programs_hooks_write_stay_the_programs(proxies: Proxi
         "        cls._registry = {'name': cls.__name__}\nclass A(Base):\n    pass\nA._registry['extra'] = 1\nA._registry"
     )
     assert run(code, proxies).result == {"name": "A", "extra": 1}
+
+
+def test_a_dataclass_with_slots_is_the_programs_class(proxies: Proxies) -> None:
+    code = (
+        "import dataclasses\n@dataclasses.dataclass(slots=True)\nclass P:\n    x: int\n    y: int = 0\n"
+        "p = P(1)\np.y = 5\n[p.x, p.y, P.__slots__]"
+    )
+    assert run(code, proxies).result == [1, 5, ["x", "y"]]
