@@ -602,7 +602,11 @@ CATALOGUE: dict[str, ModuleRule] = {
     "struct": rule(
         allow(
             "packing and unpacking bytes: " + PURE + " (pack_into writes into the program's own buffer)",
-            "Struct", "calcsize", "iter_unpack", "pack", "pack_into", "unpack", "unpack_from",
+            "Struct",
+        ),
+        allow(
+            GUARDED + "the format is read as an exact str (a str subclass poisoned the module's format cache)",
+            "calcsize", "iter_unpack", "pack", "pack_into", "unpack", "unpack_from",
         ),
         allow("exceptions", "error"),
     ),

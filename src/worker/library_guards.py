@@ -21,6 +21,7 @@ import functools
 import importlib
 import keyword
 import string
+import struct
 import types
 import typing
 from typing import Any
@@ -437,7 +438,29 @@ def _operator_replacements() -> dict[str, Any]:
 
 
 #: Library names replaced by a guarded version, per module.
+def _struct_replacements() -> dict[str, Any]:
+    """struct's module functions cache the Struct of each format in a dict keyed by the
+    format: a str subclass that hashes and compares as another format poisoned every later
+    call of the worker. The format is read as an exact str (bytes stay bytes)."""
+
+    def exact_format(fmt: Any) -> Any:
+        return exact_str(fmt, "format") if isinstance(fmt, str) else fmt
+
+    def with_exact_format(function: Any) -> Any:
+        @functools.wraps(function)
+        def guarded(fmt: Any, /, *args: Any) -> Any:
+            return function(exact_format(fmt), *args)
+
+        return guarded
+
+    return {
+        name: with_exact_format(getattr(struct, name))
+        for name in ("pack", "pack_into", "unpack", "unpack_from", "iter_unpack", "calcsize")
+    }
+
+
 REPLACEMENTS: dict[str, Any] = {
+    "struct": _struct_replacements,
     "copy": _copy_replacements,
     "operator": _operator_replacements,
     "collections": _collections_replacements,

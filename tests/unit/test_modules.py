@@ -304,3 +304,12 @@ def test_a_module_for_plain_computation_gives_cpythons_answer(proxies: Proxies, 
 def test_a_zone_key_that_is_a_path_is_refused(proxies: Proxies) -> None:
     outcome = run("import zoneinfo\nzoneinfo.ZoneInfo('../../../etc/passwd')", proxies)
     assert outcome.error["type"] == "ValueError"
+
+
+def test_a_struct_format_is_read_as_an_exact_string(proxies: Proxies) -> None:
+    code = (
+        "import struct\nclass Fmt(str):\n    def __hash__(self):\n        return hash('<I')\n"
+        "    def __eq__(self, other):\n        return True\nstruct.pack(Fmt('>H'), 1)\n"
+        "[list(struct.pack('<I', 1)), struct.calcsize('<I')]"
+    )
+    assert run(code, proxies).result == [[1, 0, 0, 0], 4]
