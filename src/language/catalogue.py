@@ -268,6 +268,11 @@ CATALOGUE: dict[str, ModuleRule] = {
             "any attributes on any object it names",
             "dispatch_table",
         ),
+        refuse(
+            "not copy's: the worker's lookup of copy hooks, put in copy's namespace in place of the builtin "
+            "(library_guards.guard_copy_instance_hooks)",
+            "getattr",
+        ),
     ),
     "csv": rule(
         allow(
