@@ -974,6 +974,11 @@ class SandboxType(metaclass=_TypeMeta):
     """``type``: ``type(x)`` and ``isinstance(c, type)`` work; building classes from
     dicts (``type(name, bases, ns)``) would skip the class checks, so it is refused."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A subclass's call is type(x): an existing class, which an alias of the subclass
+        # (T[int](x), through another base's __class_getitem__) writes __orig_class__ onto.
+        raise TypeError("type cannot be subclassed in the sandbox; metaclasses are not available")
+
 
 def type_of(obj: object) -> Any:
     """``type(obj)``, except that a metaclass (type, ABCMeta, EnumType ...), whose

@@ -31,7 +31,15 @@ def stand_in(real: type, call_message: str) -> type:
         def __call__(cls, *args: Any, **kwargs: Any) -> Any:
             raise SecurityError(call_message)
 
-    made = StandInMeta(real.__name__, (), {"__module__": real.__module__, "__doc__": real.__doc__})
+    def refuse_subclass(cls: type, /, **kwargs: Any) -> None:
+        raise TypeError(f"{real.__name__} cannot be subclassed in the sandbox")
+
+    namespace: dict[str, Any] = {
+        "__module__": real.__module__,
+        "__doc__": real.__doc__,
+        "__init_subclass__": classmethod(refuse_subclass),
+    }
+    made = StandInMeta(real.__name__, (), namespace)
     made.__qualname__ = real.__qualname__
     STANDS_FOR[made] = real
     return made

@@ -1028,3 +1028,15 @@ def test_a_dataclass_with_slots_is_the_programs_class(proxies: Proxies) -> None:
         "p = P(1)\np.y = 5\n[p.x, p.y, P.__slots__]"
     )
     assert run(code, proxies).result == [1, 5, ["x", "y"]]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import difflib\nclass T(type, difflib.SequenceMatcher):\n    pass",
+        "import abc\nclass M(abc.ABCMeta):\n    pass",
+        "import json\nclass P(type(json)):\n    pass",
+    ],
+)
+def test_the_sandboxs_type_and_stand_ins_cannot_be_subclassed(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error_type in {"TypeError", "SecurityError"}
