@@ -405,7 +405,10 @@ class SandboxTransformer(RestrictingNodeTransformer):
         names = [name for target in targets if _unpacks(target) for name in _stored_names(target)]
         unpacked = sum(1 for target in targets if isinstance(target, ast.Tuple))  # RestrictedPython's statements
         mapping = self._temporaries(names)
-        _rename_stores(list(visited.body[:unpacked]), mapping)
+        # A tuple target RestrictedPython unpacks in statements of its own; a list target
+        # ([a, b]) it leaves to the interpreter, in the with item itself.
+        targets = [item.optional_vars for item in visited.items if item.optional_vars is not None]
+        _rename_stores([*targets, *visited.body[:unpacked]], mapping)
         visited.body[unpacked:unpacked] = [_located(bind, visited) for bind in _bind_admitted(mapping)]  # type: ignore[misc]
         return visited
 

@@ -924,8 +924,11 @@ def make_class_factory(user_classes: UserClasses) -> object:
             metaclass = self._metaclass(bases, kwargs)
             for key in [key for key in namespace if isinstance(key, str) and is_temporary(key)]:
                 # The compiler's temporaries in a class body (a loop's or a match's):
-                # not attributes of the class.
+                # not attributes of the class (nor members of an Enum, which lists them).
                 del namespace[key]
+                members = getattr(namespace, "_member_names", None)
+                if isinstance(members, dict):
+                    members.pop(key, None)
             check_class_namespace(namespace)
             refuse_metaclass_bases(bases)
             for keyword in kwargs:

@@ -22,6 +22,7 @@ import importlib
 import keyword
 import string
 import struct
+import sys
 import types
 import typing
 from typing import Any
@@ -459,6 +460,10 @@ def _struct_replacements() -> dict[str, Any]:
     }
 
 
+#: The real members the proxies hold guarded replacements of (copy.deepcopy,
+#: functools.update_wrapper ...): refused by the membrane however they are reached.
+REPLACED_ORIGINALS: list[object] = []
+
 REPLACEMENTS: dict[str, Any] = {
     "struct": _struct_replacements,
     "copy": _copy_replacements,
@@ -798,6 +803,8 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         attrs_by_name[name] = public_attrs(importlib.import_module(name), rule)
         if name in REPLACEMENTS:  # the catalogue decides what exists; replacements only guard it
             replaced = REPLACEMENTS[name]()
+            module = sys.modules[name]
+            REPLACED_ORIGINALS.extend(getattr(module, k) for k in replaced if hasattr(module, k))
             attrs_by_name[name].update({k: v for k, v in replaced.items() if k in attrs_by_name[name]})
     if "zoneinfo" in allowed:
         # available_timezones() imports importlib.resources, which registers its ABCs:

@@ -27,6 +27,7 @@ from ..protocol import MAX_ERROR_TYPE_CHARS, ErrorInfo, Job, WorkerReply
 from . import dynamic, membrane
 from .guards import SandboxType, guard_globals, make_print, safe_builtins
 from .jsonsafe import clean_text, to_json_value
+from .library_guards import REPLACED_ORIGINALS
 from .ownership import CURRENT_JOB, begin_job
 from .proxies import ModuleProxy, refused_members
 
@@ -182,6 +183,7 @@ def build_environment(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str
         return _built[2]
     table = safe_builtins(proxies, allowed, CURRENT_JOB)
     refused = [value for name in allowed for value in refused_members(sys.modules[name], CATALOGUE[name])]
+    refused += REPLACED_ORIGINALS
     membrane.MEMBRANE.configure(membrane.offered_values(proxies, table), allowed, SandboxType, refused)
     environment = Environment(table, guard_globals(CURRENT_JOB))
     _built = (proxies, allowed, environment)

@@ -1040,3 +1040,29 @@ def test_a_dataclass_with_slots_is_the_programs_class(proxies: Proxies) -> None:
 )
 def test_the_sandboxs_type_and_stand_ins_cannot_be_subclassed(proxies: Proxies, code: str) -> None:
     assert run(code, proxies).error_type in {"TypeError", "SecurityError"}
+
+
+def test_a_with_list_target_is_bound_through_the_membrane(proxies: Proxies) -> None:
+    code = "try:\n    with pair as [v, w]:\n        pass\nexcept Exception:\n    pass\nv"
+    assert run(code, proxies, context=_context(builtins.getattr)).error_type == "NameError"
+    ordinary = "import contextlib\nwith contextlib.nullcontext([1, 2]) as [a, b]:\n    pass\n[a, b]"
+    assert run(ordinary, proxies).result == [1, 2]
+
+
+def test_an_enum_body_with_a_loop_keeps_cpythons_members(proxies: Proxies) -> None:
+    code = "import enum\nclass E(enum.Enum):\n    A = 1\n    for k, v in [(1, 2)]:\n        pass\n    B = 2\n[e.name for e in E]"
+    assert run(code, proxies).result == ["A", "v"]  # as CPython: k and v are members, k and B aliases
+
+
+def test_the_originals_of_guarded_replacements_are_refused(proxies: Proxies) -> None:
+    import copy as real_copy
+
+    for original in (functools.update_wrapper, real_copy.deepcopy, dataclasses_module().dataclass):
+        outcome = run("x = box[0]", proxies, context={"box": [original]})
+        assert outcome.error_type == "SecurityError", original
+
+
+def dataclasses_module() -> Any:
+    import dataclasses
+
+    return dataclasses
