@@ -546,6 +546,11 @@ def guard_abc_register() -> None:
     abc.ABCMeta.register = register  # type: ignore[method-assign]
 
 
+#: dataclasses' own markers of a field's kind, compared by identity (its `in` compares
+#: with ==, which an object of the program's may answer as it likes).
+_FIELD_TYPES = (dataclasses._FIELD, dataclasses._FIELD_INITVAR, dataclasses._FIELD_CLASSVAR)  # type: ignore[attr-defined]  # noqa: SLF001
+
+
 def guard_dataclass_fields() -> None:
     """Guard the sink of dataclasses in this process: ``_process_class`` writes the names of
     the fields it inherits into the source of the methods it compiles with exec(), with the
@@ -586,14 +591,20 @@ def guard_dataclass_fields() -> None:
             if isinstance(value, dataclasses.Field) and (type(value) is not dataclasses.Field or value.name):
                 raise SecurityError("dataclasses: a field must be made by dataclasses.field(), for this class")
         for base in cls.__mro__[1:]:
-            fields = vars(base).get("__dataclass_fields__")
-            if not isinstance(fields, dict):
+            # Read as dataclasses reads it (getattr, through the metaclass too): anything
+            # there that is not a plain dict of plain Fields is refused, not skipped.
+            fields = getattr(base, "__dataclass_fields__", None)
+            if fields is None:
                 continue
+            if type(fields) is not dict:
+                raise SecurityError(f"dataclasses: the fields of {base.__name__} were altered")
             for name, field in fields.items():
                 if not (
                     type(field) is dataclasses.Field
                     and type(name) is str
+                    and type(field.name) is str
                     and field.name == name
+                    and any(getattr(field, "_field_type", None) is marker for marker in _FIELD_TYPES)
                     and name.isidentifier()
                     and not keyword.iskeyword(name)
                 ):

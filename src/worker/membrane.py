@@ -30,6 +30,7 @@ from __future__ import annotations
 import builtins
 import sys
 import types
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
@@ -40,6 +41,10 @@ from .proxies import TABLE_TYPES, ModuleProxy, TableCopies
 from .refusal import SecurityError
 from .stand_ins import stand_in
 
+#: What each UnboundMethod and ClosureCell holds, by the object (weakly): not in slots,
+#: which object.__setattr__ could rewrite (a dataclass __init__ run on a foreign self did).
+_HELD: weakref.WeakKeyDictionary[object, tuple[Any, ...]] = weakref.WeakKeyDictionary()
+
 
 class UnboundMethod:
     """A library class's function held without an instance (``Lib.method``, or
@@ -48,27 +53,39 @@ class UnboundMethod:
     object it was not written for: ``ChainMap.new_child(ProgramClass, ...)`` evaluates
     ``self.__class__(...)``, the real ``type``; ``JSONEncoder.__init__(a typing alias)``
     writes onto the class the alias stands for; a dataclass's generated ``__init__``
-    sets any attribute of any object."""
+    sets any attribute of any object. What it holds cannot be rewritten (_HELD)."""
 
-    __slots__ = ("_function", "_owner")
+    __slots__ = ("__weakref__",)
 
-    def __init__(self, function: types.FunctionType, owner: type) -> None:
-        self._function = function
-        self._owner = owner
+    def __new__(cls, function: types.FunctionType, owner: type) -> UnboundMethod:
+        made = super().__new__(cls)
+        _HELD[made] = (function, owner)
+        return made
+
+    def __init__(self, *args: object) -> None:
+        pass  # set once, by __new__: a second __init__ (from library code) changes nothing
+
+    @property
+    def _function(self) -> types.FunctionType:
+        return _HELD[self][0]  # type: ignore[no-any-return]
+
+    @property
+    def _owner(self) -> type:
+        return _HELD[self][1]  # type: ignore[no-any-return]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not args or self._owner not in builtins.type(args[0]).__mro__:
+        function, owner = _HELD[self]
+        if not args or owner not in builtins.type(args[0]).__mro__:
             raise SecurityError(
-                f"{self._owner.__name__}.{self._function.__name__} must be called with an instance of "
-                f"{self._owner.__name__} as its first argument in the sandbox"
+                f"{owner.__name__}.{function.__name__} must be called with an instance of "
+                f"{owner.__name__} as its first argument in the sandbox"
             )
-        return self._function(*args, **kwargs)
+        return function(*args, **kwargs)
 
     def __get__(self, instance: object, owner: type | None = None) -> Any:
         return self if instance is None else types.MethodType(self, instance)
 
     def __reduce_ex__(self, protocol: object) -> Any:
-        # The copy protocol would hand its state out: the raw function.
         raise TypeError("a library method cannot be copied in the sandbox")
 
     def __copy__(self) -> UnboundMethod:
@@ -90,14 +107,19 @@ class ClosureCell:
     real cell is never held (``cell_contents`` can be rebound, and a library function's
     cells hold its internals)."""
 
-    __slots__ = ("_cell",)
+    __slots__ = ("__weakref__",)
 
-    def __init__(self, cell: types.CellType) -> None:
-        self._cell = cell
+    def __new__(cls, cell: types.CellType) -> ClosureCell:
+        made = super().__new__(cls)
+        _HELD[made] = (cell,)
+        return made
+
+    def __init__(self, *args: object) -> None:
+        pass  # set once, by __new__
 
     @property
     def cell_contents(self) -> Any:
-        return admit(self._cell.cell_contents)
+        return admit(_HELD[self][0].cell_contents)
 
     def __repr__(self) -> str:
         return "<cell>"
@@ -463,7 +485,7 @@ class Membrane:
                     raise refuse(f"a property of a class the sandbox does not offer ({accessor.__qualname__})")
             return value
         fget, fset, fdel = (
-            cast(Any, UnboundMethod(a, owner) if owner is not None else a)  # type: ignore[arg-type]
+            cast(Any, UnboundMethod(a, owner) if owner is not None else a)
             for a, owner in zip(accessors, owners, strict=True)
         )
         return property(fget, fset, fdel, value.__doc__)

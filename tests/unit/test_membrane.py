@@ -1066,3 +1066,23 @@ def dataclasses_module() -> Any:
     import dataclasses
 
     return dataclasses
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_an_unbound_method_cannot_be_rewritten(proxies: Proxies, frozen: bool) -> None:
+    # A dataclass's __init__ run on a foreign self set any attribute of it, slots included.
+    code = (
+        f"import dataclasses, collections\n@dataclasses.dataclass(frozen={frozen})\nclass D:\n    _owner: object = object\n"
+        "um = collections.ChainMap.new_child\ntry:\n    D.__init__(um)\nexcept Exception:\n    pass\n"
+        "class C:\n    maps = []\num(C)"
+    )
+    outcome = run(code, proxies)
+    assert outcome.error_type == "SecurityError"
+    assert "must be called with an instance of ChainMap" in outcome.error["message"]
+
+
+def test_a_dataclass_base_with_altered_fields_is_refused(proxies: Proxies) -> None:
+    code = "import dataclasses\nclass B:\n    pass\nB.__dataclass_fields__ = 1\n"
+    # A program cannot write __dataclass_fields__; a base whose fields are not a plain dict
+    # of plain Fields is refused when a dataclass is made over it.
+    assert run(code, proxies).error_type == "SecurityError"
