@@ -28,7 +28,7 @@ import typing
 from typing import Any
 
 from ..language.catalogue import CATALOGUE
-from ..language.names import is_sunder
+from ..language.names import is_dunder, is_sunder
 from ..language.policy import SOURCE_FILENAME
 from . import ownership
 from .formatting import safe_format, safe_format_map
@@ -736,12 +736,15 @@ _COPY_HOOKS = frozenset(
 
 
 def _refuse_instance_copy_hooks(value: object) -> None:
+    """A special name in an object's own dict was put there past the guards (the program
+    cannot assign one): a copy hook would be called, and the state copy applies with the
+    real setattr would set it (``__class__`` made the copy an instance of a library class)."""
     try:
         namespace = object.__getattribute__(value, "__dict__")
     except Exception:  # noqa: BLE001 - no instance dict: no instance-level hook
         return
-    if type(namespace) is dict and not _COPY_HOOKS.isdisjoint(namespace):
-        raise SecurityError("copy: an object's own attributes may not name a copy hook in the sandbox")
+    if type(namespace) is dict and any(type(key) is str and is_dunder(key) for key in namespace):
+        raise SecurityError("copy: an object's own attributes may not have special names in the sandbox")
 
 
 def guard_copy_instance_hooks() -> None:

@@ -1086,3 +1086,17 @@ def test_a_dataclass_base_with_altered_fields_is_refused(proxies: Proxies) -> No
     # A program cannot write __dataclass_fields__; a base whose fields are not a plain dict
     # of plain Fields is refused when a dataclass is made over it.
     assert run(code, proxies).error_type == "SecurityError"
+
+
+def test_a_copy_does_not_apply_special_names_smuggled_into_an_instance_dict(proxies: Proxies) -> None:
+    # vars(obj) is the real dict of the program's object: a key the program could not
+    # assign as an attribute (__class__) was set on the copy by BaseException.__setstate__.
+    code = (
+        "import copy, calendar\nclass E(ValueError):\n    pass\ne = E('x')\nvars(e)['__' + 'class__'] = calendar.IllegalMonthError\n"
+        "copy.copy(e)"
+    )
+    assert run(code, proxies).error_type == "SecurityError"
+    assert (
+        run("import copy\nclass E(ValueError):\n    pass\ne = E('x')\ne.code = 3\ncopy.copy(e).code", proxies).result
+        == 3
+    )
