@@ -28,7 +28,7 @@ import typing
 from typing import Any
 
 from ..language.catalogue import CATALOGUE
-from ..language.names import is_dunder, is_sunder
+from ..language.names import is_sunder
 from ..language.policy import SOURCE_FILENAME
 from . import ownership
 from .formatting import safe_format, safe_format_map
@@ -735,6 +735,13 @@ _COPY_HOOKS = frozenset(
 )  # fmt: skip
 
 
+#: Special names that are never an instance's own attribute unless put there past the
+#: guards: copy's hooks, and the names whose setattr changes what the object is
+#: (``__class__``, ``__dict__``). Other dunders libraries do set there (an Enum member's
+#: ``__objclass__``).
+_SMUGGLED_NAMES = _COPY_HOOKS | {"__class__", "__dict__", "__weakref__"}
+
+
 def _refuse_instance_copy_hooks(value: object) -> None:
     """A special name in an object's own dict was put there past the guards (the program
     cannot assign one): a copy hook would be called, and the state copy applies with the
@@ -743,7 +750,7 @@ def _refuse_instance_copy_hooks(value: object) -> None:
         namespace = object.__getattribute__(value, "__dict__")
     except Exception:  # noqa: BLE001 - no instance dict: no instance-level hook
         return
-    if type(namespace) is dict and any(type(key) is str and is_dunder(key) for key in namespace):
+    if type(namespace) is dict and not _SMUGGLED_NAMES.isdisjoint(namespace):
         raise SecurityError("copy: an object's own attributes may not have special names in the sandbox")
 
 
