@@ -742,7 +742,7 @@ _COPY_HOOKS = frozenset(
 _SMUGGLED_NAMES = _COPY_HOOKS | {"__class__", "__dict__", "__weakref__"}
 
 
-def _refuse_instance_copy_hooks(value: object) -> None:
+def _refuse_smuggled_names(value: object) -> None:
     """A special name in an object's own dict was put there past the guards (the program
     cannot assign one): a copy hook would be called, and the state copy applies with the
     real setattr would set it (``__class__`` made the copy an instance of a library class)."""
@@ -764,7 +764,7 @@ def guard_copy_instance_hooks() -> None:
 
     def hook_lookup(obj: Any, name: str, *default: Any) -> Any:
         if name in _COPY_HOOKS:
-            _refuse_instance_copy_hooks(obj)
+            _refuse_smuggled_names(obj)
         return builtins.getattr(obj, name, *default)
 
     hook_lookup.sandbox_guarded = True  # type: ignore[attr-defined]

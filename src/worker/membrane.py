@@ -391,8 +391,7 @@ class Membrane:
     def _seal_mro(self, cls: type) -> None:
         metaclass: type = builtins.type(cls)
         for klass in (*cls.__mro__, *metaclass.__mro__):
-            if klass not in self._sealed_classes:
-                self._seal(klass)
+            self._seal(klass)  # once per class: _seal remembers
 
     def _learn(self, value: object) -> None:
         if isinstance(value, type):
