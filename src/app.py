@@ -158,6 +158,7 @@ def _lifespan(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextMana
         except Exception:
             log.exception("the sandbox template could not be started")
         _log_layers(parts.pool, parts.settings)
+        await parts.service.checker.start()
         await parts.monitor.self_test()
         parts.monitor.start()
         parts.storage.start()
@@ -169,6 +170,7 @@ def _lifespan(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextMana
             await parts.storage.stop()
             await parts.monitor.stop()
             await parts.pool.stop()  # kills every worker left, then the template
+            await parts.service.checker.stop()
             parts.drain.uninstall()
 
     return lifespan

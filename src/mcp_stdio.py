@@ -36,16 +36,19 @@ def build() -> MCPServer[Any]:
     pool = ExecutionPool(sorted(settings.allowed_imports), settings.prefork_workers)
     gate = AdmissionGate(settings.max_concurrent_executions, settings.max_queued_executions)
     metrics = ExecutorMetrics(CollectorRegistry())
-    front = ExecutionFront(ExecutionService(settings, pool, gate, metrics), metrics)
+    service = ExecutionService(settings, pool, gate, metrics)
+    front = ExecutionFront(service, metrics)
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[Any]) -> AsyncIterator[None]:
         make_undumpable()
         await pool.start()
+        await service.checker.start()
         try:
             yield
         finally:
             await pool.stop()
+            await service.checker.stop()
 
     return build_mcp(front, settings, lifespan=lifespan)
 

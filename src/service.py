@@ -1,6 +1,6 @@
 """ExecutionService: the request path after authentication.
 
-size check -> timeout check -> ProgramChecker (one thread, bounded) -> FIFO admission ->
+size check -> timeout check -> ProgramChecker (a process of its own, bounded) -> FIFO admission ->
 fresh worker -> reply.
 Everything the program does comes back as data in an ExecuteResponse; only refusals of
 the request itself raise (see errors.py).
@@ -45,6 +45,7 @@ class ExecutionService:
             self.policy,
             limit=settings.max_concurrent_executions + settings.max_queued_executions,
             timeout_s=settings.queue_timeout_s,
+            max_code_bytes=settings.max_code_bytes,
         )
 
     def missing_layers(self) -> list[str]:

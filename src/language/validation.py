@@ -56,6 +56,7 @@ Rule = Literal[
     "too_large_compiled",
     "too_many_captures",
     "too_wide",
+    "uncheckable",
     "import",
     "forbidden_name",
     "private_attribute",

@@ -1,19 +1,21 @@
-"""Where programs are checked: one thread, a bounded line, a deadline, a bounded cache.
+"""Where programs are checked: one process, a bounded line, deadlines, a bounded cache.
 
 Checking a program (parse, policy pass, RestrictedPython's transformer, compile) is
-pure CPU that holds the GIL for as long as the program is large (one to two seconds
-for the largest accepted, 50 000 syntax nodes of match cases or of many-parameter
-functions, measured on a loaded 2-core machine), and it comes before the admission
-queue. So:
+C code that holds the GIL for as long as the program is large (one to two seconds for
+the largest accepted, 50 000 syntax nodes of match cases or of many-parameter
+functions, measured on a loaded 2-core machine; some shapes far longer), and it comes
+before the admission queue. So:
 
-* it runs in **one dedicated thread**, never on the event loop and never in two threads
-  at once: the loop gets the GIL back between programs, a burst of large programs costs
-  one core, not all of them, and CPython 3.11 before 3.11.8 is kept away from its AST
-  race between threads (gh-106905: ``SystemError: AST constructor recursion depth
-  mismatch``);
-* at most ``limit`` programs wait for it or are being checked (429 ``queue_full``
-  beyond), each for at most ``timeout_s`` (429 ``queue_timeout``), like the executions'
-  own queue;
+* it runs in **a process of its own** (src/sandbox/checker_client.py), never in the API
+  process: the event loop never waits for a parse or a compile, whatever its shape, a
+  burst of large programs costs one core, and a check is really stopped at its budget
+  (the child is killed) instead of running on in a thread nobody can stop;
+* programs are checked **one at a time, in arrival order**; at most ``limit`` wait or are
+  being checked (429 ``queue_full`` beyond), each waits at most ``timeout_s`` for its turn
+  (429 ``queue_timeout``), like the executions' own queue;
+* a program whose own check takes longer than ``budget_s``, or that the checker dies on
+  twice, is refused (400, rule ``uncheckable``): that is the program's doing, and
+  sending it again would cost the same;
 * verdicts of small programs are kept (agents re-send the same snippets), bounded by
   count and by the bytes of their bytecode.
 """
@@ -21,44 +23,54 @@ queue. So:
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections import OrderedDict
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
-from ..errors import Overloaded, QueueTimeout
-from ..language.validation import PreparedProgram, SourcePolicy, prepare_program
+from ..errors import Overloaded, QueueTimeout, SandboxUnavailable
+from ..language.validation import PreparedProgram, SourcePolicy, Violation
+from .checker_client import Checker, CheckerCannotStart, CheckerCrashed, CheckerProcess, CheckTooSlow
+
+log = logging.getLogger(__name__)
 
 #: Sources up to this size have their verdict kept.
 CACHED_SOURCE_BYTES = 16 * 1024
 #: Verdicts kept at most, and the bytecode they may hold in all.
 CACHE_ENTRIES = 256
 CACHE_BYTES = 16 * 1024 * 1024
+#: How long one program's own check may take. The slowest accepted shapes measured take
+#: about 4 s on a loaded 2-core machine; ordinary programs a few milliseconds.
+CHECK_BUDGET_S = 15.0
+_SMALLER = "send a smaller or simpler program (fewer statements, less nesting, shorter literals)"
 
 
 class ProgramChecker:
     def __init__(
         self,
         policy: SourcePolicy,
+        *,
         limit: int,
         timeout_s: float,
+        max_code_bytes: int,
         retry_after_s: int = 1,
-        check: Callable[[str, SourcePolicy], PreparedProgram] = prepare_program,
+        budget_s: float = CHECK_BUDGET_S,
+        checker: Checker | None = None,
     ) -> None:
         self.policy = policy
-        self.check = check
         self.limit = limit
         self.timeout_s = timeout_s
+        self.budget_s = budget_s
         self.retry_after_s = retry_after_s
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="program-checker")
+        self.checker: Checker = checker if checker is not None else CheckerProcess(policy, max_code_bytes)
+        self._turn = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._pending = 0
         self._cache: OrderedDict[str, PreparedProgram] = OrderedDict()
         self._cache_bytes = 0
 
     @property
     def pending(self) -> int:
-        """Programs waiting for the thread or being checked (a check whose caller left
-        still counts until the thread is done with it)."""
+        """Programs waiting for their turn or being checked (a check whose caller left
+        still counts until it is done)."""
         return self._pending
 
     @property
@@ -66,7 +78,8 @@ class ProgramChecker:
         return self._cache_bytes
 
     async def prepare(self, code: str) -> PreparedProgram:
-        """``check(code, policy)`` (prepare_program). Raises Overloaded or QueueTimeout."""
+        """The validator's verdict on ``code``. Raises Overloaded, QueueTimeout or
+        SandboxUnavailable (the checker cannot be started)."""
         cached = self._cache.get(code)
         if cached is not None:
             self._cache.move_to_end(code)
@@ -74,28 +87,63 @@ class ProgramChecker:
         if self._pending >= self.limit:
             raise Overloaded(f"{self._pending} programs are waiting to be checked; retry later", self.retry_after_s)
         loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a lock belongs to one loop (tests start several)
+            self._loop, self._turn = loop, asyncio.Lock()
         self._pending += 1
-        work = self._thread.submit(self.check, code, self.policy)
-        work.add_done_callback(lambda _: self._done_soon(loop))
         try:
             async with asyncio.timeout(self.timeout_s):
-                prepared = await asyncio.wrap_future(work)
+                await self._turn.acquire()
         except TimeoutError:
-            work.cancel()
+            self._pending -= 1
             raise QueueTimeout(
                 f"the program could not be checked within {self.timeout_s:g} s; retry later", self.retry_after_s
             ) from None
-        if len(code) <= CACHED_SOURCE_BYTES:
+        except BaseException:
+            self._pending -= 1
+            raise
+        # Once its turn has come a check runs to its end even if the caller leaves: the
+        # child is mid-exchange, and the verdict is cached for the caller's retry.
+        checking = asyncio.ensure_future(self._check_in_turn(code))
+        checking.add_done_callback(_retrieve)
+        return await asyncio.shield(checking)
+
+    async def _check_in_turn(self, code: str) -> PreparedProgram:
+        try:
+            prepared = await self._check(code)
+        finally:
+            self._turn.release()
+            self._pending -= 1
+        if len(code) <= CACHED_SOURCE_BYTES and not _uncheckable(prepared):
             self._remember(code, prepared)
         return prepared
 
-    def _done_soon(self, loop: asyncio.AbstractEventLoop) -> None:
-        """From the checker's thread (or the loop, for a cancelled check): count on the loop."""
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody counts any more
-            loop.call_soon_threadsafe(self._done)
+    async def _check(self, code: str) -> PreparedProgram:
+        for attempt in (1, 2):
+            try:
+                return await self.checker.check(code, self.budget_s)
+            except CheckTooSlow:
+                message = f"checking the program took longer than {self.budget_s:g} s"
+                return PreparedProgram([Violation(None, "uncheckable", message, _SMALLER)])
+            except CheckerCannotStart as exc:
+                log.error("the program checker cannot be started: %s", exc)
+                raise SandboxUnavailable("the program checker cannot be started", self.retry_after_s) from None
+            except CheckerCrashed as exc:
+                # Once may be the checker's bad luck (killed from outside); twice in a row
+                # on the same program is the program.
+                log.warning("the program checker failed (attempt %d): %s", attempt, exc)
+        message = "the checker stopped twice while checking the program (out of memory, or a crash)"
+        return PreparedProgram([Violation(None, "uncheckable", message, _SMALLER)])
 
-    def _done(self) -> None:
-        self._pending -= 1
+    async def start(self) -> None:
+        """Start the checker now rather than on the first program (which would wait for
+        it); a checker that cannot start is logged here and retried on that program."""
+        try:
+            await self.checker.start()
+        except CheckerCannotStart as exc:
+            log.error("the program checker cannot be started: %s", exc)
+
+    async def stop(self) -> None:
+        await self.checker.stop()
 
     def _remember(self, code: str, prepared: PreparedProgram) -> None:
         if code in self._cache:
@@ -105,3 +153,14 @@ class ProgramChecker:
         while len(self._cache) > CACHE_ENTRIES or self._cache_bytes > CACHE_BYTES:
             _, evicted = self._cache.popitem(last=False)
             self._cache_bytes -= len(evicted.bytecode or b"")
+
+
+def _uncheckable(prepared: PreparedProgram) -> bool:
+    """A verdict that depends on the moment (the machine's load, a crash): not kept."""
+    return any(v.rule == "uncheckable" for v in prepared.violations)
+
+
+def _retrieve(task: asyncio.Future[PreparedProgram]) -> None:
+    """A check whose caller left: its outcome is nobody's, and not an error to log."""
+    if not task.cancelled():
+        task.exception()

@@ -1,28 +1,80 @@
-"""ProgramChecker: programs are checked in one thread, one at a time, never on the event
-loop; the line is bounded in length and in time; verdicts are cached within a byte
-budget. The real prepare_program for verdicts; a check that blocks until released
-(or records who runs it) to make order and overlap deterministic."""
+"""ProgramChecker: the line in front of the checker process. Programs are checked one at
+a time in arrival order; the line is bounded in length and in waiting time; a program
+whose own check is too slow, or that the checker dies on twice, is refused; verdicts are
+cached within a byte budget.
+
+The checker behind the line is a stand-in here whose checks finish when the test says
+so (the real prepare_program gives the verdicts), which makes order and overlap
+deterministic; the real checker process is tested in tests/integration/test_checker_process.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import pytest
 
-from src.errors import Overloaded, QueueTimeout
+from src.errors import Overloaded, QueueTimeout, SandboxUnavailable
 from src.language.catalogue import CATALOGUE
 from src.language.validation import PreparedProgram, SourcePolicy, prepare_program
 from src.sandbox import checking
+from src.sandbox.checker_client import CheckerCannotStart, CheckerCrashed, CheckTooSlow
 from src.sandbox.checking import ProgramChecker
 
 POLICY = SourcePolicy(50_000, 100, frozenset(CATALOGUE))
 
 
+class HeldChecker:
+    """Checks each program with prepare_program once the test releases it; or fails the
+    way ``failures`` says, one failure per check."""
+
+    def __init__(self, *, held: bool = False, failures: Iterable[Exception] = ()) -> None:
+        self.held = held
+        self.release = asyncio.Event()
+        self.failures = iter(failures)
+        self.started: list[str] = []
+        self.active = 0
+        self.most_active = 0
+        self.stopped = False
+
+    async def start(self) -> None:
+        pass
+
+    async def check(self, code: str, budget_s: float) -> PreparedProgram:
+        self.started.append(code)
+        self.active += 1
+        self.most_active = max(self.most_active, self.active)
+        try:
+            if self.held:
+                await self.release.wait()
+            failure = next(self.failures, None)
+            if failure is not None:
+                raise failure
+            return prepare_program(code, POLICY)
+        finally:
+            self.active -= 1
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+def line(checker: HeldChecker, limit: int = 16, timeout_s: float = 30) -> ProgramChecker:
+    return ProgramChecker(POLICY, limit=limit, timeout_s=timeout_s, max_code_bytes=262_144, checker=checker)
+
+
+async def until(condition: Callable[[], object], what: str) -> None:
+    """Let the loop run the other tasks until ``condition()`` holds (no clock involved)."""
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"never: {what}")
+
+
 def test_a_program_gets_the_validators_verdict() -> None:
     async def scenario() -> tuple[PreparedProgram, PreparedProgram]:
-        checker = ProgramChecker(POLICY, limit=4, timeout_s=10)
+        checker = line(HeldChecker())
         return await checker.prepare("print(6 * 7)"), await checker.prepare("import os")
 
     fine, refused = asyncio.run(scenario())
@@ -30,94 +82,132 @@ def test_a_program_gets_the_validators_verdict() -> None:
     assert [v.rule for v in refused.violations] == ["import"]
 
 
-def test_checks_run_one_at_a_time_in_one_thread_off_the_loop() -> None:
-    active, most, threads = [0], [0], set()
-    lock = threading.Lock()
+def test_checks_run_one_at_a_time_in_arrival_order() -> None:
+    held = HeldChecker(held=True)
 
-    def recording(code: str, policy: SourcePolicy) -> PreparedProgram:
-        with lock:
-            active[0] += 1
-            most[0] = max(most[0], active[0])
-        threads.add(threading.get_ident())
-        prepared = prepare_program(code, policy)
-        with lock:
-            active[0] -= 1
-        return prepared
+    async def scenario() -> list[PreparedProgram]:
+        checker = line(held)
+        programs = [asyncio.ensure_future(checker.prepare(f"x = {n}")) for n in range(6)]
+        await until(lambda: checker.pending == 6 and held.started, "all in line, the first being checked")
+        assert held.started == ["x = 0"]  # the others wait for their turn
+        held.release.set()
+        return await asyncio.gather(*programs)
 
-    async def scenario() -> int:
-        checker = ProgramChecker(POLICY, limit=16, timeout_s=30, check=recording)
-        await asyncio.gather(*(checker.prepare(f"x = {n}\n" + "y = x + 1\n" * 2000) for n in range(8)))
-        return threading.get_ident()
-
-    loop_thread = asyncio.run(scenario())
-    assert most[0] == 1
-    assert len(threads) == 1 and loop_thread not in threads
-
-
-async def settled(checker: ProgramChecker) -> None:
-    """Until the thread's completions are counted (on the loop, soon after each)."""
-    for _ in range(500):
-        if checker.pending == 0:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{checker.pending} checks still counted as pending")
-
-
-def blocking_check(release: threading.Event) -> Callable[[str, SourcePolicy], PreparedProgram]:
-    def check(code: str, policy: SourcePolicy) -> PreparedProgram:
-        release.wait(30)
-        return prepare_program(code, policy)
-
-    return check
+    verdicts = asyncio.run(scenario())
+    assert held.most_active == 1
+    assert held.started == [f"x = {n}" for n in range(6)]
+    assert all(v.bytecode is not None for v in verdicts)
 
 
 def test_past_the_limit_a_program_is_refused_at_once() -> None:
-    release = threading.Event()
+    held = HeldChecker(held=True)
 
     async def scenario() -> None:
-        checker = ProgramChecker(POLICY, limit=2, timeout_s=30, check=blocking_check(release))
+        checker = line(held, limit=2)
         waiting = [asyncio.ensure_future(checker.prepare(f"x = {n}")) for n in range(2)]
-        await asyncio.sleep(0)  # both in the line
+        await until(lambda: checker.pending == 2, "both in line")
         with pytest.raises(Overloaded) as refused:
             await checker.prepare("x = 3")
         assert refused.value.reason == "queue_full"
-        release.set()
+        held.release.set()
         await asyncio.gather(*waiting)
-        await settled(checker)
+        assert checker.pending == 0
 
     asyncio.run(scenario())
 
 
-def test_a_check_that_does_not_start_in_time_is_a_queue_timeout() -> None:
-    release = threading.Event()
+def test_a_program_whose_turn_does_not_come_in_time_is_a_queue_timeout() -> None:
+    held = HeldChecker(held=True)
 
     async def scenario() -> None:
-        checker = ProgramChecker(POLICY, limit=4, timeout_s=0.1, check=blocking_check(release))
+        checker = line(held, timeout_s=0.05)
+        first = asyncio.ensure_future(checker.prepare("x = 1"))  # holds the checker
+        await until(lambda: held.started, "the first check started")
         with pytest.raises(QueueTimeout) as timed_out:
-            await checker.prepare("x = 1")
+            await checker.prepare("x = 2")
         assert timed_out.value.reason == "queue_timeout"
-        assert checker.pending == 1  # the thread is still busy with it: it still counts
-        release.set()
-        await settled(checker)
+        assert checker.pending == 1 and held.started == ["x = 1"]  # the second never reached it
+        held.release.set()
+        await first
+        assert checker.pending == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_caller_that_leaves_mid_check_still_gets_its_verdict_cached() -> None:
+    held = HeldChecker(held=True)
+
+    async def scenario() -> None:
+        checker = line(held)
+        leaving = asyncio.ensure_future(checker.prepare("x = 1"))
+        await until(lambda: held.started, "the check started")
+        leaving.cancel()
+        await until(leaving.done, "the caller left")
+        assert checker.pending == 1  # the check itself goes on
+        held.release.set()
+        await until(lambda: checker.pending == 0, "the check finished")
+        assert (await checker.prepare("x = 1")).bytecode is not None
+        assert held.started == ["x = 1"]  # the retry was answered from the cache
+
+    asyncio.run(scenario())
+
+
+def test_a_check_past_its_budget_refuses_the_program_and_is_not_cached() -> None:
+    held = HeldChecker(failures=[CheckTooSlow("slow"), CheckTooSlow("slow")])
+
+    async def scenario() -> tuple[PreparedProgram, PreparedProgram]:
+        checker = line(held)
+        return await checker.prepare("x = 1"), await checker.prepare("x = 1")
+
+    first, again = asyncio.run(scenario())
+    for verdict in (first, again):
+        assert [(v.rule, v.message) for v in verdict.violations] == [
+            ("uncheckable", f"checking the program took longer than {checking.CHECK_BUDGET_S:g} s")
+        ]
+        assert verdict.bytecode is None
+    assert held.started == ["x = 1", "x = 1"]
+
+
+def test_one_crash_is_retried_and_two_refuse_the_program() -> None:
+    async def scenario(failures: list[Exception]) -> tuple[PreparedProgram, int]:
+        held = HeldChecker(failures=failures)
+        verdict = await line(held).prepare("x = 1")
+        return verdict, len(held.started)
+
+    verdict, attempts = asyncio.run(scenario([CheckerCrashed("killed")]))
+    assert verdict.bytecode is not None and attempts == 2
+    verdict, attempts = asyncio.run(scenario([CheckerCrashed("killed"), CheckerCrashed("killed")]))
+    assert [v.rule for v in verdict.violations] == ["uncheckable"] and attempts == 2
+
+
+def test_a_checker_that_cannot_start_is_a_503_not_a_verdict() -> None:
+    async def scenario() -> None:
+        checker = line(HeldChecker(failures=[CheckerCannotStart("no python")]))
+        with pytest.raises(SandboxUnavailable):
+            await checker.prepare("x = 1")
+        assert checker.pending == 0
+        assert (await checker.prepare("x = 1")).bytecode is not None  # not cached, tried again
 
     asyncio.run(scenario())
 
 
 def test_cached_verdicts_stay_within_their_byte_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(checking, "CACHE_BYTES", 4096)
-    calls: list[str] = []
-
-    def counting(code: str, policy: SourcePolicy) -> PreparedProgram:
-        calls.append(code)
-        return prepare_program(code, policy)
+    held = HeldChecker()
 
     async def scenario() -> ProgramChecker:
-        checker = ProgramChecker(POLICY, limit=4, timeout_s=10, check=counting)
+        checker = line(held)
         for n in range(40):
             await checker.prepare(f"values = [{n}] * 3\nprint(sum(values))")
         await checker.prepare("values = [39] * 3\nprint(sum(values))")  # the newest: kept
         return checker
 
     checker = asyncio.run(scenario())
-    assert len(calls) == 40
+    assert len(held.started) == 40
     assert 0 < checker.cached_bytes <= 4096
+
+
+def test_stop_stops_the_checker() -> None:
+    held = HeldChecker()
+    asyncio.run(line(held).stop())
+    assert held.stopped

@@ -7,7 +7,8 @@ time) still pass.
 from __future__ import annotations
 
 import asyncio
-import threading
+import os
+import signal
 
 import httpx
 import pytest
@@ -109,9 +110,12 @@ def test_compiled_bytecode_over_the_limit_is_refused_even_when_the_estimate_pass
 
 def test_the_checker_keeps_no_bytecode_of_a_refused_program() -> None:
     async def scenario() -> tuple[PreparedProgram, int]:
-        checker = ProgramChecker(POLICY, limit=4, timeout_s=30)
-        prepared = await checker.prepare(TUPLE_OF_FOLDED_STRINGS)
-        return prepared, checker.cached_bytes
+        checker = ProgramChecker(POLICY, limit=4, timeout_s=30, max_code_bytes=262_144)
+        try:
+            prepared = await checker.prepare(TUPLE_OF_FOLDED_STRINGS)
+            return prepared, checker.cached_bytes
+        finally:
+            await checker.stop()
 
     assert len(TUPLE_OF_FOLDED_STRINGS) <= CACHED_SOURCE_BYTES  # small enough to be cached
     prepared, cached_bytes = asyncio.run(scenario())
@@ -124,10 +128,13 @@ def test_the_api_answers_400_with_the_violation() -> None:
 
     async def send() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await client.post(
-                "/execute", json={"code": TUPLE_OF_FOLDED_STRINGS}, headers={"X-Executor-Token": TOKEN}
-            )
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                return await client.post(
+                    "/execute", json={"code": TUPLE_OF_FOLDED_STRINGS}, headers={"X-Executor-Token": TOKEN}
+                )
+        finally:
+            await app.state.front.service.checker.stop()
 
     response = asyncio.run(send())
     assert response.status_code == 400
@@ -135,30 +142,33 @@ def test_the_api_answers_400_with_the_violation() -> None:
 
 
 def test_livez_answers_while_a_program_is_being_checked() -> None:
-    """The check runs in the checker's thread: the event loop keeps serving. The check is
-    held until /livez has answered, so a blocked loop would fail here, not merely slow."""
+    """The check runs in the checker process: the event loop keeps serving. The checker is
+    stopped (SIGSTOP) until /livez has answered, so a blocked loop would fail here, not
+    merely be slow."""
     app = create_app(make_settings())
     checker: ProgramChecker = app.state.front.service.checker
-    started, release = threading.Event(), threading.Event()
-
-    def held(code: str, policy: SourcePolicy) -> PreparedProgram:
-        started.set()
-        release.wait(30)
-        return prepare_program(code, policy)
-
-    checker.check = held
 
     async def scenario() -> tuple[int, int]:
+        await checker.start()
+        pid = checker.checker.pid  # type: ignore[attr-defined]
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            execute = asyncio.ensure_future(
-                client.post("/execute", json={"code": "import os"}, headers={"X-Executor-Token": TOKEN})
-            )
-            assert await asyncio.to_thread(started.wait, 30)
-            try:
-                livez = await client.get("/livez")
-            finally:
-                release.set()
-            return livez.status_code, (await execute).status_code
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                os.kill(pid, signal.SIGSTOP)
+                try:
+                    execute = asyncio.ensure_future(
+                        client.post("/execute", json={"code": "import os"}, headers={"X-Executor-Token": TOKEN})
+                    )
+                    for _ in range(1000):
+                        if checker.pending:
+                            break
+                        await asyncio.sleep(0)
+                    assert checker.pending == 1
+                    livez = await client.get("/livez")
+                finally:
+                    os.kill(pid, signal.SIGCONT)
+                return livez.status_code, (await execute).status_code
+        finally:
+            await checker.stop()
 
     assert asyncio.run(scenario()) == (200, 400)
