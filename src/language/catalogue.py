@@ -615,6 +615,48 @@ CATALOGUE: dict[str, ModuleRule] = {
         ),
         allow("exceptions", "error"),
     ),
+    "sys": rule(
+        allow(
+            "facts about the interpreter (read-only values: a str, ints, named tuples)",
+            "version", "version_info", "hexversion", "api_version", "maxsize", "maxunicode", "byteorder",
+            "platform", "float_info", "int_info", "hash_info", "float_repr_style", "abiflags",
+        ),
+        allow(
+            "queries that read a value and change nothing",
+            "getsizeof", "getrecursionlimit", "getdefaultencoding", "getfilesystemencoding",
+            "getfilesystemencodeerrors", "get_int_max_str_digits", "getswitchinterval", "intern", "is_finalizing",
+        ),
+        allow(
+            GUARDED + "raises SystemExit, which ends the program: status 0 or None is a normal end",
+            "exit",
+        ),
+        allow(
+            GUARDED + "write-only streams that go where print() goes; the real ones hand out the file "
+            "descriptor and io.FileIO, whose class opens any path",
+            "stdout", "stderr",
+        ),
+        allow(
+            GUARDED + "raises the limit up to a cap the worker's C stack survives (deep recursion through "
+            "C code crashes the interpreter past it); above the cap the cap is set",
+            "setrecursionlimit",
+        ),
+        refuse("the module registry, the import system and the interpreter's paths: real modules and files",
+               "modules", "meta_path", "path", "path_hooks", "path_importer_cache", "builtin_module_names",
+               "stdlib_module_names", "prefix", "base_prefix", "exec_prefix", "base_exec_prefix", "platlibdir",
+               "executable", "pycache_prefix", "dont_write_bytecode"),
+        refuse("the process's command line and start-up settings: a program in the sandbox is given none",
+               "orig_argv", "argv", "warnoptions", "flags", "copyright", "implementation", "thread_info"),
+        refuse("hooks into the interpreter: tracing, profiling, audit, display and exception hooks see every "
+               "frame and object",
+               "settrace", "gettrace", "setprofile", "getprofile", "addaudithook", "audit", "breakpointhook",
+               "displayhook", "excepthook", "unraisablehook", "call_tracing", "set_asyncgen_hooks",
+               "get_asyncgen_hooks", "set_coroutine_origin_tracking_depth",
+               "get_coroutine_origin_tracking_depth", "setswitchinterval", "set_int_max_str_digits",
+               "setdlopenflags", "getdlopenflags", "getallocatedblocks", "getrefcount"),
+        refuse("the exception being handled with its traceback (frames); use 'except ... as e'",
+               "exc_info", "exception"),
+        refuse("there is no standard input: pass data in the request's context", "stdin"),
+    ),
     "textwrap": rule(
         allow("text wrapping: " + PURE, "TextWrapper", "dedent", "fill", "indent", "shorten", "wrap"),
     ),

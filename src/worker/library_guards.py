@@ -30,7 +30,7 @@ from typing import Any
 from ..language.catalogue import CATALOGUE
 from ..language.names import is_sunder
 from ..language.policy import SOURCE_FILENAME
-from . import ownership
+from . import ownership, sys_stand_in
 from .formatting import safe_format, safe_format_map
 from .guards import (
     check_class_namespace,
@@ -460,12 +460,22 @@ def _struct_replacements() -> dict[str, Any]:
     }
 
 
+def _sys_replacements() -> dict[str, Any]:
+    return {
+        "exit": sys_stand_in.exit,
+        "stdout": sys_stand_in.StandardStream("stdout"),
+        "stderr": sys_stand_in.StandardStream("stderr"),
+        "setrecursionlimit": sys_stand_in.setrecursionlimit,
+    }
+
+
 #: The real members the proxies hold guarded replacements of (copy.deepcopy,
 #: functools.update_wrapper ...): refused by the membrane however they are reached.
 REPLACED_ORIGINALS: list[object] = []
 
 REPLACEMENTS: dict[str, Any] = {
     "struct": _struct_replacements,
+    "sys": _sys_replacements,
     "copy": _copy_replacements,
     "operator": _operator_replacements,
     "collections": _collections_replacements,

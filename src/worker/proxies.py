@@ -14,7 +14,7 @@ import types
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..language.catalogue import ModuleRule
+from ..language.catalogue import CATALOGUE, ModuleRule
 from .stand_ins import stand_in
 
 
@@ -32,6 +32,13 @@ class ModuleProxy:
         # A subclass would make ModuleProxy.__init__ "the program's own" and let it
         # rebuild a shared proxy with other attributes.
         raise TypeError("module proxies cannot be subclassed")
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for names the proxy does not hold: say why, as the catalogue does.
+        rule = CATALOGUE.get(self._proxy_name)
+        reason = rule.refused.get(name) if rule is not None and type(name) is str else None
+        message = f"module '{self._proxy_name}' has no attribute '{name}' in the sandbox"
+        raise AttributeError(f"{message}: {reason}" if reason else message, name=name, obj=None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"module '{self._proxy_name}' is read-only in the sandbox")

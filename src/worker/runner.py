@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from ..language.catalogue import CATALOGUE
 from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 from ..protocol import MAX_ERROR_TYPE_CHARS, ErrorInfo, Job, WorkerReply
-from . import dynamic, membrane
+from . import dynamic, membrane, sys_stand_in
 from .guards import SandboxType, guard_globals, make_print, safe_builtins
 from .jsonsafe import clean_text, to_json_value
 from .library_guards import REPLACED_ORIGINALS
@@ -96,6 +96,23 @@ def _exception_message(exc: BaseException) -> str:
         return message if type(message) is str else str.__str__(message)
     except BaseException:  # noqa: BLE001 - a user __str__ may raise anything, SystemExit included
         return f"<{type(exc).__name__} with an unprintable message>"
+
+
+def _exited(exc: SystemExit, stderr: TextIO, max_chars: int) -> WorkerReply:
+    """``sys.exit(status)`` as CPython ends a script with it: ``None`` or 0 is a normal end
+    (no result: the program stopped before its last expression); another int is an exit
+    status; anything else is a message, written to stderr, with status 1. No traceback."""
+    status = _EXIT_CODE.__get__(exc, SystemExit)  # the slot itself, not a property of a subclass
+    if status is None or (type(status) in (int, bool) and status == 0):
+        return _reply()
+    if type(status) in (int, bool):
+        return _reply(_error("SystemExit", f"exit status {int(status)}", _user_line(exc), max_chars))
+    message = _exception_message(SystemExit(status))
+    stderr.write(message + "\n")
+    return _reply(_error("SystemExit", message, _user_line(exc), max_chars))
+
+
+_EXIT_CODE: Any = SystemExit.code  # a member descriptor (typeshed types it as the value)
 
 
 def _write_traceback(exc: BaseException, stderr: TextIO) -> None:
@@ -214,6 +231,7 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     namespace.update(job["context"])
     namespace.update(environment.guards)  # after the context: guards always win
     namespace["_print_"] = make_print(stdout)
+    sys_stand_in.STREAMS.update(stdout=stdout, stderr=stderr)
     membrane.MEMBRANE.guard_namespace(namespace, environment.builtins)
     dynamic.begin(namespace, limits)
     try:
@@ -225,7 +243,9 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
             return _reply(_error("MemoryError", message, None, max_chars), limit="memory")
         _write_traceback(exc, stderr)
         return _reply(_error(type(exc).__name__, _exception_message(exc), _user_line(exc), max_chars))
-    except BaseException as exc:  # noqa: BLE001 - SystemExit and friends are the program's too
+    except SystemExit as exc:
+        return _exited(exc, stderr, max_chars)
+    except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt and friends are the program's too
         _write_traceback(exc, stderr)
         return _reply(_error(type(exc).__name__, _exception_message(exc), _user_line(exc), max_chars))
 

@@ -1029,5 +1029,5 @@ def test_getitem_and_getiter_pass_ordinary_data_through(proxies: Proxies) -> Non
 
 
 def test_operator_itemgetter_stays_available(proxies: Proxies) -> None:
-    getter = proxies["operator"].itemgetter  # type: ignore[attr-defined]
+    getter = proxies["operator"].itemgetter
     assert getter is operator.itemgetter

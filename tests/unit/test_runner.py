@@ -397,3 +397,37 @@ def test_reply_is_json_encodable(proxies: Proxies) -> None:
     reply = run("a = [{1, 2}, float('nan'), 10 ** 5000, 'a\\ud800']\na.append(a)\na", proxies).reply
     text = json.dumps(reply, ensure_ascii=False, allow_nan=False)
     assert isinstance(text.encode("utf-8"), bytes)
+
+
+# --------------------------------------------------------------------------- sys.exit / SystemExit
+
+
+def test_exit_status_is_read_from_the_exception_not_from_a_property_of_its_subclass(proxies: Proxies) -> None:
+    code = "class Quiet(SystemExit):\n    @property\n    def code(self):\n        return 0\nraise Quiet(4)"
+    assert run(code, proxies).error == {"type": "SystemExit", "message": "exit status 4", "line": 5}
+
+
+def test_an_exit_message_of_the_programs_own_str_class_is_plain_text(proxies: Proxies) -> None:
+    code = (
+        "import sys\n"
+        "class Loud(str):\n"
+        "    def __str__(self):\n"
+        "        return 'loud'\n"
+        "sys.exit(Loud('quiet'))"
+    )
+    outcome = run(code, proxies)
+    assert outcome.error["type"] == "SystemExit"
+    assert type(outcome.error["message"]) is str
+    assert outcome.stderr == outcome.error["message"] + "\n"
+
+
+def test_the_sys_streams_write_to_the_jobs_output(proxies: Proxies) -> None:
+    outcome = run("import sys\nsys.stdout.write('a')\nprint('b', file=sys.stderr)", proxies)
+    assert (outcome.stdout, outcome.stderr) == ("a", "b\n")
+
+
+def test_a_member_a_module_does_not_offer_says_why_and_holds_no_object(proxies: Proxies) -> None:
+    code = "import json\ntry:\n    json.codecs\nexcept AttributeError as e:\n    seen = [str(e), e.name, e.obj]\nseen"
+    message, name, obj = run(code, proxies).result
+    assert message.startswith("module 'json' has no attribute 'codecs' in the sandbox")
+    assert (name, obj) == ("codecs", None)

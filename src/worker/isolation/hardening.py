@@ -71,11 +71,23 @@ def detach_process_group() -> None:
     os.setpgid(0, 0)
 
 
+#: See set_rlimits. Linux leaves at least 128 MiB below the main thread's stack for it
+#: to grow into, whatever the limit was when the process started.
+STACK_BYTES = 64 * MIB
+
+
 def set_rlimits(limits: Limits) -> None:
-    """Memory, CPU time, no file writes, few descriptors, no new processes, no core dumps."""
+    """Memory, CPU time, no file writes, few descriptors, no new processes, no core dumps,
+    and room for the C stack that the recursion limit allows."""
     memory = limits["memory_mb"] * MIB
     cpu = limits["cpu_s"]
+    _, stack_hard = resource.getrlimit(resource.RLIMIT_STACK)
+    stack = STACK_BYTES if stack_hard == resource.RLIM_INFINITY else min(STACK_BYTES, stack_hard)
     table = (
+        # The main thread's stack may grow this far (within the address space above):
+        # recursion through C code costs up to ~3.5 KB of C stack per level, and a
+        # program may raise the recursion limit to sys_stand_in.RECURSION_LIMIT_CAP.
+        (resource.RLIMIT_STACK, stack, stack_hard),
         # Address space: a MemoryError inside Python instead of the host's OOM killer.
         (resource.RLIMIT_AS, memory, memory),
         # CPU seconds: SIGXCPU at the soft limit, SIGKILL a second later if it is ignored.

@@ -1,0 +1,102 @@
+"""The guarded members of ``import sys``: exit, the output streams, the recursion limit.
+
+The rest of the ``sys`` proxy is the catalogue's read-only facts (``version_info``,
+``maxsize``...). These replace members whose real versions hand out the interpreter:
+the real ``sys.stdout`` has ``.buffer.raw``, an ``io.FileIO`` whose class opens any
+path; a recursion limit past what the worker's C stack holds turns deep recursion
+through C code (``map``, ``sorted(key=...)``, ``__eq__``) into a segfault instead of a
+RecursionError.
+
+Every function of this module can be held by the program (the membrane approves a
+module's functions once it offers one of them): keep nothing else here.
+"""
+
+from __future__ import annotations
+
+import operator
+import sys
+from typing import Any, NoReturn, TextIO
+
+#: Where the running job's output goes: runner.execute fills it before each job.
+STREAMS: dict[str, TextIO] = {}
+
+#: The highest recursion limit a program may set. Recursion that passes through C code
+#: on each level (a function calling itself through sorted(key=lambda ...), map(), a
+#: comparison calling __eq__ again) costs up to ~3.5 KB of C stack per level here; the
+#: worker's stack may grow to 64 MiB (isolation/hardening.py), so this leaves room
+#: twice over (tests/integration/test_worker_layers.py recurses to the cap), and ordinary
+#: recursive code (DFS over a 10 000-node graph) fits.
+RECURSION_LIMIT_CAP = 10_000
+
+
+class StandardStream:
+    """``sys.stdout`` / ``sys.stderr``: write-only, to the job's own output (the bytes
+    count against the same budgets as print's). Holds the stream's name, never the
+    stream, and cannot be changed or subclassed."""
+
+    __slots__ = ("_name",)
+    _name: str
+
+    def __new__(cls, name: str) -> StandardStream:
+        if name not in ("stdout", "stderr"):
+            raise ValueError("a standard stream is 'stdout' or 'stderr'")
+        stream = object.__new__(cls)
+        object.__setattr__(stream, "_name", name)
+        return stream
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        raise TypeError("the sandbox's standard streams cannot be subclassed")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"sys.{self._name} is read-only in the sandbox")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"sys.{self._name} is read-only in the sandbox")
+
+    def __reduce_ex__(self, protocol: object) -> Any:
+        raise TypeError(f"sys.{self._name} cannot be copied")
+
+    def __repr__(self) -> str:
+        return f"<sys.{self._name} (sandboxed)>"
+
+    @property
+    def name(self) -> str:
+        return f"<{self._name}>"
+
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        return STREAMS[self._name].write(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        STREAMS[self._name].flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return False
+
+    def seekable(self) -> bool:
+        return False
+
+    def isatty(self) -> bool:
+        return False
+
+
+def exit(status: object = None, /) -> NoReturn:  # noqa: A001 - sys.exit's name
+    """``sys.exit``: ends the program. ``None`` or 0 is a normal end (runner.py)."""
+    raise SystemExit(status)
+
+
+def setrecursionlimit(limit: int, /) -> None:
+    """``sys.setrecursionlimit``, capped at RECURSION_LIMIT_CAP (past it, the cap)."""
+    sys.setrecursionlimit(min(int(operator.index(limit)), RECURSION_LIMIT_CAP))
