@@ -124,9 +124,12 @@ class McpFront(HttpMiddleware):
         counted as ``executor_rejections_total{reason="auth"}``.
         """
         request_id: str | int | None = None
-        with contextlib.suppress(ExecutorError, ClientDisconnect, ValueError):
-            # The body is read (bounded as any other) only to answer the request by its id.
-            raw = await read_body(Request(scope, receive), self.settings.max_body_bytes, self.settings.body_timeout_s)
+        with contextlib.suppress(ExecutorError, ClientDisconnect, ValueError, RecursionError):
+            # The body is read only to answer the request by its id, and only as far as a
+            # request with a bad token deserves: parsing a caller's megabytes on the event
+            # loop before it has shown a token would cost everyone else's latency.
+            limit = min(self.settings.max_body_bytes, UNAUTHENTICATED_BODY_BYTES)
+            raw = await read_body(Request(scope, receive), limit, self.settings.body_timeout_s)
             message = json.loads(raw)
             if isinstance(message, dict) and "method" in message and isinstance(message.get("id"), str | int):
                 request_id = message["id"]
@@ -135,6 +138,10 @@ class McpFront(HttpMiddleware):
         status = 200 if request_id is not None else 403
         await _refuse(send, status, _jsonrpc_error(request_id, exc), _headers(exc))
 
+
+#: The most of an unauthenticated request's body read to find its JSON-RPC id (a
+#: tools/call with a program is larger, and is answered 403 without the id).
+UNAUTHENTICATED_BODY_BYTES = 64 * 1024
 
 #: JSON-RPC error code of a request refused before the MCP layer: in the range JSON-RPC
 #: leaves to servers, away from the codes the SDKs give their own meanings (-32000,

@@ -266,6 +266,28 @@ def test_a_refused_notification_is_a_403_without_an_oauth_challenge(live_server:
     assert response.json()["id"] is None
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000,
+        b'{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"x": "' + b"y" * 200_000 + b'"}}',
+    ],
+    ids=["deeply-nested", "large"],
+)
+def test_an_unauthenticated_body_is_not_parsed_past_a_bound(live_server: LiveServer, body: bytes) -> None:
+    """Nested past the parser's recursion, or larger than a request with a bad token
+    deserves: a 403 without the id, never a 500, and the body is not parsed."""
+    response = httpx.post(
+        live_server.url + "/mcp",
+        content=body,
+        headers={"Accept": "application/json, text/event-stream", "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 403
+    assert response.json()["id"] is None
+    live_server.assert_still_serves()
+
+
 @pytest.mark.parametrize("headers", [{"X-Executor-Token": TOKEN}, {"Authorization": f"Bearer {TOKEN}"}])
 def test_either_header_is_accepted(live_server: LiveServer, headers: dict[str, str]) -> None:
     async def scenario() -> Any:
