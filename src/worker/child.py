@@ -13,11 +13,13 @@ import io
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import CodeType
 from typing import Any, TextIO, cast
 
+from ..language.policy import SOURCE_FILENAME
 from ..protocol import (
     EXIT_FLUSHED,
     FLUSH_SIGNAL,
@@ -34,7 +36,7 @@ from ..protocol import (
 from .isolation.hardening import Confinement, HardeningError, harden
 from .jsonsafe import clean_text
 from .proxies import ModuleProxy
-from .runner import Environment, build_environment, execute, run_job
+from .runner import Environment, build_environment, execute, run_job, write_traceback
 
 CHANNEL_FD = 3
 #: Exit status of a worker that could not confine itself; the parent answers 503.
@@ -209,6 +211,24 @@ def _flush_on_signal(stdout: io.TextIOWrapper, stderr: io.TextIOWrapper) -> None
     signal.signal(signal.SIGXCPU, flush_at_the_cpu_limit)
 
 
+def _show_warning(  # noqa: PLR0917 - warnings.showwarning's signature, called positionally
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
+    """A warning as CPython prints it, with its place only when that is the program's
+    source: a library's is a path on the host (``string.py:85``, ``guards.py:612``)."""
+    where = f"{SOURCE_FILENAME}:{lineno}: " if filename == SOURCE_FILENAME else ""
+    sys.stderr.write(f"{where}{category.__name__}: {message}\n")
+
+
+def _show_unraisable(unraisable: Any) -> None:
+    """``Exception ignored in: ...`` (an exception in a finalizer, a generator's
+    ``finally`` at collection), with the traceback's frames of the program only, as the
+    runner writes any other."""
+    sys.stderr.write(f"Exception ignored in: <{type(unraisable.object).__name__} object>\n")
+    if unraisable.exc_value is not None:
+        write_traceback(unraisable.exc_value, sys.stderr)
+
+
 def serve(kit: Kit, rehearse_first: bool = True) -> None:
     """Run one job and exit the process. Never returns.
 
@@ -230,6 +250,10 @@ def serve(kit: Kit, rehearse_first: bool = True) -> None:
     # pprint, calendar.prmonth & co. write to sys.stdout: the same buffered stream as print.
     sys.stdout, sys.stderr = OutputStream(stdout), OutputStream(stderr)
     sys.stdin = None  # nothing to read, nothing to hand out
+    # What the interpreter itself writes to stderr (warnings, exceptions it cannot raise)
+    # would name the host's paths of the library and the sandbox.
+    warnings.showwarning = _show_warning
+    sys.unraisablehook = _show_unraisable
     try:
         reply = kit.runner(job, stdout, stderr, kit.environment)
     except BaseException:  # noqa: BLE001 - a bug of ours; the program's own errors are data

@@ -115,7 +115,7 @@ def _exited(exc: SystemExit, stderr: TextIO, max_chars: int) -> WorkerReply:
 _EXIT_CODE: Any = SystemExit.code  # a member descriptor (typeshed types it as the value)
 
 
-def _write_traceback(exc: BaseException, stderr: TextIO) -> None:
+def write_traceback(exc: BaseException, stderr: TextIO) -> None:
     """What CPython would print for the program, with the frames of the sandbox removed."""
     try:
         te = traceback.TracebackException.from_exception(exc, limit=-50)
@@ -241,12 +241,12 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
         if not _made_by_the_program(exc):
             message = f"the program exceeded the {limits['memory_mb']} MB memory limit"
             return _reply(_error("MemoryError", message, None, max_chars), limit="memory")
-        _write_traceback(exc, stderr)
+        write_traceback(exc, stderr)
         return _reply(_error(type(exc).__name__, _exception_message(exc), _user_line(exc), max_chars))
     except SystemExit as exc:
         return _exited(exc, stderr, max_chars)
     except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt and friends are the program's too
-        _write_traceback(exc, stderr)
+        write_traceback(exc, stderr)
         return _reply(_error(type(exc).__name__, _exception_message(exc), _user_line(exc), max_chars))
 
     value = namespace[RESULT_NAME] if RESULT_NAME in namespace else namespace.get("_")
@@ -256,6 +256,6 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
         namespace.clear()
         if not _made_by_the_program(exc):
             return _reply(_error("MemoryError", "the result was too large to convert", None, max_chars), limit="memory")
-        _write_traceback(exc, stderr)
+        write_traceback(exc, stderr)
         return _reply(_error(type(exc).__name__, _exception_message(exc), _user_line(exc), max_chars))
     return _reply(result=result, truncated=truncated)

@@ -40,3 +40,28 @@ def test_typing_cache_hands_no_metaclass_alias_to_a_program(live_server: LiveSer
     body = live_server.reply(program("surface_typing_cache_metaclass_alias"))
     assert "ESC" + "APED" not in str(body["stdout"])
     assert body["success"] is False
+
+
+def test_what_the_interpreter_writes_to_stderr_names_no_host_path(live_server: LiveServer) -> None:
+    """A warning raised in library code and an exception in a generator's finally at
+    collection are written by the interpreter itself, not the runner: they still show
+    no path but the program's own source."""
+    code = (
+        "import re\n"
+        "re.compile(*['[[a]'])\n"
+        "def g():\n"
+        "    try:\n"
+        "        yield 1\n"
+        "    finally:\n"
+        "        1 / 0\n"
+        "x = g()\n"
+        "next(x)\n"
+        "x = None\n"
+        "print('done')"
+    )
+    body = live_server.reply(code)
+    assert body["stdout"] == "done\n"
+    assert "FutureWarning: Possible nested set at position 1" in body["stderr"]
+    assert "Exception ignored in: <generator object>" in body["stderr"]
+    assert "ZeroDivisionError" in body["stderr"]
+    assert "/" not in body["stderr"].replace("1 / 0", ""), body["stderr"]
