@@ -244,6 +244,10 @@ class _Scan:
             self.check_import_from(node, line)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             self.bound.add(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            self.bound.add(node.name)  # a capture binds a name like an assignment
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            self.bound.add(node.rest)
         elif isinstance(node, ast.match_case):
             self.check_captures(node, line)
         if isinstance(node, _BINDING_DEFS):
