@@ -19,12 +19,15 @@ import dataclasses
 import enum
 import functools
 import importlib
+import ipaddress
 import keyword
+import re
 import string
 import struct
 import sys
 import types
 import typing
+import zoneinfo._tzpath as tzpath
 from typing import Any
 
 from ..language.catalogue import CATALOGUE
@@ -486,6 +489,89 @@ REPLACEMENTS: dict[str, Any] = {
 }
 
 
+def _exact_text(value: Any) -> Any:
+    """A str or bytes subclass's contents as the exact type (its own methods never run);
+    anything else as it is."""
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bytes):
+        return bytes(memoryview(value))
+    return value
+
+
+def _exact_number_or_text(value: Any) -> Any:
+    return int.__int__(value) if isinstance(value, int) and not isinstance(value, bool) else _exact_text(value)
+
+
+def guard_update_wrapper() -> None:
+    """``functools.update_wrapper`` (also what ``wraps``, ``lru_cache``, ``singledispatch``
+    and ``contextlib.contextmanager`` run on whatever callable they are given) merges
+    ``wrapped.__dict__`` into the wrapper with the real getattr: for a library class, its
+    namespace, with the raw descriptors (an ``enum.property`` the program then renamed
+    through ``__set_name__``); for a library object, its private state. Only the
+    program's own functions, classes and objects have their ``__dict__`` merged; the other
+    attributes (``__name__``, ``__doc__``, ``__wrapped__`` ...) are set as before. Patched
+    in this process's functools, where the library's own callers find it."""
+    real = functools.update_wrapper
+    if getattr(real, "sandbox_guarded", False):
+        return
+
+    def programs_own(wrapped: Any) -> bool:
+        if isinstance(wrapped, type):
+            return is_user_class(wrapped)
+        return is_program_function(wrapped) or is_user_class(type(wrapped))
+
+    @functools.wraps(real)
+    def update_wrapper(
+        wrapper: Any,
+        wrapped: Any,
+        assigned: Any = functools.WRAPPER_ASSIGNMENTS,
+        updated: Any = functools.WRAPPER_UPDATES,
+    ) -> Any:
+        return real(wrapper, wrapped, assigned, updated if programs_own(wrapped) else ())
+
+    update_wrapper.sandbox_guarded = True  # type: ignore[attr-defined]
+    functools.update_wrapper = update_wrapper
+
+
+def guard_text_taking_library_code() -> None:
+    """Library functions that call methods of a text or number they are given, or key a
+    shared cache by it, see the exact value instead of the program's subclass. Patched in
+    this process's modules, where the library's own callers find them too:
+
+    * ``re.escape(s)`` calls ``s.translate(re._special_chars_map)``: a subclass's translate
+      received (and could change) that module table, and every later escape with it;
+    * zoneinfo validates a key, then ``os.path.join(tzpath, key)`` computes
+      ``path + sep + key``: a subclass's ``__radd__`` chose the file opened;
+    * ipaddress caches netmasks per class keyed by the prefix: a subclass that hashes and
+      compares as another prefix gave every later network of the worker its netmask."""
+    if getattr(re.escape, "sandbox_guarded", False):
+        return
+    escape = re.escape
+
+    @functools.wraps(escape)
+    def guarded_escape(pattern: Any) -> Any:
+        return escape(_exact_text(pattern))
+
+    validate = tzpath._validate_tzfile_path  # type: ignore[attr-defined]  # noqa: SLF001 - guarded here
+
+    def exact_key(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(path) is not str:
+            raise TypeError(f"a ZoneInfo key is a str, not {type(path).__name__}")
+        return validate(path, *args, **kwargs)
+
+    for base in (ipaddress._BaseV4, ipaddress._BaseV6):  # noqa: SLF001 - their netmask cache is guarded here
+        make = vars(base)["_make_netmask"].__func__
+
+        def exact_prefix(cls: Any, arg: Any, make: Any = make) -> Any:
+            return make(cls, _exact_number_or_text(arg))
+
+        type.__setattr__(base, "_make_netmask", classmethod(exact_prefix))
+    guarded_escape.sandbox_guarded = True  # type: ignore[attr-defined]
+    re.escape = guarded_escape
+    tzpath._validate_tzfile_path = exact_key  # type: ignore[attr-defined]  # noqa: SLF001
+
+
 def guard_enum_functional_api() -> None:
     """``Enum("E", names)`` builds a class from a mapping, outside the class statement's
     rules: a name like ``__getattribute__`` or ``__reduce_ex__`` became a class attribute.
@@ -515,6 +601,12 @@ def guard_enum_functional_api() -> None:
 
     def _create_(cls: Any, class_name: Any, names: Any, *args: Any, **kwargs: Any) -> Any:
         names = checked_names(names)
+        module = kwargs.get("module")
+        if module is not None and not (type(module) is str and module == "__main__"):
+            # Another module (or a str subclass that compares equal to "__main__") makes
+            # the class a library module's: dataclasses compiles methods in its globals.
+            raise SecurityError("enum: the program's classes belong to __main__ (no module=)")
+        kwargs["module"] = "__main__"
         result = real(cls, class_name, names, *args, **kwargs)
         ownership.current().add(result)
         return _sanitized(result)
@@ -590,7 +682,8 @@ def guard_dataclass_fields() -> None:
                 # The default is read with getattr(cls, name), which falls through to the
                 # metaclass: EnumType._convert_ as a field's default wrote module globals.
                 raise SecurityError(f"dataclasses: the field {name!r} names an attribute of the metaclass")
-        if is_user_class(cls) and cls.__module__ != "__main__":
+        module = cls.__module__
+        if is_user_class(cls) and not (type(module) is str and module == "__main__"):
             # The methods it compiles run with sys.modules[cls.__module__] as globals: exec
             # would write into that module.
             raise SecurityError("dataclasses: the program's classes belong to __main__")
@@ -829,6 +922,8 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         guard_string_formatter()
     if "typing" in allowed:
         guard_protocol_members()
+    guard_text_taking_library_code()
+    guard_update_wrapper()
     for name in sorted(allowed, key=lambda n: n.count(".")):
         rule = CATALOGUE[name]
         attrs_by_name[name] = public_attrs(importlib.import_module(name), rule)
