@@ -229,8 +229,16 @@ def _own_hook(obj: object, name: str) -> bool:
     any object's dict)."""
     if not _is_own(obj):
         return False
-    target = obj.__self__ if isinstance(obj, super) else obj  # type: ignore[attr-defined]
-    for klass in (target if isinstance(target, builtins.type) else builtins.type(target)).__mro__:
+    if isinstance(obj, super):
+        # super() looks past __thisclass__ in the MRO of the type it is bound to: a
+        # subclass's own hook says nothing about the library base's it resolves to.
+        start, this = obj.__self_class__, obj.__thisclass__  # type: ignore[attr-defined]
+        if start is None or this not in start.__mro__:
+            return False
+        searched = start.__mro__[start.__mro__.index(this) + 1 :]
+    else:
+        searched = (obj if isinstance(obj, builtins.type) else builtins.type(obj)).__mro__
+    for klass in searched:
         if name in vars(klass):
             function = getattr(vars(klass)[name], "__func__", vars(klass)[name])
             return not isinstance(function, types.FunctionType) or _is_program_function(function)
@@ -874,6 +882,45 @@ def _refuse_library_abc_bases(bases: tuple[type, ...]) -> None:
                 )
 
 
+#: For each library namespace class (enum's _EnumDict), its subclass that stores the
+#: compiler's temporaries as a plain dict would (see _temporaries_kept_apart).
+_NAMESPACES_KEEPING_TEMPORARIES_APART: dict[type, type] = {}
+
+
+def _temporaries_kept_apart(namespace: Mapping[str, object]) -> Mapping[str, object]:
+    """A library metaclass's class namespace (``EnumType.__prepare__``'s ``_EnumDict``),
+    made to store the compiler's temporaries without its own ``__setitem__``.
+
+    A temporary holds a value before the membrane has seen it (a loop's, a ``with``'s, a
+    match capture's, an import's: the policy binds the real name from it only once it is
+    admitted). In a class body the temporary is a store into the namespace, and a library
+    namespace acts on what it is given: ``_EnumDict`` made every temporary a member and
+    kept its raw value in ``_last_values``, which reaches the program's
+    ``_generate_next_value_``. Through this subclass the library's ``__setitem__`` sees
+    only the names the program wrote, with admitted values."""
+    kind: Any = builtins.type(namespace)
+    if not isinstance(namespace, dict):
+        raise SecurityError(f"a class namespace of type {kind.__name__} is not supported in the sandbox")
+    keeping: Any = _NAMESPACES_KEEPING_TEMPORARIES_APART.get(kind)
+    if keeping is None:
+        library_setitem = kind.__setitem__
+
+        def __setitem__(self: dict[str, object], key: str, value: object) -> None:
+            if builtins.type(key) is str and is_temporary(key):
+                dict.__setitem__(self, key, value)
+            else:
+                library_setitem(self, key, value)
+
+        keeping = builtins.type(kind.__name__, (kind,), {"__setitem__": __setitem__, "__module__": kind.__module__})
+        _NAMESPACES_KEEPING_TEMPORARIES_APART[kind] = keeping
+    kept: dict[str, object] = keeping.__new__(keeping)
+    dict.update(kept, namespace)
+    state = getattr(namespace, "__dict__", None)
+    if state is not None:
+        vars(kept).update(state)
+    return kept
+
+
 def make_class_factory(user_classes: UserClasses) -> object:
     """The ``__metaclass__`` RestrictedPython puts on every ``class`` statement.
 
@@ -918,7 +965,8 @@ def make_class_factory(user_classes: UserClasses) -> object:
             raise TypeError("metaclass conflict between ABCMeta and the bases of this class")
 
         def __prepare__(self, name: str, bases: tuple[type, ...], **kwargs: Any) -> Mapping[str, object]:
-            return self._metaclass(bases, kwargs).__prepare__(name, bases, **kwargs)
+            namespace = self._metaclass(bases, kwargs).__prepare__(name, bases, **kwargs)
+            return namespace if builtins.type(namespace) is dict else _temporaries_kept_apart(namespace)
 
         def __call__(self, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
             metaclass = self._metaclass(bases, kwargs)
@@ -941,7 +989,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             if "__subclasshook__" in namespace or _inherits_a_program_subclasshook(bases):
                 _refuse_library_abc_bases(bases)
             _fence_getattr(namespace)
-            program_names = {key for key in namespace if isinstance(key, str)}
+            body = {key: value for key, value in namespace.items() if isinstance(key, str)}
             token = begin_construction(namespace)
             cls: type | None = None
             try:
@@ -951,7 +999,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             assert cls is not None
             refuse_metaclass(cls)
             sanitize_match_args(cls)  # also what a NamedTuple/base class put there
-            settle_library_names(cls, program_names)
+            settle_library_names(cls, body)
             user_classes.add(cls)
             return cls
 

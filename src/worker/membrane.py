@@ -28,6 +28,8 @@ remembered in :data:`PLAIN`, so the common case costs one set lookup.
 from __future__ import annotations
 
 import builtins
+import contextlib
+import re
 import sys
 import types
 import weakref
@@ -134,6 +136,28 @@ class ClosureCell:
         return self
 
 
+class ProgramAlias(types.GenericAlias):
+    """``types.GenericAlias`` over a class of the program's (``C[int]`` through
+    ``__class_getitem__ = classmethod(GenericAlias)``). Calling the C alias calls the class
+    and then sets ``__orig_class__`` with the real setattr on whatever the call returned:
+    a class whose ``__new__`` or Enum ``_missing_`` returns a library object made the
+    interpreter write onto that object. This one writes only onto the program's own."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        result = cast(Any, self.__origin__)(*args, **kwargs)
+        if MEMBRANE.is_program_class(builtins.type(result)):
+            with contextlib.suppress(AttributeError, TypeError):
+                result.__orig_class__ = self
+        return result
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        raise TypeError("GenericAlias cannot be subclassed in the sandbox")
+
+
+# Shown as the class it stands in for; its module is one the membrane admits classes of.
+ProgramAlias.__module__, ProgramAlias.__name__, ProgramAlias.__qualname__ = "types", "GenericAlias", "GenericAlias"
+
+
 # --------------------------------------------------------------------------- vocabulary
 
 #: Types whose instances are never capabilities, whatever they hold (their contents are
@@ -141,11 +165,10 @@ class ClosureCell:
 PLAIN: set[type] = {
     int, float, complex, bool, str, bytes, bytearray, memoryview, type(None), type(Ellipsis),
     type(NotImplemented), list, tuple, set, frozenset, range, slice, super, object,
-    staticmethod, classmethod,
     type(iter([])), type(iter(())), type(iter("")), type(iter(range(0))), type(iter(set())),
     type({}.keys()), type({}.values()), type({}.items()),
     type(iter({})), type(iter({}.values())), type(iter({}.items())),
-    enumerate, zip, map, filter, reversed, type(reversed([])), UnboundMethod, ClosureCell,
+    enumerate, zip, map, filter, reversed, type(reversed([])), UnboundMethod, ClosureCell, ProgramAlias,
     types.GeneratorType, types.SimpleNamespace, types.UnionType,
 }  # fmt: skip
 PLAIN.update(v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException))
@@ -196,7 +219,12 @@ _DESCRIPTORS = (
 
 
 #: Kinds of values that are special methods of built-in types, bound or not.
-_SPECIAL_METHOD_KINDS = frozenset({types.BuiltinFunctionType, types.MethodWrapperType, *_DESCRIPTORS})
+#: A C method of a heap type defined with METH_METHOD (``re.Pattern.match`` bound): a
+#: subclass of builtin_function_or_method that the checks below must treat as one.
+_BUILTIN_METHOD_TYPE: type = type(re.compile("").match)
+_SPECIAL_METHOD_KINDS = frozenset(
+    {types.BuiltinFunctionType, _BUILTIN_METHOD_TYPE, types.MethodWrapperType, *_DESCRIPTORS}
+)
 
 
 def _unheld_special(name: object) -> bool:
@@ -437,6 +465,13 @@ class Membrane:
         self._class_verdicts[cls] = cls
         self._seal_mro(cls)  # its library bases' operators, if no value brought them yet
 
+    def abandon_program_class(self, cls: type) -> None:
+        """A class whose class statement failed after a hook had seen it: neither it nor
+        its instances may be held from now on (its metaclass never finished it)."""
+        self._program_classes.discard(cls)
+        PLAIN.discard(cls)
+        self._class_verdicts[cls] = refuse(f"the class {cls.__qualname__}, whose class statement failed")
+
     # ------------------------------------------------------------------ verdicts
 
     def _is_module_dict(self, value: object) -> bool:
@@ -489,6 +524,21 @@ class Membrane:
         )
         return property(fget, fset, fdel, value.__doc__)
 
+    def _method_wrapper(self, wrapper: classmethod | staticmethod) -> object:  # type: ignore[type-arg]
+        """What a classmethod or staticmethod wraps passes the membrane unchanged (it may
+        have been made by C code, ``map(classmethod, ...)``). A classmethod runs the
+        wrapped object's ``__get__`` with the class as the instance: a library class's
+        Python ``__get__`` (cached_property's read the class's namespace by a name the
+        program chose) is refused; a property's and a function's only call what they hold."""
+        inner = wrapper.__func__
+        if self.admit(inner) is not inner:
+            raise refuse(f"a {builtins.type(wrapper).__name__} of {builtins.type(inner).__name__}")
+        if builtins.type(wrapper) is classmethod:
+            getter = getattr(builtins.type(inner), "__get__", None)
+            if isinstance(getter, types.FunctionType) and getter.__code__.co_filename != SOURCE_FILENAME:
+                raise refuse(f"a classmethod of a {builtins.type(inner).__name__}, whose __get__ is its library's")
+        return wrapper
+
     def _bound_to_the_programs(self, method: Any) -> bool:
         """A builtin class hook bound to the program's own class or object
         (``super().__init_subclass__``): it acts on that object only."""
@@ -498,6 +548,9 @@ class Membrane:
         return self._is_program_class(owner if isinstance(owner, builtins.type) else builtins.type(owner))
 
     def _is_program_class(self, cls: type) -> bool:
+        return cls in self._program_classes
+
+    def is_program_class(self, cls: type) -> bool:
         return cls in self._program_classes
 
     def _instances_allowed(self, kind: type) -> bool:
@@ -533,6 +586,8 @@ class Membrane:
             return value
         if kind is types.TracebackType:
             return None
+        if kind is classmethod or kind is staticmethod:
+            return self._method_wrapper(value)
         if kind is property:
             return self._property(value)
         if kind is types.GenericAlias:
@@ -541,6 +596,8 @@ class Membrane:
             origin = value.__origin__
             if self.admit(origin) is not origin:
                 raise refuse(f"an alias of {getattr(origin, '__name__', 'a class')} that calls it")
+            if self._is_program_class(origin):
+                return ProgramAlias(origin, value.__args__)
             return value
         refused = _REFUSED_INSTANCES.get(kind)
         if refused is not None:
@@ -574,7 +631,7 @@ class Membrane:
             # object.__getattribute__, object.__setattr__, type.__subclasses__ ...: a special
             # method the program may not read by name is not a value it may hold by any route.
             raise refuse(f"the special method {value.__name__}")
-        if kind is types.BuiltinFunctionType:
+        if kind is types.BuiltinFunctionType or kind is _BUILTIN_METHOD_TYPE:
             owner = value.__self__
             if isinstance(owner, types.ModuleType):  # a module's function: only those offered
                 if id(value) in self._offered_ids:

@@ -8,6 +8,8 @@ the current one.
 
 from __future__ import annotations
 
+import _abc  # type: ignore[import-not-found]  # abc's C half: _abc_init
+import abc
 import dataclasses
 import enum
 import functools
@@ -15,6 +17,7 @@ import struct
 import types
 import weakref
 import zoneinfo
+from collections.abc import Mapping
 
 from .membrane import MEMBRANE, add_program_class
 from .refusal import SecurityError
@@ -34,9 +37,12 @@ from .refusal import SecurityError
 #: an iterator or a pack in progress then read freed memory. zoneinfo.ZoneInfo: its
 #: __init_subclass__ puts _weak_cache in the subclass (so the program may replace it), and
 #: the C code trusts what that cache returns (a bytes object became a ZoneInfo).
+#: classmethod, staticmethod: the membrane checks what an exact one wraps (a classmethod
+#: runs the wrapped object's __get__ with the class as the instance); a subclass's
+#: instances would be the program's, which it does not look into.
 FINAL_LIBRARY_CLASSES = frozenset(
     {dataclasses.Field, BaseExceptionGroup, functools.cached_property, enum.property, types.DynamicClassAttribute,
-     struct.Struct, zoneinfo.ZoneInfo}
+     struct.Struct, zoneinfo.ZoneInfo, classmethod, staticmethod}
 )  # fmt: skip
 
 
@@ -56,6 +62,11 @@ class UserClasses:
         refuse_final_bases(cls)
         self._classes[id(cls)] = weakref.ref(cls)
         add_program_class(cls)  # its instances are the program's: plain to the membrane
+
+    def discard(self, cls: type) -> None:
+        ref = self._classes.get(id(cls))
+        if ref is not None and ref() is cls:
+            del self._classes[id(cls)]
 
     def __contains__(self, cls: object) -> bool:
         ref = self._classes.get(id(cls))
@@ -79,6 +90,9 @@ class _CurrentJob(UserClasses):
     def add(self, cls: type) -> None:
         _current.add(cls)
 
+    def discard(self, cls: type) -> None:
+        _current.discard(cls)
+
     def __contains__(self, cls: object) -> bool:
         return cls in _current
 
@@ -101,6 +115,8 @@ def is_user_class(obj: object) -> bool:
 CONSTRUCTION_MARKER = "__sandbox_under_construction__"
 #: The token in the namespace of each class statement being built, innermost last.
 _building: list[object] = []
+#: The classes claimed under each token (normally the one class the statement returns).
+_claimed: dict[int, list[type]] = {}
 
 
 def begin_construction(namespace: dict[str, object]) -> object:
@@ -115,7 +131,22 @@ def begin_construction(namespace: dict[str, object]) -> object:
 
 
 def end_construction(token: object, cls: type | None) -> None:
+    """``cls``: what the statement built, None if it failed. A class a hook received while
+    it was built but the statement did not return (it raised after ``__set_name__`` or
+    ``__init_subclass__`` had stashed the class) was never finished by its metaclass
+    (ABCMeta had not given it its own registry, so ``register`` wrote into a library
+    base's): it stops being the program's, and the membrane refuses it."""
     _building.remove(token)
+    for claimed in _claimed.pop(id(token), []):
+        if claimed is not cls:
+            _current.discard(claimed)
+            MEMBRANE.abandon_program_class(claimed)
+            if isinstance(claimed, abc.ABCMeta):
+                # It stays a subclass of its bases (the program may still hold it), and a
+                # library ABC asks its subclasses: with no registry of its own it answered
+                # with the first base's (an ABC of the program's, where anything may be
+                # registered). Its own, empty, as ABCMeta.__new__ would have given it.
+                _abc._abc_init(claimed)  # noqa: SLF001 - what ABCMeta.__new__ calls
     if cls is not None and vars(cls).get(CONSTRUCTION_MARKER) is token:
         type.__delattr__(cls, CONSTRUCTION_MARKER)
 
@@ -130,6 +161,7 @@ def claim_if_being_built(cls: type) -> bool:
     if marker is None or not any(marker is token for token in _building):
         return False
     _current.add(cls)
+    _claimed.setdefault(id(marker), []).append(cls)
     return True
 
 
@@ -151,13 +183,17 @@ def note_program_write(cls: object, name: str) -> None:
         _written_while_built.setdefault(id(cls), set()).add(name)
 
 
-def settle_library_names(cls: type, program_names: set[str]) -> None:
+def settle_library_names(cls: type, body: Mapping[str, object]) -> None:
     """After a class statement: the private names in the class that neither its body nor the
-    program's hooks wrote."""
+    program's hooks wrote. ``body``: the namespace the class body made, name -> value. A
+    name the body defined but the metaclass replaced (``_abc_impl = None``, which ABCMeta
+    then sets to its registry) holds the library's value: the library's name."""
     written = _written_while_built.pop(id(cls), set())
+    namespace = vars(cls)
     added = {
-        name for name in vars(cls)
-        if type(name) is str and name.startswith("_") and not name.startswith("__") and name not in program_names
+        name for name in namespace
+        if type(name) is str and name.startswith("_") and not name.startswith("__")
+        and (name not in body or namespace[name] is not body[name])
     }  # fmt: skip
     if added - written:
         _library_names[cls] = frozenset(added - written)

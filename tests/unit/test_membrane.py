@@ -1095,3 +1095,158 @@ def test_a_copy_does_not_apply_special_names_smuggled_into_an_instance_dict(prox
         run("import copy\nclass E(ValueError):\n    pass\ne = E('x')\ne.code = 3\ncopy.copy(e).code", proxies).result
         == 3
     )
+
+
+# --------------------------------------------------------------------------- passes 14 to 16
+#: Raw values reaching the program through containers it holds (the compiler's
+#: temporaries in a library class namespace, a library class's namespace copied by a
+#: library wrapper), library Python hooks run through super() or a classmethod with an
+#: object they were not meant for, half-built classes, and library code that acts on a
+#: program's subclass of str or int.
+
+FOURTH_REVIEW = [
+    pytest.param(
+        "import enum\nstash = []\nclass Seed(enum.Enum):\n    try:\n        from json import decoder\n"
+        "    except Exception:\n        pass\n    def _generate_next_value_(name, start, count, last_values):\n"
+        "        stash.extend(last_values)\n        return 1\n    z = enum.auto()\nlen(stash)",
+        0,
+        id="enum-body-temporaries-stay-out-of-last-values",
+    ),
+    pytest.param(
+        "import enum, operator\nstash = []\nclass W(enum.Enum):\n    for x in [operator]:\n        pass\n"
+        "    def _generate_next_value_(name, start, count, last_values):\n        stash.extend(last_values)\n"
+        "        return 1\n    z = enum.auto()\n[v is operator for v in stash]",
+        [True],
+        id="enum-body-loop-gives-admitted-values-only",
+    ),
+    pytest.param(
+        "import abc, collections.abc\nclass B(collections.abc.Mapping):\n    _abc_impl = None\n"
+        "    def __getitem__(self, k):\n        raise KeyError(k)\n    def __len__(self):\n        return 0\n"
+        "    def __iter__(self):\n        return iter(())\ntry:\n    B._abc_impl\n    seen = 'read'\n"
+        "except Exception as e:\n    seen = type(e).__name__\nseen",
+        "SecurityError",
+        id="a-private-name-the-metaclass-replaced-is-the-librarys",
+    ),
+    pytest.param(
+        "import abc, collections.abc, json\nclass Own(abc.ABC):\n    pass\nOwn.register(int)\nhalf = []\n"
+        "class Grab:\n    def __set_name__(self, owner, name):\n        half.append(owner)\n        raise ValueError\n"
+        "try:\n    class Half(Own, collections.abc.Mapping):\n        g = Grab()\nexcept RuntimeError:\n    pass\n"
+        "isinstance(5, collections.abc.Mapping)",
+        False,
+        id="a-half-built-class-gets-its-own-abc-registry",
+    ),
+    pytest.param(
+        "import re\ngrab = []\nclass S(str):\n    def translate(self, table):\n        grab.append(table)\n"
+        "        return str.translate(self, table)\n[re.escape(S('a.b')), len(grab)]",
+        ["a\\.b", 0],
+        id="re-escape-reads-a-str-subclass-as-plain-text",
+    ),
+    pytest.param(
+        "import zoneinfo\nclass K(str):\n    pass\ntry:\n    zoneinfo.ZoneInfo.no_cache(K('Etc/UTC'))\n"
+        "    seen = 'loaded'\nexcept TypeError:\n    seen = 'refused'\nseen",
+        "refused",
+        id="zoneinfo-key-must-be-a-plain-str",
+    ),
+    pytest.param(
+        "import ipaddress\nclass P(int):\n    def __hash__(self):\n        return hash(20)\n"
+        "    def __eq__(self, other):\n        return other == 20\ntry:\n    ipaddress.IPv4Network(('0.0.0.0', P(0)))\n"
+        "except Exception:\n    pass\nipaddress.ip_network('10.1.0.0/20').num_addresses",
+        4096,
+        id="ipaddress-netmask-cache-keyed-by-plain-values",
+    ),
+    pytest.param(
+        "import difflib, enum, re\nclass F(difflib.SequenceMatcher, enum.IntFlag, boundary=enum.EJECT):\n    A = 1\n"
+        "    @classmethod\n    def _missing_(cls, value):\n        return re.IGNORECASE\nalias = F.__class_getitem__(int)\n"
+        "got = alias(64)\n[got is re.IGNORECASE, '__orig_class__' in dir(re.IGNORECASE)]",
+        [True, False],
+        id="a-generic-alias-of-a-program-class-writes-only-onto-its-own",
+    ),
+    pytest.param(
+        "import functools, re\ndef grab():\n    pass\nfunctools.update_wrapper(grab, re.RegexFlag)\n"
+        "w = functools.lru_cache(maxsize=None)(re.RegexFlag)\n[hasattr(grab, 'IGNORECASE'), hasattr(w, 'DOTALL'), grab.__wrapped__ is re.RegexFlag]",
+        [False, False, True],
+        id="update-wrapper-copies-no-library-namespace",
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), FOURTH_REVIEW)
+def test_a_finding_of_the_fourth_review_is_closed(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected
+
+
+FOURTH_REVIEW_REFUSED = [
+    pytest.param(
+        "import functools, json\nclass PM(functools.partialmethod):\n    def __get__(self, obj, cls=None):\n"
+        "        return 'mine'\ndef f(*a):\n    return a\nsuper(PM, PM(f)).__get__",
+        id="super-reads-the-librarys-hook-not-the-subclasss",
+    ),
+    pytest.param(
+        "import functools, abc\ncp = functools.cached_property(lambda obj: None)\nclass Namer:\n    _abc_impl = cp\n"
+        "class Mine(abc.ABC):\n    peek = classmethod(cp)\nMine.peek",
+        id="classmethod-of-a-library-descriptor",
+    ),
+    pytest.param(
+        "import enum\nclass M(str):\n    def __eq__(self, other):\n        return True\n    __hash__ = str.__hash__\n"
+        "enum.Enum('E', 'A B', module=M('math'))",
+        id="enum-functional-module-must-be-main",
+    ),
+    pytest.param(
+        "import operator\nexec('match operator.getitem:\\n    case len:\\n        pass')",
+        id="exec-string-capture-rebinding-a-builtin",
+    ),
+    pytest.param(
+        "import abc\nhalf = []\nclass Grab:\n    def __set_name__(self, owner, name):\n        half.append(owner)\n"
+        "        raise ValueError\ntry:\n    class X(abc.ABC):\n        g = Grab()\nexcept RuntimeError:\n    pass\nhalf[0]",
+        id="a-half-built-class-is-not-held",
+    ),
+    pytest.param("class C(classmethod):\n    pass", id="classmethod-is-final"),
+]
+
+
+@pytest.mark.parametrize("code", FOURTH_REVIEW_REFUSED)
+def test_a_refused_finding_of_the_fourth_review(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error_type in {"SecurityError", "TypeError"}
+
+
+FOURTH_REVIEW_SIBLINGS = [
+    pytest.param(
+        "import enum\nclass C(enum.Enum):\n    R, G = range(2)\nclass F(enum.IntFlag):\n    A = enum.auto()\n"
+        "    B = enum.auto()\n[[c.name for c in C], F.B.value]",
+        [["R", "G"], 2],
+        id="enum-unpacking-and-auto",
+    ),
+    pytest.param(
+        "import functools\nclass A:\n    @classmethod\n    def make(cls):\n        return cls.__name__\n"
+        "    @staticmethod\n    def two():\n        return 2\n    @functools.cached_property\n    def big(self):\n"
+        "        return 42\n    @classmethod\n    @property\n    def label(cls):\n        return 'A!'\n"
+        "[A.make(), A.two(), A().big, A.label]",
+        ["A", 2, 42, "A!"],
+        id="classmethod-staticmethod-cached-property",
+    ),
+    pytest.param("class A:\n    _x = 1\nA._x", 1, id="own-private-class-attribute"),
+    pytest.param(
+        "import enum\nE = enum.Enum('E', 'A B')\n[E.__module__, [e.name for e in E]]",
+        ["__main__", ["A", "B"]],
+        id="enum-functional-api",
+    ),
+    pytest.param(
+        "import re, zoneinfo, ipaddress\n[re.escape('a.b'), str(zoneinfo.ZoneInfo('Europe/Paris')), "
+        "ipaddress.ip_network('10.0.0.0/8').num_addresses]",
+        ["a\\.b", "Europe/Paris", 16777216],
+        id="escape-zoneinfo-ipaddress",
+    ),
+    pytest.param(
+        "import functools\ndef f():\n    pass\nf.tag = 1\n@functools.wraps(f)\ndef g():\n    pass\n"
+        "h = functools.lru_cache(maxsize=None)(f)\n[g.tag, g.__wrapped__ is f, h.tag]",
+        [1, True, 1],
+        id="wraps-of-the-programs-function-copies-its-dict",
+    ),
+    pytest.param("import re\nm = re.compile('a').match\nm('a') is not None", True, id="a-bound-c-method-of-a-pattern"),
+    pytest.param("match [1, 2]:\n    case [first, *rest]:\n        pass\n[first, rest]", [1, [2]], id="match-captures"),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), FOURTH_REVIEW_SIBLINGS)
+def test_the_sibling_of_a_fourth_review_finding_works(proxies: Proxies, code: str, expected: Any) -> None:
+    assert run(code, proxies).result == expected

@@ -408,13 +408,7 @@ def test_exit_status_is_read_from_the_exception_not_from_a_property_of_its_subcl
 
 
 def test_an_exit_message_of_the_programs_own_str_class_is_plain_text(proxies: Proxies) -> None:
-    code = (
-        "import sys\n"
-        "class Loud(str):\n"
-        "    def __str__(self):\n"
-        "        return 'loud'\n"
-        "sys.exit(Loud('quiet'))"
-    )
+    code = "import sys\nclass Loud(str):\n    def __str__(self):\n        return 'loud'\nsys.exit(Loud('quiet'))"
     outcome = run(code, proxies)
     assert outcome.error["type"] == "SystemExit"
     assert type(outcome.error["message"]) is str
