@@ -287,9 +287,38 @@ def _typing_introspection() -> dict[str, Any]:
     return {"get_origin": get_origin, "get_args": get_args}
 
 
+def _match_args_after(decorator: Any) -> Any:
+    """``dataclass`` that sets ``__match_args__`` only once it is done with the class.
+
+    The real one sets it from the field names (private ones included) and then calls
+    back into the program (``abc.update_abstractmethods`` reads each abstract name with
+    getattr, running the program's descriptors): inside that window a ``match`` class
+    pattern read private attributes of any object the class claimed through its ABC.
+    Here it runs with ``match_args=False``; the same tuple is set after, and sanitized."""
+
+    @functools.wraps(decorator)
+    def with_match_args_after(cls: Any = None, /, **options: Any) -> Any:
+        wanted = options.pop("match_args", True)
+
+        def finish(result: Any) -> Any:
+            if wanted and isinstance(result, type) and "__match_args__" not in vars(result):
+                names = tuple(f.name for f in dataclasses.fields(result) if f.init and not f.kw_only)
+                type.__setattr__(result, "__match_args__", names)
+            return result
+
+        if cls is None:
+            decorate = decorator(None, match_args=False, **options)
+            return lambda target: finish(decorate(target))
+        return finish(decorator(cls, match_args=False, **options))
+
+    return with_match_args_after
+
+
 def _dataclasses_replacements() -> dict[str, Any]:
     return {
-        "dataclass": _sanitizing(_own_classes_only(dataclasses.dataclass, "dataclasses.dataclass", factory=True)),
+        "dataclass": _sanitizing(
+            _match_args_after(_own_classes_only(dataclasses.dataclass, "dataclasses.dataclass", factory=True))
+        ),
         "make_dataclass": _safe_make_dataclass(dataclasses.make_dataclass),
     }
 
@@ -853,7 +882,13 @@ def _refuse_smuggled_names(value: object) -> None:
         namespace = object.__getattribute__(value, "__dict__")
     except Exception:  # noqa: BLE001 - no instance dict: no instance-level hook
         return
-    if type(namespace) is dict and not _SMUGGLED_NAMES.isdisjoint(namespace):
+    if type(namespace) is not dict:
+        return
+    # Keys are compared as exact strs, each once: a key of the program's class could
+    # answer "not __deepcopy__" to this check and "__deepcopy__" to copy's lookup after it.
+    if any(type(key) is not str for key in namespace):
+        raise SecurityError("copy: an object's own attributes must have str names in the sandbox")
+    if not _SMUGGLED_NAMES.isdisjoint(namespace):
         raise SecurityError("copy: an object's own attributes may not have special names in the sandbox")
 
 

@@ -1250,3 +1250,33 @@ FOURTH_REVIEW_SIBLINGS = [
 @pytest.mark.parametrize(("code", "expected"), FOURTH_REVIEW_SIBLINGS)
 def test_the_sibling_of_a_fourth_review_finding_works(proxies: Proxies, code: str, expected: Any) -> None:
     assert run(code, proxies).result == expected
+
+
+def test_dataclass_sets_match_args_only_after_it_is_done_with_the_class(proxies: Proxies) -> None:
+    # Inside dataclass(), abc.update_abstractmethods ran the program's descriptor while
+    # __match_args__ named the private fields: a class pattern read a Fraction's.
+    code = (
+        "import abc, dataclasses, fractions\nclass Own(abc.ABC):\n    @abc.abstractmethod\n    def m(self):\n        pass\n"
+        "leak = []\nclass Peek:\n    def __get__(self, obj, owner=None):\n        if owner is not None and not leak:\n"
+        "            match fractions.Fraction(22, 7):\n                case owner(n, d):\n                    leak.append((n, d))\n"
+        "        return self\nclass D(Own):\n    _numerator: int = 0\n    _denominator: int = 1\n    m = Peek()\n"
+        "D.register(fractions.Fraction)\ntry:\n    dataclasses.dataclass(D)\nexcept TypeError:\n    pass\nleak"
+    )
+    assert run(code, proxies).result == []
+    ordinary = (
+        "import dataclasses\n@dataclasses.dataclass\nclass P:\n    x: int\n    y: int = 0\n"
+        "@dataclasses.dataclass(match_args=False)\nclass R:\n    z: int\n"
+        "match P(1, 2):\n    case P(a, b):\n        pass\n[a, b, P.__match_args__, hasattr(R, '__match_args__')]"
+    )
+    assert run(ordinary, proxies).result == [1, 2, ["x", "y"], False]
+
+
+def test_copy_refuses_an_instance_dict_with_a_key_that_is_not_a_str(proxies: Proxies) -> None:
+    # A key whose __eq__ answered "not __deepcopy__" to the guard and "__deepcopy__" to
+    # copy's lookup right after it made copy call the program's hook with the memo.
+    code = (
+        "import copy\nclass Sly:\n    def __hash__(self):\n        return hash('__deepcopy__')\n"
+        "    def __eq__(self, other):\n        return False\nclass Box:\n    pass\nb = Box()\nvars(b)[Sly()] = 1\ncopy.deepcopy(b)"
+    )
+    assert run(code, proxies).error["message"] == "copy: an object's own attributes must have str names in the sandbox"
+    assert run("import copy\nclass Box:\n    pass\nb = Box()\nb.x = [1]\ncopy.deepcopy(b).x", proxies).result == [1]
