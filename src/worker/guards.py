@@ -86,7 +86,7 @@ from .ownership import (
     refuse_final_bases,
     settle_library_names,
 )
-from .proxies import TABLE_TYPES, ModuleProxy
+from .proxies import TABLE_TYPES, ModuleProxy, module_name
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
 from .stand_ins import real_class
 
@@ -222,6 +222,10 @@ _DATA_BASES = frozenset(
 )
 
 
+#: Class hooks bound to the class they are read on, not to an instance.
+_CLASS_BOUND_HOOKS = frozenset({"__init_subclass__", "__class_getitem__", "__subclasshook__"})
+
+
 def _own_hook(obj: object, name: str) -> bool:
     """A class hook (``__get__``, ``__init_subclass__`` ...) read on the program's own object
     is the program's def or the interpreter's (``super().__init_subclass__``), never a
@@ -229,15 +233,20 @@ def _own_hook(obj: object, name: str) -> bool:
     any object's dict)."""
     if not _is_own(obj):
         return False
-    if isinstance(obj, super):
+    if isinstance(obj, super) and name not in _CLASS_BOUND_HOOKS:
         # super() looks past __thisclass__ in the MRO of the type it is bound to: a
-        # subclass's own hook says nothing about the library base's it resolves to.
+        # subclass's own __get__ says nothing about the library base's it resolves to,
+        # which would run with any object (partialmethod.__get__ over a cached_property
+        # wrote any object's dict). A class-bound hook acts on the program's class itself
+        # (super().__init_subclass__() under random.Random): the walk below approves it
+        # when the program's class defines its own.
         start, this = obj.__self_class__, obj.__thisclass__  # type: ignore[attr-defined]
         if start is None or this not in start.__mro__:
             return False
         searched = start.__mro__[start.__mro__.index(this) + 1 :]
     else:
-        searched = (obj if isinstance(obj, builtins.type) else builtins.type(obj)).__mro__
+        target = obj.__self__ if isinstance(obj, super) else obj  # type: ignore[attr-defined]
+        searched = (target if isinstance(target, builtins.type) else builtins.type(target)).__mro__
     for klass in searched:
         if name in vars(klass):
             function = getattr(vars(klass)[name], "__func__", vars(klass)[name])
@@ -311,6 +320,8 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         return default
     if checked == "__class__":
         return admit(type_of(obj))  # what type(x) gives: never a metaclass
+    if checked == "__name__" and builtins.type(obj) is ModuleProxy:
+        return module_name(obj)
     if checked == "__closure__":
         closure = cast("types.FunctionType", obj).__closure__
         return None if closure is None else tuple(ClosureCell(cell) for cell in closure)

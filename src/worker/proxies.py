@@ -24,8 +24,10 @@ class ModuleProxy:
     _proxy_name: str
 
     def __init__(self, name: str, attrs: dict[str, Any]) -> None:
+        # No `__name__` of its own: `from json import decoder` falls back, when the proxy
+        # has no `decoder`, to sys.modules[proxy.__name__ + ".decoder"], the real module.
+        # The program reads `json.__name__` through its guard (module_name).
         object.__setattr__(self, "_proxy_name", name)
-        object.__setattr__(self, "__name__", name)  # `module.__name__`, as on a real module
         self.__dict__.update(attrs)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -34,7 +36,8 @@ class ModuleProxy:
         raise TypeError("module proxies cannot be subclassed")
 
     def __getattr__(self, name: str) -> Any:
-        # Only for names the proxy does not hold: say why, as the catalogue does.
+        # Only for names the proxy does not hold (`__name__` included, see __init__):
+        # say why, as the catalogue does.
         rule = CATALOGUE.get(self._proxy_name)
         reason = rule.refused.get(name) if rule is not None and type(name) is str else None
         message = f"module '{self._proxy_name}' has no attribute '{name}' in the sandbox"
@@ -48,6 +51,11 @@ class ModuleProxy:
 
     def __repr__(self) -> str:
         return f"<module '{self._proxy_name}' (sandboxed)>"
+
+
+def module_name(proxy: ModuleProxy) -> str:
+    """What ``proxy.__name__`` reads as for the program: the module's name."""
+    return proxy._proxy_name  # noqa: SLF001 - the proxy's own field
 
 
 #: The mutable containers a library keeps at module or class level as tables
