@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import re
 import sys
 import types
@@ -195,6 +196,23 @@ _REFUSED_INSTANCES: dict[type, str] = {
     types.CellType: "a closure cell",
     types.ModuleType: "a real module",
 }
+
+#: Library callables that call what they hold: never judged once for all their
+#: instances (PLAIN), each is admitted only if what it holds would be.
+_CALLABLE_HOLDERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
+    functools.partial: lambda p: (p.func, *p.args, *p.keywords.values()),
+    functools.partialmethod: lambda p: (p.func, *p.args, *p.keywords.values()),
+    builtins.type(functools.lru_cache()(lambda: None)): lambda w: (w.__wrapped__,),
+}
+
+
+def _callable_holder(kind: type) -> Callable[[Any], tuple[Any, ...]] | None:
+    for klass in kind.__mro__:
+        held = _CALLABLE_HOLDERS.get(klass)
+        if held is not None:
+            return held
+    return None
+
 
 #: Classes whose call builds a function, code object, module, frame or method from
 #: parts: replaced by stand-ins that cannot be called.
@@ -461,7 +479,8 @@ class Membrane:
 
     def add_program_class(self, cls: type) -> None:
         self._program_classes.add(cls)
-        PLAIN.add(cls)
+        if _callable_holder(cls) is None:  # a subclass of partial is checked as partial is
+            PLAIN.add(cls)
         self._class_verdicts[cls] = cls
         self._seal_mro(cls)  # its library bases' operators, if no value brought them yet
 
@@ -602,6 +621,14 @@ class Membrane:
         refused = _REFUSED_INSTANCES.get(kind)
         if refused is not None:
             raise refuse(refused)
+        held = _callable_holder(kind)
+        if held is not None:
+            # What calling it calls, and with what: each must pass unchanged (it may have
+            # been built by C code, map(functools.partial, ...), from values never bound).
+            for inner in held(value):
+                if builtins.type(inner) not in PLAIN and self.admit(inner) is not inner:
+                    raise refuse(f"a {kind.__name__} of {builtins.type(inner).__name__}")
+            return value
         if issubclass(kind, builtins.type):  # a class
             verdict = self._class(value)
             if isinstance(verdict, SecurityError):

@@ -1287,3 +1287,25 @@ def test_copy_refuses_an_instance_dict_with_a_key_that_is_not_a_str(proxies: Pro
     )
     assert run(code, proxies).error["message"] == "copy: an object's own attributes must have str names in the sandbox"
     assert run("import copy\nclass Box:\n    pass\nb = Box()\nb.x = [1]\ncopy.deepcopy(b).x", proxies).result == [1]
+
+
+def test_a_partial_is_held_only_if_what_it_calls_would_be(proxies: Proxies) -> None:
+    # C code builds partials from values the program never bound (map(functools.partial,
+    # ...)); a partial, a subclass of it, a partialmethod and an lru_cache wrapper are each
+    # checked for what they call, not judged once for their class.
+    import functools
+
+    for holder in (
+        functools.partial(builtins.getattr),
+        functools.partial(print, builtins.getattr),
+        functools.lru_cache(maxsize=None)(builtins.getattr),
+    ):
+        assert run("x = box[0]", proxies, context={"box": [holder]}).error_type == "SecurityError", holder
+    subclass = "import functools\nclass P(functools.partial):\n    pass\nx = list(map(P, box))[0]"
+    assert run(subclass, proxies, context={"box": [builtins.getattr]}).error_type == "SecurityError"
+    ordinary = (
+        "import functools, json\nclass P(functools.partial):\n    pass\n@functools.lru_cache(maxsize=None)\n"
+        "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+        "[functools.partial(json.dumps, indent=None)([1]), P(sorted, key=len)(['aa', 'b']), fib(20)]"
+    )
+    assert run(ordinary, proxies).result == ["[1]", ["b", "aa"], 6765]
