@@ -623,11 +623,21 @@ def guarded_getiter(obj: Iterable[Any]) -> Iterator[Any]:
     return iter(obj)
 
 
+def exact_keywords(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Keyword names as exact strs. ``f(**{S("bases"): v})`` passes a str subclass as the
+    name, and a guard that asks it (``kwargs.get("bases")``, ``key.startswith("_")``) gets
+    the subclass's answer while the callee's parameter matching gets another."""
+    if all(builtins.type(key) is str for key in kwargs):
+        return kwargs
+    return {exact_str(key, "keyword argument name"): value for key, value in kwargs.items()}
+
+
 def guarded_apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``_apply_``: calls written with ``*args``/``**kwargs``. The values the stars unpack
-    were never read through a guard: each passes the membrane, as does the result."""
+    were never read through a guard: each passes the membrane, as does the result; the
+    keyword names are read as exact strs (exact_keywords)."""
     checked_args = [admit(value) for value in args]
-    checked_kwargs = {key: admit(value) for key, value in kwargs.items()}
+    checked_kwargs = {key: admit(value) for key, value in exact_keywords(kwargs).items()}
     return admit(func(*checked_args, **checked_kwargs))
 
 
@@ -976,10 +986,12 @@ def make_class_factory(user_classes: UserClasses) -> object:
             raise TypeError("metaclass conflict between ABCMeta and the bases of this class")
 
         def __prepare__(self, name: str, bases: tuple[type, ...], **kwargs: Any) -> Mapping[str, object]:
+            kwargs = exact_keywords(kwargs)
             namespace = self._metaclass(bases, kwargs).__prepare__(name, bases, **kwargs)
             return namespace if builtins.type(namespace) is dict else _temporaries_kept_apart(namespace)
 
         def __call__(self, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
+            kwargs = exact_keywords(kwargs)
             metaclass = self._metaclass(bases, kwargs)
             for key in [key for key in namespace if isinstance(key, str) and is_temporary(key)]:
                 # The compiler's temporaries in a class body (a loop's or a match's):

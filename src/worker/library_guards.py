@@ -37,6 +37,7 @@ from . import ownership, sys_stand_in
 from .formatting import safe_format, safe_format_map
 from .guards import (
     check_class_namespace,
+    exact_keywords,
     exact_str,
     guarded_getattr,
     guarded_getitem,
@@ -199,6 +200,7 @@ def _safe_make_dataclass(real: Any) -> Any:
         for key in checked_namespace:
             _no_dunder(key, "a make_dataclass namespace key")
         check_class_namespace(checked_namespace)
+        kwargs = exact_keywords(kwargs)  # asked here, matched to parameters by the real one
         refuse_metaclass_bases(kwargs.get("bases", args[0] if args else ()))
         cls = real(exact_str(cls_name, "class name"), checked_fields, *args, namespace=checked_namespace, **kwargs)
         _sanitized(cls)  # before it becomes the program's: a metaclass never does

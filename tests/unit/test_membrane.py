@@ -1309,3 +1309,32 @@ def test_a_partial_is_held_only_if_what_it_calls_would_be(proxies: Proxies) -> N
         "[functools.partial(json.dumps, indent=None)([1]), P(sorted, key=len)(['aa', 'b']), fib(20)]"
     )
     assert run(ordinary, proxies).result == ["[1]", ["b", "aa"], 6765]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(
+            "import enum\nclass K(str):\n    def startswith(self, prefix, *args):\n        return False\n"
+            "class E(enum.IntEnum, **{K('_simple'): True}):\n    A = 1",
+            id="class-keyword",
+        ),
+        pytest.param(
+            "import dataclasses\nclass K(str):\n    def __eq__(self, other):\n        return False\n"
+            "    def __hash__(self):\n        return hash('bases')\n"
+            "dataclasses.make_dataclass('D', ['x'], **{K('bases'): (BaseExceptionGroup,)})",
+            id="make-dataclass-bases",
+        ),
+    ],
+)
+def test_keyword_names_are_read_as_exact_strs(proxies: Proxies, code: str) -> None:
+    # A str subclass as a keyword name answered the guard's question (startswith, get)
+    # one way and the callee's parameter matching another.
+    assert run(code, proxies).error_type == "SecurityError"
+
+
+def test_ordinary_keyword_unpacking_still_works(proxies: Proxies) -> None:
+    code = (
+        "def f(a, b=0):\n    return a + b\nopts = {'b': 2}\nclass K(str):\n    pass\n[f(1, **opts), f(**{K('a'): 1})]"
+    )
+    assert run(code, proxies).result == [3, 1]
