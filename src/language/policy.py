@@ -627,12 +627,12 @@ class SandboxTransformer(RestrictingNodeTransformer):
         {keys.A: v}``, ``case mod.Point(x)``) with no guard, and hands a mapping pattern's
         keys to the subject's own ``get``: each is read through the guards before the
         ``match``, into a holder the patterns read instead (``_tmpN.v0``)."""
-        hoisted: list[ast.expr] = []
+        hoisted: list[tuple[ast.expr, str | None]] = []
         holder = self.gen_tmp_name()
 
-        def hoist(expression: ast.expr) -> ast.expr:
+        def hoist(expression: ast.expr, checked_by: str | None = None) -> ast.expr:
             self._check_static_reference(expression)
-            hoisted.append(expression)
+            hoisted.append((expression, checked_by))
             read = ast.Attribute(_load(holder), f"v{len(hoisted) - 1}", ast.Load())
             self._hoisted.add(id(read))
             return _located(read, expression)  # type: ignore[return-value]
@@ -643,12 +643,19 @@ class SandboxTransformer(RestrictingNodeTransformer):
                     pattern.value = hoist(pattern.value)
                 elif isinstance(pattern, ast.MatchMapping):
                     pattern.keys = [hoist(k) if isinstance(k, ast.Attribute) else k for k in pattern.keys]
+                elif isinstance(pattern, ast.MatchClass) and pattern.patterns:
+                    # Positional sub-patterns read what __match_args__ names: checked then.
+                    pattern.cls = hoist(pattern.cls, checked_by="_match_class_")
                 elif isinstance(pattern, ast.MatchClass) and isinstance(pattern.cls, ast.Attribute):
                     pattern.cls = hoist(pattern.cls)
         visited = self.node_contents_visit(node)
         if not hoisted:
             return visited
-        values = _call("_match_values_", *(cast(ast.expr, self.visit(expression)) for expression in hoisted))
+        read = []
+        for expression, checked_by in hoisted:
+            value = cast(ast.expr, self.visit(expression))
+            read.append(value if checked_by is None else _call(checked_by, value))
+        values = _call("_match_values_", *read)
         assign = _located(ast.Assign(targets=[ast.Name(holder, ast.Store())], value=values), node)
         return [cast(ast.stmt, assign), cast(ast.stmt, visited)]
 

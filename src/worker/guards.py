@@ -616,6 +616,23 @@ def match_values(*values: Any) -> types.SimpleNamespace:
     return types.SimpleNamespace(**{f"v{index}": value for index, value in enumerate(values)})
 
 
+def match_class(cls: Any) -> Any:
+    """``_match_class_``: the class of a pattern with positional sub-patterns
+    (``case C(x, y)``), read as the ``match`` starts. The interpreter reads the attributes
+    ``C.__match_args__`` names with the real getattr; every class the program obtains is
+    sanitized, but a library factory (dataclass, NamedTuple) sets ``__match_args__`` from
+    field names and runs the program's hooks before it returns, and a ``match`` in such a
+    hook ran while the names were private. Checked where the pattern is used."""
+    if isinstance(cls, builtins.type):
+        match_args = getattr(cls, "__match_args__", ())
+        if not _ordinary_names(match_args if builtins.type(match_args) is tuple else tuple(match_args)):
+            raise SecurityError(
+                f"{cls.__name__}.__match_args__ names private or special attributes; "
+                "use keyword patterns (case C(x=a)) in the sandbox"
+            )
+    return cls
+
+
 def guarded_getiter(obj: Iterable[Any]) -> Iterator[Any]:
     """``_getiter_``: a plain iterator. The values it hands out pass the membrane where
     they are bound (the policy checks every name a ``for``, a comprehension or an
@@ -1133,6 +1150,7 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_inplacevar_": guarded_inplacevar,
         "_apply_": guarded_apply,
         "_match_values_": match_values,
+        "_match_class_": match_class,
         "__metaclass__": make_class_factory(user_classes),
         # The membrane, for the routes the policy sends through it (membrane.py).
         "_admit_": admit,

@@ -1338,3 +1338,17 @@ def test_ordinary_keyword_unpacking_still_works(proxies: Proxies) -> None:
         "def f(a, b=0):\n    return a + b\nopts = {'b': 2}\nclass K(str):\n    pass\n[f(1, **opts), f(**{K('a'): 1})]"
     )
     assert run(code, proxies).result == [3, 1]
+
+
+def test_a_class_pattern_checks_match_args_where_it_is_used(proxies: Proxies) -> None:
+    # Every class the program obtains is sanitized, but a library factory runs the
+    # program's hooks while __match_args__ still names the fields (NamedTuple, dataclass):
+    # a match inside such a hook is checked when it starts.
+    class Leaky:
+        __match_args__ = ("_secret",)
+        _secret = 42
+
+    code = "match Leaky():\n    case Leaky(s):\n        pass\ns"
+    assert run(code, proxies, context={"Leaky": Leaky}).error_type == "SecurityError"
+    ordinary = "class P:\n    __match_args__ = ('x',)\n    def __init__(self):\n        self.x = 7\nmatch P():\n    case P(v):\n        pass\nv"
+    assert run(ordinary, proxies).result == 7
