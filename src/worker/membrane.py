@@ -206,6 +206,18 @@ _CALLABLE_HOLDERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
 }
 
 
+def _library_internal_function(function: types.FunctionType) -> bool:
+    """A private function defined at a module's top level, outside the program."""
+    name = function.__qualname__
+    return (
+        function.__code__.co_filename != SOURCE_FILENAME
+        and type(name) is str
+        and "." not in name
+        and name.startswith("_")
+        and not name.startswith("__")
+    )
+
+
 def _callable_holder(kind: type) -> Callable[[Any], tuple[Any, ...]] | None:
     for klass in kind.__mro__:
         held = _CALLABLE_HOLDERS.get(klass)
@@ -645,6 +657,12 @@ class Membrane:
                 # here (copied out of a class's __dict__ by a library decorator): it would
                 # run on any self.
                 raise refuse(f"the method {value.__qualname__} without an instance of its class")
+            if _library_internal_function(value) and id(value) not in self._offered_ids:
+                # A module's own helper (dataclasses._create_fn exec()s the text it is given
+                # with the real builtins): never part of what a module offers, whatever
+                # route brought it. Closures a library returns (singledispatchmethod's
+                # _method) are not module-level and pass as before.
+                raise refuse(f"the library-internal function {value.__module__}.{value.__qualname__}")
             if self._function(value):
                 return value
             raise refuse(

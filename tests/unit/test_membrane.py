@@ -1352,3 +1352,20 @@ def test_a_class_pattern_checks_match_args_where_it_is_used(proxies: Proxies) ->
     assert run(code, proxies, context={"Leaky": Leaky}).error_type == "SecurityError"
     ordinary = "class P:\n    __match_args__ = ('x',)\n    def __init__(self):\n        self.x = 7\nmatch P():\n    case P(v):\n        pass\nv"
     assert run(ordinary, proxies).result == 7
+
+
+def test_a_modules_private_helper_is_not_held_whatever_route_brought_it(proxies: Proxies) -> None:
+    # dataclasses._create_fn exec()s the text it is given with the real builtins; a pass
+    # reached it through a pattern walk, and the membrane approved it for its globals.
+    import dataclasses
+    import json
+
+    for helper in (dataclasses._create_fn, json.decoder.py_scanstring):  # type: ignore[attr-defined]
+        outcome = run("x = box[0]", proxies, context={"box": [helper]})
+        expected = "SecurityError" if helper.__name__.startswith("_") else None
+        assert outcome.error_type == expected, helper
+    ordinary = (
+        "import functools\nclass C:\n    @functools.singledispatchmethod\n    def f(self, x):\n        return 'any'\n"
+        "    @f.register(int)\n    def _(self, x):\n        return 'int'\nm = C().f\n[m(1), m('a')]"
+    )
+    assert run(ordinary, proxies).result == ["int", "any"]
