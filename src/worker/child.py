@@ -224,9 +224,12 @@ def _show_unraisable(unraisable: Any) -> None:
     """``Exception ignored in: ...`` (an exception in a finalizer, a generator's
     ``finally`` at collection), with the traceback's frames of the program only, as the
     runner writes any other."""
-    sys.stderr.write(f"Exception ignored in: <{type(unraisable.object).__name__} object>\n")
-    if unraisable.exc_value is not None:
-        write_traceback(unraisable.exc_value, sys.stderr)
+    try:
+        sys.stderr.write(f"Exception ignored in: <{type(unraisable.object).__name__} object>\n")
+        if unraisable.exc_value is not None:
+            write_traceback(unraisable.exc_value, sys.stderr)
+    except BaseException:  # noqa: BLE001, S110 - a hook that raises makes CPython print its own report, paths and all
+        pass
 
 
 def serve(kit: Kit, rehearse_first: bool = True) -> None:

@@ -76,16 +76,18 @@ from .membrane import (
     admit_unchanged,
     admit_values,
 )
-from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
 from .ownership import (
+    LIBRARY_STATE_NAMES,
     begin_construction,
     end_construction,
     is_user_class,
     library_names,
     note_program_write,
     refuse_final_bases,
+    repair_half_built_abcs,
     settle_library_names,
 )
+from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
 from .proxies import TABLE_TYPES, ModuleProxy, module_name
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
 from .stand_ins import real_class
@@ -564,6 +566,8 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
             # A library's private name, in a library base or written into the program's class
             # by a library (ABCMeta's _abc_impl): its state, not the program's.
             raise SecurityError(f'cannot set "{checked}": it is a private name of a library class')
+        if checked in LIBRARY_STATE_NAMES:
+            raise SecurityError(f'cannot set "{checked}": it is the name of a library\'s state')
         note_program_write(obj, checked)  # a class being built: the name is the program's
         if not own and not _library_attribute_is_writable(obj, checked):
             raise SecurityError(
@@ -877,6 +881,8 @@ def check_class_namespace(namespace: Mapping[str, Any]) -> None:
             raise SecurityError(f'"{key}" cannot be defined in a class in the sandbox')
         if is_sunder(key) and key not in CLASS_SUNDERS:
             raise SecurityError(f'"{key}" cannot be defined in a class in the sandbox')
+        if key in LIBRARY_STATE_NAMES:
+            raise SecurityError(f'"{key}" is the name of a library\'s state and cannot be defined in the sandbox')
     for key in DEFINABLE_METHODS & namespace.keys():
         _program_callable(namespace[key], key)
     if "__match_args__" in namespace:
@@ -1036,6 +1042,8 @@ def make_class_factory(user_classes: UserClasses) -> object:
                 cls = metaclass(name, bases, namespace, **kwargs)
             finally:
                 end_construction(token, cls)
+                if cls is None:
+                    repair_half_built_abcs(bases)
             assert cls is not None
             refuse_metaclass(cls)
             sanitize_match_args(cls)  # also what a NamedTuple/base class put there

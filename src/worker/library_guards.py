@@ -646,6 +646,11 @@ def guard_enum_functional_api() -> None:
     enum.EnumType._create_ = _create_  # type: ignore[attr-defined]
 
 
+#: Py_TPFLAGS_SEQUENCE | Py_TPFLAGS_MAPPING: what `match` asks a class, and what
+#: ABCMeta.register copies from the ABC onto the class registered.
+_COLLECTION_FLAGS = (1 << 5) | (1 << 6)
+
+
 def guard_abc_register() -> None:
     """``SomeABC.register(cls)`` edits the ABC's registry, which isinstance() and every
     library check that uses it trust. In this process's abc module: the ABC or the class
@@ -665,6 +670,13 @@ def guard_abc_register() -> None:
         if not (is_user_class(subclass) or own_line):
             raise SecurityError(
                 "ABC.register: the registered class, or the ABC and its ABC bases, must be the program's own"
+            )
+        if not is_user_class(subclass) and cls.__flags__ & _COLLECTION_FLAGS:
+            # register() copies the ABC's sequence/mapping flag onto the registered class
+            # (and its subclasses): Seqy(list, ABC).register(UserDict) made every UserDict
+            # a sequence to `match`. A library class keeps its own flags.
+            raise SecurityError(
+                "ABC.register: an ABC that is a sequence or a mapping may register only the program's own classes"
             )
         if not own_line and isinstance(subclass, abc.ABCMeta):
             # The program's own ABC has a registry of its own: Mapping.register(Mine) and

@@ -137,12 +137,20 @@ class ClosureCell:
         return self
 
 
-class ProgramAlias(types.GenericAlias):
-    """``types.GenericAlias`` over a class of the program's (``C[int]`` through
-    ``__class_getitem__ = classmethod(GenericAlias)``). Calling the C alias calls the class
-    and then sets ``__orig_class__`` with the real setattr on whatever the call returned:
-    a class whose ``__new__`` or Enum ``_missing_`` returns a library object made the
-    interpreter write onto that object. This one writes only onto the program's own."""
+class GuardedAlias(types.GenericAlias):
+    """``types.GenericAlias`` as the program holds it (``list[int]``, ``C[int]`` through a
+    library base's ``__class_getitem__ = classmethod(GenericAlias)``). Calling the C alias
+    calls its origin and then sets ``__orig_class__`` with the real setattr on whatever the
+    call returned: an origin that returns an existing object (an Enum's ``_missing_``, a
+    function such as ``typing.cast``) made the interpreter write onto a library object.
+    This one writes only onto the program's own objects, and what it derives (a
+    subscript, a copy) is a guarded alias too."""
+
+    def __new__(cls, origin: Any, args: Any) -> GuardedAlias:
+        # Its instances are plain to the membrane: what one calls passes it here.
+        if admit(origin) is not origin:
+            raise refuse(f"an alias of {getattr(origin, '__name__', 'a value')} that calls it")
+        return super().__new__(cls, origin, args)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         result = cast(Any, self.__origin__)(*args, **kwargs)
@@ -151,12 +159,21 @@ class ProgramAlias(types.GenericAlias):
                 result.__orig_class__ = self
         return result
 
+    def __getitem__(self, item: Any) -> Any:
+        derived = super().__getitem__(item)
+        if builtins.type(derived) is types.GenericAlias:
+            return GuardedAlias(derived.__origin__, derived.__args__)
+        return derived
+
+    def __reduce__(self) -> Any:
+        return GuardedAlias, (self.__origin__, self.__args__)
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError("GenericAlias cannot be subclassed in the sandbox")
 
 
 # Shown as the class it stands in for; its module is one the membrane admits classes of.
-ProgramAlias.__module__, ProgramAlias.__name__, ProgramAlias.__qualname__ = "types", "GenericAlias", "GenericAlias"
+GuardedAlias.__module__, GuardedAlias.__name__, GuardedAlias.__qualname__ = "types", "GenericAlias", "GenericAlias"
 
 
 # --------------------------------------------------------------------------- vocabulary
@@ -169,7 +186,7 @@ PLAIN: set[type] = {
     type(iter([])), type(iter(())), type(iter("")), type(iter(range(0))), type(iter(set())),
     type({}.keys()), type({}.values()), type({}.items()),
     type(iter({})), type(iter({}.values())), type(iter({}.items())),
-    enumerate, zip, map, filter, reversed, type(reversed([])), UnboundMethod, ClosureCell, ProgramAlias,
+    enumerate, zip, map, filter, reversed, type(reversed([])), UnboundMethod, ClosureCell, GuardedAlias,
     types.GeneratorType, types.SimpleNamespace, types.UnionType,
 }  # fmt: skip
 PLAIN.update(v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException))
@@ -627,9 +644,7 @@ class Membrane:
             origin = value.__origin__
             if self.admit(origin) is not origin:
                 raise refuse(f"an alias of {getattr(origin, '__name__', 'a class')} that calls it")
-            if self._is_program_class(origin):
-                return ProgramAlias(origin, value.__args__)
-            return value
+            return GuardedAlias(origin, value.__args__)  # its __new__ admits the origin
         refused = _REFUSED_INSTANCES.get(kind)
         if refused is not None:
             raise refuse(refused)

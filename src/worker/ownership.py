@@ -130,6 +130,23 @@ def begin_construction(namespace: dict[str, object]) -> object:
     return token
 
 
+def repair_half_built_abcs(bases: tuple[type, ...]) -> None:
+    """After a class statement (or a library class factory) failed: a class that
+    ``type.__new__`` made before the failure (a bad class keyword raised in
+    ``__init_subclass__``) is a subclass of its bases until it is collected, and ABCMeta
+    never gave it a registry of its own; a library ABC asking its subclasses found the
+    first base's instead (an ABC of the program's, where anything may be registered).
+    Every such subclass of the bases gets its own, empty, as ABCMeta.__new__ would have
+    given it."""
+    for base in bases:
+        if not isinstance(base, type):
+            continue
+        sub: type
+        for sub in type.__subclasses__(base):
+            if isinstance(sub, abc.ABCMeta) and "_abc_impl" not in vars(sub):
+                _abc._abc_init(sub)  # noqa: SLF001 - what ABCMeta.__new__ calls
+
+
 def end_construction(token: object, cls: type | None) -> None:
     """``cls``: what the statement built, None if it failed. A class a hook received while
     it was built but the statement did not return (it raised after ``__set_name__`` or
@@ -183,6 +200,11 @@ def note_program_write(cls: object, name: str) -> None:
         _written_while_built.setdefault(id(cls), set()).add(name)
 
 
+#: Private names whose value is always a library's state, in any class: ABCMeta writes its
+#: registry there after every hook has run, so "the program wrote it first" says nothing.
+LIBRARY_STATE_NAMES = frozenset({"_abc_impl"})
+
+
 def settle_library_names(cls: type, body: Mapping[str, object]) -> None:
     """After a class statement: the private names in the class that neither its body nor the
     program's hooks wrote. ``body``: the namespace the class body made, name -> value. A
@@ -195,8 +217,9 @@ def settle_library_names(cls: type, body: Mapping[str, object]) -> None:
         if type(name) is str and name.startswith("_") and not name.startswith("__")
         and (name not in body or namespace[name] is not body[name])
     }  # fmt: skip
-    if added - written:
-        _library_names[cls] = frozenset(added - written)
+    library = (added - written) | (LIBRARY_STATE_NAMES & namespace.keys())
+    if library:
+        _library_names[cls] = frozenset(library)
 
 
 def library_names(cls: type) -> frozenset[str]:

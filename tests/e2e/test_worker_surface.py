@@ -65,3 +65,33 @@ def test_what_the_interpreter_writes_to_stderr_names_no_host_path(live_server: L
     assert "Exception ignored in: <generator object>" in body["stderr"]
     assert "ZeroDivisionError" in body["stderr"]
     assert "/" not in body["stderr"].replace("1 / 0", ""), body["stderr"]
+
+
+def test_an_unraisable_exception_at_the_recursion_limit_names_no_host_path(live_server: LiveServer) -> None:
+    # The worker's hook itself ran out of stack; CPython then printed its own report of
+    # the hook's failure, with the sandbox's paths and the hook's address.
+    code = (
+        "import sys\n"
+        "def g():\n"
+        "    try:\n"
+        "        yield 1\n"
+        "    finally:\n"
+        "        raise ValueError('boom')\n"
+        "def at_depth(n, target):\n"
+        "    if n < target:\n"
+        "        return at_depth(n + 1, target)\n"
+        "    gen = g()\n"
+        "    next(gen)\n"
+        "    gen = None\n"
+        "    return n\n"
+        "sys.setrecursionlimit(120)\n"
+        "for t in range(100, 115):\n"
+        "    try:\n"
+        "        at_depth(0, t)\n"
+        "    except RecursionError:\n"
+        "        pass\n"
+        "print('done')"
+    )
+    body = live_server.reply(code)
+    assert body["stdout"] == "done\n"
+    assert "src/worker" not in body["stderr"] and " at 0x" not in body["stderr"], body["stderr"][-500:]
