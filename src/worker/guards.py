@@ -443,6 +443,8 @@ def _make_guarded_getattr() -> Callable[..., Any]:
                 raise
             return default
         value_kind = _type(value)
+        if value_kind is tuple and name == "args" and isinstance(obj, BaseException):
+            return exception_args(value)
         if value_kind in _plain or (kind is ModuleProxy and id(value) in _offered):  # a catalogue member
             return value
         if value_kind is _bound and value.__self__ is obj:
@@ -463,6 +465,16 @@ def _make_guarded_getattr() -> Callable[..., Any]:
 
 
 guarded_getattr = _make_guarded_getattr()
+
+
+def exception_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``e.args``: each element through the membrane. Library code raises exceptions over
+    whatever it was handling (singledispatch's KeyError(cls) held the real ``type`` when
+    ``cls`` was a class's class), and a tuple is held without looking inside; C code the
+    program calls (``map(operator.call, e.args, ...)``) would use the elements unbound."""
+    if all(builtins.type(item) in PLAIN for item in args):
+        return args
+    return tuple(admit(item) for item in args)
 
 
 def guarded_vars(*objects: object) -> dict[str, Any]:
@@ -853,7 +865,7 @@ def _program_callable(value: object, name: str) -> None:
     cache, ``__exit__`` with a traceback) must be the program's own function, whose
     parameters pass the membrane: ``__eq__ = sink.append`` received them raw."""
     kind = builtins.type(value)
-    if kind in (staticmethod, classmethod):  # exactly: a subclass may define its own __get__
+    if kind is staticmethod or kind is classmethod:  # exactly: a subclass may define its own __get__
         value = cast("Any", value).__func__
         kind = builtins.type(value)
     if value is None or _is_program_function(value):

@@ -223,6 +223,12 @@ _CALLABLE_HOLDERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
 }
 
 
+def _is_constructor(cls: object) -> bool:
+    """By identity: ``cls in _CONSTRUCTORS`` compares with ==, which a class's metaclass
+    may answer, and hands it each constructor to compare with."""
+    return any(cls is constructor for constructor in _CONSTRUCTORS)
+
+
 def _library_internal_function(function: types.FunctionType) -> bool:
     """A private function defined at a module's top level, outside the program."""
     name = function.__qualname__
@@ -393,7 +399,7 @@ class Membrane:
             if id(value) in self._offered_ids or not isinstance(value, (type, types.FunctionType)):
                 continue  # offered under another name (statistics.sqrt is math.sqrt), or data
             if isinstance(value, type) and (
-                issubclass(value, builtins.type) or value in _CONSTRUCTORS or value.__module__ == "builtins"
+                issubclass(value, builtins.type) or _is_constructor(value) or value.__module__ == "builtins"
             ):
                 continue  # re-exports of what the membrane replaces anyway (FunctionType, ABCMeta)
             self._refused_members.append(value)  # held, so the id stays its own
@@ -544,7 +550,7 @@ class Membrane:
     def _judge_class(self, cls: type) -> object:
         if issubclass(cls, builtins.type):
             return self._sandbox_type  # the real type or a metaclass: builds classes from dicts
-        if cls in _CONSTRUCTORS:
+        if _is_constructor(cls):
             return stand_in(cls, f"{cls.__name__}(...) cannot be called in the sandbox")
         if id(cls) in self._offered_ids or str(cls.__module__) in self._class_modules:
             if cls.__name__.startswith("_") and id(cls) not in self._offered_ids and not self._is_program_class(cls):
@@ -603,7 +609,7 @@ class Membrane:
 
     def _instances_allowed(self, kind: type) -> bool:
         refused = isinstance(self._class(kind), SecurityError)
-        return not (refused or issubclass(kind, builtins.type) or kind in _CONSTRUCTORS)
+        return not (refused or issubclass(kind, builtins.type) or _is_constructor(kind))
 
     def _function(self, function: types.FunctionType) -> bool:
         if function.__code__.co_filename == SOURCE_FILENAME or function in APPROVED_FUNCTIONS:

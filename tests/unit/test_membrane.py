@@ -1426,3 +1426,31 @@ def test_the_programs_generic_alias_class_is_built_only_over_what_it_may_hold(pr
     code = "import operator\nx = list(map(type(list[int]), box, [()]))"
     assert run(code, proxies, context={"box": [builtins.getattr]}).error_type == "SecurityError"
     assert run("import json\nstr(type(list[int])(json.loads, ()))", proxies).result == "json.loads[()]"
+
+
+def test_an_exceptions_args_pass_the_membrane_element_by_element(proxies: Proxies) -> None:
+    # singledispatch's KeyError(cls) held the real type (int.__class__), and e.args was
+    # held as a plain tuple: map(operator.call, e.args, ...) built classes from any dict.
+    code = (
+        "import functools, abc, operator\nclass Boom(abc.ABC):\n    @classmethod\n    def __subclasshook__(cls, C):\n"
+        "        raise ValueError('boom')\n@functools.singledispatch\ndef f(x):\n    return 'default'\n"
+        "@f.register(Boom)\ndef _(x):\n    return 'boom'\ntry:\n    f(int)\nexcept ValueError as e:\n"
+        "    raw = e.__context__.args\nlist(map(operator.call, raw, ['Evil'], [()], [{}]))"
+    )
+    outcome = run(code, proxies)
+    assert outcome.error_type == "TypeError"
+    assert "three arguments" in outcome.error["message"]
+    assert run("try:\n    {}['k']\nexcept KeyError as e:\n    a = e.args\na", proxies).result == ["k"]
+
+
+def test_the_constructor_check_compares_by_identity() -> None:
+    from src.worker.membrane import _is_constructor
+
+    class Liar:
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        __hash__ = object.__hash__
+
+    assert not _is_constructor(Liar())
+    assert _is_constructor(types.FunctionType)
