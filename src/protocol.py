@@ -186,6 +186,17 @@ def decode_body(body: bytes) -> Any:
         raise ProtocolError("frame is not valid UTF-8 JSON") from exc
 
 
+def decode_checker_body(body: bytes) -> Any:
+    """A frame body between the API process and the checker process. Unlike a worker's
+    frames these carry the program's source as the request gave it, lone surrogates
+    included (the validator refuses them with a message, which must not become a broken
+    frame). Raises ProtocolError."""
+    try:
+        return json.loads(body.decode("utf-8", "surrogatepass"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProtocolError("frame is not valid UTF-8 JSON") from exc
+
+
 def frame_length(header: bytes, max_bytes: int) -> int:
     """Length announced by a frame header, refused above ``max_bytes``."""
     if len(header) != HEADER.size:

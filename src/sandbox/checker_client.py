@@ -1,4 +1,4 @@
-"""Client side of the checker process (src/sandbox/checker_process.py).
+"""Client side of the checker process (src/worker/checker.py).
 
 One child process checks programs one at a time; the caller (ProgramChecker) makes sure
 of that. The child is spawned the way the template is: a fresh interpreter, isolated
@@ -13,6 +13,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import json
 import logging
 import sys
 from typing import Any, Protocol
@@ -25,14 +26,13 @@ from ..language.validation import (
     Violation,
     compiled_limit_bytes,
 )
-from ..protocol import HEADER, ProtocolError, encode_frame, frame_length
-from .checker_process import decode_frame_body, policy_argument
+from ..protocol import HEADER, ProtocolError, decode_checker_body, encode_frame, frame_length
 from .template_client import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
 _BOOTSTRAP = (
-    "import sys; sys.path.insert(0, sys.argv[1]); from src.sandbox.checker_process import main; "
+    "import sys; sys.path.insert(0, sys.argv[1]); from src.worker.checker import main; "
     "main(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))"
 )
 #: How long the child may take to import the validator and say it is ready.
@@ -64,6 +64,17 @@ class Checker(Protocol):
     async def check(self, code: str, budget_s: float) -> PreparedProgram: ...
 
     async def stop(self) -> None: ...
+
+
+def policy_argument(policy: SourcePolicy) -> str:
+    """The policy as the child's command line carries it (see checker.policy_from_argument)."""
+    return json.dumps(
+        {
+            "max_ast_nodes": policy.max_ast_nodes,
+            "max_ast_depth": policy.max_ast_depth,
+            "allowed_imports": sorted(policy.allowed_imports),
+        }
+    )
 
 
 def _violation(raw: Any) -> Violation:
@@ -181,7 +192,7 @@ class CheckerProcess:
     async def _read_frame(self, max_bytes: int) -> Any:
         assert self._proc is not None and self._proc.stdout is not None
         header = await self._proc.stdout.readexactly(HEADER.size)
-        return decode_frame_body(await self._proc.stdout.readexactly(frame_length(header, max_bytes)))
+        return decode_checker_body(await self._proc.stdout.readexactly(frame_length(header, max_bytes)))
 
     async def _kill(self) -> None:
         proc = self._proc

@@ -180,3 +180,18 @@ def test_a_reply_that_is_not_a_verdict_is_refused(reply: object) -> None:
 
 def test_a_well_formed_reply_reads_back() -> None:
     assert parse_verdict({"violations": [], "bytecode": base64.b64encode(b"\x01\x02").decode()}).bytecode == b"\x01\x02"
+
+
+def test_it_holds_no_capability_and_no_new_privileges() -> None:
+    """The first process to parse the untrusted source: a memory-safety bug in CPython's
+    parser or compiler must not be a process with root's capabilities."""
+
+    async def scenario(process: CheckerProcess) -> dict[str, str]:
+        await process.start()
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        return dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+
+    status = run(scenario)
+    assert int(status["CapEff"].strip(), 16) == 0
+    assert int(status["CapPrm"].strip(), 16) == 0
+    assert status["NoNewPrivs"].strip() == "1"

@@ -10,45 +10,32 @@ one core at most, it is killed at its deadline, and its memory is bounded.
 The parent (src/sandbox/checker_client.py) spawns this module with an empty
 environment in isolated mode and speaks the frames of src/protocol.py over stdin and
 stdout: ``{"code": str}`` in, ``{"violations": [...], "bytecode": base64 | null}`` out.
-The source is never run here. EOF on stdin ends the process.
+The source is never run here, but it is the first process to parse it, with CPython's C
+parser and compiler: it drops its capabilities, takes no_new_privs and, where the host
+offers Landlock, may read nothing but the interpreter's own files and write nothing, so
+that a memory-safety bug in them would not be root with every capability.
+EOF on stdin ends the process.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import resource
 import sys
 import warnings
 from typing import Any, BinaryIO
 
 from ..language.validation import PreparedProgram, SourcePolicy, Violation, prepare_program
-from ..protocol import HEADER, ProtocolError, encode_frame, frame_length
-
-
-def decode_frame_body(body: bytes) -> Any:
-    """A frame body of either side. Unlike the worker's frames, these carry the program's
-    source as the request gave it, lone surrogates included (the validator refuses them
-    with a message, which must not turn into a broken frame)."""
-    try:
-        return json.loads(body.decode("utf-8", "surrogatepass"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ProtocolError("frame is not valid UTF-8 JSON") from exc
+from ..protocol import HEADER, ProtocolError, decode_checker_body, encode_frame, frame_length
+from .isolation import landlock
+from .isolation.hardening import drop_capabilities, set_no_new_privs
 
 
 def policy_from_argument(text: str) -> SourcePolicy:
     raw = json.loads(text)
     return SourcePolicy(int(raw["max_ast_nodes"]), int(raw["max_ast_depth"]), frozenset(raw["allowed_imports"]))
-
-
-def policy_argument(policy: SourcePolicy) -> str:
-    return json.dumps(
-        {
-            "max_ast_nodes": policy.max_ast_nodes,
-            "max_ast_depth": policy.max_ast_depth,
-            "allowed_imports": sorted(policy.allowed_imports),
-        }
-    )
 
 
 def verdict_message(prepared: PreparedProgram) -> dict[str, Any]:
@@ -88,11 +75,25 @@ def serve(policy: SourcePolicy, requests: BinaryIO, replies: BinaryIO, max_reque
         body = _read_exactly(requests, frame_length(header, max_request_bytes))
         if body is None:
             raise ProtocolError("truncated frame")
-        request = decode_frame_body(body)
+        request = decode_checker_body(body)
         if not isinstance(request, dict) or not isinstance(request.get("code"), str):
             raise ProtocolError("a request is {'code': str}")
         replies.write(encode_frame(verdict_message(check(request["code"], policy))))
         replies.flush()
+
+
+def confine() -> None:
+    """No capabilities, no_new_privs, and Landlock's read-only view of the interpreter's
+    files where the kernel has it (everything this process imports is imported by now)."""
+    drop_capabilities()
+    set_no_new_privs()
+    abi = landlock.abi_version()
+    if abi > 0:
+        fd = landlock.build_ruleset(abi, landlock.interpreter_paths())
+        try:
+            landlock.restrict_self(fd)
+        finally:
+            os.close(fd)
 
 
 def main(policy_text: str, max_request_bytes: int, memory_bytes: int) -> None:
@@ -101,6 +102,7 @@ def main(policy_text: str, max_request_bytes: int, memory_bytes: int) -> None:
     warnings.simplefilter("ignore")
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    confine()
     sys.stdout.buffer.write(encode_frame({"ready": True}))
     sys.stdout.buffer.flush()
     serve(policy_from_argument(policy_text), sys.stdin.buffer, sys.stdout.buffer, max_request_bytes)
