@@ -142,6 +142,8 @@ def _private_name_is_the_programs(obj: object, name: str) -> bool:
     wrote defines; refused: names a library base class defines. Through ``super()`` the
     lookup is super's own: the instance dict is skipped and the search starts after the
     class super names, so that is where the owner is looked for."""
+    if name in LIBRARY_STATE_NAMES:
+        return False  # ABCMeta's registry, whichever class holds it
     if isinstance(obj, super):
         start = cast("Any", obj).__thisclass__
         owner = cast("Any", obj).__self_class__

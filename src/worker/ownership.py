@@ -37,12 +37,14 @@ from .refusal import SecurityError
 #: an iterator or a pack in progress then read freed memory. zoneinfo.ZoneInfo: its
 #: __init_subclass__ puts _weak_cache in the subclass (so the program may replace it), and
 #: the C code trusts what that cache returns (a bytes object became a ZoneInfo).
+#: super: the guards read a super object's __thisclass__ and __self_class__ to decide
+#: what it resolves to; a subclass (with a library base) answered them as it liked.
 #: classmethod, staticmethod: the membrane checks what an exact one wraps (a classmethod
 #: runs the wrapped object's __get__ with the class as the instance); a subclass's
 #: instances would be the program's, which it does not look into.
 FINAL_LIBRARY_CLASSES = frozenset(
     {dataclasses.Field, BaseExceptionGroup, functools.cached_property, enum.property, types.DynamicClassAttribute,
-     struct.Struct, zoneinfo.ZoneInfo, classmethod, staticmethod}
+     struct.Struct, zoneinfo.ZoneInfo, classmethod, staticmethod, super}
 )  # fmt: skip
 
 

@@ -1454,3 +1454,17 @@ def test_the_constructor_check_compares_by_identity() -> None:
 
     assert not _is_constructor(Liar())
     assert _is_constructor(types.FunctionType)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param("import pprint\nclass S(super, pprint.PrettyPrinter):\n    pass", id="super-is-final"),
+        pytest.param(
+            "import abc, dataclasses\n@dataclasses.dataclass(slots=True)\nclass A(abc.ABC):\n    x: int = 0\nA._abc_impl",
+            id="abc-impl-of-a-class-dataclass-rebuilt",
+        ),
+    ],
+)
+def test_a_refused_finding_of_pass_seventeen(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error_type == "SecurityError"
