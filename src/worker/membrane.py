@@ -714,11 +714,17 @@ class Membrane:
                 if not self._function(function):
                     raise refuse(f"the method {function.__qualname__}, from a module the sandbox does not offer")
             else:
-                self.admit(function)
-            self.admit(value.__self__)
+                self.admit(function)  # what it returns passes the membrane where it is called
+            owner = value.__self__
+            # Bound to what the program may hold as it is (a method over the real type
+            # would be refused, not replaced: the call would still reach the real one).
+            if builtins.type(owner) not in PLAIN and self.admit(owner) is not owner:
+                raise refuse(f"a method bound to {builtins.type(owner).__name__}")
             return value
         if kind is types.MethodWrapperType:
-            self.admit(value.__self__)
+            owner = value.__self__
+            if builtins.type(owner) not in PLAIN and self.admit(owner) is not owner:
+                raise refuse(f"a method bound to {builtins.type(owner).__name__}")
             return value
         if kind in _DESCRIPTORS:
             verdict = self._class(value.__objclass__)
@@ -786,22 +792,36 @@ class AdmittedContext:
     """``with cm as x``: the value ``cm.__enter__()`` returns passes the membrane before it
     is bound. Special methods are looked up on the type, as the ``with`` statement does."""
 
-    __slots__ = ("_enter", "_exit", "_manager")
+    __slots__ = ("_enter", "_exit")
 
     def __init__(self, manager: object) -> None:
         kind = builtins.type(manager)
-        try:
-            self._enter = kind.__enter__  # type: ignore[attr-defined]
-            self._exit = kind.__exit__  # type: ignore[attr-defined]
-        except AttributeError:
-            raise TypeError(f"'{kind.__name__}' object does not support the context manager protocol") from None
-        self._manager = manager
+        enter, exit_ = _special(kind, "__enter__"), _special(kind, "__exit__")
+        if enter is None or exit_ is None:
+            raise TypeError(f"'{kind.__name__}' object does not support the context manager protocol")
+        # Bound as the interpreter binds a special method (a staticmethod's function as
+        # it is, a classmethod to the class), once, like the with statement does.
+        self._enter = _bound_special(enter, manager, kind)
+        self._exit = _bound_special(exit_, manager, kind)
 
     def __enter__(self) -> Any:
-        return admit(self._enter(self._manager))
+        return admit(self._enter())
 
     def __exit__(self, kind: Any, value: Any, traceback: Any) -> Any:
-        return self._exit(self._manager, kind, value, traceback)
+        return self._exit(kind, value, traceback)
+
+
+def _special(kind: type, name: str) -> Any:
+    """A special method as the interpreter finds it: in the class's MRO, not the instance."""
+    for klass in kind.__mro__:
+        if name in vars(klass):
+            return vars(klass)[name]
+    return None
+
+
+def _bound_special(raw: Any, manager: object, kind: type) -> Any:
+    get = getattr(builtins.type(raw), "__get__", None)
+    return raw if get is None else get(raw, manager, kind)
 
 
 def offered_values(proxies: Mapping[str, Any], table: Mapping[str, Any]) -> list[object]:

@@ -1468,3 +1468,19 @@ def test_the_constructor_check_compares_by_identity() -> None:
 )
 def test_a_refused_finding_of_pass_seventeen(proxies: Proxies, code: str) -> None:
     assert run(code, proxies).error_type == "SecurityError"
+
+
+def test_a_method_is_held_only_bound_to_what_the_program_may_hold_as_it_is(proxies: Proxies) -> None:
+    # A method over the real type would have passed: admitting its __self__ replaced the
+    # type, and the check ignored the replacement (the call still reached the real one).
+    bound = types.MethodType(lambda self: self, builtins.type)
+    assert run("x = box[0]", proxies, context={"box": [bound]}).error_type == "SecurityError"
+    assert run("class A:\n    def m(self):\n        return 1\nf = A().m\nf()", proxies).result == 1
+
+
+def test_with_binds_special_methods_as_the_interpreter_does(proxies: Proxies) -> None:
+    code = (
+        "class S:\n    @staticmethod\n    def __enter__():\n        return 'static'\n    @classmethod\n"
+        "    def __exit__(cls, *a):\n        return False\nwith S() as a:\n    pass\na"
+    )
+    assert run(code, proxies).result == "static"
