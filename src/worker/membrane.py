@@ -447,7 +447,7 @@ class Membrane:
           membrane (the interpreter's own C operators return new plain values, or the
           result of another operator on their elements);
         * each public table (a list, dict, set or bytearray) is read as a fresh copy."""
-        if klass in self._sealed_classes or self._is_program_class(klass):
+        if klass in self._sealed_classes or self.is_program_class(klass):
             return
         self._sealed_classes.add(klass)
         namespace = vars(klass)
@@ -553,7 +553,7 @@ class Membrane:
         if _is_constructor(cls):
             return stand_in(cls, f"{cls.__name__}(...) cannot be called in the sandbox")
         if id(cls) in self._offered_ids or str(cls.__module__) in self._class_modules:
-            if cls.__name__.startswith("_") and id(cls) not in self._offered_ids and not self._is_program_class(cls):
+            if cls.__name__.startswith("_") and id(cls) not in self._offered_ids and not self.is_program_class(cls):
                 # A library's internal class (typing._GenericAlias, reached as type(List[int])):
                 # its instances are the library's to make; calling it builds one over anything.
                 return stand_in(cls, f"{cls.__name__}(...) is internal to its library and cannot be called")
@@ -599,10 +599,7 @@ class Membrane:
         owner = getattr(method, "__self__", None)
         if owner is None:
             return False
-        return self._is_program_class(owner if isinstance(owner, builtins.type) else builtins.type(owner))
-
-    def _is_program_class(self, cls: type) -> bool:
-        return cls in self._program_classes
+        return self.is_program_class(owner if isinstance(owner, builtins.type) else builtins.type(owner))
 
     def is_program_class(self, cls: type) -> bool:
         return cls in self._program_classes
