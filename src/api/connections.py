@@ -31,9 +31,15 @@ framing, extensions and trailers count against ``MAX_HEAD_BYTES`` between two ch
 parser holds an unfinished line whole, and copies it on every read).
 
 At most ``max_connections`` connections are served at once (uvicorn's own limit is not
-used): past it a request gets a 503 with ``Retry-After`` and the connection closes,
-except the probes (``PROBE_PATHS``), which are always answered, so that clients holding
-every place cannot make an orchestrator restart a healthy service.
+used). A request that arrives whole when every place is taken closes the connection that
+has waited longest for a request it has not finished sending (an idle keep-alive
+connection, a head or body still arriving, the unread rest of a body after an early
+answer) and is served in its place: a place held by a client that sends nothing is worth
+less than a request ready to run, so clients that open hundreds of connections and send
+a byte now and then cannot keep out one that sends its request. Only when every place
+holds a request being served does a request get a 503 with ``Retry-After`` (and the
+connection closes); the probes (``PROBE_PATHS``) are answered even then, so that clients
+holding every place cannot make an orchestrator restart a healthy service.
 
 A connection past a deadline is aborted (whatever is buffered for it is dropped) and
 counted in ``executor_connections_closed_total{reason}``. Open connections are
@@ -58,6 +64,7 @@ connection: the parser would skip its body and parse that body as the next reque
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol, cast, get_args
@@ -67,7 +74,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 #: Why the server closed a connection: the ``reason`` label of
 #: ``executor_connections_closed_total``.
-ConnectionCut = Literal["header_timeout", "headers_too_large", "body_timeout", "send_timeout"]
+ConnectionCut = Literal["header_timeout", "headers_too_large", "body_timeout", "send_timeout", "evicted"]
 CONNECTION_CUTS: tuple[ConnectionCut, ...] = get_args(ConnectionCut)
 
 #: Request line and headers together (nginx's default allows 32 KiB, h11's 16 KiB): far
@@ -78,6 +85,10 @@ _HEADER_LINE_OVERHEAD = 4
 #: Added to the body deadline here, so that the route's own 408 (which starts counting a
 #: little later, after authentication) wins the race.
 BODY_GRACE_S = 2.0
+
+#: The order in which connections started waiting for a request (ties are impossible,
+#: unlike with the loop's clock).
+_WAITING_ORDER = itertools.count()
 
 #: Answered even past the connection limit: what orchestrators and load balancers poll.
 PROBE_PATHS = frozenset({b"/livez", b"/health"})
@@ -174,12 +185,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._boundaries = 0
         self._body_bytes_this_read = 0
         self._head_bytes_this_read = 0
+        self.waiting_since = next(_WAITING_ORDER)
 
     # ------------------------------------------------------------------ phases
 
     def _start_head(self) -> None:
         self._reading_head = True
         self._body_done = False
+        self.waiting_since = next(_WAITING_ORDER)
         self._arm(self.limits.header_timeout_s, "header_timeout")
 
     def _arm(self, delay_s: float, reason: ConnectionCut) -> None:
@@ -333,9 +346,34 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if len(self.connections) <= limit and len(self.tasks) < limit:  # counts this one
             return False
         try:
-            return httptools.parse_url(self.url).path not in PROBE_PATHS
+            if httptools.parse_url(self.url).path in PROBE_PATHS:
+                return False
         except httptools.HttpParserInvalidURLError:
             return True
+        return not self._evict_longest_waiting()
+
+    @property
+    def waiting_for_a_request(self) -> bool:
+        """Holding a place without a request to serve: its head or body still arriving
+        (also the unread rest of a body after an early answer), or idle between requests."""
+        return self._serving and not self._body_done
+
+    def evict(self) -> None:
+        """Close this connection to give its place to a request that is ready."""
+        self._cut("evicted")
+
+    def _evict_longest_waiting(self) -> bool:
+        """Close the connection that has waited longest for its request, to serve this one
+        in its place; False when every other place holds a request being served."""
+        waiting = [
+            other
+            for other in self.connections
+            if other is not self and isinstance(other, GuardedHttpToolsProtocol) and other.waiting_for_a_request
+        ]
+        if not waiting:
+            return False
+        min(waiting, key=lambda other: other.waiting_since).evict()
+        return True
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to bytes that do not parse; while an answer is in progress,

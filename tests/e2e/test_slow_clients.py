@@ -387,8 +387,16 @@ def test_the_server_serves_on_after_slow_and_departed_clients(server: LiveServer
 
 @pytest.fixture(scope="module")
 def patient_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """Idle connections stay for a minute: filling the connection limit takes no race."""
-    with run_server(tmp_path_factory.mktemp("patient"), {"EXECUTOR_HEADER_TIMEOUT_S": "60"}) as live:
+    """Idle connections stay for a minute and requests may wait a minute for the one
+    execution slot: filling the connection limit takes no race."""
+    settings = {
+        "EXECUTOR_HEADER_TIMEOUT_S": "60",
+        "EXECUTOR_MAX_CONCURRENT_EXECUTIONS": "1",
+        "EXECUTOR_MAX_QUEUED_EXECUTIONS": str(MAX_CONNECTIONS),
+        "EXECUTOR_QUEUE_TIMEOUT_S": "60",
+        "EXECUTOR_MAX_TIMEOUT_S": "60",
+    }
+    with run_server(tmp_path_factory.mktemp("patient"), settings) as live:
         yield live
 
 
@@ -398,27 +406,73 @@ def send_and_read(server: LiveServer, request: bytes) -> bytes:
         return read_until_closed(sock)
 
 
-def test_past_the_connection_limit_requests_are_a_counted_503_but_probes_are_answered(
+def closed_by_server(sock: socket.socket) -> bool:
+    """Whether the server has closed ``sock`` (reset, or an end of stream), without waiting."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
+    finally:
+        sock.settimeout(CLOSE_WAIT_S)
+
+
+def test_past_the_connection_limit_a_request_takes_the_place_of_the_longest_idle_connection(
     patient_server: LiveServer,
 ) -> None:
-    """Clients holding every place must not make /livez fail (an orchestrator would restart
-    a healthy service); everything else gets a 503 with Retry-After, counted."""
-    idle = [connect(patient_server) for _ in range(MAX_CONNECTIONS)]
+    """Connections that send nothing cannot keep out a request: with every place taken by
+    them, a whole request closes the one that has waited longest and is served."""
+    evicted_before = patient_server.metric("executor_connections_closed_total", reason="evicted")
+    oldest = connect(patient_server)
+    # The scrape's own connection is open while it is answered: two means the oldest is in.
+    wait_until(lambda: patient_server.metric("executor_connections_open") == 2, "the first connection to be accepted")
+    idle = [oldest, *(connect(patient_server) for _ in range(MAX_CONNECTIONS - 1))]
     try:
-        # The scrape's own connection is past the limit too: /metrics would be refused.
-        wait_until(
-            lambda: (
-                b'"alive"' in send_and_read(patient_server, b"GET /livez HTTP/1.0\r\n\r\n")
-                and b"503" in send_and_read(patient_server, b"GET /metrics HTTP/1.0\r\n\r\n")[:12]
-            ),
-            "every place to be taken",
-        )
-        refused = send_and_read(patient_server, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert refused.startswith(b"HTTP/1.1 503 ") and b"retry-after: 1" in refused.lower()
-        health = send_and_read(patient_server, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        assert health.startswith(b"HTTP/1.1 200 ")
+        scrape = b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+        def served_in_the_oldest_place() -> bool:
+            # Served every time: within the limit until the server has accepted them all.
+            served = send_and_read(patient_server, scrape)
+            assert served.startswith(b"HTTP/1.1 200 "), served[:200]
+            return closed_by_server(oldest)
+
+        wait_until(served_in_the_oldest_place, "a request to take the place of the oldest connection")
+        assert not any(closed_by_server(sock) for sock in idle[1:])
     finally:
         for sock in idle:
             sock.close()
     wait_until(lambda: patient_server.metric("executor_connections_open") == 1, "the idle connections to close")
-    assert patient_server.metric("executor_connections_refused_total") >= 2
+    assert patient_server.metric("executor_connections_closed_total", reason="evicted") >= evicted_before + 1
+
+
+def test_when_every_place_holds_a_request_being_served_requests_get_a_503_but_probes_are_answered(
+    patient_server: LiveServer,
+) -> None:
+    """Clients holding every place with real work must not make /livez fail (an
+    orchestrator would restart a healthy service); everything else gets a 503 with
+    Retry-After, counted. One execution runs, the others wait for its slot."""
+    refused_before = patient_server.metric("executor_connections_refused_total")
+    busy = []
+    try:
+        for number in range(MAX_CONNECTIONS):
+            sock = connect(patient_server)
+            sock.sendall(execute_request(f"busy-{number}", "while True: pass", timeout_s=60))
+            busy.append(sock)
+        # Probes are always answered, and one answered after the last request was sent
+        # means the server has read that request (it arrived first, in one read).
+        assert b'"alive"' in send_and_read(patient_server, b"GET /livez HTTP/1.0\r\n\r\n")
+        refused = send_and_read(patient_server, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert refused.startswith(b"HTTP/1.1 503 ") and b"retry-after: 1" in refused.lower()
+        health = send_and_read(patient_server, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert health.startswith(b"HTTP/1.1 200 ")
+        assert not any(closed_by_server(sock) for sock in busy)
+    finally:
+        for sock in busy:
+            sock.close()
+    # Until the server has seen them leave, a scrape is refused too.
+    scrape = b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    wait_until(lambda: send_and_read(patient_server, scrape).startswith(b"HTTP/1.1 200 "), "places to free up")
+    wait_until(lambda: patient_server.metric("executor_connections_open") == 1, "the busy connections to close")
+    assert patient_server.metric("executor_connections_refused_total") >= refused_before + 1
