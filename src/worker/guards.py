@@ -88,7 +88,7 @@ from .ownership import (
     settle_library_names,
 )
 from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
-from .proxies import TABLE_TYPES, ModuleProxy, module_name
+from .proxies import TABLE_TYPES, ModuleProxy, module_name, with_reason
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
 from .stand_ins import real_class
 
@@ -762,7 +762,15 @@ def make_import(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> 
                 f"No module named '{name}' in the sandbox; allowed modules: {', '.join(sorted(allowed))}", name=name
             )
         if fromlist:
-            return proxies[name]
+            # Each name checked here: the interpreter's own fallback for a name the module
+            # lacks reads the module's __name__ and sys.modules, and its message names an
+            # unknown module.
+            proxy = proxies[name]
+            for member in fromlist:
+                if not hasattr(proxy, exact_str(member, "imported name")):
+                    message = f"cannot import name '{member}' from '{name}' in the sandbox"
+                    raise ImportError(with_reason(message, name, member), name=name)
+            return proxy
         return proxies[name.partition(".")[0]]
 
     return guarded_import

@@ -36,12 +36,9 @@ class ModuleProxy:
         raise TypeError("module proxies cannot be subclassed")
 
     def __getattr__(self, name: str) -> Any:
-        # Only for names the proxy does not hold (`__name__` included, see __init__):
-        # say why, as the catalogue does.
-        rule = CATALOGUE.get(self._proxy_name)
-        reason = rule.refused.get(name) if rule is not None and type(name) is str else None
+        # Only for names the proxy does not hold (`__name__` included, see __init__).
         message = f"module '{self._proxy_name}' has no attribute '{name}' in the sandbox"
-        raise AttributeError(f"{message}: {reason}" if reason else message, name=name, obj=None)
+        raise AttributeError(with_reason(message, self._proxy_name, name), name=name, obj=None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"module '{self._proxy_name}' is read-only in the sandbox")
@@ -51,6 +48,14 @@ class ModuleProxy:
 
     def __repr__(self) -> str:
         return f"<module '{self._proxy_name}' (sandboxed)>"
+
+
+def with_reason(message: str, module: str, name: object) -> str:
+    """``message`` about a member the proxy of ``module`` lacks, with the catalogue's
+    reason when it gives one (``subprocess`` is ...), so the program learns why."""
+    rule = CATALOGUE.get(module)
+    reason = rule.refused.get(name) if rule is not None and type(name) is str else None
+    return f"{message}: {reason}" if reason else message
 
 
 def module_name(proxy: ModuleProxy) -> str:

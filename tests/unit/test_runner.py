@@ -425,3 +425,20 @@ def test_a_member_a_module_does_not_offer_says_why_and_holds_no_object(proxies: 
     message, name, obj = run(code, proxies).result
     assert message.startswith("module 'json' has no attribute 'codecs' in the sandbox")
     assert (name, obj) == ("codecs", None)
+
+
+def test_importing_a_member_a_module_does_not_offer_names_the_module_and_says_why(proxies: Proxies) -> None:
+    """``from M import x`` for an x the proxy lacks is an ImportError naming M (the
+    interpreter's own fallback would name an unknown module), with the catalogue's reason,
+    and the optional-import idiom catches it."""
+    outcome = run("from json import decoder", proxies)
+    assert (outcome.error_type, outcome.error["message"]) == (
+        "ImportError",
+        "cannot import name 'decoder' from 'json' in the sandbox",
+    )
+    refused = run("from subprocess import run", proxies)
+    assert refused.error_type == "ModuleNotFoundError"
+    with_reason = run("from sys import modules", proxies)
+    assert with_reason.error["message"].startswith("cannot import name 'modules' from 'sys' in the sandbox: ")
+    code = "try:\n    from json import decoder\nexcept ImportError:\n    decoder = None\nfrom json import dumps\ndumps([decoder])"
+    assert run(code, proxies).result == "[null]"
