@@ -24,6 +24,7 @@ from slowapi import Limiter
 from slowapi.errors import RateLimitExceeded
 
 from . import __version__
+from .api.collector import tune_garbage_collector
 from .api.front import UNCONFIGURED_DETAIL, ExecutionFront
 from .api.health import HealthMonitor
 from .api.limit_storage import StorageWatch
@@ -162,6 +163,7 @@ def _lifespan(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextMana
         await parts.monitor.self_test()
         parts.monitor.start()
         parts.storage.start()
+        tune_garbage_collector()
         try:
             async with parts.mcp.session_manager.run():
                 yield

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import keyword
-import math
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, field_validator
 
-from .protocol import LimitKind
+from .protocol import LimitKind, dumps, json_shape_problem
 
 #: What came of an execution request: it ran (success, error, limit), was refused before
 #: running (rejected), or its client left before the answer and it was stopped (abandoned).
@@ -22,17 +21,22 @@ TRANSPORTS: tuple[Transport, ...] = get_args(Transport)
 def _check_values(values: dict[str, Any], max_depth: int) -> None:
     """Refuse context values nested deeper than ``max_depth`` containers, and NaN/Infinity
     (the JSON parser accepts them, but they are not JSON and the worker protocol is).
-    Walked with a stack, so a deep value cannot overflow this process's stack."""
-    stack: list[tuple[Any, int]] = [(v, 0) for v in values.values()]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            raise ValueError("context values must be finite numbers (no NaN or Infinity)")
-        if isinstance(item, (dict, list)):
-            if depth >= max_depth:
-                raise ValueError(f"context values are nested more than {max_depth} deep")
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
+    The context itself is one level above its values."""
+    problem = json_shape_problem(values, max_depth + 1)
+    if problem == "not_finite":
+        raise ValueError("context values must be finite numbers (no NaN or Infinity)")
+    if problem == "too_deep":
+        raise ValueError(f"context values are nested more than {max_depth} deep")
+
+
+def _check_text(values: dict[str, Any]) -> None:
+    """Refuse text that is not Unicode (a lone surrogate, ``"\\ud800"``). The strict JSON
+    parser refuses it already; a request parsed by another one (MCP's) may hold it, and
+    the worker reads its job as strict UTF-8. One encoding, in C: no walk."""
+    try:
+        dumps(values).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("context text must be valid Unicode (it holds a lone surrogate)") from None
 
 
 class ExecuteRequest(BaseModel):
@@ -55,6 +59,8 @@ class ExecuteRequest(BaseModel):
             if name.startswith("_"):
                 raise ValueError(f"context key {name[:64]!r} starts with '_'; such names are reserved")
         _check_values(value, (info.context or {}).get("max_context_depth", 32))
+        if info.mode == "python":
+            _check_text(value)
         return value
 
 

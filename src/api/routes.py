@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from slowapi import Limiter
 from starlette.requests import ClientDisconnect
 
+from ..offload import parse_sized
 from ..schemas import ErrorResponse, ExecuteRequest, ExecuteResponse, HealthResponse
 from ..settings import Settings
 from .audit import AuditRecord
@@ -89,7 +90,8 @@ def build_router(settings: Settings, limiter: Limiter) -> APIRouter:
             # The client left while sending: an ordinary event, answered to no one.
             front.abandoned(audit)
             return Response(status_code=CLIENT_CLOSED_REQUEST)
-        payload = parse_request(body, request.headers.get("content-type", ""), settings.max_context_depth)
+        content_type = request.headers.get("content-type", "")
+        payload = await parse_sized(len(body), parse_request, body, content_type, settings.max_context_depth)
         reply = await unless_client_leaves(
             _client_gone(request), front.execute(payload, request.state.request_id, audit)
         )

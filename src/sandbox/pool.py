@@ -26,12 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..offload import parse_sized
 from ..protocol import (
     EXIT_FLUSHED,
     FLUSH_SIGNAL,
     HEADER,
     Job,
     LimitKind,
+    Limits,
     ProtocolError,
     WorkerReply,
     decode_body,
@@ -208,6 +210,10 @@ def _limit_reply(limit: LimitKind, etype: str, message: str) -> WorkerReply:
         "error": {"type": etype, "message": message, "line": None},
         "limit": limit,
     }
+
+
+def _read_reply(body: bytes, limits: Limits) -> WorkerReply:
+    return parse_reply(decode_body(body), limits)
 
 
 def _crash_reply(message: str) -> WorkerReply:
@@ -564,8 +570,9 @@ class ExecutionPool:
             )
             return _limit_reply("output", "OutputLimitExceeded", message)
         if ending == "reply" and not io.protocol_error:
+            body = bytes(io.reply_buf[HEADER.size :])
             try:
-                return parse_reply(decode_body(bytes(io.reply_buf[HEADER.size :])), limits)
+                return await parse_sized(len(body), _read_reply, body, limits)
             except ProtocolError:
                 log.warning("worker %d sent a malformed reply", worker.pid)
                 return _died_reply(None, limits["cpu_s"], limits["memory_mb"])
@@ -586,7 +593,12 @@ class ExecutionPool:
             raise PoolUnavailable("the sandbox restarted during the execution")
         if exit_info is not None and os.WIFEXITED(exit_info[0]):
             code = os.WEXITSTATUS(exit_info[0])
-            if code in (EXIT_HARDENING_FAILED, EXIT_BAD_JOB):
+            if code == EXIT_HARDENING_FAILED:
                 log.error("worker %d could not confine itself (exit %d)", worker.pid, code)
                 raise PoolUnavailable("the sandbox could not apply its isolation layers")
+            if code == EXIT_BAD_JOB:
+                # The job is built and checked here: a worker that cannot read it is a
+                # bug of the service, never a failed layer.
+                log.error("worker %d could not read its job (exit %d)", worker.pid, code)
+                return _crash_reply("the sandbox could not read the job it was given")
         return _died_reply(exit_info, limits["cpu_s"], limits["memory_mb"])

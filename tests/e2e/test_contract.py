@@ -111,6 +111,17 @@ def test_result_value(client: httpx.Client, code: str, context: dict[str, Any], 
     assert body["result"] == expected
 
 
+def test_a_body_past_the_inline_parse_size_answers_as_a_small_one_does(client: httpx.Client) -> None:
+    """Bodies over 64 KiB are parsed in a thread of their own (src/offload.py): the same
+    answers, the same refusals."""
+    numbers = list(range(20_000))  # about 110 KB of JSON
+    body = client.post("/execute", json={"code": "sum(numbers)", "context": {"numbers": numbers}}).json()
+    assert (body["success"], body["result"]) == (True, sum(numbers))
+    refused = client.post("/execute", json={"code": "1", "context": {"numbers": numbers, "_x": 1}})
+    assert refused.status_code == 422
+    assert "starts with '_'" in refused.json()["detail"][0]["msg"]
+
+
 # --------------------------------------------------------------------------- X-Request-ID
 
 

@@ -457,3 +457,28 @@ def test_a_browsers_post_reads_its_answer(cors_server: LiveServer) -> None:
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == ORIGIN
     assert response.json()["result"]["serverInfo"]["name"] == "python-sandbox"
+
+
+def test_a_lone_surrogate_in_the_context_is_a_readable_refusal_on_every_protocol_path(
+    live_server: LiveServer,
+) -> None:
+    """The 2026-07-28 path parses with json.loads, which accepts "\\ud800": the arguments
+    are refused as not Unicode, instead of a job the worker cannot read (which the pool
+    once reported as a failed isolation layer)."""
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    params = json.dumps({"_meta": meta, "name": "run_python"})[:-1]
+    body = '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":' + params
+    body += ',"arguments":{"code":"len(a)","context":{"a":"\\ud800"}}}}'
+    headers = {
+        "Authorization": f"Bearer {TOKEN}",
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "Mcp-Protocol-Version": "2026-07-28",
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": "run_python",
+    }
+    answer = httpx.post(live_server.url + "/mcp", content=body.encode(), headers=headers, timeout=30)
+    result = answer.json()["result"]
+    assert result["isError"] is True
+    assert "valid Unicode" in result["content"][0]["text"]
+    assert "could not confine itself" not in live_server.log()

@@ -125,6 +125,29 @@ def test_result_over_its_budget_is_truncated() -> None:
     assert outcome.reply["result_truncated"] is True
 
 
+def test_a_reply_past_the_inline_parse_size_is_read_as_a_small_one_is() -> None:
+    """A reply over 64 KiB is decoded and checked in the large-input thread
+    (src/offload.py): the same result, the same limits."""
+    numbers = list(range(30_000))  # about 170 KB of JSON
+    outcome = run_one(job("list(range(30_000))", max_result_bytes=1_000_000))
+    assert (outcome.reply["result"], outcome.reply["result_truncated"]) == (numbers, False)
+    cut = run_one(job("list(range(30_000))", max_result_bytes=100_000))
+    assert cut.reply["result_truncated"] is True
+    assert numbers[: len(cut.reply["result"])] == cut.reply["result"] != numbers
+
+
+def test_a_job_the_worker_cannot_read_is_a_crash_not_a_failed_layer() -> None:
+    """The API checks what it sends; a job the worker still cannot read (here a lone
+    surrogate, which the request schema refuses) is the service's bug: described as a
+    crashed worker, never as isolation that could not be applied (a false alarm)."""
+    outcome = run_one(job("len(a)", context={"a": "\ud800"}))
+    assert outcome.reply["error"] == {
+        "type": "WorkerCrashed",
+        "message": "the sandbox could not read the job it was given",
+        "line": None,
+    }
+
+
 def test_job_compiled_by_the_api_runs_its_bytecode() -> None:
     prepared = prepare_program("print(6 * 7)\n[1, 2]", SourcePolicy(50_000, 100, frozenset(CATALOGUE)))
     assert prepared.bytecode is not None

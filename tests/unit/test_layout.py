@@ -25,7 +25,7 @@ WEB_STACK: frozenset[str] = frozenset(
 ALLOWED_PROJECT_IMPORTS: dict[str, tuple[str, ...]] = {
     "src.language": (),
     "src.worker": ("src.protocol", "src.language"),
-    "src.sandbox": ("src.protocol", "src.language", "src.errors"),
+    "src.sandbox": ("src.protocol", "src.language", "src.errors", "src.offload"),
 }
 #: Third-party packages a package may import (the rest must be the standard library).
 ALLOWED_THIRD_PARTY: dict[str, tuple[str, ...]] = {

@@ -6,6 +6,8 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from src.protocol import (
     HEADER,
@@ -15,6 +17,7 @@ from src.protocol import (
     decode_body,
     encode_frame,
     frame_length,
+    json_shape_problem,
     parse_reply,
 )
 from tests.support.inprocess import LIMITS
@@ -257,3 +260,48 @@ def test_decode_body_refuses_non_finite_numbers(constant: str) -> None:
 def test_a_number_too_large_for_a_float_is_not_json() -> None:
     with pytest.raises(ProtocolError):
         decode_body(b'{"success": true, "result": 1e400}')
+
+
+def _reference_shape_problem(value: object, limit: int, depth: int = 0) -> str | None:
+    """The definition, recursively: a container at depth >= limit is too deep; a float
+    must be finite."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "not_finite"
+    if isinstance(value, dict | list):
+        if depth >= limit:
+            return "too_deep"
+        problems = {
+            _reference_shape_problem(v, limit, depth + 1)
+            for v in (value.values() if isinstance(value, dict) else value)
+        }
+        return "not_finite" if "not_finite" in problems else ("too_deep" if "too_deep" in problems else None)
+    return None
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=2), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_json_values, limit=st.integers(min_value=0, max_value=6))
+def test_json_shape_problem_finds_a_problem_when_the_definition_does(value: object, limit: int) -> None:
+    """Level by level it may meet a non-finite number before a container that is too deep
+    (or the reverse): whether there is a problem, and a non-finite number in a value that
+    is not too deep, are what must agree."""
+    expected = _reference_shape_problem(value, limit)
+    found = json_shape_problem(value, limit)
+    assert (found is None) == (expected is None)
+    if _reference_shape_problem(value, 10_000) is None:
+        assert found == expected
+
+
+def test_json_shape_problem_walks_a_megabyte_of_containers_without_recursion() -> None:
+    deep: list[object] = []
+    for _ in range(100_000):
+        deep = [deep]
+    assert json_shape_problem(deep, 128) == "too_deep"
+    assert json_shape_problem([[]] * 349_000, 2) is None
+    assert json_shape_problem({"a": [1.0, {"b": math.inf}]}, 10) == "not_finite"
