@@ -22,7 +22,8 @@ application:
   ``EXECUTOR_SEND_TIMEOUT_S`` to deliver it. Every close passes through the transport
   this protocol hands uvicorn (``_CloseReporting``), whoever calls it.
 
-Whatever the phase, a request's line and headers are at most ``MAX_HEAD_BYTES`` (431, or
+Whatever the phase, a request's line and headers are at most ``MAX_HEAD_BYTES`` in at most
+``MAX_HEAD_FIELDS`` fields (431, or
 the connection aborted when an answer is in progress): the bytes of the next request
 count from their first byte, also while the current one is still being answered.
 Trailer fields of a chunked body are dropped: uvicorn would add them to the request's
@@ -80,6 +81,11 @@ CONNECTION_CUTS: tuple[ConnectionCut, ...] = get_args(ConnectionCut)
 #: Request line and headers together (nginx's default allows 32 KiB, h11's 16 KiB): far
 #: above what any client of this service sends, far below what would cost memory.
 MAX_HEAD_BYTES = 64 * 1024
+#: Header fields in one request (Apache's LimitRequestFields default): each is a Python
+#: callback here and an entry every middleware scans, so 64 KiB of empty fields (13 000)
+#: cost the event loop 13 ms per request, before any token is checked. Clients send 10
+#: to 20, proxies add a few.
+MAX_HEAD_FIELDS = 100
 #: What the parser holds of one header line besides its name and value (": ", CRLF).
 _HEADER_LINE_OVERHEAD = 4
 #: Added to the body deadline here, so that the route's own 408 (which starts counting a
@@ -176,6 +182,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         # (exact, but only once each piece is complete; _loose_bytes covers the rest).
         self._in_head = False
         self._head_fields_bytes = 0
+        self._head_fields = 0
         self._head_too_large = False
         # Bytes that are neither body nor a finished head's fields (a head still arriving,
         # chunk framing and extensions, trailers), since the last boundary the parser
@@ -281,6 +288,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._in_head = True
         self._head_fields_bytes = 0
+        self._head_fields = 0
         self._head_too_large = False
 
     def on_url(self, url: bytes) -> None:
@@ -288,8 +296,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._in_head:
-            return  # a trailer field: never a header of the request
+        if not self._in_head or self._head_too_large:
+            return  # a trailer field (never a header of the request), or a head refused already
+        self._head_fields += 1
+        if self._head_fields > MAX_HEAD_FIELDS:
+            self._head_too_large = True
+            return
         if self._count_head_bytes(len(name) + len(value) + _HEADER_LINE_OVERHEAD):
             super().on_header(name, value)
 
