@@ -948,6 +948,30 @@ def _refuse_library_abc_bases(bases: tuple[type, ...]) -> None:
                 )
 
 
+def bases_for_a_library_factory(bases: object) -> tuple[Any, ...]:
+    """The bases a library class factory (``make_dataclass(bases=)``, ``Enum(...,
+    type=)``) is to build a class from, checked as a class statement's are, before
+    anything is built. Returned as an exact tuple, which is what the factory then gets (a
+    tuple subclass could iterate differently for the check and for ``type()``). Aliases
+    are checked as the interpreter will resolve them (``ExceptionGroup[int]`` is
+    ``ExceptionGroup``); only the library's aliases, whose resolution is the library's
+    code and gives the same answer when the factory asks again. A refusal after the
+    class exists comes too late: the program's hooks (``__init_subclass__``, a
+    descriptor's ``__set_name__``) have already seen the class and can keep it."""
+    given = builtins.tuple(cast("Iterable[object]", bases))
+    for base in given:
+        if not isinstance(base, builtins.type) and is_user_class(builtins.type(base)):
+            raise SecurityError(
+                "the bases of a class may be classes or the library's aliases, not the program's objects"
+            )
+    resolved = types.resolve_bases(given)
+    refuse_metaclass_bases(resolved)
+    classes = builtins.tuple(base for base in resolved if isinstance(base, builtins.type))
+    if _inherits_a_program_subclasshook(classes):
+        _refuse_library_abc_bases(classes)
+    return given
+
+
 #: For each library namespace class (enum's _EnumDict), its subclass that stores the
 #: compiler's temporaries as a plain dict would (see _temporaries_kept_apart).
 _NAMESPACES_KEEPING_TEMPORARIES_APART: dict[type, type] = {}

@@ -36,13 +36,13 @@ from ..language.policy import SOURCE_FILENAME
 from . import ownership, sys_stand_in
 from .formatting import safe_format, safe_format_map
 from .guards import (
+    bases_for_a_library_factory,
     check_class_namespace,
     exact_keywords,
     exact_str,
     guarded_getattr,
     guarded_getitem,
     refuse_metaclass,
-    refuse_metaclass_bases,
     sanitize_match_args,
     type_of,
 )
@@ -201,7 +201,9 @@ def _safe_make_dataclass(real: Any) -> Any:
             _no_dunder(key, "a make_dataclass namespace key")
         check_class_namespace(checked_namespace)
         kwargs = exact_keywords(kwargs)  # asked here, matched to parameters by the real one
-        refuse_metaclass_bases(kwargs.get("bases", args[0] if args else ()))
+        if args:
+            raise TypeError("make_dataclass() takes its options (bases=, namespace=, ...) as keywords")
+        kwargs["bases"] = bases_for_a_library_factory(kwargs.get("bases", ()))
         cls = real(exact_str(cls_name, "class name"), checked_fields, *args, namespace=checked_namespace, **kwargs)
         _sanitized(cls)  # before it becomes the program's: a metaclass never does
         ownership.current().add(cls)  # built for the program: its own class
@@ -638,6 +640,14 @@ def guard_enum_functional_api() -> None:
             # the class a library module's: dataclasses compiles methods in its globals.
             raise SecurityError("enum: the program's classes belong to __main__ (no module=)")
         kwargs["module"] = "__main__"
+        if args:
+            raise TypeError("Enum() takes its options (module=, type=, ...) as keywords")
+        # The class is built from (type, cls): checked before it exists.
+        if kwargs.get("type") is not None:
+            mixin = kwargs["type"]
+            if not isinstance(mixin, type):
+                raise TypeError("Enum(type=...) must be a class")
+            bases_for_a_library_factory((mixin, cls))
         result = real(cls, class_name, names, *args, **kwargs)
         ownership.current().add(result)
         return _sanitized(result)

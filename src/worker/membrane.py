@@ -29,11 +29,15 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
+import enum
 import functools
 import re
+import struct
 import sys
 import types
 import weakref
+import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
@@ -195,6 +199,43 @@ PLAIN.update(v for v in vars(builtins).values() if isinstance(v, type) and issub
 PLAIN.discard(MemoryError)
 _BUILT_IN_PLAIN = frozenset(PLAIN)
 
+#: Library classes whose instances their library trusts as its own records: a program
+#: subclass could make an attribute say anything (a Field subclass with a ``name``
+#: property put any text into the source dataclasses compiles with exec()). Checked
+#: wherever a class becomes the program's, however it was built (a class statement,
+#: Enum(..., type=Field), make_dataclass(bases=...)).
+#: BaseExceptionGroup: ``except*`` calls a group's ``split`` and trusts what it returns;
+#: on CPython 3.11 a subclass's split that returns a non-group confuses the interpreter's
+#: types (gh-128049) into memory corruption, and a non-exception becomes the handled one.
+#: functools.cached_property, enum.property (a DynamicClassAttribute): their __get__ is the
+#: library's code, reading and writing an instance dict by a name a subclass's instance
+#: holds (a copy hook under "__deepcopy__", any object's dict through cp.__get__(obj)).
+#: struct.Struct: a subclass could run __init__ again on a live object, and the C code of
+#: an iterator or a pack in progress then read freed memory. zoneinfo.ZoneInfo: its
+#: __init_subclass__ puts _weak_cache in the subclass (so the program may replace it), and
+#: the C code trusts what that cache returns (a bytes object became a ZoneInfo).
+#: super: the guards read a super object's __thisclass__ and __self_class__ to decide
+#: what it resolves to; a subclass (with a library base) answered them as it liked.
+#: classmethod, staticmethod: the membrane checks what an exact one wraps (a classmethod
+#: runs the wrapped object's __get__ with the class as the instance); a subclass's
+#: instances would be the program's, which it does not look into.
+FINAL_LIBRARY_CLASSES = frozenset(
+    {dataclasses.Field, BaseExceptionGroup, functools.cached_property, enum.property, types.DynamicClassAttribute,
+     struct.Struct, zoneinfo.ZoneInfo, classmethod, staticmethod, super}
+)  # fmt: skip
+
+
+def _all_subclasses(roots: Iterable[type]) -> set[type]:
+    found: set[type] = set()
+    pending = list(roots)
+    while pending:
+        for sub in builtins.type.__dict__["__subclasses__"](pending.pop()):
+            if sub not in found:
+                found.add(sub)
+                pending.append(sub)
+    return found
+
+
 #: Library functions judged safe to hold (held here, so no id is ever reused): a method
 #: bound to an object the program holds, whose function is in here, needs no other check.
 APPROVED_FUNCTIONS: set[types.FunctionType] = set()
@@ -336,6 +377,7 @@ class Membrane:
     def __init__(self) -> None:
         #: Until configured, nothing but PLAIN values passes.
         self._sandbox_type: type = builtins.type
+        self._library_final_subclasses: frozenset[type] = frozenset()
         #: Every value the sandbox itself offers (builtins table, module proxies' members)
         #: and the classes of each, by identity.
         self._offered_ids: set[int] = set()
@@ -384,6 +426,9 @@ class Membrane:
         METHOD_OWNERS.clear()
         OFFERED_IDS.clear()
         self._sandbox_type = sandbox_type
+        # The library's own subclasses of final classes (ExceptionGroup, enum.property),
+        # which exist before any program runs.
+        self._library_final_subclasses = frozenset(_all_subclasses(FINAL_LIBRARY_CLASSES))
         PLAIN.add(ModuleProxy)  # holds only what the catalogue lists, vetted when built
         self._roots = frozenset(modules)
         self._class_modules = {"builtins", "types", "__main__", *self._roots}
@@ -550,6 +595,13 @@ class Membrane:
     def _judge_class(self, cls: type) -> object:
         if issubclass(cls, builtins.type):
             return self._sandbox_type  # the real type or a metaclass: builds classes from dicts
+        mro = builtins.type.__dict__["__mro__"].__get__(cls)
+        final = next((klass for klass in mro[1:] if klass in FINAL_LIBRARY_CLASSES), None)
+        if final is not None and cls not in self._library_final_subclasses:
+            # Every route that builds a class refuses these bases before the class exists;
+            # one built anyway (by a factory that checked too late, its hooks keeping it)
+            # is not held by any route.
+            return refuse(f"a subclass of {final.__name__}, which cannot be subclassed in the sandbox")
         if _is_constructor(cls):
             return stand_in(cls, f"{cls.__name__}(...) cannot be called in the sandbox")
         if id(cls) in self._offered_ids or str(cls.__module__) in self._class_modules:

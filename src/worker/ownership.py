@@ -10,42 +10,11 @@ from __future__ import annotations
 
 import _abc  # type: ignore[import-not-found]  # abc's C half: _abc_init
 import abc
-import dataclasses
-import enum
-import functools
-import struct
-import types
 import weakref
-import zoneinfo
 from collections.abc import Mapping
 
-from .membrane import MEMBRANE, add_program_class
+from .membrane import FINAL_LIBRARY_CLASSES, MEMBRANE, add_program_class
 from .refusal import SecurityError
-
-#: Library classes whose instances their library trusts as its own records: a program
-#: subclass could make an attribute say anything (a Field subclass with a ``name``
-#: property put any text into the source dataclasses compiles with exec()). Checked
-#: wherever a class becomes the program's, however it was built (a class statement,
-#: Enum(..., type=Field), make_dataclass(bases=...)).
-#: BaseExceptionGroup: ``except*`` calls a group's ``split`` and trusts what it returns;
-#: on CPython 3.11 a subclass's split that returns a non-group confuses the interpreter's
-#: types (gh-128049) into memory corruption, and a non-exception becomes the handled one.
-#: functools.cached_property, enum.property (a DynamicClassAttribute): their __get__ is the
-#: library's code, reading and writing an instance dict by a name a subclass's instance
-#: holds (a copy hook under "__deepcopy__", any object's dict through cp.__get__(obj)).
-#: struct.Struct: a subclass could run __init__ again on a live object, and the C code of
-#: an iterator or a pack in progress then read freed memory. zoneinfo.ZoneInfo: its
-#: __init_subclass__ puts _weak_cache in the subclass (so the program may replace it), and
-#: the C code trusts what that cache returns (a bytes object became a ZoneInfo).
-#: super: the guards read a super object's __thisclass__ and __self_class__ to decide
-#: what it resolves to; a subclass (with a library base) answered them as it liked.
-#: classmethod, staticmethod: the membrane checks what an exact one wraps (a classmethod
-#: runs the wrapped object's __get__ with the class as the instance); a subclass's
-#: instances would be the program's, which it does not look into.
-FINAL_LIBRARY_CLASSES = frozenset(
-    {dataclasses.Field, BaseExceptionGroup, functools.cached_property, enum.property, types.DynamicClassAttribute,
-     struct.Struct, zoneinfo.ZoneInfo, classmethod, staticmethod, super}
-)  # fmt: skip
 
 
 def refuse_final_bases(cls: type) -> None:

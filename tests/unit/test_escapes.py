@@ -20,6 +20,8 @@ import pytest
 from src.language.validation import MAX_VIOLATIONS, SourcePolicy, validate_source
 from src.protocol import ProtocolError, parse_reply
 from src.worker.jsonsafe import to_json_value
+from src.worker.membrane import MEMBRANE
+from src.worker.refusal import SecurityError
 from tests.support.inprocess import LIMITS, Proxies, program, run
 
 REFUSED = [
@@ -139,6 +141,59 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
     code = "class D:\n    def __getattr__(self, name):\n        return name.upper()\nD().hello"
     reply = run(code, proxies)
     assert reply.result == "HELLO"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("escape_make_dataclass_hook_under_a_library_abc", ["SecurityError", False]),
+        ("escape_factory_alias_base_kept_by_a_hook", ["SecurityError", 0]),
+        ("escape_enum_final_mixin_kept_by_set_name", ["SecurityError", 0]),
+        ("escape_factory_bases_that_iterate_differently", [None, 0]),
+    ],
+)
+def test_a_class_factory_checks_the_bases_before_the_class_exists(
+    proxies: Proxies, name: str, expected: list[object]
+) -> None:
+    """make_dataclass(bases=) and Enum(type=) check what they build from as a class
+    statement does, before building: a refusal after the class exists comes after the
+    program's hooks have seen it (and kept it)."""
+    assert run(program(name), proxies).result == expected
+
+
+def test_a_subclass_of_a_final_class_is_not_held_however_it_was_built(proxies: Proxies) -> None:
+    """The membrane's own rule, whatever factory would check too late."""
+    run("1", proxies)  # configures the membrane as the worker does
+    made = type("G", (ExceptionGroup,), {})
+    with pytest.raises(SecurityError, match="subclass of BaseExceptionGroup"):
+        MEMBRANE.admit(made)
+    assert MEMBRANE.admit(ExceptionGroup) is ExceptionGroup
+
+
+ORDINARY_FACTORIES = [
+    pytest.param(
+        "import dataclasses, collections.abc\nD = dataclasses.make_dataclass('D', ['x'], bases=(collections.abc.Hashable,),"
+        " namespace={'size': lambda self: 3})\n[D(1).size(), isinstance(D(1), collections.abc.Hashable)]",
+        [3, True],
+        id="make_dataclass-under-a-library-abc",
+    ),
+    pytest.param(
+        "import enum\nE = enum.Enum('E', {'A': 1, 'B': 2}, type=int)\n[E.A + 1, E.B.name]",
+        [2, "B"],
+        id="enum-int-mixin",
+    ),
+    pytest.param(
+        "import dataclasses, typing\nT = typing.TypeVar('T')\n"
+        "D = dataclasses.make_dataclass('D', ['x'], bases=(typing.Generic[T],))\nD(4).x",
+        4,
+        id="make_dataclass-alias-base",
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "expected"), ORDINARY_FACTORIES)
+def test_ordinary_class_factories_still_work(proxies: Proxies, code: str, expected: object) -> None:
+    assert run(code, proxies).result == expected
 
 
 def test_enum_functional_api_builds_from_what_it_checked(proxies: Proxies) -> None:
