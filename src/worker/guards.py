@@ -355,12 +355,27 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         # plain function, which takes any object as `self` (it rebuilt module proxies).
         # Through an instance or super() it is bound to the program's object instead.
         raise SecurityError(f'"{checked}" of a library class can only be used through an instance or super()')
+    if builtins.type(value) is tuple:
+        return admitted_items(value)  # __mro__, __bases__, __args__, __orig_bases__ ...
+    if checked == "mro" and isinstance(obj, builtins.type):
+        return _admitted_mro(obj)
     return admit(wrap_format(value) if checked in _FORMAT_METHODS else _held_unbound(obj, checked, value))
 
 
-#: Public names that still take the careful path: frame introspection, and the format
-#: methods that are swapped for checked ones.
-_CAREFUL_NAMES = INTROSPECTION_ATTRIBUTES | _FORMAT_METHODS
+def _admitted_mro(cls: type) -> Callable[[], list[Any]]:
+    """``cls.mro()``: the list ``__mro__`` is made from, its elements through the membrane
+    as ``__mro__``'s are."""
+
+    def mro() -> list[Any]:
+        return list(admitted_items(builtins.type.__dict__["__mro__"].__get__(cls)))
+
+    return mro
+
+
+#: Public names that still take the careful path: frame introspection, the format
+#: methods that are swapped for checked ones, and a class's ``mro()``, whose list is
+#: checked as ``__mro__`` is.
+_CAREFUL_NAMES = INTROSPECTION_ATTRIBUTES | _FORMAT_METHODS | {"mro"}
 _OPAQUE_SET = frozenset(_OPAQUE_TYPES)
 
 
@@ -446,7 +461,7 @@ def _make_guarded_getattr() -> Callable[..., Any]:
             return default
         value_kind = _type(value)
         if value_kind is tuple and name == "args" and isinstance(obj, BaseException):
-            return exception_args(value)
+            return admitted_items(value)
         if value_kind in _plain or (kind is ModuleProxy and id(value) in _offered):  # a catalogue member
             return value
         if value_kind is _bound and value.__self__ is obj:
@@ -469,14 +484,17 @@ def _make_guarded_getattr() -> Callable[..., Any]:
 guarded_getattr = _make_guarded_getattr()
 
 
-def exception_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
-    """``e.args``: each element through the membrane. Library code raises exceptions over
-    whatever it was handling (singledispatch's KeyError(cls) held the real ``type`` when
-    ``cls`` was a class's class), and a tuple is held without looking inside; C code the
-    program calls (``map(operator.call, e.args, ...)``) would use the elements unbound."""
-    if all(builtins.type(item) in PLAIN for item in args):
-        return args
-    return tuple(admit(item) for item in args)
+def admitted_items(items: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A tuple the library made, each element through the membrane: ``e.args`` (library
+    code raises exceptions over whatever it was handling: singledispatch's KeyError(cls)
+    held the real ``type``), a class's ``__mro__`` and ``__bases__`` (the sandbox's
+    GenericAlias has the C class, a constructor, as its base), an alias's ``__args__``.
+    A tuple is held without looking inside, and C code the program calls
+    (``map(operator.call, e.args, ...)``, ``map(operator.getitem, ...)``) would use the
+    elements unbound."""
+    if all(builtins.type(item) in PLAIN for item in items):
+        return items
+    return tuple(admit(item) for item in items)
 
 
 def guarded_vars(*objects: object) -> dict[str, Any]:
@@ -599,8 +617,11 @@ def _write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], Any]:
 
 def make_setattr(write: Callable[[Any], Any]) -> Callable[[Any, str, Any], None]:
     def guarded_setattr(obj: Any, name: str, value: Any) -> None:
+        """``setattr``: the value passes the membrane too. ``obj.name = v`` stores what
+        the program holds, but C code calls setattr with values it made
+        (``map(setattr, [C], ["m"], map(classmethod, [library_descriptor]))``)."""
         checked = check_attribute_store(obj, name)
-        setattr(_write_attribute(write)(obj, checked), checked, value)
+        setattr(_write_attribute(write)(obj, checked), checked, admit(value))
 
     return guarded_setattr
 
@@ -862,12 +883,17 @@ _TYPING_INTERNAL = typing._Final  # noqa: SLF001
 
 
 def refuse_metaclass_bases(bases: Iterable[object]) -> None:
+    """The rules every base of a new class passes, however the class is built."""
     for base in bases:
         refuse_metaclass(base)
         if isinstance(base, builtins.type) and issubclass(base, _TYPING_INTERNAL):
             raise SecurityError(f"typing's internal class {base.__name__} cannot be subclassed")
         if isinstance(base, builtins.type):
             refuse_final_bases(base)
+            # A base reached raw (starred out of a tuple, through C code) is held by the
+            # class built on it: it must be one the program could hold as it is.
+            if admit(base) is not base:
+                raise SecurityError(f"{base.__name__} cannot be a base class in the sandbox")
 
 
 def _program_callable(value: object, name: str) -> None:

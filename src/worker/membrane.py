@@ -172,6 +172,12 @@ class GuardedAlias(types.GenericAlias):
     def __reduce__(self) -> Any:
         return GuardedAlias, (self.__origin__, self.__args__)
 
+    def __iter__(self) -> Any:
+        # The C alias yields a starred alias of the exact C class, outside this one's
+        # rules (`(*alias,)`, `map(operator.call, alias, ...)`): the unpacking of
+        # TypeVarTuple, which programs here have no use for.
+        raise TypeError("a generic alias cannot be unpacked in the sandbox")
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError("GenericAlias cannot be subclassed in the sandbox")
 
@@ -219,9 +225,12 @@ _BUILT_IN_PLAIN = frozenset(PLAIN)
 #: classmethod, staticmethod: the membrane checks what an exact one wraps (a classmethod
 #: runs the wrapped object's __get__ with the class as the instance); a subclass's
 #: instances would be the program's, which it does not look into.
+#: types.GenericAlias: its C attribute lookup forwards almost every name to the alias's
+#: origin, so on a subclass's instance (the program's own object, to the guards) a hook
+#: or a private name was looked up on any library object the program chose.
 FINAL_LIBRARY_CLASSES = frozenset(
     {dataclasses.Field, BaseExceptionGroup, functools.cached_property, enum.property, types.DynamicClassAttribute,
-     struct.Struct, zoneinfo.ZoneInfo, classmethod, staticmethod, super}
+     struct.Struct, zoneinfo.ZoneInfo, classmethod, staticmethod, super, types.GenericAlias}
 )  # fmt: skip
 
 
