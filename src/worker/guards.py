@@ -961,13 +961,30 @@ def _inherits_a_program_subclasshook(bases: tuple[type, ...]) -> bool:
     return any("__subclasshook__" in vars(klass) and is_user_class(klass) for base in bases for klass in base.__mro__)
 
 
+def _becomes_a_protocol(bases: tuple[type, ...]) -> bool:
+    """Whether the class is a ``typing.Protocol``: its ``__init_subclass__`` then installs
+    a ``__subclasshook__`` that answers by the program's member list, once the class
+    exists (after any check of the namespace)."""
+    return typing.Protocol in bases
+
+
+#: ABCs a program __subclasshook__ may sit under: they ask no library subclass.
+_HOOK_NEUTRAL_ABCS = frozenset({abc.ABC, typing.Protocol})
+
+
 def _refuse_library_abc_bases(bases: tuple[type, ...]) -> None:
     """A ``__subclasshook__`` answers issubclass() for every ABC above the class too
     (``Mapping`` asks its subclasses): only under the program's own ABCs and ``abc.ABC``,
-    as for ``register``."""
+    as for ``register``. A protocol's hook is the program's too (typing would let it
+    inherit ``Iterable`` or ``SupportsIndex``, which then asked it about every class)."""
     for base in bases:
         for klass in base.__mro__:
-            if isinstance(klass, abc.ABCMeta) and klass is not abc.ABC and not is_user_class(klass):
+            if isinstance(klass, abc.ABCMeta) and klass not in _HOOK_NEUTRAL_ABCS and not is_user_class(klass):
+                if _becomes_a_protocol(bases):
+                    raise SecurityError(
+                        f"a Protocol cannot inherit the library ABC {klass.__name__} in the sandbox (its "
+                        "isinstance() check would answer for that ABC); list the methods in the Protocol itself"
+                    )
                 raise SecurityError(
                     f"__subclasshook__ cannot be defined under the library ABC {klass.__name__}; "
                     "define it on an ABC of the program's own (class Mine(abc.ABC))"
@@ -993,7 +1010,7 @@ def bases_for_a_library_factory(bases: object) -> tuple[Any, ...]:
     resolved = types.resolve_bases(given)
     refuse_metaclass_bases(resolved)
     classes = builtins.tuple(base for base in resolved if isinstance(base, builtins.type))
-    if _inherits_a_program_subclasshook(classes):
+    if _inherits_a_program_subclasshook(classes) or _becomes_a_protocol(classes):
         _refuse_library_abc_bases(classes)
     return given
 
@@ -1104,7 +1121,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
                 getattr(_probe_mro(bases), "__match_args__", ())
             ):
                 namespace["__match_args__"] = ()  # an inherited one with private names, as sanitize_match_args would
-            if "__subclasshook__" in namespace or _inherits_a_program_subclasshook(bases):
+            if "__subclasshook__" in namespace or _inherits_a_program_subclasshook(bases) or _becomes_a_protocol(bases):
                 _refuse_library_abc_bases(bases)
             _fence_getattr(namespace)
             body = {key: value for key, value in namespace.items() if isinstance(key, str)}

@@ -167,15 +167,16 @@ def test_a_class_factory_checks_the_bases_before_the_class_exists(
         ("escape_starred_generic_alias", ["a generic alias cannot be unpacked in the sandbox", False]),
         ("escape_raw_base_from_a_class_mro", [["TypeError"] * 3, "6ba7b810-9dad-11d1-80b4-00c04fd430c8"]),
         ("escape_setattr_value_built_by_c_code", ["SecurityError", False]),
+        ("escape_protocol_under_a_library_abc", [["SecurityError", "SecurityError"], False, False]),
     ],
 )
 def test_what_c_code_takes_out_of_a_tuple_or_hands_to_setattr_is_what_the_program_could_hold(
     proxies: Proxies, name: str, expected: list[object]
 ) -> None:
-    """Adversarial pass 20: a class's __mro__/__bases__/mro() hold their elements as the
-    membrane admits them (the C GenericAlias class is a stand-in, which cannot be a
-    base), the sandbox's alias cannot be unpacked into the C one, and setattr admits the
-    value it stores."""
+    """Adversarial passes 20 and 22: a class's __mro__/__bases__/mro() hold their elements
+    as the membrane admits them (the C GenericAlias class is a stand-in, which cannot be
+    a base), the sandbox's alias cannot be unpacked into the C one, setattr admits the
+    value it stores, and a Protocol (whose hook is the program's) stays off library ABCs."""
     assert run(program(name), proxies).result == expected
 
 
