@@ -42,6 +42,19 @@ def __getattr__(name: str) -> Any:
     return globals()[name]
 
 
+#: How many of the largest possible answers may wait, in all, for clients that do not
+#: read them (about 110 MB with the default limits) before the first to stop reading is
+#: dropped.
+UNREAD_ANSWERS_HELD = 8
+
+
+def largest_answer_bytes(settings: Settings) -> int:
+    """An /execute answer at its limits, every character of its text escaped sixfold by
+    JSON (``\\u0001``), plus the fields around them."""
+    text = settings.max_stdout_bytes + settings.max_stderr_bytes + settings.max_result_bytes
+    return 6 * text + 64 * 1024
+
+
 def run(app: FastAPI, host: str, port: int, *, forwarded_allow_ips: str | None = None, root_path: str = "") -> None:
     """Serve ``app`` with uvicorn as the service is meant to run: the connection deadlines
     of api/connections.py, at most 256 connections served (503 beyond, except the probes),
@@ -51,7 +64,11 @@ def run(app: FastAPI, host: str, port: int, *, forwarded_allow_ips: str | None =
     settings: Settings = app.state.settings
     metrics: ExecutorMetrics = app.state.metrics
     limits = ConnectionLimits(
-        settings.header_timeout_s, settings.body_timeout_s, settings.send_timeout_s, MAX_CONNECTIONS
+        settings.header_timeout_s,
+        settings.body_timeout_s,
+        settings.send_timeout_s,
+        MAX_CONNECTIONS,
+        max_unsent_bytes=UNREAD_ANSWERS_HELD * largest_answer_bytes(settings),
     )
     uvicorn.run(
         app,

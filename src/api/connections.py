@@ -16,7 +16,9 @@ application:
   nobody reads after an early answer (401, 413, 429);
 * **application**: the request's own deadlines (queue, worker, run) apply;
 * **send**: an answer the client stops reading for ``EXECUTOR_SEND_TIMEOUT_S`` is
-  dropped (the transport's buffer is full and has not drained);
+  dropped (the transport's buffer is full and has not drained); so is, earlier, the
+  answer of the connection that stopped reading first when the answers waiting in all
+  connections pass ``max_unsent_bytes`` (``_shed_backlog``);
 * **closing**: a connection the server closed (``Connection: close``, HTTP/1.0, a 400 or
   431, the keep-alive timer, shutdown) with an answer still buffered has
   ``EXECUTOR_SEND_TIMEOUT_S`` to deliver it. Every close passes through the transport
@@ -75,7 +77,9 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 #: Why the server closed a connection: the ``reason`` label of
 #: ``executor_connections_closed_total``.
-ConnectionCut = Literal["header_timeout", "headers_too_large", "body_timeout", "send_timeout", "evicted"]
+ConnectionCut = Literal[
+    "header_timeout", "headers_too_large", "body_timeout", "send_timeout", "send_backlog", "evicted"
+]
 CONNECTION_CUTS: tuple[ConnectionCut, ...] = get_args(ConnectionCut)
 
 #: Request line and headers together (nginx's default allows 32 KiB, h11's 16 KiB): far
@@ -119,6 +123,9 @@ class ConnectionLimits:
     body_timeout_s: float
     send_timeout_s: float
     max_connections: int
+    #: Bytes of answers waiting, in all connections together, for clients that do not
+    #: read them (see _shed_backlog).
+    max_unsent_bytes: int = 256 * 1024 * 1024
 
 
 class ConnectionObserver(Protocol):
@@ -141,6 +148,7 @@ def guarded_protocol(limits: ConnectionLimits, observer: ConnectionObserver) -> 
 
     Guarded.limits = limits
     Guarded.observer = observer
+    Guarded.stalled = {}
     return Guarded
 
 
@@ -166,6 +174,9 @@ class _CloseReporting:
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     limits: ClassVar[ConnectionLimits]
     observer: ClassVar[ConnectionObserver]
+    #: This server's connections whose answer waits for the client, in the order they
+    #: stopped reading (a dict as an ordered set).
+    stalled: ClassVar[dict[GuardedHttpToolsProtocol, None]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -220,6 +231,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._answer_and_close(_TOO_LARGE)
         else:
             self._aborted = True
+            self.stalled.pop(self, None)
             self.transport.abort()
 
     def _answer_and_close(self, answer: bytes) -> None:
@@ -253,6 +265,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if not self._lost:
             self.observer.lost()
         self._lost = True
+        self.stalled.pop(self, None)
         self._disarm()
         if self._send_timer is not None:
             self._send_timer.cancel()
@@ -274,13 +287,30 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().pause_writing()
         if self._send_timer is None:
             self._send_timer = self.loop.call_later(self.limits.send_timeout_s, self._cut, "send_timeout")
+        self.stalled[self] = None
+        self._shed_backlog()
 
     def resume_writing(self) -> None:
         super().resume_writing()
+        self.stalled.pop(self, None)
         if self._send_timer is not None:
             self._send_timer.cancel()
             self._send_timer = None
         self._next_request_may_start()
+
+    def _shed_backlog(self) -> None:
+        """The send deadline bounds how long an answer waits for its client, not how much
+        of it waits: an answer is written whole (up to ~14 MB with the default limits,
+        output of control characters escaped sixfold), so a few hundred clients that ask
+        and do not read would hold gigabytes in this process until their deadlines. Past
+        ``max_unsent_bytes`` in all, the connections that stopped reading first are
+        dropped, until the rest fits."""
+        waiting = sum(other.transport.get_write_buffer_size() for other in self.stalled)
+        while waiting > self.limits.max_unsent_bytes and self.stalled:
+            first = next(iter(self.stalled))
+            del self.stalled[first]
+            waiting -= first.transport.get_write_buffer_size()
+            first.drop("send_backlog")
 
     # ------------------------------------------------------------------ parser events
 
@@ -370,9 +400,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         (also the unread rest of a body after an early answer), or idle between requests."""
         return self._serving and not self._body_done
 
-    def evict(self) -> None:
-        """Close this connection to give its place to a request that is ready."""
-        self._cut("evicted")
+    def drop(self, reason: ConnectionCut) -> None:
+        """Close this connection for another's sake (a place, memory), whatever is buffered."""
+        self._cut(reason)
 
     def _evict_longest_waiting(self) -> bool:
         """Close the connection that has waited longest for its request, to serve this one
@@ -384,7 +414,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         ]
         if not waiting:
             return False
-        min(waiting, key=lambda other: other.waiting_since).evict()
+        min(waiting, key=lambda other: other.waiting_since).drop("evicted")
         return True
 
     def send_400_response(self, msg: str) -> None:

@@ -490,3 +490,34 @@ def test_when_every_place_holds_a_request_being_served_requests_get_a_503_but_pr
     wait_until(lambda: send_and_read(patient_server, scrape).startswith(b"HTTP/1.1 200 "), "places to free up")
     wait_until(lambda: patient_server.metric("executor_connections_open") == 1, "the busy connections to close")
     assert patient_server.metric("executor_connections_refused_total") >= refused_before + 1
+
+
+@pytest.fixture(scope="module")
+def hoarding_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Answers wait a minute for clients that do not read them: only the backlog bound
+    drops one."""
+    settings = {"EXECUTOR_SEND_TIMEOUT_S": "60", "EXECUTOR_MAX_STDOUT_BYTES": str(1024 * 1024)}
+    with run_server(tmp_path_factory.mktemp("hoarding"), settings) as live:
+        yield live
+
+
+def test_answers_nobody_reads_are_bounded_in_all_not_only_in_time(hoarding_server: LiveServer) -> None:
+    """Each answer of ~6 MB (a megabyte of control characters, escaped sixfold) waits for
+    a client that never reads; past UNREAD_ANSWERS_HELD of the largest answers in all,
+    the connection that stopped reading first is dropped, long before its deadline."""
+    code = "print('\\x01' * 1_000_000)"
+    hoarders: list[socket.socket] = []
+    try:
+        for number in range(40):
+            sock = connect(hoarding_server, receive_buffer=4096)
+            sock.sendall(execute_request(f"hoard-{number}", code))
+            assert sock.recv(12).startswith(b"HTTP/1.1 200")  # written: what is left waits
+            hoarders.append(sock)
+            if closed_by_server(hoarders[0]):
+                break
+        first = read_until_closed(hoarders[0])
+        assert len(first) < 6_000_000, "the first answer was delivered whole"
+    finally:
+        for sock in hoarders:
+            sock.close()
+    assert closed_count(hoarding_server, "send_backlog") >= 1
