@@ -75,8 +75,10 @@ from .membrane import (
     admit_slow,
     admit_unchanged,
     admit_values,
+    plain_by_construction,
 )
 from .ownership import (
+    CURRENT_JOB,
     LIBRARY_STATE_NAMES,
     begin_construction,
     end_construction,
@@ -355,11 +357,63 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         # plain function, which takes any object as `self` (it rebuilt module proxies).
         # Through an instance or super() it is bound to the program's object instead.
         raise SecurityError(f'"{checked}" of a library class can only be used through an instance or super()')
+    if checked == "__dict__" and isinstance(value, dict):
+        return _checked_instance_dict(obj, value)
     if builtins.type(value) is tuple:
         return admitted_items(value)  # __mro__, __bases__, __args__, __orig_bases__ ...
     if checked == "mro" and isinstance(obj, builtins.type):
         return _admitted_mro(obj)
     return admit(wrap_format(value) if checked in _FORMAT_METHODS else _held_unbound(obj, checked, value))
+
+
+@plain_by_construction
+class CheckedInstanceDict(dict):  # type: ignore[type-arg]
+    """The instance dict of the program's object once the program holds it (``vars(obj)``,
+    ``obj.__dict__``): the same object as the instance's ``__dict__`` (it replaces the
+    plain one, once), so reads, ``json.dumps(vars(obj))`` and ``vars(self).update(kw)``
+    behave as before, but a key written through it passes the rules of ``setattr(obj,
+    key, value)``, and the value the membrane. Library code reads protocol names through
+    instances, where the instance dict comes first (``dataclasses.replace`` trusted
+    ``obj.__dataclass_fields__``, then read any attribute with the real getattr); a
+    plain dict took ``vars(obj)["__dataclass_fields__"] = ...``.
+
+    Only the program's writes through this mapping are checked; ``obj.name = value``
+    writes into it from C, already checked by the attribute guards."""
+
+    __slots__ = ("_owner",)
+    _owner: object
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        checked = check_attribute_store(self._owner, key)
+        _write_attribute_of_an_instance(self._owner, checked)
+        dict.__setitem__(self, checked, admit(value))
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return dict.__getitem__(self, key)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def __ior__(self, other: Any) -> CheckedInstanceDict:  # type: ignore[misc]  # dict |= keeps its type
+        self.update(other)
+        return self
+
+    def __reduce__(self) -> Any:
+        return dict, (dict(self),)
+
+
+def _checked_instance_dict(owner: object, value: dict[str, Any]) -> dict[str, Any]:
+    if builtins.type(value) is CheckedInstanceDict:
+        return value
+    if builtins.type(value) is not dict:
+        raise SecurityError("this object's __dict__ cannot be used in the sandbox")
+    checked = CheckedInstanceDict(value)
+    checked._owner = owner  # noqa: SLF001 - its own slot, set once
+    builtins.object.__setattr__(owner, "__dict__", checked)
+    return checked
 
 
 def _admitted_mro(cls: type) -> Callable[[], list[Any]]:
@@ -613,6 +667,10 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
 
 def _write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], Any]:
     return make_write_attribute(write)
+
+
+#: The attribute-write rules, for keys the program writes into an instance dict it holds.
+_write_attribute_of_an_instance = make_write_attribute(make_write_guard(CURRENT_JOB))
 
 
 def make_setattr(write: Callable[[Any], Any]) -> Callable[[Any, str, Any], None]:
@@ -1171,8 +1229,10 @@ class SandboxType(metaclass=_TypeMeta):
 def type_of(obj: object) -> Any:
     """``type(obj)``, except that a metaclass (type, ABCMeta, EnumType ...), whose
     3-argument call builds a class from a dict and skips the class checks, is replaced by
-    the sandbox's ``type``."""
+    the sandbox's ``type``, and an instance dict the program holds is a ``dict``."""
     found = builtins.type(obj)
+    if found is CheckedInstanceDict:
+        return dict
     return SandboxType if issubclass(found, builtins.type) else found
 
 

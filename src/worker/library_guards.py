@@ -730,6 +730,15 @@ def guard_dataclass_fields() -> None:
                 # replace()/asdict() read every field with the real getattr: a private name
                 # a library base defines would hand over the library's attribute.
                 raise SecurityError(f"dataclasses: the field {name!r} is a private name of a library base")
+            owner = next((klass for klass in cls.__mro__ if name in vars(klass)), None)
+            if owner is not None and owner is not cls and not is_user_class(owner):
+                # The default is read with the real getattr(cls, name), and replace()/asdict()
+                # read every field the same way: a name a library base defines handed over
+                # the library's attribute (ChainMap.new_child, held without its class and
+                # called with any self; a private table).
+                raise SecurityError(
+                    f"dataclasses: the field {name!r} names an attribute of the library base {owner.__name__}"
+                )
             metaclass: type = type(cls)
             if not any(name in vars(k) for k in cls.__mro__) and any(name in vars(k) for k in metaclass.__mro__):
                 # The default is read with getattr(cls, name), which falls through to the

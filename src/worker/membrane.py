@@ -204,6 +204,17 @@ PLAIN.update(v for v in vars(builtins).values() if isinstance(v, type) and issub
 # its own error, never the memory limit.
 PLAIN.discard(MemoryError)
 _BUILT_IN_PLAIN = frozenset(PLAIN)
+#: The sandbox's own container types, plain as the builtin ones (plain_by_construction).
+_SANDBOX_PLAIN: set[type] = set()
+
+
+def plain_by_construction(cls: type) -> type:
+    """Mark a container type of the sandbox's own as plain: its contents are checked
+    when read, as a dict's are. Usable as a class decorator."""
+    _SANDBOX_PLAIN.add(cls)
+    PLAIN.add(cls)
+    return cls
+
 
 #: Library classes whose instances their library trusts as its own records: a program
 #: subclass could make an attribute say anything (a Field subclass with a ``name``
@@ -430,7 +441,7 @@ class Membrane:
         self.__init__()  # type: ignore[misc]  # forget an earlier configuration
         self._claim_being_built = claim
         PLAIN.clear()  # in place: the guards hold this very set
-        PLAIN.update(_BUILT_IN_PLAIN)
+        PLAIN.update(_BUILT_IN_PLAIN, _SANDBOX_PLAIN)
         APPROVED_FUNCTIONS.clear()
         METHOD_OWNERS.clear()
         OFFERED_IDS.clear()

@@ -168,6 +168,14 @@ def test_a_class_factory_checks_the_bases_before_the_class_exists(
         ("escape_raw_base_from_a_class_mro", [["TypeError"] * 3, "6ba7b810-9dad-11d1-80b4-00c04fd430c8"]),
         ("escape_setattr_value_built_by_c_code", ["SecurityError", False]),
         ("escape_protocol_under_a_library_abc", [["SecurityError", "SecurityError"], False, False]),
+        (
+            "escape_instance_dict_forges_dataclass_fields",
+            [["SecurityError"] * 4, '{"a": 5, "b": 6}', 5],
+        ),
+        (
+            "escape_dataclass_field_named_like_a_library_method",
+            ["SecurityError", ["ordinary fields of a library base's subclass still work"]],
+        ),
     ],
 )
 def test_what_c_code_takes_out_of_a_tuple_or_hands_to_setattr_is_what_the_program_could_hold(
@@ -176,7 +184,9 @@ def test_what_c_code_takes_out_of_a_tuple_or_hands_to_setattr_is_what_the_progra
     """Adversarial passes 20 and 22: a class's __mro__/__bases__/mro() hold their elements
     as the membrane admits them (the C GenericAlias class is a stand-in, which cannot be
     a base), the sandbox's alias cannot be unpacked into the C one, setattr admits the
-    value it stores, and a Protocol (whose hook is the program's) stays off library ABCs."""
+    value it stores, a Protocol (whose hook is the program's) stays off library ABCs, a key
+    written into an instance dict passes setattr's rules, and a dataclass field never
+    takes a library base's attribute as its default."""
     assert run(program(name), proxies).result == expected
 
 
