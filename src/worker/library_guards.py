@@ -203,8 +203,19 @@ def _safe_make_dataclass(real: Any) -> Any:
         kwargs = exact_keywords(kwargs)  # asked here, matched to parameters by the real one
         if args:
             raise TypeError("make_dataclass() takes its options (bases=, namespace=, ...) as keywords")
-        kwargs["bases"] = bases_for_a_library_factory(kwargs.get("bases", ()))
-        cls = real(exact_str(cls_name, "class name"), checked_fields, *args, namespace=checked_namespace, **kwargs)
+        kwargs["bases"] = bases = bases_for_a_library_factory(kwargs.get("bases", ()))
+        # Built as a class statement is: the hooks that see the class while it is built
+        # (a descriptor's __set_name__, a base's __init_subclass__) see the program's own
+        # class, and one they keep when the factory then fails is abandoned, its ABC
+        # registry its own (ownership.end_construction).
+        token = ownership.begin_construction(checked_namespace)
+        cls = None
+        try:
+            cls = real(exact_str(cls_name, "class name"), checked_fields, *args, namespace=checked_namespace, **kwargs)
+        finally:
+            ownership.end_construction(token, cls)
+            if cls is None:
+                ownership.repair_half_built_abcs(tuple(base for base in bases if isinstance(base, type)))
         _sanitized(cls)  # before it becomes the program's: a metaclass never does
         ownership.current().add(cls)  # built for the program: its own class
         return cls
