@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from ..protocol import (
     EVENT,
@@ -64,6 +64,29 @@ HANG_CONFIRM_S = 0.1
 #: Worker exit statuses (see src/worker/child.py).
 EXIT_HARDENING_FAILED = 71
 EXIT_BAD_JOB = 72
+
+
+#: A confirmation that runs this much later than it was due was delayed by this
+#: process's own event loop (a long callback), not by the template.
+LOOP_STALL_S = HANG_CONFIRM_S
+
+HangVerdict = Literal["wait", "confirm", "hung"]
+
+
+def hang_verdict(
+    now: float, waiting_since: float, timeout_s: float, confirm_at: float, overdue_since: float | None
+) -> HangVerdict:
+    """What the watchdog does when it wakes: ``wait`` until the bound, ``confirm`` once
+    the bound has passed (an answer that arrived while the loop was busy is read after
+    the watchdog's callback), ``hung`` when a confirmation that ran on time still sees no
+    answer. A confirmation that itself ran late says the event loop was blocked: the
+    answers it has not yet read may be there, with some event loops (uvloop) only after
+    more iterations, so it confirms again instead of killing a template that answered."""
+    if now < waiting_since + timeout_s:
+        return "wait"
+    if overdue_since != waiting_since or now - confirm_at > LOOP_STALL_S:
+        return "confirm"
+    return "hung"
 
 
 class TemplateDied(Exception):
@@ -171,6 +194,7 @@ class TemplateProcess:
         self._watchdog: asyncio.TimerHandle | None = None
         self._waiting_since = 0.0
         self._overdue_since: float | None = None
+        self._confirm_at = 0.0
         #: Set when the template was declared hung (and killed), before ``died``.
         self.hung = False
         self.died = asyncio.Event()
@@ -309,12 +333,13 @@ class TemplateProcess:
             return
         loop = asyncio.get_running_loop()
         now = loop.time()
-        deadline = self._waiting_since + self._hang_timeout_s
-        if now < deadline:
-            self._watchdog = loop.call_at(deadline, self._check_hang)
-        elif self._overdue_since != self._waiting_since:
+        verdict = hang_verdict(now, self._waiting_since, self._hang_timeout_s, self._confirm_at, self._overdue_since)
+        if verdict == "wait":
+            self._watchdog = loop.call_at(self._waiting_since + self._hang_timeout_s, self._check_hang)
+        elif verdict == "confirm":
             self._overdue_since = self._waiting_since
-            self._watchdog = loop.call_at(now + HANG_CONFIRM_S, self._check_hang)
+            self._confirm_at = now + HANG_CONFIRM_S
+            self._watchdog = loop.call_at(self._confirm_at, self._check_hang)
         else:
             self._declare_hung(now - self._waiting_since)
 
