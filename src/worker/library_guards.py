@@ -978,6 +978,27 @@ def _forget_the_originals(attrs_by_name: dict[str, dict[str, Any]]) -> None:
                 value.__dict__.pop("__wrapped__", None)
 
 
+def guard_cached_property_get() -> None:
+    """``cached_property.__get__(instance)`` reads and writes ``instance.__dict__`` under
+    the name the property was given: called through a chain of library ``__get__``s
+    (``partialmethod.__get__`` calls its function's) with an object whose class does not
+    hold that property, it read any object's namespace by a name the program chose (a
+    class's: ``ChainMap.__dict__["new_child"]``, a function held without its class). In
+    this process it runs only for an instance whose class has this very property, which
+    is how the interpreter calls it (ipaddress's own cached properties included)."""
+    real = functools.cached_property.__get__
+    if getattr(real, "sandbox_guarded", False):
+        return
+
+    def __get__(self: Any, instance: Any, owner: Any = None) -> Any:
+        if instance is not None and not any(vars(klass).get(self.attrname) is self for klass in type(instance).__mro__):
+            raise SecurityError("a cached_property can only be read from an instance of its class")
+        return real(self, instance, owner)
+
+    __get__.sandbox_guarded = True  # type: ignore[attr-defined]
+    functools.cached_property.__get__ = __get__  # type: ignore[method-assign]
+
+
 def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     """Proxies for every allowed module and for the packages above dotted ones.
 
@@ -1003,6 +1024,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         guard_protocol_members()
     guard_text_taking_library_code()
     guard_update_wrapper()
+    guard_cached_property_get()
     for name in sorted(allowed, key=lambda n: n.count(".")):
         rule = CATALOGUE[name]
         attrs_by_name[name] = public_attrs(importlib.import_module(name), rule)

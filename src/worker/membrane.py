@@ -236,12 +236,16 @@ def plain_by_construction(cls: type) -> type:
 #: classmethod, staticmethod: the membrane checks what an exact one wraps (a classmethod
 #: runs the wrapped object's __get__ with the class as the instance); a subclass's
 #: instances would be the program's, which it does not look into.
+#: functools.partialmethod, singledispatchmethod: their __get__ calls the __get__ of what
+#: they hold with any instance; a subclass's instances are the program's, whose
+#: ``func`` it could set to a library descriptor.
 #: types.GenericAlias: its C attribute lookup forwards almost every name to the alias's
 #: origin, so on a subclass's instance (the program's own object, to the guards) a hook
 #: or a private name was looked up on any library object the program chose.
 FINAL_LIBRARY_CLASSES = frozenset(
     {dataclasses.Field, BaseExceptionGroup, functools.cached_property, enum.property, types.DynamicClassAttribute,
-     struct.Struct, zoneinfo.ZoneInfo, classmethod, staticmethod, super, types.GenericAlias}
+     struct.Struct, zoneinfo.ZoneInfo, classmethod, staticmethod, super, types.GenericAlias,
+     functools.partialmethod, functools.singledispatchmethod}
 )  # fmt: skip
 
 

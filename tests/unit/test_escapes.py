@@ -151,6 +151,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_enum_final_mixin_kept_by_set_name", ["SecurityError", 0]),
         ("escape_factory_bases_that_iterate_differently", [None, 0]),
         ("escape_half_built_abc_through_make_dataclass", ["SecurityError", False, False]),
+        (
+            "escape_cached_property_read_from_a_foreign_object",
+            [["SecurityError", "SecurityError"], "computed once", "10.255.255.255"],
+        ),
     ],
 )
 def test_a_class_factory_checks_the_bases_before_the_class_exists(
