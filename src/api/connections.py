@@ -92,6 +92,9 @@ MAX_HEAD_BYTES = 64 * 1024
 MAX_HEAD_FIELDS = 100
 #: What the parser holds of one header line besides its name and value (": ", CRLF).
 _HEADER_LINE_OVERHEAD = 4
+#: Framing allowed for each boundary the parser reports within one read (a chunk's size
+#: line, extensions and CRLFs), before the rest counts as an unfinished line.
+FRAMING_PER_BOUNDARY = 256
 #: Added to the body deadline here, so that the route's own 408 (which starts counting a
 #: little later, after authentication) wins the race.
 BODY_GRACE_S = 2.0
@@ -277,9 +280,16 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         boundaries = self._boundaries
         self._body_bytes_this_read = self._head_bytes_this_read = 0
         super().data_received(data)
-        if self._boundaries != boundaries:
-            self._loose_bytes = 0
-        self._loose_bytes += max(0, len(data) - self._body_bytes_this_read - self._head_bytes_this_read)
+        loose = max(0, len(data) - self._body_bytes_this_read - self._head_bytes_this_read)
+        crossed = self._boundaries - boundaries
+        if crossed:
+            # Only what follows the last boundary is still held, and where that boundary
+            # fell in this read is not reported: the framing of the chunks completed in it
+            # (a size line and two CRLFs each) is allowed for, the rest counts. A body of
+            # many small chunks in one read is not a long line.
+            self._loose_bytes = max(0, loose - crossed * FRAMING_PER_BOUNDARY)
+        else:
+            self._loose_bytes += loose
         if self._loose_bytes > MAX_HEAD_BYTES and self._serving:
             self._cut("headers_too_large")
 

@@ -647,6 +647,10 @@ class Membrane:
             for accessor in accessors:
                 if isinstance(accessor, types.FunctionType) and not self._function(accessor):
                     raise refuse(f"a property of a class the sandbox does not offer ({accessor.__qualname__})")
+                if accessor is not None and self.admit(accessor) is not accessor:
+                    # What the property calls is called with the instance: it must be a
+                    # callable the program could hold (property(f) may be built by C code).
+                    raise refuse(f"a property of a {builtins.type(accessor).__name__}")
             return value
         fget, fset, fdel = (
             cast(Any, UnboundMethod(a, owner) if owner is not None else a)
@@ -776,8 +780,10 @@ class Membrane:
                 if id(value) in self._offered_ids:
                     return value
                 raise refuse(f"the built-in function {value.__name__}")
-            if owner is not None:
-                self.admit(owner)  # a bound method: as safe as the object it is bound to
+            if owner is not None and self.admit(owner) is not owner:
+                # A bound method is as safe as the object it is bound to, held as it is: one
+                # bound to what the membrane replaces (the real type) would act on that.
+                raise refuse(f"the method {value.__name__} of a {builtins.type(owner).__name__}")
                 if isinstance(owner, str):
                     return wrap_format(value)  # s.format reads "{0.__class__}" with the real getattr
             return value  # or a built-in type's static method (str.maketrans)

@@ -291,6 +291,41 @@ def test_a_trailer_that_never_ends_is_cut_at_the_head_limit(server: LiveServer) 
     assert closed_count(server, "headers_too_large") > before
 
 
+def test_a_body_of_many_small_chunks_in_one_read_is_served(server: LiveServer) -> None:
+    """Chunk framing is not a long line: 40 000 one-byte chunks (240 KB of framing, sent
+    at once) are an ordinary body, not a head past its limit."""
+    body = json.dumps({"code": "len(s)", "context": {"s": "x" * 39_970}}).encode()
+    chunked = b"".join(b"1\r\n" + body[i : i + 1] + b"\r\n" for i in range(len(body))) + b"0\r\n\r\n"
+    head = request_head("/execute", "small-chunks", 0).replace(
+        b"Content-Length: 0\r\n", b"Transfer-Encoding: chunked\r\n"
+    )
+    with connect(server) as sock:
+        sock.sendall(head + chunked)
+        answer = read_until_closed_or_answered(sock)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+    assert b'"result":39970' in answer
+
+
+def read_until_closed_or_answered(sock: socket.socket) -> bytes:
+    """One answer with a Content-Length, on a connection that stays open."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return head + b"\r\n\r\n" + rest
+
+
 def test_a_request_asking_for_an_upgrade_is_refused_and_its_body_never_served(server: LiveServer) -> None:
     """The parser skips the body of an upgrade request; what follows would be parsed as
     a request of its own, past whatever a proxy checked."""
