@@ -361,32 +361,47 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         return _checked_instance_dict(obj, value)
     if builtins.type(value) is tuple:
         return admitted_items(value)  # __mro__, __bases__, __args__, __orig_bases__ ...
-    if checked == "mro" and isinstance(obj, builtins.type):
-        return _admitted_mro(obj)
+    if checked == "mro":
+        # Whose mro() it is, not what was asked: an alias forwards the name to its origin.
+        owner = getattr(value, "__self__", None)
+        if isinstance(owner, builtins.type):
+            return _admitted_mro(owner)
     return admit(wrap_format(value) if checked in _FORMAT_METHODS else _held_unbound(obj, checked, value))
 
 
 @plain_by_construction
 class CheckedInstanceDict(dict):  # type: ignore[type-arg]
-    """The instance dict of the program's object once the program holds it (``vars(obj)``,
-    ``obj.__dict__``): the same object as the instance's ``__dict__`` (it replaces the
-    plain one, once), so reads, ``json.dumps(vars(obj))`` and ``vars(self).update(kw)``
-    behave as before, but a key written through it passes the rules of ``setattr(obj,
-    key, value)``, and the value the membrane. Library code reads protocol names through
-    instances, where the instance dict comes first (``dataclasses.replace`` trusted
-    ``obj.__dataclass_fields__``, then read any attribute with the real getattr); a
-    plain dict took ``vars(obj)["__dataclass_fields__"] = ...``.
+    """What the program gets for its object's instance dict (``vars(obj)``,
+    ``obj.__dict__``): a copy, its values through the membrane, that writes through to the
+    real one. Reads, ``json.dumps(vars(obj))`` and ``vars(self).update(kw)`` behave as
+    before; a key written through it passes the rules of ``setattr(obj, key, value)`` and
+    the value the membrane before it reaches the object.
 
-    Only the program's writes through this mapping are checked; ``obj.name = value``
-    writes into it from C, already checked by the attribute guards."""
+    Never the real dict: library code reads protocol names through instances, where the
+    instance dict comes first (``dataclasses.replace`` trusted
+    ``obj.__dataclass_fields__``, then read any attribute with the real getattr), and a
+    dict the program holds can always be written by ``dict``'s own methods
+    (``dict.__setitem__(d, k, v)``), whatever a subclass overrides. What those write here
+    stays in the copy."""
 
     __slots__ = ("_owner",)
     _owner: object
 
+    def _real(self) -> dict[str, Any]:
+        return cast("dict[str, Any]", builtins.object.__getattribute__(self._owner, "__dict__"))
+
     def __setitem__(self, key: Any, value: Any) -> None:
         checked = check_attribute_store(self._owner, key)
         _write_attribute_of_an_instance(self._owner, checked)
-        dict.__setitem__(self, checked, admit(value))
+        admitted = admit(value)
+        self._real()[checked] = admitted
+        dict.__setitem__(self, checked, admitted)
+
+    def __delitem__(self, key: Any) -> None:
+        checked = check_attribute_store(self._owner, key)
+        _write_attribute_of_an_instance(self._owner, checked)
+        del self._real()[checked]
+        dict.__delitem__(self, checked)
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
         if key not in self:
@@ -401,18 +416,34 @@ class CheckedInstanceDict(dict):  # type: ignore[type-arg]
         self.update(other)
         return self
 
+    def pop(self, key: Any, *default: Any) -> Any:
+        if key in self:
+            value = dict.__getitem__(self, key)
+            del self[key]
+            return value
+        if default:
+            return default[0]
+        raise KeyError(key)
+
+    def popitem(self) -> tuple[Any, Any]:
+        if not self:
+            raise KeyError("popitem(): dictionary is empty")
+        key = next(reversed(self))
+        return key, self.pop(key)
+
+    def clear(self) -> None:
+        for key in list(self):
+            del self[key]
+
     def __reduce__(self) -> Any:
         return dict, (dict(self),)
 
 
 def _checked_instance_dict(owner: object, value: dict[str, Any]) -> dict[str, Any]:
-    if builtins.type(value) is CheckedInstanceDict:
-        return value
     if builtins.type(value) is not dict:
         raise SecurityError("this object's __dict__ cannot be used in the sandbox")
-    checked = CheckedInstanceDict(value)
+    checked = CheckedInstanceDict({key: admit(item) for key, item in value.items()})
     checked._owner = owner  # noqa: SLF001 - its own slot, set once
-    builtins.object.__setattr__(owner, "__dict__", checked)
     return checked
 
 

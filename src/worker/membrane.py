@@ -151,8 +151,9 @@ class GuardedAlias(types.GenericAlias):
     subscript, a copy) is a guarded alias too."""
 
     def __new__(cls, origin: Any, args: Any) -> GuardedAlias:
-        # Its instances are plain to the membrane: what one calls passes it here.
-        if admit(origin) is not origin:
+        # Its instances are plain to the membrane: what one calls passes it here. An alias
+        # of the alias class itself forwards names (mro) to this very class.
+        if admit(origin) is not origin or (isinstance(origin, type) and issubclass(origin, types.GenericAlias)):
             raise refuse(f"an alias of {getattr(origin, '__name__', 'a value')} that calls it")
         return super().__new__(cls, origin, args)
 

@@ -173,7 +173,10 @@ def note_program_write(cls: object, name: str) -> None:
 
 #: Private names whose value is always a library's state, in any class: ABCMeta writes its
 #: registry there after every hook has run, so "the program wrote it first" says nothing.
-LIBRARY_STATE_NAMES = frozenset({"_abc_impl"})
+#: typing's protocol flags likewise: a class body that set ``_is_protocol = True`` made a
+#: Protocol that did not list typing.Protocol among its bases (the class factory's check
+#: for protocols under library ABCs looked at the bases).
+LIBRARY_STATE_NAMES = frozenset({"_abc_impl", "_is_protocol", "_is_runtime_protocol"})
 
 
 def settle_library_names(cls: type, body: Mapping[str, object]) -> None:

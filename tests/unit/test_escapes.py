@@ -151,6 +151,8 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_enum_final_mixin_kept_by_set_name", ["SecurityError", 0]),
         ("escape_factory_bases_that_iterate_differently", [None, 0]),
         ("escape_half_built_abc_through_make_dataclass", ["SecurityError", False, False]),
+        ("escape_protocol_flag_in_the_class_body", ["SecurityError", False]),
+        ("escape_alias_of_the_alias_class", ["SecurityError", ["list", "object"]]),
         (
             "escape_cached_property_read_from_a_foreign_object",
             [["SecurityError", "SecurityError"], "computed once", "10.255.255.255"],
@@ -175,7 +177,7 @@ def test_a_class_factory_checks_the_bases_before_the_class_exists(
         ("escape_protocol_under_a_library_abc", [["SecurityError", "SecurityError"], False, False]),
         (
             "escape_instance_dict_forges_dataclass_fields",
-            [["SecurityError"] * 4, '{"a": 5, "b": 6}', 5],
+            [["SecurityError"] * 4, '{"a": 5, "b": 6}', 5, 6, False],
         ),
         (
             "escape_dataclass_field_named_like_a_library_method",
