@@ -282,8 +282,18 @@ _REFUSED_INSTANCES: dict[type, str] = {
 
 #: Library callables that call what they hold: never judged once for all their
 #: instances (PLAIN), each is admitted only if what it holds would be.
+def _partial_fields(p: Any) -> tuple[Any, ...]:
+    """What a partial calls, and with what, read from its C fields through partial's own
+    descriptors: on a subclass, class attributes named ``func``/``args``/``keywords``
+    would shadow them for an ordinary lookup while a call runs the real fields."""
+    kind = vars(functools.partial)
+    keywords = kind["keywords"].__get__(p)
+    return (kind["func"].__get__(p), *kind["args"].__get__(p), *dict.values(keywords))
+
+
 _CALLABLE_HOLDERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
-    functools.partial: lambda p: (p.func, *p.args, *p.keywords.values()),
+    functools.partial: _partial_fields,
+    # Final: no subclass; its fields are plain attributes of its own instance dict.
     functools.partialmethod: lambda p: (p.func, *p.args, *p.keywords.values()),
     builtins.type(functools.lru_cache()(lambda: None)): lambda w: (w.__wrapped__,),
 }

@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import re
 import types
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -204,6 +204,25 @@ def test_a_subclass_of_a_final_class_is_not_held_however_it_was_built(proxies: P
     with pytest.raises(SecurityError, match="subclass of BaseExceptionGroup"):
         MEMBRANE.admit(made)
     assert MEMBRANE.admit(ExceptionGroup) is ExceptionGroup
+
+
+def test_a_partial_is_judged_by_what_it_really_calls(proxies: Proxies) -> None:
+    """Adversarial pass 24: class attributes named func/args/keywords on a subclass of
+    partial shadowed partial's own fields for the membrane's look, while a call runs the
+    real ones. The membrane reads them through partial's descriptors."""
+    import functools
+
+    run("1", proxies)  # configures the membrane as the worker does
+
+    class Liar(functools.partial):  # type: ignore[type-arg]
+        func = abs
+        args = ()
+        keywords: ClassVar[dict[str, object]] = {}
+
+    with pytest.raises(SecurityError, match="eval"):
+        MEMBRANE.admit(Liar(eval, "1"))
+    honest = Liar(abs, -3)
+    assert MEMBRANE.admit(honest) is honest
 
 
 ORDINARY_FACTORIES = [
