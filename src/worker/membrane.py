@@ -280,6 +280,7 @@ _REFUSED_INSTANCES: dict[type, str] = {
     types.ModuleType: "a real module",
 }
 
+
 #: Library callables that call what they hold: never judged once for all their
 #: instances (PLAIN), each is admitted only if what it holds would be.
 def _partial_fields(p: Any) -> tuple[Any, ...]:
