@@ -545,8 +545,8 @@ def _make_guarded_getattr() -> Callable[..., Any]:
                 raise
             return default
         value_kind = _type(value)
-        if value_kind is tuple and name == "args" and isinstance(obj, BaseException):
-            return admitted_items(value)
+        if value_kind is tuple and isinstance(obj, BaseException):
+            return admitted_items(value)  # args, an ExceptionGroup's exceptions
         if value_kind in _plain or (kind is ModuleProxy and id(value) in _offered):  # a catalogue member
             return value
         if value_kind is _bound and value.__self__ is obj:

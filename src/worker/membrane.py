@@ -200,11 +200,16 @@ PLAIN: set[type] = {
     enumerate, zip, map, filter, reversed, type(reversed([])), UnboundMethod, ClosureCell, GuardedAlias,
     types.GeneratorType, types.SimpleNamespace, types.UnionType,
 }  # fmt: skip
-PLAIN.update(v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException))
-# A MemoryError the program holds is remembered (Membrane.held_memory_error): one it made is
-# its own error, never the memory limit.
-PLAIN.discard(MemoryError)
 _BUILT_IN_PLAIN = frozenset(PLAIN)
+#: Exceptions are not plain, though nothing about the object is a capability: library code
+#: raises them over whatever it was handling (singledispatch's KeyError(cls) held the real
+#: ``type``), and ``args`` is read by routes that see no guard (a ``match`` keyword
+#: pattern, ``super(...).args``, an alias forwarding the name). Each exception's args pass
+#: the membrane, in place, when the exception is first admitted (_admit_exception).
+_BUILTIN_EXCEPTIONS = frozenset(
+    v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException)
+)
+_ARGS = BaseException.__dict__["args"]
 #: The sandbox's own container types, plain as the builtin ones (plain_by_construction).
 _SANDBOX_PLAIN: set[type] = set()
 
@@ -595,8 +600,8 @@ class Membrane:
 
     def add_program_class(self, cls: type) -> None:
         self._program_classes.add(cls)
-        if _callable_holder(cls) is None:  # a subclass of partial is checked as partial is
-            PLAIN.add(cls)
+        if _callable_holder(cls) is None and not issubclass(cls, BaseException):
+            PLAIN.add(cls)  # a subclass of partial is checked as partial is; an exception's args too
         self._class_verdicts[cls] = cls
         self._seal_mro(cls)  # its library bases' operators, if no value brought them yet
 
@@ -718,6 +723,10 @@ class Membrane:
         kind = builtins.type(value)
         if kind is MemoryError:
             self._memory_errors[id(value)] = value  # held here, so its id stays its own
+            self._admit_exception(value)
+            return value
+        if kind in _BUILTIN_EXCEPTIONS:
+            self._admit_exception(value)
             return value
         if kind is dict:
             if (
@@ -826,8 +835,20 @@ class Membrane:
             return value
         if not self._instances_allowed(kind):
             raise refuse(f"an instance of {kind.__module__}.{kind.__qualname__}")
+        if isinstance(value, BaseException):
+            self._admit_exception(value)
+            return value
         PLAIN.add(kind)  # every instance of it is as safe as this one
         return value
+
+    def _admit_exception(self, exc: BaseException) -> None:
+        """The exception's args, each through the membrane, written back in place: the
+        program may now read them by any route. One the membrane refuses refuses the
+        exception, as reading it did."""
+        args = _ARGS.__get__(exc)
+        if builtins.type(args) is tuple and all(builtins.type(item) in PLAIN for item in args):
+            return
+        _ARGS.__set__(exc, tuple(self.admit(item) for item in args))
 
     def admit(self, value: Any) -> Any:
         if builtins.type(value) in PLAIN:

@@ -153,6 +153,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_half_built_abc_through_make_dataclass", ["SecurityError", False, False]),
         ("escape_protocol_flag_in_the_class_body", ["SecurityError", False]),
         ("escape_alias_of_the_alias_class", ["SecurityError", ["list", "object"]]),
+        ("escape_exception_args_read_by_a_match_pattern", [True]),
         (
             "escape_cached_property_read_from_a_foreign_object",
             [["SecurityError", "SecurityError"], "computed once", "10.255.255.255"],
