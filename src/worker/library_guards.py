@@ -604,11 +604,17 @@ def guard_text_taking_library_code() -> None:
             raise TypeError(f"a ZoneInfo key is a str, not {type(path).__name__}")
         return validate(path, *args, **kwargs)
 
-    for base in (ipaddress._BaseV4, ipaddress._BaseV6):  # noqa: SLF001 - their netmask cache is guarded here
+    for base, network in (
+        (ipaddress._BaseV4, ipaddress.IPv4Network),  # noqa: SLF001 - their netmask cache is guarded here
+        (ipaddress._BaseV6, ipaddress.IPv6Network),  # noqa: SLF001
+    ):
         make = vars(base)["_make_netmask"].__func__
 
-        def exact_prefix(cls: Any, arg: Any, make: Any = make) -> Any:
-            return make(cls, _exact_number_or_text(arg))
+        def exact_prefix(cls: Any, arg: Any, make: Any = make, network: Any = network) -> Any:
+            # Computed and cached with the library's own class, whatever cls is: a program
+            # subclass's parsing hooks (_prefix_from_prefix_string) filed their answer in
+            # the cache every network of the worker shares.
+            return make(network, _exact_number_or_text(arg))
 
         type.__setattr__(base, "_make_netmask", classmethod(exact_prefix))
     guarded_escape.sandbox_guarded = True  # type: ignore[attr-defined]

@@ -154,6 +154,8 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_protocol_flag_in_the_class_body", ["SecurityError", False]),
         ("escape_alias_of_the_alias_class", ["SecurityError", ["list", "object"]]),
         ("escape_exception_args_read_by_a_match_pattern", [True]),
+        ("escape_netmask_cache_through_a_subclass_hook", ["10.0.0.0/20", "255.255.240.0"]),
+        ("escape_mro_read_by_a_match_pattern", ["SecurityError", ["int", "object"]]),
         (
             "escape_cached_property_read_from_a_foreign_object",
             [["SecurityError", "SecurityError"], "computed once", "10.255.255.255"],
