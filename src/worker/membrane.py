@@ -810,9 +810,10 @@ class Membrane:
                 # A bound method is as safe as the object it is bound to, held as it is: one
                 # bound to what the membrane replaces (the real type) would act on that.
                 raise refuse(f"the method {value.__name__} of a {builtins.type(owner).__name__}")
-                if isinstance(owner, str):
-                    return wrap_format(value)  # s.format reads "{0.__class__}" with the real getattr
-            return value  # or a built-in type's static method (str.maketrans)
+            # s.format reads "{0.__class__}" with the real getattr: the checked one instead,
+            # whatever route brought it; any other method (or a built-in type's static
+            # method, str.maketrans) as it is.
+            return wrap_format(value)
         if kind is types.MethodType:
             function = value.__func__
             if builtins.type(function) is types.FunctionType:  # bound: self is settled

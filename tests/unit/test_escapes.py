@@ -156,6 +156,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_exception_args_read_by_a_match_pattern", [True]),
         ("escape_netmask_cache_through_a_subclass_hook", ["10.0.0.0/20", "255.255.240.0"]),
         ("escape_mro_read_by_a_match_pattern", ["SecurityError", ["int", "object"]]),
+        ("escape_format_method_read_by_a_match_pattern", ["SecurityError", "x-7"]),
         (
             "escape_cached_property_read_from_a_foreign_object",
             [["SecurityError", "SecurityError"], "computed once", "10.255.255.255"],
