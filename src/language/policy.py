@@ -384,6 +384,16 @@ class SandboxTransformer(RestrictingNodeTransformer):
             return node
         return self.node_contents_visit(node)
 
+    def visit_Raise(self, node: ast.Raise) -> ast.AST | list[ast.stmt]:
+        """A bare ``raise`` raises the exception being handled, which need not be one the
+        program caught: in a function library code calls from its own ``except`` clause,
+        it is the library's. ``_admit_handled_()`` passes it through the membrane first."""
+        visited = self.node_contents_visit(node)
+        if node.exc is not None:
+            return visited
+        admit = ast.Expr(_call("_admit_handled_"))
+        return [cast(ast.stmt, _located(admit, node)), cast(ast.stmt, visited)]
+
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
         """``except E as e``: the exception (and so its ``.obj``, ``.args`` ..., read
         through the guards) passes the membrane before the handler runs."""
@@ -676,8 +686,13 @@ class SandboxTransformer(RestrictingNodeTransformer):
             elif isinstance(pattern, ast.MatchMapping) and pattern.rest in mapping:
                 pattern.rest = mapping[pattern.rest]
         # A non-empty tuple of the bindings: always true.
+        # Each capture through _admit_capture_, which also looks inside a captured
+        # container: what the interpreter extracted was read without a guard.
         bindings = ast.Tuple(
-            [ast.NamedExpr(ast.Name(name, ast.Store()), _admitted_value(temp)) for name, temp in mapping.items()],
+            [
+                ast.NamedExpr(ast.Name(name, ast.Store()), _call("_admit_capture_", _load(temp)))
+                for name, temp in mapping.items()
+            ],
             ast.Load(),
         )
         checks: list[ast.expr] = [bindings]

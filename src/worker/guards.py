@@ -71,10 +71,13 @@ from .membrane import (
     ClosureCell,
     UnboundMethod,
     admit,
+    admit_capture,
     admit_each,
+    admit_handled,
     admit_slow,
     admit_unchanged,
     admit_values,
+    admitted_nested,
     plain_by_construction,
 )
 from .ownership import (
@@ -577,9 +580,7 @@ def admitted_items(items: tuple[Any, ...]) -> tuple[Any, ...]:
     A tuple is held without looking inside, and C code the program calls
     (``map(operator.call, e.args, ...)``, ``map(operator.getitem, ...)``) would use the
     elements unbound."""
-    if all(builtins.type(item) in PLAIN for item in items):
-        return items
-    return tuple(admit(item) for item in items)
+    return admitted_nested(items)
 
 
 def guarded_vars(*objects: object) -> dict[str, Any]:
@@ -1346,6 +1347,8 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_admit_unchanged_": admit_unchanged,
         "_admit_each_": admit_each,
         "_admit_values_": admit_values,
+        "_admit_capture_": admit_capture,
+        "_admit_handled_": admit_handled,
         "_type_": builtins.type,
         "_plain_": PLAIN,
     }

@@ -34,6 +34,7 @@ from ..language.catalogue import CATALOGUE
 from ..language.names import is_sunder
 from ..language.policy import SOURCE_FILENAME
 from . import ownership, sys_stand_in
+from .crossing import crossing, is_crossable
 from .formatting import safe_format, safe_format_map
 from .guards import (
     bases_for_a_library_factory,
@@ -1005,6 +1006,11 @@ def guard_cached_property_get() -> None:
     functools.cached_property.__get__ = __get__  # type: ignore[method-assign]
 
 
+#: One crossing per library function, however many modules offer it (statistics.sqrt is
+#: math.sqrt; a function offered twice is the same object to the program).
+_crossings: dict[Any, Any] = {}
+
+
 def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     """Proxies for every allowed module and for the packages above dotted ones.
 
@@ -1045,4 +1051,8 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         importlib.import_module("importlib.resources")
     guard_abc_register()  # after the imports above, which register their own classes
     _forget_the_originals(attrs_by_name)
+    for attrs in attrs_by_name.values():
+        for key, value in attrs.items():
+            if is_crossable(value):
+                attrs[key] = _crossings.get(value) or _crossings.setdefault(value, crossing(value))
     return link_proxies(attrs_by_name)

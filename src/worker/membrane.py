@@ -852,9 +852,9 @@ class Membrane:
         program may now read them by any route. One the membrane refuses refuses the
         exception, as reading it did."""
         args = _ARGS.__get__(exc)
-        if builtins.type(args) is tuple and all(builtins.type(item) in PLAIN for item in args):
-            return
-        _ARGS.__set__(exc, tuple(self.admit(item) for item in args))
+        admitted = admitted_nested(args)
+        if admitted is not args:
+            _ARGS.__set__(exc, admitted)
 
     def admit(self, value: Any) -> Any:
         if builtins.type(value) in PLAIN:
@@ -875,6 +875,59 @@ def admit(value: Any, /) -> Any:
     if builtins.type(value) in PLAIN:
         return value
     return admit_slow(value)
+
+
+def admitted_nested(items: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A tuple library code made (an exception's args), every element through the
+    membrane, and the elements of the tuples inside it too: C code the program calls
+    (``map(operator.call, ...)``) uses elements without binding them, at any depth. The
+    tuple itself when nothing changes. A walk, not a recursion: a nested tuple can be as
+    deep as the program made it."""
+    if all(builtins.type(item) in PLAIN and builtins.type(item) is not tuple for item in items):
+        return items
+    rebuilt: dict[int, tuple[Any, ...]] = {}
+    pending: list[tuple[tuple[Any, ...], bool]] = [(items, False)]
+    while pending:  # post-order: a tuple is rebuilt after the tuples inside it
+        current, expanded = pending.pop()
+        if id(current) in rebuilt:
+            continue
+        if not expanded:
+            pending.append((current, True))
+            pending.extend((item, False) for item in current if builtins.type(item) is tuple)
+            continue
+        parts = [rebuilt[id(item)] if builtins.type(item) is tuple else admit(item) for item in current]
+        changed = any(part is not item for part, item in zip(parts, current, strict=True))
+        rebuilt[id(current)] = tuple(parts) if changed else current
+    return rebuilt[id(items)]
+
+
+def admit_capture(value: Any, /) -> Any:
+    """``_admit_capture_``: what a ``match`` pattern captured, before it is bound. The
+    interpreter reads a pattern's items and attributes without any guard, so a captured
+    container may hold what no guard has seen (a star capture of an exception's args).
+    A tuple is rebuilt with its elements admitted (as ``e.args`` is through the guard);
+    a list, dict or set is the object itself, so each element (and key) must be admitted
+    as it is."""
+    kind = builtins.type(value)
+    if kind is tuple:
+        return admitted_nested(value)
+    if kind is list or kind is set or kind is frozenset:
+        admit_unchanged(*value)
+    elif kind is dict:
+        admit_unchanged(*value)
+        admit_unchanged(*value.values())
+    return admit(value)
+
+
+def admit_handled() -> None:
+    """``_admit_handled_()``, before a bare ``raise``: the exception being handled passes
+    the membrane before it is raised again. Without an ``except`` of its own around it, a
+    bare ``raise`` in the program's function raises what the library code that called the
+    function is handling (singledispatch's ``KeyError(cls)`` over the real ``type``), an
+    exception no guard has seen."""
+    handled = sys.exception()
+    if handled is not None:
+        admit(handled)
 
 
 def admit_unchanged(*values: Any) -> bool:

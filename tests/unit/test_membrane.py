@@ -1476,3 +1476,42 @@ def test_with_binds_special_methods_as_the_interpreter_does(proxies: Proxies) ->
         "    def __exit__(cls, *a):\n        return False\nwith S() as a:\n    pass\na"
     )
     assert run(code, proxies).result == "static"
+
+
+def test_a_match_capture_is_admitted_with_what_its_container_holds(proxies: Proxies) -> None:
+    """The interpreter extracts a pattern's captures without a guard: a captured tuple
+    comes back with its elements admitted (at any depth), and a list, dict or set the
+    program would hold as it is must hold only what the membrane admits unchanged."""
+    captured = membrane.admit_capture((1, (builtins.type,)))
+    assert captured == (1, (SandboxType,))
+    for container in ([builtins.type], {builtins.type}, {"k": builtins.type}, {builtins.type: 1}):
+        with pytest.raises(SecurityError):
+            membrane.admit_capture(container)
+    plain = [1, "a", (2, 3)]
+    assert membrane.admit_capture(plain) is plain
+
+
+def test_nested_tuples_are_admitted_without_recursion(proxies: Proxies) -> None:
+    deep: tuple[Any, ...] = (builtins.type,)
+    for _ in range(10_000):
+        deep = (deep,)
+    admitted = membrane.admitted_nested(deep)
+    for _ in range(10_000):
+        admitted = admitted[0]
+    assert admitted == (SandboxType,)
+    ordinary = ((1, 2), ("a", (3.0,)))
+    assert membrane.admitted_nested(ordinary) is ordinary
+
+
+def test_a_bare_raise_admits_the_exception_being_handled(proxies: Proxies) -> None:
+    code = (
+        "def rethrow():\n    raise\n"
+        "try:\n    try:\n        raise KeyError(1)\n    except KeyError:\n        rethrow()\n"
+        "except KeyError as e:\n    r = e.args\nr"
+    )
+    assert run(code, proxies).result == [1]
+    try:
+        raise KeyError(builtins.type)
+    except KeyError:
+        membrane.admit_handled()
+        assert sys.exception().args == (SandboxType,)  # type: ignore[union-attr]

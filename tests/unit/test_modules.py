@@ -9,6 +9,7 @@ import types
 
 import pytest
 
+from src.worker.crossing import ORIGINALS
 from src.worker.library_guards import build_proxies
 from src.worker.proxies import ModuleProxy
 from tests.support.inprocess import ALLOWED, Proxies, run
@@ -77,7 +78,7 @@ def test_proxy_refuses_attribute_deletion(proxies: Proxies) -> None:
 def test_failed_assignment_leaves_the_proxy_unchanged(proxies: Proxies) -> None:
     with pytest.raises(AttributeError):
         proxies["json"].dumps = print
-    assert proxies["json"].dumps is json.dumps
+    assert ORIGINALS[proxies["json"].dumps] is json.dumps
 
 
 # --------------------------------------------------------------------------- what is not copied

@@ -1,0 +1,59 @@
+"""Library functions as the program holds them: what they return passes the membrane
+inside the call, whoever calls them.
+
+The guards admit what a call returns where the program's code makes the call, but C code
+calls functions too: ``map(statistics.mean, data)`` hands each result to ``list``
+without the program binding it, and library code (``statistics._convert``) derives
+classes from the program's data with the real ``type()``, so a mean could be a real
+metaclass. A module's Python functions (and the methods of its hidden instance,
+``random.randint``) are therefore offered as a crossing: a function of this module that
+calls the library's and admits its arguments and its result. The arguments too, because
+library code calls what the program hands it (an exit callback, a key function) with its
+own values, and a library function that stores its arguments
+(``collections.Counter.update``) would keep them unseen. Built-in (C) functions are
+offered as they are: they compute from their arguments, as the interpreter's operators
+do (see docs/security.md, "Residual risks")."""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import types
+from collections.abc import Callable
+from typing import Any
+
+from .membrane import PLAIN, admit, admit_values
+
+#: The library function behind each crossing (tests read through it; the program cannot:
+#: a crossing has no ``__wrapped__`` and its closure is refused like any library one's).
+ORIGINALS: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+
+def crossing(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function``, its arguments and its result passing the membrane."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        # What the program holds is admitted already, and admits as it is: only a value
+        # C code brought changes (a stand-in) or is refused.
+        if not all(builtins.type(value) in PLAIN for value in args):
+            args = tuple(admit(value) for value in args)
+        if kwargs:
+            admit_values(kwargs)
+        result = function(*args, **kwargs)
+        return result if builtins.type(result) in PLAIN else admit(result)
+
+    functools.update_wrapper(call, function)
+    call.__dict__.update(vars(function))  # the sandbox's update_wrapper merges only the program's
+    del call.__wrapped__  # type: ignore[attr-defined]  # the original stays out of reach
+    ORIGINALS[call] = function
+    return call
+
+
+def is_crossable(value: object) -> bool:
+    """A module member to offer as a crossing: a Python function, or a method bound to
+    the module's hidden instance (``random.randint`` is ``random._inst.randint``)."""
+    if isinstance(value, types.FunctionType):
+        # Not a function that stands for a base class (typing.NamedTuple, TypedDict): its
+        # __mro_entries__ looks for that very function among the bases.
+        return "__mro_entries__" not in vars(value)
+    return isinstance(value, types.MethodType) and isinstance(value.__func__, types.FunctionType)
