@@ -1005,6 +1005,10 @@ def _program_callable(value: object, name: str) -> None:
     raise SecurityError(f'"{name}" must be a function the program defines (def) in the sandbox')
 
 
+#: How the interpreter finds the end of a text signature at the start of a docstring.
+TEXT_SIGNATURE_END = ")\n--\n\n"
+
+
 def check_class_namespace(namespace: Mapping[str, Any]) -> None:
     """The class-body rules again, at run time, on the namespace about to become a class:
     the compiler enforces them too, but a namespace is a dict and this is the last point
@@ -1012,6 +1016,12 @@ def check_class_namespace(namespace: Mapping[str, Any]) -> None:
     class patterns, ``__slots__`` names become descriptors: ordinary names only."""
     if namespace.get("__module__", "__main__") != "__main__":
         raise SecurityError("a class of the program belongs to __main__: __module__ cannot be set in the sandbox")
+    doc = namespace.get("__doc__")
+    if isinstance(doc, str) and str.__contains__(doc, TEXT_SIGNATURE_END):
+        # The interpreter reads a class's __text_signature__ out of the docstring it was
+        # created with, and inspect.signature (which dataclass runs to write a docstring)
+        # evaluates the defaults' dotted names in it with the real eval, in every module.
+        raise SecurityError("a class docstring cannot hold a text signature (a line '--' after ')') in the sandbox")
     for key in list(namespace):
         if not isinstance(key, str) or key in COMPILER_CLASS_NAMES:
             continue

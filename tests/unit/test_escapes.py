@@ -160,6 +160,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_format_method_read_by_a_match_pattern", ["SecurityError", "x-7"]),
         ("escape_library_result_through_c_code", ["TypeError", [2, 4.5]]),
         ("escape_bare_raise_in_a_library_callback", ["TypeError", "mine"]),
+        ("escape_text_signature_in_a_class_docstring", ["SecurityError", "P(x: int = 1)"]),
         (
             "escape_cached_property_read_from_a_foreign_object",
             [["SecurityError", "SecurityError"], "computed once", "10.255.255.255"],
