@@ -28,7 +28,6 @@ import builtins
 import calendar
 import collections
 import decimal
-import functools
 import importlib
 import operator
 import textwrap
@@ -93,6 +92,7 @@ from .ownership import (
     settle_library_names,
 )
 from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
+from .printing import make_print
 from .proxies import TABLE_TYPES, ModuleProxy, module_name, with_reason
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
 from .stand_ins import real_class
@@ -810,33 +810,6 @@ def guarded_inplacevar(op: str, target: Any, value: Any) -> Any:
         return _INPLACE_OPERATORS[op](target, value)
     except KeyError:
         raise SecurityError(f"unsupported augmented assignment {op!r}") from None
-
-
-# --------------------------------------------------------------------------- print
-
-
-class Printer:
-    """What ``_print_(_getattr_)`` returns: RestrictedPython compiles ``print(...)`` into
-    ``_print_(_getattr_)._call_print(...)``. Output goes straight to the worker's stdout,
-    which the parent reads against its byte budget while the code runs (RestrictedPython's
-    own PrintCollector would buffer it all in memory, unbounded)."""
-
-    __slots__ = ("stdout",)
-
-    def __init__(self, stdout: Any, _getattr_: object = None) -> None:
-        self.stdout = stdout
-
-    def _call_print(self, *objects: Any, sep: str | None = " ", end: str | None = "\n",
-                    file: Any = None, flush: bool = False) -> None:  # fmt: skip
-        builtins.print(*objects, sep=sep, end=end, file=self.stdout if file is None else file, flush=flush)
-
-    def __call__(self) -> str:
-        return ""  # `printed`: output is streamed, never collected
-
-
-def make_print(stdout: Any) -> Callable[..., Printer]:
-    """``_print_`` for a job whose output goes to ``stdout``."""
-    return functools.partial(Printer, stdout)
 
 
 # --------------------------------------------------------------------------- imports

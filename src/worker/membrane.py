@@ -478,8 +478,10 @@ class Membrane:
         main = sys.modules.get("__main__")
         if main is not None:  # dataclass-generated methods of the program's classes
             self._function_globals.add(id(vars(main)))
-        # The checked str.format a program gets for a real one is made there.
+        # The checked str.format a program gets for a real one is made there; `print`
+        # held as a value is a Printer's method.
         self._function_globals.add(id(vars(sys.modules[wrap_format.__module__])))
+        self._function_globals.add(id(vars(sys.modules[__name__.rpartition(".")[0] + ".printing"])))
         self._add_submodules()
         for value in refused:
             if id(value) in self._offered_ids or not isinstance(value, (type, types.FunctionType)):

@@ -25,10 +25,11 @@ from ..language.catalogue import CATALOGUE
 from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 from ..protocol import MAX_ERROR_TYPE_CHARS, ErrorInfo, Job, WorkerReply
 from . import dynamic, membrane, sys_stand_in
-from .guards import SandboxType, guard_globals, make_print, safe_builtins
+from .guards import SandboxType, guard_globals, safe_builtins
 from .jsonsafe import clean_text, to_json_value
 from .library_guards import REPLACED_ORIGINALS
 from .ownership import CURRENT_JOB, begin_job
+from .printing import make_print
 from .proxies import ModuleProxy, refused_members
 
 _LINE_RE = re.compile(r"^Line (\d+):")

@@ -354,6 +354,11 @@ def test_future_flags_of_the_sandbox_do_not_leak_into_programs(proxies: Proxies)
     assert reply.error_type == "ZeroDivisionError"
 
 
+def test_print_as_a_value_is_a_function_whose_stream_stays_out_of_reach(proxies: Proxies) -> None:
+    outcome = run(program("escape_print_held_as_a_value"), proxies)
+    assert (outcome.result, outcome.stdout) == ("SecurityError", "hi\n1\n2\n")
+
+
 def test_a_result_whose_methods_raise_is_described_not_fatal(proxies: Proxies) -> None:
     reply = run(program("escape_result_whose_methods_raise"), proxies)
     assert reply.result == "<unrepresentable D>"
