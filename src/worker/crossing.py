@@ -22,7 +22,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from .membrane import PLAIN, admit, admit_values
+from .membrane import PLAIN, admit, admit_values, offer_crossings_with
 
 #: The library function behind each crossing (tests read through it; the program cannot:
 #: a crossing has no ``__wrapped__`` and its closure is refused like any library one's).
@@ -30,7 +30,27 @@ ORIGINALS: dict[Callable[..., Any], Callable[..., Any]] = {}
 
 
 def crossing(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``function``, its arguments and its result passing the membrane."""
+    """``function``, its arguments and its result passing the membrane; made once per
+    module function, in the template."""
+    call = _crossing(function)
+    functools.update_wrapper(call, function)
+    del call.__wrapped__  # type: ignore[attr-defined]  # the original stays out of reach
+    call.__dict__.update(vars(function))  # the sandbox's update_wrapper merges only the program's
+    ORIGINALS[call] = function
+    return call
+
+
+def method_crossing(method: types.MethodType) -> Callable[..., Any]:
+    """A library method as the program holds it (``counter.most_common``, ``super().f``):
+    made each time one is admitted, so it carries only its names."""
+    call = _crossing(method)
+    call.__name__, call.__qualname__, call.__doc__ = method.__name__, method.__qualname__, method.__doc__
+    return call
+
+
+def _crossing(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The call itself: arguments admitted (as they would be by a function of the
+    program's), the library's code, the result admitted."""
 
     def call(*args: Any, **kwargs: Any) -> Any:
         # What the program holds is admitted already, and admits as it is: only a value
@@ -42,10 +62,6 @@ def crossing(function: Callable[..., Any]) -> Callable[..., Any]:
         result = function(*args, **kwargs)
         return result if builtins.type(result) in PLAIN else admit(result)
 
-    functools.update_wrapper(call, function)
-    call.__dict__.update(vars(function))  # the sandbox's update_wrapper merges only the program's
-    del call.__wrapped__  # type: ignore[attr-defined]  # the original stays out of reach
-    ORIGINALS[call] = function
     return call
 
 
@@ -57,3 +73,6 @@ def is_crossable(value: object) -> bool:
         # __mro_entries__ looks for that very function among the bases.
         return "__mro_entries__" not in vars(value)
     return isinstance(value, types.MethodType) and isinstance(value.__func__, types.FunctionType)
+
+
+offer_crossings_with(method_crossing)

@@ -87,7 +87,9 @@ class UnboundMethod:
                 f"{owner.__name__}.{function.__name__} must be called with an instance of "
                 f"{owner.__name__} as its first argument in the sandbox"
             )
-        return function(*args, **kwargs)
+        # Called by C code too (map(Lib.method, objects)): the result passes the membrane
+        # here, as a crossing's does.
+        return admit(function(*args, **kwargs))
 
     def __get__(self, instance: object, owner: type | None = None) -> Any:
         return self if instance is None else types.MethodType(self, instance)
@@ -478,10 +480,12 @@ class Membrane:
         main = sys.modules.get("__main__")
         if main is not None:  # dataclass-generated methods of the program's classes
             self._function_globals.add(id(vars(main)))
-        # The checked str.format a program gets for a real one is made there; `print`
-        # held as a value is a Printer's method.
-        self._function_globals.add(id(vars(sys.modules[wrap_format.__module__])))
-        self._function_globals.add(id(vars(sys.modules[__name__.rpartition(".")[0] + ".printing"])))
+        # The sandbox's own functions the program may hold: the checked str.format, the
+        # printer's method, crossings.
+        package = __name__.rpartition(".")[0]
+        for module in SANDBOX_FUNCTION_MODULES:
+            if f"{package}.{module}" in sys.modules:
+                self._function_globals.add(id(vars(sys.modules[f"{package}.{module}"])))
         self._add_submodules()
         for value in refused:
             if id(value) in self._offered_ids or not isinstance(value, (type, types.FunctionType)):
@@ -828,6 +832,10 @@ class Membrane:
             # would be refused, not replaced: the call would still reach the real one).
             if builtins.type(owner) not in PLAIN and self.admit(owner) is not owner:
                 raise refuse(f"a method bound to {builtins.type(owner).__name__}")
+            if _cross is not None and builtins.type(function) is types.FunctionType and not _is_programs(function):
+                # A library method, as a module's function is offered: what it returns
+                # passes the membrane inside the call, whoever calls it (map, a key=).
+                return _cross(value)
             return value
         if kind is types.MethodWrapperType:
             owner = value.__self__
@@ -865,6 +873,22 @@ class Membrane:
 
 
 # --------------------------------------------------------------------------- the guards' view
+
+#: Modules of this package whose functions the program may hold (see configure).
+SANDBOX_FUNCTION_MODULES = ("formatting", "printing", "crossing")
+#: How a library callable is offered so that it admits its arguments and its result
+#: (crossing.crossing, which registers itself: it is built on this module's admit).
+_cross: Callable[[Any], Any] | None = None
+
+
+def offer_crossings_with(cross: Callable[[Any], Any]) -> None:
+    global _cross
+    _cross = cross
+
+
+def _is_programs(function: types.FunctionType) -> bool:
+    return function.__code__.co_filename == SOURCE_FILENAME
+
 
 #: The process's membrane; the template configures it before any job (runner.py).
 MEMBRANE = Membrane()

@@ -1515,3 +1515,17 @@ def test_a_bare_raise_admits_the_exception_being_handled(proxies: Proxies) -> No
     except KeyError:
         membrane.admit_handled()
         assert sys.exception().args == (SandboxType,)  # type: ignore[union-attr]
+
+
+def test_a_library_method_admits_its_result_inside_the_call(proxies: Proxies) -> None:
+    """``map(obj.method, ...)`` calls a library method from C code, past the call site's
+    admission: a library method the program holds admits what it returns itself, as an
+    offered module function does (here a UserDict holding what only library code could
+    have put there)."""
+    assert run("import collections\nc = collections.Counter('aab')\nlist(map(c.get, 'ab'))", proxies).result == [2, 1]
+    held = collections.UserDict()
+    held.data["k"] = builtins.type
+    method = membrane.admit(held.get)
+    assert list(map(method, ["k"])) == [SandboxType]
+    unbound = membrane.admit(proxies["collections"].UserDict).get  # Lib.method through a class
+    assert list(map(membrane.admit(unbound), [held], ["k"])) == [SandboxType]
