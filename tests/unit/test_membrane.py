@@ -1523,7 +1523,7 @@ def test_a_library_method_admits_its_result_inside_the_call(proxies: Proxies) ->
     offered module function does (here a UserDict holding what only library code could
     have put there)."""
     assert run("import collections\nc = collections.Counter('aab')\nlist(map(c.get, 'ab'))", proxies).result == [2, 1]
-    held = collections.UserDict()
+    held: collections.UserDict[str, Any] = collections.UserDict()
     held.data["k"] = builtins.type
     method = membrane.admit(held.get)
     assert list(map(method, ["k"])) == [SandboxType]
