@@ -1013,6 +1013,15 @@ def check_class_namespace(namespace: Mapping[str, Any]) -> None:
         cast("dict[str, Any]", namespace)["__match_args__"] = names if _ordinary_names(names) else ()
     if "__slots__" in namespace:
         cast("dict[str, Any]", namespace)["__slots__"] = _names_in(namespace["__slots__"], "__slots__")
+    if "_ignore_" in namespace:
+        # Enum's metaclass removes the names _ignore_ lists from the namespace after this
+        # check (__module__, the factory's own entries): the body's own helper names only.
+        ignored = namespace["_ignore_"]
+        names = builtins.tuple(str.split(str.replace(ignored, ",", " "))) if isinstance(ignored, str) else ignored
+        names = _names_in(names, "_ignore_")
+        if not _ordinary_names(names):
+            raise SecurityError("_ignore_ may list only the class body's own public names in the sandbox")
+        dict.__setitem__(cast("dict[str, Any]", namespace), "_ignore_", list(names))  # what was checked
 
 
 class _NoMatchArgs:

@@ -212,6 +212,31 @@ _BUILTIN_EXCEPTIONS = frozenset(
     v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException)
 )
 _ARGS = BaseException.__dict__["args"]
+#: Exception attributes besides ``args`` that hold an object library code failed on or
+#: returned (a ``match`` keyword pattern reads them with the interpreter's getattr):
+#: admitted in place with the exception, a refused one set to None.
+_EXCEPTION_OBJECT_FIELDS = {
+    AttributeError: ("obj",),
+    StopIteration: ("value",),
+    StopAsyncIteration: ("value",),
+    SystemExit: ("code",),
+}
+_EXCEPTION_FIELDS: dict[type, tuple[Any, ...]] = {}
+
+
+def _exception_fields(kind: type) -> tuple[Any, ...]:
+    """The C descriptors of those fields for exceptions of ``kind`` (a subclass's
+    property of the same name is not what library code set)."""
+    fields = builtins.tuple(
+        vars(klass)[name]
+        for klass, names in _EXCEPTION_OBJECT_FIELDS.items()
+        if issubclass(kind, klass)
+        for name in names
+    )
+    _EXCEPTION_FIELDS[kind] = fields
+    return fields
+
+
 #: The sandbox's own container types, plain as the builtin ones (plain_by_construction).
 _SANDBOX_PLAIN: set[type] = set()
 
@@ -821,17 +846,27 @@ class Membrane:
             # method, str.maketrans) as it is.
             return wrap_format(value)
         if kind is types.MethodType:
-            function = value.__func__
+            function, owner = value.__func__, value.__self__
             if builtins.type(function) is types.FunctionType:  # bound: self is settled
                 if not self._function(function):
                     raise refuse(f"the method {function.__qualname__}, from a module the sandbox does not offer")
+                replaced = function
             else:
-                self.admit(function)  # what it returns passes the membrane where it is called
-            owner = value.__self__
+                # MethodType(x, obj) calls x as it is: it is bound instead to what the
+                # membrane holds in x's place (the sandbox's type or GenericAlias; a
+                # refusal for the rest). Library code builds such methods from what it
+                # looked up (ExitStack's type(cm).__exit__, classmethod(GenericAlias)).
+                replaced = self.admit(function)
             # Bound to what the program may hold as it is (a method over the real type
             # would be refused, not replaced: the call would still reach the real one).
             if builtins.type(owner) not in PLAIN and self.admit(owner) is not owner:
                 raise refuse(f"a method bound to {builtins.type(owner).__name__}")
+            if replaced is not function:
+                if function is types.GenericAlias and _cross is not None:
+                    # The library's `__class_getitem__ = classmethod(GenericAlias)`: the
+                    # alias it makes is admitted as `C[int]`'s is.
+                    return _cross(value)
+                return types.MethodType(replaced, owner)
             if _cross is not None and builtins.type(function) is types.FunctionType and not _is_programs(function):
                 # A library method, as a module's function is offered: what it returns
                 # passes the membrane inside the call, whoever calls it (map, a key=).
@@ -865,6 +900,16 @@ class Membrane:
         admitted = admitted_nested(args)
         if admitted is not args:
             _ARGS.__set__(exc, admitted)
+        fields = _EXCEPTION_FIELDS.get(builtins.type(exc))
+        for field in _exception_fields(builtins.type(exc)) if fields is None else fields:
+            value = field.__get__(exc)
+            if builtins.type(value) not in PLAIN:
+                try:
+                    replaced = self.admit(value)
+                except SecurityError:
+                    replaced = None  # what library code failed on need not be handed out
+                if replaced is not value:
+                    field.__set__(exc, replaced)
 
     def admit(self, value: Any) -> Any:
         if builtins.type(value) in PLAIN:

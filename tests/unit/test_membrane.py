@@ -1529,3 +1529,42 @@ def test_a_library_method_admits_its_result_inside_the_call(proxies: Proxies) ->
     assert list(map(method, ["k"])) == [SandboxType]
     unbound = membrane.admit(proxies["collections"].UserDict).get  # Lib.method through a class
     assert list(map(membrane.admit(unbound), [held], ["k"])) == [SandboxType]
+
+
+def test_an_exception_is_admitted_with_the_objects_it_holds(proxies: Proxies) -> None:
+    """AttributeError.obj, StopIteration.value, SystemExit.code hold what library code
+    failed on or returned, and a match keyword pattern reads them with the interpreter's
+    getattr: admitting the exception admits them in place (a refused one becomes None)."""
+    assert run("try:\n    [].nope\nexcept AttributeError as e:\n    r = [e.name, e.obj]\nr", proxies).result == [
+        "nope",
+        [],
+    ]
+    failed = AttributeError("nope", name="nope", obj=builtins.type)
+    assert membrane.admit(failed) is failed and failed.obj is SandboxType
+    namespace = AttributeError("nope", name="nope", obj=vars(builtins))
+    membrane.admit(namespace)
+    assert namespace.obj is None
+    module = AttributeError("nope", name="nope", obj=builtins)
+    membrane.admit(module)
+    assert module.obj is None
+    stop = StopIteration(1)
+    stop.value = builtins.type
+    membrane.admit(stop)
+    assert stop.value is SandboxType
+
+
+def test_a_method_made_of_what_the_membrane_replaces_calls_the_replacement(proxies: Proxies) -> None:
+    assert run("1", proxies).result == 1  # the membrane as a job configures it
+    admitted = membrane.admit(types.MethodType(builtins.type, 1))
+    assert admitted.__func__ is SandboxType and admitted() is int
+    with pytest.raises(SecurityError):
+        membrane.admit(types.MethodType(builtins.getattr, 1))
+
+
+def test_enum_ignore_lists_only_the_bodys_own_names(proxies: Proxies) -> None:
+    refused = "import enum\nclass E(enum.Enum):\n    _ignore_ = ['__module__']\n    A = 1"
+    assert run(refused, proxies).reply["error"]["type"] == "SecurityError"
+    ordinary = (
+        "import enum\nclass E(enum.Enum):\n    _ignore_ = 'i'\n    A = 1\n    for i in range(2):\n        pass\nlen(E)"
+    )
+    assert run(ordinary, proxies).result == 1
