@@ -1563,7 +1563,8 @@ def test_a_method_made_of_what_the_membrane_replaces_calls_the_replacement(proxi
 
 def test_enum_ignore_lists_only_the_bodys_own_names(proxies: Proxies) -> None:
     refused = "import enum\nclass E(enum.Enum):\n    _ignore_ = ['__module__']\n    A = 1"
-    assert run(refused, proxies).reply["error"]["type"] == "SecurityError"
+    error = run(refused, proxies).reply["error"]
+    assert error is not None and error["type"] == "SecurityError"
     ordinary = (
         "import enum\nclass E(enum.Enum):\n    _ignore_ = 'i'\n    A = 1\n    for i in range(2):\n        pass\nlen(E)"
     )
