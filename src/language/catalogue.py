@@ -304,10 +304,12 @@ CATALOGUE: dict[str, ModuleRule] = {
             "make_dataclass",
         ),
         allow(
-            "fields and helpers; asdict/astuple deep-copy through the guarded copy sink",
-            "Field", "InitVar", "KW_ONLY", "MISSING", "asdict", "astuple", "field", "fields",
-            "is_dataclass", "replace",
+            GUARDED + "read every field with the real getattr, by the name its Field holds: each read "
+            "must be one the program could make, to the same object; asdict/astuple deep-copy "
+            "through the guarded copy sink",
+            "asdict", "astuple", "replace",
         ),
+        allow("fields and helpers", "Field", "InitVar", "KW_ONLY", "MISSING", "field", "fields", "is_dataclass"),
         allow("exceptions", "FrozenInstanceError"),
         refuse(
             "imported from types: the function type, whose call builds a function from a code object",

@@ -37,6 +37,7 @@ from . import ownership, sys_stand_in
 from .crossing import crossing, is_crossable
 from .formatting import safe_format, safe_format_map
 from .guards import (
+    TEXT_SIGNATURE_END,
     bases_for_a_library_factory,
     check_class_namespace,
     exact_keywords,
@@ -236,6 +237,7 @@ def _sanitized_after(decorate: Any, cls: Any) -> Any:
         # too (its instances take the program's attribute writes), with the same checks.
         refuse_metaclass(result)
         ownership.current().add(result)
+        ownership.settle_rebuilt_class(result, cls, vars(result).get("__dataclass_fields__", {}))
     return result
 
 
@@ -330,12 +332,52 @@ def _match_args_after(decorator: Any) -> Any:
     return with_match_args_after
 
 
+def _fields_read_as_the_program_would(obj: Any, *, deep: bool) -> None:
+    """``asdict``, ``astuple`` and ``replace`` read each field of a dataclass instance
+    with the real getattr, by the name its Field holds: every such read must be one the
+    program could make, to the same object (``guarded_getattr``). However a field came by
+    its name (renamed by another class's processing, a Field default hiding a library
+    base's attribute), a library's private attribute or a method the membrane replaces
+    (``str.format``) is refused here, before the library reads it. ``deep``: the values
+    too, as asdict/astuple recurse (dataclasses, lists, tuples, dicts), each object once."""
+    pending, seen = [obj], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if dataclasses.is_dataclass(current) and not isinstance(current, type):
+            for field in dataclasses.fields(current):
+                value = getattr(current, field.name)
+                if guarded_getattr(current, field.name) is not value:
+                    raise SecurityError(f"dataclasses: the field {field.name!r} cannot be read in the sandbox")
+                if deep:
+                    pending.append(value)
+        elif deep and isinstance(current, (list, tuple)):
+            pending.extend(current)
+        elif deep and isinstance(current, dict):
+            pending.extend(current.keys())
+            pending.extend(current.values())
+
+
+def _reading_fields_as_the_program_would(real: Any, *, deep: bool) -> Any:
+    @functools.wraps(real)
+    def guarded(obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        _fields_read_as_the_program_would(obj, deep=deep)
+        return real(obj, *args, **kwargs)
+
+    return guarded
+
+
 def _dataclasses_replacements() -> dict[str, Any]:
     return {
         "dataclass": _sanitizing(
             _match_args_after(_own_classes_only(dataclasses.dataclass, "dataclasses.dataclass", factory=True))
         ),
         "make_dataclass": _safe_make_dataclass(dataclasses.make_dataclass),
+        "asdict": _reading_fields_as_the_program_would(dataclasses.asdict, deep=True),
+        "astuple": _reading_fields_as_the_program_would(dataclasses.astuple, deep=True),
+        "replace": _reading_fields_as_the_program_would(dataclasses.replace, deep=False),
     }
 
 
@@ -724,6 +766,11 @@ def guard_abc_register() -> None:
 _FIELD_TYPES = (dataclasses._FIELD, dataclasses._FIELD_INITVAR, dataclasses._FIELD_CLASSVAR)  # type: ignore[attr-defined]  # noqa: SLF001
 
 
+#: The Field each dataclass of this process adopted, and the class (held, so an id
+#: stays its own).
+_ADOPTED_FIELDS: dict[int, tuple[dataclasses.Field[Any], type]] = {}
+
+
 def guard_dataclass_fields() -> None:
     """Guard the sink of dataclasses in this process: ``_process_class`` writes the names of
     the fields it inherits into the source of the methods it compiles with exec(), with the
@@ -771,8 +818,15 @@ def guard_dataclass_fields() -> None:
             # dataclasses adopts a Field default as the field and sets its name: only a
             # plain Field keeps the name it is given, and only a new one (a Field of another
             # dataclass, renamed here, made replace()/asdict() read any attribute).
-            if isinstance(value, dataclasses.Field) and (type(value) is not dataclasses.Field or value.name):
+            if isinstance(value, dataclasses.Field) and (
+                type(value) is not dataclasses.Field or value.name or id(value) in _ADOPTED_FIELDS
+            ):
                 raise SecurityError("dataclasses: a field must be made by dataclasses.field(), for this class")
+        doc = vars(cls).get("__doc__")
+        if isinstance(doc, str) and str.__contains__(doc, TEXT_SIGNATURE_END):
+            # slots=True builds the class again from this namespace: the docstring becomes
+            # the new class's, and its text signature what inspect.signature evaluates.
+            raise SecurityError("dataclasses: a class docstring cannot hold a text signature in the sandbox")
         for base in cls.__mro__[1:]:
             # Read as dataclasses reads it (getattr, through the metaclass too): anything
             # there that is not a plain dict of plain Fields is refused, not skipped.
@@ -792,7 +846,18 @@ def guard_dataclass_fields() -> None:
                     and not keyword.iskeyword(name)
                 ):
                     raise SecurityError(f"dataclasses: the inherited field {name!r} of {base.__name__} was altered")
-        return real(cls, *args, **kwargs)
+        result = real(cls, *args, **kwargs)
+        # The program's code runs while the class is processed (a default's __get__): a
+        # Field another class's processing adopted meanwhile would be renamed by both.
+        fields = vars(result).get("__dataclass_fields__", {})
+        for name, field in fields.items():
+            if field.name != name:
+                raise SecurityError(f"dataclasses: the field {name!r} was renamed while the class was built")
+        for name in vars(cls).get("__annotations__", {}):  # its own fields (a base's are shared)
+            field = fields.get(name)
+            if field is not None and _ADOPTED_FIELDS.setdefault(id(field), (field, result))[1] is not result:
+                raise SecurityError(f"dataclasses: the field {name!r} was adopted by another class")
+        return result
 
     _process_class.sandbox_guarded = True  # type: ignore[attr-defined]
     dataclasses._process_class = _process_class  # type: ignore[attr-defined]  # noqa: SLF001

@@ -11,7 +11,7 @@ from __future__ import annotations
 import _abc  # type: ignore[import-not-found]  # abc's C half: _abc_init
 import abc
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from .membrane import FINAL_LIBRARY_CLASSES, MEMBRANE, add_program_class
 from .refusal import SecurityError
@@ -194,6 +194,22 @@ def settle_library_names(cls: type, body: Mapping[str, object]) -> None:
     library = (added - written) | (LIBRARY_STATE_NAMES & namespace.keys())
     if library:
         _library_names[cls] = frozenset(library)
+
+
+def settle_rebuilt_class(rebuilt: type, original: type, own: Iterable[str]) -> None:
+    """A class a library factory built again from the program's (``dataclass(slots=True)``):
+    the library's private names of the original are the library's here too (its bases'
+    ``__init_subclass__`` wrote them again), as is any other private name the rebuild
+    added besides ``own`` (the fields, now slots)."""
+    before = vars(original)
+    added = {
+        name for name in vars(rebuilt)
+        if type(name) is str and name.startswith("_") and not name.startswith("__")
+        and name not in before and name not in own
+    }  # fmt: skip
+    library = library_names(original) | added
+    if library:
+        _library_names[rebuilt] = frozenset(library)
 
 
 def library_names(cls: type) -> frozenset[str]:

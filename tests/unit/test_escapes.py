@@ -162,6 +162,11 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_bare_raise_in_a_library_callback", ["TypeError", "mine"]),
         ("escape_text_signature_in_a_class_docstring", ["SecurityError", "P(x: int = 1)"]),
         (
+            "escape_dataclass_fields_read_by_name",
+            [["SecurityError"] * 3, {"x": 1, "tags": [{"x": 2, "tags": []}]}, [1, [[2, []]]], 5],
+        ),
+        ("escape_dataclass_slots_rebuild", [["SecurityError"] * 2, 3, "Point(x: int, _y: int = 2)"]),
+        (
             "escape_cached_property_read_from_a_foreign_object",
             [["SecurityError", "SecurityError"], "computed once", "10.255.255.255"],
         ),
