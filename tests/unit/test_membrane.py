@@ -1569,3 +1569,28 @@ def test_enum_ignore_lists_only_the_bodys_own_names(proxies: Proxies) -> None:
         "import enum\nclass E(enum.Enum):\n    _ignore_ = 'i'\n    A = 1\n    for i in range(2):\n        pass\nlen(E)"
     )
     assert run(ordinary, proxies).result == 1
+
+
+def test_an_exit_callback_receives_what_the_membrane_admits(proxies: Proxies) -> None:
+    """ExitStack.push(callable) calls it with the exception being handled and its
+    traceback: a C callable of the program's (a bound list.append behind max's key=)
+    would store them unseen. The callable gets the admitted values (the traceback None),
+    and can still suppress the exception."""
+    assert run("1", proxies).result == 1  # the membrane as a job configures it
+    recorded: list[Any] = []
+
+    def record(*details: object) -> bool:
+        recorded.extend(details)
+        return True
+
+    with contextlib.ExitStack() as stack:
+        stack.push(record)
+        raise KeyError(builtins.type)
+    assert recorded[0] is KeyError and recorded[2] is None
+    assert recorded[1].args == (SandboxType,)
+    code = (
+        "import contextlib\nseen = []\nwith contextlib.ExitStack() as s:\n"
+        "    s.push(lambda kind, error, trace: seen.append([kind.__name__, str(error), trace]) or True)\n"
+        "    raise KeyError('x')\nseen"
+    )
+    assert run(code, proxies).result == [["KeyError", "'x'", None]]
