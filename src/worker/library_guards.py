@@ -730,6 +730,7 @@ def guard_abc_register() -> None:
     real = abc.ABCMeta.register
     if getattr(real, "sandbox_guarded", False):
         return
+    registering: list[Any] = []  # the registration running in this process, if any
 
     def register(cls: Any, subclass: Any) -> Any:
         # A registration answers isinstance() for every ABC above cls too: registering a
@@ -755,7 +756,16 @@ def guard_abc_register() -> None:
                 "ABC.register: a library ABC may register the program's concrete classes, not its ABCs; "
                 "subclass the library ABC instead"
             )
-        return real(cls, subclass)
+        if registering:
+            # register() runs the program's __subclasshook__s (through issubclass) before
+            # it copies the ABC's collection flag onto the registered class: a hook that
+            # registered meanwhile changed the flag the checks above read.
+            raise SecurityError("ABC.register cannot be called while another registration runs")
+        registering.append(cls)
+        try:
+            return real(cls, subclass)
+        finally:
+            registering.pop()
 
     register.sandbox_guarded = True  # type: ignore[attr-defined]
     abc.ABCMeta.register = register  # type: ignore[method-assign]
