@@ -865,8 +865,16 @@ def guard_dataclass_fields() -> None:
                 raise SecurityError(f"dataclasses: the field {name!r} was renamed while the class was built")
         for name in vars(cls).get("__annotations__", {}):  # its own fields (a base's are shared)
             field = fields.get(name)
-            if field is not None and _ADOPTED_FIELDS.setdefault(id(field), (field, result))[1] is not result:
+            if field is None:
+                continue
+            if _ADOPTED_FIELDS.setdefault(id(field), (field, result))[1] is not result:
                 raise SecurityError(f"dataclasses: the field {name!r} was adopted by another class")
+            for default in (field.default, field.default_factory):
+                # Read with getattr(cls, name) while the program's descriptors ran: one of
+                # them could delete the class's own attribute and leave a library base's
+                # (ChainMap.new_child) to become every instance's value.
+                if default is not dataclasses.MISSING and admit(default) is not default:
+                    raise SecurityError(f"dataclasses: the default of the field {name!r} cannot be held")
         return result
 
     _process_class.sandbox_guarded = True  # type: ignore[attr-defined]
