@@ -1594,3 +1594,14 @@ def test_an_exit_callback_receives_what_the_membrane_admits(proxies: Proxies) ->
         "    raise KeyError('x')\nseen"
     )
     assert run(code, proxies).result == [["KeyError", "'x'", None]]
+
+
+def test_a_tuple_a_library_function_returns_holds_only_what_the_membrane_admits(proxies: Proxies) -> None:
+    """A crossing's tuple result is looked into: C code takes elements out of a tuple
+    unseen (typing.get_args kept a ForwardRef, a class the catalogue refuses)."""
+    refused = run("import typing\ntyping.get_args(typing.List['x'])", proxies).reply["error"]
+    assert refused is not None and refused["type"] == "SecurityError"
+    assert run("import typing\n[a.__name__ for a in typing.get_args(dict[str, int])]", proxies).result == [
+        "str",
+        "int",
+    ]
