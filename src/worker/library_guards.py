@@ -219,6 +219,10 @@ def _safe_make_dataclass(real: Any) -> Any:
             if cls is None:
                 ownership.repair_half_built_abcs(tuple(base for base in bases if isinstance(base, type)))
         _sanitized(cls)  # before it becomes the program's: a metaclass never does
+        # types.new_class names the caller's module ("types"); a class of the program
+        # belongs to __main__, as a class statement's does (what dataclasses compiled
+        # meanwhile only reads the names it was given).
+        type.__setattr__(cls, "__module__", "__main__")
         ownership.current().add(cls)  # built for the program: its own class
         return cls
 

@@ -1605,3 +1605,8 @@ def test_a_tuple_a_library_function_returns_holds_only_what_the_membrane_admits(
         "str",
         "int",
     ]
+
+
+def test_a_make_dataclass_class_belongs_to_main(proxies: Proxies) -> None:
+    code = "import dataclasses\nD = dataclasses.make_dataclass('D', ['x'])\n[D.__module__, repr(D(1))]"
+    assert run(code, proxies).result == ["__main__", "D(x=1)"]
