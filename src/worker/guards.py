@@ -344,8 +344,9 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         return tuple(value)  # a library class's own list, never the list itself
     if checked in ("__annotations__", "_field_defaults") and builtins.type(value) is dict:
         # A copy: update_wrapper shares the wrapped object's dict (a library class's), and
-        # a namedtuple's defaults are its class's own.
-        return dict(value)
+        # a namedtuple's defaults are its class's own; its values through the membrane (a
+        # library's annotations hold aliases over the real type).
+        return admitted_nested(dict(value))
     if checked == "__getattr__" and not _is_program_getattr(value):
         # A library __getattr__ forwards a name the caller chooses to the real getattr
         # (typing._BaseGenericAlias.__getattr__ on a program subclass gave __globals__).
@@ -580,7 +581,7 @@ def admitted_items(items: tuple[Any, ...]) -> tuple[Any, ...]:
     A tuple is held without looking inside, and C code the program calls
     (``map(operator.call, e.args, ...)``, ``map(operator.getitem, ...)``) would use the
     elements unbound."""
-    return admitted_nested(items)
+    return cast("tuple[Any, ...]", admitted_nested(items))
 
 
 def guarded_vars(*objects: object) -> dict[str, Any]:

@@ -619,7 +619,12 @@ def guard_update_wrapper() -> None:
         assigned: Any = functools.WRAPPER_ASSIGNMENTS,
         updated: Any = functools.WRAPPER_UPDATES,
     ) -> Any:
-        return real(wrapper, wrapped, assigned, updated if programs_own(wrapped) else ())
+        if programs_own(wrapped):
+            return real(wrapper, wrapped, assigned, updated)
+        # From anything else only text (__name__, __doc__ ...): __annotations__ is the
+        # library's own dict, shared by reference, with aliases over the real type in it.
+        texts = tuple(name for name in assigned if type(getattr(wrapped, name, None)) is str)
+        return real(wrapper, wrapped, texts, ())
 
     update_wrapper.sandbox_guarded = True  # type: ignore[attr-defined]
     functools.update_wrapper = update_wrapper

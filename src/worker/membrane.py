@@ -948,45 +948,65 @@ def admit(value: Any, /) -> Any:
     return admit_slow(value)
 
 
-def admitted_nested(items: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A tuple library code made (an exception's args), every element through the
-    membrane, and the elements of the tuples inside it too: C code the program calls
-    (``map(operator.call, ...)``) uses elements without binding them, at any depth. The
-    tuple itself when nothing changes. A walk, not a recursion: a nested tuple can be as
-    deep as the program made it."""
-    if all(builtins.type(item) in PLAIN and builtins.type(item) is not tuple for item in items):
-        return items
-    rebuilt: dict[int, tuple[Any, ...]] = {}
-    pending: list[tuple[tuple[Any, ...], bool]] = [(items, False)]
-    while pending:  # post-order: a tuple is rebuilt after the tuples inside it
+#: The containers whose elements admitted_nested looks into (exact types: a subclass is
+#: a class of the program's, admitted as such).
+_NESTED = frozenset({tuple, list, set, frozenset, dict})
+
+
+def admitted_nested(value: Any) -> Any:
+    """A container library code made (an exception's args, a function's tuple), every
+    element through the membrane, and the elements of the containers inside it too: C
+    code the program calls (``map(operator.call, ...)``, ``list(s)``) uses elements
+    without binding them, at any depth. A container is rebuilt only when something in it
+    changes, else it is returned as it is. A walk, not a recursion: nesting can be as deep
+    as the program made it (and a list may hold itself)."""
+    if builtins.type(value) not in _NESTED:
+        return admit(value)
+    if builtins.type(value) is not dict and all(
+        builtins.type(item) in PLAIN and builtins.type(item) not in _NESTED for item in value
+    ):
+        return value
+    rebuilt: dict[int, Any] = {}
+    started: set[int] = set()
+    pending: list[tuple[Any, bool]] = [(value, False)]
+    while pending:  # post-order: a container is rebuilt after the containers inside it
         current, expanded = pending.pop()
-        if id(current) in rebuilt:
+        if id(current) in rebuilt or (not expanded and id(current) in started):
             continue
+        items = [*current.keys(), *current.values()] if builtins.type(current) is dict else list(current)
         if not expanded:
+            started.add(id(current))
             pending.append((current, True))
-            pending.extend((item, False) for item in current if builtins.type(item) is tuple)
+            pending.extend((item, False) for item in items if builtins.type(item) in _NESTED)
             continue
-        parts = [rebuilt[id(item)] if builtins.type(item) is tuple else admit(item) for item in current]
-        changed = any(part is not item for part, item in zip(parts, current, strict=True))
-        rebuilt[id(current)] = tuple(parts) if changed else current
-    return rebuilt[id(items)]
+        parts = [rebuilt.get(id(item), item) if builtins.type(item) in _NESTED else admit(item) for item in items]
+        if all(part is item for part, item in zip(parts, items, strict=True)):
+            rebuilt[id(current)] = current
+            continue
+        kind = builtins.type(current)
+        if kind is dict:
+            half = len(parts) // 2
+            rebuilt[id(current)] = dict(zip(parts[:half], parts[half:], strict=True))
+        else:
+            rebuilt[id(current)] = kind(parts)
+    return rebuilt[id(value)]
 
 
 def admit_capture(value: Any, /) -> Any:
     """``_admit_capture_``: what a ``match`` pattern captured, before it is bound. The
     interpreter reads a pattern's items and attributes without any guard, so a captured
     container may hold what no guard has seen (a star capture of an exception's args).
-    A tuple is rebuilt with its elements admitted (as ``e.args`` is through the guard);
-    a list, dict or set is the object itself, so each element (and key) must be admitted
-    as it is."""
+    A tuple is rebuilt with its elements admitted, at any depth (as ``e.args`` is through
+    the guard); a list, dict or set is the object itself, so what it holds must be
+    admitted as it is, at any depth."""
     kind = builtins.type(value)
     if kind is tuple:
         return admitted_nested(value)
-    if kind is list or kind is set or kind is frozenset:
-        admit_unchanged(*value)
-    elif kind is dict:
-        admit_unchanged(*value)
-        admit_unchanged(*value.values())
+    if kind in _NESTED and admitted_nested(value) is not value:
+        raise SecurityError(
+            f"the captured {kind.__name__} holds what a program cannot hold in the sandbox; "
+            "read its items through an ordinary loop or index"
+        )
     return admit(value)
 
 

@@ -1610,3 +1610,22 @@ def test_a_tuple_a_library_function_returns_holds_only_what_the_membrane_admits(
 def test_a_make_dataclass_class_belongs_to_main(proxies: Proxies) -> None:
     code = "import dataclasses\nD = dataclasses.make_dataclass('D', ['x'])\n[D.__module__, repr(D(1))]"
     assert run(code, proxies).result == ["__main__", "D(x=1)"]
+
+
+def test_containers_library_code_made_are_admitted_at_any_depth(proxies: Proxies) -> None:
+    """An exception's args and a crossing's tuple may hold sets, lists and dicts that
+    library code filled (typing's Literal deduplication raised an AssertionError over a
+    set of (value, type(value)) pairs): everything inside is admitted, and only what
+    changes is rebuilt."""
+    assert run("1", proxies).result == 1  # the membrane as a job configures it
+    raised = AssertionError({("x", builtins.type)}, [builtins.type], {"k": (builtins.type,)})
+    membrane.admit(raised)
+    pairs, listed, mapped = raised.args
+    assert pairs == {("x", SandboxType)} and listed == [SandboxType] and mapped == {"k": (SandboxType,)}
+    cyclic: list[Any] = [1]
+    cyclic.append(cyclic)
+    assert membrane.admitted_nested(cyclic) is cyclic
+    plain = ([1, 2], {"a": {3}}, frozenset({4}))
+    assert membrane.admitted_nested(plain) is plain
+    with pytest.raises(SecurityError):
+        membrane.admit_capture([[builtins.getattr]])
