@@ -979,6 +979,27 @@ def _program_callable(value: object, name: str) -> None:
     raise SecurityError(f'"{name}" must be a function the program defines (def) in the sandbox')
 
 
+def _library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple[type, ...]) -> None:
+    """A private method of a library base is a hook its own code calls with values of its
+    own (``UserList.__eq__`` calls ``self._UserList__cast(other)`` with the operand): an
+    override in the program's class must be the program's function, whose parameters
+    pass the membrane, as a special method must (``_UserList__cast = items.append`` kept
+    them raw)."""
+    for key, value in namespace.items():
+        if not (isinstance(key, str) and key.startswith("_") and not is_dunder(key)):
+            continue
+        for base in bases:
+            owner = next((klass for klass in base.__mro__ if key in vars(klass)), None)
+            if owner is not None and not is_user_class(owner):
+                hook = vars(owner)[key]
+                library_own = getattr(hook, "__func__", hook)
+                if value is hook or value is library_own:
+                    break  # the library's own, put there by its metaclass (Enum's hooks)
+                if callable(hook) or isinstance(hook, (classmethod, staticmethod)):
+                    _program_callable(value, key)
+                break
+
+
 #: How the interpreter finds the end of a text signature at the start of a docstring.
 TEXT_SIGNATURE_END = ")\n--\n\n"
 
@@ -1197,6 +1218,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
                     members.pop(key, None)
             check_class_namespace(namespace)
             refuse_metaclass_bases(bases)
+            _library_hooks_overridden_by_defs(namespace, bases)
             for keyword in kwargs:
                 if keyword.startswith("_"):  # library-internal switches such as typing's _root
                     raise SecurityError(f"class keyword {keyword!r} is not allowed")

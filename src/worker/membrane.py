@@ -410,11 +410,17 @@ def refuse(what: str) -> SecurityError:
 
 
 def _sealed_operator(function: types.FunctionType) -> types.FunctionType:
-    """``function``, with its result passed through the membrane. The interpreter hands
-    an operator's result to the program directly; a library's Python operator may return
-    what an overridable hook gave it (``Set.__or__`` returns ``self._from_iterable(...)``)."""
+    """``function``, with its operands and its result passed through the membrane. The
+    interpreter hands an operator's result to the program directly; a library's Python
+    operator may return what an overridable hook gave it (``Set.__or__`` returns
+    ``self._from_iterable(...)``). Its operands come from C code too: library code that
+    compares what it holds with the program's value (``Type[int] == Annotated[u, 0]``
+    compares the real ``type`` with ``u``) runs the reflected operator, and
+    ``UserList.__eq__`` passes ``other`` on to a hook of the subclass."""
 
     def operator(*args: Any, **kwargs: Any) -> Any:
+        if not all(builtins.type(value) in PLAIN for value in args):
+            args = tuple(admit(value) for value in args)
         return admit(function(*args, **kwargs))
 
     operator.__name__ = function.__name__

@@ -154,12 +154,12 @@ ROUTES = {
     "except-star": "try:\n    raise_group()\nexcept* ValueError as g:\n    v = g.exceptions[0].args[0]",
     # Set.__or__ (the library's) returns self._from_iterable(chain(self, other)).
     "library-operator-hook": (
-        "import collections.abc\nclass S(collections.abc.Set):\n    _from_iterable = staticmethod(next)\n"
+        "import collections.abc\nclass S(collections.abc.Set):\n    @staticmethod\n    def _from_iterable(items):\n        return next(items)\n"
         "    def __contains__(self, x):\n        return False\n    def __iter__(self):\n        return iter(())\n"
         "    def __len__(self):\n        return 0\nv = S() | box"
     ),
     "library-reflected-operator-hook": (
-        "import collections.abc\nclass S(collections.abc.Set):\n    _from_iterable = staticmethod(next)\n"
+        "import collections.abc\nclass S(collections.abc.Set):\n    @staticmethod\n    def _from_iterable(items):\n        return next(items)\n"
         "    def __contains__(self, x):\n        return False\n    def __iter__(self):\n        return iter(())\n"
         "    def __len__(self):\n        return 0\nv = box | S()"
     ),
@@ -1629,3 +1629,15 @@ def test_containers_library_code_made_are_admitted_at_any_depth(proxies: Proxies
     assert membrane.admitted_nested(plain) is plain
     with pytest.raises(SecurityError):
         membrane.admit_capture([[builtins.getattr]])
+
+
+def test_a_library_operator_admits_its_operands(proxies: Proxies) -> None:
+    """Library code compares what it holds with the program's value, and the reflected
+    operator is a library's Python operator that passes its operand on to hooks: a
+    sealed operator admits its operands as well as its result."""
+    code = (
+        "import collections, typing\nseen = []\nclass U(collections.UserList):\n"
+        "    def _UserList__cast(self, other):\n        seen.append(other)\n        return []\n"
+        "typing.Type[int] == typing.Annotated[U(), 0]\n[x is type for x in seen]"
+    )
+    assert True in run(code, proxies).result  # the real type arrived as the sandbox's
