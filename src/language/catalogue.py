@@ -304,9 +304,9 @@ CATALOGUE: dict[str, ModuleRule] = {
             "make_dataclass",
         ),
         allow(
-            GUARDED + "read every field with the real getattr, by the name its Field holds: each read "
-            "must be one the program could make, to the same object; asdict/astuple deep-copy "
-            "through the guarded copy sink",
+            GUARDED + "dataclasses' own code, reading each field once through the sandbox's getattr "
+            "(by the name its Field holds, which the program can influence); asdict/astuple "
+            "deep-copy through the guarded copy sink",
             "asdict", "astuple", "replace",
         ),
         allow("fields and helpers", "Field", "InitVar", "KW_ONLY", "MISSING", "field", "fields", "is_dataclass"),

@@ -336,41 +336,31 @@ def _match_args_after(decorator: Any) -> Any:
     return with_match_args_after
 
 
-def _fields_read_as_the_program_would(obj: Any, *, deep: bool) -> None:
-    """``asdict``, ``astuple`` and ``replace`` read each field of a dataclass instance
-    with the real getattr, by the name its Field holds: every such read must be one the
-    program could make, to the same object (``guarded_getattr``). However a field came by
-    its name (renamed by another class's processing, a Field default hiding a library
-    base's attribute), a library's private attribute or a method the membrane replaces
-    (``str.format``) is refused here, before the library reads it. ``deep``: the values
-    too, as asdict/astuple recurse (dataclasses, lists, tuples, dicts), each object once."""
-    pending, seen = [obj], set()
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if dataclasses.is_dataclass(current) and not isinstance(current, type):
-            for field in dataclasses.fields(current):
-                value = getattr(current, field.name)
-                if guarded_getattr(current, field.name) is not value:
-                    raise SecurityError(f"dataclasses: the field {field.name!r} cannot be read in the sandbox")
-                if deep:
-                    pending.append(value)
-        elif deep and isinstance(current, (list, tuple)):
-            pending.extend(current)
-        elif deep and isinstance(current, dict):
-            pending.extend(current.keys())
-            pending.extend(current.values())
+def _dataclass_readers() -> dict[str, Any]:
+    """``asdict``, ``astuple`` and ``replace``: dataclasses' own code, run with a namespace
+    in which ``getattr`` is the sandbox's guard. They read every field by the name its
+    Field holds, and names kept finding ways past the checks made when the class was
+    processed (a Field default hiding ``str.format``, a Field renamed by another class's
+    processing); checking the reads first and letting the library read again left a
+    window for the program's descriptors in between. Here each field is read once, as the
+    program's ``getattr`` would read it (a library's private name refused, a value
+    through the membrane)."""
+    fields_name = dataclasses._FIELDS  # type: ignore[attr-defined]  # noqa: SLF001 - the protocol's own name
 
+    def read(obj: Any, name: Any, *default: Any) -> Any:
+        if name is fields_name:  # the class's table of Fields, which the library trusts
+            return getattr(obj, name, *default)
+        return guarded_getattr(obj, name, *default)
 
-def _reading_fields_as_the_program_would(real: Any, *, deep: bool) -> Any:
-    @functools.wraps(real)
-    def guarded(obj: Any, /, *args: Any, **kwargs: Any) -> Any:
-        _fields_read_as_the_program_would(obj, deep=deep)
-        return real(obj, *args, **kwargs)
-
-    return guarded
+    namespace = dict(vars(dataclasses), getattr=read)
+    made: dict[str, Any] = {}
+    for name in ("_asdict_inner", "_astuple_inner", "asdict", "astuple", "replace"):
+        real = getattr(dataclasses, name)
+        clone = types.FunctionType(real.__code__, namespace, real.__name__, real.__defaults__, real.__closure__)
+        clone.__kwdefaults__ = real.__kwdefaults__
+        clone.__qualname__, clone.__doc__, clone.__module__ = real.__qualname__, real.__doc__, real.__module__
+        namespace[name] = made[name] = clone
+    return {name: made[name] for name in ("asdict", "astuple", "replace")}
 
 
 def _dataclasses_replacements() -> dict[str, Any]:
@@ -379,9 +369,7 @@ def _dataclasses_replacements() -> dict[str, Any]:
             _match_args_after(_own_classes_only(dataclasses.dataclass, "dataclasses.dataclass", factory=True))
         ),
         "make_dataclass": _safe_make_dataclass(dataclasses.make_dataclass),
-        "asdict": _reading_fields_as_the_program_would(dataclasses.asdict, deep=True),
-        "astuple": _reading_fields_as_the_program_would(dataclasses.astuple, deep=True),
-        "replace": _reading_fields_as_the_program_would(dataclasses.replace, deep=False),
+        **_dataclass_readers(),
     }
 
 

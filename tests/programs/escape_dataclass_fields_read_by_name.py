@@ -3,10 +3,12 @@
 # (a field named `format` on a str subclass), and a Field adopted by two classes (one
 # processing the other from a descriptor's __get__) was renamed to a library base's
 # private name: astuple handed back the real bound str.format, replace() ipaddress's
-# shared netmask cache. Must: each such read is refused as the program's own getattr
-# would refuse it; asdict/astuple/replace of ordinary dataclasses keep working.
+# shared netmask cache. Must: each field is read as the program's own getattr reads it
+# (the checked format, whose fields refuse __globals__; a library's private name
+# refused); asdict/astuple/replace of ordinary dataclasses keep working.
 import dataclasses
 import ipaddress
+import operator
 
 refused = []
 
@@ -17,8 +19,13 @@ class S(str):
     format: int = dataclasses.field(init=False)
 
 
+def probe():
+    pass
+
+
 try:
-    dataclasses.astuple(S("{0}"))
+    formats = dataclasses.astuple(S("{0.__globals__}"))[1:]
+    list(map(operator.call, formats, [probe]))
     refused.append(None)
 except Exception as error:  # noqa: BLE001
     refused.append(type(error).__name__)
