@@ -979,6 +979,16 @@ def _program_callable(value: object, name: str) -> None:
     raise SecurityError(f'"{name}" must be a function the program defines (def) in the sandbox')
 
 
+#: A class whose only use is to have abc make registries (fresh_abc_data).
+_ABC_SCRATCH = abc.ABCMeta("_ABCScratch", (), {})
+
+
+def fresh_abc_data() -> object:
+    """A new, empty ABC registry, as ``abc``'s own ``_abc_init`` makes one."""
+    abc._abc_init(_ABC_SCRATCH)  # type: ignore[attr-defined]  # noqa: SLF001 - what ABCMeta.__new__ calls
+    return vars(_ABC_SCRATCH)["_abc_impl"]
+
+
 def _library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple[type, ...]) -> None:
     """A private method of a library base is a hook its own code calls with values of its
     own (``UserList.__eq__`` calls ``self._UserList__cast(other)`` with the operand): an
@@ -1230,6 +1240,13 @@ def make_class_factory(user_classes: UserClasses) -> object:
                 _refuse_library_abc_bases(bases)
             _fence_getattr(namespace)
             body = {key: value for key, value in namespace.items() if isinstance(key, str)}
+            if issubclass(metaclass, abc.ABCMeta):
+                # ABCMeta gives the class its registry only after type.__new__ has run the
+                # hooks (__set_name__, __init_subclass__): in between, the class answered
+                # with its base's, and a hook registered into it (abc.ABC's own) or made a
+                # library ABC cache the answer. An empty one of its own from the start,
+                # which ABCMeta then replaces.
+                namespace["_abc_impl"] = fresh_abc_data()
             token = begin_construction(namespace)
             cls: type | None = None
             try:

@@ -42,6 +42,7 @@ from .guards import (
     check_class_namespace,
     exact_keywords,
     exact_str,
+    fresh_abc_data,
     guarded_getattr,
     guarded_getitem,
     refuse_metaclass,
@@ -206,6 +207,9 @@ def _safe_make_dataclass(real: Any) -> Any:
         if args:
             raise TypeError("make_dataclass() takes its options (bases=, namespace=, ...) as keywords")
         kwargs["bases"] = bases = bases_for_a_library_factory(kwargs.get("bases", ()))
+        if any(isinstance(base, abc.ABCMeta) for base in bases):
+            # A registry of its own before the hooks run, as the class statement gives one.
+            checked_namespace["_abc_impl"] = fresh_abc_data()
         # Built as a class statement is: the hooks that see the class while it is built
         # (a descriptor's __set_name__, a base's __init_subclass__) see the program's own
         # class, and one they keep when the factory then fails is abandoned, its ABC

@@ -170,6 +170,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_dataclass_default_replaced_while_processed", ["SecurityError", 7, [3]]),
         ("escape_library_annotations_through_update_wrapper", ["dataclass_transform", False, ["return", "x"]]),
         ("escape_private_hook_overridden_by_a_c_callable", ["SecurityError", [False, True, False], True, False]),
+        ("escape_half_built_abc_in_a_class_statement", [False, False, True, True]),
         (
             "escape_cached_property_read_from_a_foreign_object",
             [["SecurityError", "SecurityError"], "computed once", "10.255.255.255"],
