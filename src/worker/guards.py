@@ -979,6 +979,31 @@ def _program_callable(value: object, name: str) -> None:
     raise SecurityError(f'"{name}" must be a function the program defines (def) in the sandbox')
 
 
+def _no_field_named_like_a_library_attribute(bases: tuple[type, ...]) -> None:
+    """The methods dataclasses generates read every field with the real getattr (``__eq__``,
+    ``__repr__``, pprint's dataclass support): a field a program base declares must not
+    be a name a library class of the new class's bases defines, or an instance without
+    the attribute reads the library's (``PrettyPrinter._dispatch``). Checked here, for the
+    class that combines them, whoever declared the field."""
+    fields: set[str] = set()
+    for base in bases:
+        declared = getattr(base, "__dataclass_fields__", None)
+        if builtins.type(declared) is dict:
+            fields.update(name for name in declared if builtins.type(name) is str)
+    if not fields:
+        return
+    for base in bases:
+        for klass in base.__mro__:
+            if is_user_class(klass):
+                continue
+            clash = fields & vars(klass).keys()
+            if clash:
+                raise SecurityError(
+                    f"the dataclass field {sorted(clash)[0]!r} is an attribute of the library class "
+                    f"{klass.__name__}, a base of this class"
+                )
+
+
 #: A class whose only use is to have abc make registries (fresh_abc_data).
 _ABC_SCRATCH = abc.ABCMeta("_ABCScratch", (), {})
 
@@ -1229,6 +1254,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             check_class_namespace(namespace)
             refuse_metaclass_bases(bases)
             _library_hooks_overridden_by_defs(namespace, bases)
+            _no_field_named_like_a_library_attribute(bases)
             for keyword in kwargs:
                 if keyword.startswith("_"):  # library-internal switches such as typing's _root
                     raise SecurityError(f"class keyword {keyword!r} is not allowed")

@@ -233,6 +233,19 @@ def _safe_make_dataclass(real: Any) -> Any:
     return make_dataclass
 
 
+def _text_signature(cls: type) -> Any:
+    """The signature the interpreter reads out of the docstring a class was created with
+    (what inspect.signature evaluates), whatever ``__doc__`` says now."""
+    return type.__dict__["__text_signature__"].__get__(cls)
+
+
+def _exact_options(options: dict[str, Any]) -> dict[str, Any]:
+    """dataclass's options as exact bools, decided here: the real one asks ``if slots:``
+    right before it rebuilds the class, and the program's ``__bool__`` could change the
+    class in between."""
+    return {key: value if type(value) is bool else bool(value) for key, value in exact_keywords(options).items()}
+
+
 def _sanitized_after(decorate: Any, cls: Any) -> Any:
     """``decorate(cls)``, with ``cls`` sanitized even when the decorator raises halfway
     (dataclass(weakref_slot=True) sets __match_args__ before it refuses the option)."""
@@ -243,6 +256,8 @@ def _sanitized_after(decorate: Any, cls: Any) -> Any:
     if result is not cls and isinstance(result, type) and is_user_class(cls):
         # dataclass(slots=True) returns a new class built from the program's: the program's
         # too (its instances take the program's attribute writes), with the same checks.
+        if _text_signature(result) is not None:
+            raise SecurityError("dataclasses: a class docstring cannot hold a text signature in the sandbox")
         refuse_metaclass(result)
         ownership.current().add(result)
         ownership.settle_rebuilt_class(result, cls, vars(result).get("__dataclass_fields__", {}))
@@ -254,6 +269,7 @@ def _sanitizing(decorator: Any) -> Any:
 
     @functools.wraps(decorator)
     def guarded(cls: Any = None, /, **options: Any) -> Any:
+        options = _exact_options(options)
         if cls is None:  # @dataclass(...) returns a decorator
             decorate = decorator(None, **options)
             return lambda target: _sanitized_after(decorate, target)
@@ -834,7 +850,7 @@ def guard_dataclass_fields() -> None:
             ):
                 raise SecurityError("dataclasses: a field must be made by dataclasses.field(), for this class")
         doc = vars(cls).get("__doc__")
-        if isinstance(doc, str) and str.__contains__(doc, TEXT_SIGNATURE_END):
+        if (isinstance(doc, str) and str.__contains__(doc, TEXT_SIGNATURE_END)) or _text_signature(cls) is not None:
             # slots=True builds the class again from this namespace: the docstring becomes
             # the new class's, and its text signature what inspect.signature evaluates.
             raise SecurityError("dataclasses: a class docstring cannot hold a text signature in the sandbox")
@@ -1069,6 +1085,26 @@ def _forget_the_originals(attrs_by_name: dict[str, dict[str, Any]]) -> None:
                 value.__dict__.pop("__wrapped__", None)
 
 
+def guard_contextmanager_generators() -> None:
+    """``contextmanager(f)()`` forwards the ``with`` statement's exception and traceback to
+    ``self.gen.throw``, and never checks that ``f()`` made a generator: an object of the
+    program's whose ``throw`` is a C callable (or a generated constructor) kept them raw.
+    In this process it must be a real generator (an async one for asynccontextmanager),
+    which raises the exception where the program's code can only bind it admitted."""
+    base = contextlib._GeneratorContextManagerBase  # noqa: SLF001 - contextmanager's own base
+    real = base.__init__
+    if getattr(real, "sandbox_guarded", False):
+        return
+
+    def __init__(self: Any, func: Any, args: Any, kwds: Any) -> None:
+        real(self, func, args, kwds)
+        if type(self.gen) not in (types.GeneratorType, types.AsyncGeneratorType):
+            raise TypeError("contextmanager: the decorated function must be a generator function (with yield)")
+
+    __init__.sandbox_guarded = True  # type: ignore[attr-defined]
+    base.__init__ = __init__  # type: ignore[method-assign]
+
+
 def guard_exit_stack_push() -> None:
     """``ExitStack.push(exit)`` with a plain callable calls it with the exception being
     handled and its traceback, as they are: a function of the program's checks its
@@ -1148,6 +1184,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     guard_update_wrapper()
     guard_cached_property_get()
     guard_exit_stack_push()
+    guard_contextmanager_generators()
     for name in sorted(allowed, key=lambda n: n.count(".")):
         rule = CATALOGUE[name]
         attrs_by_name[name] = public_attrs(importlib.import_module(name), rule)

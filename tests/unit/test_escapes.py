@@ -171,6 +171,8 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_library_annotations_through_update_wrapper", ["dataclass_transform", False, ["return", "x"]]),
         ("escape_private_hook_overridden_by_a_c_callable", ["SecurityError", [False, True, False], True, False]),
         ("escape_half_built_abc_in_a_class_statement", [False, False, True, True]),
+        ("escape_inherited_field_named_like_a_library_attribute", ["SecurityError", True, "Child(x=3, y=2)"]),
+        ("escape_contextmanager_with_a_throw_of_the_programs", ["TypeError", ["'y'"]]),
         (
             "escape_cached_property_read_from_a_foreign_object",
             [["SecurityError", "SecurityError"], "computed once", "10.255.255.255"],

@@ -1641,3 +1641,20 @@ def test_a_library_operator_admits_its_operands(proxies: Proxies) -> None:
         "typing.Type[int] == typing.Annotated[U(), 0]\n[x is type for x in seen]"
     )
     assert True in run(code, proxies).result  # the real type arrived as the sandbox's
+
+
+def test_dataclass_options_are_decided_before_the_library_runs(proxies: Proxies) -> None:
+    """dataclass asks ``if slots:`` right before it rebuilds the class from its namespace:
+    an option's ``__bool__`` of the program's set a docstring with a text signature
+    there, which inspect.signature then evaluated. Options are exact bools, decided
+    first, and a rebuilt class with a text signature is refused."""
+    code = (
+        "import dataclasses\nclass C:\n    a: int = 0\nclass Sneaky:\n    def __bool__(self):\n"
+        "        C.__doc__ = 'C(a=sys.version)\\n--\\n\\n'\n        return True\n"
+        "try:\n    R = dataclasses.dataclass(slots=Sneaky())(C)\n    r = None\n"
+        "except Exception as e:\n    r = type(e).__name__\nr"
+    )
+    assert run(code, proxies).result == "SecurityError"
+    assert (
+        run("import dataclasses\n@dataclasses.dataclass(slots=1)\nclass P:\n    x: int = 1\nP().x", proxies).result == 1
+    )
