@@ -63,7 +63,6 @@ from .dynamic import sandbox_eval, sandbox_exec
 from .formatting import exact_str as exact_str  # noqa: PLC0414 - re-exported
 from .formatting import set_field_guards, wrap_format
 from .membrane import (
-    APPROVED_FUNCTIONS,
     OFFERED_IDS,
     PLAIN,
     AdmittedContext,
@@ -465,7 +464,6 @@ def _admitted_mro(cls: type) -> Callable[[], list[Any]]:
 #: methods that are swapped for checked ones, and a class's ``mro()``, whose list is
 #: checked as ``__mro__`` is.
 _CAREFUL_NAMES = INTROSPECTION_ATTRIBUTES | _FORMAT_METHODS | {"mro"}
-_OPAQUE_SET = frozenset(_OPAQUE_TYPES)
 
 
 def _held_unbound(obj: object, name: str, value: Any) -> Any:
@@ -515,12 +513,11 @@ def _make_guarded_getattr() -> Callable[..., Any]:
     _type: Any = builtins.type
     _plain = PLAIN
     _public = _PUBLIC_NAMES
-    _opaque = _OPAQUE_SET
+    _frame, _code, _traceback = _OPAQUE_TYPES
     _module = types.ModuleType
     _bound = types.BuiltinMethodType
     _method = types.MethodType
     _function = types.FunctionType
-    _approved = APPROVED_FUNCTIONS
     _offered = OFFERED_IDS
     _slow = admit_slow
 
@@ -537,7 +534,11 @@ def _make_guarded_getattr() -> Callable[..., Any]:
         # answer __hash__/__eq__ as it likes).
         if (
             _type(name) is not str
-            or kind in _opaque
+            # By identity: a set lookup hashes the class and may compare it with the
+            # members through a metaclass's __eq__, handing them over.
+            or kind is _frame
+            or kind is _code
+            or kind is _traceback
             or kind is _module  # a real module reached raw through C code: its functions are bound to it
             or (name not in _public and not _is_public_name(name))
         ):
@@ -557,11 +558,8 @@ def _make_guarded_getattr() -> Callable[..., Any]:
             return value
         if value_kind is _method and value.__self__ is obj:
             function = value.__func__
-            if function in _approved:
-                return value
             if _type(function) is _function and function.__code__.co_filename == SOURCE_FILENAME:
-                _approved.add(function)  # the program's own method: judged once
-                return value
+                return value  # the program's own method; a library's is a crossing (_slow)
         if value_kind is _function:
             return _slow(_held_unbound(obj, name, value))
         return _slow(value)

@@ -746,6 +746,17 @@ class Membrane:
         if function.__code__.co_filename == SOURCE_FILENAME or function in APPROVED_FUNCTIONS:
             return True
         scope = function.__globals__
+        module = scope.get("__name__")
+        if (
+            builtins.type(module) is str
+            and module.startswith(_SANDBOX_PACKAGE)
+            and module.rpartition(".")[2] not in SANDBOX_FUNCTION_MODULES
+        ):
+            # The sandbox's own modules hold helpers no program may call (real_class gives
+            # the real class behind a stand-in): only what it offers, the methods of its
+            # classes (bound to an instance the program holds) and the closures its offered
+            # functions make (a decorator's), never a module-level helper.
+            return id(function) in self._offered_ids or "." in function.__qualname__
         # Not a module's: code generated for the program (namedtuple's __new__).
         if id(scope) in self._function_globals or not self._is_module_dict(scope):
             APPROVED_FUNCTIONS.add(function)  # a library's: judged once
@@ -925,6 +936,8 @@ class Membrane:
 
 # --------------------------------------------------------------------------- the guards' view
 
+#: The top-level package of the sandbox's own code.
+_SANDBOX_PACKAGE = __name__.partition(".")[0] + "."
 #: Modules of this package whose functions the program may hold (see configure).
 SANDBOX_FUNCTION_MODULES = ("formatting", "printing", "crossing")
 #: How a library callable is offered so that it admits its arguments and its result

@@ -1658,3 +1658,15 @@ def test_dataclass_options_are_decided_before_the_library_runs(proxies: Proxies)
     assert (
         run("import dataclasses\n@dataclasses.dataclass(slots=1)\nclass P:\n    x: int = 1\nP().x", proxies).result == 1
     )
+
+
+def test_the_sandboxs_own_helpers_are_not_held(proxies: Proxies) -> None:
+    """The membrane approves the sandbox's functions one by one: a module-level helper of
+    its own (real_class returns the real class behind a stand-in) is refused whatever
+    route brought it; what it offers and its classes' methods pass."""
+    from src.worker import stand_ins
+
+    assert run("1", proxies).result == 1  # the membrane as a job configures it
+    with pytest.raises(SecurityError):
+        membrane.admit(stand_ins.real_class)
+    assert run("d = {}\nclass C:\n    pass\nc = C()\nvars(c).update(a=1)\nc.a", proxies).result == 1
