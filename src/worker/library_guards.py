@@ -846,8 +846,12 @@ def guard_dataclass_fields() -> None:
             # plain Field keeps the name it is given, and only a new one (a Field of another
             # dataclass, renamed here, made replace()/asdict() read any attribute).
             if isinstance(value, dataclasses.Field) and (
-                type(value) is not dataclasses.Field or value.name or id(value) in _ADOPTED_FIELDS
+                type(value) is not dataclasses.Field
+                or value.name
+                or _ADOPTED_FIELDS.setdefault(id(value), (value, cls))[1] is not cls
             ):
+                # Claimed for this class before the library runs the program's code: a
+                # class processed meanwhile (from a descriptor's __get__) cannot adopt it.
                 raise SecurityError("dataclasses: a field must be made by dataclasses.field(), for this class")
         doc = vars(cls).get("__doc__")
         if (isinstance(doc, str) and str.__contains__(doc, TEXT_SIGNATURE_END)) or _text_signature(cls) is not None:
@@ -884,7 +888,7 @@ def guard_dataclass_fields() -> None:
             field = fields.get(name)
             if field is None:
                 continue
-            if _ADOPTED_FIELDS.setdefault(id(field), (field, result))[1] is not result:
+            if _ADOPTED_FIELDS.setdefault(id(field), (field, cls))[1] is not cls:
                 raise SecurityError(f"dataclasses: the field {name!r} was adopted by another class")
             for default in (field.default, field.default_factory):
                 # Read with getattr(cls, name) while the program's descriptors ran: one of
@@ -1121,14 +1125,40 @@ def guard_exit_stack_push() -> None:
         if hasattr(type(exit), "__exit__"):
             return real(self, exit)
 
-        def admitted_exit(*details: Any) -> Any:
-            return exit(*(admit(value) for value in details))
-
-        self._push_exit_callback(admitted_exit)
+        self._push_exit_callback(_admitting_exit(exit))
         return exit  # push is also a decorator
 
     push.sandbox_guarded = True  # type: ignore[attr-defined]
     base.push = push  # type: ignore[method-assign]
+
+    # The callbacks are also in the program's subclass's instance dict, where the program
+    # may append its own (s._exit_callbacks.append((True, collector))): when the stack
+    # exits, every callback gets the admitted values, however it was registered.
+    real_exit = contextlib.ExitStack.__exit__
+
+    def __exit__(self: Any, *details: Any) -> Any:
+        callbacks = self._exit_callbacks
+        entries = [(is_sync, _admitting_exit(callback)) for is_sync, callback in callbacks]
+        callbacks.clear()
+        callbacks.extend(entries)
+        return real_exit(self, *details)
+
+    contextlib.ExitStack.__exit__ = __exit__  # type: ignore[method-assign]
+
+
+def _admitting_exit(callback: Any) -> Any:
+    """``callback`` called with the exception and traceback as the membrane admits them
+    (the traceback as None, as a context manager's ``__exit__`` gets it)."""
+    if type(callback) is types.FunctionType and callback.__code__ is _ADMITTED_EXIT_CODE:
+        return callback  # wrapped already (by identity of code: an attribute could lie)
+
+    def admitted_exit(*details: Any) -> Any:
+        return callback(*(admit(value) for value in details))
+
+    return admitted_exit
+
+
+_ADMITTED_EXIT_CODE = _admitting_exit(print).__code__
 
 
 def guard_cached_property_get() -> None:

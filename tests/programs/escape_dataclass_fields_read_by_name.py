@@ -4,8 +4,10 @@
 # processing the other from a descriptor's __get__) was renamed to a library base's
 # private name: astuple handed back the real bound str.format, replace() ipaddress's
 # shared netmask cache. Must: each field is read as the program's own getattr reads it
-# (the checked format, whose fields refuse __globals__; a library's private name
-# refused); asdict/astuple/replace of ordinary dataclasses keep working.
+# (the checked format, whose fields refuse __globals__); a Field is claimed by the class
+# being processed before any of the program's code runs, so the class processed from the
+# descriptor cannot adopt it (and is no dataclass for replace); asdict/astuple/replace of
+# ordinary dataclasses keep working.
 import dataclasses
 import ipaddress
 import operator

@@ -1670,3 +1670,13 @@ def test_the_sandboxs_own_helpers_are_not_held(proxies: Proxies) -> None:
     with pytest.raises(SecurityError):
         membrane.admit(stand_ins.real_class)
     assert run("d = {}\nclass C:\n    pass\nc = C()\nvars(c).update(a=1)\nc.a", proxies).result == 1
+
+
+def test_an_exit_callback_appended_to_the_stack_directly_is_admitted_too(proxies: Proxies) -> None:
+    code = (
+        "import contextlib\nseen = []\nclass S(contextlib.ExitStack):\n    pass\n"
+        "def note(kind, error, trace):\n    seen.append(trace)\n    return True\n"
+        "with S() as s:\n    s._exit_callbacks.append((True, lambda *d: seen.extend(d) or True))\n"
+        "    raise KeyError('x')\n[type(x).__name__ for x in seen]"
+    )
+    assert run(code, proxies).result == ["type", "KeyError", "NoneType"]
