@@ -747,10 +747,11 @@ class Membrane:
             return True
         scope = function.__globals__
         module = scope.get("__name__")
-        if (
-            builtins.type(module) is str
-            and module.startswith(_SANDBOX_PACKAGE)
-            and module.rpartition(".")[2] not in SANDBOX_FUNCTION_MODULES
+        if builtins.type(module) is str and (
+            (module.startswith(_SANDBOX_PACKAGE) and module.rpartition(".")[2] not in SANDBOX_FUNCTION_MODULES)
+            # types is not offered, though classes of it are (enum.property's base): its
+            # module-level functions (new_class builds a class from any namespace) are not.
+            or module == "types"
         ):
             # The sandbox's own modules hold helpers no program may call (real_class gives
             # the real class behind a stand-in): only what it offers, the methods of its

@@ -1680,3 +1680,12 @@ def test_an_exit_callback_appended_to_the_stack_directly_is_admitted_too(proxies
         "    raise KeyError('x')\n[type(x).__name__ for x in seen]"
     )
     assert run(code, proxies).result == ["type", "KeyError", "NoneType"]
+
+
+def test_functions_of_the_types_module_are_not_held(proxies: Proxies) -> None:
+    """enum.property's base is a class of ``types``, which is not offered: its
+    module-level functions (``new_class`` builds a class from any namespace) stay refused."""
+    assert run("1", proxies).result == 1  # the membrane as a job configures it
+    for function in (types.new_class, types.prepare_class, types.resolve_bases):
+        with pytest.raises(SecurityError):
+            membrane.admit(function)
