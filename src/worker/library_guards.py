@@ -203,6 +203,9 @@ def _safe_make_dataclass(real: Any) -> Any:
         for key in checked_namespace:
             _no_dunder(key, "a make_dataclass namespace key")
         check_class_namespace(checked_namespace)
+        # types.new_class would name its caller's module ("types"), which a hook that
+        # sees the class while it is built would take as the class's.
+        checked_namespace["__module__"] = "__main__"
         kwargs = exact_keywords(kwargs)  # asked here, matched to parameters by the real one
         if args:
             raise TypeError("make_dataclass() takes its options (bases=, namespace=, ...) as keywords")
@@ -836,6 +839,20 @@ def guard_dataclass_fields() -> None:
                 # The default is read with getattr(cls, name), which falls through to the
                 # metaclass: EnumType._convert_ as a field's default wrote module globals.
                 raise SecurityError(f"dataclasses: the field {name!r} names an attribute of the metaclass")
+        inherited: set[Any] = set(vars(cls).get("__annotations__", {}))
+        for base in cls.__mro__[1:]:
+            declared = vars(base).get("__dataclass_fields__")
+            if type(declared) is dict:
+                inherited.update(declared)
+        for klass in cls.__mro__:
+            # Every method dataclasses generates reads the fields with the real getattr:
+            # a field, the class's own or inherited, that a library class of this MRO
+            # defines reads the library's attribute from an instance without its own.
+            clash = sorted(name for name in inherited & vars(klass).keys() if type(name) is str)
+            if clash and not is_user_class(klass) and klass is not cls:
+                raise SecurityError(
+                    f"dataclasses: the field {clash[0]!r} names an attribute of the library class {klass.__name__}"
+                )
         module = cls.__module__
         if is_user_class(cls) and not (type(module) is str and module == "__main__"):
             # The methods it compiles run with sys.modules[cls.__module__] as globals: exec

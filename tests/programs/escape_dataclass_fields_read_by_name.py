@@ -15,17 +15,17 @@ import operator
 refused = []
 
 
-@dataclasses.dataclass
-class S(str):
-    s: str
-    format: int = dataclasses.field(init=False)
-
-
 def probe():
     pass
 
 
 try:
+
+    @dataclasses.dataclass
+    class S(str):
+        s: str
+        format: int = dataclasses.field(init=False)
+
     formats = dataclasses.astuple(S("{0.__globals__}"))[1:]
     list(map(operator.call, formats, [probe]))
     refused.append(None)

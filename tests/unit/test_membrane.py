@@ -1689,3 +1689,22 @@ def test_functions_of_the_types_module_are_not_held(proxies: Proxies) -> None:
     for function in (types.new_class, types.prepare_class, types.resolve_bases):
         with pytest.raises(SecurityError):
             membrane.admit(function)
+
+
+def test_inherited_dataclass_fields_are_checked_for_the_class_being_processed(proxies: Proxies) -> None:
+    """A field inherited from a program dataclass is checked against the library classes
+    of every class processed with it (make_dataclass included), and make_dataclass works
+    on a base with its own __init_subclass__."""
+    refused = (
+        "import dataclasses, pprint\n@dataclasses.dataclass\nclass B0:\n"
+        "    _dispatch: object = dataclasses.field(init=False, default=None)\n"
+        "dataclasses.make_dataclass('B', [], bases=(B0, pprint.PrettyPrinter))"
+    )
+    error = run(refused, proxies).reply["error"]
+    assert error is not None and error["type"] == "SecurityError"
+    hooked = (
+        "import dataclasses\nclass Base:\n    seen = []\n    def __init_subclass__(cls, **kw):\n"
+        "        super().__init_subclass__(**kw)\n        Base.seen.append(cls.__name__)\n"
+        "D = dataclasses.make_dataclass('D', ['x'], bases=(Base,))\n[Base.seen, D(1).x, D.__module__]"
+    )
+    assert run(hooked, proxies).result == [["D"], 1, "__main__"]
