@@ -22,7 +22,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from .membrane import PLAIN, admit, admit_values, admitted_nested, offer_crossings_with
+from .membrane import PLAIN, admit, admit_values, admitted_arguments, admitted_nested, offer_crossings_with
 
 #: The library function behind each crossing (tests read through it; the program cannot:
 #: a crossing has no ``__wrapped__`` and its closure is refused like any library one's).
@@ -53,13 +53,9 @@ def _crossing(function: Callable[..., Any]) -> Callable[..., Any]:
     program's), the library's code, the result admitted."""
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        # What the program holds is admitted already, and admits as it is: only a value
-        # C code brought changes (a stand-in) or is refused.
-        if not all(builtins.type(value) in PLAIN for value in args):
-            args = tuple(admit(value) for value in args)
         if kwargs:
             admit_values(kwargs)
-        result = function(*args, **kwargs)
+        result = function(*admitted_arguments(args), **kwargs)
         kind = builtins.type(result)
         if kind is tuple:
             # A tuple is plain, but what a library put in it is not checked when C code

@@ -1126,32 +1126,18 @@ def guard_contextmanager_generators() -> None:
     base.__init__ = __init__  # type: ignore[method-assign]
 
 
-def guard_exit_stack_push() -> None:
-    """``ExitStack.push(exit)`` with a plain callable calls it with the exception being
-    handled and its traceback, as they are: a function of the program's checks its
-    parameters, but a C callable stores them unseen (``partial(max, key=items.append)``
-    kept a raw traceback, whose frames a format field then read). In this process a
-    callable pushed that way gets the three values as the membrane admits them (the
-    traceback as None, as a context manager's ``__exit__`` gets it)."""
-    base = contextlib._BaseExitStack  # noqa: SLF001 - ExitStack's own base
-    real = base.push
-    if getattr(real, "sandbox_guarded", False):
-        return
-
-    def push(self: Any, exit: Any) -> Any:  # noqa: A002 - ExitStack's own name
-        if hasattr(type(exit), "__exit__"):
-            return real(self, exit)
-
-        self._push_exit_callback(_admitting_exit(exit))
-        return exit  # push is also a decorator
-
-    push.sandbox_guarded = True  # type: ignore[attr-defined]
-    base.push = push  # type: ignore[method-assign]
-
-    # The callbacks are also in the program's subclass's instance dict, where the program
-    # may append its own (s._exit_callbacks.append((True, collector))): when the stack
-    # exits, every callback gets the admitted values, however it was registered.
+def guard_exit_stack_exit() -> None:
+    """An ExitStack calls each exit callback with the exception being handled and its
+    traceback, as they are: a function of the program's checks its parameters, but a C
+    callable stores them unseen (``partial(max, key=items.append)`` kept a raw traceback,
+    whose frames a format field then read). Callbacks come from ``push`` and also from the
+    program's subclass's instance dict, where the program may append its own
+    (``s._exit_callbacks.append((True, collector))``): in this process, when the stack
+    exits, every callback gets the values as the membrane admits them (the traceback as
+    None, as a context manager's ``__exit__`` gets it), however it was registered."""
     real_exit = contextlib.ExitStack.__exit__
+    if getattr(real_exit, "sandbox_guarded", False):
+        return
 
     def __exit__(self: Any, *details: Any) -> Any:
         callbacks = self._exit_callbacks
@@ -1160,6 +1146,7 @@ def guard_exit_stack_push() -> None:
         callbacks.extend(entries)
         return real_exit(self, *details)
 
+    __exit__.sandbox_guarded = True  # type: ignore[attr-defined]
     contextlib.ExitStack.__exit__ = __exit__  # type: ignore[method-assign]
 
 
@@ -1230,7 +1217,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     guard_text_taking_library_code()
     guard_update_wrapper()
     guard_cached_property_get()
-    guard_exit_stack_push()
+    guard_exit_stack_exit()
     guard_contextmanager_generators()
     for name in sorted(allowed, key=lambda n: n.count(".")):
         rule = CATALOGUE[name]

@@ -419,9 +419,7 @@ def _sealed_operator(function: types.FunctionType) -> types.FunctionType:
     ``UserList.__eq__`` passes ``other`` on to a hook of the subclass."""
 
     def operator(*args: Any, **kwargs: Any) -> Any:
-        if not all(builtins.type(value) in PLAIN for value in args):
-            args = tuple(admit(value) for value in args)
-        return admit(function(*args, **kwargs))
+        return admit(function(*admitted_arguments(args), **kwargs))
 
     operator.__name__ = function.__name__
     operator.__qualname__ = function.__qualname__
@@ -1052,6 +1050,15 @@ def admit_unchanged(*values: Any) -> bool:
                 "match pattern in the sandbox; use a def function, a for statement or an if statement"
             )
     return True
+
+
+def admitted_arguments(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Arguments C code passes to a library callable the program holds: what the program
+    holds admits as it is (the common case costs a type check each); only a value C code
+    brought is replaced or refused."""
+    if all(builtins.type(value) in PLAIN for value in args):
+        return args
+    return tuple(admit(value) for value in args)
 
 
 def admit_each(*values: Any) -> tuple[Any, ...]:

@@ -1633,14 +1633,21 @@ def test_containers_library_code_made_are_admitted_at_any_depth(proxies: Proxies
 
 def test_a_library_operator_admits_its_operands(proxies: Proxies) -> None:
     """Library code compares what it holds with the program's value, and the reflected
-    operator is a library's Python operator that passes its operand on to hooks: a
-    sealed operator admits its operands as well as its result."""
-    code = (
-        "import collections, typing\nseen = []\nclass U(collections.UserList):\n"
-        "    def _UserList__cast(self, other):\n        seen.append(other)\n        return []\n"
-        "typing.Type[int] == typing.Annotated[U(), 0]\n[x is type for x in seen]"
-    )
-    assert True in run(code, proxies).result  # the real type arrived as the sandbox's
+    operator is a library's Python operator that passes its operand on to hooks
+    (UserList.__eq__ to self._UserList__cast): a sealed operator admits its operands as
+    well as its result. Here the hook is not a function of the program's, which would
+    admit its own parameters."""
+    assert run("import collections\ncollections.UserList([1]) == [1]", proxies).result is True
+    received: list[Any] = []
+    items: collections.UserList[Any] = collections.UserList()
+
+    def cast(other: object) -> list[Any]:
+        received.append(other)
+        return []
+
+    items._UserList__cast = cast  # type: ignore[attr-defined]
+    assert items == builtins.type
+    assert received == [SandboxType]
 
 
 def test_dataclass_options_are_decided_before_the_library_runs(proxies: Proxies) -> None:
@@ -1673,13 +1680,19 @@ def test_the_sandboxs_own_helpers_are_not_held(proxies: Proxies) -> None:
 
 
 def test_an_exit_callback_appended_to_the_stack_directly_is_admitted_too(proxies: Proxies) -> None:
-    code = (
-        "import contextlib\nseen = []\nclass S(contextlib.ExitStack):\n    pass\n"
-        "def note(kind, error, trace):\n    seen.append(trace)\n    return True\n"
-        "with S() as s:\n    s._exit_callbacks.append((True, lambda *d: seen.extend(d) or True))\n"
-        "    raise KeyError('x')\n[type(x).__name__ for x in seen]"
-    )
-    assert run(code, proxies).result == ["type", "KeyError", "NoneType"]
+    """A callback the program appends to its ExitStack subclass's own list, past push(),
+    gets the admitted values too (the recorder here admits nothing itself)."""
+    assert run("1", proxies).result == 1  # the membrane as a job configures it
+    recorded: list[Any] = []
+
+    def record(*details: object) -> bool:
+        recorded.extend(details)
+        return True
+
+    with contextlib.ExitStack() as stack:
+        stack._exit_callbacks.append((True, record))  # type: ignore[attr-defined]
+        raise KeyError("x")
+    assert [type(value).__name__ for value in recorded] == ["type", "KeyError", "NoneType"]
 
 
 def test_functions_of_the_types_module_are_not_held(proxies: Proxies) -> None:
