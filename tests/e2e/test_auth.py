@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from src.api.audit import token_fingerprint
-from tests.support.server import TOKEN, LiveServer, run_server
+from tests.support.server import TOKEN, LiveServer, run_server, tight_rate_limit
 
 MCP_INITIALIZE = {
     "jsonrpc": "2.0",
@@ -114,7 +114,7 @@ def test_a_refusal_for_two_tokens_is_audited_as_auth(server: LiveServer) -> None
 
 
 def test_either_header_spends_one_budget(tmp_path: Path) -> None:
-    limits = {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": "2/minute"}
+    limits = {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": tight_rate_limit(2)}
     with run_server(tmp_path, limits) as server:
         statuses = [
             execute(server, {"X-Executor-Token": TOKEN}, "budget-1").status_code,
@@ -165,7 +165,10 @@ def mcp_run(server: LiveServer, code: str, forwarded_for: str) -> dict[str, Any]
 
 def test_a_caller_over_its_ip_limit_spends_nothing_of_the_shared_token_budget(tmp_path: Path) -> None:
     # X-Forwarded-For trusted from 127.0.0.1, as behind a proxy there: two client addresses.
-    limits = {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": "4/minute", "EXECUTOR_RATE_LIMIT_EXECUTE_PER_IP": "2/minute"}
+    limits = {
+        "EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": tight_rate_limit(4),
+        "EXECUTOR_RATE_LIMIT_EXECUTE_PER_IP": tight_rate_limit(2),
+    }
     with run_server(tmp_path, limits, serve_options=["--forwarded-allow-ips", "127.0.0.1"]) as server:
         noisy = [mcp_run(server, "1", "198.51.100.1")["isError"] for _ in range(5)]
         other = [
@@ -193,7 +196,7 @@ def test_mcp_runs_while_the_rate_limit_store_is_unreachable(tmp_path: Path) -> N
 def test_forwarded_addresses_are_not_trusted_by_default(tmp_path: Path) -> None:
     """As served (python -m src, the image's CMD): the peer address is the client, so a
     caller cannot pick a fresh address per request to escape its IP limit."""
-    with run_server(tmp_path, {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_IP": "1/minute"}) as server:
+    with run_server(tmp_path, {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_IP": tight_rate_limit(1)}) as server:
         statuses = [
             httpx.post(
                 server.url + "/execute",

@@ -22,7 +22,7 @@ from mcp.shared.exceptions import MCPError
 from prometheus_client.parser import text_string_to_metric_families
 
 from src.schemas import ExecuteResponse
-from tests.support.server import PROJECT_ROOT, TEST_ENV, TOKEN, LiveServer, run_server
+from tests.support.server import PROJECT_ROOT, TEST_ENV, TOKEN, LiveServer, run_server, tight_rate_limit
 
 
 @asynccontextmanager
@@ -345,7 +345,7 @@ def test_mcp_executions_are_counted_and_audited_as_mcp(tmp_path: Path) -> None:
 
 
 def test_mcp_and_execute_share_one_rate_limit_budget(tmp_path: Path) -> None:
-    with run_server(tmp_path, {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": "2/minute"}) as server:
+    with run_server(tmp_path, {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": tight_rate_limit(2)}) as server:
         assert server.execute("print(1)").status_code == 200
         assert call(server, "run_python", {"code": "print(2)"}).is_error is False
         refused = call(server, "run_python", {"code": "print(3)"})

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from src.api.audit import token_fingerprint
 from tests.support.redis_server import RedisServer
-from tests.support.server import TOKEN, LiveServer, run_server
+from tests.support.server import TOKEN, LiveServer, run_server, tight_rate_limit
 
 # --------------------------------------------------------------------------- helpers
 
@@ -236,7 +236,7 @@ def assert_rate_limited(response: httpx.Response) -> None:
 
 
 def test_rate_limit_per_token(tmp_path: Path) -> None:
-    env = {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": "3/minute"}
+    env = {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": tight_rate_limit(3)}
     with run_server(tmp_path, env) as server:
         within = [server.execute("print(1)") for _ in range(3)]
         assert [r.status_code for r in within] == [200, 200, 200]
@@ -253,14 +253,14 @@ def test_rate_limit_per_token(tmp_path: Path) -> None:
 
 
 def test_rate_limit_per_ip(tmp_path: Path) -> None:
-    env = {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_IP": "2/minute"}
+    env = {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_IP": tight_rate_limit(2)}
     with run_server(tmp_path, env) as server:
         assert [server.execute("print(1)").status_code for _ in range(2)] == [200, 200]
         assert_rate_limited(server.execute("print(1)"))
 
 
 def test_rate_limits_can_be_switched_off(tmp_path: Path) -> None:
-    env = {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": "1/minute", "EXECUTOR_RATE_LIMITS_ENABLED": "false"}
+    env = {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": tight_rate_limit(1), "EXECUTOR_RATE_LIMITS_ENABLED": "false"}
     with run_server(tmp_path, env) as server:
         assert [server.execute("print(1)").status_code for _ in range(3)] == [200, 200, 200]
 
@@ -276,7 +276,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_replicas_share_one_budget_through_redis(tmp_path: Path, redis_url: str) -> None:
-    env = {"EXECUTOR_RATE_LIMIT_STORAGE_URI": redis_url, "EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": "4/minute"}
+    env = {"EXECUTOR_RATE_LIMIT_STORAGE_URI": redis_url, "EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": tight_rate_limit(4)}
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     with run_server(tmp_path / "a", env) as first, run_server(tmp_path / "b", env) as second:

@@ -46,6 +46,29 @@ TEST_ENV: dict[str, str] = {
 }
 
 
+#: The period of the tight rate limits tests set, and how long before its end a test
+#: waits for the next one rather than start.
+RATE_LIMIT_PERIOD = "day"
+RATE_LIMIT_PERIOD_S = 86_400
+RATE_LIMIT_EDGE_MARGIN_S = 120.0
+
+
+def tight_rate_limit(count: int) -> str:
+    """``"<count>/day"``, once the clock is at least RATE_LIMIT_EDGE_MARGIN_S from the end
+    of the current window.
+
+    The sliding-window-counter strategy's windows are aligned to the wall clock, and just
+    after a boundary it counts the previous window's hits at a weight below one, rounded
+    down: 2 hits a second before the boundary weigh 1 a second after it, and a third is let
+    through. A test that counts hits to a refusal must see them all in one window; with a
+    day-long window and a two-minute margin it always does, and it waits only when started
+    in the last two minutes of a UTC day."""
+    left = RATE_LIMIT_PERIOD_S - time.time() % RATE_LIMIT_PERIOD_S
+    if left < RATE_LIMIT_EDGE_MARGIN_S:
+        time.sleep(left + 1.0)
+    return f"{count}/{RATE_LIMIT_PERIOD}"
+
+
 def make_settings(**overrides: Any) -> Settings:
     """Settings from TEST_ENV plus overrides, never from the environment or a .env file."""
     values: dict[str, Any] = {k.removeprefix("EXECUTOR_").lower(): v for k, v in TEST_ENV.items()}
