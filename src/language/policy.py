@@ -372,12 +372,24 @@ class SandboxTransformer(RestrictingNodeTransformer):
         return _located(_call("_admit_", visited), node)  # type: ignore[arg-type]
 
     def visit_YieldFrom(self, node: ast.YieldFrom) -> ast.AST:
+        """``yield from x`` delegates to ``_yield_from_(x)``: the generator's throw (with
+        the raw traceback library code passes it) never reaches a method of the program's
+        iterator that does not admit its parameters; what is sent back passes the
+        membrane."""
+        return _located(_call("_admit_", self._delegating(node)), node)
+
+    def _delegating(self, node: ast.YieldFrom) -> ast.YieldFrom:
         visited = super().visit_YieldFrom(node)
-        return _located(_call("_admit_", visited), node)  # type: ignore[arg-type]
+        assert isinstance(visited, ast.YieldFrom)
+        visited.value = _located(_call("_yield_from_", visited.value), visited.value)  # type: ignore[assignment]
+        return visited
 
     def visit_Expr(self, node: ast.Expr) -> ast.AST:
-        if isinstance(node.value, (ast.Yield, ast.YieldFrom)):  # the value is thrown away
+        if isinstance(node.value, ast.Yield):  # the value is thrown away
             node.value = self.node_contents_visit(node.value)
+            return node
+        if isinstance(node.value, ast.YieldFrom):
+            node.value = self._delegating(node.value)
             return node
         if isinstance(node.value, ast.Call):
             node.value = self.visit_Call(node.value, discarded=True)  # type: ignore[assignment]

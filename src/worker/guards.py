@@ -76,6 +76,7 @@ from .membrane import (
     admit_unchanged,
     admit_values,
     admitted_nested,
+    delegated_iterator,
     plain_by_construction,
 )
 from .ownership import (
@@ -685,6 +686,15 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
             raise SecurityError(f'cannot set "{checked}": it is a private name of a library class')
         if checked in LIBRARY_STATE_NAMES:
             raise SecurityError(f'cannot set "{checked}": it is the name of a library\'s state')
+        if (
+            own
+            and not _is_program_function(obj)
+            and library_hook_below(obj if isinstance(obj, builtins.type) else builtins.type(obj), checked)
+        ):
+            raise SecurityError(
+                f'cannot set "{checked}": it overrides a method a library base class calls; '
+                "define it with def in the class statement"
+            )
         note_program_write(obj, checked)  # a class being built: the name is the program's
         if not own and not _library_attribute_is_writable(obj, checked):
             raise SecurityError(
@@ -1012,7 +1022,7 @@ def fresh_abc_data() -> object:
     return vars(_ABC_SCRATCH)["_abc_impl"]
 
 
-def _library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple[type, ...]) -> None:
+def library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple[type, ...]) -> None:
     """A private method of a library base is a hook its own code calls with values of its
     own (``UserList.__eq__`` calls ``self._UserList__cast(other)`` with the operand): an
     override in the program's class must be the program's function, whose parameters
@@ -1028,9 +1038,24 @@ def _library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple
                 library_own = getattr(hook, "__func__", hook)
                 if value is hook or value is library_own:
                     break  # the library's own, put there by its metaclass (Enum's hooks)
-                if callable(hook) or isinstance(hook, (classmethod, staticmethod)):
+                if _is_hook(hook):
                     _program_callable(value, key)
                 break
+
+
+def _is_hook(value: object) -> bool:
+    return callable(value) or isinstance(value, (classmethod, staticmethod))
+
+
+def library_hook_below(cls: type, name: str) -> bool:
+    """Whether a library class in ``cls``'s MRO defines the private name ``name`` as a
+    method, a hook its own code calls (``UserList._UserList__cast``). The class statement
+    checks an override (library_hooks_overridden_by_defs); an attribute store cannot see
+    the value it stores, so after the class statement such a name is not writable, on
+    the class or on an instance, where it would shadow the class's def."""
+    if not name.startswith("_") or is_dunder(name):
+        return False
+    return any(not is_user_class(klass) and _is_hook(vars(klass).get(name)) for klass in cls.__mro__)
 
 
 #: How the interpreter finds the end of a text signature at the start of a docstring.
@@ -1251,7 +1276,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
                     members.pop(key, None)
             check_class_namespace(namespace)
             refuse_metaclass_bases(bases)
-            _library_hooks_overridden_by_defs(namespace, bases)
+            library_hooks_overridden_by_defs(namespace, bases)
             _no_field_named_like_a_library_attribute(bases)
             for keyword in kwargs:
                 if keyword.startswith("_"):  # library-internal switches such as typing's _root
@@ -1405,6 +1430,7 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_admit_values_": admit_values,
         "_admit_capture_": admit_capture,
         "_admit_handled_": admit_handled,
+        "_yield_from_": delegated_iterator,
         "_type_": builtins.type,
         "_plain_": PLAIN,
     }

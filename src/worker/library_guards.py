@@ -45,6 +45,7 @@ from .guards import (
     fresh_abc_data,
     guarded_getattr,
     guarded_getitem,
+    library_hooks_overridden_by_defs,
     refuse_metaclass,
     sanitize_match_args,
     type_of,
@@ -210,6 +211,13 @@ def _safe_make_dataclass(real: Any) -> Any:
         if args:
             raise TypeError("make_dataclass() takes its options (bases=, namespace=, ...) as keywords")
         kwargs["bases"] = bases = bases_for_a_library_factory(kwargs.get("bases", ()))
+        # The class statement's rules for what the namespace holds: values the program
+        # could hold as they are (a dict C code filled is not), and a library base's
+        # private hook overridden only by the program's def.
+        for key, value in checked_namespace.items():
+            if admit(value) is not value:
+                raise SecurityError(f"make_dataclass: the namespace value of {key!r} cannot be held in the sandbox")
+        library_hooks_overridden_by_defs(checked_namespace, bases)
         if any(isinstance(base, abc.ABCMeta) for base in bases):
             # A registry of its own before the hooks run, as the class statement gives one.
             checked_namespace["_abc_impl"] = fresh_abc_data()

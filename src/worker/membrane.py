@@ -32,6 +32,7 @@ import contextlib
 import dataclasses
 import enum
 import functools
+import itertools
 import re
 import struct
 import sys
@@ -1037,6 +1038,30 @@ def admit_handled() -> None:
     handled = sys.exception()
     if handled is not None:
         admit(handled)
+
+
+def delegated_iterator(iterable: Any) -> Any:
+    """``_yield_from_(x)``, the iterator ``yield from x`` delegates to.
+
+    The interpreter forwards the delegating generator's ``throw(type, value,
+    traceback)``, ``send(value)`` and ``close()`` to the iterator's own attributes of those
+    names, with what the caller passed, and the caller may be library code:
+    contextmanager's ``__exit__`` throws the ``with`` statement's raw traceback. A
+    generator takes them in its own frame, as an exception raised at its ``yield`` (which
+    the program's ``except`` admits) or a value its ``yield`` admits; an iterator of C
+    (a static type) has no such methods. Any other iterator, the program's own class
+    above all (its ``throw`` could be a class or a C callable: no parameters admitted),
+    is delegated to through ``islice``, which has none: a throw is raised where the
+    ``yield from`` is, a send of anything but None fails there, and the values, and the
+    value its StopIteration returns, are the same."""
+    iterator = iter(iterable)
+    kind = builtins.type(iterator)
+    if kind is types.GeneratorType or not kind.__flags__ & _HEAP_TYPE:
+        return iterator
+    return itertools.islice(iterator, None)
+
+
+_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class built at run time, not a static C type
 
 
 def admit_unchanged(*values: Any) -> bool:

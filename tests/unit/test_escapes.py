@@ -174,6 +174,14 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_inherited_field_named_like_a_library_attribute", ["SecurityError", True, "Child(x=3, y=2)"]),
         ("escape_contextmanager_with_a_throw_of_the_programs", ["TypeError", ["'y'"]]),
         (
+            "escape_library_hook_replaced_after_the_class",
+            [["SecurityError"] * 4, True, "public", "private of the program", "class attribute", []],
+        ),
+        (
+            "escape_yield_from_throw_of_the_programs",
+            [0, "'raised in the body'", ["a", "inner caught v", 1, 0, "inner result", "done"]],
+        ),
+        (
             "escape_cached_property_read_from_a_foreign_object",
             [["SecurityError", "SecurityError"], "computed once", "10.255.255.255"],
         ),
