@@ -36,8 +36,6 @@ import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, cast
 
-from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
-
 from ..language.names import (
     CLASS_ASSIGNABLE,
     CLASS_HOOKS,
@@ -59,6 +57,7 @@ from ..language.names import (
     INTROSPECTION_ATTRIBUTES as INTROSPECTION_ATTRIBUTES,  # noqa: PLC0414 - re-exported
 )
 from ..language.policy import SOURCE_FILENAME
+from . import ownership as _ownership
 from .dynamic import sandbox_eval, sandbox_exec
 from .formatting import exact_str as exact_str  # noqa: PLC0414 - re-exported
 from .formatting import set_field_guards, wrap_format
@@ -87,6 +86,7 @@ from .ownership import (
     is_user_class,
     library_names,
     note_program_write,
+    public_attributes_writable,
     refuse_final_bases,
     repair_half_built_abcs,
     settle_library_names,
@@ -661,13 +661,29 @@ def _library_attribute_is_writable(obj: object, name: str) -> bool:
 
 
 def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], Any]:
+    _type: Any = builtins.type
+
     def guarded_write_attribute(obj: Any, name: str) -> Any:
         """``_write_attribute_``: ``obj.name = v`` / ``del obj.name``. The object rules of
         ``_write_``, plus: only the program's own objects and functions take attributes
         (a library object's attribute may be a name library code reads with the real
         getattr, ``dataclasses.Field.name``, or a decision it trusts), except the
         settings in WRITABLE_LIBRARY_ATTRIBUTES; private and special names only on the
-        program's own; nothing through typing aliases."""
+        program's own; nothing through typing aliases.
+
+        For a public name on an instance the verdict depends on the instance's class
+        alone: once these rules accepted one for an instance of the program's class, the
+        class is noted and the next write (``self.x = x`` in ``__init__``) is one lookup."""
+        kind = _type(obj)
+        public = _type(name) is str and name[:1] != "_"
+        if public and _ownership._current.public_attributes_writable.get(id(kind)) is kind:  # noqa: SLF001
+            return obj
+        _checked_write_attribute(obj, name)
+        if public and is_user_class(kind) and not isinstance(obj, (builtins.type, super)):
+            public_attributes_writable()[id(kind)] = kind
+        return obj
+
+    def _checked_write_attribute(obj: Any, name: str) -> None:
         write(obj)
         if _is_typing_object(obj):
             raise SecurityError("typing objects are read-only in the sandbox")
@@ -701,7 +717,6 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
                 f'cannot set "{checked}" on a {builtins.type(obj).__name__} object: objects the program did not '
                 "create from its own classes are read-only in the sandbox"
             )
-        return obj
 
     return guarded_write_attribute
 
@@ -776,6 +791,16 @@ def guarded_getiter(obj: Iterable[Any]) -> Iterator[Any]:
     they are bound (the policy checks every name a ``for``, a comprehension or an
     unpacking binds), so a value added to a list while it is iterated is checked too."""
     return iter(obj)
+
+
+def unpacked_as_is(value: Any, spec: object, getiter: object) -> Any:
+    """``_unpack_sequence_`` and ``_iter_unpack_sequence_`` (``a, b = x``, ``for a, b in
+    xs``): the value as it is, for the interpreter to unpack. RestrictedPython's own
+    turn every sequence unpacked into a list through ``_getiter_``, for a ``_getiter_``
+    that guards; ours is the plain ``iter`` (every name the unpacking binds passes the
+    membrane, guarded_getiter), so the list only cost time, and read an endless iterator
+    to its end where CPython stops at one value too many."""
+    return value
 
 
 def exact_keywords(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -1413,8 +1438,8 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_getattr_": guarded_getattr,
         "_getitem_": guarded_getitem,
         "_getiter_": guarded_getiter,
-        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-        "_unpack_sequence_": guarded_unpack_sequence,
+        "_iter_unpack_sequence_": unpacked_as_is,
+        "_unpack_sequence_": unpacked_as_is,
         "_write_": make_write_guard(user_classes),
         "_write_attribute_": make_write_attribute(make_write_guard(user_classes)),
         "_inplacevar_": guarded_inplacevar,

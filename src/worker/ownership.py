@@ -28,6 +28,9 @@ class UserClasses:
     # that a library class is one of its own (a WeakSet compares with ==).
     def __init__(self) -> None:
         self._classes: dict[int, weakref.ref[type]] = {}
+        #: id -> class: the program's classes whose instances the write guard found to take
+        #: any public attribute (its fast path). Held strongly: an id is never reused meanwhile.
+        self.public_attributes_writable: dict[int, type] = {}
 
     def add(self, cls: type) -> None:
         refuse_final_bases(cls)
@@ -38,6 +41,7 @@ class UserClasses:
         ref = self._classes.get(id(cls))
         if ref is not None and ref() is cls:
             del self._classes[id(cls)]
+            self.public_attributes_writable.pop(id(cls), None)
 
     def __contains__(self, cls: object) -> bool:
         ref = self._classes.get(id(cls))
@@ -77,6 +81,11 @@ def current() -> UserClasses:
 
 def is_user_class(obj: object) -> bool:
     return obj in _current
+
+
+def public_attributes_writable() -> dict[int, type]:
+    """The current job's classes whose instances take any public attribute."""
+    return _current.public_attributes_writable
 
 
 # --------------------------------------------------------------------------- classes being built

@@ -449,6 +449,82 @@ def test_write_guard_allows_data_and_instances(obj: object) -> None:
     assert make_write_guard(UserClasses())(obj) is obj
 
 
+#: Objects of every kind a write can meet: the program's classes (plain, over library
+#: bases, with slots, frozen, an enum member), library objects, functions, classes.
+_WRITE_TARGETS = """
+import abc, collections, dataclasses, enum, fractions, json, typing
+class Plain: pass
+class Items(collections.UserList): pass
+class Failure(Exception): pass
+class Box(typing.Generic[typing.TypeVar("T")]): pass
+class Pair(typing.NamedTuple):
+    a: int
+@dataclasses.dataclass(frozen=True)
+class Frozen:
+    a: int = 1
+class Colour(enum.Enum):
+    RED = 1
+class Shape(abc.ABC): pass
+class Text(str): pass
+class Table(dict): pass
+class Slotted:
+    __slots__ = ("x",)
+def function(): pass
+targets = {
+    "plain": Plain(), "userlist": Items(), "exception": Failure(), "generic": Box(), "namedtuple": Pair(1),
+    "frozen": Frozen(), "enum-member": Colour.RED, "abc": Shape(), "str": Text("s"), "dict": Table(),
+    "slotted": Slotted(), "function": function, "class": Plain, "fraction": fractions.Fraction(1),
+    "decoder": json.JSONDecoder(), "list": [],
+}
+"""
+_WRITE_NAMES = ["x", "data", "append", "name", "value", "args", "format", "a", "_x", "__x", "_UserList__cast"]
+
+
+def _write_outcomes(prime: bool, cases: list[tuple[str, str]], proxies: Proxies) -> list[str]:
+    lines = [_WRITE_TARGETS, "outcomes = []"]
+    if prime:  # a public write on an instance of each class first: the fast path's table
+        lines.append(
+            "for target in targets.values():\n    try:\n        target.primed = 1\n    except Exception:\n        pass"
+        )
+    for target, name in cases:
+        lines.append(
+            f"try:\n    targets[{target!r}].{name} = 1\n    outcomes.append('stored')\n"
+            "except Exception as error:\n    outcomes.append(type(error).__name__)"
+        )
+    lines.append("outcomes")
+    return list(run("\n".join(lines), proxies).result)
+
+
+def test_the_attribute_write_fast_path_decides_as_the_rules_do(proxies: Proxies) -> None:
+    """``obj.name = v`` with a public name on an instance whose class the rules already
+    accepted is one lookup: each write, after a public write on every kind of object,
+    ends as it does in a job where none came before."""
+    targets = run(_WRITE_TARGETS + "list(targets)", proxies).result
+    cases = [(target, name) for target in targets for name in _WRITE_NAMES]
+    alone = [_write_outcomes(False, [case], proxies)[0] for case in cases]
+    after_priming = _write_outcomes(True, cases, proxies)
+    assert dict(zip(cases, after_priming, strict=True)) == dict(zip(cases, alone, strict=True))
+    assert "SecurityError" in alone and "stored" in alone  # both verdicts are exercised
+
+
+def test_unpacking_reads_as_many_values_as_cpython_does(proxies: Proxies) -> None:
+    """``a, b = it`` stops at one value too many, as CPython does: an endless iterator is
+    an error at once, not a list built until memory runs out."""
+    code = (
+        "import itertools\n"
+        "try:\n    a, b = itertools.count()\nexcept ValueError as error:\n    message = str(error)\n"
+        "rows = [(x, (y, [z, *rest])) for x, (y, [z, *rest]) in [(1, (2, [3, 4, 5]))]]\n"
+        "for first, *others in [range(3)]:\n    pass\n"
+        "[message, rows, first, others]"
+    )
+    assert run(code, proxies).result == [
+        "too many values to unpack (expected 2)",
+        [[1, [2, [3, 4, 5]]]],
+        0,
+        [1, 2],
+    ]
+
+
 def test_setattr_builtin_writes_through_the_guard() -> None:
     user_classes = begin_job()  # the registry of the job that is running
     user_classes.add(Plain)
