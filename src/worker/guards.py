@@ -616,8 +616,15 @@ def guarded_hasattr(obj: object, name: object) -> bool:
 
 
 def make_write_guard(user_classes: UserClasses) -> Callable[[Any], Any]:
+    _type: Any = builtins.type
+
     def guarded_write(obj: Any) -> Any:
-        """``_write_``: the object about to receive an attribute or item assignment."""
+        """``_write_``: the object about to receive an attribute or item assignment. The
+        program's own dicts and lists (``counts[word] = n``) are none of what the rules
+        refuse: an identity test each, before the rules."""
+        kind = _type(obj)
+        if kind is dict or kind is list:
+            return obj
         if isinstance(obj, (types.ModuleType, ModuleProxy)):
             raise SecurityError("modules are read-only in the sandbox")
         if isinstance(obj, type) and obj not in user_classes:
