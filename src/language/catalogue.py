@@ -228,9 +228,14 @@ CATALOGUE: dict[str, ModuleRule] = {
             "nullcontext", "suppress",
         ),
         allow(
-            "async counterparts (async syntax is refused; the classes act only on what they are given)",
-            "AbstractAsyncContextManager", "AsyncContextDecorator", "AsyncExitStack", "aclosing",
-            "asynccontextmanager",
+            "async counterparts with no code that runs (bases and markers for the program's classes)",
+            "AbstractAsyncContextManager", "AsyncContextDecorator",
+        ),
+        refuse(
+            "async syntax is refused, so these only run when the program drives their coroutines by "
+            "hand (coro.send), and their exits call callbacks with the raw traceback "
+            "(AsyncExitStack.__aexit__ passes sys.exc_info() on)",
+            "AsyncExitStack", "aclosing", "asynccontextmanager",
         ),
         refuse("changes the working directory of the process: file system", "chdir"),
         refuse(

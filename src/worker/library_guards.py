@@ -1118,7 +1118,7 @@ def guard_contextmanager_generators() -> None:
     """``contextmanager(f)()`` forwards the ``with`` statement's exception and traceback to
     ``self.gen.throw``, and never checks that ``f()`` made a generator: an object of the
     program's whose ``throw`` is a C callable (or a generated constructor) kept them raw.
-    In this process it must be a real generator (an async one for asynccontextmanager),
+    In this process it must be a real generator (asynccontextmanager is not offered),
     which raises the exception where the program's code can only bind it admitted."""
     base = contextlib._GeneratorContextManagerBase  # noqa: SLF001 - contextmanager's own base
     real = base.__init__
