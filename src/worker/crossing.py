@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import inspect
 import types
 from collections.abc import Callable
 from typing import Any
@@ -74,6 +75,31 @@ def is_crossable(value: object) -> bool:
         # __mro_entries__ looks for that very function among the bases.
         return "__mro_entries__" not in vars(value)
     return isinstance(value, types.MethodType) and isinstance(value.__func__, types.FunctionType)
+
+
+def admit_generated_constructor(cls: type) -> None:
+    """A namedtuple's ``__new__`` is code collections generated for the program's class:
+    it stores its arguments in the tuple without a def's admission, and library code
+    calls the class with values of its own (an exit callback, ``throw``), which C code
+    then takes out of the tuple unseen (``list(record)``). Replaced in the class by one
+    that admits them first, as the program's own ``__new__`` would; the signature stays
+    the generated one's."""
+    new = vars(cls).get("__new__")
+    generated = new.__func__ if builtins.type(new) is staticmethod else None
+    if builtins.type(generated) is not types.FunctionType:
+        return
+    namespace = generated.__globals__
+    if "_tuple_new" not in namespace or not str(namespace.get("__name__", "")).startswith("namedtuple_"):
+        return
+
+    def __new__(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            admit_values(kwargs)
+        return generated(cls, *admitted_arguments(args), **kwargs)
+
+    __new__.__name__, __new__.__qualname__, __new__.__doc__ = "__new__", generated.__qualname__, generated.__doc__
+    __new__.__signature__ = inspect.signature(generated)  # type: ignore[attr-defined]
+    builtins.type.__setattr__(cls, "__new__", staticmethod(__new__))
 
 
 offer_crossings_with(method_crossing)

@@ -13,6 +13,7 @@ import abc
 import weakref
 from collections.abc import Iterable, Mapping
 
+from .crossing import admit_generated_constructor
 from .membrane import FINAL_LIBRARY_CLASSES, MEMBRANE, add_program_class
 from .refusal import SecurityError
 
@@ -35,6 +36,7 @@ class UserClasses:
     def add(self, cls: type) -> None:
         refuse_final_bases(cls)
         self._classes[id(cls)] = weakref.ref(cls)
+        admit_generated_constructor(cls)
         add_program_class(cls)  # its instances are the program's: plain to the membrane
 
     def discard(self, cls: type) -> None:

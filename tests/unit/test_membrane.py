@@ -13,6 +13,7 @@ import builtins
 import collections
 import contextlib
 import functools
+import inspect
 import json
 import os
 import subprocess
@@ -24,6 +25,7 @@ import pytest
 
 from src.worker import membrane
 from src.worker.guards import SandboxType
+from src.worker.ownership import begin_job
 from src.worker.refusal import SecurityError
 from tests.support.inprocess import Proxies, program, run
 
@@ -1721,3 +1723,17 @@ def test_inherited_dataclass_fields_are_checked_for_the_class_being_processed(pr
         "D = dataclasses.make_dataclass('D', ['x'], bases=(Base,))\n[Base.seen, D(1).x, D.__module__]"
     )
     assert run(hooked, proxies).result == [["D"], 1, "__main__"]
+
+
+def test_a_namedtuple_admits_what_library_code_constructs_it_with(proxies: Proxies) -> None:
+    """A namedtuple's generated __new__ stored whatever C code called the class with
+    (an exit callback's raw traceback, then ``list(record)`` handed it out): the class's
+    __new__ now admits its arguments as a def's would, and keeps the signature."""
+    begin_job()
+    kept = proxies["collections"].namedtuple("Kept", "kind trace", defaults=[None])
+    with pytest.raises(SecurityError):
+        kept(1, sys._getframe())
+    with pytest.raises(SecurityError):
+        kept(kind=sys._getframe())
+    assert tuple(kept(1)) == (1, None)
+    assert str(inspect.signature(kept)) == "(kind, trace=None)"
