@@ -551,8 +551,10 @@ def _make_guarded_getattr() -> Callable[..., Any]:
                 raise
             return default
         value_kind = _type(value)
-        if value_kind is tuple and isinstance(obj, BaseException):
-            return admitted_items(value)  # args, an ExceptionGroup's exceptions
+        if value_kind is tuple and (isinstance(obj, BaseException) or kind is super):
+            # args, an ExceptionGroup's exceptions, also read past the class through
+            # super(Exception, e): C code (Exception.__init__) stores what it is called with.
+            return admitted_items(value)
         if value_kind in _plain or (kind is ModuleProxy and id(value) in _offered):  # a catalogue member
             return value
         if value_kind is _bound and value.__self__ is obj:

@@ -620,7 +620,8 @@ def guard_update_wrapper() -> None:
     namespace, with the raw descriptors (an ``enum.property`` the program then renamed
     through ``__set_name__``); for a library object, its private state. Only the
     program's own functions, classes and objects have their ``__dict__`` merged; the other
-    attributes (``__name__``, ``__doc__``, ``__wrapped__`` ...) are set as before. Patched
+    attributes (``__name__``, ``__doc__``, ``__wrapped__`` ...) are set as before; a
+    library's wrapper gets only the names it does not have already. Patched
     in this process's functools, where the library's own callers find it."""
     real = functools.update_wrapper
     if getattr(real, "sandbox_guarded", False):
@@ -639,7 +640,17 @@ def guard_update_wrapper() -> None:
         updated: Any = functools.WRAPPER_UPDATES,
     ) -> Any:
         if programs_own(wrapped):
-            return real(wrapper, wrapped, assigned, updated)
+            if is_program_function(wrapper):
+                return real(wrapper, wrapped, assigned, updated)
+            # A library's wrapper (singledispatch's, lru_cache's) keeps the attributes it
+            # has: the program's function's would replace what its own code reads back
+            # (f.dispatch = items.append, called by singledispatchmethod with the real type).
+            result = real(wrapper, wrapped, assigned, ())
+            own = getattr(wrapper, "__dict__", None)
+            if type(own) is dict:
+                for name, value in vars(wrapped).items():
+                    own.setdefault(name, value)
+            return result
         # From anything else only text (__name__, __doc__ ...): __annotations__ is the
         # library's own dict, shared by reference, with aliases over the real type in it.
         texts = tuple(name for name in assigned if type(getattr(wrapped, name, None)) is str)
@@ -1134,15 +1145,43 @@ def guard_contextmanager_generators() -> None:
     base.__init__ = __init__  # type: ignore[method-assign]
 
 
+def guard_contextmanager_throw() -> None:
+    """``contextmanager``'s ``__exit__`` throws the ``with`` statement's exception and raw
+    traceback into the generator, and the interpreter forwards a throw along ``yield
+    from``, also a library generator's (``KeysView.__iter__`` is ``yield from
+    self._mapping``), to the ``throw`` of whatever iterator the program supplied. In this
+    process the generator is thrown the exception without its traceback (an exception
+    the program catches passes the membrane in its ``except``); the traceback is given
+    back to the exception when it goes on out of the ``with`` (the real ``__exit__`` sets
+    the one it was given), so errors still point at the line that raised them."""
+    real_exit = contextlib._GeneratorContextManager.__exit__  # noqa: SLF001 - contextmanager's class
+    if getattr(real_exit, "sandbox_guarded", False):
+        return
+
+    def __exit__(self: Any, typ: Any, value: Any, traceback: Any) -> Any:
+        if typ is None:
+            return real_exit(self, typ, value, traceback)
+        if value is None:
+            value = typ()  # as the real one does, so that its identity tests hold
+        suppressed = real_exit(self, typ, value, None)
+        if not suppressed and isinstance(value, BaseException):
+            value.__traceback__ = traceback
+        return suppressed
+
+    __exit__.sandbox_guarded = True  # type: ignore[attr-defined]
+    manager: Any = contextlib._GeneratorContextManager  # noqa: SLF001 - contextmanager's class
+    manager.__exit__ = __exit__
+
+
 def guard_exit_stack_exit() -> None:
     """An ExitStack calls each exit callback with the exception being handled and its
     traceback, as they are: a function of the program's checks its parameters, but a C
     callable stores them unseen (``partial(max, key=items.append)`` kept a raw traceback,
-    whose frames a format field then read). Callbacks come from ``push`` and also from the
-    program's subclass's instance dict, where the program may append its own
-    (``s._exit_callbacks.append((True, collector))``): in this process, when the stack
-    exits, every callback gets the values as the membrane admits them (the traceback as
-    None, as a context manager's ``__exit__`` gets it), however it was registered."""
+    whose frames a format field then read). In this process every callback gets the
+    values as the membrane admits them (the traceback as None, as a context manager's
+    ``__exit__`` gets it), however it was registered: wrapped when it is registered, and
+    again when the stack exits (the callbacks list is the library's state, which the
+    program cannot reach: ownership.LIBRARY_STATE_NAMES)."""
     real_exit = contextlib.ExitStack.__exit__
     if getattr(real_exit, "sandbox_guarded", False):
         return
@@ -1156,6 +1195,15 @@ def guard_exit_stack_exit() -> None:
 
     __exit__.sandbox_guarded = True  # type: ignore[attr-defined]
     contextlib.ExitStack.__exit__ = __exit__  # type: ignore[method-assign]
+    # Every registration (push, callback, enter_context, and one made by a callback while
+    # the stack exits, after the callbacks above were wrapped) goes through this method.
+    base: Any = contextlib._BaseExitStack  # noqa: SLF001 - ExitStack's own base
+    real_push = base._push_exit_callback  # noqa: SLF001 - guarded here
+
+    def _push_exit_callback(self: Any, callback: Any, is_sync: bool = True) -> None:
+        real_push(self, _admitting_exit(callback), is_sync)
+
+    base._push_exit_callback = _push_exit_callback  # noqa: SLF001
 
 
 def _admitting_exit(callback: Any) -> Any:
@@ -1227,6 +1275,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     guard_cached_property_get()
     guard_exit_stack_exit()
     guard_contextmanager_generators()
+    guard_contextmanager_throw()
     for name in sorted(allowed, key=lambda n: n.count(".")):
         rule = CATALOGUE[name]
         attrs_by_name[name] = public_attrs(importlib.import_module(name), rule)

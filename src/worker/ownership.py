@@ -187,7 +187,9 @@ def note_program_write(cls: object, name: str) -> None:
 #: typing's protocol flags likewise: a class body that set ``_is_protocol = True`` made a
 #: Protocol that did not list typing.Protocol among its bases (the class factory's check
 #: for protocols under library ABCs looked at the bases).
-LIBRARY_STATE_NAMES = frozenset({"_abc_impl", "_is_protocol", "_is_runtime_protocol"})
+#: ExitStack's callbacks list: its __init__ puts it in the instance dict of the program's
+#: subclass, where a callback appended directly was called with the raw traceback.
+LIBRARY_STATE_NAMES = frozenset({"_abc_impl", "_is_protocol", "_is_runtime_protocol", "_exit_callbacks"})
 
 
 def settle_library_names(cls: type, body: Mapping[str, object]) -> None:

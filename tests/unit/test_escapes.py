@@ -173,6 +173,11 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_half_built_abc_in_a_class_statement", [False, False, True, True]),
         ("escape_inherited_field_named_like_a_library_attribute", ["SecurityError", True, "Child(x=3, y=2)"]),
         ("escape_contextmanager_with_a_throw_of_the_programs", ["TypeError", ["'y'"]]),
+        ("escape_raw_traceback_thrown_through_library_code", ["RuntimeError", [False] * 3, [False] * 3, False]),
+        (
+            "escape_library_wrapper_takes_the_programs_attributes",
+            [["base", "int", "base", 0], True, "mine", "describe"],
+        ),
         ("escape_async_exit_stack_driven_by_hand", [["AttributeError"] * 3, True, ["closed"]]),
         (
             "escape_library_hook_replaced_after_the_class",

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from src.worker import membrane
-from src.worker.guards import SandboxType
+from src.worker.guards import SandboxType, guarded_getattr
 from src.worker.ownership import begin_job
 from src.worker.refusal import SecurityError
 from tests.support.inprocess import Proxies, program, run
@@ -1737,3 +1737,29 @@ def test_a_namedtuple_admits_what_library_code_constructs_it_with(proxies: Proxi
         kept(kind=sys._getframe())
     assert tuple(kept(1)) == (1, None)
     assert str(inspect.signature(kept)) == "(kind, trace=None)"
+
+
+def test_exception_args_read_past_the_class_pass_the_membrane() -> None:
+    """``super(Exception, e).args`` reads the same tuple as ``e.args``: C code
+    (``Exception.__init__`` as a callback) stores whatever it is called with there."""
+    holder = Exception(1, sys._getframe())
+    direct = _outcome(lambda: guarded_getattr(holder, "args"))
+    through_super = _outcome(lambda: guarded_getattr(super(Exception, holder), "args"))
+    assert through_super == direct != repr(holder.args)
+
+
+def _outcome(read: Any) -> str:
+    try:
+        return repr(read())
+    except SecurityError:
+        return "SecurityError"
+
+
+def test_an_error_in_a_contextmanagers_with_body_points_at_its_line(proxies: Proxies) -> None:
+    """The generator is thrown the exception without its traceback; the traceback is
+    given back as the exception leaves the with statement."""
+    code = (
+        "import contextlib\n@contextlib.contextmanager\ndef plain():\n    yield\n"
+        "with plain():\n    x = 1\n    int('not a number')\n"
+    )
+    assert run(code, proxies).error["line"] == 7
