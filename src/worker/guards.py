@@ -86,6 +86,7 @@ from .ownership import (
     is_user_class,
     library_names,
     note_program_write,
+    private_names_library_code_uses,
     public_attributes_writable,
     refuse_final_bases,
     repair_half_built_abcs,
@@ -159,6 +160,8 @@ def _private_name_is_the_programs(obj: object, name: str) -> bool:
     else:
         classes = (obj if isinstance(obj, builtins.type) else builtins.type(obj)).__mro__
         if not isinstance(obj, builtins.type):
+            if name in private_names_library_code_uses(builtins.type(obj)):
+                return False  # state a library base keeps in the instance dict
             instance_dict = getattr(obj, "__dict__", None)
             if isinstance(instance_dict, dict) and name in instance_dict and not _data_descriptor_in(classes, name):
                 return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import _abc  # type: ignore[import-not-found]  # abc's C half: _abc_init
 import abc
+import types
 import weakref
 from collections.abc import Iterable, Mapping
 
@@ -227,3 +228,50 @@ def settle_rebuilt_class(rebuilt: type, original: type, own: Iterable[str]) -> N
 
 def library_names(cls: type) -> frozenset[str]:
     return _library_names.get(cls, frozenset())
+
+
+#: Per library class: the private names its own code (every function in its namespace,
+#: nested ones too) mentions, as attributes or otherwise.
+_names_used_by_code: dict[type, frozenset[str]] = {}
+#: The same for a class and all its bases (a class's bases never change: __bases__ cannot
+#: be assigned in the sandbox).
+_names_used_below: dict[type, frozenset[str]] = {}
+
+
+def private_names_library_code_uses(cls: type) -> frozenset[str]:
+    """The private names the code of the library classes in ``cls``'s MRO mentions: the
+    state a library ``__init__`` or method keeps in an instance dict (``ExitStack``'s
+    ``_exit_callbacks``, pprint's ``_stream``) is under one of them. On an instance of the
+    program's subclass those names are the library's, though they are in the instance
+    dict: the library trusts what it finds there. A superset (a name a method only reads
+    elsewhere counts too): a program that wants its own private attribute of such a name
+    is refused, with a message, rather than let write the library's state."""
+    found = _names_used_below.get(cls)
+    if found is not None:
+        return found
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is object or is_user_class(klass):
+            continue
+        known = _names_used_by_code.get(klass)
+        if known is None:
+            known = _names_used_by_code[klass] = frozenset(_private_names_in(vars(klass).values()))
+        names |= known
+    found = _names_used_below[cls] = frozenset(names)
+    return found
+
+
+def _private_names_in(members: Iterable[object]) -> set[str]:
+    codes = []
+    for member in members:
+        for part in (member, getattr(member, "__func__", None), getattr(member, "fget", None),
+                     getattr(member, "fset", None), getattr(member, "fdel", None)):  # fmt: skip
+            code = getattr(part, "__code__", None) if type(part) is types.FunctionType else None
+            if code is not None:
+                codes.append(code)
+    names: set[str] = set()
+    while codes:
+        code = codes.pop()
+        names.update(name for name in code.co_names if name.startswith("_") and not name.startswith("__"))
+        codes.extend(const for const in code.co_consts if type(const) is types.CodeType)
+    return names

@@ -173,6 +173,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_half_built_abc_in_a_class_statement", [False, False, True, True]),
         ("escape_inherited_field_named_like_a_library_attribute", ["SecurityError", True, "Child(x=3, y=2)"]),
         ("escape_contextmanager_with_a_throw_of_the_programs", ["TypeError", ["'y'"]]),
+        ("escape_library_state_in_the_instance_dict", [["SecurityError"] * 4, "mine", 1, "[1, 2]"]),
         ("escape_raw_traceback_thrown_through_library_code", ["RuntimeError", [False] * 3, [False] * 3, False]),
         (
             "escape_library_wrapper_takes_the_programs_attributes",
