@@ -66,6 +66,7 @@ from .membrane import (
     PLAIN,
     AdmittedContext,
     ClosureCell,
+    GuardedAlias,
     UnboundMethod,
     admit,
     admit_capture,
@@ -524,6 +525,7 @@ def _make_guarded_getattr() -> Callable[..., Any]:
     _function = types.FunctionType
     _offered = OFFERED_IDS
     _slow = admit_slow
+    _forwarding = (super, GuardedAlias)  # plain, but a read through one is another object's
 
     def guarded_getattr(obj: object, name: Any, default: object = _MISSING) -> Any:
         """``_getattr_`` and the ``getattr`` builtin.
@@ -554,9 +556,10 @@ def _make_guarded_getattr() -> Callable[..., Any]:
                 raise
             return default
         value_kind = _type(value)
-        if value_kind is tuple and (isinstance(obj, BaseException) or kind is super):
-            # args, an ExceptionGroup's exceptions, also read past the class through
-            # super(Exception, e): C code (Exception.__init__) stores what it is called with.
+        if value_kind is tuple and (isinstance(obj, BaseException) or kind not in _plain or kind in _forwarding):
+            # A library object's tuple, an exception's args (C code, Exception.__init__,
+            # stores what it is called with), also read through an object that forwards
+            # the read (super(Exception, e).args, an alias over e): every element admitted.
             return admitted_items(value)
         if value_kind in _plain or (kind is ModuleProxy and id(value) in _offered):  # a catalogue member
             return value
@@ -1207,6 +1210,11 @@ def bases_for_a_library_factory(bases: object) -> tuple[Any, ...]:
                 "the bases of a class may be classes or the library's aliases, not the program's objects"
             )
     resolved = types.resolve_bases(given)
+    for base in resolved:
+        if not isinstance(base, builtins.type):
+            # An alias whose origin is an object: the factory would take the object's
+            # class as the metaclass and call it with the namespace it is building.
+            raise SecurityError("the bases of a class resolve to classes only, not to other objects")
     refuse_metaclass_bases(resolved)
     classes = builtins.tuple(base for base in resolved if isinstance(base, builtins.type))
     if _inherits_a_program_subclasshook(classes) or _becomes_a_protocol(classes):

@@ -78,7 +78,12 @@ def _safe_update_wrapper() -> dict[str, Any]:
         updated: Any = functools.WRAPPER_UPDATES,
     ) -> Any:
         _check(wrapper, assigned, updated)
-        return functools.update_wrapper(wrapper, wrapped)
+        result = functools.update_wrapper(wrapper, wrapped)
+        if not _is_programs(wrapped):
+            # No __wrapped__ to a library's function: inspect.signature follows it and
+            # renders the library's defaults (dataclass writes that text into a docstring).
+            del wrapper.__wrapped__
+        return result
 
     def wraps(
         wrapped: Any, assigned: Any = functools.WRAPPER_ASSIGNMENTS, updated: Any = functools.WRAPPER_UPDATES
@@ -115,6 +120,11 @@ def _rewrites_its_argument(func: Any, what: str) -> Any:
         return func(arg)
 
     return guarded
+
+
+def _registered_overload(func: Any) -> Any:
+    typing.overload(func)
+    return func
 
 
 def _mark_no_type_check(arg: Any) -> Any:
@@ -496,9 +506,13 @@ def guard_protocol_members() -> None:
 def _typing_replacements() -> dict[str, Any]:
     rewriting = {
         name: _rewrites_its_argument(getattr(typing, name), f"typing.{name}")
-        for name in ("final", "overload", "override")
+        for name in ("final", "override")
         if hasattr(typing, name)
     }
+    # typing.overload registers the function and returns typing's private
+    # _overload_dummy, which the program cannot hold: here it returns the function
+    # itself (the implementation that follows rebinds the name, as it must).
+    rewriting["overload"] = _rewrites_its_argument(_registered_overload, "typing.overload")
     # typing's no_type_check also marks every function in the class's namespace whose
     # __module__ and __qualname__ match the class's, which the program can set to a
     # library's: only the argument itself is marked (get_type_hints, the one reader of
@@ -555,10 +569,16 @@ def _operator_replacements() -> dict[str, Any]:
 def _struct_replacements() -> dict[str, Any]:
     """struct's module functions cache the Struct of each format in a dict keyed by the
     format: a str subclass that hashes and compares as another format poisoned every later
-    call of the worker. The format is read as an exact str (bytes stay bytes)."""
+    call of the worker. The format is read as an exact str or bytes."""
 
     def exact_format(fmt: Any) -> Any:
-        return exact_str(fmt, "format") if isinstance(fmt, str) else fmt
+        # Exactly a str or bytes, whatever the program passed: any other object (a bytes
+        # subclass, an object that hashes as a format) would be the cache's key.
+        if isinstance(fmt, str):
+            return exact_str(fmt, "format")
+        if isinstance(fmt, bytes):
+            return bytes(memoryview(fmt))
+        raise TypeError(f"a struct format is a str or bytes, not {type(fmt).__name__}")
 
     def with_exact_format(function: Any) -> Any:
         @functools.wraps(function)
@@ -609,8 +629,15 @@ def _exact_text(value: Any) -> Any:
     return value
 
 
-def _exact_number_or_text(value: Any) -> Any:
-    return int.__int__(value) if isinstance(value, int) and not isinstance(value, bool) else _exact_text(value)
+def _exact_prefix(value: Any) -> Any:
+    """A network prefix as ipaddress's netmask cache may be keyed by it: an exact int or
+    str. Any other object (one that hashes as a prefix's text) is refused before it
+    reaches the cache every network of the worker shares."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int.__int__(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    raise TypeError(f"a network prefix is an int or a str, not {type(value).__name__}")
 
 
 def guard_update_wrapper() -> None:
@@ -696,7 +723,7 @@ def guard_text_taking_library_code() -> None:
             # Computed and cached with the library's own class, whatever cls is: a program
             # subclass's parsing hooks (_prefix_from_prefix_string) filed their answer in
             # the cache every network of the worker shares.
-            return make(network, _exact_number_or_text(arg))
+            return make(network, _exact_prefix(arg))
 
         type.__setattr__(base, "_make_netmask", classmethod(exact_prefix))
     guarded_escape.sandbox_guarded = True  # type: ignore[attr-defined]

@@ -32,6 +32,7 @@ import contextlib
 import dataclasses
 import enum
 import functools
+import ipaddress
 import itertools
 import re
 import struct
@@ -276,10 +277,13 @@ def plain_by_construction(cls: type) -> type:
 #: types.GenericAlias: its C attribute lookup forwards almost every name to the alias's
 #: origin, so on a subclass's instance (the program's own object, to the guards) a hook
 #: or a private name was looked up on any library object the program chose.
+#: ipaddress's addresses, networks and interfaces: is_private, is_global and the netmask
+#: are cached per function for the whole worker, keyed by the object; a subclass that
+#: hashed and compared as another address filed a library answer under it.
 FINAL_LIBRARY_CLASSES = frozenset(
     {dataclasses.Field, BaseExceptionGroup, functools.cached_property, enum.property, types.DynamicClassAttribute,
      struct.Struct, zoneinfo.ZoneInfo, classmethod, staticmethod, super, types.GenericAlias,
-     functools.partialmethod, functools.singledispatchmethod}
+     functools.partialmethod, functools.singledispatchmethod, ipaddress._IPAddressBase}  # noqa: SLF001
 )  # fmt: skip
 
 

@@ -2,15 +2,15 @@
 # Field holds. A Field default hid a library base's attribute from the field-name check
 # (a field named `format` on a str subclass), and a Field adopted by two classes (one
 # processing the other from a descriptor's __get__) was renamed to a library base's
-# private name: astuple handed back the real bound str.format, replace() ipaddress's
-# shared netmask cache. Must: each field is read as the program's own getattr reads it
+# private name: astuple handed back the real bound str.format, replace() a library
+# class's shared table (ipaddress's netmask cache, pprint's dispatch table). Must: each field is read as the program's own getattr reads it
 # (the checked format, whose fields refuse __globals__); a Field is claimed by the class
 # being processed before any of the program's code runs, so the class processed from the
 # descriptor cannot adopt it (and is no dataclass for replace); asdict/astuple/replace of
 # ordinary dataclasses keep working.
 import dataclasses
-import ipaddress
 import operator
+import pprint
 
 refused = []
 
@@ -36,7 +36,7 @@ F = dataclasses.field(default=0)
 stash = {}
 
 
-class Net(ipaddress.IPv4Network):
+class Net(pprint.PrettyPrinter):
     label: int = F
 
     def __init__(self, **kw):
@@ -53,7 +53,7 @@ class Hook:
 
 class Outer:
     a: int = Hook()
-    _netmask_cache: int = F
+    _dispatch: int = F
 
 
 try:

@@ -1157,8 +1157,8 @@ FOURTH_REVIEW = [
     ),
     pytest.param(
         "import functools, re\ndef grab():\n    pass\nfunctools.update_wrapper(grab, re.RegexFlag)\n"
-        "w = functools.lru_cache(maxsize=None)(re.RegexFlag)\n[hasattr(grab, 'IGNORECASE'), hasattr(w, 'DOTALL'), grab.__wrapped__ is re.RegexFlag]",
-        [False, False, True],
+        "w = functools.lru_cache(maxsize=None)(re.RegexFlag)\n[hasattr(grab, 'IGNORECASE'), hasattr(w, 'DOTALL'), hasattr(grab, '__wrapped__')]",
+        [False, False, False],
         id="update-wrapper-copies-no-library-namespace",
     ),
 ]
@@ -1763,3 +1763,12 @@ def test_an_error_in_a_contextmanagers_with_body_points_at_its_line(proxies: Pro
         "with plain():\n    x = 1\n    int('not a number')\n"
     )
     assert run(code, proxies).error["line"] == 7
+
+
+def test_a_tuple_read_through_an_alias_over_an_exception_is_admitted() -> None:
+    """An alias forwards attribute reads to its origin: ``alias(e, ()).args`` is ``e.args``,
+    which C code (``Exception.__init__`` as a callback) can fill after the alias exists."""
+    holder = Exception(1)
+    alias = membrane.GuardedAlias(holder, ())
+    holder.args = (1, sys._getframe())
+    assert _outcome(lambda: guarded_getattr(alias, "args")) == _outcome(lambda: guarded_getattr(holder, "args"))
