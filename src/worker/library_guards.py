@@ -890,6 +890,14 @@ def guard_dataclass_fields() -> None:
             declared = vars(base).get("__dataclass_fields__")
             if type(declared) is dict:
                 inherited.update(declared)
+        state = sorted(name for name in inherited & ownership.names_library_code_uses(cls) if type(name) is str)
+        if state:
+            # pprint, repr, eq and replace read every field of an instance with the real
+            # getattr: a field named like state a library base's code keeps in the instance
+            # (PrettyPrinter._stream, JSONDecoder.parse_string) handed that state over.
+            raise SecurityError(
+                f"dataclasses: the field {state[0]!r} is a name the code of a library base of this class uses"
+            )
         for klass in cls.__mro__:
             # Every method dataclasses generates reads the fields with the real getattr:
             # a field, the class's own or inherited, that a library class of this MRO

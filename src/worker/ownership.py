@@ -14,6 +14,7 @@ import types
 import weakref
 from collections.abc import Iterable, Mapping
 
+from ..language.names import is_dunder
 from .crossing import admit_generated_constructor
 from .membrane import FINAL_LIBRARY_CLASSES, MEMBRANE, add_program_class
 from .refusal import SecurityError
@@ -230,22 +231,20 @@ def library_names(cls: type) -> frozenset[str]:
     return _library_names.get(cls, frozenset())
 
 
-#: Per library class: the private names its own code (every function in its namespace,
-#: nested ones too) mentions, as attributes or otherwise.
+#: Per library class: the names its own code (every function in its namespace, nested
+#: ones too) mentions, as attributes or otherwise.
 _names_used_by_code: dict[type, frozenset[str]] = {}
 #: The same for a class and all its bases (a class's bases never change: __bases__ cannot
 #: be assigned in the sandbox).
 _names_used_below: dict[type, frozenset[str]] = {}
+_private_names_used_below: dict[type, frozenset[str]] = {}
 
 
-def private_names_library_code_uses(cls: type) -> frozenset[str]:
-    """The private names the code of the library classes in ``cls``'s MRO mentions: the
-    state a library ``__init__`` or method keeps in an instance dict (``ExitStack``'s
-    ``_exit_callbacks``, pprint's ``_stream``) is under one of them. On an instance of the
-    program's subclass those names are the library's, though they are in the instance
-    dict: the library trusts what it finds there. A superset (a name a method only reads
-    elsewhere counts too): a program that wants its own private attribute of such a name
-    is refused, with a message, rather than let write the library's state."""
+def names_library_code_uses(cls: type) -> frozenset[str]:
+    """The names the code of the library classes in ``cls``'s MRO mentions: the state a
+    library ``__init__`` or method keeps in an instance dict (``ExitStack``'s
+    ``_exit_callbacks``, pprint's ``_stream``, ``JSONDecoder``'s ``parse_string``) is
+    under one of them. A superset (a name a method only reads elsewhere counts too)."""
     found = _names_used_below.get(cls)
     if found is not None:
         return found
@@ -255,13 +254,25 @@ def private_names_library_code_uses(cls: type) -> frozenset[str]:
             continue
         known = _names_used_by_code.get(klass)
         if known is None:
-            known = _names_used_by_code[klass] = frozenset(_private_names_in(vars(klass).values()))
+            known = _names_used_by_code[klass] = frozenset(_names_in(vars(klass).values()))
         names |= known
     found = _names_used_below[cls] = frozenset(names)
     return found
 
 
-def _private_names_in(members: Iterable[object]) -> set[str]:
+def private_names_library_code_uses(cls: type) -> frozenset[str]:
+    """Of names_library_code_uses, the private ones: on an instance of the program's
+    subclass they are the library's, though they are in the instance dict (the library
+    trusts what it finds there). A program that wants its own private attribute of such
+    a name is refused, with a message, rather than let write the library's state."""
+    found = _private_names_used_below.get(cls)
+    if found is None:
+        used = names_library_code_uses(cls)
+        found = _private_names_used_below[cls] = frozenset(n for n in used if n.startswith("_") and not is_dunder(n))
+    return found
+
+
+def _names_in(members: Iterable[object]) -> set[str]:
     codes = []
     for member in members:
         for part in (member, getattr(member, "__func__", None), getattr(member, "fget", None),
@@ -272,6 +283,6 @@ def _private_names_in(members: Iterable[object]) -> set[str]:
     names: set[str] = set()
     while codes:
         code = codes.pop()
-        names.update(name for name in code.co_names if name.startswith("_") and not name.startswith("__"))
+        names.update(code.co_names)
         codes.extend(const for const in code.co_consts if type(const) is types.CodeType)
     return names

@@ -174,6 +174,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_inherited_field_named_like_a_library_attribute", ["SecurityError", True, "Child(x=3, y=2)"]),
         ("escape_contextmanager_with_a_throw_of_the_programs", ["TypeError", ["'y'"]]),
         (
+            "escape_dataclass_field_over_library_instance_state",
+            [["SecurityError"] * 3, "decoder", "Point(x=1, y=0)"],
+        ),
+        (
             "escape_shared_caches_keyed_by_the_programs_objects",
             [["TypeError", "done", "SecurityError"], [[]], "255.255.255.224", 8, 2, 1, [4, "abab"]],
         ),
