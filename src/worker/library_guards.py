@@ -1198,6 +1198,11 @@ def guard_contextmanager_throw() -> None:
             return real_exit(self, typ, value, traceback)
         if value is None:
             value = typ()  # as the real one does, so that its identity tests hold
+        # Its args and fields (AttributeError.obj ...) admitted in place before a throw
+        # can hand it on; one the membrane refuses outright goes on as it is (the
+        # program's except refuses it where it is caught).
+        with contextlib.suppress(SecurityError):
+            admit(value)
         suppressed = real_exit(self, typ, value, None)
         if not suppressed and isinstance(value, BaseException):
             value.__traceback__ = traceback
