@@ -222,9 +222,18 @@ def check_attribute_name(obj: object, name: object) -> str:
         return name
     if _is_own(obj) and _private_name_is_the_programs(obj, name):
         return name
+    if _is_own(obj) and not isinstance(obj, (builtins.type, super)) and _names_library_state(obj, name):
+        raise SecurityError(
+            f'access to "{name}" is not allowed: a library base class of {builtins.type(obj).__name__} keeps '
+            "its own state under that name; give the program's attribute another name"
+        )
     raise SecurityError(
         f'access to "{name}" is not allowed: private attributes can only be used on objects the program created'
     )
+
+
+def _names_library_state(obj: object, name: str) -> bool:
+    return name in private_names_library_code_uses(builtins.type(obj))
 
 
 #: Builtin bases whose instances' __dict__ holds only what the program put there (not
@@ -714,6 +723,11 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
         ):
             # A library's private name, in a library base or written into the program's class
             # by a library (ABCMeta's _abc_impl): its state, not the program's.
+            if not isinstance(obj, (builtins.type, super)) and _names_library_state(obj, checked):
+                raise SecurityError(
+                    f'cannot set "{checked}": a library base class of {builtins.type(obj).__name__} keeps its own '
+                    "state under that name; give the program's attribute another name"
+                )
             raise SecurityError(f'cannot set "{checked}": it is a private name of a library class')
         if checked in LIBRARY_STATE_NAMES:
             raise SecurityError(f'cannot set "{checked}": it is the name of a library\'s state')

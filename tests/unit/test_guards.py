@@ -1107,3 +1107,13 @@ def test_getitem_and_getiter_pass_ordinary_data_through(proxies: Proxies) -> Non
 def test_operator_itemgetter_stays_available(proxies: Proxies) -> None:
     getter = proxies["operator"].itemgetter
     assert getter is operator.itemgetter
+
+
+def test_a_private_name_a_library_base_keeps_state_under_says_so(proxies: Proxies) -> None:
+    code = (
+        "import pprint\nclass Printer(pprint.PrettyPrinter):\n    def __init__(self):\n"
+        "        super().__init__()\n        self._width = 3\nPrinter()\n"
+    )
+    message = run(code, proxies).error["message"]
+    assert "a library base class of Printer keeps its own state under that name" in message
+    assert "another name" in message
