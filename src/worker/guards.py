@@ -86,6 +86,7 @@ from .ownership import (
     end_construction,
     is_user_class,
     library_names,
+    names_library_code_uses,
     note_program_write,
     private_names_library_code_uses,
     public_attributes_writable,
@@ -1097,6 +1098,31 @@ def library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple[
                 break
 
 
+def library_state_not_intercepted(namespace: Mapping[str, Any], bases: tuple[type, ...]) -> None:
+    """A data descriptor in the program's class is found before the instance dict, so
+    under a name the library bases' code keeps state by (``self._stream = sys.stdout`` in
+    PrettyPrinter's ``__init__``) it receives the library's own values: its accessors must
+    be the program's functions, whose parameters pass the membrane
+    (``property(None, box.setdefault)`` stored the worker's stream raw)."""
+    used: set[str] = set()
+    for base in bases:
+        if isinstance(base, builtins.type):
+            used |= names_library_code_uses(base)
+    for key, value in namespace.items():
+        if not isinstance(key, str) or key not in used:
+            continue
+        kind = builtins.type(value)
+        if kind is property:
+            for accessor in (value.fget, value.fset, value.fdel):
+                if accessor is not None:
+                    _program_callable(accessor, key)
+        elif not is_user_class(kind) and any("__set__" in vars(k) or "__delete__" in vars(k) for k in kind.__mro__):
+            raise SecurityError(
+                f'"{key}" is state a library base class keeps; in the sandbox it can be a property '
+                "whose accessors are the program's functions, not a library descriptor"
+            )
+
+
 def _is_hook(value: object) -> bool:
     return callable(value) or isinstance(value, (classmethod, staticmethod))
 
@@ -1336,6 +1362,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             check_class_namespace(namespace)
             refuse_metaclass_bases(bases)
             library_hooks_overridden_by_defs(namespace, bases)
+            library_state_not_intercepted(namespace, bases)
             _no_field_named_like_a_library_attribute(bases)
             for keyword in kwargs:
                 if keyword.startswith("_"):  # library-internal switches such as typing's _root

@@ -46,6 +46,7 @@ from .guards import (
     guarded_getattr,
     guarded_getitem,
     library_hooks_overridden_by_defs,
+    library_state_not_intercepted,
     refuse_metaclass,
     sanitize_match_args,
     type_of,
@@ -228,6 +229,7 @@ def _safe_make_dataclass(real: Any) -> Any:
             if admit(value) is not value:
                 raise SecurityError(f"make_dataclass: the namespace value of {key!r} cannot be held in the sandbox")
         library_hooks_overridden_by_defs(checked_namespace, bases)
+        library_state_not_intercepted(checked_namespace, bases)
         if any(isinstance(base, abc.ABCMeta) for base in bases):
             # A registry of its own before the hooks run, as the class statement gives one.
             checked_namespace["_abc_impl"] = fresh_abc_data()
