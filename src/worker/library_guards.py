@@ -950,7 +950,11 @@ def guard_dataclass_fields() -> None:
                     and not keyword.iskeyword(name)
                 ):
                     raise SecurityError(f"dataclasses: the inherited field {name!r} of {base.__name__} was altered")
-        result = real(cls, *args, **kwargs)
+        _PROCESSING_PROGRAM_CLASS.append(is_user_class(cls))
+        try:
+            result = real(cls, *args, **kwargs)
+        finally:
+            _PROCESSING_PROGRAM_CLASS.pop()
         # The program's code runs while the class is processed (a default's __get__): a
         # Field another class's processing adopted meanwhile would be renamed by both.
         fields = vars(result).get("__dataclass_fields__", {})
@@ -973,6 +977,55 @@ def guard_dataclass_fields() -> None:
 
     _process_class.sandbox_guarded = True  # type: ignore[attr-defined]
     dataclasses._process_class = _process_class  # type: ignore[attr-defined]  # noqa: SLF001
+    _guard_generated_init()
+
+
+#: For each dataclass being processed, innermost last: whether it is the program's.
+_PROCESSING_PROGRAM_CLASS: list[bool] = []
+
+
+def _guard_generated_init() -> None:
+    """The ``__init__`` dataclasses generates for the program's class stores what it is
+    called with, and library code calls the class with values of its own (an exit
+    callback); C code then reads them out of the instance unseen. The generated source
+    starts by admitting each parameter, as the program's own ``def`` does (a wrapper
+    around it cost dataclass_records 70 %; a line in the source costs a call per field).
+    Patched in ``dataclasses._create_fn``, which compiles it; only for the program's
+    classes (a library's dataclass is built by library code with values of its own)."""
+    global _REAL_CREATE_FN
+    if _REAL_CREATE_FN is None:
+        _REAL_CREATE_FN = dataclasses._create_fn  # type: ignore[attr-defined]  # noqa: SLF001 - what compiles the methods
+        dataclasses._create_fn = _admitting_create_fn  # type: ignore[attr-defined]  # noqa: SLF001
+
+
+_REAL_CREATE_FN: Any = None
+#: Values a generated __init__ stores without calling the membrane (immutable: the
+#: function's closure holds it).
+_EXACT_PLAIN = frozenset({int, float, str, bool, type(None), bytes, complex})
+
+
+def _admitting_create_fn(name: str, args: list[str], body: list[str], **options: Any) -> Any:
+    # Module level, not a closure: exec() of any text is behind it, and the membrane
+    # refuses a sandbox module's own functions but approves the closures its offered
+    # functions make.
+    if name == "__init__" and _PROCESSING_PROGRAM_CLASS and _PROCESSING_PROGRAM_CLASS[-1]:
+        parameters = [arg.split(":")[0].split("=")[0].strip() for arg in args[1:]]
+        # __class__ rather than type(): a field may be named type, and a program's class
+        # cannot define __class__ (a lie would only skip the call for its own object).
+        body = [
+            *(
+                f"if {p}.__class__ not in __sandbox_exact__: {p} = __sandbox_admit__({p})"
+                for p in parameters
+                if p.isidentifier()
+            ),
+            *body,
+        ]
+        options["locals"] = {
+            **(options.get("locals") or {}),
+            "__sandbox_admit__": admit,
+            "__sandbox_exact__": _EXACT_PLAIN,
+        }
+    return _REAL_CREATE_FN(name, args, body, **options)
 
 
 def guard_user_string_format() -> None:

@@ -1772,3 +1772,17 @@ def test_a_tuple_read_through_an_alias_over_an_exception_is_admitted() -> None:
     alias = membrane.GuardedAlias(holder, ())
     holder.args = (1, sys._getframe())
     assert _outcome(lambda: guarded_getattr(alias, "args")) == _outcome(lambda: guarded_getattr(holder, "args"))
+
+
+def test_a_dataclass_init_admits_what_library_code_constructs_it_with(proxies: Proxies) -> None:
+    """The __init__ dataclasses generates for the program's class stored whatever C code
+    called the class with; it now admits each parameter first, as a def does."""
+    user_classes = begin_job()
+    kept = type("Kept", (), {"__annotations__": {"a": object, "b": object}, "__module__": "__main__", "b": None})
+    user_classes.add(kept)
+    kept = proxies["dataclasses"].dataclass(kept)
+    with pytest.raises(SecurityError):
+        kept(sys._getframe())
+    with pytest.raises(SecurityError):
+        kept(1, b=sys._getframe())
+    assert (kept(1).a, kept(1, 2).b) == (1, 2)
