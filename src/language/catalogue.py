@@ -714,9 +714,15 @@ CATALOGUE: dict[str, ModuleRule] = {
             "Sequence", "Set", "Sized", "Text", "ValuesView",
         ),
         allow(
-            "classes a program subclasses or instantiates: Generic and Protocol, NamedTuple and TypedDict "
+            GUARDED + "the functional form names the class after the calling frame's module (a library's "
+            "when library code calls it): here the class is the program's, of __main__; class syntax "
+            "uses the real marker",
+            "NamedTuple",
+        ),
+        allow(
+            "classes a program subclasses or instantiates: Generic and Protocol, TypedDict "
             "(class syntax goes through the class checks), type variables, NewType",
-            "Generic", "Protocol", "NamedTuple", "TypedDict", "TypeVar", "TypeVarTuple", "ParamSpec",
+            "Generic", "Protocol", "TypedDict", "TypeVar", "TypeVarTuple", "ParamSpec",
             "ParamSpecArgs", "ParamSpecKwargs", "NewType", "TypeAliasType",
             "SupportsAbs", "SupportsBytes", "SupportsComplex", "SupportsFloat", "SupportsIndex",
             "SupportsInt", "SupportsRound", "IO", "TextIO", "BinaryIO",

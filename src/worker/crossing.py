@@ -84,7 +84,10 @@ def admit_generated_constructor(cls: type) -> None:
     then takes out of the tuple unseen (``list(record)``). Replaced in the class by one
     that admits them first, as the program's own ``__new__`` would; the signature stays
     the generated one's."""
-    new = vars(cls).get("__new__")
+    # The one the class's instances are made by: its own, or a base's (a program class
+    # over a namedtuple, the program's or a library's, inherits the generated one).
+    owner = next((klass for klass in cls.__mro__ if "__new__" in vars(klass)), None)
+    new = vars(owner).get("__new__") if owner is not None else None
     generated = new.__func__ if builtins.type(new) is staticmethod else None
     if builtins.type(generated) is not types.FunctionType:
         return

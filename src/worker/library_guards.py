@@ -123,6 +123,34 @@ def _rewrites_its_argument(func: Any, what: str) -> Any:
     return guarded
 
 
+def _program_named_tuple() -> Any:
+    """``typing.NamedTuple('P', [...])``: the real one names the class after the module of
+    the frame that called it (``typing._caller()``), a library's when library code made
+    the call (``cached_property.__get__``), and the class is then no program's class:
+    its generated ``__new__`` never replaced. Here the class is the program's, of
+    ``__main__``, whoever calls. As a base (``class P(NamedTuple)``) it is the real one's
+    marker, which the class statement builds from as before."""
+    real = typing.NamedTuple
+
+    @functools.wraps(real)
+    def NamedTuple(typename: Any, fields: Any = None, /, **kwargs: Any) -> Any:
+        if fields is None:
+            fields = kwargs.items()
+        elif kwargs:
+            raise TypeError("Either list of fields or keywords can be provided to NamedTuple, not both")
+        cls = typing._make_nmtuple(exact_str(typename, "class name"), fields, module="__main__")  # type: ignore[attr-defined]  # noqa: SLF001
+        ownership.current().add(cls)  # built for the program: its own class
+        return _sanitized(cls)
+
+    del NamedTuple.__wrapped__
+    NamedTuple.__mro_entries__ = _named_tuple_base  # type: ignore[attr-defined]
+    return NamedTuple
+
+
+def _named_tuple_base(bases: tuple[Any, ...]) -> tuple[type, ...]:
+    return (typing._NamedTuple,)  # type: ignore[attr-defined]  # noqa: SLF001 - what the real marker stands for
+
+
 def _registered_overload(func: Any) -> Any:
     typing.overload(func)
     return func
@@ -520,6 +548,7 @@ def _typing_replacements() -> dict[str, Any]:
     # library's: only the argument itself is marked (get_type_hints, the one reader of
     # the mark, is not offered).
     rewriting["no_type_check"] = _rewrites_its_argument(_mark_no_type_check, "typing.no_type_check")
+    rewriting["NamedTuple"] = _program_named_tuple()
     return {
         "runtime_checkable": _own_classes_only(typing.runtime_checkable, "typing.runtime_checkable"),
         "dataclass_transform": _decorator_factory_rewriting(typing.dataclass_transform, "typing.dataclass_transform"),

@@ -173,6 +173,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_half_built_abc_in_a_class_statement", [False, False, True, True]),
         ("escape_inherited_field_named_like_a_library_attribute", ["SecurityError", True, "Child(x=3, y=2)"]),
         ("escape_contextmanager_with_a_throw_of_the_programs", ["TypeError", ["'y'"]]),
+        (
+            "escape_namedtuple_made_outside_the_program",
+            ["__main__", "__main__", "the program's own class", 2, {"x": 3, "y": 0}],
+        ),
         ("escape_property_intercepts_library_state", [["SecurityError"] * 3, {}, 7, [80], 12]),
         (
             "escape_dataclass_field_over_library_instance_state",

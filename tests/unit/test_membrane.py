@@ -19,11 +19,12 @@ import os
 import subprocess
 import sys
 import types
+import urllib.parse
 from typing import Any
 
 import pytest
 
-from src.worker import membrane
+from src.worker import membrane, ownership
 from src.worker.guards import SandboxType, guarded_getattr
 from src.worker.ownership import begin_job
 from src.worker.refusal import SecurityError
@@ -1737,6 +1738,14 @@ def test_a_namedtuple_admits_what_library_code_constructs_it_with(proxies: Proxi
         kept(kind=sys._getframe())
     assert tuple(kept(1)) == (1, None)
     assert str(inspect.signature(kept)) == "(kind, trace=None)"
+    # A program class over a library's namedtuple inherits its generated __new__: it
+    # gets an admitting one of its own.
+
+    over_a_library_one = type("Parts", (urllib.parse.SplitResult,), {"__module__": "__main__"})
+    ownership.current().add(over_a_library_one)
+    with pytest.raises(SecurityError):
+        over_a_library_one("http", sys._getframe(), "/", "", "")
+    assert over_a_library_one("http", "host", "/", "", "").netloc == "host"
 
 
 def test_exception_args_read_past_the_class_pass_the_membrane() -> None:
