@@ -1056,6 +1056,14 @@ def _no_field_named_like_a_library_attribute(bases: tuple[type, ...]) -> None:
     if not fields:
         return
     for base in bases:
+        state = sorted(fields & names_library_code_uses(base))
+        if state:
+            # Instance state the library base's code keeps (PrettyPrinter._stream,
+            # ExitStack._exit_callbacks): defined in no class namespace, read by pprint's
+            # dataclass support with the real getattr.
+            raise SecurityError(
+                f"the dataclass field {state[0]!r} is a name the code of {base.__name__}, a base of this class, uses"
+            )
         for klass in base.__mro__:
             if is_user_class(klass):
                 continue

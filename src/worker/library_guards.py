@@ -152,7 +152,10 @@ def _named_tuple_base(bases: tuple[Any, ...]) -> tuple[type, ...]:
 
 
 def _registered_overload(func: Any) -> Any:
-    typing.overload(func)
+    # typing files it under func.__module__ and __qualname__, texts the program can copy
+    # from any function (functools.wraps(json.loads)): only the program's own module's.
+    if type(func.__module__) is str and func.__module__ == "__main__":
+        typing.overload(func)
     return func
 
 
@@ -757,6 +760,18 @@ def guard_text_taking_library_code() -> None:
             return make(network, _exact_prefix(arg))
 
         type.__setattr__(base, "_make_netmask", classmethod(exact_prefix))
+    for address_class in (ipaddress.IPv4Address, ipaddress.IPv6Address):
+        real_init = vars(address_class)["__init__"]
+
+        def exact_address(self: Any, address: Any, real_init: Any = real_init) -> None:
+            # An int (or bytes, str) address is kept as the object's own state and read by
+            # __eq__, __hash__ and the is_private/is_global caches every address of the
+            # worker shares: a subclass's operators answered for 8.8.8.8.
+            if isinstance(address, int) and not isinstance(address, bool):
+                address = int.__int__(address)
+            real_init(self, _exact_text(address))
+
+        type.__setattr__(address_class, "__init__", exact_address)
     guarded_escape.sandbox_guarded = True  # type: ignore[attr-defined]
     re.escape = guarded_escape
     tzpath._validate_tzfile_path = exact_key  # type: ignore[attr-defined]  # noqa: SLF001
