@@ -983,7 +983,16 @@ def _fence_getattr(namespace: Any) -> None:
 
 def _fenced_getattr(user_getattr: Any) -> Callable[[Any, str], Any]:
     def __getattr__(self: Any, name: str) -> Any:
-        if not isinstance(name, str) or is_dunder(name) or is_sunder(name):
+        if (
+            not isinstance(name, str)
+            or is_dunder(name)
+            or is_sunder(name)
+            # Library state a library base's code reads from self and found missing
+            # (ExitStack's _exit_callbacks when the program's __init__ skipped the
+            # library's): the library must not get the program's object for it.
+            or name in LIBRARY_STATE_NAMES
+            or name in private_names_library_code_uses(builtins.type(self))
+        ):
             raise AttributeError(name)
         return user_getattr.__get__(self, builtins.type(self))(name)
 
@@ -1103,7 +1112,32 @@ def library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple[
                     break  # the library's own, put there by its metaclass (Enum's hooks)
                 if _is_hook(hook):
                     _program_callable(value, key)
+                elif not is_sunder(key) and key not in LIBRARY_STATE_NAMES:  # those have rules of their own
+                    # A private table the library's code indexes and calls from
+                    # (PrettyPrinter._dispatch): entries the program chose would be
+                    # called with the library's own values.
+                    raise SecurityError(
+                        f'"{key}" is a private attribute of the library class {owner.__name__}; '
+                        "the program's class cannot replace it"
+                    )
                 break
+
+
+def _inherited_from_program_bases(bases: tuple[type, ...]) -> dict[str, Any]:
+    """The private names the program's classes among the bases (and theirs) define, the
+    first one found for each: combined with a library base in a new class, they override
+    its private hooks as the class body's own would (``class Hooks: _format = sink``,
+    then ``class P(Hooks, pprint.PrettyPrinter)``)."""
+    found: dict[str, Any] = {}
+    for base in bases:
+        if not isinstance(base, builtins.type):
+            continue
+        for klass in base.__mro__:
+            if is_user_class(klass):
+                for key, value in vars(klass).items():
+                    if isinstance(key, str) and key.startswith("_") and not is_dunder(key):
+                        found.setdefault(key, value)
+    return found
 
 
 def library_state_not_intercepted(namespace: Mapping[str, Any], bases: tuple[type, ...]) -> None:
@@ -1143,7 +1177,18 @@ def library_hook_below(cls: type, name: str) -> bool:
     the class or on an instance, where it would shadow the class's def."""
     if not name.startswith("_") or is_dunder(name):
         return False
-    return any(not is_user_class(klass) and _is_hook(vars(klass).get(name)) for klass in cls.__mro__)
+    # The class written to and every class below it: a program base with no library
+    # class of its own lends the name to a subclass that combines it with one.
+    pending, seen = [cls], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if any(not is_user_class(klass) and _is_hook(vars(klass).get(name)) for klass in current.__mro__):
+            return True
+        pending.extend(builtins.type.__dict__["__subclasses__"](current))
+    return False
 
 
 #: How the interpreter finds the end of a text signature at the start of a docstring.
@@ -1370,6 +1415,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             check_class_namespace(namespace)
             refuse_metaclass_bases(bases)
             library_hooks_overridden_by_defs(namespace, bases)
+            library_hooks_overridden_by_defs(_inherited_from_program_bases(bases), bases)
             library_state_not_intercepted(namespace, bases)
             _no_field_named_like_a_library_attribute(bases)
             for keyword in kwargs:

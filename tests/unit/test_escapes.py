@@ -174,6 +174,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_inherited_field_named_like_a_library_attribute", ["SecurityError", True, "Child(x=3, y=2)"]),
         ("escape_contextmanager_with_a_throw_of_the_programs", ["TypeError", ["'y'"]]),
         (
+            "escape_library_hooks_lent_by_a_program_base",
+            [["SecurityError", "SecurityError", "SecurityError", "AttributeError"], [], "mixin", "ANYTHING"],
+        ),
+        (
             "escape_library_state_through_combined_bases",
             ["SecurityError", False, False, "10.0.0.1", "Record(name='a', size=0)"],
         ),
