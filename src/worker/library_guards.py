@@ -640,6 +640,31 @@ def _sys_replacements() -> dict[str, Any]:
 #: functools.update_wrapper ...): refused by the membrane however they are reached.
 REPLACED_ORIGINALS: list[object] = []
 
+
+def _installed_private_helpers() -> list[object]:
+    """The guarded versions this module installed under a library's private names (and
+    copy's module-level getattr): the library's own code calls them; no program holds
+    them. They are closures of this module, which the membrane would otherwise approve
+    as a decorator's (the "." in their qualname)."""
+    candidates = [
+        getattr(dataclasses, "_process_class", None),
+        getattr(dataclasses, "_create_fn", None),
+        getattr(copy, "_reconstruct", None),
+        getattr(copy, "getattr", None),
+        getattr(typing, "_get_protocol_attrs", None),
+        vars(enum.EnumType).get("_create_"),
+        vars(ipaddress._BaseV4).get("_make_netmask"),  # noqa: SLF001 - guarded here
+        vars(ipaddress._BaseV6).get("_make_netmask"),  # noqa: SLF001
+        vars(contextlib._BaseExitStack).get("_push_exit_callback"),  # noqa: SLF001
+    ]
+    found: list[object] = []
+    for candidate in candidates:
+        function = getattr(candidate, "__func__", candidate)
+        if isinstance(function, types.FunctionType) and function.__globals__.get("__name__") == __name__:
+            found.append(function)
+    return found
+
+
 REPLACEMENTS: dict[str, Any] = {
     "struct": _struct_replacements,
     "sys": _sys_replacements,
@@ -1428,6 +1453,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         # imported here, before the register guard, as the template's own import.
         importlib.import_module("importlib.resources")
     guard_abc_register()  # after the imports above, which register their own classes
+    REPLACED_ORIGINALS.extend(_installed_private_helpers())
     _forget_the_originals(attrs_by_name)
     for attrs in attrs_by_name.values():
         for key, value in attrs.items():

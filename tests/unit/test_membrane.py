@@ -1387,6 +1387,13 @@ def test_a_modules_private_helper_is_not_held_whatever_route_brought_it(proxies:
 
     private = run("x = box[0]", proxies, context={"box": [dataclasses._create_fn]})  # type: ignore[attr-defined]
     assert private.error_type == "SecurityError"
+    # The guarded versions installed under a library's private names, closures of the
+    # sandbox's own module: the library calls them, no program holds them.
+    import copy
+    import enum
+
+    for helper in (dataclasses._process_class, copy._reconstruct, vars(enum.EnumType)["_create_"]):  # type: ignore[attr-defined]
+        assert run("x = box[0]", proxies, context={"box": [helper]}).error_type == "SecurityError", helper
     public = run("x = box[0]", proxies, context={"box": [json.decoder.py_scanstring]})  # type: ignore[attr-defined]  # a submodule's public function
     assert public.error_type is None
     ordinary = (
