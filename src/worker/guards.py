@@ -89,7 +89,6 @@ from .ownership import (
     names_library_code_uses,
     note_program_write,
     private_names_library_code_uses,
-    public_attributes_writable,
     refuse_final_bases,
     repair_half_built_abcs,
     settle_library_names,
@@ -701,11 +700,12 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
         class is noted and the next write (``self.x = x`` in ``__init__``) is one lookup."""
         kind = _type(obj)
         public = _type(name) is str and name[:1] != "_"
-        if public and _ownership._current.public_attributes_writable.get(id(kind)) is kind:  # noqa: SLF001
+        writable = _ownership._current.public_attributes_writable  # noqa: SLF001 - the running job's
+        if public and writable.get(id(kind)) is kind:
             return obj
         _checked_write_attribute(obj, name)
         if public and is_user_class(kind) and not isinstance(obj, (builtins.type, super)):
-            public_attributes_writable()[id(kind)] = kind
+            writable[id(kind)] = kind
         return obj
 
     def _checked_write_attribute(obj: Any, name: str) -> None:
@@ -732,11 +732,7 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
             raise SecurityError(f'cannot set "{checked}": it is a private name of a library class')
         if checked in LIBRARY_STATE_NAMES:
             raise SecurityError(f'cannot set "{checked}": it is the name of a library\'s state')
-        if (
-            own
-            and not _is_program_function(obj)
-            and library_hook_below(obj if isinstance(obj, builtins.type) else builtins.type(obj), checked)
-        ):
+        if own and not _is_program_function(obj) and library_hook_below(obj, checked):
             raise SecurityError(
                 f'cannot set "{checked}": it overrides a method a library base class calls; '
                 "define it with def in the class statement"
@@ -1169,17 +1165,21 @@ def _is_hook(value: object) -> bool:
     return callable(value) or isinstance(value, (classmethod, staticmethod))
 
 
-def library_hook_below(cls: type, name: str) -> bool:
-    """Whether a library class in ``cls``'s MRO defines the private name ``name`` as a
-    method, a hook its own code calls (``UserList._UserList__cast``). The class statement
-    checks an override (library_hooks_overridden_by_defs); an attribute store cannot see
-    the value it stores, so after the class statement such a name is not writable, on
-    the class or on an instance, where it would shadow the class's def."""
+def library_hook_below(obj: object, name: str) -> bool:
+    """Whether a library class in the MRO of ``obj`` (a class, or an instance's class)
+    defines the private name ``name`` as a method, a hook its own code calls
+    (``UserList._UserList__cast``). The class statement checks an override
+    (library_hooks_overridden_by_defs); an attribute store cannot see the value it
+    stores, so after the class statement such a name is not writable, on the class or on
+    an instance, where it would shadow the class's def."""
     if not name.startswith("_") or is_dunder(name):
         return False
+    if not isinstance(obj, builtins.type):  # an instance: only its own class's lookup
+        kind = builtins.type(obj)
+        return any(not is_user_class(klass) and _is_hook(vars(klass).get(name)) for klass in kind.__mro__)
     # The class written to and every class below it: a program base with no library
     # class of its own lends the name to a subclass that combines it with one.
-    pending, seen = [cls], set()
+    pending, seen = [obj], set()
     while pending:
         current = pending.pop()
         if id(current) in seen:

@@ -87,11 +87,6 @@ def is_user_class(obj: object) -> bool:
     return obj in _current
 
 
-def public_attributes_writable() -> dict[int, type]:
-    """The current job's classes whose instances take any public attribute."""
-    return _current.public_attributes_writable
-
-
 # --------------------------------------------------------------------------- classes being built
 
 #: The key a class statement's namespace carries while the interpreter builds the class:
