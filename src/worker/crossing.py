@@ -23,7 +23,15 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from .membrane import PLAIN, admit, admit_values, admitted_arguments, admitted_nested, offer_crossings_with
+from .membrane import (
+    METHOD_CROSSINGS,
+    PLAIN,
+    admit,
+    admit_values,
+    admitted_arguments,
+    admitted_nested,
+    offer_crossings_with,
+)
 
 #: The library function behind each crossing (tests read through it; the program cannot:
 #: a crossing has no ``__wrapped__`` and its closure is refused like any library one's).
@@ -43,10 +51,24 @@ def crossing(function: Callable[..., Any]) -> Callable[..., Any]:
 
 def method_crossing(method: types.MethodType) -> Callable[..., Any]:
     """A library method as the program holds it (``counter.most_common``, ``super().f``):
-    made each time one is admitted, so it carries only its names."""
-    call = _crossing(method)
-    call.__name__, call.__qualname__, call.__doc__ = method.__name__, method.__qualname__, method.__doc__
-    return call
+    the crossing of its function, made once per function and carrying only its names,
+    bound to the method's object. (The object comes first among the admitted arguments:
+    it is one the membrane let the program hold.) A method over anything but a function
+    (``classmethod(GenericAlias)``) gets a crossing of its own each time."""
+    function = method.__func__
+    if builtins.type(function) is types.FunctionType and function in ORIGINALS:
+        return method  # already a crossing, bound
+    if builtins.type(function) is not types.FunctionType:
+        call = _crossing(method)
+        call.__name__, call.__qualname__, call.__doc__ = method.__name__, method.__qualname__, method.__doc__
+        return call
+    made = METHOD_CROSSINGS.get(function)
+    if made is None:
+        made = _crossing(function)
+        made.__name__, made.__qualname__, made.__doc__ = function.__name__, function.__qualname__, function.__doc__
+        METHOD_CROSSINGS[function] = made
+        ORIGINALS[made] = function
+    return types.MethodType(made, method.__self__)
 
 
 def _crossing(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -59,9 +59,13 @@ from ..language.names import (
 from ..language.policy import SOURCE_FILENAME
 from . import ownership as _ownership
 from .dynamic import sandbox_eval, sandbox_exec
+from .fastguards import accelerated_admit, accelerated_getattr, accelerated_getitem, accelerated_write
+from .fastguards import available as fastguards_available
 from .formatting import exact_str as exact_str  # noqa: PLC0414 - re-exported
 from .formatting import set_field_guards, wrap_format
 from .membrane import (
+    BUILTIN_METHOD_TYPE,
+    METHOD_CROSSINGS,
     OFFERED_IDS,
     PLAIN,
     AdmittedContext,
@@ -520,21 +524,45 @@ def _is_public_name(name: Any) -> bool:
     return True
 
 
-def _make_guarded_getattr() -> Callable[..., Any]:
-    """``guarded_getattr``, with what its fast path consults bound in a closure: as
-    keyword defaults they were parameters a caller could pass (``partial(getattr,
-    _plain=...)`` turned it into the real getattr)."""
+def _make_guarded_getattr() -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """``guarded_getattr`` and its verdict on a value read, with what they consult bound
+    in a closure: as keyword defaults they were parameters a caller could pass
+    (``partial(getattr, _plain=...)`` turned it into the real getattr)."""
     _type: Any = builtins.type
     _plain = PLAIN
     _public = _PUBLIC_NAMES
     _frame, _code, _traceback = _OPAQUE_TYPES
     _module = types.ModuleType
     _bound = types.BuiltinMethodType
+    _bound_c_method = BUILTIN_METHOD_TYPE  # a method of a C class defined with its class (re.Pattern.search)
     _method = types.MethodType
     _function = types.FunctionType
     _offered = OFFERED_IDS
     _slow = admit_slow
     _forwarding = (super, GuardedAlias)  # plain, but a read through one is another object's
+
+    def value_read(obj: object, kind: type, name: str, value: Any) -> Any:
+        """What the program gets for ``value``, read as ``obj.name`` (a public name) from
+        ``obj``, whose class was ``kind`` when the read began: the value if the program
+        may hold it as it is, else the membrane's decision. The C guard
+        (fastguards.py) calls this for every value it does not decide itself."""
+        value_kind = _type(value)
+        if value_kind is tuple and (isinstance(obj, BaseException) or kind not in _plain or kind in _forwarding):
+            # A library object's tuple, an exception's args (C code, Exception.__init__,
+            # stores what it is called with), also read through an object that forwards
+            # the read (super(Exception, e).args, an alias over e): every element admitted.
+            return admitted_items(value)
+        if value_kind in _plain or (kind is ModuleProxy and id(value) in _offered):  # a catalogue member
+            return value
+        if (value_kind is _bound or value_kind is _bound_c_method) and value.__self__ is obj:
+            return value
+        if value_kind is _method and value.__self__ is obj:
+            function = value.__func__
+            if _type(function) is _function and function.__code__.co_filename == SOURCE_FILENAME:
+                return value  # the program's own method; a library's is a crossing (_slow)
+        if value_kind is _function:
+            return _slow(_held_unbound(obj, name, value))
+        return _slow(value)
 
     def guarded_getattr(obj: object, name: Any, default: object = _MISSING) -> Any:
         """``_getattr_`` and the ``getattr`` builtin.
@@ -565,28 +593,28 @@ def _make_guarded_getattr() -> Callable[..., Any]:
                 raise
             return default
         value_kind = _type(value)
-        if value_kind is tuple and (isinstance(obj, BaseException) or kind not in _plain or kind in _forwarding):
-            # A library object's tuple, an exception's args (C code, Exception.__init__,
-            # stores what it is called with), also read through an object that forwards
-            # the read (super(Exception, e).args, an alias over e): every element admitted.
-            return admitted_items(value)
-        if value_kind in _plain or (kind is ModuleProxy and id(value) in _offered):  # a catalogue member
+        if value_kind is not tuple and value_kind in _plain:
             return value
-        if value_kind is _bound and value.__self__ is obj:
+        if (value_kind is _bound or value_kind is _bound_c_method) and value.__self__ is obj:
             return value
-        if value_kind is _method and value.__self__ is obj:
-            function = value.__func__
-            if _type(function) is _function and function.__code__.co_filename == SOURCE_FILENAME:
-                return value  # the program's own method; a library's is a crossing (_slow)
-        if value_kind is _function:
-            return _slow(_held_unbound(obj, name, value))
-        return _slow(value)
+        return value_read(obj, kind, name, value)
 
     guarded_getattr.__qualname__ = "getattr"  # as the program calls it
-    return guarded_getattr
+    return guarded_getattr, value_read
 
 
-guarded_getattr = _make_guarded_getattr()
+python_guarded_getattr, _value_read = _make_guarded_getattr()
+#: The guard the program and the library guards call: the C one where it is built, with
+#: the same answers (tests/unit/test_fastguards.py compares the two).
+guarded_getattr = accelerated_getattr(
+    public_names=_PUBLIC_NAMES,
+    plain=PLAIN,
+    opaque=(*_OPAQUE_TYPES, types.ModuleType),
+    source_filename=SOURCE_FILENAME,
+    fallback=python_guarded_getattr,
+    value_read=_value_read,
+    method_crossings=METHOD_CROSSINGS,
+)
 
 
 def admitted_items(items: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -651,6 +679,16 @@ def make_write_guard(user_classes: UserClasses) -> Callable[[Any], Any]:
         return obj
 
     return guarded_write
+
+
+def make_fast_write_guard(user_classes: UserClasses) -> Callable[[Any], Any]:
+    """``_write_``: the write guard with its first test (an exact dict or list) in C."""
+    return accelerated_write(PLAIN, make_write_guard(user_classes))
+
+
+def _fast_or_python(fast: Callable[..., Any], python: Callable[..., Any]) -> Callable[..., Any]:
+    """The C guard, unless the C half is switched off for this job (fastguards.py)."""
+    return fast if fastguards_available() else python
 
 
 #: typing aliases forward attribute writes to the class they alias
@@ -777,12 +815,17 @@ def make_delattr(write: Callable[[Any], Any]) -> Callable[[Any, str], None]:
 # --------------------------------------------------------------------------- items, iteration, calls
 
 
-def guarded_getitem(obj: Any, key: Any) -> Any:
+def python_guarded_getitem(obj: Any, key: Any) -> Any:
     """``_getitem_``: subscripts read data, never attributes; the item passes the membrane."""
     value = obj[key]
     if builtins.type(value) in PLAIN:
         return value
     return admit_slow(value)
+
+
+guarded_getitem = accelerated_getitem(PLAIN, python_guarded_getitem, admit_slow)
+#: ``_admit_``, the membrane's entry for what the compiled program binds.
+fast_admit = accelerated_admit(PLAIN, admit)
 
 
 # str.format fields ("{o[id]}", "{0.year}") take the same steps as the program's own code.
@@ -1532,7 +1575,7 @@ def safe_builtins(
         {
             "__build_class__": builtins.__build_class__,
             "__import__": make_import(proxies, allowed),
-            "getattr": guarded_getattr,
+            "getattr": _fast_or_python(guarded_getattr, python_guarded_getattr),
             "hasattr": guarded_hasattr,
             "vars": guarded_vars,
             "eval": sandbox_eval,
@@ -1550,12 +1593,12 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
     """Every name the RestrictedPython transformer emits, bound explicitly. Without
     ``stdout``, ``_print_`` is left for the caller to bind per job."""
     guards = {
-        "_getattr_": guarded_getattr,
-        "_getitem_": guarded_getitem,
+        "_getattr_": _fast_or_python(guarded_getattr, python_guarded_getattr),
+        "_getitem_": _fast_or_python(guarded_getitem, python_guarded_getitem),
         "_getiter_": guarded_getiter,
         "_iter_unpack_sequence_": unpacked_as_is,
         "_unpack_sequence_": unpacked_as_is,
-        "_write_": make_write_guard(user_classes),
+        "_write_": make_fast_write_guard(user_classes),  # made per job: C or Python as the job runs
         "_write_attribute_": make_write_attribute(make_write_guard(user_classes)),
         "_inplacevar_": guarded_inplacevar,
         "_apply_": guarded_apply,
@@ -1563,7 +1606,7 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_match_class_": match_class,
         "__metaclass__": make_class_factory(user_classes),
         # The membrane, for the routes the policy sends through it (membrane.py).
-        "_admit_": admit,
+        "_admit_": _fast_or_python(fast_admit, admit),
         "_admit_context_": AdmittedContext,
         "_admit_unchanged_": admit_unchanged,
         "_admit_each_": admit_each,

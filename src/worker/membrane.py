@@ -302,6 +302,12 @@ def _all_subclasses(roots: Iterable[type]) -> set[type]:
 #: bound to an object the program holds, whose function is in here, needs no other check.
 APPROVED_FUNCTIONS: set[types.FunctionType] = set()
 
+#: The crossing of each library function the program reads as a method of an object it
+#: holds (``rng.randint``): made once, bound to each instance as the method was. Filled
+#: by crossing.method_crossing for approved functions only; the C attribute guard answers
+#: from it (fastguards.py).
+METHOD_CROSSINGS: dict[types.FunctionType, Callable[..., Any]] = {}
+
 #: The functions defined in the body of a class the sandbox offers (and the accessors of
 #: its properties), with that class: held unbound, each is an UnboundMethod.
 METHOD_OWNERS: dict[types.FunctionType, type] = {}
@@ -388,9 +394,9 @@ _DESCRIPTORS = (
 #: Kinds of values that are special methods of built-in types, bound or not.
 #: A C method of a heap type defined with METH_METHOD (``re.Pattern.match`` bound): a
 #: subclass of builtin_function_or_method that the checks below must treat as one.
-_BUILTIN_METHOD_TYPE: type = type(re.compile("").match)
+BUILTIN_METHOD_TYPE: type = type(re.compile("").match)
 _SPECIAL_METHOD_KINDS = frozenset(
-    {types.BuiltinFunctionType, _BUILTIN_METHOD_TYPE, types.MethodWrapperType, *_DESCRIPTORS}
+    {types.BuiltinFunctionType, BUILTIN_METHOD_TYPE, types.MethodWrapperType, *_DESCRIPTORS}
 )
 
 
@@ -500,6 +506,7 @@ class Membrane:
         PLAIN.clear()  # in place: the guards hold this very set
         PLAIN.update(_BUILT_IN_PLAIN, _SANDBOX_PLAIN)
         APPROVED_FUNCTIONS.clear()
+        METHOD_CROSSINGS.clear()
         METHOD_OWNERS.clear()
         OFFERED_IDS.clear()
         self._sandbox_type = sandbox_type
@@ -847,7 +854,7 @@ class Membrane:
             # object.__getattribute__, object.__setattr__, type.__subclasses__ ...: a special
             # method the program may not read by name is not a value it may hold by any route.
             raise refuse(f"the special method {value.__name__}")
-        if kind is types.BuiltinFunctionType or kind is _BUILTIN_METHOD_TYPE:
+        if kind is types.BuiltinFunctionType or kind is BUILTIN_METHOD_TYPE:
             owner = value.__self__
             if isinstance(owner, types.ModuleType):  # a module's function: only those offered
                 if id(value) in self._offered_ids:

@@ -1,0 +1,400 @@
+/* The guards' common cases in C: the guards the compiled program calls most (_getattr_,
+ * _getitem_, _admit_, _write_) decide the ordinary case here, without running Python
+ * bytecode, and hand every other case to the Python code that defines the rules
+ * (fastguards.py explains the split; tests/unit/test_fastguards.py checks that both give
+ * the same answers).
+ *
+ * _admit_(value): the value if its exact type is in PLAIN, else the Python admit.
+ * _getitem_(obj, key): obj[key] if its exact type is in PLAIN, else the membrane's
+ * admit_slow of it (no second read).
+ * _write_(obj): obj if it is an exact dict or list, else the Python write guard.
+ *
+ * getattr: what is decided here, in this order, exactly as guarded_getattr decides it:
+ *   - anything but (obj, exact str name) with no keywords, or a name not yet known to be
+ *     public, or obj a frame, code object, traceback or real module: the Python guard;
+ *   - value = getattr(obj, name); an AttributeError with a default given: the default;
+ *   - a value whose exact type is in PLAIN (not a tuple): the value;
+ *   - a built-in method bound to obj (a builtin_function_or_method or a builtin_method,
+ *     the C methods that know their class): the value;
+ *   - a method of the program's own function bound to obj: the value;
+ *   - a method of a library function bound to obj, obj's class plain, the function's
+ *     crossing already made (METHOD_CROSSINGS): the crossing bound to obj, as
+ *     membrane.admit_slow and crossing.method_crossing would make it;
+ *   - anything else: the Python classification of the value read (no second read).
+ *
+ * Nothing here holds a borrowed reference across a call into Python: the read may run
+ * any code (a property, __getattr__), which may even change obj's class.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h> /* T_PYSSIZET, READONLY (Python.h itself has them only from 3.12) */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *name;         /* the builtin's name, for repr */
+    PyObject *plain;        /* set of types whose instances need no check */
+    PyObject *fallback;     /* the Python guard, called with the same arguments */
+    PyObject *classify;     /* getattr: classify(obj, kind, name, value); getitem: admit_slow(value) */
+    PyObject *public_names; /* getattr: set of exact str, names known to be public and not careful */
+    PyObject *opaque;       /* getattr: tuple of types never read from here (frame, code, traceback, module) */
+    PyObject *source_filename; /* getattr: the program's code's co_filename */
+    PyObject *method_crossings; /* getattr: dict, library function -> its crossing */
+    vectorcallfunc vectorcall;
+} Guard;
+
+
+static int
+is_opaque(Guard *self, PyTypeObject *kind)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(self->opaque);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if ((PyObject *)kind == PyTuple_GET_ITEM(self->opaque, i)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1: the program's own method bound to obj; 0: not; -1: error. */
+static int
+is_programs_method_of(Guard *self, PyObject *value, PyObject *obj)
+{
+    if (PyMethod_GET_SELF(value) != obj) {
+        return 0;
+    }
+    PyObject *function = PyMethod_GET_FUNCTION(value);
+    if (!PyFunction_Check(function)) {
+        return 0;
+    }
+    PyCodeObject *code = (PyCodeObject *)PyFunction_GET_CODE(function);
+    return PyObject_RichCompareBool(code->co_filename, self->source_filename, Py_EQ);
+}
+
+/* The crossing of the method's function bound to obj, a new reference; NULL with no
+ * error set if there is none yet (the Python path makes it) or obj's class is not plain. */
+static PyObject *
+crossing_bound_to(Guard *self, PyObject *method, PyObject *obj)
+{
+    int plain = PySet_Contains(self->plain, (PyObject *)Py_TYPE(obj));
+    if (plain <= 0) {
+        return NULL;
+    }
+    /* A function hashes by identity: no Python code runs here. */
+    PyObject *crossing = PyDict_GetItemWithError(self->method_crossings, PyMethod_GET_FUNCTION(method));
+    if (crossing == NULL) {
+        return NULL;
+    }
+    return PyMethod_New(crossing, obj);
+}
+
+static PyObject *
+guarded_getattr_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Guard *self = (Guard *)callable;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (kwnames != NULL || nargs < 2 || nargs > 3) {
+        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+    }
+    PyObject *obj = args[0];
+    PyObject *name = args[1];
+    PyTypeObject *kind = Py_TYPE(obj);
+    if (!PyUnicode_CheckExact(name) || is_opaque(self, kind)) {
+        return PyObject_Vectorcall(self->fallback, args, nargsf, NULL);
+    }
+    int public = PySet_Contains(self->public_names, name); /* an exact str: no Python __hash__ */
+    if (public < 0) {
+        return NULL;
+    }
+    if (!public) {
+        return PyObject_Vectorcall(self->fallback, args, nargsf, NULL);
+    }
+    Py_INCREF(kind); /* the class obj had before the read, kept alive through it */
+    PyObject *value = PyObject_GetAttr(obj, name);
+    if (value == NULL) {
+        Py_DECREF(kind);
+        if (nargs == 3 && PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            PyErr_Clear();
+            return Py_NewRef(args[2]);
+        }
+        return NULL;
+    }
+    PyTypeObject *value_kind = Py_TYPE(value);
+    int verdict = 0; /* 1: the value as it is */
+    if (value_kind != &PyTuple_Type) {
+        verdict = PySet_Contains(self->plain, (PyObject *)value_kind);
+        if (verdict == 0 && (value_kind == &PyCFunction_Type || value_kind == &PyCMethod_Type)) {
+            verdict = PyCFunction_GET_SELF(value) == obj;
+        }
+        else if (verdict == 0 && value_kind == &PyMethod_Type) {
+            verdict = is_programs_method_of(self, value, obj);
+            if (verdict == 0 && PyMethod_GET_SELF(value) == obj && PyFunction_Check(PyMethod_GET_FUNCTION(value))) {
+                PyObject *crossing = crossing_bound_to(self, value, obj);
+                if (crossing != NULL || PyErr_Occurred()) {
+                    Py_DECREF(kind);
+                    Py_DECREF(value);
+                    return crossing;
+                }
+            }
+        }
+    }
+    if (verdict < 0) {
+        Py_DECREF(kind);
+        Py_DECREF(value);
+        return NULL;
+    }
+    if (verdict) {
+        Py_DECREF(kind);
+        return value;
+    }
+    PyObject *classify_args[4] = {obj, (PyObject *)kind, name, value};
+    PyObject *result = PyObject_Vectorcall(self->classify, classify_args, 4, NULL);
+    Py_DECREF(kind);
+    Py_DECREF(value);
+    return result;
+}
+
+static PyObject *
+admit_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Guard *self = (Guard *)callable;
+    if (kwnames == NULL && PyVectorcall_NARGS(nargsf) == 1) {
+        int plain = PySet_Contains(self->plain, (PyObject *)Py_TYPE(args[0]));
+        if (plain < 0) {
+            return NULL;
+        }
+        if (plain) {
+            return Py_NewRef(args[0]);
+        }
+    }
+    return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+}
+
+static PyObject *
+getitem_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Guard *self = (Guard *)callable;
+    if (kwnames != NULL || PyVectorcall_NARGS(nargsf) != 2) {
+        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+    }
+    PyObject *value = PyObject_GetItem(args[0], args[1]);
+    if (value == NULL) {
+        return NULL;
+    }
+    int plain = PySet_Contains(self->plain, (PyObject *)Py_TYPE(value));
+    if (plain < 0) {
+        Py_DECREF(value);
+        return NULL;
+    }
+    if (plain) {
+        return value;
+    }
+    PyObject *result = PyObject_CallOneArg(self->classify, value);
+    Py_DECREF(value);
+    return result;
+}
+
+static PyObject *
+write_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Guard *self = (Guard *)callable;
+    if (kwnames == NULL && PyVectorcall_NARGS(nargsf) == 1 &&
+        (PyDict_CheckExact(args[0]) || PyList_CheckExact(args[0]))) {
+        return Py_NewRef(args[0]);
+    }
+    return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+}
+
+static void
+guard_dealloc(Guard *self)
+{
+    Py_XDECREF(self->name);
+    Py_XDECREF(self->plain);
+    Py_XDECREF(self->fallback);
+    Py_XDECREF(self->classify);
+    Py_XDECREF(self->public_names);
+    Py_XDECREF(self->opaque);
+    Py_XDECREF(self->source_filename);
+    Py_XDECREF(self->method_crossings);
+    PyTypeObject *tp = Py_TYPE(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyObject *
+guard_repr(Guard *self)
+{
+    return PyUnicode_FromFormat("<built-in function %U>", self->name);
+}
+
+static PyMemberDef guard_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(Guard, vectorcall), READONLY},
+    {NULL},
+};
+
+static PyType_Slot guard_slots[] = {
+    {Py_tp_dealloc, guard_dealloc},
+    {Py_tp_repr, guard_repr},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_members, guard_members},
+    {Py_tp_doc, "One of the sandbox's guards, its common case in C."},
+    {0, NULL},
+};
+
+/* Not instantiable from Python (no tp_new) and not subclassable: only the make_*
+ * functions build one, and the module is not offered to programs. */
+static PyType_Spec guard_spec = {
+    .name = "src.worker._fastguards.Guard",
+    .basicsize = sizeof(Guard),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_DISALLOW_INSTANTIATION |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = guard_slots,
+};
+
+/* A new guard of the module's type; takes new references to every object given. */
+static PyObject *
+new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObject *plain, PyObject *fallback,
+          PyObject *classify)
+{
+    PyTypeObject **state = PyModule_GetState(module);
+    if (state == NULL || *state == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_fastguards is not initialised");
+        return NULL;
+    }
+    if (!PySet_CheckExact(plain) || !PyCallable_Check(fallback) || (classify != NULL && !PyCallable_Check(classify))) {
+        PyErr_SetString(PyExc_TypeError, "a guard needs the PLAIN set and Python callables");
+        return NULL;
+    }
+    PyObject *repr_name = PyUnicode_FromString(name);
+    if (repr_name == NULL) {
+        return NULL;
+    }
+    Guard *self = PyObject_New(Guard, *state);
+    if (self == NULL) {
+        Py_DECREF(repr_name);
+        return NULL;
+    }
+    self->name = repr_name;
+    self->plain = Py_NewRef(plain);
+    self->fallback = Py_NewRef(fallback);
+    self->classify = Py_XNewRef(classify);
+    self->public_names = NULL;
+    self->opaque = NULL;
+    self->source_filename = NULL;
+    self->method_crossings = NULL;
+    self->vectorcall = vectorcall;
+    return (PyObject *)self;
+}
+
+static PyObject *
+make_getattr(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7 || !PySet_CheckExact(args[0]) || !PyTuple_CheckExact(args[2]) || !PyUnicode_CheckExact(args[3]) ||
+        !PyDict_CheckExact(args[6])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "make_getattr(public_names: set, plain: set, opaque: tuple, source_filename: str, "
+                        "fallback, classify, method_crossings: dict)");
+        return NULL;
+    }
+    Guard *self = (Guard *)new_guard(module, guarded_getattr_vectorcall, "getattr", args[1], args[4], args[5]);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->public_names = Py_NewRef(args[0]);
+    self->opaque = Py_NewRef(args[2]);
+    self->source_filename = Py_NewRef(args[3]);
+    self->method_crossings = Py_NewRef(args[6]);
+    return (PyObject *)self;
+}
+
+static PyObject *
+make_admit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "make_admit(plain: set, fallback)");
+        return NULL;
+    }
+    return new_guard(module, admit_vectorcall, "_admit_", args[0], args[1], NULL);
+}
+
+static PyObject *
+make_getitem(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "make_getitem(plain: set, fallback, admit_slow)");
+        return NULL;
+    }
+    return new_guard(module, getitem_vectorcall, "_getitem_", args[0], args[1], args[2]);
+}
+
+static PyObject *
+make_write(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "make_write(plain: set, fallback)");
+        return NULL;
+    }
+    return new_guard(module, write_vectorcall, "_write_", args[0], args[1], NULL);
+}
+
+static PyMethodDef module_methods[] = {
+    {"make_getattr", (PyCFunction)(void (*)(void))make_getattr, METH_FASTCALL,
+     "make_getattr(public_names, plain, opaque, source_filename, fallback, classify, method_crossings)"},
+    {"make_admit", (PyCFunction)(void (*)(void))make_admit, METH_FASTCALL, "make_admit(plain, fallback)"},
+    {"make_getitem", (PyCFunction)(void (*)(void))make_getitem, METH_FASTCALL,
+     "make_getitem(plain, fallback, admit_slow)"},
+    {"make_write", (PyCFunction)(void (*)(void))make_write, METH_FASTCALL, "make_write(plain, fallback)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+module_exec(PyObject *module)
+{
+    PyObject *type = PyType_FromModuleAndSpec(module, &guard_spec, NULL);
+    if (type == NULL) {
+        return -1;
+    }
+    *(PyTypeObject **)PyModule_GetState(module) = (PyTypeObject *)type; /* the module keeps it */
+    return 0;
+}
+
+static int
+module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    PyTypeObject **state = PyModule_GetState(module);
+    if (state != NULL) {
+        Py_VISIT(*state);
+    }
+    return 0;
+}
+
+static int
+module_clear(PyObject *module)
+{
+    PyTypeObject **state = PyModule_GetState(module);
+    if (state != NULL) {
+        Py_CLEAR(*state);
+    }
+    return 0;
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef fastguards_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "src.worker._fastguards",
+    .m_doc = "The attribute guard's common case in C (see guards.py and fastguards.py).",
+    .m_size = sizeof(PyTypeObject *),
+    .m_methods = module_methods,
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+};
+
+PyMODINIT_FUNC
+PyInit__fastguards(void)
+{
+    return PyModuleDef_Init(&fastguards_module);
+}

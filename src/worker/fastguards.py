@@ -1,0 +1,85 @@
+"""The guards' C half, where it is built (``python -m src.build_fastguards``).
+
+The guards run for every ``obj.name``, ``x[i]``, call result and assignment target the
+program evaluates; in Python their checks cost more than the operation itself
+(bench/overhead: ``squares.append``, ``self.x``, ``counts[w] = ...``). ``_fastguards.c``
+decides the common cases in C and answers only where the Python rules give the value
+unchanged:
+
+* ``getattr``: a public name already seen, on an object that is not a frame, code,
+  traceback or module, whose value is plain, a built-in method bound to the object, the
+  program's own method bound to it, or a library method bound to it whose crossing the
+  membrane already made (that crossing, bound to the object);
+* ``_admit_``, ``_getitem_``: a value whose exact type is in PLAIN;
+* ``_write_``: an exact dict or list.
+
+Every other case goes to the Python guard (or, for a value already read, to its verdict
+on that value): the rules are written once, in guards.py and membrane.py.
+
+Without the built module (no compiler on the machine), or with
+``EXECUTOR_PURE_PYTHON_GUARDS=1``, the Python guard is used as it is: the same answers,
+more slowly. tests/unit/test_fastguards.py feeds both the same objects and names and
+compares what they give."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+try:
+    from . import _fastguards  # type: ignore[attr-defined]
+except ImportError:  # not built here: the pure-Python guards
+    _fastguards = None
+
+#: Set to "1" to run the guards in pure Python even where the C half is built.
+PURE_PYTHON_VARIABLE = "EXECUTOR_PURE_PYTHON_GUARDS"
+
+
+def available() -> bool:
+    """Whether the C half is built and not switched off."""
+    return _fastguards is not None and os.environ.get(PURE_PYTHON_VARIABLE) != "1"
+
+
+def accelerated_getattr(
+    *,
+    public_names: set[str],
+    plain: set[type],
+    opaque: tuple[type, ...],
+    source_filename: str,
+    fallback: Callable[..., Any],
+    value_read: Callable[[object, type, str, Any], Any],
+    method_crossings: dict[Any, Callable[..., Any]],
+) -> Callable[..., Any]:
+    """The C guard over the Python one (``fallback``), or ``fallback`` itself where the C
+    half is not available. The sets are the Python guard's own, shared, not copied: a
+    class the membrane judges plain, or a name found public, counts at once in both."""
+    if not available():
+        return fallback
+    return _fastguards.make_getattr(  # type: ignore[no-any-return]
+        public_names, plain, opaque, source_filename, fallback, value_read, method_crossings
+    )
+
+
+def accelerated_admit(plain: set[type], fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``_admit_``: the value if its exact type is in ``plain``, else ``fallback(value)``."""
+    if not available():
+        return fallback
+    return _fastguards.make_admit(plain, fallback)  # type: ignore[no-any-return]
+
+
+def accelerated_getitem(
+    plain: set[type], fallback: Callable[[Any, Any], Any], admit_slow: Callable[[Any], Any]
+) -> Callable[[Any, Any], Any]:
+    """``_getitem_``: ``obj[key]`` if its exact type is in ``plain``, else what
+    ``admit_slow`` makes of it; ``fallback`` for any other call shape."""
+    if not available():
+        return fallback
+    return _fastguards.make_getitem(plain, fallback, admit_slow)  # type: ignore[no-any-return]
+
+
+def accelerated_write(plain: set[type], fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``_write_``: an exact dict or list as it is, else ``fallback(obj)``."""
+    if not available():
+        return fallback
+    return _fastguards.make_write(plain, fallback)  # type: ignore[no-any-return]

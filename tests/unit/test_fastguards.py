@@ -1,0 +1,241 @@
+"""The guards' C half gives the answers of the Python rules (src/worker/fastguards.py).
+
+The same programs run twice in-process, once with the C guards and once with
+``EXECUTOR_PURE_PYTHON_GUARDS=1``, reading every name of a list from every object of a
+list (plain values, ``str`` subclasses as names, the program's own classes, library
+objects, module proxies, capability objects the membrane replaces or refuses); what each
+read gives (its kind, or the error it raised) must be the same."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+
+import pytest
+
+from src.worker import fastguards, guards
+from tests.support.inprocess import Proxies, run
+
+requires_c = pytest.mark.skipif(not fastguards.available(), reason="the C half is not built here")
+
+_OBJECTS = """
+import abc, collections, dataclasses, enum, fractions, functools, json, random, re, typing
+class Plain:
+    def method(self):
+        return 1
+class Items(collections.UserList): pass
+class Failure(Exception): pass
+class Pair(typing.NamedTuple):
+    a: int
+@dataclasses.dataclass(frozen=True)
+class Frozen:
+    a: int = 1
+class Colour(enum.Enum):
+    RED = 1
+class Text(str): pass
+class Table(dict): pass
+class Answers:
+    def __getattr__(self, name):
+        return (name, json.dumps, random.Random)
+class Counting(collections.Counter): pass
+class Shifty:
+    @property
+    def x(self):
+        return (json.dumps, 1)
+def function(): pass
+rng = random.Random(1)
+pattern = re.compile("a(b)")
+objects = {
+    "int": 1, "str": "s", "list": [1], "dict": {"a": 1}, "tuple": (1, 2), "bytes": b"x", "none": None,
+    "range": range(3), "slice": slice(1, 2), "frozenset": frozenset({1}),
+    "plain": Plain(), "userlist": Items([1]), "exception": Failure(json.dumps, 1), "namedtuple": Pair(1),
+    "frozen": Frozen(), "enum-member": Colour.RED, "text": Text("s"), "table": Table(a=1),
+    "answers": Answers(), "counter": Counting("abca"), "shifty": Shifty(), "function": function,
+    "class": Plain, "fraction": fractions.Fraction(1, 3), "decoder": json.JSONDecoder(), "module": json,
+    "random": rng, "pattern": pattern, "match": pattern.match("ab"), "alias": list[int],
+    "typing-alias": typing.List[int], "partial": functools.partial(max, 1), "generator": (x for x in []),
+    "super": super(Items, Items([1])), "type": type, "dumps": json.dumps,
+}
+"""
+_NAMES = [
+    "append", "x", "a", "real", "get", "method", "args", "value", "name", "data", "dumps", "loads",
+    "randint", "random", "search", "group", "most_common", "keys", "format", "format_map", "mro",
+    "f_globals", "gi_frame", "gi_code", "__class__", "__dict__", "_private", "__init__", "__name__",
+    "nope", "startswith", "scan_once", "func", "numerator", "__origin__", "__args__",
+]  # fmt: skip
+_READS = """
+offered = {id(json.dumps): "json.dumps", id(random.Random): "random.Random"}
+def kind(value):
+    return offered.get(id(value), type(value).__name__)
+outcomes = []
+for object_name, obj in objects.items():
+    for name in names:
+        for how in ("plain", "default", "subclass-name"):
+            try:
+                if how == "plain":
+                    value = getattr(obj, name)
+                elif how == "default":
+                    value = getattr(obj, name, "missing")
+                else:
+                    value = getattr(obj, Text(name))
+                outcome = kind(value)
+                if kind(value) in ("int", "str", "bool", "NoneType"):
+                    outcome += ":" + repr(value)
+                elif kind(value) == "tuple":
+                    outcome += ":" + repr([kind(item) for item in value])
+                if callable(value) and hasattr(value, "__name__"):
+                    outcome += ":" + value.__name__
+            except Exception as error:
+                outcome = type(error).__name__ + ":" + str(error)[:120]
+            outcomes.append([object_name, name, how, outcome])
+outcomes
+"""
+
+
+def _outcomes(proxies: Proxies, code: str, *, pure: bool) -> list[list[str]]:
+    previous = os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
+    if pure:
+        os.environ[fastguards.PURE_PYTHON_VARIABLE] = "1"
+    try:
+        return list(run(code, proxies, max_result_bytes=8 << 20).result)
+    finally:
+        os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
+        if previous is not None:
+            os.environ[fastguards.PURE_PYTHON_VARIABLE] = previous
+
+
+@requires_c
+def test_every_read_gives_what_the_python_guard_gives(proxies: Proxies) -> None:
+    code = f"{_OBJECTS}\nnames = {_NAMES!r}\n{_READS}"
+    fast = _outcomes(proxies, code, pure=False)
+    python = _outcomes(proxies, code, pure=True)
+    assert len(fast) == len(python) > 1000
+    assert [row for row in fast if row not in python] == []
+    # Every branch of the C code is exercised: plain values, bound methods, the program's
+    # methods, crossings, refusals.
+    seen = {row[3].partition(":")[0] for row in fast}
+    assert {"int", "builtin_function_or_method", "builtin_method", "method", "SecurityError", "AttributeError"} <= seen
+
+
+@requires_c
+def test_a_second_read_of_a_library_method_is_the_crossing_the_first_made(proxies: Proxies) -> None:
+    """The C guard answers a library method read from the crossing the Python path made
+    on the first read: both are crossings (their results pass the membrane), of the same
+    function, bound to the same object."""
+    code = (
+        "import collections, random\n"
+        "rng = random.Random(3)\n"
+        "first, second = rng.randint, rng.randint\n"
+        "c = collections.Counter('abca')\n"
+        "[first(1, 6) == random.Random(3).randint(1, 6), type(first).__name__, type(second).__name__,\n"
+        " first == second, c.most_common(1), c.most_common(1)]"
+    )
+    for pure in (False, True):
+        assert _outcomes(proxies, code, pure=pure) == [True, "method", "method", True, [["a", 2]], [["a", 2]]]
+
+
+@requires_c
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        ((), "TypeError"),
+        ((1,), "TypeError"),
+        ((1, "real", 2, 3), "TypeError"),
+        ((1, 2), "TypeError"),  # a name that is not a str
+    ],
+)
+def test_a_call_of_another_shape_is_the_python_guards_error(call: tuple[object, ...], expected: str) -> None:
+    def outcome(getattr_: object) -> str:
+        try:
+            getattr_(*call)  # type: ignore[operator]
+        except Exception as error:  # noqa: BLE001 - the error is the answer
+            return f"{type(error).__name__}: {error}"
+        return "no error"
+
+    fast, python = outcome(guards.guarded_getattr), outcome(guards.python_guarded_getattr)
+    assert fast == python
+    assert fast.startswith(expected)
+
+
+@requires_c
+def test_a_keyword_default_is_the_python_guards_answer() -> None:
+    assert guards.guarded_getattr(1, "nope", default=5) == guards.python_guarded_getattr(1, "nope", default=5) == 5
+
+
+@requires_c
+def test_the_c_guards_are_what_the_program_gets() -> None:
+    assert guards.guarded_getattr is not guards.python_guarded_getattr
+    assert repr(guards.guarded_getattr) == "<built-in function getattr>"
+    with pytest.raises(TypeError):
+        type(guards.guarded_getattr)()  # type: ignore[misc]  # not instantiable from Python
+
+
+@requires_c
+def test_items_admissions_and_writes_give_what_the_python_guards_give(proxies: Proxies) -> None:
+    code = (
+        "import json, collections\n"
+        "class Table(dict): pass\n"
+        "rows = [{'a': [1, (2, 3)]}, Table(b=json.loads), collections.OrderedDict(c=1)]\n"
+        "counts = {}\n"
+        "for word in 'a b a'.split():\n"
+        "    counts[word] = counts.get(word, 0) + 1\n"
+        "seen = []\n"
+        "for row in rows:\n"
+        "    for key in row:\n"
+        "        value = row[key]\n"
+        "        seen.append([key, type(value).__name__])\n"
+        "        row[key] = value\n"
+        "[seen, counts, rows[0]['a'][1][0]]"
+    )
+    expected = [[["a", "list"], ["b", "function"], ["c", "int"]], {"a": 2, "b": 1}, 2]
+    assert _outcomes(proxies, code, pure=False) == _outcomes(proxies, code, pure=True) == expected
+
+
+def test_ci_builds_the_c_half() -> None:
+    """.ci/run requires the built module (EXECUTOR_FASTGUARDS_REQUIRED=1): a compiler
+    error there must not pass as a slower service."""
+    if os.environ.get("EXECUTOR_FASTGUARDS_REQUIRED") != "1":
+        pytest.skip("only where the build is required")
+    assert fastguards.available()
+
+
+class _LibraryHolder:
+    """A class no program defined, holding what the membrane refuses or replaces."""
+
+    def __init__(self) -> None:
+        self.capabilities = (type, os, os.getpid, sys._getframe())
+        self.module = os
+        self.function = os.getpid
+        self.kind = type
+        self.bound = sys.modules.__getitem__
+        self.frame = sys._getframe()
+
+
+def _describe(read: Callable[[], object]) -> str:
+    try:
+        value = read()
+    except Exception as error:  # noqa: BLE001 - the error is the answer
+        return f"{type(error).__name__}: {error}"
+    if type(value) is tuple:
+        return f"tuple{[type(item).__name__ for item in value]}"
+    return f"{type(value).__name__} {value is type}"
+
+
+@requires_c
+@pytest.mark.parametrize("name", ["capabilities", "module", "function", "kind", "bound", "frame", "f_globals"])
+def test_what_library_objects_hold_is_refused_or_replaced_as_the_python_guard_does(proxies: Proxies, name: str) -> None:
+    """Read directly, not from a program: values no program could bring to the guard
+    (a real module, a frame, the real ``type`` in a library object's tuple)."""
+    run("1", proxies)  # the membrane as a job configures it
+    holder = _LibraryHolder()
+    _describe(lambda: guards.python_guarded_getattr(holder, name))  # the name is now known public (or not)
+    fast = _describe(lambda: guards.guarded_getattr(holder, name))
+    python = _describe(lambda: guards.python_guarded_getattr(holder, name))
+    assert fast == python
+    assert "True" not in fast  # never the real type
+    for obj in (holder.frame, os):  # a frame, a real module: every name takes the Python path
+        assert _describe(functools.partial(guards.guarded_getattr, obj, name)) == _describe(
+            functools.partial(guards.python_guarded_getattr, obj, name)
+        )
