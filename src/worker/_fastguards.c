@@ -8,6 +8,9 @@
  * _getitem_(obj, key): obj[key] if its exact type is in PLAIN, else the membrane's
  * admit_slow of it (no second read).
  * _write_(obj): obj if it is an exact dict or list, else the Python write guard.
+ * _write_attribute_(obj, name): obj if name is an exact str not starting with "_" and the
+ * running job's table (ownership._current.public_attributes_writable) already holds obj's
+ * exact class under its id, else the Python guard (which fills that table).
  *
  * getattr: what is decided here, in this order, exactly as guarded_getattr decides it:
  *   - anything but (obj, exact str name) with no keywords, or a name not yet known to be
@@ -39,6 +42,9 @@ typedef struct {
     PyObject *opaque;       /* getattr: tuple of types never read from here (frame, code, traceback, module) */
     PyObject *source_filename; /* getattr: the program's code's co_filename */
     PyObject *method_crossings; /* getattr: dict, library function -> its crossing */
+    PyObject *ownership;    /* write_attribute: the ownership module, whose _current is the running job's */
+    PyObject *current_name; /* write_attribute: "_current", interned */
+    PyObject *writable_name; /* write_attribute: "public_attributes_writable", interned */
     vectorcallfunc vectorcall;
 } Guard;
 
@@ -204,6 +210,45 @@ write_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObj
     return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
 }
 
+static PyObject *
+write_attribute_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Guard *self = (Guard *)callable;
+    if (kwnames != NULL || PyVectorcall_NARGS(nargsf) != 2 || !PyUnicode_CheckExact(args[1]) ||
+        (PyUnicode_GET_LENGTH(args[1]) > 0 && PyUnicode_READ_CHAR(args[1], 0) == '_')) {
+        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+    }
+    PyObject *current = PyObject_GetAttr(self->ownership, self->current_name);
+    if (current == NULL) {
+        return NULL;
+    }
+    PyObject *writable = PyObject_GetAttr(current, self->writable_name);
+    Py_DECREF(current);
+    if (writable == NULL) {
+        return NULL;
+    }
+    if (!PyDict_CheckExact(writable)) {
+        Py_DECREF(writable);
+        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+    }
+    PyObject *kind = (PyObject *)Py_TYPE(args[0]);
+    PyObject *key = PyLong_FromVoidPtr(kind); /* id(kind) */
+    if (key == NULL) {
+        Py_DECREF(writable);
+        return NULL;
+    }
+    PyObject *noted = PyDict_GetItemWithError(writable, key); /* an int key: no Python code runs */
+    Py_DECREF(key);
+    Py_DECREF(writable); /* noted, if any, is kept alive by the job's table, which the job keeps */
+    if (noted == kind) {
+        return Py_NewRef(args[0]);
+    }
+    if (noted == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+}
+
 static void
 guard_dealloc(Guard *self)
 {
@@ -215,6 +260,9 @@ guard_dealloc(Guard *self)
     Py_XDECREF(self->opaque);
     Py_XDECREF(self->source_filename);
     Py_XDECREF(self->method_crossings);
+    Py_XDECREF(self->ownership);
+    Py_XDECREF(self->current_name);
+    Py_XDECREF(self->writable_name);
     PyTypeObject *tp = Py_TYPE(self);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
@@ -281,6 +329,9 @@ new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObjec
     self->opaque = NULL;
     self->source_filename = NULL;
     self->method_crossings = NULL;
+    self->ownership = NULL;
+    self->current_name = NULL;
+    self->writable_name = NULL;
     self->vectorcall = vectorcall;
     return (PyObject *)self;
 }
@@ -336,6 +387,27 @@ make_write(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return new_guard(module, write_vectorcall, "_write_", args[0], args[1], NULL);
 }
 
+static PyObject *
+make_write_attribute(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyModule_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "make_write_attribute(plain: set, ownership: module, fallback)");
+        return NULL;
+    }
+    Guard *self = (Guard *)new_guard(module, write_attribute_vectorcall, "_write_attribute_", args[0], args[2], NULL);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->ownership = Py_NewRef(args[1]);
+    self->current_name = PyUnicode_InternFromString("_current");
+    self->writable_name = PyUnicode_InternFromString("public_attributes_writable");
+    if (self->current_name == NULL || self->writable_name == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
 static PyMethodDef module_methods[] = {
     {"make_getattr", (PyCFunction)(void (*)(void))make_getattr, METH_FASTCALL,
      "make_getattr(public_names, plain, opaque, source_filename, fallback, classify, method_crossings)"},
@@ -343,6 +415,8 @@ static PyMethodDef module_methods[] = {
     {"make_getitem", (PyCFunction)(void (*)(void))make_getitem, METH_FASTCALL,
      "make_getitem(plain, fallback, admit_slow)"},
     {"make_write", (PyCFunction)(void (*)(void))make_write, METH_FASTCALL, "make_write(plain, fallback)"},
+    {"make_write_attribute", (PyCFunction)(void (*)(void))make_write_attribute, METH_FASTCALL,
+     "make_write_attribute(plain, ownership, fallback)"},
     {NULL, NULL, 0, NULL},
 };
 

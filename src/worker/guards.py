@@ -59,7 +59,13 @@ from ..language.names import (
 from ..language.policy import SOURCE_FILENAME
 from . import ownership as _ownership
 from .dynamic import sandbox_eval, sandbox_exec
-from .fastguards import accelerated_admit, accelerated_getattr, accelerated_getitem, accelerated_write
+from .fastguards import (
+    accelerated_admit,
+    accelerated_getattr,
+    accelerated_getitem,
+    accelerated_write,
+    accelerated_write_attribute,
+)
 from .fastguards import available as fastguards_available
 from .formatting import exact_str as exact_str  # noqa: PLC0414 - re-exported
 from .formatting import set_field_guards, wrap_format
@@ -1599,7 +1605,9 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_iter_unpack_sequence_": unpacked_as_is,
         "_unpack_sequence_": unpacked_as_is,
         "_write_": make_fast_write_guard(user_classes),  # made per job: C or Python as the job runs
-        "_write_attribute_": make_write_attribute(make_write_guard(user_classes)),
+        "_write_attribute_": accelerated_write_attribute(
+            PLAIN, _ownership, make_write_attribute(make_write_guard(user_classes))
+        ),
         "_inplacevar_": guarded_inplacevar,
         "_apply_": guarded_apply,
         "_match_values_": match_values,

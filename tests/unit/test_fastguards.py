@@ -8,15 +8,17 @@ read gives (its kind, or the error it raised) must be the same."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from src.worker import fastguards, guards
 from tests.support.inprocess import Proxies, run
+from tests.unit.test_guards import _WRITE_NAMES, _WRITE_TARGETS, _write_outcomes
 
 requires_c = pytest.mark.skipif(not fastguards.available(), reason="the C half is not built here")
 
@@ -94,16 +96,23 @@ outcomes
 """
 
 
-def _outcomes(proxies: Proxies, code: str, *, pure: bool) -> list[list[str]]:
+@contextlib.contextmanager
+def _guards(*, pure: bool) -> Iterator[None]:
+    """The jobs started inside run with the C guards, or with the pure-Python ones."""
     previous = os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
     if pure:
         os.environ[fastguards.PURE_PYTHON_VARIABLE] = "1"
     try:
-        return list(run(code, proxies, max_result_bytes=8 << 20).result)
+        yield
     finally:
         os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
         if previous is not None:
             os.environ[fastguards.PURE_PYTHON_VARIABLE] = previous
+
+
+def _outcomes(proxies: Proxies, code: str, *, pure: bool) -> list[list[str]]:
+    with _guards(pure=pure):
+        return list(run(code, proxies, max_result_bytes=8 << 20).result)
 
 
 @requires_c
@@ -239,3 +248,20 @@ def test_what_library_objects_hold_is_refused_or_replaced_as_the_python_guard_do
         assert _describe(functools.partial(guards.guarded_getattr, obj, name)) == _describe(
             functools.partial(guards.python_guarded_getattr, obj, name)
         )
+
+
+@requires_c
+def test_attribute_writes_end_as_with_the_python_guard(proxies: Proxies) -> None:
+    """Each write of the write-guard table (every kind of object, public and private
+    names), after a public write on each object (the table the C guard consults),
+    ends as it does with the Python guards."""
+    targets = run(_WRITE_TARGETS + "list(targets)", proxies).result
+    cases = [(target, name) for target in targets for name in _WRITE_NAMES]
+
+    def outcomes(pure: bool) -> list[str]:
+        with _guards(pure=pure):
+            return _write_outcomes(True, cases, proxies)
+
+    fast, python = outcomes(False), outcomes(True)
+    assert fast == python
+    assert "SecurityError" in fast and "stored" in fast
