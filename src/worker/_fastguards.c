@@ -214,8 +214,13 @@ static PyObject *
 write_attribute_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     Guard *self = (Guard *)callable;
-    if (kwnames != NULL || PyVectorcall_NARGS(nargsf) != 2 || !PyUnicode_CheckExact(args[1]) ||
-        (PyUnicode_GET_LENGTH(args[1]) > 0 && PyUnicode_READ_CHAR(args[1], 0) == '_')) {
+    if (kwnames != NULL || PyVectorcall_NARGS(nargsf) != 2 || !PyUnicode_CheckExact(args[1])) {
+        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+    }
+    if (PyUnicode_READY(args[1]) < 0) {
+        return NULL;
+    }
+    if (PyUnicode_GET_LENGTH(args[1]) > 0 && PyUnicode_READ_CHAR(args[1], 0) == '_') {
         return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
     }
     PyObject *current = PyObject_GetAttr(self->ownership, self->current_name);
@@ -249,20 +254,48 @@ write_attribute_vectorcall(PyObject *callable, PyObject *const *args, size_t nar
     return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
 }
 
+/* A guard holds Python functions whose closures reach the job's namespace, which holds
+ * the guard: a cycle the collector must see through (sessions run many jobs in one process). */
+static int
+guard_traverse(Guard *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->name);
+    Py_VISIT(self->plain);
+    Py_VISIT(self->fallback);
+    Py_VISIT(self->classify);
+    Py_VISIT(self->public_names);
+    Py_VISIT(self->opaque);
+    Py_VISIT(self->source_filename);
+    Py_VISIT(self->method_crossings);
+    Py_VISIT(self->ownership);
+    Py_VISIT(self->current_name);
+    Py_VISIT(self->writable_name);
+    return 0;
+}
+
+static int
+guard_clear(Guard *self)
+{
+    Py_CLEAR(self->name);
+    Py_CLEAR(self->plain);
+    Py_CLEAR(self->fallback);
+    Py_CLEAR(self->classify);
+    Py_CLEAR(self->public_names);
+    Py_CLEAR(self->opaque);
+    Py_CLEAR(self->source_filename);
+    Py_CLEAR(self->method_crossings);
+    Py_CLEAR(self->ownership);
+    Py_CLEAR(self->current_name);
+    Py_CLEAR(self->writable_name);
+    return 0;
+}
+
 static void
 guard_dealloc(Guard *self)
 {
-    Py_XDECREF(self->name);
-    Py_XDECREF(self->plain);
-    Py_XDECREF(self->fallback);
-    Py_XDECREF(self->classify);
-    Py_XDECREF(self->public_names);
-    Py_XDECREF(self->opaque);
-    Py_XDECREF(self->source_filename);
-    Py_XDECREF(self->method_crossings);
-    Py_XDECREF(self->ownership);
-    Py_XDECREF(self->current_name);
-    Py_XDECREF(self->writable_name);
+    PyObject_GC_UnTrack(self);
+    guard_clear(self);
     PyTypeObject *tp = Py_TYPE(self);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
@@ -281,6 +314,8 @@ static PyMemberDef guard_members[] = {
 
 static PyType_Slot guard_slots[] = {
     {Py_tp_dealloc, guard_dealloc},
+    {Py_tp_traverse, guard_traverse},
+    {Py_tp_clear, guard_clear},
     {Py_tp_repr, guard_repr},
     {Py_tp_call, PyVectorcall_Call},
     {Py_tp_members, guard_members},
@@ -294,7 +329,7 @@ static PyType_Spec guard_spec = {
     .name = "src.worker._fastguards.Guard",
     .basicsize = sizeof(Guard),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_DISALLOW_INSTANTIATION |
-             Py_TPFLAGS_IMMUTABLETYPE,
+             Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_HAVE_GC,
     .slots = guard_slots,
 };
 
@@ -316,7 +351,7 @@ new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObjec
     if (repr_name == NULL) {
         return NULL;
     }
-    Guard *self = PyObject_New(Guard, *state);
+    Guard *self = PyObject_GC_New(Guard, *state);
     if (self == NULL) {
         Py_DECREF(repr_name);
         return NULL;
@@ -333,6 +368,7 @@ new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObjec
     self->current_name = NULL;
     self->writable_name = NULL;
     self->vectorcall = vectorcall;
+    PyObject_GC_Track(self);
     return (PyObject *)self;
 }
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import sys
+import weakref
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -265,3 +267,25 @@ def test_attribute_writes_end_as_with_the_python_guard(proxies: Proxies) -> None
     fast, python = outcomes(False), outcomes(True)
     assert fast == python
     assert "SecurityError" in fast and "stored" in fast
+
+
+@requires_c
+def test_a_guard_in_a_reference_cycle_is_collected() -> None:
+    """A job's guards hold closures that reach its namespace, which holds the guards: the
+    collector must see through a guard (sessions run many jobs in one process)."""
+
+    class Namespace(dict[str, object]):  # a dict the test can hold a weak reference to
+        pass
+
+    def a_cycle_through_a_guard() -> weakref.ref[Namespace]:
+        namespace = Namespace()
+
+        def fallback(value: object) -> object:
+            return namespace  # the closure reaches the namespace ...
+
+        namespace["_write_"] = fastguards.accelerated_write(set(), fallback)  # ... which holds the guard
+        return weakref.ref(namespace)
+
+    alive = a_cycle_through_a_guard()
+    gc.collect()
+    assert alive() is None
