@@ -19,6 +19,8 @@
  *   - a value whose exact type is in PLAIN (not a tuple): the value;
  *   - a built-in method bound to obj (a builtin_function_or_method or a builtin_method,
  *     the C methods that know their class): the value;
+ *   - a value read from a module proxy (obj's class was module_proxy before the read)
+ *     that the sandbox offers (its id in offered_ids): the value;
  *   - a method of the program's own function bound to obj: the value;
  *   - a method of a library function bound to obj, obj's class plain, the function's
  *     crossing already made (METHOD_CROSSINGS): the crossing bound to obj, as
@@ -42,6 +44,8 @@ typedef struct {
     PyObject *opaque;       /* getattr: tuple of types never read from here (frame, code, traceback, module) */
     PyObject *source_filename; /* getattr: the program's code's co_filename */
     PyObject *method_crossings; /* getattr: dict, library function -> its crossing */
+    PyObject *module_proxy; /* getattr: the ModuleProxy class */
+    PyObject *offered_ids;  /* getattr: set of ids of every value the sandbox offers */
     PyObject *ownership;    /* write_attribute: the ownership module, whose _current is the running job's */
     PyObject *current_name; /* write_attribute: "_current", interned */
     PyObject *writable_name; /* write_attribute: "public_attributes_writable", interned */
@@ -74,6 +78,19 @@ is_programs_method_of(Guard *self, PyObject *value, PyObject *obj)
     }
     PyCodeObject *code = (PyCodeObject *)PyFunction_GET_CODE(function);
     return PyObject_RichCompareBool(code->co_filename, self->source_filename, Py_EQ);
+}
+
+/* 1: the sandbox offers value (its id is in offered_ids); 0: not; -1: error. */
+static int
+is_offered(Guard *self, PyObject *value)
+{
+    PyObject *id = PyLong_FromVoidPtr(value);
+    if (id == NULL) {
+        return -1;
+    }
+    int offered = PySet_Contains(self->offered_ids, id); /* an int: no Python code runs */
+    Py_DECREF(id);
+    return offered;
 }
 
 /* The crossing of the method's function bound to obj, a new reference; NULL with no
@@ -128,6 +145,9 @@ guarded_getattr_vectorcall(PyObject *callable, PyObject *const *args, size_t nar
     int verdict = 0; /* 1: the value as it is */
     if (value_kind != &PyTuple_Type) {
         verdict = PySet_Contains(self->plain, (PyObject *)value_kind);
+        if (verdict == 0 && (PyObject *)kind == self->module_proxy) {
+            verdict = is_offered(self, value);
+        }
         if (verdict == 0 && (value_kind == &PyCFunction_Type || value_kind == &PyCMethod_Type)) {
             verdict = PyCFunction_GET_SELF(value) == obj;
         }
@@ -268,6 +288,8 @@ guard_traverse(Guard *self, visitproc visit, void *arg)
     Py_VISIT(self->opaque);
     Py_VISIT(self->source_filename);
     Py_VISIT(self->method_crossings);
+    Py_VISIT(self->module_proxy);
+    Py_VISIT(self->offered_ids);
     Py_VISIT(self->ownership);
     Py_VISIT(self->current_name);
     Py_VISIT(self->writable_name);
@@ -285,6 +307,8 @@ guard_clear(Guard *self)
     Py_CLEAR(self->opaque);
     Py_CLEAR(self->source_filename);
     Py_CLEAR(self->method_crossings);
+    Py_CLEAR(self->module_proxy);
+    Py_CLEAR(self->offered_ids);
     Py_CLEAR(self->ownership);
     Py_CLEAR(self->current_name);
     Py_CLEAR(self->writable_name);
@@ -364,6 +388,8 @@ new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObjec
     self->opaque = NULL;
     self->source_filename = NULL;
     self->method_crossings = NULL;
+    self->module_proxy = NULL;
+    self->offered_ids = NULL;
     self->ownership = NULL;
     self->current_name = NULL;
     self->writable_name = NULL;
@@ -375,11 +401,11 @@ new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObjec
 static PyObject *
 make_getattr(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 7 || !PySet_CheckExact(args[0]) || !PyTuple_CheckExact(args[2]) || !PyUnicode_CheckExact(args[3]) ||
-        !PyDict_CheckExact(args[6])) {
+    if (nargs != 9 || !PySet_CheckExact(args[0]) || !PyTuple_CheckExact(args[2]) || !PyUnicode_CheckExact(args[3]) ||
+        !PyDict_CheckExact(args[6]) || !PyType_Check(args[7]) || !PySet_CheckExact(args[8])) {
         PyErr_SetString(PyExc_TypeError,
                         "make_getattr(public_names: set, plain: set, opaque: tuple, source_filename: str, "
-                        "fallback, classify, method_crossings: dict)");
+                        "fallback, classify, method_crossings: dict, module_proxy: type, offered_ids: set)");
         return NULL;
     }
     Guard *self = (Guard *)new_guard(module, guarded_getattr_vectorcall, "getattr", args[1], args[4], args[5]);
@@ -390,6 +416,8 @@ make_getattr(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     self->opaque = Py_NewRef(args[2]);
     self->source_filename = Py_NewRef(args[3]);
     self->method_crossings = Py_NewRef(args[6]);
+    self->module_proxy = Py_NewRef(args[7]);
+    self->offered_ids = Py_NewRef(args[8]);
     return (PyObject *)self;
 }
 
@@ -446,7 +474,8 @@ make_write_attribute(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 static PyMethodDef module_methods[] = {
     {"make_getattr", (PyCFunction)(void (*)(void))make_getattr, METH_FASTCALL,
-     "make_getattr(public_names, plain, opaque, source_filename, fallback, classify, method_crossings)"},
+     "make_getattr(public_names, plain, opaque, source_filename, fallback, classify, method_crossings, "
+     "module_proxy, offered_ids)"},
     {"make_admit", (PyCFunction)(void (*)(void))make_admit, METH_FASTCALL, "make_admit(plain, fallback)"},
     {"make_getitem", (PyCFunction)(void (*)(void))make_getitem, METH_FASTCALL,
      "make_getitem(plain, fallback, admit_slow)"},

@@ -7,9 +7,10 @@ decides the common cases in C and answers only where the Python rules give the v
 unchanged:
 
 * ``getattr``: a public name already seen, on an object that is not a frame, code,
-  traceback or module, whose value is plain, a built-in method bound to the object, the
-  program's own method bound to it, or a library method bound to it whose crossing the
-  membrane already made (that crossing, bound to the object);
+  traceback or module, whose value is plain, a member the sandbox offers read from a
+  module proxy, a built-in method bound to the object, the program's own method bound to
+  it, or a library method bound to it whose crossing the membrane already made (that
+  crossing, bound to the object);
 * ``_admit_``, ``_getitem_``: a value whose exact type is in PLAIN;
 * ``_write_``: an exact dict or list;
 * ``_write_attribute_``: a public name on an instance of a class the running job's rules
@@ -53,6 +54,8 @@ def accelerated_getattr(
     fallback: Callable[..., Any],
     value_read: Callable[[object, type, str, Any], Any],
     method_crossings: dict[Any, Callable[..., Any]],
+    module_proxy: type,
+    offered_ids: set[int],
 ) -> Callable[..., Any]:
     """The C guard over the Python one (``fallback``), or ``fallback`` itself where the C
     half is not available. The sets are the Python guard's own, shared, not copied: a
@@ -60,7 +63,7 @@ def accelerated_getattr(
     if not available():
         return fallback
     return _fastguards.make_getattr(  # type: ignore[no-any-return]
-        public_names, plain, opaque, source_filename, fallback, value_read, method_crossings
+        public_names, plain, opaque, source_filename, fallback, value_read, method_crossings, module_proxy, offered_ids
     )
 
 

@@ -620,6 +620,8 @@ guarded_getattr = accelerated_getattr(
     fallback=python_guarded_getattr,
     value_read=_value_read,
     method_crossings=METHOD_CROSSINGS,
+    module_proxy=ModuleProxy,
+    offered_ids=OFFERED_IDS,
 )
 
 
