@@ -39,14 +39,11 @@ from .formatting import safe_format, safe_format_map
 from .guards import (
     TEXT_SIGNATURE_END,
     bases_for_a_library_factory,
-    check_class_namespace,
     exact_keywords,
     exact_str,
-    fresh_abc_data,
     guarded_getattr,
     guarded_getitem,
-    library_hooks_overridden_by_defs,
-    library_state_not_intercepted,
+    make_class_factory,
     refuse_metaclass,
     sanitize_match_args,
     type_of,
@@ -228,61 +225,55 @@ def _sanitized(cls: Any) -> Any:
     return cls
 
 
-def _safe_make_dataclass(real: Any) -> Any:
-    @functools.wraps(real)
-    def make_dataclass(cls_name: str, fields: Any, *args: Any, namespace: Any = None, **kwargs: Any) -> Any:
+def _make_dataclass_as_a_class_statement(dataclass: Any) -> Any:
+    """``dataclasses.make_dataclass``, built the way the program's own code would build
+    the class: the class statement's factory (every rule a class statement's namespace and
+    bases meet, also those its program bases lend), then the ``dataclass`` decorator the
+    program is offered (its options decided as exact bools, the class checked after it).
+    The library's make_dataclass is only ``types.new_class`` then ``dataclass``; a parallel
+    path through the real ones had to repeat each rule, and drifted (lent hooks, options
+    that ran the program's ``__bool__`` mid-processing, bases decided as given instead of
+    as resolved)."""
 
-        # Exact strings: a str subclass could answer startswith() as it likes.
-        checked_fields: list[Any] = []
-        for item in fields:
-            if isinstance(item, str):
-                checked_fields.append(exact_str(item, "field name"))
-            else:
-                spec = tuple(item)
-                checked_fields.append((exact_str(spec[0], "field name"), *spec[1:]))
-        for item in checked_fields:
-            _no_dunder(item if isinstance(item, str) else item[0], "a make_dataclass field name")
-        checked_namespace = {exact_str(k, "namespace key"): v for k, v in dict(namespace or {}).items()}
-        for key in checked_namespace:
-            _no_dunder(key, "a make_dataclass namespace key")
-        check_class_namespace(checked_namespace)
-        # types.new_class would name its caller's module ("types"), which a hook that
-        # sees the class while it is built would take as the class's.
-        checked_namespace["__module__"] = "__main__"
-        kwargs = exact_keywords(kwargs)  # asked here, matched to parameters by the real one
+    def make_dataclass(cls_name: Any, fields: Any, *args: Any, namespace: Any = None, **options: Any) -> Any:
         if args:
             raise TypeError("make_dataclass() takes its options (bases=, namespace=, ...) as keywords")
-        kwargs["bases"] = bases = bases_for_a_library_factory(kwargs.get("bases", ()))
-        # The class statement's rules for what the namespace holds: values the program
-        # could hold as they are (a dict C code filled is not), and a library base's
-        # private hook overridden only by the program's def.
-        for key, value in checked_namespace.items():
-            if admit(value) is not value:
+        options = exact_keywords(options)
+        name = exact_str(cls_name, "class name")
+        bases = bases_for_a_library_factory(options.pop("bases", ()))
+        annotations: dict[str, Any] = {}
+        defaults: dict[str, Any] = {}
+        for item in fields:
+            spec = (item,) if isinstance(item, str) else tuple(item)
+            if len(spec) not in (1, 2, 3):
+                raise TypeError(f"Invalid field: {item!r}")
+            # Exact strings: a str subclass could answer isidentifier() as it likes.
+            field = exact_str(spec[0], "field name")
+            if not field.isidentifier():
+                raise TypeError(f"Field names must be valid identifiers: {field!r}")
+            if keyword.iskeyword(field):
+                raise TypeError(f"Field names must not be keywords: {field!r}")
+            if field in annotations:
+                raise TypeError(f"Field name duplicated: {field!r}")
+            _no_dunder(field, "a make_dataclass field name")
+            annotations[field] = spec[1] if len(spec) > 1 else "typing.Any"
+            if len(spec) == 3:
+                defaults[field] = spec[2]
+        body = {exact_str(k, "namespace key"): v for k, v in dict(namespace or {}).items()}
+        for key, value in body.items():
+            _no_dunder(key, "a make_dataclass namespace key")
+            if admit(value) is not value:  # a dict C code filled may hold anything
                 raise SecurityError(f"make_dataclass: the namespace value of {key!r} cannot be held in the sandbox")
-        library_hooks_overridden_by_defs(checked_namespace, bases)
-        library_state_not_intercepted(checked_namespace, bases)
-        if any(isinstance(base, abc.ABCMeta) for base in bases):
-            # A registry of its own before the hooks run, as the class statement gives one.
-            checked_namespace["_abc_impl"] = fresh_abc_data()
-        # Built as a class statement is: the hooks that see the class while it is built
-        # (a descriptor's __set_name__, a base's __init_subclass__) see the program's own
-        # class, and one they keep when the factory then fails is abandoned, its ABC
-        # registry its own (ownership.end_construction).
-        token = ownership.begin_construction(checked_namespace)
-        cls = None
-        try:
-            cls = real(exact_str(cls_name, "class name"), checked_fields, *args, namespace=checked_namespace, **kwargs)
-        finally:
-            ownership.end_construction(token, cls)
-            if cls is None:
-                ownership.repair_half_built_abcs(tuple(base for base in bases if isinstance(base, type)))
-        _sanitized(cls)  # before it becomes the program's: a metaclass never does
-        # types.new_class names the caller's module ("types"); a class of the program
-        # belongs to __main__, as a class statement's does (what dataclasses compiled
-        # meanwhile only reads the names it was given).
-        type.__setattr__(cls, "__module__", "__main__")
-        ownership.current().add(cls)  # built for the program: its own class
-        return cls
+
+        def fill(prepared: Any) -> None:  # what the class statement's body would bind
+            prepared["__module__"] = "__main__"
+            prepared["__qualname__"] = name
+            for key, value in (*body.items(), *defaults.items()):
+                prepared[key] = value
+            prepared["__annotations__"] = annotations
+
+        cls = types.new_class(name, bases, {"metaclass": make_class_factory(ownership.current())}, fill)
+        return dataclass(cls, **options)
 
     return make_dataclass
 
@@ -438,13 +429,13 @@ def _dataclass_readers() -> dict[str, Any]:
 
 
 def _dataclasses_replacements() -> dict[str, Any]:
-    return {
-        "dataclass": _sanitizing(
-            _match_args_after(_own_classes_only(dataclasses.dataclass, "dataclasses.dataclass", factory=True))
-        ),
-        "make_dataclass": _safe_make_dataclass(dataclasses.make_dataclass),
-        **_dataclass_readers(),
-    }
+    dataclass = _sanitizing(
+        _match_args_after(_own_classes_only(dataclasses.dataclass, "dataclasses.dataclass", factory=True))
+    )
+    make_dataclass = _make_dataclass_as_a_class_statement(dataclass)
+    functools.update_wrapper(make_dataclass, dataclasses.make_dataclass)
+    del make_dataclass.__wrapped__  # the library's stays out of reach
+    return {"dataclass": dataclass, "make_dataclass": make_dataclass, **_dataclass_readers()}
 
 
 def _dispatch_without_eval(dispatcher: Any) -> Any:

@@ -59,6 +59,11 @@ REFUSED = [
         id="make_dataclass-dunder-field",
     ),
     pytest.param(
+        program("escape_make_dataclass_options_run_program_code"),
+        "SecurityError",
+        id="make_dataclass-options-run-program-code",
+    ),
+    pytest.param(
         program("escape_make_dataclass_dunder_namespace"),
         "SecurityError",
         id="make_dataclass-dunder-namespace",
@@ -239,6 +244,11 @@ def test_a_class_factory_checks_the_bases_before_the_class_exists(
             "escape_dataclass_field_named_like_a_library_method",
             ["SecurityError", ["ordinary fields of a library base's subclass still work"]],
         ),
+        (
+            "escape_make_dataclass_hook_lent_by_a_program_base",
+            [["SecurityError"], [], "Point(x=1, y=2)", "plain"],
+        ),
+        ("escape_make_dataclass_bases_decided_as_resolved", [True, False, True]),
     ],
 )
 def test_what_c_code_takes_out_of_a_tuple_or_hands_to_setattr_is_what_the_program_could_hold(
