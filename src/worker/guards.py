@@ -778,6 +778,11 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
             raise SecurityError(f'cannot set "{checked}": it is a private name of a library class')
         if checked in LIBRARY_STATE_NAMES:
             raise SecurityError(f'cannot set "{checked}": it is the name of a library\'s state')
+        if isinstance(obj, builtins.type) and own and library_state_name_below(obj, checked):
+            raise SecurityError(
+                f'cannot set "{checked}" on a class after its class statement: a library base class '
+                "(of it or of a class below it) uses that name; define it in the class statement"
+            )
         if own and not _is_program_function(obj) and library_hook_below(obj, checked):
             raise SecurityError(
                 f'cannot set "{checked}": it overrides a method a library base class calls; '
@@ -1187,29 +1192,81 @@ def _inherited_from_program_bases(bases: tuple[type, ...]) -> dict[str, Any]:
     return found
 
 
+_PROPERTY_ACCESSORS = tuple(vars(property)[name] for name in ("fget", "fset", "fdel"))
+
+
+def _state_descriptor_is_the_programs(value: object, key: str) -> None:
+    """A data descriptor (a ``__set__`` or ``__delete__`` in its class) under a name a
+    library base keeps state by: what the interpreter calls with the library's own values
+    must be the program's functions, whose parameters pass the membrane. A property (or a
+    program subclass of one) has its accessors checked, read through property's own
+    fields; any other descriptor class's ``__get__``/``__set__``/``__delete__`` must be
+    the program's defs (a library descriptor, or a program subclass that inherits a C
+    ``__set__``, receives the values raw)."""
+    kind = builtins.type(value)
+    if not any("__set__" in vars(klass) or "__delete__" in vars(klass) for klass in kind.__mro__):
+        return
+    if (kind is types.GetSetDescriptorType or kind is types.MemberDescriptorType) and is_user_class(
+        cast("Any", value).__objclass__
+    ):
+        return  # the interpreter's own for the program's class (__dict__, a slot): it stores as it is told
+    refusal = SecurityError(
+        f'"{key}" is state a library base class keeps; in the sandbox it can be a property whose '
+        "accessors are the program's functions, not a library descriptor"
+    )
+    for hook in ("__get__", "__set__", "__delete__"):
+        owner = next((klass for klass in kind.__mro__ if hook in vars(klass)), None)
+        if owner is None or owner is property:
+            continue  # property's own: it calls the accessors checked below
+        if not (is_user_class(owner) and _is_program_function(vars(owner)[hook])):
+            raise refusal
+    if isinstance(value, property):
+        for field in _PROPERTY_ACCESSORS:
+            accessor = field.__get__(value)
+            if accessor is not None:
+                _program_callable(accessor, key)
+
+
 def library_state_not_intercepted(namespace: Mapping[str, Any], bases: tuple[type, ...]) -> None:
     """A data descriptor in the program's class is found before the instance dict, so
     under a name the library bases' code keeps state by (``self._stream = sys.stdout`` in
-    PrettyPrinter's ``__init__``) it receives the library's own values: its accessors must
-    be the program's functions, whose parameters pass the membrane
-    (``property(None, box.setdefault)`` stored the worker's stream raw)."""
+    PrettyPrinter's ``__init__``) it receives the library's own values
+    (``property(None, box.setdefault)`` stored the worker's stream raw). Checked for the
+    namespace and for everything the program's classes among the bases lend (a program
+    base with no library base of its own defines it, the new class combines the two):
+    wherever in the MRO the interpreter finds it."""
     used: set[str] = set()
     for base in bases:
         if isinstance(base, builtins.type):
             used |= names_library_code_uses(base)
-    for key, value in namespace.items():
-        if not isinstance(key, str) or key not in used:
+    lent = [
+        vars(klass)
+        for base in bases
+        if isinstance(base, builtins.type)
+        for klass in base.__mro__
+        if is_user_class(klass)
+    ]
+    for scope in (namespace, *lent):
+        for key, value in scope.items():
+            if isinstance(key, str) and key in used:
+                _state_descriptor_is_the_programs(value, key)
+
+
+def library_state_name_below(cls: type, name: str) -> bool:
+    """Whether ``name`` is one the library code of ``cls``'s MRO, or of any class below
+    ``cls``, uses (names_library_code_uses): written onto a class after its class
+    statement, a value there could be a data descriptor over the library's state, and the
+    store cannot see the value it stores."""
+    pending, seen = [cls], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
             continue
-        kind = builtins.type(value)
-        if kind is property:
-            for accessor in (value.fget, value.fset, value.fdel):
-                if accessor is not None:
-                    _program_callable(accessor, key)
-        elif not is_user_class(kind) and any("__set__" in vars(k) or "__delete__" in vars(k) for k in kind.__mro__):
-            raise SecurityError(
-                f'"{key}" is state a library base class keeps; in the sandbox it can be a property '
-                "whose accessors are the program's functions, not a library descriptor"
-            )
+        seen.add(id(current))
+        if name in names_library_code_uses(current):
+            return True
+        pending.extend(builtins.type.__subclasses__(current))
+    return False
 
 
 def _is_hook(value: object) -> bool:

@@ -43,6 +43,7 @@ from .guards import (
     exact_str,
     guarded_getattr,
     guarded_getitem,
+    library_state_not_intercepted,
     make_class_factory,
     refuse_metaclass,
     sanitize_match_args,
@@ -836,6 +837,10 @@ def guard_enum_functional_api() -> None:
             if not isinstance(mixin, type):
                 raise TypeError("Enum(type=...) must be a class")
             bases_for_a_library_factory((mixin, cls))
+            if isinstance(names, dict):
+                # _EnumDict keeps a descriptor value as a class attribute, not a member:
+                # the class statement's rule for what intercepts the mixin's state.
+                library_state_not_intercepted(names, (mixin, cls))
         result = real(cls, class_name, names, *args, **kwargs)
         ownership.current().add(result)
         return _sanitized(result)

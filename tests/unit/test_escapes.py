@@ -249,6 +249,10 @@ def test_a_class_factory_checks_the_bases_before_the_class_exists(
             [["SecurityError"], [], "Point(x=1, y=2)", "plain"],
         ),
         ("escape_make_dataclass_bases_decided_as_resolved", [True, False, True]),
+        (
+            "escape_library_state_descriptor_by_other_routes",
+            [["SecurityError"] * 4, {}, ["{'a': 1}", "\n"], [3, "blue"]],
+        ),
     ],
 )
 def test_what_c_code_takes_out_of_a_tuple_or_hands_to_setattr_is_what_the_program_could_hold(
