@@ -925,6 +925,9 @@ def guard_dataclass_fields() -> None:
         return
 
     def _process_class(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        for value in list(vars(cls).values()):
+            if type(value) is dataclasses.Field:
+                _exact_field_options(value)
         for name in vars(cls).get("__annotations__", {}):
             if not (type(name) is str and name.isidentifier() and not keyword.iskeyword(name)):
                 raise SecurityError(f"dataclasses: the field name {name!r} is not an identifier")
@@ -1043,6 +1046,45 @@ def guard_dataclass_fields() -> None:
     _process_class.sandbox_guarded = True  # type: ignore[attr-defined]
     dataclasses._process_class = _process_class  # type: ignore[attr-defined]  # noqa: SLF001
     _guard_generated_init()
+    _guard_slots_rebuild()
+
+
+def _guard_slots_rebuild() -> None:
+    """``dataclass(slots=True)`` builds a new class from the processed one's namespace
+    (``dataclasses._add_slots``), which runs the bases' ``__init_subclass__`` (a program
+    base can keep the new class) before anything after the decorator can look at it. Its
+    docstring becomes the new class's text signature, which ``inspect.signature`` (run by
+    dataclasses for a subclass's docstring) evaluates with the real eval: the program's
+    code that ran during processing (a field option's ``__bool__``) could have written
+    one. Checked here, before the class exists."""
+    real = dataclasses._add_slots  # type: ignore[attr-defined]  # noqa: SLF001 - the rebuild
+    if getattr(real, "sandbox_guarded", False):
+        return
+
+    def _add_slots(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        doc = vars(cls).get("__doc__")
+        if isinstance(doc, str) and str.__contains__(doc, TEXT_SIGNATURE_END):
+            raise SecurityError("dataclasses: a class docstring cannot hold a text signature in the sandbox")
+        return real(cls, *args, **kwargs)
+
+    _add_slots.sandbox_guarded = True  # type: ignore[attr-defined]
+    dataclasses._add_slots = _add_slots  # type: ignore[attr-defined]  # noqa: SLF001
+
+
+def _exact_field_options(field: dataclasses.Field[Any]) -> None:
+    """A field's options as exact values, decided before the class is processed: the
+    library asks ``if f.init:`` (``repr``, ``compare``, ``hash``, ``kw_only``) in the
+    middle of processing, after the checks of the class, and an option's ``__bool__``
+    is the program's code (it wrote a text-signature docstring right before
+    ``slots=True`` rebuilt the class)."""
+    for name in ("init", "repr", "compare"):
+        option = getattr(field, name)
+        if type(option) is not bool:
+            setattr(field, name, bool(option))
+    if field.hash is not None and type(field.hash) is not bool:
+        field.hash = bool(field.hash)
+    if field.kw_only is not dataclasses.MISSING and type(field.kw_only) is not bool:
+        field.kw_only = bool(field.kw_only)
 
 
 #: For each dataclass being processed, innermost last: whether it is the program's.
@@ -1394,8 +1436,21 @@ def guard_cached_property_get() -> None:
         return
 
     def __get__(self: Any, instance: Any, owner: Any = None) -> Any:
-        if instance is not None and not any(vars(klass).get(self.attrname) is self for klass in type(instance).__mro__):
-            raise SecurityError("a cached_property can only be read from an instance of its class")
+        if instance is not None:
+            holders = [klass for klass in type(instance).__mro__ if vars(klass).get(self.attrname) is self]
+            if not holders:
+                raise SecurityError("a cached_property can only be read from an instance of its class")
+            function = self.func
+            if (
+                type(function) is types.FunctionType
+                and function.__code__.co_filename != SOURCE_FILENAME
+                and "." in function.__qualname__
+                and all(is_user_class(klass) for klass in holders)
+            ):
+                # A library class's own (IPv4Network.broadcast_address) copied into the
+                # program's class: its method would run on any self, which the membrane
+                # refuses a library method held without its instance (UnboundMethod).
+                raise SecurityError("a library class's cached_property runs only on instances of that class")
         return real(self, instance, owner)
 
     __get__.sandbox_guarded = True  # type: ignore[attr-defined]

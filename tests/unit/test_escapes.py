@@ -19,6 +19,7 @@ import pytest
 
 from src.language.validation import MAX_VIOLATIONS, SourcePolicy, validate_source
 from src.protocol import ProtocolError, parse_reply
+from src.worker import ownership
 from src.worker.crossing import ORIGINALS
 from src.worker.jsonsafe import to_json_value
 from src.worker.membrane import MEMBRANE
@@ -249,6 +250,8 @@ def test_a_class_factory_checks_the_bases_before_the_class_exists(
             [["SecurityError"], [], "Point(x=1, y=2)", "plain"],
         ),
         ("escape_make_dataclass_bases_decided_as_resolved", [True, False, True]),
+        ("escape_dataclass_field_option_runs_program_code", ["SecurityError", False, "Point(x=1)", False]),
+        ("escape_library_cached_property_on_a_program_class", ["SecurityError", [], "10.0.0.255", 42]),
         (
             "escape_library_state_descriptor_by_other_routes",
             [["SecurityError"] * 4, {}, ["{'a': 1}", "\n"], [3, "blue"]],
@@ -491,3 +494,18 @@ def test_every_exposed_callable_using_a_dangerous_primitive_was_reviewed(proxies
                 if key not in REVIEWED:
                     unreviewed.append(key)
     assert unreviewed == []
+
+
+def test_make_dataclass_generates_an_init_that_admits_as_the_decorators_does(proxies: Proxies) -> None:
+    """Pass 39: the class make_dataclass builds is the program's before dataclasses
+    processes it (it is built as a class statement's is), so its generated ``__init__``
+    admits its parameters as the decorator's does."""
+    run("1", proxies)  # the membrane and the job's registry, as the worker sets them up
+    ownership.begin_job()
+    made = proxies["dataclasses"].make_dataclass("Made", [("a", object)])
+
+    stated_class = type("Stated", (), {"__annotations__": {"a": object}, "__module__": "__main__"})
+    ownership.current().add(stated_class)  # what the class statement does
+    stated = proxies["dataclasses"].dataclass(stated_class)
+    assert made.__init__.__code__.co_freevars == stated.__init__.__code__.co_freevars
+    assert "__sandbox_admit__" in made.__init__.__code__.co_freevars
