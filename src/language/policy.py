@@ -408,11 +408,23 @@ class SandboxTransformer(RestrictingNodeTransformer):
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
         """``except E as e``: the exception (and so its ``.obj``, ``.args`` ..., read
-        through the guards) passes the membrane before the handler runs."""
+        through the guards) passes the membrane before the handler runs. The interpreter
+        binds a temporary, and ``e`` only what the membrane admits: bound first and checked
+        after, the raw exception was a store into the namespace (in an Enum body,
+        ``_EnumDict`` took it as a member's value). As the interpreter does for ``e``, the
+        name is unbound when the handler ends, however it ends."""
         visited = super().visit_ExceptHandler(node)
         assert isinstance(visited, ast.ExceptHandler)
         if visited.name:
-            visited.body.insert(0, _located(_admit_statement(visited.name), visited))  # type: ignore[arg-type]
+            name, temporary = visited.name, self.gen_tmp_name()
+            visited.name = temporary
+            bind = ast.Assign(targets=[ast.Name(name, ast.Store())], value=_admitted_value(temporary))
+            unbind: list[ast.stmt] = [
+                ast.Assign(targets=[ast.Name(name, ast.Store())], value=ast.Constant(None)),
+                ast.Delete(targets=[ast.Name(name, ast.Del())]),
+            ]
+            handler = ast.Try(body=[bind, *visited.body], handlers=[], orelse=[], finalbody=unbind)
+            visited.body = [_located(handler, visited)]  # type: ignore[list-item]
         return visited
 
     def visit_With(self, node: ast.With) -> ast.AST:

@@ -1445,6 +1445,7 @@ def _temporaries_kept_apart(namespace: Mapping[str, object]) -> Mapping[str, obj
     keeping: Any = _NAMESPACES_KEEPING_TEMPORARIES_APART.get(kind)
     if keeping is None:
         library_setitem = kind.__setitem__
+        library_getitem = kind.__getitem__
 
         def __setitem__(self: dict[str, object], key: str, value: object) -> None:
             if builtins.type(key) is str and is_temporary(key):
@@ -1452,14 +1453,35 @@ def _temporaries_kept_apart(namespace: Mapping[str, object]) -> Mapping[str, obj
             else:
                 library_setitem(self, key, value)
 
-        keeping = builtins.type(kind.__name__, (kind,), {"__setitem__": __setitem__, "__module__": kind.__module__})
+        def __getitem__(self: dict[str, object], key: str) -> object:
+            # The class body reads names from here (LOAD_NAME), and what the metaclass
+            # put in before the body ran is the library's (EnumType.__prepare__ stores the
+            # base's _generate_next_value_, a library method): admitted as any value the
+            # program reads, until the body binds the name itself.
+            value = library_getitem(self, key)
+            prepared = vars(self).get(_PREPARED_ENTRIES)
+            if prepared is not None and prepared.get(key, _MISSING) is value:
+                return admit(value)
+            return value
+
+        keeping = builtins.type(
+            kind.__name__,
+            (kind,),
+            {"__setitem__": __setitem__, "__getitem__": __getitem__, "__module__": kind.__module__},
+        )
         _NAMESPACES_KEEPING_TEMPORARIES_APART[kind] = keeping
     kept: dict[str, object] = keeping.__new__(keeping)
     dict.update(kept, namespace)
     state = getattr(namespace, "__dict__", None)
     if state is not None:
         vars(kept).update(state)
+    vars(kept)[_PREPARED_ENTRIES] = dict(namespace)
     return kept
+
+
+#: Where a namespace the class factory made keeps what the library metaclass's __prepare__
+#: put in it (an attribute of the namespace object, which only the sandbox reaches).
+_PREPARED_ENTRIES = "__sandbox_prepared_entries__"
 
 
 def make_class_factory(user_classes: UserClasses) -> object:
@@ -1508,7 +1530,13 @@ def make_class_factory(user_classes: UserClasses) -> object:
         def __prepare__(self, name: str, bases: tuple[type, ...], **kwargs: Any) -> Mapping[str, object]:
             kwargs = exact_keywords(kwargs)
             namespace = self._metaclass(bases, kwargs).__prepare__(name, bases, **kwargs)
-            return namespace if builtins.type(namespace) is dict else _temporaries_kept_apart(namespace)
+            if builtins.type(namespace) is not dict:
+                return _temporaries_kept_apart(namespace)
+            for key, value in namespace.items():
+                # The body reads these by name, with no guard (a plain dict's LOAD_NAME).
+                if admit(value) is not value:
+                    raise SecurityError(f"the class namespace prepared for {name} holds {key!r}, a library value")
+            return namespace
 
         def __call__(self, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
             kwargs = exact_keywords(kwargs)
