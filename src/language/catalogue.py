@@ -718,11 +718,11 @@ CATALOGUE: dict[str, ModuleRule] = {
             "when library code calls it): here the class is the program's, of __main__; class syntax "
             "uses the real marker",
             "NamedTuple",
+            "TypedDict",
         ),
         allow(
-            "classes a program subclasses or instantiates: Generic and Protocol, TypedDict "
-            "(class syntax goes through the class checks), type variables, NewType",
-            "Generic", "Protocol", "TypedDict", "TypeVar", "TypeVarTuple", "ParamSpec",
+            "classes a program subclasses or instantiates: Generic and Protocol, type variables, NewType",
+            "Generic", "Protocol", "TypeVar", "TypeVarTuple", "ParamSpec",
             "ParamSpecArgs", "ParamSpecKwargs", "NewType", "TypeAliasType",
             "SupportsAbs", "SupportsBytes", "SupportsComplex", "SupportsFloat", "SupportsIndex",
             "SupportsInt", "SupportsRound", "IO", "TextIO", "BinaryIO",

@@ -145,6 +145,36 @@ def _program_named_tuple() -> Any:
     return NamedTuple
 
 
+def _program_typed_dict() -> Any:
+    """``typing.TypedDict('TD', {...})``: as NamedTuple's functional form, the real one
+    names the class after the module of the calling frame (a library's, when library
+    code made the call, or the sandbox's own through a call with ``*args``), and the
+    class is then no program's class. Here it is the program's, of ``__main__``. As a
+    base (``class TD(TypedDict)``) it is the real one's marker."""
+    real: Any = typing.TypedDict
+
+    @functools.wraps(real)
+    def TypedDict(typename: Any, fields: Any = None, /, *, total: Any = True, **kwargs: Any) -> Any:
+        if fields is None:
+            fields = kwargs
+        elif kwargs:
+            raise TypeError("TypedDict takes either a dict or keyword arguments, but not both")
+        annotations = {exact_str(key, "key name"): value for key, value in dict(fields).items()}
+        namespace = {"__annotations__": annotations, "__module__": "__main__"}
+        meta = typing._TypedDictMeta  # type: ignore[attr-defined]  # noqa: SLF001 - what the real one calls
+        cls = meta(exact_str(typename, "class name"), (), namespace, total=bool(total))
+        ownership.current().add(cls)  # built for the program: its own class
+        return _sanitized(cls)
+
+    del TypedDict.__wrapped__
+    TypedDict.__mro_entries__ = _typed_dict_base  # type: ignore[attr-defined]
+    return TypedDict
+
+
+def _typed_dict_base(bases: tuple[Any, ...]) -> tuple[type, ...]:
+    return (typing._TypedDict,)  # noqa: SLF001 - what the real marker stands for
+
+
 def _named_tuple_base(bases: tuple[Any, ...]) -> tuple[type, ...]:
     return (typing._NamedTuple,)  # type: ignore[attr-defined]  # noqa: SLF001 - what the real marker stands for
 
@@ -544,6 +574,7 @@ def _typing_replacements() -> dict[str, Any]:
     # the mark, is not offered).
     rewriting["no_type_check"] = _rewrites_its_argument(_mark_no_type_check, "typing.no_type_check")
     rewriting["NamedTuple"] = _program_named_tuple()
+    rewriting["TypedDict"] = _program_typed_dict()
     return {
         "runtime_checkable": _own_classes_only(typing.runtime_checkable, "typing.runtime_checkable"),
         "dataclass_transform": _decorator_factory_rewriting(typing.dataclass_transform, "typing.dataclass_transform"),
