@@ -32,6 +32,7 @@ import contextlib
 import dataclasses
 import enum
 import functools
+import gc
 import ipaddress
 import itertools
 import re
@@ -335,11 +336,39 @@ def _partial_fields(p: Any) -> tuple[Any, ...]:
     return (kind["func"].__get__(p), *kind["args"].__get__(p), *dict.values(keywords))
 
 
+def _lru_cache_function_position() -> int | None:
+    """Where, among what the collector sees an lru_cache wrapper hold (its C fields, in
+    the order of CPython's traverse function), the function it calls is: its
+    ``__wrapped__`` is a writable attribute update_wrapper set, not what a call runs.
+    None where this interpreter lays the fields out otherwise."""
+
+    def probe() -> None:
+        return None
+
+    wrapper = functools.lru_cache(maxsize=None)(probe)
+    wrapper()  # a cached result too: its entries come before the fields
+    held = gc.get_referents(wrapper)
+    found = [index - len(held) for index, value in enumerate(held) if value is probe]
+    return found[0] if len(found) == 1 else None
+
+
+_LRU_FUNCTION_POSITION = _lru_cache_function_position()
+
+
+def _lru_cache_callables(wrapper: Any) -> tuple[Any, ...]:
+    """What an lru_cache wrapper calls: the function in its C field, and its
+    ``__wrapped__`` too (where the field cannot be told apart, that alone)."""
+    wrapped = wrapper.__wrapped__
+    if _LRU_FUNCTION_POSITION is None:
+        return (wrapped,)
+    return (gc.get_referents(wrapper)[_LRU_FUNCTION_POSITION], wrapped)
+
+
 _CALLABLE_HOLDERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
     functools.partial: _partial_fields,
     # Final: no subclass; its fields are plain attributes of its own instance dict.
     functools.partialmethod: lambda p: (p.func, *p.args, *p.keywords.values()),
-    builtins.type(functools.lru_cache()(lambda: None)): lambda w: (w.__wrapped__,),
+    builtins.type(functools.lru_cache()(lambda: None)): _lru_cache_callables,
 }
 
 
