@@ -17,10 +17,10 @@ pip_install() {
 pip_install --require-hashes --no-deps -r requirements.lock
 
 # The guards' C half, built in place (skipped with a note where there is no compiler: the
-# guards then run in pure Python, with the same answers). EXECUTOR_FASTGUARDS_REQUIRED=1
+# guards then run in pure Python, with the same answers). FASTGUARDS_REQUIRED=1
 # (.ci/run) makes a failed build an error.
 build_fastguards() {
-  if [ "${EXECUTOR_FASTGUARDS_REQUIRED:-}" = 1 ]; then
+  if [ "${FASTGUARDS_REQUIRED:-}" = 1 ]; then
     .venv/bin/python -m src.build_fastguards --require
   else
     .venv/bin/python -m src.build_fastguards
