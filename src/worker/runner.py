@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from ..language.catalogue import CATALOGUE
 from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 from ..protocol import MAX_ERROR_TYPE_CHARS, ErrorInfo, Job, WorkerReply
-from . import dynamic, membrane, sys_stand_in
+from . import dynamic, fastguards, membrane, sys_stand_in
 from .guards import SandboxType, guard_globals, safe_builtins
 from .jsonsafe import clean_text, to_json_value
 from .library_guards import REPLACED_ORIGINALS
@@ -191,20 +191,21 @@ class Environment:
 
 #: The last environment built, with what it was built from: a worker builds one (in the
 #: template); in-process callers (tests) reuse it for the same proxies.
-_built: tuple[Mapping[str, ModuleProxy], frozenset[str], Environment] | None = None
+_built: tuple[Mapping[str, ModuleProxy], frozenset[str], bool, Environment] | None = None
 
 
 def build_environment(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> Environment:
     """The environment, and the membrane that judges values against what it offers."""
     global _built  # a per-process cache; see _built
-    if _built is not None and _built[0] is proxies and _built[1] == allowed:
-        return _built[2]
+    accelerated = fastguards.available()  # switched per process (tests compare both)
+    if _built is not None and _built[0] is proxies and _built[1] == allowed and _built[2] == accelerated:
+        return _built[3]
     table = safe_builtins(proxies, allowed, CURRENT_JOB)
     refused = [value for name in allowed for value in refused_members(sys.modules[name], CATALOGUE[name])]
     refused += REPLACED_ORIGINALS
     membrane.MEMBRANE.configure(membrane.offered_values(proxies, table), allowed, SandboxType, refused)
     environment = Environment(table, guard_globals(CURRENT_JOB))
-    _built = (proxies, allowed, environment)
+    _built = (proxies, allowed, accelerated, environment)
     return environment
 
 
