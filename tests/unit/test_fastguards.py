@@ -119,6 +119,9 @@ def _outcomes(proxies: Proxies, code: str, *, pure: bool) -> list[list[str]]:
 
 @requires_c
 def test_every_read_gives_what_the_python_guard_gives(proxies: Proxies) -> None:
+    # Each mode is what the job runs with (the per-process environment follows it).
+    assert _outcomes(proxies, "[type(getattr).__name__]", pure=False) == ["Guard"]
+    assert _outcomes(proxies, "[type(getattr).__name__]", pure=True) == ["function"]
     code = f"{_OBJECTS}\nnames = {_NAMES!r}\n{_READS}"
     fast = _outcomes(proxies, code, pure=False)
     python = _outcomes(proxies, code, pure=True)
