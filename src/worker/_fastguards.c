@@ -27,8 +27,10 @@
  *     membrane.admit_slow and crossing.method_crossing would make it;
  *   - anything else: the Python classification of the value read (no second read).
  *
- * Nothing here holds a borrowed reference across a call into Python: the read may run
- * any code (a property, __getattr__), which may even change obj's class.
+ * Nothing here holds a borrowed reference across a call that may run Python code: the
+ * read runs any code (a property, __getattr__), which may drop the caller's own reference
+ * to an argument (a C caller passes them borrowed: itertools.accumulate's total) or
+ * change obj's class. Every argument used after such a call is held for its length.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -76,8 +78,11 @@ is_programs_method_of(Guard *self, PyObject *value, PyObject *obj)
     if (!PyFunction_Check(function)) {
         return 0;
     }
-    PyCodeObject *code = (PyCodeObject *)PyFunction_GET_CODE(function);
-    return PyObject_RichCompareBool(code->co_filename, self->source_filename, Py_EQ);
+    PyObject *filename = ((PyCodeObject *)PyFunction_GET_CODE(function))->co_filename;
+    if (!PyUnicode_CheckExact(filename)) {
+        return 0; /* the Python verdict decides (a str subclass's __eq__ is code) */
+    }
+    return PyUnicode_Compare(filename, self->source_filename) == 0; /* runs no Python code */
 }
 
 /* 1: the sandbox offers value (its id is in offered_ids); 0: not; -1: error. */
@@ -110,34 +115,19 @@ crossing_bound_to(Guard *self, PyObject *method, PyObject *obj)
     return PyMethod_New(crossing, obj);
 }
 
+/* The read and the verdict, with obj, name and the default (NULL: none) held by the
+ * caller of this function for its whole length. */
 static PyObject *
-guarded_getattr_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+read_and_decide(Guard *self, PyObject *obj, PyObject *name, PyObject *fallback_value)
 {
-    Guard *self = (Guard *)callable;
-    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    if (kwnames != NULL || nargs < 2 || nargs > 3) {
-        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
-    }
-    PyObject *obj = args[0];
-    PyObject *name = args[1];
     PyTypeObject *kind = Py_TYPE(obj);
-    if (!PyUnicode_CheckExact(name) || is_opaque(self, kind)) {
-        return PyObject_Vectorcall(self->fallback, args, nargsf, NULL);
-    }
-    int public = PySet_Contains(self->public_names, name); /* an exact str: no Python __hash__ */
-    if (public < 0) {
-        return NULL;
-    }
-    if (!public) {
-        return PyObject_Vectorcall(self->fallback, args, nargsf, NULL);
-    }
     Py_INCREF(kind); /* the class obj had before the read, kept alive through it */
     PyObject *value = PyObject_GetAttr(obj, name);
     if (value == NULL) {
         Py_DECREF(kind);
-        if (nargs == 3 && PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        if (fallback_value != NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
             PyErr_Clear();
-            return Py_NewRef(args[2]);
+            return Py_NewRef(fallback_value);
         }
         return NULL;
     }
@@ -180,17 +170,53 @@ guarded_getattr_vectorcall(PyObject *callable, PyObject *const *args, size_t nar
 }
 
 static PyObject *
+guarded_getattr_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Guard *self = (Guard *)callable;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (kwnames != NULL || nargs < 2 || nargs > 3) {
+        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+    }
+    PyObject *obj = args[0];
+    PyObject *name = args[1];
+    if (!PyUnicode_CheckExact(name) || is_opaque(self, Py_TYPE(obj))) {
+        return PyObject_Vectorcall(self->fallback, args, nargsf, NULL);
+    }
+    int public = PySet_Contains(self->public_names, name); /* an exact str: no Python __hash__ */
+    if (public < 0) {
+        return NULL;
+    }
+    if (!public) {
+        return PyObject_Vectorcall(self->fallback, args, nargsf, NULL);
+    }
+    /* The arguments may be borrowed from a C caller (itertools.accumulate's total) whose
+     * own reference the read can drop (a property that advances the accumulate): held
+     * here until the verdict is made, as a Python frame holds its arguments. */
+    PyObject *fallback_value = nargs == 3 ? args[2] : NULL;
+    Py_INCREF(obj);
+    Py_INCREF(name);
+    Py_XINCREF(fallback_value);
+    PyObject *result = read_and_decide(self, obj, name, fallback_value);
+    Py_XDECREF(fallback_value);
+    Py_DECREF(name);
+    Py_DECREF(obj);
+    return result;
+}
+
+static PyObject *
 admit_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     Guard *self = (Guard *)callable;
     if (kwnames == NULL && PyVectorcall_NARGS(nargsf) == 1) {
-        int plain = PySet_Contains(self->plain, (PyObject *)Py_TYPE(args[0]));
-        if (plain < 0) {
-            return NULL;
+        PyObject *value = Py_NewRef(args[0]); /* held: a class's hash may run a metaclass's code */
+        int plain = PySet_Contains(self->plain, (PyObject *)Py_TYPE(value));
+        if (plain != 0) {
+            if (plain < 0) {
+                Py_CLEAR(value);
+            }
+            return value;
         }
-        if (plain) {
-            return Py_NewRef(args[0]);
-        }
+        Py_DECREF(value);
     }
     return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
 }
@@ -230,6 +256,39 @@ write_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObj
     return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
 }
 
+/* 1 when the running job's table (ownership._current.public_attributes_writable) holds
+ * obj's exact class under its id; 0 when not; -1 on an error. */
+static int
+noted_writable(Guard *self, PyObject *obj)
+{
+    PyObject *current = PyObject_GetAttr(self->ownership, self->current_name);
+    if (current == NULL) {
+        return -1;
+    }
+    PyObject *writable = PyObject_GetAttr(current, self->writable_name);
+    Py_DECREF(current);
+    if (writable == NULL) {
+        return -1;
+    }
+    if (!PyDict_CheckExact(writable)) {
+        Py_DECREF(writable);
+        return 0;
+    }
+    PyObject *kind = (PyObject *)Py_TYPE(obj);
+    PyObject *key = PyLong_FromVoidPtr(kind); /* id(kind) */
+    if (key == NULL) {
+        Py_DECREF(writable);
+        return -1;
+    }
+    PyObject *noted = PyDict_GetItemWithError(writable, key); /* an int key: no Python code runs */
+    Py_DECREF(key);
+    Py_DECREF(writable); /* noted is only compared below, never used */
+    if (noted == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    return noted == kind;
+}
+
 static PyObject *
 write_attribute_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -243,34 +302,15 @@ write_attribute_vectorcall(PyObject *callable, PyObject *const *args, size_t nar
     if (PyUnicode_GET_LENGTH(args[1]) > 0 && PyUnicode_READ_CHAR(args[1], 0) == '_') {
         return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
     }
-    PyObject *current = PyObject_GetAttr(self->ownership, self->current_name);
-    if (current == NULL) {
-        return NULL;
+    PyObject *obj = Py_NewRef(args[0]); /* held across the lookups below */
+    int noted = noted_writable(self, obj);
+    if (noted != 0) {
+        if (noted < 0) {
+            Py_CLEAR(obj);
+        }
+        return obj; /* the object, or NULL with the error set */
     }
-    PyObject *writable = PyObject_GetAttr(current, self->writable_name);
-    Py_DECREF(current);
-    if (writable == NULL) {
-        return NULL;
-    }
-    if (!PyDict_CheckExact(writable)) {
-        Py_DECREF(writable);
-        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
-    }
-    PyObject *kind = (PyObject *)Py_TYPE(args[0]);
-    PyObject *key = PyLong_FromVoidPtr(kind); /* id(kind) */
-    if (key == NULL) {
-        Py_DECREF(writable);
-        return NULL;
-    }
-    PyObject *noted = PyDict_GetItemWithError(writable, key); /* an int key: no Python code runs */
-    Py_DECREF(key);
-    Py_DECREF(writable); /* noted, if any, is kept alive by the job's table, which the job keeps */
-    if (noted == kind) {
-        return Py_NewRef(args[0]);
-    }
-    if (noted == NULL && PyErr_Occurred()) {
-        return NULL;
-    }
+    Py_DECREF(obj);
     return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
 }
 

@@ -11,15 +11,19 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import json
 import os
+import subprocess
 import sys
 import weakref
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from src.worker import fastguards, guards
 from tests.support.inprocess import Proxies, run
+from tests.support.server import PROJECT_ROOT
 from tests.unit.test_guards import _WRITE_NAMES, _WRITE_TARGETS, _write_outcomes
 
 requires_c = pytest.mark.skipif(not fastguards.available(), reason="the C half is not built here")
@@ -112,7 +116,7 @@ def _guards(*, pure: bool) -> Iterator[None]:
             os.environ[fastguards.PURE_PYTHON_VARIABLE] = previous
 
 
-def _outcomes(proxies: Proxies, code: str, *, pure: bool) -> list[list[str]]:
+def _outcomes(proxies: Proxies, code: str, *, pure: bool) -> list[Any]:
     with _guards(pure=pure):
         return list(run(code, proxies, max_result_bytes=8 << 20).result)
 
@@ -292,3 +296,22 @@ def test_a_guard_in_a_reference_cycle_is_collected() -> None:
     alive = a_cycle_through_a_guard()
     gc.collect()
     assert alive() is None
+
+
+@requires_c
+def test_an_argument_a_c_caller_drops_during_the_read_stays_alive() -> None:
+    """Pass 42: itertools.accumulate passes its total borrowed; a property on it that
+    advances the accumulate dropped the last reference while the C guard still used it (a
+    worker crash, then a full escape through the corrupted heap). Run in a process of its
+    own: before the fix it is a segmentation fault, not a failed assertion."""
+    code = (
+        "import json, sys\n"
+        "from tests.support.inprocess import catalogue_proxies, program, run\n"
+        "outcome = run(program('escape_c_guard_argument_dropped_during_the_read'), catalogue_proxies())\n"
+        "print(json.dumps(outcome.reply['result']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == ["survived", [1, 2]]
