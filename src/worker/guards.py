@@ -1554,9 +1554,16 @@ def make_class_factory(user_classes: UserClasses) -> object:
             library_hooks_overridden_by_defs(_inherited_from_program_bases(bases), bases)
             library_state_not_intercepted(namespace, bases)
             _no_field_named_like_a_library_attribute(bases)
-            for keyword in kwargs:
+            for keyword, value in kwargs.items():
                 if keyword.startswith("_"):  # library-internal switches such as typing's _root
                     raise SecurityError(f"class keyword {keyword!r} is not allowed")
+                if metaclass is not builtins.type and is_user_class(builtins.type(value)):
+                    # A library metaclass uses its keywords while it builds the class, after
+                    # the checks above (EnumType asks `boundary or ...`): an object of the
+                    # program's would run its code in that window.
+                    raise SecurityError(
+                        f"class keyword {keyword!r}: a library metaclass takes plain values, not the program's objects"
+                    )
             if "__match_args__" not in namespace and not _ordinary_names(
                 getattr(_probe_mro(bases), "__match_args__", ())
             ):

@@ -43,7 +43,6 @@ from .guards import (
     exact_str,
     guarded_getattr,
     guarded_getitem,
-    library_state_not_intercepted,
     make_class_factory,
     refuse_metaclass,
     sanitize_match_args,
@@ -826,55 +825,77 @@ def guard_text_taking_library_code() -> None:
 
 
 def guard_enum_functional_api() -> None:
-    """``Enum("E", names)`` builds a class from a mapping, outside the class statement's
-    rules: a name like ``__getattribute__`` or ``__reduce_ex__`` became a class attribute.
-    Member names must be ordinary public names (as members are); patched in this
-    process's enum module, like copy's sink below."""
+    """``Enum("E", names, type=...)`` builds a class from names and values, outside the
+    class statement: a name like ``__getattribute__`` became a class attribute, and each
+    rule the class statement applies to its namespace and its bases (lent hooks, state
+    descriptors) had to be repeated here for each spelling of ``names``. The class is now
+    built as a class statement builds it: ``types.new_class`` over the class statement's
+    factory, the members written into the namespace the metaclass prepared as the body
+    would write them. Member names must be ordinary public names (as members are).
+    Patched in this process's enum module (the functional API is EnumType.__call__)."""
 
     real = enum.EnumType._create_  # type: ignore[attr-defined]  # the functional API's entry point
     if getattr(real, "sandbox_guarded", False):
         return
 
-    def checked_names(names: Any) -> Any:
-        """The names, read once into plain values: what is checked is what enum builds
-        from (an iterable could answer differently the second time)."""
+    def members(cls: Any, class_name: str, names: Any, bases: tuple[Any, ...], start: Any) -> list[tuple[str, Any]]:
+        """(name, value) pairs, read once into plain values (an iterable could answer
+        differently the second time), as enum's own _create_ reads them."""
         if isinstance(names, str):
-            result: Any = " ".join(str.__str__(n) for n in names.replace(",", " ").split())
-            members: list[Any] = result.split()
+            names = str.__str__(names).replace(",", " ").split()
+        if isinstance(names, (tuple, list)) and names and isinstance(names[0], str):
+            first_enum = cls._get_mixins_(class_name, bases)[1]
+            pairs: list[tuple[Any, Any]] = []
+            last_values: list[Any] = []
+            for count, name in enumerate(list(names)):
+                value = first_enum._generate_next_value_(name, start, count, last_values[:])
+                last_values.append(value)
+                pairs.append((name, value))
+        elif names is None:
+            pairs = []
         elif isinstance(names, dict):
-            result = dict(names.items())
-            members = list(result)
+            pairs = list(dict.items(names))
         else:
-            result = [item if isinstance(item, str) else tuple(item) for item in names]
-            members = [item if isinstance(item, str) else item[0] for item in result]
-        for name in members:
+            pairs = [(item, names[item]) if isinstance(item, str) else tuple(item) for item in names]
+        for pair in pairs:
+            if len(pair) != 2:
+                raise TypeError(f"an enum member is a (name, value) pair, not {pair!r}")
+            name = pair[0]
             if type(name) is not str or name.startswith("_"):
                 raise SecurityError(f"enum member names must be ordinary names, not {name!r}")
-        return result
+        return pairs
 
     def _create_(cls: Any, class_name: Any, names: Any, *args: Any, **kwargs: Any) -> Any:
-        names = checked_names(names)
-        module = kwargs.get("module")
+        if args:
+            raise TypeError("Enum() takes its options (module=, type=, ...) as keywords")
+        options = exact_keywords(kwargs)
+        module = options.pop("module", None)
         if module is not None and not (type(module) is str and module == "__main__"):
             # Another module (or a str subclass that compares equal to "__main__") makes
             # the class a library module's: dataclasses compiles methods in its globals.
             raise SecurityError("enum: the program's classes belong to __main__ (no module=)")
-        kwargs["module"] = "__main__"
-        if args:
-            raise TypeError("Enum() takes its options (module=, type=, ...) as keywords")
-        # The class is built from (type, cls): checked before it exists.
-        if kwargs.get("type") is not None:
-            mixin = kwargs["type"]
-            if not isinstance(mixin, type):
-                raise TypeError("Enum(type=...) must be a class")
-            bases_for_a_library_factory((mixin, cls))
-            if isinstance(names, dict):
-                # _EnumDict keeps a descriptor value as a class attribute, not a member:
-                # the class statement's rule for what intercepts the mixin's state.
-                library_state_not_intercepted(names, (mixin, cls))
-        result = real(cls, class_name, names, *args, **kwargs)
-        ownership.current().add(result)
-        return _sanitized(result)
+        qualname = options.pop("qualname", None)
+        mixin = options.pop("type", None)
+        start = options.pop("start", 1)
+        boundary = options.pop("boundary", None)
+        if options:
+            raise TypeError(f"Enum() got an unexpected keyword argument {next(iter(options))!r}")
+        name = exact_str(class_name, "class name")
+        if mixin is not None and not isinstance(mixin, type):
+            raise TypeError("Enum(type=...) must be a class")
+        bases = bases_for_a_library_factory((cls,) if mixin is None else (mixin, cls))
+        pairs = members(cls, name, names, bases, start)  # the program's _generate_next_value_ runs here
+
+        def fill(prepared: Any) -> None:  # what the class statement's body would bind
+            prepared["__module__"] = "__main__"
+            prepared["__qualname__"] = name if qualname is None else exact_str(qualname, "qualname")
+            for member, value in pairs:
+                prepared[member] = value
+
+        keywords = {"metaclass": make_class_factory(ownership.current())}
+        if boundary is not None:
+            keywords["boundary"] = boundary
+        return _sanitized(types.new_class(name, bases, keywords, fill))
 
     _create_.sandbox_guarded = True  # type: ignore[attr-defined]
     enum.EnumType._create_ = _create_  # type: ignore[attr-defined]

@@ -254,6 +254,10 @@ def test_a_class_factory_checks_the_bases_before_the_class_exists(
             "escape_typed_dict_named_after_a_library_frame",
             ["__main__"] * 3 + [["x", "y"], ["a"], "writable: the program's class", {"x": 1}],
         ),
+        (
+            "escape_enum_functional_api_and_class_keywords",
+            [["SecurityError"] * 4, [], [3, 11, 8, True, "Switch", 2], ["__main__", 6]],
+        ),
         ("escape_class_body_reads_what_the_library_prepared", ["SecurityError", ["v", "unbound"], 1, "b"]),
         ("escape_dataclass_field_option_runs_program_code", ["SecurityError", False, "Point(x=1)", False]),
         ("escape_library_cached_property_on_a_program_class", ["SecurityError", [], "10.0.0.255", 42]),
