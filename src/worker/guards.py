@@ -726,7 +726,14 @@ WRITABLE_LIBRARY_ATTRIBUTES: dict[type, frozenset[str]] = {
 }  # fmt: skip
 
 
+#: Library objects of those classes that are the library's own templates, not the
+#: program's settings: decimal copies DefaultContext into every new thread's context.
+_LIBRARY_TEMPLATES = (decimal.DefaultContext, decimal.BasicContext, decimal.ExtendedContext)
+
+
 def _library_attribute_is_writable(obj: object, name: str) -> bool:
+    if any(obj is template for template in _LIBRARY_TEMPLATES):
+        return False
     return any(isinstance(obj, cls) and name in names for cls, names in WRITABLE_LIBRARY_ATTRIBUTES.items())
 
 

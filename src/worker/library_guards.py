@@ -618,7 +618,31 @@ def _operator_replacements() -> dict[str, Any]:
         def __call__(self, obj: Any) -> Any:
             return guarded_getattr(obj, self._name)(*self._args, **self._kwargs)
 
-    return {"attrgetter": attrgetter, "methodcaller": methodcaller}
+    class itemgetter:
+        """operator.itemgetter, reading each item through the sandbox's subscript guard:
+        the real one hands C code the item raw (``map(itemgetter(0), ...)``), and a
+        library object's ``__getitem__`` computes what it returns (``typing.Union["..."]``
+        compiles a ForwardRef)."""
+
+        __slots__ = ("_items",)
+
+        def __init__(self, item: Any, *items: Any) -> None:
+            self._items = (item, *items)
+
+        def __call__(self, obj: Any) -> Any:
+            if len(self._items) == 1:
+                return guarded_getitem(obj, self._items[0])
+            return tuple(guarded_getitem(obj, item) for item in self._items)
+
+        def __repr__(self) -> str:
+            return f"operator.itemgetter({', '.join(map(repr, self._items))})"
+
+    return {
+        "attrgetter": attrgetter,
+        "methodcaller": methodcaller,
+        "itemgetter": itemgetter,
+        "getitem": guarded_getitem,  # the subscript's own guard: the item passes the membrane
+    }
 
 
 #: Library names replaced by a guarded version, per module.

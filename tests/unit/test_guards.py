@@ -1104,9 +1104,24 @@ def test_getitem_and_getiter_pass_ordinary_data_through(proxies: Proxies) -> Non
     assert run("d = {'k': [1, 2]}\n[x for x in d['k']]", proxies).result == [1, 2]
 
 
-def test_operator_itemgetter_stays_available(proxies: Proxies) -> None:
-    getter = proxies["operator"].itemgetter
-    assert getter is operator.itemgetter
+def test_operator_itemgetter_and_getitem_read_through_the_subscript_guard(proxies: Proxies) -> None:
+    """Pass 44: the real ones handed C code the item raw (map(operator.getitem,
+    [typing.Union], ["..."]) held a ForwardRef); the guarded ones admit it, and read
+    ordinary items as the real ones do."""
+    assert proxies["operator"].itemgetter is not operator.itemgetter
+    code = (
+        "import operator, typing\n"
+        "rows = [(2, 'b'), (1, 'a')]\n"
+        "ordinary = [sorted(rows, key=operator.itemgetter(0)), operator.itemgetter(1, 0)(rows[0]),\n"
+        "            operator.getitem({'k': 3}, 'k'), repr(operator.itemgetter(1))]\n"
+        "try:\n"
+        "    list(map(operator.getitem, [typing.Union], ['x']))\n"
+        "    refused = None\n"
+        "except Exception as error:\n"
+        "    refused = type(error).__name__\n"
+        "[ordinary, refused]"
+    )
+    assert run(code, proxies).result == [[[[1, "a"], [2, "b"]], ["b", 2], 3, "operator.itemgetter(1)"], "SecurityError"]
 
 
 def test_a_private_name_a_library_base_keeps_state_under_says_so(proxies: Proxies) -> None:
@@ -1117,3 +1132,18 @@ def test_a_private_name_a_library_base_keeps_state_under_says_so(proxies: Proxie
     message = run(code, proxies).error["message"]
     assert "a library base class of Printer keeps its own state under that name" in message
     assert "another name" in message
+
+
+def test_decimals_template_contexts_are_the_librarys(proxies: Proxies) -> None:
+    """Pass 44: decimal.DefaultContext (copied into every new thread's context),
+    BasicContext and ExtendedContext are the library's templates, not settings of the
+    program; the program's own contexts and the current one stay writable."""
+    code = (
+        "import decimal\nctx = decimal.getcontext()\nctx.prec = 5\nlocal = decimal.Context(prec=3)\n"
+        "local.rounding = decimal.ROUND_DOWN\nrefused = []\n"
+        "for template in (decimal.DefaultContext, decimal.BasicContext, decimal.ExtendedContext):\n"
+        "    try:\n        template.prec = 2\n    except Exception as error:\n"
+        "        refused.append(type(error).__name__)\n"
+        "[str(decimal.Decimal(1) / 3), str(local.divide(decimal.Decimal(2), 3)), refused]"
+    )
+    assert run(code, proxies).result == ["0.33333", "0.666", ["SecurityError"] * 3]
