@@ -28,6 +28,7 @@ import builtins
 import calendar
 import collections
 import decimal
+import enum
 import importlib
 import operator
 import textwrap
@@ -1182,21 +1183,20 @@ def library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple[
                 break
 
 
-def _inherited_from_program_bases(bases: tuple[type, ...]) -> dict[str, Any]:
-    """The private names the program's classes among the bases (and theirs) define, the
-    first one found for each: combined with a library base in a new class, they override
-    its private hooks as the class body's own would (``class Hooks: _format = sink``,
-    then ``class P(Hooks, pprint.PrettyPrinter)``)."""
-    found: dict[str, Any] = {}
-    for base in bases:
-        if not isinstance(base, builtins.type):
-            continue
-        for klass in base.__mro__:
-            if is_user_class(klass):
-                for key, value in vars(klass).items():
-                    if isinstance(key, str) and key.startswith("_") and not is_dunder(key):
-                        found.setdefault(key, value)
-    return found
+def _lent_by_program_bases(bases: tuple[type, ...]) -> list[Mapping[str, Any]]:
+    """The namespaces of the program's classes among the bases and theirs: combined with a
+    library base in a new class, what they define overrides the library's hooks and state
+    as the class body's own would (``class Hooks: _format = sink``, then
+    ``class P(Hooks, pprint.PrettyPrinter)``). Every one of them, not the first value per
+    name: the new class's MRO decides which one the interpreter finds, and it can be one
+    that another base's MRO shadows."""
+    return [
+        vars(klass)
+        for base in bases
+        if isinstance(base, builtins.type)
+        for klass in base.__mro__
+        if is_user_class(klass)
+    ]
 
 
 _PROPERTY_ACCESSORS = tuple(vars(property)[name] for name in ("fget", "fset", "fdel"))
@@ -1246,17 +1246,33 @@ def library_state_not_intercepted(namespace: Mapping[str, Any], bases: tuple[typ
     for base in bases:
         if isinstance(base, builtins.type):
             used |= names_library_code_uses(base)
-    lent = [
-        vars(klass)
-        for base in bases
-        if isinstance(base, builtins.type)
-        for klass in base.__mro__
-        if is_user_class(klass)
-    ]
-    for scope in (namespace, *lent):
+    for scope in (namespace, *_lent_by_program_bases(bases)):
         for key, value in scope.items():
             if isinstance(key, str) and key in used:
                 _state_descriptor_is_the_programs(value, key)
+
+
+_DESCRIPTOR_HOOKS = ("__get__", "__set__", "__delete__")
+
+
+def enum_members_are_not_descriptors(metaclass: type, namespace: Mapping[str, Any], bases: tuple[type, ...]) -> None:
+    """An Enum's members are instances of the class, made by its metaclass from the values
+    after the namespace was checked (a tuple then, ``property(*value)`` once built) and
+    stored under the members' names: with a descriptor data type (``property``) they
+    become descriptors the checks never saw, intercepting a library base's state or
+    standing in for its private hooks. An Enum whose members would be descriptors is
+    refused; ordinary data types (int, str, float, a dataclass) are not descriptors."""
+    if not issubclass(metaclass, enum.EnumType):
+        return
+    hooks = [hook for hook in _DESCRIPTOR_HOOKS if hook in namespace]
+    for base in bases:
+        if isinstance(base, builtins.type):
+            hooks += [hook for klass in base.__mro__ for hook in _DESCRIPTOR_HOOKS if hook in vars(klass)]
+    if hooks:
+        raise SecurityError(
+            f"an Enum's members cannot be descriptors (its class would define {hooks[0]}); "
+            "use a plain data type such as int, str or a dataclass"
+        )
 
 
 def library_state_name_below(cls: type, name: str) -> bool:
@@ -1557,9 +1573,10 @@ def make_class_factory(user_classes: UserClasses) -> object:
                     members.pop(key, None)
             check_class_namespace(namespace)
             refuse_metaclass_bases(bases)
-            library_hooks_overridden_by_defs(namespace, bases)
-            library_hooks_overridden_by_defs(_inherited_from_program_bases(bases), bases)
+            for scope in (namespace, *_lent_by_program_bases(bases)):
+                library_hooks_overridden_by_defs(scope, bases)
             library_state_not_intercepted(namespace, bases)
+            enum_members_are_not_descriptors(metaclass, namespace, bases)
             _no_field_named_like_a_library_attribute(bases)
             for keyword, value in kwargs.items():
                 if keyword.startswith("_"):  # library-internal switches such as typing's _root

@@ -180,6 +180,14 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_inherited_field_named_like_a_library_attribute", ["SecurityError", True, "Child(x=3, y=2)"]),
         ("escape_contextmanager_with_a_throw_of_the_programs", ["TypeError", ["'y'"]]),
         (
+            "escape_enum_members_become_descriptors",
+            [["SecurityError"] * 4, {}, [], True, "RED", 7],
+        ),
+        (
+            "escape_lent_hook_resolved_by_the_new_mro",
+            [["SecurityError", "SecurityError"], [], "up down base", "[1]"],
+        ),
+        (
             "escape_library_hooks_lent_by_a_program_base",
             [["SecurityError", "SecurityError", "SecurityError", "AttributeError"], [], "mixin", "ANYTHING"],
         ),
