@@ -41,6 +41,8 @@ RESERVED_NAMES = frozenset(
     }
 )  # fmt: skip
 _RESERVED_PATTERN = re.compile(r"^_tmp\d+$")  # RestrictedPython's temporaries
+#: The tables of native method calls (native_calls.table_name).
+_NATIVE_TABLE_PATTERN = re.compile(r"^_native_\w+_$")
 
 #: What to write instead of a special method that cannot be defined (the refusal message).
 ALTERNATIVES = {
@@ -166,7 +168,7 @@ def is_temporary(name: str) -> bool:
 
 
 def is_reserved(name: str) -> bool:
-    return name in RESERVED_NAMES or bool(_RESERVED_PATTERN.match(name))
+    return name in RESERVED_NAMES or bool(_RESERVED_PATTERN.match(name) or _NATIVE_TABLE_PATTERN.match(name))
 
 
 def binding_problem(name: str, *, in_class_body: bool, is_method: bool) -> str | None:

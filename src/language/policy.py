@@ -25,11 +25,13 @@ code runs:
 from __future__ import annotations
 
 import ast
+import copy
 from typing import Any, cast
 
 import RestrictedPython.transformer
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, IOPERATOR_TO_STR, RestrictingNodeTransformer
 
+from . import native_calls
 from .names import INTROSPECTION_ATTRIBUTES, attribute_problem, binding_problem, mangle
 
 #: Where the final expression's value is stored. Not an identifier: unreachable from code.
@@ -214,6 +216,64 @@ def _located(new: ast.AST, old: ast.AST) -> ast.AST:
     return ast.copy_location(new, old)
 
 
+#: What may not be among the arguments of a call compiled with a native branch: the
+#: arguments are written into both branches, and these would run twice as much code per
+#: level of nesting (a native call in an argument) or define things twice.
+_NOT_DUPLICATED = (
+    ast.Call, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+    ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.Starred,
+)  # fmt: skip
+
+
+def _may_call_natively(node: ast.Call) -> bool:
+    """``r.name(args)`` where the policy may add a native branch (native_calls.py): the
+    receiver a name or a str/bytes constant, the name one of the built-in classes'
+    methods, the arguments small enough to write twice."""
+    func = node.func
+    if not (isinstance(func, ast.Attribute) and func.attr in native_calls.METHOD_NAMES):
+        return False
+    receiver = func.value
+    if not (
+        isinstance(receiver, ast.Name) or (isinstance(receiver, ast.Constant) and type(receiver.value) in (str, bytes))
+    ):
+        return False
+    if any(keyword.arg is None for keyword in node.keywords):
+        return False
+    arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
+    return not any(isinstance(inner, _NOT_DUPLICATED) for argument in arguments for inner in ast.walk(argument))
+
+
+def _with_native_branch(guarded: ast.Call, *, statement: bool = False) -> ast.AST:
+    """``_getattr_(r, "name")(args)`` -> ``r.name(args) if _type_(r) in _native_name_
+    else _getattr_(r, "name")(args)`` (with ``statement``, the same as an ``if``
+    statement); the receiver is loaded again in the branch taken, which for a name or a
+    constant runs nothing."""
+    getattr_call = guarded.func
+    assert isinstance(getattr_call, ast.Call)
+    receiver, name = getattr_call.args
+    assert isinstance(name, ast.Constant)
+    test = ast.Compare(
+        left=_call("_type_", copy.deepcopy(receiver)),
+        ops=[ast.In()],
+        comparators=[_load(native_calls.table_name(str(name.value)))],
+    )
+    native = ast.Call(
+        func=ast.Attribute(copy.deepcopy(receiver), str(name.value), ast.Load()),
+        args=copy.deepcopy(guarded.args),
+        keywords=copy.deepcopy(guarded.keywords),
+    )
+    if statement:
+        # Each branch its own statement: CPython specialises `list.append` only for a
+        # call whose result is popped right after it.
+        branches: ast.AST = ast.If(test=test, body=[ast.Expr(native)], orelse=[ast.Expr(guarded)])
+    else:
+        branches = ast.IfExp(test=test, body=native, orelse=guarded)
+    for new in ast.walk(branches):
+        if not hasattr(new, "lineno"):
+            ast.copy_location(new, guarded)
+    return branches
+
+
 class SandboxTransformer(RestrictingNodeTransformer):
     def __init__(self, *args: object, names_may_be_rebound: bool = False, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -227,6 +287,8 @@ class SandboxTransformer(RestrictingNodeTransformer):
         self._bound: set[str] = set()
         #: ids of the holder reads visit_Match put into patterns.
         self._hoisted: set[int] = set()
+        #: The module's last statement when it is an expression (its value is the result).
+        self._result_statement: ast.Expr | None = None
 
     # ------------------------------------------------------------------ names
 
@@ -353,18 +415,19 @@ class SandboxTransformer(RestrictingNodeTransformer):
         if dynamic is not None:
             name = dynamic.id
             dynamic.id = name + "x"  # any ordinary name: RestrictedPython checks it as one
+        native = _may_call_natively(node)
         visited = super().visit_Call(node)
         if dynamic is not None:
             dynamic.id = name
         assert isinstance(visited, ast.Call)
-        if discarded:
-            return visited
         func = visited.func
-        if isinstance(func, ast.Name) and (
+        plain_result = isinstance(func, ast.Name) and (
             func.id == "_apply_" or (func.id in PLAIN_RESULT_BUILTINS and func.id not in self._bound)
-        ):
-            return visited
-        return _located(_call("_admit_", visited), visited)
+        )
+        call = cast(ast.expr, _with_native_branch(visited)) if native else visited
+        if discarded or plain_result:
+            return call
+        return _located(_call("_admit_", call), visited)
 
     def visit_Yield(self, node: ast.Yield) -> ast.AST:
         """``x = yield``: what the caller sends in passes the membrane."""
@@ -392,7 +455,12 @@ class SandboxTransformer(RestrictingNodeTransformer):
             node.value = self._delegating(node.value)
             return node
         if isinstance(node.value, ast.Call):
+            native = _may_call_natively(node.value)
             node.value = self.visit_Call(node.value, discarded=True)  # type: ignore[assignment]
+            if native and isinstance(node.value, ast.IfExp) and node is not self._result_statement:
+                guarded = node.value.orelse
+                assert isinstance(guarded, ast.Call)
+                return _with_native_branch(guarded, statement=True)
             return node
         return self.node_contents_visit(node)
 
@@ -772,6 +840,8 @@ class SandboxTransformer(RestrictingNodeTransformer):
 
     def visit_Module(self, node: ast.Module) -> ast.AST:
         self._bound = _bound_names(node) | (PLAIN_RESULT_BUILTINS if self._names_may_be_rebound else frozenset())
+        if node.body and isinstance(node.body[-1], ast.Expr):
+            self._result_statement = node.body[-1]  # its value is kept: it stays an expression
         node = super().visit_Module(node)  # type: ignore[assignment]
         # RestrictedPython strips the value of a statement it refused (`await x`).
         if node.body and isinstance(node.body[-1], ast.Expr) and getattr(node.body[-1], "value", None) is not None:

@@ -90,6 +90,7 @@ from .membrane import (
     delegated_iterator,
     plain_by_construction,
 )
+from .native_calls import native_method_tables
 from .ownership import (
     CURRENT_JOB,
     LIBRARY_STATE_NAMES,
@@ -1716,8 +1717,9 @@ def safe_builtins(
 def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, Any]:
     """Every name the RestrictedPython transformer emits, bound explicitly. Without
     ``stdout``, ``_print_`` is left for the caller to bind per job."""
+    getattr_guard = _fast_or_python(guarded_getattr, python_guarded_getattr)
     guards = {
-        "_getattr_": _fast_or_python(guarded_getattr, python_guarded_getattr),
+        "_getattr_": getattr_guard,
         "_getitem_": _fast_or_python(guarded_getitem, python_guarded_getitem),
         "_getiter_": guarded_getiter,
         "_iter_unpack_sequence_": unpacked_as_is,
@@ -1743,6 +1745,7 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_type_": builtins.type,
         "_plain_": PLAIN,
     }
+    guards.update(native_method_tables(getattr_guard))
     if stdout is not None:
         guards["_print_"] = make_print(stdout)
     return guards

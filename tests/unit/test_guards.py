@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from src.language import native_calls
 from src.worker.guards import (
     INTROSPECTION_ATTRIBUTES,
     SandboxType,
@@ -1091,6 +1092,7 @@ def test_guard_globals_binds_every_name_the_compiler_emits() -> None:
         "_admit_", "_admit_context_", "_admit_unchanged_", "_admit_each_", "_admit_values_", "_type_", "_plain_",
         "_admit_capture_", "_admit_handled_", "_yield_from_", "_match_values_", "_match_class_",
     }  # fmt: skip
+    expected |= {native_calls.table_name(method) for method in native_calls.METHOD_NAMES}
     assert names == expected
 
 
