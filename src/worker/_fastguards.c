@@ -9,7 +9,7 @@
  * admit_slow of it (no second read).
  * _write_(obj): obj if it is an exact dict or list, else the Python write guard.
  * _write_attribute_(obj, name): obj if name is an exact str not starting with "_" and the
- * running job's table (ownership._current.public_attributes_writable) already holds obj's
+ * running job's table (ownership.PUBLIC_ATTRIBUTES_WRITABLE) already holds obj's
  * exact class under its id, else the Python guard (which fills that table).
  *
  * getattr: what is decided here, in this order, exactly as guarded_getattr decides it:
@@ -48,9 +48,7 @@ typedef struct {
     PyObject *method_crossings; /* getattr: dict, library function -> its crossing */
     PyObject *module_proxy; /* getattr: the ModuleProxy class */
     PyObject *offered_ids;  /* getattr: set of ids of every value the sandbox offers */
-    PyObject *ownership;    /* write_attribute: the ownership module, whose _current is the running job's */
-    PyObject *current_name; /* write_attribute: "_current", interned */
-    PyObject *writable_name; /* write_attribute: "public_attributes_writable", interned */
+    PyObject *writable;     /* write_attribute: exact dict, id(class) -> class, the running job's */
     vectorcallfunc vectorcall;
 } Guard;
 
@@ -256,37 +254,22 @@ write_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObj
     return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
 }
 
-/* 1 when the running job's table (ownership._current.public_attributes_writable) holds
- * obj's exact class under its id; 0 when not; -1 on an error. */
+/* 1 when the running job's table (ownership.PUBLIC_ATTRIBUTES_WRITABLE) holds obj's exact
+ * class under its id; 0 when not; -1 on an error. */
 static int
 noted_writable(Guard *self, PyObject *obj)
 {
-    PyObject *current = PyObject_GetAttr(self->ownership, self->current_name);
-    if (current == NULL) {
-        return -1;
-    }
-    PyObject *writable = PyObject_GetAttr(current, self->writable_name);
-    Py_DECREF(current);
-    if (writable == NULL) {
-        return -1;
-    }
-    if (!PyDict_CheckExact(writable)) {
-        Py_DECREF(writable);
-        return 0;
-    }
     PyObject *kind = (PyObject *)Py_TYPE(obj);
     PyObject *key = PyLong_FromVoidPtr(kind); /* id(kind) */
     if (key == NULL) {
-        Py_DECREF(writable);
         return -1;
     }
-    PyObject *noted = PyDict_GetItemWithError(writable, key); /* an int key: no Python code runs */
+    PyObject *noted = PyDict_GetItemWithError(self->writable, key); /* an int key: no Python code runs */
     Py_DECREF(key);
-    Py_DECREF(writable); /* noted is only compared below, never used */
     if (noted == NULL) {
         return PyErr_Occurred() ? -1 : 0;
     }
-    return noted == kind;
+    return noted == kind; /* only compared, never used */
 }
 
 static PyObject *
@@ -330,9 +313,7 @@ guard_traverse(Guard *self, visitproc visit, void *arg)
     Py_VISIT(self->method_crossings);
     Py_VISIT(self->module_proxy);
     Py_VISIT(self->offered_ids);
-    Py_VISIT(self->ownership);
-    Py_VISIT(self->current_name);
-    Py_VISIT(self->writable_name);
+    Py_VISIT(self->writable);
     return 0;
 }
 
@@ -349,9 +330,7 @@ guard_clear(Guard *self)
     Py_CLEAR(self->method_crossings);
     Py_CLEAR(self->module_proxy);
     Py_CLEAR(self->offered_ids);
-    Py_CLEAR(self->ownership);
-    Py_CLEAR(self->current_name);
-    Py_CLEAR(self->writable_name);
+    Py_CLEAR(self->writable);
     return 0;
 }
 
@@ -430,9 +409,7 @@ new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObjec
     self->method_crossings = NULL;
     self->module_proxy = NULL;
     self->offered_ids = NULL;
-    self->ownership = NULL;
-    self->current_name = NULL;
-    self->writable_name = NULL;
+    self->writable = NULL;
     self->vectorcall = vectorcall;
     PyObject_GC_Track(self);
     return (PyObject *)self;
@@ -494,21 +471,15 @@ make_write(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 make_write_attribute(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 || !PyModule_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "make_write_attribute(plain: set, ownership: module, fallback)");
+    if (nargs != 3 || !PyDict_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "make_write_attribute(plain: set, writable: dict, fallback)");
         return NULL;
     }
     Guard *self = (Guard *)new_guard(module, write_attribute_vectorcall, "_write_attribute_", args[0], args[2], NULL);
     if (self == NULL) {
         return NULL;
     }
-    self->ownership = Py_NewRef(args[1]);
-    self->current_name = PyUnicode_InternFromString("_current");
-    self->writable_name = PyUnicode_InternFromString("public_attributes_writable");
-    if (self->current_name == NULL || self->writable_name == NULL) {
-        Py_DECREF(self);
-        return NULL;
-    }
+    self->writable = Py_NewRef(args[1]);
     return (PyObject *)self;
 }
 
@@ -521,7 +492,7 @@ static PyMethodDef module_methods[] = {
      "make_getitem(plain, fallback, admit_slow)"},
     {"make_write", (PyCFunction)(void (*)(void))make_write, METH_FASTCALL, "make_write(plain, fallback)"},
     {"make_write_attribute", (PyCFunction)(void (*)(void))make_write_attribute, METH_FASTCALL,
-     "make_write_attribute(plain, ownership, fallback)"},
+     "make_write_attribute(plain, writable, fallback)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -14,7 +14,7 @@ unchanged:
 * ``_admit_``, ``_getitem_``: a value whose exact type is in PLAIN;
 * ``_write_``: an exact dict or list;
 * ``_write_attribute_``: a public name on an instance of a class the running job's rules
-  already accepted for one (``ownership._current.public_attributes_writable``).
+  already accepted for one (``ownership.PUBLIC_ATTRIBUTES_WRITABLE``).
 
 Every other case goes to the Python guard (or, for a value already read, to its verdict
 on that value): the rules are written once, in guards.py and membrane.py.
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 try:
@@ -92,11 +91,12 @@ def accelerated_write(plain: set[type], fallback: Callable[[Any], Any]) -> Calla
 
 
 def accelerated_write_attribute(
-    plain: set[type], ownership: ModuleType, fallback: Callable[[Any, str], Any]
+    plain: set[type], writable: dict[int, type], fallback: Callable[[Any, str], Any]
 ) -> Callable[[Any, str], Any]:
-    """``_write_attribute_``: ``obj`` for a public name when the running job's table of
-    classes whose public attributes are writable holds ``obj``'s class, else
+    """``_write_attribute_``: ``obj`` for a public name when ``writable`` (the running
+    job's table of classes whose public attributes are writable,
+    ``ownership.PUBLIC_ATTRIBUTES_WRITABLE``) holds ``obj``'s class, else
     ``fallback(obj, name)`` (which fills that table)."""
     if not available():
         return fallback
-    return _fastguards.make_write_attribute(plain, ownership, fallback)  # type: ignore[no-any-return]
+    return _fastguards.make_write_attribute(plain, writable, fallback)  # type: ignore[no-any-return]

@@ -755,7 +755,7 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
         class is noted and the next write (``self.x = x`` in ``__init__``) is one lookup."""
         kind = _type(obj)
         public = _type(name) is str and name[:1] != "_"
-        writable = _ownership._current.public_attributes_writable  # noqa: SLF001 - the running job's
+        writable = _ownership.PUBLIC_ATTRIBUTES_WRITABLE
         if public and writable.get(id(kind)) is kind:
             return obj
         _checked_write_attribute(obj, name)
@@ -1726,7 +1726,7 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_unpack_sequence_": unpacked_as_is,
         "_write_": make_fast_write_guard(user_classes),  # made per job: C or Python as the job runs
         "_write_attribute_": accelerated_write_attribute(
-            PLAIN, _ownership, make_write_attribute(make_write_guard(user_classes))
+            PLAIN, _ownership.PUBLIC_ATTRIBUTES_WRITABLE, make_write_attribute(make_write_guard(user_classes))
         ),
         "_inplacevar_": guarded_inplacevar,
         "_apply_": guarded_apply,

@@ -26,14 +26,17 @@ def refuse_final_bases(cls: type) -> None:
             raise SecurityError(f"{final.__name__} cannot be subclassed in the sandbox")
 
 
+#: id -> class: the running job's classes whose instances the write guard found to take
+#: any public attribute (its fast path), emptied when a job begins. Held strongly: an id
+#: is never reused meanwhile. One dict for the process, which the C guard holds.
+PUBLIC_ATTRIBUTES_WRITABLE: dict[int, type] = {}
+
+
 class UserClasses:
     # Keyed by identity, never by ==: a program's metaclass could define __eq__ to claim
     # that a library class is one of its own (a WeakSet compares with ==).
     def __init__(self) -> None:
         self._classes: dict[int, weakref.ref[type]] = {}
-        #: id -> class: the program's classes whose instances the write guard found to take
-        #: any public attribute (its fast path). Held strongly: an id is never reused meanwhile.
-        self.public_attributes_writable: dict[int, type] = {}
 
     def add(self, cls: type) -> None:
         refuse_final_bases(cls)
@@ -45,7 +48,8 @@ class UserClasses:
         ref = self._classes.get(id(cls))
         if ref is not None and ref() is cls:
             del self._classes[id(cls)]
-            self.public_attributes_writable.pop(id(cls), None)
+            if PUBLIC_ATTRIBUTES_WRITABLE.get(id(cls)) is cls:
+                del PUBLIC_ATTRIBUTES_WRITABLE[id(cls)]
 
     def __contains__(self, cls: object) -> bool:
         ref = self._classes.get(id(cls))
@@ -59,6 +63,7 @@ def begin_job() -> UserClasses:
     """A fresh registry for the job about to run, which also becomes the current one."""
     global _current  # one job per process; the registry is per job
     _current = UserClasses()
+    PUBLIC_ATTRIBUTES_WRITABLE.clear()
     return _current
 
 
