@@ -11,6 +11,8 @@
  * _write_attribute_(obj, name): obj if name is an exact str not starting with "_" and the
  * running job's table (ownership.PUBLIC_ATTRIBUTES_WRITABLE) already holds obj's
  * exact class under its id, else the Python guard (which fills that table).
+ * call_through(function, args, kwargs): a crossing's call (crossing.py) when every argument
+ * is plain: function(*args, **kwargs), the result admitted; else the Python version.
  *
  * getattr: what is decided here, in this order, exactly as guarded_getattr decides it:
  *   - anything but (obj, exact str name) with no keywords, or a name not yet known to be
@@ -49,6 +51,7 @@ typedef struct {
     PyObject *module_proxy; /* getattr: the ModuleProxy class */
     PyObject *offered_ids;  /* getattr: set of ids of every value the sandbox offers */
     PyObject *writable;     /* write_attribute: exact dict, id(class) -> class, the running job's */
+    PyObject *admit;        /* call_through: the membrane's admit, for a result that is not plain */
     vectorcallfunc vectorcall;
 } Guard;
 
@@ -297,6 +300,81 @@ write_attribute_vectorcall(PyObject *callable, PyObject *const *args, size_t nar
     return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
 }
 
+/* 1: every item of the tuple (or value of the dict) has its exact type in plain; 0: not;
+ * -1: error. The container is held by the caller. */
+static int
+all_plain(Guard *self, PyObject *container)
+{
+    if (PyTuple_CheckExact(container)) {
+        Py_ssize_t n = PyTuple_GET_SIZE(container);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int plain = PySet_Contains(self->plain, (PyObject *)Py_TYPE(PyTuple_GET_ITEM(container, i)));
+            if (plain <= 0) {
+                return plain;
+            }
+        }
+        return 1;
+    }
+    Py_ssize_t position = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(container, &position, &key, &value)) {
+        int plain = PySet_Contains(self->plain, (PyObject *)Py_TYPE(value)); /* a type's hash: no code of the program's */
+        if (plain <= 0) {
+            return plain;
+        }
+    }
+    return 1;
+}
+
+/* call_through(function, args, kwargs): a crossing's work (crossing.py), for the case where
+ * every argument is plain: function(*args, **kwargs), its result admitted (a tuple through
+ * admitted_nested, anything not plain through admit). Anything else, to the Python version. */
+static PyObject *
+call_through_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Guard *self = (Guard *)callable;
+    if (kwnames != NULL || PyVectorcall_NARGS(nargsf) != 3 || !PyTuple_CheckExact(args[1]) ||
+        !PyDict_CheckExact(args[2])) {
+        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+    }
+    PyObject *function = Py_NewRef(args[0]);
+    PyObject *positional = Py_NewRef(args[1]);
+    PyObject *keywords = Py_NewRef(args[2]);
+    PyObject *result = NULL;
+    int plain = all_plain(self, positional);
+    if (plain > 0) {
+        plain = all_plain(self, keywords);
+    }
+    if (plain < 0) {
+        goto done;
+    }
+    if (plain == 0) {
+        result = PyObject_Vectorcall(self->fallback, args, nargsf, NULL);
+        goto done;
+    }
+    result = PyObject_Call(function, positional, PyDict_GET_SIZE(keywords) ? keywords : NULL);
+    if (result == NULL) {
+        goto done;
+    }
+    PyObject *admitted;
+    if (PyTuple_CheckExact(result)) {
+        admitted = PyObject_CallOneArg(self->classify, result);
+    }
+    else {
+        int verdict = PySet_Contains(self->plain, (PyObject *)Py_TYPE(result));
+        if (verdict > 0) {
+            goto done;
+        }
+        admitted = verdict < 0 ? NULL : PyObject_CallOneArg(self->admit, result);
+    }
+    Py_SETREF(result, admitted);
+done:
+    Py_DECREF(keywords);
+    Py_DECREF(positional);
+    Py_DECREF(function);
+    return result;
+}
+
 /* A guard holds Python functions whose closures reach the job's namespace, which holds
  * the guard: a cycle the collector must see through (sessions run many jobs in one process). */
 static int
@@ -314,6 +392,7 @@ guard_traverse(Guard *self, visitproc visit, void *arg)
     Py_VISIT(self->module_proxy);
     Py_VISIT(self->offered_ids);
     Py_VISIT(self->writable);
+    Py_VISIT(self->admit);
     return 0;
 }
 
@@ -331,6 +410,7 @@ guard_clear(Guard *self)
     Py_CLEAR(self->module_proxy);
     Py_CLEAR(self->offered_ids);
     Py_CLEAR(self->writable);
+    Py_CLEAR(self->admit);
     return 0;
 }
 
@@ -410,6 +490,7 @@ new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObjec
     self->module_proxy = NULL;
     self->offered_ids = NULL;
     self->writable = NULL;
+    self->admit = NULL;
     self->vectorcall = vectorcall;
     PyObject_GC_Track(self);
     return (PyObject *)self;
@@ -483,6 +564,21 @@ make_write_attribute(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return (PyObject *)self;
 }
 
+static PyObject *
+make_call_through(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyCallable_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "make_call_through(plain: set, fallback, admitted_nested, admit)");
+        return NULL;
+    }
+    Guard *self = (Guard *)new_guard(module, call_through_vectorcall, "call_through", args[0], args[1], args[2]);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->admit = Py_NewRef(args[3]);
+    return (PyObject *)self;
+}
+
 static PyMethodDef module_methods[] = {
     {"make_getattr", (PyCFunction)(void (*)(void))make_getattr, METH_FASTCALL,
      "make_getattr(public_names, plain, opaque, source_filename, fallback, classify, method_crossings, "
@@ -491,6 +587,8 @@ static PyMethodDef module_methods[] = {
     {"make_getitem", (PyCFunction)(void (*)(void))make_getitem, METH_FASTCALL,
      "make_getitem(plain, fallback, admit_slow)"},
     {"make_write", (PyCFunction)(void (*)(void))make_write, METH_FASTCALL, "make_write(plain, fallback)"},
+    {"make_call_through", (PyCFunction)(void (*)(void))make_call_through, METH_FASTCALL,
+     "make_call_through(plain, fallback, admitted_nested, admit)"},
     {"make_write_attribute", (PyCFunction)(void (*)(void))make_write_attribute, METH_FASTCALL,
      "make_write_attribute(plain, writable, fallback)"},
     {NULL, NULL, 0, NULL},

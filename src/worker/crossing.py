@@ -23,6 +23,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from .fastguards import built_call_through
 from .membrane import (
     METHOD_CROSSINGS,
     PLAIN,
@@ -71,20 +72,39 @@ def method_crossing(method: types.MethodType) -> Callable[..., Any]:
     return types.MethodType(made, method.__self__)
 
 
-def _crossing(function: Callable[..., Any]) -> Callable[..., Any]:
-    """The call itself: arguments admitted (as they would be by a function of the
+def _call_through_python(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """A crossing's work: the arguments admitted (as they would be by a function of the
     program's), the library's code, the result admitted."""
+    if kwargs:
+        admit_values(kwargs)
+    result = function(*admitted_arguments(args), **kwargs)
+    kind = builtins.type(result)
+    if kind is tuple:
+        # A tuple is plain, but what a library put in it is not checked when C code
+        # takes it out (typing.get_args held a ForwardRef, astuple a library method).
+        return admitted_nested(result)
+    return result if kind in PLAIN else admit(result)
+
+
+#: The same in C (fastguards.built_call_through), for calls whose arguments are all
+#: plain; None where the C half is not built.
+_CALL_THROUGH_C = built_call_through(PLAIN, _call_through_python, admitted_nested, admit)
+#: What every crossing calls: the C one where the environment runs the C guards.
+_call_through: Callable[[Callable[..., Any], tuple[Any, ...], dict[str, Any]], Any] = _call_through_python
+
+
+def select_call_through(accelerated: bool) -> None:
+    """Crossings follow the guards' mode (runner.build_environment): C or pure Python."""
+    global _call_through  # one mode per process at a time, as for the guards
+    _call_through = _CALL_THROUGH_C if accelerated and _CALL_THROUGH_C is not None else _call_through_python
+
+
+def _crossing(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The call itself, made once per library function: what it holds (``function``) is
+    in its closure, which the program cannot read."""
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        if kwargs:
-            admit_values(kwargs)
-        result = function(*admitted_arguments(args), **kwargs)
-        kind = builtins.type(result)
-        if kind is tuple:
-            # A tuple is plain, but what a library put in it is not checked when C code
-            # takes it out (typing.get_args held a ForwardRef, astuple a library method).
-            return admitted_nested(result)
-        return result if kind in PLAIN else admit(result)
+        return _call_through(function, args, kwargs)
 
     return call
 

@@ -14,7 +14,8 @@ unchanged:
 * ``_admit_``, ``_getitem_``: a value whose exact type is in PLAIN;
 * ``_write_``: an exact dict or list;
 * ``_write_attribute_``: a public name on an instance of a class the running job's rules
-  already accepted for one (``ownership.PUBLIC_ATTRIBUTES_WRITABLE``).
+  already accepted for one (``ownership.PUBLIC_ATTRIBUTES_WRITABLE``);
+* a crossing's call (crossing.py): every argument's exact type in PLAIN.
 
 Every other case goes to the Python guard (or, for a value already read, to its verdict
 on that value): the rules are written once, in guards.py and membrane.py.
@@ -100,3 +101,18 @@ def accelerated_write_attribute(
     if not available():
         return fallback
     return _fastguards.make_write_attribute(plain, writable, fallback)  # type: ignore[no-any-return]
+
+
+def built_call_through(
+    plain: set[type],
+    fallback: Callable[[Callable[..., Any], tuple[Any, ...], dict[str, Any]], Any],
+    admitted_nested: Callable[[tuple[Any, ...]], Any],
+    admit: Callable[[Any], Any],
+) -> Callable[[Callable[..., Any], tuple[Any, ...], dict[str, Any]], Any] | None:
+    """A crossing's work (crossing.py) in C where the module is built, whether or not it
+    is switched off (the environment chooses, per process: crossing.select_call_through):
+    ``function(*args, **kwargs)`` when every argument's exact type is in ``plain``, the
+    result admitted; anything else to ``fallback``."""
+    if _fastguards is None:
+        return None
+    return _fastguards.make_call_through(plain, fallback, admitted_nested, admit)  # type: ignore[no-any-return]

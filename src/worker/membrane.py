@@ -1121,9 +1121,10 @@ def admitted_arguments(args: tuple[Any, ...]) -> tuple[Any, ...]:
     """Arguments C code passes to a library callable the program holds: what the program
     holds admits as it is (the common case costs a type check each); only a value C code
     brought is replaced or refused."""
-    if all(builtins.type(value) in PLAIN for value in args):
-        return args
-    return tuple(admit(value) for value in args)
+    for value in args:  # a loop, not all(<generator>): this runs on every library call
+        if builtins.type(value) not in PLAIN:
+            return tuple(admit(value) for value in args)
+    return args
 
 
 def admit_each(*values: Any) -> tuple[Any, ...]:

@@ -25,6 +25,7 @@ from ..language.catalogue import CATALOGUE
 from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 from ..protocol import MAX_ERROR_TYPE_CHARS, ErrorInfo, Job, WorkerReply
 from . import dynamic, fastguards, membrane, sys_stand_in
+from .crossing import select_call_through
 from .guards import SandboxType, guard_globals, safe_builtins
 from .jsonsafe import clean_text, to_json_value
 from .library_guards import REPLACED_ORIGINALS
@@ -198,6 +199,7 @@ def build_environment(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str
     """The environment, and the membrane that judges values against what it offers."""
     global _built  # a per-process cache; see _built
     accelerated = fastguards.available()  # switched per process (tests compare both)
+    select_call_through(accelerated)
     if _built is not None and _built[0] is proxies and _built[1] == allowed and _built[2] == accelerated:
         return _built[3]
     table = safe_builtins(proxies, allowed, CURRENT_JOB)

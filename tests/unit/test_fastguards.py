@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from src.worker import fastguards, guards
+from src.worker import crossing, fastguards, guards
 from tests.support.inprocess import Proxies, run
 from tests.support.server import PROJECT_ROOT
 from tests.unit.test_guards import _WRITE_NAMES, _WRITE_TARGETS, _write_outcomes
@@ -315,3 +315,50 @@ def test_an_argument_a_c_caller_drops_during_the_read_stays_alive() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.splitlines()[-1]) == ["survived", [1, 2]]
+
+
+def _library_values(*values: object) -> Callable[..., object]:
+    """A library-side function (this module is not the program): hands back what it is told."""
+
+    def give(*args: object, **kwargs: object) -> object:
+        return values[0] if len(values) == 1 else values
+
+    return give
+
+
+def _raises(*args: object, **kwargs: object) -> object:
+    raise KeyError("from the library")
+
+
+_CALLS_THROUGH: list[tuple[str, Callable[..., object], tuple[object, ...], dict[str, object]]] = [
+    ("plain result", _library_values(42), (1, "a"), {}),
+    ("plain keywords", _library_values("x"), (), {"sep": ",", "n": 3}),
+    ("a list", _library_values([1, 2]), (), {}),
+    ("a real module", _library_values(os), (), {}),
+    ("the real type", _library_values(type), (1,), {}),
+    ("a frame", _library_values(sys._getframe()), (), {}),
+    ("a tuple holding a module", _library_values(1, os), (), {}),
+    ("a tuple of plain values", _library_values(1, "a"), (), {}),
+    ("a library function", _library_values(os.getpid), (), {}),
+    ("an argument the membrane refuses", _library_values(1), (os,), {}),
+    ("a keyword the membrane refuses", _library_values(1), (), {"k": sys._getframe()}),
+    ("an argument a library object", _library_values(1), (_LibraryHolder(),), {}),
+    ("the library raises", _raises, (1,), {}),
+]
+
+
+@pytest.mark.parametrize(
+    ("function", "args", "kwargs"), [c[1:] for c in _CALLS_THROUGH], ids=[c[0] for c in _CALLS_THROUGH]
+)
+def test_a_crossing_calls_through_as_the_python_version_does(
+    proxies: Proxies, function: Callable[..., object], args: tuple[object, ...], kwargs: dict[str, object]
+) -> None:
+    """crossing.py's work in C (every argument plain) and in Python, on the same calls:
+    the same result, replacement or refusal."""
+    if crossing._CALL_THROUGH_C is None:
+        pytest.skip("the C half is not built here")
+    outcomes = [
+        _describe(lambda through=through: through(function, args, dict(kwargs)))
+        for through in (crossing._CALL_THROUGH_C, crossing._call_through_python)
+    ]
+    assert outcomes[0] == outcomes[1]
