@@ -182,6 +182,16 @@ def _stored_names(target: ast.AST) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _names_bound_directly(target: ast.AST) -> int | None:
+    """0 for a name, n for a tuple or list of n names, None for any other target: what
+    ``_admitting_iter_`` takes."""
+    if isinstance(target, ast.Name):
+        return 0
+    if isinstance(target, (ast.Tuple, ast.List)) and target.elts and all(isinstance(e, ast.Name) for e in target.elts):
+        return len(target.elts)
+    return None
+
+
 def _unpacks(target: ast.AST) -> bool:
     return isinstance(target, (ast.Tuple, ast.List, ast.Starred))
 
@@ -528,10 +538,21 @@ class SandboxTransformer(RestrictingNodeTransformer):
 
     def visit_For(self, node: ast.For) -> ast.AST:
         """``for x in y``: each value bound to the loop's names passes the membrane as the
-        body starts (iterators hand out whatever their container holds)."""
-        names = [] if self._yields_numbers(node.iter) else _stored_names(node.target)
+        body starts (iterators hand out whatever their container holds). A name, or a
+        tuple of names, is bound from ``_admitting_iter_``, which admits each item (and
+        each value unpacked from it) before the interpreter binds it; any other target
+        (``for a, *b``, ``for obj.x``) binds temporaries, admitted into the names as the
+        body starts."""
+        numbers = self._yields_numbers(node.iter)
+        count = _names_bound_directly(node.target)
+        names = [] if numbers else _stored_names(node.target)
         visited = super().visit_For(node)
         assert isinstance(visited, ast.For)
+        if count is not None and not numbers:
+            visited.iter = cast(
+                ast.expr, _located(_call("_admitting_iter_", visited.iter, ast.Constant(count)), visited.iter)
+            )
+            return visited
         mapping = self._temporaries(names)
         _rename_stores([visited.target], mapping)
         visited.body[0:0] = [_located(bind, visited) for bind in _bind_admitted(mapping)]  # type: ignore[misc]

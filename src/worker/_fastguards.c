@@ -11,6 +11,8 @@
  * _write_attribute_(obj, name): obj if name is an exact str not starting with "_" and the
  * running job's table (ownership.PUBLIC_ATTRIBUTES_WRITABLE) already holds obj's
  * exact class under its id, else the Python guard (which fills that table).
+ * _admitting_iter_(iterable, count): a for statement's items through the membrane before
+ * they are bound (an AdmittingIterator, below).
  * call_through(function, args, kwargs): a crossing's call (crossing.py) when every argument
  * is plain: function(*args, **kwargs), the result admitted; else the Python version.
  *
@@ -37,6 +39,12 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h> /* T_PYSSIZET, READONLY (Python.h itself has them only from 3.12) */
+
+/* The module's state: its two types. */
+typedef struct {
+    PyTypeObject *guard_type;
+    PyTypeObject *iterator_type;
+} ModuleState;
 
 typedef struct {
     PyObject_HEAD
@@ -461,8 +469,8 @@ static PyObject *
 new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObject *plain, PyObject *fallback,
           PyObject *classify)
 {
-    PyTypeObject **state = PyModule_GetState(module);
-    if (state == NULL || *state == NULL) {
+    ModuleState *state = PyModule_GetState(module);
+    if (state == NULL || state->guard_type == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "_fastguards is not initialised");
         return NULL;
     }
@@ -474,7 +482,7 @@ new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObjec
     if (repr_name == NULL) {
         return NULL;
     }
-    Guard *self = PyObject_GC_New(Guard, *state);
+    Guard *self = PyObject_GC_New(Guard, state->guard_type);
     if (self == NULL) {
         Py_DECREF(repr_name);
         return NULL;
@@ -564,6 +572,162 @@ make_write_attribute(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return (PyObject *)self;
 }
 
+/* _admitting_iter_(iterable, count): an iterator over iterable whose items pass the
+ * membrane before the for statement binds them: count 0, one name (the item, or the
+ * membrane's admit of it); count n, a tuple of n names (an exact n-tuple of plain values
+ * as it is, anything else through unpack(item, count), the Python half, which unpacks as
+ * the interpreter would and admits each value). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *inner;  /* the iterator */
+    Py_ssize_t count; /* 0: one name; n: n names */
+    PyObject *plain;  /* PLAIN */
+    PyObject *admit;  /* the membrane's admit */
+    PyObject *unpack; /* guards.admitted_unpacking */
+} AdmittingIterator;
+
+static int
+iterator_traverse(AdmittingIterator *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->inner);
+    Py_VISIT(self->plain);
+    Py_VISIT(self->admit);
+    Py_VISIT(self->unpack);
+    return 0;
+}
+
+static int
+iterator_clear(AdmittingIterator *self)
+{
+    Py_CLEAR(self->inner);
+    Py_CLEAR(self->plain);
+    Py_CLEAR(self->admit);
+    Py_CLEAR(self->unpack);
+    return 0;
+}
+
+static void
+iterator_dealloc(AdmittingIterator *self)
+{
+    PyObject_GC_UnTrack(self);
+    iterator_clear(self);
+    PyTypeObject *tp = Py_TYPE(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyObject *
+iterator_next(AdmittingIterator *self)
+{
+    if (self->inner == NULL) {
+        return NULL;
+    }
+    PyObject *item = PyIter_Next(self->inner); /* NULL, no error set: the end */
+    if (item == NULL) {
+        return NULL;
+    }
+    if (self->count == 0) {
+        int plain = PySet_Contains(self->plain, (PyObject *)Py_TYPE(item));
+        if (plain > 0) {
+            return item;
+        }
+        PyObject *admitted = plain < 0 ? NULL : PyObject_CallOneArg(self->admit, item);
+        Py_DECREF(item);
+        return admitted;
+    }
+    if (PyTuple_CheckExact(item) && PyTuple_GET_SIZE(item) == self->count) {
+        Py_ssize_t i = 0;
+        for (; i < self->count; i++) {
+            int plain = PySet_Contains(self->plain, (PyObject *)Py_TYPE(PyTuple_GET_ITEM(item, i)));
+            if (plain < 0) {
+                Py_DECREF(item);
+                return NULL;
+            }
+            if (!plain) {
+                break;
+            }
+        }
+        if (i == self->count) {
+            return item;
+        }
+    }
+    PyObject *count = PyLong_FromSsize_t(self->count);
+    if (count == NULL) {
+        Py_DECREF(item);
+        return NULL;
+    }
+    PyObject *unpacked = PyObject_CallFunctionObjArgs(self->unpack, item, count, NULL);
+    Py_DECREF(count);
+    Py_DECREF(item);
+    return unpacked;
+}
+
+static PyType_Slot iterator_slots[] = {
+    {Py_tp_dealloc, iterator_dealloc},
+    {Py_tp_traverse, iterator_traverse},
+    {Py_tp_clear, iterator_clear},
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, iterator_next},
+    {Py_tp_doc, "The items of a for statement's iterable, each through the membrane."},
+    {0, NULL},
+};
+
+static PyType_Spec iterator_spec = {
+    .name = "src.worker._fastguards.AdmittingIterator",
+    .basicsize = sizeof(AdmittingIterator),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_HAVE_GC,
+    .slots = iterator_slots,
+};
+
+static PyObject *
+admitting_iter_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Guard *self = (Guard *)callable;
+    if (kwnames != NULL || PyVectorcall_NARGS(nargsf) != 2 || !PyLong_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "_admitting_iter_(iterable, count)");
+        return NULL;
+    }
+    Py_ssize_t count = PyLong_AsSsize_t(args[1]);
+    if (count < 0) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ValueError, "_admitting_iter_: a count of names, 0 or more");
+        }
+        return NULL;
+    }
+    PyObject *module = PyType_GetModule(Py_TYPE(self));
+    if (module == NULL) {
+        return NULL;
+    }
+    ModuleState *state = PyModule_GetState(module);
+    PyObject *inner = PyObject_GetIter(args[0]);
+    if (inner == NULL) {
+        return NULL;
+    }
+    AdmittingIterator *iterator = PyObject_GC_New(AdmittingIterator, state->iterator_type);
+    if (iterator == NULL) {
+        Py_DECREF(inner);
+        return NULL;
+    }
+    iterator->inner = inner;
+    iterator->count = count;
+    iterator->plain = Py_NewRef(self->plain);
+    iterator->admit = Py_NewRef(self->fallback);
+    iterator->unpack = Py_NewRef(self->classify);
+    PyObject_GC_Track(iterator);
+    return (PyObject *)iterator;
+}
+
+static PyObject *
+make_admitting_iter(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "make_admitting_iter(plain: set, admit, unpack)");
+        return NULL;
+    }
+    return new_guard(module, admitting_iter_vectorcall, "_admitting_iter_", args[0], args[1], args[2]);
+}
+
 static PyObject *
 make_call_through(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -587,6 +751,8 @@ static PyMethodDef module_methods[] = {
     {"make_getitem", (PyCFunction)(void (*)(void))make_getitem, METH_FASTCALL,
      "make_getitem(plain, fallback, admit_slow)"},
     {"make_write", (PyCFunction)(void (*)(void))make_write, METH_FASTCALL, "make_write(plain, fallback)"},
+    {"make_admitting_iter", (PyCFunction)(void (*)(void))make_admitting_iter, METH_FASTCALL,
+     "make_admitting_iter(plain, admit, unpack)"},
     {"make_call_through", (PyCFunction)(void (*)(void))make_call_through, METH_FASTCALL,
      "make_call_through(plain, fallback, admitted_nested, admit)"},
     {"make_write_attribute", (PyCFunction)(void (*)(void))make_write_attribute, METH_FASTCALL,
@@ -597,20 +763,22 @@ static PyMethodDef module_methods[] = {
 static int
 module_exec(PyObject *module)
 {
-    PyObject *type = PyType_FromModuleAndSpec(module, &guard_spec, NULL);
-    if (type == NULL) {
+    ModuleState *state = PyModule_GetState(module);
+    state->guard_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &guard_spec, NULL);
+    if (state->guard_type == NULL) {
         return -1;
     }
-    *(PyTypeObject **)PyModule_GetState(module) = (PyTypeObject *)type; /* the module keeps it */
-    return 0;
+    state->iterator_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &iterator_spec, NULL);
+    return state->iterator_type == NULL ? -1 : 0; /* the module keeps both */
 }
 
 static int
 module_traverse(PyObject *module, visitproc visit, void *arg)
 {
-    PyTypeObject **state = PyModule_GetState(module);
+    ModuleState *state = PyModule_GetState(module);
     if (state != NULL) {
-        Py_VISIT(*state);
+        Py_VISIT(state->guard_type);
+        Py_VISIT(state->iterator_type);
     }
     return 0;
 }
@@ -618,9 +786,10 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
 static int
 module_clear(PyObject *module)
 {
-    PyTypeObject **state = PyModule_GetState(module);
+    ModuleState *state = PyModule_GetState(module);
     if (state != NULL) {
-        Py_CLEAR(*state);
+        Py_CLEAR(state->guard_type);
+        Py_CLEAR(state->iterator_type);
     }
     return 0;
 }
@@ -634,7 +803,7 @@ static struct PyModuleDef fastguards_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "src.worker._fastguards",
     .m_doc = "The attribute guard's common case in C (see guards.py and fastguards.py).",
-    .m_size = sizeof(PyTypeObject *),
+    .m_size = sizeof(ModuleState),
     .m_methods = module_methods,
     .m_slots = module_slots,
     .m_traverse = module_traverse,

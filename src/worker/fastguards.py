@@ -15,7 +15,8 @@ unchanged:
 * ``_write_``: an exact dict or list;
 * ``_write_attribute_``: a public name on an instance of a class the running job's rules
   already accepted for one (``ownership.PUBLIC_ATTRIBUTES_WRITABLE``);
-* a crossing's call (crossing.py): every argument's exact type in PLAIN.
+* a crossing's call (crossing.py): every argument's exact type in PLAIN;
+* ``_admitting_iter_``: a ``for`` statement's items whose exact types are in PLAIN.
 
 Every other case goes to the Python guard (or, for a value already read, to its verdict
 on that value): the rules are written once, in guards.py and membrane.py.
@@ -116,3 +117,18 @@ def built_call_through(
     if _fastguards is None:
         return None
     return _fastguards.make_call_through(plain, fallback, admitted_nested, admit)  # type: ignore[no-any-return]
+
+
+def accelerated_admitting_iter(
+    plain: set[type],
+    admit: Callable[[Any], Any],
+    unpack: Callable[[Any, int], tuple[Any, ...]],
+    fallback: Callable[[Any, int], Any],
+) -> Callable[[Any, int], Any]:
+    """``_admitting_iter_``: a C iterator that admits each item (``admit``), or for
+    ``count`` names passes an exact tuple of plain values as it is and hands anything
+    else to ``unpack(item, count)``; ``fallback`` (the Python generator) where the C half
+    is not available."""
+    if not available():
+        return fallback
+    return _fastguards.make_admitting_iter(plain, admit, unpack)  # type: ignore[no-any-return]

@@ -62,6 +62,7 @@ from . import ownership as _ownership
 from .dynamic import sandbox_eval, sandbox_exec
 from .fastguards import (
     accelerated_admit,
+    accelerated_admitting_iter,
     accelerated_getattr,
     accelerated_getitem,
     accelerated_write,
@@ -892,6 +893,46 @@ def unpacked_as_is(value: Any, spec: object, getiter: object) -> Any:
     membrane, guarded_getiter), so the list only cost time, and read an endless iterator
     to its end where CPython stops at one value too many."""
     return value
+
+
+def admitted_unpacking(item: Any, count: int) -> tuple[Any, ...]:
+    """``a, b = item`` for a ``for`` statement's names: exactly ``count`` values, taken
+    as the interpreter takes them (one more to find the end, CPython's messages), each
+    through the membrane, as a tuple for the interpreter to unpack again."""
+    try:
+        iterator = iter(item)
+    except TypeError:
+        kind = builtins.type(item)
+        if getattr(kind, "__iter__", None) is None and not hasattr(kind, "__getitem__"):
+            raise TypeError(f"cannot unpack non-iterable {kind.__name__} object") from None
+        raise
+    values: list[Any] = []
+    for value in iterator:
+        if len(values) == count:
+            raise ValueError(f"too many values to unpack (expected {count})")
+        values.append(value)
+    if len(values) < count:
+        raise ValueError(f"not enough values to unpack (expected {count}, got {len(values)})")
+    return tuple(value if builtins.type(value) in PLAIN else admit(value) for value in values)
+
+
+def admitting_iter(iterable: Any, count: int) -> Iterator[Any]:
+    """``_admitting_iter_``: a ``for`` statement's items, each through the membrane before
+    the statement binds it (a name: ``count`` 0; ``count`` names: admitted_unpacking).
+    Bound straight to the program's names, with no temporary in between: nothing the
+    program can see ever holds a value the membrane has not passed."""
+    for item in iterable:
+        if count == 0:
+            yield item if builtins.type(item) in PLAIN else admit(item)
+        elif (
+            builtins.type(item) is tuple and len(item) == count and all(builtins.type(value) in PLAIN for value in item)
+        ):
+            yield item
+        else:
+            yield admitted_unpacking(item, count)
+
+
+fast_admitting_iter = accelerated_admitting_iter(PLAIN, admit, admitted_unpacking, admitting_iter)
 
 
 def exact_keywords(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -1742,6 +1783,7 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_admit_capture_": admit_capture,
         "_admit_handled_": admit_handled,
         "_yield_from_": delegated_iterator,
+        "_admitting_iter_": _fast_or_python(fast_admitting_iter, admitting_iter),
         "_type_": builtins.type,
         "_plain_": PLAIN,
     }

@@ -358,7 +358,7 @@ def test_a_crossing_calls_through_as_the_python_version_does(
     if crossing._CALL_THROUGH_C is None:
         pytest.skip("the C half is not built here")
     outcomes = [
-        _describe(lambda through=through: through(function, args, dict(kwargs)))
+        _describe(functools.partial(through, function, args, dict(kwargs)))
         for through in (crossing._CALL_THROUGH_C, crossing._call_through_python)
     ]
     assert outcomes[0] == outcomes[1]
