@@ -906,6 +906,9 @@ def admitted_unpacking(item: Any, count: int) -> tuple[Any, ...]:
         if getattr(kind, "__iter__", None) is None and not hasattr(kind, "__getitem__"):
             raise TypeError(f"cannot unpack non-iterable {kind.__name__} object") from None
         raise
+    except StopIteration as stop:
+        # Out of the loop's iterator, it would end the loop without a word.
+        raise RuntimeError("unpacking an item of the loop raised StopIteration") from stop
     values: list[Any] = []
     for value in iterator:
         if len(values) == count:
