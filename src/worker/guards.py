@@ -1204,28 +1204,34 @@ def library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple[
     own (``UserList.__eq__`` calls ``self._UserList__cast(other)`` with the operand): an
     override in the program's class must be the program's function, whose parameters
     pass the membrane, as a special method must (``_UserList__cast = items.append`` kept
-    them raw)."""
+    them raw). Every library class of every base's MRO that defines the name counts, not
+    the first class per base: a program class in between (``class B(Lib): def _hook``)
+    does not hide the library's hook from a value another base lends, or a subclass
+    sets, which the new class's MRO may put first."""
     for key, value in namespace.items():
         if not (isinstance(key, str) and key.startswith("_") and not is_dunder(key)):
             continue
-        for base in bases:
-            owner = next((klass for klass in base.__mro__ if key in vars(klass)), None)
-            if owner is not None and not is_user_class(owner):
-                hook = vars(owner)[key]
-                library_own = getattr(hook, "__func__", hook)
-                if value is hook or value is library_own:
-                    break  # the library's own, put there by its metaclass (Enum's hooks)
-                if _is_hook(hook):
-                    _program_callable(value, key)
-                elif not is_sunder(key) and key not in LIBRARY_STATE_NAMES:  # those have rules of their own
-                    # A private table the library's code indexes and calls from
-                    # (PrettyPrinter._dispatch): entries the program chose would be
-                    # called with the library's own values.
-                    raise SecurityError(
-                        f'"{key}" is a private attribute of the library class {owner.__name__}; '
-                        "the program's class cannot replace it"
-                    )
-                break
+        owners = [
+            klass
+            for base in bases
+            if isinstance(base, builtins.type)
+            for klass in base.__mro__
+            if not is_user_class(klass) and key in vars(klass)
+        ]
+        if any(value is vars(owner)[key] or value is getattr(vars(owner)[key], "__func__", None) for owner in owners):
+            continue  # the library's own, put there by its metaclass (Enum's hooks)
+        for owner in owners:
+            hook = vars(owner)[key]
+            if _is_hook(hook):
+                _program_callable(value, key)
+            elif not is_sunder(key) and key not in LIBRARY_STATE_NAMES:  # those have rules of their own
+                # A private table the library's code indexes and calls from
+                # (PrettyPrinter._dispatch): entries the program chose would be
+                # called with the library's own values.
+                raise SecurityError(
+                    f'"{key}" is a private attribute of the library class {owner.__name__}; '
+                    "the program's class cannot replace it"
+                )
 
 
 def _lent_by_program_bases(bases: tuple[type, ...]) -> list[Mapping[str, Any]]:

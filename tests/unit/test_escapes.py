@@ -184,6 +184,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             [["SecurityError"] * 4, {}, [], True, "RED", 7],
         ),
         (
+            "escape_library_hook_behind_a_program_override",
+            [["SecurityError"] * 3, [], "<[1]>"],
+        ),
+        (
             "escape_lent_hook_resolved_by_the_new_mro",
             [["SecurityError", "SecurityError"], [], "up down base", "[1]"],
         ),
