@@ -30,6 +30,7 @@ import collections
 import decimal
 import enum
 import importlib
+import inspect
 import operator
 import textwrap
 import types
@@ -1234,20 +1235,27 @@ def library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple[
                 )
 
 
-def _lent_by_program_bases(bases: tuple[type, ...]) -> list[Mapping[str, Any]]:
+def _lent_by_program_bases(bases: tuple[type, ...], *, written_by_the_program: bool = False) -> list[Mapping[str, Any]]:
     """The namespaces of the program's classes among the bases and theirs: combined with a
     library base in a new class, what they define overrides the library's hooks and state
     as the class body's own would (``class Hooks: _format = sink``, then
     ``class P(Hooks, pprint.PrettyPrinter)``). Every one of them, not the first value per
     name: the new class's MRO decides which one the interpreter finds, and it can be one
-    that another base's MRO shadows."""
-    return [
-        vars(klass)
-        for base in bases
-        if isinstance(base, builtins.type)
-        for klass in base.__mro__
-        if is_user_class(klass)
-    ]
+    that another base's MRO shadows. ``written_by_the_program``: without the private names
+    a library metaclass wrote there (EnumType's ``_new_member_``), which are the library's."""
+    scopes: list[Mapping[str, Any]] = []
+    for base in bases:
+        if not isinstance(base, builtins.type):
+            continue
+        for klass in base.__mro__:
+            if not is_user_class(klass):
+                continue
+            scope: Mapping[str, Any] = vars(klass)
+            if written_by_the_program:
+                library = library_names(klass)
+                scope = {key: value for key, value in scope.items() if key not in library}
+            scopes.append(scope)
+    return scopes
 
 
 _PROPERTY_ACCESSORS = tuple(vars(property)[name] for name in ("fget", "fset", "fdel"))
@@ -1324,6 +1332,55 @@ def enum_members_are_not_descriptors(metaclass: type, namespace: Mapping[str, An
             f"an Enum's members cannot be descriptors (its class would define {hooks[0]}); "
             "use a plain data type such as int, str or a dataclass"
         )
+
+
+_ACCESSOR_NAMES = ("fget", "fset", "fdel")
+
+
+def _accessors_enum_would_copy(found: object, name: str) -> tuple[object, ...] | None:
+    """What EnumType (``_proto_member.__set_name__``) copies into the redirect it puts
+    under a member's name when a base of the class holds ``found`` under that name: the
+    accessors of a property or DynamicClassAttribute, or of anything with ``fget``,
+    ``fset`` and ``fdel`` attributes (its test is ``hasattr``). Read without running
+    code; an object of the program's, whose attributes could answer anything (a
+    ``__getattr__``), is refused."""
+    kind = builtins.type(found)
+    if issubclass(kind, property):
+        return tuple(field.__get__(found) for field in _PROPERTY_ACCESSORS)
+    if is_user_class(kind):
+        raise SecurityError(
+            f"enum member {name!r}: a base class holds one of the program's objects under that name, "
+            "which enum would turn into a property; give the member another name"
+        )
+    held = [inspect.getattr_static(found, accessor, _MISSING) for accessor in _ACCESSOR_NAMES]
+    if any(value is _MISSING for value in held):
+        return None
+    return tuple(held)
+
+
+def enum_member_redirects_are_the_programs(metaclass: type, namespace: Any, bases: tuple[type, ...]) -> None:
+    """An Enum member whose name a program base class defines as a property (or anything
+    with ``fget``/``fset``/``fdel``) becomes an ``enum.property`` with those accessors,
+    made inside ``type.__new__``, after every other check: under a name a library base
+    keeps state by or calls as a hook, the interpreter then calls them with the library's
+    values. Each accessor must be the program's function, whose parameters pass the
+    membrane (a library class's own property, copied, is what it inherited anyway)."""
+    if not issubclass(metaclass, enum.EnumType):
+        return
+    members = getattr(namespace, "_member_names", None)
+    if not isinstance(members, dict):
+        return
+    for name in members:
+        for base in bases:
+            if not isinstance(base, builtins.type):
+                continue
+            for klass in base.__mro__:
+                found = vars(klass).get(name)
+                if found is None or not is_user_class(klass):
+                    continue
+                accessors = _accessors_enum_would_copy(found, name)
+                for accessor in accessors or ():
+                    _program_callable(accessor, name)
 
 
 def library_state_name_below(cls: type, name: str) -> bool:
@@ -1624,10 +1681,11 @@ def make_class_factory(user_classes: UserClasses) -> object:
                     members.pop(key, None)
             check_class_namespace(namespace)
             refuse_metaclass_bases(bases)
-            for scope in (namespace, *_lent_by_program_bases(bases)):
+            for scope in (namespace, *_lent_by_program_bases(bases, written_by_the_program=True)):
                 library_hooks_overridden_by_defs(scope, bases)
             library_state_not_intercepted(namespace, bases)
             enum_members_are_not_descriptors(metaclass, namespace, bases)
+            enum_member_redirects_are_the_programs(metaclass, namespace, bases)
             _no_field_named_like_a_library_attribute(bases)
             for keyword, value in kwargs.items():
                 if keyword.startswith("_"):  # library-internal switches such as typing's _root
