@@ -30,7 +30,6 @@ import collections
 import decimal
 import enum
 import importlib
-import inspect
 import operator
 import textwrap
 import types
@@ -1334,28 +1333,28 @@ def enum_members_are_not_descriptors(metaclass: type, namespace: Mapping[str, An
         )
 
 
-_ACCESSOR_NAMES = ("fget", "fset", "fdel")
+#: Values with no attributes to add: EnumType's duck test (``hasattr(x, "fget")``) says no
+#: now and later.
+_INERT_TYPES = frozenset({int, float, complex, str, bytes, bool, type(None), tuple, frozenset})
 
 
-def _accessors_enum_would_copy(found: object, name: str) -> tuple[object, ...] | None:
+def _accessors_enum_would_copy(found: object, name: str) -> tuple[object, ...]:
     """What EnumType (``_proto_member.__set_name__``) copies into the redirect it puts
-    under a member's name when a base of the class holds ``found`` under that name: the
-    accessors of a property or DynamicClassAttribute, or of anything with ``fget``,
-    ``fset`` and ``fdel`` attributes (its test is ``hasattr``). Read without running
-    code; an object of the program's, whose attributes could answer anything (a
-    ``__getattr__``), is refused."""
+    under a member's name when a program base class holds ``found`` under that name: the
+    accessors of a property, read through property's own fields (they cannot change).
+    Anything else that could pass its duck test (``hasattr`` of ``fget``, ``fset`` and
+    ``fdel``), now or once program code has run in ``type.__new__`` (a function's
+    attributes, an object's ``__getattr__``, a property subclass's ``fget``), is refused;
+    a value with no attributes (a number, a string, a tuple) is copied nowhere."""
     kind = builtins.type(found)
-    if issubclass(kind, property):
+    if kind is property:
         return tuple(field.__get__(found) for field in _PROPERTY_ACCESSORS)
-    if is_user_class(kind):
-        raise SecurityError(
-            f"enum member {name!r}: a base class holds one of the program's objects under that name, "
-            "which enum would turn into a property; give the member another name"
-        )
-    held = [inspect.getattr_static(found, accessor, _MISSING) for accessor in _ACCESSOR_NAMES]
-    if any(value is _MISSING for value in held):
-        return None
-    return tuple(held)
+    if kind in _INERT_TYPES:
+        return ()
+    raise SecurityError(
+        f"enum member {name!r}: a base class of the program's defines {name!r} as a "
+        f"{kind.__name__}, which enum would turn into a property; give the member another name"
+    )
 
 
 def enum_member_redirects_are_the_programs(metaclass: type, namespace: Any, bases: tuple[type, ...]) -> None:
@@ -1378,8 +1377,7 @@ def enum_member_redirects_are_the_programs(metaclass: type, namespace: Any, base
                 found = vars(klass).get(name)
                 if found is None or not is_user_class(klass):
                     continue
-                accessors = _accessors_enum_would_copy(found, name)
-                for accessor in accessors or ():
+                for accessor in _accessors_enum_would_copy(found, name):
                     _program_callable(accessor, name)
 
 

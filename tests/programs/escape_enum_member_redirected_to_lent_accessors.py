@@ -4,8 +4,9 @@
 # PrettyPrinter keeps state by (_stream), the accessor (a C callable) received the
 # worker's stream from PrettyPrinter.__init__ run on another member. Here: a program
 # object with the three attributes, a real property with a C setter, a function carrying
-# the three as attributes, and the functional API. Must: each refused before the class
-# exists; members named like a base's ordinary attribute, or like a str method, work.
+# the three as attributes, a function given them only while type.__new__ runs (by a
+# descriptor's __set_name__ earlier in the body), and the functional API. Must: each
+# refused before the class exists; members named like a base's ordinary attribute, or like a str method, work.
 import enum
 import pprint
 
@@ -48,6 +49,29 @@ class ByFunction:
     _stream = carrier
 
 
+def bare():
+    return None
+
+
+class ByBareFunction:
+    _stream = bare
+
+
+class Arm:
+    def __set_name__(self, owner, name):
+        bare.fget, bare.fset, bare.fdel = None, box.setdefault, None
+
+    def __get__(self, obj, kind=None):
+        return self
+
+
+def armed():
+    class E(ByBareFunction, PPEnum):
+        arm = Arm()
+        _stream = ()
+        a = ()
+
+
 def lend(lender):
     def make():
         class E(lender, PPEnum):
@@ -76,7 +100,13 @@ class Field(str, enum.Enum):
 
 
 [
-    [outcome(lend(ByHolder)), outcome(lend(ByProperty)), outcome(lend(ByFunction)), outcome(functional)],
+    [
+        outcome(lend(ByHolder)),
+        outcome(lend(ByProperty)),
+        outcome(lend(ByFunction)),
+        outcome(armed),
+        outcome(functional),
+    ],
     box,
     Kind.label.value,
     Field.title.value + Field.count.upper(),

@@ -185,7 +185,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ),
         (
             "escape_enum_member_redirected_to_lent_accessors",
-            [["SecurityError"] * 4, {}, 1, "titleCOUNT"],
+            [["SecurityError"] * 5, {}, 1, "titleCOUNT"],
         ),
         (
             "escape_library_hook_behind_a_program_override",
