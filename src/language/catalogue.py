@@ -336,6 +336,10 @@ CATALOGUE: dict[str, ModuleRule] = {
             "decimal numbers and contexts; contexts are per thread and the worker is a fresh process, "
             "so setcontext/localcontext cannot leak into another execution",
             "Decimal", "Context", "DecimalTuple", "getcontext", "setcontext", "localcontext",
+        ),
+        allow(
+            GUARDED + "copies of the templates: decimal copies DefaultContext into every new context, "
+            "and a template hands out its own signal dicts",
             "BasicContext", "DefaultContext", "ExtendedContext",
         ),
         allow(

@@ -729,9 +729,21 @@ WRITABLE_LIBRARY_ATTRIBUTES: dict[type, frozenset[str]] = {
 }  # fmt: skip
 
 
-#: Library objects of those classes that are the library's own templates, not the
-#: program's settings: decimal copies DefaultContext into every new thread's context.
-_LIBRARY_TEMPLATES = (decimal.DefaultContext, decimal.BasicContext, decimal.ExtendedContext)
+#: What the program holds as decimal's templates: copies. decimal copies DefaultContext
+#: into every new context, and the templates hand out their own signal dicts
+#: (``DefaultContext.traps[DivisionByZero] = False``) and ``clear_traps()``: a copy is
+#: the program's to change, for the library's never is (library_guards offers these).
+DECIMAL_TEMPLATES = {
+    name: getattr(decimal, name).copy() for name in ("BasicContext", "DefaultContext", "ExtendedContext")
+}
+#: Library objects of those classes that are templates, not the program's settings: their
+#: attributes stay read-only (a write to the copy would not reach new contexts).
+_LIBRARY_TEMPLATES = (
+    decimal.DefaultContext,
+    decimal.BasicContext,
+    decimal.ExtendedContext,
+    *DECIMAL_TEMPLATES.values(),
+)
 
 
 def _library_attribute_is_writable(obj: object, name: str) -> bool:

@@ -37,6 +37,7 @@ from . import ownership, sys_stand_in
 from .crossing import crossing, is_crossable
 from .formatting import safe_format, safe_format_map
 from .guards import (
+    DECIMAL_TEMPLATES,
     TEXT_SIGNATURE_END,
     bases_for_a_library_factory,
     exact_keywords,
@@ -711,7 +712,12 @@ def _installed_private_helpers() -> list[object]:
     return found
 
 
+def _decimal_replacements() -> dict[str, Any]:
+    return dict(DECIMAL_TEMPLATES)
+
+
 REPLACEMENTS: dict[str, Any] = {
+    "decimal": _decimal_replacements,
     "struct": _struct_replacements,
     "sys": _sys_replacements,
     "copy": _copy_replacements,

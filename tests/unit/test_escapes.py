@@ -184,6 +184,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             [["SecurityError"] * 4, {}, [], True, "RED", 7],
         ),
         (
+            "escape_decimal_template_signal_dicts",
+            ["SecurityError", "DivisionByZero", "0.142857", "0.333", 5],
+        ),
+        (
             "escape_enum_member_redirected_to_lent_accessors",
             [["SecurityError"] * 5, {}, 1, "titleCOUNT"],
         ),
