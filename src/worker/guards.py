@@ -1625,6 +1625,24 @@ def _temporaries_kept_apart(namespace: Mapping[str, object]) -> Mapping[str, obj
 _PREPARED_ENTRIES = "__sandbox_prepared_entries__"
 
 
+#: The class keywords a library metaclass itself reads, with the values each may take
+#: (compared by identity). EnumType asks ``boundary or ...`` before ``type.__new__`` and
+#: _TypedDictMeta ``if total`` while it fills the class: any other object would run code
+#: there, also a library one around the program's (``ChainMap(obj).__bool__``).
+_METACLASS_OPTIONS: dict[type, dict[str, tuple[object, ...]]] = {
+    enum.EnumType: {"boundary": (None, *enum.FlagBoundary)},
+    typing._TypedDictMeta: {"total": (True, False)},  # type: ignore[attr-defined]  # noqa: SLF001
+}
+
+
+def _library_metaclass_option(metaclass: type, keyword: str, value: object) -> None:
+    for owner, options in _METACLASS_OPTIONS.items():
+        allowed = options.get(keyword) if issubclass(metaclass, owner) else None
+        if allowed is not None and not any(value is choice for choice in allowed):
+            choices = ", ".join(repr(choice) for choice in allowed)
+            raise SecurityError(f"class keyword {keyword!r} takes one of {choices}")
+
+
 def make_class_factory(user_classes: UserClasses) -> object:
     """The ``__metaclass__`` RestrictedPython puts on every ``class`` statement.
 
@@ -1700,6 +1718,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             for keyword, value in kwargs.items():
                 if keyword.startswith("_"):  # library-internal switches such as typing's _root
                     raise SecurityError(f"class keyword {keyword!r} is not allowed")
+                _library_metaclass_option(metaclass, keyword, value)
                 if metaclass is not builtins.type and is_user_class(builtins.type(value)):
                     # A library metaclass uses its keywords while it builds the class, after
                     # the checks above (EnumType asks `boundary or ...`): an object of the

@@ -184,6 +184,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             [["SecurityError"] * 4, {}, [], True, "RED", 7],
         ),
         (
+            "escape_library_metaclass_option_calls_back",
+            [["SecurityError", "SecurityError"], [], 6, ["title"], 2],
+        ),
+        (
             "escape_decimal_template_signal_dicts",
             ["SecurityError", "DivisionByZero", "0.142857", "0.333", 5],
         ),
