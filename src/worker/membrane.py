@@ -479,6 +479,11 @@ def _claims_nothing(cls: type) -> bool:
 # --------------------------------------------------------------------------- the membrane
 
 
+#: The verdict on a class whose class statement failed (ownership.construction_failed),
+#: made once: a program that fills its memory must not make the refusal fail.
+_FAILED_STATEMENT = refuse("a class whose class statement failed (its metaclass never finished it)")
+
+
 class Membrane:
     """What the program may hold, given the allow-listed modules' members.
 
@@ -521,6 +526,7 @@ class Membrane:
         #: (ownership.py; a class reaches __set_name__/__init_subclass__ before the
         #: statement returns it).
         self._claim_being_built: Callable[[type], bool] = _claims_nothing
+        self._construction_failed: Callable[[type], bool] = _claims_nothing
 
     def configure(
         self, offered: Iterable[object], modules: Iterable[str], sandbox_type: type, refused: Iterable[object] = ()
@@ -529,9 +535,9 @@ class Membrane:
         tests configure it again for each set of proxies). ``refused``: the classes and
         functions the catalogue refuses, which stay refused however they are reached
         (``typing.ForwardRef`` as ``type(List['x'].__args__[0])``)."""
-        claim = self._claim_being_built
+        claim, failed = self._claim_being_built, self._construction_failed
         self.__init__()  # type: ignore[misc]  # forget an earlier configuration
-        self._claim_being_built = claim
+        self._claim_being_built, self._construction_failed = claim, failed
         PLAIN.clear()  # in place: the guards hold this very set
         PLAIN.update(_BUILT_IN_PLAIN, _SANDBOX_PLAIN)
         APPROVED_FUNCTIONS.clear()
@@ -671,8 +677,9 @@ class Membrane:
         # holds the job's builtins table as __builtins__, and the guards next to it.
         self._builtins_tables = {id(n["__builtins__"]) for n in namespaces if isinstance(n.get("__builtins__"), dict)}
 
-    def recognize_classes_being_built(self, claim: Callable[[type], bool]) -> None:
+    def recognize_classes_being_built(self, claim: Callable[[type], bool], failed: Callable[[type], bool]) -> None:
         self._claim_being_built = claim
+        self._construction_failed = failed
 
     def add_program_class(self, cls: type) -> None:
         self._program_classes.add(cls)
@@ -699,6 +706,8 @@ class Membrane:
 
     def _class(self, cls: type) -> object:
         """The class itself, its stand-in, or a SecurityError to raise."""
+        if self._construction_failed(cls):
+            return _FAILED_STATEMENT  # whatever was decided while it was built
         verdict = self._class_verdicts.get(cls)
         if verdict is None:
             if self._claim_being_built(cls):  # now the program's, through add_program_class

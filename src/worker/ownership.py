@@ -13,10 +13,11 @@ import abc
 import types
 import weakref
 from collections.abc import Iterable, Mapping
+from typing import cast
 
 from ..language.names import is_dunder
 from .crossing import admit_generated_constructor
-from .membrane import FINAL_LIBRARY_CLASSES, MEMBRANE, add_program_class
+from .membrane import FINAL_LIBRARY_CLASSES, MEMBRANE, PLAIN, add_program_class
 from .refusal import SecurityError
 
 
@@ -53,7 +54,7 @@ class UserClasses:
 
     def __contains__(self, cls: object) -> bool:
         ref = self._classes.get(id(cls))
-        return ref is not None and ref() is cls
+        return ref is not None and ref() is cls and not construction_failed(cast(type, cls))
 
 
 _current = UserClasses()
@@ -99,8 +100,9 @@ def is_user_class(obj: object) -> bool:
 CONSTRUCTION_MARKER = "__sandbox_under_construction__"
 #: The token in the namespace of each class statement being built, innermost last.
 _building: list[object] = []
-#: The classes claimed under each token (normally the one class the statement returns).
-_claimed: dict[int, list[type]] = {}
+#: The classes claimed under each token (normally the one class the statement returns),
+#: keyed by the token itself: looking it up allocates nothing (see end_construction).
+_claimed: dict[object, list[type]] = {}
 
 
 def begin_construction(namespace: dict[str, object]) -> object:
@@ -138,7 +140,14 @@ def end_construction(token: object, cls: type | None) -> None:
     (ABCMeta had not given it its own registry, so ``register`` wrote into a library
     base's): it stops being the program's, and the membrane refuses it."""
     _building.remove(token)
-    for claimed in _claimed.pop(id(token), []):
+    claims = _claimed.pop(token, ())
+    # A program can fill its memory and catch the MemoryError: first what allocates
+    # nothing (instances of a failed class stop being plain), then the rest; whatever
+    # that leaves undone, construction_failed still says (the marker stays in the class).
+    for claimed in claims:
+        if claimed is not cls:
+            PLAIN.discard(claimed)
+    for claimed in claims:
         if claimed is not cls:
             _current.discard(claimed)
             MEMBRANE.abandon_program_class(claimed)
@@ -161,12 +170,23 @@ def claim_if_being_built(cls: type) -> bool:
     marker = vars(cls).get(CONSTRUCTION_MARKER)
     if marker is None or not any(marker is token for token in _building):
         return False
+    # Recorded before it is granted: a MemoryError in between leaves a claim that
+    # end_construction undoes, never a grant it does not know of.
+    _claimed.setdefault(marker, []).append(cls)
     _current.add(cls)
-    _claimed.setdefault(id(marker), []).append(cls)
     return True
 
 
-MEMBRANE.recognize_classes_being_built(claim_if_being_built)
+def construction_failed(cls: type) -> bool:
+    """Whether ``cls`` was made by a class statement that failed: its namespace still
+    holds the marker of a construction that has ended (end_construction removes it from
+    the class the statement returns). Such a class is never the program's and the
+    membrane refuses it, whatever of end_construction's work a MemoryError cut short."""
+    marker = vars(cls).get(CONSTRUCTION_MARKER)
+    return marker is not None and not any(marker is token for token in _building)
+
+
+MEMBRANE.recognize_classes_being_built(claim_if_being_built, construction_failed)
 
 
 # --------------------------------------------------------------------------- names a library wrote
