@@ -237,7 +237,13 @@ getitem_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyO
     if (kwnames != NULL || PyVectorcall_NARGS(nargsf) != 2) {
         return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
     }
-    PyObject *value = PyObject_GetItem(args[0], args[1]);
+    /* Held across the read, as getattr holds its own: a C caller (itertools.accumulate)
+     * may pass references that the program's __getitem__ or __eq__ drops. */
+    PyObject *obj = Py_NewRef(args[0]);
+    PyObject *key = Py_NewRef(args[1]);
+    PyObject *value = PyObject_GetItem(obj, key);
+    Py_DECREF(key);
+    Py_DECREF(obj);
     if (value == NULL) {
         return NULL;
     }
