@@ -226,58 +226,31 @@ def _located(new: ast.AST, old: ast.AST) -> ast.AST:
     return ast.copy_location(new, old)
 
 
-#: What may not be among the arguments of a call compiled with a native branch: the
-#: arguments are written into both branches, and these would run twice as much code per
-#: level of nesting (a native call in an argument) or define things twice.
-_NOT_DUPLICATED = (
-    ast.Call, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
-    ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.Starred,
-)  # fmt: skip
-
-
-def _may_call_natively(node: ast.Call) -> bool:
-    """``r.name(args)`` where the policy may add a native branch (native_calls.py): the
-    receiver a name or a str/bytes constant, the name one of the built-in classes'
-    methods, the arguments small enough to write twice."""
-    func = node.func
-    if not (isinstance(func, ast.Attribute) and func.attr in native_calls.METHOD_NAMES):
-        return False
-    receiver = func.value
-    if not (
-        isinstance(receiver, ast.Name) or (isinstance(receiver, ast.Constant) and type(receiver.value) in (str, bytes))
-    ):
-        return False
-    if any(keyword.arg is None for keyword in node.keywords):
-        return False
-    arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
-    return not any(isinstance(inner, _NOT_DUPLICATED) for argument in arguments for inner in ast.walk(argument))
-
-
-def _with_native_branch(guarded: ast.Call, *, statement: bool = False) -> ast.AST:
-    """``_getattr_(r, "name")(args)`` -> ``r.name(args) if _type_(r) in _native_name_
-    else _getattr_(r, "name")(args)`` (with ``statement``, the same as an ``if``
-    statement); the receiver is loaded again in the branch taken, which for a name or a
-    constant runs nothing."""
+def _with_native_branch(guarded: ast.Call, form: native_calls.Form, temporary: str) -> ast.IfExp:
+    """``_getattr_(r, "name")(args)`` -> ``_tmp.name(args) if _type_(_tmp := r) in
+    _native_name_ else _getattr_(_tmp, "name")(args)`` (with a constant or a
+    comprehension's variable, ``r`` itself in all three places: native_calls.Form)."""
     getattr_call = guarded.func
     assert isinstance(getattr_call, ast.Call)
     receiver, name = getattr_call.args
     assert isinstance(name, ast.Constant)
+    if form is native_calls.Form.BIND:
+        tested: ast.expr = ast.NamedExpr(ast.Name(temporary, ast.Store()), receiver)
+        getattr_call.args[0] = _load(temporary)
+        held: ast.expr = _load(temporary)
+    else:
+        tested, held = copy.deepcopy(receiver), copy.deepcopy(receiver)
     test = ast.Compare(
-        left=_call("_type_", copy.deepcopy(receiver)),
+        left=_call("_type_", tested),
         ops=[ast.In()],
         comparators=[_load(native_calls.table_name(str(name.value)))],
     )
     native = ast.Call(
-        func=ast.Attribute(copy.deepcopy(receiver), str(name.value), ast.Load()),
+        func=ast.Attribute(held, str(name.value), ast.Load()),
         args=copy.deepcopy(guarded.args),
         keywords=copy.deepcopy(guarded.keywords),
     )
-    if statement:
-        # Each branch its own statement: CPython specialises `list.append` only for a
-        # call whose result is popped right after it.
-        branches: ast.AST = ast.If(test=test, body=[ast.Expr(native)], orelse=[ast.Expr(guarded)])
-    else:
-        branches = ast.IfExp(test=test, body=native, orelse=guarded)
+    branches = ast.IfExp(test=test, body=native, orelse=guarded)
     for new in ast.walk(branches):
         if not hasattr(new, "lineno"):
             ast.copy_location(new, guarded)
@@ -299,6 +272,8 @@ class SandboxTransformer(RestrictingNodeTransformer):
         self._hoisted: set[int] = set()
         #: The module's last statement when it is an expression (its value is the result).
         self._result_statement: ast.Expr | None = None
+        #: The calls compiled with a native branch (native_calls.sites, set by visit_Module).
+        self._native_sites: dict[int, native_calls.Form] = {}
 
     # ------------------------------------------------------------------ names
 
@@ -425,7 +400,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         if dynamic is not None:
             name = dynamic.id
             dynamic.id = name + "x"  # any ordinary name: RestrictedPython checks it as one
-        native = _may_call_natively(node)
+        native = self._native_sites.get(id(node))
         visited = super().visit_Call(node)
         if dynamic is not None:
             dynamic.id = name
@@ -434,7 +409,9 @@ class SandboxTransformer(RestrictingNodeTransformer):
         plain_result = isinstance(func, ast.Name) and (
             func.id == "_apply_" or (func.id in PLAIN_RESULT_BUILTINS and func.id not in self._bound)
         )
-        call = cast(ast.expr, _with_native_branch(visited)) if native else visited
+        call: ast.expr = visited
+        if native is not None:
+            call = _with_native_branch(visited, native, self.gen_tmp_name())
         if discarded or plain_result:
             return call
         return _located(_call("_admit_", call), visited)
@@ -465,12 +442,16 @@ class SandboxTransformer(RestrictingNodeTransformer):
             node.value = self._delegating(node.value)
             return node
         if isinstance(node.value, ast.Call):
-            native = _may_call_natively(node.value)
+            native = id(node.value) in self._native_sites
             node.value = self.visit_Call(node.value, discarded=True)  # type: ignore[assignment]
-            if native and isinstance(node.value, ast.IfExp) and node is not self._result_statement:
-                guarded = node.value.orelse
-                assert isinstance(guarded, ast.Call)
-                return _with_native_branch(guarded, statement=True)
+            branches = node.value
+            if native and isinstance(branches, ast.IfExp) and node is not self._result_statement:
+                # Each branch its own statement: CPython specialises `list.append` only for a
+                # call whose result is popped right after it.
+                statement = ast.If(
+                    test=branches.test, body=[ast.Expr(branches.body)], orelse=[ast.Expr(branches.orelse)]
+                )
+                return _located(statement, node)
             return node
         return self.node_contents_visit(node)
 
@@ -863,6 +844,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         self._bound = _bound_names(node) | (PLAIN_RESULT_BUILTINS if self._names_may_be_rebound else frozenset())
         if node.body and isinstance(node.body[-1], ast.Expr):
             self._result_statement = node.body[-1]  # its value is kept: it stays an expression
+        self._native_sites = native_calls.sites(node)
         node = super().visit_Module(node)  # type: ignore[assignment]
         # RestrictedPython strips the value of a statement it refused (`await x`).
         if node.body and isinstance(node.body[-1], ast.Expr) and getattr(node.body[-1], "value", None) is not None:
