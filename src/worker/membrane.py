@@ -322,6 +322,10 @@ _REFUSED_INSTANCES: dict[type, str] = {
     types.CodeType: "a code object",
     types.CellType: "a closure cell",
     types.ModuleType: "a real module",
+    # The placeholder EnumType puts under a member's name until type.__new__ makes the
+    # member: its __set_name__, run from another class, makes a member (and its redirect)
+    # under a name that class's member checks never saw.
+    enum._proto_member: "an enum member that is still being made",  # type: ignore[attr-defined]  # noqa: SLF001
 }
 
 

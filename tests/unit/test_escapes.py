@@ -184,6 +184,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             [["SecurityError"] * 4, {}, [], True, "RED", 7],
         ),
         (
+            "escape_enum_member_still_being_made",
+            [["SecurityError"] * 3, [], ["label", "cm"], ["SMALL", "LARGE"]],
+        ),
+        (
             "escape_library_metaclass_option_calls_back",
             [["SecurityError", "SecurityError"], [], 6, ["title"], 2],
         ),
