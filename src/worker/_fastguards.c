@@ -10,7 +10,9 @@
  * _write_(obj): obj if it is an exact dict or list, else the Python write guard.
  * _write_attribute_(obj, name): obj if name is an exact str not starting with "_" and the
  * running job's table (ownership.PUBLIC_ATTRIBUTES_WRITABLE) already holds obj's
- * exact class under its id, else the Python guard (which fills that table).
+ * exact class under its id, or name is one of the plain private names and the job's
+ * ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES holds obj's exact class; else the Python
+ * guard (which fills both).
  * _admitting_iter_(iterable, count): a for statement's items through the membrane before
  * they are bound (an AdmittingIterator, below).
  * call_through(function, args, kwargs): a crossing's call (crossing.py) when every argument
@@ -18,7 +20,9 @@
  *
  * getattr: what is decided here, in this order, exactly as guarded_getattr decides it:
  *   - anything but (obj, exact str name) with no keywords, or a name not yet known to be
- *     public, or obj a frame, code object, traceback or real module: the Python guard;
+ *     public (nor a plain private name on an instance of a class noted in
+ *     ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES), or obj a frame, code object, traceback
+ *     or real module: the Python guard;
  *   - value = getattr(obj, name); an AttributeError with a default given: the default;
  *   - a value whose exact type is in PLAIN (not a tuple): the value;
  *   - a built-in method bound to obj (a builtin_function_or_method or a builtin_method,
@@ -59,6 +63,9 @@ typedef struct {
     PyObject *module_proxy; /* getattr: the ModuleProxy class */
     PyObject *offered_ids;  /* getattr: set of ids of every value the sandbox offers */
     PyObject *writable;     /* write_attribute: exact dict, id(class) -> class, the running job's */
+    PyObject *private_names; /* getattr, write_attribute: set of exact str, private names nothing else defines */
+    PyObject *private_kinds; /* getattr, write_attribute: exact dict, id(class) -> class whose instances hold
+                              * only the program's private names (ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES) */
     PyObject *admit;        /* call_through: the membrane's admit, for a result that is not plain */
     vectorcallfunc vectorcall;
 } Guard;
@@ -178,6 +185,8 @@ read_and_decide(Guard *self, PyObject *obj, PyObject *name, PyObject *fallback_v
     return result;
 }
 
+static int private_name_noted(Guard *self, PyObject *obj, PyObject *name);
+
 static PyObject *
 guarded_getattr_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -194,6 +203,12 @@ guarded_getattr_vectorcall(PyObject *callable, PyObject *const *args, size_t nar
     int public = PySet_Contains(self->public_names, name); /* an exact str: no Python __hash__ */
     if (public < 0) {
         return NULL;
+    }
+    if (!public) {
+        public = private_name_noted(self, obj, name); /* looks up ints and an exact str only */
+        if (public < 0) {
+            return NULL;
+        }
     }
     if (!public) {
         return PyObject_Vectorcall(self->fallback, args, nargsf, NULL);
@@ -271,22 +286,34 @@ write_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObj
     return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
 }
 
-/* 1 when the running job's table (ownership.PUBLIC_ATTRIBUTES_WRITABLE) holds obj's exact
- * class under its id; 0 when not; -1 on an error. */
+/* 1 when table (one of the running job's tables in ownership.py, id(class) -> class)
+ * holds obj's exact class under its id; 0 when not; -1 on an error. */
 static int
-noted_writable(Guard *self, PyObject *obj)
+noted_class(PyObject *table, PyObject *obj)
 {
     PyObject *kind = (PyObject *)Py_TYPE(obj);
     PyObject *key = PyLong_FromVoidPtr(kind); /* id(kind) */
     if (key == NULL) {
         return -1;
     }
-    PyObject *noted = PyDict_GetItemWithError(self->writable, key); /* an int key: no Python code runs */
+    PyObject *noted = PyDict_GetItemWithError(table, key); /* an int key: no Python code runs */
     Py_DECREF(key);
     if (noted == NULL) {
         return PyErr_Occurred() ? -1 : 0;
     }
     return noted == kind; /* only compared, never used */
+}
+
+/* 1 when name (an exact str) is one of the plain private names and obj's exact class one
+ * whose instances hold only the program's private names; 0 when not; -1 on an error. */
+static int
+private_name_noted(Guard *self, PyObject *obj, PyObject *name)
+{
+    int known = PySet_Contains(self->private_names, name); /* an exact str: no Python __hash__ */
+    if (known <= 0) {
+        return known;
+    }
+    return noted_class(self->private_kinds, obj);
 }
 
 static PyObject *
@@ -299,11 +326,14 @@ write_attribute_vectorcall(PyObject *callable, PyObject *const *args, size_t nar
     if (PyUnicode_READY(args[1]) < 0) {
         return NULL;
     }
-    if (PyUnicode_GET_LENGTH(args[1]) > 0 && PyUnicode_READ_CHAR(args[1], 0) == '_') {
-        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
-    }
     PyObject *obj = Py_NewRef(args[0]); /* held across the lookups below */
-    int noted = noted_writable(self, obj);
+    int noted;
+    if (PyUnicode_GET_LENGTH(args[1]) > 0 && PyUnicode_READ_CHAR(args[1], 0) == '_') {
+        noted = private_name_noted(self, obj, args[1]);
+    }
+    else {
+        noted = noted_class(self->writable, obj);
+    }
     if (noted != 0) {
         if (noted < 0) {
             Py_CLEAR(obj);
@@ -406,6 +436,8 @@ guard_traverse(Guard *self, visitproc visit, void *arg)
     Py_VISIT(self->module_proxy);
     Py_VISIT(self->offered_ids);
     Py_VISIT(self->writable);
+    Py_VISIT(self->private_names);
+    Py_VISIT(self->private_kinds);
     Py_VISIT(self->admit);
     return 0;
 }
@@ -424,6 +456,8 @@ guard_clear(Guard *self)
     Py_CLEAR(self->module_proxy);
     Py_CLEAR(self->offered_ids);
     Py_CLEAR(self->writable);
+    Py_CLEAR(self->private_names);
+    Py_CLEAR(self->private_kinds);
     Py_CLEAR(self->admit);
     return 0;
 }
@@ -504,6 +538,8 @@ new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObjec
     self->module_proxy = NULL;
     self->offered_ids = NULL;
     self->writable = NULL;
+    self->private_names = NULL;
+    self->private_kinds = NULL;
     self->admit = NULL;
     self->vectorcall = vectorcall;
     PyObject_GC_Track(self);
@@ -513,11 +549,13 @@ new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObjec
 static PyObject *
 make_getattr(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 9 || !PySet_CheckExact(args[0]) || !PyTuple_CheckExact(args[2]) || !PyUnicode_CheckExact(args[3]) ||
-        !PyDict_CheckExact(args[6]) || !PyType_Check(args[7]) || !PySet_CheckExact(args[8])) {
+    if (nargs != 11 || !PySet_CheckExact(args[0]) || !PyTuple_CheckExact(args[2]) || !PyUnicode_CheckExact(args[3]) ||
+        !PyDict_CheckExact(args[6]) || !PyType_Check(args[7]) || !PySet_CheckExact(args[8]) ||
+        !PySet_CheckExact(args[9]) || !PyDict_CheckExact(args[10])) {
         PyErr_SetString(PyExc_TypeError,
                         "make_getattr(public_names: set, plain: set, opaque: tuple, source_filename: str, "
-                        "fallback, classify, method_crossings: dict, module_proxy: type, offered_ids: set)");
+                        "fallback, classify, method_crossings: dict, module_proxy: type, offered_ids: set, "
+                        "private_names: set, private_kinds: dict)");
         return NULL;
     }
     Guard *self = (Guard *)new_guard(module, guarded_getattr_vectorcall, "getattr", args[1], args[4], args[5]);
@@ -530,6 +568,8 @@ make_getattr(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     self->method_crossings = Py_NewRef(args[6]);
     self->module_proxy = Py_NewRef(args[7]);
     self->offered_ids = Py_NewRef(args[8]);
+    self->private_names = Py_NewRef(args[9]);
+    self->private_kinds = Py_NewRef(args[10]);
     return (PyObject *)self;
 }
 
@@ -566,8 +606,10 @@ make_write(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 make_write_attribute(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 || !PyDict_CheckExact(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "make_write_attribute(plain: set, writable: dict, fallback)");
+    if (nargs != 5 || !PyDict_CheckExact(args[1]) || !PySet_CheckExact(args[3]) || !PyDict_CheckExact(args[4])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "make_write_attribute(plain: set, writable: dict, fallback, private_names: set, "
+                        "private_kinds: dict)");
         return NULL;
     }
     Guard *self = (Guard *)new_guard(module, write_attribute_vectorcall, "_write_attribute_", args[0], args[2], NULL);
@@ -575,6 +617,8 @@ make_write_attribute(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     self->writable = Py_NewRef(args[1]);
+    self->private_names = Py_NewRef(args[3]);
+    self->private_kinds = Py_NewRef(args[4]);
     return (PyObject *)self;
 }
 
@@ -752,7 +796,7 @@ make_call_through(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef module_methods[] = {
     {"make_getattr", (PyCFunction)(void (*)(void))make_getattr, METH_FASTCALL,
      "make_getattr(public_names, plain, opaque, source_filename, fallback, classify, method_crossings, "
-     "module_proxy, offered_ids)"},
+     "module_proxy, offered_ids, private_names, private_kinds)"},
     {"make_admit", (PyCFunction)(void (*)(void))make_admit, METH_FASTCALL, "make_admit(plain, fallback)"},
     {"make_getitem", (PyCFunction)(void (*)(void))make_getitem, METH_FASTCALL,
      "make_getitem(plain, fallback, admit_slow)"},
@@ -762,7 +806,7 @@ static PyMethodDef module_methods[] = {
     {"make_call_through", (PyCFunction)(void (*)(void))make_call_through, METH_FASTCALL,
      "make_call_through(plain, fallback, admitted_nested, admit)"},
     {"make_write_attribute", (PyCFunction)(void (*)(void))make_write_attribute, METH_FASTCALL,
-     "make_write_attribute(plain, writable, fallback)"},
+     "make_write_attribute(plain, writable, fallback, private_names, private_kinds)"},
     {NULL, NULL, 0, NULL},
 };
 

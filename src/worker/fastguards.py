@@ -57,6 +57,8 @@ def accelerated_getattr(
     method_crossings: dict[Any, Callable[..., Any]],
     module_proxy: type,
     offered_ids: set[int],
+    private_names: set[str],
+    private_kinds: dict[int, type],
 ) -> Callable[..., Any]:
     """The C guard over the Python one (``fallback``), or ``fallback`` itself where the C
     half is not available. The sets are the Python guard's own, shared, not copied: a
@@ -64,7 +66,17 @@ def accelerated_getattr(
     if not available():
         return fallback
     return _fastguards.make_getattr(  # type: ignore[no-any-return]
-        public_names, plain, opaque, source_filename, fallback, value_read, method_crossings, module_proxy, offered_ids
+        public_names,
+        plain,
+        opaque,
+        source_filename,
+        fallback,
+        value_read,
+        method_crossings,
+        module_proxy,
+        offered_ids,
+        private_names,
+        private_kinds,
     )
 
 
@@ -93,15 +105,22 @@ def accelerated_write(plain: set[type], fallback: Callable[[Any], Any]) -> Calla
 
 
 def accelerated_write_attribute(
-    plain: set[type], writable: dict[int, type], fallback: Callable[[Any, str], Any]
+    plain: set[type],
+    writable: dict[int, type],
+    fallback: Callable[[Any, str], Any],
+    private_names: set[str],
+    private_kinds: dict[int, type],
 ) -> Callable[[Any, str], Any]:
     """``_write_attribute_``: ``obj`` for a public name when ``writable`` (the running
     job's table of classes whose public attributes are writable,
-    ``ownership.PUBLIC_ATTRIBUTES_WRITABLE``) holds ``obj``'s class, else
-    ``fallback(obj, name)`` (which fills that table)."""
+    ``ownership.PUBLIC_ATTRIBUTES_WRITABLE``) holds ``obj``'s class, or for a name of
+    ``private_names`` when ``private_kinds`` (``ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES``)
+    does, else ``fallback(obj, name)`` (which fills both)."""
     if not available():
         return fallback
-    return _fastguards.make_write_attribute(plain, writable, fallback)  # type: ignore[no-any-return]
+    return _fastguards.make_write_attribute(  # type: ignore[no-any-return]
+        plain, writable, fallback, private_names, private_kinds
+    )
 
 
 def built_call_through(

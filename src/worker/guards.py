@@ -194,6 +194,59 @@ def _private_name_is_the_programs(obj: object, name: str) -> bool:
     return fallback is None or _is_program_getattr(fallback)
 
 
+#: Private names that nothing but the program gives a meaning (not Python's, a library's
+#: or the sandbox's): on an instance of a class in ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES
+#: they are read and written as public names are. Learned as the full check accepts them.
+PLAIN_PRIVATE_NAMES: set[str] = set()
+_MAX_PLAIN_PRIVATE_NAMES = 4096
+
+
+def _is_plain_private_name(name: str) -> bool:
+    return (
+        is_private(name)  # `_x`, `_C__x`: not special (`__x__`) nor internal (`_x_`)
+        and name not in LIBRARY_STATE_NAMES
+        and name not in NAMEDTUPLE_API
+        and name not in INTROSPECTION_ATTRIBUTES
+    )
+
+
+def _instances_hold_only_the_programs_private_names(kind: type) -> bool:
+    """Whether every private name on an instance of ``kind`` is the program's, whatever
+    its instance dict and classes hold now or later: ``kind`` and every class in its MRO
+    are the program's (with no private name a library wrote into them) or builtins with
+    no private names (``object``, ``Exception``, ``dict`` ...), its metaclass is ``type``,
+    and the fallback for a name defined nowhere is the program's ``__getattr__`` or none.
+    Then _private_name_is_the_programs accepts any plain private name, and the write
+    guard too (no library base defines a hook under it). A class's bases and special
+    methods cannot change after its class statement."""
+    if builtins.type(kind) is not builtins.type or not is_user_class(kind):
+        return False
+    for klass in kind.__mro__:
+        if not (is_user_class(klass) or klass in _DATA_BASES) or library_names(klass):
+            return False
+    for klass in kind.__mro__:
+        fallback = vars(klass).get("__getattr__")
+        if fallback is not None:
+            return _is_program_getattr(fallback)
+    return True
+
+
+def note_private_names_of(obj: object, name: str) -> None:
+    """After the full check accepted the private ``name`` on ``obj``: when the answer
+    holds for every such name on every instance of obj's class, note both, so the next
+    read or write of one is a lookup (guarded_getattr, guarded_write_attribute)."""
+    if isinstance(obj, (builtins.type, super)) or not _is_plain_private_name(name):
+        return
+    kind = builtins.type(obj)
+    noted = _ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES
+    if noted.get(id(kind)) is not kind:
+        if not _instances_hold_only_the_programs_private_names(kind):
+            return
+        noted[id(kind)] = kind
+    if len(PLAIN_PRIVATE_NAMES) < _MAX_PLAIN_PRIVATE_NAMES:
+        PLAIN_PRIVATE_NAMES.add(name)
+
+
 def _data_descriptor_in(classes: Iterable[type], name: str) -> bool:
     """Whether a class defines ``name`` as a data descriptor (a slot, a property), which
     the lookup finds before the instance dict."""
@@ -234,6 +287,7 @@ def check_attribute_name(obj: object, name: object) -> str:
     ):
         return name
     if _is_own(obj) and _private_name_is_the_programs(obj, name):
+        note_private_names_of(obj, name)
         return name
     if _is_own(obj) and not isinstance(obj, (builtins.type, super)) and _names_library_state(obj, name):
         raise SecurityError(
@@ -540,6 +594,8 @@ def _make_guarded_getattr() -> tuple[Callable[..., Any], Callable[..., Any]]:
     _type: Any = builtins.type
     _plain = PLAIN
     _public = _PUBLIC_NAMES
+    _private = PLAIN_PRIVATE_NAMES
+    _private_kinds = _ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES
     _frame, _code, _traceback = _OPAQUE_TYPES
     _module = types.ModuleType
     _bound = types.BuiltinMethodType
@@ -592,7 +648,11 @@ def _make_guarded_getattr() -> tuple[Callable[..., Any], Callable[..., Any]]:
             or kind is _code
             or kind is _traceback
             or kind is _module  # a real module reached raw through C code: its functions are bound to it
-            or (name not in _public and not _is_public_name(name))
+            or (
+                name not in _public
+                and not (name in _private and _private_kinds.get(id(kind)) is kind)
+                and not _is_public_name(name)
+            )
         ):
             return _checked_getattr(obj, name, default)
         try:
@@ -625,6 +685,8 @@ guarded_getattr = accelerated_getattr(
     method_crossings=METHOD_CROSSINGS,
     module_proxy=ModuleProxy,
     offered_ids=OFFERED_IDS,
+    private_names=PLAIN_PRIVATE_NAMES,
+    private_kinds=_ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES,
 )
 
 
@@ -771,9 +833,17 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
         writable = _ownership.PUBLIC_ATTRIBUTES_WRITABLE
         if public and writable.get(id(kind)) is kind:
             return obj
+        if (
+            _type(name) is str
+            and name in PLAIN_PRIVATE_NAMES
+            and _ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES.get(id(kind)) is kind
+        ):
+            return obj
         _checked_write_attribute(obj, name)
         if public and is_user_class(kind) and not isinstance(obj, (builtins.type, super)):
             writable[id(kind)] = kind
+        elif not public and _type(name) is str:
+            note_private_names_of(obj, name)
         return obj
 
     def _checked_write_attribute(obj: Any, name: str) -> None:
@@ -1863,7 +1933,11 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_unpack_sequence_": unpacked_as_is,
         "_write_": make_fast_write_guard(user_classes),  # made per job: C or Python as the job runs
         "_write_attribute_": accelerated_write_attribute(
-            PLAIN, _ownership.PUBLIC_ATTRIBUTES_WRITABLE, make_write_attribute(make_write_guard(user_classes))
+            PLAIN,
+            _ownership.PUBLIC_ATTRIBUTES_WRITABLE,
+            make_write_attribute(make_write_guard(user_classes)),
+            PLAIN_PRIVATE_NAMES,
+            _ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES,
         ),
         "_inplacevar_": guarded_inplacevar,
         "_apply_": guarded_apply,

@@ -31,6 +31,11 @@ def refuse_final_bases(cls: type) -> None:
 #: any public attribute (its fast path), emptied when a job begins. Held strongly: an id
 #: is never reused meanwhile. One dict for the process, which the C guard holds.
 PUBLIC_ATTRIBUTES_WRITABLE: dict[int, type] = {}
+#: id -> class: the running job's classes found to hold no private name but the program's
+#: (guards.note_private_names_of): their instances' private attributes are read and
+#: written as public ones are. Emptied when a job begins and whenever a class statement
+#: ends (a class it claimed and abandoned may be a base of one noted meanwhile).
+PRIVATE_ATTRIBUTES_OF_INSTANCES: dict[int, type] = {}
 
 
 class UserClasses:
@@ -51,6 +56,7 @@ class UserClasses:
             del self._classes[id(cls)]
             if PUBLIC_ATTRIBUTES_WRITABLE.get(id(cls)) is cls:
                 del PUBLIC_ATTRIBUTES_WRITABLE[id(cls)]
+            PRIVATE_ATTRIBUTES_OF_INSTANCES.clear()
 
     def __contains__(self, cls: object) -> bool:
         ref = self._classes.get(id(cls))
@@ -65,6 +71,7 @@ def begin_job() -> UserClasses:
     global _current  # one job per process; the registry is per job
     _current = UserClasses()
     PUBLIC_ATTRIBUTES_WRITABLE.clear()
+    PRIVATE_ATTRIBUTES_OF_INSTANCES.clear()
     return _current
 
 
@@ -139,6 +146,7 @@ def end_construction(token: object, cls: type | None) -> None:
     ``__init_subclass__`` had stashed the class) was never finished by its metaclass
     (ABCMeta had not given it its own registry, so ``register`` wrote into a library
     base's): it stops being the program's, and the membrane refuses it."""
+    PRIVATE_ATTRIBUTES_OF_INSTANCES.clear()  # first: it allocates nothing
     _building.remove(token)
     claims = _claimed.pop(token, ())
     # A program can fill its memory and catch the MemoryError: first what allocates
