@@ -29,7 +29,7 @@ import copy
 from typing import Any, cast
 
 import RestrictedPython.transformer
-from RestrictedPython.transformer import INSPECT_ATTRIBUTES, IOPERATOR_TO_STR, RestrictingNodeTransformer
+from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
 
 from . import native_calls
 from .names import INTROSPECTION_ATTRIBUTES, attribute_problem, binding_problem, mangle
@@ -661,9 +661,11 @@ class SandboxTransformer(RestrictingNodeTransformer):
     # ------------------------------------------------------------------ assignments
 
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST | list[ast.stmt]:
-        """``n += 1`` stays RestrictedPython's; ``obj.x += 1`` and ``items[k] += 1`` become
-        ``_t = obj; _write_(_t).x = _inplacevar_("+=", _getattr_(_t, "x"), 1)`` (and the
-        same with a key temporary for items), so each operand is evaluated once, as in Python."""
+        """``n += 1`` stays as it is; ``obj.x += 1`` and ``items[k] += 1`` become
+        ``_t = obj; _v = _getattr_(_t, "x"); _v += 1; _write_attribute_(_t, "x").x = _v``
+        (and the same with a key temporary and ``_getitem_``/``_write_`` for items): each
+        operand is evaluated once and in Python's order (the target read, then the value,
+        then the operator, then the write through the guard)."""
         target = node.target
         if isinstance(target, ast.Name):
             # Native `n += x`: RestrictedPython routes it through _inplacevar_, a Python
@@ -672,7 +674,6 @@ class SandboxTransformer(RestrictingNodeTransformer):
             self.check_name(target, target.id)
             node.value = self.visit(node.value)
             return node
-        operator = ast.Constant(IOPERATOR_TO_STR[type(node.op)])
         value = self.visit(node.value)
         obj_name = self.gen_tmp_name()
         statements: list[ast.stmt] = [
@@ -700,7 +701,14 @@ class SandboxTransformer(RestrictingNodeTransformer):
         else:  # pragma: no cover - the grammar allows nothing else
             self.not_allowed(node)
             return node
-        statements.append(ast.Assign(targets=[write_target], value=_call("_inplacevar_", operator, current, value)))
+        # The operator itself runs natively on a temporary, as `n += x` does on a name: it
+        # acts on a value read through the guard and the program's own operand.
+        value_name = self.gen_tmp_name()
+        statements += [
+            ast.Assign(targets=[ast.Name(value_name, ast.Store())], value=current),
+            ast.AugAssign(target=ast.Name(value_name, ast.Store()), op=node.op, value=value),
+            ast.Assign(targets=[write_target], value=_load(value_name)),
+        ]
         for statement in statements:
             copy_locations_pruned(statement, node)
         return statements
