@@ -237,6 +237,15 @@ AUGMENTED = [
         id="target-evaluated-once",
     ),
     pytest.param("class C:\n    items = []\nc = C()\nc.items += [1]\nc.items", [1], id="in-place-list"),
+    # Python's order: the target read, the value, the operator, the write.
+    pytest.param(
+        "log = []\nclass C:\n    def __init__(self):\n        self._v = 1\n    @property\n    def v(self):\n"
+        "        log.append('read')\n        return self._v\n    @v.setter\n    def v(self, x):\n"
+        "        log.append('write')\n        self._v = x\ndef value():\n    log.append('value')\n    return 2\n"
+        "c = C()\nc.v += value()\n[c.v, log]",
+        [3, ["read", "value", "write", "read"]],
+        id="order",
+    ),
 ]
 
 
