@@ -937,10 +937,16 @@ fast_admit = accelerated_admit(PLAIN, admit)
 set_field_guards(guarded_getattr, guarded_getitem, admit)
 
 
+#: The attribute names of _match_values_'s namespace, made once (a name per value pattern).
+_MATCH_VALUE_NAMES = tuple(f"v{index}" for index in range(4096))
+
+
 def match_values(*values: Any) -> types.SimpleNamespace:
     """``_match_values_``: the dotted names of a ``match`` statement's patterns, read through
     the guards before it runs, as the attributes the patterns read (``v0``, ``v1`` ...)."""
-    return types.SimpleNamespace(**{f"v{index}": value for index, value in enumerate(values)})
+    if len(values) > len(_MATCH_VALUE_NAMES):
+        return types.SimpleNamespace(**{f"v{index}": value for index, value in enumerate(values)})
+    return types.SimpleNamespace(**dict(zip(_MATCH_VALUE_NAMES, values, strict=False)))
 
 
 def match_class(cls: Any) -> Any:
