@@ -695,9 +695,12 @@ class Membrane:
     def abandon_program_class(self, cls: type) -> None:
         """A class whose class statement failed after a hook had seen it: neither it nor
         its instances may be held from now on (its metaclass never finished it)."""
+        # The verdict first, and one made in advance: the class's __qualname__ may be a str
+        # subclass whose __format__ is the program's, which would run while the class is
+        # neither the program's nor judged.
+        self._class_verdicts[cls] = _FAILED_STATEMENT
         self._program_classes.discard(cls)
         PLAIN.discard(cls)
-        self._class_verdicts[cls] = refuse(f"the class {cls.__qualname__}, whose class statement failed")
 
     # ------------------------------------------------------------------ verdicts
 

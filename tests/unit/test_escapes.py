@@ -183,6 +183,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             "escape_enum_members_become_descriptors",
             [["SecurityError"] * 4, {}, [], True, "RED", 7],
         ),
+        ("escape_failed_class_qualname_runs_code", [True, [], "SecurityError", "Renamed"]),
         (
             "escape_enum_member_still_being_made",
             [["SecurityError"] * 3, [], ["label", "cm"], ["SMALL", "LARGE"]],
