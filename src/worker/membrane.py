@@ -316,6 +316,11 @@ METHOD_OWNERS: dict[types.FunctionType, type] = {}
 #: ids of every value the sandbox offers (kept alive by the membrane).
 OFFERED_IDS: set[int] = set()
 
+#: The C modules whose classes are an allowed module's own, where the catalogue offers
+#: only guarded replacements of their functions (so the membrane never learns the module
+#: from a function of it): ``struct.iter_unpack`` returns a ``_struct.unpack_iterator``.
+_C_HALVES = {"struct": "_struct"}
+
 #: Never held by the program, whatever route brings them.
 _REFUSED_INSTANCES: dict[type, str] = {
     types.FrameType: "a frame",
@@ -555,6 +560,7 @@ class Membrane:
         PLAIN.add(ModuleProxy)  # holds only what the catalogue lists, vetted when built
         self._roots = frozenset(modules)
         self._class_modules = {"builtins", "types", "__main__", *self._roots}
+        self._class_modules.update(_C_HALVES[root] for root in self._roots if root in _C_HALVES)
         for value in offered:
             self._learn(value)
         main = sys.modules.get("__main__")

@@ -1807,3 +1807,15 @@ def test_a_dataclass_init_admits_what_library_code_constructs_it_with(proxies: P
     with pytest.raises(SecurityError):
         kept(1, b=sys._getframe())
     assert (kept(1).a, kept(1, 2).b) == (1, 2)
+
+
+def test_an_iterator_a_c_module_returns_is_held_but_cannot_be_made(proxies: Proxies) -> None:
+    """``struct.iter_unpack`` (a guarded replacement) and ``Struct.iter_unpack`` return a
+    ``_struct.unpack_iterator``: the module's own class, held like the module's others;
+    its class cannot make one."""
+    code = (
+        "import struct\nit = struct.iter_unpack('<h', b'\\x01\\x00\\x02\\x00')\nT = type(it)\n"
+        "try:\n    T()\n    made = 'made'\nexcept TypeError:\n    made = 'refused'\n"
+        "[list(it), list(struct.Struct('<h').iter_unpack(b'\\x03\\x00')), made]"
+    )
+    assert run(code, proxies).result == [[[1], [2]], [[3]], "refused"]
