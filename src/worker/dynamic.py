@@ -156,10 +156,15 @@ def _without_reserved(names: dict[str, Any]) -> dict[str, Any]:
     """The program's own names: never a guard's or the builtins'. Keys must be exact strs:
     a str subclass answers == and hash as it likes, and became a guard's name after the
     check (review finding)."""
-    for key in names:
+    # One copy first, made by C code that runs nothing of the program's: the checks and
+    # the result then see the same keys. Checked in the program's own dict, a finaliser
+    # the collector runs between the check and the copy swapped a key for a str subclass
+    # answering for a guard's name (review finding).
+    snapshot = dict(names)
+    for key in snapshot:
         if type(key) is not str:
             raise TypeError("the names of a namespace for eval()/exec() must be plain strings in the sandbox")
-    return {key: value for key, value in names.items() if not is_reserved(key)}
+    return {key: value for key, value in snapshot.items() if not is_reserved(key)}
 
 
 def sandbox_eval(source: object, globals: object = None, locals: object = None) -> Any:  # noqa: A002 - eval's names
