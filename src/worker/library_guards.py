@@ -291,10 +291,13 @@ def _make_dataclass_as_a_class_statement(dataclass: Any) -> Any:
             if len(spec) == 3:
                 defaults[field] = spec[2]
         body = {exact_str(k, "namespace key"): v for k, v in dict(namespace or {}).items()}
-        for key, value in body.items():
+        for key in body:
             _no_dunder(key, "a make_dataclass namespace key")
-            if admit(value) is not value:  # a dict C code filled may hold anything
-                raise SecurityError(f"make_dataclass: the namespace value of {key!r} cannot be held in the sandbox")
+        # What becomes the class's attributes, as a class body's values would: a container
+        # C code filled (a field spec, a namespace dict) may hold anything.
+        for key, value in (*body.items(), *defaults.items()):
+            if admit(value) is not value:
+                raise SecurityError(f"make_dataclass: the value of {key!r} cannot be held in the sandbox")
 
         def fill(prepared: Any) -> None:  # what the class statement's body would bind
             prepared["__module__"] = "__main__"
@@ -893,6 +896,9 @@ def guard_enum_functional_api() -> None:
             name = pair[0]
             if type(name) is not str or name.startswith("_"):
                 raise SecurityError(f"enum member names must be ordinary names, not {name!r}")
+            # As a class body's value would be: a container C code filled may hold anything.
+            if admit(pair[1]) is not pair[1]:
+                raise SecurityError(f"enum: the value of the member {name!r} cannot be held in the sandbox")
         return pairs
 
     def _create_(cls: Any, class_name: Any, names: Any, *args: Any, **kwargs: Any) -> Any:
@@ -1100,6 +1106,11 @@ def guard_dataclass_fields() -> None:
                     and not keyword.iskeyword(name)
                 ):
                     raise SecurityError(f"dataclasses: the inherited field {name!r} of {base.__name__} was altered")
+        if isinstance(cls, type) and ownership.unfinished(cls):
+            # Inside a hook of its own class statement, its namespace still holds what the
+            # metaclass has yet to turn into attributes (enum's member placeholders), which
+            # dataclasses would read as defaults.
+            raise SecurityError("dataclasses: a class becomes a dataclass after its class statement has finished")
         _PROCESSING_PROGRAM_CLASS.append(is_user_class(cls))
         try:
             result = real(cls, *args, **kwargs)

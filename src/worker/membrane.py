@@ -316,10 +316,12 @@ METHOD_OWNERS: dict[types.FunctionType, type] = {}
 #: ids of every value the sandbox offers (kept alive by the membrane).
 OFFERED_IDS: set[int] = set()
 
-#: The C modules whose classes are an allowed module's own, where the catalogue offers
-#: only guarded replacements of their functions (so the membrane never learns the module
-#: from a function of it): ``struct.iter_unpack`` returns a ``_struct.unpack_iterator``.
-_C_HALVES = {"struct": "_struct"}
+#: The C modules whose classes are an allowed module's own, though nothing the catalogue
+#: offers is of them (struct's functions are offered as guarded replacements, deque is
+#: collections'): ``struct.iter_unpack`` returns a ``_struct.unpack_iterator``,
+#: ``reversed(deque)`` a ``_collections._deque_reverse_iterator``. Classes only: the
+#: module's functions stay refused unless offered, and an internal class is not callable.
+_C_HALVES = {"struct": "_struct", "collections": "_collections"}
 
 #: Never held by the program, whatever route brings them.
 _REFUSED_INSTANCES: dict[type, str] = {
@@ -334,8 +336,9 @@ _REFUSED_INSTANCES: dict[type, str] = {
 }
 
 
-#: Library callables that call what they hold: never judged once for all their
-#: instances (PLAIN), each is admitted only if what it holds would be.
+#: Library objects that hand what they hold to other code later, past the membrane (a
+#: call runs it; __set_name__ or a class namespace takes it out): never judged once for
+#: all their instances (PLAIN), each is admitted only if what it holds would be.
 def _partial_fields(p: Any) -> tuple[Any, ...]:
     """What a partial calls, and with what, read from its C fields through partial's own
     descriptors: on a subclass, class attributes named ``func``/``args``/``keywords``
@@ -373,11 +376,40 @@ def _lru_cache_callables(wrapper: Any) -> tuple[Any, ...]:
     return (gc.get_referents(wrapper)[_LRU_FUNCTION_POSITION], wrapped)
 
 
+def _slots(kind: type, *names: str) -> Callable[[Any], tuple[Any, ...]]:
+    """What ``kind``'s own slot descriptors hold: a subclass's attribute of the same name
+    would shadow them for an ordinary lookup, not for the library code that uses them."""
+    descriptors = [vars(kind)[name] for name in names]
+    return lambda held: tuple(descriptor.__get__(held) for descriptor in descriptors)
+
+
+def _instance_fields(*names: str) -> Callable[[Any], tuple[Any, ...]]:
+    """What an instance dict holds under ``names`` (where the library's __init__ put them)."""
+
+    def fields(held: Any) -> tuple[Any, ...]:
+        own = getattr(held, "__dict__", None)
+        if builtins.type(own) is not dict:
+            return ()
+        return tuple(own[name] for name in names if name in own)
+
+    return fields
+
+
 _CALLABLE_HOLDERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
     functools.partial: _partial_fields,
     # Final: no subclass; its fields are plain attributes of its own instance dict.
     functools.partialmethod: lambda p: (p.func, *p.args, *p.keywords.values()),
     builtins.type(functools.lru_cache()(lambda: None)): _lru_cache_callables,
+    # Field.__set_name__ hands its default to the default's own __set_name__ (an enum
+    # member placeholder made a member in another class); the generated __init__ uses both.
+    dataclasses.Field: _slots(dataclasses.Field, "default", "default_factory"),
+    # A class namespace unwraps these into the class as they are.
+    enum.member: _instance_fields("value"),
+    enum.nonmember: _instance_fields("value"),
+    # Called with the instance on first read; the accessors of a DynamicClassAttribute
+    # (enum.property) are called by its __get__/__set__.
+    functools.cached_property: _instance_fields("func"),
+    types.DynamicClassAttribute: _instance_fields("fget", "fset", "fdel"),
 }
 
 

@@ -2,24 +2,28 @@
 # cached_property, admitted as an instance of an offered class) placed in a program class:
 # its __get__ ran the library's method with the program's object as self (pass 39), which
 # the membrane refuses a library method held without its instance (UnboundMethod).
-# Must: refused on the program's class; the library's cached properties on the library's
-# instances and the program's own cached_property work.
+# Must: refused on the program's class (the library's cached_property itself is not held:
+# what it calls is a library method without its instance); the library's cached
+# properties on the library's instances and the program's own cached_property work.
 import functools
 import ipaddress
 
 calls = []
 
 
-class Fake:
-    broadcast_address = ipaddress.IPv4Network.broadcast_address
+def fake():
+    class Fake:
+        broadcast_address = ipaddress.IPv4Network.broadcast_address
 
-    def __init__(self):
-        self.network_address = 5
-        self.hostmask = 10
+        def __init__(self):
+            self.network_address = 5
+            self.hostmask = 10
 
-    def _address_class(self, value):
-        calls.append(value)
-        return value
+        def _address_class(self, value):
+            calls.append(value)
+            return value
+
+    return Fake
 
 
 class Own:
@@ -29,7 +33,7 @@ class Own:
 
 
 try:
-    Fake().broadcast_address
+    fake()().broadcast_address
     refused = None
 except Exception as error:  # noqa: BLE001
     refused = type(error).__name__

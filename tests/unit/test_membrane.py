@@ -12,6 +12,8 @@ from __future__ import annotations
 import builtins
 import collections
 import contextlib
+import dataclasses
+import enum
 import functools
 import inspect
 import json
@@ -1811,11 +1813,52 @@ def test_a_dataclass_init_admits_what_library_code_constructs_it_with(proxies: P
 
 def test_an_iterator_a_c_module_returns_is_held_but_cannot_be_made(proxies: Proxies) -> None:
     """``struct.iter_unpack`` (a guarded replacement) and ``Struct.iter_unpack`` return a
-    ``_struct.unpack_iterator``: the module's own class, held like the module's others;
-    its class cannot make one."""
+    ``_struct.unpack_iterator``, ``reversed(deque)`` a ``_collections`` iterator: the
+    module's own classes, held like the module's others; the class cannot make one."""
     code = (
         "import struct\nit = struct.iter_unpack('<h', b'\\x01\\x00\\x02\\x00')\nT = type(it)\n"
         "try:\n    T()\n    made = 'made'\nexcept TypeError:\n    made = 'refused'\n"
-        "[list(it), list(struct.Struct('<h').iter_unpack(b'\\x03\\x00')), made]"
+        "import collections\nd = collections.deque([1, 2])\n"
+        "[list(it), list(struct.Struct('<h').iter_unpack(b'\\x03\\x00')), made, list(reversed(d))]"
     )
-    assert run(code, proxies).result == [[[1], [2]], [[3]], "refused"]
+    assert run(code, proxies).result == [[[1], [2]], [[3]], "refused", [2, 1]]
+
+
+def _holders_of(value: object) -> list[object]:
+    field = dataclasses.field(default=value)
+    factory = dataclasses.field(default_factory=value)  # type: ignore[call-overload]
+    cached: functools.cached_property[Any] = functools.cached_property(value)  # type: ignore[arg-type]
+    accessor = enum.property(value)  # type: ignore[arg-type]
+    return [field, factory, enum.member(value), enum.nonmember(value), cached, accessor]
+
+
+def test_a_holder_is_held_only_with_what_the_membrane_would_hold(proxies: Proxies) -> None:
+    """A Field, enum.member/nonmember, cached_property and enum.property hand what they
+    hold to other code later (Field.__set_name__ passes its default on; a class namespace
+    unwraps a member): each passes only if what it holds would, unchanged."""
+    run("1", proxies)
+    for name, capability in CAPABILITIES.items():
+        for holder in _holders_of(capability):
+            with pytest.raises(SecurityError):
+                membrane.admit(holder)
+        assert name
+    for holder in _holders_of(len):
+        assert membrane.admit(holder) is holder
+
+
+def test_a_class_a_library_factory_builds_takes_only_values_the_program_could_hold(proxies: Proxies) -> None:
+    """The Enum functional API and make_dataclass write values from containers into the
+    class as a class body would: each passes the membrane first (C code can fill a
+    container with what the program may not hold)."""
+    run("1", proxies)
+    make_dataclass = vars(proxies["dataclasses"])["make_dataclass"]
+    for capability in (builtins.eval, sys._getframe(), json):
+        with pytest.raises(SecurityError):
+            enum.Enum("E", {"a": capability})
+        with pytest.raises(SecurityError):
+            make_dataclass("D", [("a", int, capability)])
+        with pytest.raises(SecurityError):
+            make_dataclass("D", [("a", int)], namespace={"b": capability})
+    E: Any = enum.Enum("E", {"a": 1, "b": 2})
+    assert [m.value for m in E] == [1, 2]
+    assert make_dataclass("D", [("a", int, 3)])().a == 3
