@@ -1211,6 +1211,10 @@ def refuse_metaclass(cls: object) -> None:
 _TYPING_INTERNAL = typing._Final  # noqa: SLF001
 
 
+#: The sandbox's own package: a metaclass of its (the sandbox's `type`, a stand-in's).
+_SANDBOX_PACKAGE = __name__.partition(".")[0] + "."
+
+
 def refuse_metaclass_bases(bases: Iterable[object]) -> None:
     """The rules every base of a new class passes, however the class is built."""
     for base in bases:
@@ -1219,6 +1223,13 @@ def refuse_metaclass_bases(bases: Iterable[object]) -> None:
             raise SecurityError(f"typing's internal class {base.__name__} cannot be subclassed")
         if isinstance(base, builtins.type):
             refuse_final_bases(base)
+            if _ownership.unfinished(base):
+                raise SecurityError("a class whose class statement has not finished (or failed) cannot be a base class")
+            if str(builtins.type(base).__module__).startswith(_SANDBOX_PACKAGE):
+                # The sandbox's `type` and its stand-ins refuse subclasses in their own
+                # __init_subclass__, which a subclass's subclass need not run; their
+                # metaclass (the sandbox's) is inherited by every class below them.
+                raise SecurityError(f"{base.__name__} cannot be subclassed in the sandbox")
             # A base reached raw (starred out of a tuple, through C code) is held by the
             # class built on it: it must be one the program could hold as it is.
             if admit(base) is not base:

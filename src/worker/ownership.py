@@ -185,6 +185,15 @@ def claim_if_being_built(cls: type) -> bool:
     return True
 
 
+def unfinished(cls: type) -> bool:
+    """Whether ``cls`` or a class of its MRO still carries a construction marker: its class
+    statement has not finished (a hook holds it) or failed. No rule that reads a class's
+    namespace or metaclass can judge such a class yet: the library's steps after the hooks
+    (Protocol's subclass hook, ABCMeta's registry, a base's own refusal) have not run."""
+    mro = type.__dict__["__mro__"].__get__(cls)
+    return any(vars(klass).get(CONSTRUCTION_MARKER) is not None for klass in mro)
+
+
 def construction_failed(cls: type) -> bool:
     """Whether ``cls`` was made by a class statement that failed: its namespace still
     holds the marker of a construction that has ended (end_construction removes it from
