@@ -120,8 +120,12 @@ def _shape_allows(node: ast.Call) -> bool:
 
 
 def _comprehension_names(node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> frozenset[str]:
+    # The names the comprehension binds: `o` in `for o[0] in ...` is only read.
     return frozenset(
-        name.id for generator in node.generators for name in ast.walk(generator.target) if isinstance(name, ast.Name)
+        name.id
+        for generator in node.generators
+        for name in ast.walk(generator.target)
+        if isinstance(name, ast.Name) and isinstance(name.ctx, ast.Store)
     )
 
 

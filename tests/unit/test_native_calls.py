@@ -93,6 +93,8 @@ def test_a_method_call_on_a_name_or_constant_gets_a_native_branch(code: str) -> 
         "items = []\nys = [items.count(x) for x in 'ab']",
         "def f(items):\n    return [items.count(x) for x in 'ab']",
         "text = 'a b'\nys = [w for w in text.split()]",
+        # A name a comprehension's target only reads is not the comprehension's.
+        "o = [[1]]\nys = [o.pop() for o[0] in [[1]]]",
         # An assignment expression may not appear in an iterable, even in a lambda there,
         # nor in an annotation.
         "xs = ['b', 'A']\nys = [w for w in sorted(xs, key=lambda w: xs.count(w))]",
@@ -262,7 +264,12 @@ def _receivers_tested(tree: ast.AST) -> Iterator[tuple[ast.expr, frozenset[str]]
 
     def walk(node: ast.AST, iterated: frozenset[str]) -> Iterator[tuple[ast.expr, frozenset[str]]]:
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            inner = frozenset(n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name))
+            inner = frozenset(
+                n.id
+                for g in node.generators
+                for n in ast.walk(g.target)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            )
             for child in ast.iter_child_nodes(node):
                 yield from walk(child, inner)
             return
