@@ -110,7 +110,8 @@ from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
 from .printing import make_print
 from .proxies import TABLE_TYPES, ModuleProxy, module_name, with_reason
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
-from .stand_ins import real_class
+from .stand_ins import STANDS_FOR, real_class
+from .sys_stand_in import StandardStream
 
 _OPAQUE_TYPES = (types.FrameType, types.CodeType, types.TracebackType)
 _FORMAT_METHODS = frozenset({"format", "format_map"})
@@ -1225,10 +1226,13 @@ def refuse_metaclass_bases(bases: Iterable[object]) -> None:
             refuse_final_bases(base)
             if _ownership.unfinished(base):
                 raise SecurityError("a class whose class statement has not finished (or failed) cannot be a base class")
-            if str(builtins.type(base).__module__).startswith(_SANDBOX_PACKAGE):
-                # The sandbox's `type` and its stand-ins refuse subclasses in their own
-                # __init_subclass__, which a subclass's subclass need not run; their
-                # metaclass (the sandbox's) is inherited by every class below them.
+            if str(builtins.type(base).__module__).startswith(_SANDBOX_PACKAGE) or any(
+                klass is StandardStream or klass is SandboxType or klass is GuardedAlias or klass in STANDS_FOR
+                for klass in builtins.type.__dict__["__mro__"].__get__(base)
+            ):
+                # The sandbox's `type`, streams, aliases and stand-ins refuse subclasses in
+                # their own __init_subclass__, which a class need not run (a sibling base's
+                # comes first in its MRO): final by their MRO and metaclass instead.
                 raise SecurityError(f"{base.__name__} cannot be subclassed in the sandbox")
             # A base reached raw (starred out of a tuple, through C code) is held by the
             # class built on it: it must be one the program could hold as it is.
@@ -1622,6 +1626,27 @@ def _refuse_library_abc_bases(bases: tuple[type, ...]) -> None:
                 )
 
 
+def _refuse_protocols_beside_library_abcs(bases: tuple[type, ...]) -> None:
+    """A protocol's structural ``__subclasshook__`` (typing's ``_proto_hook``, inherited by
+    a class whose own ``__init_subclass__`` keeps Protocol from giving it an inert one)
+    answers for every library ABC above the class: ``class Y(NoHook, SupportsInt,
+    Mapping)`` made every int a Mapping. Decided on the MROs, whoever wrote the hook."""
+    classes = [klass for base in bases if isinstance(base, builtins.type) for klass in base.__mro__]
+    if not any(typing.Protocol in klass.__mro__ for klass in classes if klass is not typing.Protocol):
+        return
+    for klass in classes:
+        if (
+            isinstance(klass, abc.ABCMeta)
+            and klass not in _HOOK_NEUTRAL_ABCS
+            and not is_user_class(klass)
+            and typing.Protocol not in klass.__mro__
+        ):
+            raise SecurityError(
+                f"a class that inherits a protocol cannot also inherit the library ABC {klass.__name__} in the "
+                "sandbox (the protocol's isinstance() check would answer for that ABC)"
+            )
+
+
 def bases_for_a_library_factory(bases: object) -> tuple[Any, ...]:
     """The bases a library class factory (``make_dataclass(bases=)``, ``Enum(...,
     type=)``) is to build a class from, checked as a class statement's are, before
@@ -1819,6 +1844,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
                 namespace["__match_args__"] = ()  # an inherited one with private names, as sanitize_match_args would
             if "__subclasshook__" in namespace or _inherits_a_program_subclasshook(bases) or _becomes_a_protocol(bases):
                 _refuse_library_abc_bases(bases)
+            _refuse_protocols_beside_library_abcs(bases)
             _fence_getattr(namespace)
             body = {key: value for key, value in namespace.items() if isinstance(key, str)}
             if issubclass(metaclass, abc.ABCMeta):

@@ -31,7 +31,7 @@ import zoneinfo._tzpath as tzpath
 from typing import Any
 
 from ..language.catalogue import CATALOGUE
-from ..language.names import is_sunder
+from ..language.names import is_dunder, is_sunder
 from ..language.policy import SOURCE_FILENAME
 from . import ownership, sys_stand_in
 from .crossing import crossing, is_crossable
@@ -555,7 +555,9 @@ def guard_protocol_members() -> None:
         return
 
     def _get_protocol_attrs(cls: Any) -> Any:
-        return [name for name in real(cls) if not name.startswith("_")]
+        # Special methods stay members (SupportsInt is __int__): without them a protocol
+        # had no members and every object was an instance of it.
+        return [name for name in real(cls) if not name.startswith("_") or is_dunder(name)]
 
     _get_protocol_attrs.sandbox_guarded = True  # type: ignore[attr-defined]
     typing._get_protocol_attrs = _get_protocol_attrs  # type: ignore[attr-defined]  # noqa: SLF001
