@@ -67,6 +67,7 @@ typedef struct {
     PyObject *private_kinds; /* getattr, write_attribute: exact dict, id(class) -> class whose instances hold
                               * only the program's private names (ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES) */
     PyObject *admit;        /* call_through: the membrane's admit, for a result that is not plain */
+    PyObject *safe_point;   /* _admit_, _admitting_iter_: the collector's work, called every SAFE_POINT_PERIOD */
     vectorcallfunc vectorcall;
 } Guard;
 
@@ -187,6 +188,31 @@ read_and_decide(Guard *self, PyObject *obj, PyObject *name, PyObject *fallback_v
 
 static int private_name_noted(Guard *self, PyObject *obj, PyObject *name);
 
+/* The job runs with the automatic collector off (runner.execute): a collection runs the
+ * program's finalisers, and at an allocation inside a guard they ran between the guard's
+ * check and its use. The collector's work is done here instead, at the entry of the
+ * guards only the program's own bytecode calls (_admit_, a for loop's next item), where
+ * the program's code is running anyway: every SAFE_POINT_PERIOD calls, safe_point()
+ * collects if the allocations since the last collection call for it. 0, or -1 with an
+ * error set. */
+#define SAFE_POINT_PERIOD 256
+static Py_ssize_t safe_point_calls = 0;
+
+static int
+at_a_safe_point(PyObject *safe_point)
+{
+    if (safe_point == NULL || ++safe_point_calls < SAFE_POINT_PERIOD) {
+        return 0;
+    }
+    safe_point_calls = 0;
+    PyObject *done = PyObject_CallNoArgs(safe_point);
+    if (done == NULL) {
+        return -1;
+    }
+    Py_DECREF(done);
+    return 0;
+}
+
 static PyObject *
 guarded_getattr_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -231,6 +257,9 @@ static PyObject *
 admit_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     Guard *self = (Guard *)callable;
+    if (at_a_safe_point(self->safe_point) < 0) {
+        return NULL;
+    }
     if (kwnames == NULL && PyVectorcall_NARGS(nargsf) == 1) {
         PyObject *value = Py_NewRef(args[0]); /* held: a class's hash may run a metaclass's code */
         int plain = PySet_Contains(self->plain, (PyObject *)Py_TYPE(value));
@@ -439,6 +468,7 @@ guard_traverse(Guard *self, visitproc visit, void *arg)
     Py_VISIT(self->private_names);
     Py_VISIT(self->private_kinds);
     Py_VISIT(self->admit);
+    Py_VISIT(self->safe_point);
     return 0;
 }
 
@@ -459,6 +489,7 @@ guard_clear(Guard *self)
     Py_CLEAR(self->private_names);
     Py_CLEAR(self->private_kinds);
     Py_CLEAR(self->admit);
+    Py_CLEAR(self->safe_point);
     return 0;
 }
 
@@ -541,6 +572,7 @@ new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObjec
     self->private_names = NULL;
     self->private_kinds = NULL;
     self->admit = NULL;
+    self->safe_point = NULL;
     self->vectorcall = vectorcall;
     PyObject_GC_Track(self);
     return (PyObject *)self;
@@ -576,11 +608,16 @@ make_getattr(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 make_admit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "make_admit(plain: set, fallback)");
+    if (nargs != 3 || !PyCallable_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "make_admit(plain: set, fallback, safe_point)");
         return NULL;
     }
-    return new_guard(module, admit_vectorcall, "_admit_", args[0], args[1], NULL);
+    Guard *self = (Guard *)new_guard(module, admit_vectorcall, "_admit_", args[0], args[1], NULL);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->safe_point = Py_NewRef(args[2]);
+    return (PyObject *)self;
 }
 
 static PyObject *
@@ -634,6 +671,7 @@ typedef struct {
     PyObject *plain;  /* PLAIN */
     PyObject *admit;  /* the membrane's admit */
     PyObject *unpack; /* guards.admitted_unpacking */
+    PyObject *safe_point; /* the collector's work (see at_a_safe_point) */
 } AdmittingIterator;
 
 static int
@@ -644,6 +682,7 @@ iterator_traverse(AdmittingIterator *self, visitproc visit, void *arg)
     Py_VISIT(self->plain);
     Py_VISIT(self->admit);
     Py_VISIT(self->unpack);
+    Py_VISIT(self->safe_point);
     return 0;
 }
 
@@ -654,6 +693,7 @@ iterator_clear(AdmittingIterator *self)
     Py_CLEAR(self->plain);
     Py_CLEAR(self->admit);
     Py_CLEAR(self->unpack);
+    Py_CLEAR(self->safe_point);
     return 0;
 }
 
@@ -671,6 +711,9 @@ static PyObject *
 iterator_next(AdmittingIterator *self)
 {
     if (self->inner == NULL) {
+        return NULL;
+    }
+    if (at_a_safe_point(self->safe_point) < 0) {
         return NULL;
     }
     PyObject *item = PyIter_Next(self->inner); /* NULL, no error set: the end */
@@ -764,6 +807,7 @@ admitting_iter_vectorcall(PyObject *callable, PyObject *const *args, size_t narg
     iterator->plain = Py_NewRef(self->plain);
     iterator->admit = Py_NewRef(self->fallback);
     iterator->unpack = Py_NewRef(self->classify);
+    iterator->safe_point = Py_XNewRef(self->safe_point);
     PyObject_GC_Track(iterator);
     return (PyObject *)iterator;
 }
@@ -771,11 +815,16 @@ admitting_iter_vectorcall(PyObject *callable, PyObject *const *args, size_t narg
 static PyObject *
 make_admitting_iter(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "make_admitting_iter(plain: set, admit, unpack)");
+    if (nargs != 4 || !PyCallable_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "make_admitting_iter(plain: set, admit, unpack, safe_point)");
         return NULL;
     }
-    return new_guard(module, admitting_iter_vectorcall, "_admitting_iter_", args[0], args[1], args[2]);
+    Guard *self = (Guard *)new_guard(module, admitting_iter_vectorcall, "_admitting_iter_", args[0], args[1], args[2]);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->safe_point = Py_NewRef(args[3]);
+    return (PyObject *)self;
 }
 
 static PyObject *
@@ -797,12 +846,12 @@ static PyMethodDef module_methods[] = {
     {"make_getattr", (PyCFunction)(void (*)(void))make_getattr, METH_FASTCALL,
      "make_getattr(public_names, plain, opaque, source_filename, fallback, classify, method_crossings, "
      "module_proxy, offered_ids, private_names, private_kinds)"},
-    {"make_admit", (PyCFunction)(void (*)(void))make_admit, METH_FASTCALL, "make_admit(plain, fallback)"},
+    {"make_admit", (PyCFunction)(void (*)(void))make_admit, METH_FASTCALL, "make_admit(plain, fallback, safe_point)"},
     {"make_getitem", (PyCFunction)(void (*)(void))make_getitem, METH_FASTCALL,
      "make_getitem(plain, fallback, admit_slow)"},
     {"make_write", (PyCFunction)(void (*)(void))make_write, METH_FASTCALL, "make_write(plain, fallback)"},
     {"make_admitting_iter", (PyCFunction)(void (*)(void))make_admitting_iter, METH_FASTCALL,
-     "make_admitting_iter(plain, admit, unpack)"},
+     "make_admitting_iter(plain, admit, unpack, safe_point)"},
     {"make_call_through", (PyCFunction)(void (*)(void))make_call_through, METH_FASTCALL,
      "make_call_through(plain, fallback, admitted_nested, admit)"},
     {"make_write_attribute", (PyCFunction)(void (*)(void))make_write_attribute, METH_FASTCALL,

@@ -80,11 +80,14 @@ def accelerated_getattr(
     )
 
 
-def accelerated_admit(plain: set[type], fallback: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``_admit_``: the value if its exact type is in ``plain``, else ``fallback(value)``."""
+def accelerated_admit(
+    plain: set[type], fallback: Callable[[Any], Any], safe_point: Callable[[], None]
+) -> Callable[[Any], Any]:
+    """``_admit_``: the value if its exact type is in ``plain``, else ``fallback(value)``;
+    every so many calls, ``safe_point()`` first (guards.collect_at_a_safe_point)."""
     if not available():
         return fallback
-    return _fastguards.make_admit(plain, fallback)  # type: ignore[no-any-return]
+    return _fastguards.make_admit(plain, fallback, safe_point)  # type: ignore[no-any-return]
 
 
 def accelerated_getitem(
@@ -143,11 +146,12 @@ def accelerated_admitting_iter(
     admit: Callable[[Any], Any],
     unpack: Callable[[Any, int], tuple[Any, ...]],
     fallback: Callable[[Any, int], Any],
+    safe_point: Callable[[], None],
 ) -> Callable[[Any, int], Any]:
     """``_admitting_iter_``: a C iterator that admits each item (``admit``), or for
     ``count`` names passes an exact tuple of plain values as it is and hands anything
-    else to ``unpack(item, count)``; ``fallback`` (the Python generator) where the C half
-    is not available."""
+    else to ``unpack(item, count)``; every so many items ``safe_point()`` first;
+    ``fallback`` (the Python generator) where the C half is not available."""
     if not available():
         return fallback
-    return _fastguards.make_admitting_iter(plain, admit, unpack)  # type: ignore[no-any-return]
+    return _fastguards.make_admitting_iter(plain, admit, unpack, safe_point)  # type: ignore[no-any-return]

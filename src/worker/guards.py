@@ -29,6 +29,7 @@ import calendar
 import collections
 import decimal
 import enum
+import gc
 import importlib
 import operator
 import textwrap
@@ -930,8 +931,55 @@ def python_guarded_getitem(obj: Any, key: Any) -> Any:
 
 
 guarded_getitem = accelerated_getitem(PLAIN, python_guarded_getitem, admit_slow)
+
+
+# --------------------------------------------------------------------------- the collector
+
+#: CPython's own thresholds, read before any job turned the automatic collector off.
+_GC_THRESHOLDS = gc.get_threshold()
+#: How many calls of a safe point's guard between two looks at the collector's counts
+#: (the C guards keep their own count, _fastguards.c SAFE_POINT_PERIOD).
+_SAFE_POINT_PERIOD = 256
+_safe_point_calls = [0]
+
+
+def collect_at_a_safe_point() -> None:
+    """The collector's work, done where the program's own code runs.
+
+    A job runs with the automatic collector off (runner.execute). A collection runs the
+    finalisers of unreachable objects (a generator's ``finally``, an ``io`` object's
+    ``close``, a weakref callback): the program's code, wherever the interpreter happened
+    to allocate, and inside a guard between its check and its use of what it checked
+    (an attack pass swapped a key of a dict eval() had just checked). So collections run
+    only here, at the entry of the guards the program's bytecode alone calls (``_admit_``,
+    a ``for`` loop's next item), where the program's code is running anyway, and as
+    CPython decides them: the youngest generation once enough objects were allocated,
+    the older ones once enough younger collections ran."""
+    young, middle, old = gc.get_count()
+    first, second, third = _GC_THRESHOLDS
+    if old > third:
+        gc.collect(2)  # the template's heap is frozen: only the job's own objects are scanned
+    elif middle > second:
+        gc.collect(1)
+    elif young > first:
+        gc.collect(0)
+
+
+def _counted_safe_point() -> None:
+    _safe_point_calls[0] += 1
+    if _safe_point_calls[0] >= _SAFE_POINT_PERIOD:
+        _safe_point_calls[0] = 0
+        collect_at_a_safe_point()
+
+
+def admitted_at_a_safe_point(value: Any) -> Any:
+    """The pure-Python ``_admit_``: the membrane's admit, at a safe point."""
+    _counted_safe_point()
+    return admit(value)
+
+
 #: ``_admit_``, the membrane's entry for what the compiled program binds.
-fast_admit = accelerated_admit(PLAIN, admit)
+fast_admit = accelerated_admit(PLAIN, admit, collect_at_a_safe_point)
 
 
 # str.format fields ("{o[id]}", "{0.year}") take the same steps as the program's own code.
@@ -1014,6 +1062,7 @@ def admitting_iter(iterable: Any, count: int) -> Iterator[Any]:
     Bound straight to the program's names, with no temporary in between: nothing the
     program can see ever holds a value the membrane has not passed."""
     for item in iterable:
+        _counted_safe_point()
         if count == 0:
             yield item if builtins.type(item) in PLAIN else admit(item)
         elif (
@@ -1024,7 +1073,9 @@ def admitting_iter(iterable: Any, count: int) -> Iterator[Any]:
             yield admitted_unpacking(item, count)
 
 
-fast_admitting_iter = accelerated_admitting_iter(PLAIN, admit, admitted_unpacking, admitting_iter)
+fast_admitting_iter = accelerated_admitting_iter(
+    PLAIN, admit, admitted_unpacking, admitting_iter, collect_at_a_safe_point
+)
 
 
 def exact_keywords(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -1988,7 +2039,7 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_match_class_": match_class,
         "__metaclass__": make_class_factory(user_classes),
         # The membrane, for the routes the policy sends through it (membrane.py).
-        "_admit_": _fast_or_python(fast_admit, admit),
+        "_admit_": _fast_or_python(fast_admit, admitted_at_a_safe_point),
         "_admit_context_": AdmittedContext,
         "_admit_unchanged_": admit_unchanged,
         "_admit_each_": admit_each,

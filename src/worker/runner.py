@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import base64
 import dis
+import gc
 import linecache
 import marshal
 import re
@@ -238,6 +239,10 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     sys_stand_in.STREAMS.update(stdout=stdout, stderr=stderr)
     membrane.MEMBRANE.guard_namespace(namespace, environment.builtins)
     dynamic.begin(namespace, limits)
+    # No automatic collections from here on, through the result's conversion: they run
+    # the program's finalisers wherever an allocation lands, guards included. The
+    # program's own guards collect instead (guards.collect_at_a_safe_point).
+    gc.disable()
     try:
         exec(program, namespace)  # noqa: S102 - restricted bytecode, guarded namespace
     except MemoryError as exc:

@@ -5,6 +5,7 @@ layer use these helpers (one copy, one argument order: the code first).
 
 from __future__ import annotations
 
+import gc
 import importlib
 import io
 from dataclasses import dataclass
@@ -73,7 +74,10 @@ def run(code: str, proxies: Proxies, context: dict[str, Any] | None = None, **li
     """Run ``code`` as the worker would, with ``limits`` overriding LIMITS."""
     job: Job = {"code": code, "context": context or {}, "limits": {**LIMITS, **limits}}  # type: ignore[typeddict-item]
     stdout, stderr = io.StringIO(), io.StringIO()
-    reply = run_job(job, stdout, stderr, proxies, ALLOWED)
+    try:
+        reply = run_job(job, stdout, stderr, proxies, ALLOWED)
+    finally:
+        gc.enable()  # a job turns the collector off for its worker's life; this process goes on
     return Outcome(reply, stdout.getvalue(), stderr.getvalue())
 
 

@@ -1,0 +1,101 @@
+"""The cyclic collector runs only at safe points while a program runs
+(guards.collect_at_a_safe_point): a collection runs the program's finalisers, which at an
+allocation inside a guard ran between the guard's check and its use (pass 50 swapped a
+key of the dict eval() had just checked). Each collection that starts while a frame of
+the program is on the stack must come from a safe point, and the garbage is still
+collected, with the C guards and with the pure-Python ones."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from src.language.policy import SOURCE_FILENAME
+from src.worker import fastguards
+from tests.support.inprocess import Proxies, run
+
+#: Cyclic garbage with finalisers, made in every kind of place a program allocates: loops,
+#: a while loop, calls, comprehensions, eval/exec, class statements.
+PROGRAM = """
+log = []
+
+def finalised(tag):
+    try:
+        yield 1
+    finally:
+        log.append(tag)
+
+class Node:
+    def __init__(self, tag):
+        self.me = self
+        self.gen = finalised(tag)
+        next(self.gen)
+
+for i in range(3000):
+    Node(i)
+i = 0
+while i < 3000:
+    Node(i)
+    i += 1
+made = [Node(k) for k in range(2000)]
+made = None
+for k in range(200):
+    eval("[Node(k) for _ in range(5)]")
+    exec("class Made:\\n    pass")
+len(log)
+"""
+
+
+@contextlib.contextmanager
+def _mode(pure: bool) -> Iterator[None]:
+    previous = os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
+    if pure:
+        os.environ[fastguards.PURE_PYTHON_VARIABLE] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
+        if previous is not None:
+            os.environ[fastguards.PURE_PYTHON_VARIABLE] = previous
+
+
+def _where_it_starts() -> str:
+    """Where a collection starts: at a safe point, in the program (a frame of its on the
+    stack and no safe point), or outside any program."""
+    frame: Any = sys._getframe(2)  # the test looks at its own stack
+    in_program = False
+    while frame is not None:
+        if frame.f_code.co_name == "collect_at_a_safe_point":
+            return "safe point"
+        if frame.f_code.co_filename == SOURCE_FILENAME:
+            in_program = True
+        frame = frame.f_back
+    return "program" if in_program else "outside"
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["c-guards", "python-guards"])
+def test_collections_start_only_at_safe_points_while_a_program_runs(proxies: Proxies, pure: bool) -> None:
+    if not pure and not fastguards.available():
+        pytest.skip("the C half is not built here")
+    starts: list[str] = []
+
+    def record(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            starts.append(_where_it_starts())
+
+    gc.callbacks.append(record)
+    try:
+        with _mode(pure):
+            outcome = run(PROGRAM, proxies, cpu_s=60)
+    finally:
+        gc.callbacks.remove(record)
+    assert outcome.reply["error"] is None, outcome.reply
+    assert "program" not in starts
+    assert starts.count("safe point") > 10
+    assert outcome.result > 5000  # the finalisers ran: the garbage was collected meanwhile
