@@ -221,8 +221,8 @@ def _instances_hold_only_the_programs_private_names(kind: type) -> bool:
     Then _private_name_is_the_programs accepts any plain private name, and the write
     guard too (no library base defines a hook under it). A class's bases and special
     methods cannot change after its class statement."""
-    if builtins.type(kind) is not builtins.type or not is_user_class(kind):
-        return False
+    if builtins.type(kind) is not builtins.type or not is_user_class(kind) or _ownership.unfinished(kind):
+        return False  # also while its statement runs: its library names are settled after
     for klass in kind.__mro__:
         if not (is_user_class(klass) or klass in _DATA_BASES) or library_names(klass):
             return False
@@ -1917,6 +1917,8 @@ def make_class_factory(user_classes: UserClasses) -> object:
             refuse_metaclass(cls)
             sanitize_match_args(cls)  # also what a NamedTuple/base class put there
             settle_library_names(cls, body)
+            # Noted from the moment the class existed, its library names were not settled.
+            _ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES.clear()
             user_classes.add(cls)
             return cls
 

@@ -231,6 +231,12 @@ def note_program_write(cls: object, name: str) -> None:
 LIBRARY_STATE_NAMES = frozenset({"_abc_impl", "_is_protocol", "_is_runtime_protocol", "_exit_callbacks"})
 
 
+def _own_slot(cls: type, value: object) -> bool:
+    """A slot of the class's own ``__slots__`` (``__slots__ = ("_x",)``): type.__new__ puts
+    its descriptor there, for the program's own attribute."""
+    return type(value) is types.MemberDescriptorType and getattr(value, "__objclass__", None) is cls
+
+
 def settle_library_names(cls: type, body: Mapping[str, object]) -> None:
     """After a class statement: the private names in the class that neither its body nor the
     program's hooks wrote. ``body``: the namespace the class body made, name -> value. A
@@ -242,6 +248,7 @@ def settle_library_names(cls: type, body: Mapping[str, object]) -> None:
         name for name in namespace
         if type(name) is str and name.startswith("_") and not name.startswith("__")
         and (name not in body or namespace[name] is not body[name])
+        and not _own_slot(cls, namespace[name])
     }  # fmt: skip
     library = (added - written) | (LIBRARY_STATE_NAMES & namespace.keys())
     if library:

@@ -116,4 +116,15 @@ def test_the_common_case_is_noted(proxies: Proxies) -> None:
     with _guards(pure=True):
         assert run(code, proxies).reply["error"] is None
     noted = sorted(kind.__name__ for kind in ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES.values())
-    assert noted == ["Child", "Failure", "Fallback", "Plain", "Record", "Table"]
+    assert noted == ["Child", "Failure", "Fallback", "Plain", "Record", "Slotted", "Table"]
+
+
+def test_private_slots_are_the_programs(proxies: Proxies) -> None:
+    """``__slots__ = ("_x", "__y")``: the descriptors type.__new__ makes for the class's own
+    slots hold the program's attributes, not a library's."""
+    code = (
+        "class P:\n    __slots__ = ('_x', '__y')\n    def __init__(self):\n        self._x = 1\n"
+        "        self.__y = 2\n    def y(self):\n        return self.__y\n"
+        "p = P()\np._x += 1\n[p._x, p.y()]"
+    )
+    assert run(code, proxies).result == [2, 2]
