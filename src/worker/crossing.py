@@ -31,6 +31,7 @@ from .membrane import (
     admit_values,
     admitted_arguments,
     admitted_nested,
+    admitted_result,
     offer_crossings_with,
 )
 
@@ -77,13 +78,8 @@ def _call_through_python(function: Callable[..., Any], args: tuple[Any, ...], kw
     program's), the library's code, the result admitted."""
     if kwargs:
         admit_values(kwargs)
-    result = function(*admitted_arguments(args), **kwargs)
-    kind = builtins.type(result)
-    if kind is tuple:
-        # A tuple is plain, but what a library put in it is not checked when C code
-        # takes it out (typing.get_args held a ForwardRef, astuple a library method).
-        return admitted_nested(result)
-    return result if kind in PLAIN else admit(result)
+    # A tuple's elements too (typing.get_args held a ForwardRef, astuple a library method).
+    return admitted_result(function(*admitted_arguments(args), **kwargs))
 
 
 #: The same in C (fastguards.built_call_through), for calls whose arguments are all

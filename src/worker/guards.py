@@ -1677,6 +1677,17 @@ def _refuse_library_abc_bases(bases: tuple[type, ...]) -> None:
                 )
 
 
+def _refuse_members_the_membrane_refuses(cls: type) -> None:
+    """An Enum class is a container of its members, and C code iterates it without the
+    membrane (``map(operator.call, E, ...)``): a member the membrane would not pass as it
+    is (a member of a partial subclass holding a refused callable) fails the class."""
+    if not isinstance(cls, enum.EnumType):
+        return
+    for member in dict.values(vars(cls).get("_member_map_", {})):
+        if admit(member) is not member:
+            raise SecurityError(f"enum {cls.__name__}: a member that cannot be held in the sandbox")
+
+
 def _refuse_protocols_beside_library_abcs(bases: tuple[type, ...]) -> None:
     """A protocol's structural ``__subclasshook__`` (typing's ``_proto_hook``, inherited by
     a class whose own ``__init_subclass__`` keeps Protocol from giving it an inert one)
@@ -1908,7 +1919,9 @@ def make_class_factory(user_classes: UserClasses) -> object:
             token = begin_construction(namespace)
             cls: type | None = None
             try:
-                cls = metaclass(name, bases, namespace, **kwargs)
+                made = metaclass(name, bases, namespace, **kwargs)
+                _refuse_members_the_membrane_refuses(made)
+                cls = made
             finally:
                 end_construction(token, cls)
                 if cls is None:

@@ -1535,6 +1535,16 @@ def guard_cached_property_get() -> None:
             holders = [klass for klass in type(instance).__mro__ if vars(klass).get(self.attrname) is self]
             if not holders:
                 raise SecurityError("a cached_property can only be read from an instance of its class")
+            name = self.attrname
+            if is_user_class(type(instance)) and (
+                name in ownership.LIBRARY_STATE_NAMES
+                or name in ownership.private_names_library_code_uses(type(instance))
+            ):
+                # On the program's instance it reads and writes the instance dict under its own
+                # name, whatever name it was found under (an alias, or a NamedTuple's copy):
+                # there, a library base's private state (pprint's _stream, which Fraction
+                # then read as a numerator). A library's own instances keep theirs.
+                raise SecurityError(f"a cached_property named {name!r} would read a library base's own state")
             function = self.func
             if (
                 type(function) is types.FunctionType

@@ -35,6 +35,7 @@ import functools
 import gc
 import ipaddress
 import itertools
+import operator
 import re
 import struct
 import sys
@@ -91,8 +92,8 @@ class UnboundMethod:
                 f"{owner.__name__} as its first argument in the sandbox"
             )
         # Called by C code too (map(Lib.method, objects)): the result passes the membrane
-        # here, as a crossing's does.
-        return admit(function(*args, **kwargs))
+        # here, as a crossing's does (a tuple with what is in it).
+        return admitted_result(function(*args, **kwargs))
 
     def __get__(self, instance: object, owner: type | None = None) -> Any:
         return self if instance is None else types.MethodType(self, instance)
@@ -410,6 +411,17 @@ _CALLABLE_HOLDERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
     # (enum.property) are called by its __get__/__set__.
     functools.cached_property: _instance_fields("func"),
     types.DynamicClassAttribute: _instance_fields("fget", "fset", "fdel"),
+    # EnumType unwraps auto's value as it unwraps member's.
+    enum.auto: _instance_fields("value"),
+    # cmp_to_key's wrapper and the keys it makes call what they hold (C fields: what the
+    # collector sees them hold, their own class first).
+    builtins.type(functools.cmp_to_key(operator.sub)): lambda key: tuple(gc.get_referents(key))[1:],
+    functools.singledispatchmethod: _instance_fields("func", "dispatcher"),
+    # A subclass of property (abc.abstractproperty, the program's): its __get__ calls the
+    # accessors. property itself is judged before this table (MEMBRANE._property).
+    property: _slots(property, "fget", "fset", "fdel"),
+    contextlib.closing: _instance_fields("thing"),
+    contextlib.nullcontext: _instance_fields("enter_result"),
 }
 
 
@@ -500,7 +512,7 @@ def _sealed_operator(function: types.FunctionType) -> types.FunctionType:
     ``UserList.__eq__`` passes ``other`` on to a hook of the subclass."""
 
     def operator(*args: Any, **kwargs: Any) -> Any:
-        return admit(function(*admitted_arguments(args), **kwargs))
+        return admitted_result(function(*admitted_arguments(args), **kwargs))
 
     operator.__name__ = function.__name__
     operator.__qualname__ = function.__qualname__
@@ -1064,6 +1076,16 @@ def admit(value: Any, /) -> Any:
 #: The containers whose elements admitted_nested looks into (exact types: a subclass is
 #: a class of the program's, admitted as such).
 _NESTED = frozenset({tuple, list, set, frozenset, dict})
+
+
+def admitted_result(result: Any) -> Any:
+    """What library code returned, through the membrane: a tuple is plain, but what the
+    library put in it is not checked when C code takes it out (``Fraction.as_integer_ratio``
+    returned what ``Fraction`` had read from the program's object), so its elements too."""
+    kind = builtins.type(result)
+    if kind is tuple:
+        return admitted_nested(result)
+    return result if kind in PLAIN else admit(result)
 
 
 def admitted_nested(value: Any) -> Any:

@@ -189,6 +189,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             [["SecurityError", "TypeError"], ["a", "tags"], "Record(a=1, tags=[])", 10, 2, 42, ["zq"]],
         ),
         (
+            "escape_library_state_through_a_cached_property_alias",
+            [["SecurityError", "SecurityError"], 2.5, [1, 3], 8],
+        ),
+        (
             "escape_protocol_hook_beside_a_library_abc",
             [["SecurityError", "SecurityError"], [False, False], [False, False, True], [True, False]],
         ),

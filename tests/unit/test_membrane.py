@@ -9,6 +9,7 @@ only a test can give (in-process runs accept any Python object as context).
 
 from __future__ import annotations
 
+import abc
 import builtins
 import collections
 import contextlib
@@ -1829,13 +1830,24 @@ def _holders_of(value: object) -> list[object]:
     factory = dataclasses.field(default_factory=value)  # type: ignore[call-overload]
     cached: functools.cached_property[Any] = functools.cached_property(value)  # type: ignore[arg-type]
     accessor = enum.property(value)  # type: ignore[arg-type]
-    return [field, factory, enum.member(value), enum.nonmember(value), cached, accessor]
+    more: list[object] = [
+        enum.auto(value),  # type: ignore[call-arg]
+        functools.cmp_to_key(value),  # type: ignore[arg-type]
+        abc.abstractproperty(value),  # type: ignore[arg-type]
+        contextlib.closing(value),  # type: ignore[type-var]
+        contextlib.nullcontext(value),
+    ]
+    if callable(value):  # it takes a callable only
+        more.append(functools.singledispatchmethod(value))
+    return [field, factory, enum.member(value), enum.nonmember(value), cached, accessor, *more]
 
 
 def test_a_holder_is_held_only_with_what_the_membrane_would_hold(proxies: Proxies) -> None:
-    """A Field, enum.member/nonmember, cached_property and enum.property hand what they
+    """A Field, enum.member/nonmember/auto, cached_property, enum.property, a property
+    subclass, cmp_to_key, singledispatchmethod, closing and nullcontext hand what they
     hold to other code later (Field.__set_name__ passes its default on; a class namespace
-    unwraps a member): each passes only if what it holds would, unchanged."""
+    unwraps a member; a call or a with runs it): each passes only if what it holds would,
+    unchanged."""
     run("1", proxies)
     for name, capability in CAPABILITIES.items():
         for holder in _holders_of(capability):
