@@ -31,7 +31,7 @@ import zoneinfo._tzpath as tzpath
 from typing import Any
 
 from ..language.catalogue import CATALOGUE
-from ..language.names import is_dunder, is_sunder
+from ..language.names import INTROSPECTION_ATTRIBUTES, is_dunder, is_sunder
 from ..language.policy import SOURCE_FILENAME
 from . import ownership, sys_stand_in
 from .crossing import crossing, is_crossable
@@ -424,7 +424,12 @@ def _match_args_after(decorator: Any) -> Any:
         def finish(result: Any) -> Any:
             if wanted and isinstance(result, type) and "__match_args__" not in vars(result):
                 names = tuple(f.name for f in dataclasses.fields(result) if f.init and not f.kw_only)
-                type.__setattr__(result, "__match_args__", names)
+                # Never set, even for a moment, a tuple sanitize_match_args would clear: a
+                # match suspended in a generator resumed by a hook in between read it.
+                ordinary = all(
+                    type(n) is str and not n.startswith("_") and n not in INTROSPECTION_ATTRIBUTES for n in names
+                )
+                type.__setattr__(result, "__match_args__", names if ordinary else ())
             return result
 
         if cls is None:

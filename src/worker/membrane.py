@@ -284,6 +284,8 @@ def plain_by_construction(cls: type) -> type:
 #: hashed and compared as another address filed a library answer under it.
 FINAL_LIBRARY_CLASSES = frozenset(
     {dataclasses.Field, BaseExceptionGroup, functools.cached_property, enum.property, types.DynamicClassAttribute,
+     # Holders judged by their instance dict: a subclass with __slots__ would hide the value.
+     enum.member, enum.nonmember, enum.auto,
      struct.Struct, zoneinfo.ZoneInfo, classmethod, staticmethod, super, types.GenericAlias,
      functools.partialmethod, functools.singledispatchmethod, ipaddress._IPAddressBase}  # noqa: SLF001
 )  # fmt: skip

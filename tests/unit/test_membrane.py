@@ -1874,3 +1874,11 @@ def test_a_class_a_library_factory_builds_takes_only_values_the_program_could_ho
     E: Any = enum.Enum("E", {"a": 1, "b": 2})
     assert [m.value for m in E] == [1, 2]
     assert make_dataclass("D", [("a", int, 3)])().a == 3
+
+
+def test_enum_holders_cannot_be_subclassed(proxies: Proxies) -> None:
+    """enum.member/nonmember/auto are judged by their instance dict: a subclass with
+    ``__slots__ = ("value",)`` would keep the value where that check does not look."""
+    for holder in ("member", "nonmember", "auto"):
+        code = f"import enum\nclass H(enum.{holder}):\n    __slots__ = ('value',)"
+        assert run(code, proxies).error_type == "SecurityError", holder
