@@ -5,15 +5,19 @@ layer use these helpers (one copy, one argument order: the code first).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import io
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from src.language.catalogue import CATALOGUE
 from src.protocol import ErrorInfo, Job, Limits, WorkerReply
+from src.worker import fastguards
 from src.worker.guards import INTERNAL_LAZY_IMPORTS
 from src.worker.library_guards import build_proxies
 from src.worker.proxies import ModuleProxy
@@ -84,3 +88,17 @@ def run(code: str, proxies: Proxies, context: dict[str, Any] | None = None, **li
 def program(name: str) -> str:
     """The source of ``tests/programs/<name>.py``: a hostile program kept as a file."""
     return (PROGRAMS / f"{name}.py").read_text()
+
+
+@contextlib.contextmanager
+def guard_mode(*, pure: bool) -> Iterator[None]:
+    """Jobs started inside run with the pure-Python guards (``pure``) or the C ones."""
+    previous = os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
+    if pure:
+        os.environ[fastguards.PURE_PYTHON_VARIABLE] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
+        if previous is not None:
+            os.environ[fastguards.PURE_PYTHON_VARIABLE] = previous

@@ -8,28 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from src.worker import fastguards, guards
-from tests.support.inprocess import Proxies, run
-
-
-@contextmanager
-def _mode(pure: bool) -> Iterator[None]:
-    previous = os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
-    if pure:
-        os.environ[fastguards.PURE_PYTHON_VARIABLE] = "1"
-    try:
-        yield
-    finally:
-        os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
-        if previous is not None:
-            os.environ[fastguards.PURE_PYTHON_VARIABLE] = previous
-
+from tests.support.inprocess import Proxies, guard_mode, run
 
 MODES = pytest.mark.parametrize("pure", [False, True], ids=["c-guards", "python-guards"])
 
@@ -65,7 +50,7 @@ AS_CPYTHON = [
 @MODES
 @pytest.mark.parametrize(("code", "expected"), AS_CPYTHON)
 def test_loops_give_what_cpython_gives(proxies: Proxies, code: str, expected: Any, pure: bool) -> None:
-    with _mode(pure):
+    with guard_mode(pure=pure):
         outcome = run(code, proxies)
     assert outcome.reply["error"] is None, outcome.reply
     assert outcome.result == expected
@@ -94,7 +79,7 @@ UNPACKING_ERRORS = [
 @MODES
 @pytest.mark.parametrize(("code", "kind", "message"), UNPACKING_ERRORS)
 def test_unpacking_errors_are_cpythons(proxies: Proxies, code: str, kind: str, message: str, pure: bool) -> None:
-    with _mode(pure):
+    with guard_mode(pure=pure):
         error = run(code, proxies).error
     assert (error["type"], error["message"]) == (kind, message)
     if kind != "RuntimeError":
@@ -153,6 +138,6 @@ def test_the_c_iterator_is_collected_in_a_cycle() -> None:
 @MODES
 def test_the_loop_iterator_is_not_reachable(proxies: Proxies, pure: bool) -> None:
     """The program never holds the iterator its for statement runs on."""
-    with _mode(pure):
+    with guard_mode(pure=pure):
         outcome = run("names = []\nfor x in [1]:\n    names = dir()\n'_admitting_iter_' in str(names)", proxies)
     assert outcome.reply["error"] is not None or outcome.result is False

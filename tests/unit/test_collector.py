@@ -7,18 +7,15 @@ collected, with the C guards and with the pure-Python ones."""
 
 from __future__ import annotations
 
-import contextlib
 import gc
-import os
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from src.language.policy import SOURCE_FILENAME
 from src.worker import fastguards
-from tests.support.inprocess import Proxies, run
+from tests.support.inprocess import Proxies, guard_mode, run
 
 #: Cyclic garbage with finalisers, made in every kind of place a program allocates: loops,
 #: a while loop, calls, comprehensions, eval/exec, class statements.
@@ -52,19 +49,6 @@ len(log)
 """
 
 
-@contextlib.contextmanager
-def _mode(pure: bool) -> Iterator[None]:
-    previous = os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
-    if pure:
-        os.environ[fastguards.PURE_PYTHON_VARIABLE] = "1"
-    try:
-        yield
-    finally:
-        os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
-        if previous is not None:
-            os.environ[fastguards.PURE_PYTHON_VARIABLE] = previous
-
-
 def _where_it_starts() -> str:
     """Where a collection starts: at a safe point, in the program (a frame of its on the
     stack and no safe point), or outside any program."""
@@ -91,7 +75,7 @@ def test_collections_start_only_at_safe_points_while_a_program_runs(proxies: Pro
 
     gc.callbacks.append(record)
     try:
-        with _mode(pure):
+        with guard_mode(pure=pure):
             outcome = run(PROGRAM, proxies, cpu_s=60)
     finally:
         gc.callbacks.remove(record)

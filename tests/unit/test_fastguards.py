@@ -8,7 +8,6 @@ read gives (its kind, or the error it raised) must be the same."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
 import json
@@ -16,13 +15,13 @@ import os
 import subprocess
 import sys
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from src.worker import crossing, fastguards, guards
-from tests.support.inprocess import Proxies, run
+from tests.support.inprocess import Proxies, guard_mode, run
 from tests.support.server import PROJECT_ROOT
 from tests.unit.test_guards import _WRITE_NAMES, _WRITE_TARGETS, _write_outcomes
 
@@ -102,22 +101,8 @@ outcomes
 """
 
 
-@contextlib.contextmanager
-def _guards(*, pure: bool) -> Iterator[None]:
-    """The jobs started inside run with the C guards, or with the pure-Python ones."""
-    previous = os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
-    if pure:
-        os.environ[fastguards.PURE_PYTHON_VARIABLE] = "1"
-    try:
-        yield
-    finally:
-        os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
-        if previous is not None:
-            os.environ[fastguards.PURE_PYTHON_VARIABLE] = previous
-
-
 def _outcomes(proxies: Proxies, code: str, *, pure: bool) -> list[Any]:
-    with _guards(pure=pure):
+    with guard_mode(pure=pure):
         return list(run(code, proxies, max_result_bytes=8 << 20).result)
 
 
@@ -268,7 +253,7 @@ def test_attribute_writes_end_as_with_the_python_guard(proxies: Proxies) -> None
     cases = [(target, name) for target in targets for name in _WRITE_NAMES]
 
     def outcomes(pure: bool) -> list[str]:
-        with _guards(pure=pure):
+        with guard_mode(pure=pure):
             return _write_outcomes(True, cases, proxies)
 
     fast, python = outcomes(False), outcomes(True)

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,7 @@ from src.language.validation import SourcePolicy, prepare_program, validate_sour
 from src.worker import fastguards
 from src.worker.guards import guarded_getattr, python_guarded_getattr
 from src.worker.native_calls import native_method_tables
-from tests.support.inprocess import Proxies, run
+from tests.support.inprocess import Proxies, guard_mode, run
 
 POLICY = SourcePolicy(max_ast_nodes=50_000, max_ast_depth=100, allowed_imports=frozenset(CATALOGUE))
 
@@ -136,19 +134,6 @@ def test_the_tables_are_reserved_names() -> None:
 # --------------------------------------------------------------------------- the worker's tables
 
 
-@contextmanager
-def _pure(pure: bool) -> Iterator[None]:
-    previous = os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
-    if pure:
-        os.environ[fastguards.PURE_PYTHON_VARIABLE] = "1"
-    try:
-        yield
-    finally:
-        os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
-        if previous is not None:
-            os.environ[fastguards.PURE_PYTHON_VARIABLE] = previous
-
-
 def test_the_table_has_every_name_and_follows_the_guard() -> None:
     tables = native_method_tables(python_guarded_getattr)
     assert set(tables) == {native_calls.table_name(m) for m in native_calls.METHOD_NAMES}
@@ -244,7 +229,7 @@ SAME_ANSWERS = [
 @pytest.mark.parametrize(("code", "expected"), SAME_ANSWERS)
 @pytest.mark.parametrize("pure", [False, True], ids=["c-guards", "python-guards"])
 def test_a_program_sees_what_cpython_gives(proxies: Proxies, code: str, expected: Any, pure: bool) -> None:
-    with _pure(pure):
+    with guard_mode(pure=pure):
         outcome = run(code, proxies)
     assert outcome.reply["error"] is None, outcome.reply
     assert outcome.result == expected

@@ -5,14 +5,10 @@ and write must end as it does in a job where nothing was noted before it."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator
-
 import pytest
 
 from src.worker import fastguards, ownership
-from tests.support.inprocess import Proxies, run
+from tests.support.inprocess import Proxies, guard_mode, run
 
 _TARGETS = """
 import abc, collections, contextlib, dataclasses, enum, json
@@ -79,24 +75,11 @@ def _outcomes(proxies: Proxies, cases: list[tuple[str, str, str]], *, prime: boo
     return list(reply["result"])
 
 
-@contextlib.contextmanager
-def _guards(*, pure: bool) -> Iterator[None]:
-    previous = os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
-    if pure:
-        os.environ[fastguards.PURE_PYTHON_VARIABLE] = "1"
-    try:
-        yield
-    finally:
-        os.environ.pop(fastguards.PURE_PYTHON_VARIABLE, None)
-        if previous is not None:
-            os.environ[fastguards.PURE_PYTHON_VARIABLE] = previous
-
-
 @pytest.mark.parametrize("pure", [False, True], ids=["c-guards", "python-guards"])
 def test_a_noted_class_decides_as_the_rules_do(proxies: Proxies, pure: bool) -> None:
     if not pure and not fastguards.available():
         pytest.skip("the C half is not built here")
-    with _guards(pure=pure):
+    with guard_mode(pure=pure):
         targets = run(_TARGETS + "list(targets)", proxies).result
         cases = [(t, n, how) for t in targets for n in _NAMES for how in ("read", "write")]
         alone = [_outcomes(proxies, [case], prime=False)[0] for case in cases]
@@ -113,7 +96,7 @@ def test_the_common_case_is_noted(proxies: Proxies) -> None:
     library class, an ABC, a class with a library metaclass or a fallback of a library's
     are not."""
     code = _TARGETS + "for t in targets.values():\n    try:\n        t._x\n    except Exception:\n        pass"
-    with _guards(pure=True):
+    with guard_mode(pure=True):
         assert run(code, proxies).reply["error"] is None
     noted = sorted(kind.__name__ for kind in ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES.values())
     assert noted == ["Child", "Failure", "Fallback", "Plain", "Record", "Slotted", "Table"]
