@@ -138,14 +138,6 @@ def _admitted_value(temporary: str) -> ast.expr:
     )
 
 
-def _rename_stores(nodes: list[ast.AST], mapping: dict[str, str]) -> None:
-    """Bind ``mapping``'s names in these targets to their temporaries instead."""
-    for root in nodes:
-        for node in ast.walk(root):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in mapping:
-                node.id = mapping[node.id]
-
-
 def _bind_admitted(mapping: dict[str, str]) -> list[ast.stmt]:
     """``name = <the temporary, admitted>`` for each name: the name is bound only to what the
     membrane admits. Binding the name first and checking it after left the raw value bound
@@ -176,12 +168,6 @@ def _parameters(arguments: ast.arguments) -> list[str]:
     return [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
 
 
-def _stored_names(target: ast.AST) -> list[str]:
-    """The plain names a target binds (``a`` and ``b`` in ``a, (b, obj.x) = ...``)."""
-    names = [n.id for n in ast.walk(target) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
-    return list(dict.fromkeys(names))
-
-
 def _names_bound_directly(target: ast.AST) -> int | None:
     """0 for a name, n for a tuple or list of n names, None for any other target: what
     ``_admitting_iter_`` takes."""
@@ -192,19 +178,30 @@ def _names_bound_directly(target: ast.AST) -> int | None:
     return None
 
 
+def _target_parts(target: ast.AST, starred: bool = False) -> list[tuple[ast.AST, bool]]:
+    """What a target stores into, in Python's order, each with whether it is starred."""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [part for element in target.elts for part in _target_parts(element)]
+    if isinstance(target, ast.Starred):
+        return _target_parts(target.value, starred=True)
+    return [(target, starred)]
+
+
 def _unpacks(target: ast.AST) -> bool:
     return isinstance(target, (ast.Tuple, ast.List, ast.Starred))
 
 
-def _pairs_names_with_values(node: ast.Assign) -> bool:
-    """``a, b = x, y``: every target a flat tuple of names as long as a tuple display."""
+def _pairs_parts_with_values(node: ast.Assign) -> bool:
+    """``a, b = b, a`` and ``xs[i], xs[j] = xs[j], xs[i]``: every target a flat tuple of
+    names, attributes or items, as long as a tuple display. Each value is an expression the
+    guards already saw, so the interpreter may unpack it as it is."""
     value = node.value
     if not isinstance(value, (ast.Tuple, ast.List)) or any(isinstance(e, ast.Starred) for e in value.elts):
         return False
     return all(
         isinstance(target, (ast.Tuple, ast.List))
         and len(target.elts) == len(value.elts)
-        and all(isinstance(e, ast.Name) for e in target.elts)
+        and all(isinstance(e, (ast.Name, ast.Attribute, ast.Subscript)) for e in target.elts)
         for target in node.targets
     )
 
@@ -487,22 +484,34 @@ class SandboxTransformer(RestrictingNodeTransformer):
         return visited
 
     def visit_With(self, node: ast.With) -> ast.AST:
-        """``with m as x``: what ``m.__enter__()`` returns passes the membrane; names an
-        ``as (a, b)`` target unpacks into are checked after RestrictedPython's unpacking."""
-        targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
+        """``with m as x``: what ``m.__enter__()`` returns passes the membrane. A target
+        that unpacks (``as (a, b)``) is bound as an assignment's (:meth:`_unpack_into`),
+        as the body starts; so that it is bound before any later item is entered, as
+        Python does, ``with a as (x, y), b:`` is compiled as ``with a as (x, y): with b:``."""
+        split = next(
+            (
+                i
+                for i, item in enumerate(node.items[:-1])
+                if item.optional_vars is not None and _unpacks(item.optional_vars)
+            ),
+            None,
+        )
+        if split is not None:
+            inner = ast.With(items=node.items[split + 1 :], body=node.body, type_comment=None)
+            node.items, node.body = node.items[: split + 1], [cast(ast.stmt, _located(inner, node))]
+        last = node.items[-1]
+        unpacked = last.optional_vars if last.optional_vars is not None and _unpacks(last.optional_vars) else None
+        if unpacked is not None:
+            last.optional_vars = ast.Name("entered", ast.Store())  # a placeholder the checks accept
         visited = super().visit_With(node)
         assert isinstance(visited, ast.With)
+        if unpacked is not None:
+            temporary = self.gen_tmp_name()
+            visited.items[-1].optional_vars = _located(ast.Name(temporary, ast.Store()), unpacked)  # type: ignore[assignment]
+            visited.body[0:0] = self._unpack_into(unpacked, _load(temporary), visited)
         for item in visited.items:
             if item.optional_vars is not None:
                 item.context_expr = _located(_call("_admit_context_", item.context_expr), item.context_expr)  # type: ignore[assignment]
-        names = [name for target in targets if _unpacks(target) for name in _stored_names(target)]
-        unpacked = sum(1 for target in targets if isinstance(target, ast.Tuple))  # RestrictedPython's statements
-        mapping = self._temporaries(names)
-        # A tuple target RestrictedPython unpacks in statements of its own; a list target
-        # ([a, b]) it leaves to the interpreter, in the with item itself.
-        targets = [item.optional_vars for item in visited.items if item.optional_vars is not None]
-        _rename_stores([*targets, *visited.body[:unpacked]], mapping)
-        visited.body[unpacked:unpacked] = [_located(bind, visited) for bind in _bind_admitted(mapping)]  # type: ignore[misc]
         return visited
 
     def _temporaries(self, names: list[str]) -> dict[str, str]:
@@ -518,53 +527,110 @@ class SandboxTransformer(RestrictingNodeTransformer):
         )
 
     def visit_For(self, node: ast.For) -> ast.AST:
-        """``for x in y``: each value bound to the loop's names passes the membrane as the
-        body starts (iterators hand out whatever their container holds). A name, or a
-        tuple of names, is bound from ``_admitting_iter_``, which admits each item (and
-        each value unpacked from it) before the interpreter binds it; any other target
-        (``for a, *b``, ``for obj.x``) binds temporaries, admitted into the names as the
-        body starts."""
-        numbers = self._yields_numbers(node.iter)
+        """``for x in y``: each value bound to the loop's target passes the membrane
+        (iterators hand out whatever their container holds). A name, or a tuple of names,
+        is bound from ``_admitting_iter_``, which admits each item (and each value unpacked
+        from it) before the interpreter binds it; any other target (``for a, *b``,
+        ``for obj.x``, ``for d[k]``) takes each item into temporaries and is bound from
+        them, admitted, as the body starts (:meth:`_unpack_into`)."""
+        if self._yields_numbers(node.iter):
+            return super().visit_For(node)  # type: ignore[return-value]  # ints, whatever the target
         count = _names_bound_directly(node.target)
-        names = [] if numbers else _stored_names(node.target)
-        visited = super().visit_For(node)
-        assert isinstance(visited, ast.For)
-        if count is not None and not numbers:
+        if count is not None:
+            visited = super().visit_For(node)
+            assert isinstance(visited, ast.For)
             visited.iter = cast(
                 ast.expr, _located(_call("_admitting_iter_", visited.iter, ast.Constant(count)), visited.iter)
             )
             return visited
-        mapping = self._temporaries(names)
-        _rename_stores([visited.target], mapping)
-        visited.body[0:0] = [_located(bind, visited) for bind in _bind_admitted(mapping)]  # type: ignore[misc]
+        target = node.target
+        node.target = ast.Name("item", ast.Store())  # a placeholder the checks accept
+        visited = super().visit_For(node)
+        assert isinstance(visited, ast.For)
+        temporary = self.gen_tmp_name()
+        visited.target = _located(ast.Name(temporary, ast.Store()), target)  # type: ignore[assignment]
+        visited.iter = cast(ast.expr, _located(_call("_admitting_iter_", visited.iter, ast.Constant(0)), visited.iter))
+        visited.body[0:0] = self._unpack_into(target, _load(temporary), visited)
         return visited
 
     def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
         """``[... for x in y]``: the same for a comprehension's names, as its first
         condition (a comprehension's variable cannot be rebound: what the membrane would
-        replace is refused instead)."""
-        names = [] if self._yields_numbers(node.iter) else _stored_names(node.target)
+        replace is refused instead; a starred name's list, each element). A comprehension
+        has no statement to store through, so its target may only bind names."""
+        parts = _target_parts(node.target)
+        names_only = all(isinstance(part, ast.Name) for part, _ in parts)
+        if not names_only:
+            self.error(
+                node.target,
+                "a comprehension can only bind names (for x in ..., for k, v in ...); "
+                "to store into an attribute or an item, use a for statement",
+            )
+        numbers = self._yields_numbers(node.iter)
         visited = super().visit_comprehension(node)
         assert isinstance(visited, ast.comprehension)
-        checks = [cast(ast.expr, _located(_admitted(name, rebind=False), visited.target)) for name in names]
-        visited.ifs[0:0] = checks
+        if numbers or not names_only:
+            return visited
+        checks: list[ast.expr] = []
+        for part, starred in parts:
+            assert isinstance(part, ast.Name)
+            if starred:
+                checks.append(ast.Call(_load("_admit_unchanged_"), [ast.Starred(_load(part.id), ast.Load())], []))
+            else:
+                checks.append(_admitted(part.id, rebind=False))
+        visited.ifs[0:0] = [cast(ast.expr, _located(check, visited.target)) for check in checks]
         return visited
 
     def visit_Assign(self, node: ast.Assign) -> ast.AST | list[ast.stmt]:
-        """``a, b = x`` and ``[a, *b] = x``: the names an unpacking binds pass the membrane
-        right after it (an unpacked value never went through a guard)."""
-        names = [name for target in node.targets if _unpacks(target) for name in _stored_names(target)]
-        if _pairs_names_with_values(node):
-            names = []  # `a, b = b, a`: each value is an expression the guards already saw
-        visited = super().visit_Assign(node)
-        if not names:
-            return visited  # type: ignore[return-value]
-        statements = cast(list[ast.stmt], list(visited) if isinstance(visited, list) else [visited])
-        mapping = self._temporaries(names)
-        _rename_stores(
-            [t for statement in statements if isinstance(statement, ast.Assign) for t in statement.targets], mapping
-        )
-        return [*statements, *(cast(ast.stmt, _located(bind, node)) for bind in _bind_admitted(mapping))]
+        """``a, b = x``, ``d[k], *rest = x``: an unpacked value never went through a guard,
+        so a target that unpacks is bound through :meth:`_unpack_into`. A chain
+        (``a = b, c = x``) evaluates ``x`` once and binds each target in turn, as Python does."""
+        if not any(_unpacks(target) for target in node.targets):
+            return super().visit_Assign(node)  # type: ignore[return-value]
+        if _pairs_parts_with_values(node):
+            node.targets = [cast(ast.expr, self.visit(target)) for target in node.targets]
+            node.value = cast(ast.expr, self.visit(node.value))
+            return node
+        value = cast(ast.expr, self.visit(node.value))
+        statements: list[ast.stmt] = []
+        if len(node.targets) > 1:
+            held = self.gen_tmp_name()
+            statements.append(ast.Assign(targets=[ast.Name(held, ast.Store())], value=value))
+        for target in node.targets:
+            source = _load(held) if len(node.targets) > 1 else value
+            if _unpacks(target):
+                statements.extend(self._unpack_into(target, source, node))
+            else:
+                statements.append(ast.Assign(targets=[cast(ast.expr, self.visit(target))], value=source))
+        if len(node.targets) > 1:
+            statements.append(ast.Delete(targets=[ast.Name(held, ast.Del())]))
+        return [cast(ast.stmt, _located(statement, node)) for statement in statements]
+
+    def _unpack_into(self, target: ast.expr, value: ast.expr, at: ast.AST) -> list[ast.stmt]:
+        """``target = value`` for any target but a name: the interpreter unpacks ``value``
+        into temporaries the program cannot name, then each part of the target (a name, an
+        attribute, an item), in Python's order, is bound to its value as the membrane
+        admits it (a starred part to its list, each element admitted). So neither a name
+        nor a container ever holds an unpacked value no guard has seen, and a part that
+        reads an earlier one (``i, d[i] = ...``) sees it bound, as in CPython."""
+        parts: list[tuple[ast.expr, str, bool]] = []
+
+        def hollow(part: ast.expr, starred: bool = False) -> ast.expr:
+            if isinstance(part, (ast.Tuple, ast.List)):
+                return type(part)([hollow(element) for element in part.elts], ast.Store())
+            if isinstance(part, ast.Starred):
+                return ast.Starred(hollow(part.value, starred=True), ast.Store())
+            temporary = self.gen_tmp_name()
+            parts.append((part, temporary, starred))
+            return ast.Name(temporary, ast.Store())
+
+        statements: list[ast.stmt] = [ast.Assign(targets=[hollow(target)], value=value)]
+        for part, temporary, starred in parts:
+            admitted = _call("_admit_elements_", _load(temporary)) if starred else _admitted_value(temporary)
+            statements.append(ast.Assign(targets=[cast(ast.expr, self.visit(part))], value=admitted))
+        # The temporaries would keep what they hold alive past a `del` of the names.
+        statements.append(ast.Delete(targets=[ast.Name(temporary, ast.Del()) for _, temporary, _ in parts]))
+        return [cast(ast.stmt, _located(statement, at)) for statement in statements]
 
     def check_function_argument_names(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
         self._scopes.append("function")  # arguments are locals of the function

@@ -1210,6 +1210,15 @@ def admit_each(*values: Any) -> tuple[Any, ...]:
     return tuple(admit(value) for value in values)
 
 
+def admit_elements(values: list[Any]) -> list[Any]:
+    """``_admit_elements_``: the list a starred target was unpacked into (``a, *rest = x``),
+    each element admitted in place: the interpreter filled it with values no guard saw."""
+    for index, value in enumerate(values):
+        if builtins.type(value) not in PLAIN:
+            values[index] = admit(value)
+    return values
+
+
 def admit_values(mapping: dict[str, Any]) -> None:
     """``_admit_values_``: every value of a ``**kwargs`` dict admitted, in place."""
     for key, value in mapping.items():

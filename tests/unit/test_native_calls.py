@@ -91,8 +91,6 @@ def test_a_method_call_on_a_name_or_constant_gets_a_native_branch(code: str) -> 
         "items = []\nys = [items.count(x) for x in 'ab']",
         "def f(items):\n    return [items.count(x) for x in 'ab']",
         "text = 'a b'\nys = [w for w in text.split()]",
-        # A name a comprehension's target only reads is not the comprehension's.
-        "o = [[1]]\nys = [o.pop() for o[0] in [[1]]]",
         # An assignment expression may not appear in an iterable, even in a lambda there,
         # nor in an annotation.
         "xs = ['b', 'A']\nys = [w for w in sorted(xs, key=lambda w: xs.count(w))]",
