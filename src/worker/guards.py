@@ -1689,6 +1689,25 @@ def _refuse_members_the_membrane_refuses(cls: type) -> None:
             raise SecurityError(f"enum {cls.__name__}: a member that cannot be held in the sandbox")
 
 
+def _refuse_a_value_repr_from_another_class(cls: type) -> None:
+    """EnumType takes a mixin's ``__repr__`` out of its namespace as the members'
+    ``_value_repr_`` even when the mixin is not the data type (it has no ``__new__``), so
+    the values are whatever the class body gave: ``class E(statistics.NormalDist, Enum)``
+    ran ``NormalDist.__repr__`` on the program's own objects. A library function there must
+    be the ``__repr__`` of a class the values are instances of."""
+    if not isinstance(cls, enum.EnumType):
+        return
+    value_repr = vars(cls).get("_value_repr_")
+    if not isinstance(value_repr, types.FunctionType) or _is_program_function(value_repr):
+        return  # None, a C slot (which checks its self), or the program's own
+    member_type = vars(cls).get("_member_type_", object)
+    if not any(vars(klass).get("__repr__") is value_repr for klass in member_type.__mro__):
+        raise SecurityError(
+            f"enum {cls.__name__}: its members' values would be shown by {value_repr.__qualname__}, "
+            "but they are not instances of that class; mix in a class with __new__, or define __repr__"
+        )
+
+
 def _refuse_protocols_beside_library_abcs(bases: tuple[type, ...]) -> None:
     """A protocol's structural ``__subclasshook__`` (typing's ``_proto_hook``, inherited by
     a class whose own ``__init_subclass__`` keeps Protocol from giving it an inert one)
@@ -1922,6 +1941,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             try:
                 made = metaclass(name, bases, namespace, **kwargs)
                 _refuse_members_the_membrane_refuses(made)
+                _refuse_a_value_repr_from_another_class(made)
                 cls = made
             finally:
                 end_construction(token, cls)

@@ -185,6 +185,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ),
         ("escape_failed_class_qualname_runs_code", [True, [], "SecurityError", "Renamed"]),
         (
+            "escape_enum_value_repr_from_a_mixin",
+            [["SecurityError"], [], "<Rate.LOW: 0.5>", "<Corner.ORIGIN: Point(x=0)>"],
+        ),
+        (
             "escape_dataclass_field_holds_an_enum_placeholder",
             [["SecurityError", "TypeError"], ["a", "tags"], "Record(a=1, tags=[])", 10, 2, 42, ["zq"]],
         ),
