@@ -26,6 +26,14 @@ INTROSPECTION_ATTRIBUTES = frozenset(
 )  # fmt: skip
 
 
+#: Methods whose fields read attributes (``"{0.__class__}".format(x)``): the guards hand
+#: out a version that reads them through the guards.
+FORMAT_METHODS = frozenset({"format", "format_map"})
+#: Public names the attribute guard decides with care, whatever the receiver: never read
+#: by a fast path (a class's ``mro``, the format methods, the interpreter's introspection).
+CAREFUL_ATTRIBUTES = INTROSPECTION_ATTRIBUTES | FORMAT_METHODS | {"mro"}
+
+
 #: Names the sandbox or RestrictedPython puts in a program's namespace. Binding one (as a
 #: variable, argument, function, class attribute) would replace a guard for the code
 #: that looks it up, so it is refused everywhere.
@@ -34,7 +42,7 @@ RESERVED_NAMES = frozenset(
         "_getattr_", "_getitem_", "_getiter_", "_iter_unpack_sequence_", "_unpack_sequence_",
         "_write_", "_write_attribute_", "_inplacevar_", "_apply_", "_print_", "_print", "__metaclass__",
         "_admit_", "_admit_context_", "_admit_unchanged_", "_admit_each_", "_admit_values_", "_type_", "_plain_",
-        "_admit_elements_", "_admit_capture_", "_admit_handled_", "_yield_from_", "_admitting_iter_",
+        "_admit_elements_", "_own_kinds_", "_admit_capture_", "_admit_handled_", "_yield_from_", "_admitting_iter_",
         "_metaclass_", "_match_values_", "_match_class_",
         "__builtins__", "__import__", "__build_class__", "__name__", "__file__", "__spec__",
         "__loader__", "__package__", "__annotations__", "__dict__", "__class__",

@@ -31,7 +31,7 @@ from typing import Any, cast
 import RestrictedPython.transformer
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
 
-from . import native_calls
+from . import native_attributes, native_calls
 from .names import INTROSPECTION_ATTRIBUTES, attribute_problem, binding_problem, mangle
 
 #: Where the final expression's value is stored. Not an identifier: unreachable from code.
@@ -342,18 +342,23 @@ class SandboxTransformer(RestrictingNodeTransformer):
                 self.inject_print_collector(n)
             return n
 
+        # The names the function's own code binds, before the policy renames any (a match
+        # capture becomes a temporary).
+        rebound = _bound_names(ast.Module(body=node.body, type_ignores=[])) if _parameters(node.args) else set()
         result = self._in_scope("function", node, body)
         assert isinstance(result, ast.FunctionDef)
-        self._admit_parameters(result)
+        checked = self._admit_parameters(result)
+        native_attributes.rewrite(result, rebound, checked, self.gen_tmp_name)
         self._admit_decorated(result)
         return result
 
     # ------------------------------------------------------------------ the membrane
 
-    def _admit_parameters(self, node: ast.FunctionDef) -> None:
+    def _admit_parameters(self, node: ast.FunctionDef) -> int:
         """Library code calls the program's functions with values of its own (a key
         function, ``__eq__`` in a cache, ``__exit__``): every parameter passes the
-        membrane before the body runs. After a docstring, which must stay first."""
+        membrane before the body runs. After a docstring, which must stay first. Returns
+        the index of the first statement after the checks."""
         names = _parameters(node.args)
         checks: list[ast.stmt]
         if len(names) <= _INLINE_PARAMETER_CHECKS:
@@ -373,13 +378,12 @@ class SandboxTransformer(RestrictingNodeTransformer):
             checks.append(cast(ast.stmt, _located(packed, node)))
         if node.args.kwarg is not None:
             checks.append(cast(ast.stmt, _located(ast.Expr(_call("_admit_values_", _load(node.args.kwarg.arg))), node)))
-        if not checks:
-            return
         first = node.body[0] if node.body else None
         docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
         docstring = docstring and isinstance(first.value.value, str)  # type: ignore[union-attr]
         at = 1 if docstring else 0
         node.body[at:at] = checks
+        return at + len(checks)
 
     def _admit_decorated(self, node: ast.FunctionDef | ast.ClassDef) -> None:
         """What a decorator returns is bound to the name: outermost, the membrane."""

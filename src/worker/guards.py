@@ -39,12 +39,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, cast
 
 from ..language.names import (
+    CAREFUL_ATTRIBUTES,
     CLASS_ASSIGNABLE,
     CLASS_HOOKS,
     CLASS_SUNDERS,
     COMPILER_CLASS_NAMES,
     DEFINABLE_METHODS,
     DESCRIPTIVE_ATTRIBUTES,
+    FORMAT_METHODS,
     NAMEDTUPLE_API,
     OWN_INTROSPECTION,
     READABLE_EVERYWHERE,
@@ -116,7 +118,6 @@ from .stand_ins import STANDS_FOR, real_class
 from .sys_stand_in import StandardStream
 
 _OPAQUE_TYPES = (types.FrameType, types.CodeType, types.TracebackType)
-_FORMAT_METHODS = frozenset({"format", "format_map"})
 
 
 # --------------------------------------------------------------------------- attributes
@@ -453,7 +454,7 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         owner = getattr(value, "__self__", None)
         if isinstance(owner, builtins.type):
             return _admitted_mro(owner)
-    return admit(wrap_format(value) if checked in _FORMAT_METHODS else _held_unbound(obj, checked, value))
+    return admit(wrap_format(value) if checked in FORMAT_METHODS else _held_unbound(obj, checked, value))
 
 
 @plain_by_construction
@@ -547,7 +548,7 @@ def _admitted_mro(cls: type) -> Callable[[], list[Any]]:
 #: Public names that still take the careful path: frame introspection, the format
 #: methods that are swapped for checked ones, and a class's ``mro()``, whose list is
 #: checked as ``__mro__`` is.
-_CAREFUL_NAMES = INTROSPECTION_ATTRIBUTES | _FORMAT_METHODS | {"mro"}
+_CAREFUL_NAMES = CAREFUL_ATTRIBUTES
 
 
 def _held_unbound(obj: object, name: str, value: Any) -> Any:
@@ -1954,6 +1955,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             # Noted from the moment the class existed, its library names were not settled.
             _ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES.clear()
             user_classes.add(cls)
+            _ownership.note_native_attributes(cls)
             return cls
 
     return ClassFactory()
@@ -2080,6 +2082,7 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_admit_unchanged_": admit_unchanged,
         "_admit_each_": admit_each,
         "_admit_elements_": admit_elements,
+        "_own_kinds_": _ownership.NATIVE_ATTRIBUTE_KINDS,
         "_admit_values_": admit_values,
         "_admit_capture_": admit_capture,
         "_admit_handled_": admit_handled,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import _abc  # type: ignore[import-not-found]  # abc's C half: _abc_init
 import abc
 import types
+import typing
 import weakref
 from collections.abc import Iterable, Mapping
 from typing import cast
@@ -18,6 +19,7 @@ from typing import cast
 from ..language.names import is_dunder
 from .crossing import admit_generated_constructor
 from .membrane import FINAL_LIBRARY_CLASSES, MEMBRANE, PLAIN, add_program_class
+from .proxies import ModuleProxy
 from .refusal import SecurityError
 
 
@@ -31,6 +33,11 @@ def refuse_final_bases(cls: type) -> None:
 #: any public attribute (its fast path), emptied when a job begins. Held strongly: an id
 #: is never reused meanwhile. One dict for the process, which the C guard holds.
 PUBLIC_ATTRIBUTES_WRITABLE: dict[int, type] = {}
+#: The running job's finished classes whose instances the compiled program reads and
+#: writes public attributes of natively (language/native_attributes.py): the guards'
+#: answer for them depends on the value read alone. Emptied when a job begins; one set
+#: for the process, which the program's namespace holds as ``_own_kinds_``.
+NATIVE_ATTRIBUTE_KINDS: set[type] = set()
 #: id -> class: the running job's classes found to hold no private name but the program's
 #: (guards.note_private_names_of): their instances' private attributes are read and
 #: written as public ones are. Emptied when a job begins and whenever a class statement
@@ -56,6 +63,7 @@ class UserClasses:
             del self._classes[id(cls)]
             if PUBLIC_ATTRIBUTES_WRITABLE.get(id(cls)) is cls:
                 del PUBLIC_ATTRIBUTES_WRITABLE[id(cls)]
+            NATIVE_ATTRIBUTE_KINDS.discard(cls)
             PRIVATE_ATTRIBUTES_OF_INSTANCES.clear()
 
     def __contains__(self, cls: object) -> bool:
@@ -72,6 +80,7 @@ def begin_job() -> UserClasses:
     _current = UserClasses()
     PUBLIC_ATTRIBUTES_WRITABLE.clear()
     PRIVATE_ATTRIBUTES_OF_INSTANCES.clear()
+    NATIVE_ATTRIBUTE_KINDS.clear()
     return _current
 
 
@@ -94,6 +103,29 @@ CURRENT_JOB: UserClasses = _CurrentJob()
 
 def current() -> UserClasses:
     return _current
+
+
+#: Classes whose instances the guards treat by more than the value read: an exception's
+#: args are admitted element by element, a class's functions are unbound methods, a module
+#: or a typing alias is read-only.
+_NOT_NATIVE_KINDS: tuple[type, ...] = (
+    BaseException,
+    type,
+    super,
+    types.ModuleType,
+    ModuleProxy,
+    types.GenericAlias,
+    typing._BaseGenericAlias,  # type: ignore[attr-defined]  # noqa: SLF001 - every typing alias
+    typing._SpecialForm,  # noqa: SLF001
+)
+
+
+def note_native_attributes(cls: type) -> None:
+    """After the program's class statement (or a library factory building the program a
+    class) finished: its instances' public attributes are read and written natively if
+    the membrane holds them as plain values (not a holder like a partial subclass)."""
+    if cls in _current and cls in PLAIN and not issubclass(cls, _NOT_NATIVE_KINDS) and not unfinished(cls):
+        NATIVE_ATTRIBUTE_KINDS.add(cls)
 
 
 def is_user_class(obj: object) -> bool:

@@ -1090,7 +1090,7 @@ def test_guard_globals_binds_every_name_the_compiler_emits() -> None:
         "_print_", "_getattr_", "_getitem_", "_getiter_", "_iter_unpack_sequence_", "_unpack_sequence_",
         "_write_", "_write_attribute_", "_inplacevar_", "_apply_", "__metaclass__",
         "_admit_", "_admit_context_", "_admit_unchanged_", "_admit_each_", "_admit_values_", "_type_", "_plain_",
-        "_admit_elements_", "_admit_capture_", "_admit_handled_", "_yield_from_", "_match_values_", "_match_class_",
+        "_admit_elements_", "_own_kinds_", "_admit_capture_", "_admit_handled_", "_yield_from_", "_match_values_", "_match_class_",
         "_admitting_iter_",
     }  # fmt: skip
     expected |= {native_calls.table_name(method) for method in native_calls.METHOD_NAMES}

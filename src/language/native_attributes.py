@@ -1,0 +1,205 @@
+"""Attribute reads and writes on instances of the program's own classes, made natively.
+
+``self.x`` and ``self.x = v`` in a method are, through the guards, a call of
+``_getattr_`` / ``_write_attribute_`` each (~90 ns), where CPython's specialised
+instructions take a few. For an instance of a class the program defined (a class of
+``_own_kinds_``, which the class factory fills: worker/ownership.py
+``note_native_attributes``), and a public name, the guards' answer does not depend on the
+name: a write is always accepted, and a read is the attribute as ``getattr`` finds it,
+passed through the membrane (``_admit_``). So for a parameter of a function that the
+function never rebinds, the policy compiles (the first line only for a parameter read
+this way at least twice: the check costs about what two guarded reads save)
+
+    _tmp = _type_(p) in _own_kinds_             # once, as the call starts
+    _admit_(p.x) if _tmp else _getattr_(p, "x")
+    if _type_(p) in _own_kinds_: p.x = v        # each write checks the class again
+    else: _write_attribute_(p, "x").x = v
+
+A parameter is a fast local: no other code can rebind it, and the program cannot change
+an object's class (``__class__`` is never writable), so the answer made as the call starts
+holds for every read in the call; a write, which skips the write guard altogether, asks
+again. Names that start with ``_`` and the names the guards treat with care for some
+receivers (``format``, ``mro``...) always take the guards. Only the function's own scope
+is rewritten (a nested function, lambda, class or comprehension keeps the guards).
+"""
+
+from __future__ import annotations
+
+import ast
+import collections
+import copy
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from .names import CAREFUL_ATTRIBUTES, is_temporary
+
+#: The worker's set of the program's classes whose instances take native reads and writes.
+OWN_KINDS = "_own_kinds_"
+#: Uses of a parameter below this many keep the guards (the check would cost more).
+_WORTH_A_CHECK = 2
+
+_NESTED_SCOPES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.Lambda,
+    ast.ClassDef,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
+
+
+def _native_name(name: object) -> str | None:
+    if isinstance(name, str) and not name.startswith("_") and name not in CAREFUL_ATTRIBUTES:
+        return name
+    return None
+
+
+def _guarded(node: ast.AST, guard: str) -> tuple[str, str] | None:
+    """(parameter, name) for ``guard(parameter, "name")`` with a native name, else None."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == guard
+        and len(node.args) == 2  # the object and the name
+        and not node.keywords
+    ):
+        return None
+    target, name = node.args
+    if not isinstance(target, ast.Name) or not isinstance(name, ast.Constant):
+        return None
+    native = _native_name(name.value)
+    return None if native is None else (target.id, native)
+
+
+def _written(statement: ast.AST) -> tuple[str, str] | None:
+    """(parameter, name) for ``_write_attribute_(parameter, "name").name = value``."""
+    if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+        return None
+    target = statement.targets[0]
+    if not isinstance(target, ast.Attribute):
+        return None
+    site = _guarded(target.value, "_write_attribute_")
+    return site if site is not None and site[1] == target.attr else None
+
+
+def _own_scope(nodes: list[ast.stmt]) -> Iterator[ast.AST]:
+    """Every node of these statements, not descending into a nested scope."""
+    pending: list[ast.AST] = list(nodes)
+    while pending:
+        node = pending.pop()
+        yield node
+        if isinstance(node, _NESTED_SCOPES):
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+
+
+def rewrite(function: ast.FunctionDef, rebound: set[str], first: int, temporary: Callable[[], str]) -> None:
+    """Compile the native branches into ``function`` (already through the policy), for its
+    parameters not in ``rebound`` (every name its own code binds anywhere, nested scopes
+    included); the checks go at statement ``first`` (after the parameters passed the
+    membrane)."""
+    arguments = function.args
+    parameters = [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
+    if not parameters:
+        return
+    unbound = set(parameters) - rebound
+    # ``p.method(...)`` stays guarded: the guard answers for the program's bound method
+    # in C, the membrane would take its slow path.
+    calls: set[int] = set()
+    reads: list[tuple[ast.AST, str]] = []
+    writes = 0
+    stores: collections.Counter[str] = collections.Counter()
+    copies: dict[str, str] = {}  # the policy's `_tmp = p` (obj.x += v holds obj once)
+    for node in _own_scope(function.body):
+        if isinstance(node, ast.Call):
+            calls.add(id(node.func))
+            site = _guarded(node, "_getattr_")
+            if site is not None:
+                reads.append((node, site[0]))
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores[node.id] += 1
+        elif isinstance(node, ast.Assign):
+            writes += _written(node) is not None
+            target, value = node.targets[0], node.value
+            if (
+                len(node.targets) == 1
+                and isinstance(target, ast.Name)
+                and is_temporary(target.id)
+                and isinstance(value, ast.Name)
+                and value.id in unbound
+            ):
+                copies[target.id] = value.id
+    # A temporary bound once, to a parameter never rebound, is that parameter all along.
+    owners = {name: name for name in unbound}
+    owners.update((copy_, parameter) for copy_, parameter in copies.items() if stores[copy_] == 1)
+    counts = collections.Counter(owners[name] for node, name in reads if id(node) not in calls and name in owners)
+    flagged = [p for p in parameters if p in unbound and counts[p] >= _WORTH_A_CHECK]  # in order: the same code
+    if not flagged and not writes:
+        return
+    flag_of = {parameter: temporary() for parameter in flagged}
+    flags = {name: flag_of[owner] for name, owner in owners.items() if owner in flag_of}
+    _Native(set(owners), flags, calls).visit_statements(function.body)
+    checks = [
+        _located(ast.Assign(targets=[ast.Name(flag, ast.Store())], value=_is_own(parameter)), function)
+        for parameter, flag in flag_of.items()
+    ]
+    function.body[first:first] = checks
+
+
+def _is_own(parameter: str) -> ast.expr:
+    kind = ast.Call(ast.Name("_type_", ast.Load()), [ast.Name(parameter, ast.Load())], [])
+    return ast.Compare(kind, [ast.In()], [ast.Name(OWN_KINDS, ast.Load())])
+
+
+_Node = TypeVar("_Node", bound=ast.AST)
+
+
+def _located(new: _Node, old: ast.AST) -> _Node:
+    """``new``, and every node below it without a location, at ``old``'s location (the
+    nodes it reuses keep theirs)."""
+    pending: list[ast.AST] = [new]
+    while pending:
+        node = pending.pop()
+        if "lineno" in node._attributes and getattr(node, "lineno", None) is not None:  # noqa: SLF001
+            continue  # a reused node, located with everything below it
+        if "lineno" in node._attributes:  # noqa: SLF001 - ast's public field list
+            ast.copy_location(node, old)
+        pending.extend(ast.iter_child_nodes(node))
+    return new
+
+
+class _Native(ast.NodeTransformer):
+    def __init__(self, names: set[str], flags: dict[str, str], calls: set[int]) -> None:
+        self._names = names  # the parameters never rebound, and their copies
+        self._flags = flags  # name -> the check made as the call started
+        self._calls = calls
+
+    def visit_statements(self, body: list[ast.stmt]) -> None:
+        body[:] = [self.visit(statement) for statement in body]
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        if isinstance(node, _NESTED_SCOPES):
+            return node  # its own scope: the guards as they are
+        return super().generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        visited = self.generic_visit(node)
+        site = _guarded(node, "_getattr_")
+        if site is None or site[0] not in self._flags or id(node) in self._calls:
+            return visited
+        holder, name = site
+        read = ast.Attribute(ast.Name(holder, ast.Load()), name, ast.Load())
+        native = ast.Call(ast.Name("_admit_", ast.Load()), [read], [])
+        return _located(ast.IfExp(ast.Name(self._flags[holder], ast.Load()), native, node), node)
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        site = _written(node)
+        visited = self.generic_visit(node)
+        if site is None or site[0] not in self._names:
+            return visited
+        holder, name = site
+        store = ast.Attribute(ast.Name(holder, ast.Load()), name, ast.Store())
+        native = ast.Assign(targets=[store], value=copy.deepcopy(node.value))
+        return _located(ast.If(test=_is_own(holder), body=[native], orelse=[node]), node)
