@@ -561,6 +561,9 @@ class Membrane:
         #: ids of the globals dicts whose functions the program may hold.
         self._function_globals: set[int] = set()
         self._class_verdicts: dict[type, object] = {}
+        #: id -> class: exception classes found to have instances the program may hold
+        #: (each instance's args are still admitted): the next one skips the class rules.
+        self._exception_kinds: dict[int, type] = {}
         self._module_dicts: set[int] = set()
         self._modules_seen = -1
         #: The running program's own globals and builtins table: the guards are names in
@@ -594,6 +597,7 @@ class Membrane:
         self.__init__()  # type: ignore[misc]  # forget an earlier configuration
         self._claim_being_built, self._construction_failed = claim, failed
         PLAIN.clear()  # in place: the guards hold this very set
+        self._exception_kinds.clear()
         PLAIN.update(_BUILT_IN_PLAIN, _SANDBOX_PLAIN)
         APPROVED_FUNCTIONS.clear()
         METHOD_CROSSINGS.clear()
@@ -753,6 +757,7 @@ class Membrane:
         self._class_verdicts[cls] = _FAILED_STATEMENT
         self._program_classes.discard(cls)
         PLAIN.discard(cls)
+        self._exception_kinds.clear()  # it, or a class below it, may be one
 
     # ------------------------------------------------------------------ verdicts
 
@@ -881,7 +886,7 @@ class Membrane:
             self._memory_errors[id(value)] = value  # held here, so its id stays its own
             self._admit_exception(value)
             return value
-        if kind in _BUILTIN_EXCEPTIONS:
+        if kind in _BUILTIN_EXCEPTIONS or self._exception_kinds.get(id(kind)) is kind:
             self._admit_exception(value)
             return value
         if kind is dict:
@@ -1012,6 +1017,7 @@ class Membrane:
         if not self._instances_allowed(kind):
             raise refuse(f"an instance of {kind.__module__}.{kind.__qualname__}")
         if isinstance(value, BaseException):
+            self._exception_kinds[id(kind)] = kind
             self._admit_exception(value)
             return value
         PLAIN.add(kind)  # every instance of it is as safe as this one
