@@ -479,9 +479,9 @@ class CheckedInstanceDict(dict):  # type: ignore[type-arg]
         return cast("dict[str, Any]", builtins.object.__getattribute__(self._owner, "__dict__"))
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        admitted = admit(value)  # first: admitting may run the program's code (see guarded_setattr)
         checked = check_attribute_store(self._owner, key)
         _write_attribute_of_an_instance(self._owner, checked)
-        admitted = admit(value)
         self._real()[checked] = admitted
         dict.__setitem__(self, checked, admitted)
 
@@ -906,9 +906,15 @@ def make_setattr(write: Callable[[Any], Any]) -> Callable[[Any, str, Any], None]
     def guarded_setattr(obj: Any, name: str, value: Any) -> None:
         """``setattr``: the value passes the membrane too. ``obj.name = v`` stores what
         the program holds, but C code calls setattr with values it made
-        (``map(setattr, [C], ["m"], map(classmethod, [library_descriptor]))``)."""
+        (``map(setattr, [C], ["m"], map(classmethod, [library_descriptor]))``).
+
+        Admitted before anything is checked: admitting can run the program's code (a
+        ``str`` subclass key's ``__eq__`` as the membrane looks a dict up), which could
+        change what the checks looked at (a class defined below ``obj`` that a library
+        hook is looked up in) between their verdict and the store."""
+        admitted = admit(value)
         checked = check_attribute_store(obj, name)
-        setattr(_write_attribute(write)(obj, checked), checked, admit(value))
+        setattr(_write_attribute(write)(obj, checked), checked, admitted)
 
     return guarded_setattr
 

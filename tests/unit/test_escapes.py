@@ -184,6 +184,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             [["SecurityError"] * 4, {}, [], True, "RED", 7],
         ),
         ("escape_failed_class_qualname_runs_code", [True, [], "SecurityError", "Renamed"]),
+        ("escape_setattr_admits_after_its_checks", [["SecurityError"], True, 3]),
         (
             "escape_enum_value_repr_from_a_mixin",
             [["SecurityError"], [], "<Rate.LOW: 0.5>", "<Corner.ORIGIN: Point(x=0)>"],
