@@ -191,6 +191,26 @@ def _unpacks(target: ast.AST) -> bool:
     return isinstance(target, (ast.Tuple, ast.List, ast.Starred))
 
 
+#: What can make cyclic garbage: a call (a constructor, ``a.append(a)``), a store into an
+#: attribute or an item (``x.me = x``), a function, class or lambda made, an exception
+#: raised or caught (its traceback holds the frame), a ``with`` (``__enter__`` is a call).
+_CYCLE_MAKERS = (
+    ast.Call, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.Raise, ast.Try,
+    ast.TryStar, ast.With,
+)  # fmt: skip
+
+
+def _may_make_cycles(body: list[ast.stmt]) -> bool:
+    """Whether a loop with this body needs a safe point of its own: a body of arithmetic
+    and name bindings (``n = n // 2``) makes no cycle, so the collector has nothing to do."""
+    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+        if isinstance(node, _CYCLE_MAKERS):
+            return True
+        if isinstance(node, (ast.Attribute, ast.Subscript)) and not isinstance(node.ctx, ast.Load):
+            return True
+    return False
+
+
 def _pairs_parts_with_values(node: ast.Assign) -> bool:
     """``a, b = b, a`` and ``xs[i], xs[j] = xs[j], xs[i]``: every target a flat tuple of
     names, attributes or items, as long as a tuple display. Each value is an expression the
@@ -537,9 +557,10 @@ class SandboxTransformer(RestrictingNodeTransformer):
         from it) before the interpreter binds it; any other target (``for a, *b``,
         ``for obj.x``, ``for d[k]``) takes each item into temporaries and is bound from
         them, admitted, as the body starts (:meth:`_unpack_into`)."""
-        if self._yields_numbers(node.iter):
-            return super().visit_For(node)  # type: ignore[return-value]  # ints, whatever the target
-        count = _names_bound_directly(node.target)
+        numbers = self._yields_numbers(node.iter)
+        if numbers and not _may_make_cycles(node.body):
+            return super().visit_For(node)  # type: ignore[return-value]  # ints, and no safe point needed
+        count = 0 if numbers else _names_bound_directly(node.target)  # ints: any target
         if count is not None:
             visited = super().visit_For(node)
             assert isinstance(visited, ast.For)
@@ -555,6 +576,21 @@ class SandboxTransformer(RestrictingNodeTransformer):
         visited.target = _located(ast.Name(temporary, ast.Store()), target)  # type: ignore[assignment]
         visited.iter = cast(ast.expr, _located(_call("_admitting_iter_", visited.iter, ast.Constant(0)), visited.iter))
         visited.body[0:0] = self._unpack_into(target, _load(temporary), visited)
+        return visited
+
+    def visit_While(self, node: ast.While) -> ast.AST:
+        """``while test:`` becomes ``while _admit_(test):`` where its body may make cyclic
+        garbage. The value is one the program already holds (the membrane passes it
+        unchanged); the call is the loop's safe point: the job runs with the automatic
+        collector off, and a loop whose body calls nothing else that collects
+        (``a.append(a)``, ``x.next = y``) would keep every cycle it makes until the memory
+        limit (guards.collect_at_a_safe_point). A ``for`` loop's iterator is its safe point
+        (``_admitting_iter_``, over ``range`` too where the body may make cycles)."""
+        needed = _may_make_cycles(node.body)
+        visited = self.node_contents_visit(node)
+        assert isinstance(visited, ast.While)
+        if needed:
+            visited.test = cast(ast.expr, _located(_call("_admit_", visited.test), visited.test))
         return visited
 
     def visit_comprehension(self, node: ast.comprehension) -> ast.AST:

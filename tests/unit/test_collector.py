@@ -83,3 +83,45 @@ def test_collections_start_only_at_safe_points_while_a_program_runs(proxies: Pro
     assert "program" not in starts
     assert starts.count("safe point") > 10
     assert outcome.result > 5000  # the finalisers ran: the garbage was collected meanwhile
+
+
+#: Loops whose bodies make cycles and call nothing that collects (a native call whose
+#: result is dropped, an item store): the loop itself is the safe point.
+LOOPS_WITHOUT_CALLS = {
+    "for-over-range": "for i in range(20000):\n    node = {'children': []}\n    node['children'].append(node)",
+    "while": "i = 0\nwhile i < 20000:\n    node = {'children': []}\n    node['children'].append(node)\n    i += 1",
+}
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["c-guards", "python-guards"])
+@pytest.mark.parametrize("code", list(LOOPS_WITHOUT_CALLS.values()), ids=list(LOOPS_WITHOUT_CALLS))
+def test_a_loop_that_calls_nothing_still_has_its_cycles_collected(proxies: Proxies, code: str, pure: bool) -> None:
+    if not pure and not fastguards.available():
+        pytest.skip("the C half is not built here")
+    before = gc.get_stats()[0]["collections"]
+    with guard_mode(pure=pure):
+        outcome = run(code, proxies)
+    assert outcome.reply["error"] is None, outcome.reply
+    # 20000 cycles of two objects each: CPython's threshold (700) calls for dozens.
+    assert gc.get_stats()[0]["collections"] - before > 20
+
+
+def _compiled(code: str) -> str:
+    import ast
+
+    from src.language.policy import SandboxTransformer
+
+    tree = ast.parse(code, SOURCE_FILENAME)
+    SandboxTransformer([], [], {}).visit(tree)
+    return ast.unparse(tree)
+
+
+def test_a_loop_of_arithmetic_alone_costs_no_safe_point() -> None:
+    """A body of arithmetic and name bindings makes no cycle: the loop runs as CPython's."""
+    collatz = "n = 27\nsteps = 0\nwhile n != 1:\n    n = n // 2 if n % 2 == 0 else 3 * n + 1\n    steps += 1"
+    assert "while n != 1:" in _compiled(collatz)
+    assert "_getiter_(range(10))" in _compiled("t = 0\nfor i in range(10):\n    t += i * i")
+    # Anything that can make a cycle takes one.
+    for body in ("items.append(items)", "x.me = x", "d[k] = d", "f = lambda: f", "raise ValueError"):
+        assert "while _admit_(n):" in _compiled(f"while n:\n    {body}"), body
+        assert "_admitting_iter_(_getiter_(range(3)), 0)" in _compiled(f"for i in range(3):\n    {body}"), body
