@@ -40,6 +40,7 @@ import re
 import struct
 import sys
 import types
+import typing
 import weakref
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
@@ -285,7 +286,7 @@ def plain_by_construction(cls: type) -> type:
 FINAL_LIBRARY_CLASSES = frozenset(
     {dataclasses.Field, BaseExceptionGroup, functools.cached_property, enum.property, types.DynamicClassAttribute,
      # Holders judged by their instance dict: a subclass with __slots__ would hide the value.
-     enum.member, enum.nonmember, enum.auto,
+     enum.member, enum.nonmember, enum.auto, contextlib.closing, contextlib.nullcontext,
      struct.Struct, zoneinfo.ZoneInfo, classmethod, staticmethod, super, types.GenericAlias,
      functools.partialmethod, functools.singledispatchmethod, ipaddress._IPAddressBase}  # noqa: SLF001
 )  # fmt: skip
@@ -325,6 +326,9 @@ OFFERED_IDS: set[int] = set()
 #: ``reversed(deque)`` a ``_collections._deque_reverse_iterator``. Classes only: the
 #: module's functions stay refused unless offered, and an internal class is not callable.
 _C_HALVES = {"struct": "_struct", "collections": "_collections"}
+
+#: The base of every typing alias (List[int], Annotated[f, m], a Generic class's C[int]).
+_TYPING_ALIAS: type = typing._BaseGenericAlias  # type: ignore[attr-defined]  # noqa: SLF001
 
 #: Never held by the program, whatever route brings them.
 _REFUSED_INSTANCES: dict[type, str] = {
@@ -910,6 +914,16 @@ class Membrane:
             if self.admit(origin) is not origin:
                 raise refuse(f"an alias of {getattr(origin, '__name__', 'a class')} that calls it")
             return GuardedAlias(origin, value.__args__)  # its __new__ admits the origin
+        if isinstance(value, _TYPING_ALIAS):
+            # typing's aliases call what they alias (Annotated[f, m](...) calls f), and C
+            # code builds them over anything (map(getitem, [Annotated], ...)): each is
+            # judged by its origin, never once for its class (it never becomes plain).
+            # One that cannot be called (typing.Type[int]: _inst is False) raises first.
+            origin = cast(Any, value).__origin__
+            callable_alias = vars(value).get("_inst", True) is not False
+            if callable_alias and builtins.type(origin) not in PLAIN and self.admit(origin) is not origin:
+                raise refuse(f"a typing alias of {builtins.type(origin).__name__}")
+            return value
         refused = _REFUSED_INSTANCES.get(kind)
         if refused is not None:
             raise refuse(refused)

@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import types
+import typing
 import urllib.parse
 from typing import Any
 
@@ -285,6 +286,37 @@ def test_a_bound_method_is_as_safe_as_its_object(proxies: Proxies) -> None:
         membrane.admit(vars(json).get)  # bound to a module's namespace
     with pytest.raises(SecurityError):
         membrane.admit(sys.stdout.write)
+
+
+def test_a_typing_alias_is_judged_by_what_it_calls(proxies: Proxies) -> None:
+    """typing's aliases call their origin (``Annotated[f, m](...)`` calls ``f``), and C code
+    builds them over anything: one over a refused callable is refused, every time; one
+    that cannot be called (``Type[int]``) and the ordinary ones pass."""
+    run("1", proxies)
+    for _ in range(2):  # never judged once for its class
+        with pytest.raises(SecurityError):
+            membrane.admit(typing.Annotated[os.getpid, 0])
+    # The typing spellings on purpose: these are the aliases, not annotations.
+    aliases = [
+        typing.List[int],  # noqa: UP006
+        typing.Dict[str, int],  # noqa: UP006
+        typing.Type[int],  # noqa: UP006
+        typing.Optional[int],  # noqa: UP045
+        typing.Annotated[int, "m"],
+        typing.Callable[[int], str],
+        typing.Literal["a"],
+    ]
+    for alias in aliases:
+        assert membrane.admit(alias) is alias
+
+
+def test_closing_and_nullcontext_cannot_be_subclassed(proxies: Proxies) -> None:
+    """They hold what they hand back in the instance dict, where the membrane looks: a
+    subclass with slots kept the value elsewhere."""
+    code = "import contextlib\nclass Slotted(contextlib.nullcontext):\n    __slots__ = ('enter_result',)"
+    assert run(code, proxies).error_type == "SecurityError"
+    code = "import contextlib\nwith contextlib.nullcontext(5) as v:\n    pass\nv"
+    assert run(code, proxies).result == 5
 
 
 # --------------------------------------------------------------------------- second review
