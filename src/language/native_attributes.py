@@ -4,8 +4,9 @@
 ``_getattr_`` / ``_write_attribute_`` each (~90 ns), where CPython's specialised
 instructions take a few. For an instance of a class the program defined (a class of
 ``_own_kinds_``, which the class factory fills: worker/ownership.py
-``note_native_attributes``), and a public name, the guards' answer does not depend on the
-name: a write is always accepted, and a read is the attribute as ``getattr`` finds it,
+``note_native_attributes``: not for a class with a library base whose public methods the
+library's code calls), and a public name, the guards' answer does not depend on the name:
+a write is always accepted, and a read is the attribute as ``getattr`` finds it,
 passed through the membrane (``_admit_``). So for a parameter of a function that the
 function never rebinds, the policy compiles (the first line only for a parameter read
 this way at least twice: the check costs about what two guarded reads save)

@@ -844,7 +844,12 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
         ):
             return obj
         _checked_write_attribute(obj, name)
-        if public and is_user_class(kind) and not isinstance(obj, (builtins.type, super)):
+        if (
+            public
+            and is_user_class(kind)
+            and not isinstance(obj, (builtins.type, super))
+            and not public_library_hooks(kind)  # then the verdict depends on the name too
+        ):
             writable[id(kind)] = kind
         elif not public and _type(name) is str:
             note_private_names_of(obj, name)
@@ -1362,16 +1367,18 @@ def fresh_abc_data() -> object:
 
 
 def library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple[type, ...]) -> None:
-    """A private method of a library base is a hook its own code calls with values of its
-    own (``UserList.__eq__`` calls ``self._UserList__cast(other)`` with the operand): an
+    """A method of a library base that its own code calls is a hook, called with values of
+    its own (``UserList.__eq__`` calls ``self._UserList__cast(other)`` with the operand,
+    pprint calls ``self.format(value, ...)`` with what it read with the real getattr): an
     override in the program's class must be the program's function, whose parameters
     pass the membrane, as a special method must (``_UserList__cast = items.append`` kept
-    them raw). Every library class of every base's MRO that defines the name counts, not
+    them raw; a property ``format`` returned ``partial(max, key=box.append)``). Every
+    library class of every base's MRO that defines the name counts, not
     the first class per base: a program class in between (``class B(Lib): def _hook``)
     does not hide the library's hook from a value another base lends, or a subclass
     sets, which the new class's MRO may put first."""
     for key, value in namespace.items():
-        if not (isinstance(key, str) and key.startswith("_") and not is_dunder(key)):
+        if not isinstance(key, str) or is_dunder(key):
             continue
         owners = [
             klass
@@ -1384,9 +1391,11 @@ def library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple[
             continue  # the library's own, put there by its metaclass (Enum's hooks)
         for owner in owners:
             hook = vars(owner)[key]
-            if _is_hook(hook):
+            if _is_library_hook(owner, key):
                 _program_callable(value, key)
-            elif not is_sunder(key) and key not in LIBRARY_STATE_NAMES:  # those have rules of their own
+            elif not key.startswith("_"):
+                continue  # a public attribute the library's code never calls: the program's to shadow
+            elif not _is_hook(hook) and not is_sunder(key) and key not in LIBRARY_STATE_NAMES:
                 # A private table the library's code indexes and calls from
                 # (PrettyPrinter._dispatch): entries the program chose would be
                 # called with the library's own values.
@@ -1564,18 +1573,45 @@ def _is_hook(value: object) -> bool:
     return callable(value) or isinstance(value, (classmethod, staticmethod))
 
 
+def _is_library_hook(klass: type, name: str) -> bool:
+    """Whether the library class ``klass`` defines ``name`` as a method its own code calls:
+    any private one (``UserList._UserList__cast``), a public one its code names
+    (``PrettyPrinter.format``, ``JSONEncoder.default``, ``Formatter.convert_field``)."""
+    if is_user_class(klass) or not _is_hook(vars(klass).get(name)):
+        return False
+    return name.startswith("_") or name in _ownership.names_library_code_uses(klass)
+
+
+def public_library_hooks(kind: type) -> bool:
+    """Whether a library class in ``kind``'s MRO has public hooks (methods its own code
+    calls, which an override must replace with a def): then a public write on an instance
+    depends on the name, and is never noted for the class alone."""
+    found = _PUBLIC_HOOKS.get(kind)
+    if found is None:
+        found = _PUBLIC_HOOKS[kind] = any(
+            isinstance(name, str) and not name.startswith("_") and _is_library_hook(klass, name)
+            for klass in kind.__mro__
+            if klass is not object
+            for name in list(vars(klass))
+        )
+    return found
+
+
+_PUBLIC_HOOKS: dict[type, bool] = {}
+
+
 def library_hook_below(obj: object, name: str) -> bool:
     """Whether a library class in the MRO of ``obj`` (a class, or an instance's class)
-    defines the private name ``name`` as a method, a hook its own code calls
-    (``UserList._UserList__cast``). The class statement checks an override
-    (library_hooks_overridden_by_defs); an attribute store cannot see the value it
-    stores, so after the class statement such a name is not writable, on the class or on
-    an instance, where it would shadow the class's def."""
-    if not name.startswith("_") or is_dunder(name):
+    defines ``name`` as a hook its own code calls (_is_library_hook). The class statement
+    checks an override (library_hooks_overridden_by_defs); an attribute store cannot see
+    the value it stores, so after the class statement such a name is not writable, on the
+    class or on an instance, where it would shadow the class's def: ``pp.format =
+    partial(max, key=box.append)`` was handed what pprint read with the real getattr."""
+    if is_dunder(name):
         return False
     if not isinstance(obj, builtins.type):  # an instance: only its own class's lookup
         kind = builtins.type(obj)
-        return any(not is_user_class(klass) and _is_hook(vars(klass).get(name)) for klass in kind.__mro__)
+        return any(_is_library_hook(klass, name) for klass in kind.__mro__)
     # The class written to and every class below it: a program base with no library
     # class of its own lends the name to a subclass that combines it with one.
     pending, seen = [obj], set()
@@ -1584,7 +1620,7 @@ def library_hook_below(obj: object, name: str) -> bool:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if any(not is_user_class(klass) and _is_hook(vars(klass).get(name)) for klass in current.__mro__):
+        if any(_is_library_hook(klass, name) for klass in current.__mro__):
             return True
         pending.extend(builtins.type.__dict__["__subclasses__"](current))
     return False
@@ -1961,7 +1997,8 @@ def make_class_factory(user_classes: UserClasses) -> object:
             # Noted from the moment the class existed, its library names were not settled.
             _ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES.clear()
             user_classes.add(cls)
-            _ownership.note_native_attributes(cls)
+            if not public_library_hooks(cls):  # a native write skips the write guard's names
+                _ownership.note_native_attributes(cls)
             return cls
 
     return ClassFactory()

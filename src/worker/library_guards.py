@@ -21,6 +21,7 @@ import functools
 import importlib
 import ipaddress
 import keyword
+import pprint
 import re
 import string
 import struct
@@ -1523,6 +1524,22 @@ def _admitting_exit(callback: Any) -> Any:
 _ADMITTED_EXIT_CODE = _admitting_exit(print).__code__
 
 
+def guard_pprint_dataclass_reader() -> None:
+    """pprint prints a dataclass instance by reading every field with the real getattr and
+    handing each value to ``self.format`` (a hook the program may override with its def):
+    read here through the sandbox's getattr, as ``dataclasses.asdict`` reads them, so
+    what it hands on is what the program could read itself (a field the program made an
+    alias of a library base's state is refused at the read)."""
+    real = pprint.PrettyPrinter._pprint_dataclass  # type: ignore[attr-defined]  # noqa: SLF001 - the reader replaced
+    if getattr(real, "sandbox_guarded", False):
+        return
+    namespace = dict(real.__globals__, getattr=guarded_getattr)
+    clone = types.FunctionType(real.__code__, namespace, real.__name__, real.__defaults__, real.__closure__)
+    clone.__qualname__, clone.__doc__, clone.__module__ = real.__qualname__, real.__doc__, real.__module__
+    clone.sandbox_guarded = True  # type: ignore[attr-defined]
+    pprint.PrettyPrinter._pprint_dataclass = clone  # type: ignore[attr-defined]  # noqa: SLF001 - the reader replaced
+
+
 def guard_cached_property_get() -> None:
     """``cached_property.__get__(instance)`` reads and writes ``instance.__dict__`` under
     the name the property was given: called through a chain of library ``__get__``s
@@ -1542,13 +1559,14 @@ def guard_cached_property_get() -> None:
                 raise SecurityError("a cached_property can only be read from an instance of its class")
             name = self.attrname
             if is_user_class(type(instance)) and (
-                name in ownership.LIBRARY_STATE_NAMES
-                or name in ownership.private_names_library_code_uses(type(instance))
+                name in ownership.LIBRARY_STATE_NAMES or name in ownership.names_library_code_uses(type(instance))
             ):
                 # On the program's instance it reads and writes the instance dict under its own
                 # name, whatever name it was found under (an alias, or a NamedTuple's copy):
-                # there, a library base's private state (pprint's _stream, which Fraction
-                # then read as a numerator). A library's own instances keep theirs.
+                # there, a library base's state, private (pprint's _stream, which Fraction
+                # then read as a numerator) or public (JSONDecoder's parse_string, the C
+                # scanner, which pprint then read as a dataclass field). A library's own
+                # instances keep theirs.
                 raise SecurityError(f"a cached_property named {name!r} would read a library base's own state")
             function = self.func
             if (
@@ -1598,6 +1616,8 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     guard_text_taking_library_code()
     guard_update_wrapper()
     guard_cached_property_get()
+    if "pprint" in allowed:
+        guard_pprint_dataclass_reader()
     guard_exit_stack_exit()
     guard_contextmanager_generators()
     guard_contextmanager_throw()

@@ -186,6 +186,19 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_failed_class_qualname_runs_code", [True, [], "SecurityError", "Renamed"]),
         ("escape_setattr_admits_after_its_checks", [["SecurityError"], True, 3]),
         (
+            "escape_public_hook_fed_by_a_library_reader",
+            [
+                [
+                    '"format" must be a function the program defines (d',
+                    'cannot set "format": it overrides a method a libra',
+                    "a cached_property named 'parse_string' would read a library ",
+                ],
+                [],
+                "['A', 1]",
+                12,
+            ],
+        ),
+        (
             "escape_enum_value_repr_from_a_mixin",
             [["SecurityError"], [], "<Rate.LOW: 0.5>", "<Corner.ORIGIN: Point(x=0)>"],
         ),
