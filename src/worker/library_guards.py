@@ -789,6 +789,21 @@ def guard_update_wrapper() -> None:
         updated: Any = functools.WRAPPER_UPDATES,
     ) -> Any:
         if programs_own(wrapped):
+            library_state = (
+                ownership.names_library_code_uses(type(wrapped))
+                if not isinstance(wrapped, type) and not is_program_function(wrapped)
+                else frozenset()
+            )
+            if library_state and is_program_function(wrapper) and "__dict__" in updated:
+                # An instance of the program's subclass of a library class holds that class's
+                # state in its dict (PrettyPrinter's _stream, JSONDecoder's parse_string):
+                # the program's, but not its to copy.
+                result = real(wrapper, wrapped, assigned, tuple(name for name in updated if name != "__dict__"))
+                own = vars(wrapper)
+                for name, value in vars(wrapped).items():
+                    if name not in library_state:
+                        own[name] = value
+                return result
             if is_program_function(wrapper):
                 return real(wrapper, wrapped, assigned, updated)
             # A library's wrapper (singledispatch's, lru_cache's) keeps the attributes it

@@ -1197,6 +1197,15 @@ FOURTH_REVIEW = [
         [False, False, False],
         id="update-wrapper-copies-no-library-namespace",
     ),
+    pytest.param(
+        "import functools, json, pprint\nclass PP(pprint.PrettyPrinter):\n    pass\nclass Dec(json.JSONDecoder):\n"
+        "    pass\nclass Plain:\n    def __init__(self):\n        self.tag = 't'\n"
+        "def f():\n    pass\ndef g():\n    pass\ndef h():\n    pass\n"
+        "functools.update_wrapper(f, PP())\nfunctools.update_wrapper(g, Dec())\nfunctools.update_wrapper(h, Plain())\n"
+        "[[n for n in dir(f) if not n.startswith('__')], [n for n in dir(g) if not n.startswith('__')], h.tag]",
+        [[], [], "t"],
+        id="update-wrapper-copies-no-library-state-from-the-programs-instance",
+    ),
 ]
 
 
