@@ -204,7 +204,7 @@ PLAIN: set[type] = {
     type(iter([])), type(iter(())), type(iter("")), type(iter(range(0))), type(iter(set())),
     type({}.keys()), type({}.values()), type({}.items()),
     type(iter({})), type(iter({}.values())), type(iter({}.items())),
-    enumerate, zip, map, filter, reversed, type(reversed([])), UnboundMethod, ClosureCell, GuardedAlias,
+    enumerate, zip, reversed, type(reversed([])), UnboundMethod, ClosureCell, GuardedAlias,
     types.GeneratorType, types.SimpleNamespace, types.UnionType,
 }  # fmt: skip
 _BUILT_IN_PLAIN = frozenset(PLAIN)
@@ -428,6 +428,21 @@ _CALLABLE_HOLDERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
     property: _slots(property, "fget", "fset", "fdel"),
     contextlib.closing: _instance_fields("thing"),
     contextlib.nullcontext: _instance_fields("enter_result"),
+    # Iterators that call a function on each step: C code builds them over whatever it
+    # holds (map(map, [f], ...)). What they hold is what the collector sees them hold.
+    **dict.fromkeys(
+        (
+            map,
+            filter,
+            itertools.starmap,
+            itertools.accumulate,
+            itertools.groupby,
+            itertools.dropwhile,
+            itertools.takewhile,
+            itertools.filterfalse,
+        ),
+        lambda held: tuple(gc.get_referents(held)),
+    ),
 }
 
 

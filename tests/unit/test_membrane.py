@@ -17,6 +17,7 @@ import dataclasses
 import enum
 import functools
 import inspect
+import itertools
 import json
 import os
 import subprocess
@@ -24,6 +25,7 @@ import sys
 import types
 import typing
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -308,6 +310,28 @@ def test_a_typing_alias_is_judged_by_what_it_calls(proxies: Proxies) -> None:
     ]
     for alias in aliases:
         assert membrane.admit(alias) is alias
+
+
+def test_an_iterator_that_calls_a_function_is_judged_by_it(proxies: Proxies) -> None:
+    """map, filter and itertools' calling iterators call what they hold on each step, and
+    C code builds them over anything (map(map, [f], ...)): over a refused callable they
+    are refused; over the program's own, as they are."""
+    run("1", proxies)
+    makers: list[Callable[[Any], Any]] = [
+        lambda f: map(f, []),
+        lambda f: filter(f, []),
+        lambda f: itertools.starmap(f, []),
+        lambda f: itertools.accumulate([], f),
+        lambda f: itertools.groupby([], f),
+        lambda f: itertools.dropwhile(f, []),
+        lambda f: itertools.takewhile(f, []),
+        lambda f: itertools.filterfalse(f, []),
+    ]
+    for make in makers:
+        with pytest.raises(SecurityError):
+            membrane.admit(make(os.getpid))
+        ordinary = make(str)
+        assert membrane.admit(ordinary) is ordinary
 
 
 def test_closing_and_nullcontext_cannot_be_subclassed(proxies: Proxies) -> None:
