@@ -96,6 +96,66 @@ def _own_scope(nodes: list[ast.stmt]) -> Iterator[ast.AST]:
         pending.extend(ast.iter_child_nodes(node))
 
 
+def _parameter_names(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[str]:
+    arguments = function.args
+    names = [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
+    names += [a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None]
+    return names
+
+
+def _names_bound_by(node: ast.AST) -> list[str]:
+    """The names ``node`` itself binds, in whichever scope (a nested function's parameters
+    too: shadowing counts as rebinding here, which only ever costs a native branch)."""
+    if isinstance(node, ast.Name):
+        return [] if isinstance(node.ctx, ast.Load) else [node.id]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        own = [] if isinstance(node, ast.Lambda) else [node.name]
+        return own + _parameter_names(node)
+    if isinstance(node, ast.ClassDef):
+        return [node.name]
+    if isinstance(node, ast.alias):
+        return [(node.asname or node.name).partition(".")[0]]
+    if isinstance(node, (ast.MatchAs, ast.MatchStar, ast.ExceptHandler)):
+        return [node.name] if node.name else []
+    if isinstance(node, ast.MatchMapping):
+        return [node.rest] if node.rest else []
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return list(node.names)
+    return []
+
+
+def rebound_parameters(tree: ast.AST) -> dict[int, set[str]]:
+    """For each function of ``tree`` (by id), its parameters that something in its body binds
+    anywhere, nested scopes included: one pass, however deep functions nest (a binding
+    marks the functions it is in that have such a parameter, innermost first, and stops
+    at one already marked: the ones outside it were marked with it)."""
+    rebound: dict[int, set[str]] = {}
+    enclosing: dict[str, list[ast.AST]] = {}  # parameter name -> functions having it, innermost last
+    pending: list[tuple[ast.AST, bool]] = [(tree, False)]
+    while pending:
+        node, leaving = pending.pop()
+        if leaving:
+            for name in _parameter_names(node):  # type: ignore[arg-type]
+                enclosing[name].pop()
+            continue
+        for name in _names_bound_by(node):
+            for function in reversed(enclosing.get(name, ())):
+                marked = rebound.setdefault(id(function), set())
+                if name in marked:
+                    break
+                marked.add(name)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            pending.append((node, True))
+            for name in _parameter_names(node):
+                enclosing.setdefault(name, []).append(node)
+            arguments = node.args
+            inside = [*node.body, *node.decorator_list, *arguments.defaults, *arguments.kw_defaults]
+            pending.extend((child, False) for child in inside if child is not None)
+        else:
+            pending.extend((child, False) for child in ast.iter_child_nodes(node))
+    return rebound
+
+
 def rewrite(function: ast.FunctionDef, rebound: set[str], first: int, temporary: Callable[[], str]) -> None:
     """Compile the native branches into ``function`` (already through the policy), for its
     parameters not in ``rebound`` (every name its own code binds anywhere, nested scopes

@@ -291,6 +291,8 @@ class SandboxTransformer(RestrictingNodeTransformer):
         self._result_statement: ast.Expr | None = None
         #: The calls compiled with a native branch (native_calls.sites, set by visit_Module).
         self._native_sites: dict[int, native_calls.Form] = {}
+        #: id of each function -> its parameters bound again in its body (set by visit_Module).
+        self._rebound_parameters: dict[int, set[str]] = {}
 
     # ------------------------------------------------------------------ names
 
@@ -362,9 +364,9 @@ class SandboxTransformer(RestrictingNodeTransformer):
                 self.inject_print_collector(n)
             return n
 
-        # The names the function's own code binds, before the policy renames any (a match
-        # capture becomes a temporary).
-        rebound = _bound_names(ast.Module(body=node.body, type_ignores=[])) if _parameters(node.args) else set()
+        # Computed for the whole program before the policy renames any (a match capture
+        # becomes a temporary).
+        rebound = self._rebound_parameters.get(id(node), set())
         result = self._in_scope("function", node, body)
         assert isinstance(result, ast.FunctionDef)
         checked = self._admit_parameters(result)
@@ -959,6 +961,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         if node.body and isinstance(node.body[-1], ast.Expr):
             self._result_statement = node.body[-1]  # its value is kept: it stays an expression
         self._native_sites = native_calls.sites(node)
+        self._rebound_parameters = native_attributes.rebound_parameters(node)
         node = super().visit_Module(node)  # type: ignore[assignment]
         # RestrictedPython strips the value of a statement it refused (`await x`).
         if node.body and isinstance(node.body[-1], ast.Expr) and getattr(node.body[-1], "value", None) is not None:

@@ -275,3 +275,28 @@ def test_augmented_assignments_on_the_programs_instances(proxies: Proxies, pure:
         outcome = run(_ACCOUNTS, proxies)
     assert outcome.reply["error"] is None, outcome.reply
     assert outcome.result == [[7, 3, "ba"], 4, [0, 1, 2, 3, 4]]
+
+
+def test_rebound_parameters_are_found_at_any_depth_in_one_pass() -> None:
+    from src.language.native_attributes import rebound_parameters
+
+    code = (
+        "def outer(p, q):\n"
+        "    def middle(p, r):\n"
+        "        def inner(s):\n"
+        "            nonlocal r\n"
+        "            r = 1\n"
+        "            p = 2\n"
+        "        return p\n"
+        "    match q:\n"
+        "        case [*rest]:\n"
+        "            pass\n"
+        "    return p\n"
+    )
+    tree = ast.parse(code)
+    functions = {node.name: node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    rebound = rebound_parameters(tree)
+    # inner's p is its own local, but shadowing counts (it only costs a native branch).
+    assert rebound[id(functions["outer"])] == {"p"}
+    assert rebound[id(functions["middle"])] == {"p", "r"}
+    assert id(functions["inner"]) not in rebound
