@@ -1721,36 +1721,6 @@ def _refuse_library_abc_bases(bases: tuple[type, ...]) -> None:
                 )
 
 
-def _refuse_members_the_membrane_refuses(cls: type) -> None:
-    """An Enum class is a container of its members, and C code iterates it without the
-    membrane (``map(operator.call, E, ...)``): a member the membrane would not pass as it
-    is (a member of a partial subclass holding a refused callable) fails the class."""
-    if not isinstance(cls, enum.EnumType):
-        return
-    for member in dict.values(vars(cls).get("_member_map_", {})):
-        if admit(member) is not member:
-            raise SecurityError(f"enum {cls.__name__}: a member that cannot be held in the sandbox")
-
-
-def _refuse_a_value_repr_from_another_class(cls: type) -> None:
-    """EnumType takes a mixin's ``__repr__`` out of its namespace as the members'
-    ``_value_repr_`` even when the mixin is not the data type (it has no ``__new__``), so
-    the values are whatever the class body gave: ``class E(statistics.NormalDist, Enum)``
-    ran ``NormalDist.__repr__`` on the program's own objects. A library function there must
-    be the ``__repr__`` of a class the values are instances of."""
-    if not isinstance(cls, enum.EnumType):
-        return
-    value_repr = vars(cls).get("_value_repr_")
-    if not isinstance(value_repr, types.FunctionType) or _is_program_function(value_repr):
-        return  # None, a C slot (which checks its self), or the program's own
-    member_type = vars(cls).get("_member_type_", object)
-    if not any(vars(klass).get("__repr__") is value_repr for klass in member_type.__mro__):
-        raise SecurityError(
-            f"enum {cls.__name__}: its members' values would be shown by {value_repr.__qualname__}, "
-            "but they are not instances of that class; mix in a class with __new__, or define __repr__"
-        )
-
-
 def _refuse_protocols_beside_library_abcs(bases: tuple[type, ...]) -> None:
     """A protocol's structural ``__subclasshook__`` (typing's ``_proto_hook``, inherited by
     a class whose own ``__init_subclass__`` keeps Protocol from giving it an inert one)
@@ -1982,10 +1952,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             token = begin_construction(namespace)
             cls: type | None = None
             try:
-                made = metaclass(name, bases, namespace, **kwargs)
-                _refuse_members_the_membrane_refuses(made)
-                _refuse_a_value_repr_from_another_class(made)
-                cls = made
+                cls = metaclass(name, bases, namespace, **kwargs)
             finally:
                 end_construction(token, cls)
                 if cls is None:

@@ -50,7 +50,7 @@ from .guards import (
     sanitize_match_args,
     type_of,
 )
-from .membrane import admit
+from .membrane import UnboundMethod, admit
 from .ownership import is_user_class
 from .proxies import ModuleProxy, link_proxies, public_attrs
 from .refusal import SecurityError
@@ -880,6 +880,50 @@ def guard_text_taking_library_code() -> None:
     tzpath._validate_tzfile_path = exact_key  # type: ignore[attr-defined]  # noqa: SLF001
 
 
+def guard_enum_members_and_value_repr() -> None:
+    """Two decisions EnumType makes before any of the program's hooks can run, checked
+    where it makes them (a check after the class statement came after the program's
+    ``__init_subclass__`` and descriptors' ``__set_name__`` had used the class):
+
+    * ``_find_data_repr_`` takes a mixin's ``__repr__`` as the members' ``_value_repr_``
+      even when the mixin is not the data type (it has no ``__new__``), and a Flag's
+      pseudo-members keep whatever value the caller gave: a library function there is
+      held as an UnboundMethod, which runs only on an instance of its class (``class
+      E(NormalDist, Enum)`` ran ``NormalDist.__repr__`` on the program's objects);
+    * each member, as ``_proto_member.__set_name__`` makes it, must pass the membrane as
+      it is: C code iterates the class without the membrane (``map(operator.call, E,
+      ...)`` called a member over partial holding a refused callable)."""
+    find_repr = vars(enum.EnumType)["_find_data_repr_"].__func__
+    if getattr(find_repr, "sandbox_guarded", False):
+        return
+
+    def _find_data_repr_(mcls: Any, class_name: str, bases: tuple[type, ...]) -> Any:
+        found = find_repr(mcls, class_name, bases)
+        if not ownership.building_a_class() or type(found) is not types.FunctionType or is_program_function(found):
+            return found  # a library's own enum; None, a C slot (which checks its self), the program's
+        owner = next(
+            (klass for chain in bases for klass in chain.__mro__ if vars(klass).get("__repr__") is found), None
+        )
+        if owner is None:
+            raise SecurityError(f"enum {class_name}: its values would be shown by a library function of no class")
+        return UnboundMethod(found, owner)
+
+    _find_data_repr_.sandbox_guarded = True  # type: ignore[attr-defined]
+    enum.EnumType._find_data_repr_ = classmethod(_find_data_repr_)  # type: ignore[attr-defined]
+
+    make_member = enum._proto_member.__set_name__  # type: ignore[attr-defined]  # noqa: SLF001
+
+    def __set_name__(self: Any, enum_class: Any, member_name: str) -> None:
+        make_member(self, enum_class, member_name)
+        if not ownership.built_by_the_program(enum_class):
+            return  # a library's own enum
+        member = dict.get(vars(enum_class)["_member_map_"], member_name)
+        if member is not None and admit(member) is not member:
+            raise SecurityError(f"enum {enum_class.__name__}: a member that cannot be held in the sandbox")
+
+    enum._proto_member.__set_name__ = __set_name__  # type: ignore[attr-defined]  # noqa: SLF001
+
+
 def guard_enum_functional_api() -> None:
     """``Enum("E", names, type=...)`` builds a class from names and values, outside the
     class statement: a name like ``__getattribute__`` became a class attribute, and each
@@ -1618,6 +1662,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         guard_copy_instance_hooks()
     if "enum" in allowed:
         guard_enum_functional_api()
+        guard_enum_members_and_value_repr()
     if "dataclasses" in allowed:
         guard_dataclass_fields()
     if "collections" in allowed:

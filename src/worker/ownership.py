@@ -201,6 +201,18 @@ def end_construction(token: object, cls: type | None) -> None:
         type.__delattr__(cls, CONSTRUCTION_MARKER)
 
 
+def building_a_class() -> bool:
+    """Whether one of the program's class statements is running (library code the class
+    factory called, the metaclass's included, runs inside it)."""
+    return bool(_building)
+
+
+def built_by_the_program(cls: type) -> bool:
+    """Whether ``cls`` is being built by a class statement of the program right now."""
+    marker = vars(cls).get(CONSTRUCTION_MARKER)
+    return marker is not None and any(marker is token for token in _building)
+
+
 def claim_if_being_built(cls: type) -> bool:
     """Make ``cls`` the program's if it is a class one of its class statements is building
     right now: its namespace holds the token of a construction in progress, which only

@@ -200,8 +200,15 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ),
         (
             "escape_enum_value_repr_from_a_mixin",
-            [["SecurityError"], [], "<Rate.LOW: 0.5>", "<Corner.ORIGIN: Point(x=0)>"],
+            [
+                ["SecurityError", "SecurityError"],
+                ["SecurityError"],
+                [],
+                "<Rate.LOW: 0.5>",
+                "<Corner.ORIGIN: Point(x=0)>",
+            ],
         ),
+        ("escape_enum_members_used_by_a_hook_before_the_check", [["SecurityError"], [], 8]),
         (
             "escape_dataclass_field_holds_an_enum_placeholder",
             [["SecurityError", "TypeError"], ["a", "tags"], "Record(a=1, tags=[])", 10, 2, 42, ["zq"]],
