@@ -604,6 +604,10 @@ class Membrane:
         #: statement returns it).
         self._claim_being_built: Callable[[type], bool] = _claims_nothing
         self._construction_failed: Callable[[type], bool] = _claims_nothing
+        #: Whether a class (or a class of its MRO) is still being built: never granted a
+        #: verdict for all its instances (PLAIN, _exception_kinds) until its statement ends,
+        #: so a statement cut short (a MemoryError in its cleanup) leaves none behind.
+        self._unfinished: Callable[[type], bool] = _claims_nothing
 
     def configure(
         self, offered: Iterable[object], modules: Iterable[str], sandbox_type: type, refused: Iterable[object] = ()
@@ -612,9 +616,9 @@ class Membrane:
         tests configure it again for each set of proxies). ``refused``: the classes and
         functions the catalogue refuses, which stay refused however they are reached
         (``typing.ForwardRef`` as ``type(List['x'].__args__[0])``)."""
-        claim, failed = self._claim_being_built, self._construction_failed
+        claim, failed, unfinished = self._claim_being_built, self._construction_failed, self._unfinished
         self.__init__()  # type: ignore[misc]  # forget an earlier configuration
-        self._claim_being_built, self._construction_failed = claim, failed
+        self._claim_being_built, self._construction_failed, self._unfinished = claim, failed, unfinished
         PLAIN.clear()  # in place: the guards hold this very set
         self._exception_kinds.clear()
         PLAIN.update(_BUILT_IN_PLAIN, _SANDBOX_PLAIN)
@@ -756,13 +760,16 @@ class Membrane:
         # holds the job's builtins table as __builtins__, and the guards next to it.
         self._builtins_tables = {id(n["__builtins__"]) for n in namespaces if isinstance(n.get("__builtins__"), dict)}
 
-    def recognize_classes_being_built(self, claim: Callable[[type], bool], failed: Callable[[type], bool]) -> None:
+    def recognize_classes_being_built(
+        self, claim: Callable[[type], bool], failed: Callable[[type], bool], unfinished: Callable[[type], bool]
+    ) -> None:
         self._claim_being_built = claim
         self._construction_failed = failed
+        self._unfinished = unfinished
 
     def add_program_class(self, cls: type) -> None:
         self._program_classes.add(cls)
-        if _callable_holder(cls) is None and not issubclass(cls, BaseException):
+        if _callable_holder(cls) is None and not issubclass(cls, BaseException) and not self._unfinished(cls):
             PLAIN.add(cls)  # a subclass of partial is checked as partial is; an exception's args too
         self._class_verdicts[cls] = cls
         self._seal_mro(cls)  # its library bases' operators, if no value brought them yet
@@ -1046,10 +1053,12 @@ class Membrane:
         if not self._instances_allowed(kind):
             raise refuse(f"an instance of {kind.__module__}.{kind.__qualname__}")
         if isinstance(value, BaseException):
-            self._exception_kinds[id(kind)] = kind
+            if not self._unfinished(kind):
+                self._exception_kinds[id(kind)] = kind
             self._admit_exception(value)
             return value
-        PLAIN.add(kind)  # every instance of it is as safe as this one
+        if not self._unfinished(kind):
+            PLAIN.add(kind)  # every instance of it is as safe as this one
         return value
 
     def _admit_exception(self, exc: BaseException) -> None:

@@ -247,7 +247,7 @@ def construction_failed(cls: type) -> bool:
     return marker is not None and not any(marker is token for token in _building)
 
 
-MEMBRANE.recognize_classes_being_built(claim_if_being_built, construction_failed)
+MEMBRANE.recognize_classes_being_built(claim_if_being_built, construction_failed, unfinished)
 
 
 # --------------------------------------------------------------------------- names a library wrote

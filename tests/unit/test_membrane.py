@@ -334,6 +334,30 @@ def test_an_iterator_that_calls_a_function_is_judged_by_it(proxies: Proxies) -> 
         assert membrane.admit(ordinary) is ordinary
 
 
+def test_a_class_being_built_is_granted_no_verdict_for_all_its_instances(proxies: Proxies) -> None:
+    """An instance admitted while its class statement runs is judged alone: its class is
+    neither plain nor a remembered exception class until the statement ends, so a
+    statement cut short (a MemoryError in its cleanup) leaves no verdict behind."""
+    seen: list[tuple[str, bool]] = []
+
+    def probe(obj: Any) -> None:
+        kind = type(obj)
+        remembered = membrane.MEMBRANE._exception_kinds.get(id(kind)) is kind  # the cache under test
+        seen.append((kind.__name__, kind in membrane.PLAIN or remembered))
+
+    code = (
+        "held = []\n"
+        "class Base:\n    def __init_subclass__(cls, **kw):\n        held.append(cls())\n        probe(held[-1])\n"
+        "class Fault(Exception):\n    def __init_subclass__(cls, **kw):\n        held.append(cls('x'))\n"
+        "        probe(held[-1])\n"
+        "class Made(Base):\n    pass\nclass Raised(Fault):\n    pass\n"
+        "probe(Made())\ntry:\n    raise Raised('y')\nexcept Raised as e:\n    probe(e)\n"
+    )
+    outcome = run(code, proxies, context={"probe": probe})
+    assert outcome.reply["error"] is None, outcome.reply
+    assert seen == [("Made", False), ("Raised", False), ("Made", True), ("Raised", True)]
+
+
 def test_closing_and_nullcontext_cannot_be_subclassed(proxies: Proxies) -> None:
     """They hold what they hand back in the instance dict, where the membrane looks: a
     subclass with slots kept the value elsewhere."""
