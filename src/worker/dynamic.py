@@ -30,6 +30,7 @@ from ..language.policy import RESULT_NAME, SOURCE_FILENAME
 from ..language.validation import SourcePolicy, prepare_program
 from ..protocol import Limits
 from .formatting import exact_str
+from .membrane import PLAIN, admit
 from .refusal import SecurityError
 
 #: The API's defaults (settings.py), for jobs that do not say (in-process tests).
@@ -164,7 +165,12 @@ def _without_reserved(names: dict[str, Any]) -> dict[str, Any]:
     for key in snapshot:
         if type(key) is not str:
             raise TypeError("the names of a namespace for eval()/exec() must be plain strings in the sandbox")
-    return {key: value for key, value in snapshot.items() if not is_reserved(key)}
+    # The values pass the membrane too: C code can fill a dict the program holds
+    # (dict(zip(names, values))) with what the program never held, and the string's code
+    # would bind names to them.
+    return {
+        key: value if type(value) in PLAIN else admit(value) for key, value in snapshot.items() if not is_reserved(key)
+    }
 
 
 def sandbox_eval(source: object, globals: object = None, locals: object = None) -> Any:  # noqa: A002 - eval's names

@@ -486,6 +486,9 @@ def _dispatch_without_eval(dispatcher: Any) -> Any:
     real_register = dispatcher.register
 
     def register(cls: Any, func: Any = None) -> Any:
+        # What it registers, it calls later with the program's arguments: C code calls this
+        # too (map(f.register, [str], ...)), with values the program never held.
+        cls, func = admit(cls), (func if func is None else admit(func))
         if func is not None or _is_dispatch_type(cls):
             return real_register(cls, func)  # a class or union, or the real error: no annotations read
         annotations = getattr(cls, "__annotations__", None)

@@ -28,6 +28,7 @@ remembered in :data:`PLAIN`, so the common case costs one set lookup.
 from __future__ import annotations
 
 import builtins
+import collections
 import contextlib
 import dataclasses
 import enum
@@ -92,9 +93,14 @@ class UnboundMethod:
                 f"{owner.__name__}.{function.__name__} must be called with an instance of "
                 f"{owner.__name__} as its first argument in the sandbox"
             )
-        # Called by C code too (map(Lib.method, objects)): the result passes the membrane
-        # here, as a crossing's does (a tuple with what is in it).
-        return admitted_result(function(*args, **kwargs))
+        # Called by C code too (map(Lib.method, objects)), with values the program never
+        # held: the arguments pass the membrane, as a crossing's do (a library function
+        # that stores them, ChainMap.new_child, would keep them unseen), and so does the
+        # result (a tuple with what is in it).
+        for name, value in kwargs.items():
+            if builtins.type(value) not in PLAIN:
+                kwargs[name] = admit(value)
+        return admitted_result(function(*admitted_arguments(args), **kwargs))
 
     def __get__(self, instance: object, owner: type | None = None) -> Any:
         return self if instance is None else types.MethodType(self, instance)
@@ -428,8 +434,10 @@ _CALLABLE_HOLDERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
     property: _slots(property, "fget", "fset", "fdel"),
     contextlib.closing: _instance_fields("thing"),
     contextlib.nullcontext: _instance_fields("enter_result"),
-    # Iterators that call a function on each step: C code builds them over whatever it
-    # holds (map(map, [f], ...)). What they hold is what the collector sees them hold.
+    # Objects that call a function they hold (each step of an iterator, a missing key of a
+    # defaultdict): C code builds them over whatever it holds (map(map, [f], ...)). What
+    # an iterator holds is what the collector sees it hold; a defaultdict, its factory
+    # (its items are read through the guards).
     **dict.fromkeys(
         (
             map,
@@ -440,9 +448,11 @@ _CALLABLE_HOLDERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
             itertools.dropwhile,
             itertools.takewhile,
             itertools.filterfalse,
+            builtins.type(iter(int, 1)),  # iter(f, sentinel)
         ),
         lambda held: tuple(gc.get_referents(held)),
     ),
+    collections.defaultdict: lambda held: (vars(collections.defaultdict)["default_factory"].__get__(held),),
 }
 
 

@@ -358,6 +358,43 @@ def test_a_class_being_built_is_granted_no_verdict_for_all_its_instances(proxies
     assert seen == [("Made", False), ("Raised", False), ("Made", True), ("Raised", True)]
 
 
+def test_holders_c_code_builds_over_a_refused_callable_are_refused(proxies: Proxies) -> None:
+    """A defaultdict's factory and iter(f, sentinel)'s callable are called later, as a
+    map's function is: judged by what they hold."""
+    run("1", proxies)
+    refused: list[Any] = [collections.defaultdict(os.getpid), iter(os.getpid, 1)]
+    for made in refused:
+        with pytest.raises(SecurityError):
+            membrane.admit(made)
+    ordinary: list[Any] = [collections.defaultdict(list), iter(int, 1)]
+    for value in ordinary:
+        assert membrane.admit(value) is value
+
+
+def test_a_library_method_held_without_its_instance_admits_its_arguments(proxies: Proxies) -> None:
+    """ChainMap.new_child(cm, m) keeps m: called by C code with a value the program never
+    held (map(partial(ChainMap.new_child, cm), values)), it would keep it unseen."""
+    run("1", proxies)
+    unbound = membrane.admit(collections.ChainMap.new_child)
+    assert isinstance(unbound, membrane.UnboundMethod)
+    cm: collections.ChainMap[str, int] = collections.ChainMap({})
+    with pytest.raises(SecurityError):
+        unbound(cm, os.getpid)
+    with pytest.raises(SecurityError):
+        unbound(cm, m=os.getpid)
+    assert unbound(cm, {"a": 1})["a"] == 1
+
+
+def test_what_c_code_puts_in_a_namespace_or_a_registry_is_admitted(proxies: Proxies) -> None:
+    planted = {"planted": [os.getpid]}
+    exec_code = "g = dict(zip(['raw'], planted))\nexec('named = raw', g)"
+    assert run(exec_code, proxies, context=planted).error_type == "SecurityError"
+    register_code = (
+        "import functools\nf = functools.singledispatch(lambda x: 0)\nlist(map(f.register, [str], planted))\nf('s')"
+    )
+    assert run(register_code, proxies, context=planted).error_type == "SecurityError"
+
+
 def test_closing_and_nullcontext_cannot_be_subclassed(proxies: Proxies) -> None:
     """They hold what they hand back in the instance dict, where the membrane looks: a
     subclass with slots kept the value elsewhere."""
