@@ -466,7 +466,9 @@ class SandboxTransformer(RestrictingNodeTransformer):
             return node
         if isinstance(node.value, ast.Call):
             native = id(node.value) in self._native_sites
-            node.value = self.visit_Call(node.value, discarded=True)  # type: ignore[assignment]
+            # The module's last expression is kept (the result): its value is admitted.
+            discarded = node is not self._result_statement
+            node.value = self.visit_Call(node.value, discarded=discarded)  # type: ignore[assignment]
             branches = node.value
             if native and isinstance(branches, ast.IfExp) and node is not self._result_statement:
                 # Each branch its own statement: CPython specialises `list.append` only for a
@@ -708,14 +710,24 @@ class SandboxTransformer(RestrictingNodeTransformer):
         for keyword in node.keywords:
             if keyword.arg == "metaclass":
                 keyword.arg = "_metaclass_"
-        keywords = node.keywords
         self.check_name(node, node.name)
+        # The header (bases, keywords, decorators) runs in the enclosing scope: its names
+        # are bound there and its private attribute names mangled with the enclosing
+        # class's name, as the compiler does. Visited under this class's name, the guard
+        # checked `_Probe__cast` where the interpreter stored `_UserList__cast`.
+        bases = [cast(ast.expr, self.visit(base)) for base in node.bases]
+        keywords = node.keywords
+        for keyword in keywords:
+            keyword.value = cast(ast.expr, self.visit(keyword.value))
+        decorators = [cast(ast.expr, self.visit(decorator)) for decorator in node.decorator_list]
+        node.bases, node.keywords, node.decorator_list = [], [], []
         self._classes.append(node.name)
         try:
             rebuilt = self._in_scope("class", node, super().visit_ClassDef)
         finally:
             self._classes.pop()
         assert isinstance(rebuilt, ast.ClassDef)
+        rebuilt.bases, rebuilt.decorator_list = bases, decorators
         # The template's own nodes: the class and its `metaclass=__metaclass__` keyword.
         template_nodes = [rebuilt, *(part for k in rebuilt.keywords for part in (k, k.value))]
         for part in template_nodes:
