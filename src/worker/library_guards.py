@@ -1095,6 +1095,10 @@ def guard_dataclass_fields() -> None:
                 raise SecurityError(f"dataclasses: a field may not be named {name!r}")
             if is_sunder(name):
                 raise SecurityError(f"dataclasses: a field may not be named {name!r} (reserved by Python)")
+            if name in ownership.LIBRARY_STATE_NAMES:
+                # A library's state whatever the bases: ABCMeta writes _abc_impl into the
+                # class itself, and the field took that object as its default.
+                raise SecurityError(f"dataclasses: a field may not be named {name!r} (a library's state)")
             if name.startswith("_") and any(name in vars(base) and not is_user_class(base) for base in cls.__mro__[1:]):
                 # replace()/asdict() read every field with the real getattr: a private name
                 # a library base defines would hand over the library's attribute.

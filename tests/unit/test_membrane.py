@@ -912,6 +912,10 @@ SEVENTH_REVIEW = [
         "import dataclasses, abc\ndataclasses.make_dataclass('C', [('register', int)], bases=(abc.ABC,))",
         id="field-read-from-the-metaclass",
     ),
+    pytest.param(
+        "import dataclasses, abc\n@dataclasses.dataclass\nclass DC(metaclass=abc.ABCMeta):\n    _abc_impl: int",
+        id="field-named-like-a-librarys-state",
+    ),
     pytest.param("class C:\n    __module__ = 'math'", id="class-module"),
     pytest.param("import collections\ncollections.namedtuple('N', 'a b', module='math')", id="namedtuple-module"),
 ]
