@@ -1001,11 +1001,19 @@ set_field_guards(guarded_getattr, guarded_getitem, admit)
 
 #: The attribute names of _match_values_'s namespace, made once (a name per value pattern).
 _MATCH_VALUE_NAMES = tuple(f"v{index}" for index in range(4096))
+#: A tuple class per number of value patterns up to this many, made before any job: its
+#: fields are read by C descriptors, and making one costs a tuple (a SimpleNamespace cost a
+#: dict and an object, per match statement run).
+_MATCH_VALUE_TUPLES: tuple[type, ...] = tuple(
+    collections.namedtuple(f"MatchValues{count}", _MATCH_VALUE_NAMES[:count]) for count in range(33)
+)
 
 
-def match_values(*values: Any) -> types.SimpleNamespace:
+def match_values(*values: Any) -> Any:
     """``_match_values_``: the dotted names of a ``match`` statement's patterns, read through
     the guards before it runs, as the attributes the patterns read (``v0``, ``v1`` ...)."""
+    if len(values) < len(_MATCH_VALUE_TUPLES):
+        return tuple.__new__(_MATCH_VALUE_TUPLES[len(values)], values)
     if len(values) > len(_MATCH_VALUE_NAMES):
         return types.SimpleNamespace(**{f"v{index}": value for index, value in enumerate(values)})
     return types.SimpleNamespace(**dict(zip(_MATCH_VALUE_NAMES, values, strict=False)))

@@ -450,3 +450,15 @@ def test_the_programs_last_call_is_admitted_as_its_result() -> None:
 
     tree, _ = _compiled_code("import operator\nx = operator.getitem(list, int)\noperator.getitem(list, int)")
     assert ast.unparse(tree).splitlines()[-1].startswith("<result> = _admit_(")
+
+
+@pytest.mark.parametrize("count", [1, 5, 32, 40])
+def test_value_patterns_of_any_number_match_as_cpython_matches(proxies: Proxies, count: int) -> None:
+    """Value patterns (``case Color.RED``) read their names through the guards as the
+    match starts, into one tuple per statement (a namespace past 32 of them)."""
+    cases = "".join(f"        case C.V{i}:\n            return {i}\n" for i in range(count))
+    code = (
+        "class C:\n" + "".join(f"    V{i} = {i * 10}\n" for i in range(count)) + "def which(x):\n    match x:\n"
+        f"{cases}        case _:\n            return -1\n[which({(count - 1) * 10}), which(0), which(-5)]"
+    )
+    assert run(code, proxies).result == [count - 1, 0, -1]
