@@ -673,7 +673,8 @@ class SandboxTransformer(RestrictingNodeTransformer):
             admitted = _call("_admit_elements_", _load(temporary)) if starred else _admitted_value(temporary)
             statements.append(ast.Assign(targets=[cast(ast.expr, self.visit(part))], value=admitted))
         # The temporaries would keep what they hold alive past a `del` of the names.
-        statements.append(ast.Delete(targets=[ast.Name(temporary, ast.Del()) for _, temporary, _ in parts]))
+        if parts:  # `for [] in [()]` unpacks into nothing
+            statements.append(ast.Delete(targets=[ast.Name(temporary, ast.Del()) for _, temporary, _ in parts]))
         return [cast(ast.stmt, _located(statement, at)) for statement in statements]
 
     def check_function_argument_names(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:

@@ -28,6 +28,7 @@ AS_CPYTHON = {
         "result = (a, p.x, d, rest, last)"
     ),
     "list-target": "d = {}\n[d['a'], [b, *c]] = 1, 'xyz'\nresult = (d, b, c)",
+    "empty-targets": "n = 0\nfor [] in [(), []]:\n    n += 1\na = [] = ()\nresult = (n, a)",
     "for-attribute": "class P:\n    pass\np = P()\nseen = []\nfor p.x in 'ab':\n    seen.append(p.x)\nresult = seen",
     "for-item-and-name": (
         "d = {}\nout = []\nfor i, d[i] in enumerate('ab'):\n    out.append(sorted(d.items()))\nresult = out"
