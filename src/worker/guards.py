@@ -1374,6 +1374,20 @@ def fresh_abc_data() -> object:
     return vars(_ABC_SCRATCH)["_abc_impl"]
 
 
+#: What a name ``__slots__`` lists stands for in the hook check: a value that is no def.
+_SLOT = object()
+
+
+def _names_in_slots(slots: object) -> list[str]:
+    """The names a ``__slots__`` value lists, read once as the class statement will (a
+    string, or an iterable of them); anything else is left to the interpreter's error."""
+    try:
+        names = list(slots)  # type: ignore[call-overload]
+    except TypeError:
+        return []
+    return [name for name in names if builtins.type(name) is str]
+
+
 def library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple[type, ...]) -> None:
     """A method of a library base that its own code calls is a hook, called with values of
     its own (``UserList.__eq__`` calls ``self._UserList__cast(other)`` with the operand,
@@ -1384,8 +1398,15 @@ def library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple[
     library class of every base's MRO that defines the name counts, not
     the first class per base: a program class in between (``class B(Lib): def _hook``)
     does not hide the library's hook from a value another base lends, or a subclass
-    sets, which the new class's MRO may put first."""
-    for key, value in namespace.items():
+    sets, which the new class's MRO may put first.
+
+    The names ``__slots__`` lists count as defined with a value that is no def: the slot
+    holds whatever is stored through any alias of its descriptor (a ``format`` slot in a
+    PrettyPrinter subclass held a C callable)."""
+    slots = namespace.get("__slots__", ())
+    slots = (slots,) if isinstance(slots, str) else slots
+    listed = {name: _SLOT for name in _names_in_slots(slots) if name not in namespace}
+    for key, value in (*namespace.items(), *listed.items()):
         if not isinstance(key, str) or is_dunder(key):
             continue
         owners = [
@@ -1453,7 +1474,12 @@ def _state_descriptor_is_the_programs(value: object, key: str) -> None:
     if (kind is types.GetSetDescriptorType or kind is types.MemberDescriptorType) and is_user_class(
         cast("Any", value).__objclass__
     ):
-        return  # the interpreter's own for the program's class (__dict__, a slot): it stores as it is told
+        if cast("Any", value).__name__ == key:
+            return  # the interpreter's own for the program's class (__dict__, a slot): it stores as it is told
+        # A slot's descriptor under another name reads and writes that slot: the one a
+        # library __init__ filled (`restval = Base.parse_string` handed csv's readers the C
+        # scanner JSONDecoder stored in the program's slot).
+        raise SecurityError(f'"{key}" is state a library base class keeps; a slot of another name cannot stand there')
     refusal = SecurityError(
         f'"{key}" is state a library base class keeps; in the sandbox it can be a property whose '
         "accessors are the program's functions, not a library descriptor"
@@ -1668,7 +1694,11 @@ def check_class_namespace(namespace: Mapping[str, Any]) -> None:
         # while it is built, before sanitize_match_args runs.
         cast("dict[str, Any]", namespace)["__match_args__"] = names if _ordinary_names(names) else ()
     if "__slots__" in namespace:
-        cast("dict[str, Any]", namespace)["__slots__"] = _names_in(namespace["__slots__"], "__slots__")
+        slots = _names_in(namespace["__slots__"], "__slots__")
+        cast("dict[str, Any]", namespace)["__slots__"] = slots
+        state = next((name for name in slots if name in LIBRARY_STATE_NAMES), None)
+        if state is not None:
+            raise SecurityError(f'"{state}" is the name of a library\'s state and cannot be a slot in the sandbox')
     if "_ignore_" in namespace:
         # Enum's metaclass removes the names _ignore_ lists from the namespace after this
         # check (__module__, the factory's own entries): the body's own helper names only.

@@ -489,6 +489,10 @@ def _dispatch_without_eval(dispatcher: Any) -> Any:
         # What it registers, it calls later with the program's arguments: C code calls this
         # too (map(f.register, [str], ...)), with values the program never held.
         cls, func = admit(cls), (func if func is None else admit(func))
+        if func is None and _is_dispatch_type(cls):
+            # @f.register(int): the decorator it returns registers what it is given, and C
+            # code can give it anything (map(f.register(str), values)): this one admits.
+            return lambda function: register(cls, function)
         if func is not None or _is_dispatch_type(cls):
             return real_register(cls, func)  # a class or union, or the real error: no annotations read
         annotations = getattr(cls, "__annotations__", None)

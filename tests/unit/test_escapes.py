@@ -186,6 +186,18 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_failed_class_qualname_runs_code", [True, [], "SecurityError", "Renamed"]),
         ("escape_setattr_admits_after_its_checks", [["SecurityError"], True, 3]),
         (
+            "escape_slot_aliases_library_state",
+            [
+                [
+                    '"restval" is state a library base class keeps; a slot of ano',
+                    '"format" must be a function the program defines (def) in the',
+                ],
+                [1, 2, 3],
+                [1],
+                "kept",
+            ],
+        ),
+        (
             "escape_public_hook_fed_by_a_library_reader",
             [
                 [

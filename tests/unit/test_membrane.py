@@ -393,6 +393,14 @@ def test_what_c_code_puts_in_a_namespace_or_a_registry_is_admitted(proxies: Prox
         "import functools\nf = functools.singledispatch(lambda x: 0)\nlist(map(f.register, [str], planted))\nf('s')"
     )
     assert run(register_code, proxies, context=planted).error_type == "SecurityError"
+    decorator_code = (
+        "import functools\nf = functools.singledispatch(lambda x: 0)\nlist(map(f.register(str), planted))\nf('s')"
+    )
+    assert run(decorator_code, proxies, context=planted).error_type == "SecurityError"
+    ordinary = (
+        "import functools\nf = functools.singledispatch(lambda x: 0)\n@f.register(str)\ndef _(x):\n    return 1\nf('s')"
+    )
+    assert run(ordinary, proxies).result == 1
 
 
 def test_closing_and_nullcontext_cannot_be_subclassed(proxies: Proxies) -> None:
