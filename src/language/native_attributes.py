@@ -149,7 +149,27 @@ def rebound_parameters(tree: ast.AST) -> dict[int, set[str]]:
             for name in _parameter_names(node):
                 enclosing.setdefault(name, []).append(node)
             arguments = node.args
-            inside = [*node.body, *node.decorator_list, *arguments.defaults, *arguments.kw_defaults]
+            # Its annotations too: an assignment expression there binds in the enclosing
+            # scope (counted here for this function as well, which only costs a branch).
+            annotations = [
+                a.annotation
+                for a in (
+                    *arguments.posonlyargs,
+                    *arguments.args,
+                    *arguments.kwonlyargs,
+                    arguments.vararg,
+                    arguments.kwarg,
+                )
+                if a is not None and a.annotation is not None
+            ]
+            inside = [
+                *node.body,
+                *node.decorator_list,
+                *arguments.defaults,
+                *arguments.kw_defaults,
+                *annotations,
+                node.returns,
+            ]
             pending.extend((child, False) for child in inside if child is not None)
         else:
             pending.extend((child, False) for child in ast.iter_child_nodes(node))

@@ -924,8 +924,22 @@ def guard_enum_members_and_value_repr() -> None:
         make_member(self, enum_class, member_name)
         if not ownership.built_by_the_program(enum_class):
             return  # a library's own enum
-        member = dict.get(vars(enum_class)["_member_map_"], member_name)
-        if member is not None and admit(member) is not member:
+        namespace = vars(enum_class)
+        member = dict.get(namespace["_member_map_"], member_name)
+        try:
+            refused = member is not None and admit(member) is not member
+        except SecurityError:
+            refused = True
+        if refused:
+            # Out of every table of the class first: a hook may have kept the class, whose
+            # statement now fails, and C code iterates it without the membrane.
+            dict.pop(namespace["_member_map_"], member_name, None)
+            names = namespace["_member_names_"]
+            if member_name in names:
+                list.remove(names, member_name)
+            values = namespace["_value2member_map_"]
+            for key in [key for key, value in dict.items(values) if value is member]:
+                dict.pop(values, key)
             raise SecurityError(f"enum {enum_class.__name__}: a member that cannot be held in the sandbox")
 
     enum._proto_member.__set_name__ = __set_name__  # type: ignore[attr-defined]  # noqa: SLF001

@@ -74,6 +74,10 @@ def test_each_write_checks_the_class() -> None:
         ("del self", "return other"),
         ("[(self := 1) for _ in [1]]", "return self.x + self.y"),
         ("match other:", "    case self:", "        pass", "return self.x + self.y"),
+        # An assignment expression in a nested function's annotations binds here.
+        ("def inner(q: (self := other)):", "    pass", "return self.x + self.y"),
+        ("def inner(*q: (self := other)) -> None:", "    pass", "return self.x + self.y"),
+        ("def inner() -> (self := other):", "    pass", "return self.x + self.y"),
         # Private names and the names the guards treat with care.
         ("return self._x + self._x",),
         ("return self.format + self.format",),
