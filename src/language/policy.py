@@ -200,15 +200,38 @@ _CYCLE_MAKERS = (
 )  # fmt: skip
 
 
-def _may_make_cycles(body: list[ast.stmt]) -> bool:
-    """Whether a loop with this body needs a safe point of its own: a body of arithmetic
-    and name bindings (``n = n // 2``) makes no cycle, so the collector has nothing to do."""
-    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
-        if isinstance(node, _CYCLE_MAKERS):
-            return True
-        if isinstance(node, (ast.Attribute, ast.Subscript)) and not isinstance(node.ctx, ast.Load):
-            return True
-    return False
+def _makes_cycles(node: ast.AST) -> bool:
+    if isinstance(node, _CYCLE_MAKERS):
+        return True
+    if isinstance(node, (ast.Attribute, ast.Subscript)) and not isinstance(node.ctx, ast.Load):
+        return True
+    # `a += [a]`, `d |= {0: d}`: an in-place operator on a container (not `n += 1`).
+    return isinstance(node, ast.AugAssign) and not isinstance(node.value, ast.Constant)
+
+
+def _loops_that_may_make_cycles(tree: ast.AST) -> set[int]:
+    """The ids of the loops (``for``, ``while``) with something in them that can make
+    cyclic garbage; a loop of arithmetic and name bindings (``n = n // 2``) makes none.
+    One pass, however deep loops nest: a maker marks the loops it is in, innermost first,
+    and stops at one already marked (the ones outside it were marked with it)."""
+    marked: set[int] = set()
+    loops: list[ast.AST] = []
+    pending: list[tuple[ast.AST, bool]] = [(tree, False)]
+    while pending:
+        node, leaving = pending.pop()
+        if leaving:
+            loops.pop()
+            continue
+        if _makes_cycles(node):
+            for loop in reversed(loops):
+                if id(loop) in marked:
+                    break
+                marked.add(id(loop))
+        if isinstance(node, (ast.For, ast.While)):
+            loops.append(node)
+            pending.append((node, True))
+        pending.extend((child, False) for child in ast.iter_child_nodes(node))
+    return marked
 
 
 def _pairs_parts_with_values(node: ast.Assign) -> bool:
@@ -293,6 +316,8 @@ class SandboxTransformer(RestrictingNodeTransformer):
         self._native_sites: dict[int, native_calls.Form] = {}
         #: id of each function -> its parameters bound again in its body (set by visit_Module).
         self._rebound_parameters: dict[int, set[str]] = {}
+        #: ids of the loops that need a safe point of their own (set by visit_Module).
+        self._cycle_loops: set[int] = set()
 
     # ------------------------------------------------------------------ names
 
@@ -562,7 +587,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         ``for obj.x``, ``for d[k]``) takes each item into temporaries and is bound from
         them, admitted, as the body starts (:meth:`_unpack_into`)."""
         numbers = self._yields_numbers(node.iter)
-        if numbers and not _may_make_cycles(node.body):
+        if numbers and id(node) not in self._cycle_loops:
             return super().visit_For(node)  # type: ignore[return-value]  # ints, and no safe point needed
         count = 0 if numbers else _names_bound_directly(node.target)  # ints: any target
         if count is not None:
@@ -590,7 +615,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         (``a.append(a)``, ``x.next = y``) would keep every cycle it makes until the memory
         limit (guards.collect_at_a_safe_point). A ``for`` loop's iterator is its safe point
         (``_admitting_iter_``, over ``range`` too where the body may make cycles)."""
-        needed = _may_make_cycles(node.body)
+        needed = id(node) in self._cycle_loops
         visited = self.node_contents_visit(node)
         assert isinstance(visited, ast.While)
         if needed:
@@ -975,6 +1000,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
             self._result_statement = node.body[-1]  # its value is kept: it stays an expression
         self._native_sites = native_calls.sites(node)
         self._rebound_parameters = native_attributes.rebound_parameters(node)
+        self._cycle_loops = _loops_that_may_make_cycles(node)
         node = super().visit_Module(node)  # type: ignore[assignment]
         # RestrictedPython strips the value of a statement it refused (`await x`).
         if node.body and isinstance(node.body[-1], ast.Expr) and getattr(node.body[-1], "value", None) is not None:

@@ -122,6 +122,6 @@ def test_a_loop_of_arithmetic_alone_costs_no_safe_point() -> None:
     assert "while n != 1:" in _compiled(collatz)
     assert "_getiter_(range(10))" in _compiled("t = 0\nfor i in range(10):\n    t += i * i")
     # Anything that can make a cycle takes one.
-    for body in ("items.append(items)", "x.me = x", "d[k] = d", "f = lambda: f", "raise ValueError"):
+    for body in ("items.append(items)", "x.me = x", "d[k] = d", "f = lambda: f", "raise ValueError", "a += [a]"):
         assert "while _admit_(n):" in _compiled(f"while n:\n    {body}"), body
         assert "_admitting_iter_(_getiter_(range(3)), 0)" in _compiled(f"for i in range(3):\n    {body}"), body
