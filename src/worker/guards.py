@@ -1406,6 +1406,9 @@ def library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple[
     slots = namespace.get("__slots__", ())
     slots = (slots,) if isinstance(slots, str) else slots
     listed = {name: _SLOT for name in _names_in_slots(slots) if name not in namespace}
+    used = frozenset().union(
+        *(_ownership.names_library_code_uses(base) for base in bases if isinstance(base, builtins.type))
+    )
     for key, value in (*namespace.items(), *listed.items()):
         if not isinstance(key, str) or is_dunder(key):
             continue
@@ -1420,7 +1423,7 @@ def library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple[
             continue  # the library's own, put there by its metaclass (Enum's hooks)
         for owner in owners:
             hook = vars(owner)[key]
-            if _is_library_hook(owner, key):
+            if _is_library_hook(owner, key, used):
                 _program_callable(value, key)
             elif not key.startswith("_"):
                 continue  # a public attribute the library's code never calls: the program's to shadow
@@ -1607,13 +1610,15 @@ def _is_hook(value: object) -> bool:
     return callable(value) or isinstance(value, (classmethod, staticmethod))
 
 
-def _is_library_hook(klass: type, name: str) -> bool:
-    """Whether the library class ``klass`` defines ``name`` as a method its own code calls:
-    any private one (``UserList._UserList__cast``), a public one its code names
-    (``PrettyPrinter.format``, ``JSONEncoder.default``, ``Formatter.convert_field``)."""
+def _is_library_hook(klass: type, name: str, used: frozenset[str]) -> bool:
+    """Whether the library class ``klass`` defines ``name`` as a method the library code of
+    the class being judged (``used``: names_library_code_uses of it) calls: any private
+    one (``UserList._UserList__cast``), a public one that code names
+    (``PrettyPrinter.format``, ``JSONEncoder.default``; ``items``, which dict defines and
+    Counter's code calls)."""
     if is_user_class(klass) or not _is_hook(vars(klass).get(name)):
         return False
-    return name.startswith("_") or name in _ownership.names_library_code_uses(klass)
+    return name.startswith("_") or name in used
 
 
 def public_library_hooks(kind: type) -> bool:
@@ -1622,8 +1627,9 @@ def public_library_hooks(kind: type) -> bool:
     depends on the name, and is never noted for the class alone."""
     found = _PUBLIC_HOOKS.get(kind)
     if found is None:
+        used = _ownership.names_library_code_uses(kind)
         found = _PUBLIC_HOOKS[kind] = any(
-            isinstance(name, str) and not name.startswith("_") and _is_library_hook(klass, name)
+            isinstance(name, str) and not name.startswith("_") and _is_library_hook(klass, name, used)
             for klass in kind.__mro__
             if klass is not object
             for name in list(vars(klass))
@@ -1645,7 +1651,8 @@ def library_hook_below(obj: object, name: str) -> bool:
         return False
     if not isinstance(obj, builtins.type):  # an instance: only its own class's lookup
         kind = builtins.type(obj)
-        return any(_is_library_hook(klass, name) for klass in kind.__mro__)
+        used = _ownership.names_library_code_uses(kind)
+        return any(_is_library_hook(klass, name, used) for klass in kind.__mro__)
     # The class written to and every class below it: a program base with no library
     # class of its own lends the name to a subclass that combines it with one.
     pending, seen = [obj], set()
@@ -1654,7 +1661,8 @@ def library_hook_below(obj: object, name: str) -> bool:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if any(_is_library_hook(klass, name) for klass in current.__mro__):
+        used = _ownership.names_library_code_uses(current)
+        if any(_is_library_hook(klass, name, used) for klass in current.__mro__):
             return True
         pending.extend(builtins.type.__dict__["__subclasses__"](current))
     return False

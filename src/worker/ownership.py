@@ -18,7 +18,7 @@ from typing import cast
 
 from ..language.names import is_dunder
 from .crossing import admit_generated_constructor
-from .membrane import FINAL_LIBRARY_CLASSES, MEMBRANE, PLAIN, add_program_class
+from .membrane import FINAL_LIBRARY_CLASSES, MEMBRANE, PLAIN, SEALED_OPERATORS, add_program_class
 from .proxies import ModuleProxy
 from .refusal import SecurityError
 
@@ -365,9 +365,9 @@ def _names_in(members: Iterable[object]) -> set[str]:
     for member in members:
         for part in (member, getattr(member, "__func__", None), getattr(member, "fget", None),
                      getattr(member, "fset", None), getattr(member, "fdel", None)):  # fmt: skip
-            code = getattr(part, "__code__", None) if type(part) is types.FunctionType else None
-            if code is not None:
-                codes.append(code)
+            if type(part) is not types.FunctionType:
+                continue
+            codes.append(SEALED_OPERATORS.get(part, part).__code__)  # a sealed operator: the library's own
     names: set[str] = set()
     while codes:
         code = codes.pop()

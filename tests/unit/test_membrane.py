@@ -2020,3 +2020,20 @@ def test_enum_holders_cannot_be_subclassed(proxies: Proxies) -> None:
     for holder in ("member", "nonmember", "auto"):
         code = f"import enum\nclass H(enum.{holder}):\n    __slots__ = ('value',)"
         assert run(code, proxies).error_type == "SecurityError", holder
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # Counter's code calls self.items(), which dict (a C base) defines.
+        "import collections\nbox = []\nclass C(collections.Counter):\n    items = box.append",
+        # MutableSet.__ior__ (a sealed operator) calls self.add.
+        "import collections.abc\nbox = []\nclass S(collections.abc.MutableSet):\n    add = box.append\n"
+        "    __contains__ = __iter__ = __len__ = None\n    def discard(self, v):\n        pass",
+    ],
+    ids=["method-a-c-base-defines", "method-a-sealed-operator-calls"],
+)
+def test_a_hook_called_by_any_library_code_of_the_class_must_be_a_def(proxies: Proxies, code: str) -> None:
+    error = run(code, proxies).error
+    assert error["type"] == "SecurityError"
+    assert "must be a function the program defines (def)" in error["message"]
