@@ -200,13 +200,17 @@ _CYCLE_MAKERS = (
 )  # fmt: skip
 
 
+_DISPLAYS = (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
 def _makes_cycles(node: ast.AST) -> bool:
     if isinstance(node, _CYCLE_MAKERS):
         return True
     if isinstance(node, (ast.Attribute, ast.Subscript)) and not isinstance(node.ctx, ast.Load):
         return True
-    # `a += [a]`, `d |= {0: d}`: an in-place operator on a container (not `n += 1`).
-    return isinstance(node, ast.AugAssign) and not isinstance(node.value, ast.Constant)
+    # `a += [a]`, `d |= {0: d}`: an in-place operator given a new container (not `n += 1`,
+    # `total += x`: arithmetic, in the loops that matter most).
+    return isinstance(node, ast.AugAssign) and any(isinstance(part, _DISPLAYS) for part in ast.walk(node.value))
 
 
 def _loops_that_may_make_cycles(tree: ast.AST) -> set[int]:
@@ -216,11 +220,18 @@ def _loops_that_may_make_cycles(tree: ast.AST) -> set[int]:
     and stops at one already marked (the ones outside it were marked with it)."""
     marked: set[int] = set()
     loops: list[ast.AST] = []
-    pending: list[tuple[ast.AST, bool]] = [(tree, False)]
+    # (node, step): "visit" it, "enter" a loop (its iterable seen), "leave" a loop.
+    pending: list[tuple[ast.AST, str]] = [(tree, "visit")]
     while pending:
-        node, leaving = pending.pop()
-        if leaving:
+        node, step = pending.pop()
+        if step == "leave":
             loops.pop()
+            continue
+        if step == "enter":
+            loops.append(node)
+            pending.append((node, "leave"))
+            inside = [child for child in ast.iter_child_nodes(node) if child is not getattr(node, "iter", None)]
+            pending.extend((child, "visit") for child in inside)
             continue
         if _makes_cycles(node):
             for loop in reversed(loops):
@@ -228,9 +239,13 @@ def _loops_that_may_make_cycles(tree: ast.AST) -> set[int]:
                     break
                 marked.add(id(loop))
         if isinstance(node, (ast.For, ast.While)):
-            loops.append(node)
-            pending.append((node, True))
-        pending.extend((child, False) for child in ast.iter_child_nodes(node))
+            # A for loop's iterable is evaluated once, outside it: its calls (range(n)) are
+            # no reason for a safe point in every step.
+            pending.append((node, "enter"))
+            if isinstance(node, ast.For):
+                pending.append((node.iter, "visit"))
+            continue
+        pending.extend((child, "visit") for child in ast.iter_child_nodes(node))
     return marked
 
 

@@ -120,7 +120,9 @@ def test_a_loop_of_arithmetic_alone_costs_no_safe_point() -> None:
     """A body of arithmetic and name bindings makes no cycle: the loop runs as CPython's."""
     collatz = "n = 27\nsteps = 0\nwhile n != 1:\n    n = n // 2 if n % 2 == 0 else 3 * n + 1\n    steps += 1"
     assert "while n != 1:" in _compiled(collatz)
-    assert "_getiter_(range(10))" in _compiled("t = 0\nfor i in range(10):\n    t += i * i")
+    assert "for i in _getiter_(range(10)):" in _compiled("t = 0\nfor i in range(10):\n    t += i * i")
+    # A call in the iterable runs once, outside the loop.
+    assert "for i in _getiter_(range(len(xs))):" in _compiled("t = 0\nfor i in range(len(xs)):\n    t += xs[i]")
     # Anything that can make a cycle takes one.
     for body in ("items.append(items)", "x.me = x", "d[k] = d", "f = lambda: f", "raise ValueError", "a += [a]"):
         assert "while _admit_(n):" in _compiled(f"while n:\n    {body}"), body
