@@ -221,7 +221,7 @@ def rewrite(function: ast.FunctionDef, rebound: set[str], first: int, temporary:
         return
     flag_of = {parameter: temporary() for parameter in flagged}
     flags = {name: flag_of[owner] for name, owner in owners.items() if owner in flag_of}
-    _Native(set(owners), flags, calls).visit_statements(function.body)
+    _Native(set(owners), flags, calls, temporary).visit_statements(function.body)
     checks = [
         _located(ast.Assign(targets=[ast.Name(flag, ast.Store())], value=_is_own(parameter)), function)
         for parameter, flag in flag_of.items()
@@ -252,13 +252,18 @@ def _located(new: _Node, old: ast.AST) -> _Node:
 
 
 class _Native(ast.NodeTransformer):
-    def __init__(self, names: set[str], flags: dict[str, str], calls: set[int]) -> None:
+    def __init__(self, names: set[str], flags: dict[str, str], calls: set[int], temporary: Callable[[], str]) -> None:
         self._names = names  # the parameters never rebound, and their copies
         self._flags = flags  # name -> the check made as the call started
         self._calls = calls
+        self._temporary = temporary
 
     def visit_statements(self, body: list[ast.stmt]) -> None:
-        body[:] = [self.visit(statement) for statement in body]
+        visited: list[ast.stmt] = []
+        for statement in body:
+            result = self.visit(statement)
+            visited.extend(result if isinstance(result, list) else [result])
+        body[:] = visited
 
     def generic_visit(self, node: ast.AST) -> ast.AST:
         if isinstance(node, _NESTED_SCOPES):
@@ -281,6 +286,15 @@ class _Native(ast.NodeTransformer):
         if site is None or site[0] not in self._names:
             return visited
         holder, name = site
+        statements: list[ast.stmt] = []
+        value = node.value
+        if not isinstance(value, (ast.Name, ast.Constant)):
+            # Evaluated once, first (as CPython evaluates it before the store), into a
+            # temporary both branches store: no copy of the expression, however deep.
+            held = self._temporary()
+            statements.append(_located(ast.Assign(targets=[ast.Name(held, ast.Store())], value=value), node))
+            value = node.value = ast.Name(held, ast.Load())
         store = ast.Attribute(ast.Name(holder, ast.Load()), name, ast.Store())
-        native = ast.Assign(targets=[store], value=copy.deepcopy(node.value))
-        return _located(ast.If(test=_is_own(holder), body=[native], orelse=[node]), node)
+        native = ast.Assign(targets=[store], value=copy.copy(value))
+        statements.append(_located(ast.If(test=_is_own(holder), body=[native], orelse=[node]), node))
+        return statements  # type: ignore[return-value]

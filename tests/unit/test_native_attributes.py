@@ -304,3 +304,11 @@ def test_rebound_parameters_are_found_at_any_depth_in_one_pass() -> None:
     assert rebound[id(functions["outer"])] == {"p"}
     assert rebound[id(functions["middle"])] == {"p", "r"}
     assert id(functions["inner"]) not in rebound
+
+
+def test_a_deep_value_stored_natively_is_not_copied(proxies: Proxies) -> None:
+    """The value is evaluated once into a temporary both branches store: a deep expression
+    compiles as it does when assigned to a local (a copy of it hit the recursion limit)."""
+    value = "abs(" * 90 + "self.y" + ")" * 90
+    code = f"class P:\n    def __init__(self):\n        self.y = -1\n        self.x = {value}\nP().x"
+    assert run(code, proxies).result == 1
