@@ -1053,6 +1053,12 @@ class Membrane:
             if builtins.type(owner) not in PLAIN and self.admit(owner) is not owner:
                 raise refuse(f"a method bound to {builtins.type(owner).__name__}")
             return value
+        if kind is types.MemberDescriptorType and self.is_program_class(value.__objclass__):
+            # A slot's descriptor reads and writes that slot under whatever name it is put:
+            # in a class with a library base, the slot a library __init__ filled
+            # (`restval = Base.parse_string` handed csv the C scanner). The program reads and
+            # writes its slots through its instances, as with __dict__ and __weakref__.
+            raise refuse(f"the descriptor of the slot {value.__name__!r}; use the attribute of an instance")
         if kind in _DESCRIPTORS:
             verdict = self._class(value.__objclass__)
             if verdict is not value.__objclass__:

@@ -3,9 +3,9 @@
 # `parse_string` slot; the slot's descriptor under csv.DictReader's state name `restval`
 # made DictReader hand that function, raw, inside a row dict. A slot under a public hook's
 # name (`format` in a PrettyPrinter subclass) held a C callable pprint called with what
-# it read. Must: a slot descriptor stands only under its own name where a library keeps
-# state, and a slot named like a library hook is refused as a non-def override; ordinary
-# slots (own, inherited, in a library subclass) work.
+# it read. Must: the program never holds its slots' descriptors (it reads and writes
+# slots through instances), and a slot named like a library hook is refused as a non-def
+# override; ordinary slots (own, inherited, in a library subclass) work.
 import csv
 import io
 import json

@@ -189,7 +189,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             "escape_slot_aliases_library_state",
             [
                 [
-                    '"restval" is state a library base class keeps; a slot of ano',
+                    "the sandbox refused the descriptor of the slot 'parse_string",
                     '"format" must be a function the program defines (def) in the',
                 ],
                 [1, 2, 3],
