@@ -238,17 +238,9 @@ _Node = TypeVar("_Node", bound=ast.AST)
 
 
 def _located(new: _Node, old: ast.AST) -> _Node:
-    """``new``, and every node below it without a location, at ``old``'s location (the
-    nodes it reuses keep theirs)."""
-    pending: list[ast.AST] = [new]
-    while pending:
-        node = pending.pop()
-        if "lineno" in node._attributes and getattr(node, "lineno", None) is not None:  # noqa: SLF001
-            continue  # a reused node, located with everything below it
-        if "lineno" in node._attributes:  # noqa: SLF001 - ast's public field list
-            ast.copy_location(node, old)
-        pending.extend(ast.iter_child_nodes(node))
-    return new
+    """``new`` (made here) placed at ``old``; the nodes made inside it get theirs from the
+    one ``fix_missing_locations`` the policy runs at the end of the module."""
+    return ast.copy_location(new, old)
 
 
 class _Native(ast.NodeTransformer):

@@ -545,12 +545,6 @@ def _admitted_mro(cls: type) -> Callable[[], list[Any]]:
     return mro
 
 
-#: Public names that still take the careful path: frame introspection, the format
-#: methods that are swapped for checked ones, and a class's ``mro()``, whose list is
-#: checked as ``__mro__`` is.
-_CAREFUL_NAMES = CAREFUL_ATTRIBUTES
-
-
 def _held_unbound(obj: object, name: str, value: Any) -> Any:
     """A library function read through a class (``Lib.method``) or through ``super()``
     bound to a class (``super(Sub, Sub).__init__``) is an instance method held without
@@ -584,7 +578,7 @@ _MAX_PUBLIC_NAMES = 4096
 
 
 def _is_public_name(name: Any) -> bool:
-    if builtins.type(name) is not str or name[:1] == "_" or name in _CAREFUL_NAMES:
+    if builtins.type(name) is not str or name[:1] == "_" or name in CAREFUL_ATTRIBUTES:
         return False
     if len(_PUBLIC_NAMES) < _MAX_PUBLIC_NAMES:
         _PUBLIC_NAMES.add(name)
