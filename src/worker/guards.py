@@ -1992,15 +1992,18 @@ def make_class_factory(user_classes: UserClasses) -> object:
             token = begin_construction(namespace)
             cls: type | None = None
             try:
-                cls = metaclass(name, bases, namespace, **kwargs)
+                made = metaclass(name, bases, namespace, **kwargs)
+                # Every check that can fail runs before the statement counts as finished:
+                # a hook that kept the class sees it abandoned otherwise.
+                refuse_metaclass(made)
+                sanitize_match_args(made)  # also what a NamedTuple/base class put there
+                settle_library_names(made, body)
+                cls = made
             finally:
                 end_construction(token, cls)
                 if cls is None:
                     repair_half_built_abcs(bases)
             assert cls is not None
-            refuse_metaclass(cls)
-            sanitize_match_args(cls)  # also what a NamedTuple/base class put there
-            settle_library_names(cls, body)
             # Noted from the moment the class existed, its library names were not settled.
             _ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES.clear()
             user_classes.add(cls)

@@ -1070,11 +1070,23 @@ def guard_abc_register() -> None:
             # it copies the ABC's collection flag onto the registered class: a hook that
             # registered meanwhile changed the flag the checks above read.
             raise SecurityError("ABC.register cannot be called while another registration runs")
+        if ownership.unfinished(subclass):
+            # Its own class statement is running (its __init_subclass__ registers it): the
+            # statement may still fail, and a failed class must not stay in the registry.
+            ownership.defer_registration(cls, subclass, register_now)
+            return subclass
+        register_now(cls, subclass)
+        return subclass
+
+    def register_now(cls: Any, subclass: Any) -> bool:
+        if registering:
+            return False  # a class statement ended inside a registration: after it
         registering.append(cls)
         try:
-            return real(cls, subclass)
+            real(cls, subclass)
         finally:
             registering.pop()
+        return True
 
     register.sandbox_guarded = True  # type: ignore[attr-defined]
     abc.ABCMeta.register = register  # type: ignore[method-assign]

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import _abc  # type: ignore[import-not-found]  # abc's C half: _abc_init
 import abc
+import enum
 import types
 import typing
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import cast
 
 from ..language.names import is_dunder
@@ -81,6 +82,7 @@ def begin_job() -> UserClasses:
     PUBLIC_ATTRIBUTES_WRITABLE.clear()
     PRIVATE_ATTRIBUTES_OF_INSTANCES.clear()
     NATIVE_ATTRIBUTE_KINDS.clear()
+    _pending_registrations.clear()
     return _current
 
 
@@ -197,8 +199,62 @@ def end_construction(token: object, cls: type | None) -> None:
                 # with the first base's (an ABC of the program's, where anything may be
                 # registered). Its own, empty, as ABCMeta.__new__ would have given it.
                 _abc._abc_init(claimed)  # noqa: SLF001 - what ABCMeta.__new__ calls
+            _make_inert(claimed)
     if cls is not None and vars(cls).get(CONSTRUCTION_MARKER) is token:
         type.__delattr__(cls, CONSTRUCTION_MARKER)
+    _settle_registrations()
+
+
+def _refuse_abandoned(cls: type, *args: object, **kwargs: object) -> None:
+    raise SecurityError(f"{type.__dict__['__name__'].__get__(cls)!s}: its class statement failed; it makes nothing")
+
+
+#: What EnumType keeps of an enum's members: emptied in an abandoned enum.
+_ENUM_TABLES = {"_member_map_": dict, "_member_names_": list, "_value2member_map_": dict, "_unhashable_values_": list}
+
+
+def _make_inert(cls: type) -> None:
+    """A class abandoned mid-statement is refused to the program, but a hook may have
+    left it where no guard looks: in a container C code reads (``map(operator.call,
+    box)``), in a partial, a library registry. There it makes nothing: calling it raises
+    (its metaclass may never have given it the ``__new__`` it meant to, a ``partial``
+    base's stood in), and an enum of it has no members to iterate or look up."""
+    type.__setattr__(cls, "__new__", staticmethod(_refuse_abandoned))
+    if not isinstance(cls, enum.EnumType):
+        return
+    namespace = vars(cls)
+    members = namespace.get("_member_map_")
+    for name, value in list(members.items()) if type(members) is dict else ():
+        if type(name) is str and namespace.get(name) is value:
+            type.__delattr__(cls, name)
+    for name, empty in _ENUM_TABLES.items():
+        if name in namespace:
+            type.__setattr__(cls, name, empty())
+
+
+# --------------------------------------------------------------------------- registrations
+
+#: Registrations into an ABC asked for while the class registered was still being built
+#: (its own __init_subclass__ registering it), each with the function that makes it and
+#: answers whether it could: made once the class's statement has finished, dropped if it
+#: failed, so a class no statement finished never stands in a library ABC's registry.
+_pending_registrations: list[tuple[type, type, Callable[[type, type], bool]]] = []
+
+
+def defer_registration(abstract: type, subclass: type, register: Callable[[type, type], bool]) -> None:
+    _pending_registrations.append((abstract, subclass, register))
+
+
+def _settle_registrations() -> None:
+    if not _pending_registrations:
+        return
+    pending = list(_pending_registrations)
+    _pending_registrations.clear()
+    for abstract, subclass, register in pending:
+        if construction_failed(subclass):
+            continue
+        if unfinished(subclass) or not register(abstract, subclass):
+            _pending_registrations.append((abstract, subclass, register))
 
 
 def building_a_class() -> bool:
