@@ -960,16 +960,34 @@ def collect_at_a_safe_point() -> None:
     (an attack pass swapped a key of a dict eval() had just checked). So collections run
     only here, at the entry of the guards the program's bytecode alone calls (``_admit_``,
     a ``for`` loop's next item), where the program's code is running anyway, and as
-    CPython decides them: the youngest generation once enough objects were allocated,
-    the older ones once enough younger collections ran."""
+    CPython decides them (Modules/gcmodule.c, collect_generations): the youngest
+    generation once enough objects were allocated, an older one once enough younger
+    collections ran, and the oldest only once the objects that reached it since its last
+    collection are a quarter of those that were in it then (else a program building a
+    large live structure pays a scan of its whole heap every few thousand objects)."""
     young, middle, old = gc.get_count()
     first, second, third = _GC_THRESHOLDS
-    if old > third:
+    long_lived = _LONG_LIVED
+    if old > third and long_lived[1] >= long_lived[0] // 4:
         gc.collect(2)  # the template's heap is frozen: only the job's own objects are scanned
+        long_lived[0], long_lived[1] = len(gc.get_objects(2)), 0
     elif middle > second:
-        gc.collect(1)
+        # What survives reaches the oldest generation: CPython's long_lived_pending.
+        younger = len(gc.get_objects(0)) + len(gc.get_objects(1))
+        long_lived[1] += max(younger - gc.collect(1), 0)
     elif young > first:
         gc.collect(0)
+
+
+#: [objects in the oldest generation after its last collection, objects that reached it
+#: since]: CPython's long_lived_total and long_lived_pending, for the job's own heap.
+_LONG_LIVED = [0, 0]
+
+
+def begin_collections() -> None:
+    """As a job starts: the template's heap is frozen, the oldest generation holds only
+    what the job will put there."""
+    _LONG_LIVED[:] = [0, 0]
 
 
 def _counted_safe_point() -> None:

@@ -27,7 +27,7 @@ from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 from ..protocol import MAX_ERROR_TYPE_CHARS, ErrorInfo, Job, WorkerReply
 from . import dynamic, fastguards, membrane, sys_stand_in
 from .crossing import select_call_through
-from .guards import SandboxType, guard_globals, safe_builtins
+from .guards import SandboxType, begin_collections, guard_globals, safe_builtins
 from .jsonsafe import clean_text, to_json_value
 from .library_guards import REPLACED_ORIGINALS
 from .ownership import CURRENT_JOB, begin_job
@@ -242,6 +242,7 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     # No automatic collections from here on, through the result's conversion: they run
     # the program's finalisers wherever an allocation lands, guards included. The
     # program's own guards collect instead (guards.collect_at_a_safe_point).
+    begin_collections()
     gc.disable()
     try:
         exec(program, namespace)  # noqa: S102 - restricted bytecode, guarded namespace

@@ -127,3 +127,63 @@ def test_a_loop_of_arithmetic_alone_costs_no_safe_point() -> None:
     for body in ("items.append(items)", "x.me = x", "d[k] = d", "f = lambda: f", "raise ValueError", "a += [a]"):
         assert "while _admit_(n):" in _compiled(f"while n:\n    {body}"), body
         assert "_admitting_iter_(_getiter_(range(3)), 0)" in _compiled(f"for i in range(3):\n    {body}"), body
+
+
+def _generations_collected(action: Any) -> list[int]:
+    collected: list[int] = []
+
+    def record(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            collected.append(info["generation"])
+
+    gc.callbacks.append(record)
+    try:
+        action()
+    finally:
+        gc.callbacks.remove(record)
+    return collected
+
+
+def test_the_oldest_generation_waits_for_a_quarter_more_long_lived_objects() -> None:
+    """CPython's rule (gcmodule.c, collect_generations): a program building a large live
+    structure would otherwise have its whole heap scanned every few thousand objects."""
+    from src.worker import guards
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(gc.get_threshold()[2] + 1):
+            gc.collect(1)  # each counts towards the oldest generation's threshold
+        assert gc.get_count()[2] > gc.get_threshold()[2]
+        guards._LONG_LIVED[:] = [400_000, 99_999]  # less than a quarter reached it since
+        assert 2 not in _generations_collected(guards.collect_at_a_safe_point)
+        guards._LONG_LIVED[:] = [400_000, 100_000]
+        assert _generations_collected(guards.collect_at_a_safe_point) == [2]
+        assert guards._LONG_LIVED[1] == 0
+        assert abs(guards._LONG_LIVED[0] - len(gc.get_objects(2))) < 1000  # what the collection left
+    finally:
+        guards.begin_collections()
+        if was_enabled:
+            gc.enable()
+
+
+def test_what_survives_a_middle_collection_counts_as_long_lived() -> None:
+    from src.worker import guards
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        gc.collect()  # every generation's count starts from nothing
+        guards.begin_collections()
+        kept = [[i] for i in range(5000)]
+        for _ in range(gc.get_threshold()[1] + 1):
+            gc.collect(0)  # each counts towards the middle generation's threshold
+        gc.collect(0)
+        assert gc.get_count()[1] > gc.get_threshold()[1]
+        assert gc.get_count()[2] <= gc.get_threshold()[2]
+        assert _generations_collected(guards.collect_at_a_safe_point) == [1]
+        assert guards._LONG_LIVED[1] >= len(kept)
+    finally:
+        guards.begin_collections()
+        if was_enabled:
+            gc.enable()
