@@ -1003,8 +1003,10 @@ def admitted_at_a_safe_point(value: Any) -> Any:
     return admit(value)
 
 
-#: ``_admit_``, the membrane's entry for what the compiled program binds.
-fast_admit = accelerated_admit(PLAIN, admit, collect_at_a_safe_point)
+#: ``_admit_``, the membrane's entry for what the compiled program binds (the C guard
+#: looks the type up in PLAIN itself: what it hands on takes the membrane's slow path).
+#: Used only where the C half is built (_fast_or_python).
+fast_admit = accelerated_admit(PLAIN, admit_slow, collect_at_a_safe_point)
 
 
 # str.format fields ("{o[id]}", "{0.year}") take the same steps as the program's own code.

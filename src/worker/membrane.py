@@ -1082,9 +1082,13 @@ class Membrane:
         program may now read them by any route. One the membrane refuses refuses the
         exception, as reading it did."""
         args = _ARGS.__get__(exc)
-        admitted = admitted_nested(args)
-        if admitted is not args:
-            _ARGS.__set__(exc, admitted)
+        for item in args:  # a loop: this runs for every exception the program raises
+            kind = builtins.type(item)
+            if kind not in PLAIN or kind in _NESTED:
+                admitted = admitted_nested(args)
+                if admitted is not args:
+                    _ARGS.__set__(exc, admitted)
+                break
         fields = _EXCEPTION_FIELDS.get(builtins.type(exc))
         for field in _exception_fields(builtins.type(exc)) if fields is None else fields:
             value = field.__get__(exc)
