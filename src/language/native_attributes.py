@@ -11,8 +11,10 @@ passed through the membrane (``_admit_``). So for a parameter of a function that
 function never rebinds, the policy compiles (the first line only for a parameter read
 this way at least twice: the check costs about what two guarded reads save)
 
-    _tmp = _type_(p) in _own_kinds_             # once, as the call starts
-    _admit_(p.x) if _tmp else _getattr_(p, "x")
+    _tmp = _type_(p) in _own_kinds_             # once, as the call starts, before p's
+    if not _tmp and _type_(p) not in _plain_:   # own check, which it then spares
+        p = _admit_(p)
+    (_r if _type_(_r := p.x) in _plain_ else _admit_(_r)) if _tmp else _getattr_(p, "x")
     if _type_(p) in _own_kinds_: p.x = v        # each write checks the class again
     else: _write_attribute_(p, "x").x = v
 
@@ -221,12 +223,61 @@ def rewrite(function: ast.FunctionDef, rebound: set[str], first: int, temporary:
         return
     flag_of = {parameter: temporary() for parameter in flagged}
     flags = {name: flag_of[owner] for name, owner in owners.items() if owner in flag_of}
-    _Native(set(owners), flags, calls, temporary).visit_statements(function.body)
+    read = temporary() if flagged else ""
+    _Native(set(owners), flags, calls, temporary, read).visit_statements(function.body)
     checks = [
         _located(ast.Assign(targets=[ast.Name(flag, ast.Store())], value=_is_own(parameter)), function)
         for parameter, flag in flag_of.items()
     ]
-    function.body[first:first] = checks
+    entry = _first_parameter_check(function.body[:first], flag_of)
+    if entry is None:
+        function.body[first:first] = checks
+    else:
+        # Made before the parameters pass the membrane, which one of the program's own
+        # instances passes as it is (its class is plain): the parameter's check then
+        # costs nothing more for it.
+        function.body[entry:entry] = checks
+
+
+def _first_parameter_check(statements: list[ast.stmt], flag_of: dict[str, str]) -> int | None:
+    """Where the first inline check of a flagged parameter is among the checks the policy
+    put first (``if _type_(p) not in _plain_: p = _admit_(p)``), each flagged parameter's
+    made to skip the lookup when its flag holds; None if a flagged parameter has none."""
+    found: dict[str, int] = {}
+    if not flag_of:
+        return None
+    for index, statement in enumerate(statements):
+        parameter = _checked_parameter(statement)
+        if parameter in flag_of:
+            found[parameter] = index
+    if found.keys() != flag_of.keys():
+        return None
+    for parameter, index in found.items():
+        check = statements[index]
+        assert isinstance(check, ast.If)
+        skip = ast.UnaryOp(ast.Not(), ast.Name(flag_of[parameter], ast.Load()))
+        check.test = ast.BoolOp(ast.And(), [skip, check.test])
+    return min(found.values())
+
+
+def _checked_parameter(statement: ast.stmt) -> str | None:
+    """``p`` for ``if _type_(p) not in _plain_: p = _admit_(p)``, else None."""
+    if not (isinstance(statement, ast.If) and isinstance(statement.test, ast.Compare) and not statement.orelse):
+        return None
+    test = statement.test
+    kind = test.left
+    if not (
+        isinstance(kind, ast.Call)
+        and isinstance(kind.func, ast.Name)
+        and kind.func.id == "_type_"
+        and len(kind.args) == 1
+        and isinstance(kind.args[0], ast.Name)
+        and isinstance(test.ops[0], ast.NotIn)
+        and isinstance(test.comparators[0], ast.Name)
+        and test.comparators[0].id == "_plain_"
+    ):
+        return None
+    return kind.args[0].id
 
 
 def _is_own(parameter: str) -> ast.expr:
@@ -244,11 +295,14 @@ def _located(new: _Node, old: ast.AST) -> _Node:
 
 
 class _Native(ast.NodeTransformer):
-    def __init__(self, names: set[str], flags: dict[str, str], calls: set[int], temporary: Callable[[], str]) -> None:
+    def __init__(
+        self, names: set[str], flags: dict[str, str], calls: set[int], temporary: Callable[[], str], read: str
+    ) -> None:
         self._names = names  # the parameters never rebound, and their copies
         self._flags = flags  # name -> the check made as the call started
         self._calls = calls
         self._temporary = temporary
+        self._read = read  # the temporary a native read lands in while it is checked
 
     def visit_statements(self, body: list[ast.stmt]) -> None:
         visited: list[ast.stmt] = []
@@ -268,8 +322,17 @@ class _Native(ast.NodeTransformer):
         if site is None or site[0] not in self._flags or id(node) in self._calls:
             return visited
         holder, name = site
+        # ``_r if _type_(_r := p.x) in _plain_ else _admit_(_r)``: the membrane's own
+        # test, without a call for a plain value. One temporary serves every read: a read
+        # holds no other read inside it.
         read = ast.Attribute(ast.Name(holder, ast.Load()), name, ast.Load())
-        native = ast.Call(ast.Name("_admit_", ast.Load()), [read], [])
+        landed = ast.NamedExpr(ast.Name(self._read, ast.Store()), read)
+        kind = ast.Call(ast.Name("_type_", ast.Load()), [landed], [])
+        native = ast.IfExp(
+            test=ast.Compare(kind, [ast.In()], [ast.Name("_plain_", ast.Load())]),
+            body=ast.Name(self._read, ast.Load()),
+            orelse=ast.Call(ast.Name("_admit_", ast.Load()), [ast.Name(self._read, ast.Load())], []),
+        )
         return _located(ast.IfExp(ast.Name(self._flags[holder], ast.Load()), native, node), node)
 
     def visit_Assign(self, node: ast.Assign) -> ast.AST:

@@ -39,19 +39,27 @@ def _method(*lines: str) -> str:
 def test_two_reads_of_a_parameter_take_one_check_and_native_reads() -> None:
     source = _method("return self.x + self.y")
     assert "_tmp0 = _type_(self) in _own_kinds_" in source
-    assert "(_admit_(self.x) if _tmp0 else _getattr_(self, 'x'))" in source
-    assert "(_admit_(self.y) if _tmp0 else _getattr_(self, 'y'))" in source
+    native = (
+        "(_tmp1 if _type_((_tmp1 := self.{0})) in _plain_ else _admit_(_tmp1)) if _tmp0 else _getattr_(self, '{0}')"
+    )
+    assert native.format("x") in source
+    assert native.format("y") in source
+    # Made before the parameter's own check, which an instance of the program's skips.
+    assert "_tmp0 = _type_(self) in _own_kinds_\n        if not _tmp0 and _type_(self) not in _plain_:" in source
 
 
 def test_a_single_read_keeps_the_guard() -> None:
     source = _method("return self.x + other.y + other.z")
     assert "_getattr_(self, 'x')" in source and "self.x" not in source.replace("_getattr_(self, 'x')", "")
-    assert "(_admit_(other.y) if" in source
+    assert "_type_((_tmp1 := other.y)) in _plain_" in source
 
 
 def test_augmented_assignment_reads_and_writes_through_the_copy_of_the_parameter() -> None:
     source = _method("self.total += other", "return self.total")
-    assert "_tmp1 = _admit_(_tmp0.total) if _tmp2 else _getattr_(_tmp0, 'total')" in source
+    assert (
+        "_tmp1 = (_tmp3 if _type_((_tmp3 := _tmp0.total)) in _plain_ else _admit_(_tmp3)) if _tmp2 "
+        "else _getattr_(_tmp0, 'total')"
+    ) in source
     assert "if _type_(_tmp0) in _own_kinds_:\n            _tmp0.total = _tmp1" in source
     assert "_tmp2 = _type_(self) in _own_kinds_" in source
 
@@ -167,7 +175,7 @@ def test_a_native_read_gives_what_the_guard_gives(proxies: Proxies, pure: bool) 
         f"    def read_{name}(self):\n        self.{name}\n        return self.{name}\n" for name in names
     )
     code = _READ_PROGRAM.format(methods=methods, names=names)
-    assert "_admit_(self.number) if _tmp" in _compiled(code)  # the native branch is what runs
+    assert ":= self.number)) in _plain_" in _compiled(code)  # the native branch is what runs
     with guard_mode(pure=pure):
         outcome = run(code, proxies, context={"plant": _plant})
     assert outcome.reply["error"] is None, outcome.reply
@@ -312,3 +320,27 @@ def test_a_deep_value_stored_natively_is_not_copied(proxies: Proxies) -> None:
     value = "abs(" * 90 + "self.y" + ")" * 90
     code = f"class P:\n    def __init__(self):\n        self.y = -1\n        self.x = {value}\nP().x"
     assert run(code, proxies).result == 1
+
+
+def _plant_refused(box: list[Any]) -> None:
+    """C code handing the program's method a value the program never held, as only a
+    test can put one in a list."""
+    box.append(os.getpid)
+
+
+@MODES
+def test_a_parameter_read_natively_still_passes_the_membrane_when_it_is_not_the_programs(
+    proxies: Proxies, pure: bool
+) -> None:
+    """The parameter's own check is skipped only for an instance of the program's: a
+    value C code passes in (map over the unbound method) is still refused at the entry."""
+    code = (
+        "class P:\n    def m(self, other):\n        return self.x + self.y\n"
+        "box = []\nplant(box)\n"
+        "try:\n    r = list(map(P.m, box, [1]))\nexcept Exception as e:\n    r = type(e).__name__\n"
+        "p = P()\np.x, p.y = 1, 2\n[r, p.m(0)]"
+    )
+    assert "if not _tmp0 and _type_(self) not in _plain_:" in _compiled(code)
+    with guard_mode(pure=pure):
+        outcome = run(code, proxies, context={"plant": _plant_refused})
+    assert outcome.result == ["SecurityError", 3], outcome.reply
