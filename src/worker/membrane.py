@@ -331,7 +331,7 @@ OFFERED_IDS: set[int] = set()
 #: collections'): ``struct.iter_unpack`` returns a ``_struct.unpack_iterator``,
 #: ``reversed(deque)`` a ``_collections._deque_reverse_iterator``. Classes only: the
 #: module's functions stay refused unless offered, and an internal class is not callable.
-_C_HALVES = {"struct": "_struct", "collections": "_collections"}
+_C_HALVES = {"struct": "_struct", "collections": "_collections", "re": "_sre"}
 
 #: The base of every typing alias (List[int], Annotated[f, m], a Generic class's C[int]).
 _TYPING_ALIAS: type = typing._BaseGenericAlias  # type: ignore[attr-defined]  # noqa: SLF001
@@ -838,6 +838,18 @@ class Membrane:
             return cls
         return refuse(f"the class {cls.__module__}.{cls.__qualname__}, from a module the sandbox does not offer")
 
+    def _mapping_proxy(self, value: types.MappingProxyType[Any, Any]) -> types.MappingProxyType[Any, Any]:
+        """A read-only view (``Pattern.groupindex``, a dataclass field's ``metadata``)
+        passes if what it views is an ordinary dict the program could hold: not a class's
+        namespace (``vars(cls)``, which every class's dict marks with ``__doc__``) nor a
+        module's. Its values are read through the guards, as a dict's are."""
+        viewed = gc.get_referents(value)
+        mapping = viewed[0] if len(viewed) == 1 else None
+        if builtins.type(mapping) is not dict or "__doc__" in mapping:
+            raise refuse("a read-only view of a class's or a module's namespace")
+        self.admit(mapping)  # a module's namespace, the program's globals: refused
+        return value
+
     def _property(self, value: property) -> property:
         """A library class's property (``ChainMap.parents``), held as an object: its
         accessors run with whatever ``self`` the interpreter gives them, a class through
@@ -935,6 +947,8 @@ class Membrane:
             return value
         if kind is types.TracebackType:
             return None
+        if kind is types.MappingProxyType:
+            return self._mapping_proxy(value)
         if kind is classmethod or kind is staticmethod:
             return self._method_wrapper(value)
         if kind is property:
@@ -1043,9 +1057,16 @@ class Membrane:
                     # alias it makes is admitted as `C[int]`'s is.
                     return _cross(value)
                 return types.MethodType(replaced, owner)
-            if _cross is not None and builtins.type(function) is types.FunctionType and not _is_programs(function):
+            if (
+                _cross is not None
+                and builtins.type(function) is types.FunctionType
+                and not _is_programs(function)
+                and not _is_sandbox_own(function)
+            ):
                 # A library method, as a module's function is offered: what it returns
-                # passes the membrane inside the call, whoever calls it (map, a key=).
+                # passes the membrane inside the call, whoever calls it (map, a key=). The
+                # sandbox's own (print's, bound to its Printer) pass as they are, so a
+                # partial or a defaultdict over print holds what the program holds.
                 return _cross(value)
             return value
         if kind is types.MethodWrapperType:
@@ -1124,6 +1145,16 @@ def offer_crossings_with(cross: Callable[[Any], Any]) -> None:
 
 def _is_programs(function: types.FunctionType) -> bool:
     return function.__code__.co_filename == SOURCE_FILENAME
+
+
+def _is_sandbox_own(function: types.FunctionType) -> bool:
+    """A function of the sandbox's modules whose functions the program may hold."""
+    module = function.__globals__.get("__name__")
+    return (
+        builtins.type(module) is str
+        and module.startswith(_SANDBOX_PACKAGE)
+        and module.rpartition(".")[2] in SANDBOX_FUNCTION_MODULES
+    )
 
 
 #: The process's membrane; the template configures it before any job (runner.py).

@@ -101,6 +101,25 @@ SIBLINGS = [
         1,
         id="super-own-private",
     ),
+    # Holders and views judged by what they hold (pass 61): re's scanner, a read-only view
+    # over an ordinary dict, and the sandbox's print held by a partial or a defaultdict.
+    pytest.param(
+        "import re\n[m.group() for m in re.finditer(r'\\d+', 'a1b22')] + [re.compile('x').scanner('ax').search().start()]",
+        ["1", "22", 1],
+        id="re-finditer",
+    ),
+    pytest.param(
+        "import dataclasses, re\n@dataclasses.dataclass\nclass D:\n    x: int = dataclasses.field(default=0, metadata={'u': 'm'})\n"
+        "[dict(dataclasses.fields(D)[0].metadata), dict(re.compile('(?P<a>x)').groupindex)]",
+        [{"u": "m"}, {"a": 1}],
+        id="read-only-views",
+    ),
+    pytest.param(
+        "import collections, functools\nshout = functools.partial(print, end='!\\n')\nshout('hi')\n"
+        "d = collections.defaultdict(print)\nd['k']",
+        None,
+        id="print-held-by-holders",
+    ),
 ]
 
 
@@ -2037,3 +2056,12 @@ def test_a_hook_called_by_any_library_code_of_the_class_must_be_a_def(proxies: P
     error = run(code, proxies).error
     assert error["type"] == "SecurityError"
     assert "must be a function the program defines (def)" in error["message"]
+
+
+def test_a_read_only_view_of_a_namespace_is_refused(proxies: Proxies) -> None:
+    run("1", proxies)  # the membrane as a job configures it
+    ordinary = types.MappingProxyType({"a": 1})
+    assert membrane.admit(ordinary) is ordinary
+    for namespace in (vars(json.JSONDecoder), vars(SandboxType), types.MappingProxyType(vars(json))):
+        with pytest.raises(SecurityError):
+            membrane.admit(namespace)
