@@ -358,7 +358,12 @@ def _partial_fields(p: Any) -> tuple[Any, ...]:
     would shadow them for an ordinary lookup while a call runs the real fields."""
     kind = vars(functools.partial)
     keywords = kind["keywords"].__get__(p)
-    return (kind["func"].__get__(p), *kind["args"].__get__(p), *dict.values(keywords))
+    # Its own attributes too: it calls nothing from them, but copy and update_wrapper hand
+    # them on, and partialmethod.__get__ stores there what a descriptor's result was bound
+    # to (result.__self__ = new_func.__self__: a builtin's real module).
+    own = kind["__dict__"].__get__(p)
+    extra = dict.values(own) if builtins.type(own) is dict else ()
+    return (kind["func"].__get__(p), *kind["args"].__get__(p), *dict.values(keywords), *extra)
 
 
 def _lru_cache_function_position() -> int | None:

@@ -221,6 +221,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             ],
         ),
         ("escape_enum_members_used_by_a_hook_before_the_check", [["SecurityError"] * 2, [], [], 8]),
+        ("escape_partialmethod_stores_a_real_module", ["SecurityError", 42]),
         (
             "escape_abandoned_class_is_inert",
             [["stop here", "SecurityError", [0], "the statement fails after the registration"], [False, True], True],
