@@ -547,8 +547,25 @@ def _sealed_operator(function: types.FunctionType) -> types.FunctionType:
     compares the real ``type`` with ``u``) runs the reflected operator, and
     ``UserList.__eq__`` passes ``other`` on to a hook of the subclass."""
 
-    def operator(*args: Any, **kwargs: Any) -> Any:
-        return admitted_result(function(*admitted_arguments(args), **kwargs))
+    if function.__name__ in _RESULT_ONLY:
+
+        def operator(*args: Any, **kwargs: Any) -> Any:
+            return admitted_result(function(*args, **kwargs))
+
+    elif function.__name__ == "__call__":
+
+        def operator(*args: Any, **kwargs: Any) -> Any:
+            # What C code calls it with (map(cm, values): ContextDecorator keeps it to call
+            # later), not the object called nor what the call makes (a library's own
+            # generic class called through its alias, Ruler[T](), is the library's).
+            if kwargs:
+                admit_values(kwargs)
+            return function(args[0], *admitted_arguments(args[1:]), **kwargs)
+
+    else:
+
+        def operator(*args: Any, **kwargs: Any) -> Any:
+            return admitted_result(function(*admitted_arguments(args), **kwargs))
 
     operator.__name__ = function.__name__
     operator.__qualname__ = function.__qualname__
@@ -559,6 +576,17 @@ def _sealed_operator(function: types.FunctionType) -> types.FunctionType:
 
 #: Each sealed operator, with the library function it wraps.
 SEALED_OPERATORS: dict[types.FunctionType, types.FunctionType] = {}
+
+#: Special methods besides the operators whose result the interpreter hands to C code
+#: when C code uses the object (``dict(m)`` subscripts ``m``, ``next(it)``, ``map(obj,
+#: ...)`` calls it): sealed as the operators are, since the program's own subscript or
+#: call would admit what they return and C code's does not. (A library ``__iter__``
+#: yields what these give it, or the program's own values.)
+_SLOT_METHODS = frozenset({"__getitem__", "__missing__", "__call__", "__next__"})
+#: Of those, the ones whose arguments are a key or nothing: only what they return passes
+#: the membrane (library code subscripts its own aliases with its own classes,
+#: ``Iterable[Sample]``, in whatever process the membrane is configured).
+_RESULT_ONLY = frozenset({"__getitem__", "__missing__", "__next__"})
 
 
 def _claims_nothing(cls: type) -> bool:
@@ -588,6 +616,10 @@ class Membrane:
         #: and the classes of each, by identity.
         self._offered_ids: set[int] = set()
         self._offered: list[object] = []  # keeps the ids above meaningful
+        #: Of those classes, the ones the catalogue names (and their bases), and the ones
+        #: offered only as the class of an offered value (typing.Union's _SpecialForm).
+        self._named_classes: set[int] = set()
+        self._instance_classes: set[int] = set()
         #: Modules whose classes (and instances of them) the program may hold: the
         #: allowed modules, their submodules, and the C modules behind their functions.
         self._roots: frozenset[str] = frozenset()
@@ -709,7 +741,8 @@ class Membrane:
         base or metaclass reached only through a value), so by the time the program can
         apply an operator to an instance or read the class, it is sealed:
 
-        * each Python operator method is replaced by one whose result passes the
+        * each Python operator method, and each special method whose result C code
+          receives (_SLOT_METHODS), is replaced by one whose arguments and result pass the
           membrane (the interpreter's own C operators return new plain values, or the
           result of another operator on their elements);
         * each public table (a list, dict, set or bytearray) is read as a fresh copy."""
@@ -720,7 +753,12 @@ class Membrane:
         for name, value in list(namespace.items()):
             if builtins.type(value) in TABLE_TYPES and not name.startswith("_"):
                 type.__setattr__(klass, name, TableCopies(value))
-        for name in OPERATOR_METHODS.intersection(namespace):
+        # A metaclass's __call__ builds the classes and members the class factory and
+        # the enum guards check as they are made, and a typing alias's calls its origin as
+        # a class call would: neither is a slot of this rule.
+        calls = issubclass(klass, builtins.type) or issubclass(klass, _TYPING_ALIAS)
+        names = _SLOT_METHODS - {"__call__"} if calls else _SLOT_METHODS
+        for name in OPERATOR_METHODS.union(names).intersection(namespace):
             function = namespace[name]
             if builtins.type(function) is not types.FunctionType or function in SEALED_OPERATORS:
                 continue
@@ -742,8 +780,10 @@ class Membrane:
 
     def _learn(self, value: object) -> None:
         if isinstance(value, type):
+            self._named_classes.update(id(klass) for klass in value.__mro__)
             self._learn_class(value)  # offers it, after learning its methods (not before)
             return
+        self._instance_classes.update(id(klass) for klass in builtins.type(value).__mro__)
         self._offer(value)
         if isinstance(value, types.FunctionType):
             self._function_globals.add(id(value.__globals__))
@@ -836,9 +876,13 @@ class Membrane:
         if _is_constructor(cls):
             return stand_in(cls, f"{cls.__name__}(...) cannot be called in the sandbox")
         if id(cls) in self._offered_ids or str(cls.__module__) in self._class_modules:
-            if cls.__name__.startswith("_") and id(cls) not in self._offered_ids and not self.is_program_class(cls):
-                # A library's internal class (typing._GenericAlias, reached as type(List[int])):
-                # its instances are the library's to make; calling it builds one over anything.
+            named = id(cls) in self._offered_ids and (
+                id(cls) in self._named_classes or id(cls) not in self._instance_classes
+            )
+            if cls.__name__.startswith("_") and not named and not self.is_program_class(cls):
+                # A library's internal class (typing._GenericAlias, reached as type(List[int]);
+                # typing._SpecialForm, the class of the offered typing.Union): its instances
+                # are the library's to make; calling it builds one over anything.
                 return stand_in(cls, f"{cls.__name__}(...) is internal to its library and cannot be called")
             return cls
         return refuse(f"the class {cls.__module__}.{cls.__qualname__}, from a module the sandbox does not offer")

@@ -223,6 +223,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_enum_members_used_by_a_hook_before_the_check", [["SecurityError"] * 2, [], [], 8]),
         ("escape_partialmethod_stores_a_real_module", ["SecurityError", 42]),
         (
+            "escape_library_subscript_through_a_type_slot",
+            [["SecurityError"] * 4, {"b": 2, "a": 1}, [2, 1], 2, {"a": 1}, 1, True],
+        ),
+        (
             "escape_abandoned_class_is_inert",
             [["stop here", "SecurityError", [0], "the statement fails after the registration"], [False, True], True],
         ),
