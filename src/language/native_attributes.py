@@ -126,6 +126,11 @@ def _names_bound_by(node: ast.AST) -> list[str]:
     return []
 
 
+def _mangled(name: str) -> bool:
+    """Whether the compiler mangles ``name`` inside a class (``__p``, not ``__p__``)."""
+    return name.startswith("__") and not name.endswith("__")
+
+
 def rebound_parameters(tree: ast.AST) -> dict[int, set[str]]:
     """For each function of ``tree`` (by id), its parameters that something in its body binds
     anywhere, nested scopes included: one pass, however deep functions nest (a binding
@@ -140,12 +145,16 @@ def rebound_parameters(tree: ast.AST) -> dict[int, set[str]]:
             for name in _parameter_names(node):  # type: ignore[arg-type]
                 enclosing[name].pop()
             continue
-        for name in _names_bound_by(node):
-            for function in reversed(enclosing.get(name, ())):
-                marked = rebound.setdefault(id(function), set())
-                if name in marked:
-                    break
-                marked.add(name)
+        for bound in _names_bound_by(node):
+            # Inside a class the compiler mangles ``__p`` into ``_C__p``: a binding spelt
+            # either way may rebind a parameter spelt the other way.
+            names = [bound, *(p for p in enclosing if _mangled(bound) and p.endswith(bound) and p != bound)]
+            for name in names:
+                for function in reversed(enclosing.get(name, ())):
+                    marked = rebound.setdefault(id(function), set())
+                    if name in marked:
+                        break
+                    marked.add(name)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             pending.append((node, True))
             for name in _parameter_names(node):
@@ -187,7 +196,9 @@ def rewrite(function: ast.FunctionDef, rebound: set[str], first: int, temporary:
     parameters = [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
     if not parameters:
         return
-    unbound = set(parameters) - rebound
+    # A parameter spelt ``__p`` is ``_C__p`` to the compiler, which any binding of that
+    # spelling rebinds: never read natively.
+    unbound = {name for name in parameters if name not in rebound and not _mangled(name)}
     # ``p.method(...)`` stays guarded: the guard answers for the program's bound method
     # in C, the membrane would take its slow path.
     calls: set[int] = set()

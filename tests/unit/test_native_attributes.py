@@ -344,3 +344,23 @@ def test_a_parameter_read_natively_still_passes_the_membrane_when_it_is_not_the_
     with guard_mode(pure=pure):
         outcome = run(code, proxies, context={"plant": _plant_refused})
     assert outcome.result == ["SecurityError", 3], outcome.reply
+
+
+def test_a_parameter_rebound_under_its_mangled_name_keeps_the_guards() -> None:
+    """Inside a class the compiler mangles ``__p`` into ``_C__p``: a binding spelt one
+    way rebinds a parameter spelt the other (pass 62), so neither is read natively."""
+    mangled_binding = _compiled(
+        "class C:\n    def m(self, __p, other):\n        _C__p = other\n        return __p.a + __p.b\n"
+    )
+    assert "_own_kinds_" not in mangled_binding
+    plain_binding = _compiled(
+        "class C:\n    def m(self, _C__p, other):\n        __p = other\n        return _C__p.a + _C__p.b\n"
+    )
+    assert "_own_kinds_" not in plain_binding
+    nonlocal_binding = _compiled(
+        "class C:\n    def m(self, _C__p, other):\n        def inner():\n            nonlocal __p\n"
+        "            __p = other\n        inner()\n        return _C__p.a + _C__p.b\n"
+    )
+    assert "_own_kinds_" not in nonlocal_binding
+    # The ordinary spelling keeps its native reads.
+    assert "_own_kinds_" in _compiled("class C:\n    def m(self, p):\n        return p.a + p.b\n")
