@@ -25,6 +25,7 @@ import datetime
 import decimal
 import enum
 import math
+import sys
 import uuid
 from typing import Any
 
@@ -47,11 +48,19 @@ def clean_text(text: str) -> str:
     return text
 
 
+def class_name(value: object) -> str:
+    """The name of ``value``'s class as an exact ``str``: a class's ``__name__`` may be a
+    ``str`` subclass of the program's, whose methods (``__format__``) would run while the
+    reply is built, and raise."""
+    name = type.__dict__["__name__"].__get__(type(value))
+    return str.__str__(name) if isinstance(name, str) else "object"
+
+
 def safe_repr(value: object) -> str:
     try:
         return clean_text(repr(value))
     except BaseException:  # noqa: BLE001 - a user __repr__ may raise anything, SystemExit included
-        return f"<unrepresentable {type(value).__name__}>"
+        return f"<unrepresentable {class_name(value)}>"
 
 
 class _Converter:
@@ -171,7 +180,7 @@ def _convert_once(value: Any, budget: int) -> tuple[Any, bool]:
     except MemoryError:
         raise
     except BaseException:  # noqa: BLE001 - a result whose own methods (items, __iter__) raise
-        return f"<unrepresentable {type(value).__name__}>", True
+        return f"<unrepresentable {class_name(value)}>", True
     return converted, converter.truncated
 
 
@@ -183,8 +192,12 @@ def to_json_value(value: Any, max_bytes: int) -> tuple[Any, bool]:
     shape (the first items, the start of a string) instead of turning into text.
     """
     budget = max_bytes
+    # The program's own methods run while its result is converted (items, __iter__) and
+    # may lower the recursion limit: the encoding of what was converted gets it back.
+    recursion_limit = sys.getrecursionlimit()
     for _ in range(6):
         converted, truncated = _convert_once(value, budget)
+        sys.setrecursionlimit(recursion_limit)
         if len(dumps(converted).encode("utf-8", "surrogatepass")) <= max_bytes:
             return converted, truncated
         budget //= 2

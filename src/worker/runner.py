@@ -28,7 +28,7 @@ from ..protocol import MAX_ERROR_TYPE_CHARS, ErrorInfo, Job, WorkerReply
 from . import dynamic, fastguards, membrane, sys_stand_in
 from .crossing import select_call_through
 from .guards import SandboxType, begin_collections, guard_globals, safe_builtins
-from .jsonsafe import clean_text, to_json_value
+from .jsonsafe import class_name, clean_text, to_json_value
 from .library_guards import REPLACED_ORIGINALS
 from .ownership import CURRENT_JOB, begin_job
 from .printing import make_print
@@ -98,7 +98,7 @@ def _exception_message(exc: BaseException) -> str:
         message = str(exc)
         return message if type(message) is str else str.__str__(message)
     except BaseException:  # noqa: BLE001 - a user __str__ may raise anything, SystemExit included
-        return f"<{type(exc).__name__} with an unprintable message>"
+        return f"<{class_name(exc)} with an unprintable message>"
 
 
 def _exited(exc: SystemExit, stderr: TextIO, max_chars: int) -> WorkerReply:
@@ -109,7 +109,10 @@ def _exited(exc: SystemExit, stderr: TextIO, max_chars: int) -> WorkerReply:
     if status is None or (type(status) in (int, bool) and status == 0):
         return _reply()
     if type(status) in (int, bool):
-        return _reply(_error("SystemExit", f"exit status {int(status)}", _user_line(exc), max_chars))
+        # CPython keeps a status that fits a C long; past that (or past the digits int
+        # formats), the status itself says nothing more.
+        text = f"exit status {int(status)}" if int(status).bit_length() < 64 else "exit status out of range"
+        return _reply(_error("SystemExit", text, _user_line(exc), max_chars))
     message = _exception_message(SystemExit(status))
     stderr.write(message + "\n")
     return _reply(_error("SystemExit", message, _user_line(exc), max_chars))
@@ -138,7 +141,7 @@ def write_traceback(exc: BaseException, stderr: TextIO) -> None:
         for chunk in te.format():
             stderr.write(chunk)
     except BaseException:  # noqa: BLE001 - never let reporting mask the real outcome
-        stderr.write(f"{type(exc).__name__}\n")
+        stderr.write(f"{class_name(exc)}\n")
 
 
 def compile_program(code: str) -> tuple[CodeType | None, list[str]]:
@@ -252,20 +255,24 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
             message = f"the program exceeded the {limits['memory_mb']} MB memory limit"
             return _reply(_error("MemoryError", message, None, max_chars), limit="memory")
         write_traceback(exc, stderr)
-        return _reply(_error(type(exc).__name__, _exception_message(exc), _user_line(exc), max_chars))
+        return _reply(_error(class_name(exc), _exception_message(exc), _user_line(exc), max_chars))
     except SystemExit as exc:
         return _exited(exc, stderr, max_chars)
     except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt and friends are the program's too
         write_traceback(exc, stderr)
-        return _reply(_error(type(exc).__name__, _exception_message(exc), _user_line(exc), max_chars))
+        return _reply(_error(class_name(exc), _exception_message(exc), _user_line(exc), max_chars))
 
     value = namespace[RESULT_NAME] if RESULT_NAME in namespace else namespace.get("_")
     try:
         result, truncated = to_json_value(value, limits["max_result_bytes"])
+    except RecursionError:
+        # The program's methods, run by the conversion, left the interpreter unable to
+        # encode even what was converted: the result is described, not lost with the reply.
+        return _reply(result=f"<unrepresentable {class_name(value)}>", truncated=True)
     except MemoryError as exc:
         namespace.clear()
         if not _made_by_the_program(exc):
             return _reply(_error("MemoryError", "the result was too large to convert", None, max_chars), limit="memory")
         write_traceback(exc, stderr)
-        return _reply(_error(type(exc).__name__, _exception_message(exc), _user_line(exc), max_chars))
+        return _reply(_error(class_name(exc), _exception_message(exc), _user_line(exc), max_chars))
     return _reply(result=result, truncated=truncated)

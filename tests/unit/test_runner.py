@@ -442,3 +442,35 @@ def test_importing_a_member_a_module_does_not_offer_names_the_module_and_says_wh
     assert with_reason.error["message"].startswith("cannot import name 'modules' from 'sys' in the sandbox: ")
     code = "try:\n    from json import decoder\nexcept ImportError:\n    decoder = None\nfrom json import dumps\ndumps([decoder])"
     assert run(code, proxies).result == "[null]"
+
+
+# --------------------------------------------------------------------------- describing odd outcomes
+
+
+def test_an_exit_status_past_a_c_long_is_described(proxies: Proxies) -> None:
+    reply = run("import sys\nsys.exit(10**5000)", proxies).reply
+    assert reply["error"] == {"type": "SystemExit", "message": "exit status out of range", "line": 2}
+
+
+def test_a_class_named_by_a_str_subclass_that_cannot_format_is_described(proxies: Proxies) -> None:
+    code = (
+        "class S(str):\n    def __format__(self, spec):\n        raise ValueError('no')\n"
+        "class E(Exception):\n    def __str__(self):\n        raise ValueError('unprintable')\n"
+        "class V:\n    def __repr__(self):\n        raise ValueError('no repr')\n"
+        "E.__name__ = S('E')\nV.__name__ = S('V')\n"
+    )
+    raised = run(code + "raise E()", proxies).reply
+    assert raised["error"] == {"type": "E", "message": "<E with an unprintable message>", "line": 12}
+    assert run(code + "V()", proxies).reply["result"] == "<unrepresentable V>"
+
+
+def test_a_result_whose_conversion_lowers_the_recursion_limit_still_converts(proxies: Proxies) -> None:
+    code = (
+        "import sys\nclass Trigger(dict):\n    def items(self):\n        n = 1\n        while True:\n"
+        "            try:\n                sys.setrecursionlimit(n)\n                break\n"
+        "            except RecursionError:\n                n += 1\n        return []\n"
+        "deep = 1\nfor i in range(90):\n    deep = [deep]\n[deep, Trigger()]"
+    )
+    reply = run(code, proxies).reply
+    assert reply["success"] is True
+    assert reply["result"][1] == {}
