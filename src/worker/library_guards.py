@@ -1030,6 +1030,25 @@ def guard_enum_functional_api() -> None:
 _COLLECTION_FLAGS = (1 << 5) | (1 << 6)
 
 
+def guard_forward_reference_parsing() -> None:
+    """``typing.Union['...']`` compiles the string into a ForwardRef in the worker, outside
+    the checker: the parser's MemoryError for nesting (its stack, not the heap) read as
+    the memory limit. A forward reference is a name or a short expression; one the
+    parser cannot hold is a syntax error, as eval() reports it (worker/dynamic.py)."""
+    real = typing.ForwardRef.__init__
+    if getattr(real, "sandbox_guarded", False):
+        return
+
+    def __init__(self: typing.ForwardRef, arg: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            real(self, arg, *args, **kwargs)
+        except MemoryError:
+            raise SyntaxError("Forward reference is nested too deeply for the parser") from None
+
+    __init__.sandbox_guarded = True  # type: ignore[attr-defined]
+    typing.ForwardRef.__init__ = __init__  # type: ignore[method-assign]
+
+
 def guard_abc_register() -> None:
     """``SomeABC.register(cls)`` edits the ABC's registry, which isinstance() and every
     library check that uses it trust. In this process's abc module: the ABC or the class
@@ -1710,6 +1729,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         guard_string_formatter()
     if "typing" in allowed:
         guard_protocol_members()
+        guard_forward_reference_parsing()
     guard_text_taking_library_code()
     guard_update_wrapper()
     guard_cached_property_get()

@@ -60,13 +60,17 @@ def _reply(
 
 _RAISE = dis.opmap["RAISE_VARARGS"]
 _YIELD = dis.opmap["YIELD_VALUE"]
+#: Where a generator that never started stands (-1 where an interpreter has no such
+#: instruction).
+_NOT_STARTED = dis.opmap.get("RETURN_GENERATOR", -1)
 
 
 def _made_by_the_program(exc: BaseException) -> bool:
     """True if this MemoryError is the program's own, not the memory limit: the interpreter
     raises exactly MemoryError, where an allocation fails. The program's are a subclass, an
-    instance it held (``MemoryError()`` passes the membrane, which remembers it), one its
-    own ``raise`` made, or one thrown into a suspended generator (``gen.throw(MemoryError)``).
+    instance it held (``MemoryError()`` passes the membrane, which remembers it), one a
+    ``raise`` made (its own, or a library's raising what it was handed), or one thrown into
+    a suspended or unstarted generator (``gen.throw(MemoryError)``).
     Where an exception was first raised is the innermost entry of its traceback."""
     if type(exc) is not MemoryError or membrane.MEMBRANE.held_memory_error(exc):
         return True
@@ -75,9 +79,13 @@ def _made_by_the_program(exc: BaseException) -> bool:
         return False
     while entry.tb_next is not None:
         entry = entry.tb_next
-    code = entry.tb_frame.f_code
-    instruction = code.co_code[entry.tb_lasti]
-    return instruction == _YIELD or (code.co_filename == SOURCE_FILENAME and instruction == _RAISE)
+    if entry.tb_lasti < 0:
+        return True  # a frame that never ran an instruction allocated nothing
+    instruction = entry.tb_frame.f_code.co_code[entry.tb_lasti]
+    # A raise statement names the class (the program's, or a library's raise of what the
+    # program handed it, Generator.throw's `raise typ`), and a generator thrown into
+    # before it started or while suspended ran nothing: no allocation failed there.
+    return instruction in (_YIELD, _RAISE, _NOT_STARTED)
 
 
 def _user_line(exc: BaseException) -> int | None:

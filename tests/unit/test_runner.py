@@ -225,6 +225,12 @@ def test_memory_error_message_names_the_configured_limit(proxies: Proxies) -> No
         "def g():\n    yield 1\nx = g()\nnext(x)\nx.throw(MemoryError)",
         "import heapq\nm = heapq.merge([1], [2])\nnext(m)\nm.throw(MemoryError)",
         "e = MemoryError('kept')\ndef f():\n    raise e\nimport contextlib\nwith contextlib.ExitStack() as s:\n    f()",
+        # Thrown into a generator that never started, and raised by library code from the
+        # class the program handed it (pass 62).
+        "def g():\n    yield 1\ng().throw(MemoryError)",
+        "import collections.abc\nclass G(collections.abc.Generator):\n    def send(self, value):\n"
+        "        raise StopIteration\n    def throw(self, typ, val=None, tb=None):\n"
+        "        return super().throw(typ, val, tb)\nG().throw(MemoryError)",
     ],
 )
 def test_a_memory_error_the_program_raises_is_its_error_not_the_limit(proxies: Proxies, code: str) -> None:
@@ -474,3 +480,12 @@ def test_a_result_whose_conversion_lowers_the_recursion_limit_still_converts(pro
     reply = run(code, proxies).reply
     assert reply["success"] is True
     assert reply["result"][1] == {}
+
+
+def test_a_forward_reference_too_deep_for_the_parser_is_a_syntax_error_not_the_limit(proxies: Proxies) -> None:
+    """typing compiles a forward reference in the worker: the parser's MemoryError for
+    nesting is not an allocation the limit refused (pass 60)."""
+    outcome = run("import typing\ntyping.Union['-' * 200000 + '1']", proxies)
+    assert outcome.reply["limit"] is None
+    assert outcome.error["type"] == "SyntaxError"
+    assert run("import typing\ntyping.Optional['int'] is not None", proxies).result is True
