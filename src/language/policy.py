@@ -213,13 +213,37 @@ def _makes_cycles(node: ast.AST) -> bool:
     return isinstance(node, ast.AugAssign) and any(isinstance(part, _DISPLAYS) for part in ast.walk(node.value))
 
 
+def _may_join_containers(node: ast.AST) -> bool:
+    """``l += b``, ``d |= e``: an in-place + or | of something other than a constant may
+    add to a container references another one gave it (``b = [l]``). A cycle only when
+    the loop also makes containers (a display), else ``total += x`` would pay for it."""
+    return (
+        isinstance(node, ast.AugAssign)
+        and isinstance(node.op, (ast.Add, ast.BitOr))
+        and not isinstance(node.value, ast.Constant)
+    )
+
+
 def _loops_that_may_make_cycles(tree: ast.AST) -> set[int]:
     """The ids of the loops (``for``, ``while``) with something in them that can make
     cyclic garbage; a loop of arithmetic and name bindings (``n = n // 2``) makes none.
     One pass, however deep loops nest: a maker marks the loops it is in, innermost first,
-    and stops at one already marked (the ones outside it were marked with it)."""
+    and stops at one already marked (the ones outside it were marked with it); so do the
+    two halves of a joined cycle (an in-place + or |, a container display), each in its
+    own set, a loop with both being marked."""
     marked: set[int] = set()
+    joining: set[int] = set()
+    making: set[int] = set()
     loops: list[ast.AST] = []
+
+    def mark(into: set[int]) -> None:
+        for loop in reversed(loops):
+            if id(loop) in into:
+                break
+            into.add(id(loop))
+            if into is not marked and id(loop) in joining and id(loop) in making:
+                marked.add(id(loop))
+
     # (node, step): "visit" it, "enter" a loop (its iterable seen), "leave" a loop.
     pending: list[tuple[ast.AST, str]] = [(tree, "visit")]
     while pending:
@@ -234,10 +258,11 @@ def _loops_that_may_make_cycles(tree: ast.AST) -> set[int]:
             pending.extend((child, "visit") for child in inside)
             continue
         if _makes_cycles(node):
-            for loop in reversed(loops):
-                if id(loop) in marked:
-                    break
-                marked.add(id(loop))
+            mark(marked)
+        elif _may_join_containers(node):
+            mark(joining)
+        if isinstance(node, _DISPLAYS):
+            mark(making)
         if isinstance(node, (ast.For, ast.While)):
             # A for loop's iterable is evaluated once, outside it: its calls (range(n)) are
             # no reason for a safe point in every step.

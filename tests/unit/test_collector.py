@@ -90,6 +90,10 @@ def test_collections_start_only_at_safe_points_while_a_program_runs(proxies: Pro
 LOOPS_WITHOUT_CALLS = {
     "for-over-range": "for i in range(20000):\n    node = {'children': []}\n    node['children'].append(node)",
     "while": "i = 0\nwhile i < 20000:\n    node = {'children': []}\n    node['children'].append(node)\n    i += 1",
+    # An in-place + or | of a container made in another statement (pass 62).
+    # (one cycle of one object per step: more steps for as many collections)
+    "augmented-list": "i = 0\nwhile i < 60000:\n    l = []\n    b = [l]\n    l += b\n    i += 1",
+    "augmented-dict": "for i in range(60000):\n    d = {}\n    e = {0: d}\n    d |= e",
 }
 
 
@@ -127,6 +131,9 @@ def test_a_loop_of_arithmetic_alone_costs_no_safe_point() -> None:
     for body in ("items.append(items)", "x.me = x", "d[k] = d", "f = lambda: f", "raise ValueError", "a += [a]"):
         assert "while _admit_(n):" in _compiled(f"while n:\n    {body}"), body
         assert "_admitting_iter_(_getiter_(range(3)), 0)" in _compiled(f"for i in range(3):\n    {body}"), body
+    # An in-place + of a name joins containers only where the loop makes some.
+    assert "while _admit_(n):" in _compiled("while n:\n    b = [a]\n    a += b")
+    assert "while n:" in _compiled("while n:\n    a += b")
 
 
 def _generations_collected(action: Any) -> list[int]:
