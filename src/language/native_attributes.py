@@ -363,4 +363,9 @@ class _Native(ast.NodeTransformer):
         store = ast.Attribute(ast.Name(holder, ast.Load()), name, ast.Store())
         native = ast.Assign(targets=[store], value=copy.copy(value))
         statements.append(_located(ast.If(test=_is_own(holder), body=[native], orelse=[node]), node))
+        if len(statements) == 2:
+            # Let go of the value once stored: the attribute holds it as long as the program
+            # does (p.data = big; p.data = None must give big back).
+            release = ast.Assign(targets=[ast.Name(held, ast.Store())], value=ast.Constant(None))
+            statements.append(_located(release, node))
         return statements  # type: ignore[return-value]

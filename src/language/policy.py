@@ -31,7 +31,7 @@ from typing import Any, cast
 import RestrictedPython.transformer
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
 
-from . import native_attributes, native_calls
+from . import native_attributes, native_calls, temporaries
 from .names import INTROSPECTION_ATTRIBUTES, attribute_problem, binding_problem, mangle
 
 #: Where the final expression's value is stored. Not an identifier: unreachable from code.
@@ -1047,5 +1047,6 @@ class SandboxTransformer(RestrictingNodeTransformer):
             last = node.body[-1]
             assign = ast.Assign(targets=[ast.Name(id=RESULT_NAME, ctx=ast.Store())], value=last.value)
             node.body[-1] = ast.copy_location(assign, last)
+        temporaries.release(node)
         ast.fix_missing_locations(node)  # the membrane's checks, made without a location
         return node

@@ -575,3 +575,25 @@ def test_failed_fork_is_a_503_and_the_template_runs_on() -> None:
             await pool.stop()
 
     assert asyncio.run(scenario()) == ("1\n", "3\n", 0)
+
+
+#: Half the job's memory limit, allocated twice: the first must be given back before the
+#: second (pass 62: the compiler's temporaries kept it alive).
+_HALF = "150 * 2**20"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        f"class Box:\n    pass\ndef fill(p):\n    p.data = bytearray({_HALF})\n    p.data = None\n"
+        f"    return len(bytearray({_HALF}))\nfill(Box())",
+        f"data = bytearray({_HALF})\ndata.count(1)\ndata = None\nlen(bytearray({_HALF}))",
+        f"class H:\n    pass\nh = H()\nh.data = bytearray({_HALF})\nh.count = 0\nh.count += 1\nh = None\n"
+        f"len(bytearray({_HALF}))",
+    ],
+    ids=["native-store", "native-call-receiver", "augmented-holder"],
+)
+def test_a_value_the_program_let_go_is_not_kept_by_a_temporary(code: str) -> None:
+    outcome = with_pool(lambda pool: run(pool, code))
+    assert outcome.reply["error"] is None, outcome.reply
+    assert outcome.reply["result"] == 150 * 2**20

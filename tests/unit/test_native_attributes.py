@@ -364,3 +364,9 @@ def test_a_parameter_rebound_under_its_mangled_name_keeps_the_guards() -> None:
     assert "_own_kinds_" not in nonlocal_binding
     # The ordinary spelling keeps its native reads.
     assert "_own_kinds_" in _compiled("class C:\n    def m(self, p):\n        return p.a + p.b\n")
+
+
+def test_a_stored_value_is_let_go_by_its_temporary_once_stored() -> None:
+    source = _method("self.data = other.load()", "self.data = None")
+    stored = source.index("self.data = _tmp")
+    assert "= None" in source[stored : source.index("self.data = None")]  # the temporary let go

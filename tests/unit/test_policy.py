@@ -462,3 +462,16 @@ def test_value_patterns_of_any_number_match_as_cpython_matches(proxies: Proxies,
         f"{cases}        case _:\n            return -1\n[which({(count - 1) * 10}), which(0), which(-5)]"
     )
     assert run(code, proxies).result == [count - 1, 0, -1]
+
+
+def test_module_level_temporaries_are_let_go_after_their_last_use() -> None:
+    """A module-level temporary is a global for the whole job: it keeps what it held (a
+    native call's receiver) alive after the program dropped it (pass 62)."""
+    import ast
+
+    from src.language.policy import SOURCE_FILENAME, SandboxTransformer
+
+    tree = ast.parse("data = bytearray(4)\ndata.count(1)\ndata = None\nlen(data or b'')", SOURCE_FILENAME)
+    SandboxTransformer([], [], {}).visit(tree)
+    source = ast.unparse(tree)
+    assert "_getattr_(_tmp0, 'count')(1)\n_tmp0 = None\ndata = None" in source
