@@ -755,7 +755,11 @@ class SandboxTransformer(RestrictingNodeTransformer):
         visited = self._in_scope("function", node, super().visit_Lambda)
         assert isinstance(visited, ast.Lambda)
         names = _parameters(visited.args)
-        checks: list[ast.expr] = [_admitted(name, rebind=False) for name in names]
+        checks: list[ast.expr]
+        if len(names) <= _INLINE_PARAMETER_CHECKS:
+            checks = [_admitted(name, rebind=False) for name in names]
+        else:  # one call for many, as for a def: ~9 nodes per name inline
+            checks = [ast.Call(_load("_admit_unchanged_"), [_load(name) for name in names], [])]
         if visited.args.vararg is not None:  # lambda *a: every element
             starred = ast.Starred(_load(visited.args.vararg.arg), ast.Load())
             checks.append(ast.Call(_load("_admit_unchanged_"), [starred], []))

@@ -16,13 +16,15 @@ before the admission queue. So:
 * a program whose own check takes longer than ``budget_s``, or that the checker dies on
   twice, is refused (400, rule ``uncheckable``): that is the program's doing, and
   sending it again would cost the same;
-* verdicts of small programs are kept (agents re-send the same snippets), bounded by
+* verdicts are kept by the source's digest (agents re-send the same snippets, and a
+  client re-sending one large program must not cost the checker each time), bounded by
   count and by the bytes of their bytecode.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import OrderedDict
 
@@ -32,8 +34,6 @@ from .checker_client import Checker, CheckerCannotStart, CheckerCrashed, Checker
 
 log = logging.getLogger(__name__)
 
-#: Sources up to this size have their verdict kept.
-CACHED_SOURCE_BYTES = 16 * 1024
 #: Verdicts kept at most, and the bytecode they may hold in all.
 CACHE_ENTRIES = 256
 CACHE_BYTES = 16 * 1024 * 1024
@@ -64,7 +64,7 @@ class ProgramChecker:
         self._turn = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending = 0
-        self._cache: OrderedDict[str, PreparedProgram] = OrderedDict()
+        self._cache: OrderedDict[bytes, PreparedProgram] = OrderedDict()
         self._cache_bytes = 0
 
     @property
@@ -80,9 +80,10 @@ class ProgramChecker:
     async def prepare(self, code: str) -> PreparedProgram:
         """The validator's verdict on ``code``. Raises Overloaded, QueueTimeout or
         SandboxUnavailable (the checker cannot be started)."""
-        cached = self._cache.get(code)
+        key = _digest(code)
+        cached = self._cache.get(key)
         if cached is not None:
-            self._cache.move_to_end(code)
+            self._cache.move_to_end(key)
             return cached
         if self._pending >= self.limit:
             raise Overloaded(f"{self._pending} programs are waiting to be checked; retry later", self.retry_after_s)
@@ -103,18 +104,23 @@ class ProgramChecker:
             raise
         # Once its turn has come a check runs to its end even if the caller leaves: the
         # child is mid-exchange, and the verdict is cached for the caller's retry.
-        checking = asyncio.ensure_future(self._check_in_turn(code))
+        checking = asyncio.ensure_future(self._check_in_turn(code, key))
         checking.add_done_callback(_retrieve)
         return await asyncio.shield(checking)
 
-    async def _check_in_turn(self, code: str) -> PreparedProgram:
+    async def _check_in_turn(self, code: str, key: bytes) -> PreparedProgram:
+        cached = self._cache.get(key)  # checked meanwhile, while this one waited its turn
+        if cached is not None:
+            self._turn.release()
+            self._pending -= 1
+            return cached
         try:
             prepared = await self._check(code)
         finally:
             self._turn.release()
             self._pending -= 1
-        if len(code) <= CACHED_SOURCE_BYTES and not _uncheckable(prepared):
-            self._remember(code, prepared)
+        if not _uncheckable(prepared):
+            self._remember(key, prepared)
         return prepared
 
     async def _check(self, code: str) -> PreparedProgram:
@@ -145,14 +151,18 @@ class ProgramChecker:
     async def stop(self) -> None:
         await self.checker.stop()
 
-    def _remember(self, code: str, prepared: PreparedProgram) -> None:
-        if code in self._cache:
+    def _remember(self, key: bytes, prepared: PreparedProgram) -> None:
+        if key in self._cache:
             return
-        self._cache[code] = prepared
+        self._cache[key] = prepared
         self._cache_bytes += len(prepared.bytecode or b"")
         while len(self._cache) > CACHE_ENTRIES or self._cache_bytes > CACHE_BYTES:
             _, evicted = self._cache.popitem(last=False)
             self._cache_bytes -= len(evicted.bytecode or b"")
+
+
+def _digest(code: str) -> bytes:
+    return hashlib.sha256(code.encode("utf-8", "surrogatepass")).digest()
 
 
 def _uncheckable(prepared: PreparedProgram) -> bool:

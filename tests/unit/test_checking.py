@@ -211,3 +211,24 @@ def test_stop_stops_the_checker() -> None:
     held = HeldChecker()
     asyncio.run(line(held).stop())
     assert held.stopped
+
+
+def test_the_same_large_program_sent_many_times_is_checked_once() -> None:
+    """Verdicts are kept by digest whatever the size, and a copy that waited behind the
+    first is answered from its verdict (pass 62: copies of one large program held the
+    checker for 30 s and every other client got 429)."""
+    held = HeldChecker(held=True)
+    large = "x = 1\n" * 5000  # past what a verdict cache keyed by the source would keep
+
+    async def scenario() -> None:
+        checker = line(held)
+        copies = [asyncio.ensure_future(checker.prepare(large)) for _ in range(4)]
+        await until(lambda: held.started, "the first copy's check started")
+        held.release.set()
+        verdicts = await asyncio.gather(*copies)
+        assert all(verdict is verdicts[0] for verdict in verdicts)
+        assert held.started == [large]
+        assert (await checker.prepare(large)) is verdicts[0]
+        assert held.started == [large]
+
+    asyncio.run(scenario())
