@@ -388,7 +388,10 @@ _LRU_FUNCTION_POSITION = _lru_cache_function_position()
 def _lru_cache_callables(wrapper: Any) -> tuple[Any, ...]:
     """What an lru_cache wrapper calls: the function in its C field, and its
     ``__wrapped__`` too (where the field cannot be told apart, that alone)."""
-    wrapped = wrapper.__wrapped__
+    # Read from its dict: a wrapper the program made from the class itself (reached as
+    # the type of an offered one) has no __wrapped__, and a failed read must not decide.
+    own = getattr(wrapper, "__dict__", None)
+    wrapped = own.get("__wrapped__") if builtins.type(own) is dict else None
     if _LRU_FUNCTION_POSITION is None:
         return (wrapped,)
     return (gc.get_referents(wrapper)[_LRU_FUNCTION_POSITION], wrapped)
@@ -1165,7 +1168,7 @@ class Membrane:
             if builtins.type(value) not in PLAIN:
                 try:
                     replaced = self.admit(value)
-                except SecurityError:
+                except Exception:  # noqa: BLE001 - refused, or undecidable: either way not handed out
                     replaced = None  # what library code failed on need not be handed out
                 if replaced is not value:
                     field.__set__(exc, replaced)

@@ -2065,3 +2065,14 @@ def test_a_read_only_view_of_a_namespace_is_refused(proxies: Proxies) -> None:
     for namespace in (vars(json.JSONDecoder), vars(SandboxType), types.MappingProxyType(vars(json))):
         with pytest.raises(SecurityError):
             membrane.admit(namespace)
+
+
+def test_an_exception_whose_field_cannot_be_judged_is_still_bound(proxies: Proxies) -> None:
+    """An lru_cache wrapper built from its class (no __wrapped__) made the holder check
+    fail with AttributeError: the AttributeError carrying it could not be bound by any
+    ``except ... as`` (pass 60). The field is judged, or handed out as None."""
+    code = (
+        "import functools\nLW = type(functools.lru_cache()(len))\n"
+        "try:\n    r = LW(len, None, False, tuple)('ab')\nexcept Exception as e:\n    r = type(e).__name__\nr"
+    )
+    assert run(code, proxies).reply["error"] is None
