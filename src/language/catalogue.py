@@ -841,7 +841,8 @@ CATALOGUE: dict[str, ModuleRule] = {
     "zoneinfo": rule(
         allow(
             "IANA time zones, read from the system's zone files by key (a key that is a path, or "
-            "leaves the zone directories, is refused by zoneinfo itself; Landlock allows only reads)",
+            "leaves the zone directories, is refused by zoneinfo itself; Landlock allows only reads); "
+            "ZoneInfo.from_file, which parses the program's bytes in C, is refused (names.py)",
             "ZoneInfo", "available_timezones",
         ),
         allow(CONSTANTS, "TZPATH"),

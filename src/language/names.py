@@ -31,7 +31,15 @@ INTROSPECTION_ATTRIBUTES = frozenset(
 FORMAT_METHODS = frozenset({"format", "format_map"})
 #: Public names the attribute guard decides with care, whatever the receiver: never read
 #: by a fast path (a class's ``mro``, the format methods, the interpreter's introspection).
-CAREFUL_ATTRIBUTES = INTROSPECTION_ATTRIBUTES | FORMAT_METHODS | {"mro"}
+#: Methods of offered C classes refused by name (their owners: worker/membrane.py
+#: _REFUSED_C_METHODS): a C entry point that parses bytes the program wrote, with no check
+#: in Python first. ZoneInfo.from_file feeds CPython 3.11's _zoneinfo a TZif file, whose
+#: loader reads a ttinfo past its array for a transition index equal to their count
+#: (gh-145883, a crash upstream, never fixed in 3.11): the program laid the heap so the
+#: stray entry named a fake object (attack pass 63, a full escape of the language layer).
+REFUSED_C_METHOD_NAMES = frozenset({"from_file"})
+
+CAREFUL_ATTRIBUTES = INTROSPECTION_ATTRIBUTES | FORMAT_METHODS | REFUSED_C_METHOD_NAMES | {"mro"}
 
 
 #: Names the sandbox or RestrictedPython puts in a program's namespace. Binding one (as a

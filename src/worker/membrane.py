@@ -47,7 +47,7 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
-from ..language.names import CLASS_HOOKS, DEFINABLE_METHODS, OPERATOR_METHODS, is_dunder
+from ..language.names import CLASS_HOOKS, DEFINABLE_METHODS, OPERATOR_METHODS, REFUSED_C_METHOD_NAMES, is_dunder
 from ..language.policy import SOURCE_FILENAME
 from .formatting import wrap_format
 from .proxies import TABLE_TYPES, ModuleProxy, TableCopies
@@ -332,6 +332,11 @@ OFFERED_IDS: set[int] = set()
 #: ``reversed(deque)`` a ``_collections._deque_reverse_iterator``. Classes only: the
 #: module's functions stay refused unless offered, and an internal class is not callable.
 _C_HALVES = {"struct": "_struct", "collections": "_collections", "re": "_sre"}
+
+#: Methods of offered C classes no route hands out (language/names.py
+#: REFUSED_C_METHOD_NAMES says why), by name, with the classes they are refused on.
+_REFUSED_C_METHODS: dict[str, tuple[type, ...]] = {"from_file": (zoneinfo.ZoneInfo,)}
+assert _REFUSED_C_METHODS.keys() == REFUSED_C_METHOD_NAMES
 
 #: The base of every typing alias (List[int], Annotated[f, m], a Generic class's C[int]).
 _TYPING_ALIAS: type = typing._BaseGenericAlias  # type: ignore[attr-defined]  # noqa: SLF001
@@ -1070,6 +1075,10 @@ class Membrane:
             raise refuse(f"the special method {value.__name__}")
         if kind is types.BuiltinFunctionType or kind is BUILTIN_METHOD_TYPE:
             owner = value.__self__
+            refused_owners = _REFUSED_C_METHODS.get(value.__name__)
+            owner_class = owner if isinstance(owner, builtins.type) else builtins.type(owner)
+            if refused_owners is not None and issubclass(owner_class, refused_owners):
+                raise refuse(f"{owner_class.__name__}.{value.__name__}, a C parser of the program's bytes")
             if isinstance(owner, types.ModuleType):  # a module's function: only those offered
                 if id(value) in self._offered_ids:
                     return value

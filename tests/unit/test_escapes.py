@@ -222,6 +222,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ),
         ("escape_enum_members_used_by_a_hook_before_the_check", [["SecurityError"] * 2, [], [], 8]),
         ("escape_partialmethod_stores_a_real_module", ["SecurityError", 42]),
+        ("escape_zoneinfo_from_file", [["SecurityError"] * 8, "Europe/Paris"]),
         (
             "escape_library_subscript_through_a_type_slot",
             [["SecurityError"] * 4, {"b": 2, "a": 1}, [2, 1], 2, {"a": 1}, 1, True],
