@@ -242,8 +242,12 @@ def _died_reply(exit_info: tuple[int, int] | None, cpu_s: int, memory_mb: int) -
         # an operator. RLIMIT_AS normally stops memory growth first, so no limit is claimed.
         return _crash_reply("the worker was killed (SIGKILL) from outside, e.g. by the out-of-memory killer")
     if sig == signal.SIGSEGV:
-        return _limit_reply(
-            "memory", "MemoryError", f"the interpreter crashed (C stack or the {memory_mb} MB memory limit)"
+        # A recursion in C deeper than the C stack (hash of a tuple nested a million deep),
+        # or a fault in C code: the one an exploit of a memory-safety bug leaves when it
+        # fails. Not a limit the service set, and worth an operator's look.
+        log.warning("a worker crashed with SIGSEGV (deep C recursion, or a fault in C code)")
+        return _crash_reply(
+            "the interpreter crashed (SIGSEGV): a recursion deeper than the C stack, or a fault in C code"
         )
     return _crash_reply(f"the worker was killed by {signal.Signals(sig).name}")
 

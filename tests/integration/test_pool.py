@@ -597,3 +597,15 @@ def test_a_value_the_program_let_go_is_not_kept_by_a_temporary(code: str) -> Non
     outcome = with_pool(lambda pool: run(pool, code))
     assert outcome.reply["error"] is None, outcome.reply
     assert outcome.reply["result"] == 150 * 2**20
+
+
+def test_a_worker_that_segfaults_is_reported_as_a_crash_not_a_limit() -> None:
+    """C recursion the recursion limit does not count (hash of a tuple nested two million
+    deep) overflows the worker's C stack: a crash, which is also what a failed exploit of
+    a memory-safety bug looks like, so it is not passed off as the memory limit."""
+    code = "t = ()\nfor i in range(2_000_000):\n    t = (t,)\nhash(t)"
+    outcome = with_pool(lambda pool: run(pool, code, timeout_s=20))
+    assert outcome.reply["limit"] is None
+    assert outcome.reply["error"] is not None
+    assert outcome.reply["error"]["type"] == "WorkerCrashed"
+    assert "SIGSEGV" in outcome.reply["error"]["message"]
