@@ -2029,6 +2029,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             user_classes.add(cls)
             if not public_library_hooks(cls):  # a native write skips the write guard's names
                 _ownership.note_native_attributes(cls)
+            _ownership.settle_registrations()  # the ABC registrations its hooks asked for
             return cls
 
     return ClassFactory()

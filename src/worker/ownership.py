@@ -202,7 +202,6 @@ def end_construction(token: object, cls: type | None) -> None:
             _make_inert(claimed)
     if cls is not None and vars(cls).get(CONSTRUCTION_MARKER) is token:
         type.__delattr__(cls, CONSTRUCTION_MARKER)
-    _settle_registrations()
 
 
 def _refuse_abandoned(cls: type, *args: object, **kwargs: object) -> None:
@@ -245,16 +244,27 @@ def defer_registration(abstract: type, subclass: type, register: Callable[[type,
     _pending_registrations.append((abstract, subclass, register))
 
 
-def _settle_registrations() -> None:
+def settle_registrations() -> None:
+    """After a class statement has ended (the class factory, past its construction's
+    cleanup): the registrations whose class has finished are made, each on its own (the
+    program's __subclasshook__ runs in one and may raise: the others are made all the
+    same, and the first error is the statement's, as it would have been from the
+    __init_subclass__ that asked)."""
     if not _pending_registrations:
         return
     pending = list(_pending_registrations)
     _pending_registrations.clear()
+    failure: BaseException | None = None
     for abstract, subclass, register in pending:
         if construction_failed(subclass):
             continue
-        if unfinished(subclass) or not register(abstract, subclass):
-            _pending_registrations.append((abstract, subclass, register))
+        try:
+            if unfinished(subclass) or not register(abstract, subclass):
+                _pending_registrations.append((abstract, subclass, register))
+        except Exception as error:  # noqa: BLE001 - the program's hook; reported below
+            failure = failure or error
+    if failure is not None:
+        raise failure
 
 
 def building_a_class() -> bool:
