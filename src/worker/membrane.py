@@ -558,7 +558,10 @@ def _sealed_operator(function: types.FunctionType) -> types.FunctionType:
     if function.__name__ in _RESULT_ONLY:
 
         def operator(*args: Any, **kwargs: Any) -> Any:
-            return admitted_result(function(*args, **kwargs))
+            # The value itself, and a tuple's own elements: these mostly hand back what the
+            # program stored (UserList's item, ChainMap's value), and a walk into every
+            # list a record holds made iterating a UserList of records quadratic.
+            return _admitted_shallow(function(*args, **kwargs))
 
     elif function.__name__ == "__call__":
 
@@ -1234,6 +1237,18 @@ def admit(value: Any, /) -> Any:
 #: The containers whose elements admitted_nested looks into (exact types: a subclass is
 #: a class of the program's, admitted as such).
 _NESTED = frozenset({tuple, list, set, frozenset, dict})
+
+
+def _admitted_shallow(result: Any) -> Any:
+    """``result`` through the membrane, and if it is a tuple, each of its elements (not
+    what they hold in turn)."""
+    kind = builtins.type(result)
+    if kind is tuple:
+        for item in result:
+            if builtins.type(item) not in PLAIN and admit(item) is not item:
+                return tuple(admit(item) for item in result)
+        return result
+    return result if kind in PLAIN else admit(result)
 
 
 def admitted_result(result: Any) -> Any:

@@ -2076,3 +2076,22 @@ def test_an_exception_whose_field_cannot_be_judged_is_still_bound(proxies: Proxi
         "try:\n    r = LW(len, None, False, tuple)('ab')\nexcept Exception as e:\n    r = type(e).__name__\nr"
     )
     assert run(code, proxies).reply["error"] is None
+
+
+def _plant_records(box: list[Any]) -> None:
+    """Records whose list holds a value the program may not hold, as only a test can."""
+    box.extend((i, [os.getpid]) for i in range(3))
+
+
+def test_a_sealed_subscript_admits_what_it_returns_one_level_deep(proxies: Proxies) -> None:
+    """A library __getitem__ (UserList's) hands back what the program stored: its result
+    and a tuple's elements pass the membrane, and what they hold is checked when read, as
+    in any list. Walking every record to its leaves made iterating a UserList of records
+    quadratic (pass 64)."""
+    code = (
+        "import collections\nbox = []\nplant(box)\nrecords = collections.UserList(box)\n"
+        "kept = [len(r[1]) for r in records]\n"
+        "try:\n    records[0][1][0]\n    read = 'read'\nexcept Exception as e:\n    read = type(e).__name__\n"
+        "[kept, read]"
+    )
+    assert run(code, proxies, context={"plant": _plant_records}).result == [[1, 1, 1], "SecurityError"]
