@@ -1484,7 +1484,7 @@ def _refuse_smuggled_names(value: object) -> None:
     real setattr would set it (``__class__`` made the copy an instance of a library class)."""
     try:
         namespace = object.__getattribute__(value, "__dict__")
-    except Exception:  # noqa: BLE001 - no instance dict: no instance-level hook
+    except AttributeError:  # no instance dict: no instance-level hook (anything else fails closed)
         return
     if type(namespace) is not dict:
         return
