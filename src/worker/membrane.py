@@ -235,6 +235,12 @@ _EXCEPTION_OBJECT_FIELDS = {
 _EXCEPTION_FIELDS: dict[type, tuple[Any, ...]] = {}
 
 
+#: An exception's own dict (BaseException's descriptor, whatever a subclass defines), and
+#: the key that marks a MemoryError the program has held.
+_EXCEPTION_DICT: Any = vars(BaseException)["__dict__"]
+_HELD_MARK = "_sandbox_held_by_the_program"
+
+
 def _exception_fields(kind: type) -> tuple[Any, ...]:
     """The C descriptors of those fields for exceptions of ``kind`` (a subclass's
     property of the same name is not what library code set)."""
@@ -655,8 +661,6 @@ class Membrane:
         #: The catalogue's refused classes and functions (configure).
         self._refused_members: list[object] = []
         self._refused_ids: set[int] = set()
-        #: The MemoryErrors the program has held (runner.py: never the memory limit).
-        self._memory_errors: dict[int, BaseException] = {}
         #: Makes a class the program's if one of its class statements is building it
         #: (ownership.py; a class reaches __set_name__/__init_subclass__ before the
         #: statement returns it).
@@ -985,13 +989,20 @@ class Membrane:
         return False
 
     def held_memory_error(self, error: BaseException) -> bool:
-        return self._memory_errors.get(id(error)) is error
+        """Whether the program has held ``error`` (runner.py: then never the memory limit).
+        A mark in the exception's own dict, not a reference: a registry kept every
+        MemoryError the program made (with its message and traceback) until the job ended."""
+        own = _EXCEPTION_DICT.__get__(error)
+        return builtins.type(own) is dict and own.get(_HELD_MARK) is True
 
     def admit_slow(self, value: Any) -> Any:
         """The decision for a value whose type is not known to be plain."""
         kind = builtins.type(value)
         if kind is MemoryError:
-            self._memory_errors[id(value)] = value  # held here, so its id stays its own
+            # A private name on a builtin exception: the write guard refuses it to the
+            # program; the interpreter clears it when the object is freed (MemoryError's
+            # free list reuses objects).
+            _EXCEPTION_DICT.__get__(value)[_HELD_MARK] = True
             self._admit_exception(value)
             return value
         if kind in _BUILTIN_EXCEPTIONS or self._exception_kinds.get(id(kind)) is kind:

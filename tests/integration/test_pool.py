@@ -609,3 +609,17 @@ def test_a_worker_that_segfaults_is_reported_as_a_crash_not_a_limit() -> None:
     assert outcome.reply["error"] is not None
     assert outcome.reply["error"]["type"] == "WorkerCrashed"
     assert "SIGSEGV" in outcome.reply["error"]["message"]
+
+
+def test_memory_errors_the_program_raised_and_dropped_are_given_back() -> None:
+    """The membrane remembered each MemoryError the program held by keeping it (with its
+    message) for the whole job: 100 of 4 MB each left no room for 50 MB after them (pass
+    64). It marks them instead."""
+    code = (
+        "made = 0\nfor i in range(100):\n    try:\n        payload = 'x' * 4_000_000\n        made += 1\n"
+        "        raise MemoryError(payload)\n    except MemoryError as e:\n        pass\npayload = None\n"
+        "[made, len('y' * 50_000_000)]"
+    )
+    outcome = with_pool(lambda pool: run(pool, code, timeout_s=20))
+    assert outcome.reply["error"] is None, outcome.reply
+    assert outcome.reply["result"] == [100, 50_000_000]
