@@ -68,7 +68,7 @@ _NOT_STARTED = dis.opmap.get("RETURN_GENERATOR", -1)
 def _made_by_the_program(exc: BaseException) -> bool:
     """True if this MemoryError is the program's own, not the memory limit: the interpreter
     raises exactly MemoryError, where an allocation fails. The program's are a subclass, an
-    instance it held (``MemoryError()`` passes the membrane, which remembers it), one a
+    instance it held (``MemoryError()`` passes the membrane, which marks it), one a
     ``raise`` made (its own, or a library's raising what it was handed), or one thrown into
     a suspended or unstarted generator (``gen.throw(MemoryError)``).
     Where an exception was first raised is the innermost entry of its traceback."""
