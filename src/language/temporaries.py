@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from .names import is_temporary
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-_ENDS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 
 
 def release(tree: ast.Module) -> None:
@@ -54,7 +53,7 @@ def _release_in(block: list[ast.stmt]) -> None:
     after: dict[int, list[str]] = {}
     for name in sorted(stored):
         index = last_use[name]
-        if not isinstance(block[index], _ENDS):
+        if not isinstance(block[index], ast.Raise):  # the only statement a module's body ends at
             after.setdefault(index, []).append(name)
     for index in sorted(after, reverse=True):
         names = after[index]

@@ -109,18 +109,15 @@ class ProgramChecker:
         return await asyncio.shield(checking)
 
     async def _check_in_turn(self, code: str, key: bytes) -> PreparedProgram:
-        cached = self._cache.get(key)  # checked meanwhile, while this one waited its turn
-        if cached is not None:
-            self._turn.release()
-            self._pending -= 1
-            return cached
         try:
-            prepared = await self._check(code)
+            # Checked meanwhile (a copy that was ahead of this one in the line)?
+            cached = self._cache.get(key)
+            prepared = cached if cached is not None else await self._check(code)
         finally:
             self._turn.release()
             self._pending -= 1
         if not _uncheckable(prepared):
-            self._remember(key, prepared)
+            self._remember(key, prepared)  # nothing if it was cached
         return prepared
 
     async def _check(self, code: str) -> PreparedProgram:

@@ -1090,9 +1090,10 @@ class Membrane:
         if kind is types.BuiltinFunctionType or kind is BUILTIN_METHOD_TYPE:
             owner = value.__self__
             refused_owners = _REFUSED_C_METHODS.get(value.__name__)
-            owner_class = owner if isinstance(owner, builtins.type) else builtins.type(owner)
-            if refused_owners is not None and issubclass(owner_class, refused_owners):
-                raise refuse(f"{owner_class.__name__}.{value.__name__}, a C parser of the program's bytes")
+            if refused_owners is not None:
+                owner_class = owner if isinstance(owner, builtins.type) else builtins.type(owner)
+                if issubclass(owner_class, refused_owners):
+                    raise refuse(f"{owner_class.__name__}.{value.__name__}, a C parser of the program's bytes")
             if isinstance(owner, types.ModuleType):  # a module's function: only those offered
                 if id(value) in self._offered_ids:
                     return value
