@@ -842,6 +842,116 @@ make_call_through(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return (PyObject *)self;
 }
 
+/* plain_throughout(plain, value): whether value, an exact tuple, list, set, frozenset or
+ * dict, holds at any depth (through containers of those exact types) only values whose
+ * exact types are in plain: membrane.admitted_nested's common case, answered without a
+ * walk in Python (an exception carrying a long list, a crossing returning records). No
+ * Python code runs meanwhile (a type's hash and equality are its identity: the program's
+ * one metaclass is ABCMeta), so no container changes under the walk. */
+static int
+is_nested(PyObject *value)
+{
+    return PyTuple_CheckExact(value) || PyList_CheckExact(value) || PyDict_CheckExact(value) ||
+           PyAnySet_CheckExact(value);
+}
+
+/* 1 if item is plain (a container is pushed, to be looked into), 0 if not, -1 on error.
+ * *last: the type last found plain (containers are mostly of one type). */
+static int
+plain_item(PyObject *plain, PyObject *pending, PyObject *item, PyTypeObject **last)
+{
+    if (Py_TYPE(item) == *last) {
+        return 1;
+    }
+    if (is_nested(item)) {
+        return PyList_Append(pending, item) < 0 ? -1 : 1;
+    }
+    int verdict = PySet_Contains(plain, (PyObject *)Py_TYPE(item));
+    if (verdict == 1) {
+        *last = Py_TYPE(item); /* plain stays plain while no Python code runs */
+    }
+    return verdict;
+}
+
+static int
+plain_elements(PyObject *plain, PyObject *pending, PyObject *container)
+{
+    int verdict = 1;
+    PyTypeObject *last = NULL;
+    if (PyDict_CheckExact(container)) {
+        Py_ssize_t position = 0;
+        PyObject *key, *value;
+        while (verdict == 1 && PyDict_Next(container, &position, &key, &value)) {
+            verdict = plain_item(plain, pending, key, &last);
+            if (verdict == 1) {
+                verdict = plain_item(plain, pending, value, &last);
+            }
+        }
+    }
+    else if (PyAnySet_CheckExact(container)) {
+        Py_ssize_t position = 0;
+        PyObject *key;
+        Py_hash_t hash;
+        while (verdict == 1 && _PySet_NextEntry(container, &position, &key, &hash)) {
+            verdict = plain_item(plain, pending, key, &last);
+        }
+    }
+    else {
+        PyObject **items = PySequence_Fast_ITEMS(container); /* an exact tuple or list */
+        Py_ssize_t size = PySequence_Fast_GET_SIZE(container);
+        for (Py_ssize_t i = 0; verdict == 1 && i < size; i++) {
+            verdict = plain_item(plain, pending, items[i], &last);
+        }
+    }
+    return verdict;
+}
+
+static PyObject *
+plain_throughout(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyAnySet_Check(args[0]) || !is_nested(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "plain_throughout(plain, container)");
+        return NULL;
+    }
+    PyObject *plain = args[0];
+    PyObject *pending = PyList_New(0); /* a stack: depth first, only what is still to look into */
+    PyObject *seen = PySet_New(NULL);
+    int verdict = (pending == NULL || seen == NULL) ? -1 : PyList_Append(pending, args[1]) < 0 ? -1 : 1;
+    while (verdict == 1 && PyList_GET_SIZE(pending) > 0) {
+        Py_ssize_t last = PyList_GET_SIZE(pending) - 1;
+        PyObject *container = Py_NewRef(PyList_GET_ITEM(pending, last));
+        if (PyList_SetSlice(pending, last, last + 1, NULL) < 0) {
+            Py_DECREF(container);
+            verdict = -1;
+            break;
+        }
+        /* Held by this function and one referrer only: reached once (by that referrer,
+         * looked into once). Anything else (shared, or in a cycle) is remembered. */
+        int known = 0;
+        if (Py_REFCNT(container) > 2) {
+            PyObject *key = PyLong_FromVoidPtr(container);
+            known = key == NULL ? -1 : PySet_Contains(seen, key);
+            if (known == 0 && PySet_Add(seen, key) < 0) {
+                known = -1;
+            }
+            Py_XDECREF(key);
+        }
+        if (known == 0) {
+            verdict = plain_elements(plain, pending, container);
+        }
+        else if (known < 0) {
+            verdict = -1;
+        }
+        Py_DECREF(container);
+    }
+    Py_XDECREF(pending);
+    Py_XDECREF(seen);
+    if (verdict < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(verdict);
+}
+
 static PyMethodDef module_methods[] = {
     {"make_getattr", (PyCFunction)(void (*)(void))make_getattr, METH_FASTCALL,
      "make_getattr(public_names, plain, opaque, source_filename, fallback, classify, method_crossings, "
@@ -854,6 +964,8 @@ static PyMethodDef module_methods[] = {
      "make_admitting_iter(plain, admit, unpack, safe_point)"},
     {"make_call_through", (PyCFunction)(void (*)(void))make_call_through, METH_FASTCALL,
      "make_call_through(plain, fallback, admitted_nested, admit)"},
+    {"plain_throughout", (PyCFunction)(void (*)(void))plain_throughout, METH_FASTCALL,
+     "plain_throughout(plain, container)"},
     {"make_write_attribute", (PyCFunction)(void (*)(void))make_write_attribute, METH_FASTCALL,
      "make_write_attribute(plain, writable, fallback, private_names, private_kinds)"},
     {NULL, NULL, 0, NULL},

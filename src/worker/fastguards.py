@@ -155,3 +155,11 @@ def accelerated_admitting_iter(
     if not available():
         return fallback
     return _fastguards.make_admitting_iter(plain, admit, unpack, safe_point)  # type: ignore[no-any-return]
+
+
+def plain_throughout_check() -> Callable[[set[type], Any], bool] | None:
+    """``plain_throughout(plain, container)``: whether an exact tuple, list, set,
+    frozenset or dict holds, at any depth through containers of those types, only values
+    whose exact types are in ``plain`` (membrane.admitted_nested's common case); None
+    where the C half is not built."""
+    return None if _fastguards is None else _fastguards.plain_throughout

@@ -79,6 +79,7 @@ from .membrane import (
     METHOD_CROSSINGS,
     OFFERED_IDS,
     PLAIN,
+    SANDBOX_MARKS,
     AdmittedContext,
     ClosureCell,
     GuardedAlias,
@@ -530,7 +531,7 @@ class CheckedInstanceDict(dict):  # type: ignore[type-arg]
 def _checked_instance_dict(owner: object, value: dict[str, Any]) -> dict[str, Any]:
     if builtins.type(value) is not dict:
         raise SecurityError("this object's __dict__ cannot be used in the sandbox")
-    checked = CheckedInstanceDict({key: admit(item) for key, item in value.items()})
+    checked = CheckedInstanceDict({key: admit(item) for key, item in value.items() if key not in SANDBOX_MARKS})
     checked._owner = owner  # noqa: SLF001 - its own slot, set once
     return checked
 

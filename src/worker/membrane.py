@@ -49,6 +49,7 @@ from typing import Any, cast
 
 from ..language.names import CLASS_HOOKS, DEFINABLE_METHODS, OPERATOR_METHODS, REFUSED_C_METHOD_NAMES, is_dunder
 from ..language.policy import SOURCE_FILENAME
+from .fastguards import plain_throughout_check
 from .formatting import wrap_format
 from .proxies import TABLE_TYPES, ModuleProxy, TableCopies
 from .refusal import SecurityError
@@ -236,9 +237,14 @@ _EXCEPTION_FIELDS: dict[type, tuple[Any, ...]] = {}
 
 
 #: An exception's own dict (BaseException's descriptor, whatever a subclass defines), and
-#: the key that marks a MemoryError the program has held.
+#: the keys the membrane writes there: the mark of a MemoryError the program has held, and
+#: the args tuple it last admitted (a program could copy the key, never the tuple: every
+#: route to it passes the membrane, which hands out a copy when it replaces an item).
 _EXCEPTION_DICT: Any = vars(BaseException)["__dict__"]
 _HELD_MARK = "_sandbox_held_by_the_program"
+_ADMITTED_ARGS = "_sandbox_admitted_args"
+#: Keys of the sandbox's own in an instance dict, never shown to the program.
+SANDBOX_MARKS = frozenset({_HELD_MARK, _ADMITTED_ARGS})
 
 
 def _exception_fields(kind: type) -> tuple[Any, ...]:
@@ -1182,9 +1188,14 @@ class Membrane:
         for item in args:  # a loop: this runs for every exception the program raises
             kind = builtins.type(item)
             if kind not in PLAIN or kind in _NESTED:
-                admitted = admitted_nested(args)
-                if admitted is not args:
-                    _ARGS.__set__(exc, admitted)
+                # Walked once per args tuple, not at every raise and `except ... as` (a
+                # re-raised error carrying a long list was walked each time).
+                own = _EXCEPTION_DICT.__get__(exc)
+                if dict.get(own, _ADMITTED_ARGS) is not args:
+                    admitted = admitted_nested(args)
+                    if admitted is not args:
+                        _ARGS.__set__(exc, admitted)
+                    dict.__setitem__(own, _ADMITTED_ARGS, admitted)
                 break
         fields = _EXCEPTION_FIELDS.get(builtins.type(exc))
         for field in _exception_fields(builtins.type(exc)) if fields is None else fields:
@@ -1273,6 +1284,16 @@ def admitted_result(result: Any) -> Any:
     return result if kind in PLAIN else admit(result)
 
 
+#: fastguards.plain_throughout where the guards run in C (select_nested_check).
+_plain_throughout: Callable[[set[type], Any], bool] | None = None
+
+
+def select_nested_check(accelerated: bool) -> None:
+    """admitted_nested follows the guards' mode (runner.build_environment): C or Python."""
+    global _plain_throughout  # one mode per process at a time, as for the guards
+    _plain_throughout = plain_throughout_check() if accelerated else None
+
+
 def admitted_nested(value: Any) -> Any:
     """A container library code made (an exception's args, a function's tuple), every
     element through the membrane, and the elements of the containers inside it too: C
@@ -1282,7 +1303,10 @@ def admitted_nested(value: Any) -> Any:
     as the program made it (and a list may hold itself)."""
     if builtins.type(value) not in _NESTED:
         return admit(value)
-    if builtins.type(value) is not dict and all(
+    if _plain_throughout is not None:
+        if _plain_throughout(PLAIN, value):  # the common case, decided in C at any depth
+            return value
+    elif builtins.type(value) is not dict and all(
         builtins.type(item) in PLAIN and builtins.type(item) not in _NESTED for item in value
     ):
         return value

@@ -212,6 +212,7 @@ def build_environment(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str
     global _built  # a per-process cache; see _built
     accelerated = fastguards.available()  # switched per process (tests compare both)
     select_call_through(accelerated)
+    membrane.select_nested_check(accelerated)
     if _built is not None and _built[0] is proxies and _built[1] == allowed and _built[2] == accelerated:
         return _built[3]
     table = safe_builtins(proxies, allowed, CURRENT_JOB)

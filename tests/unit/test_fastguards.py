@@ -347,3 +347,53 @@ def test_a_crossing_calls_through_as_the_python_version_does(
         for through in (crossing._CALL_THROUGH_C, crossing._call_through_python)
     ]
     assert outcomes[0] == outcomes[1]
+
+
+def _shared_and_cyclic() -> list[object]:
+    shared = [1, "a"]
+    looped: list[object] = [1]
+    looped.append(looped)
+    deep: object = (os,)
+    for _ in range(2000):  # deeper than the interpreter's recursion limit
+        deep = [deep]
+    diamond: object = (1,)
+    for _ in range(64):  # 2**64 paths, 64 containers: each looked into once
+        diamond = (diamond, diamond)
+    return [
+        [(i, shared) for i in range(50)],
+        looped,
+        deep,
+        diamond,
+        {"k": {frozenset({1, 2}): [1.5, None, b"x"]}},
+        {1: os},
+        {os: 1},
+        {(1, os.getpid)},
+        frozenset({(1, (2, (3, sys._getframe())))}),
+        [looped, [shared, shared, (shared, [type])]],
+        (),
+        [[[]]],
+    ]
+
+
+@requires_c
+@pytest.mark.parametrize("index", range(12))
+def test_the_c_walk_over_nested_containers_agrees_with_the_python_one(proxies: Proxies, index: int) -> None:
+    """admitted_nested's common case in C (every value plain at any depth, shared
+    containers and cycles looked into once): the same answer as the Python walk."""
+    from src.worker import membrane
+
+    run("1", proxies)  # the membrane configured for this catalogue
+    value = _shared_and_cyclic()[index]
+    check = fastguards.plain_throughout_check()
+    assert check is not None
+
+    def python_walk() -> bool:
+        try:
+            membrane.select_nested_check(False)
+            return membrane.admitted_nested(value) is value
+        except Exception:  # noqa: BLE001 - a refusal: not plain
+            return False
+        finally:
+            membrane.select_nested_check(True)
+
+    assert check(membrane.PLAIN, value) is python_walk()
