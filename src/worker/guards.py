@@ -83,7 +83,6 @@ from .membrane import (
     AdmittedContext,
     ClosureCell,
     GuardedAlias,
-    UnboundMethod,
     admit,
     admit_capture,
     admit_each,
@@ -95,6 +94,7 @@ from .membrane import (
     admitted_nested,
     delegated_iterator,
     plain_by_construction,
+    unbound_through_class,
 )
 from .native_calls import native_method_tables
 from .ownership import (
@@ -564,12 +564,7 @@ def _held_unbound(obj: object, name: str, value: Any) -> Any:
         owner, classes = obj, obj.__mro__
     else:
         return value
-    for klass in classes:
-        if name in vars(klass):
-            if builtins.type(vars(klass)[name]) is not types.FunctionType:
-                return value  # a staticmethod (or a descriptor): no self to check
-            break
-    return UnboundMethod(value, owner)
+    return unbound_through_class(owner, classes, name, value)
 
 
 #: Names found ordinary (public, not careful) by the fast path, so the next lookup of the

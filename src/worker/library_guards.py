@@ -50,7 +50,7 @@ from .guards import (
     sanitize_match_args,
     type_of,
 )
-from .membrane import UnboundMethod, admit
+from .membrane import UnboundMethod, admit, unbound_through_class
 from .ownership import is_user_class
 from .proxies import ModuleProxy, link_proxies, public_attrs
 from .refusal import SecurityError
@@ -1414,6 +1414,29 @@ def guard_generic_alias_call() -> None:
     alias.__call__ = __call__
 
 
+def guard_generic_alias_forwarding() -> None:
+    """``Annotated[UserString, 0].encode``: typing's alias answers any other public name
+    with its origin's, through the real getattr, so library code reading a method off an
+    alias the program passed it (difflib's ``line.encode(...)``, base64's ``input.read(n)``)
+    got the class's plain function and ran it with its own first argument as ``self``. In
+    this process a function read through a class origin is the checked UnboundMethod, as
+    the program's own ``Cls.method`` is: callable on an instance of that class only."""
+    alias = typing._BaseGenericAlias  # type: ignore[attr-defined]  # noqa: SLF001 - the one place the read is
+    original = alias.__getattr__
+    if getattr(original, "sandbox_guarded", False):
+        return
+
+    def __getattr__(self: Any, attr: str) -> Any:
+        value = original(self, attr)
+        origin = vars(self).get("__origin__")
+        if isinstance(origin, type) and attr not in {"__origin__", "__args__"}:
+            return unbound_through_class(origin, origin.__mro__, attr, value)
+        return value
+
+    __getattr__.sandbox_guarded = True  # type: ignore[attr-defined]
+    alias.__getattr__ = __getattr__
+
+
 def guard_copy_reconstruct() -> None:
     """Guard the sink of the reduce protocol in this process's ``copy`` module.
 
@@ -1725,6 +1748,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         guard_user_string_format()
     if "typing" in allowed:
         guard_generic_alias_call()
+        guard_generic_alias_forwarding()
     if "string" in allowed:
         guard_string_formatter()
     if "typing" in allowed:

@@ -155,6 +155,20 @@ class ClosureCell:
         return self
 
 
+def unbound_through_class(owner: type, classes: Iterable[type], name: str, value: Any) -> Any:
+    """``value``, read as ``name`` through the class ``owner`` (found in ``classes``, its
+    MRO or the part of it a ``super()`` searches): a library class's function is the
+    checked UnboundMethod, a static method or any other value what it is."""
+    if builtins.type(value) is not types.FunctionType or value.__code__.co_filename == SOURCE_FILENAME:
+        return value
+    for klass in classes:
+        if name in vars(klass):
+            if builtins.type(vars(klass)[name]) is not types.FunctionType:
+                return value  # a staticmethod (or a descriptor): no self to check
+            break
+    return UnboundMethod(value, owner)
+
+
 class GuardedAlias(types.GenericAlias):
     """``types.GenericAlias`` as the program holds it (``list[int]``, ``C[int]`` through a
     library base's ``__class_getitem__ = classmethod(GenericAlias)``). Calling the C alias
@@ -187,6 +201,17 @@ class GuardedAlias(types.GenericAlias):
     def __reduce__(self) -> Any:
         return GuardedAlias, (self.__origin__, self.__args__)
 
+    def __getattribute__(self, name: str) -> Any:
+        # The C alias forwards every other name to its origin with the real getattr: library
+        # code reading a method off an alias the program passed it (difflib's
+        # `line.encode(...)`) got the class's plain function, to run on its own first
+        # argument as `self`.
+        value = super().__getattribute__(name)
+        origin = types.GenericAlias.__dict__["__origin__"].__get__(self)
+        if isinstance(origin, type) and name not in _ALIAS_OWN_NAMES:
+            return unbound_through_class(origin, origin.__mro__, name, value)
+        return value
+
     def __iter__(self) -> Any:
         # The C alias yields a starred alias of the exact C class, outside this one's
         # rules (`(*alias,)`, `map(operator.call, alias, ...)`): the unpacking of
@@ -196,6 +221,9 @@ class GuardedAlias(types.GenericAlias):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError("GenericAlias cannot be subclassed in the sandbox")
 
+
+#: What the C alias answers itself (the rest it reads on its origin).
+_ALIAS_OWN_NAMES = frozenset(dir(types.GenericAlias))
 
 # Shown as the class it stands in for; its module is one the membrane admits classes of.
 GuardedAlias.__module__, GuardedAlias.__name__, GuardedAlias.__qualname__ = "types", "GenericAlias", "GenericAlias"
@@ -1046,6 +1074,8 @@ class Membrane:
             callable_alias = vars(value).get("_inst", True) is not False
             if callable_alias and builtins.type(origin) not in PLAIN and self.admit(origin) is not origin:
                 raise refuse(f"a typing alias of {builtins.type(origin).__name__}")
+            if kind not in self._sealed_classes:
+                self._seal_mro(kind)  # its operators, as any library class's instance's
             return value
         refused = _REFUSED_INSTANCES.get(kind)
         if refused is not None:

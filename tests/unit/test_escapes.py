@@ -224,6 +224,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_partialmethod_stores_a_real_module", ["SecurityError", 42]),
         ("escape_zoneinfo_from_file", [["SecurityError"] * 8, "Europe/Paris"]),
         (
+            "escape_alias_forwards_a_library_method",
+            [["SecurityError"] * 5, "b'h\\xc3\\xa9llo'", "'A'", "typing.List[int]"],
+        ),
+        (
             "escape_library_subscript_through_a_type_slot",
             [["SecurityError"] * 4, {"b": 2, "a": 1}, [2, 1], 2, {"a": 1}, 1, True],
         ),

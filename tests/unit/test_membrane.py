@@ -757,6 +757,45 @@ def test_every_python_operator_of_an_offered_class_is_sealed(proxies: Proxies) -
     assert any(cls.__name__ == "Set" for cls in classes)  # the check saw the mixins
 
 
+def test_the_operators_of_a_typing_alias_made_by_the_program_are_sealed(proxies: Proxies) -> None:
+    """typing's alias classes (``List[int] | x`` runs ``_GenericAlias.__or__``) are
+    sealed when one of their instances first reaches the program, as any library class's."""
+    from src.language.names import OPERATOR_METHODS
+
+    outcome = run(
+        "import typing\n"
+        "T = typing.TypeVar('T')\n"
+        "P = typing.ParamSpec('P')\n"
+        "class G(typing.Generic[T]): pass\n"
+        "aliases = [typing.List[int], typing.Callable[[int], str], typing.Tuple[int, str],\n"
+        "    typing.Union[int, str], typing.Literal[1, 2], typing.Annotated[int, 0], G[int],\n"
+        "    typing.Callable[typing.Concatenate[int, P], int], typing.Optional[int]]\n"
+        "len(aliases)",  # not type(a): that would judge (and seal) each class by that route
+        proxies,
+    )
+    assert outcome.result == 9
+    kinds = _all_subclasses(typing._BaseGenericAlias)  # type: ignore[attr-defined]
+    kinds = [k for k in kinds if k.__name__ in {"_GenericAlias", "_UnionGenericAlias", "_AnnotatedAlias"}]
+    assert len(kinds) == 3
+    unsealed = [
+        f"{klass.__qualname__}.{name}"
+        for kind in kinds
+        for klass in kind.__mro__
+        for name in (OPERATOR_METHODS | {"__getitem__"}).intersection(vars(klass))
+        if isinstance(vars(klass)[name], types.FunctionType) and vars(klass)[name] not in membrane.SEALED_OPERATORS
+    ]
+    assert unsealed == []
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    found, pending = [], [cls]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        pending.extend(current.__subclasses__())
+    return found
+
+
 LIBRARY_OPERATORS = [
     pytest.param("import collections\n(collections.Counter('aab') + collections.Counter('b'))['b']", 2, id="counter"),
     pytest.param(
