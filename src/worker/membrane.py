@@ -31,12 +31,15 @@ import builtins
 import collections
 import contextlib
 import dataclasses
+import difflib
 import enum
 import functools
 import gc
 import ipaddress
 import itertools
+import json
 import operator
+import pprint
 import re
 import struct
 import sys
@@ -487,6 +490,18 @@ _CALLABLE_HOLDERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
     property: _slots(property, "fget", "fset", "fdel"),
     contextlib.closing: _instance_fields("thing"),
     contextlib.nullcontext: _instance_fields("enter_result"),
+    # Library objects that keep a callable (or an object whose methods they call) from
+    # their constructor and call it later: C code constructs them positionally
+    # (map(difflib.Differ, fs, gs)) from values no guard has seen.
+    difflib.SequenceMatcher: _instance_fields("isjunk"),
+    difflib.Differ: _instance_fields("linejunk", "charjunk"),
+    difflib.HtmlDiff: _instance_fields("_linejunk", "_charjunk"),
+    json.JSONDecoder: _instance_fields(
+        "object_hook", "object_pairs_hook", "parse_float", "parse_int", "parse_constant"
+    ),
+    json.JSONEncoder: _instance_fields("default"),
+    # Its stream, unless it is the default (sys.stdout when it was made, read-out refused).
+    pprint.PrettyPrinter: lambda printer: tuple(s for s in _instance_fields("_stream")(printer) if s is not sys.stdout),
     # Objects that call a function they hold (each step of an iterator, a missing key of a
     # defaultdict): C code builds them over whatever it holds (map(map, [f], ...)). What
     # an iterator holds is what the collector sees it hold; a defaultdict, its factory
