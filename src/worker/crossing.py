@@ -51,13 +51,14 @@ def crossing(function: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def method_crossing(method: types.MethodType) -> Callable[..., Any]:
+def method_crossing(method: types.MethodType | types.BuiltinMethodType) -> Callable[..., Any]:
     """A library method as the program holds it (``counter.most_common``, ``super().f``):
     the crossing of its function, made once per function and carrying only its names,
     bound to the method's object. (The object comes first among the admitted arguments:
     it is one the membrane let the program hold.) A method over anything but a function
-    (``classmethod(GenericAlias)``) gets a crossing of its own each time."""
-    function = method.__func__
+    (``classmethod(GenericAlias)``, a C class's ``__class_getitem__`` bound to a class)
+    gets a crossing of its own each time."""
+    function = getattr(method, "__func__", method)
     if builtins.type(function) is types.FunctionType and function in ORIGINALS:
         return method  # already a crossing, bound
     if builtins.type(function) is not types.FunctionType:

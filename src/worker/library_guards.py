@@ -12,6 +12,7 @@ import _string
 import abc
 import builtins
 import collections
+import collections.abc
 import contextlib
 import copy
 import copyreg
@@ -1371,6 +1372,23 @@ def guard_user_string_format() -> None:
     user_string.format_map = format_map  # type: ignore[method-assign]
 
 
+def guard_callable_alias_unpacking() -> None:
+    """``collections.abc.Callable[[int], str]`` is the library's own subclass of the C
+    alias, whose iteration yields a starred alias of the exact C class, outside
+    GuardedAlias's rules (``list(alias)`` handed C code that value). In this process it
+    cannot be unpacked, as GuardedAlias cannot (TypeVarTuple unpacking, which programs
+    here have no use for)."""
+    alias: Any = type(collections.abc.Callable[[int], str])
+    if getattr(vars(alias).get("__iter__"), "sandbox_guarded", False):
+        return
+
+    def __iter__(self: Any) -> Any:
+        raise TypeError("a generic alias cannot be unpacked in the sandbox")
+
+    __iter__.sandbox_guarded = True  # type: ignore[attr-defined]
+    alias.__iter__ = __iter__
+
+
 def guard_string_formatter() -> None:
     """``string.Formatter.get_field`` resolves each ``.attr`` and ``[key]`` step of a field
     with the real getattr and getitem (CVE-2023-41039). In this process it takes the
@@ -1746,6 +1764,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         guard_dataclass_fields()
     if "collections" in allowed:
         guard_user_string_format()
+        guard_callable_alias_unpacking()
     if "typing" in allowed:
         guard_generic_alias_call()
         guard_generic_alias_forwarding()

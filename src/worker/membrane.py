@@ -1158,6 +1158,11 @@ class Membrane:
                 # A bound method is as safe as the object it is bound to, held as it is: one
                 # bound to what the membrane replaces (the real type) would act on that.
                 raise refuse(f"the method {value.__name__} of a {builtins.type(owner).__name__}")
+            if value.__name__ == "__class_getitem__" and _cross is not None:
+                # A C class's hook (list's, bound to the program's subclass) makes the exact
+                # C alias, outside GuardedAlias's rules: whoever calls it (map, a key=), what
+                # it returns passes the membrane inside the call, as a library function's.
+                return _cross(value)
             # s.format reads "{0.__class__}" with the real getattr: the checked one instead,
             # whatever route brought it; any other method (or a built-in type's static
             # method, str.maketrans) as it is.

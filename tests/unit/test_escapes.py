@@ -224,6 +224,22 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_partialmethod_stores_a_real_module", ["SecurityError", 42]),
         ("escape_zoneinfo_from_file", [["SecurityError"] * 8, "Europe/Paris"]),
         (
+            "escape_c_class_hook_called_by_c_code",
+            [
+                [
+                    "a generic alias cannot be unpacked in the sandbox",
+                    "__main__.P[str]",
+                    "a generic alias cannot be unpacked in the sandbox",
+                    "__main__.Q[str]",
+                    "a generic alias cannot be unpacked in the sandbox",
+                    "collections.abc.Callable[[int], str]",
+                ],
+                "__main__.P[int]",
+                [1, 2],
+                [[3]],
+            ],
+        ),
+        (
             "escape_alias_forwards_a_library_method",
             [["SecurityError"] * 5, "b'h\\xc3\\xa9llo'", "'A'", "typing.List[int]"],
         ),
