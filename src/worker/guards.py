@@ -29,6 +29,7 @@ import calendar
 import collections
 import decimal
 import enum
+import functools
 import gc
 import importlib
 import operator
@@ -76,6 +77,7 @@ from .formatting import exact_str as exact_str  # noqa: PLC0414 - re-exported
 from .formatting import set_field_guards, wrap_format
 from .membrane import (
     BUILTIN_METHOD_TYPE,
+    MEMBRANE,
     METHOD_CROSSINGS,
     OFFERED_IDS,
     PLAIN,
@@ -92,6 +94,7 @@ from .membrane import (
     admit_unchanged,
     admit_values,
     admitted_nested,
+    collecting_classes,
     delegated_iterator,
     plain_by_construction,
     unbound_through_class,
@@ -245,7 +248,7 @@ def note_private_names_of(obj: object, name: str) -> None:
     kind = builtins.type(obj)
     noted = _ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES
     if noted.get(id(kind)) is not kind:
-        if not _instances_hold_only_the_programs_private_names(kind):
+        if not _instances_hold_only_the_programs_private_names(kind) or collecting_classes():
             return
         noted[id(kind)] = kind
     if len(PLAIN_PRIVATE_NAMES) < _MAX_PLAIN_PRIVATE_NAMES:
@@ -839,6 +842,7 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
             and is_user_class(kind)
             and not isinstance(obj, (builtins.type, super))
             and not public_library_hooks(kind)  # then the verdict depends on the name too
+            and not collecting_classes()  # no new reference to a class being freed
         ):
             writable[id(kind)] = kind
         elif not public and _type(name) is str:
@@ -965,14 +969,30 @@ def collect_at_a_safe_point() -> None:
     first, second, third = _GC_THRESHOLDS
     long_lived = _LONG_LIVED
     if old > third and long_lived[1] >= long_lived[0] // 4:
-        gc.collect(2)  # the template's heap is frozen: only the job's own objects are scanned
+        _collect(2)  # the template's heap is frozen: only the job's own objects are scanned
         long_lived[0], long_lived[1] = len(gc.get_objects(2)), 0
     elif middle > second:
         # What survives reaches the oldest generation: CPython's long_lived_pending.
         younger = len(gc.get_objects(0)) + len(gc.get_objects(1))
-        long_lived[1] += max(younger - gc.collect(1), 0)
+        long_lived[1] += max(younger - _collect(1), 0)
     elif young > first:
-        gc.collect(0)
+        _collect(0)
+
+
+def _collect(generation: int) -> int:
+    """A collection, with the program's classes out of the sandbox's tables when enough
+    were made since the last time (MEMBRANE.classes_to_release): one the program dropped
+    is freed with its generation, as CPython frees it, not kept for the whole job."""
+    classes = MEMBRANE.classes_to_release(generation)
+    if classes is None:
+        return gc.collect(generation)
+    _forget_public_hooks(classes)
+    return _ownership.release_dropped_classes(classes, functools.partial(gc.collect, generation))
+
+
+def _forget_public_hooks(classes: list[tuple[int, Any]]) -> None:
+    for _, ref in classes:
+        _PUBLIC_HOOKS.pop(ref(), None)
 
 
 #: [objects in the oldest generation after its last collection, objects that reached it
@@ -1638,12 +1658,14 @@ def public_library_hooks(kind: type) -> bool:
     found = _PUBLIC_HOOKS.get(kind)
     if found is None:
         used = _ownership.names_library_code_uses(kind)
-        found = _PUBLIC_HOOKS[kind] = any(
+        found = any(
             isinstance(name, str) and not name.startswith("_") and _is_library_hook(klass, name, used)
             for klass in kind.__mro__
             if klass is not object
             for name in list(vars(klass))
         )
+        if not collecting_classes():
+            _PUBLIC_HOOKS[kind] = found
     return found
 
 

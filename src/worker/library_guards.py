@@ -29,6 +29,7 @@ import struct
 import sys
 import types
 import typing
+import weakref
 import zoneinfo._tzpath as tzpath
 from typing import Any
 
@@ -1117,9 +1118,24 @@ def guard_abc_register() -> None:
 _FIELD_TYPES = (dataclasses._FIELD, dataclasses._FIELD_INITVAR, dataclasses._FIELD_CLASSVAR)  # type: ignore[attr-defined]  # noqa: SLF001
 
 
-#: The Field each dataclass of this process adopted, and the class (held, so an id
-#: stays its own).
-_ADOPTED_FIELDS: dict[int, tuple[dataclasses.Field[Any], type]] = {}
+#: The Field each dataclass of this process adopted (held, so an id stays its own), and
+#: the class, weakly (a dataclass the program drops is freed): an entry whose class has
+#: been freed is dropped after the collection that freed it.
+_ADOPTED_FIELDS: dict[int, tuple[dataclasses.Field[Any], weakref.ref[type]]] = {}
+
+
+def _adopted_by(field: dataclasses.Field[Any], cls: type) -> bool:
+    """Adopt ``field`` for ``cls`` unless another class adopted it first."""
+    owner = _ADOPTED_FIELDS.setdefault(id(field), (field, weakref.ref(cls)))[1]()
+    return owner is cls
+
+
+def _forget_fields_of_freed_classes() -> None:
+    for key in [key for key, (_, owner) in _ADOPTED_FIELDS.items() if owner() is None]:
+        del _ADOPTED_FIELDS[key]
+
+
+ownership.after_release(_forget_fields_of_freed_classes)
 
 
 def guard_dataclass_fields() -> None:
@@ -1199,9 +1215,7 @@ def guard_dataclass_fields() -> None:
             # plain Field keeps the name it is given, and only a new one (a Field of another
             # dataclass, renamed here, made replace()/asdict() read any attribute).
             if isinstance(value, dataclasses.Field) and (
-                type(value) is not dataclasses.Field
-                or value.name
-                or _ADOPTED_FIELDS.setdefault(id(value), (value, cls))[1] is not cls
+                type(value) is not dataclasses.Field or value.name or not _adopted_by(value, cls)
             ):
                 # Claimed for this class before the library runs the program's code: a
                 # class processed meanwhile (from a descriptor's __get__) cannot adopt it.
@@ -1250,7 +1264,7 @@ def guard_dataclass_fields() -> None:
             field = fields.get(name)
             if field is None:
                 continue
-            if _ADOPTED_FIELDS.setdefault(id(field), (field, cls))[1] is not cls:
+            if not _adopted_by(field, cls):
                 raise SecurityError(f"dataclasses: the field {name!r} was adopted by another class")
             for default in (field.default, field.default_factory):
                 # Read with getattr(cls, name) while the program's descriptors ran: one of

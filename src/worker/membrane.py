@@ -47,7 +47,7 @@ import types
 import typing
 import weakref
 import zoneinfo
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, cast
 
 from ..language.names import CLASS_HOOKS, DEFINABLE_METHODS, OPERATOR_METHODS, REFUSED_C_METHOD_NAMES, is_dunder
@@ -278,6 +278,68 @@ _ADMITTED_ARGS = "_sandbox_admitted_args"
 SANDBOX_MARKS = frozenset({_HELD_MARK, _ADMITTED_ARGS})
 
 
+#: Whether the sandbox's collector is freeing the classes the program dropped (inside
+#: Membrane.program_classes_released): a class being freed is still the program's for the
+#: finalisers that run meanwhile, though its weak references are already cleared; and no
+#: cache may take a new strong reference to a class then (it would keep a dying class).
+_collecting_classes = [False]
+
+
+def collecting_classes() -> bool:
+    return _collecting_classes[0]
+
+
+#: How many classes made since the last release make another worth its walk.
+_RELEASE_EVERY = 64
+
+_Value = typing.TypeVar("_Value")
+
+
+class ClassRegistry(typing.Generic[_Value]):
+    """Classes by identity, held weakly, each with a value: a program that makes and drops
+    classes in a loop gets their memory back, as in CPython. Keyed by ``id``, never by
+    ``==`` (a class's metaclass could answer ``==``). An entry whose class has died stays
+    until ``prune``, which runs right after the collection that freed it: until then the
+    id is still that class's (its memory is freed only at the end of the collection), and
+    a lookup during the collection finds the class being freed."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref[type], _Value]] = {}
+
+    def set(self, cls: type, value: _Value) -> None:
+        self._entries[id(cls)] = (weakref.ref(cls), value)
+
+    def lookup(self, cls: object) -> tuple[bool, _Value | None]:
+        entry = self._entries.get(id(cls))
+        if entry is None:
+            return False, None
+        alive = entry[0]()
+        if alive is cls or (alive is None and _collecting_classes[0]):
+            return True, entry[1]
+        return False, None
+
+    def __contains__(self, cls: object) -> bool:
+        return self.lookup(cls)[0]
+
+    def discard(self, cls: type) -> None:
+        if cls in self:
+            del self._entries[id(cls)]
+
+    def alive(self) -> list[tuple[int, weakref.ref[type]]]:
+        return [(key, ref) for key, (ref, _) in self._entries.items() if ref() is not None]
+
+    def prune(self, keys: Iterable[int] | None = None) -> None:
+        """Drop the entries whose class has died: all, or those under ``keys``."""
+        entries = self._entries
+        for key in list(entries) if keys is None else keys:
+            entry = entries.get(key)
+            if entry is not None and entry[0]() is None:
+                del entries[key]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 def _exception_fields(kind: type) -> tuple[Any, ...]:
     """The C descriptors of those fields for exceptions of ``kind`` (a subclass's
     property of the same name is not what library code set)."""
@@ -287,7 +349,8 @@ def _exception_fields(kind: type) -> tuple[Any, ...]:
         if issubclass(kind, klass)
         for name in names
     )
-    _EXCEPTION_FIELDS[kind] = fields
+    if not _collecting_classes[0]:
+        _EXCEPTION_FIELDS[kind] = fields
     return fields
 
 
@@ -705,8 +768,16 @@ class Membrane:
         self._builtins_tables: set[int] = set()
         #: Classes whose Python operators are sealed (held: a class is never freed anyway).
         self._sealed_classes: set[type] = set()
-        #: The running program's own classes (a worker runs one job).
-        self._program_classes: set[type] = set()
+        #: The running program's own classes (a worker runs one job), weakly; and how many
+        #: entries the registry had after the last release of dropped classes.
+        self._program_classes: ClassRegistry[None] = ClassRegistry()
+        self._released_at = 0
+        #: The classes made since the last release (id, weak reference).
+        self._recent: list[tuple[int, weakref.ref[type]]] = []
+        self._releasing_everything = False
+        #: Functions of the library's generating (namedtuple's __new__, a dataclass's
+        #: __init__) approved since the last release: dropped with their classes.
+        self._generated: list[types.FunctionType] = []
         #: The catalogue's refused classes and functions (configure).
         self._refused_members: list[object] = []
         self._refused_ids: set[int] = set()
@@ -887,7 +958,8 @@ class Membrane:
         self._unfinished = unfinished
 
     def add_program_class(self, cls: type) -> None:
-        self._program_classes.add(cls)
+        self._program_classes.set(cls, None)
+        self._recent.append((id(cls), weakref.ref(cls)))
         if _callable_holder(cls) is None and not issubclass(cls, BaseException) and not self._unfinished(cls):
             PLAIN.add(cls)  # a subclass of partial is checked as partial is; an exception's args too
         self._class_verdicts[cls] = cls
@@ -904,6 +976,60 @@ class Membrane:
         PLAIN.discard(cls)
         self._exception_kinds.clear()  # it, or a class below it, may be one
 
+    def classes_to_release(self, generation: int) -> list[tuple[int, weakref.ref[type]]] | None:
+        """Which of the program's classes to take out of the tables for a collection of
+        ``generation`` (program_classes_released), or None. A young collection frees the
+        classes made since the last release that were dropped (they are young: a class made
+        and dropped in a loop is freed as soon as CPython would free it); one of the oldest
+        generation frees any, once the program's classes have doubled since the last time
+        (each such release walks them all: a program that keeps its classes pays a constant
+        share per class)."""
+        recent = len(self._recent) >= _RELEASE_EVERY
+        self._releasing_everything = generation == 2
+        if generation == 2 and (recent or len(self._program_classes) >= 2 * self._released_at + _RELEASE_EVERY):
+            return self._program_classes.alive()
+        if recent:
+            return [(key, ref) for key, ref in self._recent if ref() is not None]
+        return None
+
+    @contextlib.contextmanager
+    def program_classes_released(self, classes: list[tuple[int, weakref.ref[type]]]) -> Iterator[None]:
+        """Run a collection (the body) with ``classes`` out of the membrane's own tables, so
+        one the program no longer holds is freed with everything it holds; those still
+        alive are put back after it."""
+        everything = self._releasing_everything
+        kept = self._take_out(classes)
+        APPROVED_FUNCTIONS.difference_update(self._generated)
+        self._generated.clear()
+        self._recent.clear()
+        _collecting_classes[0] = True
+        try:
+            yield
+        finally:
+            _collecting_classes[0] = False
+            for ref, plain in kept:
+                survivor = ref()
+                if survivor is not None:
+                    self._class_verdicts[survivor] = survivor
+                    if plain:
+                        PLAIN.add(survivor)
+            self._program_classes.prune(key for key, _ in classes)
+            if everything:
+                self._released_at = len(self._program_classes)
+
+    def _take_out(self, classes: list[tuple[int, weakref.ref[type]]]) -> list[tuple[weakref.ref[type], bool]]:
+        """A function of its own: no frame that lives through the collection holds a class."""
+        kept: list[tuple[weakref.ref[type], bool]] = []
+        for _, ref in classes:
+            cls = ref()
+            if cls is not None:
+                kept.append((ref, cls in PLAIN))
+                PLAIN.discard(cls)
+                self._class_verdicts.pop(cls, None)
+                self._exception_kinds.pop(id(cls), None)
+                _EXCEPTION_FIELDS.pop(cls, None)
+        return kept
+
     # ------------------------------------------------------------------ verdicts
 
     def _is_module_dict(self, value: object) -> bool:
@@ -917,6 +1043,8 @@ class Membrane:
         """The class itself, its stand-in, or a SecurityError to raise."""
         if self._construction_failed(cls):
             return _FAILED_STATEMENT  # whatever was decided while it was built
+        if _collecting_classes[0] and self.is_program_class(cls):
+            return cls  # its verdict is out of the table while the collector may free it
         verdict = self._class_verdicts.get(cls)
         if verdict is None:
             if self._claim_being_built(cls):  # now the program's, through add_program_class
@@ -1032,8 +1160,13 @@ class Membrane:
             # functions make (a decorator's), never a module-level helper.
             return id(function) in self._offered_ids or "." in function.__qualname__
         # Not a module's: code generated for the program (namedtuple's __new__).
-        if id(scope) in self._function_globals or not self._is_module_dict(scope):
+        if id(scope) in self._function_globals:
             APPROVED_FUNCTIONS.add(function)  # a library's: judged once
+            return True
+        if not self._is_module_dict(scope):
+            if not _collecting_classes[0]:
+                APPROVED_FUNCTIONS.add(function)
+                self._generated.append(function)  # dropped at the next release
             return True
         return False
 
@@ -1222,11 +1355,11 @@ class Membrane:
         if not self._instances_allowed(kind):
             raise refuse(f"an instance of {kind.__module__}.{kind.__qualname__}")
         if isinstance(value, BaseException):
-            if not self._unfinished(kind):
+            if not self._unfinished(kind) and not _collecting_classes[0]:
                 self._exception_kinds[id(kind)] = kind
             self._admit_exception(value)
             return value
-        if not self._unfinished(kind):
+        if not self._unfinished(kind) and not _collecting_classes[0]:
             PLAIN.add(kind)  # every instance of it is as safe as this one
         return value
 

@@ -19,7 +19,15 @@ from typing import cast
 
 from ..language.names import is_dunder
 from .crossing import admit_generated_constructor
-from .membrane import FINAL_LIBRARY_CLASSES, MEMBRANE, PLAIN, SEALED_OPERATORS, add_program_class
+from .membrane import (
+    FINAL_LIBRARY_CLASSES,
+    MEMBRANE,
+    PLAIN,
+    SEALED_OPERATORS,
+    ClassRegistry,
+    add_program_class,
+    collecting_classes,
+)
 from .proxies import ModuleProxy
 from .refusal import SecurityError
 
@@ -48,28 +56,30 @@ PRIVATE_ATTRIBUTES_OF_INSTANCES: dict[int, type] = {}
 
 class UserClasses:
     # Keyed by identity, never by ==: a program's metaclass could define __eq__ to claim
-    # that a library class is one of its own (a WeakSet compares with ==).
+    # that a library class is one of its own (a WeakSet compares with ==). Weakly: a class
+    # the program drops is freed (release_dropped_classes).
     def __init__(self) -> None:
-        self._classes: dict[int, weakref.ref[type]] = {}
+        self._classes: ClassRegistry[None] = ClassRegistry()
 
     def add(self, cls: type) -> None:
         refuse_final_bases(cls)
-        self._classes[id(cls)] = weakref.ref(cls)
+        self._classes.set(cls, None)
         admit_generated_constructor(cls)
         add_program_class(cls)  # its instances are the program's: plain to the membrane
 
     def discard(self, cls: type) -> None:
-        ref = self._classes.get(id(cls))
-        if ref is not None and ref() is cls:
-            del self._classes[id(cls)]
+        if cls in self._classes:
+            self._classes.discard(cls)
             if PUBLIC_ATTRIBUTES_WRITABLE.get(id(cls)) is cls:
                 del PUBLIC_ATTRIBUTES_WRITABLE[id(cls)]
             NATIVE_ATTRIBUTE_KINDS.discard(cls)
             PRIVATE_ATTRIBUTES_OF_INSTANCES.clear()
 
     def __contains__(self, cls: object) -> bool:
-        ref = self._classes.get(id(cls))
-        return ref is not None and ref() is cls and not construction_failed(cast(type, cls))
+        return cls in self._classes and not construction_failed(cast(type, cls))
+
+    def prune(self, keys: Iterable[int]) -> None:
+        self._classes.prune(keys)
 
 
 _current = UserClasses()
@@ -84,6 +94,54 @@ def begin_job() -> UserClasses:
     NATIVE_ATTRIBUTE_KINDS.clear()
     _pending_registrations.clear()
     return _current
+
+
+#: What else forgets the classes a release freed (library_guards' adopted fields).
+_after_release: list[Callable[[], None]] = []
+
+
+def after_release(forget: Callable[[], None]) -> None:
+    _after_release.append(forget)
+
+
+def release_dropped_classes(classes: list[tuple[int, weakref.ref[type]]], collect: Callable[[], int]) -> int:
+    """Run ``collect`` (a collection; its count is returned) with ``classes`` (the
+    program's, MEMBRANE.classes_to_release) out of every table that holds classes
+    strongly, so that one the program no longer holds is freed, as CPython frees it (a
+    loop that made a class per call kept them all and hit the memory limit). The
+    finalisers of its instances run meanwhile, the class still the program's
+    (ClassRegistry). The tables are caches, filled again as the program runs, except the
+    native-attribute set, put back for the classes still alive."""
+    native = _take_out(classes)
+    with MEMBRANE.program_classes_released(classes):
+        collected = collect()
+    for ref in native:
+        survivor = ref()
+        if survivor is not None and survivor in _current:
+            NATIVE_ATTRIBUTE_KINDS.add(survivor)
+    keys = [key for key, _ in classes]
+    _current.prune(keys)
+    _library_names.prune(keys)
+    for forget in _after_release:
+        forget()
+    return collected
+
+
+def _take_out(classes: list[tuple[int, weakref.ref[type]]]) -> list[weakref.ref[type]]:
+    """The classes out of this module's tables; those that were in the native-attribute
+    set. A function of its own: no frame that lives through the collection holds a class."""
+    native = []
+    for key, ref in classes:
+        cls = ref()
+        if cls is not None:
+            if cls in NATIVE_ATTRIBUTE_KINDS:
+                native.append(ref)
+                NATIVE_ATTRIBUTE_KINDS.discard(cls)
+            PUBLIC_ATTRIBUTES_WRITABLE.pop(key, None)
+            PRIVATE_ATTRIBUTES_OF_INSTANCES.pop(key, None)
+            _names_used_below.pop(cls, None)
+            _private_names_used_below.pop(cls, None)
+    return native
 
 
 class _CurrentJob(UserClasses):
@@ -126,7 +184,13 @@ def note_native_attributes(cls: type) -> None:
     """After the program's class statement (or a library factory building the program a
     class) finished: its instances' public attributes are read and written natively if
     the membrane holds them as plain values (not a holder like a partial subclass)."""
-    if cls in _current and cls in PLAIN and not issubclass(cls, _NOT_NATIVE_KINDS) and not unfinished(cls):
+    if (
+        cls in _current
+        and cls in PLAIN
+        and not issubclass(cls, _NOT_NATIVE_KINDS)
+        and not unfinished(cls)
+        and not collecting_classes()
+    ):
         NATIVE_ATTRIBUTE_KINDS.add(cls)
 
 
@@ -321,7 +385,7 @@ MEMBRANE.recognize_classes_being_built(claim_if_being_built, construction_failed
 #: Private names a library put into the program's class while the interpreter built it
 #: (ABCMeta's _abc_impl, the caches a base's __init_subclass__ sets): in the class's own
 #: dict, but the library's state, not the program's to read, replace or delete.
-_library_names: weakref.WeakKeyDictionary[type, frozenset[str]] = weakref.WeakKeyDictionary()
+_library_names: ClassRegistry[frozenset[str]] = ClassRegistry()
 #: Private names the program itself wrote on a class while it was being built.
 _written_while_built: dict[int, set[str]] = {}
 
@@ -362,7 +426,7 @@ def settle_library_names(cls: type, body: Mapping[str, object]) -> None:
     }  # fmt: skip
     library = (added - written) | (LIBRARY_STATE_NAMES & namespace.keys())
     if library:
-        _library_names[cls] = frozenset(library)
+        _library_names.set(cls, frozenset(library))
 
 
 def settle_rebuilt_class(rebuilt: type, original: type, own: Iterable[str]) -> None:
@@ -378,11 +442,11 @@ def settle_rebuilt_class(rebuilt: type, original: type, own: Iterable[str]) -> N
     }  # fmt: skip
     library = library_names(original) | added
     if library:
-        _library_names[rebuilt] = frozenset(library)
+        _library_names.set(rebuilt, frozenset(library))
 
 
 def library_names(cls: type) -> frozenset[str]:
-    return _library_names.get(cls, frozenset())
+    return _library_names.lookup(cls)[1] or frozenset()
 
 
 #: Per library class: the names its own code (every function in its namespace, nested
@@ -410,7 +474,9 @@ def names_library_code_uses(cls: type) -> frozenset[str]:
         if known is None:
             known = _names_used_by_code[klass] = frozenset(_names_in(vars(klass).values()))
         names |= known
-    found = _names_used_below[cls] = frozenset(names)
+    found = frozenset(names)
+    if not collecting_classes():  # no new reference to a class the collector may be freeing
+        _names_used_below[cls] = found
     return found
 
 
@@ -422,7 +488,9 @@ def private_names_library_code_uses(cls: type) -> frozenset[str]:
     found = _private_names_used_below.get(cls)
     if found is None:
         used = names_library_code_uses(cls)
-        found = _private_names_used_below[cls] = frozenset(n for n in used if n.startswith("_") and not is_dunder(n))
+        found = frozenset(n for n in used if n.startswith("_") and not is_dunder(n))
+        if not collecting_classes():
+            _private_names_used_below[cls] = found
     return found
 
 

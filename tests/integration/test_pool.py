@@ -623,3 +623,17 @@ def test_memory_errors_the_program_raised_and_dropped_are_given_back() -> None:
     outcome = with_pool(lambda pool: run(pool, code, timeout_s=20))
     assert outcome.reply["error"] is None, outcome.reply
     assert outcome.reply["result"] == [100, 50_000_000]
+
+
+def test_classes_the_program_made_and_dropped_are_given_back() -> None:
+    """The sandbox's tables held every class the program made for the whole job: 60 000
+    throw-away classes hit the memory limit where CPython frees them (pass 64). Here 3000
+    classes, each holding 200 KB (600 MB if all were kept), under the default limit."""
+    code = (
+        "def make(i):\n    class Row:\n        payload = bytes(200_000)\n"
+        "        def size(self):\n            return len(self.payload)\n    return Row().size()\n"
+        "total = 0\nfor i in range(3000):\n    total += make(i)\ntotal"
+    )
+    outcome = with_pool(lambda pool: run(pool, code, timeout_s=30))
+    assert outcome.reply["error"] is None, outcome.reply
+    assert outcome.reply["result"] == 3000 * 200_000

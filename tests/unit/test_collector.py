@@ -194,3 +194,73 @@ def test_what_survives_a_middle_collection_counts_as_long_lived() -> None:
         guards.begin_collections()
         if was_enabled:
             gc.enable()
+
+
+#: Classes made per call and dropped (a record type per row, a namedtuple, a dataclass, an
+#: exception class), each instance with a generator whose ``finally`` runs when the
+#: collector frees it: it reads and writes the instance's private and public attributes.
+CLASSES_PER_CALL = """
+import collections, dataclasses
+log = []
+errors = []
+
+def make(i):
+    class Row:
+        def __init__(self):
+            self._v = i
+            self.gen = self.steps()
+            next(self.gen)
+
+        def steps(self):
+            try:
+                yield 1
+            finally:
+                try:
+                    self.after = 1
+                    self._after = 2
+                    log.append(self._v + self.after + self._after)
+                except Exception as error:
+                    errors.append(repr(error))
+
+    class Failure(ValueError):
+        pass
+
+    try:
+        raise Failure(Row())
+    except Failure:
+        pass
+    Pair = collections.namedtuple("Pair", "a b")
+    Record = dataclasses.make_dataclass("Record", ["a"])
+    return Pair(1, 2).a + Record(i).a
+
+total = sum(make(i) for i in range(3000))
+[total, len(log), errors[:3]]
+"""
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["c-guards", "python-guards"])
+def test_classes_the_program_drops_are_freed_and_their_finalisers_see_them_as_its_own(
+    proxies: Proxies, pure: bool
+) -> None:
+    """The sandbox's tables (PLAIN, verdicts, native attributes, dataclass fields...) held
+    every class the program made for the whole job: a loop making a class per call hit
+    the memory limit where CPython frees them (pass 64). The finalisers of the instances
+    of a class being freed run with the class still the program's."""
+    if not pure and not fastguards.available():
+        pytest.skip("the C half is not built here")
+    gc.collect()
+    with guard_mode(pure=pure):
+        outcome = run(CLASSES_PER_CALL, proxies, cpu_s=60)
+        alive = [
+            cls
+            for cls in gc.get_objects()
+            if isinstance(cls, type)
+            and cls.__module__ == "__main__"
+            and cls.__name__ in {"Row", "Failure", "Pair", "Record"}
+        ]
+    assert outcome.reply["error"] is None, outcome.reply
+    total, finalised, errors = outcome.result
+    assert total == sum(range(3000)) + 3000
+    assert errors == []
+    assert finalised > 2500  # freed meanwhile, each finaliser ran as the program's code
+    assert len(alive) < 4 * 500  # of 4 * 3000: only those made since the last release
