@@ -103,14 +103,15 @@ class ExecutionService:
         except PoolUnavailable as exc:
             raise SandboxUnavailable(str(exc)) from exc
 
-    async def execute(self, request: ExecuteRequest, request_id: str) -> ExecuteResponse:
-        """The program's answer. Raises the refusals of errors.py (PayloadTooLarge,
-        InvalidRequest, CodeRejected, SandboxUnavailable, Overloaded, ShuttingDown)."""
+    async def execute(self, request: ExecuteRequest, request_id: str, client: str = "") -> ExecuteResponse:
+        """The program's answer. ``client``: who asked (the checker shares its turns
+        among clients). Raises the refusals of errors.py (PayloadTooLarge, InvalidRequest,
+        CodeRejected, SandboxUnavailable, Overloaded, ShuttingDown)."""
         code_bytes = len(request.code.encode("utf-8", "surrogatepass"))
         if code_bytes > self.settings.max_code_bytes:
             raise PayloadTooLarge(f"code is {code_bytes} bytes; the limit is {self.settings.max_code_bytes}")
         timeout_s = self._timeout(request.timeout_s)
-        prepared = await self.checker.prepare(request.code)
+        prepared = await self.checker.prepare(request.code, client)
         if prepared.violations or prepared.bytecode is None:
             raise CodeRejected(prepared.violations)
         missing = self.missing_layers()

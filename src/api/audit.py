@@ -42,6 +42,11 @@ class AuditRecord:
     context_keys: list[str] = field(default_factory=list)
     written: bool = False
 
+    @property
+    def client(self) -> str:
+        """Who asked, as the checker's line tells clients apart: the token and the address."""
+        return f"{self.token_fingerprint or '-'}@{self.client_ip or '-'}"
+
     def describe_code(self, code: str, context: dict[str, Any]) -> None:
         data = code.encode("utf-8", "surrogatepass")
         self.code_sha256 = hashlib.sha256(data).hexdigest()

@@ -155,7 +155,7 @@ class ExecutionFront:
         """The service's answer, accounted. A refusal (ExecutorError) propagates to the
         transport's one handler, which answers it and calls ``refused``."""
         audit.describe_code(request.code, request.context)
-        reply = await self.service.execute(request, request_id)
+        reply = await self.service.execute(request, request_id, audit.client)
         self.metrics.executions.labels(reply.outcome, audit.transport).inc()
         audit.write(
             status=200,

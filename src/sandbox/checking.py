@@ -10,9 +10,12 @@ before the admission queue. So:
   process: the event loop never waits for a parse or a compile, whatever its shape, a
   burst of large programs costs one core, and a check is really stopped at its budget
   (the child is killed) instead of running on in a thread nobody can stop;
-* programs are checked **one at a time, in arrival order**; at most ``limit`` wait or are
-  being checked (429 ``queue_full`` beyond), each waits at most ``timeout_s`` for its turn
-  (429 ``queue_timeout``), like the executions' own queue;
+* programs are checked **one at a time**, the clients waiting taking turns round-robin
+  (fair_line.py: a client that sends many large programs delays another by one check,
+  not by all of them), each client's own in arrival order; at most ``limit`` wait or
+  are being checked, at most half of them one client's (429 ``queue_full`` beyond),
+  each waits at most ``timeout_s`` for its turn (429 ``queue_timeout``), like the
+  executions' own queue;
 * a program whose own check takes longer than ``budget_s``, or that the checker dies on
   twice, is refused (400, rule ``uncheckable``): that is the program's doing, and
   sending it again would cost the same;
@@ -31,6 +34,7 @@ from collections import OrderedDict
 from ..errors import Overloaded, QueueTimeout, SandboxUnavailable
 from ..language.validation import PreparedProgram, SourcePolicy, Violation
 from .checker_client import Checker, CheckerCannotStart, CheckerCrashed, CheckerProcess, CheckTooSlow
+from .fair_line import FairLine
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +65,11 @@ class ProgramChecker:
         self.budget_s = budget_s
         self.retry_after_s = retry_after_s
         self.checker: Checker = checker if checker is not None else CheckerProcess(policy, max_code_bytes)
-        self._turn = asyncio.Lock()
+        self._line = FairLine()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending = 0
+        #: Programs of each client waiting or being checked.
+        self._pending_of: dict[str, int] = {}
         self._cache: OrderedDict[bytes, PreparedProgram] = OrderedDict()
         self._cache_bytes = 0
 
@@ -77,9 +83,14 @@ class ProgramChecker:
     def cached_bytes(self) -> int:
         return self._cache_bytes
 
-    async def prepare(self, code: str) -> PreparedProgram:
-        """The validator's verdict on ``code``. Raises Overloaded, QueueTimeout or
-        SandboxUnavailable (the checker cannot be started)."""
+    @property
+    def per_client_limit(self) -> int:
+        return max(1, self.limit // 2)
+
+    async def prepare(self, code: str, client: str = "") -> PreparedProgram:
+        """The validator's verdict on ``code``, sent by ``client`` (who takes turns with
+        the others). Raises Overloaded, QueueTimeout or SandboxUnavailable (the checker
+        cannot be started)."""
         key = _digest(code)
         cached = self._cache.get(key)
         if cached is not None:
@@ -87,35 +98,49 @@ class ProgramChecker:
             return cached
         if self._pending >= self.limit:
             raise Overloaded(f"{self._pending} programs are waiting to be checked; retry later", self.retry_after_s)
+        mine = self._pending_of.get(client, 0)
+        if mine >= self.per_client_limit:
+            raise Overloaded(
+                f"{mine} of this client's programs are waiting to be checked; retry later", self.retry_after_s
+            )
         loop = asyncio.get_running_loop()
-        if loop is not self._loop:  # a lock belongs to one loop (tests start several)
-            self._loop, self._turn = loop, asyncio.Lock()
+        if loop is not self._loop:  # futures belong to one loop (tests start several)
+            self._loop, self._line = loop, FairLine()
         self._pending += 1
+        self._pending_of[client] = mine + 1
         try:
             async with asyncio.timeout(self.timeout_s):
-                await self._turn.acquire()
+                await self._line.wait_turn(client)
         except TimeoutError:
-            self._pending -= 1
+            self._done(client)
             raise QueueTimeout(
                 f"the program could not be checked within {self.timeout_s:g} s; retry later", self.retry_after_s
             ) from None
         except BaseException:
-            self._pending -= 1
+            self._done(client)
             raise
         # Once its turn has come a check runs to its end even if the caller leaves: the
         # child is mid-exchange, and the verdict is cached for the caller's retry.
-        checking = asyncio.ensure_future(self._check_in_turn(code, key))
+        checking = asyncio.ensure_future(self._check_in_turn(code, key, client))
         checking.add_done_callback(_retrieve)
         return await asyncio.shield(checking)
 
-    async def _check_in_turn(self, code: str, key: bytes) -> PreparedProgram:
+    def _done(self, client: str) -> None:
+        self._pending -= 1
+        left = self._pending_of[client] - 1
+        if left:
+            self._pending_of[client] = left
+        else:
+            del self._pending_of[client]
+
+    async def _check_in_turn(self, code: str, key: bytes, client: str) -> PreparedProgram:
         try:
             # Checked meanwhile (a copy that was ahead of this one in the line)?
             cached = self._cache.get(key)
             prepared = cached if cached is not None else await self._check(code)
         finally:
-            self._turn.release()
-            self._pending -= 1
+            self._line.release()
+            self._done(client)
         if not _uncheckable(prepared):
             self._remember(key, prepared)  # nothing if it was cached
         return prepared

@@ -1,5 +1,6 @@
 """ProgramChecker: the line in front of the checker process. Programs are checked one at
-a time in arrival order; the line is bounded in length and in waiting time; a program
+a time, clients taking turns, each client's in arrival order; the line is bounded in
+length (and per client) and in waiting time; a program
 whose own check is too slow, or that the checker dies on twice, is refused; verdicts are
 cached within a byte budget.
 
@@ -104,16 +105,78 @@ def test_past_the_limit_a_program_is_refused_at_once() -> None:
 
     async def scenario() -> None:
         checker = line(held, limit=2)
-        waiting = [asyncio.ensure_future(checker.prepare(f"x = {n}")) for n in range(2)]
+        waiting = [asyncio.ensure_future(checker.prepare(f"x = {n}", client=f"c{n}")) for n in range(2)]
         await until(lambda: checker.pending == 2, "both in line")
         with pytest.raises(Overloaded) as refused:
-            await checker.prepare("x = 3")
+            await checker.prepare("x = 3", client="c3")
         assert refused.value.reason == "queue_full"
         held.release.set()
         await asyncio.gather(*waiting)
         assert checker.pending == 0
 
     asyncio.run(scenario())
+
+
+def test_one_client_holds_at_most_half_of_the_line() -> None:
+    """A client that fills the line would leave every other one a 429 queue_full."""
+    held = HeldChecker(held=True)
+
+    async def scenario() -> None:
+        checker = line(held, limit=4)
+        waiting = [asyncio.ensure_future(checker.prepare(f"x = {n}", client="busy")) for n in range(2)]
+        await until(lambda: checker.pending == 2, "both in line")
+        with pytest.raises(Overloaded) as refused:
+            await checker.prepare("x = 3", client="busy")
+        assert refused.value.reason == "queue_full"
+        assert "this client's" in str(refused.value)
+        other = asyncio.ensure_future(checker.prepare("y = 1", client="other"))
+        await until(lambda: checker.pending == 3, "the other client in line")
+        held.release.set()
+        await asyncio.gather(*waiting, other)
+        assert checker.pending == 0
+
+    asyncio.run(scenario())
+
+
+def test_clients_take_turns_at_the_checker() -> None:
+    """Round-robin among the clients waiting, each client's own programs in arrival
+    order: a client that sent many programs delays another by one check, not all."""
+    held = HeldChecker(held=True)
+
+    async def scenario() -> list[str]:
+        checker = line(held, limit=16)
+        first = asyncio.ensure_future(checker.prepare("a = 0", client="a"))
+        await until(lambda: held.started == ["a = 0"], "the first check started")
+        rest = [asyncio.ensure_future(checker.prepare(f"a = {n}", client="a")) for n in range(1, 5)]
+        rest += [asyncio.ensure_future(checker.prepare(f"b = {n}", client="b")) for n in range(2)]
+        rest += [asyncio.ensure_future(checker.prepare("c = 0", client="c"))]
+        await until(lambda: checker.pending == 8, "all in line")
+        held.release.set()
+        await asyncio.gather(first, *rest)
+        return held.started
+
+    assert asyncio.run(scenario()) == ["a = 0", "a = 1", "b = 0", "c = 0", "a = 2", "b = 1", "a = 3", "a = 4"]
+
+
+def test_a_caller_that_times_out_leaves_the_line_and_the_round_goes_on() -> None:
+    held = HeldChecker(held=True)
+
+    async def scenario() -> list[str]:
+        checker = line(held, limit=16, timeout_s=30)
+        first = asyncio.ensure_future(checker.prepare("a = 0", client="a"))
+        await until(lambda: held.started == ["a = 0"], "the first check started")
+        leaving = asyncio.ensure_future(checker.prepare("b = 0", client="b"))
+        staying = asyncio.ensure_future(checker.prepare("c = 0", client="c"))
+        await until(lambda: checker.pending == 3, "all in line")
+        leaving.cancel()  # as its timeout would
+        await until(lambda: checker.pending == 2, "the cancelled caller left")
+        held.release.set()
+        await asyncio.gather(first, staying)
+        with pytest.raises(asyncio.CancelledError):
+            await leaving
+        return held.started
+
+    assert asyncio.run(scenario()) == ["a = 0", "c = 0"]
 
 
 def test_a_program_whose_turn_does_not_come_in_time_is_a_queue_timeout() -> None:
