@@ -15,13 +15,14 @@ this way at least twice: the check costs about what two guarded reads save)
     if not _tmp and _type_(p) not in _plain_:   # own check, which it then spares
         p = _admit_(p)
     (_r if _type_(_r := p.x) in _plain_ else _admit_(_r)) if _tmp else _getattr_(p, "x")
-    if _type_(p) in _own_kinds_: p.x = v        # each write checks the class again
+    if _tmp: p.x = v                            # _type_(p) in _own_kinds_ if p has no flag
     else: _write_attribute_(p, "x").x = v
 
 A parameter is a fast local: no other code can rebind it, and the program cannot change
 an object's class (``__class__`` is never writable), so the answer made as the call starts
-holds for every read in the call; a write, which skips the write guard altogether, asks
-again. Names that start with ``_`` and the names the guards treat with care for some
+holds for every read and write in the call (a finished class of the program stays in
+``_own_kinds_``: only a failed class statement abandons a class, one it was building).
+Names that start with ``_`` and the names the guards treat with care for some
 receivers (``format``, ``mro``...) always take the guards. Only the function's own scope
 is rewritten (a nested function, lambda, class or comprehension keeps the guards).
 """
@@ -362,7 +363,12 @@ class _Native(ast.NodeTransformer):
             value = node.value = ast.Name(held, ast.Load())
         store = ast.Attribute(ast.Name(holder, ast.Load()), name, ast.Store())
         native = ast.Assign(targets=[store], value=copy.copy(value))
-        statements.append(_located(ast.If(test=_is_own(holder), body=[native], orelse=[node]), node))
+        # The check made as the call started, if there is one (a flagged parameter): its
+        # class cannot change meanwhile, nor stop being one of the program's finished
+        # classes (only a class statement that fails abandons a class, and only one it
+        # was building).
+        own = ast.Name(self._flags[holder], ast.Load()) if holder in self._flags else _is_own(holder)
+        statements.append(_located(ast.If(test=own, body=[native], orelse=[node]), node))
         if len(statements) == 2:
             # Let go of the value once stored: the attribute holds it as long as the program
             # does (p.data = big; p.data = None must give big back).

@@ -60,14 +60,23 @@ def test_augmented_assignment_reads_and_writes_through_the_copy_of_the_parameter
         "_tmp1 = (_tmp3 if _type_((_tmp3 := _tmp0.total)) in _plain_ else _admit_(_tmp3)) if _tmp2 "
         "else _getattr_(_tmp0, 'total')"
     ) in source
-    assert "if _type_(_tmp0) in _own_kinds_:\n            _tmp0.total = _tmp1" in source
+    assert "if _tmp2:\n            _tmp0.total = _tmp1" in source
     assert "_tmp2 = _type_(self) in _own_kinds_" in source
 
 
-def test_each_write_checks_the_class() -> None:
+def test_a_write_without_a_check_at_the_start_checks_the_class() -> None:
     source = _method("self.x = other", "self.y = 2")
     assert "if _type_(self) in _own_kinds_:\n            self.x = other\n        else:" in source
     assert "_write_attribute_(self, 'y').y = 2" in source
+
+
+def test_a_write_to_a_checked_parameter_uses_the_check_made_at_the_start() -> None:
+    source = _method("self.x = self.a + self.b", "return self.x")
+    assert "_tmp0 = _type_(self) in _own_kinds_" in source
+    assert (
+        "if _tmp0:\n            self.x = _tmp2\n        else:\n            _write_attribute_(self, 'x').x = _tmp2"
+        in source
+    )
 
 
 @pytest.mark.parametrize(
