@@ -274,6 +274,33 @@ def _loops_that_may_make_cycles(tree: ast.AST) -> set[int]:
     return marked
 
 
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_OWN_SCOPES = (*_FUNCTIONS, ast.Lambda, ast.ClassDef)
+
+
+def _functions_that_may_make_cycles(tree: ast.AST) -> set[int]:
+    """The ids of the functions whose own code (nested scopes apart, each made counts)
+    can make cyclic garbage without a loop of their own: a display, a call (``l.append(l)``),
+    an attribute or item store, a joining ``+=``, a function or class made, an exception
+    raised or handled. A recursion (``f(n - 1)`` twice, its results dropped) or an
+    operator hook the interpreter calls (the program's ``__add__`` under
+    ``sorted(key=...)``) repeats them with no loop, hence no safe point; each call of such
+    a function is one. A function of arithmetic on its parameters' attributes
+    (``return self.x * other.x``) makes none."""
+    found: set[int] = set()
+    for function in ast.walk(tree):
+        if not isinstance(function, _FUNCTIONS):
+            continue
+        pending: list[ast.AST] = [*function.body]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, (_DISPLAYS, _OWN_SCOPES)) or _makes_cycles(node) or _may_join_containers(node):
+                found.add(id(function))
+                break
+            pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def _pairs_parts_with_values(node: ast.Assign) -> bool:
     """``a, b = b, a`` and ``xs[i], xs[j] = xs[j], xs[i]``: every target a flat tuple of
     names, attributes or items, as long as a tuple display. Each value is an expression the
@@ -358,6 +385,8 @@ class SandboxTransformer(RestrictingNodeTransformer):
         self._rebound_parameters: dict[int, set[str]] = {}
         #: ids of the loops that need a safe point of their own (set by visit_Module).
         self._cycle_loops: set[int] = set()
+        #: ids of the functions whose every call is a safe point (set by visit_Module).
+        self._cycle_functions: set[int] = set()
 
     # ------------------------------------------------------------------ names
 
@@ -432,9 +461,15 @@ class SandboxTransformer(RestrictingNodeTransformer):
         # Computed for the whole program before the policy renames any (a match capture
         # becomes a temporary).
         rebound = self._rebound_parameters.get(id(node), set())
+        safe_point = id(node) in self._cycle_functions
         result = self._in_scope("function", node, body)
         assert isinstance(result, ast.FunctionDef)
         checked = self._admit_parameters(result)
+        if safe_point:
+            # The membrane's entry given a constant: nothing to admit, a counted safe point
+            # (guards.collect_at_a_safe_point), after the parameters' checks.
+            tick = ast.Expr(_call("_admit_", ast.Constant(None)))
+            result.body.insert(checked, cast(ast.stmt, _located(tick, node)))
         native_attributes.rewrite(result, rebound, checked, self.gen_tmp_name)
         self._admit_decorated(result)
         return result
@@ -1045,6 +1080,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         self._native_sites = native_calls.sites(node)
         self._rebound_parameters = native_attributes.rebound_parameters(node)
         self._cycle_loops = _loops_that_may_make_cycles(node)
+        self._cycle_functions = _functions_that_may_make_cycles(node)
         node = super().visit_Module(node)  # type: ignore[assignment]
         # RestrictedPython strips the value of a statement it refused (`await x`).
         if node.body and isinstance(node.body[-1], ast.Expr) and getattr(node.body[-1], "value", None) is not None:

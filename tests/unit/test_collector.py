@@ -97,6 +97,36 @@ LOOPS_WITHOUT_CALLS = {
 }
 
 
+#: Repetition with no loop of the program's (pass 62, pass 59): a recursion whose calls
+#: are statements, an operator hook the interpreter calls from C code (sorted's key), a
+#: method the program calls from a comprehension of numbers. Each call of a function
+#: whose code may make cycles is a safe point.
+REPEATED_WITHOUT_LOOPS = {
+    "tree-recursion": "def f(n):\n    l = []\n    l += [l]\n    if n:\n        f(n - 1)\n        f(n - 1)\nf(15)",
+    "operator-hook-from-c": (
+        "class C:\n    def __add__(self, other):\n        l = [other]\n        l[0] = l\n        return other\n"
+        "c = C()\nlen(sorted(range(40000), key=lambda i: c + i))"
+    ),
+    "attribute-store": (
+        "class Node:\n    def link(self):\n        self.me = self\n        return 1\n"
+        "sum(map(Node.link, (Node() for _ in range(40000))))"
+    ),
+}
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["c-guards", "python-guards"])
+@pytest.mark.parametrize("code", list(REPEATED_WITHOUT_LOOPS.values()), ids=list(REPEATED_WITHOUT_LOOPS))
+def test_a_function_that_makes_cycles_is_a_safe_point_each_call(proxies: Proxies, code: str, pure: bool) -> None:
+    if not pure and not fastguards.available():
+        pytest.skip("the C half is not built here")
+    before = gc.get_stats()[0]["collections"]
+    with guard_mode(pure=pure):
+        outcome = run(code, proxies)
+    assert outcome.reply["error"] is None, outcome.reply
+    # Tens of thousands of cycles: CPython's threshold (700) calls for dozens of collections.
+    assert gc.get_stats()[0]["collections"] - before > 20
+
+
 @pytest.mark.parametrize("pure", [False, True], ids=["c-guards", "python-guards"])
 @pytest.mark.parametrize("code", list(LOOPS_WITHOUT_CALLS.values()), ids=list(LOOPS_WITHOUT_CALLS))
 def test_a_loop_that_calls_nothing_still_has_its_cycles_collected(proxies: Proxies, code: str, pure: bool) -> None:
