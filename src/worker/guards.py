@@ -93,6 +93,7 @@ from .membrane import (
     admit_slow,
     admit_unchanged,
     admit_values,
+    admitted_args,
     admitted_nested,
     collecting_classes,
     delegated_iterator,
@@ -452,6 +453,8 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
     if checked == "__dict__" and isinstance(value, dict):
         return _checked_instance_dict(obj, value)
     if builtins.type(value) is tuple:
+        if checked == "args" and isinstance(obj, BaseException):
+            return admitted_args(obj, value)  # walked once per args tuple
         return admitted_items(value)  # __mro__, __bases__, __args__, __orig_bases__ ...
     if checked == "mro":
         # Whose mro() it is, not what was asked: an alias forwards the name to its origin.
@@ -612,7 +615,10 @@ def _make_guarded_getattr() -> tuple[Callable[..., Any], Callable[..., Any]]:
         if value_kind is tuple and (isinstance(obj, BaseException) or kind not in _plain or kind in _forwarding):
             # A library object's tuple, an exception's args (C code, Exception.__init__,
             # stores what it is called with), also read through an object that forwards
-            # the read (super(Exception, e).args, an alias over e): every element admitted.
+            # the read (super(Exception, e).args, an alias over e): every element admitted
+            # (an exception's own args once per tuple).
+            if name == "args" and isinstance(obj, BaseException):
+                return admitted_args(obj, value)
             return admitted_items(value)
         if value_kind in _plain or (kind is ModuleProxy and id(value) in _offered):  # a catalogue member
             return value

@@ -1519,6 +1519,20 @@ def admitted_nested(value: Any) -> Any:
     return rebuilt[id(value)]
 
 
+def admitted_args(exc: BaseException, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``e.args``, each element through the membrane (admitted_nested), once per args
+    tuple: the membrane marks the tuple it admitted in the exception's own dict (see
+    _ADMITTED_ARGS), and reading ``e.args`` in a loop walked a long list each time."""
+    own = _EXCEPTION_DICT.__get__(exc)
+    marked: object = dict.get(own, _ADMITTED_ARGS)
+    if marked is args:
+        return args
+    admitted = cast("tuple[Any, ...]", admitted_nested(args))
+    if admitted is args:
+        dict.__setitem__(own, _ADMITTED_ARGS, args)
+    return admitted
+
+
 def admit_capture(value: Any, /) -> Any:
     """``_admit_capture_``: what a ``match`` pattern captured, before it is bound. The
     interpreter reads a pattern's items and attributes without any guard, so a captured
