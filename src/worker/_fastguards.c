@@ -952,6 +952,67 @@ plain_throughout(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return PyBool_FromLong(verdict);
 }
 
+/* allocation_failures(): how many allocations of the interpreter's own allocators (the
+ * "mem" and "object" domains, which every object and buffer of Python's goes through)
+ * have failed in this process since the first call, which installs the count as a hook
+ * around the allocators in place (as tracemalloc does). A MemoryError is the memory limit
+ * only if one failed while the program ran (runner._made_by_the_program): the program can
+ * raise the exact class, with the interpreter's own traceback shape, without one
+ * (generator.throw). The "raw" domain is not hooked: it is called without the GIL. */
+static PyMemAllocatorEx base_allocators[2];
+static unsigned long long allocation_failures_seen = 0;
+static int counting_allocation_failures = 0;
+
+static void *
+counted_malloc(void *ctx, size_t size)
+{
+    PyMemAllocatorEx *base = ctx;
+    void *memory = base->malloc(base->ctx, size);
+    allocation_failures_seen += memory == NULL;
+    return memory;
+}
+
+static void *
+counted_calloc(void *ctx, size_t count, size_t size)
+{
+    PyMemAllocatorEx *base = ctx;
+    void *memory = base->calloc(base->ctx, count, size);
+    allocation_failures_seen += memory == NULL;
+    return memory;
+}
+
+static void *
+counted_realloc(void *ctx, void *old, size_t size)
+{
+    PyMemAllocatorEx *base = ctx;
+    void *memory = base->realloc(base->ctx, old, size);
+    allocation_failures_seen += memory == NULL;
+    return memory;
+}
+
+static void
+counted_free(void *ctx, void *memory)
+{
+    PyMemAllocatorEx *base = ctx;
+    base->free(base->ctx, memory);
+}
+
+static PyObject *
+allocation_failures(PyObject *module, PyObject *unused)
+{
+    if (!counting_allocation_failures) {
+        PyMemAllocatorDomain domains[2] = {PYMEM_DOMAIN_MEM, PYMEM_DOMAIN_OBJ};
+        for (int i = 0; i < 2; i++) {
+            PyMem_GetAllocator(domains[i], &base_allocators[i]);
+            PyMemAllocatorEx counted = {&base_allocators[i], counted_malloc, counted_calloc, counted_realloc,
+                                        counted_free};
+            PyMem_SetAllocator(domains[i], &counted);
+        }
+        counting_allocation_failures = 1;
+    }
+    return PyLong_FromUnsignedLongLong(allocation_failures_seen);
+}
+
 static PyMethodDef module_methods[] = {
     {"make_getattr", (PyCFunction)(void (*)(void))make_getattr, METH_FASTCALL,
      "make_getattr(public_names, plain, opaque, source_filename, fallback, classify, method_crossings, "
@@ -964,6 +1025,7 @@ static PyMethodDef module_methods[] = {
      "make_admitting_iter(plain, admit, unpack, safe_point)"},
     {"make_call_through", (PyCFunction)(void (*)(void))make_call_through, METH_FASTCALL,
      "make_call_through(plain, fallback, admitted_nested, admit)"},
+    {"allocation_failures", allocation_failures, METH_NOARGS, "allocation_failures()"},
     {"plain_throughout", (PyCFunction)(void (*)(void))plain_throughout, METH_FASTCALL,
      "plain_throughout(plain, container)"},
     {"make_write_attribute", (PyCFunction)(void (*)(void))make_write_attribute, METH_FASTCALL,

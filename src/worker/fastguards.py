@@ -163,3 +163,10 @@ def plain_throughout_check() -> Callable[[set[type], Any], bool] | None:
     whose exact types are in ``plain`` (membrane.admitted_nested's common case); None
     where the C half is not built."""
     return None if _fastguards is None else _fastguards.plain_throughout
+
+
+def allocation_failures() -> int | None:
+    """How many of the interpreter's allocations have failed in this process (the first
+    call installs the count), or None where the C half is not built. Not a guard: it
+    counts in either guard mode."""
+    return None if _fastguards is None else int(_fastguards.allocation_failures())

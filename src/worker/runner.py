@@ -65,14 +65,25 @@ _YIELD = dis.opmap["YIELD_VALUE"]
 _NOT_STARTED = dis.opmap.get("RETURN_GENERATOR", -1)
 
 
+#: Allocation failures counted before the job's program started (fastguards), or None
+#: where the count is not available.
+_failures_at_start: list[int | None] = [None]
+
+
 def _made_by_the_program(exc: BaseException) -> bool:
     """True if this MemoryError is the program's own, not the memory limit: the interpreter
     raises exactly MemoryError, where an allocation fails. The program's are a subclass, an
-    instance it held (``MemoryError()`` passes the membrane, which marks it), one a
+    instance it held (``MemoryError()`` passes the membrane, which marks it), any while no
+    allocation of the interpreter's has failed since the program started (a size past
+    what any memory holds, ``[0] * 2 ** 60``, fails before allocating, as in CPython; a
+    class thrown into a finished generator looks like a failed allocation), one a
     ``raise`` made (its own, or a library's raising what it was handed), or one thrown into
     a suspended or unstarted generator (``gen.throw(MemoryError)``).
     Where an exception was first raised is the innermost entry of its traceback."""
     if type(exc) is not MemoryError or membrane.MEMBRANE.held_memory_error(exc):
+        return True
+    before = _failures_at_start[0]
+    if before is not None and fastguards.allocation_failures() == before:
         return True
     entry = exc.__traceback__
     if entry is None:
@@ -255,6 +266,7 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     # the program's finalisers wherever an allocation lands, guards included. The
     # program's own guards collect instead (guards.collect_at_a_safe_point).
     begin_collections()
+    _failures_at_start[0] = fastguards.allocation_failures()
     gc.disable()
     try:
         exec(program, namespace)  # noqa: S102 - restricted bytecode, guarded namespace

@@ -231,6 +231,11 @@ def test_memory_error_message_names_the_configured_limit(proxies: Proxies) -> No
         "import collections.abc\nclass G(collections.abc.Generator):\n    def send(self, value):\n"
         "        raise StopIteration\n    def throw(self, typ, val=None, tb=None):\n"
         "        return super().throw(typ, val, tb)\nG().throw(MemoryError)",
+        # Thrown into a finished generator: raised at the program's call, where a failed
+        # allocation would be; no allocation failed (pass 62).
+        "def g():\n    yield 1\ngen = g()\nlist(gen)\ngen.throw(MemoryError)",
+        "def g():\n    yield 1\ngen = g()\nlist(gen)\nimport operator\n"
+        "operator.methodcaller('throw', MemoryError)(gen)",
     ],
 )
 def test_a_memory_error_the_program_raises_is_its_error_not_the_limit(proxies: Proxies, code: str) -> None:
@@ -241,8 +246,17 @@ def test_a_memory_error_the_program_raises_is_its_error_not_the_limit(proxies: P
 
 
 def test_a_memory_error_inside_a_function_is_still_the_limit(proxies: Proxies) -> None:
-    code = "def grow():\n    return [0] * 2 ** 60\ndef outer():\n    return grow()\nouter()"
+    code = "def grow():\n    return bytearray(2 ** 60)\ndef outer():\n    return grow()\nouter()"
     assert run(code, proxies).reply["limit"] == "memory"
+
+
+def test_a_size_no_memory_could_hold_is_the_programs_memory_error(proxies: Proxies) -> None:
+    """``[0] * 2 ** 60`` fails before allocating anything (its size overflows), as it
+    would under CPython on any machine: the program's error, not the service's limit."""
+    outcome = run("def grow():\n    return [0] * 2 ** 60\ngrow()", proxies)
+    assert outcome.reply["limit"] is None
+    assert outcome.error["type"] == "MemoryError"
+    assert outcome.error["line"] == 2
 
 
 # --------------------------------------------------------------------------- tracebacks
