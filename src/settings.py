@@ -35,7 +35,11 @@ MAX_TOKEN_FILE_BYTES = 4096
 #: Refused executions without it. seccomp needs only libseccomp and a kernel from the
 #: last decade, including under Docker's and Kubernetes' default profiles; Landlock and
 #: the network namespace depend on the host, so they are opt-in (see docs/deployment.md).
-DEFAULT_REQUIRED_LAYERS = frozenset({"seccomp"})
+#: The layers that contain a program that escaped the language layer (a memory-safety bug
+#: of the interpreter is enough: docs/security.md): without seccomp it may open sockets and
+#: start processes, without Landlock read any file the worker's user can. A host that
+#: lacks one refuses executions until the operator lists what it has.
+DEFAULT_REQUIRED_LAYERS = frozenset({"rlimits", "no_new_privs", "landlock", "seccomp"})
 
 
 def _read_token_file(path: str) -> str:

@@ -430,7 +430,7 @@ def test_health_is_healthy_and_lists_layers(live_server: LiveServer) -> None:
     assert layers["process_per_execution"] == "active"
     assert layers["empty_environment"] == "active"
     assert layers["rlimits"] == "active"
-    assert layers["seccomp"] == "active"  # EXECUTOR_REQUIRED_LAYERS' default
+    assert layers["seccomp"] == layers["landlock"] == "active"  # EXECUTOR_REQUIRED_LAYERS' default
     assert set(layers.values()) <= {"active", "unavailable"}
     assert body["checks"]["missing_layers"] == []
 

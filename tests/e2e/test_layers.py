@@ -47,8 +47,17 @@ def test_start_up_log_says_what_is_missing(landlock_required_but_missing: LiveSe
     assert "required isolation layers are not available on this host: landlock" in landlock_required_but_missing.log()
 
 
-def test_missing_layer_that_is_not_required_is_reported_and_serves(tmp_path: Path) -> None:
+def test_landlock_is_required_by_default(tmp_path: Path) -> None:
+    """A host without Landlock refuses executions until the operator says it may run
+    without it: an escape from the language layer would read any file there."""
     with run_server(tmp_path, app=WEAKENED_APP) as server:
+        health = httpx.get(server.url + "/health", timeout=10)
+        assert (health.status_code, health.json()["checks"]["missing_layers"]) == (503, ["landlock"])
+        assert server.execute("print(6 * 7)").status_code == 503
+
+
+def test_missing_layer_that_is_not_required_is_reported_and_serves(tmp_path: Path) -> None:
+    with run_server(tmp_path, {"EXECUTOR_REQUIRED_LAYERS": "seccomp"}, app=WEAKENED_APP) as server:
         health = httpx.get(server.url + "/health", timeout=10)
         assert (health.status_code, health.json()["layers"]["landlock"]) == (200, "disabled")
         assert server.execute("print(6 * 7)").json()["stdout"] == "42\n"

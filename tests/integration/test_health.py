@@ -156,7 +156,7 @@ def test_landlock_abi_is_reported(healthy: Healthy) -> None:
 
 
 def test_default_requirement_is_met_here(healthy: Healthy) -> None:
-    assert healthy.report[1]["required_layers"] == ["seccomp"]
+    assert healthy.report[1]["required_layers"] == ["landlock", "no_new_privs", "rlimits", "seccomp"]
     assert healthy.report[1]["missing_layers"] == []
 
 
