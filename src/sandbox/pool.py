@@ -241,15 +241,25 @@ def _died_reply(exit_info: tuple[int, int] | None, cpu_s: int, memory_mb: int) -
         # Not us (we had not given up on it) and not RLIMIT_CPU: the kernel's OOM killer or
         # an operator. RLIMIT_AS normally stops memory growth first, so no limit is claimed.
         return _crash_reply("the worker was killed (SIGKILL) from outside, e.g. by the out-of-memory killer")
-    if sig == signal.SIGSEGV:
+    name = signal.Signals(sig).name
+    if sig in _FAULT_SIGNALS:
         # A recursion in C deeper than the C stack (hash of a tuple nested a million deep),
-        # or a fault in C code: the one an exploit of a memory-safety bug leaves when it
-        # fails. Not a limit the service set, and worth an operator's look.
-        log.warning("a worker crashed with SIGSEGV (deep C recursion, or a fault in C code)")
+        # or a fault in C code: what an exploit of a memory-safety bug leaves when it misses
+        # (SIGSEGV or SIGBUS by where a forged pointer led, SIGABRT from the allocator's
+        # checks), or a system call the filter kills for (SIGSYS: an escaped program
+        # probing it). Not a limit the service set, and worth an operator's look.
+        log.warning("a worker crashed with %s (deep C recursion, a fault in C code, or a refused system call)", name)
         return _crash_reply(
-            "the interpreter crashed (SIGSEGV): a recursion deeper than the C stack, or a fault in C code"
+            f"the interpreter crashed ({name}): a recursion deeper than the C stack, a fault in C code, "
+            "or a refused system call"
         )
-    return _crash_reply(f"the worker was killed by {signal.Signals(sig).name}")
+    return _crash_reply(f"the worker was killed by {name}")
+
+
+#: The signals a process dies of by its own fault, not by anyone's decision.
+_FAULT_SIGNALS = frozenset(
+    {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT, signal.SIGTRAP, signal.SIGSYS}
+)
 
 
 class ExecutionPool:
