@@ -186,7 +186,12 @@ CATALOGUE: dict[str, ModuleRule] = {
     "collections": rule(
         allow(
             "containers that hold the program's own values",
-            "ChainMap", "Counter", "OrderedDict", "defaultdict", "deque",
+            "ChainMap", "Counter", "defaultdict", "deque",
+        ),
+        allow(
+            GUARDED + "the standard library's own pure-Python class (collections/__init__.py): the C one "
+            "walks its nodes while the program's __eq__/__setitem__ may free them (a full escape on 3.11)",
+            "OrderedDict",
         ),
         allow(
             "wrapper classes for subclassing; copy() sets 'data' on their own new instance",
@@ -719,8 +724,12 @@ CATALOGUE: dict[str, ModuleRule] = {
             "Awaitable", "ByteString", "ChainMap", "Collection", "Container", "ContextManager",
             "Coroutine", "Counter", "DefaultDict", "Deque", "Dict", "FrozenSet", "Generator", "Hashable",
             "ItemsView", "Iterable", "Iterator", "KeysView", "List", "Mapping", "MappingView", "Match",
-            "MutableMapping", "MutableSequence", "MutableSet", "OrderedDict", "Pattern", "Reversible",
+            "MutableMapping", "MutableSequence", "MutableSet", "Pattern", "Reversible",
             "Sequence", "Set", "Sized", "Text", "ValuesView",
+        ),
+        allow(
+            GUARDED + "an alias of collections' pure-Python OrderedDict, the class the program gets there",
+            "OrderedDict",
         ),
         allow(
             GUARDED + "the functional form names the class after the calling frame's module (a library's "

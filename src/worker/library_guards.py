@@ -20,6 +20,7 @@ import dataclasses
 import enum
 import functools
 import importlib
+import importlib.util
 import ipaddress
 import keyword
 import pprint
@@ -386,7 +387,45 @@ def _collections_replacements() -> dict[str, Any]:
         ownership.current().add(cls)  # built for the program: its own class
         return _sanitized(cls)
 
-    return {"namedtuple": namedtuple}
+    return {"namedtuple": namedtuple, "OrderedDict": pure_ordered_dict()}
+
+
+@functools.cache
+def pure_ordered_dict() -> type:
+    """``collections.OrderedDict`` as the program holds it: the standard library's own
+    pure-Python class (``collections/__init__.py`` defines it, then replaces it with
+    ``_collections``' C one), loaded from that file with the C class hidden. The C class
+    walks its linked nodes while it calls the program's ``__eq__``/``__getitem__``/
+    ``__setitem__``, which may free them: ``==``, ``copy()``, ``move_to_end``, ``pop`` were
+    each a full escape on 3.11 (attack pass 65; gh-119004, gh-142734 and gh-142637, the
+    last two open on every version). Python code over a dict can only raise there.
+    Its ``__setitem__``/``__delitem__`` take the dict's own functions and its link class
+    as defaulted parameters a subclass could pass: here they take only the documented ones."""
+    real = sys.modules["_collections"]
+    hidden = types.ModuleType("_collections")
+    vars(hidden).update({k: v for k, v in vars(real).items() if k != "OrderedDict" and not is_dunder(k)})
+    spec = importlib.util.spec_from_file_location("collections", collections.__file__)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["_collections"] = hidden
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules["_collections"] = real
+    pure: Any = module.OrderedDict
+    assert isinstance(vars(pure)["__setitem__"], types.FunctionType)
+
+    class OrderedDict(pure):  # type: ignore[misc]
+        __doc__ = pure.__doc__
+
+        def __setitem__(self, key: Any, value: Any) -> None:
+            pure.__setitem__(self, key, value)
+
+        def __delitem__(self, key: Any) -> None:
+            pure.__delitem__(self, key)
+
+    OrderedDict.__module__ = "collections"
+    return OrderedDict
 
 
 def _typing_introspection() -> dict[str, Any]:
@@ -593,6 +632,8 @@ def _typing_replacements() -> dict[str, Any]:
     # library's: only the argument itself is marked (get_type_hints, the one reader of
     # the mark, is not offered).
     rewriting["no_type_check"] = _rewrites_its_argument(_mark_no_type_check, "typing.no_type_check")
+    # Its alias calls collections' pure-Python OrderedDict, as the program's own does.
+    rewriting["OrderedDict"] = typing._SpecialGenericAlias(pure_ordered_dict(), 2, name="OrderedDict")  # type: ignore[attr-defined]  # noqa: SLF001
     rewriting["NamedTuple"] = _program_named_tuple()
     rewriting["TypedDict"] = _program_typed_dict()
     return {
