@@ -22,6 +22,7 @@ import functools
 import importlib
 import importlib.util
 import ipaddress
+import itertools
 import keyword
 import pprint
 import re
@@ -428,6 +429,54 @@ def pure_ordered_dict() -> type:
     return OrderedDict
 
 
+def _itertools_replacements() -> dict[str, Any]:
+    """itertools' C iterators that run the program's code in the middle of their own step
+    and then use what that code could have freed: ``zip_longest`` re-entered from an
+    iterator it holds drops an exhausted one (a ``chain``) while the outer step still
+    runs on it (gh-142732, open on every version; a full escape on 3.11, attack pass 65),
+    and ``count`` with a step of the program's calls its ``__radd__``, which may step the
+    same counter (gh-154670). Here both are the documentation's own Python equivalents
+    (generators: re-entering one raises ValueError), and the C classes are refused."""
+    c_count = itertools.count
+
+    def zip_longest(*iterables: Any, fillvalue: Any = None) -> Any:
+        iterators = [iter(iterable) for iterable in iterables]
+        return _zip_longest(iterators, fillvalue)
+
+    def count(start: Any = 0, step: Any = 1) -> Any:
+        c_count(start, step)  # its checks and errors (made, never stepped: no addition runs)
+        return _count(start, step)
+
+    zip_longest.__doc__, count.__doc__ = itertools.zip_longest.__doc__, c_count.__doc__
+    return {"zip_longest": zip_longest, "count": count}
+
+
+def _zip_longest(iterators: list[Any], fillvalue: Any) -> Any:
+    active = len(iterators)
+    if not active:
+        return
+    while True:
+        values = []
+        for index, iterator in enumerate(iterators):
+            try:
+                value = next(iterator)
+            except StopIteration:
+                active -= 1
+                if not active:
+                    return
+                iterators[index] = itertools.repeat(fillvalue)
+                value = fillvalue
+            values.append(value)
+        yield tuple(values)
+
+
+def _count(start: Any, step: Any) -> Any:
+    current = start
+    while True:
+        yield current
+        current += step
+
+
 def _typing_introspection() -> dict[str, Any]:
     """typing.get_origin(typing.Type[int]) is the real ``type``, whose 3-argument call
     builds classes that skip the class checks: metaclasses come back as the sandbox's type."""
@@ -788,6 +837,7 @@ REPLACEMENTS: dict[str, Any] = {
     "dataclasses": _dataclasses_replacements,
     "abc": _abc_replacements,
     "typing": _typing_replacements,
+    "itertools": _itertools_replacements,
 }
 
 

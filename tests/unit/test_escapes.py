@@ -224,6 +224,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_partialmethod_stores_a_real_module", ["SecurityError", 42]),
         ("escape_zoneinfo_from_file", [["SecurityError"] * 8, "Europe/Paris"]),
         (
+            "escape_reentrant_c_iterator",
+            [["ValueError", "ValueError"], [[["a", 1], ["b", 2], ["-", 3]], [2, 5, 8], [0.5, 1.5]]],
+        ),
+        (
             "escape_ordereddict_reentrant_hooks",
             [["KeyError"] * 4, [[4, "4"], [1, "1"]], True],
         ),
