@@ -1013,6 +1013,167 @@ allocation_failures(PyObject *module, PyObject *unused)
     return PyLong_FromUnsignedLongLong(allocation_failures_seen);
 }
 
+/* repair_list_reentrancy(): two memory-safety bugs of 3.11's list that a program reaches
+ * with its own hooks alone, fixed upstream in 3.12/3.13 only (attack pass 65 made each a
+ * full escape):
+ *   - gh-120384: `lst[a:b:c] = it` computes the slice on the list's size, then runs the
+ *     program's iterator, which may shrink the list, then stores past its end. Here any
+ *     value but an exact list or tuple is made a list first, before the slice is computed
+ *     (as 3.13 does);
+ *   - gh-120298: `x < y` compares the first differing items again with borrowed
+ *     references, and a reflected comparison of the program's may free them. Here both
+ *     are held for that last comparison (as 3.13 does).
+ * Both go into list's type slots and into its wrapper descriptors (`list.__setitem__`,
+ * `list.__lt__` ...), whose function pointers heap subclasses made later copy; list
+ * subclasses that already exist (library ones) take the slot too. Once per process. */
+static objobjargproc original_list_ass_subscript = NULL;
+static richcmpfunc original_list_richcompare = NULL;
+
+static int
+materialized_list_ass_subscript(PyObject *self, PyObject *item, PyObject *value)
+{
+    if (value == NULL || !PySlice_Check(item) || PyList_CheckExact(value) || PyTuple_CheckExact(value)) {
+        return original_list_ass_subscript(self, item, value);
+    }
+    PyObject *step = ((PySliceObject *)item)->step;
+    int overflow = 0;
+    int simple = step == Py_None || (PyLong_CheckExact(step) && PyLong_AsLongAndOverflow(step, &overflow) == 1);
+    PyObject *items = PySequence_Fast(value, simple ? "can only assign an iterable" : "must assign iterable to extended slice");
+    if (items == NULL) {
+        return -1;
+    }
+    int result = original_list_ass_subscript(self, item, items);
+    Py_DECREF(items);
+    return result;
+}
+
+static PyObject *
+held_list_richcompare(PyObject *v, PyObject *w, int op)
+{
+    if (!PyList_Check(v) || !PyList_Check(w)) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    PyListObject *vl = (PyListObject *)v, *wl = (PyListObject *)w;
+    if (Py_SIZE(vl) != Py_SIZE(wl) && (op == Py_EQ || op == Py_NE)) {
+        /* Shortcut: if the lengths differ, the lists differ */
+        if (op == Py_EQ) {
+            Py_RETURN_FALSE;
+        }
+        Py_RETURN_TRUE;
+    }
+    Py_ssize_t i;
+    for (i = 0; i < Py_SIZE(vl) && i < Py_SIZE(wl); i++) {
+        PyObject *vitem = vl->ob_item[i];
+        PyObject *witem = wl->ob_item[i];
+        if (vitem == witem) {
+            continue;
+        }
+        Py_INCREF(vitem);
+        Py_INCREF(witem);
+        int k = PyObject_RichCompareBool(vitem, witem, Py_EQ);
+        Py_DECREF(vitem);
+        Py_DECREF(witem);
+        if (k < 0) {
+            return NULL;
+        }
+        if (!k) {
+            break;
+        }
+    }
+    if (i >= Py_SIZE(vl) || i >= Py_SIZE(wl)) {
+        /* No more items to compare -- compare sizes */
+        Py_RETURN_RICHCOMPARE(Py_SIZE(vl), Py_SIZE(wl), op);
+    }
+    if (op == Py_EQ) {
+        Py_RETURN_FALSE;
+    }
+    if (op == Py_NE) {
+        Py_RETURN_TRUE;
+    }
+    /* The final items compared again with the proper operator: held meanwhile. */
+    PyObject *vitem = Py_NewRef(vl->ob_item[i]);
+    PyObject *witem = Py_NewRef(wl->ob_item[i]);
+    PyObject *result = PyObject_RichCompare(vitem, witem, op);
+    Py_DECREF(vitem);
+    Py_DECREF(witem);
+    return result;
+}
+
+/* Points the wrapper descriptor `name` of `type` at `repaired` if it wraps `original`. */
+static int
+repair_wrapper(PyTypeObject *type, const char *name, void *original, void *repaired)
+{
+    PyObject *descriptor = PyDict_GetItemString(type->tp_dict, name); /* borrowed, no code runs */
+    if (descriptor == NULL || !PyObject_TypeCheck(descriptor, &PyWrapperDescr_Type)) {
+        return 0;
+    }
+    PyWrapperDescrObject *wrapper = (PyWrapperDescrObject *)descriptor;
+    if (wrapper->d_wrapped == original) {
+        wrapper->d_wrapped = repaired;
+    }
+    return 0;
+}
+
+static void
+repair_list_type(PyTypeObject *type)
+{
+    if (type->tp_as_mapping != NULL && type->tp_as_mapping->mp_ass_subscript == original_list_ass_subscript) {
+        type->tp_as_mapping->mp_ass_subscript = materialized_list_ass_subscript;
+    }
+    if (type->tp_richcompare == original_list_richcompare) {
+        type->tp_richcompare = held_list_richcompare;
+    }
+    PyType_Modified(type);
+}
+
+static PyObject *
+repair_list_reentrancy(PyObject *module, PyObject *unused)
+{
+    if (original_list_ass_subscript != NULL) {
+        Py_RETURN_FALSE; /* done already */
+    }
+    original_list_ass_subscript = PyList_Type.tp_as_mapping->mp_ass_subscript;
+    original_list_richcompare = PyList_Type.tp_richcompare;
+    repair_wrapper(&PyList_Type, "__setitem__", (void *)original_list_ass_subscript,
+                   (void *)materialized_list_ass_subscript);
+    const char *comparisons[] = {"__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__"};
+    for (int i = 0; i < 6; i++) {
+        repair_wrapper(&PyList_Type, comparisons[i], (void *)original_list_richcompare, (void *)held_list_richcompare);
+    }
+    /* Every subclass that exists already (made before this call), at any depth. */
+    PyObject *pending = PyList_New(0);
+    if (pending == NULL || PyList_Append(pending, (PyObject *)&PyList_Type) < 0) {
+        Py_XDECREF(pending);
+        return NULL;
+    }
+    while (PyList_GET_SIZE(pending) > 0) {
+        Py_ssize_t last = PyList_GET_SIZE(pending) - 1;
+        PyObject *type = Py_NewRef(PyList_GET_ITEM(pending, last));
+        if (PyList_SetSlice(pending, last, last + 1, NULL) < 0) {
+            Py_DECREF(type);
+            Py_DECREF(pending);
+            return NULL;
+        }
+        repair_list_type((PyTypeObject *)type);
+        PyObject *subclasses = PyObject_CallMethod(type, "__subclasses__", NULL);
+        Py_DECREF(type);
+        if (subclasses == NULL) {
+            Py_DECREF(pending);
+            return NULL;
+        }
+        for (Py_ssize_t j = 0; j < PyList_GET_SIZE(subclasses); j++) {
+            if (PyList_Append(pending, PyList_GET_ITEM(subclasses, j)) < 0) {
+                Py_DECREF(subclasses);
+                Py_DECREF(pending);
+                return NULL;
+            }
+        }
+        Py_DECREF(subclasses);
+    }
+    Py_DECREF(pending);
+    Py_RETURN_TRUE;
+}
+
 static PyMethodDef module_methods[] = {
     {"make_getattr", (PyCFunction)(void (*)(void))make_getattr, METH_FASTCALL,
      "make_getattr(public_names, plain, opaque, source_filename, fallback, classify, method_crossings, "
@@ -1026,6 +1187,7 @@ static PyMethodDef module_methods[] = {
     {"make_call_through", (PyCFunction)(void (*)(void))make_call_through, METH_FASTCALL,
      "make_call_through(plain, fallback, admitted_nested, admit)"},
     {"allocation_failures", allocation_failures, METH_NOARGS, "allocation_failures()"},
+    {"repair_list_reentrancy", repair_list_reentrancy, METH_NOARGS, "repair_list_reentrancy()"},
     {"plain_throughout", (PyCFunction)(void (*)(void))plain_throughout, METH_FASTCALL,
      "plain_throughout(plain, container)"},
     {"make_write_attribute", (PyCFunction)(void (*)(void))make_write_attribute, METH_FASTCALL,

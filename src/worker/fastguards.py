@@ -170,3 +170,14 @@ def allocation_failures() -> int | None:
     call installs the count), or None where the C half is not built. Not a guard: it
     counts in either guard mode."""
     return None if _fastguards is None else int(_fastguards.allocation_failures())
+
+
+def repair_list_reentrancy() -> bool:
+    """Repair, in this process, two memory-safety bugs of 3.11's list that a program
+    reaches with its own hooks (``_fastguards.c``: gh-120384, gh-120298, fixed upstream
+    in 3.12/3.13 only). Not a guard: done whatever the guard mode. False where the C half
+    is not built (docs/security.md: the OS layers contain those escapes then)."""
+    if _fastguards is None:
+        return False
+    _fastguards.repair_list_reentrancy()
+    return True

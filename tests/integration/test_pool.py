@@ -23,6 +23,7 @@ from src.language.validation import SourcePolicy, prepare_program
 from src.protocol import FLUSH_SIGNAL, Job
 from src.sandbox.pool import ExecutionPool, PoolUnavailable, RunOutcome, StreamCapture
 from tests.support import fork_fails_template
+from tests.support.inprocess import program
 from tests.support.jobs import job, poll_until
 from tests.support.procfs import blocked_in, children
 
@@ -637,3 +638,15 @@ def test_classes_the_program_made_and_dropped_are_given_back() -> None:
     outcome = with_pool(lambda pool: run(pool, code, timeout_s=30))
     assert outcome.reply["error"] is None, outcome.reply
     assert outcome.reply["result"] == 3000 * 200_000
+
+
+def test_a_worker_runs_with_the_interpreter_repairs() -> None:
+    """The template repairs list's re-entrancy bugs and offers the pure-Python OrderedDict
+    and itertools generators before it forks (pass 65's full escapes, in a real worker)."""
+    for name, expected in [
+        ("escape_list_reentrant_hooks", [False, "ValueError"]),
+        ("escape_ordereddict_reentrant_hooks", [["KeyError"] * 4, [[4, "4"], [1, "1"]], True]),
+    ]:
+        outcome = with_pool(lambda pool, name=name: run(pool, program(name), timeout_s=20))  # type: ignore[misc]
+        assert outcome.reply["error"] is None, outcome.reply
+        assert outcome.reply["result"] == expected

@@ -223,6 +223,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_enum_members_used_by_a_hook_before_the_check", [["SecurityError"] * 2, [], [], 8]),
         ("escape_partialmethod_stores_a_real_module", ["SecurityError", 42]),
         ("escape_zoneinfo_from_file", [["SecurityError"] * 8, "Europe/Paris"]),
+        ("escape_list_reentrant_hooks", [False, "ValueError"]),
         (
             "escape_reentrant_c_iterator",
             [["ValueError", "ValueError"], [[["a", 1], ["b", 2], ["-", 3]], [2, 5, 8], [0.5, 1.5]]],
