@@ -38,8 +38,16 @@ FORMAT_METHODS = frozenset({"format", "format_map"})
 #: (gh-145883, a crash upstream, never fixed in 3.11): the program laid the heap so the
 #: stray entry named a fake object (attack pass 63, a full escape of the language layer).
 REFUSED_C_METHOD_NAMES = frozenset({"from_file"})
+#: Methods of offered C classes that read their argument as a C struct without checking
+#: its type (worker/membrane.py _CHECKED_C_METHODS): handed out checked. ZoneInfo's
+#: utcoffset/dst/tzname/fromutc read a datetime's fold byte straight from the object's
+#: memory and index a two-entry table with it (gh-111306, open upstream): a bytes subclass
+#: chose the byte (attack pass 65).
+CHECKED_C_METHOD_NAMES = frozenset({"utcoffset", "dst", "tzname", "fromutc"})
 
-CAREFUL_ATTRIBUTES = INTROSPECTION_ATTRIBUTES | FORMAT_METHODS | REFUSED_C_METHOD_NAMES | {"mro"}
+CAREFUL_ATTRIBUTES = (
+    INTROSPECTION_ATTRIBUTES | FORMAT_METHODS | REFUSED_C_METHOD_NAMES | CHECKED_C_METHOD_NAMES | {"mro"}
+)
 
 
 #: Names the sandbox or RestrictedPython puts in a program's namespace. Binding one (as a

@@ -172,12 +172,14 @@ def allocation_failures() -> int | None:
     return None if _fastguards is None else int(_fastguards.allocation_failures())
 
 
-def repair_list_reentrancy() -> bool:
-    """Repair, in this process, two memory-safety bugs of 3.11's list that a program
-    reaches with its own hooks (``_fastguards.c``: gh-120384, gh-120298, fixed upstream
-    in 3.12/3.13 only). Not a guard: done whatever the guard mode. False where the C half
-    is not built (docs/security.md: the OS layers contain those escapes then)."""
+def repair_interpreter() -> bool:
+    """Repair, in this process, memory-safety bugs of 3.11's C code that a program reaches
+    with its own hooks or bytes (``_fastguards.c``): list's re-entrancy (gh-120384,
+    gh-120298, fixed upstream in 3.12/3.13 only) and datetime's unchecked pickled states.
+    Not a guard: done whatever the guard mode. False where the C half is not built
+    (docs/security.md: the OS layers contain those escapes then)."""
     if _fastguards is None:
         return False
     _fastguards.repair_list_reentrancy()
+    _fastguards.check_datetime_states()
     return True

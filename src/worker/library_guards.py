@@ -40,7 +40,7 @@ from ..language.names import INTROSPECTION_ATTRIBUTES, is_dunder, is_sunder
 from ..language.policy import SOURCE_FILENAME
 from . import ownership, sys_stand_in
 from .crossing import crossing, is_crossable
-from .fastguards import repair_list_reentrancy
+from .fastguards import repair_interpreter
 from .formatting import safe_format, safe_format_map
 from .guards import (
     DECIMAL_TEMPLATES,
@@ -1860,7 +1860,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     holding only its allowed submodules. Raises KeyError for a name not in the catalogue.
     """
     attrs_by_name: dict[str, dict[str, Any]] = {}
-    repair_list_reentrancy()  # before any list subclass of a program's exists
+    repair_interpreter()  # before any list or datetime subclass of a program's exists
     if "copy" in allowed or "dataclasses" in allowed:  # dataclasses.asdict deep-copies too
         guard_copy_reconstruct()
         guard_copy_instance_hooks()

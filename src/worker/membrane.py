@@ -31,6 +31,7 @@ import builtins
 import collections
 import contextlib
 import dataclasses
+import datetime
 import difflib
 import enum
 import functools
@@ -50,7 +51,14 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, cast
 
-from ..language.names import CLASS_HOOKS, DEFINABLE_METHODS, OPERATOR_METHODS, REFUSED_C_METHOD_NAMES, is_dunder
+from ..language.names import (
+    CHECKED_C_METHOD_NAMES,
+    CLASS_HOOKS,
+    DEFINABLE_METHODS,
+    OPERATOR_METHODS,
+    REFUSED_C_METHOD_NAMES,
+    is_dunder,
+)
 from ..language.policy import SOURCE_FILENAME
 from .fastguards import plain_throughout_check
 from .formatting import wrap_format
@@ -443,6 +451,27 @@ _C_HALVES = {"struct": "_struct", "collections": "_collections", "re": "_sre"}
 #: REFUSED_C_METHOD_NAMES says why), by name, with the classes they are refused on.
 _REFUSED_C_METHODS: dict[str, tuple[type, ...]] = {"from_file": (zoneinfo.ZoneInfo,)}
 assert _REFUSED_C_METHODS.keys() == REFUSED_C_METHOD_NAMES
+#: name -> (the classes whose C method it is, the class its argument must be an instance of).
+_CHECKED_C_METHODS: dict[str, tuple[tuple[type, ...], type]] = {
+    name: ((zoneinfo.ZoneInfo,), datetime.datetime) for name in ("utcoffset", "dst", "tzname", "fromutc")
+}
+assert _CHECKED_C_METHODS.keys() == CHECKED_C_METHOD_NAMES
+
+
+def _checked_c_method(method: Any, name: str, argument: type) -> Callable[..., Any]:
+    """``method`` (a C method, bound or not), callable only with an ``argument`` instance
+    (or None, where the method takes it) as its datetime."""
+
+    def checked(*args: Any) -> Any:
+        value = args[-1] if args else None
+        if not (isinstance(value, argument) or (value is None and name != "fromutc")):
+            raise TypeError(f"{name}() argument must be a {argument.__name__} in the sandbox")
+        return method(*args)
+
+    checked.__name__ = name  # its qualified name stays the closure's: the membrane approves it by that
+    checked.__doc__ = method.__doc__
+    return checked
+
 
 #: The base of every typing alias (List[int], Annotated[f, m], a Generic class's C[int]).
 _TYPING_ALIAS: type = typing._BaseGenericAlias  # type: ignore[attr-defined]  # noqa: SLF001
@@ -1278,6 +1307,11 @@ class Membrane:
                 owner_class = owner if isinstance(owner, builtins.type) else builtins.type(owner)
                 if issubclass(owner_class, refused_owners):
                     raise refuse(f"{owner_class.__name__}.{value.__name__}, a C parser of the program's bytes")
+            checked = _CHECKED_C_METHODS.get(value.__name__)
+            if checked is not None and isinstance(owner, checked[0]):
+                if self.admit(owner) is not owner:
+                    raise refuse(f"the method {value.__name__} of a {builtins.type(owner).__name__}")
+                return _checked_c_method(value, value.__name__, checked[1])
             if isinstance(owner, types.ModuleType):  # a module's function: only those offered
                 if id(value) in self._offered_ids:
                     return value
@@ -1349,6 +1383,9 @@ class Membrane:
             verdict = self._class(value.__objclass__)
             if verdict is not value.__objclass__:
                 raise refuse(f"a method of {value.__objclass__.__name__}")
+            checked = _CHECKED_C_METHODS.get(value.__name__)
+            if checked is not None and issubclass(cast(type, value.__objclass__), checked[0]):
+                return _checked_c_method(value, value.__name__, checked[1])
             return wrap_format(value)  # str.format, unbound
         if kind in PLAIN:  # judged meanwhile
             return value

@@ -224,6 +224,11 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_partialmethod_stores_a_real_module", ["SecurityError", 42]),
         ("escape_zoneinfo_from_file", [["SecurityError"] * 8, "Europe/Paris"]),
         ("escape_list_reentrant_hooks", [False, "ValueError"]),
+        ("escape_datetime_pickled_state", ["ValueError"] * 3 + [True, "2024-02-29"]),
+        (
+            "escape_zoneinfo_reads_a_program_object_as_a_datetime",
+            [["TypeError"] * 5, "2:00:00", "2021-10-21 10:00:00+00:00", None],
+        ),
         (
             "escape_reentrant_c_iterator",
             [["ValueError", "ValueError"], [[["a", 1], ["b", 2], ["-", 3]], [2, 5, 8], [0.5, 1.5]]],

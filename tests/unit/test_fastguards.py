@@ -401,9 +401,9 @@ def test_the_c_walk_over_nested_containers_agrees_with_the_python_one(proxies: P
 
 @requires_c
 def test_the_repaired_list_answers_as_cpython_does() -> None:
-    """repair_list_reentrancy (gh-120384, gh-120298): slice assignment takes any iterable
+    """repair_interpreter's list repair (gh-120384, gh-120298): slice assignment takes any iterable
     first and list comparison holds its last items, with CPython's answers and errors."""
-    fastguards.repair_list_reentrancy()
+    fastguards.repair_interpreter()
 
     class Sub(list):  # type: ignore[type-arg]
         pass
