@@ -274,6 +274,8 @@ def check_attribute_name(obj: object, name: object) -> str:
         raise SecurityError(f'access to "{name}" is not allowed: frame and code introspection is disabled')
     if not name.startswith("_") or name == "_":
         return name
+    if name in SANDBOX_MARKS:
+        raise SecurityError(f'access to "{name}" is not allowed: the name is the sandbox\'s own')
     if is_dunder(name):
         if (
             name in READABLE_EVERYWHERE
@@ -877,7 +879,7 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
                     "state under that name; give the program's attribute another name"
                 )
             raise SecurityError(f'cannot set "{checked}": it is a private name of a library class')
-        if checked in LIBRARY_STATE_NAMES:
+        if checked in LIBRARY_STATE_NAMES or checked in SANDBOX_MARKS:
             raise SecurityError(f'cannot set "{checked}": it is the name of a library\'s state')
         if isinstance(obj, builtins.type) and own and library_state_name_below(obj, checked):
             raise SecurityError(
@@ -989,11 +991,24 @@ def _collect(generation: int) -> int:
     """A collection, with the program's classes out of the sandbox's tables when enough
     were made since the last time (MEMBRANE.classes_to_release): one the program dropped
     is freed with its generation, as CPython frees it, not kept for the whole job."""
-    classes = MEMBRANE.classes_to_release(generation)
-    if classes is None:
-        return gc.collect(generation)
-    _forget_public_hooks(classes)
-    return _ownership.release_dropped_classes(classes, functools.partial(gc.collect, generation))
+    if _collecting[0]:
+        # A finaliser this collection runs reached a safe point: the collector is busy (it
+        # would return at once), and a release nested in another would end the outer one's
+        # window (collecting_classes) while its finalisers still run.
+        return 0
+    _collecting[0] = True
+    try:
+        classes = MEMBRANE.classes_to_release(generation)
+        if classes is None:
+            return gc.collect(generation)
+        _forget_public_hooks(classes)
+        return _ownership.release_dropped_classes(classes, functools.partial(gc.collect, generation))
+    finally:
+        _collecting[0] = False
+
+
+#: Whether a collection the sandbox started is running (finalisers included).
+_collecting = [False]
 
 
 def _forget_public_hooks(classes: list[tuple[int, Any]]) -> None:

@@ -1388,7 +1388,23 @@ def _guard_slots_rebuild() -> None:
         doc = vars(cls).get("__doc__")
         if isinstance(doc, str) and str.__contains__(doc, TEXT_SIGNATURE_END):
             raise SecurityError("dataclasses: a class docstring cannot hold a text signature in the sandbox")
-        return real(cls, *args, **kwargs)
+        if not is_user_class(cls):
+            return real(cls, *args, **kwargs)
+        # The rebuild is a class statement of the program's, as far as the hooks it runs can
+        # tell: the namespace it copies carries a construction's token, so the new class is
+        # the program's while its bases' __init_subclass__ see it, and one a hook kept from a
+        # rebuild that then failed is abandoned (never a class nobody knows, which the
+        # membrane would have taken for a library's).
+        token = ownership.begin_construction({})
+        type.__setattr__(cls, ownership.CONSTRUCTION_MARKER, token)
+        rebuilt = None
+        try:
+            rebuilt = real(cls, *args, **kwargs)
+            return rebuilt
+        finally:
+            if vars(cls).get(ownership.CONSTRUCTION_MARKER) is token:
+                type.__delattr__(cls, ownership.CONSTRUCTION_MARKER)
+            ownership.end_construction(token, rebuilt)
 
     _add_slots.sandbox_guarded = True  # type: ignore[attr-defined]
     dataclasses._add_slots = _add_slots  # type: ignore[attr-defined]  # noqa: SLF001

@@ -754,6 +754,9 @@ def _claims_nothing(cls: type) -> bool:
 # --------------------------------------------------------------------------- the membrane
 
 
+#: A class's own ``__module__`` (type's descriptor: a metaclass cannot answer for it).
+_MODULE: Any = vars(builtins.type)["__module__"]
+
 #: The verdict on a class whose class statement failed (ownership.construction_failed),
 #: made once: a program that fills its memory must not make the refusal fail.
 _FAILED_STATEMENT = refuse("a class whose class statement failed (its metaclass never finished it)")
@@ -1096,6 +1099,12 @@ class Membrane:
             return refuse(f"a subclass of {final.__name__}, which cannot be subclassed in the sandbox")
         if _is_constructor(cls):
             return stand_in(cls, f"{cls.__name__}(...) cannot be called in the sandbox")
+        if _MODULE.__get__(cls) == "__main__" and id(cls) not in self._offered_ids:
+            # The program's module: a class of it that no registry holds is one the sandbox
+            # lost track of (revived by a finaliser after the collector let it go) or never
+            # knew, never a library's (which would switch off every rule on what the
+            # program's classes lend to library code).
+            return refuse("a class of the program's that the sandbox does not know as its own")
         if id(cls) in self._offered_ids or str(cls.__module__) in self._class_modules:
             named = id(cls) in self._offered_ids and (
                 id(cls) in self._named_classes or id(cls) not in self._instance_classes
