@@ -545,13 +545,21 @@ def _slots(kind: type, *names: str) -> Callable[[Any], tuple[Any, ...]]:
 
 
 def _instance_fields(*names: str) -> Callable[[Any], tuple[Any, ...]]:
-    """What an instance dict holds under ``names`` (where the library's __init__ put them)."""
+    """What an instance holds under ``names`` (where the library's __init__ put them): in
+    its dict, and in a slot of that name a subclass may have declared (the library's
+    ``self.isjunk = isjunk`` then stores there, where a look at the dict alone never
+    finds it)."""
 
     def fields(held: Any) -> tuple[Any, ...]:
         own = getattr(held, "__dict__", None)
-        if builtins.type(own) is not dict:
-            return ()
-        return tuple(own[name] for name in names if name in own)
+        found = [own[name] for name in names if name in own] if builtins.type(own) is dict else []
+        for klass in builtins.type.__dict__["__mro__"].__get__(builtins.type(held)):
+            for name in names:
+                slot = vars(klass).get(name)
+                if builtins.type(slot) is types.MemberDescriptorType:
+                    with contextlib.suppress(AttributeError):  # an empty slot
+                        found.append(slot.__get__(held))
+        return tuple(found)
 
     return fields
 
@@ -804,6 +812,8 @@ class Membrane:
         #: entries the registry had after the last release of dropped classes.
         self._program_classes: ClassRegistry[None] = ClassRegistry()
         self._released_at = 0
+        #: ids of the holders whose fields are being admitted (a holder may hold itself).
+        self._holders_judged: set[int] = set()
         #: The classes made since the last release (id, weak reference).
         self._recent: list[tuple[int, weakref.ref[type]]] = []
         self._releasing_everything = False
@@ -1270,9 +1280,17 @@ class Membrane:
         if held is not None:
             # What calling it calls, and with what: each must pass unchanged (it may have
             # been built by C code, map(functools.partial, ...), from values never bound).
-            for inner in held(value):
-                if builtins.type(inner) not in PLAIN and self.admit(inner) is not inner:
-                    raise refuse(f"a {kind.__name__} of {builtins.type(inner).__name__}")
+            # A holder that holds itself, or its own bound method (a decoder whose
+            # object_hook is self.hook), is being judged already: it passes there.
+            if id(value) in self._holders_judged:
+                return value
+            self._holders_judged.add(id(value))
+            try:
+                for inner in held(value):
+                    if builtins.type(inner) not in PLAIN and self.admit(inner) is not inner:
+                        raise refuse(f"a {kind.__name__} of {builtins.type(inner).__name__}")
+            finally:
+                self._holders_judged.discard(id(value))
             return value
         if issubclass(kind, builtins.type):  # a class
             verdict = self._class(value)

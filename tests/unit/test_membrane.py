@@ -2214,3 +2214,22 @@ def test_every_offered_class_that_keeps_a_callable_it_was_built_with_is_a_holder
                 if _keeps(instance, marker) and membrane._callable_holder(type(instance)) is None:
                     found.add(f"{module_name}.{name}")
     assert found == REVIEWED_DATA_KEEPERS
+
+
+@pytest.mark.parametrize(
+    ("base", "slots", "build"),
+    [
+        ("difflib.SequenceMatcher", '("isjunk",)', "map(Slotted, raw, ['ab'], [''])"),
+        ("difflib.Differ", '("linejunk", "charjunk")', "map(Slotted, raw, raw)"),
+        ("pprint.PrettyPrinter", '("_stream",)', "map(Slotted, [1], [80], [None], raw)"),
+    ],
+)
+def test_a_holder_subclass_keeping_the_held_field_in_a_slot_is_still_judged_by_it(
+    proxies: Proxies, base: str, slots: str, build: str
+) -> None:
+    """A program subclass of a holder whose __slots__ names the held field: the library's
+    ``self.isjunk = isjunk`` stores into the slot, which a look at the instance dict alone
+    never saw (pass 66). C code builds one over a value the program never held."""
+    code = f"import difflib, pprint\nclass Slotted({base}):\n    __slots__ = {slots}\nmade = list({build})\nmade[0]"
+    planted = {"raw": [os.getpid]}
+    assert run(code, proxies, context=planted).error_type == "SecurityError"
