@@ -297,7 +297,7 @@ def collecting_classes() -> bool:
     return _collecting_classes[0]
 
 
-#: How many classes made since the last release make another worth its walk.
+#: How many more classes than at the last release of all of them make another worth its walk.
 _RELEASE_EVERY = 64
 
 _Value = typing.TypeVar("_Value")
@@ -815,8 +815,10 @@ class Membrane:
         #: ids of the holders whose fields are being admitted (a holder may hold itself).
         self._holders_judged: set[int] = set()
         #: The classes made since the last release (id, weak reference).
-        self._recent: list[tuple[int, weakref.ref[type]]] = []
-        self._releasing_everything = False
+        #: The classes made since the last collection, and those that survived one
+        #: collection of the youngest generation since the last of the middle one.
+        self._young: list[list[tuple[int, weakref.ref[type]]]] = [[], []]
+        self._releasing = 0
         #: Functions of the library's generating (namedtuple's __new__, a dataclass's
         #: __init__) approved since the last release: dropped with their classes.
         self._generated: list[types.FunctionType] = []
@@ -1001,7 +1003,7 @@ class Membrane:
 
     def add_program_class(self, cls: type) -> None:
         self._program_classes.set(cls, None)
-        self._recent.append((id(cls), weakref.ref(cls)))
+        self._young[0].append((id(cls), weakref.ref(cls)))
         if _callable_holder(cls) is None and not issubclass(cls, BaseException) and not self._unfinished(cls):
             PLAIN.add(cls)  # a subclass of partial is checked as partial is; an exception's args too
         self._class_verdicts[cls] = cls
@@ -1020,43 +1022,48 @@ class Membrane:
 
     def classes_to_release(self, generation: int) -> list[tuple[int, weakref.ref[type]]] | None:
         """Which of the program's classes to take out of the tables for a collection of
-        ``generation`` (program_classes_released), or None. A young collection frees the
-        classes made since the last release that were dropped (they are young: a class made
-        and dropped in a loop is freed as soon as CPython would free it); one of the oldest
-        generation frees any, once the program's classes have doubled since the last time
-        (each such release walks them all: a program that keeps its classes pays a constant
-        share per class)."""
-        recent = len(self._recent) >= _RELEASE_EVERY
-        self._releasing_everything = generation == 2
-        if generation == 2 and (recent or len(self._program_classes) >= 2 * self._released_at + _RELEASE_EVERY):
+        ``generation`` (program_classes_released), or None. As CPython frees a dropped class
+        at the next collection of the generation it has reached, each collection takes out
+        the classes of the generations it covers: the youngest, those made since the last
+        collection; the middle one, those that survived one; the oldest, every class, once
+        the program's classes have doubled since the last time (each such release walks
+        them all: a program that keeps its classes pays a constant share per class). A
+        class kept in a table meanwhile is never promoted past the collection that could
+        free it."""
+        self._releasing = generation
+        young = self._young[0] if generation == 0 else self._young[0] + self._young[1]
+        if generation == 2 and (young or len(self._program_classes) >= 2 * self._released_at + _RELEASE_EVERY):
             return self._program_classes.alive()
-        if recent:
-            return [(key, ref) for key, ref in self._recent if ref() is not None]
-        return None
+        alive = [(key, ref) for key, ref in young if ref() is not None]
+        return alive or None
 
     @contextlib.contextmanager
     def program_classes_released(self, classes: list[tuple[int, weakref.ref[type]]]) -> Iterator[None]:
         """Run a collection (the body) with ``classes`` out of the membrane's own tables, so
         one the program no longer holds is freed with everything it holds; those still
-        alive are put back after it."""
-        everything = self._releasing_everything
+        alive are put back after it (the youngest's survivors wait for the middle
+        generation's next collection)."""
+        generation = self._releasing
         kept = self._take_out(classes)
         APPROVED_FUNCTIONS.difference_update(self._generated)
         self._generated.clear()
-        self._recent.clear()
+        middle = self._young[1] if generation == 0 else []
+        self._young = [[], middle]
         _collecting_classes[0] = True
         try:
             yield
         finally:
             _collecting_classes[0] = False
-            for ref, plain in kept:
+            for key, (ref, plain) in zip((key for key, _ in classes), kept, strict=True):
                 survivor = ref()
                 if survivor is not None:
                     self._class_verdicts[survivor] = survivor
                     if plain:
                         PLAIN.add(survivor)
+                    if generation == 0:
+                        middle.append((key, ref))
             self._program_classes.prune(key for key, _ in classes)
-            if everything:
+            if generation == 2:
                 self._released_at = len(self._program_classes)
 
     def _take_out(self, classes: list[tuple[int, weakref.ref[type]]]) -> list[tuple[weakref.ref[type], bool]]:
@@ -1064,8 +1071,8 @@ class Membrane:
         kept: list[tuple[weakref.ref[type], bool]] = []
         for _, ref in classes:
             cls = ref()
+            kept.append((ref, cls in PLAIN))  # one entry per class: program_classes_released pairs them
             if cls is not None:
-                kept.append((ref, cls in PLAIN))
                 PLAIN.discard(cls)
                 self._class_verdicts.pop(cls, None)
                 self._exception_kinds.pop(id(cls), None)

@@ -650,3 +650,20 @@ def test_a_worker_runs_with_the_interpreter_repairs() -> None:
         outcome = with_pool(lambda pool, name=name: run(pool, program(name), timeout_s=20))  # type: ignore[misc]
         assert outcome.reply["error"] is None, outcome.reply
         assert outcome.reply["result"] == expected
+
+
+def test_classes_dropped_after_a_collection_are_given_back_too() -> None:
+    """A class still in use at a young collection reaches the middle generation; held by
+    the sandbox's tables meanwhile, it was released only at the young collections, which
+    never scan it, and waited for an oldest-generation one, rare under a large long-lived
+    structure (pass 66: the 256 MB limit where CPython peaks at 74 MB). Each collection
+    takes out the classes of every generation it covers."""
+    code = (
+        "base = [[i] for i in range(300_000)]\n"
+        "def one(i):\n    class Step:\n        blob = bytes(400_000)\n"
+        "    work = [[k] for k in range(1500)]\n    for w in work:\n        pass\n    return len(Step.blob)\n"
+        "total = 0\nfor i in range(1500):\n    total += one(i)\ntotal"
+    )
+    outcome = with_pool(lambda pool: run(pool, code, timeout_s=30))
+    assert outcome.reply["error"] is None, outcome.reply
+    assert outcome.reply["result"] == 1500 * 400_000
