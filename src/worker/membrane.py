@@ -812,6 +812,9 @@ class Membrane:
         #: entries the registry had after the last release of dropped classes.
         self._program_classes: ClassRegistry[None] = ClassRegistry()
         self._released_at = 0
+        #: (code, id of its module's dict) of the library functions approved: both live as
+        #: long as the process.
+        self._approved_code: set[tuple[types.CodeType, int]] = set()
         #: ids of the holders whose fields are being admitted (a holder may hold itself).
         self._holders_judged: set[int] = set()
         #: The classes made since the last release (id, weak reference).
@@ -1202,6 +1205,8 @@ class Membrane:
         if function.__code__.co_filename == SOURCE_FILENAME or function in APPROVED_FUNCTIONS:
             return True
         scope = function.__globals__
+        if (function.__code__, id(scope)) in self._approved_code:
+            return True
         module = scope.get("__name__")
         if builtins.type(module) is str and (
             (module.startswith(_SANDBOX_PACKAGE) and module.rpartition(".")[2] not in SANDBOX_FUNCTION_MODULES)
@@ -1216,7 +1221,10 @@ class Membrane:
             return id(function) in self._offered_ids or "." in function.__qualname__
         # Not a module's: code generated for the program (namedtuple's __new__).
         if id(scope) in self._function_globals:
-            APPROVED_FUNCTIONS.add(function)  # a library's: judged once
+            # A library's: judged once for its code and its module, which is all the verdict
+            # depends on. Not by the function itself: a closure a library makes per call
+            # (contextmanager's helper, over the program's generator) was kept for the job.
+            self._approved_code.add((function.__code__, id(scope)))
             return True
         if not self._is_module_dict(scope):
             if not _collecting_classes[0]:

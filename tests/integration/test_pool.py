@@ -667,3 +667,18 @@ def test_classes_dropped_after_a_collection_are_given_back_too() -> None:
     outcome = with_pool(lambda pool: run(pool, code, timeout_s=30))
     assert outcome.reply["error"] is None, outcome.reply
     assert outcome.reply["result"] == 1500 * 400_000
+
+
+def test_library_closures_made_per_call_are_given_back() -> None:
+    """A library function made at run time (contextmanager's helper, over the program's
+    generator and what it closes over) was approved by identity and kept for the job
+    (pass 66: 400 of 1 MB hit the limit where CPython uses 10 MB); it is approved by its
+    code and module instead."""
+    code = (
+        "import contextlib\ndef one(i):\n    big = [i] * 131072\n"
+        "    @contextlib.contextmanager\n    def cm():\n        yield len(big)\n"
+        "    with cm() as n:\n        return n\ntotal = 0\nfor i in range(400):\n    total += one(i)\ntotal"
+    )
+    outcome = with_pool(lambda pool: run(pool, code, timeout_s=30))
+    assert outcome.reply["error"] is None, outcome.reply
+    assert outcome.reply["result"] == 400 * 131072
