@@ -30,12 +30,14 @@ from __future__ import annotations
 import builtins
 import collections
 import contextlib
+import csv
 import dataclasses
 import datetime
 import difflib
 import enum
 import functools
 import gc
+import io
 import ipaddress
 import itertools
 import json
@@ -600,6 +602,16 @@ _CALLABLE_HOLDERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
         "object_hook", "object_pairs_hook", "parse_float", "parse_int", "parse_constant"
     ),
     json.JSONEncoder: _instance_fields("default"),
+    # Calls each action of its lexicon in scan(); a csv writer calls the write method it
+    # read off its file (what the collector sees it hold, its dialect besides), and a
+    # DictWriter holds such a writer.
+    re.Scanner: lambda scanner: tuple(  # type: ignore[attr-defined]  # undocumented, offered
+        part for pair in _instance_fields("lexicon")(scanner) for entry in pair for part in entry
+    ),
+    builtins.type(csv.writer(io.StringIO())): lambda writer: tuple(
+        held for held in gc.get_referents(writer) if not isinstance(held, builtins.type)
+    ),
+    csv.DictWriter: _instance_fields("writer"),
     # Its stream, unless it is the default (sys.stdout when it was made, read-out refused).
     pprint.PrettyPrinter: lambda printer: tuple(s for s in _instance_fields("_stream")(printer) if s is not sys.stdout),
     # Objects that call a function they hold (each step of an iterator, a missing key of a

@@ -2233,3 +2233,28 @@ def test_a_holder_subclass_keeping_the_held_field_in_a_slot_is_still_judged_by_i
     code = f"import difflib, pprint\nclass Slotted({base}):\n    __slots__ = {slots}\nmade = list({build})\nmade[0]"
     planted = {"raw": [os.getpid]}
     assert run(code, proxies, context=planted).error_type == "SecurityError"
+
+
+class _RawSink:
+    """A file the program never held (this module's class, refused by the membrane)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+@pytest.mark.parametrize(
+    ("build", "raw"),
+    [
+        ("list(map(re.Scanner, raw))[0]", [[("a", os.getpid)]]),
+        ("list(map(csv.writer, raw))[0]", [_RawSink()]),
+    ],
+    ids=["scanner", "csv-writer"],
+)
+def test_library_objects_that_call_what_they_were_built_with_are_judged_by_it(
+    proxies: Proxies, build: str, raw: list[object]
+) -> None:
+    """re.Scanner calls each action of its lexicon in scan(); a csv writer calls the write
+    method it read off its file (pass 66): built by C code over a value the program never
+    held, each is refused as a partial over it is."""
+    outcome = run(f"import csv, re\n{build}", proxies, context={"raw": raw})
+    assert outcome.error_type == "SecurityError", outcome.reply
