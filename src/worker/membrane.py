@@ -235,8 +235,15 @@ class GuardedAlias(types.GenericAlias):
         raise TypeError("GenericAlias cannot be subclassed in the sandbox")
 
 
-#: What the C alias answers itself (the rest it reads on its origin).
-_ALIAS_OWN_NAMES = frozenset(dir(types.GenericAlias))
+#: What the C alias answers itself (Objects/genericaliasobject.c, attr_exceptions): every
+#: other name it reads on its origin.
+_ALIAS_OWN_NAMES = frozenset(
+    {
+        "__class__", "__origin__", "__args__", "__unpacked__", "__parameters__",
+        "__typing_unpacked_tuple_args__", "__mro_entries__", "__reduce_ex__", "__reduce__",
+        "__copy__", "__deepcopy__",
+    }
+)  # fmt: skip
 
 # Shown as the class it stands in for; its module is one the membrane admits classes of.
 GuardedAlias.__module__, GuardedAlias.__name__, GuardedAlias.__qualname__ = "types", "GenericAlias", "GenericAlias"
