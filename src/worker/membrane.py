@@ -300,6 +300,10 @@ SANDBOX_MARKS = frozenset({_HELD_MARK, _ADMITTED_ARGS})
 #: finalisers that run meanwhile, though its weak references are already cleared; and no
 #: cache may take a new strong reference to a class then (it would keep a dying class).
 _collecting_classes = [False]
+#: The ids of the classes a release took out: the only ones that can die meanwhile (every
+#: other class of the program's is held by the tables). A dead entry of another id, one a
+#: prune left behind, is never taken for the class now at that address.
+_releasing_ids: list[frozenset[int]] = [frozenset()]
 
 
 def collecting_classes() -> bool:
@@ -331,7 +335,7 @@ class ClassRegistry(typing.Generic[_Value]):
         if entry is None:
             return False, None
         alive = entry[0]()
-        if alive is cls or (alive is None and _collecting_classes[0]):
+        if alive is cls or (alive is None and _collecting_classes[0] and id(cls) in _releasing_ids[0]):
             return True, entry[1]
         return False, None
 
@@ -1071,11 +1075,13 @@ class Membrane:
         self._generated.clear()
         middle = self._young[1] if generation == 0 else []
         self._young = [[], middle]
+        _releasing_ids[0] = frozenset(key for key, _ in classes)
         _collecting_classes[0] = True
         try:
             yield
         finally:
             _collecting_classes[0] = False
+            _releasing_ids[0] = frozenset()
             for key, (ref, plain) in zip((key for key, _ in classes), kept, strict=True):
                 survivor = ref()
                 if survivor is not None:
