@@ -19,6 +19,7 @@ from __future__ import annotations
 import builtins
 import functools
 import inspect
+import sys
 import types
 from collections.abc import Callable
 from typing import Any
@@ -72,6 +73,24 @@ def method_crossing(method: types.MethodType | types.BuiltinMethodType) -> Calla
         METHOD_CROSSINGS[function] = made
         ORIGINALS[made] = function
     return types.MethodType(made, method.__self__)
+
+
+#: References to a library function when only the crossings' own tables hold it: its key
+#: in METHOD_CROSSINGS, its value in ORIGINALS, the crossing's closure cell, and, in
+#: forget_crossings_of_freed_functions, the list, the loop's name and getrefcount's argument.
+_HELD_ONLY_BY_THE_CROSSINGS = 6
+
+
+def forget_crossings_of_freed_functions() -> None:
+    """After a release freed the program's classes: the crossings made for library methods
+    no one else holds any more (a namedtuple class's ``_replace``, one per class the
+    program made and dropped), which the tables kept for the whole job. A crossing the
+    program still holds bound keeps working (its closure holds the function); a later
+    read makes a new one."""
+    for function in list(METHOD_CROSSINGS):
+        if sys.getrefcount(function) <= _HELD_ONLY_BY_THE_CROSSINGS:
+            made = METHOD_CROSSINGS.pop(function)
+            ORIGINALS.pop(made, None)
 
 
 def _call_through_python(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

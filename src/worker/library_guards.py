@@ -39,7 +39,7 @@ from ..language.catalogue import CATALOGUE
 from ..language.names import INTROSPECTION_ATTRIBUTES, is_dunder, is_sunder
 from ..language.policy import SOURCE_FILENAME
 from . import ownership, sys_stand_in
-from .crossing import crossing, is_crossable
+from .crossing import crossing, forget_crossings_of_freed_functions, is_crossable
 from .fastguards import repair_interpreter
 from .formatting import safe_format, safe_format_map
 from .guards import (
@@ -1228,6 +1228,7 @@ def _forget_fields_of_freed_classes() -> None:
 
 
 ownership.after_release(_forget_fields_of_freed_classes)
+ownership.after_release(forget_crossings_of_freed_functions)
 
 
 def guard_dataclass_fields() -> None:
