@@ -16,6 +16,7 @@ import collections.abc
 import contextlib
 import copy
 import copyreg
+import csv
 import dataclasses
 import enum
 import functools
@@ -1512,6 +1513,29 @@ def guard_callable_alias_unpacking() -> None:
     alias.__iter__ = __iter__
 
 
+def guard_csv_reader_reentry() -> None:
+    """``csv.reader`` re-entered from its own input iterator hands its row out and drops
+    its field list, then the outer parse appends to nothing: a NULL dereference that kills
+    the worker (gh-157379, open upstream; attack pass 65). In this process every reader
+    (``csv.reader``, and ``DictReader``, which calls the module's ``reader``) reads its
+    input through a generator: re-entering the reader from the input re-enters that
+    generator, which raises ValueError instead."""
+    real = csv.reader
+    if getattr(real, "sandbox_guarded", False):
+        return
+
+    def reader(csvfile: Any, *args: Any, **kwargs: Any) -> Any:
+        return real(_one_at_a_time(iter(csvfile)), *args, **kwargs)
+
+    reader.__doc__ = real.__doc__
+    reader.sandbox_guarded = True  # type: ignore[attr-defined]
+    csv.reader = reader
+
+
+def _one_at_a_time(lines: Any) -> Any:
+    yield from lines
+
+
 def guard_string_formatter() -> None:
     """``string.Formatter.get_field`` resolves each ``.attr`` and ``[key]`` step of a field
     with the real getattr and getitem (CVE-2023-41039). In this process it takes the
@@ -1886,6 +1910,8 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         guard_enum_members_and_value_repr()
     if "dataclasses" in allowed:
         guard_dataclass_fields()
+    if "csv" in allowed:
+        guard_csv_reader_reentry()
     if "collections" in allowed:
         guard_user_string_format()
         guard_callable_alias_unpacking()

@@ -224,6 +224,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_partialmethod_stores_a_real_module", ["SecurityError", 42]),
         ("escape_zoneinfo_from_file", [["SecurityError"] * 8, "Europe/Paris"]),
         ("escape_list_reentrant_hooks", [False, "ValueError"]),
+        ("escape_csv_reader_reentered", [["ValueError"] * 2, [["a", "b,c"], ["1", "2"]], [{"x": "1", "y": "2"}]]),
         ("escape_holder_judged_through_itself", [["a", "b"], 0.8, {"a": 1}, '"{1, 2}"', "[1, 2]\n"]),
         ("escape_a_class_the_sandbox_lost", [["SecurityError", False], 0, ["a", "b"], "store", ["store", "store"]]),
         ("escape_datetime_pickled_state", ["ValueError"] * 3 + [True, "2024-02-29"]),
