@@ -740,7 +740,8 @@ def _operator_replacements() -> dict[str, Any]:
         __slots__ = ("_items",)
 
         def __init__(self, item: Any, *items: Any) -> None:
-            self._items = (item, *items)
+            # Admitted: C code may build one over keys the program never held (map).
+            self._items = tuple(admit(key) for key in (item, *items))
 
         def __call__(self, obj: Any) -> Any:
             if len(self._items) == 1:
@@ -754,8 +755,15 @@ def _operator_replacements() -> dict[str, Any]:
         "attrgetter": attrgetter,
         "methodcaller": methodcaller,
         "itemgetter": itemgetter,
-        "getitem": guarded_getitem,  # the subscript's own guard: the item passes the membrane
+        "getitem": getitem,
     }
+
+
+def getitem(a: Any, b: Any, /) -> Any:
+    """operator.getitem: the subscript's own guard (the item passes the membrane), and the
+    key too: C code calls this with keys the program never held (``map(getitem, xs,
+    keys)``), which the program's own subscript never does."""
+    return guarded_getitem(a, admit(b))
 
 
 #: Library names replaced by a guarded version, per module.

@@ -2258,3 +2258,18 @@ def test_library_objects_that_call_what_they_were_built_with_are_judged_by_it(
     held, each is refused as a partial over it is."""
     outcome = run(f"import csv, re\n{build}", proxies, context={"raw": raw})
     assert outcome.error_type == "SecurityError", outcome.reply
+
+
+def test_operator_getitem_and_itemgetter_admit_the_keys_c_code_gives_them(proxies: Proxies) -> None:
+    """The program's own subscript passes keys it holds; C code calling operator.getitem or
+    building an itemgetter passes keys no guard has seen (pass 66 F7): they pass the
+    membrane too, and ordinary keys still work."""
+    planted = {"raw": [os.getpid]}
+    assert run("import operator\nlist(map(operator.getitem, [{}], raw))", proxies, context=planted).error_type == (
+        "SecurityError"
+    )
+    assert run("import operator\nlist(map(operator.itemgetter, raw))", proxies, context=planted).error_type == (
+        "SecurityError"
+    )
+    ordinary = "import operator\n[list(map(operator.getitem, [{'a': 1}], ['a'])), operator.itemgetter(1, 0)('xy')]"
+    assert run(ordinary, proxies).result == [[1], ["y", "x"]]
