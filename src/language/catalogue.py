@@ -186,7 +186,12 @@ CATALOGUE: dict[str, ModuleRule] = {
     "collections": rule(
         allow(
             "containers that hold the program's own values",
-            "ChainMap", "Counter", "defaultdict", "deque",
+            "ChainMap", "Counter", "deque",
+        ),
+        allow(
+            GUARDED + "__missing__ is Python code that holds the factory while it runs (the C one calls it by "
+            "a borrowed pointer: a factory that unset itself freed itself, a full escape on 3.11)",
+            "defaultdict",
         ),
         allow(
             GUARDED + "the standard library's own pure-Python class (collections/__init__.py): the C one "
@@ -485,14 +490,14 @@ CATALOGUE: dict[str, ModuleRule] = {
     "itertools": rule(
         allow(
             "iterator building blocks over the program's own iterables",
-            "accumulate", "batched", "chain", "combinations", "combinations_with_replacement", "compress",
-            "cycle", "dropwhile", "filterfalse", "groupby", "islice", "pairwise", "permutations",
-            "product", "repeat", "starmap", "takewhile", "tee",
+            "batched", "combinations", "combinations_with_replacement", "compress",
+            "dropwhile", "filterfalse", "permutations", "product", "repeat", "starmap", "takewhile", "tee",
         ),
         allow(
-            GUARDED + "the C iterators free what a re-entrant step of the program's still uses (a full "
-            "escape on 3.11): the documentation's Python equivalents, generators",
-            "count", "zip_longest",
+            GUARDED + "the C iterators free what a re-entrant step of the program's still uses, or "
+            "compare operands they may drop meanwhile (full escapes on 3.11): the documentation's "
+            "Python equivalents",
+            "accumulate", "chain", "count", "cycle", "groupby", "islice", "pairwise", "zip_longest",
         ),
     ),
     "json": rule(

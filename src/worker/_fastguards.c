@@ -1253,8 +1253,9 @@ static PyObject *
 checked_datetime_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
     unsigned char b[10];
+    /* A datetime's fold is in its month byte: its hour byte is the hour itself. */
     if (pickled_state(args, 10, b) && (b[2] & 0x7F) >= 1 && (b[2] & 0x7F) <= 12 &&
-        (!sane_date(b) || !sane_time(b + 4))) {
+        (!sane_date(b) || b[4] >= 24 || !sane_time(b + 4))) {
         return refused_state("datetime");
     }
     return original_datetime_new(type, args, kwds);

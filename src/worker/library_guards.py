@@ -25,6 +25,7 @@ import importlib.util
 import ipaddress
 import itertools
 import keyword
+import operator
 import pprint
 import re
 import string
@@ -56,7 +57,7 @@ from .guards import (
     sanitize_match_args,
     type_of,
 )
-from .membrane import UnboundMethod, admit, unbound_through_class
+from .membrane import UnboundMethod, admit, instances_still_made, register_holder, unbound_through_class
 from .ownership import is_user_class
 from .proxies import ModuleProxy, link_proxies, public_attrs
 from .refusal import SecurityError
@@ -390,7 +391,31 @@ def _collections_replacements() -> dict[str, Any]:
         ownership.current().add(cls)  # built for the program: its own class
         return _sanitized(cls)
 
-    return {"namedtuple": namedtuple, "OrderedDict": pure_ordered_dict()}
+    return {"namedtuple": namedtuple, "OrderedDict": pure_ordered_dict(), "defaultdict": _held_factory_defaultdict()}
+
+
+@functools.cache
+def _held_factory_defaultdict() -> type:
+    """``collections.defaultdict`` as the program holds it: the C class, whose
+    ``__missing__`` calls ``default_factory`` by a borrowed pointer, so a factory that sets
+    ``d.default_factory = None`` while it runs freed itself (and a bound method's object)
+    under its own call: a full escape on 3.11 (attack pass 67). Here ``__missing__`` is
+    Python code, which holds the factory in its frame for the call."""
+
+    class defaultdict(collections.defaultdict):  # type: ignore[type-arg]
+        __doc__ = collections.defaultdict.__doc__
+        __slots__ = ()
+
+        def __missing__(self, key: Any) -> Any:
+            factory = self.default_factory
+            if factory is None:
+                raise KeyError(key)
+            self[key] = value = factory()
+            return value
+
+    defaultdict.__module__ = "collections"
+    instances_still_made(collections.defaultdict)
+    return defaultdict
 
 
 @functools.cache
@@ -433,13 +458,19 @@ def pure_ordered_dict() -> type:
 
 def _itertools_replacements() -> dict[str, Any]:
     """itertools' C iterators that run the program's code in the middle of their own step
-    and then use what that code could have freed: ``zip_longest`` re-entered from an
-    iterator it holds drops an exhausted one (a ``chain``) while the outer step still
-    runs on it (gh-142732, open on every version; a full escape on 3.11, attack pass 65),
-    and ``count`` with a step of the program's calls its ``__radd__``, which may step the
-    same counter (gh-154670). Here both are the documentation's own Python equivalents
-    (generators: re-entering one raises ValueError), and the C classes are refused."""
-    c_count = itertools.count
+    and then use what that code could have freed. A dropper lets go of the iterator it
+    holds when it sees it exhausted, while an outer step of its own (or of the iterator
+    it drops) still runs on it, re-entered from the program's ``__next__``: ``chain``,
+    ``islice``, ``cycle``, ``pairwise``, ``zip_longest`` (gh-142732, open on every
+    version; full escapes on 3.11, attack passes 65 and 67). ``groupby`` and
+    ``accumulate`` compare or add operands they hold by borrowed pointers, which the
+    program's ``__eq__``/``__add__`` can make them drop (gh-120298's shape: a full escape
+    through groupby, pass 67); ``count`` adds a step of the program's to a total it holds
+    (gh-154670). Here each is the documentation's own Python equivalent (a generator, or a
+    class of Python code: re-entering one raises ValueError, and Python code frees nothing
+    it still uses), with the C one's argument checks; the C classes stay what library code
+    (``Counter.elements``) hands out, but the program never gets one to call."""
+    c_count, c_islice, c_accumulate = itertools.count, itertools.islice, itertools.accumulate
 
     def zip_longest(*iterables: Any, fillvalue: Any = None) -> Any:
         iterators = [iter(iterable) for iterable in iterables]
@@ -449,8 +480,47 @@ def _itertools_replacements() -> dict[str, Any]:
         c_count(start, step)  # its checks and errors (made, never stepped: no addition runs)
         return _count(start, step)
 
-    zip_longest.__doc__, count.__doc__ = itertools.zip_longest.__doc__, c_count.__doc__
-    return {"zip_longest": zip_longest, "count": count}
+    class chain:
+        __doc__ = itertools.chain.__doc__
+
+        def __new__(cls, *iterables: Any) -> Any:
+            return _chain(iterables)
+
+        @classmethod
+        def from_iterable(cls, iterables: Any) -> Any:
+            return _chain(iterables)
+
+    def islice(iterable: Any, *args: Any) -> Any:
+        c_islice((), *args)  # its checks and errors
+        return _islice(iter(iterable), slice(*args))
+
+    def cycle(iterable: Any) -> Any:
+        return _cycle(iter(iterable))
+
+    def pairwise(iterable: Any) -> Any:
+        return _pairwise(iter(iterable))
+
+    def accumulate(iterable: Any, func: Any = None, *, initial: Any = None) -> Any:
+        c_accumulate((), func, initial=initial)  # its checks and errors
+        return _accumulate(iter(iterable), operator.add if func is None else func, initial)
+
+    for replaced in (zip_longest, count, islice, cycle, pairwise, accumulate):
+        replaced.__doc__ = getattr(itertools, replaced.__name__).__doc__
+    # Library code (Counter.elements, random.choices) makes and may hand out these.
+    instances_still_made(*(getattr(itertools, name) for name in _C_ITERATORS_REPLACED))
+    return {
+        "zip_longest": zip_longest,
+        "count": count,
+        "chain": chain,
+        "islice": islice,
+        "cycle": cycle,
+        "pairwise": pairwise,
+        "accumulate": accumulate,
+        "groupby": _GroupBy,
+    }
+
+
+_C_ITERATORS_REPLACED = ("zip_longest", "count", "chain", "islice", "cycle", "pairwise", "accumulate", "groupby")
 
 
 def _zip_longest(iterators: list[Any], fillvalue: Any) -> Any:
@@ -477,6 +547,99 @@ def _count(start: Any, step: Any) -> Any:
     while True:
         yield current
         current += step
+
+
+def _chain(iterables: Any) -> Any:
+    for iterable in iterables:
+        yield from iterable
+
+
+def _islice(iterator: Any, bounds: slice) -> Any:
+    start, stop, step = bounds.start or 0, bounds.stop if bounds.stop is not None else sys.maxsize, bounds.step or 1
+    wanted = iter(range(start, stop, step))
+    try:
+        following = next(wanted)
+    except StopIteration:
+        for _ in zip(range(start), iterator, strict=False):
+            pass
+        return
+    index = -1
+    try:
+        for index, element in enumerate(iterator):
+            if index == following:
+                yield element
+                following = next(wanted)
+    except StopIteration:
+        for _ in zip(range(index + 1, stop), iterator, strict=False):
+            pass
+
+
+def _cycle(iterator: Any) -> Any:
+    saved = []
+    for element in iterator:
+        yield element
+        saved.append(element)
+    while saved:
+        yield from saved
+
+
+def _pairwise(iterator: Any) -> Any:
+    try:
+        previous = next(iterator)
+    except StopIteration:
+        return
+    for element in iterator:
+        yield previous, element
+        previous = element
+
+
+def _accumulate(iterator: Any, func: Any, initial: Any) -> Any:
+    total = initial
+    if initial is None:
+        try:
+            total = next(iterator)
+        except StopIteration:
+            return
+    yield total
+    for element in iterator:
+        total = func(total, element)
+        yield total
+
+
+class _GroupBy:
+    """itertools.groupby, the documentation's Python equivalent."""
+
+    __slots__ = ("_current", "_id", "_it", "_key", "_target", "_value")
+
+    def __init__(self, iterable: Any, key: Any = None) -> None:
+        self._key = key
+        self._it = iter(iterable)
+        self._target = self._current = self._value = object()
+        self._id = object()
+
+    def __iter__(self) -> _GroupBy:
+        return self
+
+    def __next__(self) -> tuple[Any, Any]:
+        self._id = object()
+        while self._current == self._target:
+            self._value = next(self._it)
+            self._current = self._value if self._key is None else self._key(self._value)
+        self._target = self._current
+        return self._current, self._grouper(self._target, self._id)
+
+    def _grouper(self, target: Any, ident: object) -> Any:
+        while self._id is ident and self._current == target:
+            yield self._value
+            try:
+                self._value = next(self._it)
+            except StopIteration:
+                return
+            self._current = self._value if self._key is None else self._key(self._value)
+
+
+_GroupBy.__name__ = _GroupBy.__qualname__ = "groupby"
+register_holder(_GroupBy, "_key", "_it")  # calls its key function, steps its iterator
 
 
 def _typing_introspection() -> dict[str, Any]:

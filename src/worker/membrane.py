@@ -647,6 +647,12 @@ _CALLABLE_HOLDERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
 }
 
 
+def register_holder(kind: type, *slots: str) -> None:
+    """A class of the sandbox's own that keeps a callable in ``slots`` and calls it later
+    (library_guards' itertools.groupby)."""
+    _CALLABLE_HOLDERS[kind] = _slots(kind, *slots)
+
+
 def _is_constructor(cls: object) -> bool:
     """By identity: ``cls in _CONSTRUCTORS`` compares with ==, which a class's metaclass
     may answer, and hands it each constructor to compare with."""
@@ -785,6 +791,15 @@ def _claims_nothing(cls: type) -> bool:
 # --------------------------------------------------------------------------- the membrane
 
 
+#: Replaced classes whose instances library code still makes and hands out (itertools'
+#: C chain, which Counter.elements returns): library_guards names them.
+_INSTANCES_STILL_MADE: set[type] = set()
+
+
+def instances_still_made(*classes: type) -> None:
+    _INSTANCES_STILL_MADE.update(classes)
+
+
 #: A class's own ``__module__`` (type's descriptor: a metaclass cannot answer for it).
 _MODULE: Any = vars(builtins.type)["__module__"]
 
@@ -823,6 +838,7 @@ class Membrane:
         #: (each instance's args are still admitted): the next one skips the class rules.
         self._exception_kinds: dict[int, type] = {}
         self._module_dicts: set[int] = set()
+        self._module_dict_refs: list[dict[str, Any]] = []
         self._modules_seen = -1
         #: The running program's own globals and builtins table: the guards are names in
         #: them, so holding one would let a program replace a guard.
@@ -901,6 +917,12 @@ class Membrane:
         for value in refused:
             if id(value) in self._offered_ids or not isinstance(value, (type, types.FunctionType)):
                 continue  # offered under another name (statistics.sqrt is math.sqrt), or data
+            if isinstance(value, type) and value in _INSTANCES_STILL_MADE:
+                # Library code hands out its instances (Counter.elements, a C chain): they
+                # pass; the class itself is a stand-in the program cannot call.
+                message = f"{value.__qualname__}(...) is the library's own: use the module's {value.__name__}"
+                self._class_verdicts[value] = stand_in(value, message)
+                continue
             if isinstance(value, type) and (
                 issubclass(value, builtins.type) or _is_constructor(value) or value.__module__ == "builtins"
             ):
@@ -1112,7 +1134,10 @@ class Membrane:
     def _is_module_dict(self, value: object) -> bool:
         if len(sys.modules) != self._modules_seen:  # lazily imported modules
             modules = list(sys.modules.values())
-            self._module_dicts = {id(vars(m)) for m in modules if isinstance(m, types.ModuleType)}
+            # Held, so that an id stays its dict's: a module removed from sys.modules and
+            # freed left its id to whatever dict came next (the program's, then refused).
+            self._module_dict_refs = [vars(m) for m in modules if isinstance(m, types.ModuleType)]
+            self._module_dicts = {id(namespace) for namespace in self._module_dict_refs}
             self._modules_seen = len(sys.modules)
         return id(value) in self._module_dicts
 

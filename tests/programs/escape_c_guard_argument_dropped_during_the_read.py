@@ -4,7 +4,8 @@
 # free, turned by pass 42 into a bytearray over a bytes header, arbitrary memory access
 # and the interpreter's real exec).
 # Must: the guard holds its arguments for the read, as a Python frame does: the program
-# survives and gets the property's value.
+# survives. (itertools.accumulate is now the documentation's Python equivalent, which the
+# property cannot re-enter: ValueError, the C guard's read never under a dropped total.)
 import itertools
 
 
@@ -29,4 +30,8 @@ def gen():
 
 acc = itertools.accumulate(gen(), getattr)
 next(acc)
-["survived", next(acc)]
+try:
+    second = next(acc)
+except ValueError as error:
+    second = str(error)
+["survived", second]

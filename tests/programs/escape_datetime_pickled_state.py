@@ -13,6 +13,7 @@ for make in (
     lambda: datetime.datetime(bytes([0, 0, 1, 3, 0, 0, 0, 0, 0, 0])),
     lambda: datetime.date(bytes([0, 0, 1, 5])),
     lambda: datetime.time(bytes([0, 255, 255, 0, 0, 0])),
+    lambda: datetime.datetime(bytes([7, 228, 1, 1, 0x80 | 5, 0, 0, 0, 0, 0])),  # hour 133 (pass 67)
 ):
     try:
         made = make()

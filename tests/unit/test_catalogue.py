@@ -211,7 +211,7 @@ REVIEWED_CLASS_ENTRY_POINTS = {
     "collections.defaultdict.fromkeys",
     "datetime.date.fromordinal", "datetime.datetime.fromordinal", "datetime.datetime.combine",
     "datetime.date.fromisocalendar", "datetime.datetime.fromisocalendar", "decimal.Decimal.from_float",
-    "itertools.chain.from_iterable", "enum.IntEnum.from_bytes", "enum.IntFlag.from_bytes",
+    "enum.IntEnum.from_bytes", "enum.IntFlag.from_bytes",
     "re.RegexFlag.from_bytes",  # int.from_bytes: any bytes make an int
     "collections.UserString.maketrans", "enum.EnumCheck.maketrans", "enum.FlagBoundary.maketrans",
     "enum.StrEnum.maketrans",  # str.maketrans: a dict of code points

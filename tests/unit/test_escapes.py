@@ -227,7 +227,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_csv_reader_reentered", [["ValueError"] * 2, [["a", "b,c"], ["1", "2"]], [{"x": "1", "y": "2"}]]),
         ("escape_holder_judged_through_itself", [["a", "b"], 0.8, {"a": 1}, '"{1, 2}"', "[1, 2]\n"]),
         ("escape_a_class_the_sandbox_lost", [["SecurityError", False], 0, ["a", "b"], "store", ["store", "store"]]),
-        ("escape_datetime_pickled_state", ["ValueError"] * 3 + [True, "2024-02-29"]),
+        ("escape_datetime_pickled_state", ["ValueError"] * 4 + [True, "2024-02-29"]),
         (
             "escape_zoneinfo_reads_a_program_object_as_a_datetime",
             [["TypeError"] * 5, "2:00:00", "2021-10-21 10:00:00+00:00", None],
