@@ -441,19 +441,20 @@ def pure_ordered_dict() -> type:
     finally:
         sys.modules["_collections"] = real
     pure: Any = module.OrderedDict
-    assert isinstance(vars(pure)["__setitem__"], types.FunctionType)
+    set_item, delete_item = vars(pure)["__setitem__"], vars(pure)["__delitem__"]
+    assert isinstance(set_item, types.FunctionType) and isinstance(delete_item, types.FunctionType)
 
-    class OrderedDict(pure):  # type: ignore[misc]
-        __doc__ = pure.__doc__
+    def __setitem__(self: Any, key: Any, value: Any) -> None:
+        set_item(self, key, value)
 
-        def __setitem__(self, key: Any, value: Any) -> None:
-            pure.__setitem__(self, key, value)
+    def __delitem__(self: Any, key: Any) -> None:
+        delete_item(self, key)
 
-        def __delitem__(self, key: Any) -> None:
-            pure.__delitem__(self, key)
-
-    OrderedDict.__module__ = "collections"
-    return OrderedDict
+    # Built from the pure class's namespace, not on it: a subclass of the pure class
+    # (its MRO's next entry) would reach the defaulted parameters again.
+    namespace = {k: v for k, v in vars(pure).items() if k not in ("__dict__", "__weakref__")}
+    namespace.update(__setitem__=__setitem__, __delitem__=__delitem__, __module__="collections")
+    return type("OrderedDict", (dict,), namespace)
 
 
 def _itertools_replacements() -> dict[str, Any]:

@@ -2273,3 +2273,15 @@ def test_operator_getitem_and_itemgetter_admit_the_keys_c_code_gives_them(proxie
     )
     ordinary = "import operator\n[list(map(operator.getitem, [{'a': 1}], ['a'])), operator.itemgetter(1, 0)('xy')]"
     assert run(ordinary, proxies).result == [[1], ["y", "x"]]
+
+
+def test_the_pure_ordereddict_has_no_base_that_takes_its_hidden_parameters(proxies: Proxies) -> None:
+    """The pure class's __setitem__ takes the dict's functions and its link class as
+    defaulted parameters; the offered class is built from its namespace, so no base a
+    program could subclass still takes them (pass 67 F5)."""
+    code = (
+        "import collections\nclass Own(type(collections.OrderedDict()).__mro__[1]):\n    pass\n"
+        "o = Own()\ntry:\n    super(Own, o).__setitem__('k', 1, dict.__setitem__, id, list)\n    r = 'took them'\n"
+        "except TypeError:\n    r = 'TypeError'\n[[c.__name__ for c in type(collections.OrderedDict()).__mro__], r]"
+    )
+    assert run(code, proxies).result == [["OrderedDict", "dict", "object"], "TypeError"]
