@@ -626,20 +626,6 @@ def test_memory_errors_the_program_raised_and_dropped_are_given_back() -> None:
     assert outcome.reply["result"] == [100, 50_000_000]
 
 
-def test_classes_the_program_made_and_dropped_are_given_back() -> None:
-    """The sandbox's tables held every class the program made for the whole job: 60 000
-    throw-away classes hit the memory limit where CPython frees them (pass 64). Here 3000
-    classes, each holding 200 KB (600 MB if all were kept), under the default limit."""
-    code = (
-        "def make(i):\n    class Row:\n        payload = bytes(200_000)\n"
-        "        def size(self):\n            return len(self.payload)\n    return Row().size()\n"
-        "total = 0\nfor i in range(3000):\n    total += make(i)\ntotal"
-    )
-    outcome = with_pool(lambda pool: run(pool, code, timeout_s=30))
-    assert outcome.reply["error"] is None, outcome.reply
-    assert outcome.reply["result"] == 3000 * 200_000
-
-
 def test_a_worker_runs_with_the_interpreter_repairs() -> None:
     """The template repairs list's re-entrancy bugs and offers the pure-Python OrderedDict
     and itertools generators before it forks (pass 65's full escapes, in a real worker)."""
@@ -652,33 +638,36 @@ def test_a_worker_runs_with_the_interpreter_repairs() -> None:
         assert outcome.reply["result"] == expected
 
 
-def test_classes_dropped_after_a_collection_are_given_back_too() -> None:
-    """A class still in use at a young collection reaches the middle generation; held by
-    the sandbox's tables meanwhile, it was released only at the young collections, which
-    never scan it, and waited for an oldest-generation one, rare under a large long-lived
-    structure (pass 66: the 256 MB limit where CPython peaks at 74 MB). Each collection
-    takes out the classes of every generation it covers."""
-    code = (
+#: Programs whose memory CPython gives back as they go, each past the default 256 MB limit
+#: if the sandbox kept what they drop: the classes they make (the tables held every one for
+#: the job, pass 64), a class still in use at a young collection (promoted, then released
+#: only by the rare oldest-generation collections, pass 66: CPython peaks at 74 MB), and
+#: library closures made per call (approved by identity and kept, pass 66: CPython 10 MB).
+GIVEN_BACK = {
+    "classes": (
+        "def make(i):\n    class Row:\n        payload = bytes(200_000)\n"
+        "        def size(self):\n            return len(self.payload)\n    return Row().size()\n"
+        "total = 0\nfor i in range(3000):\n    total += make(i)\ntotal",
+        3000 * 200_000,
+    ),
+    "classes-promoted": (
         "base = [[i] for i in range(300_000)]\n"
         "def one(i):\n    class Step:\n        blob = bytes(400_000)\n"
         "    work = [[k] for k in range(1500)]\n    for w in work:\n        pass\n    return len(Step.blob)\n"
-        "total = 0\nfor i in range(1500):\n    total += one(i)\ntotal"
-    )
-    outcome = with_pool(lambda pool: run(pool, code, timeout_s=30))
-    assert outcome.reply["error"] is None, outcome.reply
-    assert outcome.reply["result"] == 1500 * 400_000
-
-
-def test_library_closures_made_per_call_are_given_back() -> None:
-    """A library function made at run time (contextmanager's helper, over the program's
-    generator and what it closes over) was approved by identity and kept for the job
-    (pass 66: 400 of 1 MB hit the limit where CPython uses 10 MB); it is approved by its
-    code and module instead."""
-    code = (
+        "total = 0\nfor i in range(1500):\n    total += one(i)\ntotal",
+        1500 * 400_000,
+    ),
+    "library-closures": (
         "import contextlib\ndef one(i):\n    big = [i] * 131072\n"
         "    @contextlib.contextmanager\n    def cm():\n        yield len(big)\n"
-        "    with cm() as n:\n        return n\ntotal = 0\nfor i in range(400):\n    total += one(i)\ntotal"
-    )
+        "    with cm() as n:\n        return n\ntotal = 0\nfor i in range(400):\n    total += one(i)\ntotal",
+        400 * 131072,
+    ),
+}
+
+
+@pytest.mark.parametrize(("code", "expected"), list(GIVEN_BACK.values()), ids=list(GIVEN_BACK))
+def test_what_the_program_drops_is_given_back(code: str, expected: int) -> None:
     outcome = with_pool(lambda pool: run(pool, code, timeout_s=30))
     assert outcome.reply["error"] is None, outcome.reply
-    assert outcome.reply["result"] == 400 * 131072
+    assert outcome.reply["result"] == expected
