@@ -28,7 +28,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY src/ /build/src/
-RUN /opt/venv/bin/python -m src.build_fastguards --require
+RUN /opt/venv/bin/python -m src.build_extensions --require
 
 # ---------------------------------------------------------------- runtime
 FROM ${PYTHON_IMAGE}

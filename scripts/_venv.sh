@@ -16,14 +16,15 @@ pip_install() {
 
 pip_install --require-hashes --no-deps -r requirements.lock
 
-# The guards' C half, built in place (skipped with a note where there is no compiler: the
-# guards then run in pure Python, with the same answers). FASTGUARDS_REQUIRED=1
-# (.ci/run) makes a failed build an error.
-build_fastguards() {
-  if [ "${FASTGUARDS_REQUIRED:-}" = 1 ]; then
-    .venv/bin/python -m src.build_fastguards --require
+# The worker's C extensions, built in place (skipped with a note where there is no
+# compiler: the interpreter repairs are then missing, which the service reports and refuses
+# to run without, and the guards run in pure Python). EXTENSIONS_REQUIRED=1 (.ci/run)
+# makes a failed build an error.
+build_extensions() {
+  if [ "${EXTENSIONS_REQUIRED:-}" = 1 ]; then
+    .venv/bin/python -m src.build_extensions --require
   else
-    .venv/bin/python -m src.build_fastguards
+    .venv/bin/python -m src.build_extensions
   fi
 }
-build_fastguards
+build_extensions

@@ -107,14 +107,25 @@ EVENT_SPAWN_FAILED = b"F"
 #: The answer to one PING (all fields zero). Answers the oldest pending ping.
 EVENT_PONG = b"P"
 
-#: The operating-system isolation layers, in the order a worker applies them (the bit
-#: order of the b"L" event). Each is applied to every worker or, when the host lacks
-#: it, reported missing; a worker that fails to apply one exits without running code.
-LAYERS: tuple[str, ...] = ("rlimits", "capabilities", "no_new_privs", "landlock", "seccomp", "network_namespace")
+#: The layers the template reports (the bit order of the b"L" event): the operating-system
+#: isolation layers, in the order a worker applies them, each applied to every worker or,
+#: when the host lacks it, reported missing (a worker that fails to apply one exits
+#: without running code); then the repairs of the interpreter's C code (worker/repairs.py),
+#: made in the template, missing where their extension is not built.
+LAYERS: tuple[str, ...] = (
+    "rlimits",
+    "capabilities",
+    "no_new_privs",
+    "landlock",
+    "seccomp",
+    "network_namespace",
+    "interpreter_repairs",
+)
 #: Layers a test may switch off to show what the others stop on their own. Never from a
 #: setting or a request: only code that builds an ExecutionPool itself can ask.
-#: no_new_privs is not among them: Landlock and seccomp need it.
-DISABLEABLE_LAYERS: frozenset[str] = frozenset(LAYERS) - {"no_new_privs"}
+#: no_new_privs is not among them: Landlock and seccomp need it; nor the repairs, made
+#: before any worker exists.
+DISABLEABLE_LAYERS: frozenset[str] = frozenset(LAYERS) - {"no_new_privs", "interpreter_repairs"}
 
 
 def layers_to_mask(names: frozenset[str]) -> int:

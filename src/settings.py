@@ -38,8 +38,10 @@ MAX_TOKEN_FILE_BYTES = 4096
 #: The layers that contain a program that escaped the language layer (a memory-safety bug
 #: of the interpreter is enough: docs/security.md): without seccomp it may open sockets and
 #: start processes, without Landlock read any file the worker's user can. A host that
-#: lacks one refuses executions until the operator lists what it has.
-DEFAULT_REQUIRED_LAYERS = frozenset({"rlimits", "no_new_privs", "landlock", "seccomp"})
+#: lacks one refuses executions until the operator lists what it has. The interpreter
+#: repairs close the memory-safety routes known to reach an escape (worker/repairs.py):
+#: a checkout set up without a C compiler lacks them.
+DEFAULT_REQUIRED_LAYERS = frozenset({"rlimits", "no_new_privs", "landlock", "seccomp", "interpreter_repairs"})
 
 
 def _read_token_file(path: str) -> str:
@@ -154,7 +156,7 @@ class Settings(BaseSettings):
 
     required_layers: Annotated[frozenset[str], NoDecode] = Field(
         default=DEFAULT_REQUIRED_LAYERS,
-        description="comma-separated OS isolation layers without which /execute answers 503 and /health "
+        description="comma-separated isolation layers without which /execute answers 503 and /health "
         f"says unhealthy ({', '.join(LAYERS)}); empty: none",
     )
 

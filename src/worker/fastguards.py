@@ -1,4 +1,4 @@
-"""The guards' C half, where it is built (``python -m src.build_fastguards``).
+"""The guards' C half, where it is built (``python -m src.build_extensions``).
 
 The guards run for every ``obj.name``, ``x[i]``, call result and assignment target the
 program evaluates; in Python their checks cost more than the operation itself
@@ -170,16 +170,3 @@ def allocation_failures() -> int | None:
     call installs the count), or None where the C half is not built. Not a guard: it
     counts in either guard mode."""
     return None if _fastguards is None else int(_fastguards.allocation_failures())
-
-
-def repair_interpreter() -> bool:
-    """Repair, in this process, memory-safety bugs of 3.11's C code that a program reaches
-    with its own hooks or bytes (``_fastguards.c``): list's re-entrancy (gh-120384,
-    gh-120298, fixed upstream in 3.12/3.13 only) and datetime's unchecked pickled states.
-    Not a guard: done whatever the guard mode. False where the C half is not built
-    (docs/security.md: the OS layers contain those escapes then)."""
-    if _fastguards is None:
-        return False
-    _fastguards.repair_list_reentrancy()
-    _fastguards.check_datetime_states()
-    return True

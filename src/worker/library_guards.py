@@ -40,9 +40,8 @@ from typing import Any
 from ..language.catalogue import CATALOGUE
 from ..language.names import INTROSPECTION_ATTRIBUTES, is_dunder, is_sunder
 from ..language.policy import SOURCE_FILENAME
-from . import ownership, sys_stand_in
+from . import ownership, repairs, sys_stand_in
 from .crossing import crossing, forget_crossings_of_freed_functions, is_crossable
-from .fastguards import repair_interpreter
 from .formatting import safe_format, safe_format_map
 from .guards import (
     DECIMAL_TEMPLATES,
@@ -2073,7 +2072,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     holding only its allowed submodules. Raises KeyError for a name not in the catalogue.
     """
     attrs_by_name: dict[str, dict[str, Any]] = {}
-    repair_interpreter()  # before any list or datetime subclass of a program's exists
+    repairs.apply()  # before any class of the program's exists
     if "copy" in allowed or "dataclasses" in allowed:  # dataclasses.asdict deep-copies too
         guard_copy_reconstruct()
         guard_copy_instance_hooks()

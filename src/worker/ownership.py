@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import cast
 
 from ..language.names import is_dunder
+from . import repairs
 from .crossing import admit_generated_constructor
 from .membrane import (
     FINAL_LIBRARY_CLASSES,
@@ -66,6 +67,7 @@ class UserClasses:
         self._classes.set(cls, None)
         admit_generated_constructor(cls)
         add_program_class(cls)  # its instances are the program's: plain to the membrane
+        repairs.hold_operands(cls)
 
     def discard(self, cls: type) -> None:
         if cls in self._classes:

@@ -46,7 +46,7 @@ from ..protocol import (
     frame_length,
     layers_to_mask,
 )
-from . import child
+from . import child, repairs
 from .guards import INTERNAL_LAZY_IMPORTS
 from .isolation.hardening import (
     LANDLOCK_FD,
@@ -142,7 +142,8 @@ def main(control_fd: int, runner: child.Runner | None = None) -> None:
     # and it must not reach the API server's group.
     detach_process_group()
     confine_template(confinement)
-    _emit(EVENT_LAYERS, 0, layers_to_mask(confinement.active), confinement.landlock_abi)
+    repaired = frozenset({"interpreter_repairs"} if repairs.applied() else ())
+    _emit(EVENT_LAYERS, 0, layers_to_mask(confinement.active | repaired), confinement.landlock_abi)
     # No SIGCHLD handler: exited workers are reaped after every request and at least every
     # REAP_INTERVAL_S. Only failed workers are reported, and the server waits up to a
     # second for those reports.

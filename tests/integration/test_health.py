@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib.util
 import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -125,6 +126,8 @@ def _host_offers(layer: str) -> bool:
         return syscall_filter.kernel_supports_filters()
     if layer == "network_namespace":
         return _child_can_enter_a_network_namespace()
+    if layer == "interpreter_repairs":
+        return importlib.util.find_spec("src.worker._repairs") is not None
     return True
 
 
@@ -156,7 +159,13 @@ def test_landlock_abi_is_reported(healthy: Healthy) -> None:
 
 
 def test_default_requirement_is_met_here(healthy: Healthy) -> None:
-    assert healthy.report[1]["required_layers"] == ["landlock", "no_new_privs", "rlimits", "seccomp"]
+    assert healthy.report[1]["required_layers"] == [
+        "interpreter_repairs",
+        "landlock",
+        "no_new_privs",
+        "rlimits",
+        "seccomp",
+    ]
     assert healthy.report[1]["missing_layers"] == []
 
 

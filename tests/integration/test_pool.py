@@ -627,10 +627,14 @@ def test_memory_errors_the_program_raised_and_dropped_are_given_back() -> None:
 
 
 def test_a_worker_runs_with_the_interpreter_repairs() -> None:
-    """The template repairs list's re-entrancy bugs and offers the pure-Python OrderedDict
-    and itertools generators before it forks (pass 65's full escapes, in a real worker)."""
+    """The template repairs the interpreter's C types (list, property, the builtin
+    iterators, the program's special methods) and offers the pure-Python OrderedDict and
+    itertools generators before it forks (passes 65 and 67's full escapes, in a real
+    worker)."""
     for name, expected in [
         ("escape_list_reentrant_hooks", [False, "ValueError"]),
+        ("escape_property_accessor_freed_mid_call", [[None, 2], [None, 2], "set", [5, 10]]),
+        ("escape_operand_freed_by_its_own_method", ["TypeError", "TypeError", [["a", 5], ["b", 2]]]),
         ("escape_ordereddict_reentrant_hooks", [["KeyError"] * 4, [[4, "4"], [1, "1"]], True]),
     ]:
         outcome = with_pool(lambda pool, name=name: run(pool, program(name), timeout_s=20))  # type: ignore[misc]

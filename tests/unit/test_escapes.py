@@ -224,6 +224,38 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_partialmethod_stores_a_real_module", ["SecurityError", 42]),
         ("escape_zoneinfo_from_file", [["SecurityError"] * 8, "Europe/Paris"]),
         ("escape_list_reentrant_hooks", [False, "ValueError"]),
+        ("escape_property_accessor_freed_mid_call", [[None, 2], [None, 2], "set", [5, 10]]),
+        (
+            "escape_builtin_iterator_reentered",
+            ["RuntimeError", "done", "RuntimeError", [], "Seq", [[0, 1, 4, 9], ["a", "b"], True]],
+        ),
+        (
+            "escape_exception_fields_freed_mid_format",
+            [
+                True,
+                "TypeError",
+                "TypeError",
+                "ValueError",
+                [
+                    "[Errno 2] No such file: 'a.txt'",
+                    "[Errno 2] gone",
+                    "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte",
+                    "'ascii' codec can't decode bytes in position 1-2: nope",
+                ],
+            ],
+        ),
+        (
+            "escape_bytearray_buffer_freed_mid_search",
+            [
+                *[[name, "BufferError", 100_000] for name in ("find", "count", "index", "rfind", "rindex")],
+                ["startswith", "BufferError", 100_000],
+                ["endswith", "BufferError", 100_000],
+                ["BufferError", 100_002],
+                [4, 2, 6, 4, True, True],
+                "bytearray(b'5-x')",
+            ],
+        ),
+        ("escape_operand_freed_by_its_own_method", ["TypeError", "TypeError", [["a", 5], ["b", 2]]]),
         ("escape_csv_reader_reentered", [["ValueError"] * 2, [["a", "b,c"], ["1", "2"]], [{"x": "1", "y": "2"}]]),
         ("escape_holder_judged_through_itself", [["a", "b"], 0.8, {"a": 1}, '"{1, 2}"', "[1, 2]\n"]),
         ("escape_a_class_the_sandbox_lost", [["SecurityError", False], 0, ["a", "b"], "store", ["store", "store"]]),

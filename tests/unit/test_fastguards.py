@@ -197,9 +197,9 @@ def test_items_admissions_and_writes_give_what_the_python_guards_give(proxies: P
 
 
 def test_ci_builds_the_c_half() -> None:
-    """.ci/run requires the built module (FASTGUARDS_REQUIRED=1): a compiler
+    """.ci/run requires the built module (EXTENSIONS_REQUIRED=1): a compiler
     error there must not pass as a slower service."""
-    if os.environ.get("FASTGUARDS_REQUIRED") != "1":
+    if os.environ.get("EXTENSIONS_REQUIRED") != "1":
         pytest.skip("only where the build is required")
     assert fastguards.available()
 
@@ -397,33 +397,3 @@ def test_the_c_walk_over_nested_containers_agrees_with_the_python_one(proxies: P
             membrane.select_nested_check(True)
 
     assert check(membrane.PLAIN, value) is python_walk()
-
-
-@requires_c
-def test_the_repaired_list_answers_as_cpython_does() -> None:
-    """repair_interpreter's list repair (gh-120384, gh-120298): slice assignment takes any iterable
-    first and list comparison holds its last items, with CPython's answers and errors."""
-    fastguards.repair_interpreter()
-
-    class Sub(list):  # type: ignore[type-arg]
-        pass
-
-    cases: list[tuple[Callable[[], object], object]] = [
-        (lambda: _assigned(list(range(10)), slice(2, 5), (x for x in "ab")), [0, 1, "a", "b", 5, 6, 7, 8, 9]),
-        (lambda: _assigned(list(range(10)), slice(8, 2, -2), iter("xyz")), [0, 1, 2, 3, "z", 5, "y", 7, "x", 9]),
-        (lambda: _assigned(Sub([1, 2]), slice(0, 1), iter([7, 8])), [7, 8, 2]),
-        (lambda: _assigned([1, 2, 3], slice(0, 2), None), "self"),
-        (lambda: ([1, 2] < [1, 3], [1, [2]] > [1, [1]], list.__lt__([1], [2]), [1] == [1.0]), (True, True, True, True)),
-    ]
-    for make, expected in cases:
-        assert make() == expected or expected == "self"
-    for value, error in [(5, "must assign iterable to extended slice"), ([1], "attempt to assign sequence of size 1")]:
-        with pytest.raises((TypeError, ValueError), match=error):
-            _assigned(list(range(10)), slice(None, None, 2), value)
-    with pytest.raises(TypeError, match="can only assign an iterable"):
-        _assigned([1, 2], slice(0, 1), 5)
-
-
-def _assigned(target: list[object], where: slice, value: object) -> list[object]:
-    target[where] = target if value is None else value  # type: ignore[call-overload]
-    return target

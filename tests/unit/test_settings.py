@@ -239,8 +239,10 @@ def test_field_refusal_does_not_echo_its_value(monkeypatch: pytest.MonkeyPatch) 
 # ---------------------------------------------------------------------- required layers
 
 
-def test_seccomp_is_required_by_default() -> None:
-    assert Settings(_env_file=None).required_layers == frozenset({"rlimits", "no_new_privs", "landlock", "seccomp"})  # type: ignore[call-arg]
+def test_the_containing_layers_and_the_repairs_are_required_by_default() -> None:
+    assert Settings(_env_file=None).required_layers == frozenset(  # type: ignore[call-arg]
+        {"rlimits", "no_new_privs", "landlock", "seccomp", "interpreter_repairs"}
+    )
 
 
 def test_required_layers_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:

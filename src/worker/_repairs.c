@@ -1,0 +1,1113 @@
+/* Repairs of memory-safety bugs in CPython 3.11's own C code that a program reaches with
+ * nothing but its own classes, hooks and bytes (docs/security.md, "The interpreter's C
+ * code"). Each is one family: C code keeps a pointer it does not own (a borrowed operand,
+ * a field of another object, a buffer) across a call into the program, the program frees
+ * what it points to, refills the memory and has a forged object. The membrane cannot see
+ * that (the forged object's header names a plain type), so the repair is where the
+ * pointer is kept: in the slot of the C type, as upstream fixes such bugs.
+ *
+ * apply() makes them all, once per process, in the template before any program class
+ * exists (subclasses that exist already are walked; later ones copy the repaired slots).
+ * hold_operands(cls) is called for every class of the program's (ownership.UserClasses)
+ * and again after any special method of a class is set (type's tp_setattro, repaired
+ * here too). Not guards: they run whatever the guard mode, and the service reports them
+ * as the layer "interpreter_repairs" (a server without them is not healthy by default). */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>
+
+/* Calls visit(type) for `base` and every subclass of it that exists now, at any depth. */
+static int
+walk_subclasses(PyTypeObject *base, int (*visit)(PyTypeObject *))
+{
+    PyObject *pending = PyList_New(0);
+    if (pending == NULL || PyList_Append(pending, (PyObject *)base) < 0) {
+        Py_XDECREF(pending);
+        return -1;
+    }
+    while (PyList_GET_SIZE(pending) > 0) {
+        Py_ssize_t last = PyList_GET_SIZE(pending) - 1;
+        PyObject *type = Py_NewRef(PyList_GET_ITEM(pending, last));
+        PyObject *subclasses = NULL;
+        if (PyList_SetSlice(pending, last, last + 1, NULL) < 0 || visit((PyTypeObject *)type) < 0 ||
+            /* type.__subclasses__(type): no metaclass of the class is asked */
+            (subclasses = PyObject_CallMethod((PyObject *)&PyType_Type, "__subclasses__", "O", type)) == NULL) {
+            Py_DECREF(type);
+            Py_DECREF(pending);
+            return -1;
+        }
+        Py_DECREF(type);
+        for (Py_ssize_t j = 0; j < PyList_GET_SIZE(subclasses); j++) {
+            if (PyList_Append(pending, PyList_GET_ITEM(subclasses, j)) < 0) {
+                Py_DECREF(subclasses);
+                Py_DECREF(pending);
+                return -1;
+            }
+        }
+        Py_DECREF(subclasses);
+    }
+    Py_DECREF(pending);
+    return 0;
+}
+
+/* Points the wrapper descriptor `name` of `type` (`list.__lt__`, `property.__get__`...) at
+ * `repaired` if it wraps `original`: calls through the descriptor bypass the slot. */
+static void
+repair_wrapper(PyTypeObject *type, const char *name, void *original, void *repaired)
+{
+    PyObject *descriptor = PyDict_GetItemString(type->tp_dict, name); /* borrowed, no code runs */
+    if (descriptor != NULL && PyObject_TypeCheck(descriptor, &PyWrapperDescr_Type)) {
+        PyWrapperDescrObject *wrapper = (PyWrapperDescrObject *)descriptor;
+        if (wrapper->d_wrapped == original) {
+            wrapper->d_wrapped = repaired;
+        }
+    }
+}
+
+/* The repaired slot in place of `original` in the slot at `offset` of `type`: of the
+ * sub-table whose pointer is at `table` in PyTypeObject (tp_as_number...), or of
+ * PyTypeObject itself for a `table` of -1. */
+static void
+repair_slot(PyTypeObject *type, Py_ssize_t table, Py_ssize_t offset, void *original, void *repaired)
+{
+    char *base = (char *)type;
+    if (table >= 0) {
+        base = *(char **)((char *)type + table);
+        if (base == NULL) {
+            return;
+        }
+    }
+    void **slot = (void **)(base + offset);
+    if (*slot == original) {
+        *slot = repaired;
+        PyType_Modified(type);
+    }
+}
+
+/* repair_list_reentrancy(): two memory-safety bugs of 3.11's list that a program reaches
+ * with its own hooks alone, fixed upstream in 3.12/3.13 only (attack pass 65 made each a
+ * full escape):
+ *   - gh-120384: `lst[a:b:c] = it` computes the slice on the list's size, then runs the
+ *     program's iterator, which may shrink the list, then stores past its end. Here any
+ *     value but an exact list or tuple is made a list first, before the slice is computed
+ *     (as 3.13 does);
+ *   - gh-120298: `x < y` compares the first differing items again with borrowed
+ *     references, and a reflected comparison of the program's may free them. Here both
+ *     are held for that last comparison (as 3.13 does).
+ * Both go into list's type slots and into its wrapper descriptors (`list.__setitem__`,
+ * `list.__lt__` ...), whose function pointers heap subclasses made later copy; list
+ * subclasses that already exist (library ones) take the slot too. */
+static objobjargproc original_list_ass_subscript = NULL;
+static richcmpfunc original_list_richcompare = NULL;
+
+static int
+materialized_list_ass_subscript(PyObject *self, PyObject *item, PyObject *value)
+{
+    if (value == NULL || !PySlice_Check(item) || PyList_CheckExact(value) || PyTuple_CheckExact(value)) {
+        return original_list_ass_subscript(self, item, value);
+    }
+    PyObject *step = ((PySliceObject *)item)->step;
+    int overflow = 0;
+    int simple = step == Py_None || (PyLong_CheckExact(step) && PyLong_AsLongAndOverflow(step, &overflow) == 1);
+    PyObject *items = PySequence_Fast(value, simple ? "can only assign an iterable" : "must assign iterable to extended slice");
+    if (items == NULL) {
+        return -1;
+    }
+    int result = original_list_ass_subscript(self, item, items);
+    Py_DECREF(items);
+    return result;
+}
+
+static PyObject *
+held_list_richcompare(PyObject *v, PyObject *w, int op)
+{
+    if (!PyList_Check(v) || !PyList_Check(w)) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    PyListObject *vl = (PyListObject *)v, *wl = (PyListObject *)w;
+    if (Py_SIZE(vl) != Py_SIZE(wl) && (op == Py_EQ || op == Py_NE)) {
+        /* Shortcut: if the lengths differ, the lists differ */
+        if (op == Py_EQ) {
+            Py_RETURN_FALSE;
+        }
+        Py_RETURN_TRUE;
+    }
+    Py_ssize_t i;
+    for (i = 0; i < Py_SIZE(vl) && i < Py_SIZE(wl); i++) {
+        PyObject *vitem = vl->ob_item[i];
+        PyObject *witem = wl->ob_item[i];
+        if (vitem == witem) {
+            continue;
+        }
+        Py_INCREF(vitem);
+        Py_INCREF(witem);
+        int k = PyObject_RichCompareBool(vitem, witem, Py_EQ);
+        Py_DECREF(vitem);
+        Py_DECREF(witem);
+        if (k < 0) {
+            return NULL;
+        }
+        if (!k) {
+            break;
+        }
+    }
+    if (i >= Py_SIZE(vl) || i >= Py_SIZE(wl)) {
+        /* No more items to compare -- compare sizes */
+        Py_RETURN_RICHCOMPARE(Py_SIZE(vl), Py_SIZE(wl), op);
+    }
+    if (op == Py_EQ) {
+        Py_RETURN_FALSE;
+    }
+    if (op == Py_NE) {
+        Py_RETURN_TRUE;
+    }
+    /* The final items compared again with the proper operator: held meanwhile. */
+    PyObject *vitem = Py_NewRef(vl->ob_item[i]);
+    PyObject *witem = Py_NewRef(wl->ob_item[i]);
+    PyObject *result = PyObject_RichCompare(vitem, witem, op);
+    Py_DECREF(vitem);
+    Py_DECREF(witem);
+    return result;
+}
+
+static int
+repair_list_type(PyTypeObject *type)
+{
+    repair_slot(type, offsetof(PyTypeObject, tp_as_mapping), offsetof(PyMappingMethods, mp_ass_subscript),
+                (void *)original_list_ass_subscript, (void *)materialized_list_ass_subscript);
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_richcompare), (void *)original_list_richcompare,
+                (void *)held_list_richcompare);
+    repair_wrapper(type, "__setitem__", (void *)original_list_ass_subscript, (void *)materialized_list_ass_subscript);
+    const char *comparisons[] = {"__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__"};
+    for (int i = 0; i < 6; i++) {
+        repair_wrapper(type, comparisons[i], (void *)original_list_richcompare, (void *)held_list_richcompare);
+    }
+    return 0;
+}
+
+static int
+repair_list_reentrancy(void)
+{
+    original_list_ass_subscript = PyList_Type.tp_as_mapping->mp_ass_subscript;
+    original_list_richcompare = PyList_Type.tp_richcompare;
+    return walk_subclasses(&PyList_Type, repair_list_type);
+}
+
+/* check_datetime_states(): datetime's C constructors take a pickled state (bytes, or a
+ * str of the same length) and check only its month (its hour, for time): a year 0 made
+ * weekday() negative and ctime() read its day name out of bounds, and other days crashed
+ * (attack pass 65, still so on 3.13). Here a state passes only if every field is in the
+ * range the ordinary constructor accepts; copy and pickle, which make valid states, are
+ * unchanged. The types' tp_new (which `__new__` calls too, and subclasses copy) is
+ * wrapped. */
+static newfunc original_date_new = NULL, original_datetime_new = NULL, original_time_new = NULL;
+
+static int
+days_in_month(int year, int month)
+{
+    static const int days[13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month];
+}
+
+/* The state's bytes if `args` takes the pickled-state branch of a constructor whose state
+ * has `size` bytes, else NULL (an ordinary call). `bytes_out` must be `size` long. */
+static int
+pickled_state(PyObject *args, Py_ssize_t size, unsigned char *bytes_out)
+{
+    Py_ssize_t count = PyTuple_GET_SIZE(args);
+    if (count < 1 || count > 2) {
+        return 0;
+    }
+    PyObject *state = PyTuple_GET_ITEM(args, 0);
+    if (PyBytes_Check(state) && PyBytes_GET_SIZE(state) == size) {
+        memcpy(bytes_out, PyBytes_AS_STRING(state), size);
+        return 1;
+    }
+    if (PyUnicode_Check(state) && PyUnicode_READY(state) == 0 && PyUnicode_GET_LENGTH(state) == size) {
+        for (Py_ssize_t i = 0; i < size; i++) {
+            Py_UCS4 c = PyUnicode_READ_CHAR(state, i);
+            if (c > 0xFF) {
+                return 0; /* not latin-1: the constructor refuses it itself */
+            }
+            bytes_out[i] = (unsigned char)c;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static int
+sane_date(const unsigned char *b)
+{
+    int year = b[0] * 256 + b[1], month = b[2] & 0x7F, day = b[3];
+    return year >= 1 && year <= 9999 && month >= 1 && month <= 12 && day >= 1 && day <= days_in_month(year, month);
+}
+
+static int
+sane_time(const unsigned char *b)
+{
+    int microsecond = (b[3] << 16) | (b[4] << 8) | b[5];
+    return (b[0] & 0x7F) < 24 && b[1] < 60 && b[2] < 60 && microsecond < 1000000;
+}
+
+static PyObject *
+refused_state(const char *kind)
+{
+    PyErr_Format(PyExc_ValueError, "a pickled %s state out of range", kind);
+    return NULL;
+}
+
+static PyObject *
+checked_date_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    unsigned char b[4];
+    if (pickled_state(args, 4, b) && (b[2] & 0x7F) >= 1 && (b[2] & 0x7F) <= 12 && !sane_date(b)) {
+        return refused_state("date");
+    }
+    return original_date_new(type, args, kwds);
+}
+
+static PyObject *
+checked_datetime_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    unsigned char b[10];
+    /* A datetime's fold is in its month byte: its hour byte is the hour itself. */
+    if (pickled_state(args, 10, b) && (b[2] & 0x7F) >= 1 && (b[2] & 0x7F) <= 12 &&
+        (!sane_date(b) || b[4] >= 24 || !sane_time(b + 4))) {
+        return refused_state("datetime");
+    }
+    return original_datetime_new(type, args, kwds);
+}
+
+static PyObject *
+checked_time_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    unsigned char b[6];
+    if (pickled_state(args, 6, b) && (b[0] & 0x7F) < 24 && !sane_time(b)) {
+        return refused_state("time");
+    }
+    return original_time_new(type, args, kwds);
+}
+
+static int
+check_datetime_states(void)
+{
+    PyObject *datetime = PyImport_ImportModule("datetime");
+    if (datetime == NULL) {
+        return -1;
+    }
+    PyTypeObject *types[3];
+    const char *names[3] = {"date", "datetime", "time"};
+    for (int i = 0; i < 3; i++) {
+        PyObject *type = PyObject_GetAttrString(datetime, names[i]);
+        if (type == NULL || !PyType_Check(type) || (((PyTypeObject *)type)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+            Py_XDECREF(type);
+            Py_DECREF(datetime);
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_TypeError, "datetime's classes are not the C ones");
+            }
+            return -1;
+        }
+        types[i] = (PyTypeObject *)type; /* the module keeps them alive */
+        Py_DECREF(type);
+    }
+    Py_DECREF(datetime);
+    original_date_new = types[0]->tp_new;
+    original_datetime_new = types[1]->tp_new;
+    original_time_new = types[2]->tp_new;
+    types[0]->tp_new = checked_date_new;
+    types[1]->tp_new = checked_datetime_new;
+    types[2]->tp_new = checked_time_new;
+    for (int i = 0; i < 3; i++) {
+        PyType_Modified(types[i]);
+    }
+    return 0;
+}
+
+/* property: `property_descr_get` calls its getter (`property_descr_set` its setter or
+ * deleter) by the pointer in the descriptor, unowned, and the call may re-run
+ * `property.__init__` on the live descriptor (a subclass of the program's, or
+ * abc.abstractproperty), which frees the accessor while it runs (attack pass 67: a full
+ * escape through a bound method whose list is freed mid-extend). Here the descriptor and
+ * its accessors are held for the call. */
+typedef struct {
+    PyObject_HEAD PyObject *prop_get;
+    PyObject *prop_set;
+    PyObject *prop_del;
+} PropertyHead; /* the leading fields of descrobject.c's propertyobject */
+
+static descrgetfunc original_property_get = NULL;
+static descrsetfunc original_property_set = NULL;
+
+static PyObject *
+held_property_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    PropertyHead *property = (PropertyHead *)self;
+    PyObject *getter = Py_XNewRef(property->prop_get);
+    Py_INCREF(self);
+    PyObject *result = original_property_get(self, obj, type);
+    Py_DECREF(self);
+    Py_XDECREF(getter);
+    return result;
+}
+
+static int
+held_property_set(PyObject *self, PyObject *obj, PyObject *value)
+{
+    PropertyHead *property = (PropertyHead *)self;
+    PyObject *setter = Py_XNewRef(property->prop_set), *deleter = Py_XNewRef(property->prop_del);
+    Py_INCREF(self);
+    int result = original_property_set(self, obj, value);
+    Py_DECREF(self);
+    Py_XDECREF(setter);
+    Py_XDECREF(deleter);
+    return result;
+}
+
+static int
+repair_property_type(PyTypeObject *type)
+{
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_descr_get), (void *)original_property_get,
+                (void *)held_property_get);
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_descr_set), (void *)original_property_set,
+                (void *)held_property_set);
+    repair_wrapper(type, "__get__", (void *)original_property_get, (void *)held_property_get);
+    repair_wrapper(type, "__set__", (void *)original_property_set, (void *)held_property_set);
+    repair_wrapper(type, "__delete__", (void *)original_property_set, (void *)held_property_set);
+    return 0;
+}
+
+/* The builtin iterators whose step calls the program and then uses state it does not
+ * own: `iter(f, sentinel)` calls f and compares with the sentinel by its fields' pointers
+ * and clears both when done (a program that re-enters the iterator from f or from the
+ * comparison frees them mid-use: pass 67, two full escapes); `iter(obj)` over an object
+ * with only `__getitem__` keeps the sequence in a local and releases it when an
+ * IndexError ends it, once in the re-entered step and once more in the outer one (the
+ * sequence is freed while the program still holds it). Here a step of either refuses to
+ * be re-entered while it runs, and holds the iterator and its fields meanwhile. */
+typedef struct {
+    PyObject_HEAD PyObject *it_callable;
+    PyObject *it_sentinel;
+} CallIterHead; /* iterobject.c's calliterobject */
+
+typedef struct {
+    PyObject_HEAD Py_ssize_t it_index;
+    PyObject *it_seq;
+} SeqIterHead; /* iterobject.c's seqiterobject */
+
+#define MAX_RUNNING_STEPS 1024
+static PyObject *running_steps[MAX_RUNNING_STEPS];
+static int running_step_count = 0;
+static iternextfunc original_calliter_next = NULL, original_seqiter_next = NULL;
+
+static PyObject *
+unreentered_step(PyObject *self, iternextfunc original, PyObject *field_a, PyObject *field_b)
+{
+    for (int i = 0; i < running_step_count; i++) {
+        if (running_steps[i] == self) {
+            PyErr_Format(PyExc_RuntimeError, "%s re-entered while it runs", Py_TYPE(self)->tp_name);
+            return NULL;
+        }
+    }
+    if (running_step_count >= MAX_RUNNING_STEPS) {
+        PyErr_SetString(PyExc_RecursionError, "too many iterator steps inside one another");
+        return NULL;
+    }
+    Py_INCREF(self);
+    Py_XINCREF(field_a);
+    Py_XINCREF(field_b);
+    running_steps[running_step_count++] = self;
+    PyObject *result = original(self);
+    running_step_count--;
+    Py_XDECREF(field_b);
+    Py_XDECREF(field_a);
+    Py_DECREF(self);
+    return result;
+}
+
+static PyObject *
+unreentered_calliter_next(PyObject *self)
+{
+    CallIterHead *it = (CallIterHead *)self;
+    return unreentered_step(self, original_calliter_next, it->it_callable, it->it_sentinel);
+}
+
+static PyObject *
+unreentered_seqiter_next(PyObject *self)
+{
+    return unreentered_step(self, original_seqiter_next, ((SeqIterHead *)self)->it_seq, NULL);
+}
+
+/* OSError.__str__ formats "[Errno %S] %S: %R" from its fields, taking every pointer
+ * before formatting the first: an errno whose __str__ rewrites the exception's strerror
+ * and args (writable on a subclass of the program's) frees the next field mid-format
+ * (pass 67, a full escape). Held here for the call, on OSError and every subclass. */
+static reprfunc original_oserror_str = NULL;
+
+static PyObject *
+held_oserror_str(PyObject *self)
+{
+    PyOSErrorObject *error = (PyOSErrorObject *)self;
+    PyObject *held[5] = {error->myerrno, error->strerror, error->filename, error->filename2, error->args};
+    Py_INCREF(self);
+    for (int i = 0; i < 5; i++) {
+        Py_XINCREF(held[i]);
+    }
+    PyObject *result = original_oserror_str(self);
+    for (int i = 0; i < 5; i++) {
+        Py_XDECREF(held[i]);
+    }
+    Py_DECREF(self);
+    return result;
+}
+
+static int
+repair_oserror_type(PyTypeObject *type)
+{
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_str), (void *)original_oserror_str, (void *)held_oserror_str);
+    repair_wrapper(type, "__str__", (void *)original_oserror_str, (void *)held_oserror_str);
+    return 0;
+}
+
+/* UnicodeDecodeError.__str__ reads the byte at `start` of its `object` field as a bytes
+ * object's, without checking its type or that start is not negative: the fields are
+ * writable (on a subclass of the program's, any value), and a list there read a byte past
+ * the list (pass 67). Here the reason and encoding (whose __str__ may be the program's,
+ * and rewrite the fields) are made strings first; then the object and the range are
+ * checked, and the original formats with no code of the program's left to run. */
+static reprfunc original_unicode_decode_error_str = NULL;
+
+static PyObject *
+checked_unicode_decode_error_str(PyObject *self)
+{
+    PyUnicodeErrorObject *error = (PyUnicodeErrorObject *)self;
+    if (error->object == NULL) {
+        return original_unicode_decode_error_str(self); /* not initialised: "" */
+    }
+    Py_INCREF(self);
+    PyObject *reason = PyObject_Str(error->reason != NULL ? error->reason : Py_None);
+    PyObject *encoding = reason == NULL ? NULL : PyObject_Str(error->encoding != NULL ? error->encoding : Py_None);
+    PyObject *result = NULL;
+    if (encoding != NULL) {
+        PyObject *object = error->object;
+        if (object == NULL || !PyBytes_Check(object)) {
+            PyErr_SetString(PyExc_TypeError, "UnicodeDecodeError's object must be bytes");
+        }
+        else if (error->end == error->start + 1 && (error->start < 0 || error->start >= PyBytes_GET_SIZE(object))) {
+            PyErr_SetString(PyExc_ValueError, "UnicodeDecodeError's start is outside its object");
+        }
+        else {
+            PyObject *own_reason = error->reason, *own_encoding = error->encoding;
+            error->reason = reason; /* borrowed for the call: exact strings run no code */
+            error->encoding = encoding;
+            result = original_unicode_decode_error_str(self);
+            error->reason = own_reason;
+            error->encoding = own_encoding;
+        }
+    }
+    Py_XDECREF(reason);
+    Py_XDECREF(encoding);
+    Py_DECREF(self);
+    return result;
+}
+
+static int
+repair_unicode_decode_error_type(PyTypeObject *type)
+{
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_str), (void *)original_unicode_decode_error_str,
+                (void *)checked_unicode_decode_error_str);
+    repair_wrapper(type, "__str__", (void *)original_unicode_decode_error_str,
+                   (void *)checked_unicode_decode_error_str);
+    return 0;
+}
+
+/* bytearray's search methods (find, count, index, rfind, rindex, startswith, endswith,
+ * `in`) and `%` take the buffer's pointer and size, then convert their arguments, whose
+ * __index__ may be the program's and clear the bytearray: the search reads freed memory
+ * (pass 67). Here they hold an export of the buffer for the call, so that a resize raises
+ * BufferError, as it does under bytearray.join. */
+#define EXPORTING_METHOD(NAME)                                                                                         \
+    static PyCFunction original_bytearray_##NAME = NULL;                                                               \
+    static PyObject *exporting_bytearray_##NAME(PyObject *self, PyObject *args)                                        \
+    {                                                                                                                  \
+        Py_buffer view;                                                                                                \
+        if (PyObject_GetBuffer(self, &view, PyBUF_SIMPLE) < 0) {                                                       \
+            return NULL;                                                                                               \
+        }                                                                                                              \
+        PyObject *result = original_bytearray_##NAME(self, args);                                                      \
+        PyBuffer_Release(&view);                                                                                       \
+        return result;                                                                                                 \
+    }
+EXPORTING_METHOD(find)
+EXPORTING_METHOD(count)
+EXPORTING_METHOD(index)
+EXPORTING_METHOD(rfind)
+EXPORTING_METHOD(rindex)
+EXPORTING_METHOD(startswith)
+EXPORTING_METHOD(endswith)
+
+static objobjproc original_bytearray_contains = NULL;
+static binaryfunc original_bytearray_remainder = NULL;
+
+static int
+exporting_bytearray_contains(PyObject *self, PyObject *value)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(self, &view, PyBUF_SIMPLE) < 0) {
+        return -1;
+    }
+    int result = original_bytearray_contains(self, value);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyObject *
+exporting_bytearray_remainder(PyObject *format, PyObject *values)
+{
+    if (!PyByteArray_Check(format)) {
+        return original_bytearray_remainder(format, values); /* the reflected `x % bytearray` */
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(format, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    PyObject *result = original_bytearray_remainder(format, values);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* Swaps the C function of bytearray's method `name` (METH_VARARGS in 3.11). */
+static int
+repair_bytearray_method(const char *name, PyCFunction *original, PyCFunction repaired)
+{
+    PyObject *descriptor = PyDict_GetItemString(PyByteArray_Type.tp_dict, name);
+    if (descriptor == NULL || !PyObject_TypeCheck(descriptor, &PyMethodDescr_Type) ||
+        ((PyMethodDescrObject *)descriptor)->d_method->ml_flags != METH_VARARGS) {
+        PyErr_Format(PyExc_TypeError, "bytearray.%s is not the METH_VARARGS method this repair knows", name);
+        return -1;
+    }
+    PyMethodDef *method = ((PyMethodDescrObject *)descriptor)->d_method;
+    *original = method->ml_meth;
+    method->ml_meth = repaired;
+    return 0;
+}
+
+static int
+repair_bytearray_type(PyTypeObject *type)
+{
+    repair_slot(type, offsetof(PyTypeObject, tp_as_sequence), offsetof(PySequenceMethods, sq_contains),
+                (void *)original_bytearray_contains, (void *)exporting_bytearray_contains);
+    repair_slot(type, offsetof(PyTypeObject, tp_as_number), offsetof(PyNumberMethods, nb_remainder),
+                (void *)original_bytearray_remainder, (void *)exporting_bytearray_remainder);
+    repair_wrapper(type, "__contains__", (void *)original_bytearray_contains, (void *)exporting_bytearray_contains);
+    repair_wrapper(type, "__mod__", (void *)original_bytearray_remainder, (void *)exporting_bytearray_remainder);
+    repair_wrapper(type, "__rmod__", (void *)original_bytearray_remainder, (void *)exporting_bytearray_remainder);
+    return 0;
+}
+
+static int
+repair_bytearray(void)
+{
+    original_bytearray_contains = PyByteArray_Type.tp_as_sequence->sq_contains;
+    original_bytearray_remainder = PyByteArray_Type.tp_as_number->nb_remainder;
+    if (repair_bytearray_method("find", &original_bytearray_find, exporting_bytearray_find) < 0 ||
+        repair_bytearray_method("count", &original_bytearray_count, exporting_bytearray_count) < 0 ||
+        repair_bytearray_method("index", &original_bytearray_index, exporting_bytearray_index) < 0 ||
+        repair_bytearray_method("rfind", &original_bytearray_rfind, exporting_bytearray_rfind) < 0 ||
+        repair_bytearray_method("rindex", &original_bytearray_rindex, exporting_bytearray_rindex) < 0 ||
+        repair_bytearray_method("startswith", &original_bytearray_startswith, exporting_bytearray_startswith) < 0 ||
+        repair_bytearray_method("endswith", &original_bytearray_endswith, exporting_bytearray_endswith) < 0) {
+        return -1;
+    }
+    return walk_subclasses(&PyByteArray_Type, repair_bytearray_type);
+}
+
+/* The program's special methods, called by C code with operands it only borrowed: C code
+ * that compares or adds an object it holds by a pointer it does not own (Counter.update's
+ * count, a set's key taken from a dict, the list comparison above...) hands it to the
+ * program's method, which may drop the object's last owner; a NotImplemented then has the
+ * interpreter call the other operand's slot with freed memory (pass 67: Counter.update).
+ * Upstream fixes each caller in turn; here the callee does it, for every caller at once:
+ * each slot of a class of the program's that runs its Python special method holds its
+ * operands for the call, and an operand the call left with no other owner is kept alive
+ * (the worker runs one program and exits; only an object freed during its own special
+ * method is kept, which ordinary code does not do). */
+static void
+release_unless_last(PyObject *operand)
+{
+    if (Py_REFCNT(operand) > 1) {
+        Py_DECREF(operand);
+    } /* else: our reference is the last; the caller may still use its borrowed one */
+}
+
+/* The binary number slots. typeobject.c's generic ones (SLOT1BINFULL) call __add__ only
+ * while the class's slot is the generic function itself, so the held slot cannot call it:
+ * it makes the same dispatch (the reflected method first when the right operand's class
+ * is a subclass that overrides it, then the method, then the reflected one), testing for
+ * itself instead, and calls the methods by the class's lookup, as typeobject.c does. */
+typedef struct {
+    Py_ssize_t offset; /* in PyNumberMethods */
+    const char *name, *reflected_name;
+    PyObject *method, *reflected; /* interned by apply() */
+} BinarySlot;
+
+/* typeobject.c's vectorcall_maybe: type(self).<name>(self, other[, modulus]),
+ * NotImplemented where the class has no such method. */
+static PyObject *
+call_special(PyObject *self, PyObject *name, PyObject *other, PyObject *modulus)
+{
+    PyObject *descriptor = _PyType_Lookup(Py_TYPE(self), name); /* borrowed */
+    if (descriptor == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    Py_INCREF(descriptor);
+    PyObject *result;
+    PyObject *arguments[3] = {self, other, modulus};
+    size_t count = modulus == NULL ? 2 : 3;
+    if (PyType_HasFeature(Py_TYPE(descriptor), Py_TPFLAGS_METHOD_DESCRIPTOR)) {
+        result = PyObject_Vectorcall(descriptor, arguments, count, NULL);
+    }
+    else {
+        descrgetfunc get = Py_TYPE(descriptor)->tp_descr_get;
+        PyObject *bound = get == NULL ? Py_NewRef(descriptor) : get(descriptor, self, (PyObject *)Py_TYPE(self));
+        result = bound == NULL ? NULL : PyObject_Vectorcall(bound, arguments + 1, count - 1, NULL);
+        Py_XDECREF(bound);
+    }
+    Py_DECREF(descriptor);
+    return result;
+}
+
+/* typeobject.c's method_is_overloaded: whether `right` (a subclass) has its own `name`. */
+static int
+method_is_overloaded(PyObject *left, PyObject *right, PyObject *name)
+{
+    PyObject *a, *b;
+    if (_PyObject_LookupAttr(right, name, &b) < 0) {
+        return -1;
+    }
+    if (b == NULL) {
+        return 0;
+    }
+    if (_PyObject_LookupAttr(left, name, &a) < 0) {
+        Py_DECREF(b);
+        return -1;
+    }
+    if (a == NULL) {
+        Py_DECREF(b);
+        return 1;
+    }
+    int overloaded = PyObject_RichCompareBool(a, b, Py_NE);
+    Py_DECREF(a);
+    Py_DECREF(b);
+    return overloaded;
+}
+
+static void *
+number_slot(PyObject *value, Py_ssize_t offset)
+{
+    PyNumberMethods *number = Py_TYPE(value)->tp_as_number;
+    return number == NULL ? NULL : *(void **)((char *)number + offset);
+}
+
+static PyObject *
+dispatch_binary(PyObject *self, PyObject *other, const BinarySlot *slot, void *held)
+{
+    int do_other = !Py_IS_TYPE(self, Py_TYPE(other)) && number_slot(other, slot->offset) == held;
+    if (number_slot(self, slot->offset) == held) {
+        PyObject *result;
+        if (do_other && PyType_IsSubtype(Py_TYPE(other), Py_TYPE(self))) {
+            int overloaded = method_is_overloaded((PyObject *)Py_TYPE(self), (PyObject *)Py_TYPE(other), slot->reflected);
+            if (overloaded < 0) {
+                return NULL;
+            }
+            if (overloaded) {
+                result = call_special(other, slot->reflected, self, NULL);
+                if (result != Py_NotImplemented) {
+                    return result;
+                }
+                Py_DECREF(result);
+                do_other = 0;
+            }
+        }
+        result = call_special(self, slot->method, other, NULL);
+        if (result != Py_NotImplemented || Py_IS_TYPE(other, Py_TYPE(self))) {
+            return result;
+        }
+        Py_DECREF(result);
+    }
+    if (do_other) {
+        return call_special(other, slot->reflected, self, NULL);
+    }
+    Py_RETURN_NOTIMPLEMENTED;
+}
+
+static PyObject *
+held_binary(PyObject *self, PyObject *other, const BinarySlot *slot, void *held)
+{
+    Py_INCREF(self);
+    Py_INCREF(other);
+    PyObject *result = dispatch_binary(self, other, slot, held);
+    release_unless_last(self);
+    release_unless_last(other);
+    return result;
+}
+
+static BinarySlot binary_slots[] = {
+    {offsetof(PyNumberMethods, nb_add), "__add__", "__radd__"},
+    {offsetof(PyNumberMethods, nb_subtract), "__sub__", "__rsub__"},
+    {offsetof(PyNumberMethods, nb_multiply), "__mul__", "__rmul__"},
+    {offsetof(PyNumberMethods, nb_remainder), "__mod__", "__rmod__"},
+    {offsetof(PyNumberMethods, nb_divmod), "__divmod__", "__rdivmod__"},
+    {offsetof(PyNumberMethods, nb_lshift), "__lshift__", "__rlshift__"},
+    {offsetof(PyNumberMethods, nb_rshift), "__rshift__", "__rrshift__"},
+    {offsetof(PyNumberMethods, nb_and), "__and__", "__rand__"},
+    {offsetof(PyNumberMethods, nb_xor), "__xor__", "__rxor__"},
+    {offsetof(PyNumberMethods, nb_or), "__or__", "__ror__"},
+    {offsetof(PyNumberMethods, nb_floor_divide), "__floordiv__", "__rfloordiv__"},
+    {offsetof(PyNumberMethods, nb_true_divide), "__truediv__", "__rtruediv__"},
+    {offsetof(PyNumberMethods, nb_matrix_multiply), "__matmul__", "__rmatmul__"},
+    {offsetof(PyNumberMethods, nb_power), "__pow__", "__rpow__"},
+};
+#define BINARY_SLOT_COUNT ((int)(sizeof(binary_slots) / sizeof(binary_slots[0])))
+
+#define HELD_BINARY(NAME, INDEX)                                                                                       \
+    static binaryfunc original_##NAME = NULL;                                                                          \
+    static PyObject *held_##NAME(PyObject *a, PyObject *b)                                                             \
+    {                                                                                                                  \
+        return held_binary(a, b, &binary_slots[INDEX], (void *)held_##NAME);                                           \
+    }
+#define HELD_PAIR(NAME)                                                                                             \
+    static binaryfunc original_##NAME = NULL;                                                                          \
+    static PyObject *held_##NAME(PyObject *a, PyObject *b)                                                             \
+    {                                                                                                                  \
+        Py_INCREF(a);                                                                                                  \
+        Py_INCREF(b);                                                                                                  \
+        PyObject *result = original_##NAME(a, b);                                                                      \
+        release_unless_last(a);                                                                                        \
+        release_unless_last(b);                                                                                        \
+        return result;                                                                                                 \
+    }
+#define HELD_TERNARY(NAME)                                                                                             \
+    static ternaryfunc original_##NAME = NULL;                                                                         \
+    static PyObject *held_##NAME(PyObject *a, PyObject *b, PyObject *c)                                                \
+    {                                                                                                                  \
+        Py_INCREF(a);                                                                                                  \
+        Py_INCREF(b);                                                                                                  \
+        Py_XINCREF(c);                                                                                                 \
+        PyObject *result = original_##NAME(a, b, c);                                                                   \
+        release_unless_last(a);                                                                                        \
+        release_unless_last(b);                                                                                        \
+        if (c != NULL) {                                                                                               \
+            release_unless_last(c);                                                                                    \
+        }                                                                                                              \
+        return result;                                                                                                 \
+    }
+#define HELD_UNARY(NAME, RESULT, FUNCTION_TYPE)                                                                        \
+    static FUNCTION_TYPE original_##NAME = NULL;                                                                       \
+    static RESULT held_##NAME(PyObject *a)                                                                             \
+    {                                                                                                                  \
+        Py_INCREF(a);                                                                                                  \
+        RESULT result = original_##NAME(a);                                                                            \
+        release_unless_last(a);                                                                                        \
+        return result;                                                                                                 \
+    }
+
+HELD_BINARY(nb_add, 0)
+HELD_BINARY(nb_subtract, 1)
+HELD_BINARY(nb_multiply, 2)
+HELD_BINARY(nb_remainder, 3)
+HELD_BINARY(nb_divmod, 4)
+HELD_BINARY(nb_lshift, 5)
+HELD_BINARY(nb_rshift, 6)
+HELD_BINARY(nb_and, 7)
+HELD_BINARY(nb_xor, 8)
+HELD_BINARY(nb_or, 9)
+HELD_BINARY(nb_floor_divide, 10)
+HELD_BINARY(nb_true_divide, 11)
+HELD_BINARY(nb_matrix_multiply, 12)
+HELD_PAIR(nb_inplace_add)
+HELD_PAIR(nb_inplace_subtract)
+HELD_PAIR(nb_inplace_multiply)
+HELD_PAIR(nb_inplace_remainder)
+HELD_PAIR(nb_inplace_lshift)
+HELD_PAIR(nb_inplace_rshift)
+HELD_PAIR(nb_inplace_and)
+HELD_PAIR(nb_inplace_xor)
+HELD_PAIR(nb_inplace_or)
+HELD_PAIR(nb_inplace_floor_divide)
+HELD_PAIR(nb_inplace_true_divide)
+HELD_PAIR(nb_inplace_matrix_multiply)
+HELD_PAIR(mp_subscript)
+HELD_TERNARY(nb_inplace_power)
+
+/* nb_power: two operands as the other binary slots; with a modulus, as typeobject.c's
+ * slot_nb_power: only self's __pow__, and only if its class's slot is this one. */
+static ternaryfunc original_nb_power = NULL;
+static PyObject *
+held_nb_power(PyObject *self, PyObject *other, PyObject *modulus)
+{
+    if (modulus == Py_None) {
+        return held_binary(self, other, &binary_slots[13], (void *)held_nb_power);
+    }
+    if (number_slot(self, offsetof(PyNumberMethods, nb_power)) != (void *)held_nb_power) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    Py_INCREF(self);
+    Py_INCREF(other);
+    Py_INCREF(modulus);
+    PyObject *result = call_special(self, binary_slots[13].method, other, modulus);
+    release_unless_last(self);
+    release_unless_last(other);
+    release_unless_last(modulus);
+    return result;
+}
+HELD_TERNARY(tp_call)
+HELD_UNARY(tp_iternext, PyObject *, iternextfunc)
+HELD_UNARY(nb_index, PyObject *, unaryfunc)
+HELD_UNARY(nb_bool, int, inquiry)
+HELD_UNARY(tp_hash, Py_hash_t, hashfunc)
+
+static richcmpfunc original_tp_richcompare = NULL;
+static PyObject *
+held_tp_richcompare(PyObject *a, PyObject *b, int op)
+{
+    Py_INCREF(a);
+    Py_INCREF(b);
+    PyObject *result = original_tp_richcompare(a, b, op);
+    release_unless_last(a);
+    release_unless_last(b);
+    return result;
+}
+
+static objobjproc original_sq_contains = NULL;
+static int
+held_sq_contains(PyObject *a, PyObject *b)
+{
+    Py_INCREF(a);
+    Py_INCREF(b);
+    int result = original_sq_contains(a, b);
+    release_unless_last(a);
+    release_unless_last(b);
+    return result;
+}
+
+static ssizeargfunc original_sq_item = NULL;
+static PyObject *
+held_sq_item(PyObject *a, Py_ssize_t i)
+{
+    Py_INCREF(a);
+    PyObject *result = original_sq_item(a, i);
+    release_unless_last(a);
+    return result;
+}
+
+typedef struct {
+    Py_ssize_t table; /* offset of the sub-table pointer in PyTypeObject, or -1 */
+    Py_ssize_t offset;
+    void **original; /* the generic slot function typeobject.c installs for a Python method */
+    void *held;
+} HeldSlot;
+
+#define NUMBER_SLOT(NAME)                                                                                              \
+    {offsetof(PyTypeObject, tp_as_number), offsetof(PyNumberMethods, NAME), (void **)&original_##NAME,                 \
+     (void *)held_##NAME}
+#define TYPE_SLOT(NAME) {-1, offsetof(PyTypeObject, NAME), (void **)&original_##NAME, (void *)held_##NAME}
+
+static HeldSlot held_slots[] = {
+    NUMBER_SLOT(nb_add),
+    NUMBER_SLOT(nb_subtract),
+    NUMBER_SLOT(nb_multiply),
+    NUMBER_SLOT(nb_remainder),
+    NUMBER_SLOT(nb_divmod),
+    NUMBER_SLOT(nb_lshift),
+    NUMBER_SLOT(nb_rshift),
+    NUMBER_SLOT(nb_and),
+    NUMBER_SLOT(nb_xor),
+    NUMBER_SLOT(nb_or),
+    NUMBER_SLOT(nb_floor_divide),
+    NUMBER_SLOT(nb_true_divide),
+    NUMBER_SLOT(nb_matrix_multiply),
+    NUMBER_SLOT(nb_inplace_add),
+    NUMBER_SLOT(nb_inplace_subtract),
+    NUMBER_SLOT(nb_inplace_multiply),
+    NUMBER_SLOT(nb_inplace_remainder),
+    NUMBER_SLOT(nb_inplace_lshift),
+    NUMBER_SLOT(nb_inplace_rshift),
+    NUMBER_SLOT(nb_inplace_and),
+    NUMBER_SLOT(nb_inplace_xor),
+    NUMBER_SLOT(nb_inplace_or),
+    NUMBER_SLOT(nb_inplace_floor_divide),
+    NUMBER_SLOT(nb_inplace_true_divide),
+    NUMBER_SLOT(nb_inplace_matrix_multiply),
+    NUMBER_SLOT(nb_power),
+    NUMBER_SLOT(nb_inplace_power),
+    NUMBER_SLOT(nb_index),
+    NUMBER_SLOT(nb_bool),
+    {offsetof(PyTypeObject, tp_as_mapping), offsetof(PyMappingMethods, mp_subscript), (void **)&original_mp_subscript,
+     (void *)held_mp_subscript},
+    {offsetof(PyTypeObject, tp_as_sequence), offsetof(PySequenceMethods, sq_item), (void **)&original_sq_item,
+     (void *)held_sq_item},
+    {offsetof(PyTypeObject, tp_as_sequence), offsetof(PySequenceMethods, sq_contains), (void **)&original_sq_contains,
+     (void *)held_sq_contains},
+    TYPE_SLOT(tp_call),
+    TYPE_SLOT(tp_iternext),
+    TYPE_SLOT(tp_hash),
+    TYPE_SLOT(tp_richcompare),
+};
+#define HELD_SLOT_COUNT ((int)(sizeof(held_slots) / sizeof(held_slots[0])))
+
+static int
+hold_type_operands(PyTypeObject *type)
+{
+    if (PyType_HasFeature(type, Py_TPFLAGS_HEAPTYPE)) {
+        for (int i = 0; i < HELD_SLOT_COUNT; i++) {
+            repair_slot(type, held_slots[i].table, held_slots[i].offset, *held_slots[i].original, held_slots[i].held);
+        }
+    }
+    return 0;
+}
+
+/* Setting or deleting a special method of a class (functools.total_ordering,
+ * dataclass) puts the generic slot back in it and in its subclasses: held again here. */
+static setattrofunc original_type_setattro = NULL;
+
+static int
+holding_type_setattro(PyObject *type, PyObject *name, PyObject *value)
+{
+    int result = original_type_setattro(type, name, value);
+    if (result == 0 && PyUnicode_Check(name) && PyUnicode_GET_LENGTH(name) > 2 &&
+        PyUnicode_READ_CHAR(name, 0) == '_' && PyUnicode_READ_CHAR(name, 1) == '_' && PyType_Check(type)) {
+        return walk_subclasses((PyTypeObject *)type, hold_type_operands);
+    }
+    return result;
+}
+
+static int
+repair_type_setattro(PyTypeObject *type)
+{
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_setattro), (void *)original_type_setattro,
+                (void *)holding_type_setattro);
+    repair_wrapper(type, "__setattr__", (void *)original_type_setattro, (void *)holding_type_setattro);
+    repair_wrapper(type, "__delattr__", (void *)original_type_setattro, (void *)holding_type_setattro);
+    return 0;
+}
+
+static PyObject *
+hold_operands(PyObject *module, PyObject *type)
+{
+    if (!PyType_Check(type)) {
+        PyErr_SetString(PyExc_TypeError, "hold_operands() takes a class");
+        return NULL;
+    }
+    if (original_type_setattro == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "hold_operands() before apply()");
+        return NULL;
+    }
+    if (hold_type_operands((PyTypeObject *)type) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* operands_held(cls): whether every slot of cls that runs a Python special method holds
+ * its operands (tests; a class with no such slot holds none and answers False). */
+static PyObject *
+operands_held(PyObject *module, PyObject *type)
+{
+    if (!PyType_Check(type)) {
+        PyErr_SetString(PyExc_TypeError, "operands_held() takes a class");
+        return NULL;
+    }
+    int held = 0;
+    for (int i = 0; i < HELD_SLOT_COUNT; i++) {
+        char *base = (char *)type;
+        if (held_slots[i].table >= 0 && (base = *(char **)(base + held_slots[i].table)) == NULL) {
+            continue;
+        }
+        void *slot = *(void **)(base + held_slots[i].offset);
+        if (slot == *held_slots[i].original) {
+            Py_RETURN_FALSE;
+        }
+        held |= slot == held_slots[i].held;
+    }
+    return PyBool_FromLong(held);
+}
+
+/* apply(reference): every repair, once per process (False if made already).
+ * `reference`: a class whose special methods are Python functions, one for each slot in
+ * held_slots, from which the generic slot functions are read. */
+static PyObject *
+apply(PyObject *module, PyObject *reference)
+{
+    if (original_type_setattro != NULL) {
+        Py_RETURN_FALSE;
+    }
+    if (!PyType_Check(reference) || !PyType_HasFeature((PyTypeObject *)reference, Py_TPFLAGS_HEAPTYPE)) {
+        PyErr_SetString(PyExc_TypeError, "apply() takes a class with a Python method for each held slot");
+        return NULL;
+    }
+    for (int i = 0; i < HELD_SLOT_COUNT; i++) {
+        char *base = (char *)reference;
+        if (held_slots[i].table >= 0) {
+            base = *(char **)(base + held_slots[i].table);
+        }
+        *held_slots[i].original = *(void **)(base + held_slots[i].offset);
+        if (*held_slots[i].original == NULL) {
+            PyErr_Format(PyExc_TypeError, "the reference class has no special method for held slot %d", i);
+            return NULL;
+        }
+    }
+    for (int i = 0; i < BINARY_SLOT_COUNT; i++) {
+        binary_slots[i].method = PyUnicode_InternFromString(binary_slots[i].name);
+        binary_slots[i].reflected = PyUnicode_InternFromString(binary_slots[i].reflected_name);
+        if (binary_slots[i].method == NULL || binary_slots[i].reflected == NULL) {
+            return NULL;
+        }
+    }
+    original_property_get = PyProperty_Type.tp_descr_get;
+    original_property_set = PyProperty_Type.tp_descr_set;
+    original_calliter_next = PyCallIter_Type.tp_iternext;
+    original_seqiter_next = PySeqIter_Type.tp_iternext;
+    original_oserror_str = ((PyTypeObject *)PyExc_OSError)->tp_str;
+    original_unicode_decode_error_str = ((PyTypeObject *)PyExc_UnicodeDecodeError)->tp_str;
+    original_type_setattro = PyType_Type.tp_setattro;
+    PyCallIter_Type.tp_iternext = unreentered_calliter_next; /* neither can be subclassed */
+    PySeqIter_Type.tp_iternext = unreentered_seqiter_next;
+    repair_wrapper(&PyCallIter_Type, "__next__", (void *)original_calliter_next, (void *)unreentered_calliter_next);
+    repair_wrapper(&PySeqIter_Type, "__next__", (void *)original_seqiter_next, (void *)unreentered_seqiter_next);
+    PyType_Modified(&PyCallIter_Type);
+    PyType_Modified(&PySeqIter_Type);
+    if (repair_list_reentrancy() < 0 || check_datetime_states() < 0 || repair_bytearray() < 0 ||
+        walk_subclasses(&PyProperty_Type, repair_property_type) < 0 ||
+        walk_subclasses((PyTypeObject *)PyExc_OSError, repair_oserror_type) < 0 ||
+        walk_subclasses((PyTypeObject *)PyExc_UnicodeDecodeError, repair_unicode_decode_error_type) < 0 ||
+        walk_subclasses(&PyType_Type, repair_type_setattro) < 0) {
+        return NULL;
+    }
+    Py_RETURN_TRUE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"apply", apply, METH_O, "apply(reference): every repair, once per process"},
+    {"hold_operands", hold_operands, METH_O, "hold_operands(cls): the program's class holds its operands"},
+    {"operands_held", operands_held, METH_O, "operands_held(cls): whether it does (tests)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef repairs_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "src.worker._repairs",
+    .m_doc = "Repairs of memory-safety bugs in the interpreter's C code (see repairs.py).",
+    .m_size = 0,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__repairs(void)
+{
+    return PyModuleDef_Init(&repairs_module);
+}

@@ -1,0 +1,65 @@
+"""Repairs of memory-safety bugs in CPython's C code that a program reaches with its own
+classes, hooks and bytes (``_repairs.c`` says each one and why; docs/security.md, "The
+interpreter's C code", the family).
+
+They are a security layer, not a guard: made in the template before any program class
+exists, whatever the guard mode, and reported to the server as the layer
+``interpreter_repairs`` (protocol.LAYERS), which ``EXECUTOR_REQUIRED_LAYERS`` requires by
+default. Without the built extension (no C compiler where the checkout was set up) the
+layer is missing and the service refuses to run programs unless an operator drops it from
+the required layers."""
+
+from __future__ import annotations
+
+try:
+    from . import _repairs  # type: ignore[attr-defined]
+except ImportError:  # not built here: the layer is reported missing
+    _repairs = None
+
+_applied = False
+
+
+#: A Python method for every slot whose calls ``_repairs.c`` holds the operands of:
+#: typeobject.c installs its generic slot function for each in a class that has it, and
+#: apply() reads them from one such class.
+_HELD_SPECIAL_METHODS = (
+    *(f"__{op}__" for op in ("add", "sub", "mul", "mod", "divmod", "lshift", "rshift", "and", "xor", "or")),
+    *(f"__{op}__" for op in ("floordiv", "truediv", "matmul", "pow")),
+    *(f"__i{op}__" for op in ("add", "sub", "mul", "mod", "lshift", "rshift", "and", "xor", "or")),
+    *(f"__i{op}__" for op in ("floordiv", "truediv", "matmul", "pow")),
+    *("__index__", "__bool__", "__getitem__", "__contains__", "__call__", "__next__", "__hash__", "__eq__"),
+)
+
+
+def _never_called(*args: object) -> None:
+    raise AssertionError("only the slot functions of its class are read")
+
+
+def apply() -> bool:
+    """Make every repair in this process (once; later calls change nothing). False where
+    the extension is not built."""
+    global _applied  # once per process: the template's
+    if _repairs is None:
+        return False
+    _repairs.apply(type("GenericSlots", (), dict.fromkeys(_HELD_SPECIAL_METHODS, _never_called)))
+    _applied = True
+    return True
+
+
+def applied() -> bool:
+    return _applied
+
+
+def hold_operands(cls: type) -> None:
+    """The program's class ``cls`` holds its operands while its special methods run (and
+    keeps one that the call left with no other owner): C code that calls them with a
+    pointer it does not own cannot be handed freed memory after. Nothing where the
+    repairs are not applied (the layer is reported missing then)."""
+    if _applied:
+        _repairs.hold_operands(cls)
+
+
+def operands_held(cls: type) -> bool:
+    """Whether every slot of ``cls`` that runs a Python special method holds its operands
+    (tests)."""
+    return _repairs is not None and bool(_repairs.operands_held(cls))

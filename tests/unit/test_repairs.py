@@ -1,0 +1,274 @@
+"""The repairs of the interpreter's C code (worker/_repairs.c): what they leave to
+ordinary code is exactly CPython's answers. The routes they close are escape programs
+(tests/programs/escape_*.py, run by test_escapes.py and, in real workers, test_pool.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import operator
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from src.worker import repairs
+
+pytestmark = pytest.mark.skipif(not repairs.apply(), reason="the repairs' extension is not built here")
+
+
+def test_ci_builds_the_repairs() -> None:
+    """.ci/run requires the extensions (EXTENSIONS_REQUIRED=1): without the repairs the
+    service refuses to run programs, and CI must say so rather than skip these tests."""
+    if os.environ.get("EXTENSIONS_REQUIRED") != "1":
+        pytest.skip("only where the build is required")
+    assert repairs.applied()
+
+
+def _family() -> dict[str, type]:
+    """Fresh classes with every shape of the binary dispatch: a method, its reflection, a
+    subclass that overrides the reflection (asked first), NotImplemented both ways, the
+    in-place and three-argument forms, and the other held special methods."""
+
+    class Num:
+        def __init__(self, v: int) -> None:
+            self.v = v
+
+        def __add__(self, o: Any) -> Any:
+            return ("Num+", o.v if isinstance(o, Num) else o)
+
+        def __radd__(self, o: Any) -> Any:
+            return ("+Num", o.v if isinstance(o, Num) else o)
+
+        def __sub__(self, o: Any) -> Any:
+            return NotImplemented
+
+        def __rsub__(self, o: Any) -> Any:
+            return ("-Num", o)
+
+        def __mul__(self, o: Any) -> Any:
+            return NotImplemented if isinstance(o, str) else ("Num*", o)
+
+        def __pow__(self, o: Any, m: Any = None) -> Any:
+            return ("Num**", o, m)
+
+        def __rpow__(self, o: Any, m: Any = None) -> Any:
+            return ("**Num", o, m)
+
+        def __iadd__(self, o: Any) -> Any:
+            return ("Num+=", o)
+
+        def __eq__(self, o: object) -> bool:
+            return isinstance(o, Num) and o.v == self.v
+
+        def __lt__(self, o: Any) -> Any:
+            return NotImplemented if not isinstance(o, Num) else self.v < o.v
+
+        def __hash__(self) -> int:
+            return hash(self.v)
+
+        def __bool__(self) -> bool:
+            return self.v != 0
+
+        def __index__(self) -> int:
+            return self.v
+
+        def __getitem__(self, i: int) -> int:
+            if i >= self.v:
+                raise IndexError(i)
+            return i * 10
+
+        def __contains__(self, x: object) -> bool:
+            return x == self.v
+
+        def __call__(self, *a: Any) -> Any:
+            return ("called", a)
+
+    class Sub(Num):
+        def __radd__(self, o: Any) -> Any:
+            return ("+Sub", o.v if isinstance(o, Num) else o)
+
+        def __rpow__(self, o: Any, m: Any = None) -> Any:
+            return ("**Sub", o, m)
+
+    class Plain(Num):
+        pass
+
+    class Other:
+        def __radd__(self, o: Any) -> Any:
+            return ("+Other", type(o).__name__)
+
+        def __rmul__(self, o: Any) -> Any:
+            return NotImplemented
+
+    return {"Num": Num, "Sub": Sub, "Plain": Plain, "Other": Other}
+
+
+def _outcomes(classes: dict[str, type]) -> list[Any]:
+    num, sub, plain, other = (classes[k] for k in ("Num", "Sub", "Plain", "Other"))
+    values = [num(2), sub(3), plain(4), other(), 5, "s", 1.5]
+    binary = [operator.add, operator.sub, operator.mul, operator.pow, operator.iadd, operator.lt, operator.eq]
+    outcomes: list[Any] = []
+    for op, a, b in itertools.product(binary, values, values):
+        try:
+            outcomes.append(op(a, b))
+        except TypeError as e:
+            outcomes.append(("TypeError", str(e)))
+    n = num(3)
+    outcomes += [
+        pow(n, 2, 5),
+        bool(n),
+        bool(num(0)),
+        operator.index(n),
+        list(n),
+        3 in n,
+        n[1],
+        n(1, 2),
+        hash(n) == hash(3),
+        sorted([num(3), num(1), num(2)], key=lambda x: x).__len__(),
+        [x.v for x in sorted([num(3), num(1), num(2)])],
+        {num(1): "a"}[num(1)],
+    ]
+    return [_described(outcome, classes) for outcome in outcomes]
+
+
+def _described(value: Any, classes: dict[str, type]) -> Any:
+    """The outcome with the family's instances named by their class (two families' objects
+    are never equal)."""
+    if isinstance(value, tuple):
+        return tuple(_described(item, classes) for item in value)
+    if type(value) in classes.values():
+        return f"<{type(value).__name__}>"
+    return value
+
+
+def test_held_special_methods_answer_as_the_generic_slots_do() -> None:
+    plain, held = _family(), _family()
+    for cls in held.values():
+        repairs.hold_operands(cls)
+    assert all(repairs.operands_held(cls) for cls in held.values())
+    assert not any(repairs.operands_held(cls) for cls in plain.values())
+    assert _outcomes(held) == _outcomes(plain)
+
+
+def test_special_methods_a_library_sets_afterwards_are_held_too() -> None:
+    """functools.total_ordering and dataclass set special methods on a class that already
+    exists, which puts the generic slot back: type's __setattr__ holds them again."""
+
+    class Ranked:
+        def __init__(self, v: int) -> None:
+            self.v = v
+
+        def __eq__(self, o: object) -> bool:
+            return isinstance(o, Ranked) and o.v == self.v
+
+        def __lt__(self, o: Ranked) -> bool:
+            return self.v < o.v
+
+        __hash__ = None  # type: ignore[assignment]  # as __eq__ alone would leave it
+
+    repairs.hold_operands(Ranked)
+    ordered: Any = functools.total_ordering(Ranked)
+    assert repairs.operands_held(ordered)
+    assert [ordered(2) >= ordered(1), ordered(1) > ordered(2)] == [True, False]
+
+    class Point:
+        x: int
+
+    repairs.hold_operands(Point)
+    point: Any = dataclasses.dataclass(order=True)(Point)
+    assert repairs.operands_held(point)
+    assert [point(1) < point(2), point(1) == point(1)] == [True, True]
+
+
+def test_the_repaired_builtins_answer_as_cpython_does() -> None:
+    """property, iter(f, sentinel), iter(obj) over __getitem__, OSError and
+    UnicodeDecodeError's str, bytearray's searches and %: CPython's answers."""
+
+    class P:
+        @property
+        def x(self) -> int:
+            return 1
+
+        @x.setter
+        def x(self, value: int) -> None:
+            self.stored: int | None = value
+
+        @x.deleter
+        def x(self) -> None:
+            self.stored = None
+
+    p = P()
+    p.x = 5
+    stored = p.stored
+    del p.x
+    lines = iter(["a", "b", "", "c"])
+
+    class Seq:
+        def __getitem__(self, i: int) -> int:
+            if i > 2:
+                raise IndexError
+            return i
+
+    data = bytearray(b"hello world")
+    assert [
+        p.x,
+        stored,
+        p.stored,
+        list(iter(lines.__next__, "")),
+        list(Seq()),  # type: ignore[call-overload]  # iteration by __getitem__
+        str(OSError(2, "No such file", "a.txt", None, "b.txt")),
+        str(FileNotFoundError(2, "gone")),
+        str(OSError("just a message")),
+        str(UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")),
+        str(UnicodeDecodeError("ascii", b"ab\xff", 1, 3, "nope")),
+        [data.find(b"o", 5), data.count(b"l"), data.index(b"w"), data.rfind(b"o"), data.rindex(b"l")],
+        [data.startswith(b"he"), data.endswith(b"ld", 0, 11), b"lo w" in data, 111 in data],
+        bytearray(b"%d-%s") % (5, b"x"),
+        b"%s" % bytearray(b"y"),
+    ] == [
+        1,
+        5,
+        None,
+        ["a", "b"],
+        [0, 1, 2],
+        "[Errno 2] No such file: 'a.txt' -> 'b.txt'",
+        "[Errno 2] gone",
+        "just a message",
+        "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte",
+        "'ascii' codec can't decode bytes in position 1-2: nope",
+        [7, 3, 6, 7, 9],
+        [True, True, True, True],
+        bytearray(b"5-x"),
+        b"y",
+    ]
+
+
+def test_the_repaired_list_answers_as_cpython_does() -> None:
+    """The list repair (gh-120384, gh-120298): slice assignment takes any iterable
+    first and list comparison holds its last items, with CPython's answers and errors."""
+
+    class Sub(list):  # type: ignore[type-arg]
+        pass
+
+    cases: list[tuple[Callable[[], object], object]] = [
+        (lambda: _assigned(list(range(10)), slice(2, 5), (x for x in "ab")), [0, 1, "a", "b", 5, 6, 7, 8, 9]),
+        (lambda: _assigned(list(range(10)), slice(8, 2, -2), iter("xyz")), [0, 1, 2, 3, "z", 5, "y", 7, "x", 9]),
+        (lambda: _assigned(Sub([1, 2]), slice(0, 1), iter([7, 8])), [7, 8, 2]),
+        (lambda: _assigned([1, 2, 3], slice(0, 2), None), "self"),
+        (lambda: ([1, 2] < [1, 3], [1, [2]] > [1, [1]], list.__lt__([1], [2]), [1] == [1.0]), (True, True, True, True)),
+    ]
+    for make, expected in cases:
+        assert make() == expected or expected == "self"
+    for value, error in [(5, "must assign iterable to extended slice"), ([1], "attempt to assign sequence of size 1")]:
+        with pytest.raises((TypeError, ValueError), match=error):
+            _assigned(list(range(10)), slice(None, None, 2), value)
+    with pytest.raises(TypeError, match="can only assign an iterable"):
+        _assigned([1, 2], slice(0, 1), 5)
+
+
+def _assigned(target: list[object], where: slice, value: object) -> list[object]:
+    target[where] = target if value is None else value  # type: ignore[call-overload]
+    return target
