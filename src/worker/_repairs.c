@@ -636,7 +636,7 @@ repair_bytearray(void)
 static void
 release_unless_last(PyObject *operand)
 {
-    if (Py_REFCNT(operand) > 1) {
+    if (operand != NULL && Py_REFCNT(operand) > 1) {
         Py_DECREF(operand);
     } /* else: our reference is the last; the caller may still use its borrowed one */
 }
@@ -780,7 +780,7 @@ static BinarySlot binary_slots[] = {
     {                                                                                                                  \
         return held_binary(a, b, &binary_slots[INDEX], (void *)held_##NAME);                                           \
     }
-#define HELD_PAIR(NAME)                                                                                             \
+#define HELD_PAIR(NAME)                                                                                                \
     static binaryfunc original_##NAME = NULL;                                                                          \
     static PyObject *held_##NAME(PyObject *a, PyObject *b)                                                             \
     {                                                                                                                  \
@@ -791,19 +791,19 @@ static BinarySlot binary_slots[] = {
         release_unless_last(b);                                                                                        \
         return result;                                                                                                 \
     }
+/* Three operands, any of them NULL where the slot allows it (a descriptor read from the
+ * class has no instance; a call no keywords). */
 #define HELD_TERNARY(NAME)                                                                                             \
     static ternaryfunc original_##NAME = NULL;                                                                         \
     static PyObject *held_##NAME(PyObject *a, PyObject *b, PyObject *c)                                                \
     {                                                                                                                  \
-        Py_INCREF(a);                                                                                                  \
-        Py_INCREF(b);                                                                                                  \
+        Py_XINCREF(a);                                                                                                 \
+        Py_XINCREF(b);                                                                                                 \
         Py_XINCREF(c);                                                                                                 \
         PyObject *result = original_##NAME(a, b, c);                                                                   \
         release_unless_last(a);                                                                                        \
         release_unless_last(b);                                                                                        \
-        if (c != NULL) {                                                                                               \
-            release_unless_last(c);                                                                                    \
-        }                                                                                                              \
+        release_unless_last(c);                                                                                        \
         return result;                                                                                                 \
     }
 #define HELD_UNARY(NAME, RESULT, FUNCTION_TYPE)                                                                        \
@@ -870,6 +870,18 @@ HELD_UNARY(tp_iternext, PyObject *, iternextfunc)
 HELD_UNARY(nb_index, PyObject *, unaryfunc)
 HELD_UNARY(nb_bool, int, inquiry)
 HELD_UNARY(tp_hash, Py_hash_t, hashfunc)
+HELD_UNARY(tp_repr, PyObject *, reprfunc)
+HELD_UNARY(tp_str, PyObject *, reprfunc)
+HELD_UNARY(tp_iter, PyObject *, getiterfunc)
+HELD_UNARY(nb_negative, PyObject *, unaryfunc)
+HELD_UNARY(nb_positive, PyObject *, unaryfunc)
+HELD_UNARY(nb_absolute, PyObject *, unaryfunc)
+HELD_UNARY(nb_invert, PyObject *, unaryfunc)
+HELD_UNARY(nb_int, PyObject *, unaryfunc)
+HELD_UNARY(nb_float, PyObject *, unaryfunc)
+HELD_UNARY(sq_length, Py_ssize_t, lenfunc)
+HELD_UNARY(mp_length, Py_ssize_t, lenfunc)
+HELD_PAIR(tp_getattro)
 
 static richcmpfunc original_tp_richcompare = NULL;
 static PyObject *
@@ -892,6 +904,38 @@ held_sq_contains(PyObject *a, PyObject *b)
     int result = original_sq_contains(a, b);
     release_unless_last(a);
     release_unless_last(b);
+    return result;
+}
+
+/* Three operands, an int result: __setitem__/__delitem__ (value NULL), __set__/__delete__.
+ * Not __setattr__: object.__setattr__ refuses to run on a class whose slot is not
+ * typeobject.c's own (hackcheck), and a super().__setattr__ would fail. */
+#define HELD_STORE(NAME, FUNCTION_TYPE)                                                                                \
+    static FUNCTION_TYPE original_##NAME = NULL;                                                                       \
+    static int held_##NAME(PyObject *a, PyObject *b, PyObject *c)                                                      \
+    {                                                                                                                  \
+        Py_INCREF(a);                                                                                                  \
+        Py_INCREF(b);                                                                                                  \
+        Py_XINCREF(c);                                                                                                 \
+        int result = original_##NAME(a, b, c);                                                                         \
+        release_unless_last(a);                                                                                        \
+        release_unless_last(b);                                                                                        \
+        release_unless_last(c);                                                                                        \
+        return result;                                                                                                 \
+    }
+HELD_STORE(mp_ass_subscript, objobjargproc)
+HELD_STORE(tp_descr_set, descrsetfunc)
+HELD_TERNARY(tp_descr_get)
+
+static ssizeobjargproc original_sq_ass_item = NULL;
+static int
+held_sq_ass_item(PyObject *a, Py_ssize_t i, PyObject *value)
+{
+    Py_INCREF(a);
+    Py_XINCREF(value);
+    int result = original_sq_ass_item(a, i, value);
+    release_unless_last(a);
+    release_unless_last(value);
     return result;
 }
 
@@ -947,6 +991,20 @@ static HeldSlot held_slots[] = {
     NUMBER_SLOT(nb_inplace_power),
     NUMBER_SLOT(nb_index),
     NUMBER_SLOT(nb_bool),
+    NUMBER_SLOT(nb_negative),
+    NUMBER_SLOT(nb_positive),
+    NUMBER_SLOT(nb_absolute),
+    NUMBER_SLOT(nb_invert),
+    NUMBER_SLOT(nb_int),
+    NUMBER_SLOT(nb_float),
+    {offsetof(PyTypeObject, tp_as_sequence), offsetof(PySequenceMethods, sq_length), (void **)&original_sq_length,
+     (void *)held_sq_length},
+    {offsetof(PyTypeObject, tp_as_mapping), offsetof(PyMappingMethods, mp_length), (void **)&original_mp_length,
+     (void *)held_mp_length},
+    {offsetof(PyTypeObject, tp_as_sequence), offsetof(PySequenceMethods, sq_ass_item), (void **)&original_sq_ass_item,
+     (void *)held_sq_ass_item},
+    {offsetof(PyTypeObject, tp_as_mapping), offsetof(PyMappingMethods, mp_ass_subscript),
+     (void **)&original_mp_ass_subscript, (void *)held_mp_ass_subscript},
     {offsetof(PyTypeObject, tp_as_mapping), offsetof(PyMappingMethods, mp_subscript), (void **)&original_mp_subscript,
      (void *)held_mp_subscript},
     {offsetof(PyTypeObject, tp_as_sequence), offsetof(PySequenceMethods, sq_item), (void **)&original_sq_item,
@@ -957,6 +1015,12 @@ static HeldSlot held_slots[] = {
     TYPE_SLOT(tp_iternext),
     TYPE_SLOT(tp_hash),
     TYPE_SLOT(tp_richcompare),
+    TYPE_SLOT(tp_repr),
+    TYPE_SLOT(tp_str),
+    TYPE_SLOT(tp_iter),
+    TYPE_SLOT(tp_getattro),
+    TYPE_SLOT(tp_descr_get),
+    TYPE_SLOT(tp_descr_set),
 };
 #define HELD_SLOT_COUNT ((int)(sizeof(held_slots) / sizeof(held_slots[0])))
 

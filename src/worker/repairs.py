@@ -28,6 +28,8 @@ _HELD_SPECIAL_METHODS = (
     *(f"__i{op}__" for op in ("add", "sub", "mul", "mod", "lshift", "rshift", "and", "xor", "or")),
     *(f"__i{op}__" for op in ("floordiv", "truediv", "matmul", "pow")),
     *("__index__", "__bool__", "__getitem__", "__contains__", "__call__", "__next__", "__hash__", "__eq__"),
+    *("__neg__", "__pos__", "__abs__", "__invert__", "__int__", "__float__", "__len__", "__setitem__"),
+    *("__repr__", "__str__", "__iter__", "__getattr__", "__get__", "__set__"),
 )
 
 

@@ -86,6 +86,43 @@ def _family() -> dict[str, type]:
         def __call__(self, *a: Any) -> Any:
             return ("called", a)
 
+        def __len__(self) -> int:
+            return self.v
+
+        def __neg__(self) -> Any:
+            return ("neg", self.v)
+
+        def __int__(self) -> int:
+            return self.v + 1
+
+        def __float__(self) -> float:
+            return self.v / 2
+
+        def __repr__(self) -> str:
+            return f"Num({self.v})"
+
+        def __str__(self) -> str:
+            return f"<{self.v}>"
+
+        def __getattr__(self, name: str) -> Any:
+            return ("missing", name)
+
+        def __setitem__(self, key: Any, value: Any) -> None:
+            self.__dict__.setdefault("items", []).append((key, value))
+
+        def __delitem__(self, key: Any) -> None:
+            self.__dict__.setdefault("items", []).append(("del", key))
+
+        def __get__(self, obj: Any, owner: Any = None) -> Any:
+            return ("got", self.v, obj is None)
+
+        def __set__(self, obj: Any, value: Any) -> None:
+            obj.__dict__["described"] = value
+
+    class Guarded:
+        def __setattr__(self, name: str, value: Any) -> None:
+            super().__setattr__(name, ("set", value))
+
     class Sub(Num):
         def __radd__(self, o: Any) -> Any:
             return ("+Sub", o.v if isinstance(o, Num) else o)
@@ -103,11 +140,11 @@ def _family() -> dict[str, type]:
         def __rmul__(self, o: Any) -> Any:
             return NotImplemented
 
-    return {"Num": Num, "Sub": Sub, "Plain": Plain, "Other": Other}
+    return {"Num": Num, "Sub": Sub, "Plain": Plain, "Other": Other, "Guarded": Guarded}
 
 
 def _outcomes(classes: dict[str, type]) -> list[Any]:
-    num, sub, plain, other = (classes[k] for k in ("Num", "Sub", "Plain", "Other"))
+    num, sub, plain, other, guarded_class = (classes[k] for k in ("Num", "Sub", "Plain", "Other", "Guarded"))
     values = [num(2), sub(3), plain(4), other(), 5, "s", 1.5]
     binary = [operator.add, operator.sub, operator.mul, operator.pow, operator.iadd, operator.lt, operator.eq]
     outcomes: list[Any] = []
@@ -130,7 +167,26 @@ def _outcomes(classes: dict[str, type]) -> list[Any]:
         sorted([num(3), num(1), num(2)], key=lambda x: x).__len__(),
         [x.v for x in sorted([num(3), num(1), num(2)])],
         {num(1): "a"}[num(1)],
+        len(n),
+        -n,
+        int(n),
+        float(n),
+        repr(n),
+        str(n),
+        f"{n}",
+        n.nothing,
+        list(iter(n)),
     ]
+    n[1] = "x"
+    del n[2]
+    n.items.append(None)
+    described = type("Holder", (), {"d": num(5)})()
+    outcomes += [n.items, described.d]
+    described.d = 6
+    outcomes.append(described.__dict__)
+    guarded = guarded_class()
+    guarded.x = 1
+    outcomes.append(guarded.x)
     return [_described(outcome, classes) for outcome in outcomes]
 
 
@@ -148,7 +204,7 @@ def test_held_special_methods_answer_as_the_generic_slots_do() -> None:
     plain, held = _family(), _family()
     for cls in held.values():
         repairs.hold_operands(cls)
-    assert all(repairs.operands_held(cls) for cls in held.values())
+    assert all(repairs.operands_held(cls) for name, cls in held.items() if name != "Guarded")  # no held slot
     assert not any(repairs.operands_held(cls) for cls in plain.values())
     assert _outcomes(held) == _outcomes(plain)
 
