@@ -19,14 +19,16 @@ COPY requirements.lock /tmp/requirements.lock
 # Every distribution pinned and checked against its hash (pip-compile --generate-hashes).
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-deps --require-hashes -r /tmp/requirements.lock
-# The guards' C half (src/worker/_fastguards.c), compiled with the venv's setuptools (3.11's
-# venv has it): only the built module goes on to the runtime stage, not the compiler.
+# The worker's C extensions (src/worker/_repairs.c, _fastguards.c, listed in pyproject.toml),
+# compiled with the venv's setuptools (3.11's venv has it): only the built modules go on to
+# the runtime stage, not the compiler.
 # libc6-dev is left to apt: it must match the base image's libc6, whatever its point release.
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends gcc=4:12.2.0-3 libc6-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
+COPY pyproject.toml /build/pyproject.toml
 COPY src/ /build/src/
 RUN /opt/venv/bin/python -m src.build_extensions --require
 
@@ -43,7 +45,7 @@ RUN apt-get update \
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY src/ /app/src/
-COPY --from=build /build/src/worker/_fastguards.*.so /app/src/worker/
+COPY --from=build /build/src/worker/_*.so /app/src/worker/
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -16,22 +16,31 @@ from __future__ import annotations
 
 import os
 import sys
+import tomllib
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-EXTENSIONS = ("_repairs", "_fastguards")  # in src/worker, each from its .c file
 _WITHOUT = "the interpreter repairs are missing (the service refuses to run programs) and the guards run in pure Python"
 
 
+def extension_table() -> list[dict[str, Any]]:
+    """pyproject.toml's ``[[tool.setuptools.ext-modules]]``: the one list of them, which
+    the wheel's build reads too."""
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        return list(tomllib.load(f)["tool"]["setuptools"]["ext-modules"])
+
+
 def build() -> bool:
+    """Build every extension; whether all were built."""
     try:
         from setuptools import Distribution, Extension  # type: ignore[import-untyped]  # noqa: PLC0415
     except ImportError:
         print(f"extensions: setuptools is missing; {_WITHOUT}", file=sys.stderr)
         return False
     extensions = [
-        Extension(f"src.worker.{name}", [f"src/worker/{name}.c"], extra_compile_args=["-O2", "-Wall", "-Werror"])
-        for name in EXTENSIONS
+        Extension(entry["name"], entry["sources"], extra_compile_args=entry.get("extra-compile-args", []))
+        for entry in extension_table()
     ]
     distribution = Distribution({"name": "sandboxed-executor-extensions", "ext_modules": extensions})
     command = distribution.get_command_obj("build_ext")
@@ -41,12 +50,12 @@ def build() -> bool:
     try:
         command.ensure_finalized()
         command.run()
-    except Exception as exc:  # noqa: BLE001 - a compiler's failure of any kind means: pure Python
+    except Exception as exc:  # noqa: BLE001 - a compiler's failure of any kind means: not built
         print(f"extensions: not built ({exc}); {_WITHOUT}", file=sys.stderr)
         return False
     return True
 
 
 if __name__ == "__main__":
-    # --require: a build that fails is an error (CI), not a slower service.
+    # --require: a build that fails is an error (CI, the image), not a weaker service.
     sys.exit(1 if not build() and "--require" in sys.argv[1:] else 0)

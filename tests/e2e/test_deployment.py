@@ -20,6 +20,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from src.build_extensions import extension_table
 from tests.support.server import PROJECT_ROOT, free_port
 
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
@@ -154,12 +155,18 @@ def test_the_image_command_starts_the_service_from_the_checkout(tmp_path: Path) 
             process.wait(30)
 
 
-def test_dockerignore_keeps_everything_but_the_lock_and_src_out() -> None:
+def test_dockerignore_keeps_everything_but_the_build_inputs_out() -> None:
     lines = [
         line for line in (PROJECT_ROOT / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")
     ]
     assert lines[0] == "*"
-    assert sorted(line for line in lines if line.startswith("!")) == ["!requirements.lock", "!src/"]
+    assert sorted(line for line in lines if line.startswith("!")) == ["!pyproject.toml", "!requirements.lock", "!src/"]
+
+
+def test_the_image_takes_every_extension_the_build_stage_compiles() -> None:
+    """The runtime stage copies src/worker/_*.so: every extension must be named so."""
+    assert "COPY --from=build /build/src/worker/_*.so /app/src/worker/" in DOCKERFILE.read_text()
+    assert all(re.fullmatch(r"src\.worker\._\w+", entry["name"]) for entry in extension_table())
 
 
 def test_lock_pins_every_requirement_with_hashes() -> None:

@@ -41,7 +41,9 @@ def build_and_install(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     source = tmp_path_factory.mktemp("source")
     for name in BUILD_INPUTS:
         if (PROJECT_ROOT / name).is_dir():
-            shutil.copytree(PROJECT_ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+            # Not the extensions built in place: the wheel's build compiles its own.
+            ignore = shutil.ignore_patterns("__pycache__", "*.so")
+            shutil.copytree(PROJECT_ROOT / name, source / name, ignore=ignore)
         else:
             shutil.copy2(PROJECT_ROOT / name, source / name)
     wheels = tmp_path_factory.mktemp("wheels")
