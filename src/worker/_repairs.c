@@ -109,7 +109,8 @@ materialized_list_ass_subscript(PyObject *self, PyObject *item, PyObject *value)
     PyObject *step = ((PySliceObject *)item)->step;
     int overflow = 0;
     int simple = step == Py_None || (PyLong_CheckExact(step) && PyLong_AsLongAndOverflow(step, &overflow) == 1);
-    PyObject *items = PySequence_Fast(value, simple ? "can only assign an iterable" : "must assign iterable to extended slice");
+    PyObject *items =
+        PySequence_Fast(value, simple ? "can only assign an iterable" : "must assign iterable to extended slice");
     if (items == NULL) {
         return -1;
     }
@@ -522,30 +523,96 @@ repair_unicode_decode_error_type(PyTypeObject *type)
     return 0;
 }
 
-/* bytearray's search methods (find, count, index, rfind, rindex, startswith, endswith,
- * `in`) and `%` take the buffer's pointer and size, then convert their arguments, whose
- * __index__ may be the program's and clear the bytearray: the search reads freed memory
- * (pass 67). Here they hold an export of the buffer for the call, so that a resize raises
- * BufferError, as it does under bytearray.join. */
-#define EXPORTING_METHOD(NAME)                                                                                         \
+/* bytearray's methods take the buffer's pointer and size, then convert their arguments,
+ * whose __index__ or __len__ may be the program's and clear the bytearray: the method
+ * reads freed memory (pass 67: the searches and `%`; pass 68: hex's separator). Every
+ * method that does not resize the bytearray (all but append, extend, insert, pop, remove
+ * and clear, which convert first and re-read after) holds an export of the buffer for
+ * its call, so that a resize from the program's code raises BufferError, as it does
+ * under bytearray.join; `in` and `%` too. One wrapper per calling convention. */
+#define HOLDING_EXPORT(CALL)                                                                                           \
+    Py_buffer view;                                                                                                    \
+    if (PyObject_GetBuffer(self, &view, PyBUF_SIMPLE) < 0) {                                                           \
+        return NULL;                                                                                                   \
+    }                                                                                                                  \
+    PyObject *result = CALL;                                                                                           \
+    PyBuffer_Release(&view);                                                                                           \
+    return result;
+
+#define EXPORTING_VARARGS(NAME)                                                                                        \
     static PyCFunction original_bytearray_##NAME = NULL;                                                               \
     static PyObject *exporting_bytearray_##NAME(PyObject *self, PyObject *args)                                        \
     {                                                                                                                  \
-        Py_buffer view;                                                                                                \
-        if (PyObject_GetBuffer(self, &view, PyBUF_SIMPLE) < 0) {                                                       \
-            return NULL;                                                                                               \
-        }                                                                                                              \
-        PyObject *result = original_bytearray_##NAME(self, args);                                                      \
-        PyBuffer_Release(&view);                                                                                       \
-        return result;                                                                                                 \
+        HOLDING_EXPORT(original_bytearray_##NAME(self, args))                                                          \
     }
-EXPORTING_METHOD(find)
-EXPORTING_METHOD(count)
-EXPORTING_METHOD(index)
-EXPORTING_METHOD(rfind)
-EXPORTING_METHOD(rindex)
-EXPORTING_METHOD(startswith)
-EXPORTING_METHOD(endswith)
+#define EXPORTING_O(NAME) EXPORTING_VARARGS(NAME) /* the same signature: (self, arg) */
+#define EXPORTING_FASTCALL(NAME)                                                                                       \
+    static _PyCFunctionFast original_bytearray_##NAME = NULL;                                                          \
+    static PyObject *exporting_bytearray_##NAME(PyObject *self, PyObject *const *args, Py_ssize_t count)               \
+    {                                                                                                                  \
+        HOLDING_EXPORT(original_bytearray_##NAME(self, args, count))                                                   \
+    }
+#define EXPORTING_KEYWORDS(NAME)                                                                                       \
+    static _PyCFunctionFastWithKeywords original_bytearray_##NAME = NULL;                                              \
+    static PyObject *exporting_bytearray_##NAME(PyObject *self, PyObject *const *args, Py_ssize_t count,               \
+                                                PyObject *names)                                                       \
+    {                                                                                                                  \
+        HOLDING_EXPORT(original_bytearray_##NAME(self, args, count, names))                                            \
+    }
+EXPORTING_VARARGS(count)
+EXPORTING_VARARGS(endswith)
+EXPORTING_VARARGS(find)
+EXPORTING_VARARGS(index)
+EXPORTING_VARARGS(rfind)
+EXPORTING_VARARGS(rindex)
+EXPORTING_VARARGS(startswith)
+EXPORTING_O(partition)
+EXPORTING_O(removeprefix)
+EXPORTING_O(removesuffix)
+EXPORTING_O(rpartition)
+EXPORTING_O(zfill)
+EXPORTING_FASTCALL(__reduce_ex__)
+EXPORTING_FASTCALL(center)
+EXPORTING_FASTCALL(ljust)
+EXPORTING_FASTCALL(lstrip)
+EXPORTING_FASTCALL(replace)
+EXPORTING_FASTCALL(rjust)
+EXPORTING_FASTCALL(rstrip)
+EXPORTING_FASTCALL(strip)
+EXPORTING_KEYWORDS(decode)
+EXPORTING_KEYWORDS(expandtabs)
+EXPORTING_KEYWORDS(hex)
+EXPORTING_KEYWORDS(rsplit)
+EXPORTING_KEYWORDS(split)
+EXPORTING_KEYWORDS(splitlines)
+EXPORTING_KEYWORDS(translate)
+
+typedef struct {
+    const char *name;
+    int flags;
+    PyCFunction *original; /* stored through the generic pointer type, called through its own */
+    PyCFunction exporting;
+} ExportingMethod;
+
+#define VARARGS_METHOD(NAME) {#NAME, METH_VARARGS, &original_bytearray_##NAME, exporting_bytearray_##NAME}
+#define O_METHOD(NAME) {#NAME, METH_O, &original_bytearray_##NAME, exporting_bytearray_##NAME}
+#define FASTCALL_METHOD(NAME)                                                                                          \
+    {#NAME, METH_FASTCALL, (PyCFunction *)&original_bytearray_##NAME,                                                  \
+     (PyCFunction)(void (*)(void))exporting_bytearray_##NAME}
+#define KEYWORDS_METHOD(NAME)                                                                                          \
+    {#NAME, METH_FASTCALL | METH_KEYWORDS, (PyCFunction *)&original_bytearray_##NAME,                                  \
+     (PyCFunction)(void (*)(void))exporting_bytearray_##NAME}
+
+static ExportingMethod exporting_methods[] = {
+    VARARGS_METHOD(count),        VARARGS_METHOD(endswith),   VARARGS_METHOD(find),      VARARGS_METHOD(index),
+    VARARGS_METHOD(rfind),        VARARGS_METHOD(rindex),     VARARGS_METHOD(startswith), O_METHOD(partition),
+    O_METHOD(removeprefix),       O_METHOD(removesuffix),     O_METHOD(rpartition),      O_METHOD(zfill),
+    FASTCALL_METHOD(__reduce_ex__), FASTCALL_METHOD(center),  FASTCALL_METHOD(ljust),    FASTCALL_METHOD(lstrip),
+    FASTCALL_METHOD(replace),     FASTCALL_METHOD(rjust),     FASTCALL_METHOD(rstrip),   FASTCALL_METHOD(strip),
+    KEYWORDS_METHOD(decode),      KEYWORDS_METHOD(expandtabs), KEYWORDS_METHOD(hex),     KEYWORDS_METHOD(rsplit),
+    KEYWORDS_METHOD(split),       KEYWORDS_METHOD(splitlines), KEYWORDS_METHOD(translate),
+};
+#define EXPORTING_METHOD_COUNT ((int)(sizeof(exporting_methods) / sizeof(exporting_methods[0])))
 
 static objobjproc original_bytearray_contains = NULL;
 static binaryfunc original_bytearray_remainder = NULL;
@@ -577,19 +644,20 @@ exporting_bytearray_remainder(PyObject *format, PyObject *values)
     return result;
 }
 
-/* Swaps the C function of bytearray's method `name` (METH_VARARGS in 3.11). */
+/* Swaps the C function of bytearray's method for its exporting wrapper, if the method has
+ * the calling convention the wrapper was written for. */
 static int
-repair_bytearray_method(const char *name, PyCFunction *original, PyCFunction repaired)
+repair_bytearray_method(const ExportingMethod *method)
 {
-    PyObject *descriptor = PyDict_GetItemString(PyByteArray_Type.tp_dict, name);
+    PyObject *descriptor = PyDict_GetItemString(PyByteArray_Type.tp_dict, method->name);
     if (descriptor == NULL || !PyObject_TypeCheck(descriptor, &PyMethodDescr_Type) ||
-        ((PyMethodDescrObject *)descriptor)->d_method->ml_flags != METH_VARARGS) {
-        PyErr_Format(PyExc_TypeError, "bytearray.%s is not the METH_VARARGS method this repair knows", name);
+        ((PyMethodDescrObject *)descriptor)->d_method->ml_flags != method->flags) {
+        PyErr_Format(PyExc_TypeError, "bytearray.%s is not the method this repair knows", method->name);
         return -1;
     }
-    PyMethodDef *method = ((PyMethodDescrObject *)descriptor)->d_method;
-    *original = method->ml_meth;
-    method->ml_meth = repaired;
+    PyMethodDef *definition = ((PyMethodDescrObject *)descriptor)->d_method;
+    *method->original = definition->ml_meth;
+    definition->ml_meth = method->exporting;
     return 0;
 }
 
@@ -611,16 +679,66 @@ repair_bytearray(void)
 {
     original_bytearray_contains = PyByteArray_Type.tp_as_sequence->sq_contains;
     original_bytearray_remainder = PyByteArray_Type.tp_as_number->nb_remainder;
-    if (repair_bytearray_method("find", &original_bytearray_find, exporting_bytearray_find) < 0 ||
-        repair_bytearray_method("count", &original_bytearray_count, exporting_bytearray_count) < 0 ||
-        repair_bytearray_method("index", &original_bytearray_index, exporting_bytearray_index) < 0 ||
-        repair_bytearray_method("rfind", &original_bytearray_rfind, exporting_bytearray_rfind) < 0 ||
-        repair_bytearray_method("rindex", &original_bytearray_rindex, exporting_bytearray_rindex) < 0 ||
-        repair_bytearray_method("startswith", &original_bytearray_startswith, exporting_bytearray_startswith) < 0 ||
-        repair_bytearray_method("endswith", &original_bytearray_endswith, exporting_bytearray_endswith) < 0) {
-        return -1;
+    for (int i = 0; i < EXPORTING_METHOD_COUNT; i++) {
+        if (repair_bytearray_method(&exporting_methods[i]) < 0) {
+            return -1;
+        }
     }
     return walk_subclasses(&PyByteArray_Type, repair_bytearray_type);
+}
+
+/* decimal's Context: its signal dicts (`traps`, `flags`) keep a raw pointer into their
+ * context and no reference to it, so `decimal.Context().traps` outlives the context and
+ * reads and writes its freed memory (gh-146011, gh-155493; attack pass 68: a full
+ * escape); and every operation takes the thread's current context by a pointer it does
+ * not own while it may call the program (a Fraction's numerator), which can replace the
+ * context and free it (gh-148382). Here no context is ever freed: the constructor (which
+ * copy(), localcontext() and the current context's first use go through too) keeps one
+ * reference it never releases. A context is about 200 bytes for the life of the worker:
+ * a program that makes millions of them spends its own memory limit on it. */
+static newfunc original_context_new = NULL;
+
+static PyObject *
+immortal_context_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *context = original_context_new(type, args, kwds);
+    Py_XINCREF(context); /* never released: see above */
+    return context;
+}
+
+static int
+repair_context_type(PyTypeObject *type)
+{
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_new), (void *)original_context_new, (void *)immortal_context_new);
+    return 0;
+}
+
+static int
+repair_decimal_contexts(void)
+{
+    PyObject *decimal = PyImport_ImportModule("decimal");
+    if (decimal == NULL) {
+        return -1;
+    }
+    PyObject *context = PyObject_GetAttrString(decimal, "Context");
+    if (context == NULL) {
+        Py_DECREF(decimal);
+        return -1;
+    }
+    if (!PyType_Check(context) || PyType_HasFeature((PyTypeObject *)context, Py_TPFLAGS_HEAPTYPE)) {
+        Py_DECREF(decimal);
+        Py_DECREF(context);
+        PyErr_SetString(PyExc_TypeError, "decimal.Context is not _decimal's C type");
+        return -1;
+    }
+    original_context_new = ((PyTypeObject *)context)->tp_new;
+    int result = walk_subclasses((PyTypeObject *)context, repair_context_type);
+    Py_DECREF(context); /* the module keeps it */
+    /* The thread's current context may predate the repair: it is kept the same way (the
+     * reference getcontext() returns is never released). */
+    PyObject *current = result < 0 ? NULL : PyObject_CallMethod(decimal, "getcontext", NULL);
+    Py_DECREF(decimal);
+    return current == NULL ? -1 : 0;
 }
 
 /* The program's special methods, called by C code with operands it only borrowed: C code
@@ -720,7 +838,8 @@ dispatch_binary(PyObject *self, PyObject *other, const BinarySlot *slot, void *h
     if (number_slot(self, slot->offset) == held) {
         PyObject *result;
         if (do_other && PyType_IsSubtype(Py_TYPE(other), Py_TYPE(self))) {
-            int overloaded = method_is_overloaded((PyObject *)Py_TYPE(self), (PyObject *)Py_TYPE(other), slot->reflected);
+            PyObject *left = (PyObject *)Py_TYPE(self), *right = (PyObject *)Py_TYPE(other);
+            int overloaded = method_is_overloaded(left, right, slot->reflected);
             if (overloaded < 0) {
                 return NULL;
             }
@@ -1146,6 +1265,7 @@ apply(PyObject *module, PyObject *reference)
     PyType_Modified(&PyCallIter_Type);
     PyType_Modified(&PySeqIter_Type);
     if (repair_list_reentrancy() < 0 || check_datetime_states() < 0 || repair_bytearray() < 0 ||
+        repair_decimal_contexts() < 0 ||
         walk_subclasses(&PyProperty_Type, repair_property_type) < 0 ||
         walk_subclasses((PyTypeObject *)PyExc_OSError, repair_oserror_type) < 0 ||
         walk_subclasses((PyTypeObject *)PyExc_UnicodeDecodeError, repair_unicode_decode_error_type) < 0 ||

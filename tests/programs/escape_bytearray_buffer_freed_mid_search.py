@@ -2,9 +2,9 @@
 # rfind, rindex, startswith, endswith and `in` take the buffer's address, then convert
 # their bounds, whose __index__ (the program's) clears the bytearray: the search runs over
 # freed memory that the program refilled (attack pass 67 a19); `%` reads its format the
-# same way (a20). Must: the methods hold an export of the buffer for the call
-# (_repairs.c), so the clear raises BufferError, and ordinary searches give CPython's
-# answers.
+# same way (a20), and hex its separator's length (pass 68 a02). Must: every method that
+# does not resize the bytearray holds an export of the buffer for the call (_repairs.c),
+# so the clear raises BufferError, and ordinary calls give CPython's answers.
 outcome = []
 
 
@@ -25,6 +25,24 @@ for name in ("find", "count", "index", "rfind", "rindex", "startswith", "endswit
     except BufferError as e:
         outcome.append([name, type(e).__name__, len(data)])
 
+class Separator(str):
+    def __init__(self, target):
+        self.target = target
+
+    def __len__(self):
+        self.target.clear()
+        junk = [b"x" * 100_000 for _ in range(3)]
+        return 1
+
+
+for name in ("hex", "center", "ljust", "zfill"):
+    data = bytearray(b"y" * 100_000)
+    argument = Separator(data) if name == "hex" else Clears(data)
+    try:
+        outcome.append([name, len(getattr(data, name)(argument))])
+    except BufferError as e:
+        outcome.append([name, type(e).__name__, len(data)])
+
 data = bytearray(b"%d" + b"A" * 100_000)
 try:
     outcome.append((data % Clears(data))[:5])
@@ -36,4 +54,5 @@ outcome.append(
     [text.find(b"o"), text.count(b"o"), text.index(b"w"), text.rfind(b"o", 0, 6), b"wor" in text, text.endswith(b"ld")]
 )
 outcome.append(bytearray(b"%d-%s") % (5, b"x"))
+outcome.append([text.hex(":"), text.center(15, b"*"), text.split(b" "), text.zfill(12), text.partition(b" ")])
 outcome
