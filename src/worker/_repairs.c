@@ -84,6 +84,22 @@ repair_slot(PyTypeObject *type, Py_ssize_t table, Py_ssize_t offset, void *origi
     }
 }
 
+/* Swaps the C function of `type`'s method `name` for `repaired` if it has `flags`. */
+static int
+repair_method(PyTypeObject *type, const char *name, int flags, PyCFunction *original, PyCFunction repaired)
+{
+    PyObject *descriptor = PyDict_GetItemString(type->tp_dict, name);
+    if (descriptor == NULL || !PyObject_TypeCheck(descriptor, &PyMethodDescr_Type) ||
+        ((PyMethodDescrObject *)descriptor)->d_method->ml_flags != flags) {
+        PyErr_Format(PyExc_TypeError, "%s.%s is not the method this repair knows", type->tp_name, name);
+        return -1;
+    }
+    PyMethodDef *definition = ((PyMethodDescrObject *)descriptor)->d_method;
+    *original = definition->ml_meth;
+    definition->ml_meth = repaired;
+    return 0;
+}
+
 /* repair_list_reentrancy(): two memory-safety bugs of 3.11's list that a program reaches
  * with its own hooks alone, fixed upstream in 3.12/3.13 only (attack pass 65 made each a
  * full escape):
@@ -379,6 +395,136 @@ repair_property_type(PyTypeObject *type)
     return 0;
 }
 
+/* staticmethod's call and classmethod's __get__ use the callable they wrap by the pointer
+ * in the object, and `staticmethod.__init__` re-run on the live object from inside the
+ * call frees it (pass 69: property's route again, a full escape). Held for the call. */
+typedef struct {
+    PyObject_HEAD PyObject *callable;
+} WrapperHead; /* funcobject.c's staticmethod and classmethod */
+
+static ternaryfunc original_staticmethod_call = NULL;
+static descrgetfunc original_classmethod_get = NULL;
+
+static PyObject *
+held_staticmethod_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    PyObject *callable = Py_XNewRef(((WrapperHead *)self)->callable);
+    Py_INCREF(self);
+    PyObject *result = original_staticmethod_call(self, args, kwargs);
+    Py_DECREF(self);
+    Py_XDECREF(callable);
+    return result;
+}
+
+static PyObject *
+held_classmethod_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    PyObject *callable = Py_XNewRef(((WrapperHead *)self)->callable);
+    Py_INCREF(self);
+    PyObject *result = original_classmethod_get(self, obj, type);
+    Py_DECREF(self);
+    Py_XDECREF(callable);
+    return result;
+}
+
+static int
+repair_staticmethod_type(PyTypeObject *type)
+{
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_call), (void *)original_staticmethod_call,
+                (void *)held_staticmethod_call);
+    repair_wrapper(type, "__call__", (void *)original_staticmethod_call, (void *)held_staticmethod_call);
+    return 0;
+}
+
+static int
+repair_classmethod_type(PyTypeObject *type)
+{
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_descr_get), (void *)original_classmethod_get,
+                (void *)held_classmethod_get);
+    repair_wrapper(type, "__get__", (void *)original_classmethod_get, (void *)held_classmethod_get);
+    return 0;
+}
+
+/* deque's index, count, remove and `in` compare the deque's items by the pointers in its
+ * blocks, and an item's comparison (the program's __eq__ inside a tuple) may clear the
+ * deque and free the item mid-compare (pass 69: a full escape through index). Here they
+ * hold a snapshot of the items (a list: O(n), as the search itself) for the call. */
+static _PyCFunctionFast original_deque_index = NULL;
+static PyCFunction original_deque_count = NULL, original_deque_remove = NULL;
+static objobjproc original_deque_contains = NULL;
+
+static PyObject *
+deque_index_holding_items(PyObject *self, PyObject *const *args, Py_ssize_t count)
+{
+    PyObject *items = PySequence_List(self);
+    if (items == NULL) {
+        return NULL;
+    }
+    PyObject *result = original_deque_index(self, args, count);
+    Py_DECREF(items);
+    return result;
+}
+
+#define DEQUE_HOLDING_ITEMS(NAME)                                                                                      \
+    static PyObject *deque_##NAME##_holding_items(PyObject *self, PyObject *value)                                     \
+    {                                                                                                                  \
+        PyObject *items = PySequence_List(self);                                                                       \
+        if (items == NULL) {                                                                                           \
+            return NULL;                                                                                               \
+        }                                                                                                              \
+        PyObject *result = original_deque_##NAME(self, value);                                                         \
+        Py_DECREF(items);                                                                                              \
+        return result;                                                                                                 \
+    }
+DEQUE_HOLDING_ITEMS(count)
+DEQUE_HOLDING_ITEMS(remove)
+
+static int
+deque_contains_holding_items(PyObject *self, PyObject *value)
+{
+    PyObject *items = PySequence_List(self);
+    if (items == NULL) {
+        return -1;
+    }
+    int result = original_deque_contains(self, value);
+    Py_DECREF(items);
+    return result;
+}
+
+static int
+repair_deque_type(PyTypeObject *type)
+{
+    repair_slot(type, offsetof(PyTypeObject, tp_as_sequence), offsetof(PySequenceMethods, sq_contains),
+                (void *)original_deque_contains, (void *)deque_contains_holding_items);
+    repair_wrapper(type, "__contains__", (void *)original_deque_contains, (void *)deque_contains_holding_items);
+    return 0;
+}
+
+static int
+repair_deque(void)
+{
+    PyObject *collections = PyImport_ImportModule("collections");
+    PyObject *deque = collections == NULL ? NULL : PyObject_GetAttrString(collections, "deque");
+    Py_XDECREF(collections);
+    if (deque == NULL) {
+        return -1;
+    }
+    PyTypeObject *type = (PyTypeObject *)deque; /* the module keeps it */
+    Py_DECREF(deque);
+    if (!PyType_Check(deque) || PyType_HasFeature(type, Py_TPFLAGS_HEAPTYPE) || type->tp_as_sequence == NULL) {
+        PyErr_SetString(PyExc_TypeError, "collections.deque is not _collections' C type");
+        return -1;
+    }
+    original_deque_contains = type->tp_as_sequence->sq_contains;
+    if (repair_method(type, "index", METH_FASTCALL, (PyCFunction *)&original_deque_index,
+                      (PyCFunction)(void (*)(void))deque_index_holding_items) < 0 ||
+        repair_method(type, "count", METH_O, &original_deque_count, deque_count_holding_items) < 0 ||
+        repair_method(type, "remove", METH_O, &original_deque_remove, deque_remove_holding_items) < 0) {
+        return -1;
+    }
+    return walk_subclasses(type, repair_deque_type);
+}
+
 /* The builtin iterators whose step calls the program and then uses state it does not
  * own: `iter(f, sentinel)` calls f and compares with the sentinel by its fields' pointers
  * and clears both when done (a program that re-enters the iterator from f or from the
@@ -644,23 +790,6 @@ exporting_bytearray_remainder(PyObject *format, PyObject *values)
     return result;
 }
 
-/* Swaps the C function of bytearray's method for its exporting wrapper, if the method has
- * the calling convention the wrapper was written for. */
-static int
-repair_bytearray_method(const ExportingMethod *method)
-{
-    PyObject *descriptor = PyDict_GetItemString(PyByteArray_Type.tp_dict, method->name);
-    if (descriptor == NULL || !PyObject_TypeCheck(descriptor, &PyMethodDescr_Type) ||
-        ((PyMethodDescrObject *)descriptor)->d_method->ml_flags != method->flags) {
-        PyErr_Format(PyExc_TypeError, "bytearray.%s is not the method this repair knows", method->name);
-        return -1;
-    }
-    PyMethodDef *definition = ((PyMethodDescrObject *)descriptor)->d_method;
-    *method->original = definition->ml_meth;
-    definition->ml_meth = method->exporting;
-    return 0;
-}
-
 static int
 repair_bytearray_type(PyTypeObject *type)
 {
@@ -680,7 +809,8 @@ repair_bytearray(void)
     original_bytearray_contains = PyByteArray_Type.tp_as_sequence->sq_contains;
     original_bytearray_remainder = PyByteArray_Type.tp_as_number->nb_remainder;
     for (int i = 0; i < EXPORTING_METHOD_COUNT; i++) {
-        if (repair_bytearray_method(&exporting_methods[i]) < 0) {
+        const ExportingMethod *method = &exporting_methods[i];
+        if (repair_method(&PyByteArray_Type, method->name, method->flags, method->original, method->exporting) < 0) {
             return -1;
         }
     }
@@ -1154,24 +1284,72 @@ hold_type_operands(PyTypeObject *type)
     return 0;
 }
 
+/* `type` and every subclass of it, held again, without allocating (it follows 3.11's
+ * tp_subclasses, a dict of weak references, in place): a failed allocation must not
+ * leave a class with the generic slot its special method was just given. Deeper than
+ * MAX_HELD_DEPTH, the allocating walk takes over. */
+#define MAX_HELD_DEPTH 1000
+
+static int
+hold_in_place(PyTypeObject *type, int depth)
+{
+    hold_type_operands(type);
+    PyObject *subclasses = type->tp_subclasses;
+    if (subclasses == NULL || !PyDict_Check(subclasses)) {
+        return 0;
+    }
+    Py_ssize_t position = 0;
+    PyObject *key, *reference;
+    while (PyDict_Next(subclasses, &position, &key, &reference)) {
+        PyObject *subclass = PyWeakref_GET_OBJECT(reference);
+        if (subclass == Py_None || !PyType_Check(subclass)) {
+            continue;
+        }
+        int held = depth < MAX_HELD_DEPTH ? hold_in_place((PyTypeObject *)subclass, depth + 1)
+                                          : walk_subclasses((PyTypeObject *)subclass, hold_type_operands);
+        if (held < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Setting or deleting a special method of a class (functools.total_ordering,
- * dataclass) puts the generic slot back in it and in its subclasses: held again here. */
+ * dataclass) puts the generic slot back in it and in its subclasses: held again here,
+ * whatever the store itself answered (it may fail after the slot changed). */
 static setattrofunc original_type_setattro = NULL;
 
 static int
 holding_type_setattro(PyObject *type, PyObject *name, PyObject *value)
 {
     int result = original_type_setattro(type, name, value);
-    if (result == 0 && PyUnicode_Check(name) && PyUnicode_GET_LENGTH(name) > 2 &&
-        PyUnicode_READ_CHAR(name, 0) == '_' && PyUnicode_READ_CHAR(name, 1) == '_' && PyType_Check(type)) {
-        return walk_subclasses((PyTypeObject *)type, hold_type_operands);
+    if (PyType_Check(type) && hold_in_place((PyTypeObject *)type, 0) < 0) {
+        return -1;
     }
     return result;
+}
+
+/* Every class made from now on holds its operands from the moment type.__new__ returns
+ * it (a library's too: a library class's Python special method returning NotImplemented
+ * also leaves C code with an operand its frame freed; pass 69). The program's classes
+ * are held earlier still, when their statement's hooks first see them
+ * (ownership.UserClasses.add). */
+static newfunc original_type_new = NULL;
+
+static PyObject *
+holding_type_new(PyTypeObject *metatype, PyObject *args, PyObject *kwds)
+{
+    PyObject *type = original_type_new(metatype, args, kwds);
+    if (type != NULL && PyType_Check(type)) {
+        hold_type_operands((PyTypeObject *)type);
+    }
+    return type;
 }
 
 static int
 repair_type_setattro(PyTypeObject *type)
 {
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_new), (void *)original_type_new, (void *)holding_type_new);
     repair_slot(type, -1, offsetof(PyTypeObject, tp_setattro), (void *)original_type_setattro,
                 (void *)holding_type_setattro);
     repair_wrapper(type, "__setattr__", (void *)original_type_setattro, (void *)holding_type_setattro);
@@ -1258,18 +1436,24 @@ apply(PyObject *module, PyObject *reference)
     original_oserror_str = ((PyTypeObject *)PyExc_OSError)->tp_str;
     original_unicode_decode_error_str = ((PyTypeObject *)PyExc_UnicodeDecodeError)->tp_str;
     original_type_setattro = PyType_Type.tp_setattro;
+    original_type_new = PyType_Type.tp_new;
     PyCallIter_Type.tp_iternext = unreentered_calliter_next; /* neither can be subclassed */
     PySeqIter_Type.tp_iternext = unreentered_seqiter_next;
     repair_wrapper(&PyCallIter_Type, "__next__", (void *)original_calliter_next, (void *)unreentered_calliter_next);
     repair_wrapper(&PySeqIter_Type, "__next__", (void *)original_seqiter_next, (void *)unreentered_seqiter_next);
     PyType_Modified(&PyCallIter_Type);
     PyType_Modified(&PySeqIter_Type);
+    original_staticmethod_call = PyStaticMethod_Type.tp_call;
+    original_classmethod_get = PyClassMethod_Type.tp_descr_get;
     if (repair_list_reentrancy() < 0 || check_datetime_states() < 0 || repair_bytearray() < 0 ||
-        repair_decimal_contexts() < 0 ||
+        repair_decimal_contexts() < 0 || repair_deque() < 0 ||
+        walk_subclasses(&PyStaticMethod_Type, repair_staticmethod_type) < 0 ||
+        walk_subclasses(&PyClassMethod_Type, repair_classmethod_type) < 0 ||
         walk_subclasses(&PyProperty_Type, repair_property_type) < 0 ||
         walk_subclasses((PyTypeObject *)PyExc_OSError, repair_oserror_type) < 0 ||
         walk_subclasses((PyTypeObject *)PyExc_UnicodeDecodeError, repair_unicode_decode_error_type) < 0 ||
-        walk_subclasses(&PyType_Type, repair_type_setattro) < 0) {
+        walk_subclasses(&PyType_Type, repair_type_setattro) < 0 ||
+        walk_subclasses(&PyBaseObject_Type, hold_type_operands) < 0) {
         return NULL;
     }
     Py_RETURN_TRUE;

@@ -37,6 +37,11 @@ def _never_called(*args: object) -> None:
     raise AssertionError("only the slot functions of its class are read")
 
 
+def available() -> bool:
+    """Whether the extension is built here."""
+    return _repairs is not None
+
+
 def apply() -> bool:
     """Make every repair in this process (once; later calls change nothing). False where
     the extension is not built."""

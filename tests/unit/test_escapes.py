@@ -265,6 +265,17 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ),
         ("escape_operand_freed_by_its_own_method", ["TypeError", "TypeError", [["a", 5], ["b", 2]]]),
         (
+            "escape_deque_item_freed_mid_compare",
+            [
+                ["index", "RuntimeError"],
+                ["count", "RuntimeError"],
+                ["remove", "IndexError"],
+                ["in", "RuntimeError"],
+                ["object"],
+                [1, 1, True, False, ["a", "c", "b"]],
+            ],
+        ),
+        (
             "escape_decimal_context_freed_under_its_users",
             [[True, True, False], [0, True], "InvalidOperation", 0, "0.142857", "59.97"],
         ),

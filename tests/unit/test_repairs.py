@@ -5,18 +5,27 @@ ordinary code is exactly CPython's answers. The routes they close are escape pro
 from __future__ import annotations
 
 import dataclasses
+import fractions
 import functools
 import itertools
 import operator
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from src.worker import repairs
+from tests.support.server import PROJECT_ROOT
 
-pytestmark = pytest.mark.skipif(not repairs.apply(), reason="the repairs' extension is not built here")
+pytestmark = pytest.mark.skipif(not repairs.available(), reason="the repairs' extension is not built here")
+
+
+@pytest.fixture(autouse=True)
+def _repaired() -> None:
+    repairs.apply()  # once per process; the tests' proxies do it too
 
 
 def test_ci_builds_the_repairs() -> None:
@@ -201,12 +210,32 @@ def _described(value: Any, classes: dict[str, type]) -> Any:
 
 
 def test_held_special_methods_answer_as_the_generic_slots_do() -> None:
-    plain, held = _family(), _family()
-    for cls in held.values():
-        repairs.hold_operands(cls)
+    """The same classes, held here and made in an interpreter without the repairs (where
+    typeobject.c's generic slots run): the same outcomes."""
+    held = _family()
     assert all(repairs.operands_held(cls) for name, cls in held.items() if name != "Guarded")  # no held slot
-    assert not any(repairs.operands_held(cls) for cls in plain.values())
-    assert _outcomes(held) == _outcomes(plain)
+    unrepaired = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from tests.unit.test_repairs import _family, _outcomes; print(repr(_outcomes(_family())))",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert repr(_outcomes(held)) == unrepaired.stdout.strip()
+
+
+def test_library_classes_hold_their_operands_too() -> None:
+    """A library class's Python special method may return NotImplemented after its frame
+    was an operand's last owner, as a program's may: every class is held, the ones that
+    existed when the repairs were made and the ones made after."""
+    made_now = type("MadeNow", (), {"__eq__": lambda self, other: NotImplemented, "__hash__": None})
+    assert repairs.operands_held(fractions.Fraction)
+    assert repairs.operands_held(made_now)
 
 
 def test_special_methods_a_library_sets_afterwards_are_held_too() -> None:
