@@ -685,78 +685,110 @@ repair_unicode_decode_error_type(PyTypeObject *type)
     PyBuffer_Release(&view);                                                                                           \
     return result;
 
-#define EXPORTING_VARARGS(NAME)                                                                                        \
-    static PyCFunction original_bytearray_##NAME = NULL;                                                               \
-    static PyObject *exporting_bytearray_##NAME(PyObject *self, PyObject *args)                                        \
+#define EXPORTING_VARARGS(TYPE, NAME)                                                                                  \
+    static PyCFunction original_##TYPE##_##NAME = NULL;                                                                \
+    static PyObject *exporting_##TYPE##_##NAME(PyObject *self, PyObject *args)                                         \
     {                                                                                                                  \
-        HOLDING_EXPORT(original_bytearray_##NAME(self, args))                                                          \
+        HOLDING_EXPORT(original_##TYPE##_##NAME(self, args))                                                           \
     }
-#define EXPORTING_O(NAME) EXPORTING_VARARGS(NAME) /* the same signature: (self, arg) */
-#define EXPORTING_FASTCALL(NAME)                                                                                       \
-    static _PyCFunctionFast original_bytearray_##NAME = NULL;                                                          \
-    static PyObject *exporting_bytearray_##NAME(PyObject *self, PyObject *const *args, Py_ssize_t count)               \
+#define EXPORTING_O(TYPE, NAME) EXPORTING_VARARGS(TYPE, NAME) /* the same signature: (self, arg) */
+#define EXPORTING_FASTCALL(TYPE, NAME)                                                                                 \
+    static _PyCFunctionFast original_##TYPE##_##NAME = NULL;                                                           \
+    static PyObject *exporting_##TYPE##_##NAME(PyObject *self, PyObject *const *args, Py_ssize_t count)                \
     {                                                                                                                  \
-        HOLDING_EXPORT(original_bytearray_##NAME(self, args, count))                                                   \
+        HOLDING_EXPORT(original_##TYPE##_##NAME(self, args, count))                                                    \
     }
-#define EXPORTING_KEYWORDS(NAME)                                                                                       \
-    static _PyCFunctionFastWithKeywords original_bytearray_##NAME = NULL;                                              \
-    static PyObject *exporting_bytearray_##NAME(PyObject *self, PyObject *const *args, Py_ssize_t count,               \
+#define EXPORTING_KEYWORDS(TYPE, NAME)                                                                                 \
+    static _PyCFunctionFastWithKeywords original_##TYPE##_##NAME = NULL;                                               \
+    static PyObject *exporting_##TYPE##_##NAME(PyObject *self, PyObject *const *args, Py_ssize_t count,                \
                                                 PyObject *names)                                                       \
     {                                                                                                                  \
-        HOLDING_EXPORT(original_bytearray_##NAME(self, args, count, names))                                            \
+        HOLDING_EXPORT(original_##TYPE##_##NAME(self, args, count, names))                                             \
     }
-EXPORTING_VARARGS(count)
-EXPORTING_VARARGS(endswith)
-EXPORTING_VARARGS(find)
-EXPORTING_VARARGS(index)
-EXPORTING_VARARGS(rfind)
-EXPORTING_VARARGS(rindex)
-EXPORTING_VARARGS(startswith)
-EXPORTING_O(partition)
-EXPORTING_O(removeprefix)
-EXPORTING_O(removesuffix)
-EXPORTING_O(rpartition)
-EXPORTING_O(zfill)
-EXPORTING_FASTCALL(__reduce_ex__)
-EXPORTING_FASTCALL(center)
-EXPORTING_FASTCALL(ljust)
-EXPORTING_FASTCALL(lstrip)
-EXPORTING_FASTCALL(replace)
-EXPORTING_FASTCALL(rjust)
-EXPORTING_FASTCALL(rstrip)
-EXPORTING_FASTCALL(strip)
-EXPORTING_KEYWORDS(decode)
-EXPORTING_KEYWORDS(expandtabs)
-EXPORTING_KEYWORDS(hex)
-EXPORTING_KEYWORDS(rsplit)
-EXPORTING_KEYWORDS(split)
-EXPORTING_KEYWORDS(splitlines)
-EXPORTING_KEYWORDS(translate)
+EXPORTING_VARARGS(ByteArray, count)
+EXPORTING_VARARGS(ByteArray, endswith)
+EXPORTING_VARARGS(ByteArray, find)
+EXPORTING_VARARGS(ByteArray, index)
+EXPORTING_VARARGS(ByteArray, rfind)
+EXPORTING_VARARGS(ByteArray, rindex)
+EXPORTING_VARARGS(ByteArray, startswith)
+EXPORTING_O(ByteArray, partition)
+EXPORTING_O(ByteArray, removeprefix)
+EXPORTING_O(ByteArray, removesuffix)
+EXPORTING_O(ByteArray, rpartition)
+EXPORTING_O(ByteArray, zfill)
+EXPORTING_FASTCALL(ByteArray, __reduce_ex__)
+EXPORTING_FASTCALL(ByteArray, center)
+EXPORTING_FASTCALL(ByteArray, ljust)
+EXPORTING_FASTCALL(ByteArray, lstrip)
+EXPORTING_FASTCALL(ByteArray, replace)
+EXPORTING_FASTCALL(ByteArray, rjust)
+EXPORTING_FASTCALL(ByteArray, rstrip)
+EXPORTING_FASTCALL(ByteArray, strip)
+EXPORTING_KEYWORDS(ByteArray, decode)
+EXPORTING_KEYWORDS(ByteArray, expandtabs)
+EXPORTING_KEYWORDS(ByteArray, hex)
+EXPORTING_KEYWORDS(ByteArray, rsplit)
+EXPORTING_KEYWORDS(ByteArray, split)
+EXPORTING_KEYWORDS(ByteArray, splitlines)
+EXPORTING_KEYWORDS(ByteArray, translate)
+
+/* memoryview's hex, tobytes and cast read the view's buffer, then convert their arguments
+ * (hex's separator: the program's __len__, which may release() the view): an export of
+ * the view held for the call makes release() raise BufferError (pass 68). */
+EXPORTING_KEYWORDS(MemoryView, cast)
+EXPORTING_KEYWORDS(MemoryView, hex)
+EXPORTING_KEYWORDS(MemoryView, tobytes)
 
 typedef struct {
+    PyTypeObject *type;
     const char *name;
     int flags;
     PyCFunction *original; /* stored through the generic pointer type, called through its own */
     PyCFunction exporting;
 } ExportingMethod;
 
-#define VARARGS_METHOD(NAME) {#NAME, METH_VARARGS, &original_bytearray_##NAME, exporting_bytearray_##NAME}
-#define O_METHOD(NAME) {#NAME, METH_O, &original_bytearray_##NAME, exporting_bytearray_##NAME}
-#define FASTCALL_METHOD(NAME)                                                                                          \
-    {#NAME, METH_FASTCALL, (PyCFunction *)&original_bytearray_##NAME,                                                  \
-     (PyCFunction)(void (*)(void))exporting_bytearray_##NAME}
-#define KEYWORDS_METHOD(NAME)                                                                                          \
-    {#NAME, METH_FASTCALL | METH_KEYWORDS, (PyCFunction *)&original_bytearray_##NAME,                                  \
-     (PyCFunction)(void (*)(void))exporting_bytearray_##NAME}
+#define VARARGS_METHOD(TYPE, NAME)                                                                                     \
+    {&Py##TYPE##_Type, #NAME, METH_VARARGS, &original_##TYPE##_##NAME, exporting_##TYPE##_##NAME}
+#define O_METHOD(TYPE, NAME) {&Py##TYPE##_Type, #NAME, METH_O, &original_##TYPE##_##NAME, exporting_##TYPE##_##NAME}
+#define FASTCALL_METHOD(TYPE, NAME)                                                                                    \
+    {&Py##TYPE##_Type, #NAME, METH_FASTCALL, (PyCFunction *)&original_##TYPE##_##NAME,                                 \
+     (PyCFunction)(void (*)(void))exporting_##TYPE##_##NAME}
+#define KEYWORDS_METHOD(TYPE, NAME)                                                                                    \
+    {&Py##TYPE##_Type, #NAME, METH_FASTCALL | METH_KEYWORDS, (PyCFunction *)&original_##TYPE##_##NAME,                 \
+     (PyCFunction)(void (*)(void))exporting_##TYPE##_##NAME}
 
 static ExportingMethod exporting_methods[] = {
-    VARARGS_METHOD(count),        VARARGS_METHOD(endswith),   VARARGS_METHOD(find),      VARARGS_METHOD(index),
-    VARARGS_METHOD(rfind),        VARARGS_METHOD(rindex),     VARARGS_METHOD(startswith), O_METHOD(partition),
-    O_METHOD(removeprefix),       O_METHOD(removesuffix),     O_METHOD(rpartition),      O_METHOD(zfill),
-    FASTCALL_METHOD(__reduce_ex__), FASTCALL_METHOD(center),  FASTCALL_METHOD(ljust),    FASTCALL_METHOD(lstrip),
-    FASTCALL_METHOD(replace),     FASTCALL_METHOD(rjust),     FASTCALL_METHOD(rstrip),   FASTCALL_METHOD(strip),
-    KEYWORDS_METHOD(decode),      KEYWORDS_METHOD(expandtabs), KEYWORDS_METHOD(hex),     KEYWORDS_METHOD(rsplit),
-    KEYWORDS_METHOD(split),       KEYWORDS_METHOD(splitlines), KEYWORDS_METHOD(translate),
+    VARARGS_METHOD(ByteArray, count),
+    VARARGS_METHOD(ByteArray, endswith),
+    VARARGS_METHOD(ByteArray, find),
+    VARARGS_METHOD(ByteArray, index),
+    VARARGS_METHOD(ByteArray, rfind),
+    VARARGS_METHOD(ByteArray, rindex),
+    VARARGS_METHOD(ByteArray, startswith),
+    O_METHOD(ByteArray, partition),
+    O_METHOD(ByteArray, removeprefix),
+    O_METHOD(ByteArray, removesuffix),
+    O_METHOD(ByteArray, rpartition),
+    O_METHOD(ByteArray, zfill),
+    FASTCALL_METHOD(ByteArray, __reduce_ex__),
+    FASTCALL_METHOD(ByteArray, center),
+    FASTCALL_METHOD(ByteArray, ljust),
+    FASTCALL_METHOD(ByteArray, lstrip),
+    FASTCALL_METHOD(ByteArray, replace),
+    FASTCALL_METHOD(ByteArray, rjust),
+    FASTCALL_METHOD(ByteArray, rstrip),
+    FASTCALL_METHOD(ByteArray, strip),
+    KEYWORDS_METHOD(ByteArray, decode),
+    KEYWORDS_METHOD(ByteArray, expandtabs),
+    KEYWORDS_METHOD(ByteArray, hex),
+    KEYWORDS_METHOD(ByteArray, rsplit),
+    KEYWORDS_METHOD(ByteArray, split),
+    KEYWORDS_METHOD(ByteArray, splitlines),
+    KEYWORDS_METHOD(ByteArray, translate),
+    KEYWORDS_METHOD(MemoryView, cast),
+    KEYWORDS_METHOD(MemoryView, hex),
+    KEYWORDS_METHOD(MemoryView, tobytes),
 };
 #define EXPORTING_METHOD_COUNT ((int)(sizeof(exporting_methods) / sizeof(exporting_methods[0])))
 
@@ -810,7 +842,7 @@ repair_bytearray(void)
     original_bytearray_remainder = PyByteArray_Type.tp_as_number->nb_remainder;
     for (int i = 0; i < EXPORTING_METHOD_COUNT; i++) {
         const ExportingMethod *method = &exporting_methods[i];
-        if (repair_method(&PyByteArray_Type, method->name, method->flags, method->original, method->exporting) < 0) {
+        if (repair_method(method->type, method->name, method->flags, method->original, method->exporting) < 0) {
             return -1;
         }
     }

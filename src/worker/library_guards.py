@@ -24,6 +24,8 @@ import importlib
 import importlib.util
 import ipaddress
 import itertools
+import json
+import json.encoder
 import keyword
 import operator
 import pprint
@@ -981,6 +983,7 @@ def _installed_private_helpers() -> list[object]:
         getattr(dataclasses, "_create_fn", None),
         getattr(copy, "_reconstruct", None),
         getattr(copy, "getattr", None),
+        getattr(json.encoder, "c_make_encoder", None),
         getattr(typing, "_get_protocol_attrs", None),
         vars(enum.EnumType).get("_create_"),
         vars(ipaddress._BaseV4).get("_make_netmask"),  # noqa: SLF001 - guarded here
@@ -1707,6 +1710,28 @@ def _one_at_a_time(lines: Any) -> Any:
     yield from lines
 
 
+def guard_json_encoder_default() -> None:
+    """json's C encoder walks a list by borrowed pointers and hands an item it cannot
+    encode to ``default`` (gh-142831, fixed upstream from 3.13 only): a ``default`` that
+    runs the program's code (``tuple`` calls the item's ``__iter__``, ``dict`` its
+    ``keys()``) may clear the list, which frees the item while ``default`` still uses it
+    (attack pass 68: a full escape). In this process the encoder calls ``default``
+    through a Python frame that holds the item until ``default`` returns; the encoder
+    does not use the item after."""
+    real = json.encoder.c_make_encoder  # type: ignore[attr-defined]  # None where _json is missing
+    if real is None or getattr(real, "sandbox_guarded", False):
+        return
+
+    def make_encoder(markers: Any, default: Any, *settings: Any) -> Any:
+        def holding_the_item(item: Any) -> Any:
+            return default(item)
+
+        return real(markers, holding_the_item, *settings)
+
+    make_encoder.sandbox_guarded = True  # type: ignore[attr-defined]
+    json.encoder.c_make_encoder = make_encoder  # type: ignore[attr-defined]
+
+
 def guard_string_formatter() -> None:
     """``string.Formatter.get_field`` resolves each ``.attr`` and ``[key]`` step of a field
     with the real getattr and getitem (CVE-2023-41039). In this process it takes the
@@ -2083,6 +2108,8 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         guard_dataclass_fields()
     if "csv" in allowed:
         guard_csv_reader_reentry()
+    if "json" in allowed:
+        guard_json_encoder_default()
     if "collections" in allowed:
         guard_user_string_format()
         guard_callable_alias_unpacking()

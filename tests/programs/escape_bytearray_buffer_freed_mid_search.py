@@ -2,9 +2,11 @@
 # rfind, rindex, startswith, endswith and `in` take the buffer's address, then convert
 # their bounds, whose __index__ (the program's) clears the bytearray: the search runs over
 # freed memory that the program refilled (attack pass 67 a19); `%` reads its format the
-# same way (a20), and hex its separator's length (pass 68 a02). Must: every method that
-# does not resize the bytearray holds an export of the buffer for the call (_repairs.c),
-# so the clear raises BufferError, and ordinary calls give CPython's answers.
+# same way (a20), and hex its separator's length (pass 68 a02; memoryview.hex too, whose
+# separator may release the view). Must: every method that does not resize the bytearray
+# (and memoryview's hex, tobytes, cast) holds an export of the buffer for the call
+# (_repairs.c), so the clear or release raises BufferError, and ordinary calls give
+# CPython's answers.
 outcome = []
 
 
@@ -42,6 +44,18 @@ for name in ("hex", "center", "ljust", "zfill"):
         outcome.append([name, len(getattr(data, name)(argument))])
     except BufferError as e:
         outcome.append([name, type(e).__name__, len(data)])
+
+class Releases(str):
+    def __len__(self):
+        view.release()
+        return 1
+
+
+view = memoryview(bytearray(b"z" * 100_000))
+try:
+    outcome.append(len(view.hex(Releases(":"))))
+except BufferError as e:
+    outcome.append(["memoryview.hex", type(e).__name__])
 
 data = bytearray(b"%d" + b"A" * 100_000)
 try:

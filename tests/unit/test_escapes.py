@@ -251,6 +251,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
                 ["startswith", "BufferError", 100_000],
                 ["endswith", "BufferError", 100_000],
                 *[[name, "BufferError", 100_000] for name in ("hex", "center", "ljust", "zfill")],
+                ["memoryview.hex", "BufferError"],
                 ["BufferError", 100_002],
                 [4, 2, 6, 4, True, True],
                 "bytearray(b'5-x')",
@@ -264,6 +265,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             ],
         ),
         ("escape_operand_freed_by_its_own_method", ["TypeError", "TypeError", [["a", 5], ["b", 2]]]),
+        (
+            "escape_json_default_item_freed",
+            [["[[]]", "[[]]", "[[]]", '[{"k": 0}]', '{"when": [2024, 1]}'], []],
+        ),
         (
             "escape_deque_item_freed_mid_compare",
             [
