@@ -395,6 +395,83 @@ repair_property_type(PyTypeObject *type)
     return 0;
 }
 
+/* The containers' comparisons walk their own items while an item's __eq__ (the program's)
+ * runs, and the container itself may be one that the caller holds by a borrowed pointer
+ * (an item of a deque or a list being compared, of a tuple being walked): the item's
+ * __eq__ can drop its last owner and free it mid-walk (attack pass 69, a full escape
+ * through a tuple). The comparison of tuple, list, dict, set and frozenset holds both
+ * operands for the call and keeps one the call left with no other owner, as the held
+ * slots of the classes do; tuple's hash (which hashes its items) likewise. */
+static void release_unless_last(PyObject *operand);
+
+#define HELD_CONTAINER_RICHCOMPARE(NAME)                                                                               \
+    static richcmpfunc unheld_##NAME##_comparison = NULL;                                                              \
+    static PyObject *holding_##NAME##_comparison(PyObject *a, PyObject *b, int op)                                     \
+    {                                                                                                                  \
+        Py_INCREF(a);                                                                                                  \
+        Py_INCREF(b);                                                                                                  \
+        PyObject *result = unheld_##NAME##_comparison(a, b, op);                                                       \
+        release_unless_last(a);                                                                                        \
+        release_unless_last(b);                                                                                        \
+        return result;                                                                                                 \
+    }                                                                                                                  \
+    static int hold_##NAME##_comparison(PyTypeObject *type)                                                            \
+    {                                                                                                                  \
+        repair_slot(type, -1, offsetof(PyTypeObject, tp_richcompare), (void *)unheld_##NAME##_comparison,              \
+                    (void *)holding_##NAME##_comparison);                                                              \
+        const char *comparisons[] = {"__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__"};                      \
+        for (int i = 0; i < 6; i++) {                                                                                  \
+            repair_wrapper(type, comparisons[i], (void *)unheld_##NAME##_comparison,                                   \
+                           (void *)holding_##NAME##_comparison);                                                       \
+        }                                                                                                              \
+        return 0;                                                                                                      \
+    }
+HELD_CONTAINER_RICHCOMPARE(tuple)
+HELD_CONTAINER_RICHCOMPARE(list)
+HELD_CONTAINER_RICHCOMPARE(dict)
+HELD_CONTAINER_RICHCOMPARE(set)
+HELD_CONTAINER_RICHCOMPARE(frozenset)
+
+static hashfunc original_tuple_hash = NULL;
+
+static Py_hash_t
+held_tuple_hash(PyObject *tuple)
+{
+    Py_INCREF(tuple);
+    Py_hash_t hash = original_tuple_hash(tuple);
+    release_unless_last(tuple);
+    return hash;
+}
+
+static int
+hold_tuple_hash(PyTypeObject *type)
+{
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_hash), (void *)original_tuple_hash, (void *)held_tuple_hash);
+    repair_wrapper(type, "__hash__", (void *)original_tuple_hash, (void *)held_tuple_hash);
+    return 0;
+}
+
+/* After the list repair: list's comparison is the repaired one, held in turn. */
+static int
+hold_container_comparisons(void)
+{
+    unheld_tuple_comparison = PyTuple_Type.tp_richcompare;
+    unheld_list_comparison = PyList_Type.tp_richcompare;
+    unheld_dict_comparison = PyDict_Type.tp_richcompare;
+    unheld_set_comparison = PySet_Type.tp_richcompare;
+    unheld_frozenset_comparison = PyFrozenSet_Type.tp_richcompare;
+    original_tuple_hash = PyTuple_Type.tp_hash;
+    if (walk_subclasses(&PyTuple_Type, hold_tuple_comparison) < 0 ||
+        walk_subclasses(&PyTuple_Type, hold_tuple_hash) < 0 ||
+        walk_subclasses(&PyList_Type, hold_list_comparison) < 0 ||
+        walk_subclasses(&PyDict_Type, hold_dict_comparison) < 0 ||
+        walk_subclasses(&PySet_Type, hold_set_comparison) < 0 ||
+        walk_subclasses(&PyFrozenSet_Type, hold_frozenset_comparison) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
 /* staticmethod's call and classmethod's __get__ use the callable they wrap by the pointer
  * in the object, and `staticmethod.__init__` re-run on the live object from inside the
  * call frees it (pass 69: property's route again, a full escape). Held for the call. */
@@ -1478,7 +1555,7 @@ apply(PyObject *module, PyObject *reference)
     original_staticmethod_call = PyStaticMethod_Type.tp_call;
     original_classmethod_get = PyClassMethod_Type.tp_descr_get;
     if (repair_list_reentrancy() < 0 || check_datetime_states() < 0 || repair_bytearray() < 0 ||
-        repair_decimal_contexts() < 0 || repair_deque() < 0 ||
+        repair_decimal_contexts() < 0 || repair_deque() < 0 || hold_container_comparisons() < 0 ||
         walk_subclasses(&PyStaticMethod_Type, repair_staticmethod_type) < 0 ||
         walk_subclasses(&PyClassMethod_Type, repair_classmethod_type) < 0 ||
         walk_subclasses(&PyProperty_Type, repair_property_type) < 0 ||
