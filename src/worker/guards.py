@@ -208,6 +208,8 @@ def _private_name_is_the_programs(obj: object, name: str) -> bool:
 #: they are read and written as public names are. Learned as the full check accepts them.
 PLAIN_PRIVATE_NAMES: set[str] = set()
 _MAX_PLAIN_PRIVATE_NAMES = 4096
+#: Longer names are checked every time rather than kept (these sets and _PUBLIC_NAMES).
+_MAX_CACHED_NAME_LENGTH = 64
 
 
 def _is_plain_private_name(name: str) -> bool:
@@ -252,7 +254,7 @@ def note_private_names_of(obj: object, name: str) -> None:
         if not _instances_hold_only_the_programs_private_names(kind) or collecting_classes():
             return
         noted[id(kind)] = kind
-    if len(PLAIN_PRIVATE_NAMES) < _MAX_PLAIN_PRIVATE_NAMES:
+    if len(PLAIN_PRIVATE_NAMES) < _MAX_PLAIN_PRIVATE_NAMES and len(name) <= _MAX_CACHED_NAME_LENGTH:
         PLAIN_PRIVATE_NAMES.add(name)
 
 
@@ -576,7 +578,9 @@ def _held_unbound(obj: object, name: str, value: Any) -> Any:
 
 
 #: Names found ordinary (public, not careful) by the fast path, so the next lookup of the
-#: same name is one set lookup. Bounded: names computed at run time need not all be kept.
+#: same name is one set lookup. Bounded in count and in each name's length: names built at
+#: run time need not all be kept, and a program that looks up 1 MB names and drops them
+#: must get its memory back (attack pass 70).
 _PUBLIC_NAMES: set[str] = set()
 _MAX_PUBLIC_NAMES = 4096
 
@@ -584,7 +588,7 @@ _MAX_PUBLIC_NAMES = 4096
 def _is_public_name(name: Any) -> bool:
     if builtins.type(name) is not str or name[:1] == "_" or name in CAREFUL_ATTRIBUTES:
         return False
-    if len(_PUBLIC_NAMES) < _MAX_PUBLIC_NAMES:
+    if len(_PUBLIC_NAMES) < _MAX_PUBLIC_NAMES and len(name) <= _MAX_CACHED_NAME_LENGTH:
         _PUBLIC_NAMES.add(name)
     return True
 

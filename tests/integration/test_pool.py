@@ -645,8 +645,9 @@ def test_a_worker_runs_with_the_interpreter_repairs() -> None:
 #: Programs whose memory CPython gives back as they go, each past the default 256 MB limit
 #: if the sandbox kept what they drop: the classes they make (the tables held every one for
 #: the job, pass 64), a class still in use at a young collection (promoted, then released
-#: only by the rare oldest-generation collections, pass 66: CPython peaks at 74 MB), and
-#: library closures made per call (approved by identity and kept, pass 66: CPython 10 MB).
+#: only by the rare oldest-generation collections, pass 66: CPython peaks at 74 MB),
+#: library closures made per call (approved by identity and kept, pass 66: CPython 10 MB),
+#: and attribute names of 1 MB looked up once (the guard's name cache kept them, pass 70).
 GIVEN_BACK = {
     "classes": (
         "def make(i):\n    class Row:\n        payload = bytes(200_000)\n"
@@ -666,6 +667,12 @@ GIVEN_BACK = {
         "    @contextlib.contextmanager\n    def cm():\n        yield len(big)\n"
         "    with cm() as n:\n        return n\ntotal = 0\nfor i in range(400):\n    total += one(i)\ntotal",
         400 * 131072,
+    ),
+    "attribute-names": (
+        "class O:\n    pass\no = O()\ndone = 0\nfor i in range(600):\n"
+        "    name = 'n' + str(i) + 'x' * 1_000_000\n    getattr(o, name, None)\n"
+        "    done += 1\ndone",
+        600,
     ),
 }
 
