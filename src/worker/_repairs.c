@@ -530,15 +530,30 @@ static _PyCFunctionFast original_deque_index = NULL;
 static PyCFunction original_deque_count = NULL, original_deque_remove = NULL;
 static objobjproc original_deque_contains = NULL;
 
+/* index also reads the deque's first block before it converts `start` and `stop` (the
+ * program's __index__, which may free that block: pass 69): they are converted first. */
 static PyObject *
 deque_index_holding_items(PyObject *self, PyObject *const *args, Py_ssize_t count)
 {
-    PyObject *items = PySequence_List(self);
-    if (items == NULL) {
-        return NULL;
+    if (count > 3) {
+        return original_deque_index(self, args, count); /* its own error for the count */
     }
-    PyObject *result = original_deque_index(self, args, count);
-    Py_DECREF(items);
+    PyObject *converted[3] = {NULL, NULL, NULL}; /* the value, then start and stop as ints */
+    for (Py_ssize_t i = 0; i < count; i++) {
+        converted[i] = i == 0 || PyLong_CheckExact(args[i]) ? Py_NewRef(args[i]) : PyNumber_Index(args[i]);
+        if (converted[i] == NULL) {
+            for (Py_ssize_t j = 0; j < i; j++) {
+                Py_DECREF(converted[j]);
+            }
+            return NULL;
+        }
+    }
+    PyObject *items = PySequence_List(self);
+    PyObject *result = items == NULL ? NULL : original_deque_index(self, converted, count);
+    Py_XDECREF(items);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_DECREF(converted[i]);
+    }
     return result;
 }
 

@@ -455,7 +455,11 @@ def pure_ordered_dict() -> type:
     # (its MRO's next entry) would reach the defaulted parameters again.
     namespace = {k: v for k, v in vars(pure).items() if k not in ("__dict__", "__weakref__")}
     namespace.update(__setitem__=__setitem__, __delitem__=__delitem__, __module__="collections")
-    return type("OrderedDict", (dict,), namespace)
+    offered = type("OrderedDict", (dict,), namespace)
+    # The methods' globals: __eq__ asks isinstance(other, OrderedDict) (order matters only
+    # between two of them), __reduce__ reads vars(OrderedDict()): the class offered.
+    module.OrderedDict = offered  # type: ignore[attr-defined]
+    return offered
 
 
 def _itertools_replacements() -> dict[str, Any]:

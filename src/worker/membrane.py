@@ -272,6 +272,8 @@ _BUILTIN_EXCEPTIONS = frozenset(
     v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException)
 )
 _ARGS = BaseException.__dict__["args"]
+#: The interpreter's builtins as a namespace holds them (a module's __builtins__ entry).
+_REAL_BUILTINS_DICT = vars(builtins)
 #: Exception attributes besides ``args`` that hold an object library code failed on or
 #: returned (a ``match`` keyword pattern reads them with the interpreter's getattr):
 #: admitted in place with the exception, a refused one set to None.
@@ -1304,10 +1306,16 @@ class Membrane:
             self._admit_exception(value)
             return value
         if kind is dict:
+            # Any namespace code has run in holds __builtins__: the sandbox's own (a copy
+            # of a library module it executes, a clone of a function's globals) are in no
+            # registry, so the entry decides too (attack pass 70).
+            scope_builtins = value.get("__builtins__")
             if (
                 self._is_module_dict(value)
                 or id(value) in self._namespaces
-                or id(value.get("__builtins__")) in self._builtins_tables
+                or id(scope_builtins) in self._builtins_tables
+                or scope_builtins is builtins
+                or scope_builtins is _REAL_BUILTINS_DICT
             ):
                 raise refuse("a module's namespace")
             return value

@@ -277,7 +277,8 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
                 ["remove", "IndexError"],
                 ["in", "RuntimeError"],
                 ["object"],
-                [1, 1, True, False, ["a", "c", "b"]],
+                "ValueError",
+                [1, 2, 1, True, False, ["a", "c", "b"]],
             ],
         ),
         (
@@ -508,6 +509,12 @@ def test_escape_route_is_refused(proxies: Proxies, code: str, expected: str) -> 
 
 
 ORDINARY = [
+    pytest.param(
+        "import collections\na = collections.OrderedDict([(1, 1), (2, 2)])\n"
+        "b = collections.OrderedDict([(2, 2), (1, 1)])\n[a == b, a == dict(b), a == a.copy()]",
+        [False, True, True],
+        id="OrderedDict-equality-sees-order",
+    ),
     pytest.param(
         "import functools\ndef deco(f):\n    @functools.wraps(f)\n    def inner(*a):\n        return f(*a)\n"
         "    return inner\n@deco\ndef add(a, b):\n    return a + b\nadd(1, 2)",

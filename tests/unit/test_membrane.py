@@ -310,6 +310,19 @@ def test_a_bound_method_is_as_safe_as_its_object(proxies: Proxies) -> None:
         membrane.admit(sys.stdout.write)
 
 
+def test_a_namespace_the_sandbox_made_is_refused_as_a_module_s(proxies: Proxies) -> None:
+    """Attack pass 70: the pure OrderedDict's module (a second copy of collections, not in
+    sys.modules) and pprint's cloned globals passed as plain dicts, holding the real
+    builtins. A dict whose __builtins__ is the interpreter's is a namespace, wherever it
+    came from; a program's dict that merely has the key is not."""
+    run("1", proxies)
+    offered = proxies["collections"].OrderedDict
+    for namespace in (vars(offered)["__eq__"].__globals__, {"__builtins__": builtins}, dict(vars(json))):
+        with pytest.raises(SecurityError, match="namespace"):
+            membrane.admit(namespace)
+    assert membrane.admit({"__builtins__": "mine", "x": 1}) == {"__builtins__": "mine", "x": 1}
+
+
 def test_a_typing_alias_is_judged_by_what_it_calls(proxies: Proxies) -> None:
     """typing's aliases call their origin (``Annotated[f, m](...)`` calls ``f``), and C code
     builds them over anything: one over a refused callable is refused, every time; one
