@@ -255,6 +255,9 @@ def end_construction(token: object, cls: type | None) -> None:
     for claimed in claims:
         if claimed is not cls:
             PLAIN.discard(claimed)
+            # Keyed by id: a later class at the same address must not inherit the names
+            # its hooks wrote (settle_library_names pops it only for a finished class).
+            _written_while_built.pop(id(claimed), None)
     for claimed in claims:
         if claimed is not cls:
             _current.discard(claimed)

@@ -714,3 +714,15 @@ def test_make_dataclass_generates_an_init_that_admits_as_the_decorators_does(pro
     stated = proxies["dataclasses"].dataclass(stated_class)
     assert made.__init__.__code__.co_freevars == stated.__init__.__code__.co_freevars
     assert "__sandbox_admit__" in made.__init__.__code__.co_freevars
+
+
+def test_a_failed_class_statement_leaves_no_names_of_its_class_behind(proxies: Proxies) -> None:
+    """Attack pass 70: the private names a class's hooks wrote while it was built were kept
+    by the class's id when its statement failed; a later class at the same address would
+    have counted a library's names as the program's."""
+    code = (
+        "class Base:\n    def __init_subclass__(cls, **kw):\n        cls._mine = 1\n        raise ValueError('no')\n"
+        "try:\n    class C(Base):\n        pass\nexcept ValueError:\n    pass\n1"
+    )
+    assert run(code, proxies).reply["result"] == 1
+    assert ownership._written_while_built == {}
