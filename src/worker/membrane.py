@@ -836,6 +836,8 @@ class Membrane:
         #: ids of the globals dicts whose functions the program may hold.
         self._function_globals: set[int] = set()
         self._class_verdicts: dict[type, object] = {}
+        #: Classes whose statement failed after a hook had seen them (abandon_program_class).
+        self._failed_classes: ClassRegistry[None] = ClassRegistry()
         #: id -> class: exception classes found to have instances the program may hold
         #: (each instance's args are still admitted): the next one skips the class rules.
         self._exception_kinds: dict[int, type] = {}
@@ -1064,8 +1066,10 @@ class Membrane:
         its instances may be held from now on (its metaclass never finished it)."""
         # The verdict first, and one made in advance: the class's __qualname__ may be a str
         # subclass whose __format__ is the program's, which would run while the class is
-        # neither the program's nor judged.
-        self._class_verdicts[cls] = _FAILED_STATEMENT
+        # neither the program's nor judged. Held weakly: a failed class the program drops
+        # is freed with what its namespace holds (attack pass 70).
+        self._failed_classes.set(cls, None)
+        self._class_verdicts.pop(cls, None)
         self._program_classes.discard(cls)
         PLAIN.discard(cls)
         self._exception_kinds.clear()  # it, or a class below it, may be one
@@ -1145,7 +1149,7 @@ class Membrane:
 
     def _class(self, cls: type) -> object:
         """The class itself, its stand-in, or a SecurityError to raise."""
-        if self._construction_failed(cls):
+        if self._construction_failed(cls) or cls in self._failed_classes:
             return _FAILED_STATEMENT  # whatever was decided while it was built
         if _collecting_classes[0] and self.is_program_class(cls):
             return cls  # its verdict is out of the table while the collector may free it

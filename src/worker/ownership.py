@@ -258,6 +258,10 @@ def end_construction(token: object, cls: type | None) -> None:
             # Keyed by id: a later class at the same address must not inherit the names
             # its hooks wrote (settle_library_names pops it only for a finished class).
             _written_while_built.pop(id(claimed), None)
+    if not _building:
+        # The outermost statement has ended: every finished class was settled before it
+        # ended, so what is left belongs to classes that failed (claimed or not).
+        _written_while_built.clear()
     for claimed in claims:
         if claimed is not cls:
             _current.discard(claimed)

@@ -323,6 +323,20 @@ def test_a_namespace_the_sandbox_made_is_refused_as_a_module_s(proxies: Proxies)
     assert membrane.admit({"__builtins__": "mine", "x": 1}) == {"__builtins__": "mine", "x": 1}
 
 
+def test_a_class_whose_statement_failed_is_freed_once_dropped(proxies: Proxies) -> None:
+    """Attack pass 70: the membrane kept each abandoned class (and what its namespace held)
+    as the key of its verdict for the whole job; it keeps them weakly now, and still
+    refuses one the program holds (escape_failed_class_qualname_runs_code)."""
+    code = (
+        "class Base:\n    def __init_subclass__(cls, **kw):\n        raise ValueError('no')\n"
+        "for i in range(5):\n    try:\n        class DroppedAfterItsStatementFailed(Base):\n            data = [0] * 10\n"
+        "    except ValueError:\n        pass\n1"
+    )
+    assert run(code, proxies).reply["result"] == 1
+    gc.collect()
+    assert not [c for c in gc.get_objects() if isinstance(c, type) and c.__name__ == "DroppedAfterItsStatementFailed"]
+
+
 def test_a_typing_alias_is_judged_by_what_it_calls(proxies: Proxies) -> None:
     """typing's aliases call their origin (``Annotated[f, m](...)`` calls ``f``), and C code
     builds them over anything: one over a refused callable is refused, every time; one
