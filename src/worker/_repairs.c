@@ -1254,7 +1254,37 @@ HELD_UNARY(nb_int, PyObject *, unaryfunc)
 HELD_UNARY(nb_float, PyObject *, unaryfunc)
 HELD_UNARY(sq_length, Py_ssize_t, lenfunc)
 HELD_UNARY(mp_length, Py_ssize_t, lenfunc)
-HELD_PAIR(tp_getattro)
+
+/* __getattr__ and __getattribute__: typeobject.c's generic slot for them
+ * (slot_tp_getattr_hook) rewrites itself into a simpler one (slot_tp_getattro) the first
+ * time it finds no __getattr__ on the class; that one is held as well, from then on. */
+static getattrofunc original_tp_getattro = NULL, original_tp_getattribute = NULL;
+
+static PyObject *
+held_tp_getattribute(PyObject *self, PyObject *name)
+{
+    Py_INCREF(self);
+    Py_INCREF(name);
+    PyObject *result = original_tp_getattribute(self, name);
+    release_unless_last(self);
+    release_unless_last(name);
+    return result;
+}
+
+static PyObject *
+held_tp_getattro(PyObject *self, PyObject *name)
+{
+    PyTypeObject *type = Py_TYPE(self); /* alive while self is held */
+    Py_INCREF(self);
+    Py_INCREF(name);
+    PyObject *result = original_tp_getattro(self, name);
+    if (type->tp_getattro == original_tp_getattribute) {
+        type->tp_getattro = held_tp_getattribute;
+    }
+    release_unless_last(self);
+    release_unless_last(name);
+    return result;
+}
 
 static richcmpfunc original_tp_richcompare = NULL;
 static PyObject *
@@ -1392,6 +1422,7 @@ static HeldSlot held_slots[] = {
     TYPE_SLOT(tp_str),
     TYPE_SLOT(tp_iter),
     TYPE_SLOT(tp_getattro),
+    {-1, offsetof(PyTypeObject, tp_getattro), (void **)&original_tp_getattribute, (void *)held_tp_getattribute},
     TYPE_SLOT(tp_descr_get),
     TYPE_SLOT(tp_descr_set),
 };
@@ -1522,17 +1553,24 @@ operands_held(PyObject *module, PyObject *type)
     return PyBool_FromLong(held);
 }
 
-/* apply(reference): every repair, once per process (False if made already).
- * `reference`: a class whose special methods are Python functions, one for each slot in
- * held_slots, from which the generic slot functions are read. */
+/* apply(reference, getattribute_only): every repair, once per process (False if made
+ * already). `reference`: a class whose special methods are Python functions, one for each
+ * slot in held_slots, from which the generic slot functions are read; `getattribute_only`:
+ * a class with a Python __getattribute__ and no __getattr__ that has answered one lookup
+ * (its slot is then typeobject.c's slot_tp_getattro, which `reference` cannot show). */
 static PyObject *
-apply(PyObject *module, PyObject *reference)
+apply(PyObject *module, PyObject *args)
 {
+    PyObject *reference, *getattribute_only;
+    if (!PyArg_ParseTuple(args, "OO", &reference, &getattribute_only)) {
+        return NULL;
+    }
     if (original_type_setattro != NULL) {
         Py_RETURN_FALSE;
     }
-    if (!PyType_Check(reference) || !PyType_HasFeature((PyTypeObject *)reference, Py_TPFLAGS_HEAPTYPE)) {
-        PyErr_SetString(PyExc_TypeError, "apply() takes a class with a Python method for each held slot");
+    if (!PyType_Check(reference) || !PyType_HasFeature((PyTypeObject *)reference, Py_TPFLAGS_HEAPTYPE) ||
+        !PyType_Check(getattribute_only)) {
+        PyErr_SetString(PyExc_TypeError, "apply() takes two classes with Python special methods");
         return NULL;
     }
     for (int i = 0; i < HELD_SLOT_COUNT; i++) {
@@ -1545,6 +1583,12 @@ apply(PyObject *module, PyObject *reference)
             PyErr_Format(PyExc_TypeError, "the reference class has no special method for held slot %d", i);
             return NULL;
         }
+    }
+    /* The entry read from `reference` above is its hook; this one is the other class's. */
+    original_tp_getattribute = ((PyTypeObject *)getattribute_only)->tp_getattro;
+    if (original_tp_getattribute == original_tp_getattro) {
+        PyErr_SetString(PyExc_TypeError, "getattribute_only has not answered a lookup yet");
+        return NULL;
     }
     for (int i = 0; i < BINARY_SLOT_COUNT; i++) {
         binary_slots[i].method = PyUnicode_InternFromString(binary_slots[i].name);
@@ -1584,7 +1628,7 @@ apply(PyObject *module, PyObject *reference)
 }
 
 static PyMethodDef module_methods[] = {
-    {"apply", apply, METH_O, "apply(reference): every repair, once per process"},
+    {"apply", apply, METH_VARARGS, "apply(reference, getattribute_only): every repair, once per process"},
     {"hold_operands", hold_operands, METH_O, "hold_operands(cls): the program's class holds its operands"},
     {"operands_held", operands_held, METH_O, "operands_held(cls): whether it does (tests)"},
     {NULL, NULL, 0, NULL},

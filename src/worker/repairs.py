@@ -37,6 +37,10 @@ def _never_called(*args: object) -> None:
     raise AssertionError("only the slot functions of its class are read")
 
 
+def _no_attribute(self: object, name: str) -> None:
+    raise AttributeError(name)
+
+
 def available() -> bool:
     """Whether the extension is built here."""
     return _repairs is not None
@@ -48,7 +52,10 @@ def apply() -> bool:
     global _applied  # once per process: the template's
     if _repairs is None:
         return False
-    _repairs.apply(type("GenericSlots", (), dict.fromkeys(_HELD_SPECIAL_METHODS, _never_called)))
+    generic = type("GenericSlots", (), dict.fromkeys(_HELD_SPECIAL_METHODS, _never_called))
+    getattribute_only = type("GetattributeOnly", (), {"__getattribute__": _no_attribute})
+    getattr(getattribute_only(), "any", None)  # its slot rewrites itself at the first lookup
+    _repairs.apply(generic, getattribute_only)
     _applied = True
     return True
 

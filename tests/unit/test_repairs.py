@@ -238,6 +238,22 @@ def test_library_classes_hold_their_operands_too() -> None:
     assert repairs.operands_held(made_now)
 
 
+def test_a_getattribute_without_getattr_stays_held_after_its_first_lookup() -> None:
+    """typeobject.c's slot for __getattribute__/__getattr__ rewrites itself into a simpler
+    one at the first lookup on a class without __getattr__: that one is held too."""
+
+    class Renamed:
+        def __getattribute__(self, name: str) -> Any:
+            return ("got", name) if name != "real" else object.__getattribute__(self, name)
+
+    thing = Renamed()
+    assert repairs.operands_held(Renamed)
+    assert [thing.x, getattr(thing, "y", None)] == [("got", "x"), ("got", "y")]
+    assert repairs.operands_held(Renamed)
+    with pytest.raises(AttributeError):
+        thing.real  # noqa: B018 - the lookup is the test
+
+
 def test_special_methods_a_library_sets_afterwards_are_held_too() -> None:
     """functools.total_ordering and dataclass set special methods on a class that already
     exists, which puts the generic slot back: type's __setattr__ holds them again."""
