@@ -37,7 +37,8 @@ try:
 except ImportError:  # not built here: the pure-Python guards
     _fastguards = None
 
-#: Set to "1" to run the guards in pure Python even where the C half is built.
+#: Set to "1" to run the guards in pure Python even where the C half is built: a switch for
+#: test processes (the service's workers start with an empty environment).
 PURE_PYTHON_VARIABLE = "EXECUTOR_PURE_PYTHON_GUARDS"
 
 
