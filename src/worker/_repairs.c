@@ -914,9 +914,72 @@ exporting_bytearray_remainder(PyObject *format, PyObject *values)
     return result;
 }
 
+/* Item stores: `ba[i] = v` (mp_ass_subscript) reads the buffer's address, then converts
+ * the index and the value (the program's __index__, which may grow the bytearray and free
+ * that buffer), then writes through the address it read (attack pass 71: a full escape);
+ * `PySequence_SetItem` (sq_ass_item) checks the index, then converts the value, then
+ * writes. Here an index and a value that are not exact ints are converted first, and the
+ * original runs with ints, whose conversion runs nothing of the program's. A slice is
+ * passed as it is: the slice forms read the buffer after converting it. */
+static objobjargproc original_bytearray_ass_subscript = NULL;
+static ssizeobjargproc original_bytearray_ass_item = NULL;
+
+/* A new reference to `value` as an exact int if it converts like one (nb_index), else to
+ * `value` itself (the original refuses it, running nothing of the program's). */
+static PyObject *
+as_int_first(PyObject *value)
+{
+    if (value == NULL || PyLong_CheckExact(value) || Py_TYPE(value)->tp_as_number == NULL ||
+        Py_TYPE(value)->tp_as_number->nb_index == NULL) {
+        return Py_XNewRef(value);
+    }
+    return PyNumber_Index(value);
+}
+
+static int
+converting_bytearray_ass_subscript(PyObject *self, PyObject *index, PyObject *value)
+{
+    if (PySlice_Check(index)) {
+        return original_bytearray_ass_subscript(self, index, value);
+    }
+    PyObject *converted_index = as_int_first(index);
+    if (converted_index == NULL) {
+        return -1;
+    }
+    PyObject *converted_value = as_int_first(value);
+    if (converted_value == NULL && value != NULL) {
+        Py_DECREF(converted_index);
+        return -1;
+    }
+    int result = original_bytearray_ass_subscript(self, converted_index, converted_value);
+    Py_DECREF(converted_index);
+    Py_XDECREF(converted_value);
+    return result;
+}
+
+static int
+converting_bytearray_ass_item(PyObject *self, Py_ssize_t index, PyObject *value)
+{
+    PyObject *converted_value = as_int_first(value);
+    if (converted_value == NULL && value != NULL) {
+        return -1;
+    }
+    int result = original_bytearray_ass_item(self, index, converted_value);
+    Py_XDECREF(converted_value);
+    return result;
+}
+
 static int
 repair_bytearray_type(PyTypeObject *type)
 {
+    repair_slot(type, offsetof(PyTypeObject, tp_as_mapping), offsetof(PyMappingMethods, mp_ass_subscript),
+                (void *)original_bytearray_ass_subscript, (void *)converting_bytearray_ass_subscript);
+    repair_slot(type, offsetof(PyTypeObject, tp_as_sequence), offsetof(PySequenceMethods, sq_ass_item),
+                (void *)original_bytearray_ass_item, (void *)converting_bytearray_ass_item);
+    repair_wrapper(type, "__setitem__", (void *)original_bytearray_ass_subscript,
+                   (void *)converting_bytearray_ass_subscript);
+    repair_wrapper(type, "__delitem__", (void *)original_bytearray_ass_subscript,
+                   (void *)converting_bytearray_ass_subscript);
     repair_slot(type, offsetof(PyTypeObject, tp_as_sequence), offsetof(PySequenceMethods, sq_contains),
                 (void *)original_bytearray_contains, (void *)exporting_bytearray_contains);
     repair_slot(type, offsetof(PyTypeObject, tp_as_number), offsetof(PyNumberMethods, nb_remainder),
@@ -932,6 +995,8 @@ repair_bytearray(void)
 {
     original_bytearray_contains = PyByteArray_Type.tp_as_sequence->sq_contains;
     original_bytearray_remainder = PyByteArray_Type.tp_as_number->nb_remainder;
+    original_bytearray_ass_subscript = PyByteArray_Type.tp_as_mapping->mp_ass_subscript;
+    original_bytearray_ass_item = PyByteArray_Type.tp_as_sequence->sq_ass_item;
     for (int i = 0; i < EXPORTING_METHOD_COUNT; i++) {
         const ExportingMethod *method = &exporting_methods[i];
         if (repair_method(method->type, method->name, method->flags, method->original, method->exporting) < 0) {

@@ -6,7 +6,9 @@
 # separator may release the view). Must: every method that does not resize the bytearray
 # (and memoryview's hex, tobytes, cast) holds an export of the buffer for the call
 # (_repairs.c), so the clear or release raises BufferError, and ordinary calls give
-# CPython's answers.
+# CPython's answers. An item store reads the buffer's address before it converts the index
+# and the value (pass 71: a full escape): it converts them first, so the store lands in
+# the bytearray as it is after the program's __index__.
 outcome = []
 
 
@@ -56,6 +58,22 @@ try:
     outcome.append(len(view.hex(Releases(":"))))
 except BufferError as e:
     outcome.append(["memoryview.hex", type(e).__name__])
+
+class Grows:
+    def __init__(self, target, result):
+        self.target = target
+        self.result = result
+
+    def __index__(self):
+        self.target.extend(b"z" * 100_000)
+        junk = [bytearray(8) for _ in range(100)]
+        return self.result
+
+
+stored = bytearray(b"abcdef")
+stored[Grows(stored, 3)] = 65
+stored[1] = Grows(stored, 66)
+outcome.append([len(stored), bytes(stored[:6])])
 
 data = bytearray(b"%d" + b"A" * 100_000)
 try:

@@ -252,6 +252,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
                 ["endswith", "BufferError", 100_000],
                 *[[name, "BufferError", 100_000] for name in ("hex", "center", "ljust", "zfill")],
                 ["memoryview.hex", "BufferError"],
+                [200_006, "b'aBcAef'"],
                 ["BufferError", 100_002],
                 [4, 2, 6, 4, True, True],
                 "bytearray(b'5-x')",
