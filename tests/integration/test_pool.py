@@ -647,7 +647,8 @@ def test_a_worker_runs_with_the_interpreter_repairs() -> None:
 #: the job, pass 64), a class still in use at a young collection (promoted, then released
 #: only by the rare oldest-generation collections, pass 66: CPython peaks at 74 MB),
 #: library closures made per call (approved by identity and kept, pass 66: CPython 10 MB),
-#: and attribute names of 1 MB looked up once (the guard's name cache kept them, pass 70).
+#: attribute names of 1 MB looked up once (the guard's name cache kept them, pass 70), and
+#: decimal contexts made per call (a repair kept every one, pass 71: CPython's stay flat).
 GIVEN_BACK = {
     "classes": (
         "def make(i):\n    class Row:\n        payload = bytes(200_000)\n"
@@ -673,6 +674,10 @@ GIVEN_BACK = {
         "    name = 'n' + str(i) + 'x' * 1_000_000\n    getattr(o, name, None)\n"
         "    done += 1\ndone",
         600,
+    ),
+    "decimal-contexts": (
+        "import decimal\nmade = 0\nfor i in range(1_500_000):\n    decimal.Context(prec=12)\n    made += 1\nmade",
+        1_500_000,
     ),
 }
 
