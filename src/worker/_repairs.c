@@ -401,7 +401,10 @@ repair_property_type(PyTypeObject *type)
  * __eq__ can drop its last owner and free it mid-walk (attack pass 69, a full escape
  * through a tuple). The comparison of tuple, list, dict, set and frozenset holds both
  * operands for the call and keeps one the call left with no other owner, as the held
- * slots of the classes do; tuple's hash (which hashes its items) likewise. */
+ * slots of the classes do; tuple's hash (which hashes its items) likewise. So do the other
+ * C comparisons that call the program and then use their operand: dict views (len() of
+ * the other side), mappingproxy and SimpleNamespace (their dicts), deque, and aware
+ * datetimes and times (the program's tzinfo; pass 71: two full escapes). */
 static void release_unless_last(PyObject *operand);
 
 #define HELD_CONTAINER_RICHCOMPARE(NAME)                                                                               \
@@ -431,6 +434,13 @@ HELD_CONTAINER_RICHCOMPARE(list)
 HELD_CONTAINER_RICHCOMPARE(dict)
 HELD_CONTAINER_RICHCOMPARE(set)
 HELD_CONTAINER_RICHCOMPARE(frozenset)
+HELD_CONTAINER_RICHCOMPARE(dict_keys)
+HELD_CONTAINER_RICHCOMPARE(dict_items)
+HELD_CONTAINER_RICHCOMPARE(mappingproxy)
+HELD_CONTAINER_RICHCOMPARE(namespace)
+HELD_CONTAINER_RICHCOMPARE(deque)
+HELD_CONTAINER_RICHCOMPARE(datetime)
+HELD_CONTAINER_RICHCOMPARE(time)
 
 static hashfunc original_tuple_hash = NULL;
 
@@ -451,6 +461,24 @@ hold_tuple_hash(PyTypeObject *type)
     return 0;
 }
 
+/* `module.name`, a static (C) type the module keeps alive; NULL with an error otherwise. */
+static PyTypeObject *
+imported_type(const char *module_name, const char *name)
+{
+    PyObject *module = PyImport_ImportModule(module_name);
+    PyObject *type = module == NULL ? NULL : PyObject_GetAttrString(module, name);
+    Py_XDECREF(module);
+    if (type == NULL) {
+        return NULL;
+    }
+    Py_DECREF(type); /* the module keeps it */
+    if (!PyType_Check(type) || PyType_HasFeature((PyTypeObject *)type, Py_TPFLAGS_HEAPTYPE)) {
+        PyErr_Format(PyExc_TypeError, "%s.%s is not the C type this repair knows", module_name, name);
+        return NULL;
+    }
+    return (PyTypeObject *)type;
+}
+
 /* After the list repair: list's comparison is the repaired one, held in turn. */
 static int
 hold_container_comparisons(void)
@@ -461,6 +489,28 @@ hold_container_comparisons(void)
     unheld_set_comparison = PySet_Type.tp_richcompare;
     unheld_frozenset_comparison = PyFrozenSet_Type.tp_richcompare;
     original_tuple_hash = PyTuple_Type.tp_hash;
+    unheld_dict_keys_comparison = PyDictKeys_Type.tp_richcompare;
+    unheld_dict_items_comparison = PyDictItems_Type.tp_richcompare;
+    unheld_mappingproxy_comparison = PyDictProxy_Type.tp_richcompare;
+    PyTypeObject *namespace = imported_type("types", "SimpleNamespace");
+    PyTypeObject *deque = namespace == NULL ? NULL : imported_type("collections", "deque");
+    PyTypeObject *datetime = deque == NULL ? NULL : imported_type("datetime", "datetime");
+    PyTypeObject *time = datetime == NULL ? NULL : imported_type("datetime", "time");
+    if (time == NULL) {
+        return -1;
+    }
+    unheld_namespace_comparison = namespace->tp_richcompare;
+    unheld_deque_comparison = deque->tp_richcompare;
+    unheld_datetime_comparison = datetime->tp_richcompare;
+    unheld_time_comparison = time->tp_richcompare;
+    if (walk_subclasses(&PyDictKeys_Type, hold_dict_keys_comparison) < 0 ||
+        walk_subclasses(&PyDictItems_Type, hold_dict_items_comparison) < 0 ||
+        walk_subclasses(&PyDictProxy_Type, hold_mappingproxy_comparison) < 0 ||
+        walk_subclasses(namespace, hold_namespace_comparison) < 0 ||
+        walk_subclasses(deque, hold_deque_comparison) < 0 || walk_subclasses(datetime, hold_datetime_comparison) < 0 ||
+        walk_subclasses(time, hold_time_comparison) < 0) {
+        return -1;
+    }
     if (walk_subclasses(&PyTuple_Type, hold_tuple_comparison) < 0 ||
         walk_subclasses(&PyTuple_Type, hold_tuple_hash) < 0 ||
         walk_subclasses(&PyList_Type, hold_list_comparison) < 0 ||
@@ -532,6 +582,22 @@ static objobjproc original_deque_contains = NULL;
 
 /* index also reads the deque's first block before it converts `start` and `stop` (the
  * program's __index__, which may free that block: pass 69): they are converted first. */
+/* The deque's items as a list, through deque's own C iterator: a subclass's __iter__ (the
+ * program's) could hand back anything, and hold nothing (pass 71). */
+static getiterfunc deque_own_iter = NULL;
+
+static PyObject *
+deque_items(PyObject *self)
+{
+    PyObject *iterator = deque_own_iter(self);
+    if (iterator == NULL) {
+        return NULL;
+    }
+    PyObject *items = PySequence_List(iterator);
+    Py_DECREF(iterator);
+    return items;
+}
+
 static PyObject *
 deque_index_holding_items(PyObject *self, PyObject *const *args, Py_ssize_t count)
 {
@@ -548,7 +614,7 @@ deque_index_holding_items(PyObject *self, PyObject *const *args, Py_ssize_t coun
             return NULL;
         }
     }
-    PyObject *items = PySequence_List(self);
+    PyObject *items = deque_items(self);
     PyObject *result = items == NULL ? NULL : original_deque_index(self, converted, count);
     Py_XDECREF(items);
     for (Py_ssize_t i = 0; i < count; i++) {
@@ -560,7 +626,7 @@ deque_index_holding_items(PyObject *self, PyObject *const *args, Py_ssize_t coun
 #define DEQUE_HOLDING_ITEMS(NAME)                                                                                      \
     static PyObject *deque_##NAME##_holding_items(PyObject *self, PyObject *value)                                     \
     {                                                                                                                  \
-        PyObject *items = PySequence_List(self);                                                                       \
+        PyObject *items = deque_items(self);                                                                           \
         if (items == NULL) {                                                                                           \
             return NULL;                                                                                               \
         }                                                                                                              \
@@ -574,7 +640,7 @@ DEQUE_HOLDING_ITEMS(remove)
 static int
 deque_contains_holding_items(PyObject *self, PyObject *value)
 {
-    PyObject *items = PySequence_List(self);
+    PyObject *items = deque_items(self);
     if (items == NULL) {
         return -1;
     }
@@ -608,6 +674,7 @@ repair_deque(void)
         return -1;
     }
     original_deque_contains = type->tp_as_sequence->sq_contains;
+    deque_own_iter = type->tp_iter;
     if (repair_method(type, "index", METH_FASTCALL, (PyCFunction *)&original_deque_index,
                       (PyCFunction)(void (*)(void))deque_index_holding_items) < 0 ||
         repair_method(type, "count", METH_O, &original_deque_count, deque_count_holding_items) < 0 ||

@@ -32,11 +32,19 @@ from .membrane import (
 from .proxies import ModuleProxy
 from .refusal import SecurityError
 
+#: How deep the program's classes may nest (ordinary code: a handful). The repairs hold a
+#: class's subclasses again, without allocating, to a depth of 1000 (_repairs.c
+#: hold_in_place): a deeper chain could leave one with an unheld slot (attack pass 71).
+MAX_CLASS_DEPTH = 256
+
 
 def refuse_final_bases(cls: type) -> None:
+    mro = cls.__mro__
     for final in FINAL_LIBRARY_CLASSES:
-        if final in cls.__mro__:
+        if final in mro:
             raise SecurityError(f"{final.__name__} cannot be subclassed in the sandbox")
+    if len(mro) > MAX_CLASS_DEPTH:
+        raise SecurityError(f"classes nest at most {MAX_CLASS_DEPTH} deep in the sandbox")
 
 
 #: id -> class: the running job's classes whose instances the write guard found to take

@@ -266,6 +266,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             ],
         ),
         ("escape_operand_freed_by_its_own_method", ["TypeError", "TypeError", [["a", 5], ["b", 2]]]),
+        ("escape_c_comparison_frees_its_operand", [["str"], True, True, True]),
         (
             "escape_json_default_item_freed",
             [["[[]]", "[[]]", "[[]]", '[{"k": 0}]', '{"when": [2024, 1]}'], []],
@@ -727,3 +728,13 @@ def test_a_failed_class_statement_leaves_no_names_of_its_class_behind(proxies: P
     )
     assert run(code, proxies).reply["result"] == 1
     assert ownership._written_while_built == {}
+
+
+def test_classes_nest_only_so_deep(proxies: Proxies) -> None:
+    """Attack pass 71: the repairs hold a class's subclasses again, without allocating, to
+    a depth of 1000; a deeper chain could have kept an unheld slot. Chains stop at 256."""
+    code = (
+        "C = object\nmade = 0\ntry:\n    for i in range(400):\n        class D(C):\n            pass\n"
+        "        C = D\n        made += 1\nexcept Exception as e:\n    made = [made, type(e).__name__]\nmade"
+    )
+    assert run(code, proxies).reply["result"] == [255, "SecurityError"]
