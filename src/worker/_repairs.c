@@ -1,17 +1,20 @@
 /* Repairs of memory-safety bugs in CPython 3.11's own C code that a program reaches with
- * nothing but its own classes, hooks and bytes (docs/security.md, "The interpreter's C
- * code"). Each is one family: C code keeps a pointer it does not own (a borrowed operand,
- * a field of another object, a buffer) across a call into the program, the program frees
- * what it points to, refills the memory and has a forged object. The membrane cannot see
- * that (the forged object's header names a plain type), so the repair is where the
- * pointer is kept: in the slot of the C type, as upstream fixes such bugs.
+ * nothing but its own classes, hooks and bytes (docs/security.md, "Memory-safety bugs of
+ * CPython itself"). Each is one family: C code keeps a pointer it does not own (a borrowed
+ * operand, a field of another object, a buffer, its own state read before it converts an
+ * argument) across a call into the program, the program frees what it points to, refills
+ * the memory and has a forged object. The membrane cannot see that (the forged object's
+ * header names a plain type), so the repair is where the pointer is kept: in the slot or
+ * method of the C type, as upstream fixes such bugs.
  *
  * apply() makes them all, once per process, in the template before any program class
  * exists (subclasses that exist already are walked; later ones copy the repaired slots).
- * hold_operands(cls) is called for every class of the program's (ownership.UserClasses)
- * and again after any special method of a class is set (type's tp_setattro, repaired
- * here too). Not guards: they run whatever the guard mode, and the service reports them
- * as the layer "interpreter_repairs" (a server without them is not healthy by default). */
+ * Every class holds its operands from type.__new__ on, is held again after any special
+ * method of it is set (type's tp_setattro, repaired here too), and hold_operands(cls) is
+ * called for the program's classes when their statement's hooks first see them
+ * (ownership.UserClasses). Not guards: they run whatever the guard mode, and the service
+ * reports them as the layer "interpreter_repairs" (a server without them is not healthy
+ * by default). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stddef.h>
