@@ -87,6 +87,17 @@ repair_slot(PyTypeObject *type, Py_ssize_t table, Py_ssize_t offset, void *origi
     }
 }
 
+/* The comparison slot of `type` and its six wrapper descriptors (`__lt__`...). */
+static void
+repair_comparison(PyTypeObject *type, richcmpfunc original, richcmpfunc repaired)
+{
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_richcompare), (void *)original, (void *)repaired);
+    const char *comparisons[] = {"__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__"};
+    for (int i = 0; i < 6; i++) {
+        repair_wrapper(type, comparisons[i], (void *)original, (void *)repaired);
+    }
+}
+
 /* Swaps the C function of `type`'s method `name` for `repaired` if it has `flags`. */
 static int
 repair_method(PyTypeObject *type, const char *name, int flags, PyCFunction *original, PyCFunction repaired)
@@ -195,13 +206,8 @@ repair_list_type(PyTypeObject *type)
 {
     repair_slot(type, offsetof(PyTypeObject, tp_as_mapping), offsetof(PyMappingMethods, mp_ass_subscript),
                 (void *)original_list_ass_subscript, (void *)materialized_list_ass_subscript);
-    repair_slot(type, -1, offsetof(PyTypeObject, tp_richcompare), (void *)original_list_richcompare,
-                (void *)held_list_richcompare);
     repair_wrapper(type, "__setitem__", (void *)original_list_ass_subscript, (void *)materialized_list_ass_subscript);
-    const char *comparisons[] = {"__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__"};
-    for (int i = 0; i < 6; i++) {
-        repair_wrapper(type, comparisons[i], (void *)original_list_richcompare, (void *)held_list_richcompare);
-    }
+    repair_comparison(type, original_list_richcompare, held_list_richcompare);
     return 0;
 }
 
@@ -423,13 +429,7 @@ static void release_unless_last(PyObject *operand);
     }                                                                                                                  \
     static int hold_##NAME##_comparison(PyTypeObject *type)                                                            \
     {                                                                                                                  \
-        repair_slot(type, -1, offsetof(PyTypeObject, tp_richcompare), (void *)unheld_##NAME##_comparison,              \
-                    (void *)holding_##NAME##_comparison);                                                              \
-        const char *comparisons[] = {"__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__"};                      \
-        for (int i = 0; i < 6; i++) {                                                                                  \
-            repair_wrapper(type, comparisons[i], (void *)unheld_##NAME##_comparison,                                   \
-                           (void *)holding_##NAME##_comparison);                                                       \
-        }                                                                                                              \
+        repair_comparison(type, unheld_##NAME##_comparison, holding_##NAME##_comparison);                              \
         return 0;                                                                                                      \
     }
 HELD_CONTAINER_RICHCOMPARE(tuple)
@@ -1147,12 +1147,7 @@ repair_context_type(PyTypeObject *type)
 static int
 repair_decimal_type(PyTypeObject *type)
 {
-    repair_slot(type, -1, offsetof(PyTypeObject, tp_richcompare), (void *)original_decimal_richcompare,
-                (void *)richcompare_holding_context);
-    const char *comparisons[] = {"__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__"};
-    for (int i = 0; i < 6; i++) {
-        repair_wrapper(type, comparisons[i], (void *)original_decimal_richcompare, (void *)richcompare_holding_context);
-    }
+    repair_comparison(type, original_decimal_richcompare, richcompare_holding_context);
     return 0;
 }
 
@@ -1698,7 +1693,11 @@ static int
 holding_type_setattro(PyObject *type, PyObject *name, PyObject *value)
 {
     int result = original_type_setattro(type, name, value);
-    if (PyType_Check(type) && hold_in_place((PyTypeObject *)type, 0) < 0) {
+    /* Only a special method's name changes a slot: a class attribute (`Cls.count += 1`)
+     * does not walk the subclasses. */
+    if (PyType_Check(type) && PyUnicode_Check(name) && PyUnicode_GET_LENGTH(name) > 4 &&
+        PyUnicode_READ_CHAR(name, 0) == '_' && PyUnicode_READ_CHAR(name, 1) == '_' &&
+        hold_in_place((PyTypeObject *)type, 0) < 0) {
         return -1;
     }
     return result;
