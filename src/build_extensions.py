@@ -2,7 +2,7 @@
 
     python -m src.build_extensions
 
-- ``worker/_repairs.c``: repairs of memory-safety bugs in the interpreter's C code
+- ``worker/interpreter_repairs/*.c`` (``_repairs``): repairs of memory-safety bugs in the interpreter's C code
   (repairs.py). A security layer ("interpreter_repairs"): without it the service reports
   the layer missing and, by default, refuses to run programs.
 - ``worker/_fastguards.c``: the guards' common cases in C (fastguards.py). A speed-up:
@@ -39,7 +39,12 @@ def build() -> bool:
         print(f"extensions: setuptools is missing; {_WITHOUT}", file=sys.stderr)
         return False
     extensions = [
-        Extension(entry["name"], entry["sources"], extra_compile_args=entry.get("extra-compile-args", []))
+        Extension(
+            entry["name"],
+            entry["sources"],
+            depends=entry.get("depends", []),
+            extra_compile_args=entry.get("extra-compile-args", []),
+        )
         for entry in extension_table()
     ]
     distribution = Distribution({"name": "sandboxed-executor-extensions", "ext_modules": extensions})

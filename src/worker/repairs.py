@@ -1,5 +1,5 @@
 """Repairs of memory-safety bugs in CPython's C code that a program reaches with its own
-classes, hooks and bytes (``_repairs.c`` says each one and why; docs/security.md, "The
+classes, hooks and bytes (``interpreter_repairs/*.c`` say each one and why; docs/security.md, "The
 interpreter's C code", the family).
 
 They are a security layer, not a guard: made in the template before any program class
@@ -19,7 +19,7 @@ except ImportError:  # not built here: the layer is reported missing
 _applied = False
 
 
-#: A Python method for every slot whose calls ``_repairs.c`` holds the operands of:
+#: A Python method for every slot whose calls ``interpreter_repairs/operands.c`` holds the operands of:
 #: typeobject.c installs its generic slot function for each in a class that has it, and
 #: apply() reads them from one such class.
 _HELD_SPECIAL_METHODS = (

@@ -5,7 +5,7 @@
 # object with only __getitem__ releases the sequence when an IndexError ends it, once in the
 # re-entered step and once more in the outer one: the program's object is freed while the
 # program still holds it. Must: a step of either refuses to be re-entered while it runs
-# (RuntimeError, _repairs.c), and ordinary uses of both give CPython's answers.
+# (RuntimeError, repairs' iterators.c), and ordinary uses of both give CPython's answers.
 import functools
 
 outcome = []

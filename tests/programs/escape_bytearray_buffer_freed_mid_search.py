@@ -5,7 +5,7 @@
 # same way (a20), and hex its separator's length (pass 68 a02; memoryview.hex too, whose
 # separator may release the view). Must: every method that does not resize the bytearray
 # (and memoryview's hex, tobytes, cast) holds an export of the buffer for the call
-# (_repairs.c), so the clear or release raises BufferError, and ordinary calls give
+# (repairs' buffers.c), so the clear or release raises BufferError, and ordinary calls give
 # CPython's answers. An item store reads the buffer's address before it converts the index
 # and the value (pass 71: a full escape): it converts them first, so the store lands in
 # the bytearray as it is after the program's __index__.

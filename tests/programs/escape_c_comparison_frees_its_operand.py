@@ -5,7 +5,7 @@
 # and the walk reads the refilled memory as a view (attack pass 71: a full escape; an
 # aware datetime's tzinfo did the same). Must: the comparisons of dict views, deque,
 # datetime, time, SimpleNamespace and mappingproxy hold their operands, and deque's repair
-# takes its snapshot through deque's own iterator (_repairs.c): __contains__ sees only the
+# takes its snapshot through deque's own iterator (repairs' deque.c): __contains__ sees only the
 # view's real keys, and ordinary comparisons answer as CPython does.
 import collections
 

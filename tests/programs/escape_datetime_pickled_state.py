@@ -3,7 +3,7 @@
 # weekday() negative, and ctime() then indexes its static DayNames table out of bounds:
 # it prints another table's string or crashes the worker (attack pass 65: a01, a10; plain
 # CPython 3.13.0 too). Must: a state out of the ordinary constructors' ranges is refused
-# (ValueError: _repairs.c); the ordinary constructors, a valid
+# (ValueError: repairs' datetime_states.c); the ordinary constructors, a valid
 # state and a round trip through copy keep working.
 import copy
 import datetime

@@ -4,8 +4,9 @@
 # put there (attack pass 68: a full escape). And an operation holds the current context by
 # a pointer it does not own while it reads a Fraction's numerator (the program's
 # property), which may setcontext() another one and free it: the operation then writes
-# its status into freed memory. Must: no context is ever freed (_repairs.c), so the
-# signal dicts answer for their context, the operation raises InvalidOperation into the
+# its status into freed memory. Must: a dying context gives the signal dicts still held a
+# word of their own, and comparisons hold the current context (repairs' decimal.c), so the
+# signal dicts keep answering, the operation raises InvalidOperation into the
 # new current context as CPython would, and the program's bytes stay as it made them.
 import decimal
 import fractions

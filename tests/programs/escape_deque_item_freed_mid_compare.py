@@ -5,7 +5,7 @@
 # hands its forged content to the program (attack pass 69: a full escape). count, remove
 # and `in` walk the same way. index also reads its first block before it converts `start`,
 # whose __index__ may empty that block (a second full escape). Must: the four hold the
-# deque's items for the call and index converts its bounds first (_repairs.c), so the
+# deque's items for the call and index converts its bounds first (repairs' deque.c), so the
 # walk sees the items it started with (the program gets what it put there) and ordinary
 # deque searches give CPython's answers.
 import collections

@@ -4,7 +4,7 @@
 # frees the next one mid-format (attack pass 67 a12: a full escape). UnicodeDecodeError's
 # reads a byte of its object field as a bytes object's, whatever the field holds (a list:
 # a byte past the list) and at a negative start. Must: OSError's fields are held for the
-# call and UnicodeDecodeError's object and start are checked (_repairs.c): a Python answer
+# call and UnicodeDecodeError's object and start are checked (repairs' exceptions.c): a Python answer
 # or a Python error, and CPython's strings for ordinary exceptions.
 outcome = []
 

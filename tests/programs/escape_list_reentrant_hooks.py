@@ -5,7 +5,7 @@
 #     iterator empties the list, and the store writes past the new array (gh-120384).
 # Attack pass 65 turned both into full escapes (its programs a05, a07) on the 3.11
 # interpreter. Must: as with the 2024 fixes, which the sandbox puts into 3.11's list
-# (_repairs.c), (1) gives a Python answer with no use of freed
+# (repairs' lists.c), (1) gives a Python answer with no use of freed
 # memory and (2) raises ValueError; never a crash.
 outcome = []
 

@@ -4,7 +4,7 @@
 # returns NotImplemented, and the interpreter hands the freed count to int's slot (attack
 # pass 67 a13). The same shape serves any C caller of a comparison or an operator.
 # Must: the program's special methods hold their operands for the call and keep one the
-# call left with no other owner (_repairs.c), also for methods a library sets on the class
+# call left with no other owner (repairs' operands.c), also for methods a library sets on the class
 # afterwards (functools.total_ordering): a Python TypeError, never a crash.
 import collections
 import functools

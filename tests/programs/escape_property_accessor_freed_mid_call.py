@@ -3,7 +3,7 @@
 # abc.abstractproperty) can re-run property.__init__ on the live descriptor from inside
 # the call: the accessor (a partial over a list's bound method) is freed, and the list
 # method goes on writing into freed memory. Attack pass 67 made the getter route a full
-# escape (a11, a11b). Must: every accessor is held for its call (_repairs.c), so each route
+# escape (a11, a11b). Must: every accessor is held for its call (repairs' descriptors.c), so each route
 # runs to its end with CPython's answers: no crash, no forged object.
 import abc
 import functools

@@ -1,4 +1,4 @@
-"""The repairs of the interpreter's C code (worker/_repairs.c): what they leave to
+"""The repairs of the interpreter's C code (worker/interpreter_repairs/): what they leave to
 ordinary code is exactly CPython's answers. The routes they close are escape programs
 (tests/programs/escape_*.py, run by test_escapes.py and, in real workers, test_pool.py)."""
 

@@ -1,0 +1,119 @@
+#include "repairs.h"
+
+/* property: `property_descr_get` calls its getter (`property_descr_set` its setter or
+ * deleter) by the pointer in the descriptor, unowned, and the call may re-run
+ * `property.__init__` on the live descriptor (a subclass of the program's, or
+ * abc.abstractproperty), which frees the accessor while it runs (attack pass 67: a full
+ * escape through a bound method whose list is freed mid-extend). Here the descriptor and
+ * its accessors are held for the call. */
+typedef struct {
+    PyObject_HEAD PyObject *prop_get;
+    PyObject *prop_set;
+    PyObject *prop_del;
+} PropertyHead; /* the leading fields of descrobject.c's propertyobject */
+
+static descrgetfunc original_property_get = NULL;
+static descrsetfunc original_property_set = NULL;
+
+static PyObject *
+held_property_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    PropertyHead *property = (PropertyHead *)self;
+    PyObject *getter = Py_XNewRef(property->prop_get);
+    Py_INCREF(self);
+    PyObject *result = original_property_get(self, obj, type);
+    Py_DECREF(self);
+    Py_XDECREF(getter);
+    return result;
+}
+
+static int
+held_property_set(PyObject *self, PyObject *obj, PyObject *value)
+{
+    PropertyHead *property = (PropertyHead *)self;
+    PyObject *setter = Py_XNewRef(property->prop_set), *deleter = Py_XNewRef(property->prop_del);
+    Py_INCREF(self);
+    int result = original_property_set(self, obj, value);
+    Py_DECREF(self);
+    Py_XDECREF(setter);
+    Py_XDECREF(deleter);
+    return result;
+}
+
+static int
+repair_property_type(PyTypeObject *type)
+{
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_descr_get), (void *)original_property_get,
+                (void *)held_property_get);
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_descr_set), (void *)original_property_set,
+                (void *)held_property_set);
+    repair_wrapper(type, "__get__", (void *)original_property_get, (void *)held_property_get);
+    repair_wrapper(type, "__set__", (void *)original_property_set, (void *)held_property_set);
+    repair_wrapper(type, "__delete__", (void *)original_property_set, (void *)held_property_set);
+    return 0;
+}
+
+/* staticmethod's call and classmethod's __get__ use the callable they wrap by the pointer
+ * in the object, and `staticmethod.__init__` re-run on the live object from inside the
+ * call frees it (pass 69: property's route again, a full escape). Held for the call. */
+typedef struct {
+    PyObject_HEAD PyObject *callable;
+} WrapperHead; /* funcobject.c's staticmethod and classmethod */
+
+static ternaryfunc original_staticmethod_call = NULL;
+static descrgetfunc original_classmethod_get = NULL;
+
+static PyObject *
+held_staticmethod_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    PyObject *callable = Py_XNewRef(((WrapperHead *)self)->callable);
+    Py_INCREF(self);
+    PyObject *result = original_staticmethod_call(self, args, kwargs);
+    Py_DECREF(self);
+    Py_XDECREF(callable);
+    return result;
+}
+
+static PyObject *
+held_classmethod_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    PyObject *callable = Py_XNewRef(((WrapperHead *)self)->callable);
+    Py_INCREF(self);
+    PyObject *result = original_classmethod_get(self, obj, type);
+    Py_DECREF(self);
+    Py_XDECREF(callable);
+    return result;
+}
+
+static int
+repair_staticmethod_type(PyTypeObject *type)
+{
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_call), (void *)original_staticmethod_call,
+                (void *)held_staticmethod_call);
+    repair_wrapper(type, "__call__", (void *)original_staticmethod_call, (void *)held_staticmethod_call);
+    return 0;
+}
+
+static int
+repair_classmethod_type(PyTypeObject *type)
+{
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_descr_get), (void *)original_classmethod_get,
+                (void *)held_classmethod_get);
+    repair_wrapper(type, "__get__", (void *)original_classmethod_get, (void *)held_classmethod_get);
+    return 0;
+}
+
+int
+repair_descriptors(void)
+{
+    original_property_get = PyProperty_Type.tp_descr_get;
+    original_property_set = PyProperty_Type.tp_descr_set;
+    original_staticmethod_call = PyStaticMethod_Type.tp_call;
+    original_classmethod_get = PyClassMethod_Type.tp_descr_get;
+    if (walk_subclasses(&PyProperty_Type, repair_property_type) < 0 ||
+        walk_subclasses(&PyStaticMethod_Type, repair_staticmethod_type) < 0 ||
+        walk_subclasses(&PyClassMethod_Type, repair_classmethod_type) < 0) {
+        return -1;
+    }
+    return 0;
+}

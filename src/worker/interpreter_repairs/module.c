@@ -1,0 +1,91 @@
+/* Repairs of memory-safety bugs in CPython 3.11's own C code that a program reaches with
+ * nothing but its own classes, hooks and bytes (docs/security.md, "Memory-safety bugs of
+ * CPython itself"). Each is one family: C code keeps a pointer it does not own (a borrowed
+ * operand, a field of another object, a buffer, its own state read before it converts an
+ * argument) across a call into the program, the program frees what it points to, refills
+ * the memory and has a forged object. The membrane cannot see that (the forged object's
+ * header names a plain type), so the repair is where the pointer is kept: in the slot or
+ * method of the C type, as upstream fixes such bugs. One file per family (repairs.h lists
+ * them); this one is the module.
+ *
+ * apply() makes them all, once per process, in the template before any program class
+ * exists (subclasses that exist already are walked; later ones copy the repaired slots).
+ * Every class holds its operands from type.__new__ on, is held again after any special
+ * method of it is set (type's tp_setattro, repaired too: operands.c), and hold_operands(cls) is
+ * called for the program's classes when their statement's hooks first see them
+ * (ownership.UserClasses). Not guards: they run whatever the guard mode, and the service
+ * reports them as the layer "interpreter_repairs" (a server without them is not healthy
+ * by default). */
+#include "repairs.h"
+
+/* apply(reference, getattribute_only): every repair, once per process (False if made
+ * already); the two classes are operands.c's hold_class_operands(). */
+static PyObject *
+apply(PyObject *module, PyObject *args)
+{
+    PyObject *reference, *getattribute_only;
+    if (!PyArg_ParseTuple(args, "OO", &reference, &getattribute_only)) {
+        return NULL;
+    }
+    if (class_operands_applied()) {
+        Py_RETURN_FALSE;
+    }
+    /* The list repair before the comparisons: list's repaired comparison is held in turn.
+     * The class operands last: every class that exists then, the repaired ones too. */
+    if (repair_iterators() < 0 || repair_list_reentrancy() < 0 || check_datetime_states() < 0 ||
+        repair_bytearray() < 0 || repair_decimal() < 0 || repair_deque() < 0 || hold_container_comparisons() < 0 ||
+        repair_descriptors() < 0 || repair_exceptions() < 0 || hold_class_operands(reference, getattribute_only) < 0) {
+        return NULL;
+    }
+    Py_RETURN_TRUE;
+}
+
+static PyObject *
+hold_operands(PyObject *module, PyObject *type)
+{
+    if (!PyType_Check(type)) {
+        PyErr_SetString(PyExc_TypeError, "hold_operands() takes a class");
+        return NULL;
+    }
+    if (!class_operands_applied()) {
+        PyErr_SetString(PyExc_RuntimeError, "hold_operands() before apply()");
+        return NULL;
+    }
+    if (hold_type_operands((PyTypeObject *)type) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* operands_held(cls): whether every slot of cls that runs a Python special method holds
+ * its operands (tests; a class with no such slot holds none and answers False). */
+static PyObject *
+operands_held(PyObject *module, PyObject *type)
+{
+    if (!PyType_Check(type)) {
+        PyErr_SetString(PyExc_TypeError, "operands_held() takes a class");
+        return NULL;
+    }
+    return PyBool_FromLong(type_operands_held((PyTypeObject *)type));
+}
+
+static PyMethodDef module_methods[] = {
+    {"apply", apply, METH_VARARGS, "apply(reference, getattribute_only): every repair, once per process"},
+    {"hold_operands", hold_operands, METH_O, "hold_operands(cls): the program's class holds its operands"},
+    {"operands_held", operands_held, METH_O, "operands_held(cls): whether it does (tests)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef repairs_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "src.worker._repairs",
+    .m_doc = "Repairs of memory-safety bugs in the interpreter's C code (see repairs.py).",
+    .m_size = 0,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__repairs(void)
+{
+    return PyModuleDef_Init(&repairs_module);
+}

@@ -1,0 +1,37 @@
+/* The interpreter repairs (module.c says what they are): the helpers every family uses
+ * (common.c) and each family's entry point, which module.c's apply() calls once, in the
+ * template, before any program class exists. */
+#ifndef SANDBOX_INTERPRETER_REPAIRS_H
+#define SANDBOX_INTERPRETER_REPAIRS_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>
+
+/* common.c */
+int walk_subclasses(PyTypeObject *base, int (*visit)(PyTypeObject *));
+void repair_wrapper(PyTypeObject *type, const char *name, void *original, void *repaired);
+void repair_slot(PyTypeObject *type, Py_ssize_t table, Py_ssize_t offset, void *original, void *repaired);
+void repair_comparison(PyTypeObject *type, richcmpfunc original, richcmpfunc repaired);
+int repair_method(PyTypeObject *type, const char *name, int flags, PyCFunction *original, PyCFunction repaired);
+PyTypeObject *imported_type(const char *module_name, const char *name);
+void release_unless_last(PyObject *operand);
+
+/* One entry point per family, each in its own file. */
+int repair_list_reentrancy(void);     /* lists.c */
+int check_datetime_states(void);      /* datetime_states.c */
+int repair_descriptors(void);         /* descriptors.c: property, staticmethod, classmethod */
+int hold_container_comparisons(void); /* comparisons.c: after repair_list_reentrancy */
+int repair_deque(void);               /* deque.c */
+int repair_iterators(void);           /* iterators.c */
+int repair_exceptions(void);          /* exceptions.c */
+int repair_bytearray(void);           /* buffers.c: bytearray and memoryview */
+int repair_decimal(void);             /* decimal.c */
+
+/* operands.c: the program's classes hold their operands */
+int hold_class_operands(PyObject *reference, PyObject *getattribute_only);
+int class_operands_applied(void);
+int hold_type_operands(PyTypeObject *type);
+int type_operands_held(PyTypeObject *type);
+
+#endif
