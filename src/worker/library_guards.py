@@ -2146,6 +2146,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         # imported here, before the register guard, as the template's own import.
         importlib.import_module("importlib.resources")
     guard_abc_register()  # after the imports above, which register their own classes
+    repairs.hold_new_types()  # the C types of the modules imported above
     REPLACED_ORIGINALS.extend(_installed_private_helpers())
     _forget_the_originals(attrs_by_name)
     for attrs in attrs_by_name.values():

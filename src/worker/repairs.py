@@ -60,6 +60,14 @@ def apply() -> bool:
     return True
 
 
+def hold_new_types() -> None:
+    """The repairs that cover every type (the C types' repr and str), for the types made
+    since apply(): the C types of the modules imported after it. The template calls it
+    once everything it imports is imported; nothing where the repairs are not applied."""
+    if _applied:
+        _repairs.hold_new_types()
+
+
 def applied() -> bool:
     return _applied
 
@@ -77,3 +85,9 @@ def operands_held(cls: type) -> bool:
     """Whether every slot of ``cls`` that runs a Python special method holds its operands
     (tests)."""
     return _repairs is not None and bool(_repairs.operands_held(cls))
+
+
+def formatting_held(cls: type) -> bool:
+    """Whether ``cls``'s repr and str hold the object for the call (tests): C types' own
+    slots by the repairs, the program's classes' by their held operands."""
+    return _repairs is not None and bool(_repairs.formatting_held(cls))

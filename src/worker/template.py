@@ -132,6 +132,7 @@ def main(control_fd: int, runner: child.Runner | None = None) -> None:
         importlib.import_module(name)
     rehearsal, _ = compile_program(_REHEARSAL)  # also pulls in the compiler's lazy imports
     kit = child.prepare(proxies, allowed, rehearsal, confinement, runner)
+    repairs.hold_new_types()  # the C types of everything imported since build_proxies
     clear_library_caches()  # last, after everything that could fill them
     gc.collect()
     gc.freeze()  # keep forked workers from touching (and copying) the template's heap

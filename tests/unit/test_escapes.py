@@ -287,6 +287,33 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             "escape_decimal_context_freed_under_its_users",
             [[True, True, False], [0, True], "InvalidOperation", 0, "0.142857", "59.97"],
         ),
+        (
+            "escape_bytearray_init_moved_start",
+            [
+                [72, True, True],
+                ["third", "b'BB'"],
+                ["b'ABCDE'", "b'\\x00\\x00\\x00'", "b'h\\xc3\\xa9'", "b'\\x01\\x02'", "b'mv'"],
+                ["ValueError", "byte must be in range(0, 256)"],
+                ["TypeError", "'str' object cannot be interpreted as an integer"],
+                ["TypeError", "cannot convert 'float' object to bytearray"],
+            ],
+        ),
+        (
+            "escape_c_repr_of_a_freed_item",
+            [
+                ["[slice(start, ", 324, True],
+                326,
+                335,
+                [
+                    "[1, 'a', (2, None), {3: [4]}, slice(1, 2, 3)]",
+                    "'k'",
+                    "ValueError('v', 1)",
+                    "{1, 2}",
+                    "range(0, 3)",
+                    "[1.5]",
+                ],
+            ],
+        ),
         ("escape_csv_reader_reentered", [["ValueError"] * 2, [["a", "b,c"], ["1", "2"]], [{"x": "1", "y": "2"}]]),
         ("escape_holder_judged_through_itself", [["a", "b"], 0.8, {"a": 1}, '"{1, 2}"', "[1, 2]\n"]),
         ("escape_a_class_the_sandbox_lost", [["SecurityError", False], 0, ["a", "b"], "store", ["store", "store"]]),

@@ -4,7 +4,10 @@ ordinary code is exactly CPython's answers. The routes they close are escape pro
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import datetime
+import decimal
 import fractions
 import functools
 import itertools
@@ -12,6 +15,7 @@ import operator
 import os
 import subprocess
 import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -373,3 +377,103 @@ def test_the_repaired_list_answers_as_cpython_does() -> None:
 def _assigned(target: list[object], where: slice, value: object) -> list[object]:
     target[where] = target if value is None else value  # type: ignore[call-overload]
     return target
+
+
+def _all_classes() -> list[type]:
+    seen: dict[int, type] = {}
+    pending: list[type] = [object]
+    while pending:
+        cls = pending.pop()
+        if id(cls) not in seen:
+            seen[id(cls)] = cls
+            pending.extend(type.__subclasses__(cls))
+    return list(seen.values())
+
+
+def test_every_repr_and_str_holds_its_object() -> None:
+    """C code lends objects it does not own to repr() and str() (a list's items, an
+    exception's args): every class's repr and str hold their object for the call, the C
+    types' (those of modules imported after the repairs were made too, once the template
+    has imported everything) and the classes made after."""
+
+    class Later(dict):  # type: ignore[type-arg]
+        pass
+
+    class LaterError(KeyError):
+        def __str__(self) -> str:
+            return "mine"
+
+    repairs.hold_new_types()  # as the template does once its imports are done
+    unheld = [cls.__qualname__ for cls in _all_classes() if not repairs.formatting_held(cls)]
+    assert unheld == []
+    assert repairs.formatting_held(Later)
+    assert repairs.formatting_held(LaterError)
+
+
+def _formatted() -> list[str]:
+    """repr() and str() of the interpreter's C types, and bytearray's inits, as text."""
+
+    class Sub(list):  # type: ignore[type-arg]
+        pass
+
+    class Named:
+        def __repr__(self) -> str:
+            return "Named()"
+
+    values: list[object] = [
+        [1, "a", (2, None), {3: [4]}, slice(1, Named(), 3), Sub([5])],
+        {1: Named(), "k": {2, 3}},
+        frozenset({4}),
+        collections.deque([Named(), 1], maxlen=5),
+        collections.OrderedDict(a=1),
+        collections.defaultdict(list, {1: [2]}),
+        collections.Counter("aab"),
+        types.SimpleNamespace(x=Named()),
+        {"a": 1}.keys(),
+        {"a": 1}.items(),
+        types.MappingProxyType({"m": Named()}),
+        functools.partial(max, 1, key=abs),
+        KeyError(Named()),
+        ValueError("v", Named()),
+        OSError(2, "gone"),
+        datetime.datetime(2024, 2, 29, 12, 30),
+        datetime.timedelta(days=1, seconds=5),
+        decimal.Decimal("1.10"),
+        fractions.Fraction(3, 4),
+        range(1, 9, 2),
+        1.5,
+        3 + 4j,
+        b"\x00b",
+        bytearray(b"ba"),
+        None,
+        NotImplemented,
+        Ellipsis,
+        int,
+    ]
+    text = [f"{value!r} | {value!s}" for value in values]
+
+    class Size:
+        def __index__(self) -> int:
+            return 3
+
+    sources: list[object] = [range(65, 70), iter([1, 2]), Size(), "hé", b"ab", memoryview(b"mv"), [256], ["a"], 3.5, -1]
+    for source in sources:
+        try:
+            made = bytearray(source, "utf-8") if isinstance(source, str) else bytearray(source)  # type: ignore[call-overload]
+            text.append(repr(made))
+        except (TypeError, ValueError) as e:
+            text.append(f"{type(e).__name__}: {e}")
+    return text
+
+
+def test_held_reprs_and_bytearray_inits_answer_as_cpython_does() -> None:
+    """The same reprs, strs and inits, here and in an interpreter without the repairs."""
+    unrepaired = subprocess.run(
+        [sys.executable, "-c", "from tests.unit.test_repairs import _formatted; print(repr(_formatted()))"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert repr(_formatted()) == unrepaired.stdout.strip()

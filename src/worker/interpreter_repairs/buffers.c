@@ -175,11 +175,15 @@ as_int_first(PyObject *value)
     return PyNumber_Index(value);
 }
 
+static void keep_start_at_buffer(PyObject *self); /* with bytearray.__init__, below */
+
 static int
 converting_bytearray_ass_subscript(PyObject *self, PyObject *index, PyObject *value)
 {
     if (PySlice_Check(index)) {
-        return original_bytearray_ass_subscript(self, index, value);
+        int result = original_bytearray_ass_subscript(self, index, value);
+        keep_start_at_buffer(self);
+        return result;
     }
     PyObject *converted_index = as_int_first(index);
     if (converted_index == NULL) {
@@ -208,9 +212,62 @@ converting_bytearray_ass_item(PyObject *self, Py_ssize_t index, PyObject *value)
     return result;
 }
 
+/* `bytearray.__init__(iterable)` empties the bytearray, then appends each item the
+ * program's iterator gives (converting it with the item's `__index__`) on a fast path that
+ * checks the size against the allocation counted from the buffer's start, not from its
+ * logical start: a `del self[:k]` from the iterator (the bytearray is in hand: the
+ * program's subclass passed it on) moves the logical start k bytes on without
+ * reallocating, and each later item is written up to k bytes past the buffer (attack pass
+ * 72: a full escape). Only a slice store or deletion moves the logical start: while the
+ * bytearray's own init runs, such a store moves the bytes back to the buffer's start
+ * (as a reallocation would), so the init's check holds; its answers are CPython's. */
+#define MAX_RUNNING_INITS 64
+static PyObject *running_inits[MAX_RUNNING_INITS];
+static int running_init_count = 0;
+static initproc original_bytearray_init = NULL;
+
+static int
+init_is_running(PyObject *self)
+{
+    for (int i = 0; i < running_init_count; i++) {
+        if (running_inits[i] == self) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void
+keep_start_at_buffer(PyObject *self)
+{
+    PyByteArrayObject *array = (PyByteArrayObject *)self;
+    if (array->ob_start != array->ob_bytes && array->ob_bytes != NULL && init_is_running(self)) {
+        memmove(array->ob_bytes, array->ob_start, Py_SIZE(self) + 1); /* with its trailing NUL */
+        array->ob_start = array->ob_bytes;
+    }
+}
+
+static int
+init_keeping_start(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    if (running_init_count >= MAX_RUNNING_INITS) {
+        PyErr_SetString(PyExc_RecursionError, "too many bytearray inits inside one another");
+        return -1;
+    }
+    Py_INCREF(self);
+    running_inits[running_init_count++] = self;
+    int result = original_bytearray_init(self, args, kwds);
+    running_init_count--;
+    Py_DECREF(self);
+    return result;
+}
+
 static int
 repair_bytearray_type(PyTypeObject *type)
 {
+    repair_slot(type, -1, offsetof(PyTypeObject, tp_init), (void *)original_bytearray_init,
+                (void *)init_keeping_start);
+    repair_wrapper(type, "__init__", (void *)original_bytearray_init, (void *)init_keeping_start);
     repair_slot(type, offsetof(PyTypeObject, tp_as_mapping), offsetof(PyMappingMethods, mp_ass_subscript),
                 (void *)original_bytearray_ass_subscript, (void *)converting_bytearray_ass_subscript);
     repair_slot(type, offsetof(PyTypeObject, tp_as_sequence), offsetof(PySequenceMethods, sq_ass_item),
@@ -232,6 +289,7 @@ repair_bytearray_type(PyTypeObject *type)
 int
 repair_bytearray(void)
 {
+    original_bytearray_init = PyByteArray_Type.tp_init;
     original_bytearray_contains = PyByteArray_Type.tp_as_sequence->sq_contains;
     original_bytearray_remainder = PyByteArray_Type.tp_as_number->nb_remainder;
     original_bytearray_ass_subscript = PyByteArray_Type.tp_as_mapping->mp_ass_subscript;

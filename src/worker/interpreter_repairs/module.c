@@ -31,10 +31,12 @@ apply(PyObject *module, PyObject *args)
         Py_RETURN_FALSE;
     }
     /* The list repair before the comparisons: list's repaired comparison is held in turn.
-     * The class operands last: every class that exists then, the repaired ones too. */
+     * The class operands then: every class that exists, the repaired ones too; and the C
+     * reprs last, which leave the slots that run Python methods to the operands. */
     if (repair_iterators() < 0 || repair_list_reentrancy() < 0 || check_datetime_states() < 0 ||
         repair_bytearray() < 0 || repair_decimal() < 0 || repair_deque() < 0 || hold_container_comparisons() < 0 ||
-        repair_descriptors() < 0 || repair_exceptions() < 0 || hold_class_operands(reference, getattribute_only) < 0) {
+        repair_descriptors() < 0 || repair_exceptions() < 0 || hold_class_operands(reference, getattribute_only) < 0 ||
+        hold_c_formatting() < 0) {
         return NULL;
     }
     Py_RETURN_TRUE;
@@ -69,10 +71,38 @@ operands_held(PyObject *module, PyObject *type)
     return PyBool_FromLong(type_operands_held((PyTypeObject *)type));
 }
 
+/* hold_new_types(): the repairs that cover every type that exists, made again for the types
+ * made since apply() (the C types of modules imported after it); idempotent. */
+static PyObject *
+hold_new_types(PyObject *module, PyObject *unused)
+{
+    if (!class_operands_applied()) {
+        PyErr_SetString(PyExc_RuntimeError, "hold_new_types() before apply()");
+        return NULL;
+    }
+    if (hold_c_formatting() < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* formatting_held(cls): whether cls's repr and str hold their object (tests). */
+static PyObject *
+formatting_held(PyObject *module, PyObject *type)
+{
+    if (!PyType_Check(type)) {
+        PyErr_SetString(PyExc_TypeError, "formatting_held() takes a class");
+        return NULL;
+    }
+    return PyBool_FromLong(type_formatting_held((PyTypeObject *)type));
+}
+
 static PyMethodDef module_methods[] = {
     {"apply", apply, METH_VARARGS, "apply(reference, getattribute_only): every repair, once per process"},
     {"hold_operands", hold_operands, METH_O, "hold_operands(cls): the program's class holds its operands"},
     {"operands_held", operands_held, METH_O, "operands_held(cls): whether it does (tests)"},
+    {"hold_new_types", hold_new_types, METH_NOARGS, "hold_new_types(): the repairs, for types made since apply()"},
+    {"formatting_held", formatting_held, METH_O, "formatting_held(cls): whether its repr and str hold it (tests)"},
     {NULL, NULL, 0, NULL},
 };
 

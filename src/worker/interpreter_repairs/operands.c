@@ -513,6 +513,19 @@ repair_type_setattro(PyTypeObject *type)
     return 0;
 }
 
+/* Whether `function` is a slot function that runs a Python special method: the generic one
+ * typeobject.c installs, or its held replacement. */
+int
+runs_python_method(void *function)
+{
+    for (int i = 0; i < HELD_SLOT_COUNT; i++) {
+        if (function == *held_slots[i].original || function == held_slots[i].held) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int
 class_operands_applied(void)
 {

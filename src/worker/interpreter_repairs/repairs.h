@@ -33,5 +33,10 @@ int hold_class_operands(PyObject *reference, PyObject *getattribute_only);
 int class_operands_applied(void);
 int hold_type_operands(PyTypeObject *type);
 int type_operands_held(PyTypeObject *type);
+int runs_python_method(void *function);
+
+/* formatting.c: after operands.c, whose slots it leaves to them */
+int hold_c_formatting(void);
+int type_formatting_held(PyTypeObject *type);
 
 #endif
