@@ -66,7 +66,7 @@ from .fastguards import plain_throughout_check
 from .formatting import wrap_format
 from .proxies import TABLE_TYPES, ModuleProxy, TableCopies
 from .refusal import SecurityError
-from .stand_ins import stand_in
+from .stand_ins import STANDS_FOR, stand_in
 
 #: What each UnboundMethod and ClosureCell holds, by the object (weakly): not in slots,
 #: which object.__setattr__ could rewrite (a dataclass __init__ run on a foreign self did).
@@ -1164,6 +1164,11 @@ class Membrane:
         return verdict
 
     def _judge_class(self, cls: type) -> object:
+        if cls in STANDS_FOR:
+            # A stand-in the sandbox made (inert: it refuses calls and subclasses) passes as
+            # it is, every time: judged as a class again it would be replaced by a stand-in
+            # of itself, a new class per crossing, kept for the job (attack pass 74).
+            return cls
         if issubclass(cls, builtins.type):
             return self._sandbox_type  # the real type or a metaclass: builds classes from dicts
         mro = builtins.type.__dict__["__mro__"].__get__(cls)

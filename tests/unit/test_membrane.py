@@ -124,6 +124,31 @@ SIBLINGS = [
 ]
 
 
+def test_a_stand_in_passes_the_membrane_unchanged(proxies: Proxies) -> None:
+    """The class the membrane hands out in place of an internal library class (or of the
+    module proxies' class) is the same object every time it crosses again: a registry of
+    types read and written back, a comprehension over them and isinstance keep working,
+    and crossing in a loop leaves nothing behind (pass 74: a new stand-in per crossing
+    filled the memory limit)."""
+    code = (
+        "import collections, json, typing\n"
+        "kind = type(collections.OrderedDict().keys())\n"
+        "first = kind\n"
+        "registry = {'alias': type(typing.List[int])}\n"
+        "for i in range(2000):\n"
+        "    kind = [kind][0]\n"
+        "    registry['alias'] = registry['alias']\n"
+        "proxy_kind = type(json)\n"
+        "[kind is first, isinstance(typing.Dict[str, int], registry['alias']),\n"
+        " [k.__name__ for k in [kind, registry['alias'], proxy_kind]], [proxy_kind][0] is proxy_kind]"
+    )
+    expected = [True, True, ["_OrderedDictKeysView", "_GenericAlias", "ModuleProxy"], True]
+    assert run(code, proxies).result == expected
+    verdicts = len(membrane.MEMBRANE._class_verdicts)  # the first run judged each class once
+    assert run(code, proxies).result == expected
+    assert len(membrane.MEMBRANE._class_verdicts) - verdicts < 10
+
+
 @pytest.mark.parametrize(("code", "expected"), SIBLINGS)
 def test_the_ordinary_sibling_of_a_finding_works(proxies: Proxies, code: str, expected: Any) -> None:
     assert run(code, proxies).result == expected
