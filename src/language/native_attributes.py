@@ -132,34 +132,41 @@ def _mangled(name: str) -> bool:
     return name.startswith("__") and not name.endswith("__")
 
 
+def _compiled_name(name: str, cls: str | None) -> str:
+    """``name`` as the compiler spells it inside the class ``cls`` (the innermost one around
+    it, or None): a private name ``__p`` becomes ``_C__p``."""
+    owner = (cls or "").lstrip("_")
+    return f"_{owner}{name}" if owner and _mangled(name) else name
+
+
 def rebound_parameters(tree: ast.AST) -> dict[int, set[str]]:
     """For each function of ``tree`` (by id), its parameters that something in its body binds
     anywhere, nested scopes included: one pass, however deep functions nest (a binding
     marks the functions it is in that have such a parameter, innermost first, and stops
-    at one already marked: the ones outside it were marked with it)."""
+    at one already marked: the ones outside it were marked with it). Names are matched as
+    the compiler spells them (``__p`` inside class C is ``_C__p``, whichever way the source
+    spells it), so each binding costs one lookup, however many names the program has."""
     rebound: dict[int, set[str]] = {}
-    enclosing: dict[str, list[ast.AST]] = {}  # parameter name -> functions having it, innermost last
-    pending: list[tuple[ast.AST, bool]] = [(tree, False)]
+    # compiled parameter name -> (function having it, its spelling there), innermost last
+    enclosing: dict[str, list[tuple[ast.AST, str]]] = {}
+    # (node, leaving it, the innermost class around it)
+    pending: list[tuple[ast.AST, bool, str | None]] = [(tree, False, None)]
     while pending:
-        node, leaving = pending.pop()
+        node, leaving, cls = pending.pop()
         if leaving:
             for name in _parameter_names(node):  # type: ignore[arg-type]
-                enclosing[name].pop()
+                enclosing[_compiled_name(name, cls)].pop()
             continue
         for bound in _names_bound_by(node):
-            # Inside a class the compiler mangles ``__p`` into ``_C__p``: a binding spelt
-            # either way may rebind a parameter spelt the other way.
-            names = [bound, *(p for p in enclosing if _mangled(bound) and p.endswith(bound) and p != bound)]
-            for name in names:
-                for function in reversed(enclosing.get(name, ())):
-                    marked = rebound.setdefault(id(function), set())
-                    if name in marked:
-                        break
-                    marked.add(name)
+            for function, spelling in reversed(enclosing.get(_compiled_name(bound, cls), ())):
+                marked = rebound.setdefault(id(function), set())
+                if spelling in marked:
+                    break
+                marked.add(spelling)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            pending.append((node, True))
+            pending.append((node, True, cls))
             for name in _parameter_names(node):
-                enclosing.setdefault(name, []).append(node)
+                enclosing.setdefault(_compiled_name(name, cls), []).append((node, name))
             arguments = node.args
             # Its annotations too: an assignment expression there binds in the enclosing
             # scope (counted here for this function as well, which only costs a branch).
@@ -182,9 +189,14 @@ def rebound_parameters(tree: ast.AST) -> dict[int, set[str]]:
                 *annotations,
                 node.returns,
             ]
-            pending.extend((child, False) for child in inside if child is not None)
+            pending.extend((child, False, cls) for child in inside if child is not None)
+        elif isinstance(node, ast.ClassDef):
+            # Its body is compiled inside it; its decorators, bases and keywords outside.
+            pending.extend((child, False, node.name) for child in node.body)
+            outside = [*node.decorator_list, *node.bases, *node.keywords]
+            pending.extend((child, False, cls) for child in outside)
         else:
-            pending.extend((child, False) for child in ast.iter_child_nodes(node))
+            pending.extend((child, False, cls) for child in ast.iter_child_nodes(node))
     return rebound
 
 
