@@ -58,7 +58,14 @@ from .guards import (
     sanitize_match_args,
     type_of,
 )
-from .membrane import UnboundMethod, admit, instances_still_made, register_holder, unbound_through_class
+from .membrane import (
+    UnboundMethod,
+    admit,
+    instances_still_made,
+    register_holder,
+    register_private_copy,
+    unbound_through_class,
+)
 from .ownership import is_user_class
 from .proxies import ModuleProxy, link_proxies, public_attrs
 from .refusal import SecurityError
@@ -459,6 +466,7 @@ def pure_ordered_dict() -> type:
     # The methods' globals: __eq__ asks isinstance(other, OrderedDict) (order matters only
     # between two of them), __reduce__ reads vars(OrderedDict()): the class offered.
     module.OrderedDict = offered  # type: ignore[attr-defined]
+    register_private_copy(vars(module), "OrderedDict.")  # its other functions are not offered
     return offered
 
 

@@ -1280,7 +1280,9 @@ class Membrane:
             # classes (bound to an instance the program holds) and the closures its offered
             # functions make (a decorator's), never a module-level helper.
             return id(function) in self._offered_ids or "." in function.__qualname__
-        # Not a module's: code generated for the program (namedtuple's __new__).
+        copy = PRIVATE_MODULE_COPIES.get(id(scope))
+        if copy is not None:
+            return str(function.__qualname__).startswith(copy[1])
         if id(scope) in self._function_globals:
             # A library's: judged once for its code and its module, which is all the verdict
             # depends on. Not by the function itself: a closure a library makes per call
@@ -1288,6 +1290,7 @@ class Membrane:
             self._approved_code.add((function.__code__, id(scope)))
             return True
         if not self._is_module_dict(scope):
+            # Not a module's: code generated for the program (namedtuple's __new__).
             if not _collecting_classes[0]:
                 APPROVED_FUNCTIONS.add(function)
                 self._generated.append(function)  # dropped at the next release
@@ -1549,6 +1552,18 @@ class Membrane:
 _SANDBOX_PACKAGE = __name__.partition(".")[0] + "."
 #: Modules of this package whose functions the program may hold (see configure).
 SANDBOX_FUNCTION_MODULES = ("formatting", "printing", "crossing")
+#: Copies of library modules the sandbox loads for itself, outside sys.modules (the pure
+#: OrderedDict's collections): by the id of the copy's namespace, the namespace (held, so
+#: the id stays its own) and the qualified-name prefix of the functions it offers. Any
+#: other function of such a copy (its namedtuple, unguarded) is refused, where a namespace
+#: of no module would pass as code generated for the program (attack pass 74, P1).
+PRIVATE_MODULE_COPIES: dict[int, tuple[dict[str, Any], str]] = {}
+
+
+def register_private_copy(namespace: dict[str, Any], offered_prefix: str) -> None:
+    PRIVATE_MODULE_COPIES[id(namespace)] = (namespace, offered_prefix)
+
+
 #: How a library callable is offered so that it admits its arguments and its result
 #: (crossing.crossing, which registers itself: it is built on this module's admit).
 _cross: Callable[[Any], Any] | None = None

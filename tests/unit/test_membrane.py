@@ -149,6 +149,21 @@ def test_a_stand_in_passes_the_membrane_unchanged(proxies: Proxies) -> None:
     assert len(membrane.MEMBRANE._class_verdicts) - verdicts < 10
 
 
+def test_a_private_copy_of_a_module_offers_only_what_it_was_loaded_for(proxies: Proxies) -> None:
+    """The pure OrderedDict lives in a copy of collections outside sys.modules: its
+    methods pass, the copy's other functions (an unguarded namedtuple) do not, where a
+    namespace of no module would have passed as code generated for the program."""
+    from src.worker.library_guards import pure_ordered_dict
+
+    run("1", proxies)  # configured
+    copy = vars(pure_ordered_dict())["__init__"].__globals__
+    with pytest.raises(SecurityError):
+        membrane.admit(copy["namedtuple"])
+    assert membrane.admit(vars(pure_ordered_dict())["move_to_end"]) is not None
+    code = "import collections\nd = collections.OrderedDict(a=1, b=2)\nd.move_to_end('a')\n[list(d), d.popitem()]"
+    assert run(code, proxies).result == [["b", "a"], ["a", 1]]
+
+
 @pytest.mark.parametrize(("code", "expected"), SIBLINGS)
 def test_the_ordinary_sibling_of_a_finding_works(proxies: Proxies, code: str, expected: Any) -> None:
     assert run(code, proxies).result == expected
