@@ -504,6 +504,10 @@ _REFUSED_INSTANCES: dict[type, str] = {
 }
 
 
+#: Those of them a class can derive from: their subclasses' instances are refused too.
+_REFUSED_BASES: tuple[type, ...] = tuple(kind for kind in _REFUSED_INSTANCES if kind.__flags__ & (1 << 10))
+
+
 #: Library objects that hand what they hold to other code later, past the membrane (a
 #: call runs it; __set_name__ or a class namespace takes it out): never judged once for
 #: all their instances (PLAIN), each is admitted only if what it holds would be.
@@ -1359,6 +1363,11 @@ class Membrane:
                 self._seal_mro(kind)  # its operators, as any library class's instance's
             return value
         refused = _REFUSED_INSTANCES.get(kind)
+        if refused is None:
+            # A subclass is the same capability (a module of a ModuleType subclass:
+            # typing.io's class); by identity along the MRO, asking no class's __eq__.
+            mro = builtins.type.__dict__["__mro__"].__get__(kind)
+            refused = next((_REFUSED_INSTANCES[base] for base in _REFUSED_BASES for k in mro if k is base), None)
         if refused is not None:
             raise refuse(refused)
         held = _callable_holder(kind)

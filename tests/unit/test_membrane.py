@@ -164,6 +164,20 @@ def test_a_private_copy_of_a_module_offers_only_what_it_was_loaded_for(proxies: 
     assert run(code, proxies).result == [["b", "a"], ["a", 1]]
 
 
+def test_a_module_of_a_module_subclass_is_a_real_module(proxies: Proxies) -> None:
+    """Modules are refused by their class and its bases: typing.io is a module of a
+    ModuleType subclass (pass 74, P2)."""
+    run("1", proxies)  # configured
+
+    class Package(types.ModuleType):
+        pass
+
+    with pytest.raises(SecurityError, match="a real module"):
+        membrane.admit(Package("made"))
+    with pytest.raises(SecurityError):
+        membrane.admit(typing.io)  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(("code", "expected"), SIBLINGS)
 def test_the_ordinary_sibling_of_a_finding_works(proxies: Proxies, code: str, expected: Any) -> None:
     assert run(code, proxies).result == expected
