@@ -37,6 +37,7 @@ import types
 import typing
 import weakref
 import zoneinfo._tzpath as tzpath
+from collections.abc import Callable
 from typing import Any
 
 from ..language.catalogue import CATALOGUE
@@ -1142,30 +1143,40 @@ def guard_text_taking_library_code() -> None:
         (ipaddress._BaseV4, ipaddress.IPv4Network),  # noqa: SLF001 - their netmask cache is guarded here
         (ipaddress._BaseV6, ipaddress.IPv6Network),  # noqa: SLF001
     ):
-        make = vars(base)["_make_netmask"].__func__
-
-        def exact_prefix(cls: Any, arg: Any, make: Any = make, network: Any = network) -> Any:
-            # Computed and cached with the library's own class, whatever cls is: a program
-            # subclass's parsing hooks (_prefix_from_prefix_string) filed their answer in
-            # the cache every network of the worker shares.
-            return make(network, _exact_prefix(arg))
-
+        exact_prefix = _exact_prefix_netmask(vars(base)["_make_netmask"].__func__, network)
         type.__setattr__(base, "_make_netmask", classmethod(exact_prefix))
     for address_class in (ipaddress.IPv4Address, ipaddress.IPv6Address):
-        real_init = vars(address_class)["__init__"]
-
-        def exact_address(self: Any, address: Any, real_init: Any = real_init) -> None:
-            # An int (or bytes, str) address is kept as the object's own state and read by
-            # __eq__, __hash__ and the is_private/is_global caches every address of the
-            # worker shares: a subclass's operators answered for 8.8.8.8.
-            if isinstance(address, int) and not isinstance(address, bool):
-                address = int.__int__(address)
-            real_init(self, _exact_text(address))
-
-        type.__setattr__(address_class, "__init__", exact_address)
+        type.__setattr__(address_class, "__init__", _exact_address_init(vars(address_class)["__init__"]))
     guarded_escape.sandbox_guarded = True  # type: ignore[attr-defined]
     re.escape = guarded_escape
     tzpath._validate_tzfile_path = exact_key  # type: ignore[attr-defined]  # noqa: SLF001
+
+
+def _exact_prefix_netmask(make: Any, network: type) -> Callable[[Any, Any], Any]:
+    """ipaddress's _make_netmask over an exact prefix. What it guards is closed over, not
+    a defaulted parameter: a caller could pass its own (attack pass 74, P3)."""
+
+    def _make_netmask(cls: Any, arg: Any) -> Any:
+        # Computed and cached with the library's own class, whatever cls is: a program
+        # subclass's parsing hooks (_prefix_from_prefix_string) filed their answer in
+        # the cache every network of the worker shares.
+        return make(network, _exact_prefix(arg))
+
+    return _make_netmask
+
+
+def _exact_address_init(real_init: Any) -> Callable[[Any, Any], None]:
+    """An address class's __init__ over an exact int or text (closed over, as above)."""
+
+    def __init__(self: Any, address: Any) -> None:
+        # An int (or bytes, str) address is kept as the object's own state and read by
+        # __eq__, __hash__ and the is_private/is_global caches every address of the
+        # worker shares: a subclass's operators answered for 8.8.8.8.
+        if isinstance(address, int) and not isinstance(address, bool):
+            address = int.__int__(address)
+        real_init(self, _exact_text(address))
+
+    return __init__
 
 
 def guard_enum_members_and_value_repr() -> None:
