@@ -61,9 +61,10 @@ def apply() -> bool:
 
 
 def hold_new_types() -> None:
-    """The repairs that cover every type (the C types' repr and str), for the types made
-    since apply(): the C types of the modules imported after it. The template calls it
-    once everything it imports is imported; nothing where the repairs are not applied."""
+    """The repairs that cover every type (the C types' repr, str, hash and comparison),
+    for the types made since apply(): the C types of the modules imported after it. The
+    template calls it once everything it imports is imported; nothing where the repairs
+    are not applied."""
     if _applied:
         _repairs.hold_new_types()
 
@@ -87,7 +88,8 @@ def operands_held(cls: type) -> bool:
     return _repairs is not None and bool(_repairs.operands_held(cls))
 
 
-def formatting_held(cls: type) -> bool:
-    """Whether ``cls``'s repr and str hold the object for the call (tests): C types' own
-    slots by the repairs, the program's classes' by their held operands."""
-    return _repairs is not None and bool(_repairs.formatting_held(cls))
+def callees_held(cls: type) -> bool:
+    """Whether ``cls``'s repr, str, hash and comparison hold their objects for the call
+    (tests): C types' own slots by the repairs, the program's classes' by their held
+    operands, the slots that run nothing of the program's as they are."""
+    return _repairs is not None and bool(_repairs.callees_held(cls))

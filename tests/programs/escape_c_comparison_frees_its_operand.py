@@ -3,10 +3,10 @@
 # __len__ empties the deque that was the view's only owner (deque.index lends its items
 # unheld on 3.11, and a deque subclass's __iter__ can keep the repair's snapshot empty),
 # and the walk reads the refilled memory as a view (attack pass 71: a full escape; an
-# aware datetime's tzinfo did the same). Must: the comparisons of dict views, deque,
-# datetime, time, SimpleNamespace and mappingproxy hold their operands, and deque's repair
-# takes its snapshot through deque's own iterator (repairs' deque.c): __contains__ sees only the
-# view's real keys, and ordinary comparisons answer as CPython does.
+# aware datetime's tzinfo did the same). Must: every C comparison holds its operands
+# (repairs' callees.c), and deque's repair takes its snapshot through deque's own iterator
+# (repairs' deque.c): __contains__ sees only the view's real keys, and ordinary comparisons
+# answer as CPython does.
 import collections
 
 seen = []

@@ -5,7 +5,7 @@
 # the program refilled with a forged object (attack pass 72: a full escape). An
 # exception's str and repr lend `args[0]` the same way, and the program can replace the
 # args of its own exception class from inside it. Must: every repr and str of the interpreter's C types holds its
-# object for the call (repairs' formatting.c), so the slice outlives the clear and its
+# object for the call (repairs' callees.c), so the slice outlives the clear and its
 # stop is formatted as it was, and ordinary reprs give CPython's answers.
 outcome = []
 holder = []

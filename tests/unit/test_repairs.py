@@ -390,11 +390,11 @@ def _all_classes() -> list[type]:
     return list(seen.values())
 
 
-def test_every_repr_and_str_holds_its_object() -> None:
-    """C code lends objects it does not own to repr() and str() (a list's items, an
-    exception's args): every class's repr and str hold their object for the call, the C
-    types' (those of modules imported after the repairs were made too, once the template
-    has imported everything) and the classes made after."""
+def test_every_repr_str_hash_and_comparison_holds_its_objects() -> None:
+    """C code lends objects it does not own to repr(), str(), hash() and comparisons (a
+    list's items, an exception's args, a deque's items): every class's slots hold their
+    objects for the call, the C types' (those of modules imported after the repairs were
+    made too, once the template has imported everything) and the classes made after."""
 
     class Later(dict):  # type: ignore[type-arg]
         pass
@@ -404,14 +404,15 @@ def test_every_repr_and_str_holds_its_object() -> None:
             return "mine"
 
     repairs.hold_new_types()  # as the template does once its imports are done
-    unheld = [cls.__qualname__ for cls in _all_classes() if not repairs.formatting_held(cls)]
+    unheld = [cls.__qualname__ for cls in _all_classes() if not repairs.callees_held(cls)]
     assert unheld == []
-    assert repairs.formatting_held(Later)
-    assert repairs.formatting_held(LaterError)
+    assert repairs.callees_held(Later)
+    assert repairs.callees_held(LaterError)
 
 
 def _formatted() -> list[str]:
-    """repr() and str() of the interpreter's C types, and bytearray's inits, as text."""
+    """repr(), str(), hashes and comparisons of the interpreter's C types, and bytearray's
+    inits, as text."""
 
     class Sub(list):  # type: ignore[type-arg]
         pass
@@ -451,6 +452,19 @@ def _formatted() -> list[str]:
         int,
     ]
     text = [f"{value!r} | {value!s}" for value in values]
+    when = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    compared = [
+        [(1, "a") < (1, "b"), [1, [2]] == [1, [2]], {1: "a"} != {1: "b"}, {1, 2} <= {1, 2, 3}],
+        [collections.deque([1]) < collections.deque([2]), when > when.replace(year=2023), decimal.Decimal(1) < 2],
+        [decimal.Decimal("0.5") == fractions.Fraction(1, 2), types.SimpleNamespace(a=1) == types.SimpleNamespace(a=1)],
+        [hash((1, "a")) == hash((1, "a")), hash(frozenset({3})) == hash(frozenset({3})), hash(when) == hash(when)],
+        [hash(decimal.Decimal("1.0")) == hash(1), hash(fractions.Fraction(1, 2)) == hash(0.5), {1: "a"}.keys() == {1}],
+    ]
+    text.append(repr(compared))
+    try:
+        hash([1])
+    except TypeError as e:
+        text.append(str(e))
 
     class Size:
         def __index__(self) -> int:
@@ -467,7 +481,8 @@ def _formatted() -> list[str]:
 
 
 def test_held_reprs_and_bytearray_inits_answer_as_cpython_does() -> None:
-    """The same reprs, strs and inits, here and in an interpreter without the repairs."""
+    """The same reprs, strs, hashes, comparisons and inits, here and in an interpreter
+    without the repairs."""
     unrepaired = subprocess.run(
         [sys.executable, "-c", "from tests.unit.test_repairs import _formatted; print(repr(_formatted()))"],
         cwd=PROJECT_ROOT,

@@ -30,13 +30,12 @@ apply(PyObject *module, PyObject *args)
     if (class_operands_applied()) {
         Py_RETURN_FALSE;
     }
-    /* The list repair before the comparisons: list's repaired comparison is held in turn.
-     * The class operands then: every class that exists, the repaired ones too; and the C
-     * reprs last, which leave the slots that run Python methods to the operands. */
+    /* The class operands, then the C callees last: they hold the repaired functions in
+     * turn, and leave the slots that run Python methods to the operands. */
     if (repair_iterators() < 0 || repair_list_reentrancy() < 0 || check_datetime_states() < 0 ||
-        repair_bytearray() < 0 || repair_decimal() < 0 || repair_deque() < 0 || hold_container_comparisons() < 0 ||
+        repair_bytearray() < 0 || repair_decimal() < 0 || repair_deque() < 0 ||
         repair_descriptors() < 0 || repair_exceptions() < 0 || hold_class_operands(reference, getattribute_only) < 0 ||
-        hold_c_formatting() < 0) {
+        hold_callees() < 0) {
         return NULL;
     }
     Py_RETURN_TRUE;
@@ -80,21 +79,22 @@ hold_new_types(PyObject *module, PyObject *unused)
         PyErr_SetString(PyExc_RuntimeError, "hold_new_types() before apply()");
         return NULL;
     }
-    if (hold_c_formatting() < 0) {
+    if (hold_callees() < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
 }
 
-/* formatting_held(cls): whether cls's repr and str hold their object (tests). */
+/* callees_held(cls): whether cls's repr, str, hash and comparison hold their objects
+ * (tests). */
 static PyObject *
-formatting_held(PyObject *module, PyObject *type)
+callees_held(PyObject *module, PyObject *type)
 {
     if (!PyType_Check(type)) {
-        PyErr_SetString(PyExc_TypeError, "formatting_held() takes a class");
+        PyErr_SetString(PyExc_TypeError, "callees_held() takes a class");
         return NULL;
     }
-    return PyBool_FromLong(type_formatting_held((PyTypeObject *)type));
+    return PyBool_FromLong(type_callees_held((PyTypeObject *)type));
 }
 
 static PyMethodDef module_methods[] = {
@@ -102,7 +102,7 @@ static PyMethodDef module_methods[] = {
     {"hold_operands", hold_operands, METH_O, "hold_operands(cls): the program's class holds its operands"},
     {"operands_held", operands_held, METH_O, "operands_held(cls): whether it does (tests)"},
     {"hold_new_types", hold_new_types, METH_NOARGS, "hold_new_types(): the repairs, for types made since apply()"},
-    {"formatting_held", formatting_held, METH_O, "formatting_held(cls): whether its repr and str hold it (tests)"},
+    {"callees_held", callees_held, METH_O, "callees_held(cls): whether its repr, str, hash, comparison hold (tests)"},
     {NULL, NULL, 0, NULL},
 };
 

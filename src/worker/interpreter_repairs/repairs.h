@@ -21,7 +21,6 @@ void release_unless_last(PyObject *operand);
 int repair_list_reentrancy(void);     /* lists.c */
 int check_datetime_states(void);      /* datetime_states.c */
 int repair_descriptors(void);         /* descriptors.c: property, staticmethod, classmethod */
-int hold_container_comparisons(void); /* comparisons.c: after repair_list_reentrancy */
 int repair_deque(void);               /* deque.c */
 int repair_iterators(void);           /* iterators.c */
 int repair_exceptions(void);          /* exceptions.c */
@@ -35,8 +34,9 @@ int hold_type_operands(PyTypeObject *type);
 int type_operands_held(PyTypeObject *type);
 int runs_python_method(void *function);
 
-/* formatting.c: after operands.c, whose slots it leaves to them */
-int hold_c_formatting(void);
-int type_formatting_held(PyTypeObject *type);
+/* callees.c: last, after operands.c (whose slots it leaves to them) and every repair
+ * above (whose repaired functions it holds in turn) */
+int hold_callees(void);
+int type_callees_held(PyTypeObject *type);
 
 #endif
