@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import builtins
 import dis
 import gc
 import linecache
@@ -108,6 +109,19 @@ def _user_line(exc: BaseException) -> int | None:
     if line is None and isinstance(exc, SyntaxError) and exc.filename == SOURCE_FILENAME:
         line = exc.lineno
     return line
+
+
+def _error_type(exc: BaseException) -> str:
+    """The reply's name for ``exc``'s class: its ``__name__``, qualified by its module when
+    the name is a builtin exception's and the class is not that one. A class's name is the
+    program's to set: ``MemoryError`` on a class of its own read as the service's verdict
+    (the ``limit`` field, decided by identity, stayed right; attack pass 73)."""
+    name = class_name(exc)
+    builtin = vars(builtins).get(name)
+    if isinstance(builtin, type) and issubclass(builtin, BaseException) and type(exc) is not builtin:
+        module = type.__dict__["__module__"].__get__(type(exc))
+        return f"{str.__str__(module) if isinstance(module, str) else '?'}.{name}"
+    return name
 
 
 def _exception_message(exc: BaseException) -> str:
@@ -276,12 +290,12 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
             message = f"the program exceeded the {limits['memory_mb']} MB memory limit"
             return _reply(_error("MemoryError", message, None, max_chars), limit="memory")
         write_traceback(exc, stderr)
-        return _reply(_error(class_name(exc), _exception_message(exc), _user_line(exc), max_chars))
+        return _reply(_error(_error_type(exc), _exception_message(exc), _user_line(exc), max_chars))
     except SystemExit as exc:
         return _exited(exc, stderr, max_chars)
     except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt and friends are the program's too
         write_traceback(exc, stderr)
-        return _reply(_error(class_name(exc), _exception_message(exc), _user_line(exc), max_chars))
+        return _reply(_error(_error_type(exc), _exception_message(exc), _user_line(exc), max_chars))
 
     value = namespace[RESULT_NAME] if RESULT_NAME in namespace else namespace.get("_")
     try:
@@ -295,5 +309,5 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
         if not _made_by_the_program(exc):
             return _reply(_error("MemoryError", "the result was too large to convert", None, max_chars), limit="memory")
         write_traceback(exc, stderr)
-        return _reply(_error(class_name(exc), _exception_message(exc), _user_line(exc), max_chars))
+        return _reply(_error(_error_type(exc), _exception_message(exc), _user_line(exc), max_chars))
     return _reply(result=result, truncated=truncated)

@@ -245,6 +245,18 @@ def test_a_memory_error_the_program_raises_is_its_error_not_the_limit(proxies: P
     assert "limit" not in outcome.error["message"]
 
 
+@pytest.mark.parametrize("builtin", ["MemoryError", "TimeoutError", "ValueError"])
+def test_a_class_renamed_after_a_builtin_exception_is_reported_as_the_programs(proxies: Proxies, builtin: str) -> None:
+    """A class's name is the program's to set: one named after a builtin exception is
+    reported with its module, so it never reads as the service's verdict (pass 73); the
+    builtin itself, and the program's classes of other names, keep their plain names."""
+    code = f"class E(Exception):\n    pass\nE.__name__ = E.__qualname__ = {builtin!r}\nraise E('the limit')"
+    outcome = run(code, proxies)
+    assert (outcome.error["type"], outcome.reply["limit"]) == (f"__main__.{builtin}", None)
+    assert run(f"raise {builtin}('x')", proxies).error["type"] == builtin
+    assert run("class Own(ValueError):\n    pass\nraise Own('x')", proxies).error["type"] == "Own"
+
+
 def test_a_memory_error_inside_a_function_is_still_the_limit(proxies: Proxies) -> None:
     code = "def grow():\n    return bytearray(2 ** 60)\ndef outer():\n    return grow()\nouter()"
     assert run(code, proxies).reply["limit"] == "memory"
