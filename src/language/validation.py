@@ -194,7 +194,9 @@ class _Scan:
         while stack:
             node, depth, line, import_may_fail = stack.pop()
             line = getattr(node, "lineno", line)  # nearest enclosing line, for nodes without one
-            count += 1
+            # Each name a global or nonlocal statement lists counts: one node may list any
+            # number, and the passes after this one work per name.
+            count += len(node.names) if isinstance(node, (ast.Global, ast.Nonlocal)) else 1
             if count > policy.max_ast_nodes:
                 message = f"the program has more than {policy.max_ast_nodes} syntax nodes"
                 return [Violation(None, "too_many_nodes", message, "send a shorter program")]
