@@ -31,6 +31,10 @@ RECEIVERS = {
     "deque": "collections.deque(range(100))",
     "BytesIO": "io.BytesIO(b'A' * 200)",
     "StringIO": "io.StringIO('A' * 200)",
+    "defaultdict": "collections.defaultdict(list, {i: [i] for i in range(100)})",
+    "Counter": "collections.Counter(range(100))",
+    "Context": "decimal.Context(prec=30)",
+    "memoryview": "memoryview(bytearray(b'A' * 200))",
 }
 
 #: The operators driven besides the public methods.
@@ -50,7 +54,7 @@ OPERATORS = [
 ]
 
 _DRIVER = """
-import collections, io, sys
+import collections, decimal, io, sys
 from src.worker import repairs
 assert repairs.apply()
 repairs.hold_new_types()
