@@ -6,8 +6,10 @@ an item pointer, an invariant set at its start) across a call into the program: 
 bytearray item store and pass 72's bytearray init were members, each a full escape.
 
 One interpreter per type, every method in turn (a failure names the last one driven); the
-hooks clear the receiver, delete from its front, grow it, re-run its __init__,
-and refill freed memory with bytes of their own."""
+hooks clear the receiver, delete from its front (by a slice, item by item, by pop), grow
+it, re-run its __init__, and refill freed memory with bytes of their own. Slices whose
+start, stop or step is such a hook are read, stored and deleted too (pass 75: a
+bytearray's extended-slice store wrote through the address it had read first)."""
 
 from __future__ import annotations
 
@@ -87,10 +89,27 @@ def mutate(receiver, kind):
                 receiver.write("G" * 100000)
         elif kind == 3:
             type(receiver).__init__(receiver)
+        elif kind == 4:  # the front deleted item by item: a slice deletion inside CPython
+            for _ in range(min(len(receiver), 31)):
+                del receiver[0]
+        elif kind == 5:
+            receiver[0:1] = receiver[0:0]
+        elif kind == 6:
+            for _ in range(min(len(receiver), 31)):
+                receiver.pop(0)
     except Exception:
         pass
     for i in range(50):
         junk.append(bytearray(b"\\xff" * (16 * (i % 16 + 1))))
+
+def neighbours_intact():
+    '''The bytes the hooks allocated after mutating the receiver are still their own:
+    a write through an address read before the mutation lands in them.'''
+    for buffer in junk:
+        if buffer.count(0xFF) != len(buffer):
+            print("a neighbour was written", file=sys.stderr, flush=True)
+            raise SystemExit(3)
+    junk.clear()
 
 class Hooks:
     def __init__(self, receiver, kind):
@@ -132,12 +151,13 @@ class Items:
             raise StopIteration
         return self.count % 200
 
+KINDS = range(7)
 names = [n for n in dir(eval(MAKE)) if not n.startswith("_") or n in OPERATORS]
 for name in names:
     if name in ("close", "detach"):
         continue
     print("driving", name, file=sys.stderr, flush=True)
-    for kind in range(4):
+    for kind in KINDS:
         for count in (1, 2, 3):
             for shape in range(4):
                 receiver = eval(MAKE)
@@ -150,6 +170,30 @@ for name in names:
                     getattr(receiver, name)(*arguments)
                 except Exception:
                     pass
+                neighbours_intact()
+# Slices whose start, stop or step is the hostile object, read, stored and deleted.
+print("driving slices", file=sys.stderr, flush=True)
+for kind in KINDS:
+    for step in (1, 2, -1, -3):
+        for field in range(3):
+            for action in range(3):
+                receiver = eval(MAKE)
+                plain = [3, 23, step]
+                parts = list(plain)
+                parts[field] = Hooks(receiver, kind)  # whose __index__ answers 3
+                plain[field] = 3
+                count = len(range(*plain))
+                value = bytearray(b"Z" * count) if isinstance(receiver, (bytearray, memoryview)) else [0] * count
+                try:
+                    if action == 0:
+                        receiver[slice(*parts)]
+                    elif action == 1:
+                        receiver[slice(*parts)] = value
+                    else:
+                        del receiver[slice(*parts)]
+                except Exception:
+                    pass
+                neighbours_intact()
 print("ok", len(names))
 """
 

@@ -157,9 +157,11 @@ exporting_bytearray_remainder(PyObject *format, PyObject *values)
  * the index and the value (the program's __index__, which may grow the bytearray and free
  * that buffer), then writes through the address it read (attack pass 71: a full escape);
  * `PySequence_SetItem` (sq_ass_item) checks the index, then converts the value, then
- * writes. Here an index and a value that are not exact ints are converted first, and the
- * original runs with ints, whose conversion runs nothing of the program's. A slice is
- * passed as it is: the slice forms read the buffer after converting it. */
+ * writes; a slice's start, stop and step (the program's __index__ again) are converted
+ * after the address was read too, and the extended forms (a step other than 1) write and
+ * move bytes through it (attack pass 75: a full escape). Here the index, the value and a
+ * slice's fields are converted first, and the original runs with exact ints (a slice of
+ * them), whose conversion runs nothing of the program's. */
 static objobjargproc original_bytearray_ass_subscript = NULL;
 static ssizeobjargproc original_bytearray_ass_item = NULL;
 
@@ -177,24 +179,46 @@ as_int_first(PyObject *value)
 
 static void keep_start_at_buffer(PyObject *self); /* with bytearray.__init__, below */
 
+/* A new reference to `index` with exact ints for fields if it is a slice, else to an exact
+ * int as as_int_first gives: the original's own conversion then runs nothing of the
+ * program's. */
+static PyObject *
+converted_index_first(PyObject *index)
+{
+    if (!PySlice_Check(index)) {
+        return as_int_first(index);
+    }
+    Py_ssize_t start, stop, step;
+    if (PySlice_Unpack(index, &start, &stop, &step) < 0) {
+        return NULL;
+    }
+    PyObject *start_int = PyLong_FromSsize_t(start), *stop_int = PyLong_FromSsize_t(stop);
+    PyObject *step_int = PyLong_FromSsize_t(step);
+    PyObject *converted = start_int == NULL || stop_int == NULL || step_int == NULL
+                              ? NULL
+                              : PySlice_New(start_int, stop_int, step_int);
+    Py_XDECREF(start_int);
+    Py_XDECREF(stop_int);
+    Py_XDECREF(step_int);
+    return converted;
+}
+
 static int
 converting_bytearray_ass_subscript(PyObject *self, PyObject *index, PyObject *value)
 {
-    if (PySlice_Check(index)) {
-        int result = original_bytearray_ass_subscript(self, index, value);
-        keep_start_at_buffer(self);
-        return result;
-    }
-    PyObject *converted_index = as_int_first(index);
+    PyObject *converted_index = converted_index_first(index);
     if (converted_index == NULL) {
         return -1;
     }
-    PyObject *converted_value = as_int_first(value);
+    /* A slice's value is copied by the original before it reads the buffer again; an
+     * item's is converted first. */
+    PyObject *converted_value = PySlice_Check(index) ? Py_XNewRef(value) : as_int_first(value);
     if (converted_value == NULL && value != NULL) {
         Py_DECREF(converted_index);
         return -1;
     }
     int result = original_bytearray_ass_subscript(self, converted_index, converted_value);
+    keep_start_at_buffer(self);
     Py_DECREF(converted_index);
     Py_XDECREF(converted_value);
     return result;
@@ -208,6 +232,7 @@ converting_bytearray_ass_item(PyObject *self, Py_ssize_t index, PyObject *value)
         return -1;
     }
     int result = original_bytearray_ass_item(self, index, converted_value);
+    keep_start_at_buffer(self);
     Py_XDECREF(converted_value);
     return result;
 }
@@ -218,9 +243,10 @@ converting_bytearray_ass_item(PyObject *self, Py_ssize_t index, PyObject *value)
  * logical start: a `del self[:k]` from the iterator (the bytearray is in hand: the
  * program's subclass passed it on) moves the logical start k bytes on without
  * reallocating, and each later item is written up to k bytes past the buffer (attack pass
- * 72: a full escape). Only a slice store or deletion moves the logical start: while the
- * bytearray's own init runs, such a store moves the bytes back to the buffer's start
- * (as a reallocation would), so the init's check holds; its answers are CPython's. */
+ * 72: a full escape). Only an item or slice store or deletion moves the logical start
+ * (`del b[0]` is a slice deletion inside CPython: pass 75): while the bytearray's own init
+ * runs, every such store is followed by moving the bytes back to the buffer's start (as a
+ * reallocation would), so the init's check holds; its answers are CPython's. */
 #define MAX_RUNNING_INITS 64
 static PyObject *running_inits[MAX_RUNNING_INITS];
 static int running_init_count = 0;
