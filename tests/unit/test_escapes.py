@@ -303,6 +303,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             "escape_bytearray_slice_fields_convert_late",
             [["b'ZAZAZAZAZAZAZAZAZAZAZAZA'", 3056, True], [72, True, True], "b'a2356c9'"],
         ),
+        ("escape_class_attribute_read_while_it_dies", [0, 0, "AttributeError", "AttributeError", 3]),
         (
             "escape_c_repr_of_a_freed_item",
             [
