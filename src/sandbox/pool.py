@@ -527,6 +527,13 @@ class ExecutionPool:
                         # stuck in a C call. Nothing it wrote after the deadline counts.
                         stdout.rewind(at_deadline[0])
                         stderr.rewind(at_deadline[1])
+                elif ending == "flood":
+                    # One stream flooded; what the program printed to the other is still
+                    # in the worker's buffer (attack pass 76: a reply with stdout '' and
+                    # not truncated). The flooded stream keeps only its budget anyway.
+                    io.drain_streams()
+                    if await self._flush_at_deadline(worker, io):
+                        io.drain_streams()
             worker.kill()
             reply = await self._describe(worker, io, ending, job, timeout_s)
         finally:
@@ -535,10 +542,11 @@ class ExecutionPool:
 
     @staticmethod
     async def _flush_at_deadline(worker: Worker, io: _JobIO) -> bool:
-        """Output printed before a timeout is part of the answer, but the worker buffers
-        it: ask the worker to write it out and exit (FLUSH_SIGNAL), and keep reading its
-        pipes until they close, for at most FLUSH_GRACE_S. Whether the worker exited
-        through its flush handler within the grace."""
+        """Output printed before a timeout (or before the other stream flooded) is part of
+        the answer, but the worker buffers it: ask the worker to write it out and exit
+        (FLUSH_SIGNAL), and keep reading its pipes until they close, for at most
+        FLUSH_GRACE_S. Whether the worker exited through its flush handler within the
+        grace."""
         try:
             signal.pidfd_send_signal(worker.pidfd, FLUSH_SIGNAL)
         except OSError:

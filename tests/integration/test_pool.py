@@ -316,6 +316,18 @@ def test_flood_keeps_only_the_budget(flood: RunOutcome) -> None:
     assert len(flood.stdout.data) == STDOUT_BUDGET
 
 
+@pytest.mark.parametrize("flooded", ["stderr", "stdout"])
+def test_a_flood_of_one_stream_keeps_what_the_other_was_given(flooded: str) -> None:
+    """The worker buffers its output: when one stream floods, it is asked to write out
+    the other before it is killed (pass 76: stdout came back empty and not truncated)."""
+    kept = "stdout" if flooded == "stderr" else "stderr"
+    target = "sys.stderr" if flooded == "stderr" else "sys.stdout"
+    code = f"import sys\nprint('kept line', file=sys.{kept})\nwhile True:\n    print('y' * 1000, file={target})"
+    outcome = run_one(code)
+    assert outcome.reply["limit"] == "output"
+    assert getattr(outcome, kept).text().startswith("kept line")
+
+
 def test_bounded_output_just_past_the_flood_threshold_is_a_flood() -> None:
     # Sized from the configuration: one byte past budget * flood_factor, then the program ends.
     outcome = run_one(f"print('z' * {STDOUT_BUDGET * FLOOD_FACTOR})")
