@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import base64
 import builtins
+import collections
 import dis
 import gc
 import linecache
@@ -18,7 +19,7 @@ import marshal
 import re
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import CodeType
 from typing import Any, TextIO
@@ -154,6 +155,35 @@ def _exited(exc: SystemExit, stderr: TextIO, max_chars: int) -> WorkerReply:
 _EXIT_CODE: Any = SystemExit.code  # a member descriptor (typeshed types it as the value)
 
 
+#: How much of a traceback is written: its head and its tail (where the exception raised
+#: last is), the lines between left out. A long chain of causes formatted in full flooded
+#: stderr, so the sandbox's own writer turned the program's error into the output limit
+#: and lost what it had printed (attack pass 76).
+TRACEBACK_HEAD_CHARS = 16 * 1024
+TRACEBACK_TAIL_CHARS = 48 * 1024
+
+
+def _write_bounded(chunks: Iterable[str], stderr: TextIO) -> None:
+    written = 0
+    tail: collections.deque[str] = collections.deque()
+    tail_chars = left_out = 0
+    for chunk in chunks:
+        if written < TRACEBACK_HEAD_CHARS:
+            stderr.write(chunk)
+            written += len(chunk)
+            continue
+        tail.append(chunk)
+        tail_chars += len(chunk)
+        while tail_chars > TRACEBACK_TAIL_CHARS and len(tail) > 1:
+            dropped = tail.popleft()
+            tail_chars -= len(dropped)
+            left_out += dropped.count("\n")
+    if left_out:
+        stderr.write(f"  ... ({left_out} lines of the traceback left out) ...\n")
+    for chunk in tail:
+        stderr.write(chunk)
+
+
 def write_traceback(exc: BaseException, stderr: TextIO) -> None:
     """What CPython would print for the program, with the frames of the sandbox removed."""
     try:
@@ -171,8 +201,7 @@ def write_traceback(exc: BaseException, stderr: TextIO) -> None:
             )
             pending.extend(x for x in (current.__cause__, current.__context__) if x is not None)
             pending.extend(getattr(current, "exceptions", None) or ())
-        for chunk in te.format():
-            stderr.write(chunk)
+        _write_bounded(te.format(), stderr)
     except BaseException:  # noqa: BLE001 - never let reporting mask the real outcome
         stderr.write(f"{class_name(exc)}\n")
 

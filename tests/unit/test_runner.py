@@ -257,6 +257,22 @@ def test_a_class_renamed_after_a_builtin_exception_is_reported_as_the_programs(p
     assert run("class Own(ValueError):\n    pass\nraise Own('x')", proxies).error["type"] == "Own"
 
 
+def test_a_long_traceback_keeps_its_head_and_its_tail(proxies: Proxies) -> None:
+    """A chain of causes thousands long is written with the lines between its head and
+    its tail left out: the sandbox's own writer stays within the output limit (pass 76:
+    it flooded stderr and the program's error became the output limit)."""
+    code = (
+        "e = None\nfor i in range(5000):\n    try:\n        raise KeyError(i) from e\n"
+        "    except KeyError as k:\n        e = k\nprint('printed')\nraise e"
+    )
+    outcome = run(code, proxies)
+    assert (outcome.error["type"], outcome.reply["limit"], outcome.stdout) == ("KeyError", None, "printed\n")
+    assert len(outcome.stderr) < 70_000
+    assert "lines of the traceback left out" in outcome.stderr
+    assert outcome.stderr.rstrip().endswith("KeyError: 4999")
+    assert outcome.stderr.startswith("Traceback (most recent call last):")
+
+
 def test_a_memory_error_inside_a_function_is_still_the_limit(proxies: Proxies) -> None:
     code = "def grow():\n    return bytearray(2 ** 60)\ndef outer():\n    return grow()\nouter()"
     assert run(code, proxies).reply["limit"] == "memory"
