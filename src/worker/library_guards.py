@@ -60,6 +60,7 @@ from .guards import (
     type_of,
 )
 from .membrane import (
+    PRIVATE_MODULE_COPIES,
     UnboundMethod,
     admit,
     instances_still_made,
@@ -536,6 +537,29 @@ def _itertools_replacements() -> dict[str, Any]:
 
 
 _C_ITERATORS_REPLACED = ("zip_longest", "count", "chain", "islice", "cycle", "pairwise", "accumulate", "groupby")
+
+
+def rebind_replaced_iterators(replacements: dict[str, Any]) -> None:
+    """Library modules bound the replaced C iterators at import (``collections._chain``,
+    ``random._accumulate``, ``statistics.groupby``, ``reprlib.islice``) and build them over
+    what the program gives: ``Counter.elements()`` handed the program a C chain over a
+    subclass's ``items()``, whose code stepped it again from inside its own step and freed
+    what the outer step was running in (attack pass 76). Those bindings now name the
+    sandbox's replacements, in every module but the sandbox's own (and in the private
+    copies it loads), so no library path makes the C ones."""
+    by_class = {id(getattr(itertools, name)): replacements[name] for name in _C_ITERATORS_REPLACED}
+    package = __name__.partition(".")[0] + "."
+    namespaces = [
+        vars(module)
+        for name, module in list(sys.modules.items())
+        if isinstance(module, types.ModuleType) and module is not itertools and not name.startswith(package)
+    ]
+    namespaces.extend(namespace for namespace, _ in PRIVATE_MODULE_COPIES.values())
+    for namespace in namespaces:
+        for key, value in list(namespace.items()):
+            replacement = by_class.get(id(value))
+            if replacement is not None:
+                namespace[key] = replacement
 
 
 def _zip_longest(iterators: list[Any], fillvalue: Any) -> Any:
@@ -2165,6 +2189,8 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         # imported here, before the register guard, as the template's own import.
         importlib.import_module("importlib.resources")
     guard_abc_register()  # after the imports above, which register their own classes
+    if "itertools" in attrs_by_name:
+        rebind_replaced_iterators(attrs_by_name["itertools"])
     repairs.hold_new_types()  # the C types of the modules imported above
     REPLACED_ORIGINALS.extend(_installed_private_helpers())
     _forget_the_originals(attrs_by_name)

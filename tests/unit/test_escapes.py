@@ -305,6 +305,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ),
         ("escape_class_attribute_read_while_it_dies", [0, 0, "AttributeError", "AttributeError", 3]),
         (
+            "escape_library_steps_a_replaced_c_iterator",
+            [[["inner", "ValueError"], ["outer", "a"]], ["a"] * 5 + ["b", "b", "c", "d", "r", "r"], 5, ["b"]],
+        ),
+        (
             "escape_c_repr_of_a_freed_item",
             [
                 ["[slice(start, ", 324, True],

@@ -33,6 +33,7 @@ import pytest
 
 from src.worker import membrane, ownership
 from src.worker.guards import SandboxType, guarded_getattr
+from src.worker.library_guards import _C_ITERATORS_REPLACED
 from src.worker.ownership import begin_job
 from src.worker.refusal import SecurityError
 from tests.support.inprocess import Proxies, program, run
@@ -176,6 +177,21 @@ def test_a_module_of_a_module_subclass_is_a_real_module(proxies: Proxies) -> Non
         membrane.admit(Package("made"))
     with pytest.raises(SecurityError):
         membrane.admit(typing.io)  # type: ignore[attr-defined]
+
+
+def test_no_library_module_binds_a_replaced_c_iterator(proxies: Proxies) -> None:
+    """Every library binding of the C iterators the sandbox replaced names the replacement
+    once the proxies are built (pass 76: Counter.elements built the C chain)."""
+    run("1", proxies)
+    replaced = {id(getattr(itertools, name)) for name in _C_ITERATORS_REPLACED}
+    bound = [
+        f"{name}.{key}"
+        for name, module in list(sys.modules.items())
+        if isinstance(module, types.ModuleType) and module is not itertools and not name.startswith(("src.", "_pytest"))
+        for key, value in list(vars(module).items())
+        if id(value) in replaced
+    ]
+    assert bound == []
 
 
 @pytest.mark.parametrize(("code", "expected"), SIBLINGS)
