@@ -37,7 +37,7 @@ import types
 import typing
 import weakref
 import zoneinfo._tzpath as tzpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..language.catalogue import CATALOGUE
@@ -539,20 +539,20 @@ def _itertools_replacements() -> dict[str, Any]:
 _C_ITERATORS_REPLACED = ("zip_longest", "count", "chain", "islice", "cycle", "pairwise", "accumulate", "groupby")
 
 
-def rebind_replaced_iterators(replacements: dict[str, Any]) -> None:
+def rebind_replaced_iterators(replacements: dict[str, Any], allowed: Iterable[str]) -> None:
     """Library modules bound the replaced C iterators at import (``collections._chain``,
-    ``random._accumulate``, ``statistics.groupby``, ``reprlib.islice``) and build them over
-    what the program gives: ``Counter.elements()`` handed the program a C chain over a
-    subclass's ``items()``, whose code stepped it again from inside its own step and freed
-    what the outer step was running in (attack pass 76). Those bindings now name the
-    sandbox's replacements, in every module but the sandbox's own (and in the private
-    copies it loads), so no library path makes the C ones."""
+    ``random._accumulate``, ``statistics.groupby``) and build them over what the program
+    gives: ``Counter.elements()`` handed the program a C chain over a subclass's
+    ``items()``, whose code stepped it again from inside its own step and freed what the
+    outer step was running in (attack pass 76). Those bindings in the offered modules (and
+    their submodules, and the private copies the sandbox loads) now name the sandbox's
+    replacements, so no library path the program reaches makes the C ones."""
     by_class = {id(getattr(itertools, name)): replacements[name] for name in _C_ITERATORS_REPLACED}
-    package = __name__.partition(".")[0] + "."
+    roots = {name.partition(".")[0] for name in allowed}
     namespaces = [
         vars(module)
         for name, module in list(sys.modules.items())
-        if isinstance(module, types.ModuleType) and module is not itertools and not name.startswith(package)
+        if isinstance(module, types.ModuleType) and module is not itertools and name.partition(".")[0] in roots
     ]
     namespaces.extend(namespace for namespace, _ in PRIVATE_MODULE_COPIES.values())
     for namespace in namespaces:
@@ -2190,7 +2190,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         importlib.import_module("importlib.resources")
     guard_abc_register()  # after the imports above, which register their own classes
     if "itertools" in attrs_by_name:
-        rebind_replaced_iterators(attrs_by_name["itertools"])
+        rebind_replaced_iterators(attrs_by_name["itertools"], allowed)
     repairs.hold_new_types()  # the C types of the modules imported above
     REPLACED_ORIGINALS.extend(_installed_private_helpers())
     _forget_the_originals(attrs_by_name)
