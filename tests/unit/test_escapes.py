@@ -309,6 +309,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             [[["inner", "ValueError"], ["outer", "a"]], ["a"] * 5 + ["b", "b", "c", "d", "r", "r"], 5, ["b"]],
         ),
         (
+            "escape_zoneinfo_cache_walked_while_comparing",
+            [[], "Europe/Paris", "a ZoneInfo key is a str, not int", "UTC", False],
+        ),
+        (
             "escape_c_repr_of_a_freed_item",
             [
                 ["[slice(start, ", 324, True],

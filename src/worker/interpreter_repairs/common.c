@@ -82,13 +82,15 @@ repair_comparison(PyTypeObject *type, richcmpfunc original, richcmpfunc repaired
     }
 }
 
-/* Swaps the C function of `type`'s method `name` for `repaired` if it has `flags`. */
+/* Swaps the C function of `type`'s method `name` (a class method's too) for `repaired` if it
+ * has `flags`. */
 int
 repair_method(PyTypeObject *type, const char *name, int flags, PyCFunction *original, PyCFunction repaired)
 {
     PyObject *descriptor = PyDict_GetItemString(type->tp_dict, name);
-    if (descriptor == NULL || !PyObject_TypeCheck(descriptor, &PyMethodDescr_Type) ||
-        ((PyMethodDescrObject *)descriptor)->d_method->ml_flags != flags) {
+    int method = descriptor != NULL && (PyObject_TypeCheck(descriptor, &PyMethodDescr_Type) ||
+                                        PyObject_TypeCheck(descriptor, &PyClassMethodDescr_Type));
+    if (!method || ((PyMethodDescrObject *)descriptor)->d_method->ml_flags != flags) {
         PyErr_Format(PyExc_TypeError, "%s.%s is not the method this repair knows", type->tp_name, name);
         return -1;
     }
