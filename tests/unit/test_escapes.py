@@ -313,6 +313,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             [[], "Europe/Paris", "a ZoneInfo key is a str, not int", "UTC", False],
         ),
         (
+            "escape_c_defaultdict_factory_freed_mid_call",
+            [[None, None, 1], [None, None, 1], [["a", 3], ["b", 1], ["c", 1]]],
+        ),
+        (
             "escape_c_repr_of_a_freed_item",
             [
                 ["[slice(start, ", 324, True],
