@@ -1878,7 +1878,10 @@ def guard_copy_reconstruct() -> None:
                 return y
             if isinstance(y, forbidden):
                 raise SecurityError("copy: a reducer may not hand back a class, module or function to modify")
-            builds = func in fresh or (isinstance(func, type) and not issubclass(func, enum.Enum))
+            # By identity: `in` would ask a reducer's own __eq__ (pass 76, H2: no route found).
+            builds = any(func is maker for maker in fresh) or (
+                isinstance(func, type) and not issubclass(func, enum.Enum)
+            )
             if not builds and not is_user_class(type(y)):
                 raise SecurityError("copy: state is only applied to a new object or to one of the program's own")
             return y

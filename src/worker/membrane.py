@@ -1286,7 +1286,7 @@ class Membrane:
             return id(function) in self._offered_ids or "." in function.__qualname__
         copy = PRIVATE_MODULE_COPIES.get(id(scope))
         if copy is not None:
-            return str(function.__qualname__).startswith(copy[1])
+            return function.__code__.co_qualname.startswith(copy[1])  # the code's, never rewritten
         if id(scope) in self._function_globals:
             # A library's: judged once for its code and its module, which is all the verdict
             # depends on. Not by the function itself: a closure a library makes per call
