@@ -33,8 +33,9 @@ from .proxies import ModuleProxy
 from .refusal import SecurityError
 
 #: How deep the program's classes may nest (ordinary code: a handful). The repairs hold a
-#: class's subclasses again, without allocating, to a depth of 1000 (interpreter_repairs/operands.c
-#: hold_in_place): a deeper chain could leave one with an unheld slot (attack pass 71).
+#: class's subclasses again, without allocating, to a depth of 1000
+#: (interpreter_repairs/operands.c, hold_in_place): a deeper chain could leave one with an
+#: unheld slot (attack pass 71).
 MAX_CLASS_DEPTH = 256
 
 

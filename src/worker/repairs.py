@@ -1,6 +1,6 @@
 """Repairs of memory-safety bugs in CPython's C code that a program reaches with its own
-classes, hooks and bytes (``interpreter_repairs/*.c`` say each one and why; docs/security.md, "The
-interpreter's C code", the family).
+classes, hooks and bytes (``interpreter_repairs/*.c`` say each one and why, one file per
+family; docs/security.md, "The interpreter's C code", the family).
 
 They are a security layer, not a guard: made in the template before any program class
 exists, whatever the guard mode, and reported to the server as the layer
@@ -19,9 +19,9 @@ except ImportError:  # not built here: the layer is reported missing
 _applied = False
 
 
-#: A Python method for every slot whose calls ``interpreter_repairs/operands.c`` holds the operands of:
-#: typeobject.c installs its generic slot function for each in a class that has it, and
-#: apply() reads them from one such class.
+#: A Python method for every slot whose calls ``interpreter_repairs/operands.c`` holds the
+#: operands of: typeobject.c installs its generic slot function for each in a class that
+#: has it, and apply() reads them from one such class.
 _HELD_SPECIAL_METHODS = (
     *(f"__{op}__" for op in ("add", "sub", "mul", "mod", "divmod", "lshift", "rshift", "and", "xor", "or")),
     *(f"__{op}__" for op in ("floordiv", "truediv", "matmul", "pow")),
