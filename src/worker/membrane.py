@@ -1363,11 +1363,11 @@ class Membrane:
                 self._seal_mro(kind)  # its operators, as any library class's instance's
             return value
         refused = _REFUSED_INSTANCES.get(kind)
-        if refused is None:
+        if refused is None and issubclass(kind, _REFUSED_BASES):
             # A subclass is the same capability (a module of a ModuleType subclass:
-            # typing.io's class); by identity along the MRO, asking no class's __eq__.
-            mro = builtins.type.__dict__["__mro__"].__get__(kind)
-            refused = next((_REFUSED_INSTANCES[base] for base in _REFUSED_BASES for k in mro if k is base), None)
+            # typing.io's class). The bases' metaclass is type: its check reads the MRO
+            # and runs nothing of the program's.
+            refused = next(_REFUSED_INSTANCES[base] for base in _REFUSED_BASES if issubclass(kind, base))
         if refused is not None:
             raise refuse(refused)
         held = _callable_holder(kind)
