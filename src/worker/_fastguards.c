@@ -1013,7 +1013,17 @@ allocation_failures(PyObject *module, PyObject *unused)
     return PyLong_FromUnsignedLongLong(allocation_failures_seen);
 }
 
+/* safe_point_soon(): the next call of a guard that counts makes it a safe point (a
+ * finalizer waits for one: interpreter_repairs/finalizers.c). */
+static PyObject *
+safe_point_soon(PyObject *module, PyObject *unused)
+{
+    safe_point_calls = SAFE_POINT_PERIOD - 1;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
+    {"safe_point_soon", safe_point_soon, METH_NOARGS, "safe_point_soon(): the next counted call is a safe point"},
     {"make_getattr", (PyCFunction)(void (*)(void))make_getattr, METH_FASTCALL,
      "make_getattr(public_names, plain, opaque, source_filename, fallback, classify, method_crossings, "
      "module_proxy, offered_ids, private_names, private_kinds)"},

@@ -171,3 +171,10 @@ def allocation_failures() -> int | None:
     call installs the count), or None where the C half is not built. Not a guard: it
     counts in either guard mode."""
     return None if _fastguards is None else int(_fastguards.allocation_failures())
+
+
+def safe_point_soon() -> None:
+    """The C guards' next counted call (``_admit_``, a loop's next item) is a safe point;
+    nothing where the C half is not built."""
+    if _fastguards is not None:
+        _fastguards.safe_point_soon()

@@ -73,6 +73,7 @@ from .fastguards import (
     accelerated_write_attribute,
 )
 from .fastguards import available as fastguards_available
+from .fastguards import safe_point_soon as fastguards_safe_point_soon
 from .formatting import exact_str as exact_str  # noqa: PLC0414 - re-exported
 from .formatting import set_field_guards, wrap_format
 from .membrane import (
@@ -119,6 +120,7 @@ from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
 from .printing import make_print
 from .proxies import TABLE_TYPES, ModuleProxy, module_name, with_reason
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
+from .repairs import run_waiting_finalizers
 from .stand_ins import STANDS_FOR, real_class
 from .sys_stand_in import StandardStream
 
@@ -977,6 +979,7 @@ def collect_at_a_safe_point() -> None:
     collections ran, and the oldest only once the objects that reached it since its last
     collection are a quarter of those that were in it then (else a program building a
     large live structure pays a scan of its whole heap every few thousand objects)."""
+    run_waiting_finalizers()  # what a decref made due (repairs.begin_deferring_finalizers)
     young, middle, old = gc.get_count()
     first, second, third = _GC_THRESHOLDS
     long_lived = _LONG_LIVED
@@ -1004,11 +1007,19 @@ def _collect(generation: int) -> int:
     try:
         classes = MEMBRANE.classes_to_release(generation)
         if classes is None:
-            return gc.collect(generation)
+            return _collect_and_finalize(generation)
         _forget_public_hooks(classes)
-        return _ownership.release_dropped_classes(classes, functools.partial(gc.collect, generation))
+        return _ownership.release_dropped_classes(classes, functools.partial(_collect_and_finalize, generation))
     finally:
         _collecting[0] = False
+
+
+def _collect_and_finalize(generation: int) -> int:
+    """A collection, then what its finalisers released: that waits for a safe point
+    (repairs.begin_deferring_finalizers), and this is one."""
+    collected = gc.collect(generation)
+    run_waiting_finalizers()
+    return collected
 
 
 #: Whether a collection the sandbox started is running (finalisers included).
@@ -1036,6 +1047,13 @@ def _counted_safe_point() -> None:
     if _safe_point_calls[0] >= _SAFE_POINT_PERIOD:
         _safe_point_calls[0] = 0
         collect_at_a_safe_point()
+
+
+def safe_point_soon() -> None:
+    """The next counted call of a guard is a safe point, in either guard mode: a
+    finalizer waits for one (repairs.begin_deferring_finalizers)."""
+    _safe_point_calls[0] = _SAFE_POINT_PERIOD - 1
+    fastguards_safe_point_soon()
 
 
 def admitted_at_a_safe_point(value: Any) -> Any:

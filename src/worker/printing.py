@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .membrane import plain_by_construction
+from .repairs import run_waiting_finalizers
 
 
 @plain_by_construction
@@ -27,6 +28,9 @@ class Printer:
 
     def _call_print(self, *objects: Any, sep: str | None = " ", end: str | None = "\n",
                     file: Any = None, flush: bool = False) -> None:  # fmt: skip
+        # A generator the program dropped closes before what follows it is printed, as in
+        # CPython (its finalizer waits for a safe point: repairs.begin_deferring_finalizers).
+        run_waiting_finalizers()
         builtins.print(*objects, sep=sep, end=end, file=self._stdout if file is None else file, flush=flush)
 
     def __call__(self) -> str:

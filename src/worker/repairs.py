@@ -11,6 +11,8 @@ the required layers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 try:
     from . import _repairs  # type: ignore[attr-defined]
 except ImportError:  # not built here: the layer is reported missing
@@ -93,3 +95,29 @@ def callees_held(cls: type) -> bool:
     (tests): C types' own slots by the repairs, the program's classes' by their held
     operands, the slots that run nothing of the program's as they are."""
     return _repairs is not None and bool(_repairs.callees_held(cls))
+
+
+def begin_deferring_finalizers(program_filename: str, soon: Callable[[], None]) -> None:
+    """From now on (a job), a finalizer a decref runs (a suspended generator's ``finally``,
+    ``close()`` of an io class of the program's) waits for a safe point instead of running
+    inside whatever C operation released its object (interpreter_repairs/finalizers.c):
+    between two instructions of code compiled as ``program_filename``, or at the guards'
+    next safe point, which ``soon()`` asks for. Nothing where the repairs are not applied."""
+    if _applied:
+        _repairs.begin_deferring_finalizers(program_filename, soon)
+
+
+def end_deferring_finalizers() -> None:
+    """The job is over: the finalizers that wait run, and later ones at once."""
+    if _applied:
+        _repairs.end_deferring_finalizers()
+
+
+def run_waiting_finalizers() -> int:
+    """The finalizers that wait, run now (a safe point); how many ran."""
+    return int(_repairs.run_waiting_finalizers()) if _applied else 0
+
+
+def finalizer_deferred(cls: type) -> bool:
+    """Whether ``cls``'s finalizer, if it has one, waits for a safe point (tests)."""
+    return _repairs is not None and bool(_repairs.finalizer_deferred(cls))

@@ -26,10 +26,10 @@ from typing import Any, TextIO
 
 from ..language.catalogue import CATALOGUE
 from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
-from ..protocol import MAX_ERROR_TYPE_CHARS, ErrorInfo, Job, WorkerReply
-from . import dynamic, fastguards, membrane, sys_stand_in
+from ..protocol import MAX_ERROR_TYPE_CHARS, ErrorInfo, Job, Limits, WorkerReply
+from . import dynamic, fastguards, membrane, repairs, sys_stand_in
 from .crossing import select_call_through
-from .guards import SandboxType, begin_collections, guard_globals, safe_builtins
+from .guards import SandboxType, begin_collections, guard_globals, safe_builtins, safe_point_soon
 from .jsonsafe import class_name, clean_text, to_json_value
 from .library_guards import REPLACED_ORIGINALS
 from .ownership import CURRENT_JOB, begin_job
@@ -296,7 +296,6 @@ def run_job(  # noqa: PLR0917 - the environment is optional and last
 def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environment: Environment) -> WorkerReply:
     """Run a compiled program in a fresh guarded namespace and describe the outcome."""
     limits = job["limits"]
-    max_chars = limits["max_error_chars"]
     begin_job()
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": environment.builtins}
     namespace.update(job["context"])
@@ -311,8 +310,21 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     begin_collections()
     _failures_at_start[0] = fastguards.allocation_failures()
     gc.disable()
+    # Nor finalizers inside a C operation: the ones a decref runs wait for the program's
+    # next instruction or safe point (interpreter_repairs/finalizers.c).
+    repairs.begin_deferring_finalizers(SOURCE_FILENAME, safe_point_soon)
+    try:
+        return _run(program, namespace, limits, stderr)
+    finally:
+        repairs.end_deferring_finalizers()
+
+
+def _run(program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: TextIO) -> WorkerReply:
+    """Run the program in its namespace; its outcome, the result converted."""
+    max_chars = limits["max_error_chars"]
     try:
         exec(program, namespace)  # noqa: S102 - restricted bytecode, guarded namespace
+        repairs.run_waiting_finalizers()  # what the program dropped last, as CPython would
     except MemoryError as exc:
         namespace.clear()  # give the memory back before describing the failure
         if not _made_by_the_program(exc):
@@ -329,6 +341,7 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     value = namespace[RESULT_NAME] if RESULT_NAME in namespace else namespace.get("_")
     try:
         result, truncated = to_json_value(value, limits["max_result_bytes"])
+        repairs.run_waiting_finalizers()  # the conversion's (it runs the program's methods)
     except RecursionError:
         # The program's methods, run by the conversion, left the interpreter unable to
         # encode even what was converted: the result is described, not lost with the reply.

@@ -305,6 +305,18 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ),
         ("escape_class_attribute_read_while_it_dies", [0, 0, "AttributeError", "AttributeError", 3]),
         (
+            "escape_finalizer_inside_a_c_operation",
+            [
+                [
+                    ["dict.update", ["a", "b", "c"]],
+                    ["deque.extend", [3]],
+                    ["class store", [0, 0]],
+                    ["close", ["r", "s"]],
+                ],
+                ["closed", 1, "enter", "body", "exit", "closed", 3],
+            ],
+        ),
+        (
             "escape_library_steps_a_replaced_c_iterator",
             [[["inner", "ValueError"], ["outer", "a"]], ["a"] * 5 + ["b", "b", "c", "d", "r", "r"], 5, ["b"]],
         ),

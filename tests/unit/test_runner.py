@@ -35,6 +35,10 @@ def test_successful_program_writes_nothing_to_stderr(proxies: Proxies) -> None:
     assert run("x = [i for i in range(3)]", proxies).stderr == ""
 
 
+#: A generator whose `finally` prints, for programs that abandon it.
+_ABANDONED = "def steps():\n    try:\n        yield 1\n        yield 2\n    finally:\n        print('cleanup')\n"
+
+
 @pytest.mark.parametrize(
     ("code", "expected"),
     [
@@ -48,6 +52,11 @@ def test_successful_program_writes_nothing_to_stderr(proxies: Proxies) -> None:
         pytest.param("print(*[1, 2], sep=',')", "1,2\n", id="print-star-args"),
         pytest.param("def f():\n    print('in f')\nf()", "in f\n", id="print-in-function"),
         pytest.param("print('a', end='')\nprint('b')", "ab\n", id="print-end"),
+        # A generator's finalizer waits for a safe point; it runs before the next output.
+        pytest.param(_ABANDONED + "for x in steps():\n    break\nprint('after')", "cleanup\nafter\n", id="gen-break"),
+        pytest.param(_ABANDONED + "g = steps()\nnext(g)\ng = None\nprint('after')", "cleanup\nafter\n", id="gen-drop"),
+        pytest.param(_ABANDONED + "def f():\n    g = steps()\n    next(g)\nf()\nprint('after')", "cleanup\nafter\n",
+                     id="gen-local"),
     ],
 )  # fmt: skip
 def test_ordinary_statements_print_what_python_prints(proxies: Proxies, code: str, expected: str) -> None:

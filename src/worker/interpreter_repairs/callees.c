@@ -26,15 +26,6 @@
 
 /* 256 trampolines per kind, named by three octal digits (000 to 377): with the 0 prefix,
  * each name is its own index in the pool. */
-#define POOL_8(T, K)                                                                                                   \
-    T(K##0)                                                                                                            \
-    T(K##1)                                                                                                            \
-    T(K##2)                                                                                                            \
-    T(K##3)                                                                                                            \
-    T(K##4)                                                                                                            \
-    T(K##5)                                                                                                            \
-    T(K##6)                                                                                                            \
-    T(K##7)
 #define POOL_64(T, K)                                                                                                  \
     POOL_8(T, K##0)                                                                                                    \
     POOL_8(T, K##1)                                                                                                    \

@@ -36,7 +36,7 @@ apply(PyObject *module, PyObject *args)
         repair_bytearray() < 0 || repair_decimal() < 0 || repair_deque() < 0 || repair_zoneinfo() < 0 ||
         repair_defaultdict() < 0 ||
         repair_descriptors() < 0 || repair_exceptions() < 0 || hold_class_operands(reference, getattribute_only) < 0 ||
-        hold_callees() < 0) {
+        hold_callees() < 0 || defer_finalizers() < 0) {
         return NULL;
     }
     Py_RETURN_TRUE;
@@ -80,7 +80,7 @@ hold_new_types(PyObject *module, PyObject *unused)
         PyErr_SetString(PyExc_RuntimeError, "hold_new_types() before apply()");
         return NULL;
     }
-    if (hold_callees() < 0) {
+    if (hold_callees() < 0 || defer_finalizers() < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -98,12 +98,62 @@ callees_held(PyObject *module, PyObject *type)
     return PyBool_FromLong(type_callees_held((PyTypeObject *)type));
 }
 
+/* begin_deferring_finalizers(filename, soon): from now on (a job), finalizers wait for a
+ * safe point (finalizers.c). */
+static PyObject *
+begin_deferring(PyObject *module, PyObject *args)
+{
+    PyObject *filename, *soon;
+    if (!PyArg_ParseTuple(args, "OO", &filename, &soon)) {
+        return NULL;
+    }
+    if (!class_operands_applied()) {
+        PyErr_SetString(PyExc_RuntimeError, "begin_deferring_finalizers() before apply()");
+        return NULL;
+    }
+    if (begin_deferring_finalizers(filename, soon) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* run_waiting_finalizers(): the finalizers that wait, run (at a safe point); how many. */
+static PyObject *
+run_waiting(PyObject *module, PyObject *unused)
+{
+    return PyLong_FromSsize_t(run_waiting_finalizers());
+}
+
+/* end_deferring_finalizers(): the job is over; what waits runs, the rest at once. */
+static PyObject *
+end_deferring(PyObject *module, PyObject *unused)
+{
+    end_deferring_finalizers();
+    Py_RETURN_NONE;
+}
+
+/* finalizer_deferred(cls): whether cls's finalizer, if it has one, waits (tests). */
+static PyObject *
+finalizer_deferred(PyObject *module, PyObject *type)
+{
+    if (!PyType_Check(type)) {
+        PyErr_SetString(PyExc_TypeError, "finalizer_deferred() takes a class");
+        return NULL;
+    }
+    return PyBool_FromLong(type_finalizer_deferred((PyTypeObject *)type));
+}
+
 static PyMethodDef module_methods[] = {
     {"apply", apply, METH_VARARGS, "apply(reference, getattribute_only): every repair, once per process"},
     {"hold_operands", hold_operands, METH_O, "hold_operands(cls): the program's class holds its operands"},
     {"operands_held", operands_held, METH_O, "operands_held(cls): whether it does (tests)"},
     {"hold_new_types", hold_new_types, METH_NOARGS, "hold_new_types(): the repairs, for types made since apply()"},
     {"callees_held", callees_held, METH_O, "callees_held(cls): whether its repr, str, hash, comparison hold (tests)"},
+    {"begin_deferring_finalizers", begin_deferring, METH_VARARGS,
+     "begin_deferring_finalizers(filename, soon): finalizers wait for a safe point from now on"},
+    {"end_deferring_finalizers", end_deferring, METH_NOARGS, "end_deferring_finalizers(): the job is over"},
+    {"run_waiting_finalizers", run_waiting, METH_NOARGS, "run_waiting_finalizers(): run them (at a safe point)"},
+    {"finalizer_deferred", finalizer_deferred, METH_O, "finalizer_deferred(cls): whether its finalizer waits (tests)"},
     {NULL, NULL, 0, NULL},
 };
 

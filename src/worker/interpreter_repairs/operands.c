@@ -432,6 +432,8 @@ hold_type_operands(PyTypeObject *type)
         for (int i = 0; i < HELD_SLOT_COUNT; i++) {
             repair_slot(type, held_slots[i].table, held_slots[i].offset, *held_slots[i].original, held_slots[i].held);
         }
+        /* a class made now has its finalizer from its base's `__del__` or its own */
+        return defer_type_finalizer(type);
     }
     return 0;
 }
@@ -445,7 +447,9 @@ hold_type_operands(PyTypeObject *type)
 static int
 hold_in_place(PyTypeObject *type, int depth)
 {
-    hold_type_operands(type);
+    if (hold_type_operands(type) < 0) {
+        return -1;
+    }
     PyObject *subclasses = type->tp_subclasses;
     if (subclasses == NULL || !PyDict_Check(subclasses)) {
         return 0;
@@ -528,8 +532,8 @@ static PyObject *
 holding_type_new(PyTypeObject *metatype, PyObject *args, PyObject *kwds)
 {
     PyObject *type = original_type_new(metatype, args, kwds);
-    if (type != NULL && PyType_Check(type)) {
-        hold_type_operands((PyTypeObject *)type);
+    if (type != NULL && PyType_Check(type) && hold_type_operands((PyTypeObject *)type) < 0) {
+        Py_CLEAR(type);
     }
     return type;
 }

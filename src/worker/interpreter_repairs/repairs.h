@@ -8,6 +8,18 @@
 #include <Python.h>
 #include <stddef.h>
 
+/* Eight trampolines named K0 to K7 (callees.c and finalizers.c build their pools from it:
+ * with a 0 prefix, each octal name is its index in the pool). */
+#define POOL_8(T, K)                                                                                                   \
+    T(K##0)                                                                                                            \
+    T(K##1)                                                                                                            \
+    T(K##2)                                                                                                            \
+    T(K##3)                                                                                                            \
+    T(K##4)                                                                                                            \
+    T(K##5)                                                                                                            \
+    T(K##6)                                                                                                            \
+    T(K##7)
+
 /* common.c */
 int walk_subclasses(PyTypeObject *base, int (*visit)(PyTypeObject *));
 void repair_wrapper(PyTypeObject *type, const char *name, void *original, void *repaired);
@@ -40,5 +52,13 @@ int runs_python_method(void *function);
  * above (whose repaired functions it holds in turn) */
 int hold_callees(void);
 int type_callees_held(PyTypeObject *type);
+
+/* finalizers.c: a finalizer that a decref runs waits for a safe point */
+int defer_finalizers(void);
+int defer_type_finalizer(PyTypeObject *type);
+int type_finalizer_deferred(PyTypeObject *type);
+int begin_deferring_finalizers(PyObject *filename, PyObject *soon);
+Py_ssize_t run_waiting_finalizers(void);
+void end_deferring_finalizers(void);
 
 #endif

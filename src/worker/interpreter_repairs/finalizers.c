@@ -1,0 +1,259 @@
+/* Finalizers wait for a safe point. A finalizer runs code of the program's wherever the
+ * object's last reference goes: a suspended generator's `finally` (or a coroutine's), an
+ * io object's `close()` in a class of the program's. The last reference often goes inside
+ * a C operation of the interpreter that has not made its state whole yet: a class's
+ * attribute store releases the old value before it invalidates the type attribute cache,
+ * which lends that value by a borrowed pointer (attack pass 75: the `finally` read the
+ * dying value back and kept it past its free, a full escape); a list store, a dict
+ * deletion and a tuple's dealloc release their items in the middle of their work too.
+ * Each such window is one memory-safety bug; the family's common trigger is the
+ * finalizer. The sandbox already confines the collector's finalizers to safe points
+ * (guards.collect_at_a_safe_point); this does the same for a finalizer a decref runs.
+ *
+ * Every tp_finalize of every type (one trampoline per distinct C function, in the slot
+ * and in the `__del__` wrapper descriptor that later classes copy theirs from; a class
+ * made later is held by operands.c's type.__new__) queues its object instead of running,
+ * once a job has begun deferring: the queue's reference resurrects the object, which
+ * CPython has already marked finalized, so it is finalized once. The queue is run
+ *  - between two instructions of the program's own code: a pending call, which the
+ *    interpreter runs at its next eval-breaker check (a call, a loop's jump back, a
+ *    function's start), if that check is in a frame of the program's (a check in the
+ *    sandbox's own Python code asks for the guards' next safe point instead, through
+ *    `soon`: a guard between its check and its use must not run the program's code);
+ *  - at the guards' safe points, as a collection is (guards.collect_at_a_safe_point);
+ *  - before the program's output is written (printing.py) and once the program is done.
+ * So a generator abandoned by `break` still closes before the next line's call or print,
+ * as in CPython; what its `finally` did is not seen by code that runs before any call.
+ * Objects whose class is not collected by the GC (whose finalized mark CPython cannot
+ * keep) are finalized at once, as before: no offered class is one; so are the objects a
+ * collection finalizes (it runs at a safe point), while what their finalizers release
+ * waits. */
+#include "repairs.h"
+
+#define FINALIZER_POOL_SIZE 16
+
+static void *finalize_originals[FINALIZER_POOL_SIZE];
+
+/* The queue: the objects whose finalizers are due, in order. */
+static PyObject *waiting = NULL;
+static int deferring = 0, scheduled = 0, running = 0;
+static PyObject *program_filename = NULL; /* the co_filename of the program's code */
+static PyObject *soon = NULL;             /* makes the guards' next call a safe point */
+
+static void finalize_or_defer(PyObject *self, int index);
+
+#define DEFERRING_FINALIZER(K)                                                                                         \
+    static void deferring_finalizer_##K(PyObject *self) { finalize_or_defer(self, 0##K); }
+POOL_8(DEFERRING_FINALIZER, 0)
+POOL_8(DEFERRING_FINALIZER, 1)
+
+#define FINALIZER_ENTRY(K) [0##K] = (void *)deferring_finalizer_##K,
+static void *const finalize_trampolines[FINALIZER_POOL_SIZE] = {POOL_8(FINALIZER_ENTRY, 0) POOL_8(FINALIZER_ENTRY, 1)};
+
+static int
+schedule_pending(void *unused);
+
+/* Whether `self` is a generator, coroutine or async generator whose finalizer runs nothing:
+ * its frame is done (genobject.c's _PyGen_Finalize returns at once; 3.11's frame states,
+ * FRAME_COMPLETED and after). Most generators die so (a generator expression summed). */
+static int
+finished_generator(PyObject *self)
+{
+    if (PyGen_CheckExact(self)) {
+        return ((PyGenObject *)self)->gi_frame_state >= 1;
+    }
+    if (PyCoro_CheckExact(self)) {
+        return ((PyCoroObject *)self)->cr_frame_state >= 1;
+    }
+    if (PyAsyncGen_CheckExact(self)) {
+        return ((PyAsyncGenObject *)self)->ag_frame_state >= 1;
+    }
+    return 0;
+}
+
+static void
+finalize_or_defer(PyObject *self, int index)
+{
+    destructor original = (destructor)finalize_originals[index];
+    /* Marked finalized before the call: the collector's (at a safe point, where the
+     * program's code may run), run now; its collection frees what it finalized. */
+    if (!deferring || waiting == NULL || !PyType_IS_GC(Py_TYPE(self)) || PyObject_GC_IsFinalized(self) ||
+        finished_generator(self)) {
+        original(self);
+        return;
+    }
+    /* A finalizer must leave the current exception as it found it (a dealloc may run
+     * while one is being raised). */
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    if (PyList_Append(waiting, self) < 0) {
+        PyErr_Clear();
+        PyErr_Restore(type, value, traceback);
+        original(self); /* no memory to queue it: as CPython would, now */
+        return;
+    }
+    if (!scheduled && Py_AddPendingCall(schedule_pending, NULL) == 0) {
+        scheduled = 1;
+    }
+    PyErr_Restore(type, value, traceback);
+}
+
+/* The function a finalizer slot runs: the original behind a trampoline. A class's slot
+ * cannot change while its object waits (only a `__del__` store, refused, changes it). */
+static destructor
+original_finalizer(destructor slot)
+{
+    for (int i = 0; i < FINALIZER_POOL_SIZE; i++) {
+        if (finalize_trampolines[i] == (void *)slot) {
+            return (destructor)finalize_originals[i];
+        }
+    }
+    return slot;
+}
+
+/* Runs what waits, finalizers that their own code makes due included, in order. The
+ * number run; nothing while a run is in progress (a finalizer reached a safe point). */
+Py_ssize_t
+run_waiting_finalizers(void)
+{
+    if (running || waiting == NULL || PyList_GET_SIZE(waiting) == 0) {
+        return 0;
+    }
+    running = 1;
+    Py_ssize_t done = 0;
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    while (PyList_GET_SIZE(waiting) > 0) {
+        PyObject *batch = waiting;
+        waiting = PyList_New(0);
+        if (waiting == NULL) { /* what waits stays queued for the next safe point */
+            PyErr_Clear();
+            waiting = batch;
+            break;
+        }
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(batch); i++) {
+            PyObject *object = PyList_GET_ITEM(batch, i);
+            destructor finalize = original_finalizer(Py_TYPE(object)->tp_finalize);
+            if (finalize != NULL) {
+                finalize(object);
+            }
+            if (PyErr_Occurred()) {
+                PyErr_WriteUnraisable(object);
+            }
+            done++;
+        }
+        Py_DECREF(batch); /* the objects go (finalized already: their dealloc runs nothing) */
+    }
+    PyErr_Restore(type, value, traceback);
+    running = 0;
+    return done;
+}
+
+/* Whether the innermost frame runs the program's own code. */
+static int
+in_program_code(void)
+{
+    PyFrameObject *frame = PyEval_GetFrame(); /* borrowed */
+    if (frame == NULL || program_filename == NULL) {
+        return 0;
+    }
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    PyObject *filename = code->co_filename;
+    int program = PyUnicode_CheckExact(filename) && PyUnicode_Compare(filename, program_filename) == 0;
+    Py_DECREF(code);
+    return program;
+}
+
+/* The pending call: between two instructions, where the interpreter's own state is whole. */
+static int
+schedule_pending(void *unused)
+{
+    scheduled = 0;
+    if (waiting == NULL || PyList_GET_SIZE(waiting) == 0) {
+        return 0;
+    }
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    if (in_program_code()) {
+        run_waiting_finalizers();
+    }
+    else if (soon != NULL) {
+        PyObject *done = PyObject_CallNoArgs(soon);
+        Py_XDECREF(done);
+        PyErr_Clear();
+    }
+    PyErr_Restore(type, value, traceback);
+    return 0;
+}
+
+static int
+in_finalizer_pool(void *function)
+{
+    for (int i = 0; i < FINALIZER_POOL_SIZE; i++) {
+        if (finalize_trampolines[i] == function) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* `type`'s finalizer, and its `__del__` wrapper descriptor, through the trampoline for its
+ * function (assigned on first use). */
+int
+defer_type_finalizer(PyTypeObject *type)
+{
+    void *original = (void *)type->tp_finalize;
+    if (original == NULL || in_finalizer_pool(original)) {
+        return 0;
+    }
+    for (int i = 0; i < FINALIZER_POOL_SIZE; i++) {
+        if (finalize_originals[i] == NULL) {
+            finalize_originals[i] = original;
+        }
+        if (finalize_originals[i] == original) {
+            repair_slot(type, -1, offsetof(PyTypeObject, tp_finalize), original, finalize_trampolines[i]);
+            repair_wrapper(type, "__del__", original, finalize_trampolines[i]);
+            return 0;
+        }
+    }
+    PyErr_SetString(PyExc_RuntimeError, "more C finalizer functions than trampolines");
+    return -1;
+}
+
+int
+defer_finalizers(void)
+{
+    return walk_subclasses(&PyBaseObject_Type, defer_type_finalizer);
+}
+
+int
+type_finalizer_deferred(PyTypeObject *type)
+{
+    return type->tp_finalize == NULL || in_finalizer_pool((void *)type->tp_finalize);
+}
+
+/* From now on (the job), finalizers wait: `filename` names the program's code, `callable`
+ * asks the guards for a safe point at their next call. */
+int
+begin_deferring_finalizers(PyObject *filename, PyObject *callable)
+{
+    if (!PyUnicode_CheckExact(filename) || !PyCallable_Check(callable)) {
+        PyErr_SetString(PyExc_TypeError, "begin_deferring_finalizers(filename: str, soon: callable)");
+        return -1;
+    }
+    if (waiting == NULL && (waiting = PyList_New(0)) == NULL) {
+        return -1;
+    }
+    Py_XSETREF(program_filename, Py_NewRef(filename));
+    Py_XSETREF(soon, Py_NewRef(callable));
+    deferring = 1;
+    return 0;
+}
+
+/* The job is over: what waits runs, and finalizers run at once again. */
+void
+end_deferring_finalizers(void)
+{
+    run_waiting_finalizers();
+    deferring = 0;
+}
