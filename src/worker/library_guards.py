@@ -18,6 +18,7 @@ import copy
 import copyreg
 import csv
 import dataclasses
+import decimal
 import enum
 import functools
 import importlib
@@ -1036,7 +1037,19 @@ def _installed_private_helpers() -> list[object]:
 
 
 def _decimal_replacements() -> dict[str, Any]:
-    return dict(DECIMAL_TEMPLATES)
+    """The templates as the program's copies (guards.DECIMAL_TEMPLATES), and setcontext,
+    which copies a template it is given, as decimal does with its own templates: the
+    current context is the program's to change (``setcontext(BasicContext)`` then
+    ``getcontext().prec = 5``), a template never is."""
+    templates = tuple(DECIMAL_TEMPLATES.values())
+
+    @functools.wraps(decimal.setcontext)
+    def setcontext(context: Any, /) -> None:
+        if any(context is template for template in templates):
+            context = context.copy()
+        decimal.setcontext(context)
+
+    return {**DECIMAL_TEMPLATES, "setcontext": setcontext}
 
 
 REPLACEMENTS: dict[str, Any] = {

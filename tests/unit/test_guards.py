@@ -1150,3 +1150,15 @@ def test_decimals_template_contexts_are_the_librarys(proxies: Proxies) -> None:
         "[str(decimal.Decimal(1) / 3), str(local.divide(decimal.Decimal(2), 3)), refused]"
     )
     assert run(code, proxies).result == ["0.33333", "0.666", ["SecurityError"] * 3]
+
+
+def test_a_template_made_current_is_a_copy_of_it(proxies: Proxies) -> None:
+    """``setcontext(BasicContext)`` makes a copy current, as decimal does with its own
+    templates: the program then sets its precision; the template keeps its own."""
+    code = (
+        "import decimal\ndecimal.setcontext(decimal.BasicContext)\ndecimal.getcontext().prec = 5\n"
+        "a = str(decimal.Decimal(1) / decimal.Decimal(3))\nmine = decimal.Context(prec=2)\n"
+        "decimal.setcontext(mine)\nsame = decimal.getcontext() is mine\n"
+        "[a, decimal.BasicContext.prec, decimal.getcontext().prec, same]"
+    )
+    assert run(code, proxies).result == ["0.33333", 9, 2, True]
