@@ -345,7 +345,12 @@ CATALOGUE: dict[str, ModuleRule] = {
         allow(
             "decimal numbers and contexts; contexts are per thread and the worker is a fresh process, "
             "so setcontext/localcontext cannot leak into another execution",
-            "Decimal", "Context", "DecimalTuple", "getcontext", "setcontext", "localcontext",
+            "Decimal", "Context", "DecimalTuple", "getcontext", "localcontext",
+        ),
+        allow(
+            GUARDED + "copies a template it is given (the program's templates are copies decimal does not "
+            "know), as decimal does with its own: the current context is the program's to change",
+            "setcontext",
         ),
         allow(
             GUARDED + "copies of the templates: decimal copies DefaultContext into every new context, "
