@@ -291,24 +291,15 @@ init_keeping_start(PyObject *self, PyObject *args, PyObject *kwds)
 static int
 repair_bytearray_type(PyTypeObject *type)
 {
-    repair_slot(type, -1, offsetof(PyTypeObject, tp_init), (void *)original_bytearray_init,
-                (void *)init_keeping_start);
-    repair_wrapper(type, "__init__", (void *)original_bytearray_init, (void *)init_keeping_start);
-    repair_slot(type, offsetof(PyTypeObject, tp_as_mapping), offsetof(PyMappingMethods, mp_ass_subscript),
-                (void *)original_bytearray_ass_subscript, (void *)converting_bytearray_ass_subscript);
+    REPAIR_SLOT(type, -1, offsetof(PyTypeObject, tp_init), original_bytearray_init, init_keeping_start, "__init__");
+    REPAIR_SLOT(type, offsetof(PyTypeObject, tp_as_mapping), offsetof(PyMappingMethods, mp_ass_subscript),
+                original_bytearray_ass_subscript, converting_bytearray_ass_subscript, "__setitem__", "__delitem__");
     repair_slot(type, offsetof(PyTypeObject, tp_as_sequence), offsetof(PySequenceMethods, sq_ass_item),
                 (void *)original_bytearray_ass_item, (void *)converting_bytearray_ass_item);
-    repair_wrapper(type, "__setitem__", (void *)original_bytearray_ass_subscript,
-                   (void *)converting_bytearray_ass_subscript);
-    repair_wrapper(type, "__delitem__", (void *)original_bytearray_ass_subscript,
-                   (void *)converting_bytearray_ass_subscript);
-    repair_slot(type, offsetof(PyTypeObject, tp_as_sequence), offsetof(PySequenceMethods, sq_contains),
-                (void *)original_bytearray_contains, (void *)exporting_bytearray_contains);
-    repair_slot(type, offsetof(PyTypeObject, tp_as_number), offsetof(PyNumberMethods, nb_remainder),
-                (void *)original_bytearray_remainder, (void *)exporting_bytearray_remainder);
-    repair_wrapper(type, "__contains__", (void *)original_bytearray_contains, (void *)exporting_bytearray_contains);
-    repair_wrapper(type, "__mod__", (void *)original_bytearray_remainder, (void *)exporting_bytearray_remainder);
-    repair_wrapper(type, "__rmod__", (void *)original_bytearray_remainder, (void *)exporting_bytearray_remainder);
+    REPAIR_SLOT(type, offsetof(PyTypeObject, tp_as_sequence), offsetof(PySequenceMethods, sq_contains),
+                original_bytearray_contains, exporting_bytearray_contains, "__contains__");
+    REPAIR_SLOT(type, offsetof(PyTypeObject, tp_as_number), offsetof(PyNumberMethods, nb_remainder),
+                original_bytearray_remainder, exporting_bytearray_remainder, "__mod__", "__rmod__");
     return 0;
 }
 

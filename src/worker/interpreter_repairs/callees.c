@@ -147,10 +147,7 @@ hold_slot(Pool *pool, PyTypeObject *type, Py_ssize_t offset, const char *const *
     if (held == NULL) {
         return -1;
     }
-    repair_slot(type, -1, offset, original, held);
-    for (int i = 0; names[i] != NULL; i++) {
-        repair_wrapper(type, names[i], original, held);
-    }
+    repair_slot_and_wrappers(type, -1, offset, original, held, names);
     return 0;
 }
 

@@ -71,15 +71,24 @@ repair_slot(PyTypeObject *type, Py_ssize_t table, Py_ssize_t offset, void *origi
     }
 }
 
+/* The slot (as repair_slot) and the wrapper descriptors `names` (NULL-terminated) that
+ * call the same function: `repaired` in place of `original` in each that still holds it. */
+void
+repair_slot_and_wrappers(PyTypeObject *type, Py_ssize_t table, Py_ssize_t offset, void *original, void *repaired,
+                         const char *const *names)
+{
+    repair_slot(type, table, offset, original, repaired);
+    for (int i = 0; names[i] != NULL; i++) {
+        repair_wrapper(type, names[i], original, repaired);
+    }
+}
+
 /* The comparison slot of `type` and its six wrapper descriptors (`__lt__`...). */
 void
 repair_comparison(PyTypeObject *type, richcmpfunc original, richcmpfunc repaired)
 {
-    repair_slot(type, -1, offsetof(PyTypeObject, tp_richcompare), (void *)original, (void *)repaired);
-    const char *comparisons[] = {"__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__"};
-    for (int i = 0; i < 6; i++) {
-        repair_wrapper(type, comparisons[i], (void *)original, (void *)repaired);
-    }
+    REPAIR_SLOT(type, -1, offsetof(PyTypeObject, tp_richcompare), original, repaired, "__lt__", "__le__", "__eq__",
+                "__ne__", "__gt__", "__ge__");
 }
 
 /* Swaps the C function of `type`'s method `name` (a class method's too) for `repaired` if it

@@ -80,9 +80,8 @@ deque_contains_holding_items(PyObject *self, PyObject *value)
 static int
 repair_deque_type(PyTypeObject *type)
 {
-    repair_slot(type, offsetof(PyTypeObject, tp_as_sequence), offsetof(PySequenceMethods, sq_contains),
-                (void *)original_deque_contains, (void *)deque_contains_holding_items);
-    repair_wrapper(type, "__contains__", (void *)original_deque_contains, (void *)deque_contains_holding_items);
+    REPAIR_SLOT(type, offsetof(PyTypeObject, tp_as_sequence), offsetof(PySequenceMethods, sq_contains),
+                original_deque_contains, deque_contains_holding_items, "__contains__");
     return 0;
 }
 

@@ -43,13 +43,9 @@ held_property_set(PyObject *self, PyObject *obj, PyObject *value)
 static int
 repair_property_type(PyTypeObject *type)
 {
-    repair_slot(type, -1, offsetof(PyTypeObject, tp_descr_get), (void *)original_property_get,
-                (void *)held_property_get);
-    repair_slot(type, -1, offsetof(PyTypeObject, tp_descr_set), (void *)original_property_set,
-                (void *)held_property_set);
-    repair_wrapper(type, "__get__", (void *)original_property_get, (void *)held_property_get);
-    repair_wrapper(type, "__set__", (void *)original_property_set, (void *)held_property_set);
-    repair_wrapper(type, "__delete__", (void *)original_property_set, (void *)held_property_set);
+    REPAIR_SLOT(type, -1, offsetof(PyTypeObject, tp_descr_get), original_property_get, held_property_get, "__get__");
+    REPAIR_SLOT(type, -1, offsetof(PyTypeObject, tp_descr_set), original_property_set, held_property_set, "__set__",
+                "__delete__");
     return 0;
 }
 
@@ -88,18 +84,16 @@ held_classmethod_get(PyObject *self, PyObject *obj, PyObject *type)
 static int
 repair_staticmethod_type(PyTypeObject *type)
 {
-    repair_slot(type, -1, offsetof(PyTypeObject, tp_call), (void *)original_staticmethod_call,
-                (void *)held_staticmethod_call);
-    repair_wrapper(type, "__call__", (void *)original_staticmethod_call, (void *)held_staticmethod_call);
+    REPAIR_SLOT(type, -1, offsetof(PyTypeObject, tp_call), original_staticmethod_call, held_staticmethod_call,
+                "__call__");
     return 0;
 }
 
 static int
 repair_classmethod_type(PyTypeObject *type)
 {
-    repair_slot(type, -1, offsetof(PyTypeObject, tp_descr_get), (void *)original_classmethod_get,
-                (void *)held_classmethod_get);
-    repair_wrapper(type, "__get__", (void *)original_classmethod_get, (void *)held_classmethod_get);
+    REPAIR_SLOT(type, -1, offsetof(PyTypeObject, tp_descr_get), original_classmethod_get, held_classmethod_get,
+                "__get__");
     return 0;
 }
 

@@ -26,8 +26,7 @@ held_oserror_str(PyObject *self)
 static int
 repair_oserror_type(PyTypeObject *type)
 {
-    repair_slot(type, -1, offsetof(PyTypeObject, tp_str), (void *)original_oserror_str, (void *)held_oserror_str);
-    repair_wrapper(type, "__str__", (void *)original_oserror_str, (void *)held_oserror_str);
+    REPAIR_SLOT(type, -1, offsetof(PyTypeObject, tp_str), original_oserror_str, held_oserror_str, "__str__");
     return 0;
 }
 
@@ -76,10 +75,8 @@ checked_unicode_decode_error_str(PyObject *self)
 static int
 repair_unicode_decode_error_type(PyTypeObject *type)
 {
-    repair_slot(type, -1, offsetof(PyTypeObject, tp_str), (void *)original_unicode_decode_error_str,
-                (void *)checked_unicode_decode_error_str);
-    repair_wrapper(type, "__str__", (void *)original_unicode_decode_error_str,
-                   (void *)checked_unicode_decode_error_str);
+    REPAIR_SLOT(type, -1, offsetof(PyTypeObject, tp_str), original_unicode_decode_error_str,
+                checked_unicode_decode_error_str, "__str__");
     return 0;
 }
 

@@ -211,8 +211,7 @@ defer_type_finalizer(PyTypeObject *type)
             finalize_originals[i] = original;
         }
         if (finalize_originals[i] == original) {
-            repair_slot(type, -1, offsetof(PyTypeObject, tp_finalize), original, finalize_trampolines[i]);
-            repair_wrapper(type, "__del__", original, finalize_trampolines[i]);
+            REPAIR_SLOT(type, -1, offsetof(PyTypeObject, tp_finalize), original, finalize_trampolines[i], "__del__");
             return 0;
         }
     }

@@ -90,9 +90,8 @@ held_list_richcompare(PyObject *v, PyObject *w, int op)
 static int
 repair_list_type(PyTypeObject *type)
 {
-    repair_slot(type, offsetof(PyTypeObject, tp_as_mapping), offsetof(PyMappingMethods, mp_ass_subscript),
-                (void *)original_list_ass_subscript, (void *)materialized_list_ass_subscript);
-    repair_wrapper(type, "__setitem__", (void *)original_list_ass_subscript, (void *)materialized_list_ass_subscript);
+    REPAIR_SLOT(type, offsetof(PyTypeObject, tp_as_mapping), offsetof(PyMappingMethods, mp_ass_subscript),
+                original_list_ass_subscript, materialized_list_ass_subscript, "__setitem__");
     repair_comparison(type, original_list_richcompare, held_list_richcompare);
     return 0;
 }

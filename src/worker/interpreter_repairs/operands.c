@@ -542,10 +542,8 @@ static int
 repair_type_setattro(PyTypeObject *type)
 {
     repair_slot(type, -1, offsetof(PyTypeObject, tp_new), (void *)original_type_new, (void *)holding_type_new);
-    repair_slot(type, -1, offsetof(PyTypeObject, tp_setattro), (void *)original_type_setattro,
-                (void *)holding_type_setattro);
-    repair_wrapper(type, "__setattr__", (void *)original_type_setattro, (void *)holding_type_setattro);
-    repair_wrapper(type, "__delattr__", (void *)original_type_setattro, (void *)holding_type_setattro);
+    REPAIR_SLOT(type, -1, offsetof(PyTypeObject, tp_setattro), original_type_setattro, holding_type_setattro,
+                "__setattr__", "__delattr__");
     return 0;
 }
 

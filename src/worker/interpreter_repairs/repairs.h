@@ -24,6 +24,13 @@
 int walk_subclasses(PyTypeObject *base, int (*visit)(PyTypeObject *));
 void repair_wrapper(PyTypeObject *type, const char *name, void *original, void *repaired);
 void repair_slot(PyTypeObject *type, Py_ssize_t table, Py_ssize_t offset, void *original, void *repaired);
+void repair_slot_and_wrappers(PyTypeObject *type, Py_ssize_t table, Py_ssize_t offset, void *original, void *repaired,
+                              const char *const *names);
+/* REPAIR_SLOT(type, table, offset, original, repaired, "__name__", ...): the slot and the
+ * wrapper descriptors named (repair_slot_and_wrappers; a `table` of -1: PyTypeObject). */
+#define REPAIR_SLOT(type, table, offset, original, repaired, ...)                                                     \
+    repair_slot_and_wrappers((type), (table), (offset), (void *)(original), (void *)(repaired),                        \
+                             (const char *const[]){__VA_ARGS__, NULL})
 void repair_comparison(PyTypeObject *type, richcmpfunc original, richcmpfunc repaired);
 int repair_method(PyTypeObject *type, const char *name, int flags, PyCFunction *original, PyCFunction repaired);
 PyTypeObject *imported_type(const char *module_name, const char *name);
