@@ -65,6 +65,7 @@ from .membrane import (
     UnboundMethod,
     admit,
     instances_still_made,
+    register_clone_namespace,
     register_holder,
     register_private_copy,
     unbound_through_class,
@@ -753,6 +754,7 @@ def _dataclass_readers() -> dict[str, Any]:
         return guarded_getattr(obj, name, *default)
 
     namespace = dict(vars(dataclasses), getattr=read)
+    register_clone_namespace(namespace)
     made: dict[str, Any] = {}
     for name in ("_asdict_inner", "_astuple_inner", "asdict", "astuple", "replace"):
         real = getattr(dataclasses, name)
@@ -2096,6 +2098,7 @@ def guard_pprint_dataclass_reader() -> None:
     if getattr(real, "sandbox_guarded", False):
         return
     namespace = dict(real.__globals__, getattr=guarded_getattr)
+    register_clone_namespace(namespace)
     clone = types.FunctionType(real.__code__, namespace, real.__name__, real.__defaults__, real.__closure__)
     clone.__qualname__, clone.__doc__, clone.__module__ = real.__qualname__, real.__doc__, real.__module__
     clone.sandbox_guarded = True  # type: ignore[attr-defined]

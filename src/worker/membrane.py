@@ -666,11 +666,11 @@ def _is_constructor(cls: object) -> bool:
 
 
 def _library_internal_function(function: types.FunctionType) -> bool:
-    """A private function defined at a module's top level, outside the program."""
-    name = function.__qualname__
+    """A private function defined at a module's top level, outside the program. By its
+    code's qualified name: ``__qualname__`` is whatever update_wrapper last copied."""
+    name = function.__code__.co_qualname
     return (
         function.__code__.co_filename != SOURCE_FILENAME
-        and type(name) is str
         and "." not in name
         and name.startswith("_")
         and not name.startswith("__")
@@ -1245,7 +1245,7 @@ class Membrane:
         inner = wrapper.__func__
         if self.admit(inner) is not inner:
             raise refuse(f"a {builtins.type(wrapper).__name__} of {builtins.type(inner).__name__}")
-        if builtins.type(wrapper) is classmethod:
+        if isinstance(wrapper, classmethod):
             getter = getattr(builtins.type(inner), "__get__", None)
             if isinstance(getter, types.FunctionType) and getter.__code__.co_filename != SOURCE_FILENAME:
                 raise refuse(f"a classmethod of a {builtins.type(inner).__name__}, whose __get__ is its library's")
@@ -1283,7 +1283,7 @@ class Membrane:
             # the real class behind a stand-in): only what it offers, the methods of its
             # classes (bound to an instance the program holds) and the closures its offered
             # functions make (a decorator's), never a module-level helper.
-            return id(function) in self._offered_ids or "." in function.__qualname__
+            return id(function) in self._offered_ids or "." in function.__code__.co_qualname
         copy = PRIVATE_MODULE_COPIES.get(id(scope))
         if copy is not None:
             return function.__code__.co_qualname.startswith(copy[1])  # the code's, never rewritten
@@ -1293,8 +1293,9 @@ class Membrane:
             # (contextmanager's helper, over the program's generator) was kept for the job.
             self._approved_code.add((function.__code__, id(scope)))
             return True
-        if not self._is_module_dict(scope):
-            # Not a module's: code generated for the program (namedtuple's __new__).
+        if _generated_by_namedtuple(scope) or id(scope) in SANDBOX_CLONE_NAMESPACES:
+            # Approved by what it is, never for being no module's: a namespace no registry
+            # knows is refused (a library copy the sandbox loads for itself, pass 74).
             if not _collecting_classes[0]:
                 APPROVED_FUNCTIONS.add(function)
                 self._generated.append(function)  # dropped at the next release
@@ -1339,7 +1340,7 @@ class Membrane:
             return None
         if kind is types.MappingProxyType:
             return self._mapping_proxy(value)
-        if kind is classmethod or kind is staticmethod:
+        if issubclass(kind, (classmethod, staticmethod)):  # the library's subclasses too
             return self._method_wrapper(value)
         if kind is property:
             return self._property(value)
@@ -1571,6 +1572,23 @@ PRIVATE_MODULE_COPIES: dict[int, tuple[dict[str, Any], str]] = {}
 
 def register_private_copy(namespace: dict[str, Any], offered_prefix: str) -> None:
     PRIVATE_MODULE_COPIES[id(namespace)] = (namespace, offered_prefix)
+
+
+#: The namespaces of the library functions the sandbox runs as clones, with its guards in
+#: place of a builtin (dataclasses' field readers, pprint's dataclass printer): by id, the
+#: namespace held so that the id stays its own.
+SANDBOX_CLONE_NAMESPACES: dict[int, dict[str, Any]] = {}
+
+
+def register_clone_namespace(namespace: dict[str, Any]) -> None:
+    SANDBOX_CLONE_NAMESPACES[id(namespace)] = namespace
+
+
+def _generated_by_namedtuple(scope: dict[str, Any]) -> bool:
+    """Whether ``scope`` is the namespace collections.namedtuple compiles a class's
+    ``__new__`` in (``namedtuple_<typename>``, with the tuple's constructor)."""
+    name = dict.get(scope, "__name__")
+    return builtins.type(name) is str and name.startswith("namedtuple_") and dict.__contains__(scope, "_tuple_new")
 
 
 #: How a library callable is offered so that it admits its arguments and its result

@@ -166,6 +166,57 @@ def test_a_private_copy_of_a_module_offers_only_what_it_was_loaded_for(proxies: 
     assert run(code, proxies).result == [["b", "a"], ["a", 1]]
 
 
+def test_code_of_no_module_passes_only_for_what_made_it(proxies: Proxies) -> None:
+    """A function whose globals are no module's passes by what made it (namedtuple's
+    namespace, the sandbox's clones of library functions), never for being no module's:
+    a namespace no registry knows is refused (attack pass 76, H3)."""
+    from src.worker.library_guards import guard_pprint_dataclass_reader
+
+    run("1", proxies)  # configured
+    Record = collections.namedtuple("Record", "a b")
+    assert membrane.admit(Record.__new__) is Record.__new__
+    guard_pprint_dataclass_reader()
+    import pprint
+
+    membrane.admit(vars(pprint.PrettyPrinter)["_pprint_dataclass"])  # a method of its class: no refusal
+    unknown = types.FunctionType(json.dumps.__code__, {"__name__": "json"}, "dumps")
+    with pytest.raises(SecurityError):
+        membrane.admit(unknown)
+    forged = types.FunctionType(json.dumps.__code__, {"__name__": "namedtuple_x"}, "dumps")
+    with pytest.raises(SecurityError):
+        membrane.admit(forged)
+
+
+def test_verdicts_read_the_codes_qualified_name(proxies: Proxies) -> None:
+    """A sandbox module's top-level helper is refused, and a library's private function,
+    whatever ``__qualname__`` update_wrapper copied onto it: the code's own name decides
+    (attack pass 76, H4)."""
+    from src.worker import stand_ins
+
+    run("1", proxies)  # configured
+    helper = types.FunctionType(stand_ins.real_class.__code__, stand_ins.real_class.__globals__, "real_class")
+    helper.__qualname__ = "Offered.method"
+    with pytest.raises(SecurityError):
+        membrane.admit(helper)
+    internal = types.FunctionType(functools._make_key.__code__, vars(functools), "_make_key")
+    internal.__qualname__ = "lru_cache.key"
+    assert membrane._library_internal_function(internal)
+
+
+def test_the_librarys_subclasses_of_classmethod_are_judged_by_what_they_wrap(proxies: Proxies) -> None:
+    """abc.abstractclassmethod is a classmethod: what it wraps passes the membrane as a
+    classmethod's does (attack pass 76, H1)."""
+    run("1", proxies)  # configured
+    wrapped: object = abc.abstractclassmethod(functools.cached_property(len))  # type: ignore[arg-type]
+    with pytest.raises(SecurityError):
+        membrane.admit(wrapped)
+    from src.worker import stand_ins
+
+    helper = types.FunctionType(stand_ins.real_class.__code__, stand_ins.real_class.__globals__, "real_class")
+    with pytest.raises(SecurityError):
+        membrane.admit(abc.abstractstaticmethod(helper))
+
+
 def test_a_module_of_a_module_subclass_is_a_real_module(proxies: Proxies) -> None:
     """Modules are refused by their class and its bases: typing.io is a module of a
     ModuleType subclass (pass 74, P2)."""
