@@ -118,6 +118,11 @@ def run_waiting_finalizers() -> int:
     return int(_repairs.run_waiting_finalizers()) if _applied else 0
 
 
+def finalizers_never_run() -> int:
+    """How many objects were kept unfinalized because the queue had no memory (tests)."""
+    return int(_repairs.finalizers_never_run()) if _repairs is not None else 0
+
+
 def finalizer_deferred(cls: type) -> bool:
     """Whether ``cls``'s finalizer, if it has one, waits for a safe point (tests)."""
     return _repairs is not None and bool(_repairs.finalizer_deferred(cls))

@@ -617,3 +617,45 @@ def test_finalizers_wait_for_the_programs_next_instruction_or_a_safe_point() -> 
             ["after the job", ["a"]],
         ]
     )
+
+
+#: The queue's first append is the allocation that fails (_testcapi.set_nomemory).
+FINALIZER_WITHOUT_MEMORY = """
+import _testcapi
+from src.worker import repairs
+assert repairs.apply()
+log = []
+
+def holder():
+    try:
+        yield 1
+    finally:
+        log.append("finally ran")
+
+g = holder()
+next(g)
+d = {"a": g}
+g = None
+repairs.begin_deferring_finalizers("<program>", lambda: None)
+_testcapi.set_nomemory(0, 1)
+d["a"] = 1
+_testcapi.remove_mem_hooks()
+print([log, repairs.finalizers_never_run(), repairs.run_waiting_finalizers()])
+"""
+
+
+def test_a_finalizer_with_no_memory_to_wait_never_runs_inside_the_operation() -> None:
+    """A program can exhaust memory so that the queue cannot take an object (attack pass
+    77): the finalizer is then never run, rather than run inside the C operation that
+    released its object."""
+    pytest.importorskip("_testcapi")
+    ran = subprocess.run(
+        [sys.executable, "-c", FINALIZER_WITHOUT_MEMORY],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == repr([[], 1, 0])

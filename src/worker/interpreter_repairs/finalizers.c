@@ -22,6 +22,8 @@
  *    `soon`: a guard between its check and its use must not run the program's code);
  *  - at the guards' safe points, as a collection is (guards.collect_at_a_safe_point);
  *  - before the program's output is written (printing.py) and once the program is done.
+ * An object the queue has no memory for is kept and never finalized (attack pass 77: a
+ * program exhausted memory so that the finalizer ran inside the operation after all).
  * So a generator abandoned by `break` still closes before the next line's call or print,
  * as in CPython; what its `finally` did is not seen by code that runs before any call.
  * Objects whose class is not collected by the GC (whose finalized mark CPython cannot
@@ -37,6 +39,7 @@ static void *finalize_originals[FINALIZER_POOL_SIZE];
 /* The queue: the objects whose finalizers are due, in order. */
 static PyObject *waiting = NULL;
 static int deferring = 0, scheduled = 0, running = 0;
+static Py_ssize_t never_finalized = 0; /* kept because the queue had no memory (tests) */
 static PyObject *program_filename = NULL; /* the co_filename of the program's code */
 static PyObject *soon = NULL;             /* makes the guards' next call a safe point */
 
@@ -87,9 +90,13 @@ finalize_or_defer(PyObject *self, int index)
     PyObject *type, *value, *traceback;
     PyErr_Fetch(&type, &value, &traceback);
     if (PyList_Append(waiting, self) < 0) {
+        /* No memory to queue it (the program can exhaust memory on purpose): running it
+         * now would reopen the window this closes, so the object is kept, never
+         * finalized, as objects alive when a process ends are. */
         PyErr_Clear();
+        Py_INCREF(self);
+        never_finalized++;
         PyErr_Restore(type, value, traceback);
-        original(self); /* no memory to queue it: as CPython would, now */
         return;
     }
     if (!scheduled && Py_AddPendingCall(schedule_pending, NULL) == 0) {
@@ -255,4 +262,10 @@ end_deferring_finalizers(void)
 {
     run_waiting_finalizers();
     deferring = 0;
+}
+
+Py_ssize_t
+finalizers_never_run(void)
+{
+    return never_finalized;
 }

@@ -67,5 +67,6 @@ int type_finalizer_deferred(PyTypeObject *type);
 int begin_deferring_finalizers(PyObject *filename, PyObject *soon);
 Py_ssize_t run_waiting_finalizers(void);
 void end_deferring_finalizers(void);
+Py_ssize_t finalizers_never_run(void);
 
 #endif
