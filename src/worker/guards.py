@@ -1007,17 +1007,15 @@ def _collect(generation: int) -> int:
     try:
         classes = MEMBRANE.classes_to_release(generation)
         if classes is None:
-            return _collect_and_finalize(generation)
-        _forget_public_hooks(classes)
-        return _ownership.release_dropped_classes(classes, functools.partial(_collect_and_finalize, generation))
+            collected = gc.collect(generation)
+        else:
+            _forget_public_hooks(classes)
+            collected = _ownership.release_dropped_classes(classes, functools.partial(gc.collect, generation))
     finally:
         _collecting[0] = False
-
-
-def _collect_and_finalize(generation: int) -> int:
-    """A collection, then what its finalisers released: that waits for a safe point
-    (repairs.begin_deferring_finalizers), and this is one."""
-    collected = gc.collect(generation)
+    # What the collection's finalisers released waits (repairs.begin_deferring_finalizers):
+    # run here, at the safe point, once the released classes are back in their tables (the
+    # collection has freed those the program dropped: no code may run in that window).
     run_waiting_finalizers()
     return collected
 

@@ -567,6 +567,9 @@ log.append(["waiting", len(log)])
 log.append(["ran", repairs.run_waiting_finalizers()])
 program = compile("d = {'a': held('the program')}\\nd.update({'a': 1, 'b': 2})\\nlen(d)", "<program>", "exec")
 exec(program, globals())  # the pending call runs it in the program's frame, at its call
+steps = "g = held('rebound')\\ng = None\\nlog.append(['next', len(log)])\\nd['a'] = held('item')\\ndel d['a']\\nx = len(log)"
+exec(compile(steps, "<program>", "exec"), globals())  # a rebinding is the program's own step, a deletion C's
+log.append(["deleted at", x])
 log.append(["library", len(log)])
 d = {"a": held("library code")}
 d.update({"a": 1, "b": 2})
@@ -591,8 +594,9 @@ print(log)
 def test_finalizers_wait_for_the_programs_next_instruction_or_a_safe_point() -> None:
     """In a job, a finalizer released inside a C operation runs once the operation is over:
     between two of the program's instructions, or at a safe point the guards are asked
-    for when the interpreter's next check is in other code; the collector's own (at a
-    safe point already) run as it finalizes; before and after a job, as CPython does."""
+    for when the interpreter's next check is in other code; one the program's own step
+    releases (a rebinding) runs at once, as do the collector's (at a safe point already);
+    before and after a job, as CPython does."""
     ran = subprocess.run(
         [sys.executable, "-c", DEFERRED_FINALIZERS],
         cwd=PROJECT_ROOT,
@@ -609,7 +613,11 @@ def test_finalizers_wait_for_the_programs_next_instruction_or_a_safe_point() -> 
             ["in a C operation", ["a", "b"]],
             ["ran", 1],
             ["the program", ["a", "b"]],
-            ["library", 5],
+            ["rebound", ["a", "b"]],
+            ["next", 6],
+            ["item", ["b"]],
+            ["deleted at", 7],
+            ["library", 9],
             ["library code", ["a", "b"]],
             ["asked for a safe point", True, 1],
             ["collected", ["a", "b"]],
@@ -619,9 +627,10 @@ def test_finalizers_wait_for_the_programs_next_instruction_or_a_safe_point() -> 
     )
 
 
-#: The queue's first append is the allocation that fails (_testcapi.set_nomemory).
+#: The queue's append is the allocation that fails (_testcapi.set_nomemory).
 FINALIZER_WITHOUT_MEMORY = """
 import _testcapi
+import sys
 from src.worker import repairs
 assert repairs.apply()
 log = []
@@ -637,6 +646,7 @@ next(g)
 d = {"a": g}
 g = None
 repairs.begin_deferring_finalizers("<program>", lambda: None)
+sys._getframe()  # the frame object exists: the queue's append is the next allocation
 _testcapi.set_nomemory(0, 1)
 d["a"] = 1
 _testcapi.remove_mem_hooks()

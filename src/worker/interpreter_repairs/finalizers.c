@@ -14,7 +14,9 @@
  * and in the `__del__` wrapper descriptor that later classes copy theirs from; a class
  * made later is held by operands.c's type.__new__) queues its object instead of running,
  * once a job has begun deferring: the queue's reference resurrects the object, which
- * CPython has already marked finalized, so it is finalized once. The queue is run
+ * CPython has already marked finalized, so it is finalized once. A release that is the
+ * program's own instruction (a pop, a rebinding or deletion of a name) runs it at once, as
+ * CPython does: no C operation is under it. Else the queue is run
  *  - between two instructions of the program's own code: a pending call, which the
  *    interpreter runs at its next eval-breaker check (a call, a loop's jump back, a
  *    function's start), if that check is in a frame of the program's (a check in the
@@ -24,13 +26,14 @@
  *  - before the program's output is written (printing.py) and once the program is done.
  * An object the queue has no memory for is kept and never finalized (attack pass 77: a
  * program exhausted memory so that the finalizer ran inside the operation after all).
- * So a generator abandoned by `break` still closes before the next line's call or print,
- * as in CPython; what its `finally` did is not seen by code that runs before any call.
+ * So a generator abandoned by `break`, `g = None` or `del g` closes at once, as in
+ * CPython; one a C operation released (`d[k] = v`) closes at the next call or print.
  * Objects whose class is not collected by the GC (whose finalized mark CPython cannot
  * keep) are finalized at once, as before: no offered class is one; so are the objects a
  * collection finalizes (it runs at a safe point), while what their finalizers release
  * waits. */
 #include "repairs.h"
+#include "opcode.h"
 
 #define FINALIZER_POOL_SIZE 16
 
@@ -44,6 +47,21 @@ static PyObject *program_filename = NULL; /* the co_filename of the program's co
 static PyObject *soon = NULL;             /* makes the guards' next call a safe point */
 
 static void finalize_or_defer(PyObject *self, int index);
+
+/* Whether `frame`, running `code`, is a module's code whose names live in an exact dict.
+ * Module code has no fast locals, so asking for its locals copies nothing into them. */
+static int
+module_namespace_is_a_dict(PyFrameObject *frame, PyCodeObject *code)
+{
+    if ((code->co_flags & CO_OPTIMIZED) || !PyUnicode_CheckExact(code->co_name) ||
+        PyUnicode_CompareWithASCIIString(code->co_name, "<module>") != 0 || code->co_nlocalsplus != 0) {
+        return 0;
+    }
+    PyObject *locals = PyFrame_GetLocals(frame);
+    int plain = locals != NULL && PyDict_CheckExact(locals);
+    Py_XDECREF(locals);
+    return plain;
+}
 
 #define DEFERRING_FINALIZER(K)                                                                                         \
     static void deferring_finalizer_##K(PyObject *self) { finalize_or_defer(self, 0##K); }
@@ -74,6 +92,49 @@ finished_generator(PyObject *self)
     return 0;
 }
 
+/* Whether the innermost frame runs the program's own code and the decref is its current
+ * instruction's own: popping a value (`for ...: break` pops the loop's iterator) or
+ * rebinding or deleting a local, a global, or a name of a module's code whose namespace
+ * is an exact dict. Those instructions call no C code but the release itself, so the
+ * finalizer runs between two of the program's instructions, as in CPython; any other
+ * (a store into an attribute or item, a call) may be C code in the middle of its work. */
+static int
+released_by_the_programs_instruction(void)
+{
+    PyFrameObject *frame = PyEval_GetFrame(); /* borrowed */
+    if (frame == NULL || program_filename == NULL) {
+        return 0;
+    }
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    PyObject *filename = code->co_filename;
+    int releasing = 0;
+    if (PyUnicode_CheckExact(filename) && PyUnicode_Compare(filename, program_filename) == 0) {
+        PyObject *instructions = PyCode_GetCode(code); /* deoptimized, cached by the code object */
+        int offset = PyFrame_GetLasti(frame);
+        if (instructions != NULL && offset >= 0 && offset < PyBytes_GET_SIZE(instructions)) {
+            switch ((unsigned char)PyBytes_AS_STRING(instructions)[offset]) {
+            case POP_TOP:
+            case STORE_FAST:
+            case DELETE_FAST:
+                releasing = 1;
+                break;
+            case STORE_GLOBAL:
+            case DELETE_GLOBAL:
+                releasing = PyDict_CheckExact(PyFrame_GetGlobals(frame)) ? 1 : 0;
+                break;
+            case STORE_NAME:
+            case DELETE_NAME:
+                releasing = module_namespace_is_a_dict(frame, code);
+                break;
+            }
+        }
+        Py_XDECREF(instructions);
+    }
+    Py_DECREF(code);
+    PyErr_Clear();
+    return releasing;
+}
+
 static void
 finalize_or_defer(PyObject *self, int index)
 {
@@ -89,6 +150,11 @@ finalize_or_defer(PyObject *self, int index)
      * while one is being raised). */
     PyObject *type, *value, *traceback;
     PyErr_Fetch(&type, &value, &traceback);
+    if (released_by_the_programs_instruction()) {
+        PyErr_Restore(type, value, traceback);
+        original(self);
+        return;
+    }
     if (PyList_Append(waiting, self) < 0) {
         /* No memory to queue it (the program can exhaust memory on purpose): running it
          * now would reopen the window this closes, so the object is kept, never
