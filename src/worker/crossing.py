@@ -93,6 +93,21 @@ def forget_crossings_of_freed_functions() -> None:
             ORIGINALS.pop(made, None)
 
 
+#: How many method crossings the last growth sweep left (prune_method_crossings).
+_swept_at = [0]
+
+
+def prune_method_crossings() -> None:
+    """At a collection: the crossings of library methods no one holds, forgotten once the
+    table has doubled since the last sweep. A library method made per read (a
+    ``partialmethod`` read through an instance binds a fresh closure each time) filled it
+    with no class of the program's ever released (attack pass 78); doubling keeps the
+    sweeps' cost a constant share per crossing."""
+    if len(METHOD_CROSSINGS) >= 2 * _swept_at[0] + 256:
+        forget_crossings_of_freed_functions()
+        _swept_at[0] = len(METHOD_CROSSINGS)
+
+
 def _call_through_python(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """A crossing's work: the arguments admitted (as they would be by a function of the
     program's), the library's code, the result admitted."""

@@ -63,6 +63,7 @@ from ..language.names import (
 )
 from ..language.policy import SOURCE_FILENAME
 from . import ownership as _ownership
+from .crossing import prune_method_crossings
 from .dynamic import sandbox_eval, sandbox_exec
 from .fastguards import (
     accelerated_admit,
@@ -1013,6 +1014,7 @@ def _collect(generation: int) -> int:
             collected = _ownership.release_dropped_classes(classes, functools.partial(gc.collect, generation))
     finally:
         _collecting[0] = False
+    prune_method_crossings()  # a library method made per read is freed as CPython frees it
     # What the collection's finalisers released waits (repairs.begin_deferring_finalizers):
     # run here, at the safe point, once the released classes are back in their tables (the
     # collection has freed those the program dropped: no code may run in that window).

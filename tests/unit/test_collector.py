@@ -304,3 +304,22 @@ def test_crossings_of_library_methods_of_dropped_classes_are_forgotten(proxies: 
     assert outcome.reply["error"] is None, outcome.reply
     assert outcome.result == [2000, 5]
     assert len(membrane.METHOD_CROSSINGS) - before < 400  # of 4000 made
+
+
+def test_library_methods_made_per_read_are_forgotten_with_no_class_released(proxies: Proxies) -> None:
+    """A partialmethod read through an instance binds a fresh library closure each time;
+    each crossing was kept until a release of the program's classes, which never comes
+    while it makes none (attack pass 78: 1 MB per read filled the memory limit). The
+    collections sweep them once the table has doubled."""
+    from src.worker import membrane
+
+    code = (
+        "import functools\nclass Call:\n    def __call__(self, *args):\n        return len(args)\n"
+        "class C:\n    pass\ncall = Call()\nn = 0\n"
+        "for i in range(5000):\n    C.pm = functools.partialmethod(call, str(i))\n    n += C().pm()\nn"
+    )
+    before = len(membrane.METHOD_CROSSINGS)
+    outcome = run(code, proxies, cpu_s=60)
+    assert outcome.reply["error"] is None, outcome.reply
+    assert outcome.result == 10000
+    assert len(membrane.METHOD_CROSSINGS) - before < 1000  # of 5000 made
