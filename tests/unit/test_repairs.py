@@ -565,9 +565,10 @@ d = {"a": held("in a C operation")}
 d.update({"a": 1, "b": 2})
 log.append(["waiting", len(log)])
 log.append(["ran", repairs.run_waiting_finalizers()])
-program = compile("d = {'a': held('the program')}\\nd.update({'a': 1, 'b': 2})\\nlen(d)", "<program>", "exec")
-exec(program, globals())  # the pending call runs it in the program's frame, at its call
-steps = "g = held('rebound')\\ng = None\\nlog.append(['next', len(log)])\\nd['a'] = held('item')\\ndel d['a']\\nx = len(log)"
+program = "def tick():\\n    pass\\nd = {'a': held('the program')}\\nd.update({'a': 1, 'b': 2})\\nx = len(d)\\ntick()"
+exec(compile(program, "<program>", "exec"), globals())  # the pending call runs it at tick()'s start
+steps = "g = held('rebound')\\ng = None\\nlog.append(['next', len(log)])\\nd['a'] = held('item')\\ndel d['a']"
+steps += "\\nx = len(log)\\ntick()"
 exec(compile(steps, "<program>", "exec"), globals())  # a rebinding is the program's own step, a deletion C's
 log.append(["deleted at", x])
 log.append(["library", len(log)])

@@ -92,47 +92,61 @@ finished_generator(PyObject *self)
     return 0;
 }
 
-/* Whether the innermost frame runs the program's own code and the decref is its current
- * instruction's own: popping a value (`for ...: break` pops the loop's iterator) or
- * rebinding or deleting a local, a global, or a name of a module's code whose namespace
- * is an exact dict. Those instructions call no C code but the release itself, so the
- * finalizer runs between two of the program's instructions, as in CPython; any other
- * (a store into an attribute or item, a call) may be C code in the middle of its work. */
+/* The instruction the innermost frame is running (deoptimized: its base opcode), if that
+ * frame runs the program's own code; -1 otherwise. `*namespace_is_a_dict` tells whether a
+ * name stored or deleted by that instruction lives in an exact dict. */
 static int
-released_by_the_programs_instruction(void)
+program_instruction(int *namespace_is_a_dict)
 {
     PyFrameObject *frame = PyEval_GetFrame(); /* borrowed */
     if (frame == NULL || program_filename == NULL) {
-        return 0;
+        return -1;
     }
     PyCodeObject *code = PyFrame_GetCode(frame);
     PyObject *filename = code->co_filename;
-    int releasing = 0;
+    int opcode = -1;
     if (PyUnicode_CheckExact(filename) && PyUnicode_Compare(filename, program_filename) == 0) {
         PyObject *instructions = PyCode_GetCode(code); /* deoptimized, cached by the code object */
         int offset = PyFrame_GetLasti(frame);
         if (instructions != NULL && offset >= 0 && offset < PyBytes_GET_SIZE(instructions)) {
-            switch ((unsigned char)PyBytes_AS_STRING(instructions)[offset]) {
-            case POP_TOP:
-            case STORE_FAST:
-            case DELETE_FAST:
-                releasing = 1;
-                break;
-            case STORE_GLOBAL:
-            case DELETE_GLOBAL:
-                releasing = PyDict_CheckExact(PyFrame_GetGlobals(frame)) ? 1 : 0;
-                break;
-            case STORE_NAME:
-            case DELETE_NAME:
-                releasing = module_namespace_is_a_dict(frame, code);
-                break;
-            }
+            opcode = (unsigned char)PyBytes_AS_STRING(instructions)[offset];
         }
         Py_XDECREF(instructions);
+        if (opcode == STORE_GLOBAL || opcode == DELETE_GLOBAL) {
+            *namespace_is_a_dict = PyDict_CheckExact(PyFrame_GetGlobals(frame));
+        }
+        else if (opcode == STORE_NAME || opcode == DELETE_NAME) {
+            *namespace_is_a_dict = module_namespace_is_a_dict(frame, code);
+        }
     }
     Py_DECREF(code);
     PyErr_Clear();
-    return releasing;
+    return opcode;
+}
+
+/* Whether the decref is the program's own instruction's: popping a value (`for ...:
+ * break` pops the loop's iterator) or rebinding or deleting a local, a global, or a name
+ * of a module's code whose namespace is an exact dict. Those instructions call no C code
+ * but the release itself, so the finalizer runs between two of the program's
+ * instructions, as in CPython; any other (a store into an attribute or item, a call) may
+ * be C code in the middle of its work. */
+static int
+released_by_the_programs_instruction(void)
+{
+    int namespace_is_a_dict = 0;
+    switch (program_instruction(&namespace_is_a_dict)) {
+    case POP_TOP:
+    case STORE_FAST:
+    case DELETE_FAST:
+        return 1;
+    case STORE_GLOBAL:
+    case DELETE_GLOBAL:
+    case STORE_NAME:
+    case DELETE_NAME:
+        return namespace_is_a_dict;
+    default:
+        return 0;
+    }
 }
 
 static void
@@ -222,22 +236,20 @@ run_waiting_finalizers(void)
     return done;
 }
 
-/* Whether the innermost frame runs the program's own code. */
+/* Whether the innermost frame runs the program's own code. Its eval-breaker checks are
+ * a function's start, a loop's jump back and the end of a call: at the last, the value
+ * the call returned (a guard's, with its verdict) is used by the next instruction; a
+ * finalizer run in between cannot change what a verdict rests on (a value's class, the
+ * sandbox's tables), only what the program's own code could change there. */
 static int
 in_program_code(void)
 {
-    PyFrameObject *frame = PyEval_GetFrame(); /* borrowed */
-    if (frame == NULL || program_filename == NULL) {
-        return 0;
-    }
-    PyCodeObject *code = PyFrame_GetCode(frame);
-    PyObject *filename = code->co_filename;
-    int program = PyUnicode_CheckExact(filename) && PyUnicode_Compare(filename, program_filename) == 0;
-    Py_DECREF(code);
-    return program;
+    int namespace_is_a_dict = 0;
+    return program_instruction(&namespace_is_a_dict) >= 0;
 }
 
-/* The pending call: between two instructions, where the interpreter's own state is whole. */
+/* The pending call: at the interpreter's next eval-breaker check, between two
+ * instructions, where its own state is whole. */
 static int
 schedule_pending(void *unused)
 {
