@@ -35,6 +35,19 @@ LimitKind = Literal["timeout", "memory", "cpu", "output"]
 LIMIT_KINDS: tuple[LimitKind, ...] = get_args(LimitKind)
 
 
+#: The error types the service itself reports: a worker that crashed, a limit it enforced
+#: from outside, output it cut, a reply the sandbox could not build, a refusal. A program's
+#: own class of one of these names is reported qualified (``__main__.WorkerCrashed``).
+WORKER_CRASHED = "WorkerCrashed"
+CPU_TIME_EXCEEDED = "CPUTimeExceeded"
+OUTPUT_LIMIT_EXCEEDED = "OutputLimitExceeded"
+SANDBOX_ERROR = "SandboxError"
+SECURITY_ERROR = "SecurityError"
+SERVICE_ERROR_TYPES = frozenset(
+    {WORKER_CRASHED, CPU_TIME_EXCEEDED, OUTPUT_LIMIT_EXCEEDED, SANDBOX_ERROR, SECURITY_ERROR}
+)
+
+
 class ProtocolError(Exception):
     """A frame was malformed, oversized or did not match its schema."""
 

@@ -26,6 +26,7 @@ from starlette.datastructures import Headers
 
 from ..errors import ExecutorError, SandboxUnavailable, Unauthorized
 from ..metrics import ExecutorMetrics
+from ..protocol import SERVICE_ERROR_TYPES
 from ..schemas import ExecuteRequest, ExecuteResponse, Transport
 from ..service import ExecutionService
 from ..settings import Settings
@@ -111,9 +112,12 @@ def _same(given: str, expected: str) -> bool:
 
 #: Exception names the audit log may carry as they are. A program names its own exception
 #: classes (``E.__name__ = secret``), so any other name could carry a context value.
-_BUILTIN_EXCEPTIONS = frozenset(
-    name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
-) | {"SecurityError", "WorkerCrashed", "CPUTimeExceeded", "OutputLimitExceeded"}
+_BUILTIN_EXCEPTIONS = (
+    frozenset(
+        name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
+    )
+    | SERVICE_ERROR_TYPES
+)
 
 
 def audited_error_type(name: str) -> str:

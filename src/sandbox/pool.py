@@ -28,9 +28,12 @@ from typing import Literal
 
 from ..offload import parse_sized
 from ..protocol import (
+    CPU_TIME_EXCEEDED,
     EXIT_FLUSHED,
     FLUSH_SIGNAL,
     HEADER,
+    OUTPUT_LIMIT_EXCEEDED,
+    WORKER_CRASHED,
     Job,
     LimitKind,
     Limits,
@@ -221,7 +224,7 @@ def _crash_reply(message: str) -> WorkerReply:
         "success": False,
         "result": None,
         "result_truncated": False,
-        "error": {"type": "WorkerCrashed", "message": message, "line": None},
+        "error": {"type": WORKER_CRASHED, "message": message, "line": None},
         "limit": None,
     }
 
@@ -236,7 +239,7 @@ def _died_reply(exit_info: tuple[int, int] | None, cpu_s: int, memory_mb: int) -
     sig = os.WTERMSIG(status)
     # SIGXCPU comes at the soft RLIMIT_CPU, SIGKILL at the hard one a second later.
     if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_ms >= cpu_s * 1000):
-        return _limit_reply("cpu", "CPUTimeExceeded", f"the program used more than {cpu_s} s of CPU time")
+        return _limit_reply("cpu", CPU_TIME_EXCEEDED, f"the program used more than {cpu_s} s of CPU time")
     if sig == signal.SIGKILL:
         # Not us (we had not given up on it) and not RLIMIT_CPU: the kernel's OOM killer or
         # an operator. RLIMIT_AS normally stops memory growth first, so no limit is claimed.
@@ -590,7 +593,7 @@ class ExecutionPool:
                 f"{flooded.budget:,} bytes, and a program that writes {flooded.flood_at // flooded.budget} times "
                 "that is stopped"
             )
-            return _limit_reply("output", "OutputLimitExceeded", message)
+            return _limit_reply("output", OUTPUT_LIMIT_EXCEEDED, message)
         if ending == "reply" and not io.protocol_error:
             body = bytes(io.reply_buf[HEADER.size :])
             try:

@@ -25,6 +25,7 @@ from ..protocol import (
     FLUSH_SIGNAL,
     HEADER,
     MAX_JOB_BYTES,
+    SANDBOX_ERROR,
     Job,
     Limits,
     ProtocolError,
@@ -264,7 +265,7 @@ def serve(kit: Kit, rehearse_first: bool = True) -> None:
             "success": False,
             "result": None,
             "result_truncated": False,
-            "error": {"type": "SandboxError", "message": "the sandbox could not describe the outcome", "line": None},
+            "error": {"type": SANDBOX_ERROR, "message": "the sandbox could not describe the outcome", "line": None},
             "limit": None,
         }
     # From here on only our own code and C-level objects fixed before the program ran

@@ -26,7 +26,7 @@ from typing import Any, TextIO
 
 from ..language.catalogue import CATALOGUE
 from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
-from ..protocol import MAX_ERROR_TYPE_CHARS, ErrorInfo, Job, Limits, WorkerReply
+from ..protocol import MAX_ERROR_TYPE_CHARS, SECURITY_ERROR, SERVICE_ERROR_TYPES, ErrorInfo, Job, Limits, WorkerReply
 from . import dynamic, fastguards, membrane, repairs, sys_stand_in
 from .crossing import select_call_through
 from .guards import SandboxType, begin_collections, guard_globals, safe_builtins, safe_point_soon
@@ -35,6 +35,7 @@ from .library_guards import REPLACED_ORIGINALS
 from .ownership import CURRENT_JOB, begin_job
 from .printing import make_print
 from .proxies import ModuleProxy, refused_members
+from .refusal import SecurityError
 
 _LINE_RE = re.compile(r"^Line (\d+):")
 
@@ -114,11 +115,14 @@ def _user_line(exc: BaseException) -> int | None:
 
 def _error_type(exc: BaseException) -> str:
     """The reply's name for ``exc``'s class: its ``__name__``, qualified by its module when
-    the name is a builtin exception's and the class is not that one. A class's name is the
-    program's to set: ``MemoryError`` on a class of its own read as the service's verdict
-    (the ``limit`` field, decided by identity, stayed right; attack pass 73)."""
+    the name is a builtin exception's or one the service reports itself (a crash, a
+    refusal: protocol.SERVICE_ERROR_TYPES) and the class is not that one. A class's name is
+    the program's to set: ``MemoryError`` on a class of its own read as the service's
+    verdict (attack pass 73), ``WorkerCrashed`` as a crash (pass 78)."""
     name = class_name(exc)
     builtin = vars(builtins).get(name)
+    if name in SERVICE_ERROR_TYPES:
+        builtin = SecurityError  # the only one raised in a worker; the rest are replies
     if isinstance(builtin, type) and issubclass(builtin, BaseException) and type(exc) is not builtin:
         module = type.__dict__["__module__"].__get__(type(exc))
         return f"{str.__str__(module) if isinstance(module, str) else '?'}.{name}"
@@ -226,7 +230,7 @@ def load_program(job: Job) -> tuple[CodeType | None, WorkerReply | None]:
         # From the API process (trusted -> untrusted direction only); see protocol.Job.
         program = marshal.loads(base64.b64decode(job["bytecode"]))  # noqa: S302
         if not isinstance(program, CodeType):
-            return None, _reply(_error("SecurityError", "the compiled program is malformed", None, max_chars))
+            return None, _reply(_error(SECURITY_ERROR, "the compiled program is malformed", None, max_chars))
         return program, None
     try:
         program, errors = compile_program(code)
@@ -238,7 +242,7 @@ def load_program(job: Job) -> tuple[CodeType | None, WorkerReply | None]:
     if errors or program is None:
         match = _LINE_RE.match(errors[0]) if errors else None
         line = int(match.group(1)) if match else None
-        return None, _reply(_error("SecurityError", "; ".join(errors) or "refused", line, max_chars))
+        return None, _reply(_error(SECURITY_ERROR, "; ".join(errors) or "refused", line, max_chars))
     return program, None
 
 

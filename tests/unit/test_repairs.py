@@ -571,6 +571,9 @@ steps = "g = held('rebound')\\ng = None\\nlog.append(['next', len(log)])\\nd['a'
 steps += "\\nx = len(log)\\ntick()"
 exec(compile(steps, "<program>", "exec"), globals())  # a rebinding is the program's own step, a deletion C's
 log.append(["deleted at", x])
+d["a"] = holder("never started")  # its finalizer runs nothing: not queued
+d.update({"a": 1})
+log.append(["unstarted queued", repairs.run_waiting_finalizers()])
 log.append(["library", len(log)])
 d = {"a": held("library code")}
 d.update({"a": 1, "b": 2})
@@ -618,7 +621,8 @@ def test_finalizers_wait_for_the_programs_next_instruction_or_a_safe_point() -> 
             ["next", 6],
             ["item", ["b"]],
             ["deleted at", 7],
-            ["library", 9],
+            ["unstarted queued", 0],
+            ["library", 10],
             ["library code", ["a", "b"]],
             ["asked for a safe point", True, 1],
             ["collected", ["a", "b"]],

@@ -76,12 +76,17 @@ schedule_pending(void *unused);
 
 /* Whether `self` is a generator, coroutine or async generator whose finalizer runs nothing:
  * its frame is done (genobject.c's _PyGen_Finalize returns at once; 3.11's frame states,
- * FRAME_COMPLETED and after). Most generators die so (a generator expression summed). */
+ * FRAME_COMPLETED and after), or it is a generator never started (FRAME_CREATED, -2:
+ * gen_close only marks it done; an unawaited coroutine's warning still waits). Most
+ * generators die so (a generator expression summed; `all(map(gen, xs))` makes and drops
+ * one per item inside C code that reaches no safe point: attack pass 78 filled the memory
+ * limit with them). */
 static int
 finished_generator(PyObject *self)
 {
     if (PyGen_CheckExact(self)) {
-        return ((PyGenObject *)self)->gi_frame_state >= 1;
+        int8_t state = ((PyGenObject *)self)->gi_frame_state;
+        return state >= 1 || state == -2;
     }
     if (PyCoro_CheckExact(self)) {
         return ((PyCoroObject *)self)->cr_frame_state >= 1;
