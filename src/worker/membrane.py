@@ -862,6 +862,7 @@ class Membrane:
         #: (code, id of its module's dict) of the library functions approved: both live as
         #: long as the process.
         self._approved_code: set[tuple[types.CodeType, int]] = set()
+        self._main_namespace: dict[str, Any] | None = None
         #: ids of the holders whose fields are being admitted (a holder may hold itself).
         self._holders_judged: set[int] = set()
         #: The classes made since the last release (id, weak reference).
@@ -915,6 +916,7 @@ class Membrane:
         main = sys.modules.get("__main__")
         if main is not None:  # dataclass-generated methods of the program's classes
             self._function_globals.add(id(vars(main)))
+            self._main_namespace = vars(main)
         # The sandbox's own functions the program may hold: the checked str.format, the
         # printer's method, crossings.
         package = __name__.rpartition(".")[0]
@@ -1291,7 +1293,10 @@ class Membrane:
             # A library's: judged once for its code and its module, which is all the verdict
             # depends on. Not by the function itself: a closure a library makes per call
             # (contextmanager's helper, over the program's generator) was kept for the job.
-            self._approved_code.add((function.__code__, id(scope)))
+            # Not the code dataclasses generates for each of the program's classes in
+            # __main__'s namespace: it dies with its class (attack pass 78 kept 60 kB names).
+            if scope is not self._main_namespace:
+                self._approved_code.add((function.__code__, id(scope)))
             return True
         if _generated_by_namedtuple(scope) or id(scope) in SANDBOX_CLONE_NAMESPACES:
             # Approved by what it is, never for being no module's: a namespace no registry

@@ -323,3 +323,21 @@ def test_library_methods_made_per_read_are_forgotten_with_no_class_released(prox
     assert outcome.reply["error"] is None, outcome.reply
     assert outcome.result == 10000
     assert len(membrane.METHOD_CROSSINGS) - before < 1000  # of 5000 made
+
+
+def test_code_generated_for_the_programs_dataclasses_is_not_kept(proxies: Proxies) -> None:
+    """dataclasses compiles each of the program's classes' methods in __main__'s namespace,
+    a module's: the membrane approved each by its code and kept the code (with its names
+    and constants) for the job after the class was dropped (attack pass 78)."""
+    from src.worker import membrane
+
+    run("1", proxies)  # configured
+    code = (
+        "import dataclasses\ndef one(i):\n    D = dataclasses.make_dataclass('D', [('f' + str(i), int)])\n"
+        "    d = D(1)\n    return d.__eq__(d) + (d == D(1))\nsum(one(i) for i in range(300))"
+    )
+    before = len(membrane.MEMBRANE._approved_code)
+    outcome = run(code, proxies)
+    assert outcome.reply["error"] is None, outcome.reply
+    assert outcome.result == 600
+    assert len(membrane.MEMBRANE._approved_code) - before < 10
