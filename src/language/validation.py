@@ -20,6 +20,7 @@ import marshal
 import re
 import tokenize
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -579,7 +580,12 @@ def _too_wide(code: str) -> Violation | None:
 
 
 def prepare_program(
-    code: str, policy: SourcePolicy, first_temporary: int = 0, *, in_the_programs_namespace: bool = False
+    code: str,
+    policy: SourcePolicy,
+    first_temporary: int = 0,
+    *,
+    in_the_programs_namespace: bool = False,
+    memory_ran_out: Callable[[], bool] | None = None,
 ) -> PreparedProgram:
     """Validate ``code`` and, if nothing is wrong, compile the tree RestrictedPython just
     transformed, so the worker does not parse, transform and compile it all over again
@@ -589,7 +595,9 @@ def prepare_program(
     ``in_the_programs_namespace``: a string for eval/exec, whose names may be the
     program's: no builtin is assumed unbound (so every call's result is admitted), and the
     string may not bind the names of those builtins (the program's calls would then skip
-    the membrane)."""
+    the membrane). ``memory_ran_out``: whether an allocation failed since the string was
+    handed over (a worker's: the parser's and the compiler's MemoryError on deep nesting is
+    a refusal, one from memory the program exhausted is its memory limit, raised as is)."""
     wide = _too_wide(code)
     if wide is not None:
         return PreparedProgram([wide])
@@ -600,7 +608,9 @@ def prepare_program(
     except SyntaxError as exc:
         hint = "fix the syntax and send it again"
         return PreparedProgram([Violation(exc.lineno, "syntax", f"SyntaxError: {exc.msg}", hint)])
-    except (RecursionError, MemoryError):
+    except (RecursionError, MemoryError) as exc:
+        if isinstance(exc, MemoryError) and memory_ran_out is not None and memory_ran_out():
+            raise
         message = "the program is nested too deeply to parse"
         return PreparedProgram([Violation(None, "too_deep", message, "flatten the nesting")])
     except ValueError as exc:  # e.g. NUL bytes in the source
@@ -638,8 +648,13 @@ def prepare_program(
         # dont_inherit: this module's `from __future__ import annotations` must not leak
         # into the program (it would stop evaluating the program's annotations).
         program = compile(tree, SOURCE_FILENAME, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        # Errors only the compiler finds (e.g. 'return' outside a function).
+    except (SyntaxError, ValueError, RecursionError, MemoryError, SystemError) as exc:
+        # Errors only the compiler finds (e.g. 'return' outside a function). Out of memory
+        # (3.11's compiler may then raise SystemError, "error return without exception
+        # set"), the program's memory limit: raised as is, for the runner to decide.
+        ran_out = memory_ran_out is not None and isinstance(exc, (MemoryError, SystemError)) and memory_ran_out()
+        if ran_out or isinstance(exc, SystemError):
+            raise
         line = getattr(exc, "lineno", None)
         message = f"SyntaxError: {getattr(exc, 'msg', None) or 'the program cannot be compiled'}"
         return PreparedProgram([Violation(line, "syntax", message, "fix the syntax and send it again")])

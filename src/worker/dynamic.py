@@ -29,6 +29,7 @@ from ..language.names import is_reserved
 from ..language.policy import RESULT_NAME, SOURCE_FILENAME
 from ..language.validation import SourcePolicy, prepare_program
 from ..protocol import Limits
+from . import fastguards
 from .formatting import exact_str
 from .membrane import PLAIN, admit
 from .refusal import SecurityError
@@ -72,15 +73,27 @@ def _compiled(source: object, mode: str) -> Any:
     text = exact_str(source, "source")
     if len(text.encode("utf-8", "surrogatepass")) > _Job.max_code_bytes:
         raise SecurityError(f"{mode}(): the string is longer than the {_Job.max_code_bytes}-byte limit on programs")
+    failures = fastguards.allocation_failures()
+
+    def memory_ran_out() -> bool:
+        # Deep nesting makes the parser raise MemoryError too: that one is a refusal.
+        return failures is not None and fastguards.allocation_failures() != failures
+
     if mode == "eval":
         text = text.lstrip(" \t")  # as eval() does
         try:
             ast.parse(text, SOURCE_FILENAME, mode="eval")  # an expression, or the SyntaxError eval() gives
-        except (RecursionError, MemoryError):
+        except (RecursionError, MemoryError) as error:
+            if isinstance(error, MemoryError) and memory_ran_out():
+                raise
             raise SecurityError("eval(): the expression is nested too deeply") from None
     _Job.strings += 1
     prepared = prepare_program(
-        text, _Job.policy, first_temporary=_Job.strings * _TEMPORARIES_PER_STRING, in_the_programs_namespace=True
+        text,
+        _Job.policy,
+        first_temporary=_Job.strings * _TEMPORARIES_PER_STRING,
+        in_the_programs_namespace=True,
+        memory_ran_out=memory_ran_out,
     )
     if prepared.violations:
         first = prepared.violations[0]

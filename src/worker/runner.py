@@ -73,6 +73,12 @@ _NOT_STARTED = dis.opmap.get("RETURN_GENERATOR", -1)
 _failures_at_start: list[int | None] = [None]
 
 
+def _allocations_failed() -> bool:
+    """Whether an allocation of the interpreter's has failed since the program started."""
+    before = _failures_at_start[0]
+    return before is not None and fastguards.allocation_failures() != before
+
+
 def _made_by_the_program(exc: BaseException) -> bool:
     """True if this MemoryError is the program's own, not the memory limit: the interpreter
     raises exactly MemoryError, where an allocation fails. The program's are a subclass, an
@@ -85,8 +91,7 @@ def _made_by_the_program(exc: BaseException) -> bool:
     Where an exception was first raised is the innermost entry of its traceback."""
     if type(exc) is not MemoryError or membrane.MEMBRANE.held_memory_error(exc):
         return True
-    before = _failures_at_start[0]
-    if before is not None and fastguards.allocation_failures() == before:
+    if _failures_at_start[0] is not None and not _allocations_failed():
         return True
     entry = exc.__traceback__
     if entry is None:
@@ -339,6 +344,12 @@ def _run(program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: T
     except SystemExit as exc:
         return _exited(exc, stderr, max_chars)
     except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt and friends are the program's too
+        if type(exc) is SystemError and _allocations_failed():
+            # 3.11's compiler, out of memory, may raise this instead of MemoryError
+            # (dataclasses' generated methods, eval/exec's strings): the memory limit.
+            namespace.clear()
+            message = f"the program exceeded the {limits['memory_mb']} MB memory limit"
+            return _reply(_error("MemoryError", message, None, max_chars), limit="memory")
         write_traceback(exc, stderr)
         return _reply(_error(_error_type(exc), _exception_message(exc), _user_line(exc), max_chars))
 

@@ -35,6 +35,23 @@ def timed(server: LiveServer, code: str, **body: Any) -> tuple[dict[str, Any], f
 
 # --------------------------------------------------------------------------- memory
 
+#: Fill memory but 8 MB, then compile a 20 000-name display while holding 256 kB more a round.
+_OUT_OF_MEMORY_IN_COMPILE = """
+hold = []
+try:
+    for _ in range(10_000):
+        hold.append(bytearray(4 * 1024 * 1024))
+except MemoryError:
+    pass
+hold.pop()
+hold.pop()
+src = "[" + ",".join(["x%d" % i for i in range(20000)]) + "]"
+names = {{("x%d" % i): i for i in range(20000)}}
+for _ in range(1000):
+    hold.append(bytearray(256 * 1024))
+    {run}
+"""
+
 
 @pytest.mark.parametrize(
     "code",
@@ -45,6 +62,10 @@ def timed(server: LiveServer, code: str, **body: Any) -> tuple[dict[str, Any], f
             id="one-mib-at-a-time-up-to-twice-the-limit",
         ),
         pytest.param(f"x = [0] * ({2 * MAX_MEMORY_MB} * {MIB} // 8)\nlen(x)", id="list-of-twice-the-limit"),
+        # The limit reached while eval()/exec() compile a string: the parser's MemoryError
+        # on deep nesting is a refusal, this one is the limit (attack pass 78).
+        pytest.param(_OUT_OF_MEMORY_IN_COMPILE.format(run="eval(src, names)"), id="eval-compiles-at-the-limit"),
+        pytest.param(_OUT_OF_MEMORY_IN_COMPILE.format(run="exec(src, names)"), id="exec-compiles-at-the-limit"),
     ],
 )
 def test_memory_limit(live_server: LiveServer, code: str) -> None:
