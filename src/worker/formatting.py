@@ -148,6 +148,11 @@ def unbound_format_map(template: object, mapping: Mapping[str, Any]) -> str:
     return safe_format_map(template)(mapping)
 
 
+#: This module's functions the program holds (``str.format`` read from the class): offered,
+#: as the membrane passes a function of the sandbox's modules only as offered.
+OFFERED_FUNCTIONS = (unbound_format, unbound_format_map)
+
+
 def wrap_format(value: Any) -> Any:
     """Swap a real ``str.format``/``format_map`` for the checked one, however it was reached
     (``s.format``, ``str.format``, ``super(S, s).format``)."""

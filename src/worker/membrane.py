@@ -63,6 +63,7 @@ from ..language.names import (
 )
 from ..language.policy import SOURCE_FILENAME
 from .fastguards import plain_throughout_check
+from .formatting import OFFERED_FUNCTIONS as FORMATTING_FUNCTIONS
 from .formatting import wrap_format
 from .proxies import TABLE_TYPES, ModuleProxy, TableCopies
 from .refusal import SecurityError
@@ -911,18 +912,12 @@ class Membrane:
         self._roots = frozenset(modules)
         self._class_modules = {"builtins", "types", "__main__", *self._roots}
         self._class_modules.update(_C_HALVES[root] for root in self._roots if root in _C_HALVES)
-        for value in offered:
+        for value in (*offered, *FORMATTING_FUNCTIONS):
             self._learn(value)
         main = sys.modules.get("__main__")
         if main is not None:  # dataclass-generated methods of the program's classes
             self._function_globals.add(id(vars(main)))
             self._main_namespace = vars(main)
-        # The sandbox's own functions the program may hold: the checked str.format, the
-        # printer's method, crossings.
-        package = __name__.rpartition(".")[0]
-        for module in SANDBOX_FUNCTION_MODULES:
-            if f"{package}.{module}" in sys.modules:
-                self._function_globals.add(id(vars(sys.modules[f"{package}.{module}"])))
         self._add_submodules()
         for value in refused:
             if id(value) in self._offered_ids or not isinstance(value, (type, types.FunctionType)):
@@ -1276,7 +1271,7 @@ class Membrane:
             return True
         module = scope.get("__name__")
         if builtins.type(module) is str and (
-            (module.startswith(_SANDBOX_PACKAGE) and module.rpartition(".")[2] not in SANDBOX_FUNCTION_MODULES)
+            module.startswith(_SANDBOX_PACKAGE)
             # types is not offered, though classes of it are (enum.property's base): its
             # module-level functions (new_class builds a class from any namespace) are not.
             or module == "types"
@@ -1565,7 +1560,8 @@ class Membrane:
 
 #: The top-level package of the sandbox's own code.
 _SANDBOX_PACKAGE = __name__.partition(".")[0] + "."
-#: Modules of this package whose functions the program may hold (see configure).
+#: Modules of this package whose functions the program may hold (_is_sandbox_own): their
+#: module-level functions pass the membrane only as offered, like any of the package's.
 SANDBOX_FUNCTION_MODULES = ("formatting", "printing", "crossing")
 #: Copies of library modules the sandbox loads for itself, outside sys.modules (the pure
 #: OrderedDict's collections): by the id of the copy's namespace, the namespace (held, so

@@ -139,8 +139,10 @@ def public_attrs(module: types.ModuleType, rule: ModuleRule) -> dict[str, Any]:
 
 
 def refused_members(module: types.ModuleType, rule: ModuleRule) -> list[Any]:
-    """The values of the names ``rule`` refuses that the running Python has."""
-    return [value for _, value in _members(module, rule.refused)]
+    """The values of the names ``rule`` refuses that the running Python has, and the
+    command-line entry points no proxy holds (``base64.main``), however they are reached."""
+    never = [getattr(module, name) for name in sorted(_NEVER) if hasattr(module, name)]
+    return [value for _, value in _members(module, rule.refused)] + never
 
 
 def link_proxies(attrs_by_name: dict[str, dict[str, Any]]) -> dict[str, ModuleProxy]:

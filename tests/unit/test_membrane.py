@@ -2437,3 +2437,23 @@ def test_the_pure_ordereddict_has_no_base_that_takes_its_hidden_parameters(proxi
         "except TypeError:\n    r = 'TypeError'\n[[c.__name__ for c in type(collections.OrderedDict()).__mro__], r]"
     )
     assert run(code, proxies).result == [["OrderedDict", "dict", "object"], "TypeError"]
+
+
+def test_the_sandboxs_setup_helpers_and_command_line_entry_points_are_refused(proxies: Proxies) -> None:
+    """Every module-level function of the sandbox's own modules passes only as offered (its
+    setup helpers replace the guards of format fields or a class's __new__), and no
+    module's command-line entry point passes, however it is reached (attack pass 78, H1);
+    the functions the program does hold still pass."""
+    import base64
+    import calendar
+
+    from src.worker import crossing, formatting, printing
+
+    run("1", proxies)  # configured
+    helpers = [formatting.set_field_guards, crossing.admit_generated_constructor, crossing.method_crossing]
+    entry_points = [base64.main, calendar.main]  # type: ignore[attr-defined]
+    for function in [*helpers, printing.make_print, *entry_points]:
+        with pytest.raises(SecurityError):
+            membrane.admit(function)
+    assert membrane.admit(formatting.unbound_format) is formatting.unbound_format
+    assert run("str.format('{} {}', 1, 2)", proxies).result == "1 2"
