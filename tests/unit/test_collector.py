@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Callable, Sized
 from typing import Any
 
 import pytest
@@ -286,6 +287,15 @@ def test_classes_the_program_drops_are_freed_and_their_finalisers_see_them_as_it
     assert len(alive) < 4 * 500  # of 4 * 3000: only those made since the last release
 
 
+def _growth(proxies: Proxies, code: str, result: object, table: Callable[[], Sized]) -> int:
+    """How many entries ``table`` gained while ``code`` ran, once it answered ``result``."""
+    before = len(table())
+    outcome = run(code, proxies, cpu_s=60)
+    assert outcome.reply["error"] is None, outcome.reply
+    assert outcome.result == result
+    return len(table()) - before
+
+
 def test_crossings_of_library_methods_of_dropped_classes_are_forgotten(proxies: Proxies) -> None:
     """A namedtuple class's _replace and _asdict are library functions made per class; the
     crossings made for them were kept for the whole job (pass 66: 20 000 classes, +48 MB).
@@ -299,11 +309,7 @@ def test_crossings_of_library_methods_of_dropped_classes_are_forgotten(proxies: 
         "    return P(i, 2)._replace(a=1)._asdict()['a']\n"
         "total = sum(one(i) for i in range(2000))\n[total, held(a=5).a]"
     )
-    before = len(membrane.METHOD_CROSSINGS)
-    outcome = run(code, proxies, cpu_s=60)
-    assert outcome.reply["error"] is None, outcome.reply
-    assert outcome.result == [2000, 5]
-    assert len(membrane.METHOD_CROSSINGS) - before < 400  # of 4000 made
+    assert _growth(proxies, code, [2000, 5], lambda: membrane.METHOD_CROSSINGS) < 400  # of 4000 made
 
 
 def test_library_methods_made_per_read_are_forgotten_with_no_class_released(proxies: Proxies) -> None:
@@ -318,11 +324,7 @@ def test_library_methods_made_per_read_are_forgotten_with_no_class_released(prox
         "class C:\n    pass\ncall = Call()\nn = 0\n"
         "for i in range(5000):\n    C.pm = functools.partialmethod(call, str(i))\n    n += C().pm()\nn"
     )
-    before = len(membrane.METHOD_CROSSINGS)
-    outcome = run(code, proxies, cpu_s=60)
-    assert outcome.reply["error"] is None, outcome.reply
-    assert outcome.result == 10000
-    assert len(membrane.METHOD_CROSSINGS) - before < 1000  # of 5000 made
+    assert _growth(proxies, code, 10000, lambda: membrane.METHOD_CROSSINGS) < 1000  # of 5000 made
 
 
 def test_code_generated_for_the_programs_dataclasses_is_not_kept(proxies: Proxies) -> None:
@@ -336,8 +338,4 @@ def test_code_generated_for_the_programs_dataclasses_is_not_kept(proxies: Proxie
         "import dataclasses\ndef one(i):\n    D = dataclasses.make_dataclass('D', [('f' + str(i), int)])\n"
         "    d = D(1)\n    return d.__eq__(d) + (d == D(1))\nsum(one(i) for i in range(300))"
     )
-    before = len(membrane.MEMBRANE._approved_code)
-    outcome = run(code, proxies)
-    assert outcome.reply["error"] is None, outcome.reply
-    assert outcome.result == 600
-    assert len(membrane.MEMBRANE._approved_code) - before < 10
+    assert _growth(proxies, code, 600, lambda: membrane.MEMBRANE._approved_code) < 10

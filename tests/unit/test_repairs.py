@@ -540,6 +540,16 @@ def test_every_finalizer_waits_for_a_safe_point() -> None:
         assert repairs.finalizer_deferred(cls)
 
 
+def _printed_by(script: str) -> str:
+    """What ``script`` prints, run in an interpreter of its own (a job's deferral of
+    finalizers is process-wide: a worker runs one job)."""
+    ran = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout.strip()
+
+
 #: Run in an interpreter of its own: a job's deferral is process-wide (a worker runs one).
 DEFERRED_FINALIZERS = """
 import gc
@@ -601,16 +611,7 @@ def test_finalizers_wait_for_the_programs_next_instruction_or_a_safe_point() -> 
     for when the interpreter's next check is in other code; one the program's own step
     releases (a rebinding) runs at once, as do the collector's (at a safe point already);
     before and after a job, as CPython does."""
-    ran = subprocess.run(
-        [sys.executable, "-c", DEFERRED_FINALIZERS],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.strip() == repr(
+    assert _printed_by(DEFERRED_FINALIZERS) == repr(
         [
             ["before the job", ["a"]],
             ["waiting", 1],
@@ -664,13 +665,4 @@ def test_a_finalizer_with_no_memory_to_wait_never_runs_inside_the_operation() ->
     77): the finalizer is then never run, rather than run inside the C operation that
     released its object."""
     pytest.importorskip("_testcapi")
-    ran = subprocess.run(
-        [sys.executable, "-c", FINALIZER_WITHOUT_MEMORY],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.strip() == repr([[], 1, 0])
+    assert _printed_by(FINALIZER_WITHOUT_MEMORY) == repr([[], 1, 0])
