@@ -27,6 +27,7 @@ import abc
 import builtins
 import calendar
 import collections
+import contextlib
 import decimal
 import enum
 import functools
@@ -1007,11 +1008,15 @@ def _collect(generation: int) -> int:
     _collecting[0] = True
     try:
         classes = MEMBRANE.classes_to_release(generation)
-        if classes is None:
-            collected = gc.collect(generation)
-        else:
-            _forget_public_hooks(classes)
-            collected = _ownership.release_dropped_classes(classes, functools.partial(gc.collect, generation))
+        judged = MEMBRANE.library_classes_to_release()  # those a library made per call
+        if judged is not None:
+            _ownership.forget_library_classes(judged)
+        with MEMBRANE.library_classes_released(judged) if judged is not None else contextlib.nullcontext():
+            if classes is None:
+                collected = gc.collect(generation)
+            else:
+                _forget_public_hooks(classes)
+                collected = _ownership.release_dropped_classes(classes, functools.partial(gc.collect, generation))
     finally:
         _collecting[0] = False
     prune_method_crossings()  # a library method made per read is freed as CPython frees it

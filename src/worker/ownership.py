@@ -476,6 +476,17 @@ _names_used_below: dict[type, frozenset[str]] = {}
 _private_names_used_below: dict[type, frozenset[str]] = {}
 
 
+def forget_library_classes(judged: list[weakref.ref[type]]) -> None:
+    """The names cached for library classes the membrane takes out for a collection
+    (Membrane.library_classes_to_release): recomputed when next asked, if they live."""
+    for ref in judged:
+        cls = ref()
+        if cls is not None:
+            _names_used_by_code.pop(cls, None)
+            _names_used_below.pop(cls, None)
+            _private_names_used_below.pop(cls, None)
+
+
 def names_library_code_uses(cls: type) -> frozenset[str]:
     """The names the code of the library classes in ``cls``'s MRO mentions: the state a
     library ``__init__`` or method keeps in an instance dict (``ExitStack``'s

@@ -312,6 +312,7 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     namespace["_print_"] = make_print(stdout)
     sys_stand_in.STREAMS.update(stdout=stdout, stderr=stderr)
     membrane.MEMBRANE.guard_namespace(namespace, environment.builtins)
+    membrane.MEMBRANE.begin_job()
     dynamic.begin(namespace, limits)
     # No automatic collections from here on, through the result's conversion: they run
     # the program's finalisers wherever an allocation lands, guards included. The
