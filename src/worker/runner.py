@@ -93,6 +93,13 @@ def _made_by_the_program(exc: BaseException) -> bool:
         return True
     if _failures_at_start[0] is not None and not _allocations_failed():
         return True
+    return _raised_by_a_statement(exc)
+
+
+def _raised_by_a_statement(exc: BaseException) -> bool:
+    """Whether the innermost entry of ``exc``'s traceback, where it was first raised, is a
+    ``raise`` statement or a throw into a generator, not an instruction the interpreter
+    failed (an allocation, the compiler)."""
     entry = exc.__traceback__
     if entry is None:
         return False
@@ -345,9 +352,10 @@ def _run(program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: T
     except SystemExit as exc:
         return _exited(exc, stderr, max_chars)
     except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt and friends are the program's too
-        if type(exc) is SystemError and _allocations_failed():
+        if type(exc) is SystemError and _allocations_failed() and not _raised_by_a_statement(exc):
             # 3.11's compiler, out of memory, may raise this instead of MemoryError
-            # (dataclasses' generated methods, eval/exec's strings): the memory limit.
+            # (dataclasses' generated methods, eval/exec's strings): the memory limit. The
+            # program's own `raise SystemError` after a caught MemoryError is its error.
             namespace.clear()
             message = f"the program exceeded the {limits['memory_mb']} MB memory limit"
             return _reply(_error("MemoryError", message, None, max_chars), limit="memory")

@@ -584,6 +584,16 @@ log.append(["deleted at", x])
 d["a"] = holder("never started")  # its finalizer runs nothing: not queued
 d.update({"a": 1})
 log.append(["unstarted queued", repairs.run_waiting_finalizers()])
+
+def plain(x):
+    yield x  # no handler: closing it runs no instruction
+
+p = plain(1)
+next(p)
+d["a"] = p
+p = None
+d.update({"a": 1})
+log.append(["without a handler queued", repairs.run_waiting_finalizers()])
 log.append(["library", len(log)])
 d = {"a": held("library code")}
 d.update({"a": 1, "b": 2})
@@ -623,7 +633,8 @@ def test_finalizers_wait_for_the_programs_next_instruction_or_a_safe_point() -> 
             ["item", ["b"]],
             ["deleted at", 7],
             ["unstarted queued", 0],
-            ["library", 10],
+            ["without a handler queued", 0],
+            ["library", 11],
             ["library code", ["a", "b"]],
             ["asked for a safe point", True, 1],
             ["collected", ["a", "b"]],

@@ -545,3 +545,15 @@ def test_a_forward_reference_too_deep_for_the_parser_is_a_syntax_error_not_the_l
     assert outcome.reply["limit"] is None
     assert outcome.error["type"] == "SyntaxError"
     assert run("import typing\ntyping.Optional['int'] is not None", proxies).result is True
+
+
+def test_a_system_error_the_program_raises_is_its_error_even_after_memory_ran_out(proxies: Proxies) -> None:
+    """Out of memory, 3.11's compiler may raise SystemError, which is the memory limit;
+    the program's own `raise SystemError(...)` after a MemoryError it caught is its error
+    (attack pass 79)."""
+    code = (
+        "try:\n    bytearray(1 << 46)\nexcept MemoryError:\n    pass\n"
+        "raise SystemError('the program says: memory limit')"
+    )
+    outcome = run(code, proxies)
+    assert (outcome.error["type"], outcome.reply["limit"]) == ("SystemError", None)

@@ -80,13 +80,20 @@ schedule_pending(void *unused);
  * gen_close only marks it done; an unawaited coroutine's warning still waits). Most
  * generators die so (a generator expression summed; `all(map(gen, xs))` makes and drops
  * one per item inside C code that reaches no safe point: attack pass 78 filled the memory
- * limit with them). */
+ * limit with them). Or a suspended generator whose code has no exception handler (no
+ * `try`, `with`): the GeneratorExit that closes it unwinds its frame without running an
+ * instruction (what the unwinding releases goes through its own finalizers). */
 static int
 finished_generator(PyObject *self)
 {
     if (PyGen_CheckExact(self)) {
-        int8_t state = ((PyGenObject *)self)->gi_frame_state;
-        return state >= 1 || state == -2;
+        PyGenObject *generator = (PyGenObject *)self;
+        int8_t state = generator->gi_frame_state;
+        if (state >= 1 || state == -2) {
+            return 1;
+        }
+        PyObject *handlers = ((PyCodeObject *)generator->gi_code)->co_exceptiontable;
+        return state == -1 && PyBytes_CheckExact(handlers) && PyBytes_GET_SIZE(handlers) == 0;
     }
     if (PyCoro_CheckExact(self)) {
         return ((PyCoroObject *)self)->cr_frame_state >= 1;
