@@ -93,8 +93,11 @@ def forget_crossings_of_freed_functions() -> None:
             ORIGINALS.pop(made, None)
 
 
-#: How many method crossings the last growth sweep left (prune_method_crossings).
+#: How many method crossings the last growth sweep left (prune_method_crossings), and how
+#: many more before the first: each may hold what its library closure holds (a 1 MB
+#: argument: pass 79 filled the memory limit with 256 of them).
 _swept_at = [0]
+_SWEEP_AFTER = 32
 
 
 def prune_method_crossings() -> None:
@@ -103,7 +106,7 @@ def prune_method_crossings() -> None:
     ``partialmethod`` read through an instance binds a fresh closure each time) filled it
     with no class of the program's ever released (attack pass 78); doubling keeps the
     sweeps' cost a constant share per crossing."""
-    if len(METHOD_CROSSINGS) >= 2 * _swept_at[0] + 256:
+    if len(METHOD_CROSSINGS) >= 2 * _swept_at[0] + _SWEEP_AFTER:
         forget_crossings_of_freed_functions()
         _swept_at[0] = len(METHOD_CROSSINGS)
 

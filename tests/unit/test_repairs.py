@@ -594,6 +594,16 @@ d["a"] = p
 p = None
 d.update({"a": 1})
 log.append(["without a handler queued", repairs.run_waiting_finalizers()])
+nested = (
+    "def inner():\\n    try:\\n        yield 1\\n    finally:\\n        log.append('inner')\\n"
+    "def outer():\\n    try:\\n        yield 1\\n    finally:\\n        box = {}\\n"
+    "        for i in range(3):\\n            g = inner()\\n            next(g)\\n            box[0] = g\\n"
+    "            g = None\\n            tick()\\n        log.append(['inner ran in the finally', log.count('inner')])\\n"
+    "o = outer()\\nnext(o)\\nd['a'] = o\\no = None"
+)
+exec(compile(nested, "<program>", "exec"), globals())  # a finally that releases inside C code
+d.update({"a": 1})
+repairs.run_waiting_finalizers()
 log.append(["library", len(log)])
 d = {"a": held("library code")}
 d.update({"a": 1, "b": 2})
@@ -634,7 +644,11 @@ def test_finalizers_wait_for_the_programs_next_instruction_or_a_safe_point() -> 
             ["deleted at", 7],
             ["unstarted queued", 0],
             ["without a handler queued", 0],
-            ["library", 11],
+            "inner",
+            "inner",
+            ["inner ran in the finally", 2],
+            "inner",
+            ["library", 15],
             ["library code", ["a", "b"]],
             ["asked for a safe point", True, 1],
             ["collected", ["a", "b"]],

@@ -41,7 +41,12 @@ static void *finalize_originals[FINALIZER_POOL_SIZE];
 
 /* The queue: the objects whose finalizers are due, in order. */
 static PyObject *waiting = NULL;
-static int deferring = 0, scheduled = 0, running = 0;
+static int deferring = 0, scheduled = 0;
+/* Runs of the queue in progress: a finalizer's own code reaches safe points too, and what
+ * it releases meanwhile runs there, in a run of its own (attack pass 79: a `finally` that
+ * loops kept every value it replaced until it returned); bounded, for the C stack. */
+static int running = 0;
+#define MAX_NESTED_RUNS 32
 static Py_ssize_t never_finalized = 0; /* kept because the queue had no memory (tests) */
 static PyObject *program_filename = NULL; /* the co_filename of the program's code */
 static PyObject *soon = NULL;             /* makes the guards' next call a safe point */
@@ -211,14 +216,15 @@ original_finalizer(destructor slot)
 }
 
 /* Runs what waits, finalizers that their own code makes due included, in order. The
- * number run; nothing while a run is in progress (a finalizer reached a safe point). */
+ * number run. Each run takes the queue as it is, so a run nested in a finalizer of an
+ * outer one runs only what became due since; the outer one goes on with its own. */
 Py_ssize_t
 run_waiting_finalizers(void)
 {
-    if (running || waiting == NULL || PyList_GET_SIZE(waiting) == 0) {
+    if (running >= MAX_NESTED_RUNS || waiting == NULL || PyList_GET_SIZE(waiting) == 0) {
         return 0;
     }
-    running = 1;
+    running++;
     Py_ssize_t done = 0;
     PyObject *type, *value, *traceback;
     PyErr_Fetch(&type, &value, &traceback);
@@ -244,7 +250,7 @@ run_waiting_finalizers(void)
         Py_DECREF(batch); /* the objects go (finalized already: their dealloc runs nothing) */
     }
     PyErr_Restore(type, value, traceback);
-    running = 0;
+    running--;
     return done;
 }
 
