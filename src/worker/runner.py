@@ -96,6 +96,15 @@ def _made_by_the_program(exc: BaseException) -> bool:
     return _raised_by_a_statement(exc)
 
 
+def _raised_by_the_programs_statement(exc: BaseException) -> bool:
+    """Whether ``exc`` was first raised by a ``raise`` in the program's own code (the
+    sandbox's refusals are raised in its code, or by its C guards at the program's call)."""
+    entry = exc.__traceback__
+    while entry is not None and entry.tb_next is not None:
+        entry = entry.tb_next
+    return entry is not None and entry.tb_frame.f_code.co_filename == SOURCE_FILENAME and _raised_by_a_statement(exc)
+
+
 def _raised_by_a_statement(exc: BaseException) -> bool:
     """Whether the innermost entry of ``exc``'s traceback, where it was first raised, is a
     ``raise`` statement or a throw into a generator, not an instruction the interpreter
@@ -135,6 +144,10 @@ def _error_type(exc: BaseException) -> str:
     builtin = vars(builtins).get(name)
     if name in SERVICE_ERROR_TYPES:
         builtin = SecurityError  # the only one raised in a worker; the rest are replies
+    if type(exc) is SecurityError and _raised_by_the_programs_statement(exc):
+        # The sandbox's own class, reached through a refusal the program caught (type(e)),
+        # raised with the program's text: not a refusal the sandbox made (attack pass 79).
+        return f"__main__.{name}"
     if isinstance(builtin, type) and issubclass(builtin, BaseException) and type(exc) is not builtin:
         module = type.__dict__["__module__"].__get__(type(exc))
         return f"{str.__str__(module) if isinstance(module, str) else '?'}.{name}"

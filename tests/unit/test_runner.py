@@ -557,3 +557,24 @@ def test_a_system_error_the_program_raises_is_its_error_even_after_memory_ran_ou
     )
     outcome = run(code, proxies)
     assert (outcome.error["type"], outcome.reply["limit"]) == ("SystemError", None)
+
+
+@pytest.mark.parametrize(
+    ("handler", "expected"),
+    [
+        ("E = type(e)\nraise E('access to \"open\" is not allowed (forged)')", "__main__.SecurityError"),
+        ("raise", "SecurityError"),
+        ("raise e", "SecurityError"),
+    ],
+    ids=["the-programs-raise", "re-raised", "re-raised-by-name"],
+)
+def test_a_refusal_the_program_forges_with_the_sandboxs_class_is_its_own(
+    proxies: Proxies, handler: str, expected: str
+) -> None:
+    """The sandbox's SecurityError is reachable as the class of a refusal the program
+    caught: raised by the program with its own text, it is reported as the program's
+    error, not a refusal of the sandbox's (attack pass 79); a real refusal re-raised stays
+    one."""
+    indented = "\n".join("    " + line for line in handler.splitlines())
+    code = f"try:\n    getattr(1, '__globals__')\nexcept Exception as e:\n{indented}\n"
+    assert run(code, proxies).error["type"] == expected
