@@ -1044,6 +1044,13 @@ def _decimal_replacements() -> dict[str, Any]:
     current context is the program's to change (``setcontext(BasicContext)`` then
     ``getcontext().prec = 5``), a template never is."""
     templates = tuple(DECIMAL_TEMPLATES.values())
+    # A context's flags and traps are instances of a class _decimal makes at import, named
+    # after the module of its metaclass ("abc.SignalDict"): its instances pass, the class
+    # is a stand-in. Called, it made a dict with no signal words, which Context(flags=)
+    # read through a NULL pointer (attack pass 80: the worker crashed).
+    signal_dict = type(decimal.Context().flags)
+    instances_still_made(signal_dict)
+    REPLACED_ORIGINALS.append(signal_dict)
 
     @functools.wraps(decimal.setcontext)
     def setcontext(context: Any, /) -> None:

@@ -304,6 +304,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             [["b'ZAZAZAZAZAZAZAZAZAZAZAZA'", 3056, True], [72, True, True], "b'a2356c9'"],
         ),
         ("escape_class_attribute_read_while_it_dies", [0, 0, "AttributeError", "AttributeError", 3]),
+        ("escape_signal_dict_made_by_the_program", ["SecurityError", [True, True, True], True, "0.33333"]),
         (
             "escape_finalizer_inside_a_c_operation",
             [
