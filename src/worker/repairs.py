@@ -119,7 +119,7 @@ def run_waiting_finalizers() -> int:
 
 
 def finalizers_never_run() -> int:
-    """How many objects were kept unfinalized because the queue had no memory (tests)."""
+    """How many objects were freed unfinalized because the queue had no memory (tests)."""
     return int(_repairs.finalizers_never_run()) if _repairs is not None else 0
 
 

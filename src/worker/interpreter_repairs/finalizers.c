@@ -24,8 +24,8 @@
  *    `soon`: a guard between its check and its use must not run the program's code);
  *  - at the guards' safe points, as a collection is (guards.collect_at_a_safe_point);
  *  - before the program's output is written (printing.py) and once the program is done.
- * An object the queue has no memory for is kept and never finalized (attack pass 77: a
- * program exhausted memory so that the finalizer ran inside the operation after all).
+ * An object the queue has no memory for is freed without being finalized (attack pass 77:
+ * a program exhausted memory so that the finalizer ran inside the operation after all).
  * So a generator abandoned by `break`, `g = None` or `del g` closes at once, as in
  * CPython; one a C operation released (`d[k] = v`) closes at the next call or print.
  * Objects whose class is not collected by the GC (whose finalized mark CPython cannot
@@ -47,7 +47,7 @@ static int deferring = 0, scheduled = 0;
  * loops kept every value it replaced until it returned); bounded, for the C stack. */
 static int running = 0;
 #define MAX_NESTED_RUNS 32
-static Py_ssize_t never_finalized = 0; /* kept because the queue had no memory (tests) */
+static Py_ssize_t never_finalized = 0; /* freed unfinalized: the queue had no memory (tests) */
 static PyObject *program_filename = NULL; /* the co_filename of the program's code */
 static PyObject *soon = NULL;             /* makes the guards' next call a safe point */
 
@@ -188,10 +188,10 @@ finalize_or_defer(PyObject *self, int index)
     }
     if (PyList_Append(waiting, self) < 0) {
         /* No memory to queue it (the program can exhaust memory on purpose): running it
-         * now would reopen the window this closes, so the object is kept, never
-         * finalized, as objects alive when a process ends are. */
+         * now would reopen the window this closes, so it is never finalized: CPython has
+         * marked it finalized, and its dealloc goes on and frees it (a generator's frame
+         * is cleared without its `finally`), its memory back (attack pass 79). */
         PyErr_Clear();
-        Py_INCREF(self);
         never_finalized++;
         PyErr_Restore(type, value, traceback);
         return;

@@ -132,7 +132,7 @@ end_deferring(PyObject *module, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-/* finalizers_never_run(): how many objects were kept unfinalized for want of memory to
+/* finalizers_never_run(): how many objects were freed unfinalized for want of memory to
  * queue them (tests). */
 static PyObject *
 never_run(PyObject *module, PyObject *unused)
@@ -161,7 +161,7 @@ static PyMethodDef module_methods[] = {
      "begin_deferring_finalizers(filename, soon): finalizers wait for a safe point from now on"},
     {"end_deferring_finalizers", end_deferring, METH_NOARGS, "end_deferring_finalizers(): the job is over"},
     {"run_waiting_finalizers", run_waiting, METH_NOARGS, "run_waiting_finalizers(): run them (at a safe point)"},
-    {"finalizers_never_run", never_run, METH_NOARGS, "finalizers_never_run(): kept for want of memory (tests)"},
+    {"finalizers_never_run", never_run, METH_NOARGS, "finalizers_never_run(): freed for want of memory (tests)"},
     {"finalizer_deferred", finalizer_deferred, METH_O, "finalizer_deferred(cls): whether its finalizer waits (tests)"},
     {NULL, NULL, 0, NULL},
 };
