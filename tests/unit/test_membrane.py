@@ -204,16 +204,17 @@ def test_verdicts_read_the_codes_qualified_name(proxies: Proxies) -> None:
 
 
 def test_the_librarys_subclasses_of_classmethod_are_judged_by_what_they_wrap(proxies: Proxies) -> None:
-    """abc.abstractclassmethod is a classmethod: what it wraps passes the membrane as a
-    classmethod's does (attack pass 76, H1)."""
+    """abc.abstractclassmethod is a classmethod: what it wraps is judged as a classmethod's
+    is (attack pass 76, H1), not only its class's refusal by the catalogue, which alone
+    kept these out before."""
     run("1", proxies)  # configured
     wrapped: object = abc.abstractclassmethod(functools.cached_property(len))  # type: ignore[arg-type]
-    with pytest.raises(SecurityError):
+    with pytest.raises(SecurityError, match="a classmethod of a cached_property"):
         membrane.admit(wrapped)
     from src.worker import stand_ins
 
     helper = types.FunctionType(stand_ins.real_class.__code__, stand_ins.real_class.__globals__, "real_class")
-    with pytest.raises(SecurityError):
+    with pytest.raises(SecurityError, match=r"stand_ins\.real_class"):  # what it wraps, judged
         membrane.admit(abc.abstractstaticmethod(helper))
 
 
