@@ -19,7 +19,7 @@ COPY requirements.lock /tmp/requirements.lock
 # Every distribution pinned and checked against its hash (pip-compile --generate-hashes).
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-deps --require-hashes -r /tmp/requirements.lock
-# The worker's C extensions (src/worker/interpreter_repairs/, _fastguards.c, listed in pyproject.toml),
+# The worker's C extensions (src/worker/interpreter_repairs/, _output.c, _fastguards.c, in pyproject.toml),
 # compiled with the venv's setuptools (3.11's venv has it): only the built modules go on to
 # the runtime stage, not the compiler.
 # libc6-dev is left to apt: it must match the base image's libc6, whatever its point release.

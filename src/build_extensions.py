@@ -5,6 +5,9 @@
 - ``worker/interpreter_repairs/*.c`` (``_repairs``): repairs of memory-safety bugs in the interpreter's C code
   (repairs.py). A security layer ("interpreter_repairs"): without it the service reports
   the layer missing and, by default, refuses to run programs.
+- ``worker/_output.c``: the worker's output streams, written out by a signal handler at a
+  deadline, at the CPU limit or at a crash, also in the middle of a long C call. Without it
+  the streams are io's, and such a program's buffered output is lost.
 - ``worker/_fastguards.c``: the guards' common cases in C (fastguards.py). A speed-up:
   without it the guards run in pure Python, with the same answers, more slowly.
 

@@ -47,6 +47,11 @@ EXIT_BAD_JOB = 72
 EXIT_INTERNAL_ERROR = 73
 STREAM_BUFFER_BYTES = 64 * 1024
 
+try:
+    from . import _output  # type: ignore[attr-defined]
+except ImportError:  # not built (no compiler): Python streams, which lose output in a C call
+    _output = None
+
 
 def _read_exact(fd: int, n: int) -> bytes:
     chunks = []
@@ -67,10 +72,15 @@ def read_job(fd: int) -> Job:
     return cast(Job, job)
 
 
-def _stream(fd: int) -> io.TextIOWrapper:
+def _stream(fd: int) -> TextIO:
+    """A buffered UTF-8 text stream onto ``fd``. The C sink (``_output.c``) can be written
+    out by a signal handler at any instruction; io's streams only by a Python handler,
+    between two bytecodes."""
+    if _output is not None:
+        return cast(TextIO, _output.Sink(fd, STREAM_BUFFER_BYTES))
     raw = io.FileIO(fd, "w", closefd=False)
     # backslashreplace: a lone surrogate in printed text shows up escaped instead of
-    # raising UnicodeEncodeError in the middle of the program's output.
+    # raising UnicodeEncodeError in the middle of the program's output (the sink does too).
     return io.TextIOWrapper(
         io.BufferedWriter(raw, STREAM_BUFFER_BYTES), encoding="utf-8", errors="backslashreplace", newline="\n"
     )
@@ -87,7 +97,7 @@ class OutputStream:
 
     __slots__ = ("_stream",)
 
-    def __init__(self, stream: io.TextIOWrapper) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
@@ -160,8 +170,8 @@ class Kit:
     template before any fork: forked workers share it instead of each building it."""
 
     environment: Environment
-    stdout: io.TextIOWrapper
-    stderr: io.TextIOWrapper
+    stdout: TextIO
+    stderr: TextIO
     rehearsal: CodeType | None
     confinement: Confinement
     runner: Runner
@@ -181,13 +191,16 @@ def prepare(
     )
 
 
-def _flush_on_signal(stdout: io.TextIOWrapper, stderr: io.TextIOWrapper) -> None:
+def _flush_on_signal(stdout: TextIO, stderr: TextIO) -> None:
     """At the deadline the parent sends FLUSH_SIGNAL: the output printed so far is
     written to the pipes (the contract: output before a timeout is returned) and the
-    worker exits. At the CPU limit the same output is written out before the limit ends
-    the worker. The handler is ours and the program cannot reach ``signal``; it runs
-    between two bytecodes, so a program stuck in one long C call is simply killed when
-    the parent's grace ends, with its buffered output lost."""
+    worker exits. At the CPU limit, or when C code faults, the same output is written out
+    before the signal ends the worker. With the C sinks the handler is C's and runs at
+    once, also in the middle of a long C call; the Python fallback runs between two
+    bytecodes only, so a program stuck in a C call loses its buffered output."""
+    if _output is not None:
+        _output.catch_ending_signals((stdout, stderr), FLUSH_SIGNAL, EXIT_FLUSHED)
+        return
 
     def flush_and_exit(signum: int, frame: object) -> None:
         for stream in (stdout, stderr):
