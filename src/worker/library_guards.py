@@ -720,7 +720,13 @@ def _match_args_after(decorator: Any) -> Any:
 
         def finish(result: Any) -> Any:
             if wanted and isinstance(result, type) and "__match_args__" not in vars(result):
-                names = tuple(f.name for f in dataclasses.fields(result) if f.init and not f.kw_only)
+                # As dataclasses computes it: the __init__ parameters, InitVars included.
+                init_fields = (dataclasses._FIELD, dataclasses._FIELD_INITVAR)  # type: ignore[attr-defined]  # noqa: SLF001
+                names = tuple(
+                    f.name
+                    for f in vars(result)["__dataclass_fields__"].values()
+                    if f._field_type in init_fields and f.init and not f.kw_only  # noqa: SLF001
+                )
                 # Never set, even for a moment, a tuple sanitize_match_args would clear: a
                 # match suspended in a generator resumed by a hook in between read it.
                 ordinary = all(
