@@ -78,6 +78,7 @@ from .fastguards import available as fastguards_available
 from .fastguards import safe_point_soon as fastguards_safe_point_soon
 from .formatting import exact_str as exact_str  # noqa: PLC0414 - re-exported
 from .formatting import set_field_guards, wrap_format
+from .jsonsafe import safe_repr
 from .membrane import (
     BUILTIN_METHOD_TYPE,
     MEMBRANE,
@@ -88,6 +89,7 @@ from .membrane import (
     AdmittedContext,
     ClosureCell,
     GuardedAlias,
+    UnboundMethod,
     admit,
     admit_capture,
     admit_each,
@@ -370,13 +372,42 @@ def _introspects_the_programs_own(obj: object, name: str) -> bool:
     * ``__annotations__``: the program's classes and functions (an instance would find a
       library base's dict through its class);
     * ``__wrapped__``: of the program's function, or a wrapper of one (``lru_cache``);
-    * ``__closure__``: of the program's function, as read-only cells."""
+    * ``__closure__``: of the program's function, as read-only cells;
+    * ``__defaults__``, ``__kwdefaults__``: of the program's function, as copies;
+    * ``__self__``, ``__func__``: of a method of the program's function (or a classmethod or
+      staticmethod of it), and the object a builtin method of a plain value is bound to
+      (``[].append.__self__``; never ``len.__self__``, the builtins module);
+    * ``__subclasses__``: of the program's class, each subclass through the membrane;
+    * ``__members__``: of an enum, as a read-only copy;
+    * ``__dataclass_fields__``, ``__dataclass_params__``, ``__orig_class__``: what
+      dataclasses and typing record on the program's classes and objects (copies: the
+      library trusts its own records)."""
     if name == "__dict__":
+        if isinstance(obj, builtins.type):
+            return is_user_class(obj)  # its own namespace, as a read-only copy (NamespaceView)
         # Not through super(): its lookup starts past the program's class, at a library
         # base's __dict__ descriptor, while its own type's MRO is only (super, object).
-        if isinstance(obj, (builtins.type, super)) or not _is_own(obj):
+        if isinstance(obj, super) or not _is_own(obj):
             return False
         return all(is_user_class(k) or k in _DATA_BASES for k in builtins.type(obj).__mro__)
+    if name in ("__defaults__", "__kwdefaults__"):
+        return _is_program_function(obj)
+    if name == "__func__":
+        return isinstance(obj, (types.MethodType, classmethod, staticmethod)) and _is_program_function(
+            cast("Any", obj).__func__
+        )
+    if name == "__self__":
+        if isinstance(obj, types.MethodType):
+            return _is_program_function(obj.__func__)
+        return isinstance(obj, types.BuiltinMethodType) and builtins.type(obj.__self__) in _PLAIN_BUILTIN_TYPES
+    if name == "__subclasses__":
+        return isinstance(obj, builtins.type) and is_user_class(obj)
+    if name == "__members__":
+        return isinstance(obj, enum.EnumType)
+    if name in ("__dataclass_fields__", "__dataclass_params__"):
+        return _is_own(obj) and not isinstance(obj, super)
+    if name == "__orig_class__":
+        return _is_own(obj) and not isinstance(obj, (builtins.type, super))
     if name == "__annotations__":
         return (isinstance(obj, builtins.type) and is_user_class(obj)) or _is_program_function(obj)
     if name == "__wrapped__":
@@ -455,11 +486,17 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         and not _is_program_function(value)
     ):
         # `Sub.__init__` on the program's subclass of a library class is the library's
-        # plain function, which takes any object as `self` (it rebuilt module proxies).
-        # Through an instance or super() it is bound to the program's object instead.
-        raise SecurityError(f'"{checked}" of a library class can only be used through an instance or super()')
+        # plain function, which takes any object as `self` (it rebuilt module proxies);
+        # so is a dataclass's generated `P.__lt__`. Held unbound, it runs only with an
+        # instance of the class it was read through as `self`: what `instance.__lt__`
+        # would be bound to anyway (`P.__lt__(a, b)`, `Base.__init__(self, x)`).
+        return UnboundMethod(value, obj)
+    if checked == "__dict__" and isinstance(obj, builtins.type):
+        return namespace_view(builtins.type.__dict__["__dict__"].__get__(obj))
     if checked == "__dict__" and isinstance(value, dict):
         return _checked_instance_dict(obj, value)
+    if checked in _INTROSPECTION_COPIES and value is not None:
+        return _INTROSPECTION_COPIES[checked](obj, value)
     if builtins.type(value) is tuple:
         if checked == "args" and isinstance(obj, BaseException):
             return admitted_args(obj, value)  # walked once per args tuple
@@ -548,6 +585,75 @@ def _checked_instance_dict(owner: object, value: dict[str, Any]) -> dict[str, An
     checked = CheckedInstanceDict({key: admit(item) for key, item in value.items() if key not in SANDBOX_MARKS})
     checked._owner = owner  # noqa: SLF001 - its own slot, set once
     return checked
+
+
+@plain_by_construction
+class NamespaceView(dict):  # type: ignore[type-arg]
+    """A class's namespace or an enum's members as the program reads them (``vars(cls)``,
+    ``cls.__dict__``, ``E.__members__``): a copy, read-only as the mappingproxy it stands
+    for, each value through the membrane. What the membrane refuses (a slot's descriptor,
+    ABC's registry) is shown by its repr only (Withheld). Never the namespace itself: the
+    library code of a metaclass trusts what it keeps there (Enum's ``_member_map_``)."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: object, **kwargs: object) -> Any:
+        raise TypeError("'mappingproxy' object does not support item assignment")
+
+    __setitem__ = __delitem__ = setdefault = update = pop = popitem = clear = __ior__ = _read_only
+
+
+@plain_by_construction
+class Withheld:
+    """A value of a class's namespace the program may not hold, shown by its repr."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def __repr__(self) -> str:
+        return self._text
+
+
+NamespaceView.__module__, NamespaceView.__name__, NamespaceView.__qualname__ = (
+    "builtins",
+    "mappingproxy",
+    "mappingproxy",
+)
+
+
+def namespace_view(namespace: Mapping[str, Any]) -> NamespaceView:
+    view = NamespaceView()
+    for key, value in list(namespace.items()):
+        if key in SANDBOX_MARKS or key == _ownership.CONSTRUCTION_MARKER:
+            continue
+        try:
+            shown = admit(dict(value) if builtins.type(value) is dict else value)
+        except SecurityError:
+            shown = Withheld(safe_repr(value))
+        dict.__setitem__(view, key, shown)
+    return view
+
+
+def _admitted_subclasses(cls: type) -> Callable[[], list[Any]]:
+    """``cls.__subclasses__``: the program's class's subclasses, each through the membrane."""
+
+    def __subclasses__() -> list[Any]:
+        return [admit(subclass) for subclass in builtins.type.__dict__["__subclasses__"](cls)]
+
+    return __subclasses__
+
+
+#: What the introspection names give, copied: the program never holds a record its
+#: library trusts (dataclasses reads ``__dataclass_fields__`` to generate code).
+_INTROSPECTION_COPIES: dict[str, Callable[[Any, Any], Any]] = {
+    "__members__": lambda obj, value: namespace_view(value),
+    "__dataclass_fields__": lambda obj, value: {key: admit(field) for key, field in dict(value).items()},
+    "__defaults__": lambda obj, value: admitted_items(tuple(value)),
+    "__kwdefaults__": lambda obj, value: {key: admit(item) for key, item in dict(value).items()},
+    "__subclasses__": lambda obj, value: _admitted_subclasses(obj),
+}
 
 
 def _admitted_mro(cls: type) -> Callable[[], list[Any]]:

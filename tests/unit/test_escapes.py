@@ -644,6 +644,22 @@ ORDINARY = [
         4,
         id="make_dataclass-alias-base",
     ),
+    pytest.param(
+        "import dataclasses\n@dataclasses.dataclass(order=True)\nclass P:\n    x: int\n"
+        "a, b = P(1), P(2)\n[P.__lt__(a, b), P.__eq__(a, a), P.__repr__(b), sorted([b, a], key=P.__repr__)[0].x]",
+        [True, True, "P(x=2)", 1],
+        id="dataclass-generated-method-through-its-class",
+    ),
+    pytest.param(
+        "import dataclasses, json\n@dataclasses.dataclass\nclass Base:\n    x: int\n"
+        "class Sub(Base):\n    def __init__(self, x):\n        Base.__init__(self, x * 2)\n"
+        "class Dec(json.JSONDecoder):\n    pass\nclass Strict(Dec):\n    def __init__(self):\n"
+        "        Dec.__init__(self, parse_int=str)\n"
+        "class Enc(json.JSONEncoder):\n    def default(self, o):\n        return json.JSONEncoder.default(self, o)\n"
+        "[Sub(2).x, Strict().decode('[1]'), Enc().encode([1])]",
+        [4, ["1"], "[1]"],
+        id="base-init-called-through-its-class",
+    ),
 ]
 
 

@@ -995,6 +995,38 @@ INTROSPECTION = [
         id="closure",
     ),
     pytest.param("[n for n in dir([]) if not n.startswith('_')][:2]", ["append", "clear"], id="dir"),
+    pytest.param(
+        "class A:\n    x = 1\n    def m(self):\n        return 2\n"
+        "ns = vars(A)\n[ns['x'], ns['m'](A()), sorted(k for k in A.__dict__ if not k.startswith('__')),"
+        " type(ns).__name__, repr(ns['__dict__'])]",
+        [1, 2, ["m", "x"], "mappingproxy", "<attribute '__dict__' of 'A' objects>"],
+        id="dict-of-a-class-as-a-read-only-copy",
+    ),
+    pytest.param(
+        "class A:\n    pass\nclass B(A):\n    pass\nclass C(A):\n    pass\n[c.__name__ for c in A.__subclasses__()]",
+        ["B", "C"],
+        id="subclasses-of-an-own-class",
+    ),
+    pytest.param(
+        "def f(a, b=2, *, c=3):\n    pass\n[f.__defaults__, f.__kwdefaults__]", [[2], {"c": 3}], id="defaults"
+    ),
+    pytest.param(
+        "class A:\n    def m(self):\n        return 1\na = A()\nxs = [1]\n"
+        "[a.m.__self__ is a, a.m.__func__ is A.m, xs.append.__self__ is xs]",
+        [True, True, True],
+        id="parts-of-a-bound-method",
+    ),
+    pytest.param(
+        "import enum\nclass C(enum.Enum):\n    A = 1\n    B = 1\n[list(C.__members__), C.__members__['B'].name]",
+        [["A", "B"], "A"],
+        id="enum-members-with-aliases",
+    ),
+    pytest.param(
+        "import dataclasses\n@dataclasses.dataclass(frozen=True)\nclass P:\n    x: int\n"
+        "[list(P.__dataclass_fields__), P.__dataclass_params__.frozen, P(1).__dataclass_fields__['x'].name]",
+        [["x"], True, "x"],
+        id="dataclass-records",
+    ),
 ]
 
 
@@ -1010,7 +1042,16 @@ def test_introspection_of_the_programs_objects_works(proxies: Proxies, code: str
         pytest.param(
             "import pprint\nclass P(pprint.PrettyPrinter):\n    pass\nvars(P())", id="dict-with-library-state"
         ),
-        pytest.param("class A:\n    pass\nA.__dict__", id="dict-of-a-class"),
+        pytest.param("class A:\n    pass\nA.__dict__['y'] = 1", id="dict-of-a-class-written"),
+        pytest.param("import json\njson.JSONEncoder.__dict__", id="dict-of-a-library-class"),
+        pytest.param("object.__subclasses__()", id="subclasses-of-object"),
+        pytest.param(
+            "import json\nclass D(json.JSONDecoder):\n    pass\nD.__base__.__subclasses__()",
+            id="subclasses-of-a-library-class",
+        ),
+        pytest.param("len.__self__", id="self-of-a-builtin-function"),
+        pytest.param("import json\njson.dumps.__defaults__", id="defaults-of-a-library-function"),
+        pytest.param("import json\nd = json.JSONDecoder()\nd.decode.__func__", id="func-of-a-library-method"),
         pytest.param(
             "import pprint\nclass P(pprint.PrettyPrinter):\n    pass\np = P()\nsuper(P, p).__dict__",
             id="dict-through-super",
@@ -1031,7 +1072,7 @@ def test_introspection_of_the_programs_objects_works(proxies: Proxies, code: str
     ],
 )
 def test_introspection_gives_nothing_that_is_not_the_programs(proxies: Proxies, code: str) -> None:
-    assert run(code, proxies).error["type"] in {"SecurityError", "AttributeError"}
+    assert run(code, proxies).error["type"] in {"SecurityError", "AttributeError", "TypeError"}
 
 
 # --------------------------------------------------------------------------- builtins and guard names
