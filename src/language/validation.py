@@ -210,7 +210,9 @@ class _Scan:
             else:
                 self.check(node, line)
             if isinstance(node, ast.Try):
-                body = set(map(id, node.body)) if _catches_import_errors(node.handlers) else set()
+                # The body's imports, and the fallback's in the handlers (``except ImportError:
+                # from typing_extensions import Self``), which only run when an import failed.
+                body = set(map(id, node.body + node.handlers)) if _catches_import_errors(node.handlers) else set()
                 stack.extend(
                     (child, depth + 1, line, import_may_fail or id(child) in body)
                     for child in ast.iter_child_nodes(node)

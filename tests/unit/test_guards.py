@@ -611,6 +611,15 @@ def test_a_program_falls_back_when_a_module_is_not_offered(proxies: Proxies) -> 
     assert run(code, proxies).result == [None, "numpy", "fallback"]
 
 
+def test_a_fallback_import_in_the_handler_runs_only_when_reached(proxies: Proxies) -> None:
+    """``except ImportError: from typing_extensions import Self``: never reached when the
+    first import works; reached, it fails as CPython's would, at run time."""
+    unreached = "try:\n    from typing import Self\nexcept ImportError:\n    from typing_extensions import Self\n1"
+    assert run(unreached, proxies).result == 1
+    reached = "try:\n    import tomli\nexcept ImportError:\n    import toml"
+    assert run(reached, proxies).error["type"] == "ModuleNotFoundError"
+
+
 def test_import_allows_the_module_that_is_allowed(proxies: Proxies) -> None:
     guarded_import = make_import(proxies, frozenset({"math"}))
     assert guarded_import("math") is proxies["math"]

@@ -181,6 +181,10 @@ def test_import_inside_the_narrow_policy_passes() -> None:
         pytest.param(
             "try:\n    import numpy\nexcept ValueError:\n    pass\nexcept ImportError:\n    pass", id="second-handler"
         ),
+        pytest.param(
+            "try:\n    from typing import Self\nexcept ImportError:\n    from typing_extensions import Self",
+            id="fallback-in-the-handler",
+        ),
     ],
 )
 def test_an_import_the_program_is_ready_to_miss_passes(code: str) -> None:
@@ -191,8 +195,8 @@ def test_an_import_the_program_is_ready_to_miss_passes(code: str) -> None:
     ("code", "line"),
     [
         pytest.param("try:\n    import numpy\nexcept ValueError:\n    pass", 2, id="other-handler"),
-        pytest.param("try:\n    pass\nexcept ImportError:\n    import numpy", 4, id="in-the-handler"),
         pytest.param("try:\n    pass\nfinally:\n    import numpy", 4, id="in-finally"),
+        pytest.param("try:\n    pass\nexcept ValueError:\n    import numpy", 4, id="in-another-handler"),
         pytest.param("try:\n    def f():\n        import numpy\nexcept ImportError:\n    pass", 3, id="in-a-def"),
         pytest.param("try:\n    g = lambda: __import__('os')\nexcept ImportError:\n    pass", 2, id="dunder-import"),
         pytest.param("try:\n    from . import x\nexcept ImportError:\n    pass", 2, id="relative"),
