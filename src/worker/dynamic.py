@@ -4,7 +4,13 @@ A string passed to ``eval``/``exec`` is a program like the one the request sent:
 validated by the same validator with the same limits (size, syntax nodes, nesting, the
 compiled-size bound), compiled with the same RestrictedPython policy, and runs with the
 same guards, in a namespace the program never holds. Code objects are refused: only a
-string has been through the validator.
+string has been through the validator. ``compile()`` checks a string the same way and
+gives a CompiledSource, which holds the string, never a code object; eval/exec run it.
+
+As in CPython, an error in the string's code is the program's error at the line that
+called eval/exec (the string's own frames are shown as ``File "<string>"``), a string
+that is not Python raises the SyntaxError CPython's compiler gives, and a globals dict
+with ``__builtins__`` runs the string with exactly those builtins.
 
 Namespaces:
 
@@ -22,6 +28,8 @@ from __future__ import annotations
 import ast
 import marshal
 import sys
+import weakref
+from types import CodeType
 from typing import Any
 
 from ..language.catalogue import CATALOGUE
@@ -31,7 +39,7 @@ from ..language.validation import SourcePolicy, prepare_program
 from ..protocol import Limits
 from . import fastguards
 from .formatting import exact_str
-from .membrane import PLAIN, admit
+from .membrane import PLAIN, admit, plain_by_construction
 from .refusal import SecurityError
 
 #: The API's defaults (settings.py), for jobs that do not say (in-process tests).
@@ -39,6 +47,13 @@ _DEFAULT_MAX_CODE_BYTES = 262_144
 _DEFAULT_MAX_AST_NODES = 50_000
 _DEFAULT_MAX_AST_DEPTH = 100
 
+
+#: How CPython names the code of a string given to eval/exec/compile in tracebacks.
+STRING_FILENAME = "<string>"
+#: Every code object compiled from a string, nested ones included: frames that run it are
+#: the string's, not the program's lines (runner._user_line, write_traceback).
+STRING_CODES: weakref.WeakSet[CodeType] = weakref.WeakSet()
+_MODES = ("exec", "eval", "single")
 
 #: Each string compiled by eval/exec numbers its compiler temporaries from its own block
 #: of this size: the program's are below the first, so none is overwritten by a string's
@@ -81,12 +96,7 @@ def _compiled(source: object, mode: str) -> Any:
 
     if mode == "eval":
         text = text.lstrip(" \t")  # as eval() does
-        try:
-            ast.parse(text, SOURCE_FILENAME, mode="eval")  # an expression, or the SyntaxError eval() gives
-        except (RecursionError, MemoryError) as error:
-            if isinstance(error, MemoryError) and memory_ran_out():
-                raise
-            raise SecurityError("eval(): the expression is nested too deeply") from None
+        _parse_as_cpython(text, "eval", memory_ran_out)  # an expression, or the SyntaxError eval() gives
     _Job.strings += 1
     prepared = prepare_program(
         text,
@@ -97,12 +107,82 @@ def _compiled(source: object, mode: str) -> Any:
     )
     if prepared.violations:
         first = prepared.violations[0]
+        if first.rule == "syntax":
+            _parse_as_cpython(text, "exec", memory_ran_out)  # raises CPython's own SyntaxError
         message = "; ".join(str(v.as_detail()["message"]) for v in prepared.violations)
         if first.rule == "syntax":
             raise SyntaxError(f"{mode}(): {message}")
         raise SecurityError(f"{mode}(): {message}")
     assert prepared.bytecode is not None
-    return marshal.loads(prepared.bytecode)  # noqa: S302 - compiled just now, by us
+    code = marshal.loads(prepared.bytecode)  # noqa: S302 - compiled just now, by us
+    _note_string_code(code)
+    return code
+
+
+def _parse_as_cpython(text: str, mode: str, memory_ran_out: Any) -> None:
+    """Parse ``text`` as CPython's compile() would, so a SyntaxError (IndentationError ...)
+    is CPython's own, with its message, line and offset in the string."""
+    try:
+        ast.parse(text, STRING_FILENAME, mode=mode)
+    except (RecursionError, MemoryError) as error:
+        if isinstance(error, MemoryError) and memory_ran_out():
+            raise
+        raise SecurityError(f"{mode}(): the code is nested too deeply") from None
+
+
+def _note_string_code(code: CodeType) -> None:
+    pending = [code]
+    while pending:
+        current = pending.pop()
+        STRING_CODES.add(current)
+        pending.extend(const for const in current.co_consts if isinstance(const, CodeType))
+
+
+@plain_by_construction
+class CompiledSource:
+    """What ``compile(source, filename, mode)`` gives: the string, checked now (a
+    SyntaxError or a refusal comes from compile(), as CPython's comes from its compiler),
+    compiled again under the same rules when eval/exec run it. Never a code object."""
+
+    __slots__ = ("_filename", "_mode", "_source")
+
+    def __init__(self, source: str, mode: str, filename: str) -> None:
+        self._source, self._mode, self._filename = source, mode, filename
+
+    @property
+    def co_filename(self) -> str:
+        return self._filename
+
+    def __repr__(self) -> str:
+        return f'<code object <module> at {id(self):#x}, file "{self._filename}", line 1>'
+
+
+CompiledSource.__module__, CompiledSource.__name__, CompiledSource.__qualname__ = "builtins", "code", "code"
+
+
+def sandbox_compile(  # noqa: PLR0917 - compile()'s own signature
+    source: object,
+    filename: object,
+    mode: object,
+    flags: object = 0,
+    dont_inherit: object = False,
+    optimize: object = -1,
+) -> CompiledSource:
+    """``compile``: a string checked as eval/exec would check it."""
+    if mode not in _MODES:
+        raise ValueError("compile() mode must be 'exec', 'eval' or 'single'")
+    if flags:
+        raise ValueError("compile(): flags are not available in the sandbox")
+    if not isinstance(filename, str):
+        raise TypeError(f"compile() argument 'filename' must be str, not {type(filename).__name__}")
+    checked_mode = "eval" if mode == "eval" else "exec"
+    try:
+        _compiled(source, checked_mode)  # the SyntaxError or refusal, now
+    except SyntaxError as error:
+        error.filename = filename  # named as the program named the string
+        raise
+    assert isinstance(source, str)
+    return CompiledSource(exact_str(source, "source"), checked_mode, exact_str(filename, "filename"))
 
 
 def _caller_locals() -> dict[str, Any] | None:
@@ -115,6 +195,10 @@ def _caller_locals() -> dict[str, Any] | None:
 
 
 def _run(source: object, mode: str, globals_: object, locals_: object) -> Any:
+    if type(source) is CompiledSource:
+        if mode == "eval" and source._mode != "eval":  # noqa: SLF001 - its own class
+            mode = "exec"  # eval() of code compiled for exec runs it and gives None, as in CPython
+        source = source._source  # noqa: SLF001
     code = _compiled(source, mode)
     job_namespace = _Job.namespace
     if job_namespace is None:
@@ -141,6 +225,10 @@ def _run(source: object, mode: str, globals_: object, locals_: object) -> Any:
         program_globals: dict[str, Any] = globals_
         namespace = _without_reserved(program_globals)
         namespace.update({key: value for key, value in job_namespace.items() if is_reserved(key)})
+        given_builtins = dict.get(program_globals, "__builtins__")
+        if type(given_builtins) is dict:
+            # {"__builtins__": {}}: the string runs with those builtins only, as in CPython.
+            namespace["__builtins__"] = _without_reserved(given_builtins)
         if program_locals is None:
             local_scope = namespace  # locals default to the globals
     if local_scope is None:

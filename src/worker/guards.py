@@ -65,7 +65,7 @@ from ..language.names import (
 from ..language.policy import SOURCE_FILENAME
 from . import ownership as _ownership
 from .crossing import prune_method_crossings
-from .dynamic import sandbox_eval, sandbox_exec
+from .dynamic import sandbox_compile, sandbox_eval, sandbox_exec
 from .fastguards import (
     accelerated_admit,
     accelerated_admitting_iter,
@@ -2290,6 +2290,7 @@ def safe_builtins(
             "vars": guarded_vars,
             "eval": sandbox_eval,
             "exec": sandbox_exec,
+            "compile": sandbox_compile,
             "dir": guarded_dir,
             "setattr": make_setattr(write),
             "delattr": make_delattr(write),

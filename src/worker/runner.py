@@ -29,6 +29,7 @@ from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 from ..protocol import MAX_ERROR_TYPE_CHARS, SECURITY_ERROR, SERVICE_ERROR_TYPES, ErrorInfo, Job, Limits, WorkerReply
 from . import dynamic, fastguards, membrane, repairs, sys_stand_in
 from .crossing import select_call_through
+from .dynamic import STRING_CODES, STRING_FILENAME
 from .guards import SandboxType, begin_collections, guard_globals, safe_builtins, safe_point_soon
 from .jsonsafe import class_name, clean_text, to_json_value
 from .library_guards import REPLACED_ORIGINALS
@@ -127,7 +128,8 @@ def _user_line(exc: BaseException) -> int | None:
     """Line of the innermost traceback frame that belongs to the submitted code."""
     line = None
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
-        if frame.f_code.co_filename == SOURCE_FILENAME:
+        # A string's code run by eval/exec is not a line of the program: the call is.
+        if frame.f_code.co_filename == SOURCE_FILENAME and frame.f_code not in STRING_CODES:
             line = lineno
     if line is None and isinstance(exc, SyntaxError) and exc.filename == SOURCE_FILENAME:
         line = exc.lineno
@@ -218,21 +220,45 @@ def write_traceback(exc: BaseException, stderr: TextIO) -> None:
     try:
         te = traceback.TracebackException.from_exception(exc, limit=-50)
         # Every exception in the chain (__cause__, __context__, groups), not just the last:
-        # a library or guard frame in a chained exception would show host paths.
-        pending, seen = [te], set()
+        # a library or guard frame in a chained exception would show host paths. Walked
+        # beside the exceptions themselves, whose frames say which code each line ran.
+        pending: list[tuple[Any, BaseException | None]] = [(te, exc)]
+        seen = set()
         while pending:
-            current = pending.pop()
+            current, original = pending.pop()
             if id(current) in seen:
                 continue
             seen.add(id(current))
-            current.stack = traceback.StackSummary.from_list(
-                [f for f in current.stack if f.filename == SOURCE_FILENAME]
-            )
-            pending.extend(x for x in (current.__cause__, current.__context__) if x is not None)
-            pending.extend(getattr(current, "exceptions", None) or ())
+            current.stack = traceback.StackSummary.from_list(_program_frames(current.stack, original))
+            for link in ("__cause__", "__context__"):
+                shown = getattr(current, link)
+                if shown is not None:
+                    pending.append((shown, getattr(original, link, None)))
+            for index, shown in enumerate(getattr(current, "exceptions", None) or ()):
+                members = getattr(original, "exceptions", ())
+                pending.append((shown, members[index] if index < len(members) else None))
         _write_bounded(te.format(), stderr)
     except BaseException:  # noqa: BLE001 - never let reporting mask the real outcome
         stderr.write(f"{class_name(exc)}\n")
+
+
+def _program_frames(stack: traceback.StackSummary, exc: BaseException | None) -> list[traceback.FrameSummary]:
+    """The frames of the program's code; a string's run by eval/exec as CPython shows it
+    (``File "<string>"``, no source line)."""
+    codes: list[CodeType | None] = [None] * len(stack)
+    if exc is not None and stack:
+        ran = [frame.f_code for frame, _ in traceback.walk_tb(exc.__traceback__)]
+        if len(ran) >= len(stack):
+            codes = list(ran[len(ran) - len(stack) :])
+    shown = []
+    for summary, code in zip(stack, codes, strict=True):
+        if summary.filename != SOURCE_FILENAME:
+            continue
+        if code is not None and code in STRING_CODES:
+            shown.append(traceback.FrameSummary(STRING_FILENAME, summary.lineno, summary.name, line=""))
+        else:
+            shown.append(summary)
+    return shown
 
 
 def compile_program(code: str) -> tuple[CodeType | None, list[str]]:

@@ -19,7 +19,25 @@ ORDINARY = [
     pytest.param('g = {}\nexec("def f():\\n    return 7", g)\ng["f"]()', 7, id="exec-function-into-globals"),
     pytest.param('loc = {}\nexec("a = 1", {}, loc)\nloc', {"a": 1}, id="exec-locals"),
     pytest.param('eval("x + y", {"x": 1}, {"y": 2})', 3, id="eval-globals-and-locals"),
-    pytest.param('eval("[x for x in range(3)]", {"__builtins__": {}})', [0, 1, 2], id="builtins-key-ignored"),
+    pytest.param(
+        'eval("[x for x in range(3)]", {"__builtins__": {"range": range}})', [0, 1, 2], id="builtins-key-honoured"
+    ),
+    pytest.param(
+        'try:\n    eval("pow(2, 5)", {"__builtins__": {}})\nexcept NameError as e:\n    r = str(e)\nr',
+        "name 'pow' is not defined",
+        id="no-builtins",
+    ),
+    pytest.param(
+        'c = compile("def sq(x):\\n    return x * x", "<plugin>", "exec")\nns = {}\nexec(c, ns)\n'
+        '[ns["sq"](4), eval(compile("k + 1", "<f>", "eval"), {"k": 1}), c.co_filename, type(c).__name__]',
+        [16, 2, "<plugin>", "code"],
+        id="compile-then-run",
+    ),
+    pytest.param(
+        'try:\n    exec("if True:\\nx = 1")\nexcept SyntaxError as e:\n    r = [type(e).__name__, e.lineno]\nr',
+        ["IndentationError", 2],
+        id="cpythons-syntax-error",
+    ),
     pytest.param('import json\neval("json.dumps([1])")', "[1]", id="module-of-the-program"),
     pytest.param('e = eval\ne("  1")', 1, id="held-and-leading-spaces"),
     pytest.param('exec("1 + 1")\nq = 3', None, id="exec-does-not-set-the-result"),
@@ -46,6 +64,14 @@ REFUSED = [
     pytest.param('g = {}\nexec("x = 1", g)\nexec("y = 2", g)\ng["_getattr_"]', "KeyError", id="no-guards-in-globals"),
     pytest.param('eval("1", dict)', "TypeError", id="globals-not-a-dict"),
     pytest.param('exec("class C(metaclass=type):\\n    pass")', "SecurityError", id="same-class-rules"),
+    pytest.param('compile("import os", "f", "exec")', "SecurityError", id="compile-checks-now"),
+    pytest.param('compile("1", "f", "eval", 1024)', "ValueError", id="compile-flags"),
+    pytest.param('eval("_getattr_", {"__builtins__": {"_getattr_": 1}})', "SecurityError", id="guard-name-in-builtins"),
+    pytest.param(
+        'exec("class C:\\n    pass", {"__builtins__": {"__build_class__": print}})',
+        "NameError",
+        id="builtins-cannot-replace-the-class-builder",
+    ),
 ]
 
 

@@ -578,3 +578,20 @@ def test_a_refusal_the_program_forges_with_the_sandboxs_class_is_its_own(
     indented = "\n".join("    " + line for line in handler.splitlines())
     code = f"try:\n    getattr(1, '__globals__')\nexcept Exception as e:\n{indented}\n"
     assert run(code, proxies).error["type"] == expected
+
+
+def test_an_error_in_an_evaluated_string_is_the_programs_at_the_call(proxies: Proxies) -> None:
+    """As in CPython: the error's line is the program's line that called eval/exec, and the
+    string's frames are shown as ``File "<string>"`` with the line in the string."""
+    code = 'print("start")\ndef run():\n    exec("x = 1\\ny = missing")\nrun()'
+    outcome = run(code, proxies)
+    assert outcome.error == {"type": "NameError", "message": "name 'missing' is not defined", "line": 3}
+    assert 'File "<string>", line 2, in <module>' in outcome.stderr
+    assert traceback_files(outcome.stderr) == {"<code>", "<string>"}
+
+
+def test_a_chained_error_from_a_string_keeps_its_frames_apart(proxies: Proxies) -> None:
+    code = 'try:\n    eval("1 / 0")\nexcept ZeroDivisionError as e:\n    raise ValueError("bad") from e'
+    outcome = run(code, proxies)
+    assert outcome.error is not None and outcome.error["line"] == 4
+    assert outcome.stderr.count('File "<string>", line 1') == 1
