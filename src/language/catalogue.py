@@ -248,8 +248,9 @@ CATALOGUE: dict[str, ModuleRule] = {
             "AsyncExitStack", "aclosing", "asynccontextmanager",
         ),
         refuse("changes the working directory of the process: file system", "chdir"),
-        refuse(
-            "replace sys.stdout/sys.stderr, the worker's bounded output streams, with setattr(sys, ...)",
+        allow(
+            GUARDED + "print() and sys.stdout/sys.stderr write to the program's own object for the length "
+            "of a with block (the job's stream table changes, never the real sys)",
             "redirect_stdout", "redirect_stderr",
         ),
         refuse(
@@ -676,18 +677,24 @@ CATALOGUE: dict[str, ModuleRule] = {
             "C code crashes the interpreter past it); above the cap the cap is set",
             "setrecursionlimit",
         ),
+        allow(
+            GUARDED + "the int/str conversion limit CPython's own error tells users to raise; the job's CPU "
+            "limit bounds a long conversion, and the reply bounds its own",
+            "set_int_max_str_digits",
+        ),
+        allow(GUARDED + "an empty command line ([''], as the interpreter gives when it names no script)", "argv"),
         refuse("the module registry, the import system and the interpreter's paths: real modules and files",
                "modules", "meta_path", "path", "path_hooks", "path_importer_cache", "builtin_module_names",
                "stdlib_module_names", "prefix", "base_prefix", "exec_prefix", "base_exec_prefix", "platlibdir",
                "executable", "pycache_prefix", "dont_write_bytecode"),
         refuse("the process's command line and start-up settings: a program in the sandbox is given none",
-               "orig_argv", "argv", "warnoptions", "flags", "copyright", "implementation", "thread_info"),
+               "orig_argv", "warnoptions", "flags", "copyright", "implementation", "thread_info"),
         refuse("hooks into the interpreter: tracing, profiling, audit, display and exception hooks see every "
                "frame and object",
                "settrace", "gettrace", "setprofile", "getprofile", "addaudithook", "audit", "breakpointhook",
                "displayhook", "excepthook", "unraisablehook", "call_tracing", "set_asyncgen_hooks",
                "get_asyncgen_hooks", "set_coroutine_origin_tracking_depth",
-               "get_coroutine_origin_tracking_depth", "setswitchinterval", "set_int_max_str_digits",
+               "get_coroutine_origin_tracking_depth", "setswitchinterval",
                "setdlopenflags", "getdlopenflags", "getallocatedblocks", "getrefcount"),
         refuse("the exception being handled with its traceback (frames); use 'except ... as e'",
                "exc_info", "exception"),

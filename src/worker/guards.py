@@ -2300,9 +2300,8 @@ def safe_builtins(
     return table
 
 
-def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, Any]:
-    """Every name the RestrictedPython transformer emits, bound explicitly. Without
-    ``stdout``, ``_print_`` is left for the caller to bind per job."""
+def guard_globals(user_classes: UserClasses) -> dict[str, Any]:
+    """Every name the RestrictedPython transformer emits, bound explicitly."""
     getattr_guard = _fast_or_python(guarded_getattr, python_guarded_getattr)
     guards = {
         "_getattr_": getattr_guard,
@@ -2339,6 +2338,5 @@ def guard_globals(user_classes: UserClasses, stdout: Any = None) -> dict[str, An
         "_plain_": PLAIN,
     }
     guards.update(native_method_tables(getattr_guard))
-    if stdout is not None:
-        guards["_print_"] = make_print(stdout)
+    guards["_print_"] = make_print()
     return guards

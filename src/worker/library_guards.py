@@ -1011,7 +1011,13 @@ def _sys_replacements() -> dict[str, Any]:
         "stdout": sys_stand_in.StandardStream("stdout"),
         "stderr": sys_stand_in.StandardStream("stderr"),
         "setrecursionlimit": sys_stand_in.setrecursionlimit,
+        "set_int_max_str_digits": sys_stand_in.set_int_max_str_digits,
+        "argv": list(sys_stand_in.ARGV),
     }
+
+
+def _contextlib_replacements() -> dict[str, Any]:
+    return {"redirect_stdout": sys_stand_in.redirect_stdout, "redirect_stderr": sys_stand_in.redirect_stderr}
 
 
 #: The real members the proxies hold guarded replacements of (copy.deepcopy,
@@ -1071,6 +1077,7 @@ REPLACEMENTS: dict[str, Any] = {
     "decimal": _decimal_replacements,
     "struct": _struct_replacements,
     "sys": _sys_replacements,
+    "contextlib": _contextlib_replacements,
     "copy": _copy_replacements,
     "operator": _operator_replacements,
     "collections": _collections_replacements,

@@ -34,7 +34,6 @@ from .guards import SandboxType, begin_collections, guard_globals, safe_builtins
 from .jsonsafe import class_name, clean_text, to_json_value
 from .library_guards import REPLACED_ORIGINALS
 from .ownership import CURRENT_JOB, begin_job
-from .printing import make_print
 from .proxies import ModuleProxy, refused_members
 from .refusal import SecurityError
 
@@ -355,7 +354,6 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": environment.builtins}
     namespace.update(job["context"])
     namespace.update(environment.guards)  # after the context: guards always win
-    namespace["_print_"] = make_print(stdout)
     sys_stand_in.STREAMS.update(stdout=stdout, stderr=stderr)
     membrane.MEMBRANE.guard_namespace(namespace, environment.builtins)
     membrane.MEMBRANE.begin_job()

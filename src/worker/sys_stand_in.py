@@ -13,12 +13,19 @@ module's functions once it offers one of them): keep nothing else here.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import sys
+from collections.abc import Iterator
 from typing import Any, NoReturn, TextIO
 
-#: Where the running job's output goes: runner.execute fills it before each job.
+#: Where the running job's output goes: runner.execute fills it before each job, and
+#: redirect_stdout/redirect_stderr change it for the length of a with block.
 STREAMS: dict[str, TextIO] = {}
+
+#: ``sys.argv``: a program in the sandbox is given no command line (as the interpreter
+#: gives ``[""]`` when it names no script).
+ARGV = [""]
 
 #: The highest recursion limit a program may set. Recursion that passes through C code
 #: on each level (a function calling itself through sorted(key=lambda ...), map(), a
@@ -100,3 +107,33 @@ def exit(status: object = None, /) -> NoReturn:  # noqa: A001 - sys.exit's name
 def setrecursionlimit(limit: int, /) -> None:
     """``sys.setrecursionlimit``, capped at RECURSION_LIMIT_CAP (past it, the cap)."""
     sys.setrecursionlimit(min(int(operator.index(limit)), RECURSION_LIMIT_CAP))
+
+
+def set_int_max_str_digits(maxdigits: int, /) -> None:
+    """``sys.set_int_max_str_digits``: the limit CPython's own ValueError tells users to
+    raise. It protects against quadratic conversions, which the job's CPU limit and
+    timeout bound anyway; the reply's conversion of a result has its own bound."""
+    sys.set_int_max_str_digits(operator.index(maxdigits))
+
+
+def _redirect(name: str, new_target: Any) -> Iterator[Any]:
+    previous = STREAMS[name]
+    STREAMS[name] = new_target
+    try:
+        yield new_target
+    finally:
+        STREAMS[name] = previous
+
+
+@contextlib.contextmanager
+def redirect_stdout(new_target: Any) -> Iterator[Any]:
+    """``contextlib.redirect_stdout``: print() and sys.stdout write to ``new_target``
+    (the program's own object, a StringIO) until the with block ends."""
+    yield from _redirect("stdout", new_target)
+
+
+@contextlib.contextmanager
+def redirect_stderr(new_target: Any) -> Iterator[Any]:
+    """``contextlib.redirect_stderr``: sys.stderr writes to ``new_target`` until the with
+    block ends."""
+    yield from _redirect("stderr", new_target)

@@ -117,7 +117,6 @@ def test_no_proxy_attribute_is_private(proxies: Proxies) -> None:
         pytest.param("uuid", "getnode", id="uuid.getnode"),
         pytest.param("uuid", "uuid1", id="uuid.uuid1"),
         pytest.param("contextlib", "chdir", id="contextlib.chdir"),
-        pytest.param("contextlib", "redirect_stdout", id="contextlib.redirect_stdout"),
         pytest.param("io", "open", id="io.open"),
         pytest.param("io", "FileIO", id="io.FileIO"),
         pytest.param("io", "open_code", id="io.open_code"),

@@ -595,3 +595,30 @@ def test_a_chained_error_from_a_string_keeps_its_frames_apart(proxies: Proxies) 
     outcome = run(code, proxies)
     assert outcome.error is not None and outcome.error["line"] == 4
     assert outcome.stderr.count('File "<string>", line 1') == 1
+
+
+def test_output_can_be_captured_with_redirect_stdout_and_stderr(proxies: Proxies) -> None:
+    code = (
+        "import io, sys\nfrom contextlib import redirect_stdout, redirect_stderr\n"
+        "out, err = io.StringIO(), io.StringIO()\n"
+        "with redirect_stdout(out), redirect_stderr(err):\n"
+        "    print('a')\n    sys.stdout.write('b\\n')\n    print('c', file=sys.stderr)\n"
+        "print('after')\n[out.getvalue(), err.getvalue()]"
+    )
+    outcome = run(code, proxies)
+    assert (outcome.stdout, outcome.result) == ("after\n", ["a\nb\n", "c\n"])
+
+
+def test_a_redirect_ends_with_its_block_even_when_it_raises(proxies: Proxies) -> None:
+    code = (
+        "import io\nfrom contextlib import redirect_stdout\nbuf = io.StringIO()\n"
+        "try:\n    with redirect_stdout(buf):\n        print('inside')\n        1 / 0\n"
+        "except ZeroDivisionError:\n    print('outside')\nbuf.getvalue()"
+    )
+    outcome = run(code, proxies)
+    assert (outcome.stdout, outcome.result) == ("outside\n", "inside\n")
+
+
+def test_sys_offers_argv_and_the_int_digits_limit(proxies: Proxies) -> None:
+    code = "import sys\nsys.set_int_max_str_digits(10000)\n[sys.argv[1:], len(str(7 ** 6000))]"
+    assert run(code, proxies).result == [[], 5071]
