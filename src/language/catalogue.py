@@ -703,6 +703,11 @@ CATALOGUE: dict[str, ModuleRule] = {
     "textwrap": rule(
         allow("text wrapping: " + PURE, "TextWrapper", "dedent", "fill", "indent", "shorten", "wrap"),
     ),
+    "tomllib": rule(
+        allow("TOML parsing: " + PURE + " (load reads the binary file object it is given, the program's own)",
+              "load", "loads"),
+        allow("exceptions", "TOMLDecodeError"),
+    ),
     "time": rule(
         allow(
             "clocks of this process and the wall clock",
