@@ -71,9 +71,6 @@ _NATIVE_TABLE_PATTERN = re.compile(r"^_native_\w+_$")
 #: What to write instead of a special method that cannot be defined (the refusal message).
 ALTERNATIVES = {
     "__getattribute__": "define __getattr__ (called only for missing attributes) or use properties",
-    "__setattr__": "use properties or @dataclasses.dataclass(frozen=True)",
-    "__delattr__": "use properties or @dataclasses.dataclass(frozen=True)",
-    "__new__": "do the work in __init__, or use a classmethod factory",
     "__del__": "use a context manager (__enter__/__exit__) for cleanup",
     "__reduce__": "copy.copy/deepcopy work without it",
     "__reduce_ex__": "copy.copy/deepcopy work without it",
@@ -111,7 +108,8 @@ DEFINABLE_METHODS = OPERATOR_METHODS | frozenset(
         "__init__", "__post_init__", "__repr__", "__str__", "__format__", "__bytes__",
         "__hash__", "__bool__", "__len__", "__length_hint__", "__iter__", "__next__",
         "__reversed__", "__contains__", "__getitem__", "__setitem__", "__delitem__",
-        "__missing__", "__call__", "__enter__", "__exit__", "__getattr__",
+        "__missing__", "__call__", "__enter__", "__exit__", "__getattr__", "__setattr__", "__delattr__",
+        "__new__",
         "__abs__", "__int__", "__float__", "__complex__",
         "__index__", "__round__", "__trunc__", "__floor__", "__ceil__",
         # CLASS_HOOKS
@@ -126,12 +124,17 @@ DEFINABLE_METHODS = OPERATOR_METHODS | frozenset(
 CLASS_HOOKS = frozenset(
     {"__init_subclass__", "__set_name__", "__class_getitem__", "__subclasshook__", "__get__", "__set__", "__delete__"}
 )
+# Definable with conditions (guards.py says how):
+#   __setattr__, __delattr__: run on every write to the class's instances, the ones library
+#     code makes too, so only in a class with no library class in its MRO; object's and
+#     super()'s __setattr__/__delattr__ the program reads are the guarded write.
+#   __new__: object.__new__, int.__new__ ... the program reads allocate instances of its
+#     own classes only.
 # Deliberately not definable (and why):
-#   __getattribute__, __setattr__, __delattr__: would run on every attribute access or
-#     write, including the ones trusted library code makes; use __getattr__, properties
-#     or dataclass(frozen=True).
-#   __new__, __mro_entries__, __prepare__, __instancecheck__, __subclasscheck__: hook
-#     into class creation and type checks that the sandbox's own checks rely on.
+#   __getattribute__: would run on every attribute read, the sandbox's own reads of the
+#     program's objects included; use __getattr__ or properties.
+#   __mro_entries__, __prepare__, __instancecheck__, __subclasscheck__: hook into class
+#     creation and type checks that the sandbox's own checks rely on.
 #   __del__: runs at an arbitrary moment, possibly while the worker reports the result.
 #   __reduce__, __reduce_ex__, __getstate__, __setstate__, __getnewargs__, __getnewargs_ex__,
 #     __copy__, __deepcopy__: the copy/pickle protocol lets a reducer rebuild and

@@ -497,6 +497,8 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         return _checked_instance_dict(obj, value)
     if checked in _INTROSPECTION_COPIES and value is not None:
         return _INTROSPECTION_COPIES[checked](obj, value)
+    if checked in _GUARDED_SLOT_METHODS and builtins.type(value) in _C_SLOT_METHOD_TYPES:
+        return _GUARDED_SLOT_METHODS[checked](value)
     if builtins.type(value) is tuple:
         if checked == "args" and isinstance(obj, BaseException):
             return admitted_args(obj, value)  # walked once per args tuple
@@ -653,6 +655,69 @@ _INTROSPECTION_COPIES: dict[str, Callable[[Any, Any], Any]] = {
     "__defaults__": lambda obj, value: admitted_items(tuple(value)),
     "__kwdefaults__": lambda obj, value: {key: admit(item) for key, item in dict(value).items()},
     "__subclasses__": lambda obj, value: _admitted_subclasses(obj),
+}
+
+
+def guarded_raw_setattr(obj: Any, name: Any, value: Any) -> None:
+    """``object.__setattr__(self, name, value)`` and ``super().__setattr__(name, value)``
+    as the program holds them: the store ``setattr`` makes, with its checks, that skips
+    the class's own ``__setattr__`` (a frozen dataclass's ``__post_init__``, the program's
+    hook passing a checked value on). Never the C slot itself, which writes any name
+    (``__class__``) on any object."""
+    admitted = admit(value)
+    checked = check_attribute_store(obj, name)
+    object.__setattr__(_write_attribute_of_an_instance(obj, checked), checked, admitted)
+
+
+def guarded_raw_delattr(obj: Any, name: Any) -> None:
+    """``object.__delattr__(self, name)``: ``delattr``'s checks, skipping the class's hook."""
+    checked = check_attribute_store(obj, name)
+    object.__delattr__(_write_attribute_of_an_instance(obj, checked), checked)
+
+
+def _guarded_writer(guarded: Callable[..., None]) -> Callable[[Any], Any]:
+    """The guarded form of a ``__setattr__``/``__delattr__`` slot read by the program:
+    bound to the instance it was read on, or taking it first (``object.__setattr__``)."""
+
+    def held(found: Any) -> Any:
+        if builtins.type(found) is types.MethodWrapperType:
+            target = found.__self__
+
+            def bound(*args: Any) -> None:
+                guarded(target, *args)
+
+            bound.__name__ = bound.__qualname__ = found.__name__
+            return bound
+
+        def unbound(*args: Any) -> None:
+            guarded(*args)
+
+        unbound.__name__ = unbound.__qualname__ = found.__name__
+        return unbound
+
+    return held
+
+
+def _allocator(found: Any) -> Any:
+    """``object.__new__``, ``int.__new__``, ``super().__new__`` as the program holds them:
+    they allocate an instance of the program's own class only (an uninitialised instance
+    of a library class would skip the checks its ``__init__`` makes)."""
+
+    def __new__(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        if not (isinstance(cls, builtins.type) and is_user_class(cls)):
+            raise SecurityError("__new__ makes instances of the program's own classes only in the sandbox")
+        return admit(found(cls, *args, **kwargs))
+
+    return __new__
+
+
+#: The C slots the program may read through its own objects, the plain builtin types or
+#: super(), each replaced by its guarded form (the program's own defs stay what they are).
+_C_SLOT_METHOD_TYPES = frozenset({types.WrapperDescriptorType, types.MethodWrapperType, types.BuiltinFunctionType})
+_GUARDED_SLOT_METHODS: dict[str, Callable[[Any], Any]] = {
+    "__setattr__": _guarded_writer(guarded_raw_setattr),
+    "__delattr__": _guarded_writer(guarded_raw_delattr),
+    "__new__": _allocator,
 }
 
 
@@ -1515,6 +1580,43 @@ def _program_callable(value: object, name: str) -> None:
     raise SecurityError(f'"{name}" must be a function the program defines (def) in the sandbox')
 
 
+_ATTRIBUTE_WRITE_HOOKS = ("__setattr__", "__delattr__")
+
+
+def _program_hook(found: object) -> bool:
+    """What a program class holds under a hook's name runs the program's code, unless it is
+    a function a library generated for it (a frozen dataclass's ``__setattr__``, which
+    only raises or stores): only a def or a callable of the program's passes a class
+    statement's checks (_program_callable), and a class's hooks cannot be set later."""
+    if found is None:
+        return False
+    return not (builtins.type(found) is types.FunctionType and not _is_program_function(found))
+
+
+def attribute_write_hooks_only_over_the_programs(namespace: Mapping[str, Any], bases: tuple[type, ...]) -> None:
+    """A ``__setattr__``/``__delattr__`` of the program's runs on every write to the
+    class's instances, the ones library code makes too: a library base's ``__init__``
+    storing its own state (JSONDecoder's ``scan_once``) would hand that state to the hook
+    and store whatever the hook chose in its place. So a class with such a hook, its own or
+    a program base's, has no library class in its MRO: the program's classes and the plain
+    builtin data types only."""
+    classes = [klass for base in bases for klass in base.__mro__]
+    hooked = any(name in namespace for name in _ATTRIBUTE_WRITE_HOOKS) or any(
+        _program_hook(vars(klass).get(name))
+        for klass in classes
+        if is_user_class(klass)
+        for name in _ATTRIBUTE_WRITE_HOOKS
+    )
+    if not hooked:
+        return
+    library = next((k for k in classes if not is_user_class(k) and k not in _DATA_BASES), None)
+    if library is not None:
+        raise SecurityError(
+            f"a class with __setattr__ or __delattr__ cannot have the library class {library.__name__} among its "
+            "bases in the sandbox (library code writes its own state through them); use properties"
+        )
+
+
 def _no_field_named_like_a_library_attribute(bases: tuple[type, ...]) -> None:
     """The methods dataclasses generates read every field with the real getattr (``__eq__``,
     ``__repr__``, pprint's dataclass support): a field a program base declares must not
@@ -2151,6 +2253,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             for scope in (namespace, *_lent_by_program_bases(bases, written_by_the_program=True)):
                 library_hooks_overridden_by_defs(scope, bases)
             library_state_not_intercepted(namespace, bases)
+            attribute_write_hooks_only_over_the_programs(namespace, bases)
             enum_members_are_not_descriptors(metaclass, namespace, bases)
             enum_member_redirects_are_the_programs(metaclass, namespace, bases)
             _no_field_named_like_a_library_attribute(bases)

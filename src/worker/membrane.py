@@ -717,8 +717,17 @@ _SPECIAL_METHOD_KINDS = frozenset(
 )
 
 
+#: Special methods a program may define and call, whose C slots it never holds: the
+#: guards hand out their guarded forms (guards._GUARDED_SLOT_METHODS).
+_SLOTS_HELD_GUARDED = frozenset({"__setattr__", "__delattr__", "__new__"})
+
+
 def _unheld_special(name: object) -> bool:
-    return type(name) is str and is_dunder(name) and (name not in DEFINABLE_METHODS or name in CLASS_HOOKS)
+    return (
+        type(name) is str
+        and is_dunder(name)
+        and (name not in DEFINABLE_METHODS or name in CLASS_HOOKS or name in _SLOTS_HELD_GUARDED)
+    )
 
 
 def _defined_in_a_class(function: types.FunctionType) -> bool:

@@ -27,6 +27,37 @@ from src.worker.refusal import SecurityError
 from tests.support.inprocess import LIMITS, Proxies, program, run
 
 REFUSED = [
+    # The slots a program's __setattr__/__delattr__/__new__ reaches are the guarded ones.
+    pytest.param(
+        "class A:\n    pass\nclass B:\n    pass\nobject.__setattr__(A(), '__class__', B)",
+        "SecurityError",
+        id="object-setattr-of-a-special-name",
+    ),
+    pytest.param(
+        "class A:\n    def __setattr__(self, name, value):\n        super().__setattr__(name, value)\n"
+        "A().__setattr__('__dict__', {})",
+        "SecurityError",
+        id="super-setattr-of-a-special-name",
+    ),
+    pytest.param(
+        "import uuid\nobject.__setattr__(uuid.uuid4(), 'int', 5)", "SecurityError", id="object-setattr-library"
+    ),
+    pytest.param("import json\nobject.__delattr__(json.JSONDecoder(), 'parse_int')", "SecurityError", id="delattr-lib"),
+    pytest.param("import json\nobject.__setattr__(json, 'x', 1)", "SecurityError", id="object-setattr-module"),
+    pytest.param("import json\nobject.__new__(json.JSONDecoder)", "SecurityError", id="new-of-a-library-class"),
+    pytest.param("int.__new__(bool, 1)", "SecurityError", id="new-of-a-builtin-subclass"),
+    pytest.param("object.__new__(type)", "SecurityError", id="new-of-type"),
+    pytest.param(
+        "import json\nclass D(json.JSONDecoder):\n    def __setattr__(self, name, value):\n        pass",
+        "SecurityError",
+        id="setattr-hook-over-a-library-base",
+    ),
+    pytest.param(
+        "import json\nclass A:\n    def __delattr__(self, name):\n        pass\nclass B(A, json.JSONDecoder):\n"
+        "    pass",
+        "SecurityError",
+        id="inherited-delattr-hook-beside-a-library-base",
+    ),
     pytest.param(
         program("escape_update_wrapper_named_attributes"),
         "SecurityError",
@@ -643,6 +674,30 @@ ORDINARY = [
         "D = dataclasses.make_dataclass('D', ['x'], bases=(typing.Generic[T],))\nD(4).x",
         4,
         id="make_dataclass-alias-base",
+    ),
+    pytest.param(
+        "class V:\n    def __init__(self, x):\n        self.x = x\n    def __setattr__(self, name, value):\n"
+        "        if value < 0:\n            raise ValueError(name)\n        super().__setattr__(name, value)\n"
+        "    def __delattr__(self, name):\n        object.__delattr__(self, name)\n"
+        "v = V(1)\nv.x = 2\ntry:\n    v.x = -1\nexcept ValueError:\n    pass\ndel v.x\n[vars(v), V(5).x]",
+        [{}, 5],
+        id="setattr-and-delattr-hooks",
+    ),
+    pytest.param(
+        "import dataclasses\n@dataclasses.dataclass(frozen=True)\nclass R:\n    w: int\n"
+        "    area: int = dataclasses.field(init=False)\n    def __post_init__(self):\n"
+        "        object.__setattr__(self, 'area', self.w * 2)\nR(3).area",
+        6,
+        id="frozen-dataclass-post-init",
+    ),
+    pytest.param(
+        "class S:\n    _one = None\n    def __new__(cls):\n        if cls._one is None:\n"
+        "            cls._one = super().__new__(cls)\n        return cls._one\n"
+        "class C(float):\n    def __new__(cls, v):\n        return super().__new__(cls, round(v, 1))\n"
+        "class P(tuple):\n    def __new__(cls, x, y):\n        return tuple.__new__(cls, (x, y))\n"
+        "[S() is S(), C(2.25), list(P(1, 2))]",
+        [True, 2.2, [1, 2]],
+        id="new-singleton-and-builtin-subclasses",
     ),
     pytest.param(
         "import dataclasses\n@dataclasses.dataclass(order=True)\nclass P:\n    x: int\n"

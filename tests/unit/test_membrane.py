@@ -791,7 +791,7 @@ def test_a_finding_of_the_third_review_fails(proxies: Proxies, code: str) -> Non
 @pytest.mark.parametrize(
     "special",
     [object.__getattribute__, object.__setattr__, object.__delattr__, object.__reduce_ex__, (1).__reduce_ex__,
-     object.__init_subclass__, int.__subclasses__, object.__dir__],
+     object.__init_subclass__, int.__subclasses__, object.__dir__, object.__new__, int.__new__, (1).__setattr__],
     ids=lambda value: value.__name__,
 )  # fmt: skip
 def test_a_special_method_the_program_may_not_read_is_not_held(proxies: Proxies, special: object) -> None:

@@ -81,8 +81,8 @@ def test_ordinary_special_methods_work(proxies: Proxies, code: str, expected: An
 
 @pytest.mark.parametrize(
     "name",
-    ["__getattribute__", "__setattr__", "__delattr__", "__new__", "__del__", "__reduce__", "__reduce_ex__",
-     "__getstate__", "__prepare__", "__instancecheck__", "__mro_entries__"],
+    ["__getattribute__", "__del__", "__reduce__", "__reduce_ex__", "__getstate__", "__prepare__", "__instancecheck__",
+     "__mro_entries__"],
 )  # fmt: skip
 def test_dangerous_special_methods_cannot_be_defined(name: str) -> None:
     code = f"class A:\n    def {name}(self, *a):\n        return 1\n"
