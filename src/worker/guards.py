@@ -1554,7 +1554,8 @@ def refuse_metaclass_bases(bases: Iterable[object]) -> None:
                 # The sandbox's `type`, streams, aliases and stand-ins refuse subclasses in
                 # their own __init_subclass__, which a class need not run (a sibling base's
                 # comes first in its MRO): final by their MRO and metaclass instead.
-                raise SecurityError(f"{base.__name__} cannot be subclassed in the sandbox")
+                hint = _METACLASS_ALTERNATIVES if base is SandboxType else ""
+                raise SecurityError(f"{base.__name__} cannot be subclassed in the sandbox{hint}")
             # A base reached raw (starred out of a tuple, through C code) is held by the
             # class built on it: it must be one the program could hold as it is.
             if admit(base) is not base:
@@ -2332,7 +2333,14 @@ class SandboxType(metaclass=_TypeMeta):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # A subclass's call is type(x): an existing class, which an alias of the subclass
         # (T[int](x), through another base's __class_getitem__) writes __orig_class__ onto.
-        raise TypeError("type cannot be subclassed in the sandbox; metaclasses are not available")
+        raise TypeError(f"type cannot be subclassed in the sandbox{_METACLASS_ALTERNATIVES}")
+
+
+#: What a metaclass is usually written for, done without one.
+_METACLASS_ALTERNATIVES = (
+    ": metaclasses are not available; a registry or a check on subclasses is __init_subclass__, "
+    "a singleton is __new__ keeping its instance, and anything else a class decorator"
+)
 
 
 def type_of(obj: object) -> Any:
