@@ -384,7 +384,9 @@ def _introspects_the_programs_own(obj: object, name: str) -> bool:
       library trusts its own records)."""
     if name == "__dict__":
         if isinstance(obj, builtins.type):
-            return is_user_class(obj)  # its own namespace, as a read-only copy (NamespaceView)
+            # Its own namespace as a read-only copy (NamespaceView); a plain builtin type's
+            # too (a walk over a class's __mro__ ends at object).
+            return is_user_class(obj) or obj in _PLAIN_BUILTIN_TYPES
         # Not through super(): its lookup starts past the program's class, at a library
         # base's __dict__ descriptor, while its own type's MRO is only (super, object).
         if isinstance(obj, super) or not _is_own(obj):
@@ -618,11 +620,16 @@ class Withheld:
         return self._text
 
 
+# Shown as what they stand for, never by the sandbox's module path.
 NamespaceView.__module__, NamespaceView.__name__, NamespaceView.__qualname__ = (
     "builtins",
     "mappingproxy",
     "mappingproxy",
 )
+Withheld.__module__ = "builtins"
+
+#: Values of a namespace copied, not shared: a list or set a class keeps is its state.
+_COPIED_CONTAINERS: dict[type, Callable[[Any], Any]] = {dict: dict, list: list, set: set}
 
 
 def namespace_view(namespace: Mapping[str, Any]) -> NamespaceView:
@@ -630,8 +637,9 @@ def namespace_view(namespace: Mapping[str, Any]) -> NamespaceView:
     for key, value in list(namespace.items()):
         if key in SANDBOX_MARKS or key == _ownership.CONSTRUCTION_MARKER:
             continue
+        copy = _COPIED_CONTAINERS.get(builtins.type(value))
         try:
-            shown = admit(dict(value) if builtins.type(value) is dict else value)
+            shown = admit(copy(value) if copy is not None else value)
         except SecurityError:
             shown = Withheld(safe_repr(value))
         dict.__setitem__(view, key, shown)

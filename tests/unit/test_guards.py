@@ -1011,6 +1011,12 @@ INTROSPECTION = [
         id="dict-of-a-class-as-a-read-only-copy",
     ),
     pytest.param(
+        "class A:\n    x = [1]\n    __slots__ = ('y',)\nns = vars(A)\nns['x'].append(2)\n"
+        "[A.x, repr(ns['y']), [k.__name__ for k in A.__mro__ if '__init__' in k.__dict__]]",
+        [[1], "<member 'y' of 'A' objects>", ["object"]],
+        id="dict-values-are-copies-and-object-has-one",
+    ),
+    pytest.param(
         "class A:\n    pass\nclass B(A):\n    pass\nclass C(A):\n    pass\n[c.__name__ for c in A.__subclasses__()]",
         ["B", "C"],
         id="subclasses-of-an-own-class",
