@@ -126,6 +126,7 @@ from .proxies import TABLE_TYPES, ModuleProxy, module_name, with_reason
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
 from .repairs import run_waiting_finalizers
 from .stand_ins import STANDS_FOR, real_class
+from .sys_stand_in import SWITCH as SYS_STREAM_SWITCH
 from .sys_stand_in import StandardStream
 
 _OPAQUE_TYPES = (types.FrameType, types.CodeType, types.TracebackType)
@@ -1006,6 +1007,10 @@ def _library_attribute_is_writable(obj: object, name: str) -> bool:
     return any(isinstance(obj, cls) and name in names for cls, names in WRITABLE_LIBRARY_ATTRIBUTES.items())
 
 
+#: The attributes of sys a program may assign (StreamSwitch).
+_SWITCHED_STREAMS = frozenset({"stdout", "stderr"})
+
+
 def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], Any]:
     _type: Any = builtins.type
 
@@ -1021,6 +1026,8 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
         alone: once these rules accepted one for an instance of the program's class, the
         class is noted and the next write (``self.x = x`` in ``__init__``) is one lookup."""
         kind = _type(obj)
+        if kind is ModuleProxy and _type(name) is str and name in _SWITCHED_STREAMS and module_name(obj) == "sys":
+            return SYS_STREAM_SWITCH  # sys.stdout = buffer: the job's stream table, never the module
         public = _type(name) is str and name[:1] != "_"
         writable = _ownership.PUBLIC_ATTRIBUTES_WRITABLE
         if public and writable.get(id(kind)) is kind:

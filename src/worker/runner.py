@@ -354,7 +354,7 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": environment.builtins}
     namespace.update(job["context"])
     namespace.update(environment.guards)  # after the context: guards always win
-    sys_stand_in.STREAMS.update(stdout=stdout, stderr=stderr)
+    sys_stand_in.begin(stdout, stderr)
     membrane.MEMBRANE.guard_namespace(namespace, environment.builtins)
     membrane.MEMBRANE.begin_job()
     dynamic.begin(namespace, limits)

@@ -17,11 +17,46 @@ import contextlib
 import operator
 import sys
 from collections.abc import Iterator
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, cast
+
+from .membrane import plain_by_construction
+from .refusal import SecurityError
 
 #: Where the running job's output goes: runner.execute fills it before each job, and
 #: redirect_stdout/redirect_stderr change it for the length of a with block.
 STREAMS: dict[str, TextIO] = {}
+
+#: The job's own streams, which STREAMS starts with and returns to.
+ORIGINAL_STREAMS: dict[str, TextIO] = {}
+
+
+def begin(stdout: TextIO, stderr: TextIO) -> None:
+    """Called by the runner as the job starts, with the job's output streams."""
+    ORIGINAL_STREAMS.update(stdout=stdout, stderr=stderr)
+    STREAMS.update(ORIGINAL_STREAMS)
+
+
+@plain_by_construction
+class StreamSwitch:
+    """What ``sys.stdout = buffer`` writes through (the guards' write guard gives it for
+    the sys proxy, which is otherwise read-only): print() and sys.stdout write to the
+    program's object from then on, as with redirect_stdout, and assigning the
+    StandardStream back (``sys.stdout = saved``) returns to the job's stream. The real
+    sys is never changed."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name not in ("stdout", "stderr"):
+            raise SecurityError("modules are read-only in the sandbox; sys.stdout and sys.stderr can be replaced")
+        back = type(value) is StandardStream and object.__getattribute__(value, "_name") == name
+        STREAMS[name] = ORIGINAL_STREAMS[name] if back else cast(TextIO, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise SecurityError("modules are read-only in the sandbox")
+
+
+SWITCH = StreamSwitch()
 
 #: ``sys.argv``: a program in the sandbox is given no command line (as the interpreter
 #: gives ``[""]`` when it names no script).

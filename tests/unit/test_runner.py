@@ -622,3 +622,21 @@ def test_a_redirect_ends_with_its_block_even_when_it_raises(proxies: Proxies) ->
 def test_sys_offers_argv_and_the_int_digits_limit(proxies: Proxies) -> None:
     code = "import sys\nsys.set_int_max_str_digits(10000)\n[sys.argv[1:], len(str(7 ** 6000))]"
     assert run(code, proxies).result == [[], 5071]
+
+
+def test_output_can_be_captured_by_assigning_sys_stdout(proxies: Proxies) -> None:
+    """The older idiom: save sys.stdout, assign a buffer, assign the saved stream back."""
+    code = (
+        "import io, sys\nsaved = sys.stdout\nsys.stdout = buf = io.StringIO()\nprint('inside')\n"
+        "sys.stdout.write('direct\\n')\nsys.stdout = saved\nsetattr(sys, 'stderr', io.StringIO())\n"
+        "print('outside')\nbuf.getvalue()"
+    )
+    outcome = run(code, proxies)
+    assert (outcome.stdout, outcome.result) == ("outside\n", "inside\ndirect\n")
+
+
+@pytest.mark.parametrize(
+    "code", ["import sys\nsys.path = []", "import sys\ndel sys.stdout", "import json\njson.dumps = print"]
+)
+def test_only_the_streams_of_sys_can_be_assigned(proxies: Proxies, code: str) -> None:
+    assert run(code, proxies).error["type"] == "SecurityError"
