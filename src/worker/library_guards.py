@@ -46,6 +46,7 @@ from ..language.names import INTROSPECTION_ATTRIBUTES, is_dunder, is_sunder
 from ..language.policy import SOURCE_FILENAME
 from . import ownership, repairs, sys_stand_in
 from .crossing import crossing, forget_crossings_of_freed_functions, is_crossable
+from .dynamic import sandbox_eval
 from .formatting import safe_format, safe_format_map
 from .guards import (
     DECIMAL_TEMPLATES,
@@ -702,7 +703,42 @@ def _typing_introspection() -> dict[str, Any]:
     def get_args(tp: Any) -> Any:
         return clean(typing.get_args(tp))
 
-    return {"get_origin": get_origin, "get_args": get_args}
+    def get_type_hints(obj: Any, globalns: Any = None, localns: Any = None, include_extras: bool = False) -> Any:
+        """``typing.get_type_hints``: the annotations of a class (merged over its MRO) or a
+        function, ``None`` as ``NoneType``. A string annotation of the program's (a forward
+        reference, ``from __future__ import annotations``) is evaluated by the sandbox's
+        own eval, in the program's globals or the dicts given: the real one compiles it
+        with the real eval. A library class's string annotations stay strings."""
+        if isinstance(obj, type):
+            hints: dict[str, Any] = {}
+            for base in reversed(type.__dict__["__mro__"].__get__(obj)):
+                annotations = type.__dict__["__dict__"].__get__(base).get("__annotations__", {})
+                if not isinstance(annotations, dict):
+                    continue
+                for name, value in list(annotations.items()):
+                    hints[name] = _hint(value, globalns, localns, evaluate=ownership.is_user_class(base))
+        else:
+            if getattr(obj, "__no_type_check__", False) is True:
+                return {}
+            annotations = getattr(obj, "__annotations__", None)
+            if not isinstance(annotations, dict):
+                raise TypeError(f"{obj!r} is not a module, class, method, or function.")
+            own = isinstance(obj, types.FunctionType) and obj.__code__.co_filename == SOURCE_FILENAME
+            hints = {name: _hint(value, globalns, localns, evaluate=own) for name, value in annotations.items()}
+        if include_extras:
+            return hints
+        return {name: typing._strip_annotations(value) for name, value in hints.items()}  # type: ignore[attr-defined]  # noqa: SLF001
+
+    return {"get_origin": get_origin, "get_args": get_args, "get_type_hints": get_type_hints}
+
+
+def _hint(value: Any, globalns: Any, localns: Any, *, evaluate: bool) -> Any:
+    if value is None:
+        return type(None)
+    if isinstance(value, str) and evaluate:
+        hint = sandbox_eval(str.__str__(value), globalns, localns)
+        return type(None) if hint is None else hint
+    return value
 
 
 def _match_args_after(decorator: Any) -> Any:

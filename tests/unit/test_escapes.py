@@ -809,6 +809,7 @@ REVIEWED: dict[str, str] = {
     "functools.total_ordering": "wrapped: applies only to the program's own classes (source shown is the original)",
     "enum.EnumMeta": "a metaclass stand-in whose call is refused (source shown is the original)",
     "enum.EnumType": "a metaclass stand-in whose call is refused (source shown is the original)",
+    "typing.get_type_hints": "the sandbox's own: the program's strings go to the sandbox's eval (dynamic.py)",
 }
 _PRIMITIVES = re.compile(r"\b(eval|exec|setattr|delattr)\(|sys\.modules|\.__dict__\[|__import__\(")
 

@@ -112,7 +112,6 @@ def test_no_proxy_attribute_is_private(proxies: Proxies) -> None:
         pytest.param("typing", "sys", id="typing.sys"),
         pytest.param("random", "os", id="random.os"),
         pytest.param("uuid", "os", id="uuid.os"),
-        pytest.param("typing", "get_type_hints", id="typing.get_type_hints"),
         pytest.param("typing", "ForwardRef", id="typing.ForwardRef"),
         pytest.param("uuid", "getnode", id="uuid.getnode"),
         pytest.param("uuid", "uuid1", id="uuid.uuid1"),

@@ -640,3 +640,18 @@ def test_output_can_be_captured_by_assigning_sys_stdout(proxies: Proxies) -> Non
 )
 def test_only_the_streams_of_sys_can_be_assigned(proxies: Proxies, code: str) -> None:
     assert run(code, proxies).error["type"] == "SecurityError"
+
+
+def test_get_type_hints_evaluates_the_programs_strings_under_its_rules(proxies: Proxies) -> None:
+    code = (
+        "from typing import get_type_hints, Optional\nclass Node:\n    value: int\n"
+        "    next: 'Optional[Node]' = None\nclass Child(Node):\n    tag: 'list[str]'\n"
+        "def f(x: int, y: 'Node') -> None:\n    pass\nh, g = get_type_hints(Child), get_type_hints(f)\n"
+        "[sorted(h), h['tag'] == list[str], g['y'] is Node, g['return'] is type(None)]"
+    )
+    assert run(code, proxies).result == [["next", "tag", "value"], True, True, True]
+
+
+def test_get_type_hints_refuses_what_eval_refuses(proxies: Proxies) -> None:
+    code = "from typing import get_type_hints\nclass A:\n    x: \"__import__('os')\"\nget_type_hints(A)"
+    assert run(code, proxies).error["type"] == "SecurityError"
