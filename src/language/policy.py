@@ -23,6 +23,7 @@ code runs:
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
 import copy
@@ -326,6 +327,44 @@ def _capture_names(pattern: ast.AST) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+#: The features ``from __future__ import ...`` may name (compiler directives; in 3.11 only
+#: ``annotations`` changes anything: annotations stay strings).
+FUTURE_FEATURES = frozenset(__future__.all_feature_names)
+
+
+def is_future_statement(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.ImportFrom)
+        and node.module == "__future__"
+        and not node.level
+        and all(alias.name in FUTURE_FEATURES and alias.asname is None for alias in node.names)
+    )
+
+
+def _postpone_annotations(module: ast.Module) -> None:
+    """``from __future__ import annotations`` (PEP 563): every annotation is kept as the
+    string of its source. The compiler would make that string from the tree the policy
+    has rewritten (``list[Node]`` read as ``_getitem_(list, Node)``), so the strings are
+    made here, from the program's own tree, as the compiler makes them (a string
+    annotation becomes its repr), and the feature is dropped from the statement."""
+    futures = [
+        statement
+        for statement in module.body
+        if is_future_statement(statement) and any(alias.name == "annotations" for alias in statement.names)  # type: ignore[attr-defined]
+    ]
+    if not futures:
+        return
+    for statement in futures:
+        assert isinstance(statement, ast.ImportFrom)
+        statement.names = [alias for alias in statement.names if alias.name != "annotations"]
+    module.body = [s for s in module.body if not (isinstance(s, ast.ImportFrom) and s in futures and not s.names)]
+    for node in ast.walk(module):
+        for field in ("annotation", "returns"):
+            annotation = getattr(node, field, None)
+            if isinstance(annotation, ast.expr):
+                setattr(node, field, ast.copy_location(ast.Constant(ast.unparse(annotation)), annotation))
+
+
 def _located(new: ast.AST, old: ast.AST) -> ast.AST:
     """``new`` (made here) placed at ``old``. The nodes made inside it get theirs from the
     one ``fix_missing_locations`` at the end of visit_Module: a walk per rewrite made a
@@ -409,6 +448,8 @@ class SandboxTransformer(RestrictingNodeTransformer):
         return result  # type: ignore[return-value]
 
     def check_import_names(self, node: ast.ImportFrom | ast.Import) -> ast.AST:
+        if is_future_statement(node):
+            return node  # a compiler directive (from __future__ import annotations)
         modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
         for module in modules:
             if any(part.startswith("_") for part in module.split(".")):
@@ -420,6 +461,10 @@ class SandboxTransformer(RestrictingNodeTransformer):
         interpreter falls back to ``sys.modules["json.decoder"]``, the real module. So the
         names an import binds are bound to temporaries first, and each name to what the
         membrane admits (a real module is refused, and never left bound)."""
+        if is_future_statement(node):
+            # Binds a feature name to a string (guards.make_import): nothing to admit, and
+            # a future statement must stay the statement it is, first in the module.
+            return node
         visited = super().visit_ImportFrom(node)
         return self._admit_imported(cast(ast.ImportFrom, visited))
 
@@ -1074,6 +1119,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         return self.node_contents_visit(node)
 
     def visit_Module(self, node: ast.Module) -> ast.AST:
+        _postpone_annotations(node)
         self._bound = _bound_names(node) | (PLAIN_RESULT_BUILTINS if self._names_may_be_rebound else frozenset())
         if node.body and isinstance(node.body[-1], ast.Expr):
             self._result_statement = node.body[-1]  # its value is kept: it stays an expression

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from .names import attribute_problem
-from .policy import PLAIN_RESULT_BUILTINS, SOURCE_FILENAME, SandboxTransformer
+from .policy import PLAIN_RESULT_BUILTINS, SOURCE_FILENAME, SandboxTransformer, is_future_statement
 
 #: Builtins deliberately missing in the sandbox, with what to do instead.
 FORBIDDEN_NAMES: dict[str, str] = {
@@ -314,6 +314,8 @@ class _Scan:
                 self.reported.setdefault(line, set()).add(f'"{name}" is')
 
     def check_import_from(self, node: ast.ImportFrom, line: int | None) -> None:
+        if is_future_statement(node):
+            return  # a compiler directive, not a module the program gets
         if node.level:
             self.add(line, "import", "relative imports are not allowed", self.import_hint())
         elif node.module not in self.policy.allowed_imports:

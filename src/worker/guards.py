@@ -62,7 +62,7 @@ from ..language.names import (
 from ..language.names import (
     INTROSPECTION_ATTRIBUTES as INTROSPECTION_ATTRIBUTES,  # noqa: PLC0414 - re-exported
 )
-from ..language.policy import SOURCE_FILENAME
+from ..language.policy import FUTURE_FEATURES, SOURCE_FILENAME
 from . import ownership as _ownership
 from .crossing import prune_method_crossings
 from .dynamic import sandbox_compile, sandbox_eval, sandbox_exec
@@ -1417,6 +1417,22 @@ def guarded_inplacevar(op: str, target: Any, value: Any) -> Any:
 INTERNAL_LAZY_IMPORTS = frozenset({"_strptime"})
 
 
+@plain_by_construction
+class FutureStatementModule:
+    """What a future statement's import gets at run time: each feature's name as a string
+    (the real ``__future__._Feature`` objects are nothing the program needs)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> str:
+        if name in FUTURE_FEATURES:
+            return name
+        raise AttributeError(name)
+
+
+FUTURE_STATEMENT_MODULE = FutureStatementModule()
+
+
 def make_import(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> Callable[..., Any]:
     def guarded_import(
         name: str,
@@ -1433,6 +1449,8 @@ def make_import(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> 
             return importlib.import_module(name)
         if level != 0:
             raise ImportError("relative imports are not allowed in the sandbox")
+        if name == "__future__" and fromlist and all(member in FUTURE_FEATURES for member in fromlist):
+            return FUTURE_STATEMENT_MODULE  # a future statement's own import (compiled as one)
         if name not in allowed:
             # Reached only from a try that catches it (the validator refuses other imports of
             # modules outside the allow-list): the program's fallback for a missing module.

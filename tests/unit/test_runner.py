@@ -655,3 +655,30 @@ def test_get_type_hints_evaluates_the_programs_strings_under_its_rules(proxies: 
 def test_get_type_hints_refuses_what_eval_refuses(proxies: Proxies) -> None:
     code = "from typing import get_type_hints\nclass A:\n    x: \"__import__('os')\"\nget_type_hints(A)"
     assert run(code, proxies).error["type"] == "SecurityError"
+
+
+def test_postponed_annotations_are_the_programs_source_text(proxies: Proxies) -> None:
+    """``from __future__ import annotations``: each annotation is the string of the
+    program's own source (not of the tree the policy rewrote), as CPython makes it."""
+    code = (
+        "from __future__ import annotations\nfrom typing import Optional, get_type_hints\n"
+        "from dataclasses import dataclass, field\n@dataclass\nclass Node:\n    kids: list[Node] = field(default_factory=list)\n"
+        "    up: Optional[Node] = None\n    tag: 'str' = ''\ndef f(x: dict[str, int]) -> Node:\n    return Node()\n"
+        "[Node.__annotations__, f.__annotations__, get_type_hints(Node)['kids'] == list[Node], repr(f({}))]"
+    )
+    assert run(code, proxies).result == [
+        {"kids": "list[Node]", "up": "Optional[Node]", "tag": "'str'"},
+        {"x": "dict[str, int]", "return": "Node"},
+        True,
+        "Node(kids=[], up=None, tag='')",
+    ]
+
+
+@pytest.mark.parametrize(
+    "code", ["from __future__ import braces", "import __future__", "from __future__ import annotations as _getattr_"]
+)
+def test_only_future_statements_of_known_features_compile(code: str) -> None:
+    from src.language.catalogue import CATALOGUE
+    from src.language.validation import SourcePolicy, validate_source
+
+    assert validate_source(code, SourcePolicy(50_000, 100, frozenset(CATALOGUE)))
