@@ -64,6 +64,7 @@ from ..language.names import (
 )
 from ..language.policy import FUTURE_FEATURES, SOURCE_FILENAME
 from . import ownership as _ownership
+from . import sys_stand_in
 from .crossing import prune_method_crossings
 from .dynamic import sandbox_compile, sandbox_eval, sandbox_exec
 from .fastguards import (
@@ -913,6 +914,9 @@ def guarded_dir(*objects: object) -> list[str]:
     if len(objects) != 1:
         raise TypeError("dir() takes exactly one argument in the sandbox: dir(obj)")
     return dir(objects[0])
+
+
+sys_stand_in._guarded_getattr[0] = guarded_getattr  # noqa: SLF001 - its own hook, set once
 
 
 def guarded_hasattr(obj: object, name: object) -> bool:

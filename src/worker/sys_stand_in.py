@@ -26,6 +26,9 @@ from .refusal import SecurityError
 #: redirect_stdout/redirect_stderr change it for the length of a with block.
 STREAMS: dict[str, TextIO] = {}
 
+#: The guards' getattr (guards.py sets it: it imports this module).
+_guarded_getattr: list[Any] = [None]
+
 #: The job's own streams, which STREAMS starts with and returns to.
 ORIGINAL_STREAMS: dict[str, TextIO] = {}
 
@@ -100,6 +103,14 @@ class StandardStream:
 
     def __repr__(self) -> str:
         return f"<sys.{self._name} (sandboxed)>"
+
+    def __getattr__(self, name: str) -> Any:
+        # Redirected (sys.stdout = buffer, redirect_stdout): what the program reads through
+        # sys.stdout is its own object's (sys.stdout.getvalue()), through the guards.
+        target = STREAMS.get(self._name)
+        if target is None or target is ORIGINAL_STREAMS.get(self._name) or name.startswith("_"):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        return _guarded_getattr[0](target, name)
 
     @property
     def name(self) -> str:

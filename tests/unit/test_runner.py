@@ -682,3 +682,11 @@ def test_only_future_statements_of_known_features_compile(code: str) -> None:
     from src.language.validation import SourcePolicy, validate_source
 
     assert validate_source(code, SourcePolicy(50_000, 100, frozenset(CATALOGUE)))
+
+
+def test_a_redirected_sys_stdout_reads_as_the_programs_buffer(proxies: Proxies) -> None:
+    code = (
+        "import io, sys\nsaved = sys.stdout\nsys.stdout = io.StringIO()\nprint('x')\n"
+        "text = sys.stdout.getvalue()\nsys.stdout = saved\n[text, hasattr(sys.stdout, 'getvalue')]"
+    )
+    assert run(code, proxies).result == ["x\n", False]
