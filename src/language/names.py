@@ -176,6 +176,9 @@ OWN_INTROSPECTION = frozenset(
      "__self__", "__func__", "__subclasses__", "__members__", "__dataclass_fields__", "__dataclass_params__",
      "__orig_class__"}
 )  # fmt: skip
+#: ``sys.__stdout__``/``sys.__stderr__``: the sys stand-in's streams (what
+#: ``sys.stdout = sys.__stdout__`` restores), readable on the sys proxy only.
+SYS_STREAM_ORIGINALS = frozenset({"__stdout__", "__stderr__"})
 #: Dunder attributes a program may assign on its own functions and classes.
 WRITABLE_DUNDERS = frozenset({"__name__", "__qualname__", "__doc__"})
 #: namedtuple's documented API, readable on tuples.
@@ -239,8 +242,8 @@ def attribute_problem(name: str, *, store: bool) -> str | None:
             return f'assigning "{name}" is not allowed; special attributes are read-only in the sandbox'
         if name in READABLE_EVERYWHERE or name in DEFINABLE_METHODS or name in DESCRIPTIVE_ATTRIBUTES:
             return None
-        if name in OWN_INTROSPECTION:
-            return None  # on the program's own objects: decided at run time
+        if name in OWN_INTROSPECTION or name in SYS_STREAM_ORIGINALS:
+            return None  # on the program's own objects (or sys): decided at run time
         return (
             f'"{name}" is not available in the sandbox (special attributes that reach the interpreter are '
             "refused); use type(x), isinstance(), or the object's public interface"

@@ -52,6 +52,7 @@ from ..language.names import (
     NAMEDTUPLE_API,
     OWN_INTROSPECTION,
     READABLE_EVERYWHERE,
+    SYS_STREAM_ORIGINALS,
     WRITABLE_DUNDERS,
     is_dunder,
     is_private,
@@ -295,6 +296,7 @@ def check_attribute_name(obj: object, name: object) -> str:
                 and (_own_hook(obj, name) if name in CLASS_HOOKS else _may_use_special_methods(obj))
             )
             or (name in OWN_INTROSPECTION and _introspects_the_programs_own(obj, name))
+            or (name in SYS_STREAM_ORIGINALS and builtins.type(obj) is ModuleProxy and module_name(obj) == "sys")
         ):
             return name
         raise SecurityError(
@@ -463,6 +465,8 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         return admit(type_of(obj))  # what type(x) gives: never a metaclass
     if checked == "__name__" and builtins.type(obj) is ModuleProxy:
         return module_name(obj)
+    if checked in SYS_STREAM_ORIGINALS:
+        return getattr(obj, checked.strip("_"))  # the sys proxy's StandardStream (checked above)
     if checked == "__closure__":
         closure = cast("types.FunctionType", obj).__closure__
         return None if closure is None else tuple(ClosureCell(cell) for cell in closure)

@@ -636,7 +636,13 @@ def test_output_can_be_captured_by_assigning_sys_stdout(proxies: Proxies) -> Non
 
 
 @pytest.mark.parametrize(
-    "code", ["import sys\nsys.path = []", "import sys\ndel sys.stdout", "import json\njson.dumps = print"]
+    "code",
+    [
+        "import sys\nsys.path = []",
+        "import sys\ndel sys.stdout",
+        "import json\njson.dumps = print",
+        "class A:\n    pass\nA().__stdout__",
+    ],
 )
 def test_only_the_streams_of_sys_can_be_assigned(proxies: Proxies, code: str) -> None:
     assert run(code, proxies).error["type"] == "SecurityError"
@@ -687,6 +693,7 @@ def test_only_future_statements_of_known_features_compile(code: str) -> None:
 def test_a_redirected_sys_stdout_reads_as_the_programs_buffer(proxies: Proxies) -> None:
     code = (
         "import io, sys\nsaved = sys.stdout\nsys.stdout = io.StringIO()\nprint('x')\n"
-        "text = sys.stdout.getvalue()\nsys.stdout = saved\n[text, hasattr(sys.stdout, 'getvalue')]"
+        "text = sys.stdout.getvalue()\nsys.stdout = sys.__stdout__\nprint('y')\n[text, hasattr(sys.stdout, 'getvalue')]"
     )
-    assert run(code, proxies).result == ["x\n", False]
+    outcome = run(code, proxies)
+    assert (outcome.stdout, outcome.result) == ("y\n", ["x\n", False])
