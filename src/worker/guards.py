@@ -28,6 +28,7 @@ import builtins
 import calendar
 import collections
 import contextlib
+import copy
 import decimal
 import enum
 import functools
@@ -105,6 +106,7 @@ from .membrane import (
     collecting_classes,
     delegated_iterator,
     plain_by_construction,
+    register_generated_methods,
     unbound_through_class,
 )
 from .native_calls import native_method_tables
@@ -476,6 +478,13 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         if default is _MISSING:
             raise
         return default
+    if checked in _ATTRIBUTE_WRITE_HOOKS and not _is_program_function(getattr(value, "__func__", value)):
+        # Never the slot or a library's hook itself: the C slot writes any name on any
+        # object, a frozen dataclass's generated hook ends in object.__setattr__ for a
+        # subclass's instance (__class__ included).
+        if builtins.type(value) in _C_SLOT_METHOD_TYPES:
+            return _GUARDED_SLOT_METHODS[checked](value)
+        return _library_attribute_hook(value)
     if checked in ("__slots__", "__match_args__") and builtins.type(value) in TABLE_TYPES:
         return tuple(value)  # a library class's own list, never the list itself
     if checked in ("__annotations__", "_field_defaults") and builtins.type(value) is dict:
@@ -500,7 +509,7 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         # would be bound to anyway (`P.__lt__(a, b)`, `Base.__init__(self, x)`).
         return UnboundMethod(value, obj)
     if checked == "__dict__" and isinstance(obj, builtins.type):
-        return namespace_view(builtins.type.__dict__["__dict__"].__get__(obj))
+        return namespace_view(obj)
     if checked == "__dict__" and isinstance(value, dict):
         return _checked_instance_dict(obj, value)
     if checked in _INTROSPECTION_COPIES and value is not None:
@@ -634,22 +643,73 @@ NamespaceView.__module__, NamespaceView.__name__, NamespaceView.__qualname__ = (
 )
 Withheld.__module__ = "builtins"
 
-#: Values of a namespace copied, not shared: a list or set a class keeps is its state.
-_COPIED_CONTAINERS: dict[type, Callable[[Any], Any]] = {dict: dict, list: list, set: set}
 
-
-def namespace_view(namespace: Mapping[str, Any]) -> NamespaceView:
+def namespace_view(cls: type) -> NamespaceView:
+    """``vars(cls)``: what ``getattr(cls, key)`` would give for each key of its own
+    namespace, never more: a library function is held unbound (an UnboundMethod that runs
+    only on an instance of ``cls``), containers are copied at every depth (what a library
+    metaclass keeps there is state it trusts), and each value passes the membrane."""
     view = NamespaceView()
+    namespace = builtins.type.__dict__["__dict__"].__get__(cls)
     for key, value in list(namespace.items()):
         if key in SANDBOX_MARKS or key == _ownership.CONSTRUCTION_MARKER:
             continue
-        copy = _COPIED_CONTAINERS.get(builtins.type(value))
         try:
-            shown = admit(copy(value) if copy is not None else value)
+            if builtins.type(value) is types.FunctionType and not _is_program_function(value):
+                if key in _ATTRIBUTE_WRITE_HOOKS:
+                    raise SecurityError(f"{key} of the class")  # shown, never held (see guarded_getattr)
+                shown = unbound_through_class(cls, (cls,), key, value)
+            else:
+                shown = admitted_nested(_copied_containers(value))
         except SecurityError:
             shown = Withheld(safe_repr(value))
         dict.__setitem__(view, key, shown)
     return view
+
+
+def _members_view(members: Mapping[str, Any]) -> NamespaceView:
+    """``E.__members__``: a read-only copy of the enum's member table, each member admitted."""
+    view = NamespaceView()
+    for name, member in list(members.items()):
+        dict.__setitem__(view, name, admit(member))
+    return view
+
+
+def _copied_containers(value: Any, depth: int = 0) -> Any:
+    """``value`` with every dict, list and set in it (at any depth a class keeps) copied."""
+    kind = builtins.type(value)  # compared by identity: a class's __eq__ is never asked
+    if depth > _MAX_COPIED_DEPTH:
+        return value
+    if kind is dict:
+        return {key: _copied_containers(item, depth + 1) for key, item in value.items()}
+    if kind is list or kind is set or kind is tuple:
+        return kind(_copied_containers(item, depth + 1) for item in value)
+    return value
+
+
+_MAX_COPIED_DEPTH = 32
+
+
+def _library_attribute_hook(found: Any) -> Any:
+    """A library's ``__setattr__``/``__delattr__`` the program reads (a frozen dataclass's
+    generated one, bound or through its class): called with setattr's checks first, so
+    it refuses what the program may not write (``__class__``) before the hook runs."""
+    if isinstance(found, types.MethodType):
+        target, function = found.__self__, found.__func__
+
+        def bound(name: Any, *value: Any) -> Any:
+            checked = check_attribute_store(target, name)
+            _write_attribute_of_an_instance(target, checked)
+            return function(target, checked, *(admit(item) for item in value))
+
+        return bound
+
+    def unbound(obj: Any, name: Any, *value: Any) -> Any:
+        checked = check_attribute_store(obj, name)
+        _write_attribute_of_an_instance(obj, checked)
+        return found(obj, checked, *(admit(item) for item in value))
+
+    return unbound
 
 
 def _admitted_subclasses(cls: type) -> Callable[[], list[Any]]:
@@ -664,8 +724,9 @@ def _admitted_subclasses(cls: type) -> Callable[[], list[Any]]:
 #: What the introspection names give, copied: the program never holds a record its
 #: library trusts (dataclasses reads ``__dataclass_fields__`` to generate code).
 _INTROSPECTION_COPIES: dict[str, Callable[[Any, Any], Any]] = {
-    "__members__": lambda obj, value: namespace_view(value),
+    "__members__": lambda obj, value: _members_view(value),
     "__dataclass_fields__": lambda obj, value: {key: admit(field) for key, field in dict(value).items()},
+    "__dataclass_params__": lambda obj, value: admit(copy.copy(value)),
     "__defaults__": lambda obj, value: admitted_items(tuple(value)),
     "__kwdefaults__": lambda obj, value: {key: admit(item) for key, item in dict(value).items()},
     "__subclasses__": lambda obj, value: _admitted_subclasses(obj),
@@ -2333,6 +2394,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
                 # Every check that can fail runs before the statement counts as finished:
                 # a hook that kept the class sees it abandoned otherwise.
                 refuse_metaclass(made)
+                register_generated_methods(made)  # a Protocol's hook, a NamedTuple's methods
                 sanitize_match_args(made)  # also what a NamedTuple/base class put there
                 settle_library_names(made, body)
                 cls = made

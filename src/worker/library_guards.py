@@ -67,6 +67,7 @@ from .membrane import (
     admit,
     instances_still_made,
     register_clone_namespace,
+    register_generated_methods,
     register_holder,
     register_private_copy,
     unbound_through_class,
@@ -402,6 +403,7 @@ def _collections_replacements() -> dict[str, Any]:
             raise SecurityError("namedtuple: the program's classes belong to __main__ (no module=)")
         cls = real(*args, module="__main__", **kwargs)
         ownership.current().add(cls)  # built for the program: its own class
+        register_generated_methods(cls)
         return _sanitized(cls)
 
     return {"namedtuple": namedtuple, "OrderedDict": pure_ordered_dict(), "defaultdict": _held_factory_defaultdict()}
@@ -769,6 +771,8 @@ def _match_args_after(decorator: Any) -> Any:
                     type(n) is str and not n.startswith("_") and n not in INTROSPECTION_ATTRIBUTES for n in names
                 )
                 type.__setattr__(result, "__match_args__", names if ordinary else ())
+            if isinstance(result, type):
+                register_generated_methods(result)
             return result
 
         if cls is None:

@@ -453,6 +453,26 @@ METHOD_CROSSINGS: dict[types.FunctionType, Callable[..., Any]] = {}
 #: its properties), with that class: held unbound, each is an UnboundMethod.
 METHOD_OWNERS: dict[types.FunctionType, type] = {}
 
+#: The functions a library generated for a class of the program's (a dataclass's
+#: ``__init__``/``__repr__``/comparisons, a namedtuple's methods, a Protocol's hook), with
+#: that class, weakly both ways: held without its instance, each is an UnboundMethod,
+#: whatever route brought it (a class's namespace, a Formatter field, C code). Their
+#: code's qualified name is a closure's, and their globals the program's module.
+GENERATED_METHOD_OWNERS: weakref.WeakKeyDictionary[types.FunctionType, weakref.ref[type]] = weakref.WeakKeyDictionary()
+#: A library function with one of these code names writes any attribute of its ``self``
+#: (a frozen dataclass's ``__setattr__`` ends in ``object.__setattr__``): never held, on
+#: any route; the guards hand out a checked call of it (guards._library_attribute_hook).
+_ATTRIBUTE_WRITERS = frozenset({"__setattr__", "__delattr__"})
+
+
+def register_generated_methods(cls: type) -> None:
+    """Note every function a library put in the program's class ``cls`` (its own dict)."""
+    for value in list(builtins.type.__dict__["__dict__"].__get__(cls).values()):
+        function = value.__func__ if builtins.type(value) in (classmethod, staticmethod) else value
+        if builtins.type(function) is types.FunctionType and function.__code__.co_filename != SOURCE_FILENAME:
+            GENERATED_METHOD_OWNERS.setdefault(function, weakref.ref(cls))
+
+
 #: ids of every value the sandbox offers (kept alive by the membrane).
 OFFERED_IDS: set[int] = set()
 
@@ -1456,6 +1476,13 @@ class Membrane:
             owner = METHOD_OWNERS.get(value)
             if owner is not None:
                 return UnboundMethod(value, owner)
+            code = value.__code__
+            if code.co_name in _ATTRIBUTE_WRITERS and code.co_filename != SOURCE_FILENAME:
+                raise refuse(f"a library's {code.co_name} held as a value (it writes any attribute of its self)")
+            generated = GENERATED_METHOD_OWNERS.get(value)
+            generated_for = generated() if generated is not None else None
+            if generated_for is not None:
+                return UnboundMethod(value, generated_for)
             if value.__code__.co_filename != SOURCE_FILENAME and _defined_in_a_class(value):
                 # A method of a class the sandbox does not offer, whose class is unknown
                 # here (copied out of a class's __dict__ by a library decorator): it would

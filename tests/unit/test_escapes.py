@@ -215,6 +215,15 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             "escape_enum_members_become_descriptors",
             [["SecurityError"] * 4, {}, [], True, "RED", 7],
         ),
+        (
+            "escape_class_namespace_generated_methods",
+            ["SecurityError", "SecurityError", "SecurityError", "SecurityError", "default kept"],
+        ),
+        (
+            "escape_frozen_dataclass_hook_switches_a_class",
+            [["TypeError", "SecurityError", "SecurityError", "SecurityError"], "Q", 1],
+        ),
+        ("escape_class_namespace_library_state", [False, 1, False, True]),
         ("escape_failed_class_qualname_runs_code", [True, [], "SecurityError", "Renamed"]),
         ("escape_setattr_admits_after_its_checks", [["SecurityError"], True, 3]),
         (
