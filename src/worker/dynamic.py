@@ -30,7 +30,7 @@ import marshal
 import sys
 import weakref
 from types import CodeType
-from typing import Any
+from typing import Any, ClassVar
 
 from ..language.catalogue import CATALOGUE
 from ..language.names import is_reserved
@@ -50,9 +50,17 @@ _DEFAULT_MAX_AST_DEPTH = 100
 
 #: How CPython names the code of a string given to eval/exec/compile in tracebacks.
 STRING_FILENAME = "<string>"
-#: Every code object compiled from a string, nested ones included: frames that run it are
-#: the string's, not the program's lines (runner._user_line, write_traceback).
-STRING_CODES: weakref.WeakSet[CodeType] = weakref.WeakSet()
+#: Every code object compiled from a string, nested ones included, by id: frames that run
+#: it are the string's, not the program's lines (runner._user_line, write_traceback). By
+#: identity, never equality: code objects compare by content, and the program's own code
+#: can equal a string's (a quine that exec()s its own source).
+_STRING_CODES: weakref.WeakValueDictionary[int, CodeType] = weakref.WeakValueDictionary()
+
+
+def is_string_code(code: CodeType) -> bool:
+    return _STRING_CODES.get(id(code)) is code
+
+
 _MODES = ("exec", "eval", "single")
 
 #: Each string compiled by eval/exec numbers its compiler temporaries from its own block
@@ -65,6 +73,9 @@ class _Job:
     """The running job's namespace and source limits (a worker runs one job)."""
 
     namespace: dict[str, Any] | None = None
+    #: The guards and the builtins table as the job began: what every string's namespace
+    #: gets, never read back from a dict the program's code can change or see cleared.
+    reserved: ClassVar[dict[str, Any]] = {}
     strings = 0
     policy = SourcePolicy(_DEFAULT_MAX_AST_NODES, _DEFAULT_MAX_AST_DEPTH, frozenset(CATALOGUE))
     max_code_bytes = _DEFAULT_MAX_CODE_BYTES
@@ -73,6 +84,7 @@ class _Job:
 def begin(namespace: dict[str, Any], limits: Limits) -> None:
     """Called by the runner as the job starts, with the namespace it runs in."""
     _Job.namespace = namespace
+    _Job.reserved = {key: value for key, value in namespace.items() if is_reserved(key)}
     _Job.strings = 0
     _Job.policy = SourcePolicy(
         limits.get("max_ast_nodes", _DEFAULT_MAX_AST_NODES),
@@ -80,6 +92,12 @@ def begin(namespace: dict[str, Any], limits: Limits) -> None:
         frozenset(CATALOGUE),  # the import guard decides what this job may import
     )
     _Job.max_code_bytes = limits.get("max_code_bytes", _DEFAULT_MAX_CODE_BYTES)
+
+
+def end() -> None:
+    """Called by the runner when the job is over: eval/exec refuse from then on."""
+    _Job.namespace = None
+    _Job.reserved = {}
 
 
 def _compiled(source: object, mode: str) -> Any:
@@ -134,7 +152,7 @@ def _note_string_code(code: CodeType) -> None:
     pending = [code]
     while pending:
         current = pending.pop()
-        STRING_CODES.add(current)
+        _STRING_CODES[id(current)] = current
         pending.extend(const for const in current.co_consts if isinstance(const, CodeType))
 
 
@@ -199,10 +217,10 @@ def _run(source: object, mode: str, globals_: object, locals_: object) -> Any:
         if mode == "eval" and source._mode != "eval":  # noqa: SLF001 - its own class
             mode = "exec"  # eval() of code compiled for exec runs it and gives None, as in CPython
         source = source._source  # noqa: SLF001
-    code = _compiled(source, mode)
     job_namespace = _Job.namespace
-    if job_namespace is None:
+    if job_namespace is None or "__builtins__" not in _Job.reserved:
         raise SecurityError(f"{mode}() is only available while a program runs")
+    code = _compiled(source, mode)
     for given, what in ((globals_, "globals"), (locals_, "locals")):
         if given is not None and type(given) is not dict:
             raise TypeError(f"{mode}(): {what} must be a dict in the sandbox")
@@ -216,6 +234,10 @@ def _run(source: object, mode: str, globals_: object, locals_: object) -> Any:
         local_scope: dict[str, Any] | None = _without_reserved(program_locals)
     if globals_ is None:
         namespace = job_namespace
+        if dict.get(namespace, "__builtins__") is not _Job.reserved["__builtins__"]:
+            # The job's guards and builtins must be there: in a namespace without
+            # __builtins__ CPython's exec gives the code the interpreter's real ones.
+            namespace.update(_Job.reserved)
         if program_locals is None:
             local_scope = _caller_locals()
             if local_scope is None and mode == "exec":
@@ -224,7 +246,7 @@ def _run(source: object, mode: str, globals_: object, locals_: object) -> Any:
         assert isinstance(globals_, dict)
         program_globals: dict[str, Any] = globals_
         namespace = _without_reserved(program_globals)
-        namespace.update({key: value for key, value in job_namespace.items() if is_reserved(key)})
+        namespace.update(_Job.reserved)
         given_builtins = dict.get(program_globals, "__builtins__")
         if type(given_builtins) is dict:
             # {"__builtins__": {}}: the string runs with those builtins only, as in CPython.

@@ -25,11 +25,12 @@ from types import CodeType
 from typing import Any, TextIO
 
 from ..language.catalogue import CATALOGUE
+from ..language.names import is_reserved
 from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 from ..protocol import MAX_ERROR_TYPE_CHARS, SECURITY_ERROR, SERVICE_ERROR_TYPES, ErrorInfo, Job, Limits, WorkerReply
 from . import dynamic, fastguards, membrane, repairs, sys_stand_in
 from .crossing import select_call_through
-from .dynamic import STRING_CODES, STRING_FILENAME
+from .dynamic import STRING_FILENAME, is_string_code
 from .guards import SandboxType, begin_collections, guard_globals, safe_builtins, safe_point_soon
 from .jsonsafe import class_name, clean_text, to_json_value
 from .library_guards import REPLACED_ORIGINALS
@@ -128,10 +129,10 @@ def _user_line(exc: BaseException) -> int | None:
     line = None
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
         # A string's code run by eval/exec is not a line of the program: the call is.
-        if frame.f_code.co_filename == SOURCE_FILENAME and frame.f_code not in STRING_CODES:
+        if frame.f_code.co_filename == SOURCE_FILENAME and not is_string_code(frame.f_code):
             line = lineno
-    if line is None and isinstance(exc, SyntaxError) and exc.filename == SOURCE_FILENAME:
-        line = exc.lineno
+    # Never an attribute of the exception (a SyntaxError's lineno): the program sets those,
+    # and its __eq__ would run while the failure is described.
     return line
 
 
@@ -253,7 +254,7 @@ def _program_frames(stack: traceback.StackSummary, exc: BaseException | None) ->
     for summary, code in zip(stack, codes, strict=True):
         if summary.filename != SOURCE_FILENAME:
             continue
-        if code is not None and code in STRING_CODES:
+        if code is not None and is_string_code(code):
             shown.append(traceback.FrameSummary(STRING_FILENAME, summary.lineno, summary.name, line=""))
         else:
             shown.append(summary)
@@ -371,6 +372,16 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
         return _run(program, namespace, limits, stderr)
     finally:
         repairs.end_deferring_finalizers()
+        dynamic.end()  # what the program leaves running now (a finalizer) has no eval/exec
+
+
+def _release_the_programs_names(namespace: dict[str, Any]) -> None:
+    """Drop the program's names from its namespace (their memory back before the failure is
+    described), keeping the guards and the builtins table: the program's code may still run
+    after this (its exception's ``__str__`` as the failure is described, a finalizer), and
+    code run in a namespace without ``__builtins__`` gets the interpreter's real ones."""
+    for name in [name for name in namespace if not (type(name) is str and is_reserved(name))]:
+        del namespace[name]
 
 
 def _run(program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: TextIO) -> WorkerReply:
@@ -380,7 +391,7 @@ def _run(program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: T
         exec(program, namespace)  # noqa: S102 - restricted bytecode, guarded namespace
         repairs.run_waiting_finalizers()  # what the program dropped last, as CPython would
     except MemoryError as exc:
-        namespace.clear()  # give the memory back before describing the failure
+        _release_the_programs_names(namespace)  # give the memory back before describing the failure
         if not _made_by_the_program(exc):
             message = f"the program exceeded the {limits['memory_mb']} MB memory limit"
             return _reply(_error("MemoryError", message, None, max_chars), limit="memory")
@@ -393,7 +404,7 @@ def _run(program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: T
             # 3.11's compiler, out of memory, may raise this instead of MemoryError
             # (dataclasses' generated methods, eval/exec's strings): the memory limit. The
             # program's own `raise SystemError` after a caught MemoryError is its error.
-            namespace.clear()
+            _release_the_programs_names(namespace)
             message = f"the program exceeded the {limits['memory_mb']} MB memory limit"
             return _reply(_error("MemoryError", message, None, max_chars), limit="memory")
         write_traceback(exc, stderr)
@@ -408,7 +419,7 @@ def _run(program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: T
         # encode even what was converted: the result is described, not lost with the reply.
         return _reply(result=f"<unrepresentable {class_name(value)}>", truncated=True)
     except MemoryError as exc:
-        namespace.clear()
+        _release_the_programs_names(namespace)
         if not _made_by_the_program(exc):
             return _reply(_error("MemoryError", "the result was too large to convert", None, max_chars), limit="memory")
         write_traceback(exc, stderr)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.inprocess import Proxies, run
+from tests.support.inprocess import Proxies, program, run
 
 
 def traceback_files(stderr: str) -> set[str]:
@@ -697,3 +697,29 @@ def test_a_redirected_sys_stdout_reads_as_the_programs_buffer(proxies: Proxies) 
     )
     outcome = run(code, proxies)
     assert (outcome.stdout, outcome.result) == ("y\n", ["x\n", False])
+
+
+# The finalizer's refusal is reported as an exception ignored in a finalizer, as CPython does.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_finalizer_after_a_memory_error_runs_strings_under_the_guards(proxies: Proxies) -> None:
+    outcome = run(program("escape_exec_after_the_namespace_was_released"), proxies)
+    assert outcome.stdout == ""
+    assert outcome.error is not None and outcome.error["type"] == "MemoryError"
+
+
+def test_the_error_line_is_never_the_exceptions_own(proxies: Proxies) -> None:
+    outcome = run(program("escape_reporter_trusts_a_syntax_error_line"), proxies)
+    assert outcome.error is not None
+    assert (outcome.error["type"], outcome.error["line"]) == ("E", None)
+
+
+def test_a_code_object_equal_to_a_strings_is_not_the_strings() -> None:
+    import marshal
+
+    from src.worker import dynamic
+
+    string_code = compile("x = 1", "<code>", "exec")
+    dynamic._note_string_code(string_code)
+    twin = marshal.loads(marshal.dumps(string_code))
+    assert twin == string_code and twin is not string_code
+    assert dynamic.is_string_code(string_code) and not dynamic.is_string_code(twin)
