@@ -36,7 +36,7 @@ from .jsonsafe import class_name, clean_text, to_json_value
 from .library_guards import REPLACED_ORIGINALS
 from .ownership import CURRENT_JOB, begin_job
 from .proxies import ModuleProxy, refused_members
-from .refusal import SecurityError
+from .refusal import SecurityError, sandbox_verdict
 
 _LINE_RE = re.compile(r"^Line (\d+):")
 
@@ -97,15 +97,6 @@ def _made_by_the_program(exc: BaseException) -> bool:
     return _raised_by_a_statement(exc)
 
 
-def _raised_by_the_programs_statement(exc: BaseException) -> bool:
-    """Whether ``exc`` was first raised by a ``raise`` in the program's own code (the
-    sandbox's refusals are raised in its code, or by its C guards at the program's call)."""
-    entry = exc.__traceback__
-    while entry is not None and entry.tb_next is not None:
-        entry = entry.tb_next
-    return entry is not None and entry.tb_frame.f_code.co_filename == SOURCE_FILENAME and _raised_by_a_statement(exc)
-
-
 def _raised_by_a_statement(exc: BaseException) -> bool:
     """Whether the innermost entry of ``exc``'s traceback, where it was first raised, is a
     ``raise`` statement or a throw into a generator, not an instruction the interpreter
@@ -146,9 +137,10 @@ def _error_type(exc: BaseException) -> str:
     builtin = vars(builtins).get(name)
     if name in SERVICE_ERROR_TYPES:
         builtin = SecurityError  # the only one raised in a worker; the rest are replies
-    if type(exc) is SecurityError and _raised_by_the_programs_statement(exc):
+    if type(exc) is SecurityError and sandbox_verdict(exc) is None:
         # The sandbox's own class, reached through a refusal the program caught (type(e)),
-        # raised with the program's text: not a refusal the sandbox made (attack pass 79).
+        # made by the program (raised by it, or thrown into a library generator): not a
+        # refusal the sandbox made (attack passes 79, 82).
         return f"__main__.{name}"
     if isinstance(builtin, type) and issubclass(builtin, BaseException) and type(exc) is not builtin:
         module = type.__dict__["__module__"].__get__(type(exc))
@@ -159,6 +151,9 @@ def _error_type(exc: BaseException) -> str:
 def _exception_message(exc: BaseException) -> str:
     """The message as an exact ``str``: a ``str`` subclass from the program's ``__str__``
     would run its own methods (slicing, encoding) while the reply is built."""
+    verdict = sandbox_verdict(exc)
+    if verdict is not None:
+        return verdict  # what the sandbox said, whatever the program did to e.args since
     try:
         message = str(exc)
         return message if type(message) is str else str.__str__(message)

@@ -723,3 +723,27 @@ def test_a_code_object_equal_to_a_strings_is_not_the_strings() -> None:
     twin = marshal.loads(marshal.dumps(string_code))
     assert twin == string_code and twin is not string_code
     assert dynamic.is_string_code(string_code) and not dynamic.is_string_code(twin)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        pytest.param(
+            "import difflib\ntry:\n    getattr(len, '__self__')\nexcept Exception as e:\n    SE = type(e)\n"
+            "g = difflib.unified_diff(['a'], ['b'])\nnext(g)\ng.throw(SE('forged'))",
+            ("__main__.SecurityError", "forged"),
+            id="thrown-into-a-library-generator",
+        ),
+        pytest.param(
+            "try:\n    getattr(len, '__self__')\nexcept Exception as e:\n    raise e",
+            ("SecurityError", 'access to "__self__" is not allowed: special attributes that reach the interpreter'),
+            id="a-real-refusal-raised-again",
+        ),
+    ],
+)
+def test_only_the_sandboxs_own_refusals_are_reported_as_refusals(
+    proxies: Proxies, code: str, expected: tuple[str, str]
+) -> None:
+    error = run(code, proxies).error
+    assert error is not None
+    assert (error["type"], error["message"][: len(expected[1])]) == expected
