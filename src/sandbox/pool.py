@@ -181,6 +181,22 @@ class _JobIO:
         if self.reply_len is not None and len(self.reply_buf) >= HEADER.size + self.reply_len:
             self.end("reply")
 
+    def abandon_flooded_stream(self) -> None:
+        """Stop reading the stream that flooded, and release its pipe's read end (the fd
+        number now reads /dev/null): the worker's write into it fails at once (EPIPE)
+        instead of waiting for a reader, so its flush handler can run and write out what
+        the other stream still holds."""
+        fd = self.worker.stdout_fd if self.stdout.flooded else self.worker.stderr_fd
+        self.loop.remove_reader(fd)
+        null = os.open(os.devnull, os.O_RDONLY)
+        try:
+            os.dup2(null, fd)
+        finally:
+            os.close(null)
+        self._open_streams -= 1
+        if self._open_streams == 0 and not self.streams_closed.done():
+            self.streams_closed.set_result(None)
+
     def drain_streams(self) -> None:
         """Read what the pipes already hold. Called once the reply is in: the worker
         flushed its output before writing the reply, so nothing is missing after this."""
@@ -535,6 +551,7 @@ class ExecutionPool:
                     # in the worker's buffer (attack pass 76: a reply with stdout '' and
                     # not truncated). The flooded stream keeps only its budget anyway.
                     io.drain_streams()
+                    io.abandon_flooded_stream()
                     if await self._flush_at_deadline(worker, io):
                         io.drain_streams()
             worker.kill()

@@ -101,8 +101,11 @@ on_ending_signal(int signum)
     }
 }
 
-/* Write the buffer, then ``size`` more bytes from ``data`` (may be 0), with the
- * asynchronous signals blocked: the handler then runs after the buffer is empty again. */
+/* Write the buffer, with the asynchronous signals blocked (the handler then runs after
+ * the buffer is empty again, and writes no byte twice), then ``size`` more bytes from
+ * ``data`` (may be 0) with them unblocked: the handler writes only buffers, and this one
+ * is empty, so one huge write of the program's (its length is the program's choice)
+ * never holds off the flush of the other stream. */
 static int
 write_out(Sink *self, const char *data, Py_ssize_t size)
 {
@@ -110,10 +113,10 @@ write_out(Sink *self, const char *data, Py_ssize_t size)
     pthread_sigmask(SIG_BLOCK, &asynchronous_signals, &previous);
     int ok = write_fully(self->fd, self->buffer, self->used);
     self->used = 0;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
     if (ok && size > 0) {
         ok = write_fully(self->fd, data, size);
     }
-    pthread_sigmask(SIG_SETMASK, &previous, NULL);
     if (!ok && errno != EPIPE) {
         PyErr_SetFromErrno(PyExc_OSError);
         return -1;

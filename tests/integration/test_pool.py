@@ -328,6 +328,17 @@ def test_a_flood_of_one_stream_keeps_what_the_other_was_given(flooded: str) -> N
     assert getattr(outcome, kept).text().startswith("kept line")
 
 
+def test_one_huge_write_does_not_hold_off_the_other_streams_flush() -> None:
+    """One write far past the flood threshold: the worker is still inside it when the
+    parent stops reading; what the other stream holds still comes back (pass 82: the
+    write blocked the flush signal past the grace, and stderr came back empty)."""
+    huge = job("import sys\nsys.stderr.write('kept line\\n')\nprint('A' * 100_000_000)")
+    huge["limits"]["memory_mb"] = 1024  # room for the one string
+    outcome = run_one(huge, timeout_s=20.0)
+    assert outcome.reply["limit"] == "output"
+    assert outcome.stderr.text() == "kept line\n"
+
+
 def test_bounded_output_just_past_the_flood_threshold_is_a_flood() -> None:
     # Sized from the configuration: one byte past budget * flood_factor, then the program ends.
     outcome = run_one(f"print('z' * {STDOUT_BUDGET * FLOOD_FACTOR})")

@@ -5,6 +5,7 @@ out when full, on flush, and by a signal handler when the process ends against i
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -108,3 +109,48 @@ def test_a_pipe_nobody_reads_any_more_drops_the_output() -> None:
         sink.flush()
     finally:
         os.close(write_end)
+
+
+_STUCK_WRITER = """
+import os, signal, sys
+from src.worker import _output
+
+nobody_reads, stdout_fd = os.pipe()  # the read end stays open, unread: the write blocks
+stderr_fd = int(sys.argv[1])
+out, err = _output.Sink(stdout_fd, 64), _output.Sink(stderr_fd, 64)
+_output.catch_ending_signals((out, err), signal.SIGUSR1, 74)
+err.write("kept line\\n")
+out.write("A" * 10_000_000)  # far more than the pipe holds
+"""
+
+
+@needs_the_sink
+def test_a_write_stuck_on_a_full_pipe_does_not_hold_off_the_flush() -> None:
+    """The program chooses how long one write lasts (one huge print into a pipe the parent
+    stopped reading): the flush signal must still write the other stream out and end the
+    process (attack pass 82: it waited for the write, and the other stream was lost)."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.support.procfs import blocked_in
+
+    read_end, write_end = os.pipe()
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(
+        [sys.executable, "-c", _STUCK_WRITER, str(write_end)], cwd=root, pass_fds=(write_end,)
+    )
+    os.close(write_end)
+    try:
+        deadline = time.monotonic() + 30
+        while not blocked_in(child.pid, "write"):  # bounded: the child blocks at once
+            assert time.monotonic() < deadline, "the writer never blocked"
+            time.sleep(0.01)
+        child.send_signal(signal.SIGUSR1)
+        assert child.wait(timeout=30) == 74
+        assert os.read(read_end, 1000) == b"kept line\n"
+    finally:
+        child.kill()
+        child.wait()
+        os.close(read_end)
