@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import re
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -211,7 +212,9 @@ def model_text(reply: ExecuteResponse, settings: Settings, timeout_s: float) -> 
     if reply.error is not None:
         where = f" (line {reply.error.line})" if reply.error.line else ""
         message = _utf8_head(reply.error.message.encode(), budget // 4)
-        lines.append(f"Error: {reply.error.type}{where}: {message}")
+        # One line: the type and the message are the program's to choose (a class's
+        # __name__ with newlines wrote lines that read as the service's own).
+        lines.append(f"Error: {_one_line(reply.error.type)}{where}: {_one_line(message)}")
     if reply.limit is not None:
         lines.append(_limit_sentence(reply.limit, settings, timeout_s, bool(reply.stdout or reply.stderr)))
     if reply.truncated.result:
@@ -231,12 +234,31 @@ def model_text(reply: ExecuteResponse, settings: Settings, timeout_s: float) -> 
         sections.append(("result", "result (JSON):", encoded))
     if not lines and not sections:
         return "Ran successfully, with no output and no result."
-    fixed = sum(len(line.encode()) + 1 for line in lines) + sum(len(label.encode()) + 1 for _, label, _ in sections)
+    # The program's bytes are fenced so that no line of them reads as the service's
+    # ("Error: ...", "result (JSON):"): each fence is longer than any run of backticks in
+    # them. The result is JSON the service wrote, one line of its own.
+    fences = ["" if name == "result" else "`" * max(3, _longest_backtick_run(data) + 1) for name, _, data in sections]
+    fixed = (
+        sum(len(line.encode()) + 1 for line in lines)
+        + sum(len(label.encode()) + 1 for _, label, _ in sections)
+        + sum(2 * (len(fence) + 1) for fence in fences if fence)
+    )
     shares = _shares([len(data) for _, _, data in sections], budget - fixed)
-    for (name, label, data), share in zip(sections, shares, strict=True):
+    for (name, label, data), share, fence in zip(sections, shares, fences, strict=True):
         body = data.decode("utf-8", "ignore") if share >= len(data) else _cut(name, data, share)
-        lines.append(f"{label}\n{body.rstrip(chr(10))}")
+        body = body.rstrip(chr(10))
+        lines.append(f"{label}\n{fence}\n{body}\n{fence}" if fence else f"{label}\n{body}")
     return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped."""
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _longest_backtick_run(data: bytes) -> int:
+    runs = re.findall(rb"`+", data)
+    return max((len(run) for run in runs), default=0)
 
 
 def _limit_sentence(limit: str, settings: Settings, timeout_s: float, printed: bool) -> str:

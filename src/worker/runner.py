@@ -19,6 +19,7 @@ import marshal
 import re
 import sys
 import traceback
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import CodeType
@@ -134,8 +135,11 @@ def _error_type(exc: BaseException) -> str:
     the program's to set: ``MemoryError`` on a class of its own read as the service's
     verdict (attack pass 73), ``WorkerCrashed`` as a crash (pass 78)."""
     name = class_name(exc)
-    builtin = vars(builtins).get(name)
-    if name in SERVICE_ERROR_TYPES:
+    # Read as it would be shown: "SecurityError" with a zero-width space in it, or in
+    # compatibility letters, looks like the service's own name.
+    shown = unicodedata.normalize("NFKC", "".join(c for c in name if unicodedata.category(c) not in ("Cf", "Cc")))
+    builtin = vars(builtins).get(shown)
+    if shown in SERVICE_ERROR_TYPES:
         builtin = SecurityError  # the only one raised in a worker; the rest are replies
     if type(exc) is SecurityError and sandbox_verdict(exc) is None:
         # The sandbox's own class, reached through a refusal the program caught (type(e)),

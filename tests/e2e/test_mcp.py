@@ -134,7 +134,7 @@ def test_value_comes_back_structured_like_execute(live_server: LiveServer) -> No
 def test_stdout_comes_back(live_server: LiveServer) -> None:
     result = call(live_server, "run_python", {"code": "for i in range(3):\n    print(i)"})
     assert result.structured_content["stdout"] == "0\n1\n2\n"
-    assert result.content[0].text == "stdout:\n0\n1\n2"
+    assert result.content[0].text == "stdout:\n```\n0\n1\n2\n```"
 
 
 def test_context_becomes_globals(live_server: LiveServer) -> None:
@@ -209,7 +209,7 @@ def test_a_large_output_is_cut_within_the_text_budget_with_a_marker(live_server:
 
 def test_output_within_the_budget_is_not_cut(live_server: LiveServer) -> None:
     result = call(live_server, "run_python", {"code": "print('y' * 10_000)"})
-    assert result.content[0].text == "stdout:\n" + "y" * 10_000
+    assert result.content[0].text == "stdout:\n```\n" + "y" * 10_000 + "\n```"
 
 
 # --------------------------------------------------------------------------- auth

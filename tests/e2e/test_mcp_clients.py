@@ -81,7 +81,7 @@ def check_session(report: dict[str, Any]) -> None:
     run = report["run"]
     assert run["is_error"] is False
     assert (run["structured"]["stdout"], run["structured"]["result"]) == ('{"a": 1}\n', 42)
-    assert run["text"] == 'stdout:\n{"a": 1}\nresult (JSON):\n42'
+    assert run["text"] == 'stdout:\n```\n{"a": 1}\n```\nresult (JSON):\n42'
     # The sandbox's own timeout reaches the client as such (not as the client's timeout).
     stopped = report["timeout"]
     assert stopped["is_error"] is True

@@ -138,9 +138,7 @@ def test_a_write_stuck_on_a_full_pipe_does_not_hold_off_the_flush() -> None:
 
     read_end, write_end = os.pipe()
     root = Path(__file__).resolve().parents[2]
-    child = subprocess.Popen(
-        [sys.executable, "-c", _STUCK_WRITER, str(write_end)], cwd=root, pass_fds=(write_end,)
-    )
+    child = subprocess.Popen([sys.executable, "-c", _STUCK_WRITER, str(write_end)], cwd=root, pass_fds=(write_end,))
     os.close(write_end)
     try:
         deadline = time.monotonic() + 30

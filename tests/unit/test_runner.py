@@ -747,3 +747,9 @@ def test_only_the_sandboxs_own_refusals_are_reported_as_refusals(
     error = run(code, proxies).error
     assert error is not None
     assert (error["type"], error["message"][: len(expected[1])]) == expected
+
+
+@pytest.mark.parametrize("name", ["Security\u200bError", "\uff2demoryError", "Worker\u2060Crashed"])
+def test_a_lookalike_of_a_service_error_name_is_qualified(proxies: Proxies, name: str) -> None:
+    code = f"class E(Exception):\n    pass\nE.__name__ = {name!r}\nraise E('x')"
+    assert run(code, proxies).error["type"] == f"__main__.{name}"
