@@ -381,8 +381,7 @@ def _introspects_the_programs_own(obj: object, name: str) -> bool:
     * ``__closure__``: of the program's function, as read-only cells;
     * ``__defaults__``, ``__kwdefaults__``: of the program's function, as copies;
     * ``__self__``, ``__func__``: of a method of the program's function (or a classmethod or
-      staticmethod of it), and the object a builtin method of a plain value is bound to
-      (``[].append.__self__``; never ``len.__self__``, the builtins module);
+      staticmethod of it);
     * ``__subclasses__``: of the program's class, each subclass through the membrane;
     * ``__members__``: of an enum, as a read-only copy;
     * ``__dataclass_fields__``, ``__dataclass_params__``, ``__orig_class__``: what
@@ -405,9 +404,9 @@ def _introspects_the_programs_own(obj: object, name: str) -> bool:
             cast("Any", obj).__func__
         )
     if name == "__self__":
-        if isinstance(obj, types.MethodType):
-            return _is_program_function(obj.__func__)
-        return isinstance(obj, types.BuiltinMethodType) and builtins.type(obj.__self__) in _PLAIN_BUILTIN_TYPES
+        # Not a builtin method's: the plain container it is bound to may be a library's own
+        # state (JSONDecoder's parse_constant is json.decoder's _CONSTANTS.__getitem__).
+        return isinstance(obj, types.MethodType) and _is_program_function(obj.__func__)
     if name == "__subclasses__":
         return isinstance(obj, builtins.type) and is_user_class(obj)
     if name == "__members__":
@@ -741,13 +740,29 @@ def guarded_raw_setattr(obj: Any, name: Any, value: Any) -> None:
     (``__class__``) on any object."""
     admitted = admit(value)
     checked = check_attribute_store(obj, name)
-    object.__setattr__(_write_attribute_of_an_instance(obj, checked), checked, admitted)
+    target = _write_attribute_of_an_instance(obj, checked)
+    _first_hook_below_the_programs(target, "__setattr__")(target, checked, admitted)
 
 
 def guarded_raw_delattr(obj: Any, name: Any) -> None:
     """``object.__delattr__(self, name)``: ``delattr``'s checks, skipping the class's hook."""
     checked = check_attribute_store(obj, name)
-    object.__delattr__(_write_attribute_of_an_instance(obj, checked), checked)
+    target = _write_attribute_of_an_instance(obj, checked)
+    _first_hook_below_the_programs(target, "__delattr__")(target, checked)
+
+
+def _first_hook_below_the_programs(obj: object, name: str) -> Any:
+    """The ``__setattr__``/``__delattr__`` a write skipping the program's own hooks runs:
+    the first one in the MRO that a class of the program's does not define (a frozen
+    dataclass's generated one is in the program's class): a library base's keeps its
+    rule (``UUID objects are immutable``), else object's."""
+    for klass in builtins.type.__dict__["__mro__"].__get__(builtins.type(obj)):
+        if is_user_class(klass):
+            continue
+        found = builtins.type.__dict__["__dict__"].__get__(klass).get(name)
+        if found is not None:
+            return found
+    return getattr(object, name)
 
 
 def _guarded_writer(guarded: Callable[..., None]) -> Callable[[Any], Any]:
@@ -1583,6 +1598,35 @@ def sanitize_match_args(cls: object) -> None:
         builtins.type.__setattr__(cls, "__match_args__", ())
 
 
+def _fence_new(namespace: Any) -> None:
+    """Wrap a program-defined ``__new__`` so that what it returns is an instance of the
+    class it was called for (an existing one, as a singleton gives, is fine). Library code
+    that calls ``cls.__new__(cls)`` trusts it gets exactly that, and then writes onto it or
+    runs ``__init__`` on it: copy's reconstruction, ``UserDict.__copy__``, enum's members,
+    ``Fraction.__new__``; with a library object returned it changed that object (attack
+    pass 83). The class is compared by identity along the result's real MRO:
+    ``isinstance`` is the program's to answer (an ABC's ``register``)."""
+    found = dict.get(namespace, "__new__")
+    if found is None:
+        return
+    function = found.__func__ if builtins.type(found) is staticmethod else found
+    if not _is_program_function(function):
+        return  # refused by check_class_namespace already (a def of the program's only)
+
+    def __new__(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        made = function(cls, *args, **kwargs)
+        if not any(klass is cls for klass in builtins.type.__dict__["__mro__"].__get__(builtins.type(made))):
+            raise SecurityError(
+                f"{cls.__name__}.__new__ must return an instance of {cls.__name__} in the sandbox, not a "
+                f"{builtins.type(made).__name__}"
+            )
+        return made
+
+    __new__.__qualname__ = function.__qualname__
+    __new__.__doc__ = function.__doc__
+    dict.__setitem__(namespace, "__new__", staticmethod(__new__))
+
+
 def _fence_getattr(namespace: Any) -> None:
     """Wrap a program-defined ``__getattr__`` so it never answers special names.
 
@@ -2379,6 +2423,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
                 _refuse_library_abc_bases(bases)
             _refuse_protocols_beside_library_abcs(bases)
             _fence_getattr(namespace)
+            _fence_new(namespace)
             body = {key: value for key, value in namespace.items() if isinstance(key, str)}
             if issubclass(metaclass, abc.ABCMeta):
                 # ABCMeta gives the class its registry only after type.__new__ has run the

@@ -374,6 +374,9 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
         dynamic.end()  # what the program leaves running now (a finalizer) has no eval/exec
 
 
+_INT_MAX_STR_DIGITS = sys.get_int_max_str_digits()
+
+
 def _release_the_programs_names(namespace: dict[str, Any]) -> None:
     """Drop the program's names from its namespace (their memory back before the failure is
     described), keeping the guards and the builtins table: the program's code may still run
@@ -410,6 +413,9 @@ def _run(program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: T
         return _reply(_error(_error_type(exc), _exception_message(exc), _user_line(exc), max_chars))
 
     value = namespace[RESULT_NAME] if RESULT_NAME in namespace else namespace.get("_")
+    # The reply is encoded under the interpreter's default limits, whatever the program set
+    # (sys.set_int_max_str_digits(640) made a result's int fail the encoding).
+    sys.set_int_max_str_digits(_INT_MAX_STR_DIGITS)
     try:
         result, truncated = to_json_value(value, limits["max_result_bytes"])
         repairs.run_waiting_finalizers()  # the conversion's (it runs the program's methods)

@@ -224,6 +224,11 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             [["TypeError", "SecurityError", "SecurityError", "SecurityError"], "Q", 1],
         ),
         ("escape_class_namespace_library_state", [False, 1, False, True]),
+        (
+            "escape_new_returns_a_library_object",
+            [["SecurityError"] * 5, True, "Monday", True, 1.3],
+        ),
+        ("escape_raw_write_skips_a_library_hook", ["UUID objects are immutable", 5, 6]),
         ("escape_failed_class_qualname_runs_code", [True, [], "SecurityError", "Renamed"]),
         ("escape_setattr_admits_after_its_checks", [["SecurityError"], True, 3]),
         (

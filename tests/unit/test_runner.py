@@ -753,3 +753,10 @@ def test_only_the_sandboxs_own_refusals_are_reported_as_refusals(
 def test_a_lookalike_of_a_service_error_name_is_qualified(proxies: Proxies, name: str) -> None:
     code = f"class E(Exception):\n    pass\nE.__name__ = {name!r}\nraise E('x')"
     assert run(code, proxies).error["type"] == f"__main__.{name}"
+
+
+def test_a_result_is_encoded_under_the_default_int_digits_limit(proxies: Proxies) -> None:
+    """The program may lower sys.set_int_max_str_digits; its result is still encoded (pass
+    83: the reply became the sandbox's own error)."""
+    outcome = run("import sys\nsys.set_int_max_str_digits(640)\n10 ** 1000", proxies)
+    assert outcome.result == 10**1000
