@@ -67,7 +67,7 @@ from .formatting import OFFERED_FUNCTIONS as FORMATTING_FUNCTIONS
 from .formatting import wrap_format
 from .proxies import TABLE_TYPES, ModuleProxy, TableCopies
 from .refusal import SecurityError
-from .stand_ins import STANDS_FOR, stand_in
+from .stand_ins import STAND_IN_METACLASS_IDS, STANDS_FOR, stand_in
 
 #: What each UnboundMethod and ClosureCell holds, by the object (weakly): not in slots,
 #: which object.__setattr__ could rewrite (a dataclass __init__ run on a foreign self did).
@@ -463,6 +463,26 @@ GENERATED_METHOD_OWNERS: weakref.WeakKeyDictionary[types.FunctionType, weakref.r
 #: (a frozen dataclass's ``__setattr__`` ends in ``object.__setattr__``): never held, on
 #: any route; the guards hand out a checked call of it (guards._library_attribute_hook).
 _ATTRIBUTE_WRITERS = frozenset({"__setattr__", "__delattr__"})
+
+
+#: The metaclasses that exist before a program runs (type's subclasses, by id, each held
+#: alive by its place in the tree), and the sandbox's stand-ins' (stand_ins.py adds them):
+#: no program can make one (type cannot be subclassed), so any other is refused.
+_KNOWN_METACLASS_IDS: set[int] = STAND_IN_METACLASS_IDS
+
+
+def _note_known_metaclasses() -> None:
+    pending = [builtins.type]
+    while pending:
+        metaclass = pending.pop()
+        if id(metaclass) not in _KNOWN_METACLASS_IDS:
+            _KNOWN_METACLASS_IDS.add(id(metaclass))
+            _KNOWN_METACLASSES.append(metaclass)
+        pending.extend(builtins.type.__dict__["__subclasses__"](metaclass))
+
+
+#: What keeps each noted metaclass alive, so that its id stays its own.
+_KNOWN_METACLASSES: list[type] = []
 
 
 def register_generated_methods(cls: type) -> None:
@@ -1204,6 +1224,7 @@ class Membrane:
         """The job's program starts: the library classes judged from now on are its."""
         self._job_running = True
         self._judged_in_job = []
+        _note_known_metaclasses()
 
     def library_classes_to_release(self) -> list[weakref.ref[type]] | None:
         """The library classes judged during the job, once enough were, to take out of the
@@ -1390,6 +1411,12 @@ class Membrane:
     def admit_slow(self, value: Any) -> Any:
         """The decision for a value whose type is not known to be plain."""
         kind = builtins.type(value)
+        # Before any table is consulted (they hash and compare the class they are asked
+        # about): a class whose metaclass the sandbox does not know answers __hash__ and
+        # __eq__ as it likes, and a set or dict lookup hands it the table's keys.
+        metaclass = builtins.type(value) if issubclass(kind, builtins.type) else builtins.type(kind)
+        if metaclass is not builtins.type and id(metaclass) not in _KNOWN_METACLASS_IDS:
+            raise refuse("a class of a metaclass the sandbox does not know")
         if kind is MemoryError:
             # A private name on a builtin exception: the write guard refuses it to the
             # program; the interpreter clears it when the object is freed (MemoryError's

@@ -13,6 +13,10 @@ from .refusal import SecurityError
 
 #: Each stand-in with the class it stands for (``metaclass=abc.ABCMeta`` names the stand-in).
 STANDS_FOR: dict[type, type] = {}
+#: The ids of the stand-ins' metaclasses, held in STAND_IN_METACLASSES: known to the
+#: membrane, which refuses a class of any metaclass it does not know.
+STAND_IN_METACLASS_IDS: set[int] = set()
+STAND_IN_METACLASSES: list[type] = []
 
 
 def real_class(value: object) -> object:
@@ -39,6 +43,8 @@ def stand_in(real: type, call_message: str) -> type:
         "__doc__": real.__doc__,
         "__init_subclass__": classmethod(refuse_subclass),
     }
+    STAND_IN_METACLASSES.append(StandInMeta)
+    STAND_IN_METACLASS_IDS.add(id(StandInMeta))
     made = StandInMeta(real.__name__, (), namespace)
     made.__qualname__ = real.__qualname__
     STANDS_FOR[made] = real

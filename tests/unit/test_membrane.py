@@ -2461,3 +2461,19 @@ def test_the_sandboxs_setup_helpers_and_command_line_entry_points_are_refused(pr
             membrane.admit(function)
     assert membrane.admit(formatting.unbound_format) is formatting.unbound_format
     assert run("str.format('{} {}', 1, 2)", proxies).result == "1 2"
+
+
+def test_a_class_of_an_unknown_metaclass_is_refused_before_any_table_sees_it(proxies: Proxies) -> None:
+    """A metaclass whose __hash__/__eq__ are C callables is handed the keys of every table
+    that looks its classes up (attack passes 81 and 83: the real CodeType, from the
+    membrane's own refusal table). No program can make one (type cannot be subclassed);
+    should one exist, the membrane refuses its classes and their instances before any
+    lookup."""
+    run("1", proxies)  # configured as for a job
+    captured: list[object] = []
+    hostile = type("M", (type,), {"__eq__": captured.append, "__hash__": functools.partial(int, hash(types.CodeType))})
+    made = hostile("X", (), {})
+    for value in (made, made()):
+        with pytest.raises(SecurityError, match="metaclass the sandbox does not know"):
+            membrane.admit(value)
+    assert captured == []
