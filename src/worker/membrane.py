@@ -950,6 +950,7 @@ class Membrane:
         (``typing.ForwardRef`` as ``type(List['x'].__args__[0])``)."""
         claim, failed, unfinished = self._claim_being_built, self._construction_failed, self._unfinished
         self.__init__()  # type: ignore[misc]  # forget an earlier configuration
+        _note_known_metaclasses()  # every library module is imported: its metaclasses exist
         self._claim_being_built, self._construction_failed, self._unfinished = claim, failed, unfinished
         PLAIN.clear()  # in place: the guards hold this very set
         self._exception_kinds.clear()
