@@ -308,3 +308,4 @@ def sandbox_exec(source: object, globals: object = None, locals: object = None) 
 
 sandbox_eval.__name__ = sandbox_eval.__qualname__ = "eval"
 sandbox_exec.__name__ = sandbox_exec.__qualname__ = "exec"
+sandbox_compile.__name__ = sandbox_compile.__qualname__ = "compile"
