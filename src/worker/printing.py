@@ -37,6 +37,11 @@ class PrintFunction:
     def __repr__(self) -> str:
         return "<built-in function print>"
 
+    def __getattr__(self, name: str) -> str:
+        if name == "__qualname__":
+            return "print"  # a class body cannot hold it: type() takes it for the class's own
+        raise AttributeError(f"'builtin_function_or_method' object has no attribute '{name}'")
+
 
 PrintFunction.__module__ = "builtins"
 PrintFunction.__name__ = PrintFunction.__qualname__ = "builtin_function_or_method"
