@@ -1,14 +1,19 @@
-"""The guarded members of ``import sys``: exit, the output streams, the recursion limit.
+"""The guarded members of ``import sys``: exit, the output streams and their redirection
+(``sys.stdout = buffer``, ``contextlib.redirect_stdout``), the recursion and int-digit
+limits, ``argv``.
 
 The rest of the ``sys`` proxy is the catalogue's read-only facts (``version_info``,
 ``maxsize``...). These replace members whose real versions hand out the interpreter:
 the real ``sys.stdout`` has ``.buffer.raw``, an ``io.FileIO`` whose class opens any
 path; a recursion limit past what the worker's C stack holds turns deep recursion
 through C code (``map``, ``sorted(key=...)``, ``__eq__``) into a segfault instead of a
-RecursionError.
+RecursionError. Where output goes is one table, STREAMS, that print and the streams read:
+a redirect changes the table, never the real sys, and the worker's own stream is never
+handed to the program.
 
 Every function of this module can be held by the program (the membrane approves a
-module's functions once it offers one of them): keep nothing else here.
+module's functions once it offers one of them): keep nothing else here. (``begin`` is
+the runner's: it only points the table at streams, which gives a program nothing.)
 """
 
 from __future__ import annotations
