@@ -101,6 +101,46 @@ CATALOGUE: dict[str, ModuleRule] = {
             "abstractstaticmethod",
         ),
     ),
+    "ast": rule(
+        allow(
+            "the Python literal a string spells (numbers, strings, bytes, tuples, lists, dicts, sets, None, "
+            "booleans), parsed and never evaluated: " + PURE,
+            "literal_eval",
+        ),
+        refuse(
+            "syntax trees: the parser, printer and walkers; the program's code is compiled from strings only, "
+            "by eval/exec/compile under the sandbox's rules",
+            "copy_location", "dump", "fix_missing_locations", "get_docstring", "get_source_segment",
+            "increment_lineno", "iter_child_nodes", "iter_fields", "parse", "unparse", "walk", "NodeVisitor",
+            "NodeTransformer",
+        ),
+        refuse(
+            "the node classes of syntax trees (see above)",
+            "AST", "Add", "And", "AnnAssign", "Assert", "Assign", "AsyncFor", "AsyncFunctionDef", "AsyncWith",
+            "Attribute", "AugAssign", "AugLoad", "AugStore", "Await", "BinOp", "BitAnd", "BitOr", "BitXor",
+            "BoolOp", "Break", "Bytes", "Call", "ClassDef", "Compare", "Constant", "Continue", "Del", "Delete",
+            "Dict", "DictComp", "Div", "Ellipsis", "Eq", "ExceptHandler", "Expr", "Expression", "ExtSlice",
+            "FloorDiv", "For", "FormattedValue", "FunctionDef", "FunctionType", "GeneratorExp", "Global", "Gt",
+            "GtE", "If", "IfExp", "Import", "ImportFrom", "In", "Index", "Interactive", "Invert", "Is", "IsNot",
+            "JoinedStr", "LShift", "Lambda", "List", "ListComp", "Load", "Lt", "LtE", "MatMult", "Match", "MatchAs",
+            "MatchClass", "MatchMapping", "MatchOr", "MatchSequence", "MatchSingleton", "MatchStar", "MatchValue",
+            "Mod", "Module", "Mult", "Name", "NameConstant", "NamedExpr", "Nonlocal", "Not", "NotEq", "NotIn",
+            "Num", "Or", "Param", "Pass", "Pow", "RShift", "Raise", "Return", "Set", "SetComp", "Slice", "Starred",
+            "Store", "Str", "Sub", "Subscript", "Suite", "Try", "TryStar", "Tuple", "TypeIgnore", "UAdd", "USub",
+            "UnaryOp", "While", "With", "Yield", "YieldFrom", "alias", "arg", "arguments", "boolop", "cmpop",
+            "comprehension", "excepthandler", "expr", "expr_context", "keyword", "match_case", "mod", "operator",
+            "pattern", "slice", "stmt", "type_ignore", "unaryop", "withitem",
+            # 3.12+
+            "ParamSpec", "TypeAlias", "TypeVar", "TypeVarTuple", "type_param",
+        ),
+        refuse(
+            "flags of compile(), which takes none in the sandbox",
+            "PyCF_ALLOW_TOP_LEVEL_AWAIT", "PyCF_ONLY_AST", "PyCF_TYPE_COMMENTS", "PyCF_OPTIMIZED_AST",
+        ),
+        refuse("the module's command-line entry point", "main"),
+        reexport("enum", "IntEnum", "auto"),
+        reexport("contextlib", "contextmanager", "nullcontext"),
+    ),
     # array is not offered: on CPython 3.11, array.__setitem__ checks the index, then converts
     # the value (calling the program's __index__/__float__, which may shrink the array),
     # then writes at the index it checked: a write past the buffer, at an offset and with

@@ -760,3 +760,12 @@ def test_a_result_is_encoded_under_the_default_int_digits_limit(proxies: Proxies
     83: the reply became the sandbox's own error)."""
     outcome = run("import sys\nsys.set_int_max_str_digits(640)\n10 ** 1000", proxies)
     assert outcome.result == 10**1000
+
+
+def test_ast_offers_literal_eval_only(proxies: Proxies) -> None:
+    code = (
+        "import ast\nvalue = ast.literal_eval(\"[1, (2, 3), {'a': None}, -4.5]\")\n"
+        "try:\n    ast.literal_eval(\"__import__('os')\")\nexcept ValueError:\n    refused = True\n"
+        "[value, refused, hasattr(ast, 'parse')]"
+    )
+    assert run(code, proxies).result == [[1, [2, 3], {"a": None}, -4.5], True, False]
