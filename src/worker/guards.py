@@ -1611,7 +1611,9 @@ def _fence_new(namespace: Any) -> None:
         return
     function = found.__func__ if builtins.type(found) is staticmethod else found
     if not _is_program_function(function):
-        return  # refused by check_class_namespace already (a def of the program's only)
+        # Fenced by the slot, whatever the spelling: a classmethod, a callable instance
+        # (which the other hooks' check accepts) would return what it likes (pass 84).
+        raise SecurityError("__new__ must be a def (or a staticmethod of one) in the sandbox")
 
     def __new__(cls: Any, *args: Any, **kwargs: Any) -> Any:
         made = function(cls, *args, **kwargs)

@@ -1885,9 +1885,15 @@ def guard_generic_alias_call() -> None:
         return
 
     def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+        origin = self.__origin__
         if not self._inst:
-            raise TypeError(f"Type {self._name} cannot be instantiated; use {self.__origin__.__name__}() instead")
-        result = self.__origin__(*args, **kwargs)
+            raise TypeError(f"Type {self._name} cannot be instantiated; use {origin.__name__}() instead")
+        if isinstance(origin, type) and issubclass(origin, type):
+            # _inst is the alias's own state: a write flipped it on typing.Type, whose origin
+            # is the real type (pass 84). Whatever the flag says, an alias of a metaclass
+            # never builds a class.
+            raise SecurityError(f"Type {self._name} cannot be instantiated in the sandbox")
+        result = origin(*args, **kwargs)
         if is_user_class(type(result)):
             with contextlib.suppress(AttributeError):  # __slots__, as typing itself allows
                 result.__orig_class__ = self

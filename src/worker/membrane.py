@@ -1281,6 +1281,14 @@ class Membrane:
             return refuse(f"a subclass of {final.__name__}, which cannot be subclassed in the sandbox")
         if _is_constructor(cls):
             return stand_in(cls, f"{cls.__name__}(...) cannot be called in the sandbox")
+        if cls is SecurityError:
+            # The sandbox's own refusal, reached as type(e) of one the program caught: a
+            # program that could make one had library or sandbox code raise it with its
+            # text, read as the sandbox's verdict (passes 82 and 85). Its instances, the
+            # sandbox's refusals, pass as they are.
+            return stand_in(
+                cls, "SecurityError(...) is the sandbox's own verdict: raise an exception class of your own"
+            )
         if _MODULE.__get__(cls) == "__main__" and id(cls) not in self._offered_ids:
             # The program's module: a class of it that no registry holds is one the sandbox
             # lost track of (revived by a finaliser after the collector let it go) or never

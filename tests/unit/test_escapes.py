@@ -229,6 +229,18 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
             [["SecurityError"] * 5, True, "Monday", True, 1.3],
         ),
         ("escape_raw_write_skips_a_library_hook", ["UUID objects are immutable", 5, 6]),
+        (
+            "escape_new_spelled_otherwise",
+            [
+                {
+                    "classmethod(def)": "SecurityError",
+                    "callable instance": "SecurityError",
+                    "staticmethod(instance)": "SecurityError",
+                    "classmethod(instance)": "SecurityError",
+                },
+                "Fine",
+            ],
+        ),
         ("escape_failed_class_qualname_runs_code", [True, [], "SecurityError", "Renamed"]),
         ("escape_setattr_admits_after_its_checks", [["SecurityError"], True, 3]),
         (
