@@ -211,10 +211,12 @@ def model_text(reply: ExecuteResponse, settings: Settings, timeout_s: float) -> 
     lines: list[str] = []
     if reply.error is not None:
         where = f" (line {reply.error.line})" if reply.error.line else ""
-        message = _utf8_head(reply.error.message.encode(), budget // 4)
         # One line: the type and the message are the program's to choose (a class's
-        # __name__ with newlines wrote lines that read as the service's own).
-        lines.append(f"Error: {_one_line(reply.error.type)}{where}: {_one_line(message)}")
+        # __name__ with newlines wrote lines that read as the service's own). Escaped
+        # first, then cut, so the cut holds.
+        error_type = _utf8_head(_one_line(reply.error.type).encode(), budget // 8)
+        message = _utf8_head(_one_line(reply.error.message).encode(), budget // 4)
+        lines.append(f"Error: {error_type}{where}: {message}")
     if reply.limit is not None:
         lines.append(_limit_sentence(reply.limit, settings, timeout_s, bool(reply.stdout or reply.stderr)))
     if reply.truncated.result:
@@ -230,13 +232,21 @@ def model_text(reply: ExecuteResponse, settings: Settings, timeout_s: float) -> 
             note = f" (cut by the sandbox at {_size(budget_bytes)})" if cut_by_sandbox else ""
             sections.append((name, f"{name}{note}:", text.encode("utf-8", "surrogatepass")))
     if reply.result is not None:
-        encoded = json.dumps(reply.result, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        # JSON keeps U+2028, U+2029 and U+0085 raw, which readers take for line breaks: escaped,
+        # the result stays the one line of the service's it is.
+        text = json.dumps(reply.result, ensure_ascii=False)
+        for separator in ("\u2028", "\u2029", "\x85"):
+            text = text.replace(separator, separator.encode("unicode_escape").decode("ascii"))
+        encoded = text.encode("utf-8", "surrogatepass")
         sections.append(("result", "result (JSON):", encoded))
     if not lines and not sections:
         return "Ran successfully, with no output and no result."
     # The program's bytes are fenced so that no line of them reads as the service's
     # ("Error: ...", "result (JSON):"): each fence is longer than any run of backticks in
     # them. The result is JSON the service wrote, one line of its own.
+    sections = [
+        (name, label, data if name == "result" else _shorten_backtick_runs(data)) for name, label, data in sections
+    ]
     fences = ["" if name == "result" else "`" * max(3, _longest_backtick_run(data) + 1) for name, _, data in sections]
     fixed = (
         sum(len(line.encode()) + 1 for line in lines)
@@ -254,6 +264,16 @@ def model_text(reply: ExecuteResponse, settings: Settings, timeout_s: float) -> 
 def _one_line(text: str) -> str:
     """``text`` with line breaks and other control characters escaped."""
     return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+#: The longest fence: output with longer runs of backticks has them cut to one less in the
+#: text (a fence as long as the output's longest run could outgrow the text's budget, pass
+#: 85); structuredContent keeps them all.
+_MAX_FENCE = 16
+
+
+def _shorten_backtick_runs(data: bytes) -> bytes:
+    return re.sub(rb"`{%d,}" % _MAX_FENCE, b"`" * (_MAX_FENCE - 1), data)
 
 
 def _longest_backtick_run(data: bytes) -> int:

@@ -260,7 +260,10 @@ def _died_reply(exit_info: tuple[int, int] | None, cpu_s: int, memory_mb: int) -
         # Not us (we had not given up on it) and not RLIMIT_CPU: the kernel's OOM killer or
         # an operator. RLIMIT_AS normally stops memory growth first, so no limit is claimed.
         return _crash_reply("the worker was killed (SIGKILL) from outside, e.g. by the out-of-memory killer")
-    name = signal.Signals(sig).name
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:  # a real-time signal has no name in the enum
+        name = f"signal {sig}"
     if sig in _FAULT_SIGNALS:
         # A recursion in C deeper than the C stack (hash of a tuple nested a million deep),
         # or a fault in C code: what an exploit of a memory-safety bug leaves when it misses

@@ -32,6 +32,9 @@ from typing import Any
 from ..protocol import dumps
 
 MAX_DEPTH = 100
+#: The interpreter's limits as this module is imported (before any program runs).
+DEFAULT_RECURSION_LIMIT = sys.getrecursionlimit()
+DEFAULT_INT_MAX_STR_DIGITS = sys.get_int_max_str_digits()
 
 
 def clean_text(text: str) -> str:
@@ -192,12 +195,13 @@ def to_json_value(value: Any, max_bytes: int) -> tuple[Any, bool]:
     shape (the first items, the start of a string) instead of turning into text.
     """
     budget = max_bytes
-    # The program's own methods run while its result is converted (items, __iter__) and
-    # may lower the recursion limit: the encoding of what was converted gets it back.
-    recursion_limit = sys.getrecursionlimit()
+    # The program's own methods run while its result is converted (items, __iter__,
+    # __repr__) and may change the recursion limit or the int/str digit limit: the
+    # encoding of what was converted runs under the interpreter's defaults.
     for _ in range(6):
         converted, truncated = _convert_once(value, budget)
-        sys.setrecursionlimit(recursion_limit)
+        sys.setrecursionlimit(DEFAULT_RECURSION_LIMIT)
+        sys.set_int_max_str_digits(DEFAULT_INT_MAX_STR_DIGITS)
         if len(dumps(converted).encode("utf-8", "surrogatepass")) <= max_bytes:
             return converted, truncated
         budget //= 2

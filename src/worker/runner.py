@@ -19,7 +19,6 @@ import marshal
 import re
 import sys
 import traceback
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import CodeType
@@ -33,7 +32,7 @@ from . import dynamic, fastguards, membrane, repairs, sys_stand_in
 from .crossing import select_call_through
 from .dynamic import STRING_FILENAME, is_string_code
 from .guards import SandboxType, begin_collections, guard_globals, safe_builtins, safe_point_soon
-from .jsonsafe import class_name, clean_text, to_json_value
+from .jsonsafe import DEFAULT_INT_MAX_STR_DIGITS, DEFAULT_RECURSION_LIMIT, class_name, clean_text, to_json_value
 from .library_guards import REPLACED_ORIGINALS
 from .ownership import CURRENT_JOB, begin_job
 from .proxies import ModuleProxy, refused_members
@@ -135,9 +134,14 @@ def _error_type(exc: BaseException) -> str:
     the program's to set: ``MemoryError`` on a class of its own read as the service's
     verdict (attack pass 73), ``WorkerCrashed`` as a crash (pass 78)."""
     name = class_name(exc)
-    # Read as it would be shown: "SecurityError" with a zero-width space in it, or in
-    # compatibility letters, looks like the service's own name.
-    shown = unicodedata.normalize("NFKC", "".join(c for c in name if unicodedata.category(c) not in ("Cf", "Cc")))
+    if not (name.isascii() and name.isidentifier()):
+        # A name that could read as another (a zero-width or variation character, a bidi
+        # override, compatibility letters: "SecurityError" as the service's own) is shown
+        # qualified, with what does not print escaped.
+        module = type.__dict__["__module__"].__get__(type(exc))
+        escaped = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
+        return f"{str.__str__(module) if isinstance(module, str) else '?'}.{escaped}"
+    shown = name
     builtin = vars(builtins).get(shown)
     if shown in SERVICE_ERROR_TYPES:
         builtin = SecurityError  # the only one raised in a worker; the rest are replies
@@ -275,7 +279,10 @@ def compile_program(code: str) -> tuple[CodeType | None, list[str]]:
 def load_program(job: Job) -> tuple[CodeType | None, WorkerReply | None]:
     """(code object, None), or (None, the reply describing why there is none)."""
     code, max_chars = job["code"], job["limits"]["max_error_chars"]
-    linecache.cache[SOURCE_FILENAME] = (len(code), None, code.splitlines(True), SOURCE_FILENAME)
+    # As the tokenizer counts lines (str.splitlines also breaks at \x1c, \u2028 ...: a
+    # traceback then showed another line's text).
+    lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", code)
+    linecache.cache[SOURCE_FILENAME] = (len(code), None, lines, SOURCE_FILENAME)
     if "bytecode" in job:
         # From the API process (trusted -> untrusted direction only); see protocol.Job.
         program = marshal.loads(base64.b64decode(job["bytecode"]))  # noqa: S302
@@ -374,7 +381,13 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
         dynamic.end()  # what the program leaves running now (a finalizer) has no eval/exec
 
 
-_INT_MAX_STR_DIGITS = sys.get_int_max_str_digits()
+def _described(exc: BaseException, stderr: TextIO, max_chars: int) -> ErrorInfo:
+    """The program's error for the reply, and its traceback on stderr. The type and the line
+    are read first: describing runs the program's code (its exception's ``__str__``), which
+    could change them (``with_traceback(None)`` erased the line, pass 85)."""
+    error_type, line = _error_type(exc), _user_line(exc)
+    write_traceback(exc, stderr)
+    return _error(error_type, _exception_message(exc), line, max_chars)
 
 
 def _release_the_programs_names(namespace: dict[str, Any]) -> None:
@@ -397,8 +410,7 @@ def _run(program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: T
         if not _made_by_the_program(exc):
             message = f"the program exceeded the {limits['memory_mb']} MB memory limit"
             return _reply(_error("MemoryError", message, None, max_chars), limit="memory")
-        write_traceback(exc, stderr)
-        return _reply(_error(_error_type(exc), _exception_message(exc), _user_line(exc), max_chars))
+        return _reply(_described(exc, stderr, max_chars))
     except SystemExit as exc:
         return _exited(exc, stderr, max_chars)
     except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt and friends are the program's too
@@ -409,13 +421,14 @@ def _run(program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: T
             _release_the_programs_names(namespace)
             message = f"the program exceeded the {limits['memory_mb']} MB memory limit"
             return _reply(_error("MemoryError", message, None, max_chars), limit="memory")
-        write_traceback(exc, stderr)
-        return _reply(_error(_error_type(exc), _exception_message(exc), _user_line(exc), max_chars))
+        return _reply(_described(exc, stderr, max_chars))
 
     value = namespace[RESULT_NAME] if RESULT_NAME in namespace else namespace.get("_")
-    # The reply is encoded under the interpreter's default limits, whatever the program set
-    # (sys.set_int_max_str_digits(640) made a result's int fail the encoding).
-    sys.set_int_max_str_digits(_INT_MAX_STR_DIGITS)
+    # The reply is converted under the interpreter's default limits, whatever the program
+    # set (sys.set_int_max_str_digits(640) made a result's int fail the encoding; a lowered
+    # recursion limit lost a small result).
+    sys.set_int_max_str_digits(DEFAULT_INT_MAX_STR_DIGITS)
+    sys.setrecursionlimit(DEFAULT_RECURSION_LIMIT)
     try:
         result, truncated = to_json_value(value, limits["max_result_bytes"])
         repairs.run_waiting_finalizers()  # the conversion's (it runs the program's methods)
@@ -427,6 +440,5 @@ def _run(program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: T
         _release_the_programs_names(namespace)
         if not _made_by_the_program(exc):
             return _reply(_error("MemoryError", "the result was too large to convert", None, max_chars), limit="memory")
-        write_traceback(exc, stderr)
-        return _reply(_error(_error_type(exc), _exception_message(exc), _user_line(exc), max_chars))
+        return _reply(_described(exc, stderr, max_chars))
     return _reply(result=result, truncated=truncated)

@@ -750,10 +750,21 @@ def test_only_the_sandboxs_own_refusals_are_reported_as_refusals(
     assert (error["type"], error["message"][: len(expected[1])]) == expected
 
 
-@pytest.mark.parametrize("name", ["Security\u200bError", "\uff2demoryError", "Worker\u2060Crashed"])
-def test_a_lookalike_of_a_service_error_name_is_qualified(proxies: Proxies, name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("Security\u200bError", "Security\\u200bError"),
+        ("\uff2demoryError", "\uff2demoryError"),
+        ("Worker\u2060Crashed", "Worker\\u2060Crashed"),
+        ("SecurityError\ufe0f", "SecurityError\ufe0f"),
+        ("\u202erorrEytiruceS", "\\u202erorrEytiruceS"),
+    ],
+)
+def test_a_lookalike_of_a_service_error_name_is_qualified(proxies: Proxies, name: str, shown: str) -> None:
+    """Any name that is not a plain ASCII identifier is qualified, its unprintable
+    characters escaped: it could read as the service's own (passes 82, 85)."""
     code = f"class E(Exception):\n    pass\nE.__name__ = {name!r}\nraise E('x')"
-    assert run(code, proxies).error["type"] == f"__main__.{name}"
+    assert run(code, proxies).error["type"] == f"__main__.{shown}"
 
 
 def test_a_result_is_encoded_under_the_default_int_digits_limit(proxies: Proxies) -> None:
@@ -770,3 +781,10 @@ def test_ast_offers_literal_eval_only(proxies: Proxies) -> None:
         "[value, refused, hasattr(ast, 'parse')]"
     )
     assert run(code, proxies).result == [[1, [2, 3], {"a": None}, -4.5], True, False]
+
+
+def test_the_error_line_is_read_before_the_programs_str_runs(proxies: Proxies) -> None:
+    code = (
+        "class E(Exception):\n    def __str__(self):\n        self.with_traceback(None)\n        return 'm'\nraise E()"
+    )
+    assert run(code, proxies).error["line"] == 5
