@@ -490,7 +490,9 @@ def register_generated_methods(cls: type) -> None:
     for value in list(builtins.type.__dict__["__dict__"].__get__(cls).values()):
         function = value.__func__ if builtins.type(value) in (classmethod, staticmethod) else value
         if builtins.type(function) is types.FunctionType and function.__code__.co_filename != SOURCE_FILENAME:
-            GENERATED_METHOD_OWNERS.setdefault(function, weakref.ref(cls))
+            # The latest class it is put in (dataclass(slots=True) copies them into the
+            # class it rebuilds).
+            GENERATED_METHOD_OWNERS[function] = weakref.ref(cls)
 
 
 #: ids of every value the sandbox offers (kept alive by the membrane).
@@ -1516,8 +1518,10 @@ class Membrane:
             if code.co_name in _ATTRIBUTE_WRITERS and code.co_filename != SOURCE_FILENAME:
                 raise refuse(f"a library's {code.co_name} held as a value (it writes any attribute of its self)")
             generated = GENERATED_METHOD_OWNERS.get(value)
-            generated_for = generated() if generated is not None else None
-            if generated_for is not None:
+            if generated is not None:
+                generated_for = generated()
+                if generated_for is None:
+                    raise refuse("a method generated for a class that no longer exists")
                 return UnboundMethod(value, generated_for)
             if value.__code__.co_filename != SOURCE_FILENAME and _defined_in_a_class(value):
                 # A method of a class the sandbox does not offer, whose class is unknown

@@ -28,6 +28,7 @@ from .membrane import (
     ClassRegistry,
     add_program_class,
     collecting_classes,
+    register_generated_methods,
 )
 from .proxies import ModuleProxy
 from .refusal import SecurityError
@@ -75,6 +76,7 @@ class UserClasses:
         refuse_final_bases(cls)
         self._classes.set(cls, None)
         admit_generated_constructor(cls)
+        register_generated_methods(cls)  # what a library (or the line above) put in it
         add_program_class(cls)  # its instances are the program's: plain to the membrane
         repairs.hold_operands(cls)
 
