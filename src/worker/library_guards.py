@@ -2143,6 +2143,29 @@ def guard_exit_stack_exit() -> None:
         real_push(self, _admitting_exit(callback), is_sync)
 
     base._push_exit_callback = _push_exit_callback  # noqa: SLF001
+    # callback() writes __wrapped__ onto what _create_cb_wrapper returns, a hook a program
+    # subclass may override with a def that returns a library class (pass 84, F4): the
+    # write lands only on the library's own wrapper or on the program's objects.
+    real_create = base._create_cb_wrapper  # noqa: SLF001
+    real_callback = base.callback
+
+    def callback(self: Any, callback: Any, /, *args: Any, **kwds: Any) -> Any:
+        wrapper = self._create_cb_wrapper(callback, *args, **kwds)
+        own = type(wrapper) is types.FunctionType and wrapper.__code__.co_filename == SOURCE_FILENAME
+        if not (own or is_user_class(type(wrapper)) or _made_by(wrapper, real_create)):
+            raise SecurityError("ExitStack._create_cb_wrapper must return a function or object of the program's")
+        wrapper.__wrapped__ = callback
+        self._push_exit_callback(wrapper)
+        return callback
+
+    callback.__doc__ = real_callback.__doc__
+    base.callback = callback
+
+
+def _made_by(wrapper: Any, factory: Any) -> bool:
+    """Whether ``wrapper`` is a closure ``factory`` (a library function) makes."""
+    inner = [c for c in factory.__code__.co_consts if isinstance(c, types.CodeType)]
+    return type(wrapper) is types.FunctionType and any(wrapper.__code__ is code for code in inner)
 
 
 def _admitting_exit(callback: Any) -> Any:

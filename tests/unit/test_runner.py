@@ -788,3 +788,22 @@ def test_the_error_line_is_read_before_the_programs_str_runs(proxies: Proxies) -
         "class E(Exception):\n    def __str__(self):\n        self.with_traceback(None)\n        return 'm'\nraise E()"
     )
     assert run(code, proxies).error["line"] == 5
+
+
+def test_a_stream_named_by_a_str_subclass_reads_nothing_of_the_job_stream(proxies: Proxies) -> None:
+    code = (
+        "import sys\nclass N(str):\n    flip = [0]\n    def __hash__(self):\n        self.flip[0] += 1\n"
+        "        return hash('stdout') if self.flip[0] % 2 else 7\n    def __eq__(self, other):\n"
+        "        return str.__eq__(self, other)\ns = type(sys.stdout)(N('stdout'))\nhasattr(s, 'getvalue')"
+    )
+    assert run(code, proxies).result is False
+
+
+def test_an_exit_stack_hook_cannot_have_the_library_write_onto_a_library_class(proxies: Proxies) -> None:
+    code = (
+        "import contextlib, json\nclass S(contextlib.ExitStack):\n    @staticmethod\n"
+        "    def _create_cb_wrapper(callback, *args, **kwds):\n        return json.JSONDecoder\n"
+        "try:\n    S().callback(print)\nexcept Exception as e:\n    r = type(e).__name__\n"
+        "[r, hasattr(json.JSONDecoder, '__wrapped__')]"
+    )
+    assert run(code, proxies).result == ["SecurityError", False]
