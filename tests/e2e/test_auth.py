@@ -101,7 +101,7 @@ def test_a_program_cannot_write_a_context_value_into_the_audit_log(server: LiveS
         json={"code": code, "context": {"secret": "ctx-canary-4f1e"}},
         headers={"X-Executor-Token": TOKEN, "X-Request-ID": "auth-error-type"},
     )
-    assert response.json()["error"]["type"] == "ctx-canary-4f1e"  # the caller sees its own program's error
+    assert response.json()["error"]["type"] == "__main__.ctx-canary-4f1e"  # its own error, a name not an identifier
     line = next(line for line in audit_lines(server) if line["request_id"] == "auth-error-type")
     assert line["error_type"] == "<program exception>"
     assert "ctx-canary-4f1e" not in server.log()
