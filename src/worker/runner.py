@@ -138,22 +138,24 @@ def _error_type(exc: BaseException) -> str:
         # A name that could read as another (a zero-width or variation character, a bidi
         # override, compatibility letters: "SecurityError" as the service's own) is shown
         # qualified, with what does not print escaped.
-        module = type.__dict__["__module__"].__get__(type(exc))
-        escaped = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
-        return f"{str.__str__(module) if isinstance(module, str) else '?'}.{escaped}"
-    shown = name
-    builtin = vars(builtins).get(shown)
-    if shown in SERVICE_ERROR_TYPES:
-        builtin = SecurityError  # the only one raised in a worker; the rest are replies
+        return _qualified(
+            exc, "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
+        )
+    builtin = SecurityError if name in SERVICE_ERROR_TYPES else vars(builtins).get(name)
     if type(exc) is SecurityError and sandbox_verdict(exc) is None:
         # The sandbox's own class, reached through a refusal the program caught (type(e)),
         # made by the program (raised by it, or thrown into a library generator): not a
         # refusal the sandbox made (attack passes 79, 82).
         return f"__main__.{name}"
     if isinstance(builtin, type) and issubclass(builtin, BaseException) and type(exc) is not builtin:
-        module = type.__dict__["__module__"].__get__(type(exc))
-        return f"{str.__str__(module) if isinstance(module, str) else '?'}.{name}"
+        return _qualified(exc, name)
     return name
+
+
+def _qualified(exc: BaseException, name: str) -> str:
+    """``name`` after the module of ``exc``'s class, read from the class's own slot."""
+    module = type.__dict__["__module__"].__get__(type(exc))
+    return f"{str.__str__(module) if isinstance(module, str) else '?'}.{name}"
 
 
 def _exception_message(exc: BaseException) -> str:
