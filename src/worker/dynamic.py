@@ -40,7 +40,7 @@ from ..protocol import Limits
 from . import fastguards
 from .formatting import exact_str
 from .membrane import PLAIN, admit, plain_by_construction
-from .refusal import SecurityError
+from .refusal import refused
 
 #: The API's defaults (settings.py), for jobs that do not say (in-process tests).
 _DEFAULT_MAX_CODE_BYTES = 262_144
@@ -105,7 +105,7 @@ def _compiled(source: object, mode: str) -> Any:
         raise TypeError(f"{mode}() takes a string in the sandbox, not {type(source).__name__}")
     text = exact_str(source, "source")
     if len(text.encode("utf-8", "surrogatepass")) > _Job.max_code_bytes:
-        raise SecurityError(f"{mode}(): the string is longer than the {_Job.max_code_bytes}-byte limit on programs")
+        raise refused(f"{mode}(): the string is longer than the {_Job.max_code_bytes}-byte limit on programs")
     failures = fastguards.allocation_failures()
 
     def memory_ran_out() -> bool:
@@ -130,7 +130,7 @@ def _compiled(source: object, mode: str) -> Any:
         message = "; ".join(str(v.as_detail()["message"]) for v in prepared.violations)
         if first.rule == "syntax":
             raise SyntaxError(f"{mode}(): {message}")
-        raise SecurityError(f"{mode}(): {message}")
+        raise refused(f"{mode}(): {message}")
     assert prepared.bytecode is not None
     code = marshal.loads(prepared.bytecode)  # noqa: S302 - compiled just now, by us
     _note_string_code(code)
@@ -145,7 +145,7 @@ def _parse_as_cpython(text: str, mode: str, memory_ran_out: Any) -> None:
     except (RecursionError, MemoryError) as error:
         if isinstance(error, MemoryError) and memory_ran_out():
             raise
-        raise SecurityError(f"{mode}(): the code is nested too deeply") from None
+        raise refused(f"{mode}(): the code is nested too deeply") from None
 
 
 def _note_string_code(code: CodeType) -> None:
@@ -219,7 +219,7 @@ def _run(source: object, mode: str, globals_: object, locals_: object) -> Any:
         source = source._source  # noqa: SLF001
     job_namespace = _Job.namespace
     if job_namespace is None or "__builtins__" not in _Job.reserved:
-        raise SecurityError(f"{mode}() is only available while a program runs")
+        raise refused(f"{mode}() is only available while a program runs")
     code = _compiled(source, mode)
     for given, what in ((globals_, "globals"), (locals_, "locals")):
         if given is not None and type(given) is not dict:

@@ -18,7 +18,7 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .refusal import SecurityError
+from .refusal import refused
 
 Lookup = Callable[[Any, Any], Any]
 
@@ -85,7 +85,7 @@ def _render(template: str, fields: _Fields, nesting: int) -> str:
     if nesting < 0:
         raise ValueError("Max string recursion exceeded")
     if _field_guards is None:  # pragma: no cover - guards.py is always imported first
-        raise SecurityError("format fields are not available before the guards are")
+        raise refused("format fields are not available before the guards are")
     get_attribute, get_item, admit = _field_guards
     parts: list[str] = []
     # _string.formatter_parser is what string.Formatter.parse wraps; calling the C function

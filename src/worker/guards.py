@@ -128,6 +128,7 @@ from .ownership import UserClasses as UserClasses  # noqa: PLC0414 - re-exported
 from .printing import make_print
 from .proxies import TABLE_TYPES, ModuleProxy, module_name, with_reason
 from .refusal import SecurityError as SecurityError  # noqa: PLC0414 - re-exported: the guards' error
+from .refusal import refused
 from .repairs import run_waiting_finalizers
 from .stand_ins import STANDS_FOR, real_class
 from .sys_stand_in import SWITCH as SYS_STREAM_SWITCH
@@ -284,11 +285,11 @@ def check_attribute_name(obj: object, name: object) -> str:
     SecurityError otherwise. Callers must use the returned string, not ``name``."""
     name = exact_str(name)
     if name in INTROSPECTION_ATTRIBUTES or isinstance(obj, _OPAQUE_TYPES):
-        raise SecurityError(f'access to "{name}" is not allowed: frame and code introspection is disabled')
+        raise refused(f'access to "{name}" is not allowed: frame and code introspection is disabled')
     if not name.startswith("_") or name == "_":
         return name
     if name in SANDBOX_MARKS:
-        raise SecurityError(f'access to "{name}" is not allowed: the name is the sandbox\'s own')
+        raise refused(f'access to "{name}" is not allowed: the name is the sandbox\'s own')
     if is_dunder(name):
         if (
             name in READABLE_EVERYWHERE
@@ -301,12 +302,12 @@ def check_attribute_name(obj: object, name: object) -> str:
             or (name in SYS_STREAM_ORIGINALS and builtins.type(obj) is ModuleProxy and module_name(obj) == "sys")
         ):
             return name
-        raise SecurityError(
+        raise refused(
             f'access to "{name}" is not allowed: special attributes that reach the interpreter are refused; '
             "use type(x), isinstance() or the object's public interface"
         )
     if is_sunder(name):
-        raise SecurityError(f'access to "{name}" is not allowed: it is internal to Python or the sandbox')
+        raise refused(f'access to "{name}" is not allowed: it is internal to Python or the sandbox')
     if name in NAMEDTUPLE_API and (
         isinstance(obj, tuple) or (isinstance(obj, builtins.type) and issubclass(obj, tuple))
     ):
@@ -315,11 +316,11 @@ def check_attribute_name(obj: object, name: object) -> str:
         note_private_names_of(obj, name)
         return name
     if _is_own(obj) and not isinstance(obj, (builtins.type, super)) and _names_library_state(obj, name):
-        raise SecurityError(
+        raise refused(
             f'access to "{name}" is not allowed: a library base class of {builtins.type(obj).__name__} keeps '
             "its own state under that name; give the program's attribute another name"
         )
-    raise SecurityError(
+    raise refused(
         f'access to "{name}" is not allowed: private attributes can only be used on objects the program created'
     )
 
@@ -440,11 +441,9 @@ def check_attribute_store(obj: object, name: object) -> str:
     note_program_write(obj, checked)  # a class being built: the name is the program's
     if is_dunder(checked):
         if checked not in WRITABLE_DUNDERS:
-            raise SecurityError(
-                f'assigning "{checked}" is not allowed: special attributes are read-only in the sandbox'
-            )
+            raise refused(f'assigning "{checked}" is not allowed: special attributes are read-only in the sandbox')
         if not (_is_own(obj) or _is_program_function(obj)):
-            raise SecurityError(f'assigning "{checked}" is only allowed on the program\'s own functions and classes')
+            raise refused(f'assigning "{checked}" is only allowed on the program\'s own functions and classes')
     return checked
 
 
@@ -494,7 +493,7 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
     if checked == "__getattr__" and not _is_program_getattr(value):
         # A library __getattr__ forwards a name the caller chooses to the real getattr
         # (typing._BaseGenericAlias.__getattr__ on a program subclass gave __globals__).
-        raise SecurityError('"__getattr__" of a library class cannot be used in the sandbox')
+        raise refused('"__getattr__" of a library class cannot be used in the sandbox')
     if (
         is_dunder(checked)
         and isinstance(obj, builtins.type)
@@ -599,7 +598,7 @@ class CheckedInstanceDict(dict):  # type: ignore[type-arg]
 
 def _checked_instance_dict(owner: object, value: dict[str, Any]) -> dict[str, Any]:
     if builtins.type(value) is not dict:
-        raise SecurityError("this object's __dict__ cannot be used in the sandbox")
+        raise refused("this object's __dict__ cannot be used in the sandbox")
     checked = CheckedInstanceDict({key: admit(item) for key, item in value.items() if key not in SANDBOX_MARKS})
     checked._owner = owner  # noqa: SLF001 - its own slot, set once
     return checked
@@ -656,7 +655,7 @@ def namespace_view(cls: type) -> NamespaceView:
         try:
             if builtins.type(value) is types.FunctionType and not _is_program_function(value):
                 if key in _ATTRIBUTE_WRITE_HOOKS:
-                    raise SecurityError(f"{key} of the class")  # shown, never held (see guarded_getattr)
+                    raise refused(f"{key} of the class")  # shown, never held (see guarded_getattr)
                 shown = unbound_through_class(cls, (cls,), key, value)
             else:
                 shown = admitted_nested(_copied_containers(value))
@@ -795,7 +794,7 @@ def _allocator(found: Any) -> Any:
 
     def __new__(cls: Any, *args: Any, **kwargs: Any) -> Any:
         if not (isinstance(cls, builtins.type) and is_user_class(cls)):
-            raise SecurityError("__new__ makes instances of the program's own classes only in the sandbox")
+            raise refused("__new__ makes instances of the program's own classes only in the sandbox")
         return admit(found(cls, *args, **kwargs))
 
     return __new__
@@ -1021,11 +1020,11 @@ def make_write_guard(user_classes: UserClasses) -> Callable[[Any], Any]:
         if kind is dict or kind is list:
             return obj
         if isinstance(obj, (types.ModuleType, ModuleProxy)):
-            raise SecurityError("modules are read-only in the sandbox")
+            raise refused("modules are read-only in the sandbox")
         if isinstance(obj, type) and obj not in user_classes:
-            raise SecurityError(f"cannot modify built-in or library class '{obj.__name__}'")
+            raise refused(f"cannot modify built-in or library class '{obj.__name__}'")
         if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)) and not _is_program_function(obj):
-            raise SecurityError("cannot modify library functions")
+            raise refused("cannot modify library functions")
         return obj
 
     return guarded_write
@@ -1138,11 +1137,11 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
     def _checked_write_attribute(obj: Any, name: str) -> None:
         write(obj)
         if _is_typing_object(obj):
-            raise SecurityError("typing objects are read-only in the sandbox")
+            raise refused("typing objects are read-only in the sandbox")
         checked = exact_str(name)
         own = _is_own(obj) or _is_program_function(obj)
         if checked.startswith("_") and checked != "_" and not own:
-            raise SecurityError(f'cannot set "{checked}": private and special attributes belong to their own class')
+            raise refused(f'cannot set "{checked}": private and special attributes belong to their own class')
         if (
             is_private(checked)
             and own
@@ -1152,26 +1151,26 @@ def make_write_attribute(write: Callable[[Any], Any]) -> Callable[[Any, str], An
             # A library's private name, in a library base or written into the program's class
             # by a library (ABCMeta's _abc_impl): its state, not the program's.
             if not isinstance(obj, (builtins.type, super)) and _names_library_state(obj, checked):
-                raise SecurityError(
+                raise refused(
                     f'cannot set "{checked}": a library base class of {builtins.type(obj).__name__} keeps its own '
                     "state under that name; give the program's attribute another name"
                 )
-            raise SecurityError(f'cannot set "{checked}": it is a private name of a library class')
+            raise refused(f'cannot set "{checked}": it is a private name of a library class')
         if checked in LIBRARY_STATE_NAMES or checked in SANDBOX_MARKS:
-            raise SecurityError(f'cannot set "{checked}": it is the name of a library\'s state')
+            raise refused(f'cannot set "{checked}": it is the name of a library\'s state')
         if isinstance(obj, builtins.type) and own and library_state_name_below(obj, checked):
-            raise SecurityError(
+            raise refused(
                 f'cannot set "{checked}" on a class after its class statement: a library base class '
                 "(of it or of a class below it) uses that name; define it in the class statement"
             )
         if own and not _is_program_function(obj) and library_hook_below(obj, checked):
-            raise SecurityError(
+            raise refused(
                 f'cannot set "{checked}": it overrides a method a library base class calls; '
                 "define it with def in the class statement"
             )
         note_program_write(obj, checked)  # a class being built: the name is the program's
         if not own and not _library_attribute_is_writable(obj, checked):
-            raise SecurityError(
+            raise refused(
                 f'cannot set "{checked}" on a {builtins.type(obj).__name__} object: objects the program did not '
                 "create from its own classes are read-only in the sandbox"
             )
@@ -1377,7 +1376,7 @@ def match_class(cls: Any) -> Any:
     if isinstance(cls, builtins.type):
         match_args = getattr(cls, "__match_args__", ())
         if not _ordinary_names(match_args if builtins.type(match_args) is tuple else tuple(match_args)):
-            raise SecurityError(
+            raise refused(
                 f"{cls.__name__}.__match_args__ names private or special attributes; "
                 "use keyword patterns (case C(x=a)) in the sandbox"
             )
@@ -1487,7 +1486,7 @@ def guarded_inplacevar(op: str, target: Any, value: Any) -> Any:
     try:
         return _INPLACE_OPERATORS[op](target, value)
     except KeyError:
-        raise SecurityError(f"unsupported augmented assignment {op!r}") from None
+        raise refused(f"unsupported augmented assignment {op!r}") from None
 
 
 # --------------------------------------------------------------------------- imports
@@ -1567,7 +1566,7 @@ def _names_in(value: object, what: str) -> tuple[str, ...]:
     names = tuple(items)
     for item in names:
         if builtins.type(item) is not str or is_dunder(item) or is_sunder(item) or item in INTROSPECTION_ATTRIBUTES:
-            raise SecurityError(f"{what} may only name ordinary attributes, not {item!r}")
+            raise refused(f"{what} may only name ordinary attributes, not {item!r}")
     return cast("tuple[str, ...]", names)
 
 
@@ -1613,12 +1612,12 @@ def _fence_new(namespace: Any) -> None:
     if not _is_program_function(function):
         # Fenced by the slot, whatever the spelling: a classmethod, a callable instance
         # (which the other hooks' check accepts) would return what it likes (pass 84).
-        raise SecurityError("__new__ must be a def (or a staticmethod of one) in the sandbox")
+        raise refused("__new__ must be a def (or a staticmethod of one) in the sandbox")
 
     def __new__(cls: Any, *args: Any, **kwargs: Any) -> Any:
         made = function(cls, *args, **kwargs)
         if not any(klass is cls for klass in builtins.type.__dict__["__mro__"].__get__(builtins.type(made))):
-            raise SecurityError(
+            raise refused(
                 f"{cls.__name__}.__new__ must return an instance of {cls.__name__} in the sandbox, not a "
                 f"{builtins.type(made).__name__}"
             )
@@ -1672,7 +1671,7 @@ def refuse_metaclass(cls: object) -> None:
     ``type`` behind the compiler's back: ``class M(typing.Type[int])`` resolves to
     ``(type, Generic)``, and so does ``make_dataclass(..., bases=(typing.Type,))``."""
     if isinstance(cls, builtins.type) and issubclass(cls, builtins.type):
-        raise SecurityError("metaclasses (subclasses of type) cannot be defined in the sandbox")
+        raise refused("metaclasses (subclasses of type) cannot be defined in the sandbox")
 
 
 #: typing's internal classes (aliases, special forms, TypeVar ...): subclassing one with
@@ -1690,11 +1689,11 @@ def refuse_metaclass_bases(bases: Iterable[object]) -> None:
     for base in bases:
         refuse_metaclass(base)
         if isinstance(base, builtins.type) and issubclass(base, _TYPING_INTERNAL):
-            raise SecurityError(f"typing's internal class {base.__name__} cannot be subclassed")
+            raise refused(f"typing's internal class {base.__name__} cannot be subclassed")
         if isinstance(base, builtins.type):
             refuse_final_bases(base)
             if _ownership.unfinished(base):
-                raise SecurityError("a class whose class statement has not finished (or failed) cannot be a base class")
+                raise refused("a class whose class statement has not finished (or failed) cannot be a base class")
             if str(builtins.type(base).__module__).startswith(_SANDBOX_PACKAGE) or any(
                 klass is StandardStream or klass is SandboxType or klass is GuardedAlias or klass in STANDS_FOR
                 for klass in builtins.type.__dict__["__mro__"].__get__(base)
@@ -1703,11 +1702,11 @@ def refuse_metaclass_bases(bases: Iterable[object]) -> None:
                 # their own __init_subclass__, which a class need not run (a sibling base's
                 # comes first in its MRO): final by their MRO and metaclass instead.
                 hint = _METACLASS_ALTERNATIVES if base is SandboxType else ""
-                raise SecurityError(f"{base.__name__} cannot be subclassed in the sandbox{hint}")
+                raise refused(f"{base.__name__} cannot be subclassed in the sandbox{hint}")
             # A base reached raw (starred out of a tuple, through C code) is held by the
             # class built on it: it must be one the program could hold as it is.
             if admit(base) is not base:
-                raise SecurityError(f"{base.__name__} cannot be a base class in the sandbox")
+                raise refused(f"{base.__name__} cannot be a base class in the sandbox")
 
 
 def _program_callable(value: object, name: str) -> None:
@@ -1726,7 +1725,7 @@ def _program_callable(value: object, name: str) -> None:
     call = vars(kind).get("__call__") if is_user_class(kind) else None
     if _is_program_function(call) and not any("__get__" in vars(klass) for klass in kind.__mro__):
         return  # an instance of the program's class whose own __call__ is its def
-    raise SecurityError(f'"{name}" must be a function the program defines (def) in the sandbox')
+    raise refused(f'"{name}" must be a function the program defines (def) in the sandbox')
 
 
 _ATTRIBUTE_WRITE_HOOKS = ("__setattr__", "__delattr__")
@@ -1760,7 +1759,7 @@ def attribute_write_hooks_only_over_the_programs(namespace: Mapping[str, Any], b
         return
     library = next((k for k in classes if not is_user_class(k) and k not in _DATA_BASES), None)
     if library is not None:
-        raise SecurityError(
+        raise refused(
             f"a class with __setattr__ or __delattr__ cannot have the library class {library.__name__} among its "
             "bases in the sandbox (library code writes its own state through them); use properties"
         )
@@ -1785,7 +1784,7 @@ def _no_field_named_like_a_library_attribute(bases: tuple[type, ...]) -> None:
             # Instance state the library base's code keeps (PrettyPrinter._stream,
             # ExitStack._exit_callbacks): defined in no class namespace, read by pprint's
             # dataclass support with the real getattr.
-            raise SecurityError(
+            raise refused(
                 f"the dataclass field {state[0]!r} is a name the code of {base.__name__}, a base of this class, uses"
             )
         for klass in base.__mro__:
@@ -1793,7 +1792,7 @@ def _no_field_named_like_a_library_attribute(bases: tuple[type, ...]) -> None:
                 continue
             clash = fields & vars(klass).keys()
             if clash:
-                raise SecurityError(
+                raise refused(
                     f"the dataclass field {sorted(clash)[0]!r} is an attribute of the library class "
                     f"{klass.__name__}, a base of this class"
                 )
@@ -1866,7 +1865,7 @@ def library_hooks_overridden_by_defs(namespace: Mapping[str, Any], bases: tuple[
                 # A private table the library's code indexes and calls from
                 # (PrettyPrinter._dispatch): entries the program chose would be
                 # called with the library's own values.
-                raise SecurityError(
+                raise refused(
                     f'"{key}" is a private attribute of the library class {owner.__name__}; '
                     "the program's class cannot replace it"
                 )
@@ -1917,8 +1916,8 @@ def _state_descriptor_is_the_programs(value: object, key: str) -> None:
         # A slot's descriptor under another name reads and writes that slot: the one a
         # library __init__ filled (`restval = Base.parse_string` handed csv's readers the C
         # scanner JSONDecoder stored in the program's slot).
-        raise SecurityError(f'"{key}" is state a library base class keeps; a slot of another name cannot stand there')
-    refusal = SecurityError(
+        raise refused(f'"{key}" is state a library base class keeps; a slot of another name cannot stand there')
+    refusal = refused(
         f'"{key}" is state a library base class keeps; in the sandbox it can be a property whose '
         "accessors are the program's functions, not a library descriptor"
     )
@@ -1970,7 +1969,7 @@ def enum_members_are_not_descriptors(metaclass: type, namespace: Mapping[str, An
         if isinstance(base, builtins.type):
             hooks += [hook for klass in base.__mro__ for hook in _DESCRIPTOR_HOOKS if hook in vars(klass)]
     if hooks:
-        raise SecurityError(
+        raise refused(
             f"an Enum's members cannot be descriptors (its class would define {hooks[0]}); "
             "use a plain data type such as int, str or a dataclass"
         )
@@ -1994,7 +1993,7 @@ def _accessors_enum_would_copy(found: object, name: str) -> tuple[object, ...]:
         return tuple(field.__get__(found) for field in _PROPERTY_ACCESSORS)
     if kind in _INERT_TYPES:
         return ()
-    raise SecurityError(
+    raise refused(
         f"enum member {name!r}: a base class of the program's defines {name!r} as a "
         f"{kind.__name__}, which enum would turn into a property; give the member another name"
     )
@@ -2115,22 +2114,22 @@ def check_class_namespace(namespace: Mapping[str, Any]) -> None:
     where it can be checked. ``__match_args__`` names are read without a guard by ``match``
     class patterns, ``__slots__`` names become descriptors: ordinary names only."""
     if namespace.get("__module__", "__main__") != "__main__":
-        raise SecurityError("a class of the program belongs to __main__: __module__ cannot be set in the sandbox")
+        raise refused("a class of the program belongs to __main__: __module__ cannot be set in the sandbox")
     doc = namespace.get("__doc__")
     if isinstance(doc, str) and str.__contains__(doc, TEXT_SIGNATURE_END):
         # The interpreter reads a class's __text_signature__ out of the docstring it was
         # created with, and inspect.signature (which dataclass runs to write a docstring)
         # evaluates the defaults' dotted names in it with the real eval, in every module.
-        raise SecurityError("a class docstring cannot hold a text signature (a line '--' after ')') in the sandbox")
+        raise refused("a class docstring cannot hold a text signature (a line '--' after ')') in the sandbox")
     for key in list(namespace):
         if not isinstance(key, str) or key in COMPILER_CLASS_NAMES:
             continue
         if is_reserved(key) or (is_dunder(key) and key not in CLASS_ASSIGNABLE):
-            raise SecurityError(f'"{key}" cannot be defined in a class in the sandbox')
+            raise refused(f'"{key}" cannot be defined in a class in the sandbox')
         if is_sunder(key) and key not in CLASS_SUNDERS:
-            raise SecurityError(f'"{key}" cannot be defined in a class in the sandbox')
+            raise refused(f'"{key}" cannot be defined in a class in the sandbox')
         if key in LIBRARY_STATE_NAMES:
-            raise SecurityError(f'"{key}" is the name of a library\'s state and cannot be defined in the sandbox')
+            raise refused(f'"{key}" is the name of a library\'s state and cannot be defined in the sandbox')
     for key in DEFINABLE_METHODS & namespace.keys():
         _program_callable(namespace[key], key)
     if "__match_args__" in namespace:
@@ -2143,7 +2142,7 @@ def check_class_namespace(namespace: Mapping[str, Any]) -> None:
         cast("dict[str, Any]", namespace)["__slots__"] = slots
         state = next((name for name in slots if name in LIBRARY_STATE_NAMES), None)
         if state is not None:
-            raise SecurityError(f'"{state}" is the name of a library\'s state and cannot be a slot in the sandbox')
+            raise refused(f'"{state}" is the name of a library\'s state and cannot be a slot in the sandbox')
     if "_ignore_" in namespace:
         # Enum's metaclass removes the names _ignore_ lists from the namespace after this
         # check (__module__, the factory's own entries): the body's own helper names only.
@@ -2151,7 +2150,7 @@ def check_class_namespace(namespace: Mapping[str, Any]) -> None:
         names = builtins.tuple(str.split(str.replace(ignored, ",", " "))) if isinstance(ignored, str) else ignored
         names = _names_in(names, "_ignore_")
         if not _ordinary_names(names):
-            raise SecurityError("_ignore_ may list only the class body's own public names in the sandbox")
+            raise refused("_ignore_ may list only the class body's own public names in the sandbox")
         dict.__setitem__(cast("dict[str, Any]", namespace), "_ignore_", list(names))  # what was checked
 
 
@@ -2194,11 +2193,11 @@ def _refuse_library_abc_bases(bases: tuple[type, ...]) -> None:
         for klass in base.__mro__:
             if isinstance(klass, abc.ABCMeta) and klass not in _HOOK_NEUTRAL_ABCS and not is_user_class(klass):
                 if _becomes_a_protocol(bases):
-                    raise SecurityError(
+                    raise refused(
                         f"a Protocol cannot inherit the library ABC {klass.__name__} in the sandbox (its "
                         "isinstance() check would answer for that ABC); list the methods in the Protocol itself"
                     )
-                raise SecurityError(
+                raise refused(
                     f"__subclasshook__ cannot be defined under the library ABC {klass.__name__}; "
                     "define it on an ABC of the program's own (class Mine(abc.ABC))"
                 )
@@ -2219,7 +2218,7 @@ def _refuse_protocols_beside_library_abcs(bases: tuple[type, ...]) -> None:
             and not is_user_class(klass)
             and typing.Protocol not in klass.__mro__
         ):
-            raise SecurityError(
+            raise refused(
                 f"a class that inherits a protocol cannot also inherit the library ABC {klass.__name__} in the "
                 "sandbox (the protocol's isinstance() check would answer for that ABC)"
             )
@@ -2238,15 +2237,13 @@ def bases_for_a_library_factory(bases: object) -> tuple[Any, ...]:
     given = builtins.tuple(cast("Iterable[object]", bases))
     for base in given:
         if not isinstance(base, builtins.type) and is_user_class(builtins.type(base)):
-            raise SecurityError(
-                "the bases of a class may be classes or the library's aliases, not the program's objects"
-            )
+            raise refused("the bases of a class may be classes or the library's aliases, not the program's objects")
     resolved = types.resolve_bases(given)
     for base in resolved:
         if not isinstance(base, builtins.type):
             # An alias whose origin is an object: the factory would take the object's
             # class as the metaclass and call it with the namespace it is building.
-            raise SecurityError("the bases of a class resolve to classes only, not to other objects")
+            raise refused("the bases of a class resolve to classes only, not to other objects")
     refuse_metaclass_bases(resolved)
     classes = builtins.tuple(base for base in resolved if isinstance(base, builtins.type))
     if _inherits_a_program_subclasshook(classes) or _becomes_a_protocol(classes):
@@ -2272,7 +2269,7 @@ def _temporaries_kept_apart(namespace: Mapping[str, object]) -> Mapping[str, obj
     only the names the program wrote, with admitted values."""
     kind: Any = builtins.type(namespace)
     if not isinstance(namespace, dict):
-        raise SecurityError(f"a class namespace of type {kind.__name__} is not supported in the sandbox")
+        raise refused(f"a class namespace of type {kind.__name__} is not supported in the sandbox")
     keeping: Any = _NAMESPACES_KEEPING_TEMPORARIES_APART.get(kind)
     if keeping is None:
         library_setitem = kind.__setitem__
@@ -2330,7 +2327,7 @@ def _library_metaclass_option(metaclass: type, keyword: str, value: object) -> N
         allowed = options.get(keyword) if issubclass(metaclass, owner) else None
         if allowed is not None and not any(value is choice for choice in allowed):
             choices = ", ".join(repr(choice) for choice in allowed)
-            raise SecurityError(f"class keyword {keyword!r} takes one of {choices}")
+            raise refused(f"class keyword {keyword!r} takes one of {choices}")
 
 
 def make_class_factory(user_classes: UserClasses) -> object:
@@ -2366,7 +2363,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             if requested is None:
                 return winner
             if real_class(requested) is not abc.ABCMeta:
-                raise SecurityError(
+                raise refused(
                     "metaclass= may only be abc.ABCMeta in the sandbox; inherit from a base class instead "
                     "(abc.ABC, enum.Enum, typing.NamedTuple)"
                 )
@@ -2384,7 +2381,7 @@ def make_class_factory(user_classes: UserClasses) -> object:
             for key, value in namespace.items():
                 # The body reads these by name, with no guard (a plain dict's LOAD_NAME).
                 if admit(value) is not value:
-                    raise SecurityError(f"the class namespace prepared for {name} holds {key!r}, a library value")
+                    raise refused(f"the class namespace prepared for {name} holds {key!r}, a library value")
             return namespace
 
         def __call__(self, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
@@ -2408,13 +2405,13 @@ def make_class_factory(user_classes: UserClasses) -> object:
             _no_field_named_like_a_library_attribute(bases)
             for keyword, value in kwargs.items():
                 if keyword.startswith("_"):  # library-internal switches such as typing's _root
-                    raise SecurityError(f"class keyword {keyword!r} is not allowed")
+                    raise refused(f"class keyword {keyword!r} is not allowed")
                 _library_metaclass_option(metaclass, keyword, value)
                 if metaclass is not builtins.type and is_user_class(builtins.type(value)):
                     # A library metaclass uses its keywords while it builds the class, after
                     # the checks above (EnumType asks `boundary or ...`): an object of the
                     # program's would run its code in that window.
-                    raise SecurityError(
+                    raise refused(
                         f"class keyword {keyword!r}: a library metaclass takes plain values, not the program's objects"
                     )
             if "__match_args__" not in namespace and not _ordinary_names(

@@ -74,7 +74,7 @@ from .membrane import (
 )
 from .ownership import is_user_class
 from .proxies import ModuleProxy, link_proxies, public_attrs
-from .refusal import SecurityError
+from .refusal import SecurityError, refused
 
 
 def _safe_update_wrapper() -> dict[str, Any]:
@@ -88,9 +88,9 @@ def _safe_update_wrapper() -> dict[str, Any]:
 
     def _check(wrapper: Any, assigned: Any, updated: Any) -> None:
         if tuple(assigned) != functools.WRAPPER_ASSIGNMENTS or tuple(updated) != functools.WRAPPER_UPDATES:
-            raise SecurityError("functools.update_wrapper/wraps accept only the default attribute lists in the sandbox")
+            raise refused("functools.update_wrapper/wraps accept only the default attribute lists in the sandbox")
         if wrapper is not None and not is_program_function(wrapper):
-            raise SecurityError("functools.update_wrapper/wraps can only rewrite the program's own functions")
+            raise refused("functools.update_wrapper/wraps can only rewrite the program's own functions")
 
     def update_wrapper(
         wrapper: Any,
@@ -137,7 +137,7 @@ def _rewrites_its_argument(func: Any, what: str) -> Any:
     @functools.wraps(func)
     def guarded(arg: Any, /) -> Any:
         if not _is_programs(arg):
-            raise SecurityError(f"{what} can only be applied to the program's own functions and classes")
+            raise refused(f"{what} can only be applied to the program's own functions and classes")
         return func(arg)
 
     return guarded
@@ -229,7 +229,7 @@ def _decorator_factory_rewriting(factory: Any, what: str) -> Any:
 
 def _own_class(cls: Any, what: str) -> None:
     if not is_user_class(cls):
-        raise SecurityError(f"{what} can only be applied to classes defined by the program")
+        raise refused(f"{what} can only be applied to classes defined by the program")
 
 
 def _own_classes_only(func: Any, what: str, *, factory: bool = False) -> Any:
@@ -267,7 +267,7 @@ def _own_classes_only(func: Any, what: str, *, factory: bool = False) -> Any:
 
 def _no_dunder(name: object, what: str) -> None:
     if isinstance(name, str) and name.startswith("__"):
-        raise SecurityError(f"{what} may not be a dunder name ({name!r}) in the sandbox")
+        raise refused(f"{what} may not be a dunder name ({name!r}) in the sandbox")
 
 
 def _sanitized(cls: Any) -> Any:
@@ -319,7 +319,7 @@ def _make_dataclass_as_a_class_statement(dataclass: Any) -> Any:
         # C code filled (a field spec, a namespace dict) may hold anything.
         for key, value in (*body.items(), *defaults.items()):
             if admit(value) is not value:
-                raise SecurityError(f"make_dataclass: the value of {key!r} cannot be held in the sandbox")
+                raise refused(f"make_dataclass: the value of {key!r} cannot be held in the sandbox")
 
         def fill(prepared: Any) -> None:  # what the class statement's body would bind
             prepared["__module__"] = "__main__"
@@ -358,7 +358,7 @@ def _sanitized_after(decorate: Any, cls: Any) -> Any:
         # dataclass(slots=True) returns a new class built from the program's: the program's
         # too (its instances take the program's attribute writes), with the same checks.
         if _text_signature(result) is not None:
-            raise SecurityError("dataclasses: a class docstring cannot hold a text signature in the sandbox")
+            raise refused("dataclasses: a class docstring cannot hold a text signature in the sandbox")
         refuse_metaclass(result)
         ownership.current().add(result)
         ownership.settle_rebuilt_class(result, cls, vars(result).get("__dataclass_fields__", {}))
@@ -385,7 +385,7 @@ def _copy_replacements() -> dict[str, Any]:
     def deepcopy(x: Any, memo: None = None) -> Any:
         """copy.deepcopy, always with a memo of its own (see the catalogue note)."""
         if memo is not None:
-            raise SecurityError("copy.deepcopy takes no memo in the sandbox")
+            raise refused("copy.deepcopy takes no memo in the sandbox")
         return real_deepcopy(x)
 
     return {"deepcopy": deepcopy}
@@ -400,7 +400,7 @@ def _collections_replacements() -> dict[str, Any]:
         # Another module would make the class a library module's (dataclasses compiles its
         # methods with that module's globals).
         if module not in (None, "__main__"):
-            raise SecurityError("namedtuple: the program's classes belong to __main__ (no module=)")
+            raise refused("namedtuple: the program's classes belong to __main__ (no module=)")
         cls = real(*args, module="__main__", **kwargs)
         ownership.current().add(cls)  # built for the program: its own class
         register_generated_methods(cls)
@@ -1303,7 +1303,7 @@ def guard_enum_members_and_value_repr() -> None:
             (klass for chain in bases for klass in chain.__mro__ if vars(klass).get("__repr__") is found), None
         )
         if owner is None:
-            raise SecurityError(f"enum {class_name}: its values would be shown by a library function of no class")
+            raise refused(f"enum {class_name}: its values would be shown by a library function of no class")
         return UnboundMethod(found, owner)
 
     _find_data_repr_.sandbox_guarded = True  # type: ignore[attr-defined]
@@ -1318,10 +1318,10 @@ def guard_enum_members_and_value_repr() -> None:
         namespace = vars(enum_class)
         member = dict.get(namespace["_member_map_"], member_name)
         try:
-            refused = member is not None and admit(member) is not member
+            withheld = member is not None and admit(member) is not member
         except SecurityError:
-            refused = True
-        if refused:
+            withheld = True
+        if withheld:
             # Out of every table of the class first: a hook may have kept the class, whose
             # statement now fails, and C code iterates it without the membrane.
             dict.pop(namespace["_member_map_"], member_name, None)
@@ -1331,7 +1331,7 @@ def guard_enum_members_and_value_repr() -> None:
             values = namespace["_value2member_map_"]
             for key in [key for key, value in dict.items(values) if value is member]:
                 dict.pop(values, key)
-            raise SecurityError(f"enum {enum_class.__name__}: a member that cannot be held in the sandbox")
+            raise refused(f"enum {enum_class.__name__}: a member that cannot be held in the sandbox")
 
     enum._proto_member.__set_name__ = __set_name__  # type: ignore[attr-defined]  # noqa: SLF001
 
@@ -1374,10 +1374,10 @@ def guard_enum_functional_api() -> None:
                 raise TypeError(f"an enum member is a (name, value) pair, not {pair!r}")
             name = pair[0]
             if type(name) is not str or name.startswith("_"):
-                raise SecurityError(f"enum member names must be ordinary names, not {name!r}")
+                raise refused(f"enum member names must be ordinary names, not {name!r}")
             # As a class body's value would be: a container C code filled may hold anything.
             if admit(pair[1]) is not pair[1]:
-                raise SecurityError(f"enum: the value of the member {name!r} cannot be held in the sandbox")
+                raise refused(f"enum: the value of the member {name!r} cannot be held in the sandbox")
         return pairs
 
     def _create_(cls: Any, class_name: Any, names: Any, *args: Any, **kwargs: Any) -> Any:
@@ -1388,7 +1388,7 @@ def guard_enum_functional_api() -> None:
         if module is not None and not (type(module) is str and module == "__main__"):
             # Another module (or a str subclass that compares equal to "__main__") makes
             # the class a library module's: dataclasses compiles methods in its globals.
-            raise SecurityError("enum: the program's classes belong to __main__ (no module=)")
+            raise refused("enum: the program's classes belong to __main__ (no module=)")
         qualname = options.pop("qualname", None)
         mixin = options.pop("type", None)
         start = options.pop("start", 1)
@@ -1458,20 +1458,18 @@ def guard_abc_register() -> None:
             is_user_class(k) or k is abc.ABC for k in cls.__mro__ if isinstance(k, abc.ABCMeta)
         )
         if not (is_user_class(subclass) or own_line):
-            raise SecurityError(
-                "ABC.register: the registered class, or the ABC and its ABC bases, must be the program's own"
-            )
+            raise refused("ABC.register: the registered class, or the ABC and its ABC bases, must be the program's own")
         if not is_user_class(subclass) and cls.__flags__ & _COLLECTION_FLAGS:
             # register() copies the ABC's sequence/mapping flag onto the registered class
             # (and its subclasses): Seqy(list, ABC).register(UserDict) made every UserDict
             # a sequence to `match`. A library class keeps its own flags.
-            raise SecurityError(
+            raise refused(
                 "ABC.register: an ABC that is a sequence or a mapping may register only the program's own classes"
             )
         if not own_line and isinstance(subclass, abc.ABCMeta):
             # The program's own ABC has a registry of its own: Mapping.register(Mine) and
             # Mine.register(int) would make every int a Mapping to the library.
-            raise SecurityError(
+            raise refused(
                 "ABC.register: a library ABC may register the program's concrete classes, not its ABCs; "
                 "subclass the library ABC instead"
             )
@@ -1479,7 +1477,7 @@ def guard_abc_register() -> None:
             # register() runs the program's __subclasshook__s (through issubclass) before
             # it copies the ABC's collection flag onto the registered class: a hook that
             # registered meanwhile changed the flag the checks above read.
-            raise SecurityError("ABC.register cannot be called while another registration runs")
+            raise refused("ABC.register cannot be called while another registration runs")
         if ownership.unfinished(subclass):
             # Its own class statement is running (its __init_subclass__ registers it): the
             # statement may still fail, and a failed class must not stay in the registry.
@@ -1544,35 +1542,35 @@ def guard_dataclass_fields() -> None:
                 _exact_field_options(value)
         for name in vars(cls).get("__annotations__", {}):
             if not (type(name) is str and name.isidentifier() and not keyword.iskeyword(name)):
-                raise SecurityError(f"dataclasses: the field name {name!r} is not an identifier")
+                raise refused(f"dataclasses: the field name {name!r} is not an identifier")
             if name.startswith("__") and name.endswith("__"):
                 # With slots=True a field becomes a slot: __getattr__ as a field put an
                 # unfenced __getattr__ on the class.
-                raise SecurityError(f"dataclasses: a field may not be named {name!r}")
+                raise refused(f"dataclasses: a field may not be named {name!r}")
             if is_sunder(name):
-                raise SecurityError(f"dataclasses: a field may not be named {name!r} (reserved by Python)")
+                raise refused(f"dataclasses: a field may not be named {name!r} (reserved by Python)")
             if name in ownership.LIBRARY_STATE_NAMES:
                 # A library's state whatever the bases: ABCMeta writes _abc_impl into the
                 # class itself, and the field took that object as its default.
-                raise SecurityError(f"dataclasses: a field may not be named {name!r} (a library's state)")
+                raise refused(f"dataclasses: a field may not be named {name!r} (a library's state)")
             if name.startswith("_") and any(name in vars(base) and not is_user_class(base) for base in cls.__mro__[1:]):
                 # replace()/asdict() read every field with the real getattr: a private name
                 # a library base defines would hand over the library's attribute.
-                raise SecurityError(f"dataclasses: the field {name!r} is a private name of a library base")
+                raise refused(f"dataclasses: the field {name!r} is a private name of a library base")
             owner = next((klass for klass in cls.__mro__ if name in vars(klass)), None)
             if owner is not None and owner is not cls and not is_user_class(owner):
                 # The default is read with the real getattr(cls, name), and replace()/asdict()
                 # read every field the same way: a name a library base defines handed over
                 # the library's attribute (ChainMap.new_child, held without its class and
                 # called with any self; a private table).
-                raise SecurityError(
+                raise refused(
                     f"dataclasses: the field {name!r} names an attribute of the library base {owner.__name__}"
                 )
             metaclass: type = type(cls)
             if not any(name in vars(k) for k in cls.__mro__) and any(name in vars(k) for k in metaclass.__mro__):
                 # The default is read with getattr(cls, name), which falls through to the
                 # metaclass: EnumType._convert_ as a field's default wrote module globals.
-                raise SecurityError(f"dataclasses: the field {name!r} names an attribute of the metaclass")
+                raise refused(f"dataclasses: the field {name!r} names an attribute of the metaclass")
         inherited: set[Any] = set(vars(cls).get("__annotations__", {}))
         for base in cls.__mro__[1:]:
             declared = vars(base).get("__dataclass_fields__")
@@ -1583,7 +1581,7 @@ def guard_dataclass_fields() -> None:
             # pprint, repr, eq and replace read every field of an instance with the real
             # getattr: a field named like state a library base's code keeps in the instance
             # (PrettyPrinter._stream, JSONDecoder.parse_string) handed that state over.
-            raise SecurityError(
+            raise refused(
                 f"dataclasses: the field {state[0]!r} is a name the code of a library base of this class uses"
             )
         for klass in cls.__mro__:
@@ -1592,14 +1590,14 @@ def guard_dataclass_fields() -> None:
             # defines reads the library's attribute from an instance without its own.
             clash = sorted(name for name in inherited & vars(klass).keys() if type(name) is str)
             if clash and not is_user_class(klass) and klass is not cls:
-                raise SecurityError(
+                raise refused(
                     f"dataclasses: the field {clash[0]!r} names an attribute of the library class {klass.__name__}"
                 )
         module = cls.__module__
         if is_user_class(cls) and not (type(module) is str and module == "__main__"):
             # The methods it compiles run with sys.modules[cls.__module__] as globals: exec
             # would write into that module.
-            raise SecurityError("dataclasses: the program's classes belong to __main__")
+            raise refused("dataclasses: the program's classes belong to __main__")
         for value in vars(cls).values():
             # dataclasses adopts a Field default as the field and sets its name: only a
             # plain Field keeps the name it is given, and only a new one (a Field of another
@@ -1609,12 +1607,12 @@ def guard_dataclass_fields() -> None:
             ):
                 # Claimed for this class before the library runs the program's code: a
                 # class processed meanwhile (from a descriptor's __get__) cannot adopt it.
-                raise SecurityError("dataclasses: a field must be made by dataclasses.field(), for this class")
+                raise refused("dataclasses: a field must be made by dataclasses.field(), for this class")
         doc = vars(cls).get("__doc__")
         if (isinstance(doc, str) and str.__contains__(doc, TEXT_SIGNATURE_END)) or _text_signature(cls) is not None:
             # slots=True builds the class again from this namespace: the docstring becomes
             # the new class's, and its text signature what inspect.signature evaluates.
-            raise SecurityError("dataclasses: a class docstring cannot hold a text signature in the sandbox")
+            raise refused("dataclasses: a class docstring cannot hold a text signature in the sandbox")
         for base in cls.__mro__[1:]:
             # Read as dataclasses reads it (getattr, through the metaclass too): anything
             # there that is not a plain dict of plain Fields is refused, not skipped.
@@ -1622,7 +1620,7 @@ def guard_dataclass_fields() -> None:
             if fields is None:
                 continue
             if type(fields) is not dict:
-                raise SecurityError(f"dataclasses: the fields of {base.__name__} were altered")
+                raise refused(f"dataclasses: the fields of {base.__name__} were altered")
             for name, field in fields.items():
                 if not (
                     type(field) is dataclasses.Field
@@ -1633,12 +1631,12 @@ def guard_dataclass_fields() -> None:
                     and name.isidentifier()
                     and not keyword.iskeyword(name)
                 ):
-                    raise SecurityError(f"dataclasses: the inherited field {name!r} of {base.__name__} was altered")
+                    raise refused(f"dataclasses: the inherited field {name!r} of {base.__name__} was altered")
         if isinstance(cls, type) and ownership.unfinished(cls):
             # Inside a hook of its own class statement, its namespace still holds what the
             # metaclass has yet to turn into attributes (enum's member placeholders), which
             # dataclasses would read as defaults.
-            raise SecurityError("dataclasses: a class becomes a dataclass after its class statement has finished")
+            raise refused("dataclasses: a class becomes a dataclass after its class statement has finished")
         _PROCESSING_PROGRAM_CLASS.append(is_user_class(cls))
         try:
             result = real(cls, *args, **kwargs)
@@ -1649,19 +1647,19 @@ def guard_dataclass_fields() -> None:
         fields = vars(result).get("__dataclass_fields__", {})
         for name, field in fields.items():
             if field.name != name:
-                raise SecurityError(f"dataclasses: the field {name!r} was renamed while the class was built")
+                raise refused(f"dataclasses: the field {name!r} was renamed while the class was built")
         for name in vars(cls).get("__annotations__", {}):  # its own fields (a base's are shared)
             field = fields.get(name)
             if field is None:
                 continue
             if not _adopted_by(field, cls):
-                raise SecurityError(f"dataclasses: the field {name!r} was adopted by another class")
+                raise refused(f"dataclasses: the field {name!r} was adopted by another class")
             for default in (field.default, field.default_factory):
                 # Read with getattr(cls, name) while the program's descriptors ran: one of
                 # them could delete the class's own attribute and leave a library base's
                 # (ChainMap.new_child) to become every instance's value.
                 if default is not dataclasses.MISSING and admit(default) is not default:
-                    raise SecurityError(f"dataclasses: the default of the field {name!r} cannot be held")
+                    raise refused(f"dataclasses: the default of the field {name!r} cannot be held")
         return result
 
     _process_class.sandbox_guarded = True  # type: ignore[attr-defined]
@@ -1685,7 +1683,7 @@ def _guard_slots_rebuild() -> None:
     def _add_slots(cls: Any, *args: Any, **kwargs: Any) -> Any:
         doc = vars(cls).get("__doc__")
         if isinstance(doc, str) and str.__contains__(doc, TEXT_SIGNATURE_END):
-            raise SecurityError("dataclasses: a class docstring cannot hold a text signature in the sandbox")
+            raise refused("dataclasses: a class docstring cannot hold a text signature in the sandbox")
         if not is_user_class(cls):
             return real(cls, *args, **kwargs)
         # The rebuild is a class statement of the program's, as far as the hooks it runs can
@@ -1892,7 +1890,7 @@ def guard_generic_alias_call() -> None:
             # _inst is the alias's own state: a write flipped it on typing.Type, whose origin
             # is the real type (pass 84). Whatever the flag says, an alias of a metaclass
             # never builds a class.
-            raise SecurityError(f"Type {self._name} cannot be instantiated in the sandbox")
+            raise refused(f"Type {self._name} cannot be instantiated in the sandbox")
         result = origin(*args, **kwargs)
         if is_user_class(type(result)):
             with contextlib.suppress(AttributeError):  # __slots__, as typing itself allows
@@ -1953,12 +1951,12 @@ def guard_copy_reconstruct() -> None:
             if func is builtins.getattr:
                 # A bound method reduces to getattr(self, its function's __name__), a name the
                 # program may set: copy would read any attribute with the real getattr.
-                raise SecurityError("copy: methods cannot be copied in the sandbox")
+                raise refused("copy: methods cannot be copied in the sandbox")
             y = func(*a)
             if state is None and listiter is None and dictiter is None:
                 return y
             if isinstance(y, forbidden):
-                raise SecurityError("copy: a reducer may not hand back a class, module or function to modify")
+                raise refused("copy: a reducer may not hand back a class, module or function to modify")
             # By identity: `in` would ask a reducer's own __eq__ (pass 76, H2: no route found).
             builds = any(func is maker for maker in fresh) or (
                 isinstance(func, type) and not issubclass(func, enum.Enum)
@@ -1970,7 +1968,7 @@ def guard_copy_reconstruct() -> None:
                 k is asked for k in type.__dict__["__mro__"].__get__(type(y))
             )
             if not ((builds and made_as_asked) or is_user_class(type(y))):
-                raise SecurityError("copy: state is only applied to a new object or to one of the program's own")
+                raise refused("copy: state is only applied to a new object or to one of the program's own")
             return y
 
         # The module's deepcopy at the time of the call: the guarded one below, so the
@@ -2012,9 +2010,9 @@ def _refuse_smuggled_names(value: object) -> None:
     # Keys are compared as exact strs, each once: a key of the program's class could
     # answer "not __deepcopy__" to this check and "__deepcopy__" to copy's lookup after it.
     if any(type(key) is not str for key in namespace):
-        raise SecurityError("copy: an object's own attributes must have str names in the sandbox")
+        raise refused("copy: an object's own attributes must have str names in the sandbox")
     if not _SMUGGLED_NAMES.isdisjoint(namespace):
-        raise SecurityError("copy: an object's own attributes may not have special names in the sandbox")
+        raise refused("copy: an object's own attributes may not have special names in the sandbox")
 
 
 def guard_copy_instance_hooks() -> None:
@@ -2153,7 +2151,7 @@ def guard_exit_stack_exit() -> None:
         wrapper = self._create_cb_wrapper(callback, *args, **kwds)
         own = type(wrapper) is types.FunctionType and wrapper.__code__.co_filename == SOURCE_FILENAME
         if not (own or is_user_class(type(wrapper)) or _made_by(wrapper, real_create)):
-            raise SecurityError("ExitStack._create_cb_wrapper must return a function or object of the program's")
+            raise refused("ExitStack._create_cb_wrapper must return a function or object of the program's")
         wrapper.__wrapped__ = callback
         self._push_exit_callback(wrapper)
         return callback
@@ -2216,7 +2214,7 @@ def guard_cached_property_get() -> None:
         if instance is not None:
             holders = [klass for klass in type(instance).__mro__ if vars(klass).get(self.attrname) is self]
             if not holders:
-                raise SecurityError("a cached_property can only be read from an instance of its class")
+                raise refused("a cached_property can only be read from an instance of its class")
             name = self.attrname
             if is_user_class(type(instance)) and (
                 name in ownership.LIBRARY_STATE_NAMES or name in ownership.names_library_code_uses(type(instance))
@@ -2227,7 +2225,7 @@ def guard_cached_property_get() -> None:
                 # then read as a numerator) or public (JSONDecoder's parse_string, the C
                 # scanner, which pprint then read as a dataclass field). A library's own
                 # instances keep theirs.
-                raise SecurityError(f"a cached_property named {name!r} would read a library base's own state")
+                raise refused(f"a cached_property named {name!r} would read a library base's own state")
             function = self.func
             if (
                 type(function) is types.FunctionType
@@ -2238,7 +2236,7 @@ def guard_cached_property_get() -> None:
                 # A library class's own (IPv4Network.broadcast_address) copied into the
                 # program's class: its method would run on any self, which the membrane
                 # refuses a library method held without its instance (UnboundMethod).
-                raise SecurityError("a library class's cached_property runs only on instances of that class")
+                raise refused("a library class's cached_property runs only on instances of that class")
         return real(self, instance, owner)
 
     __get__.sandbox_guarded = True  # type: ignore[attr-defined]

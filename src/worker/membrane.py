@@ -66,7 +66,7 @@ from .fastguards import plain_throughout_check
 from .formatting import OFFERED_FUNCTIONS as FORMATTING_FUNCTIONS
 from .formatting import wrap_format
 from .proxies import TABLE_TYPES, ModuleProxy, TableCopies
-from .refusal import SecurityError
+from .refusal import SecurityError, refused
 from .stand_ins import STAND_IN_METACLASS_IDS, STANDS_FOR, stand_in
 
 #: What each UnboundMethod and ClosureCell holds, by the object (weakly): not in slots,
@@ -104,7 +104,7 @@ class UnboundMethod:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         function, owner = _HELD[self]
         if not args or owner not in builtins.type(args[0]).__mro__:
-            raise SecurityError(
+            raise refused(
                 f"{owner.__name__}.{function.__name__} must be called with an instance of "
                 f"{owner.__name__} as its first argument in the sandbox"
             )
@@ -782,7 +782,7 @@ def _defined_in_a_class(function: types.FunctionType) -> bool:
 
 
 def refuse(what: str) -> SecurityError:
-    return SecurityError(
+    return refused(
         f"the sandbox refused {what}: frames, code, real modules, the interpreter's builtins and "
         "library internals cannot be held by a program"
     )
@@ -1370,8 +1370,8 @@ class Membrane:
         return cls in self._program_classes
 
     def _instances_allowed(self, kind: type) -> bool:
-        refused = isinstance(self._class(kind), SecurityError)
-        return not (refused or issubclass(kind, builtins.type) or _is_constructor(kind))
+        withheld = isinstance(self._class(kind), SecurityError)
+        return not (withheld or issubclass(kind, builtins.type) or _is_constructor(kind))
 
     def _function(self, function: types.FunctionType) -> bool:
         if function.__code__.co_filename == SOURCE_FILENAME or function in APPROVED_FUNCTIONS:
@@ -1479,14 +1479,14 @@ class Membrane:
             if kind not in self._sealed_classes:
                 self._seal_mro(kind)  # its operators, as any library class's instance's
             return value
-        refused = _REFUSED_INSTANCES.get(kind)
-        if refused is None and issubclass(kind, _REFUSED_BASES):
+        what_is_withheld = _REFUSED_INSTANCES.get(kind)
+        if what_is_withheld is None and issubclass(kind, _REFUSED_BASES):
             # A subclass is the same capability (a module of a ModuleType subclass:
             # typing.io's class). The bases' metaclass is type: its check reads the MRO
             # and runs nothing of the program's.
-            refused = next(_REFUSED_INSTANCES[base] for base in _REFUSED_BASES if issubclass(kind, base))
-        if refused is not None:
-            raise refuse(refused)
+            what_is_withheld = next(_REFUSED_INSTANCES[base] for base in _REFUSED_BASES if issubclass(kind, base))
+        if what_is_withheld is not None:
+            raise refuse(what_is_withheld)
         held = _callable_holder(kind)
         if held is not None:
             # What calling it calls, and with what: each must pass unchanged (it may have
@@ -1858,7 +1858,7 @@ def admit_capture(value: Any, /) -> Any:
     if kind is tuple:
         return admitted_nested(value)
     if kind in _NESTED and admitted_nested(value) is not value:
-        raise SecurityError(
+        raise refused(
             f"the captured {kind.__name__} holds what a program cannot hold in the sandbox; "
             "read its items through an ordinary loop or index"
         )
@@ -1906,7 +1906,7 @@ def admit_unchanged(*values: Any) -> bool:
     parameters, a comprehension's variables, a ``match`` pattern's captures."""
     for value in values:
         if builtins.type(value) not in PLAIN and admit(value) is not value:
-            raise SecurityError(
+            raise refused(
                 f"{builtins.type(value).__name__!r} objects cannot be bound by a lambda, a comprehension or a "
                 "match pattern in the sandbox; use a def function, a for statement or an if statement"
             )

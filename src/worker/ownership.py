@@ -31,7 +31,7 @@ from .membrane import (
     register_generated_methods,
 )
 from .proxies import ModuleProxy
-from .refusal import SecurityError
+from .refusal import refused
 
 #: How deep the program's classes may nest (ordinary code: a handful). The repairs hold a
 #: class's subclasses again, without allocating, to a depth of 1000
@@ -44,9 +44,9 @@ def refuse_final_bases(cls: type) -> None:
     mro = cls.__mro__
     for final in FINAL_LIBRARY_CLASSES:
         if final in mro:
-            raise SecurityError(f"{final.__name__} cannot be subclassed in the sandbox")
+            raise refused(f"{final.__name__} cannot be subclassed in the sandbox")
     if len(mro) > MAX_CLASS_DEPTH:
-        raise SecurityError(f"classes nest at most {MAX_CLASS_DEPTH} deep in the sandbox")
+        raise refused(f"classes nest at most {MAX_CLASS_DEPTH} deep in the sandbox")
 
 
 #: id -> class: the running job's classes whose instances the write guard found to take
@@ -289,7 +289,7 @@ def end_construction(token: object, cls: type | None) -> None:
 
 
 def _refuse_abandoned(cls: type, *args: object, **kwargs: object) -> None:
-    raise SecurityError(f"{type.__dict__['__name__'].__get__(cls)!s}: its class statement failed; it makes nothing")
+    raise refused(f"{type.__dict__['__name__'].__get__(cls)!s}: its class statement failed; it makes nothing")
 
 
 #: What EnumType keeps of an enum's members: emptied in an abandoned enum.

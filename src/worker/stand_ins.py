@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .refusal import SecurityError
+from .refusal import refused
 
 #: Each stand-in with the class it stands for (``metaclass=abc.ABCMeta`` names the stand-in).
 STANDS_FOR: dict[type, type] = {}
@@ -33,7 +33,7 @@ def stand_in(real: type, call_message: str) -> type:
             return issubclass(sub, real)
 
         def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-            raise SecurityError(call_message)
+            raise refused(call_message)
 
     def refuse_subclass(cls: type, /, **kwargs: Any) -> None:
         raise TypeError(f"{real.__name__} cannot be subclassed in the sandbox")

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import Any, NoReturn, TextIO, cast
 
 from .membrane import plain_by_construction
-from .refusal import SecurityError
+from .refusal import refused
 
 #: Where the running job's output goes: runner.execute fills it before each job, and
 #: redirect_stdout/redirect_stderr change it for the length of a with block.
@@ -56,12 +56,12 @@ class StreamSwitch:
 
     def __setattr__(self, name: str, value: object) -> None:
         if name not in ("stdout", "stderr"):
-            raise SecurityError("modules are read-only in the sandbox; sys.stdout and sys.stderr can be replaced")
+            raise refused("modules are read-only in the sandbox; sys.stdout and sys.stderr can be replaced")
         back = type(value) is StandardStream and object.__getattribute__(value, "_name") == name
         STREAMS[name] = ORIGINAL_STREAMS[name] if back else cast(TextIO, value)
 
     def __delattr__(self, name: str) -> None:
-        raise SecurityError("modules are read-only in the sandbox")
+        raise refused("modules are read-only in the sandbox")
 
 
 SWITCH = StreamSwitch()

@@ -740,11 +740,18 @@ def test_a_code_object_equal_to_a_strings_is_not_the_strings() -> None:
             ("SecurityError", 'access to "__self__" is not allowed: special attributes that reach the interpreter'),
             id="a-real-refusal-raised-again",
         ),
+        pytest.param(
+            "import copy\ntry:\n    getattr(len, '__self__')\nexcept Exception as e:\n    raise copy.copy(e) from None",
+            ("__main__.SecurityError", 'access to "__self__" is not allowed'),
+            id="a-copy-library-code-made",
+        ),
     ],
 )
 def test_only_the_sandboxs_own_refusals_are_reported_as_refusals(
     proxies: Proxies, code: str, expected: tuple[str, str]
 ) -> None:
+    """A refusal is the sandbox's only when its factory made it (refusal.refused), never by
+    who constructed the class: library code copying or raising one makes the program's."""
     error = run(code, proxies).error
     assert error is not None
     assert (error["type"], error["message"][: len(expected[1])]) == expected
