@@ -24,9 +24,11 @@ from __future__ import annotations
 import datetime
 import decimal
 import enum
+import itertools
 import math
 import sys
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from ..protocol import dumps
@@ -66,6 +68,12 @@ def safe_repr(value: object) -> str:
         return f"<unrepresentable {class_name(value)}>"
 
 
+#: The least a dict entry spends (its key's quotes, colon and comma) and a list item (its
+#: comma and separator): what bounds how many of a container's items are copied.
+_LEAST_PER_ENTRY = 4
+_LEAST_PER_ITEM = 2
+
+
 class _Converter:
     def __init__(self, budget: int) -> None:
         self.budget = budget
@@ -102,6 +110,14 @@ class _Converter:
             return plain_float
         return "nan" if math.isnan(plain_float) else ("inf" if plain_float > 0 else "-inf")
 
+    def snapshot(self, iterable: Iterable[Any], least_cost: int) -> list[Any]:
+        """The items of a container the budget can reach, copied first (the program's
+        methods run while they are converted and may change it). Only those: a copy of a
+        whole large container spent the program's memory on items never shown. Each item
+        spends at least ``least_cost``, so the budget runs out (and says so) before the
+        copy does."""
+        return list(itertools.islice(iterable, max(self.budget, 0) // least_cost + 1))
+
     def convert(self, value: Any, depth: int) -> Any:
         if value is None or isinstance(value, (bool, int, float)):
             self.spend(8)
@@ -120,13 +136,13 @@ class _Converter:
             try:
                 if isinstance(value, dict):
                     out: dict[str, Any] = {}
-                    for k, v in list(value.items()):
+                    for k, v in self.snapshot(value.items(), _LEAST_PER_ENTRY):
                         if self.truncated:
                             break
                         out[self.key(k)] = self.convert(v, depth + 1)
                     return out
                 items = []
-                for item in list(value):
+                for item in self.snapshot(value, _LEAST_PER_ITEM):
                     if not self.spend(2):
                         break
                     items.append(self.convert(item, depth + 1))

@@ -7,6 +7,7 @@ import enum
 import fractions
 import json
 import math
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -290,3 +291,26 @@ def test_a_subclass_runs_no_code_while_its_date_or_uuid_is_converted() -> None:
         "00000000-0000-0000-0000-000000000001",
     ]
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    "container",
+    [
+        pytest.param({i: i for i in range(300_000)}, id="dict"),
+        pytest.param(list(range(300_000)), id="list"),
+        pytest.param(tuple(range(300_000)), id="tuple"),
+    ],
+)
+def test_a_large_result_costs_memory_for_what_fits_not_for_all_of_it(container: Any) -> None:
+    """The converter copies a container before converting it (the program's methods may
+    change it meanwhile), but only the items the budget can reach: a program that finished
+    within its memory was answered with the memory limit when its large result was copied
+    whole (attack pass 85)."""
+    tracemalloc.start()
+    try:
+        converted, truncated = to_json_value(container, 1_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert truncated and 0 < len(converted) < 300
+    assert peak < 200_000  # a whole copy: ~2.4 MB of pointers, ~20 MB of pairs
