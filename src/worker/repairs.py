@@ -108,7 +108,8 @@ def begin_deferring_finalizers(program_filename: str, soon: Callable[[], None]) 
 
 
 def end_deferring_finalizers() -> None:
-    """The job is over: the finalizers that wait run, and later ones at once."""
+    """The job is over and its outcome final: the finalizers that wait never run (nor
+    what dropping them releases); later ones run at once."""
     if _applied:
         _repairs.end_deferring_finalizers()
 
@@ -119,7 +120,8 @@ def run_waiting_finalizers() -> int:
 
 
 def finalizers_never_run() -> int:
-    """How many objects were freed unfinalized because the queue had no memory (tests)."""
+    """How many objects were freed unfinalized: the queue had no memory, or the job was
+    over (tests)."""
     return int(_repairs.finalizers_never_run()) if _repairs is not None else 0
 
 

@@ -379,8 +379,13 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     try:
         return _run(program, namespace, limits, stderr)
     finally:
+        dynamic.end()
+        # The outcome is final: nothing of the program's runs after it. What its names
+        # release now waits, with what else waits, and never runs (a `finally` run here
+        # changed the reply after it was built, or broke its encoding: pass 85); the worker
+        # exits next, as after os._exit.
+        namespace.clear()
         repairs.end_deferring_finalizers()
-        dynamic.end()  # what the program leaves running now (a finalizer) has no eval/exec
 
 
 def _described(exc: BaseException, stderr: TextIO, max_chars: int) -> ErrorInfo:

@@ -814,3 +814,22 @@ def test_an_exit_stack_hook_cannot_have_the_library_write_onto_a_library_class(p
         "[r, hasattr(json.JSONDecoder, '__wrapped__')]"
     )
     assert run(code, proxies).result == ["SecurityError", False]
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        pytest.param(
+            "def f():\n    g = gen()\n    next(g)\n    raise ValueError('real')\nf()", id="released-by-the-failure"
+        ),
+        pytest.param("g = gen()\nnext(g)\n'done'", id="held-by-a-name"),
+    ],
+)
+def test_nothing_of_the_programs_runs_after_its_outcome(proxies: Proxies, ending: str) -> None:
+    """A generator's ``finally`` that only the end of the job would release never runs: it
+    ran after the reply was built, where filling the memory broke the reply's encoding
+    and answered a ValueError as a worker crash (attack pass 85), as after os._exit."""
+    code = "def gen():\n    try:\n        yield 1\n    finally:\n        print('late')\nprint('before')\n" + ending
+    outcome = run(code, proxies)
+    assert outcome.stdout == "before\n"
+    assert (outcome.reply["error"] or {}).get("type") in {None, "ValueError"}

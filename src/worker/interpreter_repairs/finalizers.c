@@ -47,7 +47,9 @@ static int deferring = 0, scheduled = 0;
  * loops kept every value it replaced until it returned); bounded, for the C stack. */
 static int running = 0;
 #define MAX_NESTED_RUNS 32
-static Py_ssize_t never_finalized = 0; /* freed unfinalized: the queue had no memory (tests) */
+static Py_ssize_t never_finalized = 0; /* freed unfinalized: no memory to queue, or the job was over */
+/* The job's queue is being dropped: nothing it releases is finalized either. */
+static int dropping = 0;
 static PyObject *program_filename = NULL; /* the co_filename of the program's code */
 static PyObject *soon = NULL;             /* makes the guards' next call a safe point */
 
@@ -170,6 +172,10 @@ static void
 finalize_or_defer(PyObject *self, int index)
 {
     destructor original = (destructor)finalize_originals[index];
+    if (dropping) {
+        never_finalized++;
+        return;
+    }
     /* Marked finalized before the call: the collector's (at a safe point, where the
      * program's code may run), run now; its collection frees what it finalized. */
     if (!deferring || waiting == NULL || !PyType_IS_GC(Py_TYPE(self)) || PyObject_GC_IsFinalized(self) ||
@@ -352,11 +358,17 @@ begin_deferring_finalizers(PyObject *filename, PyObject *callable)
     return 0;
 }
 
-/* The job is over: what waits runs, and finalizers run at once again. */
+/* The job is over and its outcome final: what waits never runs (the program's code ran
+ * after its reply was built: a `finally` that filled the memory broke the reply's encoding,
+ * attack pass 85), nor what dropping it releases. CPython has marked each finalized, so its
+ * dealloc frees it without running anything (a generator's frame is cleared without its
+ * `finally`), as when the queue had no memory. Then finalizers run at once again. */
 void
 end_deferring_finalizers(void)
 {
-    run_waiting_finalizers();
+    dropping = 1;
+    Py_CLEAR(waiting);
+    dropping = 0;
     deferring = 0;
 }
 

@@ -124,7 +124,7 @@ run_waiting(PyObject *module, PyObject *unused)
     return PyLong_FromSsize_t(run_waiting_finalizers());
 }
 
-/* end_deferring_finalizers(): the job is over; what waits runs, the rest at once. */
+/* end_deferring_finalizers(): the job is over; what waits is dropped unrun, the rest runs at once. */
 static PyObject *
 end_deferring(PyObject *module, PyObject *unused)
 {
@@ -159,7 +159,7 @@ static PyMethodDef module_methods[] = {
     {"callees_held", callees_held, METH_O, "callees_held(cls): whether its repr, str, hash, comparison hold (tests)"},
     {"begin_deferring_finalizers", begin_deferring, METH_VARARGS,
      "begin_deferring_finalizers(filename, soon): finalizers wait for a safe point from now on"},
-    {"end_deferring_finalizers", end_deferring, METH_NOARGS, "end_deferring_finalizers(): the job is over"},
+    {"end_deferring_finalizers", end_deferring, METH_NOARGS, "end_deferring_finalizers(): the job is over; what waits never runs"},
     {"run_waiting_finalizers", run_waiting, METH_NOARGS, "run_waiting_finalizers(): run them (at a safe point)"},
     {"finalizers_never_run", never_run, METH_NOARGS, "finalizers_never_run(): freed for want of memory (tests)"},
     {"finalizer_deferred", finalizer_deferred, METH_O, "finalizer_deferred(cls): whether its finalizer waits (tests)"},
