@@ -200,22 +200,38 @@ TRACEBACK_TAIL_CHARS = 48 * 1024
 
 
 def _write_bounded(chunks: Iterable[str], stderr: TextIO) -> None:
+    """The traceback's first TRACEBACK_HEAD_CHARS characters and its last
+    TRACEBACK_TAIL_CHARS, counted in characters, not chunks: one chunk (an exception's
+    line, a note, a SyntaxError's caret line) can be megabytes long (pass 85)."""
     written = 0
+    head = ""
     tail: collections.deque[str] = collections.deque()
-    tail_chars = left_out = 0
+    tail_chars = left_out_lines = left_out_chars = 0
     for chunk in chunks:
         if written < TRACEBACK_HEAD_CHARS:
-            stderr.write(chunk)
-            written += len(chunk)
-            continue
+            head = chunk[: TRACEBACK_HEAD_CHARS - written]
+            stderr.write(head)
+            written += len(head)
+            chunk = chunk[len(head) :]
+            if not chunk:
+                continue
         tail.append(chunk)
         tail_chars += len(chunk)
-        while tail_chars > TRACEBACK_TAIL_CHARS and len(tail) > 1:
-            dropped = tail.popleft()
+        while tail_chars > TRACEBACK_TAIL_CHARS:
+            excess = tail_chars - TRACEBACK_TAIL_CHARS
+            dropped = tail[0][:excess]
+            if len(dropped) == len(tail[0]):
+                tail.popleft()
+            else:
+                tail[0] = tail[0][excess:]
             tail_chars -= len(dropped)
-            left_out += dropped.count("\n")
-    if left_out:
-        stderr.write(f"  ... ({left_out} lines of the traceback left out) ...\n")
+            left_out_chars += len(dropped)
+            left_out_lines += dropped.count("\n")
+    if left_out_chars:
+        start = "" if head.endswith("\n") else "\n"
+        stderr.write(
+            f"{start}  ... ({left_out_lines} lines, {left_out_chars} characters of the traceback left out) ...\n"
+        )
     for chunk in tail:
         stderr.write(chunk)
 
@@ -376,8 +392,20 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     # Nor finalizers inside a C operation: the ones a decref runs wait for the program's
     # next instruction or safe point (interpreter_repairs/finalizers.c).
     repairs.begin_deferring_finalizers(SOURCE_FILENAME, safe_point_soon)
+    # Made before the program runs: when describing its outcome exhausts the memory, no
+    # allocation is left to make it with.
+    memory_limit = _reply(
+        _error("MemoryError", _memory_limit_message(limits), None, limits["max_error_chars"]), limit="memory"
+    )
     try:
         return _run(program, namespace, limits, stderr)
+    except MemoryError:
+        if not _allocations_failed():
+            raise
+        # Describing the outcome ran the program's code again (its exception's __str__,
+        # an exit status's) and that code filled the memory: the program reached the
+        # limit, which the sandbox's own failure to describe it would hide (pass 85).
+        return memory_limit
     finally:
         dynamic.end()
         # The outcome is final: nothing of the program's runs after it. What its names
@@ -386,6 +414,10 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
         # exits next, as after os._exit.
         namespace.clear()
         repairs.end_deferring_finalizers()
+
+
+def _memory_limit_message(limits: Limits) -> str:
+    return f"the program exceeded the {limits['memory_mb']} MB memory limit"
 
 
 def _described(exc: BaseException, stderr: TextIO, max_chars: int) -> ErrorInfo:
@@ -415,8 +447,7 @@ def _run(program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: T
     except MemoryError as exc:
         _release_the_programs_names(namespace)  # give the memory back before describing the failure
         if not _made_by_the_program(exc):
-            message = f"the program exceeded the {limits['memory_mb']} MB memory limit"
-            return _reply(_error("MemoryError", message, None, max_chars), limit="memory")
+            return _reply(_error("MemoryError", _memory_limit_message(limits), None, max_chars), limit="memory")
         return _reply(_described(exc, stderr, max_chars))
     except SystemExit as exc:
         return _exited(exc, stderr, max_chars)
@@ -426,8 +457,7 @@ def _run(program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: T
             # (dataclasses' generated methods, eval/exec's strings): the memory limit. The
             # program's own `raise SystemError` after a caught MemoryError is its error.
             _release_the_programs_names(namespace)
-            message = f"the program exceeded the {limits['memory_mb']} MB memory limit"
-            return _reply(_error("MemoryError", message, None, max_chars), limit="memory")
+            return _reply(_error("MemoryError", _memory_limit_message(limits), None, max_chars), limit="memory")
         return _reply(_described(exc, stderr, max_chars))
 
     value = namespace[RESULT_NAME] if RESULT_NAME in namespace else namespace.get("_")

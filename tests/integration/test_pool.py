@@ -648,6 +648,40 @@ def test_memory_errors_the_program_raised_and_dropped_are_given_back() -> None:
     assert outcome.reply["result"] == [100, 50_000_000]
 
 
+#: Fills the memory to the brim and keeps it (the allocations that fail are the fill's own,
+#: so the program goes on), from code the runner calls as it describes the outcome.
+_FILL_AND_KEEP = (
+    "hoard = [None] * 100000\nkeep = [None]\n"
+    "def fill():\n    if keep[0] is not None:\n        return\n    size = 1 << 26\n    i = 0\n    while size >= 64:\n        try:\n"
+    "            while i < 99990:\n                hoard[i] = bytearray(size)\n                i += 1\n"
+    "        except MemoryError:\n            size //= 2\n    for _ in range(4):\n        try:\n"
+    "            for _ in range(20000000):\n                keep[0] = (keep[0],)\n"
+    "        except MemoryError:\n            pass\n"
+)
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        "class E(Exception):\n    def __str__(self):\n        fill()\n        return 'boom'\nraise E()",
+        "import sys\nclass Status:\n    def __str__(self):\n        fill()\n        return 'x' * 3000\n"
+        "sys.exit(Status())",
+    ],
+    ids=["error-message", "exit-status"],
+)
+def test_describing_an_outcome_that_fills_the_memory_is_the_memory_limit(ending: str) -> None:
+    """The program's ``__str__``, run as its failure is described, filled the memory: the
+    runner's own description then failed and the reply was the service's SandboxError,
+    which says the sandbox has a bug (attack pass 85). The program reached the limit, or,
+    where what is left still holds the description, failed with its own error."""
+    outcome = with_pool(lambda pool: run(pool, _FILL_AND_KEEP + "print('before')\n" + ending, timeout_s=20))
+    assert outcome.stdout.text() == "before\n"
+    error = outcome.reply["error"]
+    assert error is not None
+    described = (error["type"], outcome.reply["limit"])
+    assert described in {("MemoryError", "memory"), ("E", None), ("SystemExit", None)}, outcome.reply
+
+
 def test_a_worker_runs_with_the_interpreter_repairs() -> None:
     """The template repairs the interpreter's C types (list, property, the builtin
     iterators, the program's special methods) and offers the pure-Python OrderedDict and

@@ -282,9 +282,29 @@ def test_a_long_traceback_keeps_its_head_and_its_tail(proxies: Proxies) -> None:
     outcome = run(code, proxies)
     assert (outcome.error["type"], outcome.reply["limit"], outcome.stdout) == ("KeyError", None, "printed\n")
     assert len(outcome.stderr) < 70_000
-    assert "lines of the traceback left out" in outcome.stderr
+    assert "characters of the traceback left out" in outcome.stderr
     assert outcome.stderr.rstrip().endswith("KeyError: 4999")
     assert outcome.stderr.startswith("Traceback (most recent call last):")
+
+
+@pytest.mark.parametrize(
+    ("code", "error_type"),
+    [
+        pytest.param("raise ValueError('x' * 3_000_000)", "ValueError", id="message"),
+        pytest.param("e = ValueError('short')\ne.add_note('n' * 3_000_000)\nraise e", "ValueError", id="note"),
+        pytest.param(
+            "raise SyntaxError('m', ('<code>', 1, 1, 'x', 1, 3_000_000))", "SyntaxError", id="syntax-error-caret"
+        ),
+    ],
+)
+def test_one_huge_line_of_a_traceback_is_cut_too(proxies: Proxies, code: str, error_type: str) -> None:
+    """The traceback is bounded in characters, not in chunks: one line of megabytes (an
+    exception's message, a note, a caret line) flooded stderr from the sandbox's own
+    writer, and the program's error became the output limit (pass 85)."""
+    outcome = run("print('printed')\n" + code, proxies)
+    assert (outcome.error["type"], outcome.reply["limit"], outcome.stdout) == (error_type, None, "printed\n")
+    assert len(outcome.stderr) < 70_000
+    assert "characters of the traceback left out" in outcome.stderr
 
 
 def test_a_memory_error_inside_a_function_is_still_the_limit(proxies: Proxies) -> None:
