@@ -208,15 +208,16 @@ def _write_bounded(chunks: Iterable[str], stderr: TextIO) -> None:
     tail: collections.deque[str] = collections.deque()
     tail_chars = left_out_lines = left_out_chars = 0
     for chunk in chunks:
+        rest = chunk
         if written < TRACEBACK_HEAD_CHARS:
             head = chunk[: TRACEBACK_HEAD_CHARS - written]
             stderr.write(head)
             written += len(head)
-            chunk = chunk[len(head) :]
-            if not chunk:
+            rest = chunk[len(head) :]
+            if not rest:
                 continue
-        tail.append(chunk)
-        tail_chars += len(chunk)
+        tail.append(rest)
+        tail_chars += len(rest)
         while tail_chars > TRACEBACK_TAIL_CHARS:
             excess = tail_chars - TRACEBACK_TAIL_CHARS
             dropped = tail[0][:excess]
