@@ -18,7 +18,7 @@ from .metrics import ExecutorMetrics
 from .protocol import Job
 from .sandbox.admission import AdmissionGate
 from .sandbox.checking import ProgramChecker
-from .sandbox.pool import ExecutionPool, PoolUnavailable, RunOutcome
+from .sandbox.pool import ExecutionPool, JobTooLarge, PoolUnavailable, RunOutcome
 from .schemas import ExecuteRequest, ExecuteResponse, ExecutionError, Truncated
 from .settings import Settings
 
@@ -102,6 +102,8 @@ class ExecutionService:
             )
         except PoolUnavailable as exc:
             raise SandboxUnavailable(str(exc)) from exc
+        except JobTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from exc
 
     async def execute(self, request: ExecuteRequest, request_id: str, client: str = "") -> ExecuteResponse:
         """The program's answer. ``client``: who asked (the checker shares its turns

@@ -32,6 +32,7 @@ from ..protocol import (
     EXIT_FLUSHED,
     FLUSH_SIGNAL,
     HEADER,
+    MAX_JOB_BYTES,
     OUTPUT_LIMIT_EXCEEDED,
     WORKER_CRASHED,
     Job,
@@ -72,6 +73,19 @@ LIVENESS_INTERVAL_S = 1.0
 class PoolUnavailable(Exception):
     """The pool cannot run code right now (template down or restarting, worker unable
     to confine itself). Maps to 503."""
+
+
+class JobTooLarge(Exception):
+    """The job's frame (program, compiled program, context) is larger than a worker reads
+    (MAX_JOB_BYTES): settings can allow a body and a program that make one. Maps to 413;
+    sent, the worker would refuse it and the reply would be a crash."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            f"the program, its compiled form and its context make a job of {size:,} bytes; a worker "
+            f"takes at most {MAX_JOB_BYTES:,}: send a smaller context or program"
+        )
+        self.size = size
 
 
 @dataclass
@@ -511,8 +525,11 @@ class ExecutionPool:
         self, job: Job, timeout_s: float, *, stdout_budget: int, stderr_budget: int, flood_factor: int
     ) -> RunOutcome:
         """Run ``job`` in a fresh worker. Raises PoolUnavailable (503), never for the
-        program's own behaviour: that is always described in the returned reply."""
+        program's own behaviour: that is always described in the returned reply. Raises
+        JobTooLarge, before any worker is taken, for a job no worker would read."""
         frame = encode_frame(job)
+        if len(frame) - HEADER.size > MAX_JOB_BYTES:
+            raise JobTooLarge(len(frame) - HEADER.size)
         max_reply = job["limits"]["max_result_bytes"] * 2 + job["limits"]["max_error_chars"] * 4 + 65536
         stdout = StreamCapture(stdout_budget, stdout_budget * flood_factor)
         stderr = StreamCapture(stderr_budget, stderr_budget * flood_factor)

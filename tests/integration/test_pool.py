@@ -20,8 +20,8 @@ import pytest
 
 from src.language.catalogue import CATALOGUE
 from src.language.validation import SourcePolicy, prepare_program
-from src.protocol import FLUSH_SIGNAL, Job
-from src.sandbox.pool import ExecutionPool, PoolUnavailable, RunOutcome, StreamCapture
+from src.protocol import FLUSH_SIGNAL, MAX_JOB_BYTES, Job
+from src.sandbox.pool import ExecutionPool, JobTooLarge, PoolUnavailable, RunOutcome, StreamCapture
 from tests.support import fork_fails_template
 from tests.support.inprocess import program
 from tests.support.jobs import job, poll_until
@@ -515,6 +515,22 @@ def template_kill() -> TemplateKill:
         )
 
     return with_pool(scenario)
+
+
+def test_a_job_larger_than_a_worker_reads_is_refused_before_a_worker_is_taken() -> None:
+    """Settings may allow a body and a program whose job no worker reads (a 17 MB context
+    under a raised EXECUTOR_MAX_BODY_BYTES): sent, the worker refused it and the reply
+    was a crash, logged as a bug of the service (attack pass 85). The pool refuses it
+    (the API answers 413), and the next job runs."""
+
+    async def scenario(pool: ExecutionPool) -> tuple[str, RunOutcome]:
+        with pytest.raises(JobTooLarge) as refused:
+            await run(pool, job("len(x)", {"x": "a" * (MAX_JOB_BYTES + 1)}))
+        return str(refused.value), await run(pool, "len(x)")
+
+    message, after = with_pool(scenario)
+    assert "send a smaller context or program" in message
+    assert after.reply["error"] is not None and after.reply["error"]["type"] == "NameError"
 
 
 def test_job_in_flight_when_the_template_dies_raises_pool_unavailable(template_kill: TemplateKill) -> None:
