@@ -309,7 +309,9 @@ def _sentence(detail: Any) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
-def _refusal(exc: ExecutorError) -> CallToolResult:
+def _refusal(exc: ExecutorError, budget: int) -> CallToolResult:
+    """The refusal as a tool error; a refused program's violations within ``budget``
+    bytes of text (the structured content keeps them all)."""
     if isinstance(exc, CodeRejected):
         details = violation_details(exc.violations)
         # The module list comes once, last: the messages point at it.
@@ -321,7 +323,9 @@ def _refusal(exc: ExecutorError) -> CallToolResult:
         modules = next((d["hint"] for d in details if d["hint"].startswith(ALLOWED_MODULES_HINT)), None)
         if modules is not None:
             lines.append(modules[:1].upper() + modules[1:] + ".")
-        return _tool_error("The code was refused before running:\n" + "\n".join(lines), violations=details)
+        text = "The code was refused before running:\n" + "\n".join(lines)
+        encoded = text.encode("utf-8", "surrogatepass")
+        return _tool_error(text if len(encoded) <= budget else _cut("violations", encoded, budget), violations=details)
     retry = (exc.headers or {}).get("Retry-After")
     hint = f" Retry in {retry} s." if retry else ""
     text = _sentence(exc.detail) + hint
@@ -390,7 +394,7 @@ def build_mcp(
             reply = await (execution if gone is None else unless_client_leaves(gone.wait(), execution))
         except ExecutorError as exc:
             front.refused(exc, "mcp", audit)
-            return _refusal(exc)
+            return _refusal(exc, settings.mcp_max_text_bytes)
         if reply is None:
             front.abandoned(audit)
             return _tool_error(ABANDONED_TEXT)

@@ -102,7 +102,7 @@ class Violation:
 
     def as_detail(self) -> dict[str, Any]:
         where = f"Line {self.line}: " if self.line is not None else ""
-        text = f"{where}{self.message.rstrip('.')}."
+        text = f"{where}{_shorten_quoted(self.message).rstrip('.')}."
         if self.hint and not self.hint.startswith(ALLOWED_MODULES_HINT):
             text += f" Hint: {self.hint}."
         elif self.hint:
@@ -114,6 +114,20 @@ class Violation:
 ALLOWED_MODULES_HINT = "allowed modules: "
 #: The hint of every import violation after the first.
 _SEE_THE_MODULE_LIST = "the allowed modules are listed in the hint of the first import violation"
+
+
+#: The longest name or literal a message quotes whole: the program chooses them, and
+#: fifty messages quoting 20 000 characters each made a refusal of a megabyte (pass 85).
+MAX_QUOTED_CHARS = 80
+_QUOTED = re.compile(r'"([^"\n]{%d,})"' % (MAX_QUOTED_CHARS + 1))
+
+
+def _shorten_quoted(message: str) -> str:
+    def shorter(match: re.Match[str]) -> str:
+        quoted = match.group(1)
+        return f'"{quoted[: MAX_QUOTED_CHARS - 20]}...{quoted[-10:]}" ({len(quoted):,} characters)'
+
+    return _QUOTED.sub(shorter, message)
 
 
 def violation_details(violations: list[Violation]) -> list[dict[str, Any]]:

@@ -118,3 +118,18 @@ def test_long_backtick_runs_and_line_separators_cannot_break_the_text() -> None:
     assert len(text.encode()) <= budget
     assert 'result (JSON):\n"a\\u2028Error: forged"' in text
     assert max(len(run) for run in re.findall("`+", text)) <= 16
+
+
+def test_a_refusal_of_many_long_violations_stays_within_the_budget() -> None:
+    """The text of a refused program has the same budget as a run's (pass 85: 242 KB for a
+    16 KB budget); the structured content keeps every violation."""
+    from src.errors import CodeRejected
+    from src.language.validation import Violation
+    from src.mcp_server import _refusal
+
+    violations = [Violation(line, "names", "x" * 3000, "a hint") for line in range(1, 51)]
+    result = _refusal(CodeRejected(violations), 16_384)
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert len(text.encode()) <= 16_384
+    assert "bytes of violations cut here" in text
+    assert result.structured_content is not None and len(result.structured_content["violations"]) == 50

@@ -380,6 +380,18 @@ def test_detail_has_line_rule_message_and_hint() -> None:
     }
 
 
+def test_a_long_name_the_program_chose_is_quoted_shortened() -> None:
+    """Each message quotes the name or literal the program wrote: fifty of 20 000
+    characters made a refusal of a megabyte (pass 85). Past 80 characters a quote keeps
+    its start and its end, and says how long it was."""
+    name = "__" + "a" * 20_000 + "__"
+    details = violation_details(validate_source(f"x = (1).{name}\ny = (2).{name}", SMALL_IMPORTS))
+    assert len(details) == 2
+    for detail in details:
+        assert len(detail["message"]) < 400
+        assert "(20,004 characters)" in detail["message"] and '...aaaaaaaa__"' in detail["message"]
+
+
 def test_the_allowed_modules_are_listed_once_per_refusal() -> None:
     details = violation_details(validate_source("import os\nimport sys\nfrom subprocess import run", SMALL_IMPORTS))
     text = json.dumps(details)
