@@ -119,7 +119,7 @@ _SEE_THE_MODULE_LIST = "the allowed modules are listed in the hint of the first 
 #: The longest name or literal a message quotes whole: the program chooses them, and
 #: fifty messages quoting 20 000 characters each made a refusal of a megabyte (pass 85).
 MAX_QUOTED_CHARS = 80
-_QUOTED = re.compile(rf"\"([^\"\\n]{{{MAX_QUOTED_CHARS + 1},}})\"")
+_QUOTED = re.compile(rf'"([^"\n]{{{MAX_QUOTED_CHARS + 1},}})"')
 
 
 def _shorten_quoted(message: str) -> str:

@@ -127,7 +127,7 @@ def test_a_refusal_of_many_long_violations_stays_within_the_budget() -> None:
     from src.language.validation import Violation
     from src.mcp_server import _refusal
 
-    violations = [Violation(line, "names", "x" * 3000, "a hint") for line in range(1, 51)]
+    violations = [Violation(line, "forbidden_name", "x" * 3000, "a hint") for line in range(1, 51)]
     result = _refusal(CodeRejected(violations), 16_384)
     text = result.content[0].text  # type: ignore[union-attr]
     assert len(text.encode()) <= 16_384
