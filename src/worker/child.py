@@ -34,6 +34,7 @@ from ..protocol import (
     encode_frame,
     frame_length,
 )
+from . import sys_stand_in
 from .isolation.hardening import Confinement, HardeningError, harden
 from .jsonsafe import clean_text
 from .proxies import ModuleProxy
@@ -92,23 +93,32 @@ class OutputStream:
     Library code keeps references to sys.stdout (``pprint.PrettyPrinter()._stream``), and a
     program may read private attributes of its own subclass of such a class. The real
     stream would hand out ``.buffer.raw``, an ``io.FileIO`` whose class opens any path;
-    this wrapper's own field is private to a class the program does not own.
+    this wrapper's own fields are private to a class the program does not own.
+
+    Writes go where the program's own are going (sys_stand_in.STREAMS): library code that
+    prints through the real sys (``pprint.pprint``, ``calendar.prmonth``) follows the
+    program's ``redirect_stdout`` and ``sys.stdout = buffer`` as in CPython. Outside a job,
+    or for a stream the table does not name, the worker's own stream.
     """
 
-    __slots__ = ("_stream",)
+    __slots__ = ("_name", "_stream")
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, name: str, stream: TextIO) -> None:
+        self._name = name
         self._stream = stream
 
+    def _target(self) -> TextIO:
+        return sys_stand_in.STREAMS.get(self._name, self._stream)
+
     def write(self, text: str) -> int:
-        return self._stream.write(text)
+        return self._target().write(text)
 
     def writelines(self, lines: list[str]) -> None:
         for line in lines:
-            self._stream.write(line)
+            self.write(line)
 
     def flush(self) -> None:
-        self._stream.flush()
+        self._target().flush()
 
     def writable(self) -> bool:
         return True
@@ -265,7 +275,7 @@ def serve(kit: Kit, rehearse_first: bool = True) -> None:
     except HardeningError:
         os._exit(EXIT_HARDENING_FAILED)
     # pprint, calendar.prmonth & co. write to sys.stdout: the same buffered stream as print.
-    sys.stdout, sys.stderr = OutputStream(stdout), OutputStream(stderr)
+    sys.stdout, sys.stderr = OutputStream("stdout", stdout), OutputStream("stderr", stderr)
     sys.stdin = None  # nothing to read, nothing to hand out
     # What the interpreter itself writes to stderr (warnings, exceptions it cannot raise)
     # would name the host's paths of the library and the sandbox.

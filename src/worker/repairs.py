@@ -109,7 +109,8 @@ def begin_deferring_finalizers(program_filename: str, soon: Callable[[], None]) 
 
 def end_deferring_finalizers() -> None:
     """The job is over and its outcome final: the finalizers that wait never run (nor
-    what dropping them releases); later ones run at once."""
+    what dropping them releases), nor those of the program's generators freed later;
+    the others run at once again."""
     if _applied:
         _repairs.end_deferring_finalizers()
 

@@ -409,11 +409,11 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
         return memory_limit
     finally:
         dynamic.end()
-        # The outcome is final: nothing of the program's runs after it. What its names
-        # release now waits, with what else waits, and never runs (a `finally` run here
-        # changed the reply after it was built, or broke its encoding: pass 85); the worker
-        # exits next, as after os._exit.
-        namespace.clear()
+        sys_stand_in.end()
+        # The outcome is final: nothing of the program's runs after it. What waits never
+        # runs, nor a generator of the program's freed later, its namespace's included
+        # (a `finally` run here changed the reply after it was built, or broke its
+        # encoding: pass 85); the worker exits next, as after os._exit.
         repairs.end_deferring_finalizers()
 
 

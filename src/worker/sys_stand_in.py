@@ -12,8 +12,9 @@ a redirect changes the table, never the real sys, and the worker's own stream is
 handed to the program.
 
 Every function of this module can be held by the program (the membrane approves a
-module's functions once it offers one of them): keep nothing else here. (``begin`` is
-the runner's: it only points the table at streams, which gives a program nothing.)
+module's functions once it offers one of them): keep nothing else here. (``begin`` and
+``end`` are the runner's: they only point the table at streams, which gives a program
+nothing.)
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ def begin(stdout: TextIO, stderr: TextIO) -> None:
     """Called by the runner as the job starts, with the job's output streams."""
     ORIGINAL_STREAMS.update(stdout=stdout, stderr=stderr)
     STREAMS.update(ORIGINAL_STREAMS)
+
+
+def end() -> None:
+    """Called by the runner as the job ends: the table names no stream until the next
+    job, never an object of the program's it left as the target (what the sandbox writes
+    after the job, an unraisable error's report, would run the program's code) nor the
+    job's (the worker's sys.stdout writes to its own stream when the table is empty)."""
+    STREAMS.clear()
+    ORIGINAL_STREAMS.clear()
 
 
 @plain_by_construction

@@ -517,6 +517,22 @@ def template_kill() -> TemplateKill:
     return with_pool(scenario)
 
 
+def test_library_code_that_prints_follows_the_programs_redirect() -> None:
+    """pprint and calendar print through the interpreter's own sys.stdout; in a worker
+    that follows the program's redirect_stdout and ``sys.stdout = buffer``, as in CPython
+    (they printed past it to the job's stdout)."""
+    code = (
+        "import calendar, contextlib, io, pprint, sys\nbuf = io.StringIO()\n"
+        "with contextlib.redirect_stdout(buf):\n    pprint.pprint({'a': 1})\n    calendar.prmonth(2024, 2)\n"
+        "other = io.StringIO()\nsys.stdout = other\npprint.pprint([1, 2])\nsys.stdout = sys.__stdout__\n"
+        "print('after')\n[buf.getvalue().splitlines()[:2], other.getvalue()]"
+    )
+    outcome = run_one(code)
+    assert outcome.reply["error"] is None, outcome.reply
+    assert outcome.stdout.text() == "after\n"
+    assert outcome.reply["result"] == [["{'a': 1}", "   February 2024"], "[1, 2]\n"]
+
+
 def test_a_job_larger_than_a_worker_reads_is_refused_before_a_worker_is_taken() -> None:
     """Settings may allow a body and a program whose job no worker reads (a 17 MB context
     under a raised EXECUTOR_MAX_BODY_BYTES): sent, the worker refused it and the reply

@@ -50,6 +50,8 @@ static int running = 0;
 static Py_ssize_t never_finalized = 0; /* freed unfinalized: no memory to queue, or the job was over */
 /* The job's queue is being dropped: nothing it releases is finalized either. */
 static int dropping = 0;
+/* A job has ended and no other has begun: the program's generators are never finalized. */
+static int job_over = 0;
 static PyObject *program_filename = NULL; /* the co_filename of the program's code */
 static PyObject *soon = NULL;             /* makes the guards' next call a safe point */
 
@@ -168,11 +170,33 @@ released_by_the_programs_instruction(void)
     }
 }
 
+/* Whether `self` is a generator, coroutine or async generator of the program's code. */
+static int
+programs_generator(PyObject *self)
+{
+    PyCodeObject *code = NULL;
+    if (PyGen_CheckExact(self)) {
+        code = (PyCodeObject *)((PyGenObject *)self)->gi_code;
+    }
+    else if (PyCoro_CheckExact(self)) {
+        code = (PyCodeObject *)((PyCoroObject *)self)->cr_code;
+    }
+    else if (PyAsyncGen_CheckExact(self)) {
+        code = (PyCodeObject *)((PyAsyncGenObject *)self)->ag_code;
+    }
+    if (code == NULL || program_filename == NULL || !PyUnicode_CheckExact(code->co_filename)) {
+        return 0;
+    }
+    return PyUnicode_Compare(code->co_filename, program_filename) == 0;
+}
+
 static void
 finalize_or_defer(PyObject *self, int index)
 {
     destructor original = (destructor)finalize_originals[index];
-    if (dropping) {
+    /* After its job, the program's code never runs: a generator of its that a later
+     * collection frees (a cycle, in a process that goes on) is freed unfinalized. */
+    if (dropping || (job_over && !deferring && programs_generator(self))) {
         never_finalized++;
         return;
     }
@@ -355,6 +379,7 @@ begin_deferring_finalizers(PyObject *filename, PyObject *callable)
     Py_XSETREF(program_filename, Py_NewRef(filename));
     Py_XSETREF(soon, Py_NewRef(callable));
     deferring = 1;
+    job_over = 0;
     return 0;
 }
 
@@ -362,7 +387,8 @@ begin_deferring_finalizers(PyObject *filename, PyObject *callable)
  * after its reply was built: a `finally` that filled the memory broke the reply's encoding,
  * attack pass 85), nor what dropping it releases. CPython has marked each finalized, so its
  * dealloc frees it without running anything (a generator's frame is cleared without its
- * `finally`), as when the queue had no memory. Then finalizers run at once again. */
+ * `finally`), as when the queue had no memory. Then finalizers run at once again, but the
+ * program's generators' never (finalize_or_defer). */
 void
 end_deferring_finalizers(void)
 {
@@ -370,6 +396,7 @@ end_deferring_finalizers(void)
     Py_CLEAR(waiting);
     dropping = 0;
     deferring = 0;
+    job_over = 1;
 }
 
 Py_ssize_t
