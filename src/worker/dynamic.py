@@ -39,7 +39,7 @@ from ..language.validation import SourcePolicy, prepare_program
 from ..protocol import Limits
 from . import fastguards
 from .formatting import exact_str
-from .membrane import PLAIN, admit, plain_by_construction
+from .membrane import PLAIN, admit, plain_by_construction, shown_as
 from .refusal import refused
 
 #: The API's defaults (settings.py), for jobs that do not say (in-process tests).
@@ -175,7 +175,7 @@ class CompiledSource:
         return f'<code object <module> at {id(self):#x}, file "{self._filename}", line 1>'
 
 
-CompiledSource.__module__, CompiledSource.__name__, CompiledSource.__qualname__ = "builtins", "code", "code"
+shown_as(CompiledSource, "builtins", "code")
 
 
 def sandbox_compile(  # noqa: PLR0917 - compile()'s own signature

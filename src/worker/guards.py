@@ -107,6 +107,7 @@ from .membrane import (
     delegated_iterator,
     plain_by_construction,
     register_generated_methods,
+    shown_as,
     unbound_through_class,
 )
 from .native_calls import native_method_tables
@@ -633,13 +634,8 @@ class Withheld:
         return self._text
 
 
-# Shown as what they stand for, never by the sandbox's module path.
-NamespaceView.__module__, NamespaceView.__name__, NamespaceView.__qualname__ = (
-    "builtins",
-    "mappingproxy",
-    "mappingproxy",
-)
-Withheld.__module__ = "builtins"
+shown_as(NamespaceView, "builtins", "mappingproxy")
+shown_as(Withheld, "builtins")
 
 
 def namespace_view(cls: type) -> NamespaceView:

@@ -246,7 +246,24 @@ _ALIAS_OWN_NAMES = frozenset(
     }
 )  # fmt: skip
 
-# Shown as the class it stands in for; its module is one the membrane admits classes of.
+#: The sandbox's own classes whose instances the program holds (print, compile()'s
+#: result, vars() of a class, an alias of a generic): judged by identity, never by the
+#: module they show, which is a library's (pass 88: judged by it, each passed as a library
+#: class the program could call and subclass).
+SANDBOX_CLASSES: set[type] = set()
+
+
+def shown_as(cls: type, module: str, name: str | None = None) -> None:
+    """``cls``, the sandbox's, is shown as ``module.name`` (never by the sandbox's module
+    path); the membrane hands the program an inert stand-in for the class itself."""
+    cls.__module__ = module
+    if name is not None:
+        cls.__name__ = cls.__qualname__ = name
+    SANDBOX_CLASSES.add(cls)
+
+
+# Shown as the class it stands in for, and callable as it (types.GenericAlias(list, int)):
+# its __new__ admits the origin, so it is not one of SANDBOX_CLASSES.
 GuardedAlias.__module__, GuardedAlias.__name__, GuardedAlias.__qualname__ = "types", "GenericAlias", "GenericAlias"
 
 
@@ -1274,6 +1291,8 @@ class Membrane:
             return cls
         if issubclass(cls, builtins.type):
             return self._sandbox_type  # the real type or a metaclass: builds classes from dicts
+        if cls in SANDBOX_CLASSES:
+            return stand_in(cls, f"{cls.__name__}(...) is the sandbox's own and cannot be called")
         mro = builtins.type.__dict__["__mro__"].__get__(cls)
         final = next((klass for klass in mro[1:] if klass in FINAL_LIBRARY_CLASSES), None)
         if final is not None and cls not in self._library_final_subclasses:

@@ -10,7 +10,7 @@ import builtins
 from collections.abc import Callable
 from typing import Any
 
-from .membrane import plain_by_construction
+from .membrane import plain_by_construction, shown_as
 from .repairs import run_waiting_finalizers
 from .sys_stand_in import STREAMS
 
@@ -43,8 +43,7 @@ class PrintFunction:
         raise AttributeError(f"'builtin_function_or_method' object has no attribute '{name}'")
 
 
-PrintFunction.__module__ = "builtins"
-PrintFunction.__name__ = PrintFunction.__qualname__ = "builtin_function_or_method"
+shown_as(PrintFunction, "builtins", "builtin_function_or_method")
 PRINT = PrintFunction()
 
 

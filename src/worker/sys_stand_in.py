@@ -25,7 +25,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, NoReturn, TextIO, cast
 
-from .membrane import plain_by_construction
+from .membrane import SANDBOX_CLASSES, plain_by_construction
 from .refusal import refused
 
 #: Where the running job's output goes: runner.execute fills it before each job, and
@@ -161,6 +161,10 @@ class StandardStream:
 
     def isatty(self) -> bool:
         return False
+
+
+# Its instances are sys.stdout and sys.stderr; the class is the sandbox's (never called).
+SANDBOX_CLASSES.add(StandardStream)
 
 
 def exit(status: object = None, /) -> NoReturn:  # noqa: A001 - sys.exit's name

@@ -2477,3 +2477,26 @@ def test_a_class_of_an_unknown_metaclass_is_refused_before_any_table_sees_it(pro
         with pytest.raises(SecurityError, match="metaclass the sandbox does not know"):
             membrane.admit(value)
     assert captured == []
+
+
+@pytest.mark.parametrize(
+    "reached",
+    [
+        pytest.param("type(print)", id="print"),
+        pytest.param("type(compile('1', 's', 'eval'))", id="compiled-source"),
+        pytest.param("class Box:\n    a = 1\ntype(vars(Box))", id="namespace-view"),
+        pytest.param("import sys\ntype(sys.stdout)", id="standard-stream"),
+    ],
+)
+def test_the_sandboxs_own_classes_are_inert_stand_ins(proxies: Proxies, reached: str) -> None:
+    """The sandbox's classes show a library's module (``builtins.code``); judged by that
+    module, each passed as a library class the program could call and subclass (pass 88).
+    They are judged by identity: the program holds a stand-in that answers isinstance."""
+    *setup, last = reached.splitlines()
+    prefix = "\n".join(setup) + "\n" if setup else ""
+    code = (
+        f"{prefix}C = {last}\nout = []\ntry:\n    C()\nexcept Exception as e:\n    out.append(type(e).__name__)\n"
+        "try:\n    class D(C):\n        pass\nexcept Exception as e:\n    out.append(type(e).__name__)\nout"
+    )
+    called, subclassed = run(code, proxies).result
+    assert called == "SecurityError" and subclassed in {"SecurityError", "TypeError"}
