@@ -155,8 +155,11 @@ read_and_decide(Guard *self, PyObject *obj, PyObject *name, PyObject *fallback_v
         if (verdict == 0 && (PyObject *)kind == self->module_proxy) {
             verdict = is_offered(self, value);
         }
-        if (verdict == 0 && (value_kind == &PyCFunction_Type || value_kind == &PyCMethod_Type)) {
-            verdict = PyCFunction_GET_SELF(value) == obj;
+        if (verdict == 0 && (value_kind == &PyCFunction_Type || value_kind == &PyCMethod_Type) &&
+            PyCFunction_GET_SELF(value) == obj) {
+            /* As safe as obj only if obj's class is plain: C code calls this guard too
+             * (map(getattr, ...)), with values the program never held (pass 86). */
+            verdict = PySet_Contains(self->plain, (PyObject *)kind);
         }
         else if (verdict == 0 && value_kind == &PyMethod_Type) {
             verdict = is_programs_method_of(self, value, obj);

@@ -888,7 +888,7 @@ def _make_guarded_getattr() -> tuple[Callable[..., Any], Callable[..., Any]]:
             return admitted_items(value)
         if value_kind in _plain or (kind is ModuleProxy and id(value) in _offered):  # a catalogue member
             return value
-        if (value_kind is _bound or value_kind is _bound_c_method) and value.__self__ is obj:
+        if (value_kind is _bound or value_kind is _bound_c_method) and value.__self__ is obj and kind in _plain:
             return value
         if value_kind is _method and value.__self__ is obj:
             function = value.__func__
@@ -933,7 +933,10 @@ def _make_guarded_getattr() -> tuple[Callable[..., Any], Callable[..., Any]]:
         value_kind = _type(value)
         if value_kind is not tuple and value_kind in _plain:
             return value
-        if (value_kind is _bound or value_kind is _bound_c_method) and value.__self__ is obj:
+        # A C method bound to a plain value is as safe as the value; one bound to anything
+        # else is judged: C code calls this guard too (map(getattr, ...)), with values the
+        # program never held (pass 86: a raw stream's detach()).
+        if (value_kind is _bound or value_kind is _bound_c_method) and value.__self__ is obj and kind in _plain:
             return value
         return value_read(obj, kind, name, value)
 
@@ -1924,8 +1927,12 @@ def _state_descriptor_is_the_programs(value: object, key: str) -> None:
         if not (is_user_class(owner) and _is_program_function(vars(owner)[hook])):
             raise refusal
     if isinstance(value, property):
-        for field in _PROPERTY_ACCESSORS:
-            accessor = field.__get__(value)
+        accessors = [field.__get__(value) for field in _PROPERTY_ACCESSORS]
+        if all(accessor is None for accessor in accessors):
+            # One with no accessor could be given them later (property.__init__ sets them
+            # once, interpreter_repairs/descriptors.c), after this check.
+            raise refusal
+        for accessor in accessors:
             if accessor is not None:
                 _program_callable(accessor, key)
 

@@ -721,7 +721,10 @@ def test_a_worker_runs_with_the_interpreter_repairs() -> None:
     worker)."""
     for name, expected in [
         ("escape_list_reentrant_hooks", [False, "ValueError"]),
-        ("escape_property_accessor_freed_mid_call", [[None, 2], [None, 2], "set", [5, 10]]),
+        (
+            "escape_property_accessor_freed_mid_call",
+            ["reset refused", [None, 2], "reset refused", [None, 2], "reset refused", "set", [5, 10]],
+        ),
         ("escape_operand_freed_by_its_own_method", ["TypeError", "TypeError", [["a", 5], ["b", 2]]]),
         ("escape_ordereddict_reentrant_hooks", [["KeyError"] * 4, [[4, "4"], [1, "1"]], True]),
     ]:

@@ -282,7 +282,10 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_partialmethod_stores_a_real_module", ["SecurityError", 42]),
         ("escape_zoneinfo_from_file", [["SecurityError"] * 8, "Europe/Paris"]),
         ("escape_list_reentrant_hooks", [False, "ValueError"]),
-        ("escape_property_accessor_freed_mid_call", [[None, 2], [None, 2], "set", [5, 10]]),
+        (
+            "escape_property_accessor_freed_mid_call",
+            ["reset refused", [None, 2], "reset refused", [None, 2], "reset refused", "set", [5, 10]],
+        ),
         (
             "escape_builtin_iterator_reentered",
             ["RuntimeError", "done", "RuntimeError", [], "Seq", [[0, 1, 4, 9], ["a", "b"], True]],

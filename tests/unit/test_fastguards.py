@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from src.worker import crossing, fastguards, guards
+from src.worker.refusal import SecurityError
 from tests.support.inprocess import Proxies, guard_mode, run
 from tests.support.server import PROJECT_ROOT
 from tests.unit.test_guards import _WRITE_NAMES, _WRITE_TARGETS, _write_outcomes
@@ -397,3 +398,17 @@ def test_the_c_walk_over_nested_containers_agrees_with_the_python_one(proxies: P
             membrane.select_nested_check(True)
 
     assert check(membrane.PLAIN, value) is python_walk()
+
+
+@pytest.mark.parametrize("getattr_", ["guarded_getattr", "python_guarded_getattr"])
+def test_a_c_method_of_a_value_the_program_never_held_is_judged(getattr_: str) -> None:
+    """C code calls the guard too (``map(getattr, values, names)``), with values that
+    never passed the membrane: a C method bound to one is judged with it, not handed out
+    as safe as its receiver (pass 86: a raw stream's ``detach()`` came back raw)."""
+    import io
+
+    raw = io.TextIOWrapper(io.BytesIO())
+    guard = getattr(guards, getattr_)
+    with pytest.raises(SecurityError):
+        guard(raw, "detach")
+    assert guard([1], "append").__self__ == [1]  # a plain value's: as safe as the value

@@ -1217,3 +1217,49 @@ def test_a_template_made_current_is_a_copy_of_it(proxies: Proxies) -> None:
         "[a, decimal.BasicContext.prec, decimal.getcontext().prec, same]"
     )
     assert run(code, proxies).result == ["0.33333", 9, 2, True]
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        pytest.param(
+            "import pprint\nraw = {}\ndef g(self):\n    return 1\ndef s(self, v):\n    pass\n"
+            "class P(property):\n    pass\np = P(g, s)\nclass PP(pprint.PrettyPrinter):\n    _stream = p\n"
+            "p.__init__(raw.get, raw.__setitem__)",
+            ("TypeError", "a property's accessors are set once, when it is made"),
+            id="re-initialised-after-the-check",
+        ),
+        pytest.param(
+            "import pprint\nraw = {}\ndef g(self):\n    return 1\n"
+            "class P(property):\n    def __set_name__(self, owner, name):\n"
+            "        super().__init__(raw.get, raw.__setitem__)\n"
+            "class PP(pprint.PrettyPrinter):\n    _stream = P(g)",
+            ("RuntimeError", "Error calling __set_name__ on 'P' instance '_stream'"),  # 3.11 wraps the TypeError
+            id="re-initialised-by-set-name",
+        ),
+        pytest.param(
+            "import pprint\nclass PP(pprint.PrettyPrinter):\n    _stream = property()",
+            ("SecurityError", '"_stream" is state a library base class keeps'),
+            id="no-accessor-to-check",
+        ),
+    ],
+)
+def test_a_state_property_keeps_the_accessors_it_was_checked_with(
+    proxies: Proxies, code: str, expected: tuple[str, str]
+) -> None:
+    """A property under a name a library base keeps state by must call the program's
+    functions; its accessors were checked at the class statement and then swapped for C
+    callables by ``property.__init__`` run again, which received the library's own values
+    (the worker's stream, _json's scanner) raw (attack pass 86)."""
+    error = run(code, proxies).error
+    assert (error["type"], error["message"][: len(expected[1])]) == expected
+
+
+def test_a_property_is_made_as_in_cpython(proxies: Proxies) -> None:
+    code = (
+        "class Checked(property):\n    def __init__(self, fget):\n        super().__init__(fget)\n"
+        "class C:\n    def __init__(self):\n        self._x = 1\n    @Checked\n    def x(self):\n        return self._x\n"
+        "    @property\n    def y(self):\n        return 2\n    @y.setter\n    def y(self, value):\n        self._x = value\n"
+        "c = C()\nc.y = 5\n[c.x, c.y]"
+    )
+    assert run(code, proxies).result == [5, 2]

@@ -14,6 +14,24 @@ typedef struct {
 
 static descrgetfunc original_property_get = NULL;
 static descrsetfunc original_property_set = NULL;
+static initproc original_property_init = NULL;
+
+/* A property's accessors are set once, when it is made: the sandbox judges them then (a
+ * property under a name a library base keeps state by must call the program's functions),
+ * and `p.__init__(raw.get, raw.__setitem__)` run again later, or from a `__set_name__`
+ * after the class statement's check, swapped C callables in that then received the
+ * library's own values raw (attack pass 86). One made with no accessor may be given them
+ * (a subclass's `__init__` calling `super().__init__` once). */
+static int
+once_property_init(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    PropertyHead *property = (PropertyHead *)self;
+    if (property->prop_get != NULL || property->prop_set != NULL || property->prop_del != NULL) {
+        PyErr_SetString(PyExc_TypeError, "a property's accessors are set once, when it is made");
+        return -1;
+    }
+    return original_property_init(self, args, kwds);
+}
 
 static PyObject *
 held_property_get(PyObject *self, PyObject *obj, PyObject *type)
@@ -46,6 +64,7 @@ repair_property_type(PyTypeObject *type)
     REPAIR_SLOT(type, -1, offsetof(PyTypeObject, tp_descr_get), original_property_get, held_property_get, "__get__");
     REPAIR_SLOT(type, -1, offsetof(PyTypeObject, tp_descr_set), original_property_set, held_property_set, "__set__",
                 "__delete__");
+    REPAIR_SLOT(type, -1, offsetof(PyTypeObject, tp_init), original_property_init, once_property_init, "__init__");
     return 0;
 }
 
@@ -102,6 +121,7 @@ repair_descriptors(void)
 {
     original_property_get = PyProperty_Type.tp_descr_get;
     original_property_set = PyProperty_Type.tp_descr_set;
+    original_property_init = PyProperty_Type.tp_init;
     original_staticmethod_call = PyStaticMethod_Type.tp_call;
     original_classmethod_get = PyClassMethod_Type.tp_descr_get;
     if (walk_subclasses(&PyProperty_Type, repair_property_type) < 0 ||
