@@ -36,6 +36,7 @@ import struct
 import sys
 import types
 import typing
+import unicodedata
 import weakref
 import zoneinfo._tzpath as tzpath
 from collections.abc import Callable, Iterable
@@ -158,6 +159,9 @@ def _program_named_tuple() -> Any:
             fields = kwargs.items()
         elif kwargs:
             raise TypeError("Either list of fields or keywords can be provided to NamedTuple, not both")
+        fields = [(exact_str(name, "field name"), kind) for name, kind in fields]
+        for name, _ in fields:
+            compiled_as_written(name, "NamedTuple: the field name")
         cls = typing._make_nmtuple(exact_str(typename, "class name"), fields, module="__main__")  # type: ignore[attr-defined]  # noqa: SLF001
         ownership.current().add(cls)  # built for the program: its own class
         return _sanitized(cls)
@@ -391,17 +395,32 @@ def _copy_replacements() -> dict[str, Any]:
     return {"deepcopy": deepcopy}
 
 
+def compiled_as_written(name: str, what: str) -> None:
+    """A name library code compiles into source (a dataclass field, a namedtuple field) is
+    read by the parser after NFKC normalisation: ``_\uff3fdict\uff3f\uff3f`` passed every
+    check as written and compiled to ``self.__dict__`` (pass 86). It must read as written."""
+    if not name.isascii():
+        normalized = unicodedata.normalize("NFKC", name)
+        if normalized != name:
+            raise refused(f"{what} {name!r} reads as {normalized!r} in Python: write it that way")
+
+
 def _collections_replacements() -> dict[str, Any]:
     real = collections.namedtuple
 
     @functools.wraps(real)
-    def namedtuple(*args: Any, module: Any = None, **kwargs: Any) -> Any:
+    def namedtuple(typename: Any, field_names: Any, *args: Any, module: Any = None, **kwargs: Any) -> Any:
         # Without module=, namedtuple names the caller's module: this one, not the program's.
         # Another module would make the class a library module's (dataclasses compiles its
         # methods with that module's globals).
         if module not in (None, "__main__"):
             raise refused("namedtuple: the program's classes belong to __main__ (no module=)")
-        cls = real(*args, module="__main__", **kwargs)
+        if isinstance(field_names, str):
+            field_names = str.__str__(field_names).replace(",", " ").split()
+        field_names = [exact_str(name, "field name") for name in field_names]
+        for name in field_names:
+            compiled_as_written(name, "namedtuple: the field name")
+        cls = real(typename, field_names, *args, module="__main__", **kwargs)
         ownership.current().add(cls)  # built for the program: its own class
         register_generated_methods(cls)
         return _sanitized(cls)
@@ -1543,6 +1562,7 @@ def guard_dataclass_fields() -> None:
         for name in vars(cls).get("__annotations__", {}):
             if not (type(name) is str and name.isidentifier() and not keyword.iskeyword(name)):
                 raise refused(f"dataclasses: the field name {name!r} is not an identifier")
+            compiled_as_written(name, "dataclasses: the field name")
             if name.startswith("__") and name.endswith("__"):
                 # With slots=True a field becomes a slot: __getattr__ as a field put an
                 # unfenced __getattr__ on the class.

@@ -1263,3 +1263,34 @@ def test_a_property_is_made_as_in_cpython(proxies: Proxies) -> None:
         "c = C()\nc.y = 5\n[c.x, c.y]"
     )
     assert run(code, proxies).result == [5, 2]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(
+            "import dataclasses\ndataclasses.make_dataclass('C', [('_\\uff3fdict\\uff3f\\uff3f', object)], init=False)",
+            id="make-dataclass",
+        ),
+        pytest.param(
+            "import collections\ncollections.namedtuple('N', ['\\uff3f\\uff3fclass\\uff3f\\uff3f', 'b'])", id="namedtuple"
+        ),
+        pytest.param(
+            "import typing\ntyping.NamedTuple('N', [('\\uff3f\\uff3fclass\\uff3f\\uff3f', int)])", id="typing-namedtuple"
+        ),
+    ],
+)
+def test_a_field_name_library_code_compiles_reads_as_written(proxies: Proxies, code: str) -> None:
+    """The parser NFKC-normalises identifiers: a field named with fullwidth underscores
+    passed every check as written and compiled to ``self.__dict__`` in the generated
+    methods (pass 86)."""
+    error = run(code, proxies).error
+    assert error["type"] == "SecurityError" and "in Python: write it that way" in error["message"]
+
+
+def test_a_non_ascii_field_name_that_reads_as_written_is_fine(proxies: Proxies) -> None:
+    code = (
+        "import collections, dataclasses\nP = dataclasses.make_dataclass('P', [('größe', int)])\n"
+        "N = collections.namedtuple('N', ['größe'])\n[P(3).größe, N(4).größe]"
+    )
+    assert run(code, proxies).result == [3, 4]
