@@ -269,6 +269,11 @@ GuardedAlias.__module__, GuardedAlias.__name__, GuardedAlias.__qualname__ = "typ
 
 # --------------------------------------------------------------------------- vocabulary
 
+#: The name of the job's write guard in every namespace its code runs in (policy.py).
+_NAMESPACE_MARK = "_write_"
+#: No job yet: nothing is the mark.
+_NO_MARK = object()
+
 #: Types whose instances are never capabilities, whatever they hold (their contents are
 #: checked when read out). Grows as library types are judged and program classes made.
 PLAIN: set[type] = {
@@ -920,6 +925,7 @@ class Membrane:
         #: The running program's own globals and builtins table: the guards are names in
         #: them, so holding one would let a program replace a guard.
         self._namespaces: set[int] = set()
+        self._namespace_mark: object = _NO_MARK
         self._namespace_refs: tuple[dict[str, Any], ...] = ()
         self._builtins_tables: set[int] = set()
         #: Classes whose Python operators are sealed (held: a class is never freed anyway).
@@ -1120,6 +1126,11 @@ class Membrane:
         # Every namespace the job's code runs in (eval/exec make more, worker/dynamic.py)
         # holds the job's builtins table as __builtins__, and the guards next to it.
         self._builtins_tables = {id(n["__builtins__"]) for n in namespaces if isinstance(n.get("__builtins__"), dict)}
+        # The job's write guard, which only the sandbox holds (no builtin is it): any dict
+        # that holds it under its name is a namespace the job's code runs in, also one
+        # eval/exec made with builtins of the program's own (pass 86, N2; pass 87, F5).
+        marks = [n.get(_NAMESPACE_MARK) for n in namespaces]
+        self._namespace_mark = next((mark for mark in marks if mark is not None), _NO_MARK)
 
     def recognize_classes_being_built(
         self, claim: Callable[[type], bool], failed: Callable[[type], bool], unfinished: Callable[[type], bool]
@@ -1466,6 +1477,7 @@ class Membrane:
                 self._is_module_dict(value)
                 or id(value) in self._namespaces
                 or id(scope_builtins) in self._builtins_tables
+                or value.get(_NAMESPACE_MARK) is self._namespace_mark
                 or scope_builtins is builtins
                 or scope_builtins is _REAL_BUILTINS_DICT
             ):

@@ -136,3 +136,33 @@ def test_an_alias_that_calls_type_is_refused(proxies: Proxies) -> None:
     outcome = run("T = box[0]", proxies, context={"box": [type[Any]]})
     assert outcome.error_type == "SecurityError"
     assert run("list[int]([1, 2])", proxies).result == [1, 2]
+
+
+def test_a_namespace_eval_and_exec_make_is_refused_whatever_its_builtins(
+    proxies: Proxies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A string given ``{"__builtins__": {...}}`` runs in a namespace that holds the guards
+    but not the job's builtins table, so the membrane's tests by __builtins__ did not
+    recognise it (passes 86 and 87, no route found to it): it holds the job's write guard,
+    which only the sandbox holds, and that marks it."""
+    from src.worker import dynamic
+    from src.worker.membrane import MEMBRANE
+    from src.worker.refusal import SecurityError
+
+    verdicts: list[str] = []
+    real_exec = exec
+
+    def watched(code: Any, namespace: dict[str, Any], local_scope: Any = None) -> None:
+        try:
+            real_exec(code, namespace, local_scope)
+        finally:
+            try:
+                MEMBRANE.admit(namespace)
+                verdicts.append("admitted")
+            except SecurityError:
+                verdicts.append("refused")
+
+    monkeypatch.setattr(dynamic, "exec", watched, raising=False)
+    code = 'exec("x = 1", {"__builtins__": {"len": len}})\nexec("y = 2", {})\nexec("z = 3")'
+    assert run(code, proxies).reply["error"] is None
+    assert verdicts == ["refused", "refused", "refused"]

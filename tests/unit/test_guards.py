@@ -1273,10 +1273,12 @@ def test_a_property_is_made_as_in_cpython(proxies: Proxies) -> None:
             id="make-dataclass",
         ),
         pytest.param(
-            "import collections\ncollections.namedtuple('N', ['\\uff3f\\uff3fclass\\uff3f\\uff3f', 'b'])", id="namedtuple"
+            "import collections\ncollections.namedtuple('N', ['\\uff3f\\uff3fclass\\uff3f\\uff3f', 'b'])",
+            id="namedtuple",
         ),
         pytest.param(
-            "import typing\ntyping.NamedTuple('N', [('\\uff3f\\uff3fclass\\uff3f\\uff3f', int)])", id="typing-namedtuple"
+            "import typing\ntyping.NamedTuple('N', [('\\uff3f\\uff3fclass\\uff3f\\uff3f', int)])",
+            id="typing-namedtuple",
         ),
     ],
 )
