@@ -692,16 +692,20 @@ def _library_attribute_hook(found: Any) -> Any:
         target, function = found.__self__, found.__func__
 
         def bound(name: Any, *value: Any) -> Any:
+            # The value first, as setattr's own guards do: admitting may run the program's
+            # code, which must not run between the checks and the write.
+            admitted = [admit(item) for item in value]
             checked = check_attribute_store(target, name)
             _write_attribute_of_an_instance(target, checked)
-            return function(target, checked, *(admit(item) for item in value))
+            return function(target, checked, *admitted)
 
         return bound
 
     def unbound(obj: Any, name: Any, *value: Any) -> Any:
+        admitted = [admit(item) for item in value]
         checked = check_attribute_store(obj, name)
         _write_attribute_of_an_instance(obj, checked)
-        return found(obj, checked, *(admit(item) for item in value))
+        return found(obj, checked, *admitted)
 
     return unbound
 
