@@ -1297,6 +1297,26 @@ def _exact_address_init(real_init: Any) -> Callable[[Any, Any], None]:
     return __init__
 
 
+def guard_library_flag_values() -> None:
+    """``re.RegexFlag(value)`` with a value that is no member makes a pseudo-member and
+    files it in the library class's own table, keeping the caller's value: an ``int``
+    subclass of the program's that hashes as 10 became what every later ``re.I | re.M``
+    returns, and re's compiler ran its operators (pass 87). A library Flag keeps the exact
+    int of such a value (its digits, read without the program's methods); the program's
+    own flags keep what it gives them, as in CPython."""
+    real = vars(enum.Flag)["_missing_"].__func__
+    if getattr(real, "sandbox_guarded", False):
+        return
+
+    def _missing_(cls: Any, value: Any) -> Any:
+        if isinstance(value, int) and type(value) is not int and not ownership.is_user_class(cls):
+            value = int.__int__(value)
+        return real(cls, value)
+
+    _missing_.sandbox_guarded = True  # type: ignore[attr-defined]
+    enum.Flag._missing_ = classmethod(_missing_)  # type: ignore[assignment,method-assign]
+
+
 def guard_enum_members_and_value_repr() -> None:
     """Two decisions EnumType makes before any of the program's hooks can run, checked
     where it makes them (a check after the class statement came after the program's
@@ -2283,6 +2303,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     if "enum" in allowed:
         guard_enum_functional_api()
         guard_enum_members_and_value_repr()
+        guard_library_flag_values()
     if "dataclasses" in allowed:
         guard_dataclass_fields()
     if "csv" in allowed:

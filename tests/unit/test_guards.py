@@ -1296,3 +1296,18 @@ def test_a_non_ascii_field_name_that_reads_as_written_is_fine(proxies: Proxies) 
         "N = collections.namedtuple('N', ['größe'])\n[P(3).größe, N(4).größe]"
     )
     assert run(code, proxies).result == [3, 4]
+
+
+def test_a_library_flag_keeps_the_exact_int_of_a_value_it_files(proxies: Proxies) -> None:
+    """A library Flag called with a value that is no member files a pseudo-member in its
+    own table: an int subclass of the program's, kept as its value, became what every
+    later ``re.I | re.M`` returned, and re's compiler ran its operators (pass 87). The
+    program's own flags keep what it gives them."""
+    code = (
+        "import enum, re\ncalls = []\nclass Bits(int):\n    def __hash__(self):\n        return hash(10)\n"
+        "    def __and__(self, other):\n        calls.append(other)\n        return 0\n    __rand__ = __and__\n"
+        "made = re.RegexFlag(Bits(10))\nlater = re.I | re.M\n"
+        "class Own(enum.Flag):\n    A = 1\n    B = 2\n"
+        "[type(made.value).__name__, type(later.value).__name__, len(calls), type(Own(Bits(3)).value).__name__]"
+    )
+    assert run(code, proxies).result == ["int", "int", 0, "Bits"]
