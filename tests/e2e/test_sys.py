@@ -98,7 +98,9 @@ def test_a_raised_recursion_limit_is_capped_and_the_stack_holds_it(live_server: 
         ("vars(sys.stdout)", "SecurityError"),
         ("copy.copy(sys.stdout)", "TypeError"),
         ("setattr(sys.stdout, 'write', print)", "SecurityError"),
-        ("type(sys.stdout).write(sys.stdout, b'x')", "TypeError"),
+        ("sys.stdout.write(b'x')", "TypeError"),
+        ("type(sys.stdout).write(sys.stdout, 'x')", "AttributeError"),  # the class is an inert stand-in
+        ("type(sys.stdout)('stdout')", "SecurityError"),
     ],
 )
 def test_nothing_of_the_real_sys_is_reachable(live_server: LiveServer, expression: str, error_type: str) -> None:
