@@ -66,6 +66,8 @@ typedef struct {
     PyObject *private_names; /* getattr, write_attribute: set of exact str, private names nothing else defines */
     PyObject *private_kinds; /* getattr, write_attribute: exact dict, id(class) -> class whose instances hold
                               * only the program's private names (ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES) */
+    PyObject *receivers;    /* getattr: set of types, besides the plain ones, a C method bound to an instance of
+                             * which is as safe as the instance (guards._METHOD_RECEIVERS) */
     PyObject *admit;        /* call_through: the membrane's admit, for a result that is not plain */
     PyObject *safe_point;   /* _admit_, _admitting_iter_: the collector's work, called every SAFE_POINT_PERIOD */
     vectorcallfunc vectorcall;
@@ -157,9 +159,12 @@ read_and_decide(Guard *self, PyObject *obj, PyObject *name, PyObject *fallback_v
         }
         if (verdict == 0 && (value_kind == &PyCFunction_Type || value_kind == &PyCMethod_Type) &&
             PyCFunction_GET_SELF(value) == obj) {
-            /* As safe as obj only if obj's class is plain: C code calls this guard too
-             * (map(getattr, ...)), with values the program never held (pass 86). */
+            /* As safe as obj only if obj's class is plain or a receiver: C code calls this
+             * guard too (map(getattr, ...)), with values the program never held (pass 86). */
             verdict = PySet_Contains(self->plain, (PyObject *)kind);
+            if (verdict == 0) {
+                verdict = PySet_Contains(self->receivers, (PyObject *)kind); /* a type hashes by identity */
+            }
         }
         else if (verdict == 0 && value_kind == &PyMethod_Type) {
             verdict = is_programs_method_of(self, value, obj);
@@ -470,6 +475,7 @@ guard_traverse(Guard *self, visitproc visit, void *arg)
     Py_VISIT(self->writable);
     Py_VISIT(self->private_names);
     Py_VISIT(self->private_kinds);
+    Py_VISIT(self->receivers);
     Py_VISIT(self->admit);
     Py_VISIT(self->safe_point);
     return 0;
@@ -491,6 +497,7 @@ guard_clear(Guard *self)
     Py_CLEAR(self->writable);
     Py_CLEAR(self->private_names);
     Py_CLEAR(self->private_kinds);
+    Py_CLEAR(self->receivers);
     Py_CLEAR(self->admit);
     Py_CLEAR(self->safe_point);
     return 0;
@@ -574,6 +581,7 @@ new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObjec
     self->writable = NULL;
     self->private_names = NULL;
     self->private_kinds = NULL;
+    self->receivers = NULL;
     self->admit = NULL;
     self->safe_point = NULL;
     self->vectorcall = vectorcall;
@@ -584,13 +592,13 @@ new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObjec
 static PyObject *
 make_getattr(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 11 || !PySet_CheckExact(args[0]) || !PyTuple_CheckExact(args[2]) || !PyUnicode_CheckExact(args[3]) ||
+    if (nargs != 12 || !PySet_CheckExact(args[0]) || !PyTuple_CheckExact(args[2]) || !PyUnicode_CheckExact(args[3]) ||
         !PyDict_CheckExact(args[6]) || !PyType_Check(args[7]) || !PySet_CheckExact(args[8]) ||
-        !PySet_CheckExact(args[9]) || !PyDict_CheckExact(args[10])) {
+        !PySet_CheckExact(args[9]) || !PyDict_CheckExact(args[10]) || !PyFrozenSet_CheckExact(args[11])) {
         PyErr_SetString(PyExc_TypeError,
                         "make_getattr(public_names: set, plain: set, opaque: tuple, source_filename: str, "
                         "fallback, classify, method_crossings: dict, module_proxy: type, offered_ids: set, "
-                        "private_names: set, private_kinds: dict)");
+                        "private_names: set, private_kinds: dict, receivers: frozenset)");
         return NULL;
     }
     Guard *self = (Guard *)new_guard(module, guarded_getattr_vectorcall, "getattr", args[1], args[4], args[5]);
@@ -605,6 +613,7 @@ make_getattr(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     self->offered_ids = Py_NewRef(args[8]);
     self->private_names = Py_NewRef(args[9]);
     self->private_kinds = Py_NewRef(args[10]);
+    self->receivers = Py_NewRef(args[11]);
     return (PyObject *)self;
 }
 
@@ -1029,7 +1038,7 @@ static PyMethodDef module_methods[] = {
     {"safe_point_soon", safe_point_soon, METH_NOARGS, "safe_point_soon(): the next counted call is a safe point"},
     {"make_getattr", (PyCFunction)(void (*)(void))make_getattr, METH_FASTCALL,
      "make_getattr(public_names, plain, opaque, source_filename, fallback, classify, method_crossings, "
-     "module_proxy, offered_ids, private_names, private_kinds)"},
+     "module_proxy, offered_ids, private_names, private_kinds, receivers)"},
     {"make_admit", (PyCFunction)(void (*)(void))make_admit, METH_FASTCALL, "make_admit(plain, fallback, safe_point)"},
     {"make_getitem", (PyCFunction)(void (*)(void))make_getitem, METH_FASTCALL,
      "make_getitem(plain, fallback, admit_slow)"},

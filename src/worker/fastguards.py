@@ -60,6 +60,7 @@ def accelerated_getattr(
     offered_ids: set[int],
     private_names: set[str],
     private_kinds: dict[int, type],
+    receivers: frozenset[type],
 ) -> Callable[..., Any]:
     """The C guard over the Python one (``fallback``), or ``fallback`` itself where the C
     half is not available. The sets are the Python guard's own, shared, not copied: a
@@ -78,6 +79,7 @@ def accelerated_getattr(
         offered_ids,
         private_names,
         private_kinds,
+        receivers,
     )
 
 

@@ -35,6 +35,7 @@ import functools
 import gc
 import importlib
 import operator
+import re
 import textwrap
 import types
 import typing
@@ -892,7 +893,11 @@ def _make_guarded_getattr() -> tuple[Callable[..., Any], Callable[..., Any]]:
             return admitted_items(value)
         if value_kind in _plain or (kind is ModuleProxy and id(value) in _offered):  # a catalogue member
             return value
-        if (value_kind is _bound or value_kind is _bound_c_method) and value.__self__ is obj and kind in _plain:
+        if (
+            (value_kind is _bound or value_kind is _bound_c_method)
+            and value.__self__ is obj
+            and (kind in _plain or kind in _METHOD_RECEIVERS)
+        ):
             return value
         if value_kind is _method and value.__self__ is obj:
             function = value.__func__
@@ -937,16 +942,29 @@ def _make_guarded_getattr() -> tuple[Callable[..., Any], Callable[..., Any]]:
         value_kind = _type(value)
         if value_kind is not tuple and value_kind in _plain:
             return value
-        # A C method bound to a plain value is as safe as the value; one bound to anything
-        # else is judged: C code calls this guard too (map(getattr, ...)), with values the
-        # program never held (pass 86: a raw stream's detach()).
-        if (value_kind is _bound or value_kind is _bound_c_method) and value.__self__ is obj and kind in _plain:
+        # A C method bound to a plain value or a receiver is as safe as the value; one bound
+        # to anything else is judged: C code calls this guard too (map(getattr, ...)), with
+        # values the program never held (pass 86: a raw stream's detach()).
+        if (
+            (value_kind is _bound or value_kind is _bound_c_method)
+            and value.__self__ is obj
+            and (kind in _plain or kind in _METHOD_RECEIVERS)
+        ):
             return value
         return value_read(obj, kind, name, value)
 
     guarded_getattr.__qualname__ = "getattr"  # as the program calls it
     return guarded_getattr, value_read
 
+
+#: Types, besides the plain ones, whose C methods give C code nothing their instance does
+#: not: the builtin containers (their methods reach only their items, which C code reaches
+#: by iterating them, and the program holds their types' unbound methods anyway), the
+#: sandbox's own module proxies, and compiled patterns and matches (a regex and strings).
+#: A C method bound to anything else is judged with its receiver (pass 86).
+_METHOD_RECEIVERS: frozenset[type] = frozenset(
+    {dict, list, set, frozenset, bytearray, collections.deque, re.Pattern, re.Match, ModuleProxy}
+)
 
 python_guarded_getattr, _value_read = _make_guarded_getattr()
 #: The guard the program and the library guards call: the C one where it is built, with
@@ -963,6 +981,7 @@ guarded_getattr = accelerated_getattr(
     offered_ids=OFFERED_IDS,
     private_names=PLAIN_PRIVATE_NAMES,
     private_kinds=_ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES,
+    receivers=_METHOD_RECEIVERS,
 )
 
 
