@@ -746,9 +746,13 @@ def _typing_introspection() -> dict[str, Any]:
                 raise TypeError(f"{obj!r} is not a module, class, method, or function.")
             own = isinstance(obj, types.FunctionType) and obj.__code__.co_filename == SOURCE_FILENAME
             hints = {name: _hint(value, globalns, localns, evaluate=own) for name, value in annotations.items()}
-        if include_extras:
-            return hints
-        return {name: typing._strip_annotations(value) for name, value in hints.items()}  # type: ignore[attr-defined]  # noqa: SLF001
+        if not include_extras:
+            hints = {name: typing._strip_annotations(value) for name, value in hints.items()}  # type: ignore[attr-defined]  # noqa: SLF001
+        # Each value through the membrane: a dict is plain, so neither the call's result
+        # check nor C code reading it (list(h.values())) looks inside, and a library's
+        # annotation can be anything it wrote (typing.dataclass_transform's nests
+        # type[Any], pass 89).
+        return {name: admit(value) for name, value in hints.items()}
 
     return {"get_origin": get_origin, "get_args": get_args, "get_type_hints": get_type_hints}
 

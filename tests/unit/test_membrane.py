@@ -2500,3 +2500,24 @@ def test_the_sandboxs_own_classes_are_inert_stand_ins(proxies: Proxies, reached:
     )
     called, subclassed = run(code, proxies).result
     assert called == "SecurityError" and subclassed in {"SecurityError", "TypeError"}
+
+
+def test_type_hints_a_library_function_wrote_pass_the_membrane(proxies: Proxies) -> None:
+    """get_type_hints hands back a dict, which is plain: neither the call's result check
+    nor C code reading it looks inside, and a library's annotation can nest what the
+    program may not hold (``type[Any]``, an alias that calls the real ``type``; pass 89).
+    Each value passes the membrane."""
+    import typing
+
+    from src.worker.library_guards import _typing_introspection
+
+    run("1", proxies)  # a job's membrane
+    get_type_hints = _typing_introspection()["get_type_hints"]
+
+    def written_by_a_library(kind: object, count: object) -> None: ...
+
+    written_by_a_library.__annotations__ = {"kind": type[typing.Any], "count": int}  # objects, not strings
+    with pytest.raises(SecurityError):
+        get_type_hints(written_by_a_library)
+    written_by_a_library.__annotations__ = {"count": int, "name": str, "return": None}
+    assert get_type_hints(written_by_a_library) == {"count": int, "name": str, "return": type(None)}
