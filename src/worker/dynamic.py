@@ -70,42 +70,65 @@ _TEMPORARIES_PER_STRING = 1_000_000
 
 
 class _Job:
-    """The running job's namespace and source limits (a worker runs one job)."""
+    """The running job's namespace and source limits (a worker runs one job).
+
+    What a string's compilation needs is derived on its first eval/exec/compile, not
+    when the job begins: most programs never call them, and the job's start is on every
+    request's path."""
 
     namespace: dict[str, Any] | None = None
-    #: The guards and the builtins table as the job began: what every string's namespace
-    #: gets, never read back from a dict the program's code can change or see cleared.
-    reserved: ClassVar[dict[str, Any]] = {}
-    strings = 0
-    policy = SourcePolicy(_DEFAULT_MAX_AST_NODES, _DEFAULT_MAX_AST_DEPTH, frozenset(CATALOGUE))
+    #: The namespace's entries as the job began (a copy the program never holds), from
+    #: which ``reserved()`` takes the guards and the builtins table.
+    at_start: ClassVar[dict[str, Any]] = {}
     max_code_bytes = _DEFAULT_MAX_CODE_BYTES
+    max_ast_nodes = _DEFAULT_MAX_AST_NODES
+    max_ast_depth = _DEFAULT_MAX_AST_DEPTH
+    strings = 0
+    _reserved: ClassVar[dict[str, Any] | None] = None
+    _policy: ClassVar[SourcePolicy | None] = None
+
+    @classmethod
+    def reserved(cls) -> dict[str, Any]:
+        """The guards and the builtins table as the job began: what every string's
+        namespace gets, never read back from a dict the program's code can change or see
+        cleared."""
+        if cls._reserved is None:
+            cls._reserved = {key: value for key, value in cls.at_start.items() if is_reserved(key)}
+        return cls._reserved
+
+    @classmethod
+    def policy(cls) -> SourcePolicy:
+        if cls._policy is None:
+            # Every module of the catalogue: the import guard decides what this job may import.
+            cls._policy = SourcePolicy(cls.max_ast_nodes, cls.max_ast_depth, frozenset(CATALOGUE))
+        return cls._policy
 
 
 def begin(namespace: dict[str, Any], limits: Limits) -> None:
     """Called by the runner as the job starts, with the namespace it runs in."""
     _Job.namespace = namespace
-    _Job.reserved = {key: value for key, value in namespace.items() if is_reserved(key)}
-    _Job.strings = 0
-    _Job.policy = SourcePolicy(
-        limits.get("max_ast_nodes", _DEFAULT_MAX_AST_NODES),
-        limits.get("max_ast_depth", _DEFAULT_MAX_AST_DEPTH),
-        frozenset(CATALOGUE),  # the import guard decides what this job may import
-    )
+    _Job.at_start = dict(namespace)
     _Job.max_code_bytes = limits.get("max_code_bytes", _DEFAULT_MAX_CODE_BYTES)
+    _Job.max_ast_nodes = limits.get("max_ast_nodes", _DEFAULT_MAX_AST_NODES)
+    _Job.max_ast_depth = limits.get("max_ast_depth", _DEFAULT_MAX_AST_DEPTH)
+    _Job.strings = 0
+    _Job._reserved = _Job._policy = None  # noqa: SLF001 - its own state
 
 
 def end() -> None:
     """Called by the runner when the job is over: eval/exec refuse from then on."""
     _Job.namespace = None
-    _Job.reserved = {}
+    _Job.at_start = {}
+    _Job._reserved = {}  # noqa: SLF001 - its own state
 
 
 def _compiled(source: object, mode: str) -> Any:
     if not isinstance(source, str):
         raise TypeError(f"{mode}() takes a string in the sandbox, not {type(source).__name__}")
     text = exact_str(source, "source")
-    if len(text.encode("utf-8", "surrogatepass")) > _Job.max_code_bytes:
-        raise refused(f"{mode}(): the string is longer than the {_Job.max_code_bytes}-byte limit on programs")
+    max_code_bytes = _Job.max_code_bytes
+    if len(text.encode("utf-8", "surrogatepass")) > max_code_bytes:
+        raise refused(f"{mode}(): the string is longer than the {max_code_bytes}-byte limit on programs")
     failures = fastguards.allocation_failures()
 
     def memory_ran_out() -> bool:
@@ -118,7 +141,7 @@ def _compiled(source: object, mode: str) -> Any:
     _Job.strings += 1
     prepared = prepare_program(
         text,
-        _Job.policy,
+        _Job.policy(),
         first_temporary=_Job.strings * _TEMPORARIES_PER_STRING,
         in_the_programs_namespace=True,
         memory_ran_out=memory_ran_out,
@@ -218,7 +241,8 @@ def _run(source: object, mode: str, globals_: object, locals_: object) -> Any:
             mode = "exec"  # eval() of code compiled for exec runs it and gives None, as in CPython
         source = source._source  # noqa: SLF001
     job_namespace = _Job.namespace
-    if job_namespace is None or "__builtins__" not in _Job.reserved:
+    reserved = _Job.reserved()
+    if job_namespace is None or "__builtins__" not in reserved:
         raise refused(f"{mode}() is only available while a program runs")
     code = _compiled(source, mode)
     for given, what in ((globals_, "globals"), (locals_, "locals")):
@@ -234,10 +258,10 @@ def _run(source: object, mode: str, globals_: object, locals_: object) -> Any:
         local_scope: dict[str, Any] | None = _without_reserved(program_locals)
     if globals_ is None:
         namespace = job_namespace
-        if dict.get(namespace, "__builtins__") is not _Job.reserved["__builtins__"]:
+        if dict.get(namespace, "__builtins__") is not reserved["__builtins__"]:
             # The job's guards and builtins must be there: in a namespace without
             # __builtins__ CPython's exec gives the code the interpreter's real ones.
-            namespace.update(_Job.reserved)
+            namespace.update(reserved)
         if program_locals is None:
             local_scope = _caller_locals()
             if local_scope is None and mode == "exec":
@@ -246,7 +270,7 @@ def _run(source: object, mode: str, globals_: object, locals_: object) -> Any:
         assert isinstance(globals_, dict)
         program_globals: dict[str, Any] = globals_
         namespace = _without_reserved(program_globals)
-        namespace.update(_Job.reserved)
+        namespace.update(reserved)
         given_builtins = dict.get(program_globals, "__builtins__")
         if type(given_builtins) is dict:
             # {"__builtins__": {}}: the string runs with those builtins only, as in CPython.

@@ -39,6 +39,10 @@ from .proxies import ModuleProxy, refused_members
 from .refusal import SecurityError, sandbox_verdict
 
 _LINE_RE = re.compile(r"^Line (\d+):")
+#: A line of source as the tokenizer counts lines. Compiled here, in the template: the
+#: template empties re's cache before it forks, so a pattern compiled on first use would
+#: cost every worker a compile (over a millisecond) on the request path.
+_SOURCE_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 def _error(etype: str, message: str, line: int | None, max_chars: int) -> ErrorInfo:
@@ -300,7 +304,7 @@ def load_program(job: Job) -> tuple[CodeType | None, WorkerReply | None]:
     code, max_chars = job["code"], job["limits"]["max_error_chars"]
     # As the tokenizer counts lines (str.splitlines also breaks at \x1c, \u2028 ...: a
     # traceback then showed another line's text).
-    lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", code)
+    lines = _SOURCE_LINE_RE.findall(code)
     linecache.cache[SOURCE_FILENAME] = (len(code), None, lines, SOURCE_FILENAME)
     if "bytecode" in job:
         # From the API process (trusted -> untrusted direction only); see protocol.Job.
