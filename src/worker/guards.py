@@ -77,6 +77,7 @@ from .fastguards import (
     accelerated_getitem,
     accelerated_write,
     accelerated_write_attribute,
+    called_form,
 )
 from .fastguards import available as fastguards_available
 from .fastguards import safe_point_soon as fastguards_safe_point_soon
@@ -2585,21 +2586,24 @@ def safe_builtins(
 
 
 def guard_globals(user_classes: UserClasses) -> dict[str, Any]:
-    """Every name the RestrictedPython transformer emits, bound explicitly."""
+    """Every name the RestrictedPython transformer emits, bound explicitly. The guards the
+    compiled program calls most are bound in the form it calls fastest (called_form)."""
     getattr_guard = _fast_or_python(guarded_getattr, python_guarded_getattr)
     guards = {
-        "_getattr_": getattr_guard,
-        "_getitem_": _fast_or_python(guarded_getitem, python_guarded_getitem),
+        "_getattr_": called_form(getattr_guard),
+        "_getitem_": called_form(_fast_or_python(guarded_getitem, python_guarded_getitem)),
         "_getiter_": guarded_getiter,
         "_iter_unpack_sequence_": unpacked_as_is,
         "_unpack_sequence_": unpacked_as_is,
-        "_write_": make_fast_write_guard(user_classes),  # made per job: C or Python as the job runs
-        "_write_attribute_": accelerated_write_attribute(
-            PLAIN,
-            _ownership.PUBLIC_ATTRIBUTES_WRITABLE,
-            make_write_attribute(make_write_guard(user_classes)),
-            PLAIN_PRIVATE_NAMES,
-            _ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES,
+        "_write_": called_form(make_fast_write_guard(user_classes)),  # C or Python as the job runs
+        "_write_attribute_": called_form(
+            accelerated_write_attribute(
+                PLAIN,
+                _ownership.PUBLIC_ATTRIBUTES_WRITABLE,
+                make_write_attribute(make_write_guard(user_classes)),
+                PLAIN_PRIVATE_NAMES,
+                _ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES,
+            )
         ),
         "_inplacevar_": guarded_inplacevar,
         "_apply_": guarded_apply,
@@ -2607,7 +2611,7 @@ def guard_globals(user_classes: UserClasses) -> dict[str, Any]:
         "_match_class_": match_class,
         "__metaclass__": make_class_factory(user_classes),
         # The membrane, for the routes the policy sends through it (membrane.py).
-        "_admit_": _fast_or_python(fast_admit, admitted_at_a_safe_point),
+        "_admit_": called_form(_fast_or_python(fast_admit, admitted_at_a_safe_point)),
         "_admit_context_": AdmittedContext,
         "_admit_unchanged_": admit_unchanged,
         "_admit_each_": admit_each,
@@ -2617,7 +2621,7 @@ def guard_globals(user_classes: UserClasses) -> dict[str, Any]:
         "_admit_capture_": admit_capture,
         "_admit_handled_": admit_handled,
         "_yield_from_": delegated_iterator,
-        "_admitting_iter_": _fast_or_python(fast_admitting_iter, admitting_iter),
+        "_admitting_iter_": called_form(_fast_or_python(fast_admitting_iter, admitting_iter)),
         "_type_": builtins.type,
         "_plain_": PLAIN,
     }

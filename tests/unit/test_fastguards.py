@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import types
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 
 from src.worker import crossing, fastguards, guards
+from src.worker.ownership import CURRENT_JOB
 from src.worker.refusal import SecurityError
 from tests.support.inprocess import Proxies, guard_mode, run
 from tests.support.server import PROJECT_ROOT
@@ -174,6 +176,43 @@ def test_the_c_guards_are_what_the_program_gets() -> None:
     assert repr(guards.guarded_getattr) == "<built-in function getattr>"
     with pytest.raises(TypeError):
         type(guards.guarded_getattr)()  # type: ignore[misc]  # not instantiable from Python
+
+
+@requires_c
+def test_the_namespace_holds_each_c_guard_as_a_built_in_method_bound_to_it() -> None:
+    # The form the interpreter specialises at a call site (fastguards.called_form).
+    namespace = guards.guard_globals(CURRENT_JOB)
+    for name in ("_getattr_", "_getitem_", "_write_", "_write_attribute_", "_admit_", "_admitting_iter_"):
+        bound = namespace[name]
+        assert type(bound) is types.BuiltinMethodType, name
+        assert type(bound.__self__).__name__ == "Guard", name
+    # What the program may hold as a value stays the guard, with the builtin's repr.
+    assert guards.safe_builtins({}, frozenset(), CURRENT_JOB)["getattr"] is guards.guarded_getattr
+
+
+@requires_c
+@pytest.mark.parametrize(
+    "call",
+    [
+        (1, "real"), (1, "nope", 5), ([1], "append"), ({}, "get"), ("s", "__class__"), (), (1,), (1, 2),
+        (1, "real", 2, 3),
+    ],
+)  # fmt: skip
+def test_a_guard_called_through_its_method_answers_as_the_guard(call: tuple[object, ...]) -> None:
+    def outcome(getattr_: Callable[..., Any], *args: object, **kwargs: object) -> str:
+        try:
+            value = getattr_(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - the error is the answer
+            return f"{type(error).__name__}: {error}"
+        return type(value).__name__
+
+    called = fastguards.called_form(guards.guarded_getattr)
+    assert outcome(called, *call) == outcome(guards.guarded_getattr, *call)
+    assert outcome(called, 1, "nope", default=5) == outcome(guards.guarded_getattr, 1, "nope", default=5) == "int"
+
+
+def test_a_python_guard_is_called_as_it_is() -> None:
+    assert fastguards.called_form(guards.python_guarded_getattr) is guards.python_guarded_getattr
 
 
 @requires_c
