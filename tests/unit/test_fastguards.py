@@ -211,6 +211,23 @@ def test_a_guard_called_through_its_method_answers_as_the_guard(call: tuple[obje
     assert outcome(called, 1, "nope", default=5) == outcome(guards.guarded_getattr, 1, "nope", default=5) == "int"
 
 
+@requires_c
+@pytest.mark.parametrize(
+    "code",
+    [
+        "getattr._call",
+        "getattr(getattr, '_call')",
+        "import operator\noperator.attrgetter('_call')(getattr)",
+        "'{0._call}'.format(getattr)",
+    ],
+)
+def test_the_programs_getattr_does_not_hand_out_its_call_method(proxies: Proxies, code: str) -> None:
+    for pure in (False, True):
+        with guard_mode(pure=pure):
+            outcome = run(code, proxies)
+        assert outcome.error_type == "SecurityError", (code, pure, outcome.reply)
+
+
 def test_a_python_guard_is_called_as_it_is() -> None:
     assert fastguards.called_form(guards.python_guarded_getattr) is guards.python_guarded_getattr
 
