@@ -48,6 +48,7 @@ from .metrics import ExecutorMetrics
 from .sandbox.admission import AdmissionGate
 from .sandbox.pool import ExecutionPool
 from .sandbox.process_protection import make_undumpable
+from .sandbox.workdirs import WorkDirectories
 from .service import ExecutionService
 from .settings import Settings
 
@@ -116,14 +117,16 @@ def build_components(
     gate = AdmissionGate(
         settings.max_concurrent_executions, settings.max_queued_executions, queue_timeout_s=settings.queue_timeout_s
     )
+    workdirs = WorkDirectories(settings.files_root)
     pool = ExecutionPool(
         sorted(settings.allowed_imports),
         settings.prefork_workers,
         busy=lambda: gate.saturated,
         disabled_layers=disabled_layers,
         hang_timeout_s=settings.template_hang_timeout_s,
+        files_root=str(workdirs.root),
     )
-    service = ExecutionService(settings, pool, gate, metrics)
+    service = ExecutionService(settings, pool, gate, metrics, workdirs)
     front = ExecutionFront(service, metrics)
     drain = Drain()
     limiter = build_limiter(settings)
@@ -154,6 +157,12 @@ def _lifespan(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextMana
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         make_undumpable()
         parts.drain.install()
+        workdirs = parts.service.workdirs
+        try:
+            if workdirs is not None:
+                workdirs.start()  # before the template: its Landlock rule names the directory
+        except OSError:
+            log.exception("the executions' working directories could not be made; requests with files get 503")
         try:
             await parts.pool.start()
         except Exception:
@@ -173,6 +182,8 @@ def _lifespan(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextMana
             await parts.monitor.stop()
             await parts.pool.stop()  # kills every worker left, then the template
             await parts.service.checker.stop()
+            if workdirs is not None:
+                workdirs.stop()
             parts.drain.uninstall()
 
     return lifespan

@@ -43,7 +43,7 @@ LATENCY_BUCKETS_S = (
     30.0,
     60.0,
 )
-STREAMS = ("stdout", "stderr", "result")
+STREAMS = ("stdout", "stderr", "result", "files")
 
 
 class ExecutorMetrics:

@@ -31,7 +31,7 @@ MAX_JOB_BYTES = 16 * 1024 * 1024
 
 #: The limits that can stop a program: the ``limit`` of a reply, the ``kind`` label of
 #: ``executor_limits_hit_total``.
-LimitKind = Literal["timeout", "memory", "cpu", "output"]
+LimitKind = Literal["timeout", "memory", "cpu", "output", "files"]
 LIMIT_KINDS: tuple[LimitKind, ...] = get_args(LimitKind)
 
 
@@ -41,10 +41,11 @@ LIMIT_KINDS: tuple[LimitKind, ...] = get_args(LimitKind)
 WORKER_CRASHED = "WorkerCrashed"
 CPU_TIME_EXCEEDED = "CPUTimeExceeded"
 OUTPUT_LIMIT_EXCEEDED = "OutputLimitExceeded"
+FILES_LIMIT_EXCEEDED = "FilesLimitExceeded"
 SANDBOX_ERROR = "SandboxError"
 SECURITY_ERROR = "SecurityError"
 SERVICE_ERROR_TYPES = frozenset(
-    {WORKER_CRASHED, CPU_TIME_EXCEEDED, OUTPUT_LIMIT_EXCEEDED, SANDBOX_ERROR, SECURITY_ERROR}
+    {WORKER_CRASHED, CPU_TIME_EXCEEDED, OUTPUT_LIMIT_EXCEEDED, FILES_LIMIT_EXCEEDED, SANDBOX_ERROR, SECURITY_ERROR}
 )
 
 
@@ -82,6 +83,10 @@ class Job(TypedDict):
     #: policy (base64 of marshal). Travels only API -> worker, trusted to untrusted;
     #: nothing the worker sends back is ever unmarshalled. Absent: the worker compiles.
     bytecode: NotRequired[str]
+    #: The execution's working directory (sandbox/workdirs.py), absolute: the worker's
+    #: current directory, and the one directory beneath the interpreter's own it may read.
+    #: Absent: no working directory (the health self-test).
+    workdir: NotRequired[str]
 
 
 class ErrorInfo(TypedDict):
@@ -155,6 +160,10 @@ class TemplateConfig(TypedDict):
     allowed_imports: list[str]
     #: Test-only (see DISABLEABLE_LAYERS); empty in the service.
     disabled_layers: list[str]
+    #: The directory beneath which the executions' working directories are (absolute), or
+    #: None: the template's Landlock domain lets workers read beneath it, and each worker's
+    #: own domain narrows that to its own directory.
+    files_root: NotRequired[str | None]
 
 
 def _no_default(value: object) -> object:

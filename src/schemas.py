@@ -39,6 +39,21 @@ def _check_text(values: dict[str, Any]) -> None:
         raise ValueError("context text must be valid Unicode (it holds a lone surrogate)") from None
 
 
+#: How a file's content travels in JSON: text as it is, any bytes as base64.
+FileEncoding = Literal["utf-8", "base64"]
+
+
+class InputFile(BaseModel):
+    """A file placed in the program's working directory before it runs. The path's rules
+    and the limits are the settings' (sandbox/input_files.py checks them: 422 or 413)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    path: str = Field(description='relative path inside the working directory, "/"-separated, no ".."')
+    content: str = Field(description="the file's content: text, or base64 when encoding is base64")
+    encoding: FileEncoding = Field(default="utf-8", description='"utf-8" (default) or "base64"')
+
+
 class ExecuteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -48,6 +63,9 @@ class ExecuteRequest(BaseModel):
     )
     timeout_s: float | None = Field(
         default=None, gt=0, allow_inf_nan=False, description="wall-clock limit; at most the configured maximum"
+    )
+    files: list[InputFile] = Field(
+        default_factory=list, description="input files, placed in the program's working directory before it runs"
     )
 
     @field_validator("context")
@@ -70,6 +88,27 @@ class Truncated(BaseModel):
     result: bool
 
 
+class OutputFile(BaseModel):
+    """A file the program created or changed in its working directory."""
+
+    path: str
+    size: int
+    encoding: FileEncoding
+    content: str
+    media_type: str
+    #: The file is listed without its content (past the answer's budget, or the limits).
+    truncated: bool = False
+
+
+class Figure(BaseModel):
+    """A figure the program left open, rendered (the data tier; none without it)."""
+
+    media_type: str
+    width: int
+    height: int
+    content: str
+
+
 class ExecutionError(BaseModel):
     type: str
     message: str
@@ -85,6 +124,8 @@ class ExecuteResponse(BaseModel):
     truncated: Truncated
     error: ExecutionError | None
     limit: LimitKind | None
+    files: list[OutputFile] = Field(default_factory=list)
+    figures: list[Figure] = Field(default_factory=list)
     duration_ms: float
 
     @property

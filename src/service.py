@@ -8,18 +8,21 @@ the request itself raise (see errors.py).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import math
 import time
 
 from .errors import CodeRejected, InvalidRequest, PayloadTooLarge, SandboxUnavailable
+from .input_files import decode_input_files
 from .language.validation import SourcePolicy
 from .metrics import ExecutorMetrics
-from .protocol import Job
+from .protocol import FILES_LIMIT_EXCEEDED, Job
 from .sandbox.admission import AdmissionGate
 from .sandbox.checking import ProgramChecker
 from .sandbox.pool import ExecutionPool, JobTooLarge, PoolUnavailable, RunOutcome
-from .schemas import ExecuteRequest, ExecuteResponse, ExecutionError, Truncated
+from .sandbox.workdirs import Collected, DecodedFile, FileLimits, WorkDirectories, WorkDirectory, collect
+from .schemas import ExecuteRequest, ExecuteResponse, ExecutionError, OutputFile, Truncated
 from .settings import Settings
 
 #: Programs above this size are validated in a thread so a big parse does not stall
@@ -30,11 +33,26 @@ WALL_GRACE_S = 2
 
 
 class ExecutionService:
-    def __init__(self, settings: Settings, pool: ExecutionPool, gate: AdmissionGate, metrics: ExecutorMetrics) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        pool: ExecutionPool,
+        gate: AdmissionGate,
+        metrics: ExecutorMetrics,
+        workdirs: WorkDirectories | None = None,
+    ) -> None:
         self.settings = settings
         self.pool = pool
         self.gate = gate
         self.metrics = metrics
+        self.workdirs = workdirs
+        self.file_limits = FileLimits(
+            max_files=settings.max_files,
+            max_file_bytes=settings.max_file_bytes,
+            max_files_bytes=settings.max_files_bytes,
+            max_path_depth=settings.max_path_depth,
+            max_returned_bytes=settings.max_returned_file_bytes,
+        )
         self.policy = SourcePolicy(
             max_ast_nodes=settings.max_ast_nodes,
             max_ast_depth=settings.max_ast_depth,
@@ -113,6 +131,7 @@ class ExecutionService:
         if code_bytes > self.settings.max_code_bytes:
             raise PayloadTooLarge(f"code is {code_bytes} bytes; the limit is {self.settings.max_code_bytes}")
         timeout_s = self._timeout(request.timeout_s)
+        files = decode_input_files(request.files, self.settings)  # 422/413, before any work
         prepared = await self.checker.prepare(request.code, client)
         if prepared.violations or prepared.bytecode is None:
             raise CodeRejected(prepared.violations)
@@ -126,27 +145,51 @@ class ExecutionService:
         job["bytecode"] = base64.b64encode(prepared.bytecode).decode("ascii")
 
         queued_at = time.perf_counter()
+        collected: Collected | None = None
         async with self.gate.slot():
             self.metrics.queue_wait.observe(time.perf_counter() - queued_at)
-            outcome = await self.run_job(job, timeout_s)
-        return self._response(outcome, request_id)
+            directory = await self._working_directory(files) if files else None
+            try:
+                if directory is not None:
+                    job["workdir"] = str(directory.path)
+                outcome = await self.run_job(job, timeout_s)
+                if directory is not None:
+                    collected = await asyncio.to_thread(collect, directory, self.file_limits)
+            finally:
+                if directory is not None:
+                    await asyncio.to_thread(WorkDirectories.remove, directory)
+        return self._response(outcome, request_id, collected)
 
-    def _response(self, outcome: RunOutcome, request_id: str) -> ExecuteResponse:
+    async def _working_directory(self, files: list[DecodedFile]) -> WorkDirectory:
+        """A directory for one execution, with its input files in it (sandbox/workdirs.py)."""
+        if self.workdirs is None or not self.workdirs.started:
+            raise SandboxUnavailable("the working directories could not be made on this host", retry_after_s=30)
+        try:
+            return await asyncio.to_thread(self.workdirs.create, files)
+        except OSError as exc:
+            raise SandboxUnavailable("the input files could not be placed (the host's disk)", retry_after_s=5) from exc
+
+    def _response(self, outcome: RunOutcome, request_id: str, collected: Collected | None = None) -> ExecuteResponse:
         reply = outcome.reply
         self.metrics.duration.observe(outcome.duration_s)
         limit = reply["limit"]
+        error = reply["error"]
         if limit is None and (outcome.stdout.flooded or outcome.stderr.flooded):
             limit = "output"
+        if limit is None and collected is not None and collected.over_limit is not None:
+            limit = "files"
+            error = {"type": FILES_LIMIT_EXCEEDED, "message": collected.over_limit, "line": None}
         if limit is not None:
             self.metrics.limits_hit.labels(limit).inc()
+        files_cut = collected is not None and collected.truncated
         for stream, cut in (
             ("stdout", outcome.stdout.truncated),
             ("stderr", outcome.stderr.truncated),
             ("result", reply["result_truncated"]),
+            ("files", files_cut),
         ):
             if cut:
                 self.metrics.truncations.labels(stream).inc()
-        error = reply["error"]
         # Not validated again: every field is built here from values already checked
         # (parse_reply checked the result's types, depth and size), and validating a
         # megabyte of result as JsonValue costs the event loop a tenth of a second.
@@ -157,9 +200,13 @@ class ExecutionService:
             stdout=outcome.stdout.text(),
             stderr=outcome.stderr.text(),
             truncated=Truncated(
-                stdout=outcome.stdout.truncated, stderr=outcome.stderr.truncated, result=reply["result_truncated"]
+                stdout=outcome.stdout.truncated,
+                stderr=outcome.stderr.truncated,
+                result=reply["result_truncated"],
             ),
             error=ExecutionError(**error) if error is not None else None,
             limit=limit,
+            files=[OutputFile.model_construct(**vars(file)) for file in collected.files] if collected else [],
+            figures=[],
             duration_ms=round(outcome.duration_s * 1000, 3),
         )

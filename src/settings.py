@@ -148,6 +148,30 @@ class Settings(BaseSettings):
         default=4, ge=1, le=1000, description="a stream past this many times its budget stops the run (limit 'output')"
     )
 
+    # Files: each execution's private working directory (sandbox/workdirs.py)
+    files_root: Path | None = Field(
+        default=None,
+        description="directory in which the service keeps the executions' working directories (one directory "
+        "per service process beneath it); default: the system's temporary directory",
+    )
+    max_files: int = Field(
+        default=64, ge=1, le=100_000, description="files in a working directory: those sent and those the program makes"
+    )
+    max_file_bytes: int = Field(
+        default=8 * 1_048_576, ge=1024, le=1024 * 1_048_576, description="largest file, sent or written"
+    )
+    max_files_bytes: int = Field(
+        default=32 * 1_048_576, ge=1024, le=16 * 1024 * 1_048_576, description="all files of a working directory"
+    )
+    max_path_chars: int = Field(default=255, ge=16, le=4096, description="longest file path, in characters")
+    max_path_depth: int = Field(default=8, ge=1, le=64, description="most levels of a file path (a/b/c is 3)")
+    max_returned_file_bytes: int = Field(
+        default=4 * 1_048_576,
+        ge=0,
+        le=256 * 1_048_576,
+        description="file content an answer carries in all; files past it are listed without their content",
+    )
+
     # Pool and admission
     max_concurrent_executions: int = Field(default_factory=_default_concurrency, ge=1, le=256)
     max_queued_executions: int = Field(default=64, ge=0, le=10_000, description="requests waiting for a slot")
@@ -264,6 +288,8 @@ class Settings(BaseSettings):
             raise ValueError("EXECUTOR_EXECUTION_TIMEOUT_S must not exceed EXECUTOR_MAX_TIMEOUT_S")
         if self.max_code_bytes > self.max_body_bytes:
             raise ValueError("EXECUTOR_MAX_CODE_BYTES must not exceed EXECUTOR_MAX_BODY_BYTES")
+        if self.max_file_bytes > self.max_files_bytes:
+            raise ValueError("EXECUTOR_MAX_FILE_BYTES must not exceed EXECUTOR_MAX_FILES_BYTES")
         return self
 
     @property

@@ -34,6 +34,8 @@ EXAMPLE_ANSWER: dict[str, Any] = {
     "truncated": {"stdout": False, "stderr": False, "result": False},
     "error": None,
     "limit": None,
+    "files": [],
+    "figures": [],
     "duration_ms": 1.9,
 }
 EXAMPLE_ERROR_ANSWER: dict[str, Any] = {

@@ -29,7 +29,8 @@ from .policy import PLAIN_RESULT_BUILTINS, SOURCE_FILENAME, SandboxTransformer, 
 
 #: Builtins deliberately missing in the sandbox, with what to do instead.
 FORBIDDEN_NAMES: dict[str, str] = {
-    "open": "there is no file system; pass data in through the request's `context`",
+    "open": "programs cannot open files yet (input files are placed in a working directory the language "
+    "layer does not reach); pass data in through the request's `context`",
     "globals": "namespace introspection is not available; use the names directly",
     "locals": "namespace introspection is not available; use the names directly",
     "input": "there is no stdin; pass data in through the request's `context`",

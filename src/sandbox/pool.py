@@ -311,18 +311,22 @@ class ExecutionPool:
         disabled_layers: frozenset[str] = frozenset(),
         template_entry: str = TEMPLATE_ENTRY,
         hang_timeout_s: float = HANG_TIMEOUT_S,
+        files_root: str | None = None,
     ) -> None:
         """``busy()``: True when every execution slot is taken; new workers then skip the
         rehearsal, which would only compete for CPU with the executions running.
         ``hang_timeout_s``: how long the template may leave a spawn or a liveness ping
         unanswered before it is declared hung, killed and restarted.
         ``disabled_layers`` and ``template_entry`` exist for the tests that show what
-        each layer stops on its own; the service passes neither (see app.create_app)."""
+        each layer stops on its own; the service passes neither (see app.create_app).
+        ``files_root``: the directory of the executions' working directories, which the
+        workers may read beneath (each its own only: protocol.Job.workdir)."""
         self._allowed = allowed_imports
         self._prefork = prefork
         self._disabled_layers = disabled_layers
         self._template_entry = template_entry
         self._hang_timeout_s = hang_timeout_s
+        self._files_root = files_root
         self._template: TemplateProcess | None = None
         self._ready: deque[Worker] = deque()
         self._forking = 0
@@ -363,6 +367,7 @@ class ExecutionPool:
             disabled_layers=self._disabled_layers,
             entry=self._template_entry,
             hang_timeout_s=self._hang_timeout_s,
+            files_root=self._files_root,
         )
         await template.start()
         self._template = template

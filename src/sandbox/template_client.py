@@ -166,12 +166,15 @@ class TemplateProcess:
         disabled_layers: frozenset[str] = frozenset(),
         entry: str = TEMPLATE_ENTRY,
         hang_timeout_s: float = HANG_TIMEOUT_S,
+        files_root: str | None = None,
     ) -> None:
         """``hang_timeout_s``: how long an outstanding request may go without any answer
-        before the template is declared hung and killed."""
+        before the template is declared hung and killed. ``files_root``: the directory of
+        the executions' working directories (protocol.TemplateConfig)."""
         self._config: TemplateConfig = {
             "allowed_imports": sorted(allowed_imports),
             "disabled_layers": sorted(disabled_layers),
+            "files_root": files_root,
         }
         self._entry = entry
         self._hang_timeout_s = hang_timeout_s

@@ -269,9 +269,15 @@ def serve(kit: Kit, rehearse_first: bool = True) -> None:
         job = read_job(CHANNEL_FD)
     except (ProtocolError, OSError):
         os._exit(EXIT_BAD_JOB)
+    workdir = job.get("workdir")
+    if workdir is not None:
+        try:
+            os.chdir(workdir)  # the program's current directory; its own Landlock rule below
+        except (OSError, TypeError, ValueError):
+            os._exit(EXIT_BAD_JOB)
     _flush_on_signal(stdout, stderr)
     try:
-        harden(job["limits"], kit.confinement)
+        harden(job["limits"], kit.confinement, workdir)
     except HardeningError:
         os._exit(EXIT_HARDENING_FAILED)
     # pprint, calendar.prmonth & co. write to sys.stdout: the same buffered stream as print.

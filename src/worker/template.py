@@ -76,8 +76,11 @@ def _read_config() -> TemplateConfig:
     data = sys.stdin.buffer.read()
     length = frame_length(data[: HEADER.size], 1 << 20)
     config = decode_body(data[HEADER.size : HEADER.size + length])
+    files_root = config.get("files_root")
     return TemplateConfig(
-        allowed_imports=list(config["allowed_imports"]), disabled_layers=list(config.get("disabled_layers", []))
+        allowed_imports=list(config["allowed_imports"]),
+        disabled_layers=list(config.get("disabled_layers", [])),
+        files_root=files_root if isinstance(files_root, str) else None,
     )
 
 
@@ -126,7 +129,7 @@ def main(control_fd: int, runner: child.Runner | None = None) -> None:
     allowed = frozenset(config["allowed_imports"])
     # First, while the process holds nothing: the network namespace must be entered by a
     # single-threaded process, and the workers inherit all of it.
-    confinement = prepare_confinement(frozenset(config["disabled_layers"]))
+    confinement = prepare_confinement(frozenset(config["disabled_layers"]), config.get("files_root"))
     proxies = build_proxies(sorted(allowed))
     for name in INTERNAL_LAZY_IMPORTS:
         importlib.import_module(name)

@@ -26,7 +26,9 @@ MAX_BODY_BYTES = int(TEST_ENV["EXECUTOR_MAX_BODY_BYTES"])
 MAX_CODE_BYTES = int(TEST_ENV["EXECUTOR_MAX_CODE_BYTES"])
 MAX_TIMEOUT_S = float(TEST_ENV["EXECUTOR_MAX_TIMEOUT_S"])
 
-REPLY_KEYS = {"request_id", "success", "result", "stdout", "stderr", "truncated", "error", "limit", "duration_ms"}
+REPLY_KEYS = {
+    "request_id", "success", "result", "stdout", "stderr", "truncated", "error", "limit", "files", "figures", "duration_ms"
+}  # fmt: skip
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
 JSON = {"Content-Type": "application/json"}
 

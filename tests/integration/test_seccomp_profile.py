@@ -156,6 +156,10 @@ SERVICE_NEEDS = {
     "capset": "the template drops its capabilities",
     "seccomp": "the template and each worker install their filters",
     "landlock_restrict_self": "the template and each worker enter their Landlock domains",
+    **dict.fromkeys(
+        ["landlock_create_ruleset", "landlock_add_rule"],
+        "the template builds its rulesets; a worker with a working directory builds its own",
+    ),
     "personality": "reading it, or setting plain PER_LINUX (the only two values allowed, as Docker's default)",
     "setrlimit": "each worker sets its RLIMITs",
     **dict.fromkeys(

@@ -69,7 +69,7 @@ def test_every_limit_kind_starts_at_zero(metrics: ExecutorMetrics, registry: Col
 
 
 def test_limit_kinds_are_the_contracts() -> None:
-    assert LIMIT_KINDS == ("timeout", "memory", "cpu", "output")
+    assert LIMIT_KINDS == ("timeout", "memory", "cpu", "output", "files")
 
 
 def test_execution_outcome_counts(metrics: ExecutorMetrics, registry: CollectorRegistry) -> None:

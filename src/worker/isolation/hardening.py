@@ -156,6 +156,20 @@ def apply_landlock(ruleset_fd: int) -> None:
         raise HardeningError(str(exc)) from exc
 
 
+def apply_landlock_with(confinement: Confinement, workdir: str) -> None:
+    """A domain of the worker's own: the interpreter's paths and its working directory,
+    read-only (the template's domain allows the executions' directories; this one narrows
+    that to this execution's)."""
+    try:
+        ruleset = landlock.build_ruleset(confinement.landlock_abi, [*confinement.readable, workdir])
+    except (landlock.LandlockError, OSError) as exc:
+        raise HardeningError(f"the working directory's Landlock ruleset failed: {exc}") from exc
+    try:
+        apply_landlock(ruleset)
+    finally:
+        os.close(ruleset)
+
+
 def apply_seccomp(program: syscall_filter.LoadedProgram) -> None:
     try:
         program.install()
@@ -170,12 +184,18 @@ class Confinement:
     #: Layers switched off by a test (protocol.DISABLEABLE_LAYERS); empty in the service.
     disabled: frozenset[str]
     landlock_abi: int
-    #: The ruleset descriptor in the template (a worker has it as LANDLOCK_FD).
+    #: The ruleset a worker enforces when its job has no working directory: read-only
+    #: access to the interpreter's paths (in the template; a worker has it as LANDLOCK_FD).
     landlock_fd: int | None
     #: seccomp, in two stages (see syscall_filter.build_program).
     template_filter: syscall_filter.LoadedProgram | None
     worker_filter: syscall_filter.LoadedProgram | None
     network_namespace: bool
+    #: The template's own ruleset: the workers' paths and the executions' working
+    #: directories (files_root), which each worker then narrows to its own.
+    template_landlock_fd: int | None = None
+    #: The paths every worker may read (the interpreter's), for a worker's own ruleset.
+    readable: tuple[str, ...] = ()
 
     @property
     def active(self) -> frozenset[str]:
@@ -189,8 +209,22 @@ class Confinement:
         return frozenset(layers)
 
 
-def prepare_confinement(disabled: frozenset[str]) -> Confinement:
+def _high_ruleset(abi: int, readable: list[str]) -> int:
+    """A ruleset of read-only access beneath ``readable``, its descriptor moved out of the
+    way of the low numbers a worker's descriptors are moved to."""
+    try:
+        built = landlock.build_ruleset(abi, readable)
+        ruleset = fcntl.fcntl(built, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD)
+        os.close(built)
+    except (landlock.LandlockError, OSError) as exc:
+        raise HardeningError(f"Landlock ABI {abi} is offered but the ruleset failed: {exc}") from exc
+    return ruleset
+
+
+def prepare_confinement(disabled: frozenset[str], files_root: str | None = None) -> Confinement:
     """In the template, before anything else: probe the host and build what it applies.
+    ``files_root``: the executions' working directories are beneath it (workers read
+    their own, protocol.Job.workdir).
 
     A layer the host lacks is simply not active (and reported); a layer the host has but
     that cannot be built is an error that stops the template, since the service would
@@ -201,15 +235,12 @@ def prepare_confinement(disabled: frozenset[str]) -> Confinement:
         raise HardeningError(f"these layers cannot be disabled: {sorted(unknown)}")
     netns = "network_namespace" not in disabled and namespaces.enter_network_namespace()
     abi = landlock.abi_version()
-    ruleset = None
+    readable = landlock.interpreter_paths()
+    ruleset = template_ruleset = None
     if abi and "landlock" not in disabled:
-        try:
-            built = landlock.build_ruleset(abi, landlock.interpreter_paths())
-            # Out of the way of the low numbers a worker's descriptors are moved to.
-            ruleset = fcntl.fcntl(built, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD)
-            os.close(built)
-        except (landlock.LandlockError, OSError) as exc:
-            raise HardeningError(f"Landlock ABI {abi} is offered but the ruleset failed: {exc}") from exc
+        ruleset = template_ruleset = _high_ruleset(abi, readable)
+        if files_root is not None and os.path.isdir(files_root):
+            template_ruleset = _high_ruleset(abi, [*readable, os.path.realpath(files_root)])
     template_filter = worker_filter = None
     if "seccomp" not in disabled and syscall_filter.kernel_supports_filters():
         try:
@@ -219,7 +250,7 @@ def prepare_confinement(disabled: frozenset[str]) -> Confinement:
             pass  # no libseccomp on this host: reported as unavailable
         except syscall_filter.SeccompError as exc:
             raise HardeningError(str(exc)) from exc
-    return Confinement(disabled, abi, ruleset, template_filter, worker_filter, netns)
+    return Confinement(disabled, abi, ruleset, template_filter, worker_filter, netns, template_ruleset, tuple(readable))
 
 
 def confine_template(confinement: Confinement) -> None:
@@ -233,19 +264,22 @@ def confine_template(confinement: Confinement) -> None:
     # (which inherit the flag) need CAP_SYS_PTRACE, which nobody here has. Otherwise a
     # worker could open /proc/<template>/fd/1 and write forged events to the server.
     _prctl(PR_SET_DUMPABLE, 0)
-    if confinement.landlock_fd is not None:
-        apply_landlock(confinement.landlock_fd)
+    if confinement.template_landlock_fd is not None:
+        apply_landlock(confinement.template_landlock_fd)
+        if confinement.template_landlock_fd != confinement.landlock_fd:
+            os.close(confinement.template_landlock_fd)
     if confinement.template_filter is not None:
         apply_seccomp(confinement.template_filter)
 
 
-def harden(limits: Limits, confinement: Confinement | None = None) -> None:
+def harden(limits: Limits, confinement: Confinement | None = None, workdir: str | None = None) -> None:
     """In a worker, once it has its job: the layers that depend on the job or on being
     a worker, in order. Raises HardeningError if any fails.
 
     The limits first, while the process may still set them; then a Landlock domain of
     its own (nested in the template's: no signal to, and no abstract socket of, its
-    siblings or the template), then the seccomp stage that forbids new processes and
+    siblings or the template; with a working directory, read access to it and to no
+    other execution's), then the seccomp stage that forbids new processes and
     new limits, last because it refuses what the steps before it used."""
     disabled = confinement.disabled if confinement is not None else frozenset()
     if "rlimits" not in disabled:
@@ -255,7 +289,10 @@ def harden(limits: Limits, confinement: Confinement | None = None) -> None:
         return
     if confinement.landlock_fd is not None:
         try:
-            apply_landlock(LANDLOCK_FD)
+            if workdir is None:
+                apply_landlock(LANDLOCK_FD)
+            else:
+                apply_landlock_with(confinement, workdir)
         finally:
             os.close(LANDLOCK_FD)
     if confinement.worker_filter is not None:

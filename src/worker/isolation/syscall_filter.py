@@ -71,6 +71,11 @@ ALLOWED: Mapping[str, str] = {
         "takes setpgid, prctl and the timers away again)",
         "wait4 recvmsg setpgid prctl seccomp landlock_restrict_self",
     ),
+    **_group(
+        "a worker's own Landlock domain, narrowed to its working directory (a ruleset only ever takes "
+        "rights away), and entering that directory",
+        "landlock_create_ruleset landlock_add_rule chdir",
+    ),
 }
 
 #: Allowed only with these arguments (see build_program): name -> condition.
@@ -91,7 +96,8 @@ CONDITIONAL: Mapping[str, str] = {
 WORKER_DENIED: Mapping[str, str] = {
     **_group("no new process or thread", "clone"),
     **_group(
-        "no more filters or domains (each costs kernel memory outside its limits)", "seccomp landlock_restrict_self"
+        "no more filters or domains (each costs kernel memory outside its limits)",
+        "seccomp landlock_restrict_self landlock_create_ruleset landlock_add_rule",
     ),
     **_group("stays in its own process group, where kill(0) reaches only itself", "setpgid"),
     **_group("keeps its parent-death signal, dumpable flag and no_new_privs", "prctl"),

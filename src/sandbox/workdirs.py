@@ -1,0 +1,318 @@
+"""Each execution's private working directory, on the API server's side.
+
+One directory per service process (``sandboxed-executor-<random>``, mode 0700) beneath
+``files_root`` (the system's temporary directory by default), holding a lock file the
+process keeps locked for its lifetime; in it, one directory per execution, made before
+the program runs with the request's input files, and removed after it, whatever happened
+to the worker. A process that died without removing its directory (killed, a crash, a
+host restart) leaves a directory whose lock nobody holds: the next service process to
+start beneath the same root removes it (``sweep``).
+
+Nothing here follows a symbolic link: directories are made and files written with
+``O_NOFOLLOW`` beneath a directory made the moment before, and removal does not follow
+them either (``shutil.rmtree``'s own rule).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import logging
+import mimetypes
+import os
+import secrets
+import shutil
+import stat
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: The name of each service process's directory begins with this.
+PREFIX = "sandboxed-executor-"
+#: The lock file in a service process's directory.
+LOCK_NAME = ".lock"
+#: A directory without a lock file younger than this may be one a process is making now.
+_UNLOCKED_GRACE_S = 60.0
+_DIRECTORY_MODE = 0o700
+_FILE_MODE = 0o600
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+@dataclass(frozen=True)
+class DecodedFile:
+    """An input file as it will be written: its path, checked (input_files.py), and its bytes."""
+
+    path: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """A file the program created or changed, as the answer gives it (schemas.OutputFile)."""
+
+    path: str
+    size: int
+    encoding: str
+    content: str
+    media_type: str
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class WorkDirectory:
+    """One execution's directory and what was placed in it."""
+
+    path: Path
+    #: The input files' paths with (inode, size, modification time in ns) as written.
+    inputs: dict[str, tuple[int, int, int]]
+
+
+class WorkDirectories:
+    """The directories of this service process's executions."""
+
+    def __init__(self, files_root: Path | None) -> None:
+        parent = files_root if files_root is not None else Path(tempfile.gettempdir())
+        self.parent = Path(os.path.realpath(parent))
+        #: This process's directory: named now (the template's Landlock rule needs it
+        #: before any execution), made by ``start``.
+        self.root = self.parent / f"{PREFIX}{secrets.token_hex(8)}"
+        self._lock_fd: int | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._lock_fd is not None
+
+    def start(self) -> None:
+        """Make this process's directory, after removing those of processes that are gone.
+        Raises OSError when it cannot be made (the files root is not writable)."""
+        self.parent.mkdir(mode=_DIRECTORY_MODE, parents=True, exist_ok=True)
+        swept = sweep(self.parent)
+        if swept:
+            log.info("removed %d working directories left by service processes that are gone", swept)
+        self.root.mkdir(mode=_DIRECTORY_MODE)
+        lock_fd = os.open(
+            self.root / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, _FILE_MODE
+        )
+        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._lock_fd = lock_fd
+
+    def stop(self) -> None:
+        """Remove this process's directory and every execution's in it."""
+        if self._lock_fd is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def create(self, files: Sequence[DecodedFile]) -> WorkDirectory:
+        """A new, empty directory for one execution, with ``files`` written in it (their
+        paths already checked: input_files.py). Removed again if a write fails."""
+        path = self.root / secrets.token_hex(12)
+        path.mkdir(mode=_DIRECTORY_MODE)
+        try:
+            inputs = {file.path: _write(path, file) for file in files}
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        return WorkDirectory(path, inputs)
+
+    @staticmethod
+    def remove(directory: WorkDirectory) -> None:
+        shutil.rmtree(directory.path, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """What a working directory may hold, and what an answer carries of it."""
+
+    max_files: int
+    max_file_bytes: int
+    max_files_bytes: int
+    max_path_depth: int
+    max_returned_bytes: int
+
+
+@dataclass
+class Collected:
+    """What the program left in its working directory."""
+
+    #: Files created or changed, in path order.
+    files: list[OutputFile] = field(default_factory=list)
+    #: Why the directory is past its limits (the "files" limit), or None.
+    over_limit: str | None = None
+    #: Whether some file's content was left out of the answer (its budget, or the limits).
+    truncated: bool = False
+
+
+def collect(directory: WorkDirectory, limits: FileLimits) -> Collected:
+    """The files the program created or changed (an input file counts as changed when its
+    inode, size or modification time differs from when it was written), in path order,
+    each as UTF-8 text when it decodes as such and as base64 otherwise, while the answer's
+    budget lasts; past it, or past the directory's limits, a file is listed without its
+    content. Only regular files count; a link or any other kind of entry is not followed
+    and not listed. The walk stops at the limits, whatever the program left."""
+    found: list[tuple[str, os.stat_result]] = []
+    total_files = total_bytes = 0
+    over_limit: str | None = None
+    pending: list[tuple[str, int]] = [("", 1)]
+    # Bounded whatever an escaped program made: entries are read until the file limit
+    # is passed by a margin, directories to one level past the depth limit.
+    budget_entries = 4 * limits.max_files + 64
+    while pending and budget_entries > 0:
+        relative, depth = pending.pop()
+        try:
+            entries = list(os.scandir(directory.path / relative if relative else directory.path))
+        except OSError:
+            continue
+        for entry in entries:
+            budget_entries -= 1
+            if budget_entries < 0:
+                over_limit = over_limit or f"the working directory holds more than {limits.max_files} files"
+                break
+            name = f"{relative}/{entry.name}" if relative else entry.name
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                if depth >= limits.max_path_depth:
+                    over_limit = over_limit or f"a directory is nested more than {limits.max_path_depth} levels deep"
+                else:
+                    pending.append((name, depth + 1))
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            total_files += 1
+            total_bytes += info.st_size
+            if info.st_size > limits.max_file_bytes:
+                over_limit = (
+                    over_limit or f"the file {name!r} is {info.st_size:,} bytes; the limit is {limits.max_file_bytes:,}"
+                )
+            if directory.inputs.get(name) != (info.st_ino, info.st_size, info.st_mtime_ns):
+                found.append((name, info))
+    if total_files > limits.max_files:
+        over_limit = over_limit or f"the working directory holds {total_files} files; the limit is {limits.max_files}"
+    if total_bytes > limits.max_files_bytes:
+        over_limit = over_limit or (
+            f"the files are {total_bytes:,} bytes in all; the limit is {limits.max_files_bytes:,}"
+        )
+    collected = Collected(over_limit=over_limit)
+    budget = limits.max_returned_bytes if over_limit is None else 0
+    for name, info in sorted(found):
+        data = _read(directory.path / name, info.st_size) if info.st_size <= budget else None
+        if data is None:
+            collected.truncated = True
+            collected.files.append(OutputFile(name, info.st_size, "utf-8", "", _media_type(name, None), truncated=True))
+            continue
+        budget -= len(data)
+        try:
+            content, encoding = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            content, encoding = base64.b64encode(data).decode("ascii"), "base64"
+        collected.files.append(
+            OutputFile(
+                path=name,
+                size=len(data),
+                encoding=encoding,
+                content=content,
+                media_type=_media_type(name, encoding),
+            )
+        )
+    return collected
+
+
+def _read(path: Path, size: int) -> bytes | None:
+    """A regular file's bytes, at most ``size`` of them, following no link and never
+    waiting (a FIFO in its place is not read); None if it is not one any more."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks, left = [], size
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _media_type(path: str, encoding: str | None) -> str:
+    guessed, _ = mimetypes.guess_type(path, strict=False)
+    if guessed is not None:
+        return guessed
+    return "text/plain" if encoding == "utf-8" else "application/octet-stream"
+
+
+def _write(directory: Path, file: DecodedFile) -> tuple[int, int, int]:
+    """Write one file beneath ``directory``, making its parent directories, following no
+    link; its (inode, size, modification time in ns)."""
+    parent = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        *parents, name = file.path.split("/")
+        for part in parents:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, _DIRECTORY_MODE, dir_fd=parent)
+            below = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+            os.close(parent)
+            parent = below
+        fd = os.open(name, _WRITE_FLAGS, _FILE_MODE, dir_fd=parent)
+        try:
+            view = memoryview(file.data)
+            while view:
+                view = view[os.write(fd, view) :]
+            written = os.fstat(fd)
+        finally:
+            os.close(fd)
+    finally:
+        os.close(parent)
+    return written.st_ino, written.st_size, written.st_mtime_ns
+
+
+def sweep(parent: Path) -> int:
+    """Remove the directories beneath ``parent`` of service processes that are gone (their
+    lock is free); how many. Never one whose lock is held, nor a young one without a lock
+    (a process making it right now)."""
+    removed = 0
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(PREFIX) or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            lock_fd = os.open(os.path.join(entry.path, LOCK_NAME), os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            try:
+                age = time.time() - entry.stat(follow_symlinks=False).st_mtime
+            except OSError:
+                continue
+            if age > _UNLOCKED_GRACE_S:
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed += 1
+            continue
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live process's
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+        finally:
+            os.close(lock_fd)
+    return removed

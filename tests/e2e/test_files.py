@@ -1,0 +1,132 @@
+"""Input files against a real server: the request's `files` are checked before anything is
+written (422 or 413 naming the file), placed in a private working directory that is gone
+after the execution, and the answer always carries `files` and `figures`.
+
+What a program can do with the files (open, pathlib, csv ...) is not offered yet: the
+language layer still refuses `open` (docs/api.md)."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import LiveServer, run_server
+
+MAX_FILE_BYTES = 4096
+MAX_FILES_BYTES = 8192
+
+
+@pytest.fixture(scope="module")
+def files_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("files-root")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, files_root: Path) -> Iterator[LiveServer]:
+    left = files_root / "sandboxed-executor-deadbeef"  # as a killed service leaves it
+    (left / "x").mkdir(parents=True)
+    (left / ".lock").write_text("")
+    (left / "x" / "data.csv").write_text("left behind")
+    overrides = {
+        "EXECUTOR_FILES_ROOT": str(files_root),
+        "EXECUTOR_MAX_FILES": "4",
+        "EXECUTOR_MAX_FILE_BYTES": str(MAX_FILE_BYTES),
+        "EXECUTOR_MAX_FILES_BYTES": str(MAX_FILES_BYTES),
+        "EXECUTOR_MAX_PATH_DEPTH": "3",
+    }
+    with run_server(tmp_path_factory.mktemp("files"), overrides) as running:
+        yield running
+
+
+def _directories(files_root: Path) -> list[Path]:
+    """The execution directories beneath the service's own directory."""
+    return [entry for root in files_root.iterdir() for entry in root.iterdir() if entry.is_dir()]
+
+
+def test_a_directory_left_by_a_service_that_is_gone_is_swept_at_start(server: LiveServer, files_root: Path) -> None:
+    assert not (files_root / "sandboxed-executor-deadbeef").exists()
+    assert [p.name.startswith("sandboxed-executor-") for p in files_root.iterdir()] == [True]
+
+
+def test_every_answer_carries_files_and_figures(server: LiveServer) -> None:
+    reply = server.reply("print(6 * 7)")
+    assert reply["files"] == [] and reply["figures"] == []
+    assert reply["truncated"] == {"stdout": False, "stderr": False, "result": False}
+
+
+def test_input_files_are_accepted_and_their_directory_is_gone_after(server: LiveServer, files_root: Path) -> None:
+    files = [
+        {"path": "data.csv", "content": "a,b\n1,2\n"},
+        {"path": "img/pixel.bin", "content": base64.b64encode(b"\x00\xff").decode(), "encoding": "base64"},
+    ]
+    reply = server.reply("6 * 7", files=files)
+    assert reply["success"] is True and reply["result"] == 42
+    assert reply["files"] == []  # nothing created or changed
+    assert _directories(files_root) == []
+
+
+@pytest.mark.parametrize(
+    ("files", "where", "says"),
+    [
+        ([{"path": "/etc/passwd", "content": ""}], 0, "file '/etc/passwd': the path is absolute"),
+        ([{"path": "a/../../x", "content": ""}], 0, "file 'a/../../x': the path holds \"..\""),
+        ([{"path": "a/b/c/d", "content": ""}], 0, "the path has 4 levels; at most 3 are allowed"),
+        ([{"path": "a", "content": ""}, {"path": "a", "content": ""}], 1, "file 'a': the same path as file 0"),
+        ([{"path": "a", "content": ""}, {"path": "a/b", "content": ""}], 0, "file 1 needs it to be a directory"),
+        ([{"path": "q.bin", "content": "%%%", "encoding": "base64"}], 0, "file 'q.bin': the content is not base64"),
+    ],
+)
+def test_a_refused_file_is_a_422_naming_it_and_nothing_is_written(
+    server: LiveServer, files_root: Path, files: list[dict[str, str]], where: int, says: str
+) -> None:
+    response = server.execute("print(1)", files=files)
+    assert response.status_code == 422, response.text
+    (detail,) = response.json()["detail"]
+    assert detail["loc"][:3] == ["body", "files", where]
+    assert says in detail["msg"]
+    assert _directories(files_root) == []
+
+
+def test_too_many_files_is_a_422(server: LiveServer) -> None:
+    response = server.execute("print(1)", files=[{"path": f"f{i}", "content": ""} for i in range(5)])
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"] == "5 files were sent; at most 4 are allowed"
+
+
+def test_a_file_over_its_limit_is_a_413_naming_it(server: LiveServer, files_root: Path) -> None:
+    response = server.execute("print(1)", files=[{"path": "big.txt", "content": "x" * (MAX_FILE_BYTES + 1)}])
+    assert response.status_code == 413
+    assert (
+        response.json()["detail"] == f"file 'big.txt' is {MAX_FILE_BYTES + 1:,} bytes; the limit is {MAX_FILE_BYTES:,}"
+    )
+    assert _directories(files_root) == []
+
+
+def test_files_over_their_total_are_a_413(server: LiveServer) -> None:
+    files = [{"path": f"f{i}", "content": "x" * MAX_FILE_BYTES} for i in range(3)]
+    response = server.execute("print(1)", files=files)
+    assert response.status_code == 413
+    assert "in all; the limit is" in response.json()["detail"]
+
+
+def test_a_wrong_field_is_a_422(server: LiveServer) -> None:
+    response = server.execute("print(1)", files=[{"path": "a", "content": "", "mode": "rwx"}])
+    assert response.status_code == 422
+    response = server.execute("print(1)", files=[{"path": "a", "content": "", "encoding": "latin-1"}])
+    assert response.status_code == 422
+
+
+def test_the_program_cannot_open_them_yet(server: LiveServer) -> None:
+    response = server.execute("open('data.csv').read()", files=[{"path": "data.csv", "content": "a"}])
+    assert response.status_code == 400
+    assert "cannot open files yet" in response.json()["detail"][0]["hint"]
+
+
+def test_the_directory_of_the_service_is_private(server: LiveServer, files_root: Path) -> None:
+    (own,) = list(files_root.iterdir())
+    assert own.stat().st_mode & 0o777 == 0o700
+    assert os.stat(own / ".lock").st_mode & 0o777 == 0o600

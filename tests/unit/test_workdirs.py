@@ -1,0 +1,196 @@
+"""Working directories on the API server's side (src/sandbox/workdirs.py): made with the
+input files, read back for what the program created or changed, removed, and swept when
+the service process that made them is gone."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from src.sandbox.workdirs import (
+    LOCK_NAME,
+    PREFIX,
+    DecodedFile,
+    FileLimits,
+    WorkDirectories,
+    WorkDirectory,
+    collect,
+    sweep,
+)
+
+LIMITS = FileLimits(max_files=8, max_file_bytes=1000, max_files_bytes=2000, max_path_depth=4, max_returned_bytes=1500)
+
+
+@pytest.fixture
+def workdirs(tmp_path: Path) -> Iterator[WorkDirectories]:
+    directories = WorkDirectories(tmp_path)
+    directories.start()
+    yield directories
+    directories.stop()
+
+
+def test_a_directory_of_its_own_per_process_and_per_execution(workdirs: WorkDirectories, tmp_path: Path) -> None:
+    assert workdirs.root.parent == tmp_path.resolve() and workdirs.root.name.startswith(PREFIX)
+    assert (workdirs.root.stat().st_mode & 0o777) == 0o700
+    first, second = workdirs.create([]), workdirs.create([])
+    assert first.path != second.path and first.path.parent == workdirs.root
+    assert (first.path.stat().st_mode & 0o777) == 0o700
+
+
+def test_input_files_are_written_with_their_directories(workdirs: WorkDirectories) -> None:
+    directory = workdirs.create([DecodedFile("a.txt", b"hello"), DecodedFile("d/e/f.bin", b"\x00\x01")])
+    assert (directory.path / "a.txt").read_bytes() == b"hello"
+    assert (directory.path / "d/e/f.bin").read_bytes() == b"\x00\x01"
+    assert set(directory.inputs) == {"a.txt", "d/e/f.bin"}
+    assert collect(directory, LIMITS).files == []  # nothing created or changed
+
+
+def test_removal_takes_everything_and_stop_takes_the_process_directory(workdirs: WorkDirectories) -> None:
+    directory = workdirs.create([DecodedFile("d/x", b"1")])
+    WorkDirectories.remove(directory)
+    assert not directory.path.exists()
+    root = workdirs.root
+    workdirs.create([])
+    workdirs.stop()
+    assert not root.exists()
+
+
+def test_created_and_changed_files_come_back_in_path_order(workdirs: WorkDirectories) -> None:
+    directory = workdirs.create([DecodedFile("in.txt", b"old"), DecodedFile("same.txt", b"same")])
+    (directory.path / "in.txt").write_bytes(b"new content")
+    (directory.path / "out").mkdir()
+    (directory.path / "out/report.txt").write_text("total: 3\n")
+    (directory.path / "chart.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00")
+    (directory.path / "data.unknownext").write_bytes(b"\xff\xfe")
+    collected = collect(directory, LIMITS)
+    assert collected.over_limit is None and not collected.truncated
+    shown = [(f.path, f.size, f.encoding, f.media_type) for f in collected.files]
+    assert shown == [
+        ("chart.png", 9, "base64", "image/png"),
+        ("data.unknownext", 2, "base64", "application/octet-stream"),
+        ("in.txt", 11, "utf-8", "text/plain"),
+        ("out/report.txt", 9, "utf-8", "text/plain"),
+    ]
+    assert collected.files[3].content == "total: 3\n"
+
+
+def test_links_and_other_entries_are_neither_followed_nor_listed(workdirs: WorkDirectories, tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("do not return me")
+    directory = workdirs.create([])
+    (directory.path / "link").symlink_to(secret)
+    (directory.path / "dirlink").symlink_to(tmp_path, target_is_directory=True)
+    os.mkfifo(directory.path / "fifo")
+    assert collect(directory, LIMITS).files == []
+
+
+def test_past_the_answers_budget_files_are_listed_without_content(workdirs: WorkDirectories) -> None:
+    directory = workdirs.create([])
+    for name in ("a", "b", "c"):
+        (directory.path / name).write_bytes(b"x" * 600)
+    collected = collect(directory, LIMITS)
+    assert [(f.path, len(f.content), f.truncated) for f in collected.files] == [
+        ("a", 600, False),
+        ("b", 600, False),
+        ("c", 0, True),
+    ]
+    assert collected.truncated and collected.over_limit is None
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (lambda d: [(d / f"f{i}").write_bytes(b"") for i in range(9)], "holds 9 files; the limit is 8"),
+        (lambda d: (d / "big").write_bytes(b"x" * 1001), "'big' is 1,001 bytes; the limit is 1,000"),
+        (lambda d: [(d / f"f{i}").write_bytes(b"x" * 900) for i in range(3)], "2,700 bytes in all; the limit is 2,000"),
+        (lambda d: (d / "a/b/c/d/e").mkdir(parents=True), "nested more than 4 levels deep"),
+    ],
+)
+def test_past_a_limit_the_files_limit_is_reached_and_no_content_returned(
+    workdirs: WorkDirectories, make: object, why: str
+) -> None:
+    directory = workdirs.create([])
+    make(directory.path)  # type: ignore[operator]
+    collected = collect(directory, LIMITS)
+    assert collected.over_limit is not None and why in collected.over_limit
+    assert all(f.content == "" for f in collected.files)
+
+
+def test_the_walk_is_bounded_whatever_the_directory_holds(workdirs: WorkDirectories) -> None:
+    directory = workdirs.create([])
+    for i in range(500):
+        (directory.path / f"f{i}").write_bytes(b"")
+    collected = collect(directory, LIMITS)
+    assert collected.over_limit is not None
+    assert len(collected.files) <= 4 * LIMITS.max_files + 64
+
+
+def _dead_process_directory(parent: Path, name: str) -> Path:
+    left = parent / f"{PREFIX}{name}"
+    left.mkdir()
+    (left / LOCK_NAME).write_text("")
+    (left / "x").mkdir()
+    (left / "x/file").write_text("left behind")
+    return left
+
+
+def test_a_directory_whose_process_is_gone_is_swept(tmp_path: Path) -> None:
+    left = _dead_process_directory(tmp_path, "dead")
+    directories = WorkDirectories(tmp_path)
+    directories.start()
+    try:
+        assert not left.exists()
+        assert directories.root.exists()
+    finally:
+        directories.stop()
+
+
+def test_a_live_processs_directory_is_not_swept(tmp_path: Path) -> None:
+    live = _dead_process_directory(tmp_path, "live")
+    holding = "import fcntl, sys, time\nf = open(sys.argv[1])\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(60)"
+    # Another process holds the lock, as a running service does.
+    with subprocess.Popen([sys.executable, "-c", holding, str(live / LOCK_NAME)], stdout=subprocess.PIPE) as holder:
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
+            assert sweep(tmp_path) == 0
+            assert (live / "x/file").exists()
+        finally:
+            holder.kill()
+    assert sweep(tmp_path) == 1
+    assert not live.exists()
+
+
+def test_a_young_directory_without_a_lock_is_left_alone(tmp_path: Path) -> None:
+    young = tmp_path / f"{PREFIX}young"
+    young.mkdir()
+    assert sweep(tmp_path) == 0 and young.exists()
+    old = time.time() - 3600
+    os.utime(young, (old, old))
+    assert sweep(tmp_path) == 1 and not young.exists()
+
+
+def test_anything_else_in_the_root_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "other").mkdir()
+    (tmp_path / f"{PREFIX}file").write_text("not a directory")
+    assert sweep(tmp_path) == 0
+    assert (tmp_path / "other").exists() and (tmp_path / f"{PREFIX}file").exists()
+
+
+def test_the_process_holds_its_own_lock(workdirs: WorkDirectories) -> None:
+    fd = os.open(workdirs.root / LOCK_NAME, os.O_RDWR)
+    try:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(fd)
+
+
+def test_a_directory_the_service_did_not_make_is_not_a_work_directory() -> None:
+    assert WorkDirectory(Path("/nonexistent"), {}).inputs == {}
