@@ -149,16 +149,25 @@ class ExecutionService:
         async with self.gate.slot():
             self.metrics.queue_wait.observe(time.perf_counter() - queued_at)
             directory = await self._working_directory(files) if files else None
+            collecting = False
             try:
                 if directory is not None:
                     job["workdir"] = str(directory.path)
                 outcome = await self.run_job(job, timeout_s)
                 if directory is not None:
-                    collected = await asyncio.to_thread(collect, directory, self.file_limits)
+                    collecting = True
+                    collected = await asyncio.to_thread(self._collect_and_remove, directory)
             finally:
-                if directory is not None:
+                if directory is not None and not collecting:
                     await asyncio.to_thread(WorkDirectories.remove, directory)
         return self._response(outcome, request_id, collected)
+
+    def _collect_and_remove(self, directory: WorkDirectory) -> Collected:
+        """What the program left in its directory, which is then removed (one thread hop)."""
+        try:
+            return collect(directory, self.file_limits)
+        finally:
+            WorkDirectories.remove(directory)
 
     async def _working_directory(self, files: list[DecodedFile]) -> WorkDirectory:
         """A directory for one execution, with its input files in it (sandbox/workdirs.py)."""
