@@ -1627,7 +1627,9 @@ def _fence_new(namespace: Any) -> None:
     runs ``__init__`` on it: copy's reconstruction, ``UserDict.__copy__``, enum's members,
     ``Fraction.__new__``; with a library object returned it changed that object (attack
     pass 83). The class is compared by identity along the result's real MRO:
-    ``isinstance`` is the program's to answer (an ABC's ``register``)."""
+    ``isinstance`` is the program's to answer (an ABC's ``register``). An object returned
+    a second time is noted (ownership.note_returned_by_new): copy's reconstruction applies
+    no state to it unless all its classes are the program's."""
     found = dict.get(namespace, "__new__")
     if found is None:
         return
@@ -1644,6 +1646,7 @@ def _fence_new(namespace: Any) -> None:
                 f"{cls.__name__}.__new__ must return an instance of {cls.__name__} in the sandbox, not a "
                 f"{builtins.type(made).__name__}"
             )
+        _ownership.note_returned_by_new(made)  # an existing one: copy applies no state to it
         return made
 
     __new__.__qualname__ = function.__qualname__

@@ -1996,6 +1996,7 @@ def guard_copy_reconstruct() -> None:
                 # A bound method reduces to getattr(self, its function's __name__), a name the
                 # program may set: copy would read any attribute with the real getattr.
                 raise refused("copy: methods cannot be copied in the sandbox")
+            returned_again = ownership.NEW_RETURNED_AGAIN[0]
             y = func(*a)
             if state is None and listiter is None and dictiter is None:
                 return y
@@ -2011,8 +2012,16 @@ def guard_copy_reconstruct() -> None:
             made_as_asked = isinstance(asked, type) and any(
                 k is asked for k in type.__dict__["__mro__"].__get__(type(y))
             )
-            if not ((builds and made_as_asked) or is_user_class(type(y))):
-                raise refused("copy: state is only applied to a new object or to one of the program's own")
+            # New only if no program __new__ handed back an object it had returned before:
+            # state applied to a live object of a library C class (a partial whose repr or
+            # call is running) swaps what its C code is using (attack pass 90). An existing
+            # object takes state only if all its classes are the program's (plain attributes).
+            new = builds and made_as_asked and ownership.NEW_RETURNED_AGAIN[0] == returned_again
+            if not (new or ownership.only_the_programs_classes(type(y))):
+                raise refused(
+                    "copy: state is only applied to a new object, or to an existing one whose classes are all "
+                    "the program's"
+                )
             return y
 
         # The module's deepcopy at the time of the call: the guarded one below, so the

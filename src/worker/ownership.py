@@ -211,6 +211,35 @@ def is_user_class(obj: object) -> bool:
     return obj in _current
 
 
+def only_the_programs_classes(cls: type) -> bool:
+    """Whether every class of ``cls``'s MRO is the program's, or ``object``: its instances
+    hold only what the program's own code and ``object`` keep, no library C state."""
+    return all(klass is object or is_user_class(klass) for klass in type.__dict__["__mro__"].__get__(cls))
+
+
+# --------------------------------------------------------------------------- what a program __new__ returns
+
+#: Each object a program-defined ``__new__`` returned, by id, held weakly.
+_RETURNED_BY_NEW: weakref.WeakValueDictionary[int, object] = weakref.WeakValueDictionary()
+#: How many times a program ``__new__`` returned an object one had returned before (or one
+#: that takes no weak reference, of which that cannot be told): library code that trusts
+#: ``cls.__new__(cls)`` to make a new object (copy's reconstruction, which then applies
+#: state) reads this before and after (attack pass 90: the state of a live
+#: ``functools.partial``, swapped in while its C repr or call was using the old one).
+NEW_RETURNED_AGAIN = [0]
+
+
+def note_returned_by_new(made: object) -> None:
+    """Called with what each program ``__new__`` returns (guards._fence_new)."""
+    if _RETURNED_BY_NEW.get(id(made)) is made:
+        NEW_RETURNED_AGAIN[0] += 1
+        return
+    try:
+        _RETURNED_BY_NEW[id(made)] = made
+    except TypeError:  # no weak reference to it: whether it is new cannot be told
+        NEW_RETURNED_AGAIN[0] += 1
+
+
 # --------------------------------------------------------------------------- classes being built
 
 #: The key a class statement's namespace carries while the interpreter builds the class:

@@ -211,6 +211,8 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_half_built_abc_in_a_class_statement", [False, False, True, True]),
         ("escape_inherited_field_named_like_a_library_attribute", ["SecurityError", True, "Child(x=3, y=2)"]),
         ("escape_contextmanager_with_a_throw_of_the_programs", ["TypeError", ["'y'"]]),
+        ("escape_partial_state_swapped_during_repr", ["P(<built-in function print>, SecurityErr", 201]),
+        ("escape_partial_state_swapped_during_call", [["SecurityError"], [1, 2, 3]]),
         (
             "escape_enum_members_become_descriptors",
             [["SecurityError"] * 4, {}, [], True, "RED", 7],
@@ -743,6 +745,15 @@ ORDINARY = [
         "[Sub(2).x, Strict().decode('[1]'), Enc().encode([1])]",
         [4, ["1"], "[1]"],
         id="base-init-called-through-its-class",
+    ),
+    pytest.param(
+        "import copy, functools\nclass P(functools.partial):\n    pass\n"
+        "class Once:\n    made = None\n    def __new__(cls):\n"
+        "        if Once.made is None:\n            Once.made = super().__new__(cls)\n        return Once.made\n"
+        "s = Once()\ns.x = 1\nc = copy.copy(s)\nd = copy.deepcopy({'a': [1, (2, 3)]})\n"
+        "p = copy.copy(P(max, 1))\n[c is s, c.x, d, p(5), type(p).__name__]",
+        [True, 1, {"a": [1, [2, 3]]}, 5, "P"],
+        id="copy-of-a-partial-subclass-and-of-a-singleton",
     ),
 ]
 
