@@ -34,6 +34,7 @@ from src.language.catalogue import CATALOGUE
 from src.protocol import DISABLEABLE_LAYERS, Job
 from src.sandbox.pool import ExecutionPool, PoolUnavailable
 from src.sandbox.template_client import TemplateProcess
+from src.sandbox.workdirs import DecodedFile, WorkDirectories
 from src.worker.isolation import landlock, syscall_filter
 from tests.support.inprocess import program
 from tests.support.jobs import job
@@ -101,6 +102,17 @@ fcntl.lockf(0, fcntl.LOCK_SH | fcntl.LOCK_NB)
 import os
 assert os.uname().nodename == host_name, "a name, but not the host's"
 """,
+    "read another execution's input file": f"""
+assert open(other_input).read() == "{CANARY}"
+""",
+    "list the executions' directories": """
+import os
+assert os.listdir(files_root), "listed, but empty"
+""",
+    "write into its own working directory": """
+with open("out.txt", "w") as f:
+    f.write("x")
+""",
     # Last two: when they work, the template is gone and the pool restarts.
     "join the template's process group, then kill(0)": """
 import os, signal
@@ -162,6 +174,8 @@ STOPPED_ALONE: dict[str, frozenset[str]] = {
         "read a canary file in /tmp",
         "read the project checkout",
         "learn the host's name",
+        "read another execution's input file",
+        "list the executions' directories",
     ),
 }
 
@@ -266,7 +280,14 @@ async def _template_killed(pool: ExecutionPool, template: TemplateProcess) -> bo
 
 
 async def _run_config(disabled: frozenset[str], targets: Targets, salt: str) -> ConfigResult:
-    pool = ExecutionPool(sorted(CATALOGUE), 1, disabled_layers=disabled, template_entry=ENTRY)
+    # Every job runs in a working directory of its own, beside another execution's, as a
+    # request with input files does (src/sandbox/workdirs.py).
+    workdirs = WorkDirectories(targets.tmp / f"files-{salt}")
+    workdirs.start()
+    other = workdirs.create([DecodedFile("secret.txt", CANARY.encode())])
+    pool = ExecutionPool(
+        sorted(CATALOGUE), 1, disabled_layers=disabled, template_entry=ENTRY, files_root=str(workdirs.root)
+    )
     await pool.start()
     escaped: set[str] = set()
     errors: dict[str, str] = {}
@@ -276,10 +297,14 @@ async def _run_config(disabled: frozenset[str], targets: Targets, salt: str) -> 
         assert report.active.isdisjoint(disabled)
         for index, (name, code) in enumerate(ATTACKS.items()):
             context = targets.context(f"{salt}-{index}")
+            context.update(other_input=str(other.path / "secret.txt"), files_root=str(workdirs.root))
+            own = workdirs.create([])
             template = pool._template
             assert template is not None
+            ran = _job(code, context)
+            ran["workdir"] = str(own.path)
             try:
-                outcome = await pool.run(_job(code, context), 8, stdout_budget=4096, stderr_budget=4096, flood_factor=4)
+                outcome = await pool.run(ran, 8, stdout_budget=4096, stderr_budget=4096, flood_factor=4)
             except PoolUnavailable:
                 escaped.add(name)  # the template died under the program: 503 for everyone in flight
                 await asyncio.wait_for(pool.started.wait(), 30)
@@ -289,6 +314,7 @@ async def _run_config(disabled: frozenset[str], targets: Targets, salt: str) -> 
                 _has_xattr(context["canary_path"])
                 or Path(context["write_path"]).exists()
                 or Path(context["marker_path"]).exists()
+                or any(own.path.iterdir())
                 or targets.connections() > 0
                 or await _template_killed(pool, template)
             )
@@ -304,6 +330,7 @@ async def _run_config(disabled: frozenset[str], targets: Targets, salt: str) -> 
         return ConfigResult(frozenset(escaped), still_serves, pool.restarts, errors)
     finally:
         await pool.stop()
+        workdirs.stop()
 
 
 def observe_matrix(tmp: Path) -> dict[str, ConfigResult]:
