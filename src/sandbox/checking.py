@@ -19,9 +19,11 @@ before the admission queue. So:
 * a program whose own check takes longer than ``budget_s``, or that the checker dies on
   twice, is refused (400, rule ``uncheckable``): that is the program's doing, and
   sending it again would cost the same;
-* verdicts are kept by the source's digest (agents re-send the same snippets, and a
-  client re-sending one large program must not cost the checker each time), bounded by
-  count and by the bytes of their bytecode.
+* verdicts are kept by the source's digest and the client (agents re-send the same
+  snippets, and a client re-sending one large program must not cost the checker each
+  time), bounded by count and by the bytes of their bytecode. Per client: a verdict kept
+  for anyone would answer another client's program faster, telling it that the same text
+  was sent recently (attack pass 90, N4).
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ class ProgramChecker:
         """The validator's verdict on ``code``, sent by ``client`` (who takes turns with
         the others). Raises Overloaded, QueueTimeout or SandboxUnavailable (the checker
         cannot be started)."""
-        key = _digest(code)
+        key = _digest(client, code)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -183,8 +185,11 @@ class ProgramChecker:
             self._cache_bytes -= len(evicted.bytecode or b"")
 
 
-def _digest(code: str) -> bytes:
-    return hashlib.sha256(code.encode("utf-8", "surrogatepass")).digest()
+def _digest(client: str, code: str) -> bytes:
+    digest = hashlib.sha256(client.encode("utf-8", "surrogatepass"))
+    digest.update(b"\0")
+    digest.update(code.encode("utf-8", "surrogatepass"))
+    return digest.digest()
 
 
 def _uncheckable(prepared: PreparedProgram) -> bool:

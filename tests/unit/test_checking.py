@@ -295,3 +295,19 @@ def test_the_same_large_program_sent_many_times_is_checked_once() -> None:
         assert held.started == [large]
 
     asyncio.run(scenario())
+
+
+def test_a_verdict_is_kept_for_the_client_that_asked_only() -> None:
+    # Kept for anyone, a cached verdict would answer another client faster, telling it
+    # that the same text was sent recently (attack pass 90, N4).
+    held = HeldChecker()
+
+    async def scenario() -> None:
+        checker = line(held)
+        await checker.prepare("secret = 41", "token-a@10.0.0.1")
+        await checker.prepare("secret = 41", "token-a@10.0.0.1")
+        assert held.started == ["secret = 41"]  # the same client: from the cache
+        await checker.prepare("secret = 41", "token-b@10.0.0.2")
+        assert held.started == ["secret = 41", "secret = 41"]  # another: checked again
+
+    asyncio.run(scenario())
