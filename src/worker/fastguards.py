@@ -174,6 +174,11 @@ def called_form(guard: Callable[..., Any]) -> Callable[..., Any]:
     return guard
 
 
+def guard_type() -> type | None:
+    """The C guards' class, or None where the C half is not built."""
+    return None if _fastguards is None else _fastguards.Guard
+
+
 def plain_throughout_check() -> Callable[[set[type], Any], bool] | None:
     """``plain_throughout(plain, container)``: whether an exact tuple, list, set,
     frozenset or dict holds, at any depth through containers of those types, only values

@@ -62,7 +62,7 @@ from ..language.names import (
     is_dunder,
 )
 from ..language.policy import SOURCE_FILENAME
-from .fastguards import plain_throughout_check
+from .fastguards import guard_type, plain_throughout_check
 from .formatting import OFFERED_FUNCTIONS as FORMATTING_FUNCTIONS
 from .formatting import wrap_format
 from .proxies import TABLE_TYPES, ModuleProxy, TableCopies
@@ -1665,6 +1665,13 @@ class Membrane:
             if checked is not None and issubclass(cast(type, value.__objclass__), checked[0]):
                 return _checked_c_method(value, value.__name__, checked[1])
             return wrap_format(value)  # str.format, unbound
+        if kind is _GUARD_TYPE:
+            # The sandbox's C guards, judged one by one and never made plain: the builtin
+            # getattr is offered; the namespace's others (_admit_, _getitem_ ...) are never
+            # values a program holds (attack pass 90, N1).
+            if id(value) in self._offered_ids:
+                return value
+            raise refuse("one of the sandbox's own guards")
         if kind in PLAIN:  # judged meanwhile
             return value
         if not self._instances_allowed(kind):
@@ -1771,6 +1778,9 @@ def _is_sandbox_own(function: types.FunctionType) -> bool:
         and module.rpartition(".")[2] in SANDBOX_FUNCTION_MODULES
     )
 
+
+#: The C guards' class (fastguards.py), or None where the C half is not built.
+_GUARD_TYPE = guard_type()
 
 #: The process's membrane; the template configures it before any job (runner.py).
 MEMBRANE = Membrane()

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from src.worker import crossing, fastguards, guards
+from src.worker import crossing, fastguards, guards, membrane
 from src.worker.ownership import CURRENT_JOB
 from src.worker.refusal import SecurityError
 from tests.support.inprocess import Proxies, guard_mode, run
@@ -475,3 +475,17 @@ def test_no_crossing_carries_the_function_it_calls(proxies: Proxies) -> None:
     # function's dict brought back (attack pass 90, N2).
     assert proxies  # the catalogue's crossings are made
     assert [call for call in crossing.ORIGINALS if "__wrapped__" in vars(call)] == []
+
+
+@requires_c
+def test_only_the_offered_guard_passes_the_membrane_and_guards_never_become_plain(proxies: Proxies) -> None:
+    # Attack pass 90, N1: once getattr had passed the membrane, the guards' class was plain,
+    # and every guard (the namespace's _admit_, _getitem_ ...) would have passed as it is.
+    assert run("f = getattr\n[f(1, 'real'), [getattr][0](2, 'real')]", proxies).result == [1, 2]
+    assert fastguards.guard_type() not in membrane.PLAIN
+    namespace = guards.guard_globals(CURRENT_JOB)
+    for name in ("_admit_", "_getitem_", "_write_", "_write_attribute_", "_admitting_iter_"):
+        with pytest.raises(SecurityError):
+            membrane.admit(namespace[name])
+        with pytest.raises(SecurityError):
+            membrane.admit(namespace[name].__self__)
