@@ -435,6 +435,8 @@ def _formatted() -> list[str]:
         {"a": 1}.items(),
         types.MappingProxyType({"m": Named()}),
         functools.partial(max, 1, key=abs),
+        _PartialSub(min, Named(), key=Named()),
+        _self_holding_partial(),
         KeyError(Named()),
         ValueError("v", Named()),
         OSError(2, "gone"),
@@ -479,6 +481,58 @@ def _formatted() -> list[str]:
         except (TypeError, ValueError) as e:
             text.append(f"{type(e).__name__}: {e}")
     return text
+
+
+class _PartialSub(functools.partial[Any]):
+    pass
+
+
+def _self_holding_partial() -> functools.partial[Any]:
+    holder: list[object] = []
+    made = functools.partial(max, holder)
+    holder.append(made)
+    return made
+
+
+#: functools.partial's state swapped in while its repr or its call uses the old one
+#: (gh-144475, gh-154189): a __new__ that returns the live partial lets copy run
+#: __setstate__ on it. In plain CPython 3.11 the first reads past the new, shorter
+#: arguments and the second frees the callee that is running.
+_PARTIAL_SWAPS = {
+    "repr": (
+        "import copy, functools\nmade = []\n"
+        "class P(functools.partial):\n    def __new__(cls, *a, **k):\n"
+        "        return made[0] if made else super().__new__(cls, *a, **k)\n"
+        "class R:\n    def __repr__(self):\n        copy.copy(other)\n        return 'R'\n"
+        "other = P(len, 9)\nvictim = P(print, R(), *range(200))\nmade.append(victim)\n"
+        "text = repr(victim)\nprint(text[:40], text.count(','), victim.func.__name__, len(victim.args))\n"
+    ),
+    "call": (
+        "import copy, functools\nmade = []\n"
+        "class P(functools.partial):\n    def __new__(cls, *a, **k):\n"
+        "        return made[0] if made else super().__new__(cls, *a, **k)\n"
+        "other = P(len)\narmed = [True]\n"
+        "def key(x):\n    if armed[0]:\n        armed[0] = False\n        copy.copy(other)\n"
+        "        junk = [[0] * 12 for i in range(2000)]\n    return x\n"
+        "numbers = list(range(500, 0, -1))\nvictim = P(numbers.sort, key=key)\nmade.append(victim)\n"
+        "victim()\nprint(numbers[:3], victim.func.__name__)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("swap", "printed"),
+    [("repr", "P(<built-in function print>, R, 0, 1, 2, 201 len 1"), ("call", "[1, 2, 3] len")],
+)
+def test_a_partials_repr_and_call_keep_the_fields_they_started_with(swap: str, printed: str) -> None:
+    """Outside the sandbox (copy refuses the route inside it): the repaired repr shows the
+    arguments it started with, and the call keeps its callee alive until it returns."""
+    program = "from src.worker import repairs\nrepairs.apply()\n" + _PARTIAL_SWAPS[swap]
+    ran = subprocess.run(
+        [sys.executable, "-c", program], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert ran.stdout.strip() == printed
 
 
 def test_held_reprs_and_bytearray_inits_answer_as_cpython_does() -> None:

@@ -34,7 +34,7 @@ apply(PyObject *module, PyObject *args)
      * turn, and leave the slots that run Python methods to the operands. */
     if (repair_iterators() < 0 || repair_list_reentrancy() < 0 || check_datetime_states() < 0 ||
         repair_bytearray() < 0 || repair_decimal() < 0 || repair_deque() < 0 || repair_zoneinfo() < 0 ||
-        repair_defaultdict() < 0 ||
+        repair_defaultdict() < 0 || repair_partials() < 0 ||
         repair_descriptors() < 0 || repair_exceptions() < 0 || hold_class_operands(reference, getattribute_only) < 0 ||
         hold_callees() < 0 || defer_finalizers() < 0) {
         return NULL;

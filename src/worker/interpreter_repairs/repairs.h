@@ -47,6 +47,7 @@ int repair_bytearray(void);           /* buffers.c: bytearray and memoryview */
 int repair_decimal(void);             /* decimal.c */
 int repair_zoneinfo(void);            /* zoneinfo.c */
 int repair_defaultdict(void);         /* defaultdict.c */
+int repair_partials(void);            /* partials.c: functools.partial's repr and call */
 
 /* operands.c: the program's classes hold their operands */
 int hold_class_operands(PyObject *reference, PyObject *getattribute_only);
