@@ -40,6 +40,8 @@ class AuditRecord:
     code_sha256: str | None = None
     code_bytes: int | None = None
     context_keys: list[str] = field(default_factory=list)
+    #: How many input files the request sent (their paths and contents are not logged).
+    input_files: int = 0
     written: bool = False
 
     @property
@@ -47,7 +49,7 @@ class AuditRecord:
         """Who asked, as the checker's line tells clients apart: the token and the address."""
         return f"{self.token_fingerprint or '-'}@{self.client_ip or '-'}"
 
-    def describe_code(self, code: str, context: dict[str, Any]) -> None:
+    def describe_code(self, code: str, context: dict[str, Any], input_files: int = 0) -> None:
         data = code.encode("utf-8", "surrogatepass")
         self.code_sha256 = hashlib.sha256(data).hexdigest()
         self.code_bytes = len(data)
@@ -59,6 +61,7 @@ class AuditRecord:
         if len(keys) > MAX_AUDITED_KEYS:
             keys = [*keys[:MAX_AUDITED_KEYS], f"... {len(keys) - MAX_AUDITED_KEYS} more"]
         self.context_keys = keys
+        self.input_files = input_files
 
     def write(self, *, status: int, outcome: Outcome, **details: Any) -> None:
         """Log the line (once: a request refused after it ran is not logged twice)."""
@@ -74,6 +77,7 @@ class AuditRecord:
                 "code_sha256": self.code_sha256,
                 "code_bytes": self.code_bytes,
                 "context_keys": self.context_keys,
+                "input_files": self.input_files,
                 "transport": self.transport,
                 "status": status,
                 "outcome": outcome,

@@ -158,7 +158,7 @@ class ExecutionFront:
     async def execute(self, request: ExecuteRequest, request_id: str, audit: AuditRecord) -> ExecuteResponse:
         """The service's answer, accounted. A refusal (ExecutorError) propagates to the
         transport's one handler, which answers it and calls ``refused``."""
-        audit.describe_code(request.code, request.context)
+        audit.describe_code(request.code, request.context, len(request.files))
         reply = await self.service.execute(request, request_id, audit.client)
         self.metrics.executions.labels(reply.outcome, audit.transport).inc()
         audit.write(

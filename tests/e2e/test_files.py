@@ -8,6 +8,7 @@ language layer still refuses `open` (docs/api.md)."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +66,8 @@ def test_input_files_are_accepted_and_their_directory_is_gone_after(server: Live
     ]
     reply = server.reply("6 * 7", files=files)
     assert reply["success"] is True and reply["result"] == 42
+    audit = [json.loads(line) for line in server.log().splitlines() if '"executor.audit"' in line]
+    assert audit[-1]["input_files"] == 2 and "data.csv" not in json.dumps(audit[-1])
     assert reply["files"] == []  # nothing created or changed
     assert _directories(files_root) == []
 

@@ -180,6 +180,7 @@ def test_audit_line_describes_the_execution(audited: tuple[LiveServer, dict[str,
     assert line["code_bytes"] == len(code)
     assert len(line["code_sha256"]) == 64
     assert line["context_keys"] == ["secret_value"]
+    assert line["input_files"] == 0
     assert (line["status"], line["outcome"], line["limit"]) == (200, "success", None)
     assert line["stdout_bytes"] == len("audit-canary-code\n")
     assert line["duration_ms"] > 0
