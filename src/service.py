@@ -32,6 +32,16 @@ MAX_ERROR_CHARS = 4096
 WALL_GRACE_S = 2
 
 
+def _remove_later(directory: WorkDirectory) -> None:
+    """Remove an execution's directory in a thread, not waiting for it."""
+    asyncio.get_running_loop().run_in_executor(None, WorkDirectories.remove, directory)
+
+
+def _remove_once_made(making: asyncio.Future[WorkDirectory]) -> None:
+    if not making.cancelled() and making.exception() is None:
+        _remove_later(making.result())
+
+
 class ExecutionService:
     def __init__(
         self,
@@ -149,32 +159,31 @@ class ExecutionService:
         async with self.gate.slot():
             self.metrics.queue_wait.observe(time.perf_counter() - queued_at)
             directory = await self._working_directory(files) if files else None
-            collecting = False
             try:
                 if directory is not None:
                     job["workdir"] = str(directory.path)
                 outcome = await self.run_job(job, timeout_s)
                 if directory is not None:
-                    collecting = True
-                    collected = await asyncio.to_thread(self._collect_and_remove, directory)
+                    collected = await asyncio.to_thread(collect, directory, self.file_limits)
             finally:
-                if directory is not None and not collecting:
-                    await asyncio.to_thread(WorkDirectories.remove, directory)
+                if directory is not None:
+                    # Not awaited: removal (a large tree can take a second) holds neither the
+                    # slot nor the answer, and a client that left cannot cancel it.
+                    _remove_later(directory)
         return self._response(outcome, request_id, collected)
 
-    def _collect_and_remove(self, directory: WorkDirectory) -> Collected:
-        """What the program left in its directory, which is then removed (one thread hop)."""
-        try:
-            return collect(directory, self.file_limits)
-        finally:
-            WorkDirectories.remove(directory)
-
     async def _working_directory(self, files: list[DecodedFile]) -> WorkDirectory:
-        """A directory for one execution, with its input files in it (sandbox/workdirs.py)."""
+        """A directory for one execution, with its input files in it (sandbox/workdirs.py).
+        Made in a thread that a client leaving cannot stop: the directory it makes then is
+        removed as soon as it exists, never left behind (attack pass 91)."""
         if self.workdirs is None or not self.workdirs.started:
             raise SandboxUnavailable("the working directories could not be made on this host", retry_after_s=30)
+        making = asyncio.get_running_loop().run_in_executor(None, self.workdirs.create, files)
         try:
-            return await asyncio.to_thread(self.workdirs.create, files)
+            return await asyncio.shield(making)
+        except asyncio.CancelledError:
+            making.add_done_callback(_remove_once_made)
+            raise
         except OSError as exc:
             raise SandboxUnavailable("the input files could not be placed (the host's disk)", retry_after_s=5) from exc
 

@@ -159,20 +159,22 @@ def collect(directory: WorkDirectory, limits: FileLimits) -> Collected:
     total_files = total_bytes = 0
     over_limit: str | None = None
     pending: list[tuple[str, int]] = [("", 1)]
-    # Bounded whatever an escaped program made: entries are read until the file limit
-    # is passed by a margin, directories to one level past the depth limit.
-    budget_entries = 4 * limits.max_files + 64
-    while pending and budget_entries > 0:
+    # Bounded whatever an escaped program made: at most as many entries as the limits let
+    # files and their directories be (each file's path makes at most max_path_depth - 1),
+    # and directories to the depth limit. A walk cut short says so: never a silent stop.
+    max_entries = limits.max_files * (limits.max_path_depth + 1) + 64
+    entries_seen = 0
+    while pending:
         relative, depth = pending.pop()
         try:
             entries = list(os.scandir(directory.path / relative if relative else directory.path))
         except OSError:
             continue
+        if entries_seen + len(entries) > max_entries:
+            over_limit = over_limit or f"the working directory holds more than {max_entries} files and directories"
+            break
         for entry in entries:
-            budget_entries -= 1
-            if budget_entries < 0:
-                over_limit = over_limit or f"the working directory holds more than {limits.max_files} files"
-                break
+            entries_seen += 1
             name = f"{relative}/{entry.name}" if relative else entry.name
             try:
                 info = entry.stat(follow_symlinks=False)

@@ -1968,6 +1968,11 @@ def guard_generic_alias_forwarding() -> None:
     alias.__getattr__ = __getattr__
 
 
+#: sys.getrefcount of an object referenced only by one local variable (and the call's own
+#: argument).
+_HELD_ONLY_HERE = 2
+
+
 def guard_copy_reconstruct() -> None:
     """Guard the sink of the reduce protocol in this process's ``copy`` module.
 
@@ -2016,7 +2021,11 @@ def guard_copy_reconstruct() -> None:
             # state applied to a live object of a library C class (a partial whose repr or
             # call is running) swaps what its C code is using (attack pass 90). An existing
             # object takes state only if all its classes are the program's (plain attributes).
-            new = builds and made_as_asked and ownership.NEW_RETURNED_AGAIN[0] == returned_again
+            # And held by nothing but this frame: an object someone else holds may be in use
+            # by C code (a partial a program __new__ made on the side and returns here for
+            # the first time, pass 91).
+            unshared = sys.getrefcount(y) <= _HELD_ONLY_HERE
+            new = builds and made_as_asked and unshared and ownership.NEW_RETURNED_AGAIN[0] == returned_again
             if not (new or ownership.only_the_programs_classes(type(y))):
                 raise refused(
                     "copy: state is only applied to a new object, or to an existing one whose classes are all "

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,3 +135,23 @@ def test_the_directory_of_the_service_is_private(server: LiveServer, files_root:
     (own,) = list(files_root.iterdir())
     assert own.stat().st_mode & 0o777 == 0o700
     assert os.stat(own / ".lock").st_mode & 0o777 == 0o600
+
+
+def test_a_client_that_leaves_after_sending_files_leaves_no_directory(server: LiveServer, files_root: Path) -> None:
+    # The directory made while the client was leaving stayed until the service restarted:
+    # a disk filled in minutes (attack pass 91, F2).
+    files = [{"path": f"a{i}/b/f{i}.txt", "content": "x" * 100} for i in range(4)]
+    body = json.dumps({"code": "print(1)", "files": files}).encode()
+    host, port = server.url.removeprefix("http://").split(":")
+    request = (
+        f"POST /execute HTTP/1.1\r\nHost: {host}\r\nX-Executor-Token: {server.token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    for _ in range(20):
+        with socket.create_connection((host, int(port)), timeout=5) as connection:
+            connection.sendall(request)
+    deadline = time.monotonic() + 10
+    while _directories(files_root) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _directories(files_root) == []
+    assert server.reply("print(6 * 7)")["stdout"] == "42\n"

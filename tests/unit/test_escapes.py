@@ -213,6 +213,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_contextmanager_with_a_throw_of_the_programs", ["TypeError", ["'y'"]]),
         ("escape_partial_state_swapped_during_repr", ["P(<built-in function print>, SecurityErr", 201]),
         ("escape_partial_state_swapped_during_call", [["SecurityError"], [1, 2, 3]]),
+        ("escape_partial_state_of_a_partial_made_elsewhere", ["SecurityError", "print", 3]),
         (
             "escape_enum_members_become_descriptors",
             [["SecurityError"] * 4, {}, [], True, "RED", 7],

@@ -194,3 +194,30 @@ def test_the_process_holds_its_own_lock(workdirs: WorkDirectories) -> None:
 
 def test_a_directory_the_service_did_not_make_is_not_a_work_directory() -> None:
     assert WorkDirectory(Path("/nonexistent"), {}).inputs == {}
+
+
+DEEP = FileLimits(
+    max_files=64, max_file_bytes=1 << 20, max_files_bytes=8 << 20, max_path_depth=8, max_returned_bytes=1 << 20
+)
+
+
+def _deep(prefix: str, index: int, name: str) -> str:
+    return "/".join([f"{prefix}{index}_{level}" for level in range(7)] + [name])
+
+
+def test_valid_input_files_alone_are_never_over_a_limit(workdirs: WorkDirectories) -> None:
+    # 41 files, 39 of them on 8-level paths: their directories counted against the files'
+    # budget, a walk ended early and said "limit: files" (attack pass 91, F4).
+    files = [DecodedFile(_deep("s", i, "f.txt"), b"x") for i in range(39)]
+    files += [DecodedFile(_deep("t", 0, "a.txt"), b"x"), DecodedFile(_deep("t", 0, "b.txt"), b"x")]
+    directory = workdirs.create(files)
+    assert collect(directory, DEEP).over_limit is None
+
+
+def test_a_walk_cut_short_says_so(workdirs: WorkDirectories) -> None:
+    # The walk used to stop silently when its budget ran out at the end of a listing: the
+    # files past it were neither returned nor counted (attack pass 91, F4).
+    directory = workdirs.create([DecodedFile(_deep("d", i, f"f{i}.txt"), b"x") for i in range(64)])
+    for i in range(64):  # what a program that may write leaves
+        (directory.path / _deep("d", i, f"new{i}.bin")).write_bytes(b"y")
+    assert collect(directory, DEEP).over_limit is not None
