@@ -1,12 +1,14 @@
 """Each execution's private working directory, on the API server's side.
 
 One directory per service process (``sandboxed-executor-<random>``, mode 0700) beneath
-``files_root`` (the system's temporary directory by default), holding a lock file the
-process keeps locked for its lifetime; in it, one directory per execution, made before
-the program runs with the request's input files, and removed after it, whatever happened
-to the worker. A process that died without removing its directory (killed, a crash, a
-host restart) leaves a directory whose lock nobody holds: the next service process to
-start beneath the same root removes it (``sweep``).
+``files_root`` (the system's temporary directory by default), which the process keeps
+locked (flock on the directory itself, not on a file in it: a temporary-file cleaner
+that removes old files cannot make a live directory look abandoned) for its lifetime; in
+it, one directory per execution, made before the program runs with the request's input
+files, and removed after it, whatever happened to the worker. A process that died without
+removing its directory (killed, a crash, a host restart) leaves a directory whose lock
+nobody holds: the next service process to start beneath the same root removes it
+(``sweep``).
 
 Nothing here follows a symbolic link: directories are made and files written with
 ``O_NOFOLLOW`` beneath a directory made the moment before, and removal does not follow
@@ -34,10 +36,10 @@ log = logging.getLogger(__name__)
 
 #: The name of each service process's directory begins with this.
 PREFIX = "sandboxed-executor-"
-#: The lock file in a service process's directory.
-LOCK_NAME = ".lock"
-#: A directory without a lock file younger than this may be one a process is making now.
+#: A directory younger than this is never swept: a process may be making it (and not yet
+#: hold its lock).
 _UNLOCKED_GRACE_S = 60.0
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _DIRECTORY_MODE = 0o700
 _FILE_MODE = 0o600
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -95,9 +97,7 @@ class WorkDirectories:
         if swept:
             log.info("removed %d working directories left by service processes that are gone", swept)
         self.root.mkdir(mode=_DIRECTORY_MODE)
-        lock_fd = os.open(
-            self.root / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, _FILE_MODE
-        )
+        lock_fd = os.open(self.root, _DIRECTORY_FLAGS)
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._lock_fd = lock_fd
 
@@ -285,8 +285,8 @@ def _write(directory: Path, file: DecodedFile) -> tuple[int, int, int]:
 
 def sweep(parent: Path) -> int:
     """Remove the directories beneath ``parent`` of service processes that are gone (their
-    lock is free); how many. Never one whose lock is held, nor a young one without a lock
-    (a process making it right now)."""
+    lock is free); how many. Never one whose lock is held, nor a young one (a process
+    making it right now)."""
     removed = 0
     try:
         entries = list(os.scandir(parent))
@@ -296,16 +296,9 @@ def sweep(parent: Path) -> int:
         if not entry.name.startswith(PREFIX) or not entry.is_dir(follow_symlinks=False):
             continue
         try:
-            lock_fd = os.open(os.path.join(entry.path, LOCK_NAME), os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except FileNotFoundError:
-            try:
-                age = time.time() - entry.stat(follow_symlinks=False).st_mtime
-            except OSError:
+            if time.time() - entry.stat(follow_symlinks=False).st_mtime < _UNLOCKED_GRACE_S:
                 continue
-            if age > _UNLOCKED_GRACE_S:
-                shutil.rmtree(entry.path, ignore_errors=True)
-                removed += 1
-            continue
+            lock_fd = os.open(entry.path, _DIRECTORY_FLAGS)
         except OSError:
             continue
         try:

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from src.sandbox.workdirs import (
-    LOCK_NAME,
     PREFIX,
     DecodedFile,
     FileLimits,
@@ -132,17 +131,18 @@ def test_the_walk_is_bounded_whatever_the_directory_holds(workdirs: WorkDirector
     assert len(collected.files) <= 4 * LIMITS.max_files + 64
 
 
-def _dead_process_directory(parent: Path, name: str) -> Path:
+def _left_behind(parent: Path, name: str, age_s: float = 3600) -> Path:
+    """A service process's directory as one that died leaves it: unlocked, not young."""
     left = parent / f"{PREFIX}{name}"
-    left.mkdir()
-    (left / LOCK_NAME).write_text("")
-    (left / "x").mkdir()
+    (left / "x").mkdir(parents=True)
     (left / "x/file").write_text("left behind")
+    old = time.time() - age_s
+    os.utime(left, (old, old))
     return left
 
 
 def test_a_directory_whose_process_is_gone_is_swept(tmp_path: Path) -> None:
-    left = _dead_process_directory(tmp_path, "dead")
+    left = _left_behind(tmp_path, "dead")
     directories = WorkDirectories(tmp_path)
     directories.start()
     try:
@@ -152,11 +152,15 @@ def test_a_directory_whose_process_is_gone_is_swept(tmp_path: Path) -> None:
         directories.stop()
 
 
-def test_a_live_processs_directory_is_not_swept(tmp_path: Path) -> None:
-    live = _dead_process_directory(tmp_path, "live")
-    holding = "import fcntl, sys, time\nf = open(sys.argv[1])\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(60)"
-    # Another process holds the lock, as a running service does.
-    with subprocess.Popen([sys.executable, "-c", holding, str(live / LOCK_NAME)], stdout=subprocess.PIPE) as holder:
+def test_a_live_processs_directory_is_not_swept_even_if_its_files_are_cleaned(tmp_path: Path) -> None:
+    live = _left_behind(tmp_path, "live")
+    holding = (
+        "import fcntl, os, sys, time\nfd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(60)"
+    )
+    # Another process holds the directory's lock, as a running service does; nothing in the
+    # directory is needed for that (a tmp cleaner may have removed any file of it).
+    with subprocess.Popen([sys.executable, "-c", holding, str(live)], stdout=subprocess.PIPE) as holder:
         try:
             assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
             assert sweep(tmp_path) == 0
@@ -167,9 +171,8 @@ def test_a_live_processs_directory_is_not_swept(tmp_path: Path) -> None:
     assert not live.exists()
 
 
-def test_a_young_directory_without_a_lock_is_left_alone(tmp_path: Path) -> None:
-    young = tmp_path / f"{PREFIX}young"
-    young.mkdir()
+def test_a_young_directory_is_left_alone(tmp_path: Path) -> None:
+    young = _left_behind(tmp_path, "young", age_s=0)
     assert sweep(tmp_path) == 0 and young.exists()
     old = time.time() - 3600
     os.utime(young, (old, old))
@@ -184,7 +187,7 @@ def test_anything_else_in_the_root_is_left_alone(tmp_path: Path) -> None:
 
 
 def test_the_process_holds_its_own_lock(workdirs: WorkDirectories) -> None:
-    fd = os.open(workdirs.root / LOCK_NAME, os.O_RDWR)
+    fd = os.open(workdirs.root, os.O_RDONLY | os.O_DIRECTORY)
     try:
         with pytest.raises(BlockingIOError):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
