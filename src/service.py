@@ -1,7 +1,9 @@
 """ExecutionService: the request path after authentication.
 
-size check -> timeout check -> ProgramChecker (a process of its own, bounded) -> FIFO admission ->
-fresh worker -> reply.
+size check -> timeout check -> input files checked (input_files.py) -> ProgramChecker (a
+process of its own, bounded) -> FIFO admission -> the working directory made, when files
+were sent (sandbox/workdirs.py) -> fresh worker -> what it left in the directory -> reply;
+the directory is removed after, not awaited.
 Everything the program does comes back as data in an ExecuteResponse; only refusals of
 the request itself raise (see errors.py).
 """

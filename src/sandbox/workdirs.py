@@ -164,14 +164,14 @@ def collect(directory: WorkDirectory, limits: FileLimits) -> Collected:
     # and directories to the depth limit. A walk cut short says so: never a silent stop.
     max_entries = limits.max_files * (limits.max_path_depth + 1) + 64
     entries_seen = 0
-    while pending:
+    while pending and over_limit is None:
         relative, depth = pending.pop()
         try:
-            entries = list(os.scandir(directory.path / relative if relative else directory.path))
+            entries = _listing(directory.path / relative if relative else directory.path, max_entries - entries_seen)
         except OSError:
             continue
-        if entries_seen + len(entries) > max_entries:
-            over_limit = over_limit or f"the working directory holds more than {max_entries} files and directories"
+        if entries is None:
+            over_limit = f"the working directory holds more than {max_entries} files and directories"
             break
         for entry in entries:
             entries_seen += 1
@@ -225,6 +225,18 @@ def collect(directory: WorkDirectory, limits: FileLimits) -> Collected:
             )
         )
     return collected
+
+
+def _listing(path: Path, most: int) -> list[os.DirEntry[str]] | None:
+    """A directory's entries, read one by one; None past ``most`` of them (a directory of a
+    million entries is never read whole)."""
+    entries: list[os.DirEntry[str]] = []
+    with os.scandir(path) as reading:
+        for entry in reading:
+            if len(entries) == most:
+                return None
+            entries.append(entry)
+    return entries
 
 
 def _read(path: Path, size: int) -> bytes | None:
