@@ -19,7 +19,6 @@ from src.sandbox.workdirs import (
     DecodedFile,
     FileLimits,
     WorkDirectories,
-    WorkDirectory,
     collect,
     sweep,
 )
@@ -193,10 +192,6 @@ def test_the_process_holds_its_own_lock(workdirs: WorkDirectories) -> None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     finally:
         os.close(fd)
-
-
-def test_a_directory_the_service_did_not_make_is_not_a_work_directory() -> None:
-    assert WorkDirectory(Path("/nonexistent"), {}).inputs == {}
 
 
 DEEP = FileLimits(
