@@ -26,6 +26,9 @@ FLUSH_SIGNAL = signal.SIGUSR1
 #: that handler exits with it, so the API process knows the output after the deadline
 #: came from the flush and not from a program that kept running past it.
 EXIT_FLUSHED = 74
+#: What a worker dies of when its files pass a limit: the kernel sends it at RLIMIT_FSIZE
+#: (a file past the size limit), the worker to itself at the others (file_system.py).
+FILES_LIMIT_SIGNAL = signal.SIGXFSZ
 #: Largest job frame (code + context + limits) the worker accepts.
 MAX_JOB_BYTES = 16 * 1024 * 1024
 
@@ -75,6 +78,17 @@ class Limits(TypedDict):
     max_ast_depth: NotRequired[int]
 
 
+class FileRules(TypedDict):
+    """What a program may keep in its working directory (settings; input_files.py checks
+    the request's files against the same numbers)."""
+
+    max_files: int
+    max_file_bytes: int
+    max_files_bytes: int
+    max_path_chars: int
+    max_path_depth: int
+
+
 class Job(TypedDict):
     code: str
     context: dict[str, Any]
@@ -87,6 +101,8 @@ class Job(TypedDict):
     #: current directory, and the one directory beneath the interpreter's own it may read.
     #: Absent: no working directory (the health self-test).
     workdir: NotRequired[str]
+    #: The working directory's limits, with it.
+    file_rules: NotRequired[FileRules]
 
 
 class ErrorInfo(TypedDict):

@@ -2,8 +2,9 @@
 
 size check -> timeout check -> input files checked (input_files.py) -> ProgramChecker (a
 process of its own, bounded) -> FIFO admission -> the working directory made, when files
-were sent (sandbox/workdirs.py) -> fresh worker -> what it left in the directory -> reply;
-the directory is removed after, not awaited.
+were sent or the program may use files (sandbox/workdirs.py, language/file_use.py) ->
+fresh worker -> what it left in the directory -> reply; the directory is removed after,
+not awaited.
 Everything the program does comes back as data in an ExecuteResponse; only refusals of
 the request itself raise (see errors.py).
 """
@@ -17,9 +18,10 @@ import time
 
 from .errors import CodeRejected, InvalidRequest, PayloadTooLarge, SandboxUnavailable
 from .input_files import decode_input_files
+from .language.file_use import may_use_files
 from .language.validation import SourcePolicy
 from .metrics import ExecutorMetrics
-from .protocol import FILES_LIMIT_EXCEEDED, Job
+from .protocol import FILES_LIMIT_EXCEEDED, FileRules, Job
 from .sandbox.admission import AdmissionGate
 from .sandbox.checking import ProgramChecker
 from .sandbox.pool import ExecutionPool, JobTooLarge, PoolUnavailable, RunOutcome
@@ -65,6 +67,13 @@ class ExecutionService:
             max_path_depth=settings.max_path_depth,
             max_returned_bytes=settings.max_returned_file_bytes,
         )
+        self.file_rules: FileRules = {
+            "max_files": settings.max_files,
+            "max_file_bytes": settings.max_file_bytes,
+            "max_files_bytes": settings.max_files_bytes,
+            "max_path_chars": settings.max_path_chars,
+            "max_path_depth": settings.max_path_depth,
+        }
         self.policy = SourcePolicy(
             max_ast_nodes=settings.max_ast_nodes,
             max_ast_depth=settings.max_ast_depth,
@@ -160,10 +169,12 @@ class ExecutionService:
         collected: Collected | None = None
         async with self.gate.slot():
             self.metrics.queue_wait.observe(time.perf_counter() - queued_at)
-            directory = await self._working_directory(files) if files else None
+            wanted = bool(files) or may_use_files(request.code)
+            directory = await self._working_directory(files) if wanted else None
             try:
                 if directory is not None:
                     job["workdir"] = str(directory.path)
+                    job["file_rules"] = self.file_rules
                 outcome = await self.run_job(job, timeout_s)
                 if directory is not None:
                     collected = await asyncio.to_thread(collect, directory, self.file_limits)
@@ -174,11 +185,13 @@ class ExecutionService:
                     _remove_later(directory)
         return self._response(outcome, request_id, collected)
 
-    async def _working_directory(self, files: list[DecodedFile]) -> WorkDirectory:
+    async def _working_directory(self, files: list[DecodedFile]) -> WorkDirectory | None:
         """A directory for one execution, with its input files in it (sandbox/workdirs.py).
         Made in a thread that a client leaving cannot stop: the directory it makes then is
         removed as soon as it exists, never left behind (attack pass 91)."""
         if self.workdirs is None or not self.workdirs.started:
+            if not files:
+                return None  # the program runs without one, and is told so if it opens a file
             raise SandboxUnavailable("the working directories could not be made on this host", retry_after_s=30)
         making = asyncio.get_running_loop().run_in_executor(None, self.workdirs.create, files)
         try:

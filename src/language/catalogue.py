@@ -38,6 +38,10 @@ class ModuleRule:
     allowed: Mapping[str, str]
     #: Name -> why it is not offered. Never copied; listed so that nothing is left unreviewed.
     refused: Mapping[str, str]
+    #: Why every other public member is not offered, for a module of which the sandbox
+    #: offers a few members of its own making among hundreds (``os``): there, a name
+    #: nobody listed is refused like a listed one. None: every member must be listed.
+    others: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ def reexport(source: str, *names: str) -> Names:
     return refuse(f"imported from {source} for the module's own use, not its documented API", *names)
 
 
-def rule(*groups: Names) -> ModuleRule:
+def rule(*groups: Names, others: str | None = None) -> ModuleRule:
     """One module's rule. Raises ValueError if a name is listed twice."""
     allowed: dict[str, str] = {}
     refused: dict[str, str] = {}
@@ -75,7 +79,7 @@ def rule(*groups: Names) -> ModuleRule:
             if name in allowed or name in refused:
                 raise ValueError(f"{name!r} is listed twice")
             (allowed if group.offered else refused)[name] = group.reason
-    return ModuleRule(allowed=MappingProxyType(allowed), refused=MappingProxyType(refused))
+    return ModuleRule(allowed=MappingProxyType(allowed), refused=MappingProxyType(refused), others=others)
 
 
 #: Reasons shared by several modules.
@@ -83,6 +87,15 @@ PURE = "pure computation on the arguments"
 CONSTANTS = "constants"
 GUARDED = "guarded replacement: "
 REWRITES = "restricted to the program's own functions and classes, as it rewrites what it is given"
+#: Members that read or write files: the sandbox's versions take paths inside the working
+#: directory only (src/worker/file_system.py).
+IN_THE_WORKDIR = GUARDED + "the sandbox's own version, for paths inside the working directory only: "
+
+
+#: Modules whose every offered member is the sandbox's own version (or a constant): the
+#: real module is no root of what the program may hold (its functions and classes,
+#: reached any way, are refused), unlike a module whose own members are offered.
+SANDBOX_MADE_MODULES = frozenset({"glob", "os", "os.path", "pathlib", "shutil", "tarfile", "zipfile"})
 
 
 # fmt: off
@@ -486,6 +499,11 @@ CATALOGUE: dict[str, ModuleRule] = {
         allow("topological sorting of the program's own graph: " + PURE, "TopologicalSorter", "CycleError"),
         reexport("types", "GenericAlias"),
     ),
+    "glob": rule(
+        allow(IN_THE_WORKDIR + "pattern matching over the directory's entries", "glob", "iglob"),
+        allow("escaping and testing patterns: " + PURE, "escape", "has_magic"),
+        others="the module's helpers and imports (glob0, glob1, os, re ...): not its documented API",
+    ),
     "hashlib": rule(
         allow(
             "hash constructors: " + PURE,
@@ -513,9 +531,11 @@ CATALOGUE: dict[str, ModuleRule] = {
         allow("in-memory streams", "StringIO", "BytesIO"),
         allow(CONSTANTS, "SEEK_SET", "SEEK_CUR", "SEEK_END"),
         allow("exceptions", "UnsupportedOperation"),
-        refuse("open files by path: file system", "open", "open_code", "FileIO"),
+        refuse("open files by path or descriptor: the builtin open() opens the working directory's",
+               "open", "open_code", "FileIO"),
         refuse(
-            "buffered and text layers over raw streams: file plumbing, not needed without files",
+            "buffered and text layers over raw streams: made over any descriptor; the objects open() returns "
+            "are of these classes and pass, the classes are not offered",
             "BufferedRWPair", "BufferedRandom", "BufferedReader", "BufferedWriter", "TextIOWrapper",
             "IncrementalNewlineDecoder", "DEFAULT_BUFFER_SIZE",
         ),
@@ -600,6 +620,48 @@ CATALOGUE: dict[str, ModuleRule] = {
             "attrgetter", "methodcaller",
         ),
     ),
+    "os": rule(
+        allow(
+            IN_THE_WORKDIR + "listing, making, renaming and removing entries",
+            "listdir", "mkdir", "makedirs", "remove", "unlink", "rmdir", "rename", "replace", "walk", "stat",
+        ),
+        allow(GUARDED + "'.': the working directory has no other name for the program", "getcwd"),
+        allow(GUARDED + "the program has no environment variables: always the default", "getenv"),
+        allow(GUARDED + "an empty mapping: the program has no environment variables", "environ"),
+        allow("the path protocol: " + PURE, "fspath", "PathLike"),
+        allow(CONSTANTS, "sep", "altsep", "extsep", "pathsep", "linesep", "curdir", "pardir", "name"),
+        allow("exceptions (the builtin OSError)", "error"),
+        others="processes, descriptors, users, signals, the host's environment and every file operation that "
+        "is not the working directory's",
+    ),
+    "os.path": rule(
+        allow(
+            "splitting and joining path text: " + PURE,
+            "join", "split", "splitext", "basename", "dirname", "normpath", "normcase", "isabs", "commonpath",
+            "commonprefix", "splitdrive",
+        ),
+        allow(
+            IN_THE_WORKDIR + "questions about entries",
+            "exists", "lexists", "isfile", "isdir", "islink", "getsize", "getmtime", "getatime", "getctime",
+            "samefile",
+        ),
+        allow(
+            IN_THE_WORKDIR + "the normalised path, relative to the working directory (the host's name for it is "
+            "not the program's to know)",
+            "abspath", "realpath", "relpath",
+        ),
+        allow(CONSTANTS, "sep", "altsep", "extsep", "pathsep", "curdir", "pardir"),
+        others="the home directory, environment variables, mount points, devices and the module's imports",
+    ),
+    "pathlib": rule(
+        allow(
+            IN_THE_WORKDIR + "one class, the sandbox's, with the pure path API (joining, names, suffixes, "
+            "parents) and file methods that check every path (no owner, mode, link or device methods)",
+            "Path", "PosixPath", "PurePath", "PurePosixPath",
+        ),
+        refuse("Windows paths name nothing on this host", "PureWindowsPath", "WindowsPath"),
+        others="the module's imports and helpers (os, io, fnmatch ...): not its documented API",
+    ),
     "pprint": rule(
         allow(
             "pretty-printing to strings, to the bounded stdout or to a stream the program passes",
@@ -642,6 +704,15 @@ CATALOGUE: dict[str, ModuleRule] = {
             "shlex",
         ),
         reexport("io and collections", "StringIO", "deque"),
+    ),
+    "shutil": rule(
+        allow(
+            IN_THE_WORKDIR + "copies of content (no modes or times), moves and removal",
+            "copyfile", "copy", "copy2", "copytree", "move", "rmtree",
+        ),
+        allow(GUARDED + "copying between two file objects the program holds", "copyfileobj"),
+        allow("exceptions", "Error", "SameFileError"),
+        others="disk usage, ownership, modes, archives by name, which(), the terminal and the module's imports",
     ),
     "statistics": rule(
         allow(
@@ -739,6 +810,28 @@ CATALOGUE: dict[str, ModuleRule] = {
         refuse("the exception being handled with its traceback (frames); use 'except ... as e'",
                "exc_info", "exception"),
         refuse("there is no standard input: pass data in the request's context", "stdin"),
+    ),
+    "tarfile": rule(
+        allow(
+            IN_THE_WORKDIR + "archives read, written and extracted there; extraction always runs the 'data' "
+            "filter and stays within the directory's limits; members come back as read-only records and "
+            "in-memory files",
+            "open", "is_tarfile",
+        ),
+        allow(
+            "exceptions",
+            "TarError", "ReadError", "CompressionError", "StreamError", "ExtractError", "HeaderError",
+            "FilterError", "AbsolutePathError", "OutsideDestinationError", "SpecialFileError",
+            "AbsoluteLinkError", "LinkOutsideDestinationError",
+        ),
+        allow(
+            CONSTANTS,
+            "REGTYPE", "AREGTYPE", "LNKTYPE", "SYMTYPE", "DIRTYPE", "FIFOTYPE", "CONTTYPE", "CHRTYPE", "BLKTYPE",
+            "USTAR_FORMAT", "GNU_FORMAT", "PAX_FORMAT", "DEFAULT_FORMAT", "ENCODING",
+        ),
+        refuse("archives are opened with tarfile.open(), which checks the path", "TarFile"),
+        refuse("members are read-only records from getmembers()", "TarInfo"),
+        others="the filters other than 'data', the module's helpers and imports",
     ),
     "textwrap": rule(
         allow("text wrapping: " + PURE, "TextWrapper", "dedent", "fill", "indent", "shorten", "wrap"),
@@ -904,6 +997,18 @@ CATALOGUE: dict[str, ModuleRule] = {
         ),
         reexport("enum", "Enum"),
         reexport("builtins (bytes and int)", "bytes_", "int_"),
+    ),
+    "zipfile": rule(
+        allow(
+            IN_THE_WORKDIR + "archives read, written and extracted there (names cleaned by the library, "
+            "extraction within the directory's limits); members come back as bytes, in-memory files and "
+            "read-only records",
+            "ZipFile", "is_zipfile",
+        ),
+        allow("exceptions", "BadZipFile", "BadZipfile", "LargeZipFile", "error"),
+        allow(CONSTANTS, "ZIP_STORED", "ZIP_DEFLATED", "ZIP_BZIP2", "ZIP_LZMA"),
+        refuse("members are read-only records from infolist(); ZipInfo.from_file reads any path", "ZipInfo"),
+        others="zipfile.Path, PyZipFile, the module's helpers and imports",
     ),
     "zlib": rule(
         allow(

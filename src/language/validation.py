@@ -29,8 +29,6 @@ from .policy import PLAIN_RESULT_BUILTINS, SOURCE_FILENAME, SandboxTransformer, 
 
 #: Builtins deliberately missing in the sandbox, with what to do instead.
 FORBIDDEN_NAMES: dict[str, str] = {
-    "open": "programs cannot open files yet (input files are placed in a working directory the language "
-    "layer does not reach); pass data in through the request's `context`",
     "globals": "namespace introspection is not available; use the names directly",
     "locals": "namespace introspection is not available; use the names directly",
     "input": "there is no stdin; pass data in through the request's `context`",

@@ -30,11 +30,14 @@ from ..offload import parse_sized
 from ..protocol import (
     CPU_TIME_EXCEEDED,
     EXIT_FLUSHED,
+    FILES_LIMIT_EXCEEDED,
+    FILES_LIMIT_SIGNAL,
     FLUSH_SIGNAL,
     HEADER,
     MAX_JOB_BYTES,
     OUTPUT_LIMIT_EXCEEDED,
     WORKER_CRASHED,
+    FileRules,
     Job,
     LimitKind,
     Limits,
@@ -259,7 +262,18 @@ def _crash_reply(message: str) -> WorkerReply:
     }
 
 
-def _died_reply(exit_info: tuple[int, int] | None, cpu_s: int, memory_mb: int) -> WorkerReply:
+def _files_limit_message(rules: FileRules | None) -> str:
+    if rules is None:
+        return "the program went past a limit on its files"
+    return (
+        f"the program went past a limit on its files: at most {rules['max_files']} files, "
+        f"{rules['max_file_bytes']:,} bytes each and {rules['max_files_bytes']:,} bytes in all"
+    )
+
+
+def _died_reply(
+    exit_info: tuple[int, int] | None, cpu_s: int, memory_mb: int, file_rules: FileRules | None = None
+) -> WorkerReply:
     """Describe a worker that closed its channel without a reply, from how it ended."""
     if exit_info is None:
         return _crash_reply("the worker ended without a result")
@@ -270,6 +284,9 @@ def _died_reply(exit_info: tuple[int, int] | None, cpu_s: int, memory_mb: int) -
     # SIGXCPU comes at the soft RLIMIT_CPU, SIGKILL at the hard one a second later.
     if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_ms >= cpu_s * 1000):
         return _limit_reply("cpu", CPU_TIME_EXCEEDED, f"the program used more than {cpu_s} s of CPU time")
+    if sig == FILES_LIMIT_SIGNAL:
+        # The kernel's, at RLIMIT_FSIZE, or the worker's own at another limit on its files.
+        return _limit_reply("files", FILES_LIMIT_EXCEEDED, _files_limit_message(file_rules))
     if sig == signal.SIGKILL:
         # Not us (we had not given up on it) and not RLIMIT_CPU: the kernel's OOM killer or
         # an operator. RLIMIT_AS normally stops memory growth first, so no limit is claimed.
@@ -668,4 +685,4 @@ class ExecutionPool:
                 # bug of the service, never a failed layer.
                 log.error("worker %d could not read its job (exit %d)", worker.pid, code)
                 return _crash_reply("the sandbox could not read the job it was given")
-        return _died_reply(exit_info, limits["cpu_s"], limits["memory_mb"])
+        return _died_reply(exit_info, limits["cpu_s"], limits["memory_mb"], job.get("file_rules"))

@@ -83,7 +83,8 @@ on_flush_signal(int signum)
     _exit(exit_status_when_flushed);
 }
 
-/* SIGXCPU or a fault: the output, then the signal's own default action, so the process
+/* SIGXCPU, SIGXFSZ (a file past its size limit, or the worker's own at another limit on
+ * its files) or a fault: the output, then the signal's own default action, so the process
  * dies of it as it would have (the parent tells a CPU limit from a crash by the signal).
  * A fault returns to the faulting instruction and happens again; kill(0) (the worker is
  * alone in its process group) makes a signal that was sent rather than caused act too. */
@@ -96,7 +97,7 @@ on_ending_signal(int signum)
     default_action.sa_handler = SIG_DFL;
     sigemptyset(&default_action.sa_mask);
     sigaction(signum, &default_action, NULL);
-    if (signum == SIGXCPU || signum == SIGABRT) {
+    if (signum == SIGXCPU || signum == SIGXFSZ || signum == SIGABRT) {
         kill(0, signum);
     }
 }
@@ -255,6 +256,7 @@ install(int signum, void (*handler)(int), int on_alternate_stack)
     /* While one handler writes out, no other interrupts it and writes the same bytes. */
     sigaddset(&action.sa_mask, flush_signal_number);
     sigaddset(&action.sa_mask, SIGXCPU);
+    sigaddset(&action.sa_mask, SIGXFSZ);
     action.sa_flags = on_alternate_stack ? SA_ONSTACK : 0;
     return sigaction(signum, &action, NULL);
 }
@@ -296,13 +298,15 @@ catch_ending_signals(PyObject *module, PyObject *args)
     sigemptyset(&asynchronous_signals);
     sigaddset(&asynchronous_signals, signum);
     sigaddset(&asynchronous_signals, SIGXCPU);
+    sigaddset(&asynchronous_signals, SIGXFSZ);
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *sink = PyTuple_GET_ITEM(sinks, i);
         Py_INCREF(sink); /* for the life of the process: the handler reads it */
         registered[i] = (Sink *)sink;
     }
     registered_count = (int)count;
-    if (install(signum, on_flush_signal, 0) < 0 || install(SIGXCPU, on_ending_signal, 0) < 0) {
+    if (install(signum, on_flush_signal, 0) < 0 || install(SIGXCPU, on_ending_signal, 0) < 0 ||
+        install(SIGXFSZ, on_ending_signal, 0) < 0) {
         return PyErr_SetFromErrno(PyExc_OSError);
     }
     for (size_t i = 0; i < sizeof(fault_signals) / sizeof(fault_signals[0]); i++) {

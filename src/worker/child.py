@@ -22,6 +22,7 @@ from typing import Any, TextIO, cast
 from ..language.policy import SOURCE_FILENAME
 from ..protocol import (
     EXIT_FLUSHED,
+    FILES_LIMIT_SIGNAL,
     FLUSH_SIGNAL,
     HEADER,
     MAX_JOB_BYTES,
@@ -34,7 +35,7 @@ from ..protocol import (
     encode_frame,
     frame_length,
 )
-from . import sys_stand_in
+from . import file_system, sys_stand_in
 from .isolation.hardening import Confinement, HardeningError, harden
 from .jsonsafe import clean_text
 from .proxies import ModuleProxy
@@ -231,8 +232,20 @@ def _flush_on_signal(stdout: TextIO, stderr: TextIO) -> None:
             except BaseException:  # noqa: BLE001, S110 - output is best effort
                 pass
 
+    def flush_at_the_files_limit(signum: int, frame: object) -> None:
+        # The size limit (the kernel's SIGXFSZ) or another limit on files (the worker's
+        # own): the output, then the signal's default action, which the parent reports.
+        for stream in (stdout, stderr):
+            try:  # noqa: SIM105 - no contextlib while the program runs (see serve())
+                stream.flush()
+            except BaseException:  # noqa: BLE001, S110 - output is best effort
+                pass
+        signal.signal(FILES_LIMIT_SIGNAL, signal.SIG_DFL)
+        os.kill(0, FILES_LIMIT_SIGNAL)
+
     signal.signal(FLUSH_SIGNAL, flush_and_exit)
     signal.signal(signal.SIGXCPU, flush_at_the_cpu_limit)
+    signal.signal(FILES_LIMIT_SIGNAL, flush_at_the_files_limit)
 
 
 def _show_warning(  # noqa: PLR0917 - warnings.showwarning's signature, called positionally
@@ -276,10 +289,13 @@ def serve(kit: Kit, rehearse_first: bool = True) -> None:
         except (OSError, TypeError, ValueError):
             os._exit(EXIT_BAD_JOB)
     _flush_on_signal(stdout, stderr)
+    rules = job.get("file_rules") if workdir is not None else None
+    writable = rules is not None and kit.confinement is not None and kit.confinement.writes
     try:
-        harden(job["limits"], kit.confinement, workdir)
+        harden(job["limits"], kit.confinement, workdir, rules["max_file_bytes"] if writable and rules else 0)
     except HardeningError:
         os._exit(EXIT_HARDENING_FAILED)
+    file_system.begin(rules, writable)
     # pprint, calendar.prmonth & co. write to sys.stdout: the same buffered stream as print.
     sys.stdout, sys.stderr = OutputStream("stdout", stdout), OutputStream("stderr", stderr)
     sys.stdin = None  # nothing to read, nothing to hand out

@@ -66,8 +66,8 @@ from ..language.names import (
     INTROSPECTION_ATTRIBUTES as INTROSPECTION_ATTRIBUTES,  # noqa: PLC0414 - re-exported
 )
 from ..language.policy import FUTURE_FEATURES, SOURCE_FILENAME
+from . import file_system, sys_stand_in
 from . import ownership as _ownership
-from . import sys_stand_in
 from .crossing import prune_method_crossings
 from .dynamic import sandbox_compile, sandbox_eval, sandbox_exec
 from .fastguards import (
@@ -2583,6 +2583,7 @@ def safe_builtins(
             "setattr": make_setattr(write),
             "delattr": make_delattr(write),
             "type": SandboxType,
+            "open": file_system.open,
         }
     )
     return table

@@ -45,7 +45,7 @@ from typing import Any
 from ..language.catalogue import CATALOGUE
 from ..language.names import INTROSPECTION_ATTRIBUTES, is_dunder, is_sunder
 from ..language.policy import SOURCE_FILENAME
-from . import ownership, repairs, sys_stand_in
+from . import archives, file_copies, file_paths, file_system, ownership, repairs, sys_stand_in
 from .crossing import crossing, forget_crossings_of_freed_functions, is_crossable
 from .dynamic import sandbox_eval
 from .formatting import safe_format, safe_format_map
@@ -1136,7 +1136,60 @@ def _decimal_replacements() -> dict[str, Any]:
     return {**DECIMAL_TEMPLATES, "setcontext": setcontext}
 
 
+def _os_replacements() -> dict[str, Any]:
+    names = (
+        "listdir",
+        "mkdir",
+        "makedirs",
+        "remove",
+        "unlink",
+        "rmdir",
+        "rename",
+        "replace",
+        "walk",
+        "getcwd",
+        "getenv",
+    )
+    return {**{name: getattr(file_system, name) for name in names}, "stat": file_system.stat_of, "environ": {}}
+
+
+def _os_path_replacements() -> dict[str, Any]:
+    names = (
+        "exists", "lexists", "isfile", "isdir", "islink", "getsize", "getmtime", "getatime", "getctime", "samefile",
+        "abspath", "realpath", "relpath",
+    )  # fmt: skip
+    return {name: getattr(file_system, name) for name in names}
+
+
+def _pathlib_replacements() -> dict[str, Any]:
+    return dict.fromkeys(("Path", "PosixPath", "PurePath", "PurePosixPath"), file_paths.Path)
+
+
+def _shutil_replacements() -> dict[str, Any]:
+    names = ("copyfile", "copy", "copy2", "copytree", "move", "rmtree", "copyfileobj")
+    return {name: getattr(file_copies, name) for name in names}
+
+
+def _glob_replacements() -> dict[str, Any]:
+    return {"glob": file_system.glob, "iglob": file_system.iglob}
+
+
+def _zipfile_replacements() -> dict[str, Any]:
+    return {"ZipFile": archives.ZipFile, "is_zipfile": archives.is_zipfile}
+
+
+def _tarfile_replacements() -> dict[str, Any]:
+    return {"open": archives.open, "is_tarfile": archives.is_tarfile}
+
+
 REPLACEMENTS: dict[str, Any] = {
+    "os": _os_replacements,
+    "os.path": _os_path_replacements,
+    "pathlib": _pathlib_replacements,
+    "shutil": _shutil_replacements,
+    "glob": _glob_replacements,
+    "zipfile": _zipfile_replacements,
+    "tarfile": _tarfile_replacements,
     "decimal": _decimal_replacements,
     "struct": _struct_replacements,
     "sys": _sys_replacements,

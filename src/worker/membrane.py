@@ -876,6 +876,25 @@ def _claims_nothing(cls: type) -> bool:
 _INSTANCES_STILL_MADE: set[type] = set()
 
 
+#: Classes whose instances pass only if the sandbox made them for the program (the files
+#: its open() returns): the worker's own objects of the same classes never do.
+_MADE_BY_THE_SANDBOX: dict[type, weakref.WeakSet[Any]] = {}
+
+
+def only_instances_made_by_the_sandbox(*classes: type) -> None:
+    """Instances of ``classes`` pass only once :func:`made_by_the_sandbox` noted them;
+    the classes themselves are inert stand-ins."""
+    instances_still_made(*classes)
+    for cls in classes:
+        _MADE_BY_THE_SANDBOX.setdefault(cls, weakref.WeakSet())
+
+
+def made_by_the_sandbox(value: Any) -> Any:
+    """Note ``value`` (of a class declared above) as the program's to hold; returns it."""
+    _MADE_BY_THE_SANDBOX[builtins.type(value)].add(value)
+    return value
+
+
 def instances_still_made(*classes: type) -> None:
     _INSTANCES_STILL_MADE.update(classes)
 
@@ -1510,6 +1529,11 @@ class Membrane:
             if kind not in self._sealed_classes:
                 self._seal_mro(kind)  # its operators, as any library class's instance's
             return value
+        made = _MADE_BY_THE_SANDBOX.get(kind)
+        if made is not None:
+            if value in made:
+                return value
+            raise refuse(f"a {kind.__name__} the sandbox did not make for the program")
         what_is_withheld = _REFUSED_INSTANCES.get(kind)
         if what_is_withheld is None and issubclass(kind, _REFUSED_BASES):
             # A subclass is the same capability (a module of a ModuleType subclass:

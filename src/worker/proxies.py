@@ -54,7 +54,7 @@ def with_reason(message: str, module: str, name: object) -> str:
     """``message`` about a member the proxy of ``module`` lacks, with the catalogue's
     reason when it gives one (``subprocess`` is ...), so the program learns why."""
     rule = CATALOGUE.get(module)
-    reason = rule.refused.get(name) if rule is not None and type(name) is str else None
+    reason = rule.refused.get(name, rule.others) if rule is not None and type(name) is str else None
     return f"{message}: {reason}" if reason else message
 
 
@@ -125,6 +125,8 @@ def public_members(module: types.ModuleType) -> set[str]:
 def unlisted_members(module: types.ModuleType, rule: ModuleRule) -> list[str]:
     """Public members of ``module`` that ``rule`` neither allows nor refuses, sorted:
     names a new Python version added, which nobody reviewed yet."""
+    if rule.others is not None:
+        return []  # every name not listed is refused, with the rule's reason
     return sorted(public_members(module) - rule.allowed.keys() - rule.refused.keys())
 
 
@@ -142,7 +144,8 @@ def refused_members(module: types.ModuleType, rule: ModuleRule) -> list[Any]:
     """The values of the names ``rule`` refuses that the running Python has, and the
     command-line entry points no proxy holds (``base64.main``), however they are reached."""
     never = [getattr(module, name) for name in sorted(_NEVER) if hasattr(module, name)]
-    return [value for _, value in _members(module, rule.refused)] + never
+    names = rule.refused.keys() if rule.others is None else public_members(module) - rule.allowed.keys()
+    return [value for _, value in _members(module, names)] + never
 
 
 def link_proxies(attrs_by_name: dict[str, dict[str, Any]]) -> dict[str, ModuleProxy]:

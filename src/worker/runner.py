@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any, TextIO
 
-from ..language.catalogue import CATALOGUE
+from ..language.catalogue import CATALOGUE, SANDBOX_MADE_MODULES
 from ..language.names import is_reserved
 from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 from ..protocol import MAX_ERROR_TYPE_CHARS, SECURITY_ERROR, SERVICE_ERROR_TYPES, ErrorInfo, Job, Limits, WorkerReply
@@ -356,7 +356,8 @@ def build_environment(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str
     table = safe_builtins(proxies, allowed, CURRENT_JOB)
     refused = [value for name in allowed for value in refused_members(sys.modules[name], CATALOGUE[name])]
     refused += REPLACED_ORIGINALS
-    membrane.MEMBRANE.configure(membrane.offered_values(proxies, table), allowed, SandboxType, refused)
+    roots = allowed - SANDBOX_MADE_MODULES  # their real modules are no root: the sandbox made what is offered
+    membrane.MEMBRANE.configure(membrane.offered_values(proxies, table), roots, SandboxType, refused)
     environment = Environment(table, guard_globals(CURRENT_JOB))
     _built = (proxies, allowed, accelerated, environment)
     return environment

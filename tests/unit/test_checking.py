@@ -76,7 +76,7 @@ async def until(condition: Callable[[], object], what: str) -> None:
 def test_a_program_gets_the_validators_verdict() -> None:
     async def scenario() -> tuple[PreparedProgram, PreparedProgram]:
         checker = line(HeldChecker())
-        return await checker.prepare("print(6 * 7)"), await checker.prepare("import os")
+        return await checker.prepare("print(6 * 7)"), await checker.prepare("import socket")
 
     fine, refused = asyncio.run(scenario())
     assert fine.violations == [] and fine.bytecode is not None

@@ -54,8 +54,8 @@ def test_eval_and_exec_run_the_programs_strings(proxies: Proxies, code: str, exp
 
 REFUSED = [
     pytest.param('eval("(1).__globals__")', "SecurityError", id="dunder"),
-    pytest.param("eval(\"__import__('os')\")", "SecurityError", id="dunder-import"),
-    pytest.param('exec("import os")', "SecurityError", id="import"),
+    pytest.param("eval(\"__import__('socket')\")", "SecurityError", id="dunder-import"),
+    pytest.param('exec("import socket")', "SecurityError", id="import"),
     pytest.param('eval("_getattr_")', "SecurityError", id="guard-name"),
     pytest.param('eval(b"1")', "TypeError", id="bytes"),
     pytest.param("def f():\n    pass\neval(f.__code__)", "SecurityError", id="code-object"),
@@ -64,7 +64,7 @@ REFUSED = [
     pytest.param('g = {}\nexec("x = 1", g)\nexec("y = 2", g)\ng["_getattr_"]', "KeyError", id="no-guards-in-globals"),
     pytest.param('eval("1", dict)', "TypeError", id="globals-not-a-dict"),
     pytest.param('exec("class C(metaclass=type):\\n    pass")', "SecurityError", id="same-class-rules"),
-    pytest.param('compile("import os", "f", "exec")', "SecurityError", id="compile-checks-now"),
+    pytest.param('compile("import socket", "f", "exec")', "SecurityError", id="compile-checks-now"),
     pytest.param('compile("1", "f", "eval", 1024)', "ValueError", id="compile-flags"),
     pytest.param('eval("_getattr_", {"__builtins__": {"_getattr_": 1}})', "SecurityError", id="guard-name-in-builtins"),
     pytest.param(

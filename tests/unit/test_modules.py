@@ -46,7 +46,7 @@ def test_build_proxies_for_a_subset_builds_only_that_subset() -> None:
 
 def test_build_proxies_refuses_a_name_outside_the_catalogue() -> None:
     with pytest.raises(KeyError):
-        build_proxies(["os"])
+        build_proxies(["socket"])
 
 
 def test_proxy_attributes_are_the_real_module_values(proxies: Proxies) -> None:

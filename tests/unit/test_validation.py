@@ -81,15 +81,15 @@ def test_ordinary_program_has_no_violations(code: str) -> None:
 REFUSED = [
     pytest.param("x = 1\ny = (\n", 2, "syntax", id="syntax-error"),
     pytest.param("x = 1\nif x\n    pass\n", 2, "syntax", id="syntax-missing-colon"),
-    pytest.param("import os", 1, "import", id="import-os"),
+    pytest.param("import socket", 1, "import", id="import-os"),
     pytest.param("import json\nimport subprocess", 2, "import", id="import-subprocess-line-2"),
-    pytest.param("import os.path", 1, "import", id="import-dotted-outside"),
-    pytest.param("from os import path", 1, "import", id="from-os-import"),
+    pytest.param("import xml.dom", 1, "import", id="import-dotted-outside"),
+    pytest.param("from socket import socket", 1, "import", id="from-os-import"),
     pytest.param("from . import sibling", 1, "import", id="relative-import"),
     pytest.param("from .json import dumps", 1, "import", id="relative-import-named"),
     pytest.param("from json import _default_encoder", 1, "private_name", id="from-import-private"),
-    pytest.param("open('/etc/passwd')", 1, "forbidden_name", id="open"),
-    pytest.param("x = 1\nopen('f')", 2, "forbidden_name", id="open-on-line-2"),
+    pytest.param("input('/etc/passwd')", 1, "forbidden_name", id="open"),
+    pytest.param("x = 1\ninput('f')", 2, "forbidden_name", id="open-on-line-2"),
     pytest.param("globals()", 1, "forbidden_name", id="globals"),
     pytest.param("x = 1\nprint(locals())", 2, "forbidden_name", id="locals-builtin"),
     pytest.param("x = (1).__globals__", 1, "restricted", id="dunder-attribute"),
@@ -101,7 +101,7 @@ REFUSED = [
     pytest.param("async def f():\n    pass", 1, "async", id="async-def"),
     pytest.param("async def f():\n    await g()", 2, "async", id="await"),
     pytest.param("async def f():\n    async for a in b:\n        pass", 2, "async", id="async-for"),
-    pytest.param("__import__('os')", 1, "restricted", id="dunder-name"),
+    pytest.param("__import__('socket')", 1, "restricted", id="dunder-name"),
     pytest.param("from json import *", 1, "restricted", id="star-import"),
     pytest.param("match 1:\n    case C(__class__=x):\n        pass", 2, "restricted", id="match-private-keyword"),
     pytest.param("print(await x)", 1, "async", id="await-at-module-level"),
@@ -136,7 +136,7 @@ def test_refused_construct_is_reported_with_its_line(code: str, line: int, rule:
 
 
 def test_every_violation_is_collected_not_just_the_first() -> None:
-    code = "import os\nx = 1\nopen('f')\ny = x.__globals__\n"
+    code = "import socket\nx = 1\ninput('f')\ny = x.__globals__\n"
     assert line_rules(validate_source(code, POLICY)) == [
         (1, "import"),
         (3, "forbidden_name"),
@@ -145,13 +145,13 @@ def test_every_violation_is_collected_not_just_the_first() -> None:
 
 
 def test_violations_are_sorted_by_line() -> None:
-    code = "y = (1).__globals__\nimport os\n"
+    code = "y = (1).__globals__\nimport socket\n"
     lines = [v.line or 0 for v in validate_source(code, POLICY)]
     assert lines == sorted(lines)
 
 
 def test_import_hint_lists_the_allowed_modules() -> None:
-    (violation,) = validate_source("import os", SMALL_IMPORTS)
+    (violation,) = validate_source("import socket", SMALL_IMPORTS)
     assert violation.hint == "allowed modules: json, re"
 
 
@@ -174,8 +174,8 @@ def test_import_inside_the_narrow_policy_passes() -> None:
         pytest.param("try:\n    import numpy as np\nexcept ImportError:\n    np = None", id="except-import-error"),
         pytest.param("try:\n    import numpy\nexcept ModuleNotFoundError:\n    pass", id="except-module-not-found"),
         pytest.param("try:\n    from numpy import mean\nexcept (ImportError, AttributeError):\n    pass", id="tuple"),
-        pytest.param("try:\n    import os\nexcept Exception:\n    pass", id="except-exception"),
-        pytest.param("try:\n    import os\nexcept:\n    pass", id="bare-except"),
+        pytest.param("try:\n    import socket\nexcept Exception:\n    pass", id="except-exception"),
+        pytest.param("try:\n    import socket\nexcept:\n    pass", id="bare-except"),
         pytest.param("try:\n    if True:\n        import numpy\nexcept ImportError:\n    pass", id="nested-block"),
         pytest.param(
             "try:\n    import numpy\nexcept ValueError:\n    pass\nexcept ImportError:\n    pass", id="second-handler"
@@ -197,7 +197,7 @@ def test_an_import_the_program_is_ready_to_miss_passes(code: str) -> None:
         pytest.param("try:\n    pass\nfinally:\n    import numpy", 4, id="in-finally"),
         pytest.param("try:\n    pass\nexcept ValueError:\n    import numpy", 4, id="in-another-handler"),
         pytest.param("try:\n    def f():\n        import numpy\nexcept ImportError:\n    pass", 3, id="in-a-def"),
-        pytest.param("try:\n    g = lambda: __import__('os')\nexcept ImportError:\n    pass", 2, id="dunder-import"),
+        pytest.param("try:\n    g = lambda: __import__('socket')\nexcept ImportError:\n    pass", 2, id="dunder-import"),
         pytest.param("try:\n    from . import x\nexcept ImportError:\n    pass", 2, id="relative"),
         pytest.param("try:\n    from json import _default_encoder\nexcept ImportError:\n    pass", 2, id="private"),
     ],
@@ -344,7 +344,7 @@ def test_refused_program_is_not_compiled(code: str, line: int, rule: str) -> Non
 
 
 def test_prepared_violations_match_validate_source() -> None:
-    code = "import os\nx = 1\nopen('f')\n"
+    code = "import socket\nx = 1\ninput('f')\n"
     assert prepare_program(code, POLICY).violations == validate_source(code, POLICY)
 
 
@@ -371,11 +371,11 @@ def test_empty_program_passes() -> None:
 
 
 def test_detail_has_line_rule_message_and_hint() -> None:
-    (violation,) = validate_source("x = 1\nimport os", SMALL_IMPORTS)
+    (violation,) = validate_source("x = 1\nimport socket", SMALL_IMPORTS)
     assert violation.as_detail() == {
         "line": 2,
         "rule": "import",
-        "message": "Line 2: import of 'os' is not allowed. Hint: the allowed modules are listed in this violation's hint.",
+        "message": "Line 2: import of 'socket' is not allowed. Hint: the allowed modules are listed in this violation's hint.",
         "hint": "allowed modules: json, re",
     }
 
@@ -393,7 +393,7 @@ def test_a_long_name_the_program_chose_is_quoted_shortened() -> None:
 
 
 def test_the_allowed_modules_are_listed_once_per_refusal() -> None:
-    details = violation_details(validate_source("import os\nimport sys\nfrom subprocess import run", SMALL_IMPORTS))
+    details = violation_details(validate_source("import socket\nimport sys\nfrom subprocess import run", SMALL_IMPORTS))
     text = json.dumps(details)
     assert text.count("json, re") == 1
     assert details[0]["hint"] == "allowed modules: json, re"
@@ -406,9 +406,9 @@ def test_the_allowed_modules_are_listed_once_per_refusal() -> None:
         "from json import _default_encoder",
         "x = (1).__globals__",
         "class A:\n    def __getattribute__(self, name):\n        pass",
-        "import os",
+        "import socket",
         "async def f():\n    pass",
-        "open('x')",
+        "input('x')",
         "_getattr_ = 1",
         "x = 1\ndel x.__class__",
     ],

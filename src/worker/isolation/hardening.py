@@ -76,9 +76,9 @@ def detach_process_group() -> None:
 STACK_BYTES = 64 * MIB
 
 
-def set_rlimits(limits: Limits) -> None:
-    """Memory, CPU time, no file writes, few descriptors, no new processes, no core dumps,
-    and room for the C stack that the recursion limit allows."""
+def set_rlimits(limits: Limits, file_bytes: int = 0) -> None:
+    """Memory, CPU time, files of at most ``file_bytes``, few descriptors, no new
+    processes, no core dumps, and room for the C stack that the recursion limit allows."""
     memory = limits["memory_mb"] * MIB
     cpu = limits["cpu_s"]
     _, stack_hard = resource.getrlimit(resource.RLIMIT_STACK)
@@ -92,8 +92,10 @@ def set_rlimits(limits: Limits) -> None:
         (resource.RLIMIT_AS, memory, memory),
         # CPU seconds: SIGXCPU at the soft limit, SIGKILL a second later if it is ignored.
         (resource.RLIMIT_CPU, cpu, cpu + 1),
-        # No file may grow: writing a regular file fails with EFBIG (pipes are unaffected).
-        (resource.RLIMIT_FSIZE, 0, 0),
+        # No file may grow past file_bytes (0 without a writable working directory): the
+        # write that would is refused and SIGXFSZ ends the worker (the "files" limit).
+        # Pipes are unaffected.
+        (resource.RLIMIT_FSIZE, file_bytes, file_bytes),
         (resource.RLIMIT_NOFILE, limits["max_open_files"], limits["max_open_files"]),
         # No new processes for this uid (not enforced for root: seccomp covers that).
         (resource.RLIMIT_NPROC, 0, 0),
@@ -157,11 +159,11 @@ def apply_landlock(ruleset_fd: int) -> None:
 
 
 def apply_landlock_with(confinement: Confinement, workdir: str) -> None:
-    """A domain of the worker's own: the interpreter's paths and its working directory,
-    read-only (the template's domain allows the executions' directories; this one narrows
-    that to this execution's)."""
+    """A domain of the worker's own: the interpreter's paths read-only, and its working
+    directory to read and write (the template's domain allows the executions' directories;
+    this one narrows that to this execution's)."""
     try:
-        ruleset = landlock.build_ruleset(confinement.landlock_abi, [*confinement.readable, workdir])
+        ruleset = landlock.build_ruleset(confinement.landlock_abi, confinement.readable, [workdir])
     except (landlock.LandlockError, OSError) as exc:
         raise HardeningError(f"the working directory's Landlock ruleset failed: {exc}") from exc
     try:
@@ -196,6 +198,9 @@ class Confinement:
     template_landlock_fd: int | None = None
     #: The paths every worker may read (the interpreter's), for a worker's own ruleset.
     readable: tuple[str, ...] = ()
+    #: Whether a worker may write its working directory: only where Landlock confines
+    #: writes to it (the seccomp filter refuses every write elsewhere).
+    writes: bool = False
 
     @property
     def active(self) -> frozenset[str]:
@@ -209,11 +214,12 @@ class Confinement:
         return frozenset(layers)
 
 
-def _high_ruleset(abi: int, readable: list[str]) -> int:
-    """A ruleset of read-only access beneath ``readable``, its descriptor moved out of the
-    way of the low numbers a worker's descriptors are moved to."""
+def _high_ruleset(abi: int, readable: list[str], working: list[str] | None = None) -> int:
+    """A ruleset of read-only access beneath ``readable`` (and working rights beneath
+    ``working``), its descriptor moved out of the way of the low numbers a worker's
+    descriptors are moved to."""
     try:
-        built = landlock.build_ruleset(abi, readable)
+        built = landlock.build_ruleset(abi, readable, working or ())
         ruleset = fcntl.fcntl(built, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD)
         os.close(built)
     except (landlock.LandlockError, OSError) as exc:
@@ -240,17 +246,21 @@ def prepare_confinement(disabled: frozenset[str], files_root: str | None = None)
     if abi and "landlock" not in disabled:
         ruleset = template_ruleset = _high_ruleset(abi, readable)
         if files_root is not None and os.path.isdir(files_root):
-            template_ruleset = _high_ruleset(abi, [*readable, os.path.realpath(files_root)])
+            template_ruleset = _high_ruleset(abi, readable, [os.path.realpath(files_root)])
+    # Writes are allowed only where Landlock confines them to a working directory.
+    writes = template_ruleset is not None and template_ruleset != ruleset
     template_filter = worker_filter = None
     if "seccomp" not in disabled and syscall_filter.kernel_supports_filters():
         try:
-            template_filter = syscall_filter.LoadedProgram(syscall_filter.build_program("template"))
+            template_filter = syscall_filter.LoadedProgram(syscall_filter.build_program("template", writes=writes))
             worker_filter = syscall_filter.LoadedProgram(syscall_filter.build_program("worker"))
         except syscall_filter.SeccompUnavailable:
             pass  # no libseccomp on this host: reported as unavailable
         except syscall_filter.SeccompError as exc:
             raise HardeningError(str(exc)) from exc
-    return Confinement(disabled, abi, ruleset, template_filter, worker_filter, netns, template_ruleset, tuple(readable))
+    return Confinement(
+        disabled, abi, ruleset, template_filter, worker_filter, netns, template_ruleset, tuple(readable), writes
+    )
 
 
 def confine_template(confinement: Confinement) -> None:
@@ -272,18 +282,20 @@ def confine_template(confinement: Confinement) -> None:
         apply_seccomp(confinement.template_filter)
 
 
-def harden(limits: Limits, confinement: Confinement | None = None, workdir: str | None = None) -> None:
+def harden(
+    limits: Limits, confinement: Confinement | None = None, workdir: str | None = None, file_bytes: int = 0
+) -> None:
     """In a worker, once it has its job: the layers that depend on the job or on being
     a worker, in order. Raises HardeningError if any fails.
 
     The limits first, while the process may still set them; then a Landlock domain of
     its own (nested in the template's: no signal to, and no abstract socket of, its
-    siblings or the template; with a working directory, read access to it and to no
-    other execution's), then the seccomp stage that forbids new processes and
+    siblings or the template; with a working directory, read and write access to it
+    and to no other execution's), then the seccomp stage that forbids new processes and
     new limits, last because it refuses what the steps before it used."""
     disabled = confinement.disabled if confinement is not None else frozenset()
     if "rlimits" not in disabled:
-        set_rlimits(limits)
+        set_rlimits(limits, file_bytes if workdir is not None else 0)
     set_alarm(limits)
     if confinement is None:
         return

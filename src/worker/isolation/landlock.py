@@ -44,6 +44,13 @@ _SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0
 _SCOPE_SIGNAL = 1 << 1
 
 READ_ONLY = FS_READ_FILE | FS_READ_DIR
+_FS_REMOVE_DIR = 1 << 4
+_FS_REMOVE_FILE = 1 << 5
+_FS_MAKE_DIR = 1 << 7
+_FS_MAKE_REG = 1 << 8
+#: A working directory's rights: read, write, make and remove files and directories, and
+#: move them within it. Never links, sockets, FIFOs or devices, nor execution.
+_WORKING = READ_ONLY | FS_WRITE_FILE | _FS_REMOVE_DIR | _FS_REMOVE_FILE | _FS_MAKE_DIR | _FS_MAKE_REG
 
 
 class LandlockError(Exception):
@@ -111,10 +118,21 @@ def interpreter_paths() -> list[str]:
     return found
 
 
-def build_ruleset(abi: int, readable: Iterable[str]) -> int:
-    """A ruleset descriptor (close-on-exec): read-only access beneath ``readable``, no
-    other filesystem access, no TCP bind or connect, and no signal or abstract unix
-    socket outside the domain, as far as ``abi`` knows how to say so."""
+def working_rights(abi: int) -> int:
+    """What a process may do beneath a working directory, as far as ``abi`` can say it."""
+    rights = _WORKING
+    if abi >= 2:
+        rights |= _FS_REFER  # rename between two of its directories
+    if abi >= 3:
+        rights |= _FS_TRUNCATE
+    return rights
+
+
+def build_ruleset(abi: int, readable: Iterable[str], working: Iterable[str] = ()) -> int:
+    """A ruleset descriptor (close-on-exec): read-only access beneath ``readable``, the
+    working rights beneath each directory of ``working``, no other filesystem access, no
+    TCP bind or connect, and no signal or abstract unix socket outside the domain, as far
+    as ``abi`` knows how to say so."""
     attr = _RulesetAttr(handled_fs(abi), _NET_BIND_TCP | _NET_CONNECT_TCP if abi >= 4 else 0, 0)
     size = 8
     if abi >= 4:
@@ -125,12 +143,13 @@ def build_ruleset(abi: int, readable: Iterable[str]) -> int:
     fd = int(_syscall(_SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)))
     if fd < 0:
         raise _fail("landlock_create_ruleset")
+    rules = [(path, None) for path in readable] + [(path, working_rights(abi)) for path in working]
     try:
-        for path in readable:
+        for path, granted in rules:
             path_fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
             try:
                 # A file (not a directory) takes file rights only.
-                rights = READ_ONLY if os.path.isdir(path) else FS_READ_FILE
+                rights = granted or (READ_ONLY if os.path.isdir(path) else FS_READ_FILE)
                 rule = _PathBeneathAttr(rights, path_fd)
                 if _syscall(_SYS_ADD_RULE, ctypes.c_int(fd), ctypes.c_int(_RULE_PATH_BENEATH), ctypes.byref(rule), 0):
                     raise _fail(f"landlock_add_rule({path})")

@@ -86,11 +86,20 @@ CONDITIONAL: Mapping[str, str] = {
     "clone": "without a CLONE_NEW* namespace flag (the worker stage refuses every clone)",
     "clone3": "fails with ENOSYS, so that the C library uses clone",
     "kill": "only pid 0: the caller's own process group, which holds only itself",
-    "open": "only without O_WRONLY, O_RDWR, O_CREAT, O_TRUNC or O_APPEND",
-    "openat": "only without O_WRONLY, O_RDWR, O_CREAT, O_TRUNC or O_APPEND",
+    "open": "only without O_WRONLY, O_RDWR, O_CREAT, O_TRUNC or O_APPEND, unless Landlock confines writes",
+    "openat": "only without O_WRONLY, O_RDWR, O_CREAT, O_TRUNC or O_APPEND, unless Landlock confines writes",
     "prlimit64": "only on itself (pid 0); the worker stage refuses setting a limit",
     "sched_getaffinity": "only its own (pid 0): how many CPUs it may use",
 }
+
+#: Allowed to the template stage only where Landlock confines every write to a working
+#: directory (hardening.Confinement.writes): a worker's file writes, as its language layer
+#: makes them (file_system.py). Never links, modes, owners, times or special files:
+#: Landlock does not govern modes, owners and times, and links could point anywhere.
+WRITES_WHERE_LANDLOCK_CONFINES: Mapping[str, str] = _group(
+    "making, writing, truncating, renaming and removing files and directories in the working directory",
+    "mkdir mkdirat unlink unlinkat rmdir rename renameat renameat2 ftruncate",
+)
 
 #: Refused to workers by their own stage, after they used them to confine themselves.
 WORKER_DENIED: Mapping[str, str] = {
@@ -131,9 +140,9 @@ NOTABLY_REFUSED: Mapping[str, str] = {
     ),
     **_group("identity", "setuid setgid setreuid setregid setresuid setresgid setfsuid setfsgid setgroups capset"),
     **_group(
-        "filesystem writes",
-        """creat unlink unlinkat rename renameat renameat2 mkdir mkdirat rmdir link linkat symlink symlinkat chmod
-        fchmod fchmodat chown fchown lchown fchownat truncate ftruncate fallocate mknod mknodat utime utimes
+        "filesystem writes beyond what the working directory needs (links, modes, owners, times, special files)",
+        """creat link linkat symlink symlinkat chmod
+        fchmod fchmodat chown fchown lchown fchownat truncate fallocate mknod mknodat utime utimes
         utimensat futimesat setxattr lsetxattr fsetxattr removexattr lremovexattr fremovexattr openat2
         setxattrat removexattrat file_setattr""",
     ),
@@ -175,9 +184,11 @@ class SeccompUnavailable(SeccompError):
 Stage = Literal["template", "worker"]
 
 
-def build_program(stage: Stage) -> bytes:
+def build_program(stage: Stage, *, writes: bool = False) -> bytes:
     """One stage as a BPF program for this architecture (raises SeccompError when
-    libseccomp is missing or refuses a rule)."""
+    libseccomp is missing or refuses a rule). ``writes``: the template stage allows
+    opening files to write and WRITES_WHERE_LANDLOCK_CONFINES (only where Landlock
+    confines writes to the working directories)."""
     try:
         import pyseccomp as sc  # noqa: PLC0415 - optional at import time: a host may lack libseccomp
     except (ImportError, OSError) as exc:
@@ -208,8 +219,12 @@ def build_program(stage: Stage) -> bytes:
             rule(allow, "clone", sc.Arg(0, sc.MASKED_EQ, _CLONE_NAMESPACE_FLAGS, 0))
             rule(sc.ERRNO(errno.ENOSYS), "clone3")
             rule(allow, "kill", sc.Arg(0, sc.EQ, 0))
-            rule(allow, "open", sc.Arg(1, sc.MASKED_EQ, _WRITE_OPEN_FLAGS, 0))
-            rule(allow, "openat", sc.Arg(2, sc.MASKED_EQ, _WRITE_OPEN_FLAGS, 0))
+            if writes:
+                for name in ("open", "openat", *WRITES_WHERE_LANDLOCK_CONFINES):
+                    rule(allow, name)
+            else:
+                rule(allow, "open", sc.Arg(1, sc.MASKED_EQ, _WRITE_OPEN_FLAGS, 0))
+                rule(allow, "openat", sc.Arg(2, sc.MASKED_EQ, _WRITE_OPEN_FLAGS, 0))
             rule(allow, "prlimit64", sc.Arg(0, sc.EQ, 0))
             rule(allow, "sched_getaffinity", sc.Arg(0, sc.EQ, 0))
             for command in _FCNTL_ALLOWED:
