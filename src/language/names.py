@@ -163,16 +163,18 @@ READABLE_EVERYWHERE = frozenset(
 #: Dunder attributes that describe a class or a value and hold nothing of the interpreter:
 #: readable on any object (what they hold passes the membrane as it is read out).
 DESCRIPTIVE_ATTRIBUTES = frozenset(
-    {"__mro__", "__bases__", "__base__", "__abstractmethods__", "__slots__", "__match_args__",
+    {"__abstractmethods__", "__slots__", "__match_args__",
      "__args__", "__parameters__", "__origin__", "__required_keys__", "__optional_keys__", "__total__",
      "__isabstractmethod__"}
 )  # fmt: skip
 #: Dunder attributes readable on the program's own objects only (guards.check_attribute_name
 #: says which): an instance's or a class's ``__dict__``, annotations, what ``functools.wraps``
 #: and closures hold of the program's own functions, their defaults, a bound method's parts,
-#: the subclasses of its classes, and what enum, dataclasses and typing record on them.
+#: the class graph of its classes (MRO, bases, subclasses), and what enum, dataclasses and
+#: typing record on them.
 OWN_INTROSPECTION = frozenset(
-    {"__dict__", "__annotations__", "__wrapped__", "__closure__", "__defaults__", "__kwdefaults__",
+    {"__mro__", "__bases__", "__base__",
+     "__dict__", "__annotations__", "__wrapped__", "__closure__", "__defaults__", "__kwdefaults__",
      "__self__", "__func__", "__subclasses__", "__members__", "__dataclass_fields__", "__dataclass_params__",
      "__orig_class__"}
 )  # fmt: skip

@@ -283,6 +283,18 @@ def _data_descriptor_in(classes: Iterable[type], name: str) -> bool:
     return False
 
 
+#: Why the class graph of a class that is not the program's is refused (its __mro__,
+#: __bases__, __base__, __subclasses__ and mro()).
+_CLASS_GRAPH_REFUSAL = (
+    "access to \"{name}\" is not allowed: the class graph of the interpreter's and the libraries' classes "
+    "is where escapes start; isinstance() and issubclass() answer what a program asks of it, and the "
+    "program's own classes show theirs"
+)
+
+
+_CLASS_GRAPH = frozenset({"__mro__", "__bases__", "__base__", "__subclasses__"})
+
+
 def check_attribute_name(obj: object, name: object) -> str:
     """Return ``name`` (as an exact str) if user code may read it on ``obj``; raise
     SecurityError otherwise. Callers must use the returned string, not ``name``."""
@@ -290,6 +302,8 @@ def check_attribute_name(obj: object, name: object) -> str:
     if name in INTROSPECTION_ATTRIBUTES or isinstance(obj, _OPAQUE_TYPES):
         raise refused(f'access to "{name}" is not allowed: frame and code introspection is disabled')
     if not name.startswith("_") or name == "_":
+        if name == "mro" and isinstance(obj, builtins.type) and not is_user_class(obj):
+            raise refused(_CLASS_GRAPH_REFUSAL.format(name=name))
         return name
     if name in SANDBOX_MARKS:
         raise refused(f'access to "{name}" is not allowed: the name is the sandbox\'s own')
@@ -305,6 +319,8 @@ def check_attribute_name(obj: object, name: object) -> str:
             or (name in SYS_STREAM_ORIGINALS and builtins.type(obj) is ModuleProxy and module_name(obj) == "sys")
         ):
             return name
+        if name in _CLASS_GRAPH and isinstance(obj, builtins.type):
+            raise refused(_CLASS_GRAPH_REFUSAL.format(name=name))
         raise refused(
             f'access to "{name}" is not allowed: special attributes that reach the interpreter are refused; '
             "use type(x), isinstance() or the object's public interface"
@@ -386,7 +402,8 @@ def _introspects_the_programs_own(obj: object, name: str) -> bool:
     * ``__defaults__``, ``__kwdefaults__``: of the program's function, as copies;
     * ``__self__``, ``__func__``: of a method of the program's function (or a classmethod or
       staticmethod of it);
-    * ``__subclasses__``: of the program's class, each subclass through the membrane;
+    * ``__subclasses__``, ``__mro__``, ``__bases__``, ``__base__``: of the program's class,
+      each class through the membrane;
     * ``__members__``: of an enum, as a read-only copy;
     * ``__dataclass_fields__``, ``__dataclass_params__``, ``__orig_class__``: what
       dataclasses and typing record on the program's classes and objects (copies: the
@@ -411,7 +428,11 @@ def _introspects_the_programs_own(obj: object, name: str) -> bool:
         # Not a builtin method's: the plain container it is bound to may be a library's own
         # state (JSONDecoder's parse_constant is json.decoder's _CONSTANTS.__getitem__).
         return isinstance(obj, types.MethodType) and _is_program_function(obj.__func__)
-    if name == "__subclasses__":
+    if name in ("__subclasses__", "__mro__", "__bases__", "__base__"):
+        # The class graph of the program's own classes (which may end at library classes
+        # and object, each passing the membrane as it is read); the interpreter's and the
+        # libraries' graphs are where escapes start (().__class__.__bases__[0]...), and
+        # isinstance()/issubclass() answer what ordinary code asks of them.
         return isinstance(obj, builtins.type) and is_user_class(obj)
     if name == "__members__":
         return isinstance(obj, enum.EnumType)

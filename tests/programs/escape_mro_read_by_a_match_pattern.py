@@ -1,7 +1,7 @@
 # Tries: a match keyword pattern reads `mro` with the real getattr, past the guard that
 # hands out a checked cls.mro(): the bound type.mro of the sandbox's alias class returns
 # the C GenericAlias class. Must: SecurityError for the held bound method; cls.mro()
-# called directly keeps working.
+# of the program's own class keeps working (a library class's is refused).
 G = type(list[int])
 try:
     match G:
@@ -10,4 +10,8 @@ try:
     refused = None
 except Exception as error:  # noqa: BLE001
     refused = type(error).__name__
-[refused, [c.__name__ for c in int.mro()]]
+class Number(int):
+    pass
+
+
+[refused, [c.__name__ for c in Number.mro()]]

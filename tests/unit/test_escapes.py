@@ -194,7 +194,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ("escape_exception_args_read_by_a_match_pattern", [True]),
         ("escape_netmask_cache_through_a_subclass_hook", ["SecurityError", "10.0.0.0/20", "255.255.240.0"]),
         ("escape_guard_original_passed_as_a_keyword", ["TypeError", [], "10.0.0.1", False, "255.255.240.0", "::1"]),
-        ("escape_mro_read_by_a_match_pattern", ["SecurityError", ["int", "object"]]),
+        ("escape_mro_read_by_a_match_pattern", ["SecurityError", ["Number", "int", "object"]]),
         ("escape_format_method_read_by_a_match_pattern", ["SecurityError", "x-7"]),
         ("escape_library_result_through_c_code", ["TypeError", [2, 4.5]]),
         ("escape_bare_raise_in_a_library_callback", ["TypeError", "mine"]),
@@ -390,7 +390,7 @@ def test_a_program_getattr_still_answers_ordinary_names(proxies: Proxies) -> Non
         ),
         (
             "escape_c_defaultdict_factory_freed_mid_call",
-            [[None, None, 1], [None, None, 1], [["a", 3], ["b", 1], ["c", 1]]],
+            ["SecurityError", [None, None, 1], [["a", 3], ["b", 1], ["c", 1]]],
         ),
         (
             "escape_c_repr_of_a_freed_item",
