@@ -30,10 +30,19 @@ import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import (
+    BlobResourceContents,
+    CallToolResult,
+    EmbeddedResource,
+    ImageContent,
+    TextContent,
+    TextResourceContents,
+    ToolAnnotations,
+)
 from pydantic import BaseModel, Field, ValidationError
 
 from . import __version__
@@ -104,8 +113,9 @@ def describe_sandbox(settings: Settings) -> SandboxInfo:
         ),
         returning_a_value="the value of the last expression statement (else of the global `_`) comes back as "
         "`result`, converted to JSON; print() goes to `stdout`",
-        not_available="files, network, subprocesses, threads, eval/exec, names and attributes starting with an "
-        "underscore (other than `_` itself), modules outside allowed_modules; nothing persists between calls",
+        not_available="files outside the call's own working directory, network, subprocesses, threads, names and "
+        "attributes starting with an underscore (other than `_` itself), modules outside allowed_modules; nothing "
+        "persists between calls",
     )
 
 
@@ -127,8 +137,11 @@ def tool_description(settings: Settings) -> str:
         f"- Output: stdout is kept up to {_size(settings.max_stdout_bytes)}, stderr up to "
         f"{_size(settings.max_stderr_bytes)}, the result up to {_size(settings.max_result_bytes)}; the text of this "
         f"answer shows at most {_size(settings.mcp_max_text_bytes)} of them, and says how much it left out.\n"
-        f"- Importable modules: {modules}. Nothing else: no files, network, subprocesses, threads, "
-        "eval/exec, or names and attributes starting with an underscore (other than `_` itself).\n"
+        f"- Importable modules: {modules}. Nothing else: no network, subprocesses, threads, "
+        "or names and attributes starting with an underscore (other than `_` itself).\n"
+        "- Files: `files` (optional) places input files in the call's working directory (relative paths); "
+        "open(), pathlib, csv, json, zipfile, tarfile work there, and every file the code creates or changes "
+        f"comes back (images as images), up to {settings.max_files} files of {_size(settings.max_file_bytes)}.\n"
         "- Nothing persists between calls: define what you need in each call.\n"
         "- Refused code comes back as an error listing each problem with its line and a hint."
     )
@@ -154,6 +167,23 @@ def run_python_schema(settings: Settings) -> dict[str, Any]:
                 "description": "Optional JSON values to bind as global variables before the code runs; each key "
                 "must be a Python identifier that does not start with an underscore.",
                 "additionalProperties": True,
+            },
+            "files": {
+                "type": "array",
+                "title": "Files",
+                "description": "Optional input files, placed in the working directory before the code runs: "
+                "`path` relative (no '..'), `content` text, or base64 with `encoding` \"base64\".",
+                "maxItems": settings.max_files,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "path": {"type": "string"},
+                        "content": {"type": "string"},
+                        "encoding": {"type": "string", "enum": ["utf-8", "base64"]},
+                    },
+                    "required": ["path", "content"],
+                    "additionalProperties": False,
+                },
             },
             "timeout_s": {
                 "type": "number",
@@ -239,6 +269,12 @@ def model_text(reply: ExecuteResponse, settings: Settings, timeout_s: float) -> 
             text = text.replace(separator, separator.encode("unicode_escape").decode("ascii"))
         encoded = text.encode("utf-8", "surrogatepass")
         sections.append(("result", "result (JSON):", encoded))
+    if reply.files:
+        listed = ", ".join(
+            f"{_one_line(file.path)} ({file.size:,} bytes{', not included: over the budget' if file.truncated else ''})"
+            for file in reply.files
+        )
+        lines.append(_utf8_head(f"Files created or changed: {listed}.".encode(), budget // 4))
     if not lines and not sections:
         return "Ran successfully, with no output and no result."
     # The program's bytes are fenced so that no line of them reads as the service's
@@ -259,6 +295,34 @@ def model_text(reply: ExecuteResponse, settings: Settings, timeout_s: float) -> 
         body = body.rstrip(chr(10))
         lines.append(f"{label}\n{fence}\n{body}\n{fence}" if fence else f"{label}\n{body}")
     return "\n".join(lines)
+
+
+#: The URI a returned file is named by in an embedded resource: the execution's working
+#: directory is the whole file system the program has, never a path on the host.
+FILE_URI_PREFIX = "sandbox://files/"
+
+
+def file_contents(reply: ExecuteResponse) -> list[ImageContent | EmbeddedResource]:
+    """What the program left, for the model: each figure and each image file as an image it
+    can see, every other file as an embedded resource (text, or base64 as a blob). A file
+    listed without its content (past the answer's budget) is named in the text only."""
+    contents: list[ImageContent | EmbeddedResource] = [
+        ImageContent(type="image", data=figure.content, mime_type=figure.media_type) for figure in reply.figures
+    ]
+    for file in reply.files:
+        if file.truncated:
+            continue
+        if file.media_type.startswith("image/") and file.encoding == "base64":
+            contents.append(ImageContent(type="image", data=file.content, mime_type=file.media_type))
+            continue
+        uri = FILE_URI_PREFIX + quote(file.path)
+        resource: TextResourceContents | BlobResourceContents = (
+            TextResourceContents(uri=uri, mime_type=file.media_type, text=file.content)
+            if file.encoding == "utf-8"
+            else BlobResourceContents(uri=uri, mime_type=file.media_type, blob=file.content)
+        )
+        contents.append(EmbeddedResource(type="resource", resource=resource))
+    return contents
 
 
 def _one_line(text: str) -> str:
@@ -334,7 +398,7 @@ def _refusal(exc: ExecutorError, budget: int) -> CallToolResult:
     return _tool_error(text)
 
 
-def _arguments(code: Any, context: Any, timeout_s: Any, settings: Settings) -> ExecuteRequest:
+def _arguments(code: Any, context: Any, timeout_s: Any, settings: Settings, files: Any = None) -> ExecuteRequest:
     """The tool's arguments as an /execute request; InvalidRequest, with one readable
     sentence, when they do not fit."""
     if not isinstance(code, str):
@@ -345,9 +409,16 @@ def _arguments(code: Any, context: Any, timeout_s: Any, settings: Settings) -> E
         raise InvalidRequest("`timeout_s` must be a number of seconds")
     if timeout_s is not None and not 0 < timeout_s <= settings.max_timeout_s:
         raise InvalidRequest(f"`timeout_s` must be more than 0 and at most {settings.max_timeout_s:g} seconds")
+    if files is not None and not isinstance(files, list):
+        raise InvalidRequest("`files` must be a list of {path, content, encoding} objects")
     try:
         return ExecuteRequest.model_validate(
-            {"code": code, "context": context or {}, "timeout_s": None if timeout_s is None else float(timeout_s)},
+            {
+                "code": code,
+                "context": context or {},
+                "timeout_s": None if timeout_s is None else float(timeout_s),
+                "files": files or [],
+            },
             context={"max_context_depth": settings.max_context_depth},
         )
     except ValidationError as exc:
@@ -380,7 +451,7 @@ def build_mcp(
     seconds to wait (the HTTP transport passes the /execute budgets; stdio has none).
     ``lifespan``: stdio only; over HTTP the service's own lifespan runs the pool."""
 
-    async def run_python(code: str, context: Any = None, timeout_s: Any = None) -> RunPythonResult:
+    async def run_python(code: str, context: Any = None, timeout_s: Any = None, files: Any = None) -> RunPythonResult:
         caller = CALLER.get()
         audit = front.audit(caller, "mcp")
         try:
@@ -388,7 +459,7 @@ def build_mcp(
                 wait = rate_limit(caller)
                 if wait is not None:
                     raise RateLimited("Rate limit exceeded", wait)
-            request = _arguments(code, context, timeout_s, settings)
+            request = _arguments(code, context, timeout_s, settings, files)
             execution = front.execute(request, REQUEST_ID.get() or uuid.uuid4().hex, audit)
             gone = CLIENT_GONE.get()
             reply = await (execution if gone is None else unless_client_leaves(gone.wait(), execution))
@@ -402,7 +473,8 @@ def build_mcp(
             content=[
                 TextContent(
                     type="text", text=model_text(reply, settings, request.timeout_s or settings.execution_timeout_s)
-                )
+                ),
+                *file_contents(reply),
             ],
             structured_content=reply.model_dump(mode="json"),
             is_error=not reply.success,

@@ -59,6 +59,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 #: Headline targets: trivial p50 at c=1 over floor p50 at c=1, and trivial exec/s at c=8.
 TARGET_TRIVIAL_OVER_FLOOR = 12.0
 TARGET_TRIVIAL_RATE_C8 = 500.0
+TARGET_INPUT_FILE_OVER_TRIVIAL = 2.0
 
 MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -74,6 +75,7 @@ COMPUTE_RESULT = sum(i * i for i in range(200_000))
 OUTPUT_LINES = 1000
 OUTPUT_CODE = f'line = "x" * 49\nfor i in range({OUTPUT_LINES}):\n    print(line)\n'
 OUTPUT_BYTES = OUTPUT_LINES * 50
+INPUT_FILE_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class Workload:
     #: Every one of these byte strings must occur in an expected answer's body.
     markers: tuple[bytes, ...]
     min_body_bytes: int = 0
+    #: The request's input files.
+    files: tuple[dict[str, str], ...] = ()
 
     def accepts(self, status: int, body: bytes) -> bool:
         return (
@@ -118,7 +122,26 @@ WORKLOADS: tuple[Workload, ...] = (
         (b'"success":true', b'"truncated":{"stdout":false'),
         min_body_bytes=OUTPUT_BYTES,
     ),
-    Workload("rejected", "import os -> 400", "POST", "/execute", "import os\n", 400, (b'"detail"',)),
+    Workload("rejected", "import socket -> 400", "POST", "/execute", "import socket\n", 400, (b'"detail"',)),
+    Workload(
+        "input_1mb",
+        "print(6*7) with a 1 MB input file",
+        "POST",
+        "/execute",
+        "print(6*7)",
+        200,
+        (b'"success":true', b'"stdout":"42\\n"', b'"files":[]'),
+        files=({"path": "data.txt", "content": "x" * INPUT_FILE_BYTES},),
+    ),
+    Workload(
+        "file_out",
+        "write a 1 KB file and read it back",
+        "POST",
+        "/execute",
+        "open('out.txt', 'w').write('x' * 1024)\nlen(open('out.txt').read())",
+        200,
+        (b'"success":true,"result":1024', b'"path":"out.txt"'),
+    ),
 )
 
 
@@ -127,7 +150,10 @@ def build_request(workload: Workload, host_header: str, token: str) -> bytes:
     lines = [f"{workload.method} {workload.path} HTTP/1.1", f"Host: {host_header}"]
     body = b""
     if workload.code is not None:
-        body = json.dumps({"code": workload.code}, separators=(",", ":")).encode()
+        request: dict[str, Any] = {"code": workload.code}
+        if workload.files:
+            request["files"] = list(workload.files)
+        body = json.dumps(request, separators=(",", ":")).encode()
         lines += [f"X-Executor-Token: {token}", "Content-Type: application/json", f"Content-Length: {len(body)}"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
@@ -574,6 +600,16 @@ def headlines(results: Sequence[Result]) -> dict[str, Any]:
             "target_max": TARGET_TRIVIAL_OVER_FLOOR,
             "met": ratio <= TARGET_TRIVIAL_OVER_FLOOR,
         }
+    input1 = find(results, "input_1mb", 1)
+    if trivial1 and input1 and trivial1.p50_ms > 0 and input1.ok:
+        ratio = input1.p50_ms / trivial1.p50_ms
+        lines["input_1mb_p50_over_trivial_p50_c1"] = {
+            "value": round(ratio, 2),
+            "input_1mb_p50_ms": input1.p50_ms,
+            "trivial_p50_ms": trivial1.p50_ms,
+            "target_max": TARGET_INPUT_FILE_OVER_TRIVIAL,
+            "met": ratio <= TARGET_INPUT_FILE_OVER_TRIVIAL,
+        }
     if trivial8 and trivial8.ok:
         lines["trivial_per_s_c8"] = {
             "value": trivial8.per_s,
@@ -598,6 +634,13 @@ def print_headlines(lines: dict[str, Any]) -> None:
         )
     else:
         print("  trivial p50 / floor p50 at c=1: not measured (needs concurrency 1 and both workloads)")
+    files = lines.get("input_1mb_p50_over_trivial_p50_c1")
+    if files:
+        print(
+            f"  1 MB input file p50 / trivial p50 at c=1: {files['value']:.2f}x  "
+            f"({files['input_1mb_p50_ms']:.3f} ms / {files['trivial_p50_ms']:.3f} ms; "
+            f"target <= {TARGET_INPUT_FILE_OVER_TRIVIAL:g}x)  {'MET' if files['met'] else 'MISSED'}"
+        )
     rate = lines.get("trivial_per_s_c8")
     if rate:
         floor_part = ""

@@ -1,17 +1,19 @@
-"""Input files against a real server: the request's `files` are checked before anything is
-written (422 or 413 naming the file), placed in a private working directory that is gone
-after the execution, and the answer always carries `files` and `figures`.
-
-What a program can do with the files (open, pathlib, csv ...) is not offered yet: the
-language layer still refuses `open` (docs/api.md)."""
+"""Files against a real server: the request's `files` are checked before anything is
+written (422 or 413 naming the file) and placed in a private working directory that is
+gone after the execution; the program reads them and writes files of its own there (open,
+pathlib, csv, json, zipfile, tarfile), within the limits, and the answer carries what it
+created or changed (docs/files.md)."""
 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import socket
+import tarfile
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, files_root: Path) -> Iterat
         "EXECUTOR_MAX_FILE_BYTES": str(MAX_FILE_BYTES),
         "EXECUTOR_MAX_FILES_BYTES": str(MAX_FILES_BYTES),
         "EXECUTOR_MAX_PATH_DEPTH": "3",
+        "EXECUTOR_MAX_RETURNED_FILE_BYTES": str(MAX_FILE_BYTES + 100),
     }
     with run_server(tmp_path_factory.mktemp("files"), overrides) as running:
         yield running
@@ -135,10 +138,122 @@ def test_a_wrong_field_is_a_422(server: LiveServer) -> None:
     assert response.status_code == 422
 
 
-def test_the_program_cannot_open_them_yet(server: LiveServer) -> None:
-    response = server.execute("open('data.csv').read()", files=[{"path": "data.csv", "content": "a"}])
-    assert response.status_code == 400
-    assert "cannot open files yet" in response.json()["detail"][0]["hint"]
+def test_a_program_reads_its_files_and_what_it_writes_comes_back(server: LiveServer, files_root: Path) -> None:
+    code = (
+        "import csv, json, pathlib\n"
+        "rows = list(csv.DictReader(open('in/data.csv', newline='')))\n"
+        "total = sum(int(r['n']) for r in rows)\n"
+        "pathlib.Path('out').mkdir()\n"
+        "json.dump({'total': total}, open('out/summary.json', 'w'))\n"
+        "open('out/raw.bin', 'wb').write(bytes([0, 255]))\n"
+        "open('notes.txt', 'a').write('seen\\n')\n"
+        "total"
+    )
+    files = [
+        {"path": "in/data.csv", "content": "n\n1\n2\n"},
+        {"path": "notes.txt", "content": "first\n"},
+    ]
+    reply = server.reply(code, files=files)
+    assert reply["success"] is True and reply["result"] == 3
+    assert [(f["path"], f["encoding"], f["content"], f["size"], f["media_type"]) for f in reply["files"]] == [
+        ("notes.txt", "utf-8", "first\nseen\n", 11, "text/plain"),
+        ("out/raw.bin", "base64", base64.b64encode(bytes([0, 255])).decode(), 2, "application/octet-stream"),
+        ("out/summary.json", "utf-8", '{"total": 3}', 12, "application/json"),
+    ]
+    assert _directories_once_removed(files_root) == []
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param("open('/etc/hostname').read()", id="absolute"),
+        pytest.param("open('../../x', 'w')", id="dotdot"),
+        pytest.param("import os\nos.listdir('/proc/self')", id="proc"),
+        pytest.param("import pathlib\npathlib.Path('/dev/null').write_text('x')", id="dev"),
+        pytest.param("import shutil\nshutil.copytree('/etc', 'etc')", id="copytree"),
+    ],
+)
+def test_a_path_outside_the_directory_is_refused_with_a_reason(server: LiveServer, code: str) -> None:
+    reply = server.reply(code)
+    assert reply["error"]["type"] == "PermissionError"
+    assert "a program reads and writes only its working directory" in reply["error"]["message"]
+
+
+def test_an_archive_extracts_inside_the_directory_whatever_its_names(server: LiveServer, files_root: Path) -> None:
+    zipped, tarred = io.BytesIO(), io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("../../../zip-slip.txt", "slipped")
+        archive.writestr("/absolute.txt", "absolute")
+    with tarfile.open(fileobj=tarred, mode="w:gz") as archive:
+        member = tarfile.TarInfo("../../tar-slip.txt")
+        member.size = 7
+        archive.addfile(member, io.BytesIO(b"slipped"))
+    code = (
+        "import zipfile, tarfile\n"
+        "try:\n"
+        "    tarfile.open('b.tar.gz').extractall('y')\n"
+        "except tarfile.TarError as e:\n"
+        "    print(type(e).__name__)\n"
+        "zipfile.ZipFile('a.zip').extractall('x')"
+    )
+    files = [
+        {"path": "a.zip", "content": base64.b64encode(zipped.getvalue()).decode(), "encoding": "base64"},
+        {"path": "b.tar.gz", "content": base64.b64encode(tarred.getvalue()).decode(), "encoding": "base64"},
+    ]
+    reply = server.reply(code, files=files)
+    assert reply["stdout"] == "OutsideDestinationError\n", reply
+    assert [f["path"] for f in reply["files"]] == ["x/absolute.txt", "x/zip-slip.txt"]
+    assert list(files_root.rglob("tar-slip.txt")) == []
+
+
+def test_a_file_past_its_size_stops_the_program_with_the_files_limit(server: LiveServer) -> None:
+    code = "print('before')\nwith open('big.bin', 'wb') as f:\n    while True:\n        f.write(b'x' * 1024)"
+    reply = server.reply(code)
+    assert (reply["limit"], reply["error"]["type"], reply["stdout"]) == ("files", "FilesLimitExceeded", "before\n")
+    assert f"{MAX_FILE_BYTES:,} bytes each" in reply["error"]["message"]
+    assert [(f["path"], f["size"]) for f in reply["files"]] == [("big.bin", MAX_FILE_BYTES)]
+
+
+def test_too_many_files_stop_the_program_with_the_files_limit(server: LiveServer) -> None:
+    reply = server.reply("for i in range(100):\n    open(f'f{i}.txt', 'w').write('x')")
+    assert reply["limit"] == "files"
+    assert len(reply["files"]) == 4  # what was made before the limit, listed
+
+
+def test_files_past_their_total_stop_the_program_with_the_files_limit(server: LiveServer) -> None:
+    code = f"for i in range(3):\n    open(f'f{{i}}.bin', 'wb').write(b'x' * {MAX_FILE_BYTES})"
+    assert server.reply(code)["limit"] == "files"
+
+
+def test_a_file_grown_past_the_total_through_open_handles_is_found_after_the_run(server: LiveServer) -> None:
+    code = (
+        "handles = [open(f'f{i}.bin', 'wb') for i in range(3)]\n"
+        f"for h in handles:\n    h.write(b'x' * {MAX_FILE_BYTES})\n    h.flush()"
+    )
+    reply = server.reply(code)
+    assert (reply["limit"], reply["error"]["type"]) == ("files", "FilesLimitExceeded")
+    assert "in all; the limit is" in reply["error"]["message"]
+
+
+def test_directories_deeper_than_the_limit_are_refused(server: LiveServer) -> None:
+    reply = server.reply("import os\nos.makedirs('a/b/c/d')")
+    assert reply["error"]["type"] == "PermissionError" and "more than 3 levels deep" in reply["error"]["message"]
+
+
+def test_a_fast_create_and_delete_loop_stays_within_the_limits(server: LiveServer) -> None:
+    code = "import os\nfor i in range(2000):\n    open('t.txt', 'w').write('x' * 100)\n    os.remove('t.txt')\n'done'"
+    reply = server.reply(code)
+    assert (reply["result"], reply["limit"], reply["files"]) == ("done", None, [])
+
+
+def test_what_does_not_fit_the_answer_is_listed_as_truncated(server: LiveServer) -> None:
+    code = f"for name in ('a.txt', 'b.txt'):\n    open(name, 'w').write('x' * {MAX_FILE_BYTES})"
+    reply = server.reply(code)
+    assert [(f["path"], f["truncated"], len(f["content"])) for f in reply["files"]] == [
+        ("a.txt", False, MAX_FILE_BYTES),
+        ("b.txt", True, 0),
+    ]
+    assert reply["limit"] is None and reply["success"] is True
 
 
 def test_the_directory_of_the_service_is_private(server: LiveServer, files_root: Path) -> None:

@@ -5,6 +5,7 @@ uvicorn on 127.0.0.1, and stdio against ``python -m src.mcp_stdio``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -73,7 +74,7 @@ def test_tools_are_listed_with_what_an_llm_needs(live_server: LiveServer) -> Non
     assert "shows at most 16 KiB of them, and says how much it left out" in description
     assert "other than `_` itself" in description
     schema = tools["run_python"].input_schema
-    assert set(schema["properties"]) == {"code", "context", "timeout_s"}
+    assert set(schema["properties"]) == {"code", "context", "timeout_s", "files"}
     assert schema["required"] == ["code"]
     assert all(prop["description"] for prop in schema["properties"].values())
     assert schema["properties"]["timeout_s"]["maximum"] == float(TEST_ENV["EXECUTOR_MAX_TIMEOUT_S"])
@@ -129,6 +130,37 @@ def test_value_comes_back_structured_like_execute(live_server: LiveServer) -> No
     reply = ExecuteResponse.model_validate(result.structured_content)  # the /execute shape, exactly
     assert reply.result == [42, {"k": "v"}]
     assert result.content[0].text == 'result (JSON):\n[42, {"k": "v"}]'
+
+
+#: A 1x1 PNG, made by the program from its parts (the sandbox has no image library).
+_PNG_PROGRAM = """
+import struct, zlib, pathlib
+def chunk(kind, data):
+    return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+png = (b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 1, 1, 8, 2, 0, 0, 0))
+       + chunk(b'IDAT', zlib.compress(b'\\x00\\xff\\x00\\x00')) + chunk(b'IEND', b''))
+pathlib.Path('dot.png').write_bytes(png)
+rows = open('in.csv').read().splitlines()
+pathlib.Path('report.txt').write_text(f'{len(rows)} rows')
+"""
+
+
+def test_files_go_in_and_come_back_images_as_images(live_server: LiveServer) -> None:
+    result = call(
+        live_server, "run_python", {"code": _PNG_PROGRAM, "files": [{"path": "in.csv", "content": "a\nb\nc\n"}]}
+    )
+    assert result.is_error is False, result.content
+    kinds = [content.type for content in result.content]
+    assert kinds == ["text", "image", "resource"]
+    image, resource = result.content[1], result.content[2].resource
+    assert image.mime_type == "image/png" and base64.b64decode(image.data).startswith(b"\x89PNG")
+    assert (str(resource.uri), resource.mime_type, resource.text) == (
+        "sandbox://files/report.txt",
+        "text/plain",
+        "3 rows",
+    )
+    assert "Files created or changed: dot.png (" in result.content[0].text
+    assert [f["path"] for f in result.structured_content["files"]] == ["dot.png", "report.txt"]
 
 
 def test_stdout_comes_back(live_server: LiveServer) -> None:

@@ -31,8 +31,8 @@ from typing import Any
 import pytest
 
 from src.language.catalogue import CATALOGUE
-from src.protocol import DISABLEABLE_LAYERS, Job
-from src.sandbox.pool import ExecutionPool, PoolUnavailable
+from src.protocol import DISABLEABLE_LAYERS, FileRules, Job
+from src.sandbox.pool import ExecutionPool, PoolUnavailable, RunOutcome
 from src.sandbox.template_client import TemplateProcess
 from src.sandbox.workdirs import DecodedFile, WorkDirectories
 from src.worker.isolation import landlock, syscall_filter
@@ -109,9 +109,30 @@ assert open(other_input).read() == "{CANARY}"
 import os
 assert os.listdir(files_root), "listed, but empty"
 """,
-    "write into its own working directory": """
-with open("out.txt", "w") as f:
+    "write into another execution's directory": """
+with open(other_directory + "/planted.txt", "w") as f:
     f.write("x")
+""",
+    "a file past the size limit": """
+import os
+with open("big.bin", "wb") as f:
+    f.write(b"x" * (max_file_bytes + 1))
+    f.flush()
+assert os.path.getsize("big.bin") > max_file_bytes
+""",
+    "a link out of its working directory": """
+import os
+os.symlink("/etc", "outside")
+assert open("outside/hostname").read()
+""",
+    "a hard link to a file outside": """
+import os
+os.link(canary_path, "copy.txt")
+assert open("copy.txt").read()
+""",
+    "chmod a file outside": """
+import os
+os.chmod(canary_path, 0o600)
 """,
     # Last two: when they work, the template is gone and the pool restarts.
     "join the template's process group, then kill(0)": """
@@ -153,6 +174,8 @@ STOPPED_ALONE: dict[str, frozenset[str]] = {
     # Not: forking, IPC, extended attributes, inotify, scheduling, threads.
     "landlock": frozenset(ATTACKS)
     - _attacks(
+        "a file past the size limit",
+        "chmod a file outside",
         "os.fork() in a loop",
         "shared memory for the next request",
         "extended attribute on a file outside",
@@ -164,9 +187,9 @@ STOPPED_ALONE: dict[str, frozenset[str]] = {
         "learn the host's name",
     ),
     "network_namespace": _attacks("socket.connect to 127.0.0.1", "learn the host's name"),
-    # For root, RLIMIT_NPROC is not enforced and RLIMIT_FSIZE=0 lets an empty file be
-    # created: alone, the limits stop none of these (they bound memory, CPU and output).
-    "rlimits": frozenset(),
+    # For root, RLIMIT_NPROC is not enforced; RLIMIT_FSIZE is the size limit of a file:
+    # alone, the limits stop only the file past it (they bound memory, CPU and output).
+    "rlimits": _attacks("a file past the size limit"),
     "seccomp": frozenset(ATTACKS)
     - _attacks(
         "read another process's environ",
@@ -180,9 +203,19 @@ STOPPED_ALONE: dict[str, frozenset[str]] = {
 }
 
 
+#: Writes the seccomp filter refuses only on its own: where Landlock confines writes to the
+#: working directories, the filter allows opening files to write (syscall_filter.py), and
+#: Landlock decides where.
+WRITES_SECCOMP_LEAVES_TO_LANDLOCK = _attacks(
+    "write a file", "write into another execution's directory", "a file past the size limit"
+)
+
+
 def expected_escapes(disabled: frozenset[str]) -> frozenset[str]:
     stopped: set[str] = set()
     for layer, attacks in STOPPED_ALONE.items():
+        if layer == "seccomp" and "landlock" not in disabled:
+            attacks = attacks - WRITES_SECCOMP_LEAVES_TO_LANDLOCK  # noqa: PLW2901 - this layer's share
         if layer not in disabled:
             stopped |= attacks
     return frozenset(ATTACKS) - stopped
@@ -250,6 +283,31 @@ def _has_xattr(path: str) -> bool:
     return True
 
 
+def _removed(path: Path) -> bool:
+    """Whether ``path`` was there (then it is removed, for the next attack)."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _mode_changed(path: str, before: int) -> bool:
+    now = os.stat(path).st_mode
+    os.chmod(path, before)  # for the next attack
+    return now != before
+
+
+#: The working directory's limits, as the service gives them (small: the size attack).
+FILE_RULES: FileRules = {
+    "max_files": 16,
+    "max_file_bytes": 1 << 20,
+    "max_files_bytes": 4 << 20,
+    "max_path_chars": 255,
+    "max_path_depth": 8,
+}
+
+
 def _job(code: str, context: dict[str, Any]) -> Job:
     return job(code, context, max_result_bytes=4096, wall_s=8)
 
@@ -261,6 +319,20 @@ class ConfigResult:
     still_serves: bool
     restarts: int
     errors: dict[str, str]
+
+
+async def _run_once_serving(pool: ExecutionPool, ran: Job) -> RunOutcome:
+    """Run ``ran`` once the pool serves again: a template the last attack killed may be
+    noticed only now; then this waits, bounded, for the pool's next template."""
+    deadline = time.monotonic() + 60
+    while True:
+        template = pool._template
+        try:
+            return await pool.run(ran, 8, stdout_budget=4096, stderr_budget=4096, flood_factor=4)
+        except PoolUnavailable:
+            while pool._template is template or not pool.started.is_set():
+                assert time.monotonic() < deadline, "the pool did not start a new template"
+                await asyncio.sleep(0.01)
 
 
 async def _template_killed(pool: ExecutionPool, template: TemplateProcess) -> bool:
@@ -297,12 +369,19 @@ async def _run_config(disabled: frozenset[str], targets: Targets, salt: str) -> 
         assert report.active.isdisjoint(disabled)
         for index, (name, code) in enumerate(ATTACKS.items()):
             context = targets.context(f"{salt}-{index}")
-            context.update(other_input=str(other.path / "secret.txt"), files_root=str(workdirs.root))
+            context.update(
+                other_input=str(other.path / "secret.txt"),
+                other_directory=str(other.path),
+                files_root=str(workdirs.root),
+                max_file_bytes=FILE_RULES["max_file_bytes"],
+            )
             own = workdirs.create([])
             template = pool._template
             assert template is not None
             ran = _job(code, context)
             ran["workdir"] = str(own.path)
+            ran["file_rules"] = FILE_RULES
+            mode_before = os.stat(context["canary_path"]).st_mode
             try:
                 outcome = await pool.run(ran, 8, stdout_budget=4096, stderr_budget=4096, flood_factor=4)
             except PoolUnavailable:
@@ -312,9 +391,10 @@ async def _run_config(disabled: frozenset[str], targets: Targets, salt: str) -> 
             error = outcome.reply["error"]
             effects = (
                 _has_xattr(context["canary_path"])
+                or _mode_changed(context["canary_path"], mode_before)
                 or Path(context["write_path"]).exists()
                 or Path(context["marker_path"]).exists()
-                or any(own.path.iterdir())
+                or _removed(other.path / "planted.txt")
                 or targets.connections() > 0
                 or await _template_killed(pool, template)
             )
@@ -324,8 +404,7 @@ async def _run_config(disabled: frozenset[str], targets: Targets, salt: str) -> 
                 errors[name] = f"{error['type']}: {error['message']}"
             if not pool.alive:
                 await asyncio.wait_for(pool.started.wait(), 30)
-        await asyncio.wait_for(pool.started.wait(), 30)
-        check = await pool.run(_job("print(6 * 7)", {}), 8, stdout_budget=4096, stderr_budget=4096, flood_factor=4)
+        check = await _run_once_serving(pool, _job("print(6 * 7)", {}))
         still_serves = check.reply["success"] and check.stdout.text() == "42\n"
         return ConfigResult(frozenset(escaped), still_serves, pool.restarts, errors)
     finally:

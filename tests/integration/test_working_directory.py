@@ -2,9 +2,9 @@
 (tests/support/unguarded_template.py): the next RestrictedPython escape.
 
 The job's directory is the worker's current directory, and its input files are there to
-read; the directory of another execution beneath the same root is not readable (the
-worker's own Landlock domain), and nothing can be written yet (seccomp and Landlock keep
-file writes from every worker)."""
+read and new files to write (within RLIMIT_FSIZE); the directory of another execution
+beneath the same root is neither readable nor writable (the worker's own Landlock
+domain), and a worker without a directory writes nowhere."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from src.language.catalogue import CATALOGUE
-from src.protocol import Job
+from src.protocol import FileRules, Job
 from src.sandbox.pool import ExecutionPool
 from src.sandbox.workdirs import DecodedFile, WorkDirectories
 from src.worker.isolation import landlock
@@ -33,13 +33,24 @@ class Seen:
     root: Path
     workdir: Path
     replies: dict[str, dict[str, Any]]
-    written: list[Path]
+    #: The files in the worker's directory after the runs, with their sizes.
+    written: list[tuple[str, int]]
+
+
+RULES: FileRules = {
+    "max_files": 8,
+    "max_file_bytes": 1024,
+    "max_files_bytes": 4096,
+    "max_path_chars": 255,
+    "max_path_depth": 4,
+}
 
 
 async def _run(pool: ExecutionPool, code: str, workdir: Path | None, context: dict[str, Any]) -> dict[str, Any]:
     ran: Job = job(code, context)
     if workdir is not None:
         ran["workdir"] = str(workdir)
+        ran["file_rules"] = RULES
     outcome = await asyncio.wait_for(pool.run(ran, 8, stdout_budget=4096, stderr_budget=4096, flood_factor=4), 30)
     return dict(outcome.reply)
 
@@ -60,9 +71,21 @@ async def _scenario(parent: Path) -> Seen:
             "read other": await _run(pool, "result = open(other).read()", mine.path, other),
             "list root": await _run(pool, "import os\nresult = ','.join(os.listdir(root))", mine.path, other),
             "write own": await _run(pool, "open('out.txt', 'w').write('x')", mine.path, other),
+            "write own past the size": await _run(pool, "open('big.bin', 'wb').write(b'x' * 2048)", mine.path, other),
+            "write other": await _run(
+                pool, "open(other.replace('secret.txt', 'planted.txt'), 'w').write('x')", mine.path, other
+            ),
+            "no directory, write": await _run(pool, "open('/tmp/planted-by-a-worker', 'w').write('x')", None, other),
             "no directory, read other": await _run(pool, "result = open(other).read()", None, other),
         }
-        return Seen(workdirs.root, mine.path, replies, sorted(p for p in mine.path.rglob("*") if p.is_file()))
+        return Seen(
+            workdirs.root,
+            mine.path,
+            replies,
+            sorted(
+                (p.relative_to(mine.path).as_posix(), p.stat().st_size) for p in mine.path.rglob("*") if p.is_file()
+            ),
+        )
     finally:
         await pool.stop()
         workdirs.stop()
@@ -87,8 +110,17 @@ def test_no_other_executions_directory_can_be_read(seen: Seen, attempt: str) -> 
     assert reply["error"]["type"] == "PermissionError", reply
 
 
-def test_nothing_can_be_written_in_it_yet(seen: Seen) -> None:
-    reply = seen.replies["write own"]
+def test_it_can_be_written_within_the_size_limit(seen: Seen) -> None:
+    assert seen.replies["write own"]["error"] is None, seen.replies["write own"]
+    past = seen.replies["write own past the size"]
+    assert (past["limit"], past["error"]["type"]) == ("files", "FilesLimitExceeded"), past
+    assert seen.written == [("big.bin", RULES["max_file_bytes"]), ("data/in.csv", 8), ("out.txt", 1)]
+
+
+@needs_landlock
+@pytest.mark.parametrize("attempt", ["write other", "no directory, write"])
+def test_nothing_else_can_be_written(seen: Seen, attempt: str) -> None:
+    reply = seen.replies[attempt]
     assert reply["success"] is False
     assert reply["error"]["type"] == "PermissionError", reply
-    assert seen.written == [seen.workdir / "data" / "in.csv"]
+    assert not Path("/tmp/planted-by-a-worker").exists()

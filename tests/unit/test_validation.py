@@ -197,7 +197,9 @@ def test_an_import_the_program_is_ready_to_miss_passes(code: str) -> None:
         pytest.param("try:\n    pass\nfinally:\n    import numpy", 4, id="in-finally"),
         pytest.param("try:\n    pass\nexcept ValueError:\n    import numpy", 4, id="in-another-handler"),
         pytest.param("try:\n    def f():\n        import numpy\nexcept ImportError:\n    pass", 3, id="in-a-def"),
-        pytest.param("try:\n    g = lambda: __import__('socket')\nexcept ImportError:\n    pass", 2, id="dunder-import"),
+        pytest.param(
+            "try:\n    g = lambda: __import__('socket')\nexcept ImportError:\n    pass", 2, id="dunder-import"
+        ),
         pytest.param("try:\n    from . import x\nexcept ImportError:\n    pass", 2, id="relative"),
         pytest.param("try:\n    from json import _default_encoder\nexcept ImportError:\n    pass", 2, id="private"),
     ],
