@@ -21,6 +21,7 @@ from .input_files import decode_input_files
 from .language.file_use import may_use_files
 from .language.validation import SourcePolicy
 from .metrics import ExecutorMetrics
+from .offload import parse_sized
 from .protocol import FILES_LIMIT_EXCEEDED, FileRules, Job
 from .sandbox.admission import AdmissionGate
 from .sandbox.checking import ProgramChecker
@@ -152,7 +153,9 @@ class ExecutionService:
         if code_bytes > self.settings.max_code_bytes:
             raise PayloadTooLarge(f"code is {code_bytes} bytes; the limit is {self.settings.max_code_bytes}")
         timeout_s = self._timeout(request.timeout_s)
-        files = decode_input_files(request.files, self.settings)  # 422/413, before any work
+        # 422/413, before any work; megabytes of base64 are decoded off the event loop.
+        sent = sum(len(file.content) for file in request.files)
+        files = await parse_sized(sent, decode_input_files, request.files, self.settings)
         prepared = await self.checker.prepare(request.code, client)
         if prepared.violations or prepared.bytecode is None:
             raise CodeRejected(prepared.violations)

@@ -48,7 +48,7 @@ EXAMPLE_ERROR_ANSWER: dict[str, Any] = {
     "error": {"type": "ZeroDivisionError", "message": "division by zero", "line": 1},
 }
 #: The requests the refusal examples answer (the tests send them).
-REFUSED_CODE = "import os\nos.listdir('/')"
+REFUSED_CODE = "import socket\nsocket.socket()"
 WRONG_TYPE_BODY = b'{"code": 42}'
 
 _DESCRIPTIONS = {

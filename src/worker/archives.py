@@ -119,15 +119,22 @@ for _record, _module in ((ZipInfo, "zipfile"), (TarInfo, "tarfile")):
     shown_as(_record, _module)  # made only by the archives: the class is an inert stand-in
 
 
-def _within_limits(sizes: Iterable[int], destination: str) -> None:
-    """End the program (the "files" limit) if writing members of these sizes into
-    ``destination`` would pass the directory's limits."""
+def _within_limits(members: Iterable[tuple[bool, int]], destination: str) -> None:
+    """End the program (the "files" limit) if writing these members (each: whether it is a
+    directory, its declared size) into ``destination`` would pass the directory's limits.
+    Every member that is not a directory counts as a file (a link becomes a copy: the
+    sandbox makes no links)."""
     rules = fs.current_rules("extract")
-    files, _, size = fs.census(rules)
-    sizes = list(sizes)
-    if files + len(sizes) > rules["max_files"] or size + sum(sizes) > rules["max_files_bytes"]:
-        fs.stop_at_the_files_limit()
-    if any(member > rules["max_file_bytes"] for member in sizes):
+    files, directories, size = fs.census(rules)
+    members = list(members)
+    new_directories = sum(1 for is_dir, _ in members if is_dir)
+    sizes = [member_size for is_dir, member_size in members if not is_dir]
+    if (
+        files + len(sizes) > rules["max_files"]
+        or directories + new_directories > rules["max_files"] * rules["max_path_depth"]
+        or size + sum(sizes) > rules["max_files_bytes"]
+        or any(member_size > rules["max_file_bytes"] for member_size in sizes)
+    ):
         fs.stop_at_the_files_limit()
     fs.before_writing(destination, "extract")
 
@@ -173,6 +180,10 @@ class ZipFile:
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("ZipFile's fields are read-only in the sandbox")
+
+    def __reduce_ex__(self, protocol: object) -> Any:
+        # copy would otherwise copy the real archive it keeps (and deepcopy's memo hand it out).
+        raise TypeError("ZipFile objects cannot be copied")
 
     def __enter__(self) -> ZipFile:
         return self
@@ -242,7 +253,7 @@ class ZipFile:
     def extract(self, member: Any, path: Any = None, pwd: bytes | None = None) -> str:
         destination = fs.confined("." if path is None else path, "extract")
         info = self._archive.getinfo(_member_name(member))
-        _within_limits([info.file_size], destination)
+        _within_limits([(info.is_dir(), info.file_size)], destination)
         _check_depth(destination, [info.filename])
         return posixpath.normpath(self._archive.extract(info, destination, pwd))
 
@@ -250,7 +261,7 @@ class ZipFile:
         destination = fs.confined("." if path is None else path, "extractall")
         names = self._archive.namelist() if members is None else [_member_name(m) for m in members]
         infos = [self._archive.getinfo(name) for name in names]
-        _within_limits([info.file_size for info in infos], destination)
+        _within_limits([(info.is_dir(), info.file_size) for info in infos], destination)
         _check_depth(destination, names)
         self._archive.extractall(destination, names, pwd)  # noqa: S202 - zipfile cleans the names; destination checked
 
@@ -294,6 +305,10 @@ class TarFile:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("TarFile's fields are read-only in the sandbox")
 
+    def __reduce_ex__(self, protocol: object) -> Any:
+        # copy would otherwise copy the real archive it keeps (and deepcopy's memo hand it out).
+        raise TypeError("TarFile objects cannot be copied")
+
     def __enter__(self) -> TarFile:
         return self
 
@@ -335,7 +350,7 @@ class TarFile:
         _data_filter_only(filter)
         destination = fs.confined(path or ".", "extract")
         info = self._archive.getmember(_member_name(member))
-        _within_limits([info.size], destination)
+        _within_limits([(info.isdir(), info.size)], destination)
         _check_depth(destination, [info.name])
         self._archive.extract(info, destination, set_attrs=False, filter="data")
 
@@ -354,7 +369,7 @@ class TarFile:
             if members is None
             else [self._archive.getmember(_member_name(member)) for member in members]
         )
-        _within_limits([info.size for info in infos if info.isreg()], destination)
+        _within_limits([(info.isdir(), info.size) for info in infos], destination)
         _check_depth(destination, [info.name for info in infos])
         self._archive.extractall(destination, infos, filter="data")
 

@@ -29,6 +29,7 @@ import builtins
 import errno
 import glob as _glob
 import io
+import operator
 import os
 import posixpath
 import signal
@@ -211,7 +212,8 @@ def open(  # noqa: A001, PLR0917 - builtins.open's name and signature
     if not isinstance(mode, str):
         raise TypeError(f"open() argument 'mode' must be str, not {type(mode).__name__}")
     mode = str.__str__(mode)
-    if type(buffering) is int and buffering == 0:
+    buffering = operator.index(buffering)  # an int subclass's own == never decides
+    if buffering == 0:
         raise ValueError("open(): unbuffered files (buffering=0) are not offered in the sandbox")
     text = confined(file, "open")
     if _WRITING_MODES.intersection(mode):

@@ -890,8 +890,12 @@ def only_instances_made_by_the_sandbox(*classes: type) -> None:
 
 
 def made_by_the_sandbox(value: Any) -> Any:
-    """Note ``value`` (of a class declared above) as the program's to hold; returns it."""
-    _MADE_BY_THE_SANDBOX[builtins.type(value)].add(value)
+    """Note ``value`` (of a class declared above) as the program's to hold; returns it.
+    A value of another class is refused here."""
+    made = _MADE_BY_THE_SANDBOX.get(builtins.type(value))
+    if made is None:
+        raise refuse(f"a {builtins.type(value).__name__}, which the sandbox does not hand out")
+    made.add(value)
     return value
 
 

@@ -116,7 +116,7 @@ def test_sandbox_info_tool_and_resource_describe_modules_and_limits(live_server:
 
     tool, resource = asyncio.run(scenario())
     info = tool.structured_content
-    assert "json" in info["allowed_modules"] and "os" not in info["allowed_modules"]
+    assert "json" in info["allowed_modules"] and "socket" not in info["allowed_modules"]
     assert info["limits"]["memory_mb"] == int(TEST_ENV["EXECUTOR_MAX_MEMORY_MB"])
     assert json.loads(resource.contents[0].text) == info
 
@@ -183,11 +183,11 @@ def test_raised_error_is_a_tool_error_with_its_line(live_server: LiveServer) -> 
 
 
 def test_validator_rejection_is_a_tool_error_listing_violations_and_hints(live_server: LiveServer) -> None:
-    result = call(live_server, "run_python", {"code": "import os\nopen('/etc/passwd')"})
+    result = call(live_server, "run_python", {"code": "import socket\ninput('/etc/passwd')"})
     assert result.is_error is True
     text = result.content[0].text
     assert "refused before running" in text
-    assert "Line 1: import of 'os' is not allowed" in text and "Hint:" in text
+    assert "Line 1: import of 'socket' is not allowed" in text and "Hint:" in text
     rules = {v["rule"] for v in result.structured_content["violations"]}
     assert len(result.structured_content["violations"]) >= 2, rules
 
@@ -365,7 +365,7 @@ def test_two_concurrent_sessions_are_isolated(live_server: LiveServer) -> None:
 def test_mcp_executions_are_counted_and_audited_as_mcp(tmp_path: Path) -> None:
     with run_server(tmp_path) as server:
         call(server, "run_python", {"code": "print(1)"})
-        call(server, "run_python", {"code": "import os"})
+        call(server, "run_python", {"code": "import socket"})
         assert sample(server, "executor_executions_total", {"outcome": "success", "transport": "mcp"}) == 1
         assert sample(server, "executor_executions_total", {"outcome": "rejected", "transport": "mcp"}) == 1
         assert sample(server, "executor_rejections_total", {"reason": "validation", "transport": "mcp"}) == 1
@@ -373,7 +373,7 @@ def test_mcp_executions_are_counted_and_audited_as_mcp(tmp_path: Path) -> None:
         audit = [json.loads(line) for line in server.log().splitlines() if '"executor.audit"' in line]
     assert [(a["transport"], a["outcome"]) for a in audit] == [("mcp", "success"), ("mcp", "rejected")]
     assert all(a["token_fingerprint"] and a["code_sha256"] for a in audit)
-    assert "import os" not in server.log()
+    assert "import socket" not in server.log()
 
 
 def test_mcp_and_execute_share_one_rate_limit_budget(tmp_path: Path) -> None:

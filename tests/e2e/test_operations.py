@@ -54,7 +54,7 @@ def busy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         server.execute("print(6 * 7)")
         server.execute("1 / 0")
         server.execute("while True:\n    pass", timeout_s=0.5)
-        server.execute("import os")
+        server.execute("import socket")
         server.execute("print('x' * 70000)")
         with server.client(token="wrong") as client:
             client.post("/execute", json={"code": "print(1)"})
@@ -157,7 +157,7 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServ
                 headers={"X-Request-ID": "audit-test-0001"},
             ),
             "rejected": client.post(
-                "/execute", json={"code": "import os"}, headers={"X-Request-ID": "audit-test-0002"}
+                "/execute", json={"code": "import socket"}, headers={"X-Request-ID": "audit-test-0002"}
             ),
         }
         with server.client(token="not-the-token") as intruder:

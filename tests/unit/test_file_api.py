@@ -272,6 +272,23 @@ def test_the_real_objects_behind_the_sandboxs_stay_out_of_reach(workdir: Path, p
         assert refused(code, proxies).startswith(("SyntaxError", "SecurityError", "AttributeError"))
 
 
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import zipfile, copy\ncopy.copy(zipfile.ZipFile('z.zip', 'w'))",
+        "import zipfile, copy, io\ncopy.deepcopy(zipfile.ZipFile(io.BytesIO(), 'w'))",
+        "import tarfile, copy\ncopy.deepcopy(tarfile.open('t.tar', 'w'))",
+    ],
+)
+def test_an_archive_cannot_be_copied_with_the_real_one_inside(workdir: Path, proxies: Proxies, code: str) -> None:
+    assert refused(code, proxies).startswith("TypeError: ") and "objects cannot be copied" in refused(code, proxies)
+
+
+def test_an_int_subclass_cannot_ask_for_an_unbuffered_file(workdir: Path, proxies: Proxies) -> None:
+    code = "class Zero(int):\n    pass\nopen('a.txt', 'w', buffering=Zero(0))"
+    assert refused(code, proxies).startswith("ValueError: open(): unbuffered files")
+
+
 def test_the_workers_own_streams_never_pass_though_files_of_their_class_do(proxies: Proxies) -> None:
     from src.worker.membrane import admit
     from src.worker.refusal import SecurityError
