@@ -13,6 +13,7 @@ file function anyway (it cannot: the names above are the routes) is told there i
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .catalogue import CATALOGUE
 
@@ -25,7 +26,8 @@ _WORDS = re.compile(
 
 
 def may_use_files(code: str) -> bool:
-    return _WORDS.search(code) is not None
+    # The parser NFKC-normalises identifiers: "os" in fullwidth letters is os.
+    return _WORDS.search(code) is not None or _WORDS.search(unicodedata.normalize("NFKC", code)) is not None
 
 
 assert CATALOGUE.keys() >= FILE_MODULES

@@ -20,11 +20,11 @@ from __future__ import annotations
 import base64
 import contextlib
 import fcntl
+import itertools
 import logging
 import mimetypes
 import os
 import secrets
-import shutil
 import stat
 import tempfile
 import time
@@ -104,7 +104,7 @@ class WorkDirectories:
     def stop(self) -> None:
         """Remove this process's directory and every execution's in it."""
         if self._lock_fd is not None:
-            shutil.rmtree(self.root, ignore_errors=True)
+            remove_tree(self.root)
             os.close(self._lock_fd)
             self._lock_fd = None
 
@@ -116,13 +116,13 @@ class WorkDirectories:
         try:
             inputs = {file.path: _write(path, file) for file in files}
         except BaseException:
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)
             raise
         return WorkDirectory(path, inputs)
 
     @staticmethod
     def remove(directory: WorkDirectory) -> None:
-        shutil.rmtree(directory.path, ignore_errors=True)
+        remove_tree(directory.path)
 
 
 @dataclass(frozen=True)
@@ -205,10 +205,13 @@ def collect(directory: WorkDirectory, limits: FileLimits) -> Collected:
     collected = Collected(over_limit=over_limit)
     budget = limits.max_returned_bytes if over_limit is None else 0
     for name, info in sorted(found):
-        data = _read(directory.path / name, info.st_size) if info.st_size <= budget else None
+        shown = _shown_name(name)
+        data = _read(directory.path / name, info.st_size) if info.st_size <= budget and shown == name else None
         if data is None:
             collected.truncated = True
-            collected.files.append(OutputFile(name, info.st_size, "utf-8", "", _media_type(name, None), truncated=True))
+            collected.files.append(
+                OutputFile(shown, info.st_size, "utf-8", "", _media_type(name, None), truncated=True)
+            )
             continue
         budget -= len(data)
         try:
@@ -225,6 +228,17 @@ def collect(directory: WorkDirectory, limits: FileLimits) -> Collected:
             )
         )
     return collected
+
+
+def _shown_name(name: str) -> str:
+    """A name as the answer can carry it: a name that is not UTF-8 (which only an escaped
+    worker can make: the language layer refuses one) is shown escaped, and its content is
+    left out, never a reply that fails to encode."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return name
 
 
 def _listing(path: Path, most: int) -> list[os.DirEntry[str]] | None:
@@ -295,6 +309,62 @@ def _write(directory: Path, file: DecodedFile) -> tuple[int, int, int]:
     return written.st_ino, written.st_size, written.st_mtime_ns
 
 
+def remove_tree(path: Path) -> None:
+    """Remove ``path`` and everything beneath it, whatever a program left there: without
+    recursion (a tree a thousand levels deep exhausts ``shutil.rmtree``'s stack), without
+    following a link, and with two descriptors open at a time (one per level would exhaust
+    them): each directory found inside is moved up beside the others, directly beneath
+    ``path``, and emptied there. Never raises; what cannot be removed is logged."""
+    try:
+        top = os.open(path, _DIRECTORY_FLAGS)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        log.error("a working directory could not be removed: %s", exc.strerror)
+        return
+    try:
+        _empty(top)
+        os.rmdir(path)
+    except OSError as exc:
+        log.error("a working directory could not be removed completely: %s", exc.strerror)
+    finally:
+        os.close(top)
+
+
+def _empty(top: int) -> None:
+    """Empty the directory open as ``top`` (see remove_tree)."""
+    prefix = f".removing-{secrets.token_hex(6)}-"
+    moved = itertools.count()
+    pending = [entry.name for entry in os.scandir(top)]
+    while pending:
+        name = pending.pop()
+        try:
+            info = os.stat(name, dir_fd=top, follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISDIR(info.st_mode):
+            os.unlink(name, dir_fd=top)
+            continue
+        if info.st_mode & 0o700 != 0o700:
+            # A directory its maker left unreadable (an escaped worker's mkdir(mode=0)).
+            os.chmod(name, 0o700, dir_fd=top)
+        inner = os.open(name, _DIRECTORY_FLAGS, dir_fd=top)
+        try:
+            with os.scandir(inner) as entries:
+                children = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+            for child, is_directory in children:
+                if is_directory:
+                    # Up, beside the others: its depth is never more than one.
+                    up = f"{prefix}{next(moved)}"
+                    os.rename(child, up, src_dir_fd=inner, dst_dir_fd=top)
+                    pending.append(up)
+                else:
+                    os.unlink(child, dir_fd=inner)
+        finally:
+            os.close(inner)
+        os.rmdir(name, dir_fd=top)
+
+
 def sweep(parent: Path) -> int:
     """Remove the directories beneath ``parent`` of service processes that are gone (their
     lock is free); how many. Never one whose lock is held, nor a young one (a process
@@ -318,7 +388,7 @@ def sweep(parent: Path) -> int:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue  # a live process's
-            shutil.rmtree(entry.path, ignore_errors=True)
+            remove_tree(Path(entry.path))
             removed += 1
         finally:
             os.close(lock_fd)

@@ -20,6 +20,7 @@ bytes, strings, in-memory files and read-only records. Extraction:
 from __future__ import annotations
 
 import bz2  # noqa: F401 - the compressions tarfile and zipfile import on first use: here, in the template
+import contextlib
 import gzip  # noqa: F401
 import io
 import lzma  # noqa: F401
@@ -27,7 +28,7 @@ import os
 import posixpath
 import tarfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from . import file_system as fs
@@ -119,7 +120,7 @@ for _record, _module in ((ZipInfo, "zipfile"), (TarInfo, "tarfile")):
     shown_as(_record, _module)  # made only by the archives: the class is an inert stand-in
 
 
-def _within_limits(members: Iterable[tuple[bool, int]], destination: str) -> None:
+def _within_limits(members: Iterable[tuple[bool, int]], destination: str, implied_directories: int = 0) -> None:
     """End the program (the "files" limit) if writing these members (each: whether it is a
     directory, its declared size) into ``destination`` would pass the directory's limits.
     Every member that is not a directory counts as a file (a link becomes a copy: the
@@ -127,7 +128,7 @@ def _within_limits(members: Iterable[tuple[bool, int]], destination: str) -> Non
     rules = fs.current_rules("extract")
     files, directories, size = fs.census(rules)
     members = list(members)
-    new_directories = sum(1 for is_dir, _ in members if is_dir)
+    new_directories = max(implied_directories, sum(1 for is_dir, _ in members if is_dir))
     sizes = [member_size for is_dir, member_size in members if not is_dir]
     if (
         files + len(sizes) > rules["max_files"]
@@ -140,12 +141,20 @@ def _within_limits(members: Iterable[tuple[bool, int]], destination: str) -> Non
 
 
 def _source(file: Any, function: str, writing: bool) -> Any:
-    """A path checked (and, to be written, counted), or a file object the program holds."""
+    """A path checked (and, to be written, counted), or a file object the program holds.
+    Nothing else reaches the libraries: they open bytes as a path and an int as a
+    descriptor (the worker's reply channel among them)."""
     if isinstance(file, (str, os.PathLike)):
         text = fs.confined(file, function)
         if writing:
             fs.before_creating(text, function, "file")
         return text
+    return _file_object(file, function)
+
+
+def _file_object(file: Any, function: str) -> Any:
+    if isinstance(file, (int, bytes, bytearray, memoryview)) or not (hasattr(file, "read") or hasattr(file, "write")):
+        raise TypeError(f"{function}() takes a path (str or pathlib.Path) or a file object, not {type(file).__name__}")
     return file
 
 
@@ -253,16 +262,18 @@ class ZipFile:
     def extract(self, member: Any, path: Any = None, pwd: bytes | None = None) -> str:
         destination = fs.confined("." if path is None else path, "extract")
         info = self._archive.getinfo(_member_name(member))
-        _within_limits([(info.is_dir(), info.file_size)], destination)
         _check_depth(destination, [info.filename])
+        _within_limits([(info.is_dir(), info.file_size)], destination, _directories_of([info.filename]))
         return posixpath.normpath(self._archive.extract(info, destination, pwd))
 
     def extractall(self, path: Any = None, members: Any = None, pwd: bytes | None = None) -> None:
         destination = fs.confined("." if path is None else path, "extractall")
         names = self._archive.namelist() if members is None else [_member_name(m) for m in members]
         infos = [self._archive.getinfo(name) for name in names]
-        _within_limits([(info.is_dir(), info.file_size) for info in infos], destination)
         _check_depth(destination, names)
+        _within_limits(
+            [(False, info.file_size) for info in infos if not info.is_dir()], destination, _directories_of(names)
+        )
         self._archive.extractall(destination, names, pwd)  # noqa: S202 - zipfile cleans the names; destination checked
 
     def printdir(self) -> None:
@@ -278,11 +289,24 @@ def _member_name(member: Any) -> str:
 
 
 def _check_depth(destination: str, names: Iterable[str]) -> None:
-    """Every member's path, as the library will clean it, must pass the path checks."""
+    """Every member's path, as the libraries clean it on this system (split on "/" only),
+    must pass the path checks: depth, length, UTF-8, no backslash or control character."""
     for name in names:
-        parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".", "..")]
+        parts = [part for part in name.split("/") if part not in ("", ".", "..")]
         if parts:
             fs.confined(posixpath.join(destination, *parts), "extract")
+
+
+def _directories_of(names: Iterable[str]) -> int:
+    """How many directories extracting ``names`` may make: every parent of every member
+    (the libraries make them as they go), and the members that are directories."""
+    made: set[str] = set()
+    for name in names:
+        parts = [part for part in name.split("/") if part not in ("", ".", "..")]
+        made.update("/".join(parts[:depth]) for depth in range(1, len(parts)))
+        if name.endswith("/") and parts:
+            made.add("/".join(parts))
+    return len(made)
 
 
 def is_zipfile(filename: Any) -> bool:
@@ -323,8 +347,13 @@ class TarFile:
 
     @property
     def name(self) -> str | None:
+        """The archive's path in the working directory; None for a file object's, or one
+        outside it (tarfile keeps an absolute name)."""
         name = self._archive.name
-        return posixpath.relpath(name) if isinstance(name, str) else None
+        if not isinstance(name, str):
+            return None
+        relative = posixpath.relpath(name)
+        return None if relative == ".." or relative.startswith("../") else relative
 
     def close(self) -> None:
         self._archive.close()
@@ -350,9 +379,10 @@ class TarFile:
         _data_filter_only(filter)
         destination = fs.confined(path or ".", "extract")
         info = self._archive.getmember(_member_name(member))
-        _within_limits([(info.isdir(), info.size)], destination)
         _check_depth(destination, [info.name])
-        self._archive.extract(info, destination, set_attrs=False, filter="data")
+        _within_limits([(info.isdir(), info.size)], destination, _directories_of([info.name]))
+        with _errors_without_host_paths():
+            self._archive.extract(info, destination, set_attrs=False, filter=_data_without_links)
 
     def extractall(
         self,
@@ -369,9 +399,11 @@ class TarFile:
             if members is None
             else [self._archive.getmember(_member_name(member)) for member in members]
         )
-        _within_limits([(info.isdir(), info.size) for info in infos], destination)
-        _check_depth(destination, [info.name for info in infos])
-        self._archive.extractall(destination, infos, filter="data")
+        names = [info.name for info in infos]
+        _check_depth(destination, names)
+        _within_limits([(False, info.size) for info in infos if not info.isdir()], destination, _directories_of(names))
+        with _errors_without_host_paths():
+            self._archive.extractall(destination, infos, filter=_data_without_links)  # noqa: S202 - filtered
 
     def add(self, name: Any, arcname: Any = None, recursive: bool = True, *, filter: Any = None) -> None:  # noqa: A002
         if filter is not None:
@@ -381,6 +413,28 @@ class TarFile:
 
     def list(self, verbose: bool = True, *, members: Any = None) -> None:
         self._archive.list(bool(verbose))
+
+
+def _data_without_links(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo | None:
+    """tarfile's ``data`` filter, and no links: the sandbox makes none (the system-call
+    filter refuses them), and tarfile would write a full copy of the target for each one
+    in its place, uncounted."""
+    if member.islnk() or member.issym():
+        raise tarfile.FilterError(f"{member.name!r} is a link; the sandbox does not make links")
+    return tarfile.data_filter(member, destination)
+
+
+@contextlib.contextmanager
+def _errors_without_host_paths() -> Iterator[None]:
+    """tarfile's errors name the destination by its host path: the program's is relative."""
+    try:
+        yield
+    except tarfile.TarError as error:
+        here = os.getcwd()
+        message = str(error).replace(here + "/", "").replace(here, ".")
+        plain = type(error).__new__(type(error))
+        plain.args = (message,)
+        raise plain from None
 
 
 def _data_filter_only(filter: Any) -> None:  # noqa: A002
@@ -412,6 +466,8 @@ def open(  # noqa: A001 - tarfile.open's name
     source = None if name is None else _source(name, "tarfile.open", writing)
     if source is None and fileobj is None:
         raise ValueError("tarfile.open(): nothing to open (give a name or a fileobj)")
+    if fileobj is not None:
+        fileobj = _file_object(fileobj, "tarfile.open")
     opened = tarfile.open(source, mode, fileobj, bufsize, **kwargs)  # type: ignore[call-overload]  # noqa: SIM115
     return TarFile(opened)
 

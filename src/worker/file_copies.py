@@ -53,7 +53,7 @@ def copytree(src: Any, dst: Any, symlinks: bool = False, ignore: Any = None, dir
     """``shutil.copytree``: the files and directories beneath ``src`` into ``dst``."""
     source, target = fs.confined(src, "copytree"), fs.confined(dst, "copytree")
     names = os.listdir(source)
-    ignored = set(ignore(source, names)) if ignore is not None else set()
+    ignored = set(ignore(source, list(names))) if ignore is not None else set()
     fs.makedirs(target, exist_ok=bool(dirs_exist_ok))
     for name in names:
         if name in ignored:

@@ -95,6 +95,22 @@ def _refused_path(text: str, why: str) -> PermissionError:
     return PermissionError(errno.EACCES, f"{why}; a program reads and writes only its working directory", text)
 
 
+def _name_problem(text: str) -> str | None:
+    """Why a path's text cannot name a file the answer hands back, or None: the answer's
+    paths are UTF-8 (a lone surrogate made its reply fail), "/"-separated (a client on
+    Windows reads a backslash as a separator, a colon as a drive) and free of control
+    characters (terminal escapes in a listing) - the rules input files follow too."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the path is not valid UTF-8"
+    if "\\" in text:
+        return "a backslash is not a path separator here; use '/'"
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        return "the path holds a control character"
+    return None
+
+
 def current_rules(function: str) -> FileRules:
     rules = _STATE.rules
     if rules is None:
@@ -109,6 +125,9 @@ def confined(path: object, function: str) -> str:
     text = path_text(path, function)
     if "\0" in text:
         raise ValueError(f"{function}(): embedded null character in path")
+    problem = _name_problem(text)
+    if problem is not None:
+        raise _refused_path(text, problem)
     if text.startswith("/"):
         raise _refused_path(text, "an absolute path names the host's files; use a relative path")
     parts = [part for part in text.split("/") if part not in ("", ".")]
@@ -279,14 +298,46 @@ def rmdir(path: Any) -> None:
 
 def rename(src: Any, dst: Any) -> None:
     source, target = confined(src, "rename"), confined(dst, "rename")
-    before_writing(target, "rename")
+    _before_moving(source, target, "rename")
     os.rename(source, target)
 
 
 def replace(src: Any, dst: Any) -> None:
     source, target = confined(src, "replace"), confined(dst, "replace")
-    before_writing(target, "replace")
+    _before_moving(source, target, "replace")
     os.replace(source, target)
+
+
+def _before_moving(source: str, target: str, function: str) -> None:
+    """A directory moves with everything beneath it: its deepest entry must stay within
+    the depth limit at the target (chains of directories hung under each other made a tree
+    a thousand levels deep)."""
+    before_writing(target, function)
+    if not os.path.isdir(source) or os.path.islink(source):
+        return
+    rules = current_rules(function)
+    depth_at_target = len([part for part in target.split("/") if part not in ("", ".")])
+    if depth_at_target + _depth_below(source, rules) > rules["max_path_depth"]:
+        raise _refused_path(target, f"the tree moved there would be more than {rules['max_path_depth']} levels deep")
+
+
+def _depth_below(directory: str, rules: FileRules) -> int:
+    """How many levels the deepest entry lies beneath ``directory`` (a bounded walk: past
+    the limits the program ends anyway)."""
+    most = rules["max_files"] * (rules["max_path_depth"] + 1) + 64
+    deepest = seen = 0
+    pending = [(directory, 0)]
+    while pending:
+        path, depth = pending.pop()
+        with os.scandir(path) as entries:
+            for entry in entries:
+                seen += 1
+                if seen > most:
+                    stop_at_the_files_limit()
+                deepest = max(deepest, depth + 1)
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, depth + 1))
+    return deepest
 
 
 def stat_of(path: Any) -> os.stat_result:
@@ -295,8 +346,45 @@ def stat_of(path: Any) -> os.stat_result:
 
 
 def walk(top: Any = ".", topdown: bool = True, onerror: Any = None, followlinks: bool = False) -> Iterator[Any]:
-    """``os.walk``, never following a link."""
-    return os.walk(confined(top, "walk"), bool(topdown), onerror, False)
+    """``os.walk``, never following a link. Top-down, it descends only into the names the
+    listing gave that the program left in ``dirs`` (the real walk joins any name left
+    there: "/etc", ".."), each checked again."""
+    start = confined(top, "walk")
+    return _walk(start, bool(topdown), onerror)
+
+
+def _listing(path: str, onerror: Any) -> tuple[list[str], list[str]] | None:
+    try:
+        with os.scandir(path) as entries:
+            found = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+    except OSError as error:
+        if onerror is not None:
+            onerror(error)
+        return None
+    return [name for name, is_dir in found if is_dir], [name for name, is_dir in found if not is_dir]
+
+
+def _walk(start: str, topdown: bool, onerror: Any) -> Iterator[tuple[str, list[str], list[str]]]:
+    # Iterative: a recursive walk's depth would be the tree's.
+    pending: list[tuple[str, list[str], list[str]] | str] = [start]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, str):
+            yield item  # bottom-up: after everything beneath it
+            continue
+        listed = _listing(item, onerror)
+        if listed is None:
+            continue
+        dirs, files = listed
+        offered = set(dirs)
+        if topdown:
+            yield item, dirs, files
+            below = [name for name in dirs if type(name) is str and name in offered]
+        else:
+            pending.append((item, dirs, files))
+            below = list(dirs)
+        for name in reversed(below):
+            pending.append(confined(posixpath.join(item, name), "walk"))
 
 
 def getenv(key: str, default: Any = None) -> Any:

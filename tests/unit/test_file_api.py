@@ -223,10 +223,10 @@ def test_an_archive_cannot_extract_outside_the_working_directory(workdir: Path, 
         "try:\n"
         "    tarfile.open('link.tar').extractall('y')\n"
         "except tarfile.TarError as e:\n"
-        "    print(type(e).__name__)",
+        "    print(type(e).__name__, e)",
         proxies,
     )
-    assert outcome.stdout == "AbsoluteLinkError\n"
+    assert outcome.stdout == "FilterError 'etc' is a link; the sandbox does not make links\n"
     assert sorted(str(p.relative_to(workdir)) for p in (workdir / "x").rglob("*")) == ["x/abs.txt", "x/escaped.txt"]
     assert not (workdir.parent / "escaped.txt").exists()
     assert "other filter" not in refused("import tarfile\ntarfile.open('link.tar').extractall(filter='tar')", proxies)
@@ -289,6 +289,75 @@ def test_an_int_subclass_cannot_ask_for_an_unbuffered_file(workdir: Path, proxie
     assert refused(code, proxies).startswith("ValueError: open(): unbuffered files")
 
 
+def test_walk_descends_only_into_what_its_listing_gave(workdir: Path, proxies: Proxies) -> None:
+    # Attack pass 92, F6: the real os.walk joined any name the program left in dirs.
+    (workdir / "sub").mkdir()
+    outcome = ok(
+        "import os\nseen = []\nfor top, dirs, files in os.walk('.'):\n"
+        "    seen.append(top)\n    dirs[:] = [*dirs, '/etc', '..', 'missing']\n"
+        "bottom_up = [top for top, _, _ in os.walk('.', topdown=False)]\n[seen, bottom_up]",
+        proxies,
+    )
+    assert outcome.reply["result"] == [[".", "./sub"], ["./sub", "."]]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import tarfile\ntarfile.open(b'../outside.tar', 'w')",
+        "import tarfile\ntarfile.is_tarfile(b'/etc/passwd')",
+        "import zipfile\nzipfile.is_zipfile(3)",
+        "import tarfile\ntarfile.open(3, 'w')",
+        "import tarfile\ntarfile.open(fileobj=1)",
+        "import zipfile\nzipfile.ZipFile(b'/etc/passwd')",
+    ],
+)
+def test_archives_take_no_bytes_path_and_no_descriptor(workdir: Path, proxies: Proxies, code: str) -> None:
+    # Attack pass 92, F3: anything not a path nor a file object reached the libraries.
+    assert "takes a path (str or pathlib.Path) or a file object" in refused(code, proxies)
+    assert not (workdir.parent / "outside.tar").exists()
+
+
+def test_a_tree_cannot_be_moved_deeper_than_the_limit(workdir: Path, proxies: Proxies) -> None:
+    # Attack pass 92, F5: renames hung chains of directories under each other.
+    code = "import os\nos.makedirs('a/b/c/d/e')\nos.makedirs('x/y/z/w')\nos.rename('a', 'x/y/z/w/a')"
+    assert "the tree moved there would be more than 8 levels deep" in refused(code, proxies)
+    assert ok("import os\nos.rename('a', 'x/y/a')\nos.path.isdir('x/y/a/b/c/d/e')", proxies).reply["result"] is True
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("\\udcff.txt", "not valid UTF-8"),
+        ("..\\\\evil.bat", "a backslash is not a path separator"),
+        ("\\x1b[2J.txt", "a control character"),
+    ],
+)
+def test_a_name_the_answer_could_not_carry_safely_is_refused(
+    workdir: Path, proxies: Proxies, name: str, problem: str
+) -> None:
+    # Attack pass 92, F1 and F10: a lone surrogate made the reply a 500; a backslash or a
+    # drive reads as a separator on a client that saves the answer's files.
+    assert problem in refused(f"open('{name}', 'w')", proxies)
+
+
+def test_tar_errors_name_no_host_path(workdir: Path, proxies: Proxies) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        member = tarfile.TarInfo("../x")
+        member.size = 1
+        archive.addfile(member, io.BytesIO(b"x"))
+    (workdir / "up.tar").write_bytes(buffer.getvalue())
+    outcome = ok(
+        "import tarfile\ntry:\n    tarfile.open('up.tar').extractall('out')\n"
+        "except tarfile.OutsideDestinationError as e:\n    print(e)\n"
+        "print(tarfile.open('up.tar').name)",
+        proxies,
+    )
+    assert str(workdir) not in outcome.stdout and "files" not in outcome.stdout
+    assert outcome.stdout.splitlines()[1] == "up.tar"
+
+
 def test_the_workers_own_streams_never_pass_though_files_of_their_class_do(proxies: Proxies) -> None:
     from src.worker.membrane import admit
     from src.worker.refusal import SecurityError
@@ -326,6 +395,7 @@ def test_where_writes_cannot_be_confined_a_program_can_read_but_not_write(workdi
         ("import zipfile", True),
         ("exec('x = 1')", True),
         ("opener = 1", False),
+        ("import \uff4f\uff53", True),
     ],
 )
 def test_a_working_directory_is_made_for_the_programs_that_may_use_one(code: str, uses: bool) -> None:

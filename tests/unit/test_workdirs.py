@@ -19,6 +19,7 @@ from src.sandbox.workdirs import (
     DecodedFile,
     FileLimits,
     WorkDirectories,
+    WorkDirectory,
     collect,
     sweep,
 )
@@ -219,3 +220,40 @@ def test_a_walk_cut_short_says_so(workdirs: WorkDirectories) -> None:
     for i in range(64):  # what a program that may write leaves
         (directory.path / _deep("d", i, f"new{i}.bin")).write_bytes(b"y")
     assert collect(directory, DEEP).over_limit is not None
+
+
+def test_a_tree_deeper_than_any_stack_is_removed(workdirs: WorkDirectories) -> None:
+    # Attack pass 92, F5: a program hung directory chains under each other (renames, tar
+    # directories) and shutil.rmtree's recursion failed: the directory stayed for good, and
+    # the next start's sweep failed with it.
+    directory = workdirs.create([DecodedFile("a.txt", b"a")])
+    fd = os.open(directory.path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(3000):
+            os.mkdir("d", dir_fd=fd)
+            below = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = below
+        with open(os.open("deep.txt", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd), "w") as deep:
+            deep.write("x")
+    finally:
+        os.close(fd)
+    (directory.path / "locked").mkdir(mode=0)  # unreadable, as an escaped worker may leave one
+    WorkDirectories.remove(directory)
+    assert not directory.path.exists()
+
+
+def test_removal_never_raises_and_what_it_cannot_remove_is_logged(
+    workdirs: WorkDirectories, caplog: pytest.LogCaptureFixture
+) -> None:
+    WorkDirectories.remove(WorkDirectory(workdirs.root / "gone", {}))  # already gone: nothing to say
+    assert caplog.records == []
+
+
+def test_a_name_that_is_not_utf8_is_listed_escaped_without_its_content(workdirs: WorkDirectories) -> None:
+    # Attack pass 92, F1: such a name made the reply fail to encode (a 500).
+    directory = workdirs.create([])
+    (directory.path / "caf\udce9.txt").write_bytes(b"latin-1 name")
+    (collected,) = [collect(directory, LIMITS).files]
+    assert [(f.path, f.truncated, f.content) for f in collected] == [("caf\\xe9.txt", True, "")]
+    assert collected[0].path.encode("utf-8")
