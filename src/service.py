@@ -15,6 +15,7 @@ import asyncio
 import base64
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from .errors import CodeRejected, InvalidRequest, PayloadTooLarge, SandboxUnavailable
 from .input_files import decode_input_files
@@ -37,9 +38,15 @@ MAX_ERROR_CHARS = 4096
 WALL_GRACE_S = 2
 
 
+#: Removals run in threads of their own: a tree of a hundred thousand entries (an escaped
+#: worker's flood) takes seconds to remove, and in the shared pool it held up the making of
+#: other executions' directories (attack pass 93).
+_REMOVALS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="workdir-removal")
+
+
 def _remove_later(directory: WorkDirectory) -> None:
     """Remove an execution's directory in a thread, not waiting for it."""
-    asyncio.get_running_loop().run_in_executor(None, WorkDirectories.remove, directory)
+    asyncio.get_running_loop().run_in_executor(_REMOVALS, WorkDirectories.remove, directory)
 
 
 def _remove_once_made(making: asyncio.Future[WorkDirectory]) -> None:

@@ -21,6 +21,7 @@ import base64
 import contextlib
 import fcntl
 import itertools
+import json
 import logging
 import mimetypes
 import os
@@ -78,7 +79,13 @@ class WorkDirectories:
     """The directories of this service process's executions."""
 
     def __init__(self, files_root: Path | None) -> None:
-        parent = files_root if files_root is not None else Path(tempfile.gettempdir())
+        # The system's temporary directory when no root is set; a host without a usable one
+        # (a read-only container with no tmpfs) runs without working directories: start()
+        # fails with OSError, and requests with files get 503.
+        try:
+            parent = files_root if files_root is not None else Path(tempfile.gettempdir())
+        except OSError:
+            parent = Path("/nonexistent-temporary-directory")
         self.parent = Path(os.path.realpath(parent))
         #: This process's directory: named now (the template's Landlock rule needs it
         #: before any execution), made by ``start``.
@@ -181,10 +188,11 @@ def collect(directory: WorkDirectory, limits: FileLimits) -> Collected:
             except OSError:
                 continue
             if stat.S_ISDIR(info.st_mode):
-                if depth >= limits.max_path_depth:
-                    over_limit = over_limit or f"a directory is nested more than {limits.max_path_depth} levels deep"
-                else:
+                if depth < limits.max_path_depth:
                     pending.append((name, depth + 1))
+                elif _holds_anything(directory.path / name):
+                    # A directory at the last level is allowed; anything in it is one too deep.
+                    over_limit = over_limit or f"a directory is nested more than {limits.max_path_depth} levels deep"
                 continue
             if not stat.S_ISREG(info.st_mode):
                 continue
@@ -207,17 +215,16 @@ def collect(directory: WorkDirectory, limits: FileLimits) -> Collected:
     for name, info in sorted(found):
         shown = _shown_name(name)
         data = _read(directory.path / name, info.st_size) if info.st_size <= budget and shown == name else None
-        if data is None:
+        content, encoding = _encoded(data) if data is not None else ("", "utf-8")
+        # What it costs in the answer, as JSON (a control character is six bytes there).
+        cost = len(content) if encoding == "base64" else _json_bytes(content)
+        if data is None or cost > budget:
             collected.truncated = True
             collected.files.append(
                 OutputFile(shown, info.st_size, "utf-8", "", _media_type(name, None), truncated=True)
             )
             continue
-        budget -= len(data)
-        try:
-            content, encoding = data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            content, encoding = base64.b64encode(data).decode("ascii"), "base64"
+        budget -= cost
         collected.files.append(
             OutputFile(
                 path=name,
@@ -228,6 +235,25 @@ def collect(directory: WorkDirectory, limits: FileLimits) -> Collected:
             )
         )
     return collected
+
+
+def _encoded(data: bytes) -> tuple[str, str]:
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(data).decode("ascii"), "base64"
+
+
+def _holds_anything(path: Path) -> bool:
+    try:
+        with os.scandir(path) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return True  # unreadable: what it holds cannot be known, so it is not trusted
+
+
+def _json_bytes(text: str) -> int:
+    return len(json.dumps(text, ensure_ascii=False).encode("utf-8", "surrogatepass")) - 2
 
 
 def _shown_name(name: str) -> str:

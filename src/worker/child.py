@@ -283,11 +283,12 @@ def serve(kit: Kit, rehearse_first: bool = True) -> None:
     except (ProtocolError, OSError):
         os._exit(EXIT_BAD_JOB)
     workdir = job.get("workdir")
-    if workdir is not None:
-        try:
-            os.chdir(workdir)  # the program's current directory; its own Landlock rule below
-        except (OSError, TypeError, ValueError):
-            os._exit(EXIT_BAD_JOB)
+    try:
+        # The program's current directory (its own Landlock rule below); without one, the
+        # root, which the worker cannot read (not the service's own directory).
+        os.chdir(workdir if workdir is not None else "/")
+    except (OSError, TypeError, ValueError):
+        os._exit(EXIT_BAD_JOB)
     _flush_on_signal(stdout, stderr)
     rules = job.get("file_rules") if workdir is not None else None
     writable = rules is not None and kit.confinement is not None and kit.confinement.writes
@@ -315,6 +316,7 @@ def serve(kit: Kit, rehearse_first: bool = True) -> None:
         }
     # From here on only our own code and C-level objects fixed before the program ran
     # (protocol.dumps): nothing the program could have altered decides the reply.
+    file_system.flush_open_files()  # before the API reads the directory back
     for stream in (stdout, stderr):
         try:  # noqa: SIM105 - no contextlib after the program ran (see above)
             stream.flush()

@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from typing import Any, Literal, NoReturn
 
 from ..protocol import FILES_LIMIT_SIGNAL, FileRules
-from .membrane import instances_still_made, made_by_the_sandbox, only_instances_made_by_the_sandbox
+from .membrane import instances_still_made, made_by_the_sandbox, made_objects, only_instances_made_by_the_sandbox
 
 # The real file objects open() returns pass the membrane, and only those (never the
 # worker's own streams); their classes are inert stand-ins (TextIOWrapper(FileIO(fd))
@@ -163,17 +163,17 @@ def before_writing(text: str, function: str) -> None:
 
 
 def before_creating(text: str, function: str, kind: Literal["file", "directory"]) -> None:
-    """Check that ``text`` may be written, and, if it does not exist yet, that one more
-    ``kind`` keeps the directory within its limits: past them the program ends (the
-    "files" limit), as it does at the size limit."""
+    """Check that ``text`` may be written and that the directory is within its limits, with
+    one more ``kind`` if it does not exist yet: past them the program ends (the "files"
+    limit), as it does at the size limit. Run on every open to write, not only on a new
+    file: the bytes in all grow through files that exist."""
     before_writing(text, function)
-    if os.path.lexists(text):
-        return
+    exists = os.path.lexists(text)
     rules = current_rules(function)
     files, directories, size = census(rules)
-    if kind == "file" and files >= rules["max_files"]:
+    if not exists and kind == "file" and files >= rules["max_files"]:
         stop_at_the_files_limit()
-    if kind == "directory" and directories >= rules["max_files"] * rules["max_path_depth"]:
+    if not exists and kind == "directory" and directories >= rules["max_files"] * rules["max_path_depth"]:
         stop_at_the_files_limit()
     if size > rules["max_files_bytes"]:
         stop_at_the_files_limit()
@@ -207,6 +207,19 @@ def stop_at_the_files_limit() -> NoReturn:
     signal.signal(FILES_LIMIT_SIGNAL, signal.SIG_DFL)
     os.kill(0, FILES_LIMIT_SIGNAL)
     os._exit(1)
+
+
+def flush_open_files() -> None:
+    """Write out what the program left in the buffers of files it never closed (CPython
+    does as it exits; the worker ends with os._exit). Called once the program has ended:
+    these are the real C file objects, whose classes no program can subclass."""
+    for kind in (io.TextIOWrapper, io.BufferedWriter, io.BufferedRandom):
+        for opened in list(made_objects(kind)):
+            try:
+                if not opened.closed:
+                    opened.flush()
+            except (OSError, ValueError):
+                continue
 
 
 # ----------------------------------------------------------------------------- open

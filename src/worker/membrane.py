@@ -899,6 +899,11 @@ def made_by_the_sandbox(value: Any) -> Any:
     return value
 
 
+def made_objects(cls: type) -> list[Any]:
+    """The live instances of ``cls`` the sandbox made for the program."""
+    return list(_MADE_BY_THE_SANDBOX.get(cls, ()))
+
+
 def instances_still_made(*classes: type) -> None:
     _INSTANCES_STILL_MADE.update(classes)
 

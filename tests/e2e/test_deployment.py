@@ -309,5 +309,24 @@ def test_scaling_objects_point_at_the_deployment() -> None:
 
 def test_readme_run_command_matches_the_containers_options() -> None:
     readme = (PROJECT_ROOT / "README.md").read_text()
-    flags = "--read-only --cap-drop ALL --security-opt no-new-privileges --security-opt seccomp=seccomp.json"
+    flags = (
+        "--read-only --tmpfs /tmp:size=256m --cap-drop ALL --security-opt no-new-privileges "
+        "--security-opt seccomp=seccomp.json"
+    )
     assert flags in readme
+
+
+def test_every_read_only_deployment_gives_the_working_directories_a_size_limited_place() -> None:
+    # Attack pass 93, F13: read-only roots with no writable temporary directory could not start.
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())["services"]["executor"]
+    assert compose["environment"]["EXECUTOR_FILES_ROOT"] == "/tmp" and compose["tmpfs"] == ["/tmp:size=256m"]
+    manifest = next(
+        doc
+        for doc in yaml.safe_load_all((PROJECT_ROOT / "deploy/kubernetes/deployment.yaml").read_text())
+        if doc and doc.get("kind") == "Deployment"
+    )
+    pod = manifest["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert {"name": "EXECUTOR_FILES_ROOT", "value": "/tmp"} in container["env"]
+    assert {"name": "files", "mountPath": "/tmp"} in container["volumeMounts"]
+    assert {"name": "files", "emptyDir": {"medium": "Memory", "sizeLimit": "256Mi"}} in pod["volumes"]

@@ -236,6 +236,30 @@ def test_a_file_grown_past_the_total_through_open_handles_is_found_after_the_run
     assert "in all; the limit is" in reply["error"]["message"]
 
 
+def test_files_left_open_come_back_with_what_was_written(server: LiveServer) -> None:
+    # Attack pass 93, F12: the worker ends with os._exit; CPython would have flushed them.
+    reply = server.reply("f = open('o.txt', 'w')\nf.write('hello')\ng = open('b.bin', 'wb')\ng.write(b'xy')")
+    assert [(f["path"], f["content"]) for f in reply["files"]] == [("b.bin", "xy"), ("o.txt", "hello")]
+
+
+def test_rewriting_files_that_exist_is_held_to_the_total_during_the_run(server: LiveServer) -> None:
+    # Attack pass 93, F4: only new files were counted while the program ran; these are
+    # gone by its end, so only the count during the run can see them.
+    code = (
+        "import os\nnames = ['a', 'b', 'c']\nfor n in names:\n    open(n, 'w').write('x')\n"
+        f"for n in names:\n    open(n, 'w').write('x' * {MAX_FILE_BYTES})\n"
+        "for n in names:\n    os.remove(n)\n'done'"
+    )
+    reply = server.reply(code)
+    assert (reply["limit"], reply["result"]) == ("files", None)
+
+
+def test_a_directory_at_the_last_level_is_within_the_limit(server: LiveServer) -> None:
+    # Attack pass 93, F17: a directory at the deepest allowed level was reported past it.
+    reply = server.reply("import os\nos.makedirs('a/b/c')\nos.path.isdir('a/b/c')")
+    assert (reply["result"], reply["limit"]) == (True, None)
+
+
 def test_directories_deeper_than_the_limit_are_refused(server: LiveServer) -> None:
     reply = server.reply("import os\nos.makedirs('a/b/c/d')")
     assert reply["error"]["type"] == "PermissionError" and "more than 3 levels deep" in reply["error"]["message"]

@@ -76,6 +76,14 @@ async def _scenario(parent: Path) -> Seen:
                 pool, "open(other.replace('secret.txt', 'planted.txt'), 'w').write('x')", mine.path, other
             ),
             "no directory, write": await _run(pool, "open('/tmp/planted-by-a-worker', 'w').write('x')", None, other),
+            # Attack pass 93: what Landlock does not govern, or counts do not see.
+            "truncate read-only": await _run(
+                pool, "import os\nos.close(os.open('data/in.csv', os.O_RDONLY | os.O_TRUNC))", mine.path, other
+            ),
+            "unnamed file": await _run(
+                pool, "import os\nos.open('.', os.O_TMPFILE | os.O_WRONLY, 0o600)", mine.path, other
+            ),
+            "unreadable directory": await _run(pool, "import os\nos.mkdir('hidden', 0o300)", mine.path, other),
             "no directory, read other": await _run(pool, "result = open(other).read()", None, other),
         }
         return Seen(
@@ -124,3 +132,10 @@ def test_nothing_else_can_be_written(seen: Seen, attempt: str) -> None:
     assert reply["success"] is False
     assert reply["error"]["type"] == "PermissionError", reply
     assert not Path("/tmp/planted-by-a-worker").exists()
+
+
+@pytest.mark.parametrize("attempt", ["truncate read-only", "unnamed file", "unreadable directory"])
+def test_what_landlock_does_not_govern_the_filter_refuses(seen: Seen, attempt: str) -> None:
+    reply = seen.replies[attempt]
+    assert reply["success"] is False
+    assert reply["error"]["type"] == "PermissionError", reply

@@ -257,3 +257,20 @@ def test_a_name_that_is_not_utf8_is_listed_escaped_without_its_content(workdirs:
     (collected,) = [collect(directory, LIMITS).files]
     assert [(f.path, f.truncated, f.content) for f in collected] == [("caf\\xe9.txt", True, "")]
     assert collected[0].path.encode("utf-8")
+
+
+def test_the_answers_budget_counts_what_a_file_costs_as_json(workdirs: WorkDirectories) -> None:
+    # Attack pass 93, F18: a control character is six bytes in the answer, one on disk.
+    directory = workdirs.create([])
+    (directory.path / "a.txt").write_bytes(b"\x01" * 300)  # 1800 bytes as JSON, over the 1500
+    (directory.path / "b.txt").write_bytes(b"x" * 300)
+    files = collect(directory, LIMITS).files
+    assert [(f.path, f.truncated) for f in files] == [("a.txt", True), ("b.txt", False)]
+
+
+def test_a_directory_at_the_deepest_level_is_allowed_and_anything_in_it_is_not(workdirs: WorkDirectories) -> None:
+    directory = workdirs.create([])
+    (directory.path / "a/b/c/d").mkdir(parents=True)  # LIMITS: 4 levels
+    assert collect(directory, LIMITS).over_limit is None
+    (directory.path / "a/b/c/d/e").write_text("x")
+    assert collect(directory, LIMITS).over_limit == "a directory is nested more than 4 levels deep"

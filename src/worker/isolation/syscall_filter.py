@@ -97,7 +97,9 @@ CONDITIONAL: Mapping[str, str] = {
 #: makes them (file_system.py). Never links, modes, owners, times or special files:
 #: Landlock does not govern modes, owners and times, and links could point anywhere.
 WRITES_WHERE_LANDLOCK_CONFINES: Mapping[str, str] = _group(
-    "making, writing, truncating, renaming and removing files and directories in the working directory",
+    "making, writing, truncating, renaming and removing files and directories in the working directory "
+    "(mkdir with the owner's rights, renameat2 without RENAME_WHITEOUT, open without O_TMPFILE and "
+    "O_TRUNC only with a writing access mode)",
     "mkdir mkdirat unlink unlinkat rmdir rename renameat renameat2 ftruncate",
 )
 
@@ -156,6 +158,10 @@ NOTABLY_REFUSED: Mapping[str, str] = {
 _CLONE_NAMESPACE_FLAGS = 0x7E020000  # CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
 #: open flags that write or create: O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND.
 _WRITE_OPEN_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_ACCESS, _TRUNC = os.O_ACCMODE, os.O_TRUNC
+_TMPFILE = 0o20000000  # __O_TMPFILE (O_TMPFILE is it with O_DIRECTORY)
+_OWNER = 0o700
+_RENAME_WHITEOUT = 4
 #: fcntl commands allowed: duplicate, close-on-exec, status flags. Everything else
 #: (locks, leases, F_SETOWN/F_SETSIG, F_NOTIFY, F_SETPIPE_SZ...) is refused.
 _F_DUPFD, _F_GETFD, _F_SETFD, _F_GETFL, _F_SETFL, _F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
@@ -220,7 +226,20 @@ def build_program(stage: Stage, *, writes: bool = False) -> bytes:
             rule(sc.ERRNO(errno.ENOSYS), "clone3")
             rule(allow, "kill", sc.Arg(0, sc.EQ, 0))
             if writes:
-                for name in ("open", "openat", *WRITES_WHERE_LANDLOCK_CONFINES):
+                for name, flags in (("open", 1), ("openat", 2)):
+                    # Without O_TRUNC, or with it and an access mode that writes: Landlock
+                    # below ABI 3 does not govern truncation, and Linux truncates a file
+                    # opened O_RDONLY|O_TRUNC. Never O_TMPFILE (a file no count sees).
+                    rule(allow, name, sc.Arg(flags, sc.MASKED_EQ, _TRUNC | _TMPFILE, 0))
+                    for access in (os.O_WRONLY, os.O_RDWR):
+                        rule(allow, name, sc.Arg(flags, sc.MASKED_EQ, _ACCESS | _TRUNC | _TMPFILE, access | _TRUNC))
+                # A directory its maker can read, write and enter (the service reads it back
+                # and removes it as the same user).
+                rule(allow, "mkdir", sc.Arg(1, sc.MASKED_EQ, _OWNER, _OWNER))
+                rule(allow, "mkdirat", sc.Arg(2, sc.MASKED_EQ, _OWNER, _OWNER))
+                # No RENAME_WHITEOUT: it makes a character device.
+                rule(allow, "renameat2", sc.Arg(4, sc.MASKED_EQ, _RENAME_WHITEOUT, 0))
+                for name in ("unlink", "unlinkat", "rmdir", "rename", "renameat", "ftruncate"):
                     rule(allow, name)
             else:
                 rule(allow, "open", sc.Arg(1, sc.MASKED_EQ, _WRITE_OPEN_FLAGS, 0))
