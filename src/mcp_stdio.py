@@ -10,6 +10,7 @@ worker per call. stdout carries the protocol, so logs go to stderr.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,23 +26,31 @@ from .metrics import ExecutorMetrics
 from .sandbox.admission import AdmissionGate
 from .sandbox.pool import ExecutionPool
 from .sandbox.process_protection import make_undumpable
+from .sandbox.workdirs import WorkDirectories
 from .service import ExecutionService
 from .settings import load_settings, warn_unknown_variables
+
+log = logging.getLogger(__name__)
 
 
 def build() -> MCPServer[Any]:
     settings = load_settings()
     configure_logging(settings.log_format)
     warn_unknown_variables(os.environ)
-    pool = ExecutionPool(sorted(settings.allowed_imports), settings.prefork_workers)
+    workdirs = WorkDirectories(settings.files_root)
+    pool = ExecutionPool(sorted(settings.allowed_imports), settings.prefork_workers, files_root=str(workdirs.root))
     gate = AdmissionGate(settings.max_concurrent_executions, settings.max_queued_executions)
     metrics = ExecutorMetrics(CollectorRegistry())
-    service = ExecutionService(settings, pool, gate, metrics)
+    service = ExecutionService(settings, pool, gate, metrics, workdirs)
     front = ExecutionFront(service, metrics)
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[Any]) -> AsyncIterator[None]:
         make_undumpable()
+        try:
+            workdirs.start()  # before the template: its Landlock rule names the directory
+        except OSError as exc:
+            log.warning("no working directories (%s): programs run without files", exc.strerror)
         await pool.start()
         await service.checker.start()
         try:
@@ -49,6 +58,7 @@ def build() -> MCPServer[Any]:
         finally:
             await pool.stop()
             await service.checker.stop()
+            workdirs.stop()
 
     return build_mcp(front, settings, lifespan=lifespan)
 

@@ -402,11 +402,20 @@ def test_stdio_entry_point_through_the_sdk_stdio_client() -> None:
             await session.initialize()
             tools = {tool.name for tool in (await session.list_tools()).tools}
             result = await session.call_tool("run_python", {"code": "import json\nprint(json.dumps({'a': 1}))\n6 * 7"})
-            return tools, result
+            files = await session.call_tool(
+                "run_python",
+                {
+                    "code": "open('out.txt', 'w').write(open('in.txt').read().upper())",
+                    "files": [{"path": "in.txt", "content": "hi"}],
+                },
+            )
+            return tools, result, files
 
-    tools, result = asyncio.run(asyncio.wait_for(scenario(), 60))
+    tools, result, files = asyncio.run(asyncio.wait_for(scenario(), 60))
     assert tools == {"run_python", "sandbox_info"}
     assert (result.structured_content["stdout"], result.structured_content["result"]) == ('{"a": 1}\n', 42)
+    # Files over stdio too (attack pass 93: that transport had no working directories).
+    assert [(f["path"], f["content"]) for f in files.structured_content["files"]] == [("out.txt", "HI")]
 
 
 @pytest.mark.parametrize("method", ["GET", "DELETE"])

@@ -274,3 +274,12 @@ def test_a_directory_at_the_deepest_level_is_allowed_and_anything_in_it_is_not(w
     assert collect(directory, LIMITS).over_limit is None
     (directory.path / "a/b/c/d/e").write_text("x")
     assert collect(directory, LIMITS).over_limit == "a directory is nested more than 4 levels deep"
+
+
+def test_an_input_file_rewritten_at_once_with_the_same_size_counts_as_changed(workdirs: WorkDirectories) -> None:
+    # Attack pass 93: (inode, size, mtime) missed a same-size rewrite within one tick of a
+    # coarse clock; inputs are given an old time that only the service can set.
+    directory = workdirs.create([DecodedFile("a.txt", b"aaaa")])
+    assert (directory.path / "a.txt").stat().st_mtime_ns == 0
+    (directory.path / "a.txt").write_bytes(b"bbbb")
+    assert [(f.path, f.content) for f in collect(directory, LIMITS).files] == [("a.txt", "bbbb")]
