@@ -397,7 +397,7 @@ def test_stdio_entry_point_through_the_sdk_stdio_client() -> None:
         env={"EXECUTOR_PREFORK_WORKERS": "1", "EXECUTOR_LOG_FORMAT": "json"},
     )
 
-    async def scenario() -> tuple[set[str], Any]:
+    async def scenario() -> tuple[set[str], Any, Any]:
         async with stdio_client(params) as streams, ClientSession(streams[0], streams[1]) as session:
             await session.initialize()
             tools = {tool.name for tool in (await session.list_tools()).tools}
