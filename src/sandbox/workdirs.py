@@ -25,6 +25,7 @@ import json
 import logging
 import mimetypes
 import os
+import posixpath
 import secrets
 import stat
 import tempfile
@@ -32,6 +33,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
+
+from ..language.file_names import name_problem
 
 log = logging.getLogger(__name__)
 
@@ -257,14 +261,13 @@ def _json_bytes(text: str) -> int:
 
 
 def _shown_name(name: str) -> str:
-    """A name as the answer can carry it: a name that is not UTF-8 (which only an escaped
-    worker can make: the language layer refuses one) is shown escaped, and its content is
-    left out, never a reply that fails to encode."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return name
+    """A name as the answer can carry it: one the language layer would refuse (which only
+    an escaped worker can make: not UTF-8, a backslash, a control character...) is shown
+    escaped, and its content is left out (never a reply that fails to encode, nor a name a
+    client saves outside its folder)."""
+    if name_problem(name) is None:
+        return name
+    return quote(name.encode("utf-8", "surrogateescape"), safe="/")  # percent-encoded: %5C, %1B, %FF
 
 
 def _listing(path: Path, most: int) -> list[os.DirEntry[str]] | None:
@@ -304,7 +307,8 @@ def _read(path: Path, size: int) -> bytes | None:
 
 
 def _media_type(path: str, encoding: str | None) -> str:
-    guessed, _ = mimetypes.guess_type(path, strict=False)
+    # By the extension alone: guess_type reads a whole name as a URL ("data:text/html,x.png").
+    guessed, _ = mimetypes.guess_type("file" + posixpath.splitext(path)[1], strict=False)
     if guessed is not None:
         return guessed
     return "text/plain" if encoding == "utf-8" else "application/octet-stream"
@@ -362,7 +366,9 @@ def remove_tree(path: Path) -> None:
 
 
 def _empty(top: int) -> None:
-    """Empty the directory open as ``top`` (see remove_tree)."""
+    """Empty the directory open as ``top`` (see remove_tree). Another removal may be
+    emptying part of the same tree (a shutdown while an execution's directory goes): what
+    it took first is skipped, never an error."""
     prefix = f".removing-{secrets.token_hex(6)}-"
     moved = itertools.count()
     pending = [entry.name for entry in os.scandir(top)]
@@ -370,29 +376,42 @@ def _empty(top: int) -> None:
         name = pending.pop()
         try:
             info = os.stat(name, dir_fd=top, follow_symlinks=False)
+            if not stat.S_ISDIR(info.st_mode):
+                os.unlink(name, dir_fd=top)
+                continue
+            inner = _open_directory(name, top, info.st_mode)
         except FileNotFoundError:
             continue
-        if not stat.S_ISDIR(info.st_mode):
-            os.unlink(name, dir_fd=top)
-            continue
-        if info.st_mode & 0o700 != 0o700:
-            # A directory its maker left unreadable (an escaped worker's mkdir(mode=0)).
-            os.chmod(name, 0o700, dir_fd=top)
-        inner = os.open(name, _DIRECTORY_FLAGS, dir_fd=top)
         try:
             with os.scandir(inner) as entries:
                 children = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
             for child, is_directory in children:
-                if is_directory:
-                    # Up, beside the others: its depth is never more than one.
-                    up = f"{prefix}{next(moved)}"
-                    os.rename(child, up, src_dir_fd=inner, dst_dir_fd=top)
-                    pending.append(up)
-                else:
-                    os.unlink(child, dir_fd=inner)
+                with contextlib.suppress(FileNotFoundError):
+                    if is_directory:
+                        # Up, beside the others: its depth is never more than one.
+                        up = f"{prefix}{next(moved)}"
+                        os.rename(child, up, src_dir_fd=inner, dst_dir_fd=top)
+                        pending.append(up)
+                    else:
+                        os.unlink(child, dir_fd=inner)
         finally:
             os.close(inner)
-        os.rmdir(name, dir_fd=top)
+        with contextlib.suppress(FileNotFoundError):
+            os.rmdir(name, dir_fd=top)
+
+
+def _open_directory(name: str, top: int, mode: int) -> int:
+    """``name`` beneath ``top``, opened to list; one its maker left unreadable (an escaped
+    worker's mkdir(mode=0)) is made readable first, through a descriptor of that very
+    directory: a name swapped for a link in between (the files root may be a shared /tmp)
+    never turns the chmod onto another file."""
+    if mode & 0o700 != 0o700 and os.geteuid() != 0:
+        pinned = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=top)
+        try:
+            os.chmod(f"/proc/self/fd/{pinned}", 0o700)
+        finally:
+            os.close(pinned)
+    return os.open(name, _DIRECTORY_FLAGS, dir_fd=top)
 
 
 def sweep(parent: Path) -> int:

@@ -129,7 +129,9 @@ def _within_limits(members: Iterable[tuple[bool, int]], destination: str, implie
     files, directories, size = fs.census(rules)
     members = list(members)
     new_directories = max(implied_directories, sum(1 for is_dir, _ in members if is_dir))
-    sizes = [member_size for is_dir, member_size in members if not is_dir]
+    # A tar header may declare a negative size (base-256): it writes nothing and must not
+    # cancel what the others write.
+    sizes = [max(0, member_size) for is_dir, member_size in members if not is_dir]
     if (
         files + len(sizes) > rules["max_files"]
         or directories + new_directories > rules["max_files"] * rules["max_path_depth"]
@@ -153,7 +155,11 @@ def _source(file: Any, function: str, writing: bool) -> Any:
 
 
 def _file_object(file: Any, function: str) -> Any:
-    if isinstance(file, (int, bytes, bytearray, memoryview)) or not (hasattr(file, "read") or hasattr(file, "write")):
+    if (
+        isinstance(file, (int, bytes, bytearray, memoryview))
+        or hasattr(type(file), "__index__")  # builtins.open takes one as a descriptor
+        or not (hasattr(file, "read") or hasattr(file, "write"))
+    ):
         raise TypeError(f"{function}() takes a path (str or pathlib.Path) or a file object, not {type(file).__name__}")
     return file
 
@@ -380,7 +386,7 @@ class TarFile:
         destination = fs.confined(path or ".", "extract")
         info = self._archive.getmember(_member_name(member))
         _check_depth(destination, [info.name])
-        _within_limits([(info.isdir(), info.size)], destination, _directories_of([info.name]))
+        _within_limits([(info.isdir(), info.size)], destination, _directories_of(_tar_names([info])))
         with _errors_without_host_paths():
             self._archive.extract(info, destination, set_attrs=False, filter=_data_without_links)
 
@@ -399,9 +405,9 @@ class TarFile:
             if members is None
             else [self._archive.getmember(_member_name(member)) for member in members]
         )
-        names = [info.name for info in infos]
-        _check_depth(destination, names)
-        _within_limits([(False, info.size) for info in infos if not info.isdir()], destination, _directories_of(names))
+        _check_depth(destination, [info.name for info in infos])
+        files = [(False, info.size) for info in infos if not info.isdir()]
+        _within_limits(files, destination, _directories_of(_tar_names(infos)))
         with _errors_without_host_paths():
             self._archive.extractall(destination, infos, filter=_data_without_links)  # noqa: S202 - filtered
 
@@ -413,6 +419,11 @@ class TarFile:
 
     def list(self, verbose: bool = True, *, members: Any = None) -> None:
         self._archive.list(bool(verbose))
+
+
+def _tar_names(infos: Iterable[tarfile.TarInfo]) -> list[str]:
+    """Member names as _directories_of reads them: tarfile drops a directory's trailing "/"."""
+    return [f"{info.name}/" if info.isdir() else info.name for info in infos]
 
 
 def _data_without_links(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo | None:
@@ -430,9 +441,17 @@ def _errors_without_host_paths() -> Iterator[None]:
     try:
         yield
     except tarfile.TarError as error:
+        kind = type(error)
+        if getattr(kind, "__module__", None) != "tarfile":
+            raise  # the program's own (raised from its file object): its text is its own
+        message = BaseException.__str__(error)
+        message = str.__str__(message) if isinstance(message, str) else ""
         here = os.getcwd()
-        message = str(error).replace(here + "/", "").replace(here, ".")
-        plain = type(error).__new__(type(error))
+        # The execution's directory, the service's, and the files root above them.
+        parent = os.path.dirname(here)
+        for prefix, shown in ((here, "."), (parent, ".."), (os.path.dirname(parent), "../..")):
+            message = message.replace(prefix + "/", shown + "/").replace(prefix, shown)
+        plain = kind.__new__(kind)
         plain.args = (message,)
         raise plain from None
 
@@ -468,6 +487,10 @@ def open(  # noqa: A001 - tarfile.open's name
         raise ValueError("tarfile.open(): nothing to open (give a name or a fileobj)")
     if fileobj is not None:
         fileobj = _file_object(fileobj, "tarfile.open")
+        if source is None:
+            # Not None: tarfile would read the file object's own name and join it to the
+            # host's working directory (a str subclass's __radd__ received that path).
+            source = ""
     opened = tarfile.open(source, mode, fileobj, bufsize, **kwargs)  # type: ignore[call-overload]  # noqa: SIM115
     return TarFile(opened)
 

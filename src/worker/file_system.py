@@ -37,6 +37,7 @@ import stat
 from collections.abc import Iterator
 from typing import Any, Literal, NoReturn
 
+from ..language.file_names import name_problem
 from ..protocol import FILES_LIMIT_SIGNAL, FileRules
 from .membrane import instances_still_made, made_by_the_sandbox, made_objects, only_instances_made_by_the_sandbox
 
@@ -95,22 +96,6 @@ def _refused_path(text: str, why: str) -> PermissionError:
     return PermissionError(errno.EACCES, f"{why}; a program reads and writes only its working directory", text)
 
 
-def _name_problem(text: str) -> str | None:
-    """Why a path's text cannot name a file the answer hands back, or None: the answer's
-    paths are UTF-8 (a lone surrogate made its reply fail), "/"-separated (a client on
-    Windows reads a backslash as a separator, a colon as a drive) and free of control
-    characters (terminal escapes in a listing) - the rules input files follow too."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "the path is not valid UTF-8"
-    if "\\" in text:
-        return "a backslash is not a path separator here; use '/'"
-    if any(ord(char) < 32 or ord(char) == 127 for char in text):
-        return "the path holds a control character"
-    return None
-
-
 def current_rules(function: str) -> FileRules:
     rules = _STATE.rules
     if rules is None:
@@ -125,7 +110,7 @@ def confined(path: object, function: str) -> str:
     text = path_text(path, function)
     if "\0" in text:
         raise ValueError(f"{function}(): embedded null character in path")
-    problem = _name_problem(text)
+    problem = name_problem(text)
     if problem is not None:
         raise _refused_path(text, problem)
     if text.startswith("/"):

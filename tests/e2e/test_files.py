@@ -207,6 +207,37 @@ def test_an_archive_extracts_inside_the_directory_whatever_its_names(server: Liv
     assert list(files_root.rglob("tar-slip.txt")) == [] and not (files_root.parent / "tar-slip.txt").exists()
 
 
+def _tar_gz(members: list[tarfile.TarInfo], contents: dict[str, bytes]) -> dict[str, str]:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.GNU_FORMAT) as archive:
+        for member in members:
+            archive.addfile(member, io.BytesIO(contents[member.name]) if member.name in contents else None)
+    return {"path": "a.tgz", "content": base64.b64encode(buffer.getvalue()).decode(), "encoding": "base64"}
+
+
+def test_an_archive_is_weighed_whatever_its_headers_declare(server: LiveServer) -> None:
+    # Attack pass 94, F1: a negative size (base-256) cancelled the others' bytes; F2: tar
+    # directory members (their names lose the trailing "/") were not counted. The program
+    # removes what it extracted: only the count before extraction can see it.
+    blobs = [tarfile.TarInfo(f"f{i}") for i in range(2)]
+    for blob in blobs:
+        blob.size = MAX_FILE_BYTES  # two of them and the archive itself: past the total
+    negative = tarfile.TarInfo("fifo")
+    negative.type, negative.size = tarfile.FIFOTYPE, -100_000
+    directories = [tarfile.TarInfo(f"d{i}") for i in range(40)]
+    for directory in directories:
+        directory.type = tarfile.DIRTYPE
+    code = (
+        "import tarfile, os, shutil\ntry:\n    tarfile.open('a.tgz').extractall('x')\nexcept tarfile.TarError:\n"
+        "    pass\nshutil.rmtree('x', ignore_errors=True)\n'done'"
+    )
+    sized = _tar_gz([*blobs, negative], {blob.name: b"x" * MAX_FILE_BYTES for blob in blobs})
+    many = _tar_gz(directories, {})
+    for archive in (sized, many):
+        reply = server.reply(code, files=[archive])
+        assert (reply["limit"], reply["result"]) == ("files", None), archive["content"][:40]
+
+
 def test_a_file_past_its_size_stops_the_program_with_the_files_limit(server: LiveServer) -> None:
     code = "print('before')\nwith open('big.bin', 'wb') as f:\n    while True:\n        f.write(b'x' * 1024)"
     reply = server.reply(code)

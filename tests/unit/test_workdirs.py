@@ -255,7 +255,7 @@ def test_a_name_that_is_not_utf8_is_listed_escaped_without_its_content(workdirs:
     directory = workdirs.create([])
     (directory.path / "caf\udce9.txt").write_bytes(b"latin-1 name")
     (collected,) = [collect(directory, LIMITS).files]
-    assert [(f.path, f.truncated, f.content) for f in collected] == [("caf\\xe9.txt", True, "")]
+    assert [(f.path, f.truncated, f.content) for f in collected] == [("caf%E9.txt", True, "")]
     assert collected[0].path.encode("utf-8")
 
 
@@ -283,3 +283,21 @@ def test_an_input_file_rewritten_at_once_with_the_same_size_counts_as_changed(wo
     assert (directory.path / "a.txt").stat().st_mtime_ns == 0
     (directory.path / "a.txt").write_bytes(b"bbbb")
     assert [(f.path, f.content) for f in collect(directory, LIMITS).files] == [("a.txt", "bbbb")]
+
+
+def test_the_media_type_is_the_extensions_never_a_url_in_the_name(workdirs: WorkDirectories) -> None:
+    # Attack pass 94, F7: guess_type read "data:text/html,chart.png" as a data: URL.
+    directory = workdirs.create([])
+    (directory.path / "data:text").mkdir()
+    (directory.path / "data:text" / "html,chart.png").write_bytes(b"\x89PNG")
+    (file,) = collect(directory, LIMITS).files
+    assert (file.path, file.media_type) == ("data:text/html,chart.png", "image/png")
+
+
+def test_a_name_a_client_could_not_save_safely_is_shown_percent_encoded(workdirs: WorkDirectories) -> None:
+    # Attack pass 94, F8: an escaped worker's names went out as they were.
+    directory = workdirs.create([])
+    (directory.path / "..\\evil.bat").write_text("x")
+    (directory.path / "\x1b]0;t\x07.txt").write_text("y")
+    files = collect(directory, LIMITS).files
+    assert sorted((f.path, f.truncated) for f in files) == [("%1B%5D0%3Bt%07.txt", True), ("..%5Cevil.bat", True)]
