@@ -1,13 +1,14 @@
 """Whether a program may touch files: decides whether its execution gets a working
-directory when the request sends no files (making, collecting and removing one costs
-a trivial request about a tenth of its latency).
+directory when the request sends no files (making one, its Landlock rights, reading it
+back and removing it is work a trivial request need not do).
 
 By the source text, conservatively: a program can reach the file functions only by
 naming them (the builtin ``open``, the modules that offer file operations) or by naming
 the builtins that compile other text (``exec``, ``eval``, ``compile``, ``__import__``),
 whose strings appear in the source too unless they are built. Any such word, even in a
-string or a comment, gives the program a directory; a program without one that reaches a
-file function anyway (it cannot: the names above are the routes) is told there is none.
+string or a comment, gives the program a directory (the source is also read
+NFKC-normalised, as the parser reads identifiers); a program without one that reaches a
+file function anyway is told there is none.
 """
 
 from __future__ import annotations
