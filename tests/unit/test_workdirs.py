@@ -243,7 +243,7 @@ def test_a_tree_deeper_than_any_stack_is_removed(workdirs: WorkDirectories) -> N
     assert not directory.path.exists()
 
 
-def test_removal_never_raises_and_what_it_cannot_remove_is_logged(
+def test_removing_a_directory_that_is_already_gone_says_nothing(
     workdirs: WorkDirectories, caplog: pytest.LogCaptureFixture
 ) -> None:
     WorkDirectories.remove(WorkDirectory(workdirs.root / "gone", {}))  # already gone: nothing to say
