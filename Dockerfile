@@ -19,6 +19,11 @@ COPY requirements.lock /tmp/requirements.lock
 # Every distribution pinned and checked against its hash (pip-compile --generate-hashes).
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-deps --require-hashes -r /tmp/requirements.lock
+# The data tier (numpy, pandas, matplotlib: docs/data.md) only in the image built with
+# --build-arg DATA_TIER=1 (tag it executor:data): about 150 MB more, and a second template.
+ARG DATA_TIER=0
+COPY requirements-data.txt /tmp/requirements-data.txt
+RUN if [ "$DATA_TIER" = 1 ]; then /opt/venv/bin/pip install --no-deps -r /tmp/requirements-data.txt; fi
 # The worker's C extensions (src/worker/interpreter_repairs/, _output.c, _fastguards.c, in pyproject.toml),
 # compiled with the venv's setuptools (3.11's venv has it): only the built modules go on to
 # the runtime stage, not the compiler.

@@ -15,6 +15,11 @@ pip_install() {
 }
 
 pip_install --require-hashes --no-deps -r requirements.lock
+# The data tier (numpy, pandas, matplotlib: docs/data.md), pinned, unless turned off with
+# INSTALL_DATA_TIER=0; the default image leaves it out (the Dockerfile's DATA_TIER).
+if [ "${INSTALL_DATA_TIER:-1}" = 1 ]; then
+  pip_install --no-deps -r requirements-data.txt
+fi
 
 # The worker's C extensions, built in place (skipped with a note where there is no
 # compiler: the interpreter repairs are then missing, which the service reports and refuses

@@ -30,7 +30,8 @@ ALLOWED_PROJECT_IMPORTS: dict[str, tuple[str, ...]] = {
 #: Third-party packages a package may import (the rest must be the standard library).
 ALLOWED_THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "src.language": ("RestrictedPython",),
-    "src.worker": ("RestrictedPython", "pyseccomp"),
+    # numpy, pandas, matplotlib: the data tier the worker offers (optional; data_guards.py).
+    "src.worker": ("RestrictedPython", "pyseccomp", "numpy", "pandas", "matplotlib"),
     "src.sandbox": (),
 }
 
