@@ -103,6 +103,29 @@ class Job(TypedDict):
     workdir: NotRequired[str]
     #: The working directory's limits, with it.
     file_rules: NotRequired[FileRules]
+    #: The data tier's figures (worker/figures.py): present for a data-tier job only.
+    figure_rules: NotRequired[FigureRules]
+
+
+class FigureRules(TypedDict):
+    """How many of the figures a program leaves open are rendered, and how large."""
+
+    max_figures: int
+    max_figure_pixels: int
+
+
+#: Every figure of one reply, as base64 text, at most (the figures past it are dropped).
+MAX_FIGURES_BYTES = 8 * 1024 * 1024
+FIGURE_MEDIA_TYPE = "image/png"
+
+
+class Figure(TypedDict):
+    """One figure the program left open, rendered (base64 of a PNG)."""
+
+    media_type: str
+    width: int
+    height: int
+    content: str
 
 
 class ErrorInfo(TypedDict):
@@ -117,6 +140,8 @@ class WorkerReply(TypedDict):
     result_truncated: bool
     error: ErrorInfo | None
     limit: LimitKind | None
+    #: The open figures, rendered (data tier only; absent or empty otherwise).
+    figures: NotRequired[list[Figure]]
 
 
 #: Server -> template spawn requests (one byte each, with three descriptors attached):
@@ -312,7 +337,40 @@ def _utf8_bytes(text: str) -> int:
         raise ProtocolError("reply text is not valid Unicode") from exc
 
 
-def parse_reply(message: Any, limits: Limits) -> WorkerReply:
+#: What a PNG file starts with, in base64 (the 8-byte signature is 12 base64 characters,
+#: the first 8 of which do not depend on what follows it).
+_PNG_BASE64_START = "iVBORw0K"
+
+
+def _checked_figures(raw: Any, rules: FigureRules | None) -> list[Figure]:
+    """A reply's figures, checked against the job's rules: a list of at most
+    ``max_figures`` PNG images (base64 text), each within ``max_figure_pixels``, all within
+    MAX_FIGURES_BYTES. A data-tier worker that rendered none sends none; any other worker
+    sends none at all."""
+    if raw is None:
+        return []
+    if rules is None or not isinstance(raw, list) or len(raw) > rules["max_figures"]:
+        raise ProtocolError("reply figures are not a list the job allows")
+    figures: list[Figure] = []
+    total = 0
+    for figure in raw:
+        if not isinstance(figure, dict) or set(figure) != {"media_type", "width", "height", "content"}:
+            raise ProtocolError("a figure is {media_type, width, height, content}")
+        width, height, content = figure["width"], figure["height"], figure["content"]
+        if figure["media_type"] != FIGURE_MEDIA_TYPE or not isinstance(content, str):
+            raise ProtocolError("a figure is a PNG image in base64 text")
+        if any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in (width, height)):
+            raise ProtocolError("a figure's size is two positive integers")
+        if width * height > rules["max_figure_pixels"] or not content.startswith(_PNG_BASE64_START):
+            raise ProtocolError("a figure is larger than the job allows, or not a PNG")
+        total += len(content)
+        if total > MAX_FIGURES_BYTES or not content.isascii():
+            raise ProtocolError("the figures are larger than a reply may carry")
+        figures.append({"media_type": FIGURE_MEDIA_TYPE, "width": width, "height": height, "content": content})
+    return figures
+
+
+def parse_reply(message: Any, limits: Limits, figure_rules: FigureRules | None = None) -> WorkerReply:
     """Check that a decoded frame is a well-formed WorkerReply within the job's
     ``limits``; raise ProtocolError if it is not well-formed.
 
@@ -365,10 +423,14 @@ def parse_reply(message: Any, limits: Limits) -> WorkerReply:
         raise ProtocolError("reply result is not JSON") from exc
     if _utf8_bytes(encoded) > limits["max_result_bytes"]:
         result, truncated = None, True
-    return {
+    checked: WorkerReply = {
         "success": success,
         "result": result,
         "result_truncated": truncated,
         "error": checked_error,
         "limit": limit,
     }
+    figures = _checked_figures(message.get("figures"), figure_rules)
+    if figure_rules is not None:
+        checked["figures"] = figures
+    return checked

@@ -22,7 +22,8 @@
  *   - anything but (obj, exact str name) with no keywords, or a name not yet known to be
  *     public (nor a plain private name on an instance of a class noted in
  *     ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES), or obj a frame, code object, traceback
- *     or real module: the Python guard;
+ *     or real module, or obj (an instance or a class) one of the ruled classes whose
+ *     attributes an allow-list decides (the data tier's): the Python guard;
  *   - value = getattr(obj, name); an AttributeError with a default given: the default;
  *   - a value whose exact type is in PLAIN (not a tuple): the value;
  *   - a built-in method bound to obj (a builtin_function_or_method or a builtin_method,
@@ -68,11 +69,39 @@ typedef struct {
                               * only the program's private names (ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES) */
     PyObject *receivers;    /* getattr: set of types, besides the plain ones, a C method bound to an instance of
                              * which is as safe as the instance (guards._METHOD_RECEIVERS) */
+    PyObject *ruled;        /* getattr: exact dict, id(class) -> class whose instances' (and own) attributes are
+                             * read by an allow-list (instance_rules.RULED_KINDS): never read from here */
     PyObject *admit;        /* call_through: the membrane's admit, for a result that is not plain */
     PyObject *safe_point;   /* _admit_, _admitting_iter_: the collector's work, called every SAFE_POINT_PERIOD */
     vectorcallfunc vectorcall;
 } Guard;
 
+
+static int noted_class(PyObject *table, PyObject *obj);
+
+/* 1 when obj, or obj as a class, is one whose attributes an allow-list decides (the data
+ * tier's classes): the Python guard reads them; 0 when not; -1 on an error. */
+static int
+is_ruled(Guard *self, PyObject *obj)
+{
+    if (PyDict_GET_SIZE(self->ruled) == 0) {
+        return 0;
+    }
+    int ruled = noted_class(self->ruled, obj);
+    if (ruled != 0 || !PyType_Check(obj)) {
+        return ruled;
+    }
+    PyObject *key = PyLong_FromVoidPtr(obj); /* id(obj): a class read as an object */
+    if (key == NULL) {
+        return -1;
+    }
+    PyObject *noted = PyDict_GetItemWithError(self->ruled, key);
+    Py_DECREF(key);
+    if (noted == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    return noted == obj;
+}
 
 static int
 is_opaque(Guard *self, PyTypeObject *kind)
@@ -233,6 +262,10 @@ guarded_getattr_vectorcall(PyObject *callable, PyObject *const *args, size_t nar
     PyObject *name = args[1];
     if (!PyUnicode_CheckExact(name) || is_opaque(self, Py_TYPE(obj))) {
         return PyObject_Vectorcall(self->fallback, args, nargsf, NULL);
+    }
+    int ruled = is_ruled(self, obj); /* int keys only: no Python code runs */
+    if (ruled != 0) {
+        return ruled < 0 ? NULL : PyObject_Vectorcall(self->fallback, args, nargsf, NULL);
     }
     int public = PySet_Contains(self->public_names, name); /* an exact str: no Python __hash__ */
     if (public < 0) {
@@ -476,6 +509,7 @@ guard_traverse(Guard *self, visitproc visit, void *arg)
     Py_VISIT(self->private_names);
     Py_VISIT(self->private_kinds);
     Py_VISIT(self->receivers);
+    Py_VISIT(self->ruled);
     Py_VISIT(self->admit);
     Py_VISIT(self->safe_point);
     return 0;
@@ -498,6 +532,7 @@ guard_clear(Guard *self)
     Py_CLEAR(self->private_names);
     Py_CLEAR(self->private_kinds);
     Py_CLEAR(self->receivers);
+    Py_CLEAR(self->ruled);
     Py_CLEAR(self->admit);
     Py_CLEAR(self->safe_point);
     return 0;
@@ -601,6 +636,7 @@ new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObjec
     self->private_names = NULL;
     self->private_kinds = NULL;
     self->receivers = NULL;
+    self->ruled = NULL;
     self->admit = NULL;
     self->safe_point = NULL;
     self->vectorcall = vectorcall;
@@ -611,13 +647,14 @@ new_guard(PyObject *module, vectorcallfunc vectorcall, const char *name, PyObjec
 static PyObject *
 make_getattr(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 12 || !PySet_CheckExact(args[0]) || !PyTuple_CheckExact(args[2]) || !PyUnicode_CheckExact(args[3]) ||
+    if (nargs != 13 || !PySet_CheckExact(args[0]) || !PyTuple_CheckExact(args[2]) || !PyUnicode_CheckExact(args[3]) ||
         !PyDict_CheckExact(args[6]) || !PyType_Check(args[7]) || !PySet_CheckExact(args[8]) ||
-        !PySet_CheckExact(args[9]) || !PyDict_CheckExact(args[10]) || !PyFrozenSet_CheckExact(args[11])) {
+        !PySet_CheckExact(args[9]) || !PyDict_CheckExact(args[10]) || !PyFrozenSet_CheckExact(args[11]) ||
+        !PyDict_CheckExact(args[12])) {
         PyErr_SetString(PyExc_TypeError,
                         "make_getattr(public_names: set, plain: set, opaque: tuple, source_filename: str, "
                         "fallback, classify, method_crossings: dict, module_proxy: type, offered_ids: set, "
-                        "private_names: set, private_kinds: dict, receivers: frozenset)");
+                        "private_names: set, private_kinds: dict, receivers: frozenset, ruled: dict)");
         return NULL;
     }
     Guard *self = (Guard *)new_guard(module, guarded_getattr_vectorcall, "getattr", args[1], args[4], args[5]);
@@ -633,6 +670,7 @@ make_getattr(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     self->private_names = Py_NewRef(args[9]);
     self->private_kinds = Py_NewRef(args[10]);
     self->receivers = Py_NewRef(args[11]);
+    self->ruled = Py_NewRef(args[12]);
     return (PyObject *)self;
 }
 
@@ -1057,7 +1095,7 @@ static PyMethodDef module_methods[] = {
     {"safe_point_soon", safe_point_soon, METH_NOARGS, "safe_point_soon(): the next counted call is a safe point"},
     {"make_getattr", (PyCFunction)(void (*)(void))make_getattr, METH_FASTCALL,
      "make_getattr(public_names, plain, opaque, source_filename, fallback, classify, method_crossings, "
-     "module_proxy, offered_ids, private_names, private_kinds, receivers)"},
+     "module_proxy, offered_ids, private_names, private_kinds, receivers, ruled)"},
     {"make_admit", (PyCFunction)(void (*)(void))make_admit, METH_FASTCALL, "make_admit(plain, fallback, safe_point)"},
     {"make_getitem", (PyCFunction)(void (*)(void))make_getitem, METH_FASTCALL,
      "make_getitem(plain, fallback, admit_slow)"},

@@ -61,6 +61,7 @@ def accelerated_getattr(
     private_names: set[str],
     private_kinds: dict[int, type],
     receivers: frozenset[type],
+    ruled: dict[int, type],
 ) -> Callable[..., Any]:
     """The C guard over the Python one (``fallback``), or ``fallback`` itself where the C
     half is not available. The sets are the Python guard's own, shared, not copied: a
@@ -80,6 +81,7 @@ def accelerated_getattr(
         private_names,
         private_kinds,
         receivers,
+        ruled,
     )
 
 

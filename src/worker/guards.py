@@ -83,6 +83,10 @@ from .fastguards import available as fastguards_available
 from .fastguards import safe_point_soon as fastguards_safe_point_soon
 from .formatting import exact_str as exact_str  # noqa: PLC0414 - re-exported
 from .formatting import set_field_guards, wrap_format
+from .instance_rules import RULED_KINDS, is_readable
+from .instance_rules import class_name as ruled_class_name
+from .instance_rules import guarded as guarded_attribute
+from .instance_rules import ruled as ruled_by_an_allow_list
 from .jsonsafe import safe_repr
 from .membrane import (
     BUILTIN_METHOD_TYPE,
@@ -481,10 +485,24 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
     (``getattr(f, "__name__", "?")`` is ordinary code); it never gives the attribute."""
     try:
         checked = check_attribute_name(obj, name)
+        ruled = bool(RULED_KINDS) and ruled_by_an_allow_list(obj)
+        if ruled and not checked.startswith("_") and not is_readable(obj, checked):
+            raise refused(
+                f"'{ruled_class_name(obj)}.{checked}' is not offered in the sandbox (the data libraries offer the "
+                "attributes ordinary analysis uses: docs/data.md)"
+            )
     except SecurityError:
         if default is _MISSING:
             raise
         return default
+    if ruled and not checked.startswith("_"):
+        try:
+            value = getattr(obj, checked)
+        except AttributeError:
+            if default is _MISSING:
+                raise
+            return default
+        return admit(guarded_attribute(obj, checked, value))
     if checked == "__class__":
         return admit(type_of(obj))  # what type(x) gives: never a metaclass
     if checked == "__name__" and builtins.type(obj) is ModuleProxy:
@@ -898,6 +916,7 @@ def _make_guarded_getattr() -> tuple[Callable[..., Any], Callable[..., Any]]:
     _offered = OFFERED_IDS
     _slow = admit_slow
     _forwarding = (super, GuardedAlias)  # plain, but a read through one is another object's
+    _ruled = RULED_KINDS
 
     def value_read(obj: object, kind: type, name: str, value: Any) -> Any:
         """What the program gets for ``value``, read as ``obj.name`` (a public name) from
@@ -953,6 +972,7 @@ def _make_guarded_getattr() -> tuple[Callable[..., Any], Callable[..., Any]]:
                 and not (name in _private and _private_kinds.get(id(kind)) is kind)
                 and not _is_public_name(name)
             )
+            or (_ruled and ruled_by_an_allow_list(obj))  # the data tier's classes: instance_rules.py
         ):
             return _checked_getattr(obj, name, default)
         try:
@@ -1004,6 +1024,7 @@ guarded_getattr = accelerated_getattr(
     private_names=PLAIN_PRIVATE_NAMES,
     private_kinds=_ownership.PRIVATE_ATTRIBUTES_OF_INSTANCES,
     receivers=_METHOD_RECEIVERS,
+    ruled=RULED_KINDS,
 )
 
 
@@ -1542,6 +1563,9 @@ def guarded_inplacevar(op: str, target: Any, value: Any) -> Any:
 #: ``__import__`` itself is unreachable), so only such C callers get the real module back;
 #: the template pre-imports them.
 INTERNAL_LAZY_IMPORTS = frozenset({"_strptime"})
+#: Packages whose modules C callers import the same way: the data tier's libraries
+#: (numpy's C code imports numpy._core._methods when a function first needs it).
+INTERNAL_LAZY_PACKAGES: set[str] = set()
 
 
 @plain_by_construction
@@ -1572,7 +1596,11 @@ def make_import(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str]) -> 
         name = exact_str(name, "module name")
         # PyImport_Import passes fromlist as a *list*; an import statement never does (a
         # tuple or None), so only the C caller gets the real module.
-        if name in INTERNAL_LAZY_IMPORTS and level == 0 and isinstance(fromlist, list):
+        if (
+            (name in INTERNAL_LAZY_IMPORTS or name.partition(".")[0] in INTERNAL_LAZY_PACKAGES)
+            and level == 0
+            and isinstance(fromlist, list)
+        ):
             return importlib.import_module(name)
         if level != 0:
             raise ImportError("relative imports are not allowed in the sandbox")

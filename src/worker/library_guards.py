@@ -42,16 +42,17 @@ import zoneinfo._tzpath as tzpath
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..language.catalogue import CATALOGUE
+from ..language.module_rules import RULES
 from ..language.names import INTROSPECTION_ATTRIBUTES, is_dunder, is_sunder
 from ..language.policy import SOURCE_FILENAME
-from . import archives, file_copies, file_paths, file_system, ownership, repairs, sys_stand_in
+from . import archives, data_guards, file_copies, file_paths, file_system, ownership, repairs, sys_stand_in
 from .crossing import crossing, forget_crossings_of_freed_functions, is_crossable
 from .dynamic import sandbox_eval
 from .formatting import safe_format, safe_format_map
 from .guards import (
     DECIMAL_TEMPLATES,
     TEXT_SIGNATURE_END,
+    WRITABLE_LIBRARY_ATTRIBUTES,
     bases_for_a_library_factory,
     exact_keywords,
     exact_str,
@@ -1202,6 +1203,7 @@ REPLACEMENTS: dict[str, Any] = {
     "abc": _abc_replacements,
     "typing": _typing_replacements,
     "itertools": _itertools_replacements,
+    **data_guards.REPLACEMENTS,  # called only in the data tier's template
 }
 
 
@@ -2405,7 +2407,7 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     guard_contextmanager_generators()
     guard_contextmanager_throw()
     for name in sorted(allowed, key=lambda n: n.count(".")):
-        rule = CATALOGUE[name]
+        rule = RULES[name]
         attrs_by_name[name] = public_attrs(importlib.import_module(name), rule)
         if name in REPLACEMENTS:  # the catalogue decides what exists; replacements only guard it
             replaced = REPLACEMENTS[name]()
@@ -2422,6 +2424,8 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
     repairs.hold_new_types()  # the C types of the modules imported above
     REPLACED_ORIGINALS.extend(_installed_private_helpers())
     _forget_the_originals(attrs_by_name)
+    if any(name in data_guards.REPLACEMENTS for name in allowed):
+        data_guards.configure_rules(attrs_by_name, WRITABLE_LIBRARY_ATTRIBUTES)
     for attrs in attrs_by_name.values():
         for key, value in attrs.items():
             if is_crossable(value):

@@ -65,6 +65,7 @@ from ..language.policy import SOURCE_FILENAME
 from .fastguards import guard_type, plain_throughout_check
 from .formatting import OFFERED_FUNCTIONS as FORMATTING_FUNCTIONS
 from .formatting import wrap_format
+from .instance_rules import rule as rule_attributes
 from .proxies import TABLE_TYPES, ModuleProxy, TableCopies
 from .refusal import SecurityError, refused
 from .stand_ins import STAND_IN_METACLASS_IDS, STANDS_FOR, stand_in
@@ -1272,6 +1273,8 @@ class Membrane:
             if self._claim_being_built(cls):  # now the program's, through add_program_class
                 return cls
             verdict = self._judge_class(cls)
+            if verdict is cls:
+                rule_attributes(cls)  # a class of the data tier's: its attributes by allow-list
             self._class_verdicts[cls] = verdict
             if self._job_running and (verdict is cls or isinstance(verdict, SecurityError)) and cls not in PLAIN:
                 self._judged_in_job.append(weakref.ref(cls))

@@ -20,6 +20,7 @@ from typing import cast
 from ..language.names import is_dunder
 from . import repairs
 from .crossing import admit_generated_constructor
+from .instance_rules import in_a_data_library
 from .membrane import (
     FINAL_LIBRARY_CLASSES,
     MEMBRANE,
@@ -45,6 +46,14 @@ def refuse_final_bases(cls: type) -> None:
     for final in FINAL_LIBRARY_CLASSES:
         if final in mro:
             raise refused(f"{final.__name__} cannot be subclassed in the sandbox")
+    for klass in mro[1:]:
+        if in_a_data_library(klass):
+            # A subclass's methods would be the program's, called by the library as its
+            # own (ndarray.__new__ with a buffer of chosen bytes as objects, a DataFrame
+            # whose _constructor is the program's): the data libraries' classes are final.
+            raise refused(
+                f"{klass.__name__} (from {klass.__module__.partition('.')[0]}) cannot be subclassed in the sandbox"
+            )
     if len(mro) > MAX_CLASS_DEPTH:
         raise refused(f"classes nest at most {MAX_CLASS_DEPTH} deep in the sandbox")
 

@@ -14,7 +14,8 @@ import types
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..language.catalogue import CATALOGUE, ModuleRule
+from ..language.catalogue import ModuleRule
+from ..language.module_rules import RULES
 from .stand_ins import stand_in
 
 
@@ -53,7 +54,7 @@ class ModuleProxy:
 def with_reason(message: str, module: str, name: object) -> str:
     """``message`` about a member the proxy of ``module`` lacks, with the catalogue's
     reason when it gives one (``subprocess`` is ...), so the program learns why."""
-    rule = CATALOGUE.get(module)
+    rule = RULES.get(module)
     reason = rule.refused.get(name, rule.others) if rule is not None and type(name) is str else None
     return f"{message}: {reason}" if reason else message
 

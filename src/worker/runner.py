@@ -24,13 +24,16 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any, TextIO
 
-from ..language.catalogue import CATALOGUE, SANDBOX_MADE_MODULES
+from ..language.catalogue import SANDBOX_MADE_MODULES
+from ..language.module_rules import RULES
 from ..language.names import is_reserved
 from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 from ..protocol import MAX_ERROR_TYPE_CHARS, SECURITY_ERROR, SERVICE_ERROR_TYPES, ErrorInfo, Job, Limits, WorkerReply
 from . import dynamic, fastguards, membrane, repairs, sys_stand_in
 from .crossing import select_call_through
+from .data_guards import set_figure_pixels
 from .dynamic import STRING_FILENAME, is_string_code
+from .figures import render_open_figures
 from .guards import SandboxType, begin_collections, guard_globals, safe_builtins, safe_point_soon
 from .jsonsafe import DEFAULT_INT_MAX_STR_DIGITS, DEFAULT_RECURSION_LIMIT, class_name, clean_text, to_json_value
 from .library_guards import REPLACED_ORIGINALS
@@ -354,7 +357,7 @@ def build_environment(proxies: Mapping[str, ModuleProxy], allowed: frozenset[str
     if _built is not None and _built[0] is proxies and _built[1] == allowed and _built[2] == accelerated:
         return _built[3]
     table = safe_builtins(proxies, allowed, CURRENT_JOB)
-    refused = [value for name in allowed for value in refused_members(sys.modules[name], CATALOGUE[name])]
+    refused = [value for name in allowed for value in refused_members(sys.modules[name], RULES[name])]
     refused += REPLACED_ORIGINALS
     roots = allowed - SANDBOX_MADE_MODULES  # their real modules are no root: the sandbox made what is offered
     membrane.MEMBRANE.configure(membrane.offered_values(proxies, table), roots, SandboxType, refused)
@@ -403,8 +406,15 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     memory_limit = _reply(
         _error("MemoryError", _memory_limit_message(limits), None, limits["max_error_chars"]), limit="memory"
     )
+    figure_rules = job.get("figure_rules")
+    if figure_rules is not None:
+        set_figure_pixels(figure_rules["max_figure_pixels"])  # savefig's limit too
     try:
-        return _run(program, namespace, limits, stderr)
+        reply = _run(program, namespace, limits, stderr)
+        if figure_rules is not None and reply["limit"] is None:
+            # Still the program's time, limits and guards: drawing runs its formatters.
+            reply["figures"] = render_open_figures(figure_rules, stderr)
+        return reply
     except MemoryError:
         if not _allocations_failed():
             raise

@@ -46,7 +46,7 @@ from ..protocol import (
     frame_length,
     layers_to_mask,
 )
-from . import child, repairs
+from . import child, data_setup, repairs
 from .guards import INTERNAL_LAZY_IMPORTS
 from .isolation.hardening import (
     LANDLOCK_FD,
@@ -130,6 +130,7 @@ def main(control_fd: int, runner: child.Runner | None = None) -> None:
     # First, while the process holds nothing: the network namespace must be entered by a
     # single-threaded process, and the workers inherit all of it.
     confinement = prepare_confinement(frozenset(config["disabled_layers"]), config.get("files_root"))
+    data_setup.prepare(allowed)  # numpy, pandas, matplotlib, in the data tier's template only
     proxies = build_proxies(sorted(allowed))
     for name in INTERNAL_LAZY_IMPORTS:
         importlib.import_module(name)

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from src.language.catalogue import CATALOGUE
+from src.language.data_catalogue import DATA_CATALOGUE
 from src.protocol import ErrorInfo, Job, Limits, WorkerReply
-from src.worker import fastguards
+from src.worker import data_setup, fastguards
 from src.worker.guards import INTERNAL_LAZY_IMPORTS
 from src.worker.library_guards import build_proxies
 from src.worker.proxies import ModuleProxy
@@ -27,6 +28,8 @@ Proxies = dict[str, ModuleProxy]
 
 #: Every catalogue module is importable in these tests (the widest policy the service allows).
 ALLOWED = frozenset(CATALOGUE)
+#: With the data tier's modules too (data_proxies).
+DATA_ALLOWED = ALLOWED | DATA_CATALOGUE.keys()
 
 #: The limits a job carries; only the converter and error budgets matter in-process.
 LIMITS: Limits = {
@@ -46,6 +49,17 @@ def catalogue_proxies() -> Proxies:
     for name in INTERNAL_LAZY_IMPORTS:
         importlib.import_module(name)
     return build_proxies(sorted(CATALOGUE))
+
+
+def data_proxies() -> Proxies:
+    """The data template's view: numpy, pandas and matplotlib imported and warmed as the
+    template does it (worker/data_setup.py), then every proxy. It changes the process for
+    good (the libraries' classes sealed, their attributes ruled): only for processes of
+    their own (tests/integration/test_data_tier.py runs these in a subprocess)."""
+    for name in INTERNAL_LAZY_IMPORTS:
+        importlib.import_module(name)
+    data_setup.prepare(DATA_ALLOWED)
+    return build_proxies(sorted(DATA_ALLOWED))
 
 
 @dataclass(frozen=True)
@@ -77,9 +91,11 @@ class Outcome:
 def run(code: str, proxies: Proxies, context: dict[str, Any] | None = None, **limits: int) -> Outcome:
     """Run ``code`` as the worker would, with ``limits`` overriding LIMITS."""
     job: Job = {"code": code, "context": context or {}, "limits": {**LIMITS, **limits}}  # type: ignore[typeddict-item]
+    if "numpy" in proxies:
+        job["figure_rules"] = {"max_figures": 8, "max_figure_pixels": 4_000_000}
     stdout, stderr = io.StringIO(), io.StringIO()
     try:
-        reply = run_job(job, stdout, stderr, proxies, ALLOWED)
+        reply = run_job(job, stdout, stderr, proxies, DATA_ALLOWED if "numpy" in proxies else ALLOWED)
     finally:
         gc.enable()  # a job turns the collector off for its worker's life; this process goes on
     return Outcome(reply, stdout.getvalue(), stderr.getvalue())

@@ -22,10 +22,11 @@
  * bytes, object's identity hash...) are left as they are: they read nothing after a call. */
 #include "repairs.h"
 
-#define POOL_SIZE 256
+#define POOL_SIZE 1024
 
-/* 256 trampolines per kind, named by three octal digits (000 to 377): with the 0 prefix,
- * each name is its own index in the pool. */
+/* 1024 trampolines per kind, named by four octal digits (0000 to 1777): with the 0 prefix,
+ * each name is its own index in the pool. The data tier's template (numpy, pandas and
+ * matplotlib imported) holds about 300 C functions of a kind; 1024 leaves room for more. */
 #define POOL_64(T, K)                                                                                                  \
     POOL_8(T, K##0)                                                                                                    \
     POOL_8(T, K##1)                                                                                                    \
@@ -35,7 +36,16 @@
     POOL_8(T, K##5)                                                                                                    \
     POOL_8(T, K##6)                                                                                                    \
     POOL_8(T, K##7)
-#define POOL_256(T) POOL_64(T, 0) POOL_64(T, 1) POOL_64(T, 2) POOL_64(T, 3)
+#define POOL_512(T, K)                                                                                                 \
+    POOL_64(T, K##0)                                                                                                   \
+    POOL_64(T, K##1)                                                                                                   \
+    POOL_64(T, K##2)                                                                                                   \
+    POOL_64(T, K##3)                                                                                                   \
+    POOL_64(T, K##4)                                                                                                   \
+    POOL_64(T, K##5)                                                                                                   \
+    POOL_64(T, K##6)                                                                                                   \
+    POOL_64(T, K##7)
+#define POOL_1024(T) POOL_512(T, 0) POOL_512(T, 1)
 
 static void *repr_originals[POOL_SIZE], *hash_originals[POOL_SIZE], *compare_originals[POOL_SIZE];
 
@@ -65,16 +75,16 @@ static void *repr_originals[POOL_SIZE], *hash_originals[POOL_SIZE], *compare_ori
         release_unless_last(b);                                                                                        \
         return result;                                                                                                 \
     }
-POOL_256(HELD_REPR)
-POOL_256(HELD_HASH)
-POOL_256(HELD_COMPARE)
+POOL_1024(HELD_REPR)
+POOL_1024(HELD_HASH)
+POOL_1024(HELD_COMPARE)
 
 #define REPR_ENTRY(K) [0##K] = (void *)held_repr_##K,
 #define HASH_ENTRY(K) [0##K] = (void *)held_hash_##K,
 #define COMPARE_ENTRY(K) [0##K] = (void *)held_compare_##K,
-static void *const repr_trampolines[POOL_SIZE] = {POOL_256(REPR_ENTRY)};
-static void *const hash_trampolines[POOL_SIZE] = {POOL_256(HASH_ENTRY)};
-static void *const compare_trampolines[POOL_SIZE] = {POOL_256(COMPARE_ENTRY)};
+static void *const repr_trampolines[POOL_SIZE] = {POOL_1024(REPR_ENTRY)};
+static void *const hash_trampolines[POOL_SIZE] = {POOL_1024(HASH_ENTRY)};
+static void *const compare_trampolines[POOL_SIZE] = {POOL_1024(COMPARE_ENTRY)};
 
 typedef struct {
     const char *kind;

@@ -1,0 +1,604 @@
+"""Guarded versions of the data libraries' members (the data tier's REPLACEMENTS and
+instance guards): members that take paths, evaluate strings, pick a method by its name,
+or change what every later call in the process does.
+
+* Paths (``read_csv``, ``to_csv``, ``np.load``, ``savefig`` ...): a path is checked as
+  ``open`` checks it (file_system.confined: inside the working directory, no link) and
+  handed to the library as ``./<path>``, which no library reads as a URL; a write counts
+  against the files limits first. A file object passes as it is (the program's own).
+* Pickle: ``np.load``/``np.save``/``savez`` never pickle (``allow_pickle`` is forced off).
+* Strings evaluated: ``DataFrame.query`` takes comparisons, arithmetic, column names,
+  constants and ``@names`` of the program's variables, nothing else (no attribute, call
+  or subscript: the python engine would read and call them outside any guard).
+* Methods picked by name (``agg("sum")``, ``apply("mean")``, ``transform``): pandas reads
+  the name with the real getattr, so only the names of reductions and transforms pass.
+* Settings: ``pd.set_option`` for ``display.*`` options only; ``rcParams`` through a
+  mapping that writes the style keys only (never a path, a program to run, a backend);
+  ``matplotlib.use`` for Agg only; ``plt.show()`` does nothing (open figures are
+  returned); figure sizes are checked before anything is drawn to a file.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from ..language.policy import SOURCE_FILENAME
+from . import figures, file_system
+from .guards import INTERNAL_LAZY_PACKAGES
+from .membrane import instances_still_made
+from .proxies import public_members
+from .refusal import refused
+from .stand_ins import stand_in
+
+# ----------------------------------------------------------------------------- paths
+
+
+def _local(value: Any, function: str, writing: bool = False) -> Any:
+    """A path for the library: ``./`` and the checked relative path; a file object as is."""
+    if isinstance(value, (bytes, bytearray, int)) and not isinstance(value, bool):
+        raise TypeError(f"{function}(): give a path (str) or a file object, not {type(value).__name__}")
+    if isinstance(value, str) or hasattr(type(value), "__fspath__"):
+        text = file_system.confined(value, function)
+        if writing:
+            file_system.before_creating(text, function, "file")
+        return text if text.startswith("./") else f"./{text}"
+    return value
+
+
+def _no_remote_options(function: str, kwargs: Mapping[str, Any]) -> None:
+    if kwargs.get("storage_options") is not None:
+        raise refused(f"{function}(): storage_options reach remote file systems, which the sandbox does not offer")
+
+
+def _reader(real: Callable[..., Any], name: str) -> Callable[..., Any]:
+    def read(source: Any, *args: Any, **kwargs: Any) -> Any:
+        _no_remote_options(name, kwargs)
+        return real(_local(source, name), *args, **kwargs)
+
+    read.__name__ = read.__qualname__ = name
+    read.__doc__ = real.__doc__
+    return read
+
+
+def _writer_method(name: str, target: str, position: int = 0) -> Callable[[Any, Any], Any]:
+    """An instance method whose ``target`` argument (at ``position``) may be a path."""
+
+    def guard(receiver: Any, real: Any) -> Callable[..., Any]:
+        def write(*args: Any, **kwargs: Any) -> Any:
+            _no_remote_options(name, kwargs)
+            if len(args) > position and args[position] is not None:
+                args = (*args[:position], _local(args[position], name, writing=True), *args[position + 1 :])
+            elif kwargs.get(target) is not None:
+                kwargs[target] = _local(kwargs[target], name, writing=True)
+            return real(*args, **kwargs)
+
+        write.__name__ = write.__qualname__ = name
+        return write
+
+    return guard
+
+
+def _named(real: Callable[..., Any], name: str) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return real(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = real.__doc__
+    return call
+
+
+# ----------------------------------------------------------------------------- numpy
+
+
+def _numpy_replacements() -> dict[str, Any]:
+    import numpy as np  # noqa: PLC0415 - the data template only
+
+    def load(file: Any, mmap_mode: Any = None, allow_pickle: bool = False, **kwargs: Any) -> Any:
+        if allow_pickle or mmap_mode is not None:
+            raise refused("np.load(): pickled arrays and memory maps are not offered in the sandbox")
+        return np.load(_local(file, "load"), allow_pickle=False, **kwargs)
+
+    def save(file: Any, arr: Any, allow_pickle: bool = False, **kwargs: Any) -> None:
+        np.save(_local(file, "save", writing=True), arr, allow_pickle=False, **kwargs)
+
+    def savez(file: Any, *args: Any, **kwds: Any) -> None:
+        np.savez(_local(file, "savez", writing=True), *args, allow_pickle=False, **kwds)
+
+    def savez_compressed(file: Any, *args: Any, **kwds: Any) -> None:
+        np.savez_compressed(_local(file, "savez_compressed", writing=True), *args, allow_pickle=False, **kwds)
+
+    def savetxt(fname: Any, *args: Any, **kwargs: Any) -> None:
+        np.savetxt(_local(fname, "savetxt", writing=True), *args, **kwargs)
+
+    def frombuffer(buffer: Any, dtype: Any = float, count: int = -1, offset: int = 0, **kwargs: Any) -> Any:
+        if np.dtype(dtype).hasobject:
+            raise refused("np.frombuffer(): bytes read as object references are raw memory, not offered")
+        return np.frombuffer(buffer, dtype=dtype, count=count, offset=offset, **kwargs)
+
+    # Arrays are handed out by every numpy call; the class is a stand-in (isinstance only).
+    instances_still_made(np.ndarray)
+    message = "np.ndarray(...) builds an array over raw memory: use np.array, np.zeros or np.empty"
+    return {
+        "load": load,
+        "save": save,
+        "savez": savez,
+        "savez_compressed": savez_compressed,
+        "savetxt": savetxt,
+        "loadtxt": _reader(np.loadtxt, "loadtxt"),
+        "genfromtxt": _reader(np.genfromtxt, "genfromtxt"),
+        "frombuffer": frombuffer,
+        # Zeroed: np.empty's memory would show what the worker's heap held before (the
+        # sandbox's own data), as any value the program may read.
+        "empty": _named(np.zeros, "empty"),
+        "empty_like": _named(np.zeros_like, "empty_like"),
+        "ndarray": stand_in(np.ndarray, message),
+    }
+
+
+# ----------------------------------------------------------------------------- pandas
+
+#: What agg/apply/transform may be given by name: reductions and transforms of the
+#: objects themselves. pandas looks a name up with the real getattr.
+DISPATCHED_NAMES = frozenset(
+    {
+        "all", "any", "count", "cumcount", "cummax", "cummin", "cumprod", "cumsum", "describe", "diff", "ffill",
+        "bfill", "first", "idxmax", "idxmin", "kurt", "last", "max", "mean", "median", "min", "ngroup", "nunique",
+        "ohlc", "pct_change", "prod", "quantile", "rank", "sem", "shift", "size", "skew", "std", "sum", "var",
+        "abs", "round", "nlargest", "nsmallest", "unique", "value_counts", "mode", "fillna", "sort_values",
+    }
+)  # fmt: skip
+#: Keywords of agg/apply/transform that are options, not functions.
+_OPTION_KEYWORDS = frozenset(
+    {"axis", "raw", "result_type", "args", "engine", "engine_kwargs", "by_row", "convert_dtype"}
+)
+
+
+def _check_function(value: Any, depth: int = 0) -> None:
+    if isinstance(value, str):
+        if value not in DISPATCHED_NAMES:
+            raise refused(
+                f"the method name {value!r} is not offered to agg/apply/transform (names offered: "
+                f"{', '.join(sorted(DISPATCHED_NAMES))}); pass a function"
+            )
+        return
+    if depth > 2:
+        return
+    if isinstance(value, Mapping):
+        for item in value.values():
+            _check_function(item, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            if isinstance(item, tuple) and len(item) == 2:  # (label, function)
+                _check_function(item[1], depth + 1)
+            else:
+                _check_function(item, depth + 1)
+
+
+def _dispatching(name: str) -> Callable[[Any, Any], Any]:
+    def guard(receiver: Any, real: Any) -> Callable[..., Any]:
+        def dispatch(*args: Any, **kwargs: Any) -> Any:
+            if args:
+                _check_function(args[0])
+            for key, value in kwargs.items():
+                if key in ("func", "arg"):
+                    _check_function(value)
+                elif key not in _OPTION_KEYWORDS and isinstance(value, tuple) and len(value) == 2:
+                    _check_function(value[1])  # named aggregation: total=("value", "sum")
+                elif key not in _OPTION_KEYWORDS and isinstance(value, str) and name in ("agg", "aggregate"):
+                    _check_function(value)
+            return real(*args, **kwargs)
+
+        dispatch.__name__ = dispatch.__qualname__ = name
+        return dispatch
+
+    return guard
+
+
+def _aggfunc_checked(real: Callable[..., Any], name: str, position: int) -> Callable[..., Any]:
+    """``pivot_table``/``crosstab``: ``aggfunc`` (a keyword, or the argument at
+    ``position``) may name a method, which pandas looks up with the real getattr."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if "aggfunc" in kwargs:
+            _check_function(kwargs["aggfunc"])
+        if len(args) > position:
+            _check_function(args[position])
+        return real(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = real.__doc__
+    return call
+
+
+_QUERY_NODES = (
+    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv,
+    ast.Mod, ast.Pow, ast.BitAnd, ast.BitOr, ast.BitXor, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd, ast.Invert,
+    ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Name, ast.Load,
+    ast.Constant, ast.List, ast.Tuple,
+)  # fmt: skip
+_LOCAL = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
+_QUOTED_COLUMN = re.compile(r"`[^`]*`")
+_MAX_QUERY_CHARS = 4096
+
+
+def _program_scope() -> tuple[dict[str, Any], dict[str, Any]]:
+    frame = sys._getframe(1)  # noqa: SLF001 - the program's own frame, read here, never handed out
+    while frame is not None and frame.f_code.co_filename != SOURCE_FILENAME:
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return {}, {}
+    return dict(frame.f_locals), frame.f_globals
+
+
+def _checked_query(expr: Any) -> tuple[str, list[str]]:
+    if type(expr) is not str:
+        raise TypeError("query(): the expression must be a str")
+    if len(expr) > _MAX_QUERY_CHARS:
+        raise refused(f"query(): an expression of at most {_MAX_QUERY_CHARS} characters")
+    names = _LOCAL.findall(expr)
+    plain = _QUOTED_COLUMN.sub("_column_", _LOCAL.sub(r"\1", expr))
+    try:
+        tree = ast.parse(plain.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"query(): not an expression: {exc.msg}") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, _QUERY_NODES):
+            raise refused(
+                f"query(): {type(node).__name__} is not offered in an expression (comparisons, arithmetic, "
+                "and/or/not, column names, constants and @variables are); select with df[...] for the rest"
+            )
+    return expr, names
+
+
+def _query_guard(receiver: Any, real: Any) -> Callable[..., Any]:
+    def query(expr: Any, *, inplace: Any = None, **kwargs: Any) -> Any:
+        extra = sorted(set(kwargs) - {"parser", "engine"})
+        if extra or kwargs.get("engine", "python") not in (None, "python"):
+            raise refused(f"query(): only inplace, parser and engine='python' are offered (not {', '.join(extra)})")
+        checked, names = _checked_query(expr)
+        local, global_ = _program_scope()
+        values = {
+            name: local[name] if name in local else global_[name] for name in names if name in local or name in global_
+        }
+        options: dict[str, Any] = {"local_dict": values, "global_dict": {}, "engine": "python", **kwargs}
+        if inplace is not None:
+            options["inplace"] = inplace
+        return real(checked, **options)
+
+    return query
+
+
+def _pandas_replacements() -> dict[str, Any]:
+    import pandas as pd  # noqa: PLC0415 - the data template only
+
+    def settable(pattern: Any, function: str) -> None:
+        if type(pattern) is not str or not pattern.startswith("display."):
+            raise refused(f"{function}(): only the display.* options are offered (say 'display.max_rows')")
+
+    def set_option(*args: Any) -> None:
+        for pattern in args[::2]:
+            settable(pattern, "set_option")
+        pd.set_option(*args)
+
+    def reset_option(pattern: Any) -> None:
+        settable(pattern, "reset_option")
+        pd.reset_option(pattern)
+
+    def option_context(*args: Any) -> Any:
+        for pattern in args[::2]:
+            settable(pattern, "option_context")
+        return pd.option_context(*args)
+
+    return {
+        "read_csv": _reader(pd.read_csv, "read_csv"),
+        "read_table": _reader(pd.read_table, "read_table"),
+        "read_json": _reader(pd.read_json, "read_json"),
+        "read_fwf": _reader(pd.read_fwf, "read_fwf"),
+        "pivot_table": _aggfunc_checked(pd.pivot_table, "pivot_table", 4),
+        "crosstab": _aggfunc_checked(pd.crosstab, "crosstab", 7),
+        "set_option": set_option,
+        "reset_option": reset_option,
+        "option_context": option_context,
+    }
+
+
+# ----------------------------------------------------------------------------- matplotlib
+
+#: rcParams a program may set: how things look. Never paths, programs (TeX, ffmpeg),
+#: backends, key maps or servers.
+_STYLE_GROUPS = (
+    "axes.", "axes3d.", "boxplot.", "contour.", "date.", "errorbar.", "figure.", "font.", "grid.", "hatch.",
+    "hist.", "image.", "legend.", "lines.", "markers.", "mathtext.", "patch.", "pcolor.", "pcolormesh.",
+    "polaraxes.", "savefig.", "scatter.", "xaxis.", "xtick.", "yaxis.", "ytick.", "text.",
+)  # fmt: skip
+_NEVER_KEYS = re.compile(r"usetex|latex|preamble|path|directory|fontpath|hinting_factor|\.fallback")
+
+
+def _style_key(key: Any) -> str:
+    if type(key) is not str or not key.startswith(_STYLE_GROUPS) or _NEVER_KEYS.search(key):
+        raise refused(
+            f"the setting {key!r} is not offered in the sandbox (the style settings are: axes.*, lines.* ...)"
+        )
+    return key
+
+
+class RcSettings:
+    """``rcParams`` as the program sees it: reads of every setting, writes of the style
+    settings only (checked by the real rcParams too)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: Any) -> Any:
+        import matplotlib  # noqa: PLC0415
+
+        return matplotlib.rcParams[key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        import matplotlib  # noqa: PLC0415
+
+        matplotlib.rcParams[_style_key(key)] = value
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        import matplotlib  # noqa: PLC0415
+
+        return matplotlib.rcParams.get(key, default)
+
+    def update(self, values: Any = (), **more: Any) -> None:
+        for key, value in [*dict(values).items(), *more.items()]:
+            self[key] = value
+
+    def keys(self) -> list[str]:
+        import matplotlib  # noqa: PLC0415
+
+        return list(matplotlib.rcParams.keys())
+
+    def __contains__(self, key: Any) -> bool:
+        import matplotlib  # noqa: PLC0415
+
+        return key in matplotlib.rcParams
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __repr__(self) -> str:
+        return "RcParams(...)"
+
+
+RC_SETTINGS = RcSettings()
+
+
+def _checked_rc(values: Any) -> dict[str, Any]:
+    if values is None:
+        return {}
+    return {_style_key(key): value for key, value in dict(values).items()}
+
+
+def _pixels_fit(figure: Any, dpi: Any) -> None:
+    import matplotlib  # noqa: PLC0415
+
+    limit = file_system_figure_pixels()
+    if dpi is None or dpi == "figure":
+        saved = matplotlib.rcParams["savefig.dpi"]
+        dpi = figure.dpi if saved == "figure" else saved
+    if not isinstance(dpi, (int, float)) or not 0 < dpi <= 10_000:
+        raise ValueError("savefig(): dpi must be a number from 1 to 10000")
+    width, height = figures.pixel_size(figure, float(dpi))
+    if width * height > limit:
+        raise refused(f"savefig(): {width} x {height} pixels is more than the {limit:,} a figure may have")
+
+
+_FIGURE_PIXELS = [4_000_000]
+
+
+def set_figure_pixels(limit: int) -> None:
+    _FIGURE_PIXELS[0] = limit
+
+
+def file_system_figure_pixels() -> int:
+    return _FIGURE_PIXELS[0]
+
+
+def _savefig_guard(receiver: Any, real: Any) -> Callable[..., Any]:
+    def savefig(fname: Any, *args: Any, **kwargs: Any) -> Any:
+        _pixels_fit(receiver, kwargs.get("dpi"))
+        return real(_local(fname, "savefig", writing=True), *args, **kwargs)
+
+    return savefig
+
+
+def _pyplot_replacements() -> dict[str, Any]:
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    def savefig(fname: Any, *args: Any, **kwargs: Any) -> Any:
+        figure = plt.gcf()
+        return _savefig_guard(figure, figure.savefig)(fname, *args, **kwargs)
+
+    def imread(fname: Any, format: Any = None) -> Any:  # noqa: A002 - pyplot's name
+        return plt.imread(_local(fname, "imread"), format=format)
+
+    def imsave(fname: Any, arr: Any, **kwargs: Any) -> None:
+        plt.imsave(_local(fname, "imsave", writing=True), arr, **kwargs)
+
+    def show(*args: Any, **kwargs: Any) -> None:
+        """The figures still open when the program ends are returned in the answer."""
+
+    def rc(group: Any, **kwargs: Any) -> None:
+        if type(group) is not str:
+            raise TypeError("rc(): the group is a str")
+        for key in kwargs:
+            _style_key(f"{group}.{key}")
+        plt.rc(group, **kwargs)
+
+    def rc_context(rc: Any = None, fname: Any = None) -> Any:
+        if fname is not None:
+            raise refused("rc_context(): settings files are not read in the sandbox; pass a dict")
+        return plt.rc_context(_checked_rc(rc))
+
+    return {
+        "savefig": savefig,
+        "imread": imread,
+        "imsave": imsave,
+        "show": show,
+        "rc": rc,
+        "rc_context": rc_context,
+        "rcParams": RC_SETTINGS,
+    }
+
+
+def _matplotlib_replacements() -> dict[str, Any]:
+    import matplotlib  # noqa: PLC0415
+
+    def use(backend: Any, force: bool = True) -> None:
+        if type(backend) is not str or backend.lower() != "agg":
+            raise refused("matplotlib.use(): the sandbox draws with Agg only (figures come back as PNG images)")
+
+    def rc_context(rc: Any = None, fname: Any = None) -> Any:
+        if fname is not None:
+            raise refused("rc_context(): settings files are not read in the sandbox; pass a dict")
+        return matplotlib.rc_context(_checked_rc(rc))
+
+    return {"use": use, "rcParams": RC_SETTINGS, "rc_context": rc_context}
+
+
+def _style_replacements() -> dict[str, Any]:
+    from matplotlib import style  # noqa: PLC0415
+
+    def checked(name: Any) -> Any:
+        names = name if isinstance(name, (list, tuple)) else [name]
+        for each in names:
+            if isinstance(each, dict):
+                _checked_rc(each)
+            elif type(each) is not str or (each not in style.available and each != "default"):
+                raise refused(f"style.use(): the styles offered are matplotlib's own ({', '.join(style.available)})")
+        return name
+
+    def use(name: Any) -> None:
+        style.use(checked(name))
+
+    def context(name: Any, after_reset: bool = False) -> Any:
+        return style.context(checked(name), after_reset=after_reset)
+
+    return {"use": use, "context": context}
+
+
+#: Module name -> its replacements (library_guards.REPLACEMENTS), built in the data template.
+REPLACEMENTS: dict[str, Callable[[], dict[str, Any]]] = {
+    "numpy": _numpy_replacements,
+    "pandas": _pandas_replacements,
+    "matplotlib": _matplotlib_replacements,
+    "matplotlib.pyplot": _pyplot_replacements,
+    "matplotlib.style": _style_replacements,
+}
+
+
+def _setters_guard(name: str) -> Callable[[Any, Any], Any]:
+    """``artist.set(**kwargs)`` / ``update(dict)``: each key names a setter ``set_<key>``,
+    which matplotlib calls with the real getattr; only the setters the artist's allow-list
+    offers."""
+
+    def guard(receiver: Any, real: Any) -> Callable[..., Any]:
+        from . import instance_rules  # noqa: PLC0415
+
+        def checked(keys: Any) -> None:
+            for key in keys:
+                if type(key) is not str or not instance_rules.is_readable(receiver, f"set_{key}"):
+                    raise refused(f"{name}(): {key!r} is not a setting offered in the sandbox")
+
+        def set_(*args: Any, **kwargs: Any) -> Any:
+            if name == "update" and args:
+                values = dict(args[0])
+                checked(values)
+                return real(values)
+            checked(kwargs)
+            return real(*args, **kwargs)
+
+        set_.__name__ = set_.__qualname__ = name
+        return set_
+
+    return guard
+
+
+#: Attribute name -> factory(receiver, real attribute) of its guarded version, for the
+#: names data_catalogue.GUARDED_ATTRIBUTES lists.
+INSTANCE_GUARDS: dict[str, Callable[[Any, Any], Any]] = {
+    "to_csv": _writer_method("to_csv", "path_or_buf"),
+    "to_json": _writer_method("to_json", "path_or_buf"),
+    "to_string": _writer_method("to_string", "buf"),
+    "savefig": _savefig_guard,
+    "query": _query_guard,
+    "agg": _dispatching("agg"),
+    "aggregate": _dispatching("aggregate"),
+    "apply": _dispatching("apply"),
+    "transform": _dispatching("transform"),
+    "pivot_table": lambda receiver, real: _aggfunc_checked(real, "pivot_table", 3),
+    "set": _setters_guard("set"),
+    "update": _setters_guard("update"),
+}
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+def _resolve(path: str) -> type | None:
+    """The class named "module.QualName", if its module is imported."""
+    module_name, _, rest = path.rpartition(".")
+    while module_name:
+        module = sys.modules.get(module_name)
+        if module is not None:
+            value: Any = module
+            for part in rest.split("."):
+                value = getattr(value, part, None)
+            return value if isinstance(value, type) else None
+        module_name, _, head = module_name.rpartition(".")
+        rest = f"{head}.{rest}"
+    return None
+
+
+def configure_rules(attrs_by_name: Mapping[str, Mapping[str, Any]], writable: dict[type, frozenset[str]]) -> None:
+    """In the data template, after its proxies are built: the attribute allow-lists
+    (instance_rules.py) for every class its proxies offer, and the attributes a program
+    may assign (guards.WRITABLE_LIBRARY_ATTRIBUTES, ``writable``)."""
+    from ..language.data_catalogue import (  # noqa: PLC0415 - the tables are the data template's
+        DATA_CATALOGUE,
+        DATA_LIBRARIES,
+        GUARDED_ATTRIBUTES,
+        INSTANCE_ATTRIBUTES,
+        WRITABLE_ATTRIBUTES,
+    )
+    from . import instance_rules  # noqa: PLC0415
+
+    instance_rules.configure(DATA_LIBRARIES, INSTANCE_ATTRIBUTES, GUARDED_ATTRIBUTES, INSTANCE_GUARDS)
+    # The libraries' C code imports their own modules lazily, by name, through the
+    # program's __import__ (numpy's cached imports): it gets the real module (guards.py).
+    INTERNAL_LAZY_PACKAGES.update(DATA_LIBRARIES)
+    for module in attrs_by_name:
+        if module in DATA_CATALOGUE:
+            rule = DATA_CATALOGUE[module]
+            real = sys.modules[module]
+            for name in public_members(real) - rule.allowed.keys() - rule.refused.keys():
+                value = getattr(real, name, None)
+                if isinstance(value, type):
+                    # Not offered, but the library hands out its instances (a Figure from
+                    # plt.subplots): the class is a stand-in, its instances pass, with the
+                    # attributes its allow-list names (instance_rules.py).
+                    instances_still_made(value)
+    for module, attrs in attrs_by_name.items():
+        if module in DATA_CATALOGUE:
+            for value in attrs.values():
+                if isinstance(value, type):
+                    instance_rules.rule(value)
+    for path in INSTANCE_ATTRIBUTES:
+        cls = _resolve(path)
+        if cls is not None:
+            instance_rules.rule(cls)
+    for path, names in WRITABLE_ATTRIBUTES.items():
+        cls = _resolve(path)
+        if cls is not None:
+            writable[cls] = names
