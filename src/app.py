@@ -41,6 +41,7 @@ from .api.openapi_examples import add_examples
 from .api.rate_limit import build_limiter, exempt, hit_execute_limits, rate_limited_response
 from .api.routes import audit_record, build_router
 from .api.shutdown import Drain
+from .data_tier import data_modules
 from .errors import ExecutorError, InvalidRequest, RateLimited, ShuttingDown
 from .log_config import REQUEST_ID
 from .mcp_server import build_mcp
@@ -100,6 +101,8 @@ class Components:
     settings: Settings
     metrics: ExecutorMetrics
     pool: ExecutionPool
+    #: The data tier's pool (data_tier.py); None when the tier is off or not installed.
+    data_pool: ExecutionPool | None
     gate: AdmissionGate
     service: ExecutionService
     front: ExecutionFront
@@ -126,7 +129,20 @@ def build_components(
         hang_timeout_s=settings.template_hang_timeout_s,
         files_root=str(workdirs.root),
     )
-    service = ExecutionService(settings, pool, gate, metrics, workdirs)
+    data = data_modules(settings)
+    data_pool = (
+        ExecutionPool(
+            sorted(settings.allowed_imports | data),
+            settings.data_prefork_workers,
+            busy=lambda: gate.saturated,
+            disabled_layers=disabled_layers,
+            hang_timeout_s=settings.template_hang_timeout_s,
+            files_root=str(workdirs.root),
+        )
+        if data
+        else None
+    )
+    service = ExecutionService(settings, pool, gate, metrics, workdirs, data_pool=data_pool)
     front = ExecutionFront(service, metrics)
     drain = Drain()
     limiter = build_limiter(settings)
@@ -138,6 +154,8 @@ def build_components(
     metrics.checking.set_function(lambda: service.checker.pending)
     metrics.ready_workers.set_function(lambda: pool.ready_workers)
     pool.on_restart(metrics.template_restarts.inc)
+    if data_pool is not None:
+        data_pool.on_restart(metrics.template_restarts.inc)
     pool.on_hang(metrics.template_hangs.inc)
     metrics.template_responsive.set_function(lambda: 1 if pool.alive and pool.responsive else 0)
     metrics.template_ping.set_function(lambda: (pool.last_ping_ms or 0.0) / 1000)
@@ -149,7 +167,7 @@ def build_components(
         settings,
         lambda caller: hit_execute_limits(limiter, settings, caller.token_fingerprint, caller.client_ip),
     )
-    return Components(settings, metrics, pool, gate, service, front, monitor, drain, limiter, storage, mcp)
+    return Components(settings, metrics, pool, data_pool, gate, service, front, monitor, drain, limiter, storage, mcp)
 
 
 def _lifespan(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -168,6 +186,11 @@ def _lifespan(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextMana
         except Exception:
             log.exception("the sandbox template could not be started")
         _log_layers(parts.pool, parts.settings)
+        if parts.data_pool is not None:
+            try:
+                await parts.data_pool.start()
+            except Exception:
+                log.exception("the data tier's template could not be started; its programs get 503")
         await parts.service.checker.start()
         await parts.monitor.self_test()
         parts.monitor.start()
@@ -181,6 +204,8 @@ def _lifespan(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextMana
             await parts.storage.stop()
             await parts.monitor.stop()
             await parts.pool.stop()  # kills every worker left, then the template
+            if parts.data_pool is not None:
+                await parts.data_pool.stop()
             await parts.service.checker.stop()
             if workdirs is not None:
                 workdirs.stop()

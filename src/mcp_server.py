@@ -47,6 +47,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from . import __version__
 from .api.front import Caller, ExecutionFront, unless_client_leaves
+from .data_tier import data_modules, installed_versions
 from .errors import CodeRejected, ExecutorError, InvalidRequest, RateLimited
 from .language.validation import ALLOWED_MODULES_HINT, violation_details
 from .log_config import REQUEST_ID
@@ -88,6 +89,9 @@ class SandboxLimits(BaseModel):
 class SandboxInfo(BaseModel):
     language: str
     allowed_modules: list[str]
+    data_libraries: dict[str, str] = Field(
+        description="numpy, pandas and matplotlib with their versions when the data tier is on; empty when off"
+    )
     limits: SandboxLimits
     returning_a_value: str
     not_available: str
@@ -100,7 +104,8 @@ def sandbox_info(settings: Settings) -> dict[str, Any]:
 def describe_sandbox(settings: Settings) -> SandboxInfo:
     return SandboxInfo(
         language="Python 3.11, run with RestrictedPython in a fresh, confined process per call",
-        allowed_modules=sorted(settings.allowed_imports),
+        allowed_modules=sorted(settings.allowed_imports | data_modules(settings)),
+        data_libraries=(installed_versions() or {}) if data_modules(settings) else {},
         limits=SandboxLimits(
             default_timeout_s=settings.execution_timeout_s,
             max_timeout_s=settings.max_timeout_s,
@@ -125,7 +130,7 @@ def _size(n_bytes: int) -> str:
 
 def tool_description(settings: Settings) -> str:
     """What the model reads about run_python: every limit it can hit, with the number."""
-    modules = ", ".join(sorted(settings.allowed_imports))
+    modules = ", ".join(sorted(settings.allowed_imports | data_modules(settings)))
     return (
         "Run Python 3.11 code in a fresh sandboxed process and get its stdout, stderr and result.\n"
         "- The value of the last expression comes back as `result` (as JSON): end the code with an expression, "
@@ -142,7 +147,13 @@ def tool_description(settings: Settings) -> str:
         "- Files: `files` (optional) places input files in the call's working directory (relative paths); "
         "open(), pathlib, csv, json, zipfile, tarfile work there, and every file the code creates or changes "
         f"comes back (images as images), up to {settings.max_files} files of {_size(settings.max_file_bytes)}.\n"
-        "- Nothing persists between calls: define what you need in each call.\n"
+        + (
+            "- numpy, pandas and matplotlib: figures still open at the end come back as images (plt.show() is "
+            "not needed); files the code saves (savefig, to_csv) come back as files.\n"
+            if data_modules(settings)
+            else ""
+        )
+        + "- Nothing persists between calls: define what you need in each call.\n"
         "- Refused code comes back as an error listing each problem with its line and a hint."
     )
 

@@ -20,6 +20,7 @@ from mcp.server.mcpserver import MCPServer
 from prometheus_client import CollectorRegistry
 
 from .api.front import ExecutionFront
+from .data_tier import data_modules
 from .log_config import configure_logging
 from .mcp_server import build_mcp
 from .metrics import ExecutorMetrics
@@ -41,7 +42,15 @@ def build() -> MCPServer[Any]:
     pool = ExecutionPool(sorted(settings.allowed_imports), settings.prefork_workers, files_root=str(workdirs.root))
     gate = AdmissionGate(settings.max_concurrent_executions, settings.max_queued_executions)
     metrics = ExecutorMetrics(CollectorRegistry())
-    service = ExecutionService(settings, pool, gate, metrics, workdirs)
+    data = data_modules(settings)
+    data_pool = (
+        ExecutionPool(
+            sorted(settings.allowed_imports | data), settings.data_prefork_workers, files_root=str(workdirs.root)
+        )
+        if data
+        else None
+    )
+    service = ExecutionService(settings, pool, gate, metrics, workdirs, data_pool=data_pool)
     front = ExecutionFront(service, metrics)
 
     @asynccontextmanager
@@ -52,11 +61,15 @@ def build() -> MCPServer[Any]:
         except OSError as exc:
             log.warning("no working directories (%s): programs run without files", exc.strerror)
         await pool.start()
+        if data_pool is not None:
+            await data_pool.start()
         await service.checker.start()
         try:
             yield
         finally:
             await pool.stop()
+            if data_pool is not None:
+                await data_pool.stop()
             await service.checker.stop()
             workdirs.stop()
 

@@ -17,8 +17,10 @@ import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from .data_tier import data_modules
 from .errors import CodeRejected, InvalidRequest, PayloadTooLarge, SandboxUnavailable
 from .input_files import decode_input_files
+from .language.data_use import may_use_data_libraries
 from .language.file_use import may_use_files
 from .language.validation import SourcePolicy
 from .metrics import ExecutorMetrics
@@ -28,7 +30,7 @@ from .sandbox.admission import AdmissionGate
 from .sandbox.checking import ProgramChecker
 from .sandbox.pool import ExecutionPool, JobTooLarge, PoolUnavailable, RunOutcome
 from .sandbox.workdirs import Collected, DecodedFile, FileLimits, WorkDirectories, WorkDirectory, collect
-from .schemas import ExecuteRequest, ExecuteResponse, ExecutionError, OutputFile, Truncated
+from .schemas import ExecuteRequest, ExecuteResponse, ExecutionError, Figure, OutputFile, Truncated
 from .settings import Settings
 
 #: Programs above this size are validated in a thread so a big parse does not stall
@@ -62,9 +64,14 @@ class ExecutionService:
         gate: AdmissionGate,
         metrics: ExecutorMetrics,
         workdirs: WorkDirectories | None = None,
+        *,
+        data_pool: ExecutionPool | None = None,
     ) -> None:
+        """``data_pool``: the data tier's (data_tier.py), which programs that name its
+        libraries run in; None when the tier is off."""
         self.settings = settings
         self.pool = pool
+        self.data_pool = data_pool
         self.gate = gate
         self.metrics = metrics
         self.workdirs = workdirs
@@ -85,7 +92,8 @@ class ExecutionService:
         self.policy = SourcePolicy(
             max_ast_nodes=settings.max_ast_nodes,
             max_ast_depth=settings.max_ast_depth,
-            allowed_imports=settings.allowed_imports,
+            allowed_imports=settings.allowed_imports
+            | (data_modules(settings) if data_pool is not None else frozenset()),
         )
         # As many programs may wait to be checked as to be run; the same deadline.
         self.checker = ProgramChecker(
@@ -117,13 +125,14 @@ class ExecutionService:
             )
         return requested
 
-    def job(self, request: ExecuteRequest, timeout_s: float) -> Job:
+    def job(self, request: ExecuteRequest, timeout_s: float, data: bool = False) -> Job:
+        """``data``: the job runs in the data tier's template (more memory; figures)."""
         s = self.settings
-        return {
+        job: Job = {
             "code": request.code,
             "context": request.context,
             "limits": {
-                "memory_mb": s.max_memory_mb,
+                "memory_mb": s.data_max_memory_mb if data else s.max_memory_mb,
                 # CPU can never outlast the wall clock by more than a second.
                 "cpu_s": max(1, min(s.max_cpu_s, math.ceil(timeout_s) + 1)),
                 "max_open_files": s.max_open_files,
@@ -135,12 +144,16 @@ class ExecutionService:
                 "max_ast_depth": s.max_ast_depth,
             },
         }
+        if data:
+            job["figure_rules"] = {"max_figures": s.max_figures, "max_figure_pixels": s.max_figure_pixels}
+        return job
 
-    async def run_job(self, job: Job, timeout_s: float) -> RunOutcome:
-        """Run an already validated job, bypassing admission (the health self-test)."""
+    async def run_job(self, job: Job, timeout_s: float, pool: ExecutionPool | None = None) -> RunOutcome:
+        """Run an already validated job, bypassing admission (the health self-test), in
+        ``pool`` (default: the small template's)."""
         s = self.settings
         try:
-            return await self.pool.run(
+            return await (pool or self.pool).run(
                 job,
                 timeout_s,
                 stdout_budget=s.max_stdout_bytes,
@@ -172,20 +185,21 @@ class ExecutionService:
             raise SandboxUnavailable(
                 f"required isolation layers are not active on this host: {', '.join(missing)}", retry_after_s=30
             )
-        job = self.job(request, timeout_s)
+        data = self.data_pool is not None and may_use_data_libraries(request.code)
+        job = self.job(request, timeout_s, data)
         job["bytecode"] = base64.b64encode(prepared.bytecode).decode("ascii")
 
         queued_at = time.perf_counter()
         collected: Collected | None = None
         async with self.gate.slot():
             self.metrics.queue_wait.observe(time.perf_counter() - queued_at)
-            wanted = bool(files) or may_use_files(request.code)
+            wanted = bool(files) or data or may_use_files(request.code)
             directory = await self._working_directory(files) if wanted else None
             try:
                 if directory is not None:
                     job["workdir"] = str(directory.path)
                     job["file_rules"] = self.file_rules
-                outcome = await self.run_job(job, timeout_s)
+                outcome = await self.run_job(job, timeout_s, self.data_pool if data else None)
                 if directory is not None:
                     collected = await asyncio.to_thread(collect, directory, self.file_limits)
             finally:
@@ -250,6 +264,6 @@ class ExecutionService:
             error=ExecutionError(**error) if error is not None else None,
             limit=limit,
             files=[OutputFile.model_construct(**vars(file)) for file in collected.files] if collected else [],
-            figures=[],
+            figures=[Figure.model_construct(**figure) for figure in reply.get("figures", [])],
             duration_ms=round(outcome.duration_s * 1000, 3),
         )

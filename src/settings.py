@@ -172,6 +172,29 @@ class Settings(BaseSettings):
         description="file content an answer carries in all; files past it are listed without their content",
     )
 
+    # The data tier (docs/data.md): numpy, pandas and matplotlib, when installed
+    data_tier_enabled: bool = Field(
+        default=True,
+        description="offer numpy, pandas and matplotlib (when installed) to programs that import them, in a "
+        "template of their own",
+    )
+    data_max_memory_mb: int = Field(
+        default=1024,
+        ge=MIN_MEMORY_MB,
+        le=65536,
+        description="RLIMIT_AS of a data-tier worker (the libraries alone map about 300 MB)",
+    )
+    data_prefork_workers: int = Field(default=2, ge=0, le=256, description="data-tier workers forked ahead of demand")
+    max_figures: int = Field(
+        default=8, ge=0, le=64, description="open figures rendered into an answer's figures; the rest are dropped"
+    )
+    max_figure_pixels: int = Field(
+        default=4_000_000,
+        ge=10_000,
+        le=100_000_000,
+        description="largest figure (width x height in pixels) rendered or saved; larger ones are refused",
+    )
+
     # Pool and admission
     max_concurrent_executions: int = Field(default_factory=_default_concurrency, ge=1, le=256)
     max_queued_executions: int = Field(default=64, ge=0, le=10_000, description="requests waiting for a slot")

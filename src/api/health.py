@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..data_tier import describe as describe_data_tier
 from ..errors import SandboxUnavailable
 from ..protocol import LAYERS
 from ..sandbox.pool import LIVENESS_INTERVAL_S
@@ -111,6 +112,13 @@ class HealthMonitor:
             layers[name] = "unknown" if status == "active" and not works else status
         return layers
 
+    def _data_tier(self) -> dict[str, Any]:
+        described = describe_data_tier(self.service.settings)
+        data_pool = self.service.data_pool
+        described["enabled"] = data_pool is not None
+        described["template_alive"] = data_pool is not None and data_pool.alive
+        return described
+
     def _ping_overdue(self) -> bool:
         """No liveness ping answered for longer than the pool would take to find a hang:
         the ping loop itself is stuck, or the template answers nothing at all."""
@@ -139,6 +147,8 @@ class HealthMonitor:
             "required_layers": sorted(self.service.settings.required_layers),
             "missing_layers": self.service.missing_layers(),
             "draining": self.drain.draining,
+            # numpy, pandas and matplotlib (docs/data.md): on when installed and enabled.
+            "data_tier": self._data_tier(),
         }
         storage_down = False
         if self.storage is not None:
@@ -173,6 +183,8 @@ class HealthMonitor:
             # Executions go on (fail open) or are refused (fail closed), but restarting this
             # replica would not bring Redis back: degraded, not unhealthy.
             or storage_down
+            # The data tier's programs get 503 while its template is down; the rest run.
+            or (checks["data_tier"]["enabled"] and not checks["data_tier"]["template_alive"])
         ):
             status = "degraded"
         else:

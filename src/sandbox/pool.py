@@ -34,9 +34,11 @@ from ..protocol import (
     FILES_LIMIT_SIGNAL,
     FLUSH_SIGNAL,
     HEADER,
+    MAX_FIGURES_BYTES,
     MAX_JOB_BYTES,
     OUTPUT_LIMIT_EXCEEDED,
     WORKER_CRASHED,
+    FigureRules,
     FileRules,
     Job,
     LimitKind,
@@ -248,8 +250,8 @@ def _limit_reply(limit: LimitKind, etype: str, message: str) -> WorkerReply:
     }
 
 
-def _read_reply(body: bytes, limits: Limits) -> WorkerReply:
-    return parse_reply(decode_body(body), limits)
+def _read_reply(body: bytes, limits: Limits, figure_rules: FigureRules | None = None) -> WorkerReply:
+    return parse_reply(decode_body(body), limits, figure_rules)
 
 
 def _crash_reply(message: str) -> WorkerReply:
@@ -553,6 +555,8 @@ class ExecutionPool:
         if len(frame) - HEADER.size > MAX_JOB_BYTES:
             raise JobTooLarge(len(frame) - HEADER.size)
         max_reply = job["limits"]["max_result_bytes"] * 2 + job["limits"]["max_error_chars"] * 4 + 65536
+        if "figure_rules" in job:
+            max_reply += MAX_FIGURES_BYTES + 4096
         stdout = StreamCapture(stdout_budget, stdout_budget * flood_factor)
         stderr = StreamCapture(stderr_budget, stderr_budget * flood_factor)
         worker = await self._take_worker()
@@ -656,7 +660,7 @@ class ExecutionPool:
         if ending == "reply" and not io.protocol_error:
             body = bytes(io.reply_buf[HEADER.size :])
             try:
-                return await parse_sized(len(body), _read_reply, body, limits)
+                return await parse_sized(len(body), _read_reply, body, limits, job.get("figure_rules"))
             except ProtocolError:
                 log.warning("worker %d sent a malformed reply", worker.pid)
                 return _died_reply(None, limits["cpu_s"], limits["memory_mb"])
