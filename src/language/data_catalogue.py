@@ -295,7 +295,11 @@ DATA_CATALOGUE: dict[str, ModuleRule] = {
         refuse(
             PIVOT + " (use plt.colormaps['viridis'] or plt.get_cmap for colormaps; import matplotlib.style)",
             "cbook", "cm", "functools", "importlib", "inspect", "logging", "matplotlib", "mlab", "np", "rcsetup",
-            "style", "sys", "threading", "time",
+            "sys", "threading", "time",
+        ),
+        allow(
+            "pyplot's own name for the matplotlib.style entry (plt.style.use): that module's proxy, not the module",
+            "style",
         ),
         others="pyplot's re-exported classes and helpers (artists, locators, formatters, widgets, typing names), "
         "and names nobody reviewed",

@@ -545,6 +545,11 @@ INSTANCE_GUARDS: dict[str, Callable[[Any, Any], Any]] = {
 
 # ----------------------------------------------------------------------------- rules
 
+#: The libraries' own MemoryError classes, raised where their allocator (not the
+#: interpreter's) failed: the memory limit, as the interpreter's MemoryError is
+#: (runner._made_by_the_program). The program cannot make one (the class is not offered).
+ALLOCATION_ERRORS: set[type] = set()
+
 
 def _resolve(path: str) -> type | None:
     """The class named "module.QualName", if its module is imported."""
@@ -575,6 +580,9 @@ def configure_rules(attrs_by_name: Mapping[str, Mapping[str, Any]], writable: di
     from . import instance_rules  # noqa: PLC0415
 
     instance_rules.configure(DATA_LIBRARIES, INSTANCE_ATTRIBUTES, GUARDED_ATTRIBUTES, INSTANCE_GUARDS)
+    numpy_errors = sys.modules.get("numpy._core._exceptions")
+    if numpy_errors is not None:
+        ALLOCATION_ERRORS.add(numpy_errors._ArrayMemoryError)  # noqa: SLF001 - numpy's allocation failure
     # The libraries' C code imports their own modules lazily, by name, through the
     # program's __import__ (numpy's cached imports): it gets the real module (guards.py).
     INTERNAL_LAZY_PACKAGES.update(DATA_LIBRARIES)
@@ -602,3 +610,14 @@ def configure_rules(attrs_by_name: Mapping[str, Mapping[str, Any]], writable: di
         cls = _resolve(path)
         if cls is not None:
             writable[cls] = names
+
+
+#: (module, name) -> the module entry whose proxy the name is: a package's submodule that
+#: is a catalogue entry of its own, reached under another module's name (plt.style).
+SUBMODULE_ALIASES = {("matplotlib.pyplot", "style"): "matplotlib.style"}
+
+
+def alias_submodules(proxies: Mapping[str, Any]) -> None:
+    for (module, name), entry in SUBMODULE_ALIASES.items():
+        if module in proxies and entry in proxies:
+            vars(proxies[module])[name] = proxies[entry]

@@ -2430,4 +2430,6 @@ def build_proxies(allowed: list[str]) -> dict[str, ModuleProxy]:
         for key, value in attrs.items():
             if is_crossable(value):
                 attrs[key] = _crossings.get(value) or _crossings.setdefault(value, crossing(value))
-    return link_proxies(attrs_by_name)
+    proxies = link_proxies(attrs_by_name)
+    data_guards.alias_submodules(proxies)
+    return proxies

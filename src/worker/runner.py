@@ -31,7 +31,7 @@ from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 from ..protocol import MAX_ERROR_TYPE_CHARS, SECURITY_ERROR, SERVICE_ERROR_TYPES, ErrorInfo, Job, Limits, WorkerReply
 from . import dynamic, fastguards, membrane, repairs, sys_stand_in
 from .crossing import select_call_through
-from .data_guards import set_figure_pixels
+from .data_guards import ALLOCATION_ERRORS, set_figure_pixels
 from .dynamic import STRING_FILENAME, is_string_code
 from .figures import render_open_figures
 from .guards import SandboxType, begin_collections, guard_globals, safe_builtins, safe_point_soon
@@ -97,9 +97,10 @@ def _made_by_the_program(exc: BaseException) -> bool:
     ``raise`` made (its own, or a library's raising what it was handed), or one thrown into
     a suspended or unstarted generator (``gen.throw(MemoryError)``).
     Where an exception was first raised is the innermost entry of its traceback."""
-    if type(exc) is not MemoryError or membrane.MEMBRANE.held_memory_error(exc):
+    library = type(exc) in ALLOCATION_ERRORS  # numpy's: its own allocator failed
+    if (type(exc) is not MemoryError and not library) or membrane.MEMBRANE.held_memory_error(exc):
         return True
-    if _failures_at_start[0] is not None and not _allocations_failed():
+    if not library and _failures_at_start[0] is not None and not _allocations_failed():
         return True
     return _raised_by_a_statement(exc)
 

@@ -16,7 +16,14 @@ Workloads, each at every ``--concurrency`` level (default 1 and 8):
 * ``trivial``  ``print(6*7)``: the fixed cost of one sandboxed execution;
 * ``compute``  a sum of squares over 200k integers (CPU-bound);
 * ``output``   a program printing 50 KB;
-* ``rejected`` ``import os``, refused by the validator with 400 before anything runs.
+* ``rejected`` ``import os``, refused by the validator with 400 before anything runs;
+* ``input_1mb``, ``file_out``: a 1 MB input file; a file written and read back;
+* ``pandas``   a small pandas groupby (the data tier, docs/data.md);
+* ``chart``    one matplotlib bar chart, returned as a figure.
+
+The data tier's workloads are also run as plain CPython does them (``--cpython``, on by
+default when they are selected): a fresh ``python -c`` per program, importing the libraries
+and running the same code, one at a time and 8 at once, for the same bounded time.
 
 The client is deliberately cheap, since it shares the machine's cores with the server:
 one raw keep-alive HTTP/1.1 socket per concurrent client (a thread each), prebuilt
@@ -33,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import ipaddress
 import itertools
 import json
@@ -76,6 +84,19 @@ OUTPUT_LINES = 1000
 OUTPUT_CODE = f'line = "x" * 49\nfor i in range({OUTPUT_LINES}):\n    print(line)\n'
 OUTPUT_BYTES = OUTPUT_LINES * 50
 INPUT_FILE_BYTES = 1_000_000
+PANDAS_CODE = """import pandas as pd
+sales = pd.DataFrame({"team": ["a", "b", "a", "c", "b", "a"], "amount": [3.0, 1.5, 2.0, 4.0, 2.5, 1.0]})
+totals = sales.groupby("team")["amount"].agg(["sum", "mean"]).round(2)
+print(totals.to_string())
+totals["sum"].to_dict()
+"""
+CHART_CODE = """import matplotlib.pyplot as plt
+fig, ax = plt.subplots(figsize=(4, 3), dpi=80)
+ax.bar(["a", "b", "c"], [3, 1, 2])
+ax.set_title("teams")
+"""
+#: The data tier's workloads, which --cpython also runs in plain CPython processes.
+DATA_WORKLOADS = ("pandas", "chart")
 
 
 @dataclass(frozen=True)
@@ -142,7 +163,73 @@ WORKLOADS: tuple[Workload, ...] = (
         200,
         (b'"success":true,"result":1024', b'"path":"out.txt"'),
     ),
+    Workload(
+        "pandas",
+        "a pandas groupby (data tier)",
+        "POST",
+        "/execute",
+        PANDAS_CODE,
+        200,
+        (b'"success":true,"result":{"a":6.0,"b":4.0,"c":4.0}',),
+    ),
+    Workload(
+        "chart",
+        "one matplotlib chart, returned as a figure (data tier)",
+        "POST",
+        "/execute",
+        CHART_CODE,
+        200,
+        (b'"success":true', b'"media_type":"image/png","width":320,"height":240'),
+    ),
 )
+
+
+@dataclass
+class CPythonResult:
+    """A data workload's program run as plain CPython runs it: one process per run."""
+
+    workload: str
+    concurrency: int
+    runs: int
+    p50_ms: float
+    per_s: float
+
+
+def measure_cpython(workload: Workload, concurrency: int, duration_s: float, max_runs: int) -> CPythonResult:
+    """Fresh ``python -c`` processes (importing the libraries each time), ``concurrency``
+    at once, until ``max_runs`` or ``duration_s``: the cost the data template saves."""
+    code = workload.code
+    assert code is not None
+    env = {**os.environ, "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1"}
+    latencies: list[float] = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + duration_s
+    started = time.perf_counter()
+
+    def client() -> None:
+        while time.perf_counter() < deadline:
+            with lock:
+                if len(latencies) >= max_runs:
+                    return
+            begun = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True, timeout=60)
+            with lock:
+                latencies.append(time.perf_counter() - begun)
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return CPythonResult(
+        workload.name,
+        concurrency,
+        len(ordered),
+        round(percentile(ordered, 50) * 1000.0, 3),
+        round(len(ordered) / elapsed, 2) if elapsed > 0 else 0.0,
+    )
 
 
 def build_request(workload: Workload, host_header: str, token: str) -> bytes:
@@ -657,6 +744,21 @@ def print_headlines(lines: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- main
 
 
+def print_cpython(plain: Sequence[CPythonResult], results: Sequence[Result]) -> None:
+    if not plain:
+        return
+    print("\ndata tier against plain CPython (a fresh process importing the libraries per program):")
+    print(f"{'workload':<9} {'c':>2} {'service p50':>12} {'CPython p50':>12} {'service/s':>10} {'CPython/s':>10}")
+    for row in plain:
+        served = find(results, row.workload, row.concurrency)
+        p50 = fmt(served.p50_ms, 1) if served else "-"
+        rate = fmt(served.per_s, 1) if served else "-"
+        print(
+            f"{row.workload:<9} {row.concurrency:>2} {p50:>9} ms {fmt(row.p50_ms, 1):>9} ms {rate:>10} "
+            f"{fmt(row.per_s, 1):>10}"
+        )
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m tests.bench.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -668,7 +770,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--duration-s", type=float, default=10.0, help="stop a measurement after this long even if requests remain"
     )
     parser.add_argument("--concurrency", default="1,8", help="comma-separated client counts (default 1,8)")
-    parser.add_argument("--workloads", default=",".join(w.name for w in WORKLOADS), help="comma-separated subset")
+    installed = importlib.util.find_spec("pandas") is not None and importlib.util.find_spec("matplotlib") is not None
+    default = [w.name for w in WORKLOADS if installed or w.name not in DATA_WORKLOADS]
+    parser.add_argument(
+        "--workloads", default=",".join(default), help="comma-separated subset (the data tier's when installed)"
+    )
+    parser.add_argument(
+        "--no-cpython", dest="cpython", action="store_false", help="do not run the data workloads in plain CPython"
+    )
     parser.add_argument("--json", metavar="OUT", type=Path, help="also write the results as JSON to OUT")
     parser.add_argument(
         "--max-concurrent-executions",
@@ -735,6 +844,13 @@ def benchmark(server: Server, args: argparse.Namespace, target: str) -> int:
     print(f"load average after: {' '.join(f'{x:.2f}' for x in load_after)}")
     lines = headlines(results)
     print_headlines(lines)
+    plain = [
+        measure_cpython(workload, concurrency, args.duration_s, args.requests)
+        for workload in args.selected
+        if args.cpython and workload.name in DATA_WORKLOADS
+        for concurrency in args.concurrency_levels
+    ]
+    print_cpython(plain, results)
 
     bad = [r for r in results if r.bad]
     for r in bad:
@@ -759,6 +875,7 @@ def benchmark(server: Server, args: argparse.Namespace, target: str) -> int:
             "concurrency": args.concurrency_levels,
             "results": [asdict(r) for r in results],
             "headlines": lines,
+            "plain_cpython": [asdict(r) for r in plain],
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")

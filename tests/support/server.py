@@ -40,6 +40,9 @@ TEST_ENV: dict[str, str] = {
     "EXECUTOR_MAX_CONCURRENT_EXECUTIONS": "2",
     "EXECUTOR_MAX_QUEUED_EXECUTIONS": "16",
     "EXECUTOR_PREFORK_WORKERS": "2",
+    # The data tier's template (a few seconds to start) only where it is the point
+    # (tests/e2e/test_data.py): every other server starts as fast as before.
+    "EXECUTOR_DATA_TIER_ENABLED": "false",
     # Rate limits have their own tests (tests/e2e/test_operations.py), with their own servers.
     "EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": "1000000/minute",
     "EXECUTOR_RATE_LIMIT_EXECUTE_PER_IP": "1000000/minute",

@@ -1,0 +1,346 @@
+"""The data tier in real workers: numpy, pandas and matplotlib in the data template.
+
+For each family of docs/data.md the attack fails and its ordinary sibling works, in a
+worker forked from the real data template (every guard, every OS layer); then the same
+template with the language layer gone (tests/support/unguarded_template.py) shows what the
+OS layers alone hold against a program that reached raw memory through numpy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import struct
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+pytest.importorskip("numpy")
+pytest.importorskip("pandas")
+pytest.importorskip("matplotlib")
+
+from src.language.catalogue import CATALOGUE
+from src.language.data_catalogue import DATA_CATALOGUE
+from src.protocol import FigureRules, FileRules, Job
+from src.sandbox.pool import ExecutionPool
+from src.sandbox.workdirs import DecodedFile, WorkDirectories
+from src.worker.isolation import landlock
+from tests.support.jobs import job
+from tests.support.unguarded_template import ENTRY
+
+ALLOWED = sorted(CATALOGUE.keys() | DATA_CATALOGUE.keys())
+RULES: FileRules = {
+    "max_files": 16,
+    "max_file_bytes": 1 << 20,
+    "max_files_bytes": 4 << 20,
+    "max_path_chars": 255,
+    "max_path_depth": 4,
+}
+FIGURES: FigureRules = {"max_figures": 3, "max_figure_pixels": 1_000_000}
+INPUT = DecodedFile("sales.csv", b"day,team,amount\n2025-01-03,a,10\n2025-01-20,b,5\n2025-02-02,a,7\n")
+T = TypeVar("T")
+
+
+@dataclass
+class Ran:
+    reply: dict[str, Any]
+    stdout: str
+    stderr: str
+    files: list[str]
+
+
+async def _run(pool: ExecutionPool, workdirs: WorkDirectories, code: str, memory_mb: int = 1024) -> Ran:
+    directory = workdirs.create([INPUT])
+    ran: Job = job(code)
+    ran["limits"]["memory_mb"] = memory_mb
+    ran["workdir"] = str(directory.path)
+    ran["file_rules"] = RULES
+    ran["figure_rules"] = FIGURES
+    try:
+        outcome = await asyncio.wait_for(
+            pool.run(ran, 20, stdout_budget=1 << 16, stderr_budget=1 << 16, flood_factor=4), 60
+        )
+        files = sorted(p.relative_to(directory.path).as_posix() for p in directory.path.rglob("*") if p.is_file())
+    finally:
+        WorkDirectories.remove(directory)
+    return Ran(dict(outcome.reply), outcome.stdout.text(), outcome.stderr.text(), files)
+
+
+def _with_pool(root: Path, entry: str | None, scenario: Callable[[ExecutionPool, WorkDirectories], Awaitable[T]]) -> T:
+    async def main() -> T:
+        workdirs = WorkDirectories(root)
+        workdirs.start()
+        options: dict[str, Any] = {"files_root": str(workdirs.root)}
+        if entry is not None:
+            options["template_entry"] = entry
+        pool = ExecutionPool(ALLOWED, 1, **options)
+        await pool.start()
+        try:
+            return await scenario(pool, workdirs)
+        finally:
+            await pool.stop()
+            workdirs.stop()
+
+    return asyncio.run(main())
+
+
+# --------------------------------------------------------------------------- guarded: families
+
+#: name -> (program, what it must give): "ok" runs to the end; an exception type name is
+#: the error it must raise.
+CASES: dict[str, tuple[str, str]] = {
+    "analysis": (
+        """
+import pandas as pd
+import numpy as np
+sales = pd.read_csv("sales.csv", parse_dates=["day"])
+monthly = sales.groupby(sales["day"].dt.strftime("%Y-%m"))["amount"].sum()
+monthly.to_csv("monthly.csv")
+rng = np.random.default_rng(1)
+print(monthly.to_string())
+{"months": monthly.to_dict(), "det": round(float(np.linalg.det(np.eye(2) * 2)), 3), "r": int(rng.integers(0, 1))}
+""",
+        "ok",
+    ),
+    "figure": (
+        """
+import matplotlib.pyplot as plt
+fig, ax = plt.subplots(figsize=(4, 3), dpi=50)
+ax.plot([1, 2, 3], [2, 1, 3], label="x")
+ax.legend()
+ax.set_title("t")
+fig.savefig("saved.png")
+plt.show()
+""",
+        "ok",
+    ),
+    "raw memory: ndarray over chosen bytes": (
+        "import numpy as np\nnp.ndarray((1,), dtype=object, buffer=bytearray(8))",
+        "SecurityError",
+    ),
+    "raw memory: the class reached by type()": (
+        "import numpy as np\ntype(np.zeros(1))((1,), dtype=object, buffer=bytearray(8))",
+        "SecurityError",
+    ),
+    "raw memory: ctypes": ("import numpy as np\nnp.zeros(2).ctypes.data", "SecurityError"),
+    "raw memory: stride tricks": ("import numpy as np\nnp.lib.stride_tricks.as_strided", "AttributeError"),
+    "raw memory: frombuffer objects": (
+        "import numpy as np\nnp.frombuffer(bytearray(8), dtype=object)",
+        "SecurityError",
+    ),
+    "raw memory: resize past its views": ("import numpy as np\nnp.arange(4.0).resize(10**6)", "SecurityError"),
+    "raw memory: an interface answered by __getattr__": (
+        """
+import numpy as np
+class Forged:
+    def __getattr__(self, name):
+        return {"data": (8, False), "shape": (8,), "typestr": "|u1", "version": 3}
+assert np.asarray(Forged()).dtype == object
+""",
+        "ok",
+    ),
+    "pickle: np.load": ("import numpy as np\nnp.load('a.npy', allow_pickle=True)", "SecurityError"),
+    "pickle: to_pickle": ("import pandas as pd\npd.DataFrame({'a': [1]}).to_pickle('p')", "SecurityError"),
+    "pickle: sibling without": (
+        "import numpy as np\nnp.save('a.npy', np.arange(3))\nassert np.load('a.npy').tolist() == [0, 1, 2]",
+        "ok",
+    ),
+    "strings: pd.eval": ("import pandas as pd\npd.eval('1 + 1')", "AttributeError"),
+    "strings: DataFrame.eval": ("import pandas as pd\npd.DataFrame({'a': [1]}).eval('a + 1')", "SecurityError"),
+    "strings: query with an attribute": (
+        "import pandas as pd\npd.DataFrame({'a': [1]}).query('a.values.ctypes.data > 0')",
+        "SecurityError",
+    ),
+    "strings: query sibling": (
+        "import pandas as pd\nlimit = 1\nassert pd.DataFrame({'a': [1, 2]}).query('a > @limit')['a'].tolist() == [2]",
+        "ok",
+    ),
+    "templates: Styler": ("import pandas as pd\npd.DataFrame({'a': [1]}).style", "SecurityError"),
+    "by name: a private method": ("import pandas as pd\npd.DataFrame({'a': [1]}).agg('_constructor')", "SecurityError"),
+    "by name: pivot_table": (
+        "import pandas as pd\npd.DataFrame({'a': [1], 'b': [2]}).pivot_table(index='a', aggfunc='_mgr')",
+        "SecurityError",
+    ),
+    "by name: sibling": (
+        "import pandas as pd\nassert pd.DataFrame({'a': [1, 3]}).agg(['sum', 'mean'])['a'].tolist() == [4, 2]",
+        "ok",
+    ),
+    "pivot: a backend module": ("import matplotlib\nmatplotlib.use('module://os')", "SecurityError"),
+    "pivot: switch_backend": ("import matplotlib.pyplot as plt\nplt.switch_backend('tkagg')", "AttributeError"),
+    "pivot: plotting backend option": (
+        "import pandas as pd\npd.set_option('plotting.backend', 'os')",
+        "SecurityError",
+    ),
+    "pivot: sibling": (
+        "import matplotlib\nimport pandas as pd\nmatplotlib.use('Agg')\npd.set_option('display.max_rows', 5)",
+        "ok",
+    ),
+    "pivot: subclassing": ("import pandas as pd\nclass Frame(pd.DataFrame):\n    pass", "SecurityError"),
+    "files: absolute path": ("import pandas as pd\npd.read_csv('/etc/passwd')", "PermissionError"),
+    "files: up and out": ("import pandas as pd\npd.DataFrame({'a': [1]}).to_csv('../out.csv')", "PermissionError"),
+    "files: a URL is a name": ("import pandas as pd\npd.read_csv('file:///etc/passwd')", "FileNotFoundError"),
+    "files: TeX": ("import matplotlib.pyplot as plt\nplt.rcParams['text.usetex'] = True", "SecurityError"),
+    "files: a style from a path": ("import matplotlib.pyplot as plt\nplt.style.use('/etc/passwd')", "SecurityError"),
+    "files: style sibling": (
+        "import matplotlib.pyplot as plt\nplt.style.use('ggplot')\nplt.rcParams['figure.figsize'] = (3, 2)",
+        "ok",
+    ),
+    "resources: a huge figure saved": (
+        "import matplotlib.pyplot as plt\nfig = plt.figure(figsize=(1000, 1000))\nfig.savefig('huge.png')",
+        "SecurityError",
+    ),
+    "resources: a huge figure left open": (
+        "import matplotlib.pyplot as plt\nplt.figure(figsize=(1000, 1000))\nplt.figure(figsize=(2, 2), dpi=50)",
+        "ok",
+    ),
+    "resources: too many figures": (
+        "import matplotlib.pyplot as plt\nfor n in range(5):\n    plt.figure(figsize=(1, 1), dpi=20)",
+        "ok",
+    ),
+}
+
+
+@dataclass
+class Guarded:
+    runs: dict[str, Ran]
+    #: Two programs in a row: the first changes every setting it can, the second reads them.
+    before: Ran
+    after: Ran
+
+
+async def _guarded(pool: ExecutionPool, workdirs: WorkDirectories) -> Guarded:
+    runs = {name: await _run(pool, workdirs, code) for name, (code, _) in CASES.items()}
+    runs["memory"] = await _run(pool, workdirs, "import numpy as np\nnp.ones((20000, 20000))", memory_mb=512)
+    before = await _run(
+        pool,
+        workdirs,
+        """
+import numpy as np, pandas as pd, matplotlib.pyplot as plt
+np.set_printoptions(precision=1)
+pd.set_option("display.max_rows", 2)
+plt.rcParams["lines.linewidth"] = 9
+plt.style.use("ggplot")
+plt.figure()
+""",
+    )
+    after = await _run(
+        pool,
+        workdirs,
+        """
+import numpy as np, pandas as pd, matplotlib.pyplot as plt
+[np.get_printoptions()["precision"], pd.get_option("display.max_rows"), plt.rcParams["lines.linewidth"],
+ len(plt.get_fignums())]
+""",
+    )
+    return Guarded(runs, before, after)
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Guarded:
+    return _with_pool(tmp_path_factory.mktemp("data"), None, _guarded)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_family_is_refused_and_its_sibling_works(guarded: Guarded, name: str) -> None:
+    ran, expected = guarded.runs[name], CASES[name][1]
+    if expected == "ok":
+        assert ran.reply["error"] is None, (ran.reply, ran.stderr)
+    else:
+        assert ran.reply["error"] is not None, ran.reply
+        assert ran.reply["error"]["type"] == expected, ran.reply["error"]
+
+
+def test_an_analysis_answers_as_cpython_does(guarded: Guarded) -> None:
+    ran = guarded.runs["analysis"]
+    assert ran.reply["result"] == {"months": {"2025-01": 15, "2025-02": 7}, "det": 4.0, "r": 0}
+    assert ran.stdout == "day\n2025-01    15\n2025-02     7\n"
+    assert ran.files == ["monthly.csv", "sales.csv"]
+
+
+def _png_size(content: str) -> tuple[int, int]:
+    data = base64.b64decode(content)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def test_an_open_figure_comes_back_as_a_png_of_its_size(guarded: Guarded) -> None:
+    ran = guarded.runs["figure"]
+    assert ran.files == ["sales.csv", "saved.png"]
+    [figure] = ran.reply["figures"]
+    assert (figure["media_type"], figure["width"], figure["height"]) == ("image/png", 200, 150)
+    assert _png_size(figure["content"]) == (200, 150)
+
+
+def test_a_figure_past_the_pixel_limit_is_named_not_drawn(guarded: Guarded) -> None:
+    ran = guarded.runs["resources: a huge figure left open"]
+    assert [(f["width"], f["height"]) for f in ran.reply["figures"]] == [(100, 100)]
+    assert "figure 1 not returned: 100000 x 100000 pixels" in ran.stderr
+
+
+def test_figures_past_the_count_are_named_not_drawn(guarded: Guarded) -> None:
+    ran = guarded.runs["resources: too many figures"]
+    assert len(ran.reply["figures"]) == FIGURES["max_figures"]
+    assert "2 more open figure(s) not returned" in ran.stderr
+
+
+def test_a_huge_allocation_is_the_memory_limit(guarded: Guarded) -> None:
+    reply = guarded.runs["memory"].reply
+    assert (reply["limit"], reply["error"]["type"]) == ("memory", "MemoryError"), reply
+
+
+def test_no_setting_reaches_the_next_execution(guarded: Guarded) -> None:
+    assert guarded.before.reply["error"] is None, guarded.before.reply
+    assert guarded.after.reply["result"] == [8, 60, 1.5, 0], guarded.after.reply
+
+
+# --------------------------------------------------------------------------- the OS layers alone
+
+#: A program with the real builtins (the language layer gone) that reaches libc through
+#: numpy's ctypes interface, as a raw-memory escape would: each attempt is recorded.
+ESCAPED = """
+import numpy as np
+libc = np.ctypeslib.ctypes.CDLL(None)
+libc.open.argtypes = [np.ctypeslib.ctypes.c_char_p, np.ctypeslib.ctypes.c_int]
+libc.socket.argtypes = [np.ctypeslib.ctypes.c_int] * 3
+outcomes = []
+def attempt(name, action):
+    try:
+        outcomes.append(f"{name}: {action()}")
+    except Exception as exc:
+        outcomes.append(f"{name}: {type(exc).__name__}")
+attempt("libc open /etc/passwd", lambda: libc.open(b"/etc/passwd", 0))
+attempt("libc open the service's files", lambda: libc.open(project.encode(), 0))
+attempt("libc socket", lambda: libc.socket(2, 1, 0))
+attempt("libc fork", lambda: libc.fork())
+attempt("python open /etc/passwd", lambda: len(open("/etc/passwd").read()))
+attempt("write outside", lambda: open("/tmp/planted-by-a-data-worker", "w").write("x"))
+attempt("write own", lambda: open("own.txt", "w").write("x"))
+result = "\\n".join(outcomes)
+"""
+
+
+@pytest.fixture(scope="module")
+def escaped(tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    async def scenario(pool: ExecutionPool, workdirs: WorkDirectories) -> Ran:
+        code = f"project = {str(Path(__file__).resolve())!r}\n" + ESCAPED
+        return await _run(pool, workdirs, code)
+
+    return _with_pool(tmp_path_factory.mktemp("unguarded"), ENTRY, scenario)
+
+
+@pytest.mark.skipif(landlock.abi_version() < 1, reason="no Landlock on this host")
+def test_the_os_layers_alone_contain_a_program_that_reached_libc_through_numpy(escaped: Ran) -> None:
+    assert escaped.reply["error"] is None, escaped.reply
+    seen = dict(line.split(": ", 1) for line in escaped.reply["result"].splitlines())
+    assert seen["libc open /etc/passwd"] == "-1"
+    assert seen["libc open the service's files"] == "-1"
+    assert seen["libc socket"] == "-1"
+    assert seen["libc fork"] == "-1"
+    assert seen["python open /etc/passwd"] == "PermissionError"
+    assert seen["write outside"] == "PermissionError"
+    assert seen["write own"] == "1"  # the program did run, with the real builtins
+    assert not Path("/tmp/planted-by-a-data-worker").exists()
