@@ -138,7 +138,9 @@ def tool_description(settings: Settings) -> str:
         "- `context` (optional object): its keys become global variables (identifiers not starting with _).\n"
         f"- Time: {settings.execution_timeout_s:g} s by default; `timeout_s` may ask for up to "
         f"{settings.max_timeout_s:g} s. A program that runs longer is stopped and the answer says so.\n"
-        f"- Memory: {settings.max_memory_mb} MB. Code: at most {_size(settings.max_code_bytes)}.\n"
+        f"- Memory: {settings.max_memory_mb} MB"
+        + (f" ({settings.data_max_memory_mb} MB with numpy, pandas or matplotlib)" if data_modules(settings) else "")
+        + f". Code: at most {_size(settings.max_code_bytes)}.\n"
         f"- Output: stdout is kept up to {_size(settings.max_stdout_bytes)}, stderr up to "
         f"{_size(settings.max_stderr_bytes)}, the result up to {_size(settings.max_result_bytes)}; the text of this "
         f"answer shows at most {_size(settings.mcp_max_text_bytes)} of them, and says how much it left out.\n"

@@ -543,6 +543,27 @@ INSTANCE_GUARDS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+#: Figures a program may have open at once: each holds its artists' memory, and every
+#: open figure is drawn after the program (the first EXECUTOR_MAX_FIGURES of them).
+MAX_OPEN_FIGURES = 50
+
+
+def cap_open_figures() -> None:
+    """Refuse a new figure past MAX_OPEN_FIGURES, at the one place pyplot adopts every
+    figure it makes (plt.figure, plt.subplots, pandas' plot): Gcf._set_new_active_manager."""
+    from matplotlib import _pylab_helpers  # noqa: PLC0415 - the data template only
+
+    gcf = _pylab_helpers.Gcf
+    adopt = gcf.__dict__["_set_new_active_manager"].__func__
+
+    def _set_new_active_manager(cls: Any, manager: Any) -> None:
+        if manager not in cls.figs.values() and len(cls.figs) >= MAX_OPEN_FIGURES:
+            raise refused(f"at most {MAX_OPEN_FIGURES} figures may be open at once: close some (plt.close(fig))")
+        adopt(cls, manager)
+
+    gcf._set_new_active_manager = classmethod(_set_new_active_manager)
+
+
 # ----------------------------------------------------------------------------- rules
 
 #: The libraries' own MemoryError classes, raised where their allocator (not the
@@ -580,6 +601,8 @@ def configure_rules(attrs_by_name: Mapping[str, Mapping[str, Any]], writable: di
     from . import instance_rules  # noqa: PLC0415
 
     instance_rules.configure(DATA_LIBRARIES, INSTANCE_ATTRIBUTES, GUARDED_ATTRIBUTES, INSTANCE_GUARDS)
+    if "matplotlib.pyplot" in attrs_by_name:
+        cap_open_figures()
     numpy_errors = sys.modules.get("numpy._core._exceptions")
     if numpy_errors is not None:
         ALLOCATION_ERRORS.add(numpy_errors._ArrayMemoryError)  # noqa: SLF001 - numpy's allocation failure

@@ -32,7 +32,7 @@ import weakref
 from types import CodeType
 from typing import Any, ClassVar
 
-from ..language.catalogue import CATALOGUE
+from ..language.module_rules import RULES
 from ..language.names import is_reserved
 from ..language.policy import RESULT_NAME, SOURCE_FILENAME
 from ..language.validation import SourcePolicy, prepare_program
@@ -99,8 +99,8 @@ class _Job:
     @classmethod
     def policy(cls) -> SourcePolicy:
         if cls._policy is None:
-            # Every module of the catalogue: the import guard decides what this job may import.
-            cls._policy = SourcePolicy(cls.max_ast_nodes, cls.max_ast_depth, frozenset(CATALOGUE))
+            # Every module of the catalogues: the import guard decides what this job may import.
+            cls._policy = SourcePolicy(cls.max_ast_nodes, cls.max_ast_depth, frozenset(RULES))
         return cls._policy
 
 

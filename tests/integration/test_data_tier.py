@@ -196,6 +196,14 @@ assert np.asarray(Forged()).dtype == object
         "import matplotlib.pyplot as plt\nplt.figure(figsize=(1000, 1000))\nplt.figure(figsize=(2, 2), dpi=50)",
         "ok",
     ),
+    "resources: too many open figures": (
+        "import matplotlib.pyplot as plt\nfor n in range(60):\n    plt.figure(figsize=(1, 1), dpi=10)",
+        "SecurityError",
+    ),
+    "resources: figures closed as they go": (
+        "import matplotlib.pyplot as plt\nfor n in range(60):\n    plt.close(plt.figure(figsize=(1, 1), dpi=10))",
+        "ok",
+    ),
     "resources: too many figures": (
         "import matplotlib.pyplot as plt\nfor n in range(5):\n    plt.figure(figsize=(1, 1), dpi=20)",
         "ok",
