@@ -222,6 +222,8 @@ _QUERY_NODES = (
 )  # fmt: skip
 _LOCAL = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
 _QUOTED_COLUMN = re.compile(r"`[^`]*`")
+#: A name, attribute, call or subscript joined to a backtick (`a`.b, x`a`, `a`(...)).
+_BESIDE_A_QUOTED_COLUMN = re.compile(r"[\w.)\]]`[^`]*`|`[^`]*`[\w.(\[]")
 _MAX_QUERY_CHARS = 4096
 
 
@@ -240,6 +242,11 @@ def _checked_query(expr: Any) -> tuple[str, list[str]]:
     if len(expr) > _MAX_QUERY_CHARS:
         raise refused(f"query(): an expression of at most {_MAX_QUERY_CHARS} characters")
     names = _LOCAL.findall(expr)
+    private = [name for name in names if name.startswith("_")]
+    if private:
+        raise refused(f"query(): @{private[0]} is private: name a variable of your own")
+    if _BESIDE_A_QUOTED_COLUMN.search(expr):
+        raise refused("query(): a `quoted column` stands alone (no attribute, call or name joined to it)")
     plain = _QUOTED_COLUMN.sub("_column_", _LOCAL.sub(r"\1", expr))
     try:
         tree = ast.parse(plain.strip(), mode="eval")
@@ -561,7 +568,23 @@ def cap_open_figures() -> None:
             raise refused(f"at most {MAX_OPEN_FIGURES} figures may be open at once: close some (plt.close(fig))")
         adopt(cls, manager)
 
-    gcf._set_new_active_manager = classmethod(_set_new_active_manager)
+    gcf._set_new_active_manager = classmethod(_set_new_active_manager)  # noqa: SLF001 - pyplot's one adoption point
+
+
+def plot_with_matplotlib_only() -> None:
+    """pandas imports a plotting backend by the name a call gives (``df.plot(backend=
+    "some.module")``): any module's code run, then its ``plot`` called. Every plotting call
+    loads its backend through ``_load_backend``: only matplotlib's passes."""
+    from pandas.plotting import _core  # noqa: PLC0415 - the data template only
+
+    load = _core._load_backend  # noqa: SLF001 - the one place pandas imports a backend
+
+    def _load_backend(backend: str) -> Any:
+        if backend != "matplotlib":
+            raise refused("pandas plots with matplotlib only in the sandbox (no backend=...)")
+        return load(backend)
+
+    _core._load_backend = _load_backend  # noqa: SLF001
 
 
 # ----------------------------------------------------------------------------- rules
@@ -603,6 +626,8 @@ def configure_rules(attrs_by_name: Mapping[str, Mapping[str, Any]], writable: di
     instance_rules.configure(DATA_LIBRARIES, INSTANCE_ATTRIBUTES, GUARDED_ATTRIBUTES, INSTANCE_GUARDS)
     if "matplotlib.pyplot" in attrs_by_name:
         cap_open_figures()
+    if "pandas" in attrs_by_name:
+        plot_with_matplotlib_only()
     numpy_errors = sys.modules.get("numpy._core._exceptions")
     if numpy_errors is not None:
         ALLOCATION_ERRORS.add(numpy_errors._ArrayMemoryError)  # noqa: SLF001 - numpy's allocation failure

@@ -178,6 +178,18 @@ assert np.asarray(Forged()).dtype == object
         "import matplotlib\nimport pandas as pd\nmatplotlib.use('Agg')\npd.set_option('display.max_rows', 5)",
         "ok",
     ),
+    "pivot: a plotting backend by name": (
+        "import pandas as pd\npd.DataFrame({'a': [1, 2]}).plot(backend='this')",
+        "SecurityError",
+    ),
+    "strings: query with a private name": (
+        "import pandas as pd\npd.DataFrame({'a': [1]}).query('a > @_getattr_')",
+        "SecurityError",
+    ),
+    "strings: query through a quoted column": (
+        "import pandas as pd\npd.DataFrame({'a b': [1]}).query('`a b`.values > 0')",
+        "SecurityError",
+    ),
     "pivot: subclassing": ("import pandas as pd\nclass Frame(pd.DataFrame):\n    pass", "SecurityError"),
     "files: absolute path": ("import pandas as pd\npd.read_csv('/etc/passwd')", "PermissionError"),
     "files: up and out": ("import pandas as pd\npd.DataFrame({'a': [1]}).to_csv('../out.csv')", "PermissionError"),
