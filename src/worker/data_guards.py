@@ -568,7 +568,7 @@ def cap_open_figures() -> None:
             raise refused(f"at most {MAX_OPEN_FIGURES} figures may be open at once: close some (plt.close(fig))")
         adopt(cls, manager)
 
-    gcf._set_new_active_manager = classmethod(_set_new_active_manager)  # noqa: SLF001 - pyplot's one adoption point
+    setattr(gcf, "_set_new_active_manager", classmethod(_set_new_active_manager))  # noqa: B010 - pyplot's adoption point
 
 
 def plot_with_matplotlib_only() -> None:
