@@ -69,9 +69,18 @@ def test_hadolint_passes() -> None:
 
 
 def test_base_image_is_pinned_to_an_exact_version() -> None:
-    (arg,) = [rest for instruction, rest in dockerfile_instructions() if instruction == "ARG"]
+    (arg,) = [
+        rest for instruction, rest in dockerfile_instructions() if instruction == "ARG" and rest.startswith("PYTHON_IMAGE=")
+    ]
     image = arg.partition("=")[2]
     assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+", image), image
+
+
+def test_the_data_tier_is_in_the_image_only_when_asked() -> None:
+    instructions = dockerfile_instructions()
+    assert ("ARG", "DATA_TIER=0") in instructions
+    runs = [rest for instruction, rest in instructions if instruction == "RUN" and "requirements-data.txt" in rest]
+    assert runs == ['if [ "$DATA_TIER" = 1 ]; then /opt/venv/bin/pip install --no-deps -r /tmp/requirements-data.txt; fi']
 
 
 def test_multi_stage_and_dependencies_from_the_hashed_lock() -> None:
@@ -160,7 +169,8 @@ def test_dockerignore_keeps_everything_but_the_build_inputs_out() -> None:
         line for line in (PROJECT_ROOT / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")
     ]
     assert lines[0] == "*"
-    assert sorted(line for line in lines if line.startswith("!")) == ["!pyproject.toml", "!requirements.lock", "!src/"]
+    inputs = ["!pyproject.toml", "!requirements-data.txt", "!requirements.lock", "!src/"]
+    assert sorted(line for line in lines if line.startswith("!")) == inputs
 
 
 def test_the_image_takes_every_extension_the_build_stage_compiles() -> None:
