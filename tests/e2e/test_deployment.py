@@ -70,7 +70,9 @@ def test_hadolint_passes() -> None:
 
 def test_base_image_is_pinned_to_an_exact_version() -> None:
     (arg,) = [
-        rest for instruction, rest in dockerfile_instructions() if instruction == "ARG" and rest.startswith("PYTHON_IMAGE=")
+        rest
+        for instruction, rest in dockerfile_instructions()
+        if instruction == "ARG" and rest.startswith("PYTHON_IMAGE=")
     ]
     image = arg.partition("=")[2]
     assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+", image), image
@@ -80,7 +82,9 @@ def test_the_data_tier_is_in_the_image_only_when_asked() -> None:
     instructions = dockerfile_instructions()
     assert ("ARG", "DATA_TIER=0") in instructions
     runs = [rest for instruction, rest in instructions if instruction == "RUN" and "requirements-data.txt" in rest]
-    assert runs == ['if [ "$DATA_TIER" = 1 ]; then /opt/venv/bin/pip install --no-deps -r /tmp/requirements-data.txt; fi']
+    assert runs == [
+        'if [ "$DATA_TIER" = 1 ]; then /opt/venv/bin/pip install --no-deps -r /tmp/requirements-data.txt; fi'
+    ]
 
 
 def test_multi_stage_and_dependencies_from_the_hashed_lock() -> None:
