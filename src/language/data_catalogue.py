@@ -164,9 +164,14 @@ DATA_CATALOGUE: dict[str, ModuleRule] = {
             "get_state", "gumbel", "hypergeometric", "laplace", "logistic", "lognormal", "logseries", "multinomial",
             "multivariate_normal", "negative_binomial", "noncentral_chisquare", "noncentral_f", "normal", "pareto",
             "permutation", "poisson", "power", "rand", "randint", "randn", "random", "random_integers",
-            "random_sample", "ranf", "rayleigh", "sample", "seed", "set_state", "shuffle", "standard_cauchy",
+            "random_sample", "ranf", "rayleigh", "sample", "seed", "shuffle", "standard_cauchy",
             "standard_exponential", "standard_gamma", "standard_normal", "standard_t", "triangular", "uniform",
             "vonmises", "wald", "weibull", "zipf",
+        ),
+        refuse(
+            "restores the generator's C state from the program's tuple unchecked: a position past the key reads "
+            "the worker's heap (seed() gives reproducible streams)",
+            "set_state",
         ),
         refuse(
             RAW_MEMORY + " (bit generators expose ctypes/cffi function pointers and capsules)",
@@ -357,7 +362,7 @@ INSTANCE_ATTRIBUTES: dict[str, frozenset[str]] = {
         "get_state", "gumbel", "hypergeometric", "laplace", "logistic", "lognormal", "logseries", "multinomial",
         "multivariate_normal", "negative_binomial", "noncentral_chisquare", "noncentral_f", "normal", "pareto",
         "permutation", "poisson", "power", "rand", "randint", "randn", "random", "random_integers", "random_sample",
-        "rayleigh", "seed", "set_state", "shuffle", "standard_cauchy", "standard_exponential", "standard_gamma",
+        "rayleigh", "seed", "shuffle", "standard_cauchy", "standard_exponential", "standard_gamma",
         "standard_normal", "standard_t", "tomaxint", "triangular", "uniform", "vonmises", "wald", "weibull", "zipf",
     }),
     "numpy.ufunc": frozenset({

@@ -45,8 +45,19 @@ REFUSED_C_METHOD_NAMES = frozenset({"from_file"})
 #: chose the byte (attack pass 65).
 CHECKED_C_METHOD_NAMES = frozenset({"utcoffset", "dst", "tzname", "fromutc"})
 
+#: Methods of C classes that write into a buffer they are given, or view one as another
+#: type (worker/buffers.py): handed out checked, so that none writes into the memory of an
+#: array of object references (numpy exports it as a buffer: a pointer written there is an
+#: object forged; attack pass 95).
+BUFFER_WRITING_METHOD_NAMES = frozenset({"cast", "readinto", "readinto1", "pack_into"})
+
 CAREFUL_ATTRIBUTES = (
-    INTROSPECTION_ATTRIBUTES | FORMAT_METHODS | REFUSED_C_METHOD_NAMES | CHECKED_C_METHOD_NAMES | {"mro"}
+    INTROSPECTION_ATTRIBUTES
+    | FORMAT_METHODS
+    | REFUSED_C_METHOD_NAMES
+    | CHECKED_C_METHOD_NAMES
+    | BUFFER_WRITING_METHOD_NAMES
+    | {"mro"}
 )
 
 

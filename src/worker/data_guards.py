@@ -28,6 +28,7 @@ from typing import Any
 
 from ..language.policy import SOURCE_FILENAME
 from . import figures, file_system
+from .buffers import refuse_references
 from .guards import INTERNAL_LAZY_PACKAGES
 from .membrane import instances_still_made
 from .proxies import public_members
@@ -52,6 +53,10 @@ def _local(value: Any, function: str, writing: bool = False) -> Any:
 def _no_remote_options(function: str, kwargs: Mapping[str, Any]) -> None:
     if kwargs.get("storage_options") is not None:
         raise refused(f"{function}(): storage_options reach remote file systems, which the sandbox does not offer")
+    compression = kwargs.get("compression")
+    if type(compression) is dict and set(compression) - {"method"}:
+        # The rest goes to the archive's open (tarfile's mode="w": a reader that writes).
+        raise refused(f"{function}(): compression takes a method name only ('gzip', 'zip', ...)")
 
 
 def _reader(real: Callable[..., Any], name: str) -> Callable[..., Any]:
@@ -117,6 +122,7 @@ def _numpy_replacements() -> dict[str, Any]:
     def frombuffer(buffer: Any, dtype: Any = float, count: int = -1, offset: int = 0, **kwargs: Any) -> Any:
         if np.dtype(dtype).hasobject:
             raise refused("np.frombuffer(): bytes read as object references are raw memory, not offered")
+        refuse_references(buffer, "np.frombuffer()")  # numbers over references: writable pointers
         return np.frombuffer(buffer, dtype=dtype, count=count, offset=offset, **kwargs)
 
     # Arrays are handed out by every numpy call; the class is a stand-in (isinstance only).
@@ -157,25 +163,43 @@ _OPTION_KEYWORDS = frozenset(
 )
 
 
+#: How deep pandas nests a function spec: {column: [function or (label, function)]}.
+_SPEC_DEPTH = 3
+
+
 def _check_function(value: Any, depth: int = 0) -> None:
-    if isinstance(value, str):
+    """A function spec as pandas reads it, walked by exact types: a name (an exact str, in
+    DISPATCHED_NAMES), a callable, or an exact list, tuple or dict of those (a dict's keys
+    are columns), ``NamedAgg`` read through its fields. Any other container (an Index, an
+    array, a Series, a set, an iterator: pandas takes every list-like) is refused: pandas
+    would read names from it that this walk never saw, and look a name the object lacks up
+    on the real numpy module."""
+    kind = type(value)
+    if kind is str:
         if value not in DISPATCHED_NAMES:
             raise refused(
                 f"the method name {value!r} is not offered to agg/apply/transform (names offered: "
                 f"{', '.join(sorted(DISPATCHED_NAMES))}); pass a function"
             )
         return
-    if depth > 2:
-        return
-    if isinstance(value, Mapping):
+    if isinstance(value, str) or depth > _SPEC_DEPTH:
+        raise refused("a function spec is a name, a function, or a list, tuple or dict of them")
+    if kind is dict:
         for item in value.values():
             _check_function(item, depth + 1)
-    elif isinstance(value, (list, tuple)):
+    elif kind in (list, tuple):
         for item in value:
-            if isinstance(item, tuple) and len(item) == 2:  # (label, function)
-                _check_function(item[1], depth + 1)
-            else:
-                _check_function(item, depth + 1)
+            _check_function(item, depth + 1)
+    elif type(value).__name__ == "NamedAgg" and type(value).__module__.startswith("pandas"):
+        _check_function(value.aggfunc, depth + 1)
+    elif not callable(value) or _is_list_like(value):
+        raise refused("a function spec is a name, a function, or a list, tuple or dict of them")
+
+
+def _is_list_like(value: Any) -> bool:
+    from pandas.api.types import is_dict_like, is_list_like  # noqa: PLC0415 - the data template only
+
+    return bool(is_list_like(value) or is_dict_like(value))
 
 
 def _dispatching(name: str) -> Callable[[Any, Any], Any]:
@@ -183,13 +207,13 @@ def _dispatching(name: str) -> Callable[[Any, Any], Any]:
         def dispatch(*args: Any, **kwargs: Any) -> Any:
             if args:
                 _check_function(args[0])
-            for key, value in kwargs.items():
-                if key in ("func", "arg"):
-                    _check_function(value)
-                elif key not in _OPTION_KEYWORDS and isinstance(value, tuple) and len(value) == 2:
-                    _check_function(value[1])  # named aggregation: total=("value", "sum")
-                elif key not in _OPTION_KEYWORDS and isinstance(value, str) and name in ("agg", "aggregate"):
-                    _check_function(value)
+            elif "func" in kwargs or "arg" in kwargs:
+                _check_function(kwargs.get("func", kwargs.get("arg")))
+            else:
+                # No function: the keywords are named aggregations (total=("value", "sum"),
+                # total=pd.NamedAgg(...)); with one, they are the function's own arguments.
+                for value in kwargs.values():
+                    _check_function(value[1] if type(value) is tuple and len(value) == 2 else value)
             return real(*args, **kwargs)
 
         dispatch.__name__ = dispatch.__qualname__ = name
@@ -220,10 +244,6 @@ _QUERY_NODES = (
     ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Name, ast.Load,
     ast.Constant, ast.List, ast.Tuple,
 )  # fmt: skip
-_LOCAL = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*)")
-_QUOTED_COLUMN = re.compile(r"`[^`]*`")
-#: A name, attribute, call or subscript joined to a backtick (`a`.b, x`a`, `a`(...)).
-_BESIDE_A_QUOTED_COLUMN = re.compile(r"[\w.)\]]`[^`]*`|`[^`]*`[\w.(\[]")
 _MAX_QUERY_CHARS = 4096
 
 
@@ -237,21 +257,27 @@ def _program_scope() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _checked_query(expr: Any) -> tuple[str, list[str]]:
+    """The expression, checked as pandas will read it: pandas' own preparser (locals,
+    booleans, backtick-quoted columns) makes the text it parses with ``ast``; that tree is
+    walked here, so the check and the evaluation read one text."""
+    from pandas.core.computation.expr import LOCAL_TAG, _preparse  # noqa: PLC0415 - the data template only
+
     if type(expr) is not str:
         raise TypeError("query(): the expression must be a str")
     if len(expr) > _MAX_QUERY_CHARS:
         raise refused(f"query(): an expression of at most {_MAX_QUERY_CHARS} characters")
-    names = _LOCAL.findall(expr)
-    private = [name for name in names if name.startswith("_")]
-    if private:
-        raise refused(f"query(): @{private[0]} is private: name a variable of your own")
-    if _BESIDE_A_QUOTED_COLUMN.search(expr):
-        raise refused("query(): a `quoted column` stands alone (no attribute, call or name joined to it)")
-    plain = _QUOTED_COLUMN.sub("_column_", _LOCAL.sub(r"\1", expr))
     try:
-        tree = ast.parse(plain.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ValueError(f"query(): not an expression: {exc.msg}") from None
+        parsed = _preparse(expr)
+        tree = ast.parse(parsed.strip(), mode="eval")
+    except (SyntaxError, TypeError, ValueError) as exc:
+        raise ValueError(f"query(): not an expression: {getattr(exc, 'msg', exc)}") from None
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id.startswith(LOCAL_TAG):
+            name = node.id.removeprefix(LOCAL_TAG)
+            if not name.isidentifier() or name.startswith("_"):
+                raise refused(f"query(): @{name} is not a variable of the program's")
+            names.append(name)
     for node in ast.walk(tree):
         if not isinstance(node, _QUERY_NODES):
             raise refused(
@@ -263,9 +289,10 @@ def _checked_query(expr: Any) -> tuple[str, list[str]]:
 
 def _query_guard(receiver: Any, real: Any) -> Callable[..., Any]:
     def query(expr: Any, *, inplace: Any = None, **kwargs: Any) -> Any:
-        extra = sorted(set(kwargs) - {"parser", "engine"})
-        if extra or kwargs.get("engine", "python") not in (None, "python"):
-            raise refused(f"query(): only inplace, parser and engine='python' are offered (not {', '.join(extra)})")
+        extra = set(kwargs) - {"parser", "engine"}
+        engine, parser = kwargs.get("engine", "python"), kwargs.get("parser", "pandas")
+        if extra or engine not in (None, "python") or parser != "pandas":
+            raise refused("query(): only inplace, parser='pandas' and engine='python' are offered")
         checked, names = _checked_query(expr)
         local, global_ = _program_scope()
         values = {
@@ -281,10 +308,12 @@ def _query_guard(receiver: Any, real: Any) -> Callable[..., Any]:
 
 def _pandas_replacements() -> dict[str, Any]:
     import pandas as pd  # noqa: PLC0415 - the data template only
+    from pandas._config.config import _registered_options  # noqa: PLC0415 - the option table
 
     def settable(pattern: Any, function: str) -> None:
-        if type(pattern) is not str or not pattern.startswith("display."):
-            raise refused(f"{function}(): only the display.* options are offered (say 'display.max_rows')")
+        # Exactly a registered key: pandas reads the name as a regular expression.
+        if type(pattern) is not str or not pattern.startswith("display.") or pattern not in _registered_options:
+            raise refused(f"{function}(): only the display.* options are offered, by their full name")
 
     def set_option(*args: Any) -> None:
         for pattern in args[::2]:
@@ -322,11 +351,26 @@ _STYLE_GROUPS = (
     "hist.", "image.", "legend.", "lines.", "markers.", "mathtext.", "patch.", "pcolor.", "pcolormesh.",
     "polaraxes.", "savefig.", "scatter.", "xaxis.", "xtick.", "yaxis.", "ytick.", "text.",
 )  # fmt: skip
-_NEVER_KEYS = re.compile(r"usetex|latex|preamble|path|directory|fontpath|hinting_factor|\.fallback")
+#: figure.hooks names "module:callable" pairs pyplot imports and calls (attack pass 95); a
+#: mathtext font is a fontconfig pattern, whose file= field opens any path.
+_NEVER_KEYS = re.compile(
+    r"usetex|latex|preamble|path|directory|fontpath|hinting_factor|\.fallback|hooks|file|^mathtext\.(?!default$|fontset$)"
+)
+
+
+#: The settings a program may write: the current rcParams keys of the style groups, less
+#: every key that names a file, a program, a hook or a font pattern (filled in the template).
+STYLE_KEYS: set[str] = set()
+
+
+def _style_keys() -> set[str]:
+    import matplotlib  # noqa: PLC0415 - the data template only
+
+    return {key for key in matplotlib.rcParams if key.startswith(_STYLE_GROUPS) and not _NEVER_KEYS.search(key)}
 
 
 def _style_key(key: Any) -> str:
-    if type(key) is not str or not key.startswith(_STYLE_GROUPS) or _NEVER_KEYS.search(key):
+    if type(key) is not str or key not in STYLE_KEYS:
         raise refused(
             f"the setting {key!r} is not offered in the sandbox (the style settings are: axes.*, lines.* ...)"
         )
@@ -414,6 +458,8 @@ def file_system_figure_pixels() -> int:
 
 def _savefig_guard(receiver: Any, real: Any) -> Callable[..., Any]:
     def savefig(fname: Any, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("backend") is not None:
+            raise refused("savefig(): matplotlib imports a backend=... by name; the sandbox draws with Agg")
         _pixels_fit(receiver, kwargs.get("dpi"))
         return real(_local(fname, "savefig", writing=True), *args, **kwargs)
 
@@ -571,6 +617,29 @@ def cap_open_figures() -> None:
     setattr(gcf, "_set_new_active_manager", classmethod(_set_new_active_manager))  # noqa: B010 - pyplot's adoption point
 
 
+def draw_without_tex_or_font_files() -> None:
+    """``usetex=True`` on a text (a keyword of every text call) runs TeX on the program's
+    string; a font file (``fontproperties=Path(...)``, a pattern's ``file=``) opens any path.
+    Each has one setter every route reaches: Text.set_usetex, FontProperties.set_file."""
+    from matplotlib import font_manager, text  # noqa: PLC0415 - the data template only
+
+    set_usetex = text.Text.set_usetex
+    set_file = font_manager.FontProperties.set_file
+
+    def no_tex(self: Any, usetex: Any) -> None:
+        if usetex:
+            raise refused("usetex: TeX is not offered in the sandbox; matplotlib's mathtext draws $...$")
+        set_usetex(self, usetex)
+
+    def no_font_file(self: Any, file: Any) -> None:
+        if file is not None:
+            raise refused("font files are not offered in the sandbox: name a family (family='serif')")
+        set_file(self, file)
+
+    setattr(text.Text, "set_usetex", no_tex)  # noqa: B010 - the setter every route reaches
+    setattr(font_manager.FontProperties, "set_file", no_font_file)  # noqa: B010
+
+
 def plot_with_matplotlib_only() -> None:
     """pandas imports a plotting backend by the name a call gives (``df.plot(backend=
     "some.module")``): any module's code run, then its ``plot`` called. Every plotting call
@@ -626,6 +695,8 @@ def configure_rules(attrs_by_name: Mapping[str, Mapping[str, Any]], writable: di
     instance_rules.configure(DATA_LIBRARIES, INSTANCE_ATTRIBUTES, GUARDED_ATTRIBUTES, INSTANCE_GUARDS)
     if "matplotlib.pyplot" in attrs_by_name:
         cap_open_figures()
+        draw_without_tex_or_font_files()
+        STYLE_KEYS.update(_style_keys())
     if "pandas" in attrs_by_name:
         plot_with_matplotlib_only()
     numpy_errors = sys.modules.get("numpy._core._exceptions")

@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, cast
 
 from ..language.names import (
+    BUFFER_WRITING_METHOD_NAMES,
     CAREFUL_ATTRIBUTES,
     CLASS_ASSIGNABLE,
     CLASS_HOOKS,
@@ -68,6 +69,7 @@ from ..language.names import (
 from ..language.policy import FUTURE_FEATURES, SOURCE_FILENAME
 from . import file_system, sys_stand_in
 from . import ownership as _ownership
+from .buffers import checked_writer as checked_buffer_writer
 from .crossing import prune_method_crossings
 from .dynamic import sandbox_compile, sandbox_eval, sandbox_exec
 from .fastguards import (
@@ -518,6 +520,8 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         if default is _MISSING:
             raise
         return default
+    if checked in BUFFER_WRITING_METHOD_NAMES:
+        value = checked_buffer_writer(value, checked)  # buffers.py
     if checked in _ATTRIBUTE_WRITE_HOOKS and not _is_program_function(getattr(value, "__func__", value)):
         # Never the slot or a library's hook itself: the C slot writes any name on any
         # object, a frozen dataclass's generated hook ends in object.__setattr__ for a

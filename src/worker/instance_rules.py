@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .refusal import refused
+
 #: id(class) -> class, for every ruled class: read by the C getattr (by id, so that no
 #: metaclass's __hash__ or __eq__ runs).
 RULED_KINDS: dict[int, type] = {}
@@ -86,8 +88,12 @@ def is_readable(obj: object, name: str) -> bool:
 
 
 def guarded(obj: object, name: str, value: Any) -> Any:
-    """``value`` (the real attribute ``name`` of ``obj``) or its guarded version."""
+    """``value`` (the real attribute ``name`` of ``obj``) or its guarded version. A guarded
+    name read through the class (``pd.DataFrame.to_csv``) is refused: the guards check the
+    arguments of a bound method, and an unbound one takes its receiver first."""
     if name in names_of(obj)[1]:
+        if isinstance(obj, type):
+            raise refused(f"{obj.__qualname__}.{name} is offered on instances only: call it on one")
         return _GUARDS[name](obj, value)
     return value
 

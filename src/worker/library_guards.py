@@ -46,6 +46,7 @@ from ..language.module_rules import RULES
 from ..language.names import INTROSPECTION_ATTRIBUTES, is_dunder, is_sunder
 from ..language.policy import SOURCE_FILENAME
 from . import archives, data_guards, file_copies, file_paths, file_system, ownership, repairs, sys_stand_in
+from .buffers import refuse_references
 from .crossing import crossing, forget_crossings_of_freed_functions, is_crossable
 from .dynamic import sandbox_eval
 from .formatting import safe_format, safe_format_map
@@ -1063,10 +1064,18 @@ def _struct_replacements() -> dict[str, Any]:
 
         return guarded
 
-    return {
+    replaced = {
         name: with_exact_format(getattr(struct, name))
-        for name in ("pack", "pack_into", "unpack", "unpack_from", "iter_unpack", "calcsize")
+        for name in ("pack", "unpack", "unpack_from", "iter_unpack", "calcsize")
     }
+
+    @functools.wraps(struct.pack_into)
+    def pack_into(fmt: Any, buffer: Any, /, *args: Any) -> None:
+        refuse_references(buffer, "pack_into()")  # buffers.py: never into object references
+        struct.pack_into(exact_format(fmt), buffer, *args)
+
+    replaced["pack_into"] = pack_into
+    return replaced
 
 
 def _sys_replacements() -> dict[str, Any]:

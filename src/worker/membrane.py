@@ -54,6 +54,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, cast
 
 from ..language.names import (
+    BUFFER_WRITING_METHOD_NAMES,
     CHECKED_C_METHOD_NAMES,
     CLASS_HOOKS,
     DEFINABLE_METHODS,
@@ -62,6 +63,8 @@ from ..language.names import (
     is_dunder,
 )
 from ..language.policy import SOURCE_FILENAME
+from .buffers import checked_method as checked_buffer_method
+from .buffers import checked_unbound as checked_unbound_buffer_method
 from .fastguards import guard_type, plain_throughout_check
 from .formatting import OFFERED_FUNCTIONS as FORMATTING_FUNCTIONS
 from .formatting import wrap_format
@@ -1621,6 +1624,12 @@ class Membrane:
                 owner_class = owner if isinstance(owner, builtins.type) else builtins.type(owner)
                 if issubclass(owner_class, refused_owners):
                     raise refuse(f"{owner_class.__name__}.{value.__name__}, a C parser of the program's bytes")
+            if value.__name__ in BUFFER_WRITING_METHOD_NAMES and not isinstance(
+                owner, (types.ModuleType, builtins.type)
+            ):
+                if builtins.type(owner) not in PLAIN and self.admit(owner) is not owner:
+                    raise refuse(f"the method {value.__name__} of a {builtins.type(owner).__name__}")
+                return checked_buffer_method(value, value.__name__)  # buffers.py
             checked = _CHECKED_C_METHODS.get(value.__name__)
             if checked is not None and isinstance(owner, checked[0]):
                 if self.admit(owner) is not owner:
@@ -1700,6 +1709,8 @@ class Membrane:
             checked = _CHECKED_C_METHODS.get(value.__name__)
             if checked is not None and issubclass(cast(type, value.__objclass__), checked[0]):
                 return _checked_c_method(value, value.__name__, checked[1])
+            if value.__name__ in BUFFER_WRITING_METHOD_NAMES:
+                return checked_unbound_buffer_method(value, value.__name__)  # buffers.py
             return wrap_format(value)  # str.format, unbound
         if kind is _GUARD_TYPE:
             # The sandbox's C guards, judged one by one and never made plain: the builtin

@@ -190,6 +190,102 @@ assert np.asarray(Forged()).dtype == object
         "import pandas as pd\npd.DataFrame({'a b': [1]}).query('`a b`.values > 0')",
         "SecurityError",
     ),
+    # Attack pass 95: each finding's family.
+    "by name: names read from an Index": (
+        "import pandas as pd\npd.Series([1]).agg(pd.Index(['ndarray']), 0, object, bytearray(8))",
+        "SecurityError",
+    ),
+    "by name: a NamedAgg": (
+        "import pandas as pd\npd.DataFrame({'a': [1], 'b': [2]}).groupby('a').agg(x=pd.NamedAgg('b', '_grouper'))",
+        "SecurityError",
+    ),
+    "by name: named aggregations and keywords": (
+        "import pandas as pd\ndf = pd.DataFrame({'a': [1, 1], 'b': [2, 3]})\n"
+        "assert df.groupby('a').agg(x=pd.NamedAgg('b', 'sum'), y=('b', 'max')).to_dict() == {'x': {1: 5}, 'y': {1: 3}}\n"
+        "assert df.groupby('a').agg('sum', numeric_only=True).to_dict() == {'b': {1: 5}}",
+        "ok",
+    ),
+    "by name: through the class": (
+        "import pandas as pd\npd.DataFrame.agg(pd.DataFrame({'a': [1]}), '_mgr')",
+        "SecurityError",
+    ),
+    "files: a writer through the class": (
+        "import pandas as pd\npd.DataFrame.to_csv(pd.DataFrame({'a': [1]}), '/tmp/x.csv')",
+        "SecurityError",
+    ),
+    "strings: query with backticks in a string": (
+        "import pandas as pd\nout = []\n"
+        "pd.DataFrame({'a': [1]}).query('(a != \"`\") & (@out.append(1) == 0) & (a != \"`\")')",
+        "SecurityError",
+    ),
+    "strings: query with quoted columns and strings": (
+        "import pandas as pd\nn = 1\ndf = pd.DataFrame({'a b': [1, 2], 'c': ['x', 'y']})\n"
+        "assert len(df.query('`a b` > @n and c == \"y\"')) == 1",
+        "ok",
+    ),
+    "pivot: figure hooks": (
+        "import matplotlib.pyplot as plt\nplt.rcParams['figure.hooks'] = ['builtins:print']",
+        "SecurityError",
+    ),
+    "pivot: a savefig backend": (
+        "import matplotlib.pyplot as plt\nplt.plot([1])\nplt.savefig('a.pdf', backend='module://this')",
+        "SecurityError",
+    ),
+    "files: TeX by a keyword": (
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.text(0.5, 0.5, '$x$', usetex=True)",
+        "SecurityError",
+    ),
+    "files: mathtext sibling": (
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.set_title('$x^2$')\nfig.savefig('m.png')",
+        "ok",
+    ),
+    "files: a font file by path": (
+        "import matplotlib.pyplot as plt, pathlib\nfig, ax = plt.subplots()\n"
+        "ax.text(0.5, 0.5, 'x', fontproperties=pathlib.Path('/etc/passwd'))",
+        "SecurityError",
+    ),
+    "files: a font file by pattern": (
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.set_title('x', fontproperties='sans:file=/etc/passwd')",
+        "SecurityError",
+    ),
+    "files: a font family sibling": (
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.set_title('x', fontfamily='serif')",
+        "ok",
+    ),
+    "files: a reader that writes": (
+        "import pandas as pd\npd.read_csv('m.tar', compression={'method': 'tar', 'mode': 'w'})",
+        "SecurityError",
+    ),
+    "pivot: an option by pattern": (
+        "import pandas as pd\npd.set_option('display.NONE|^mode.copy_on_write$', 'warn')",
+        "SecurityError",
+    ),
+    "raw memory: set_state": ("import numpy as np\nnp.random.RandomState(0).set_state", "SecurityError"),
+    "raw memory: a cast of references": (
+        "import numpy as np\nmemoryview(np.zeros(1, dtype=object)).cast('B')",
+        "SecurityError",
+    ),
+    "raw memory: pack_into references": (
+        "import numpy as np, struct\nstruct.pack_into('<Q', np.zeros(1, dtype=object), 0, 8)",
+        "SecurityError",
+    ),
+    "raw memory: readinto references": (
+        "import numpy as np, io\nio.BytesIO(b'x' * 8).readinto(np.zeros(1, dtype=[('a', 'O')]))",
+        "SecurityError",
+    ),
+    "raw memory: readinto through the class": (
+        "import numpy as np, io\nio.BytesIO.readinto(io.BytesIO(b'x' * 8), np.zeros(1, dtype=object)[::1])",
+        "SecurityError",
+    ),
+    "raw memory: numbers over references": (
+        "import numpy as np\nnp.frombuffer(np.zeros(2, dtype=object), dtype=np.uint64)",
+        "SecurityError",
+    ),
+    "raw memory: buffers sibling": (
+        "import numpy as np, io, struct\nb = bytearray(8)\nstruct.pack_into('<Q', b, 0, 7)\n"
+        "io.BytesIO(b'y' * 4).readinto(b)\nassert len(memoryview(np.zeros(2)).cast('B')) == 16",
+        "ok",
+    ),
     "pivot: subclassing": ("import pandas as pd\nclass Frame(pd.DataFrame):\n    pass", "SecurityError"),
     "files: absolute path": ("import pandas as pd\npd.read_csv('/etc/passwd')", "PermissionError"),
     "files: up and out": ("import pandas as pd\npd.DataFrame({'a': [1]}).to_csv('../out.csv')", "PermissionError"),
