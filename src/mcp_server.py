@@ -23,6 +23,8 @@ counted and audited with ``transport="mcp"``.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextvars
 import json
 import re
@@ -51,6 +53,7 @@ from .data_tier import data_modules, installed_versions
 from .errors import CodeRejected, ExecutorError, InvalidRequest, RateLimited
 from .language.validation import ALLOWED_MODULES_HINT, violation_details
 from .log_config import REQUEST_ID
+from .protocol import png_dimensions
 from .schemas import ExecuteRequest, ExecuteResponse
 from .settings import Settings
 
@@ -315,17 +318,53 @@ def model_text(reply: ExecuteResponse, settings: Settings, timeout_s: float) -> 
 FILE_URI_PREFIX = "sandbox://files/"
 
 
-def file_contents(reply: ExecuteResponse) -> list[ImageContent | EmbeddedResource]:
-    """What the program left, for the model: each figure and each image file as an image it
-    can see, every other file as an embedded resource (text, or base64 as a blob). A file
-    listed without its content (past the answer's budget) is named in the text only."""
+def image_pixels(media_type: str, content: str) -> int | None:
+    """Width x height of a PNG or JPEG file (base64 text), read from its header; None for
+    any other kind, or one that does not parse."""
+    try:
+        data = base64.b64decode(content, validate=True)
+    except binascii.Error:
+        return None
+    size = png_dimensions(data) if media_type == "image/png" else None
+    if media_type == "image/jpeg":
+        size = _jpeg_dimensions(data)
+    return None if size is None else size[0] * size[1]
+
+
+def _jpeg_dimensions(data: bytes) -> tuple[int, int] | None:
+    """A JPEG's size from its first frame header (SOFn), walking the markers before it."""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    position = 2
+    while position + 9 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:
+            position += 1
+            continue
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height = int.from_bytes(data[position + 5 : position + 7], "big")
+            width = int.from_bytes(data[position + 7 : position + 9], "big")
+            return (width, height) if width and height else None
+        position += 2 + length
+    return None
+
+
+def file_contents(reply: ExecuteResponse, max_pixels: int) -> list[ImageContent | EmbeddedResource]:
+    """What the program left, for the model: each figure and each PNG or JPEG file of at
+    most ``max_pixels`` (read from its header: a small file can declare 20000 x 20000) as an
+    image it can see, every other file as an embedded resource (text, or base64 as a blob).
+    A file listed without its content (past the answer's budget) is named in the text only."""
     contents: list[ImageContent | EmbeddedResource] = [
         ImageContent(type="image", data=figure.content, mime_type=figure.media_type) for figure in reply.figures
     ]
     for file in reply.files:
         if file.truncated:
             continue
-        if file.media_type.startswith("image/") and file.encoding == "base64":
+        pixels = image_pixels(file.media_type, file.content) if file.encoding == "base64" else None
+        if pixels is not None and pixels <= max_pixels:
             contents.append(ImageContent(type="image", data=file.content, mime_type=file.media_type))
             continue
         uri = FILE_URI_PREFIX + quote(file.path)
@@ -487,7 +526,7 @@ def build_mcp(
                 TextContent(
                     type="text", text=model_text(reply, settings, request.timeout_s or settings.execution_timeout_s)
                 ),
-                *file_contents(reply),
+                *file_contents(reply, settings.max_figure_pixels),
             ],
             structured_content=reply.model_dump(mode="json"),
             is_error=not reply.success,

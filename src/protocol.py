@@ -9,6 +9,8 @@ This module is imported by both sides, so it uses the standard library only.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
 import json
 import json.encoder
@@ -337,9 +339,32 @@ def _utf8_bytes(text: str) -> int:
         raise ProtocolError("reply text is not valid Unicode") from exc
 
 
-#: What a PNG file starts with, in base64 (the 8-byte signature is 12 base64 characters,
-#: the first 8 of which do not depend on what follows it).
-_PNG_BASE64_START = "iVBORw0K"
+#: A PNG file's signature, and the chunks the worker's figures are made of (Agg through
+#: Pillow: IHDR, tEXt "Software", pHYs, IDAT, IEND): nothing else reaches a client's decoder.
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_FIGURE_CHUNKS = frozenset({b"IHDR", b"tEXt", b"pHYs", b"IDAT", b"IEND"})
+
+
+def png_dimensions(data: bytes, chunks: frozenset[bytes] | None = None) -> tuple[int, int] | None:
+    """A PNG's width and height from its IHDR, walking every chunk to IEND; None when
+    ``data`` is not a well-formed PNG (or holds a chunk outside ``chunks``, when given)."""
+    if not data.startswith(_PNG_SIGNATURE):
+        return None
+    position, size = len(_PNG_SIGNATURE), None
+    while position + 12 <= len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        kind = data[position + 4 : position + 8]
+        body = data[position + 8 : position + 8 + length]
+        if len(body) != length or (chunks is not None and kind not in chunks):
+            return None
+        if size is None:
+            if kind != b"IHDR" or length != 13:
+                return None
+            size = (int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big"))
+        position += 12 + length
+        if kind == b"IEND":
+            return size if position == len(data) and size[0] > 0 and size[1] > 0 else None
+    return None
 
 
 def _checked_figures(raw: Any, rules: FigureRules | None) -> list[Figure]:
@@ -361,11 +386,17 @@ def _checked_figures(raw: Any, rules: FigureRules | None) -> list[Figure]:
             raise ProtocolError("a figure is a PNG image in base64 text")
         if any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in (width, height)):
             raise ProtocolError("a figure's size is two positive integers")
-        if width * height > rules["max_figure_pixels"] or not content.startswith(_PNG_BASE64_START):
-            raise ProtocolError("a figure is larger than the job allows, or not a PNG")
         total += len(content)
         if total > MAX_FIGURES_BYTES or not content.isascii():
             raise ProtocolError("the figures are larger than a reply may carry")
+        # The worker's word is not taken for the size: the image itself is read (a figure
+        # that claimed 64 x 64 held 20000 x 20000, attack pass 96).
+        try:
+            data = base64.b64decode(content, validate=True)
+        except binascii.Error as exc:
+            raise ProtocolError("a figure is not base64") from exc
+        if png_dimensions(data, _FIGURE_CHUNKS) != (width, height) or width * height > rules["max_figure_pixels"]:
+            raise ProtocolError("a figure is not a PNG of the size it claims, within the job's limit")
         figures.append({"media_type": FIGURE_MEDIA_TYPE, "width": width, "height": height, "content": content})
     return figures
 

@@ -167,7 +167,7 @@ _OPTION_KEYWORDS = frozenset(
 _SPEC_DEPTH = 3
 
 
-def _check_function(value: Any, depth: int = 0) -> None:
+def _check_function(value: Any, depth: int = 0) -> Any:
     """A function spec as pandas reads it, walked by exact types: a name (an exact str, in
     DISPATCHED_NAMES), a callable, or an exact list, tuple or dict of those (a dict's keys
     are columns), ``NamedAgg`` read through its fields. Any other container (an Index, an
@@ -181,19 +181,23 @@ def _check_function(value: Any, depth: int = 0) -> None:
                 f"the method name {value!r} is not offered to agg/apply/transform (names offered: "
                 f"{', '.join(sorted(DISPATCHED_NAMES))}); pass a function"
             )
-        return
+        return value
     if isinstance(value, str) or depth > _SPEC_DEPTH:
         raise refused("a function spec is a name, a function, or a list, tuple or dict of them")
+    # A fresh copy is what pandas gets: the program's own list could change between this
+    # check and pandas' reading (a function of the list, called by pandas, rewriting it).
     if kind is dict:
-        for item in value.values():
-            _check_function(item, depth + 1)
-    elif kind in (list, tuple):
-        for item in value:
-            _check_function(item, depth + 1)
-    elif type(value).__name__ == "NamedAgg" and type(value).__module__.startswith("pandas"):
-        _check_function(value.aggfunc, depth + 1)
-    elif not callable(value) or _is_list_like(value):
+        return {key: _check_function(item, depth + 1) for key, item in list(value.items())}
+    if kind is list:
+        return [_check_function(item, depth + 1) for item in list(value)]
+    if kind is tuple:
+        return tuple(_check_function(item, depth + 1) for item in value)
+    if type(value).__name__ == "NamedAgg" and type(value).__module__.startswith("pandas"):
+        column, aggfunc = value.column, value.aggfunc
+        return type(value)(column, _check_function(aggfunc, depth + 1))
+    if not callable(value) or _is_list_like(value):
         raise refused("a function spec is a name, a function, or a list, tuple or dict of them")
+    return value
 
 
 def _is_list_like(value: Any) -> bool:
@@ -206,14 +210,18 @@ def _dispatching(name: str) -> Callable[[Any, Any], Any]:
     def guard(receiver: Any, real: Any) -> Callable[..., Any]:
         def dispatch(*args: Any, **kwargs: Any) -> Any:
             if args:
-                _check_function(args[0])
+                args = (_check_function(args[0]), *args[1:])
             elif "func" in kwargs or "arg" in kwargs:
-                _check_function(kwargs.get("func", kwargs.get("arg")))
+                key = "func" if "func" in kwargs else "arg"
+                kwargs[key] = _check_function(kwargs[key])
             else:
                 # No function: the keywords are named aggregations (total=("value", "sum"),
                 # total=pd.NamedAgg(...)); with one, they are the function's own arguments.
-                for value in kwargs.values():
-                    _check_function(value[1] if type(value) is tuple and len(value) == 2 else value)
+                for key, value in list(kwargs.items()):
+                    if type(value) is tuple and len(value) == 2:
+                        kwargs[key] = (value[0], _check_function(value[1]))
+                    else:
+                        kwargs[key] = _check_function(value)
             return real(*args, **kwargs)
 
         dispatch.__name__ = dispatch.__qualname__ = name
@@ -228,9 +236,9 @@ def _aggfunc_checked(real: Callable[..., Any], name: str, position: int) -> Call
 
     def call(*args: Any, **kwargs: Any) -> Any:
         if "aggfunc" in kwargs:
-            _check_function(kwargs["aggfunc"])
+            kwargs["aggfunc"] = _check_function(kwargs["aggfunc"])
         if len(args) > position:
-            _check_function(args[position])
+            args = (*args[:position], _check_function(args[position]), *args[position + 1 :])
         return real(*args, **kwargs)
 
     call.__name__ = call.__qualname__ = name
@@ -355,6 +363,7 @@ _STYLE_GROUPS = (
 #: mathtext font is a fontconfig pattern, whose file= field opens any path.
 _NEVER_KEYS = re.compile(
     r"usetex|latex|preamble|path|directory|fontpath|hinting_factor|\.fallback|hooks|file|^mathtext\.(?!default$|fontset$)"
+    r"|^savefig\.(bbox|pad_inches)$"
 )
 
 
@@ -399,7 +408,7 @@ class RcSettings:
         return matplotlib.rcParams.get(key, default)
 
     def update(self, values: Any = (), **more: Any) -> None:
-        for key, value in [*dict(values).items(), *more.items()]:
+        for key, value in [*_checked_rc(values or {}).items(), *more.items()]:
             self[key] = value
 
     def keys(self) -> list[str]:
@@ -428,7 +437,9 @@ RC_SETTINGS = RcSettings()
 def _checked_rc(values: Any) -> dict[str, Any]:
     if values is None:
         return {}
-    return {_style_key(key): value for key, value in dict(values).items()}
+    if type(values) is not dict:
+        raise refused("settings are given as a dict")
+    return {_style_key(key): value for key, value in list(values.items())}
 
 
 def _pixels_fit(figure: Any, dpi: Any) -> None:
@@ -524,13 +535,18 @@ def _style_replacements() -> dict[str, Any]:
     from matplotlib import style  # noqa: PLC0415
 
     def checked(name: Any) -> Any:
-        names = name if isinstance(name, (list, tuple)) else [name]
+        """A fresh list of what was checked (style names, dicts of style settings): what
+        style.use gets, never the program's own container, which it reads again."""
+        names = list(name) if type(name) in (list, tuple) else [name]
+        copy: list[Any] = []
         for each in names:
-            if isinstance(each, dict):
-                _checked_rc(each)
-            elif type(each) is not str or (each not in style.available and each != "default"):
+            if type(each) is dict:
+                copy.append(_checked_rc(each))
+            elif type(each) is str and (each in style.available or each == "default"):
+                copy.append(each)
+            else:
                 raise refused(f"style.use(): the styles offered are matplotlib's own ({', '.join(style.available)})")
-        return name
+        return copy
 
     def use(name: Any) -> None:
         style.use(checked(name))
@@ -617,6 +633,43 @@ def cap_open_figures() -> None:
     setattr(gcf, "_set_new_active_manager", classmethod(_set_new_active_manager))  # noqa: B010 - pyplot's adoption point
 
 
+def draw_within_the_pixel_limit() -> None:
+    """Every raster image matplotlib makes (savefig to PNG or JPEG, the figures returned)
+    is drawn by a RendererAgg of its final size, after any tight bounding box and padding
+    were applied: the pixel limit is checked there, before the buffer is allocated."""
+    from matplotlib.backends import backend_agg  # noqa: PLC0415 - the data template only
+
+    make = backend_agg.RendererAgg.__init__
+
+    def __init__(self: Any, width: Any, height: Any, dpi: Any) -> None:
+        if width * height > _FIGURE_PIXELS[0]:
+            # A ValueError, not the sandbox's SecurityError: it crosses matplotlib's own
+            # context managers (savefig's ExitStack), which re-raise what they caught.
+            raise ValueError(
+                f"a figure of {int(width)} x {int(height)} pixels is more than the {_FIGURE_PIXELS[0]:,} allowed"
+            )
+        make(self, width, height, dpi)
+
+    setattr(backend_agg.RendererAgg, "__init__", __init__)  # noqa: B010 - the allocation point
+
+
+def adopt_only_figures() -> None:
+    """pyplot.figure(FigureClass=...) adopts any class's object as a figure, whose methods
+    the sandbox then calls as a figure's (drawing it into the reply): only real Figures."""
+    from matplotlib import _pylab_helpers  # noqa: PLC0415 - the data template only
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
+    gcf = _pylab_helpers.Gcf
+    adopt = gcf.__dict__["_set_new_active_manager"].__func__
+
+    def _set_new_active_manager(cls: Any, manager: Any) -> None:
+        if type(manager.canvas.figure) is not Figure:
+            raise TypeError("pyplot keeps matplotlib's own figures only in the sandbox (no FigureClass)")
+        adopt(cls, manager)
+
+    setattr(gcf, "_set_new_active_manager", classmethod(_set_new_active_manager))  # noqa: B010
+
+
 def draw_without_tex_or_font_files() -> None:
     """``usetex=True`` on a text (a keyword of every text call) runs TeX on the program's
     string; a font file (``fontproperties=Path(...)``, a pattern's ``file=``) opens any path.
@@ -694,8 +747,10 @@ def configure_rules(attrs_by_name: Mapping[str, Mapping[str, Any]], writable: di
 
     instance_rules.configure(DATA_LIBRARIES, INSTANCE_ATTRIBUTES, GUARDED_ATTRIBUTES, INSTANCE_GUARDS)
     if "matplotlib.pyplot" in attrs_by_name:
-        cap_open_figures()
+        adopt_only_figures()
+        cap_open_figures()  # after: its check runs first
         draw_without_tex_or_font_files()
+        draw_within_the_pixel_limit()
         STYLE_KEYS.update(_style_keys())
     if "pandas" in attrs_by_name:
         plot_with_matplotlib_only()

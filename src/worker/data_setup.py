@@ -43,14 +43,35 @@ def prepare(allowed: frozenset[str]) -> None:
         return
     os.environ.update(_ONE_THREAD)
     os.environ["MPLBACKEND"] = "Agg"
+    os.environ["MPL_IGNORE_SYSTEM_FONTS"] = "1"  # findfont looks in matplotlib's own fonts only
     config = tempfile.mkdtemp(prefix="executor-matplotlib-")
     os.environ["MPLCONFIGDIR"] = config
     try:
         for name in sorted(name for name in allowed if name in DATA_CATALOGUE):
             importlib.import_module(name)
+        _only_matplotlibs_own_fonts()
         _warm_up()
     finally:
         shutil.rmtree(config, ignore_errors=True)
+    # numpy seeds its global generator once, at import: every fork would draw the template's
+    # stream (the same "random" numbers for every execution of every client). Python's
+    # random reseeds itself at fork; numpy's legacy generator is reseeded here the same way.
+    import numpy  # noqa: PLC0415 - imported above
+
+    os.register_at_fork(after_in_child=numpy.random.seed)
+
+
+def _only_matplotlibs_own_fonts() -> None:
+    """The font list holds the host's fonts too (/usr/share/fonts), which workers may not
+    read (Landlock: a figure asking for one failed, naming the host's path): only the fonts
+    matplotlib ships are offered."""
+    import matplotlib  # noqa: PLC0415
+    from matplotlib import font_manager  # noqa: PLC0415
+
+    own = os.path.join(matplotlib.get_data_path(), "")
+    manager = font_manager.fontManager
+    manager.ttflist = [font for font in manager.ttflist if font.fname.startswith(own)]
+    manager.afmlist = [font for font in manager.afmlist if font.fname.startswith(own)]
 
 
 _WARM_UP_CSV = "day,team,value\n2025-01-01,a,1.5\n2025-01-02,b,2\n2025-02-03,a,3\n"

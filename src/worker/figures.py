@@ -36,10 +36,14 @@ def png_size(data: bytes) -> tuple[int, int] | None:
 
 
 def render_open_figures(rules: FigureRules, stderr: TextIO) -> list[Figure]:
-    """Every open figure as a PNG, in the order they were made; then all are closed."""
+    """Every open figure as a PNG, in the order they were made; then all are closed. Only
+    matplotlib's own Figures are drawn. A MemoryError is the program's memory limit and
+    propagates (runner.py); anything else one figure raises is reported and skipped."""
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is None:
         return []
+    from matplotlib.figure import Figure as MatplotlibFigure  # noqa: PLC0415 - imported with pyplot
+
     numbers = list(pyplot.get_fignums())
     figures: list[Figure] = []
     total = 0
@@ -49,25 +53,12 @@ def render_open_figures(rules: FigureRules, stderr: TextIO) -> list[Figure]:
                 left = len(numbers) - position
                 stderr.write(f"[sandbox] {left} more open figure(s) not returned: at most {rules['max_figures']}\n")
                 break
-            figure = pyplot.figure(number)
-            width, height = pixel_size(figure)
-            if width * height > rules["max_figure_pixels"]:
-                stderr.write(
-                    f"[sandbox] figure {number} not returned: {width} x {height} pixels is more than "
-                    f"{rules['max_figure_pixels']:,}\n"
-                )
-                continue
-            buffer = io.BytesIO()
             try:
-                # Its own dpi, tight bounding box off: the size just checked is the size drawn.
-                figure.savefig(buffer, format="png", dpi=figure.dpi, bbox_inches=None)
-            except (Exception, SystemExit) as exc:  # noqa: BLE001 - the program's formatter: reported, not fatal
-                stderr.write(f"[sandbox] figure {number} could not be drawn: {type(exc).__name__}: {exc}\n")
-                continue
-            data = buffer.getvalue()
-            size = png_size(data)
-            content = base64.b64encode(data).decode("ascii")
-            if size is None or size[0] * size[1] > rules["max_figure_pixels"]:
+                content, size = _drawn(pyplot, number, rules, MatplotlibFigure)
+            except MemoryError:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - the program's formatter, data or settings: reported
+                stderr.write(f"[sandbox] figure {number} not returned: {type(exc).__name__}: {exc}\n"[:2000])
                 continue
             if total + len(content) > MAX_FIGURES_BYTES:
                 stderr.write(
@@ -79,3 +70,25 @@ def render_open_figures(rules: FigureRules, stderr: TextIO) -> list[Figure]:
     finally:
         pyplot.close("all")
     return figures
+
+
+def _drawn(pyplot: Any, number: int, rules: FigureRules, figure_class: Any) -> tuple[str, tuple[int, int]]:
+    """Figure ``number`` as base64 PNG text and its size; raises ValueError when it is not
+    one to draw (not a Figure, not finite, over the pixel limit)."""
+    figure: Any = pyplot.figure(number)
+    if type(figure) is not figure_class:
+        raise ValueError("not a matplotlib Figure")
+    dpi = figure.dpi
+    if not isinstance(dpi, (int, float)) or not 0 < dpi <= 10_000:
+        raise ValueError(f"its dpi is {dpi!r}")
+    width, height = pixel_size(figure)
+    if width * height > rules["max_figure_pixels"]:
+        raise ValueError(f"{width} x {height} pixels is more than {rules['max_figure_pixels']:,}")
+    buffer = io.BytesIO()
+    # Its own dpi, tight bounding box off: the size just checked is the size drawn.
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches=None)
+    data = buffer.getvalue()
+    size = png_size(data)
+    if size is None or size[0] * size[1] > rules["max_figure_pixels"]:
+        raise ValueError("the image drawn is not a PNG within the limit")
+    return base64.b64encode(data).decode("ascii"), size

@@ -414,7 +414,10 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
         reply = _run(program, namespace, limits, stderr)
         if figure_rules is not None and reply["limit"] is None:
             # Still the program's time, limits and guards: drawing runs its formatters.
-            reply["figures"] = render_open_figures(figure_rules, stderr)
+            try:
+                reply["figures"] = render_open_figures(figure_rules, stderr)
+            except MemoryError:
+                return memory_limit  # drawing what the program left filled the memory
         return reply
     except MemoryError:
         if not _allocations_failed():

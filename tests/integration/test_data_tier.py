@@ -286,6 +286,51 @@ assert np.asarray(Forged()).dtype == object
         "io.BytesIO(b'y' * 4).readinto(b)\nassert len(memoryview(np.zeros(2)).cast('B')) == 16",
         "ok",
     ),
+    # Attack pass 96: each finding's family.
+    "by name: a list that answers twice": (
+        "import pandas as pd\nclass Flip(list):\n    pass\npd.Series([1, 2]).apply(Flip(['sum']))",
+        "SecurityError",
+    ),
+    "by name: a list rewritten while pandas reads it": (
+        "import pandas as pd\nnames = []\ndef first(s):\n    names[1] = '_mgr'\n    return s.sum()\n"
+        "names.extend([first, 'sum'])\nassert pd.Series([1, 2]).agg(names).tolist() == [3, 3]",
+        "ok",
+    ),
+    "files: a style list that answers twice": (
+        "import matplotlib.pyplot as plt\nclass Flip(list):\n    pass\nplt.style.use(Flip(['ggplot']))",
+        "SecurityError",
+    ),
+    "resources: a tight box padded past the limit": (
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(4, 3), dpi=100)\nax.plot([1, 2])\n"
+        "fig.savefig('pad.png', bbox_inches='tight', pad_inches=30)",
+        "ValueError",
+    ),
+    "resources: the padding as a setting": (
+        "import matplotlib.pyplot as plt\nplt.rcParams['savefig.pad_inches'] = 12",
+        "SecurityError",
+    ),
+    "pivot: a figure of the program's class": (
+        "import matplotlib.pyplot as plt\nclass Anything:\n    def __getattr__(self, name):\n        return Anything()\n"
+        "    def __call__(self, *a, **k):\n        return Anything()\n"
+        "class Fake:\n    dpi = 72\n    def __init__(self, *a, **k):\n        self.number = None\n"
+        "    def __getattr__(self, name):\n        return Anything()\n"
+        "plt.figure(FigureClass=Fake)",
+        "TypeError",
+    ),
+    "figures: a dpi that is not a number": (
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([1, 2])\nfig.dpi = float('nan')\n'kept'",
+        "ok",
+    ),
+    "figures: a formatter that interrupts": (
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 2), dpi=50)\nax.plot([1, 2])\n"
+        "def fmt(x, pos):\n    raise KeyboardInterrupt('no')\nax.xaxis.set_major_formatter(fmt)\n'kept'",
+        "ok",
+    ),
+    "fonts: matplotlib's own condensed face": (
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 2), dpi=50)\n"
+        "ax.set_title('c', fontstretch='condensed')\nfig.savefig('c.png')",
+        "ok",
+    ),
     "pivot: subclassing": ("import pandas as pd\nclass Frame(pd.DataFrame):\n    pass", "SecurityError"),
     "files: absolute path": ("import pandas as pd\npd.read_csv('/etc/passwd')", "PermissionError"),
     "files: up and out": ("import pandas as pd\npd.DataFrame({'a': [1]}).to_csv('../out.csv')", "PermissionError"),
@@ -330,6 +375,17 @@ class Guarded:
 async def _guarded(pool: ExecutionPool, workdirs: WorkDirectories) -> Guarded:
     runs = {name: await _run(pool, workdirs, code) for name, (code, _) in CASES.items()}
     runs["memory"] = await _run(pool, workdirs, "import numpy as np\nnp.ones((20000, 20000))", memory_mb=512)
+    runs["memory while drawing"] = await _run(
+        pool,
+        workdirs,
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 2), dpi=50)\nax.plot([1, 2])\nhoard = []\n"
+        "def fmt(x, pos):\n    while True:\n        hoard.append(bytearray(50 * 2**20))\n"
+        "ax.xaxis.set_major_formatter(fmt)\n'kept'",
+        memory_mb=512,
+    )
+    draws = "import numpy as np\n[float(np.random.rand()), int(np.random.randint(0, 10**9))]"
+    runs["random 1"] = await _run(pool, workdirs, draws)
+    runs["random 2"] = await _run(pool, workdirs, draws)
     before = await _run(
         pool,
         workdirs,
@@ -394,7 +450,7 @@ def test_an_open_figure_comes_back_as_a_png_of_its_size(guarded: Guarded) -> Non
 def test_a_figure_past_the_pixel_limit_is_named_not_drawn(guarded: Guarded) -> None:
     ran = guarded.runs["resources: a huge figure left open"]
     assert [(f["width"], f["height"]) for f in ran.reply["figures"]] == [(100, 100)]
-    assert "figure 1 not returned: 100000 x 100000 pixels" in ran.stderr
+    assert "figure 1 not returned: ValueError: 100000 x 100000 pixels is more than" in ran.stderr
 
 
 def test_figures_past_the_count_are_named_not_drawn(guarded: Guarded) -> None:
@@ -406,6 +462,24 @@ def test_figures_past_the_count_are_named_not_drawn(guarded: Guarded) -> None:
 def test_a_huge_allocation_is_the_memory_limit(guarded: Guarded) -> None:
     reply = guarded.runs["memory"].reply
     assert (reply["limit"], reply["error"]["type"]) == ("memory", "MemoryError"), reply
+
+
+def test_memory_filled_while_drawing_is_the_memory_limit(guarded: Guarded) -> None:
+    reply = guarded.runs["memory while drawing"].reply
+    assert (reply["limit"], reply["error"]["type"]) == ("memory", "MemoryError"), reply
+
+
+def test_a_figure_that_cannot_be_drawn_is_named_and_the_result_kept(guarded: Guarded) -> None:
+    for name in ("figures: a dpi that is not a number", "figures: a formatter that interrupts"):
+        ran = guarded.runs[name]
+        assert (ran.reply["result"], ran.reply["figures"]) == ("kept", []), ran.reply
+        assert "figure 1 not returned" in ran.stderr
+
+
+def test_every_execution_draws_its_own_random_numbers(guarded: Guarded) -> None:
+    first, second = guarded.runs["random 1"].reply["result"], guarded.runs["random 2"].reply["result"]
+    assert first is not None and second is not None
+    assert first != second
 
 
 def test_no_setting_reaches_the_next_execution(guarded: Guarded) -> None:
