@@ -734,5 +734,10 @@ GUARDED_ATTRIBUTES: dict[str, frozenset[str]] = {
     "matplotlib.figure.Figure": frozenset({"savefig"}),
     # set(**kw) and update(dict) call set_<name> for each key: only the setters readable above.
     "matplotlib.artist.Artist": frozenset({"set", "update"}),
+    # verify_integrity=False, or codes the program still holds a writable view of, made codes past
+    # the levels that pandas' take kernels read unchecked (attack pass 95, F11).
+    "pandas.MultiIndex": frozenset({"set_codes", "set_levels"}),
+    # fmt="{0.__class__.__mro__}" is run by the real str.format (attack pass 95, F14).
+    "matplotlib.axes._axes.Axes": frozenset({"bar_label"}),
 }
 # fmt: on

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import re
+import string
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -69,12 +70,28 @@ def _reader(real: Callable[..., Any], name: str) -> Callable[..., Any]:
     return read
 
 
+def plain_format(value: Any, what: str) -> Any:
+    """A format string the libraries run with the real ``str.format`` (a new-style
+    ``float_format``, ``bar_label(fmt=)``): its fields may name positions and keywords and
+    format them, never read an attribute or an item (``{0.__class__}``), which the sandbox
+    refuses in the program's own format strings."""
+    if isinstance(value, str) and "{" in value:
+        try:
+            fields = [field for _, field, _, _ in string.Formatter().parse(value) if field is not None]
+        except ValueError as exc:
+            raise ValueError(f"{what}: {exc}") from None
+        if any("." in field or "[" in field for field in fields):
+            raise refused(f"{what}: a format field names a value, never its attributes or items")
+    return value
+
+
 def _writer_method(name: str, target: str, position: int = 0) -> Callable[[Any, Any], Any]:
     """An instance method whose ``target`` argument (at ``position``) may be a path."""
 
     def guard(receiver: Any, real: Any) -> Callable[..., Any]:
         def write(*args: Any, **kwargs: Any) -> Any:
             _no_remote_options(name, kwargs)
+            plain_format(kwargs.get("float_format"), f"{name}(float_format=)")
             if len(args) > position and args[position] is not None:
                 args = (*args[:position], _local(args[position], name, writing=True), *args[position + 1 :])
             elif kwargs.get(target) is not None:
@@ -85,6 +102,15 @@ def _writer_method(name: str, target: str, position: int = 0) -> Callable[[Any, 
         return write
 
     return guard
+
+
+def _format_checked(real: Callable[..., Any], name: str, keyword: str) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        plain_format(kwargs.get(keyword), f"{name}({keyword}=)")
+        return real(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
 
 
 def _named(real: Callable[..., Any], name: str) -> Callable[..., Any]:
@@ -567,6 +593,68 @@ REPLACEMENTS: dict[str, Callable[[], dict[str, Any]]] = {
 }
 
 
+def _copied_codes(codes: Any) -> Any:
+    """Codes as fresh arrays of the sandbox's making: pandas keeps the arrays it is given and
+    checks them once, so a view the program kept could rewrite them after the check."""
+    import numpy as np  # noqa: PLC0415 - the data template only
+
+    if codes is None:
+        return None
+    return [np.array(level_codes, dtype=np.intp, copy=True) for level_codes in list(codes)]
+
+
+def _codes_guard(name: str) -> Callable[[Any, Any], Any]:
+    """``MultiIndex.set_codes``/``set_levels``: never verify_integrity=False (pandas' take
+    kernels read codes past the levels unchecked: chosen bytes as references), codes copied."""
+
+    def guard(receiver: Any, real: Any) -> Callable[..., Any]:
+        def call(values: Any, *, level: Any = None, verify_integrity: Any = True) -> Any:
+            if verify_integrity is not True:
+                raise refused(f"{name}(): verify_integrity=False is not offered (the codes are always checked)")
+            if name == "set_codes":
+                values = _copied_codes(values) if level is None else _copied_codes([values])[0]
+            return real(values, level=level, verify_integrity=True)
+
+        call.__name__ = call.__qualname__ = name
+        return call
+
+    return guard
+
+
+def verified_multi_indexes() -> None:
+    """``pd.MultiIndex(...)`` called by the program: verified, with copied codes (pandas'
+    own calls, with codes it computed, are left as they are)."""
+    import pandas as pd  # noqa: PLC0415 - the data template only
+
+    new = pd.MultiIndex.__dict__["__new__"]
+
+    def __new__(cls: Any, levels: Any = None, codes: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if sys._getframe(1).f_code.co_filename == SOURCE_FILENAME:  # noqa: SLF001 - who calls: the program
+            if kwargs.get("verify_integrity", True) is not True or len(args) > 3:
+                raise refused("MultiIndex(): verify_integrity=False is not offered (the codes are always checked)")
+            kwargs["verify_integrity"] = True
+            codes = _copied_codes(codes)
+        return new(cls, levels, codes, *args, **kwargs)
+
+    setattr(pd.MultiIndex, "__new__", __new__)  # noqa: B010 - the constructor the program calls
+
+
+def zone_names_only() -> None:
+    """A time zone given as ``"dateutil/<path>"`` makes dateutil open any path as a zone file
+    (an oracle of the host's files): pandas' zone parser (Cython, which reads the name from
+    its module's dict at each call) gets a dateutil that takes zone names only."""
+    from pandas._libs.tslibs import timezones  # noqa: PLC0415 - the data template only
+
+    gettz = timezones.dateutil_gettz
+
+    def dateutil_gettz(name: Any = None) -> Any:
+        if not isinstance(name, str) or name.startswith(("/", ".")) or ".." in name or "\\" in name:
+            raise refused("a time zone is a name of the zone database ('Europe/Paris'), never a path")
+        return gettz(name)
+
+    timezones.dateutil_gettz = dateutil_gettz
+
+
 def _setters_guard(name: str) -> Callable[[Any, Any], Any]:
     """``artist.set(**kwargs)`` / ``update(dict)``: each key names a setter ``set_<key>``,
     which matplotlib calls with the real getattr; only the setters the artist's allow-list
@@ -607,6 +695,9 @@ INSTANCE_GUARDS: dict[str, Callable[[Any, Any], Any]] = {
     "apply": _dispatching("apply"),
     "transform": _dispatching("transform"),
     "pivot_table": lambda receiver, real: _aggfunc_checked(real, "pivot_table", 3),
+    "set_codes": _codes_guard("set_codes"),
+    "set_levels": _codes_guard("set_levels"),
+    "bar_label": lambda receiver, real: _format_checked(real, "bar_label", "fmt"),
     "set": _setters_guard("set"),
     "update": _setters_guard("update"),
 }
@@ -754,6 +845,8 @@ def configure_rules(attrs_by_name: Mapping[str, Mapping[str, Any]], writable: di
         STYLE_KEYS.update(_style_keys())
     if "pandas" in attrs_by_name:
         plot_with_matplotlib_only()
+        verified_multi_indexes()
+        zone_names_only()
     numpy_errors = sys.modules.get("numpy._core._exceptions")
     if numpy_errors is not None:
         ALLOCATION_ERRORS.add(numpy_errors._ArrayMemoryError)  # noqa: SLF001 - numpy's allocation failure

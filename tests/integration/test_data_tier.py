@@ -331,6 +331,42 @@ assert np.asarray(Forged()).dtype == object
         "ax.set_title('c', fontstretch='condensed')\nfig.savefig('c.png')",
         "ok",
     ),
+    # Attack pass 95, late findings.
+    "raw memory: MultiIndex codes unchecked": (
+        "import pandas as pd\npd.MultiIndex(levels=[['a']], codes=[[5]], verify_integrity=False)",
+        "SecurityError",
+    ),
+    "raw memory: MultiIndex codes rewritten after the check": (
+        "import pandas as pd, numpy as np\nbase = np.zeros(2, dtype=np.int8)\n"
+        "mi = pd.MultiIndex(levels=[['a', 'b']], codes=[base[:1]])\nbase[0] = 100\nassert list(mi) == [('a',)]",
+        "ok",
+    ),
+    "raw memory: set_codes unchecked": (
+        "import pandas as pd\npd.MultiIndex.from_arrays([['a', 'b']]).set_codes([[0, 7]], verify_integrity=False)",
+        "SecurityError",
+    ),
+    "files: a time zone by path": (
+        "import pandas as pd\npd.Timestamp('2020-01-01', tz='dateutil//usr/share/zoneinfo/UTC')",
+        "SecurityError",
+    ),
+    "files: time zones by name": (
+        "import pandas as pd\nassert str(pd.Timestamp('2020-01-01', tz='dateutil/Europe/Paris')).endswith('+01:00')",
+        "ok",
+    ),
+    "strings: a float format that reads attributes": (
+        "import pandas as pd\npd.DataFrame({'a': [1.5]}).to_string(float_format='{0.__class__.__mro__}')",
+        "SecurityError",
+    ),
+    "strings: a bar label format that reads attributes": (
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.bar_label(ax.bar(['a'], [1]), fmt='{0.__class__}')",
+        "SecurityError",
+    ),
+    "strings: formats sibling": (
+        "import pandas as pd\nimport matplotlib.pyplot as plt\n"
+        "assert pd.DataFrame({'a': [1.5]}).to_string(float_format='{:.3f}').endswith('1.500')\n"
+        "fig, ax = plt.subplots()\nassert len(ax.bar_label(ax.bar(['a'], [1]), fmt='{:.1f}')) == 1",
+        "ok",
+    ),
     "pivot: subclassing": ("import pandas as pd\nclass Frame(pd.DataFrame):\n    pass", "SecurityError"),
     "files: absolute path": ("import pandas as pd\npd.read_csv('/etc/passwd')", "PermissionError"),
     "files: up and out": ("import pandas as pd\npd.DataFrame({'a': [1]}).to_csv('../out.csv')", "PermissionError"),
