@@ -498,11 +498,8 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
             raise
         return default
     if ruled and not checked.startswith("_"):
-        try:
-            value = getattr(obj, checked)
-        except AttributeError:
-            if default is _MISSING:
-                raise
+        value = getattr(obj, checked, _MISSING) if default is not _MISSING else getattr(obj, checked)
+        if value is _MISSING:
             return default
         return admit(guarded_attribute(obj, checked, value))
     if checked == "__class__":

@@ -31,13 +31,14 @@ from ..language.policy import RESULT_NAME, SOURCE_FILENAME, SandboxTransformer
 from ..protocol import MAX_ERROR_TYPE_CHARS, SECURITY_ERROR, SERVICE_ERROR_TYPES, ErrorInfo, Job, Limits, WorkerReply
 from . import dynamic, fastguards, membrane, repairs, sys_stand_in
 from .crossing import select_call_through
-from .data_guards import ALLOCATION_ERRORS, set_figure_pixels
+from .data_guards import ALLOCATION_ERRORS
 from .dynamic import STRING_FILENAME, is_string_code
 from .figures import render_open_figures
 from .guards import SandboxType, begin_collections, guard_globals, safe_builtins, safe_point_soon
 from .jsonsafe import DEFAULT_INT_MAX_STR_DIGITS, DEFAULT_RECURSION_LIMIT, class_name, clean_text, to_json_value
 from .library_guards import REPLACED_ORIGINALS
 from .ownership import CURRENT_JOB, begin_job
+from .plot_guards import set_figure_pixels
 from .proxies import ModuleProxy, refused_members
 from .refusal import SecurityError, sandbox_verdict
 
