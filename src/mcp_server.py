@@ -319,42 +319,22 @@ FILE_URI_PREFIX = "sandbox://files/"
 
 
 def image_pixels(media_type: str, content: str) -> int | None:
-    """Width x height of a PNG or JPEG file (base64 text), read from its header; None for
-    any other kind, or one that does not parse."""
+    """Width x height of a PNG file (base64 text), read from its header with every chunk
+    walked; None for any other kind (a JPEG's size depends on which of its markers a
+    decoder believes: one read as 16 x 16 was 12000 x 12000 to every decoder, attack pass 97)."""
+    if media_type != "image/png":
+        return None
     try:
         data = base64.b64decode(content, validate=True)
     except binascii.Error:
         return None
-    size = png_dimensions(data) if media_type == "image/png" else None
-    if media_type == "image/jpeg":
-        size = _jpeg_dimensions(data)
+    size = png_dimensions(data)
     return None if size is None else size[0] * size[1]
 
 
-def _jpeg_dimensions(data: bytes) -> tuple[int, int] | None:
-    """A JPEG's size from its first frame header (SOFn), walking the markers before it."""
-    if not data.startswith(b"\xff\xd8"):
-        return None
-    position = 2
-    while position + 9 <= len(data):
-        if data[position] != 0xFF:
-            return None
-        marker = data[position + 1]
-        if marker == 0xFF:
-            position += 1
-            continue
-        length = int.from_bytes(data[position + 2 : position + 4], "big")
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height = int.from_bytes(data[position + 5 : position + 7], "big")
-            width = int.from_bytes(data[position + 7 : position + 9], "big")
-            return (width, height) if width and height else None
-        position += 2 + length
-    return None
-
-
 def file_contents(reply: ExecuteResponse, max_pixels: int) -> list[ImageContent | EmbeddedResource]:
-    """What the program left, for the model: each figure and each PNG or JPEG file of at
-    most ``max_pixels`` (read from its header: a small file can declare 20000 x 20000) as an
+    """What the program left, for the model: each figure and each PNG file of at most
+    ``max_pixels`` (read from its header: a small file can declare 20000 x 20000) as an
     image it can see, every other file as an embedded resource (text, or base64 as a blob).
     A file listed without its content (past the answer's budget) is named in the text only."""
     contents: list[ImageContent | EmbeddedResource] = [

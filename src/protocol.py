@@ -361,6 +361,8 @@ def png_dimensions(data: bytes, chunks: frozenset[bytes] | None = None) -> tuple
             if kind != b"IHDR" or length != 13:
                 return None
             size = (int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big"))
+        elif kind == b"IHDR":
+            return None  # one header only: which would a decoder believe?
         position += 12 + length
         if kind == b"IEND":
             return size if position == len(data) and size[0] > 0 and size[1] > 0 else None

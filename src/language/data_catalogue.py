@@ -726,8 +726,9 @@ GUARDED_ATTRIBUTES: dict[str, frozenset[str]] = {
     }),
     "pandas.Series": frozenset({"agg", "aggregate", "apply", "to_csv", "to_json", "to_string", "transform"}),
     "pandas.core.groupby.groupby.GroupBy": frozenset({"agg", "aggregate", "apply"}),
-    "pandas.api.typing.DataFrameGroupBy": frozenset({"transform"}),
-    "pandas.api.typing.SeriesGroupBy": frozenset({"transform"}),
+    # filter(func) takes a method name too (SeriesGroupBy: getattr(group, name)(*args), pass 97).
+    "pandas.api.typing.DataFrameGroupBy": frozenset({"filter", "transform"}),
+    "pandas.api.typing.SeriesGroupBy": frozenset({"filter", "transform"}),
     "pandas.api.typing.Resampler": frozenset({"agg", "aggregate", "apply", "transform"}),
     "pandas.core.window.rolling.RollingAndExpandingMixin": frozenset({"agg", "aggregate"}),
     "pandas.api.typing.ExponentialMovingWindow": frozenset({"agg", "aggregate"}),

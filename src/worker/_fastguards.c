@@ -87,6 +87,9 @@ is_ruled(Guard *self, PyObject *obj)
     if (PyDict_GET_SIZE(self->ruled) == 0) {
         return 0;
     }
+    if (Py_IS_TYPE(obj, &PySuper_Type)) {
+        return 1; /* a super object may be over a ruled one: the Python guard looks */
+    }
     int ruled = noted_class(self->ruled, obj);
     if (ruled != 0 || !PyType_Check(obj)) {
         return ruled;

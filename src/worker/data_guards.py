@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
+from types import FunctionType
 from typing import Any
 
 from .data_arguments import format_checked, writer_method
@@ -18,6 +19,7 @@ from .numpy_guards import numpy_replacements
 from .pandas_guards import (
     aggfunc_checked,
     codes_guard,
+    columns_by_attribute,
     dispatching,
     pandas_replacements,
     plot_with_matplotlib_only,
@@ -62,6 +64,7 @@ INSTANCE_GUARDS: dict[str, Callable[[Any, Any], Any]] = {
     "aggregate": dispatching("aggregate"),
     "apply": dispatching("apply"),
     "transform": dispatching("transform"),
+    "filter": dispatching("filter"),
     "pivot_table": lambda receiver, real: aggfunc_checked(real, "pivot_table", 3),
     "set_codes": codes_guard("set_codes"),
     "set_levels": codes_guard("set_levels"),
@@ -92,6 +95,55 @@ def _resolve(path: str) -> type | None:
     return None
 
 
+#: Py_TPFLAGS_IMMUTABLETYPE: a C type, whose attributes cannot be set.
+_IMMUTABLE_TYPE = 1 << 8
+
+
+def _subclasses(root: type) -> list[type]:
+    found: list[type] = []
+    seen: set[int] = set()
+    pending = [root]
+    while pending:
+        cls = pending.pop()
+        subclasses: list[type] = type.__subclasses__(cls)
+        for sub in subclasses:
+            if id(sub) not in seen:
+                seen.add(id(sub))
+                found.append(sub)
+                pending.append(sub)
+    return found
+
+
+def fence_library_getattr(libraries: tuple[str, ...]) -> int:
+    """A class of the libraries with a ``__getattr__`` of its own answers names nobody
+    defined with data: a Series or frame its labels (``pd.Series([d],
+    index=["__array_interface__"]).__array_interface__`` is ``d``), matplotlib's Spines its
+    keys. numpy and the interpreter read protocol names (``__array_interface__``,
+    ``__array_struct__``...) with the real getattr: a program's dict there is an array over
+    any address (attack pass 97). As the program's own ``__getattr__`` is fenced
+    (guards.py), these never answer a special name. Returns how many were fenced."""
+    fenced = 0
+    for cls in _subclasses(object):
+        module = type.__dict__["__module__"].__get__(cls)
+        hook = cls.__dict__.get("__getattr__")
+        if type(module) is not str or module.partition(".")[0] not in libraries:
+            continue
+        if type(hook) is not FunctionType or cls.__flags__ & _IMMUTABLE_TYPE:
+            continue  # none, or a C type's (which the membrane's rules cover as values)
+        type.__setattr__(cls, "__getattr__", _fenced(hook))
+        fenced += 1
+    return fenced
+
+
+def _fenced(hook: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
+    def __getattr__(self: Any, name: str) -> Any:
+        if type(name) is str and name[:2] == "__" and name[-2:] == "__":
+            raise AttributeError(name)
+        return hook(self, name)
+
+    return __getattr__
+
+
 def configure_rules(attrs_by_name: Mapping[str, Mapping[str, Any]], writable: dict[type, frozenset[str]]) -> None:
     """In the data template, after its proxies are built: the attribute allow-lists
     (instance_rules.py) for every class its proxies offer, and the attributes a program
@@ -106,6 +158,7 @@ def configure_rules(attrs_by_name: Mapping[str, Mapping[str, Any]], writable: di
     from . import instance_rules  # noqa: PLC0415
 
     instance_rules.configure(DATA_LIBRARIES, INSTANCE_ATTRIBUTES, GUARDED_ATTRIBUTES, INSTANCE_GUARDS)
+    fence_library_getattr(DATA_LIBRARIES)
     if "matplotlib.pyplot" in attrs_by_name:
         adopt_only_figures()
         cap_open_figures()  # after: its check runs first
@@ -115,6 +168,7 @@ def configure_rules(attrs_by_name: Mapping[str, Mapping[str, Any]], writable: di
     if "pandas" in attrs_by_name:
         plot_with_matplotlib_only()
         verified_multi_indexes()
+        columns_by_attribute()
         zone_names_only()
     numpy_errors = sys.modules.get("numpy._core._exceptions")
     if numpy_errors is not None:

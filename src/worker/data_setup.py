@@ -109,6 +109,9 @@ def _warm_up() -> None:
     axes.legend()
     figure.tight_layout()
     with contextlib.redirect_stderr(io.StringIO()):
-        figure.savefig(io.BytesIO(), format="png")
+        # Every vector format too: their backends define dataclasses as they are imported,
+        # which a worker's guarded dataclasses would refuse to library code.
+        for format_ in ("png", "pdf", "svg", "ps", "eps"):
+            figure.savefig(io.BytesIO(), format=format_)
         frame.plot(x="day", y="value")
     plt.close("all")

@@ -85,7 +85,7 @@ from .fastguards import available as fastguards_available
 from .fastguards import safe_point_soon as fastguards_safe_point_soon
 from .formatting import exact_str as exact_str  # noqa: PLC0414 - re-exported
 from .formatting import set_field_guards, wrap_format
-from .instance_rules import RULED_KINDS, is_readable
+from .instance_rules import NOT_DATA, RULED_KINDS, is_readable, read_data
 from .instance_rules import class_name as ruled_class_name
 from .instance_rules import guarded as guarded_attribute
 from .instance_rules import ruled as ruled_by_an_allow_list
@@ -489,6 +489,9 @@ def _checked_getattr(obj: object, name: object, default: object = _MISSING) -> A
         checked = check_attribute_name(obj, name)
         ruled = bool(RULED_KINDS) and ruled_by_an_allow_list(obj)
         if ruled and not checked.startswith("_") and not is_readable(obj, checked):
+            column = read_data(obj, checked)
+            if column is not NOT_DATA:
+                return admit(column)  # df.price: the column, as df["price"] reads it
             raise refused(
                 f"'{ruled_class_name(obj)}.{checked}' is not offered in the sandbox (the data libraries offer the "
                 "attributes ordinary analysis uses: docs/data.md)"

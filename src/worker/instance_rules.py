@@ -69,15 +69,22 @@ def rule(cls: type) -> None:
 
 
 def ruled(obj: object) -> bool:
-    """Whether ``obj``'s attributes are decided here (an instance, or a class, ruled)."""
+    """Whether ``obj``'s attributes are decided here (an instance, or a class, ruled, or a
+    ``super`` over one: ``super(pd.DataFrame, df).to_csv`` read the method unguarded)."""
     kind = type(obj)
     if RULED_KINDS.get(id(kind)) is kind:
         return True
+    if kind is super:
+        bound = super.__dict__["__self__"].__get__(obj)
+        over = super.__dict__["__thisclass__"].__get__(obj)
+        return (bound is not None and ruled(bound)) or (isinstance(over, type) and ruled(over))
     return isinstance(obj, type) and RULED_KINDS.get(id(obj)) is obj
 
 
 def names_of(obj: object) -> tuple[frozenset[str], frozenset[str]]:
     kind = type(obj)
+    if kind is super:
+        return _NOTHING  # the libraries' classes have no subclass of the program's to need one
     if RULED_KINDS.get(id(kind)) is kind:
         return _RULES.get(id(kind), _NOTHING)
     return _RULES.get(id(obj), _NOTHING)  # a ruled class, read as an object
@@ -85,6 +92,26 @@ def names_of(obj: object) -> tuple[frozenset[str], frozenset[str]]:
 
 def is_readable(obj: object, name: str) -> bool:
     return name in names_of(obj)[0]
+
+
+#: (obj, name) -> the value of a name that is data, not an attribute (a frame's column read
+#: as ``df.price``), or _NOT_DATA: set by the data template (data_guards.py).
+_DATA_BY_NAME: list[Callable[[Any, str], Any]] = []
+NOT_DATA = object()
+
+
+def data_by_name(reader: Callable[[Any, str], Any]) -> None:
+    _DATA_BY_NAME.append(reader)
+
+
+def read_data(obj: object, name: str) -> Any:
+    """What ``obj.name`` is when ``name`` is no attribute of its class but a label of its
+    data (``df.price``: the column), or NOT_DATA."""
+    for reader in _DATA_BY_NAME:
+        value = reader(obj, name)
+        if value is not NOT_DATA:
+            return value
+    return NOT_DATA
 
 
 def guarded(obj: object, name: str, value: Any) -> Any:

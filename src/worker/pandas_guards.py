@@ -215,7 +215,7 @@ def pandas_replacements() -> dict[str, Any]:
         "read_json": reader(pd.read_json, "read_json"),
         "read_fwf": reader(pd.read_fwf, "read_fwf"),
         "pivot_table": aggfunc_checked(pd.pivot_table, "pivot_table", 4),
-        "crosstab": aggfunc_checked(pd.crosstab, "crosstab", 7),
+        "crosstab": aggfunc_checked(pd.crosstab, "crosstab", 5),
         "set_option": set_option,
         "reset_option": reset_option,
         "option_context": option_context,
@@ -248,6 +248,27 @@ def codes_guard(name: str) -> Callable[[Any, Any], Any]:
         return call
 
     return guard
+
+
+def columns_by_attribute() -> None:
+    """``df.price`` reads the column, as pandas' own ``__getattr__`` does for a name that
+    is no attribute of the class: through ``df["price"]`` (instance_rules.read_data)."""
+    import pandas as pd  # noqa: PLC0415 - the data template only
+
+    from . import instance_rules  # noqa: PLC0415
+
+    def column(obj: Any, name: str) -> Any:
+        if type(obj) is pd.DataFrame:
+            labels = obj.columns
+        elif type(obj) is pd.Series:
+            labels = obj.index
+        else:
+            return instance_rules.NOT_DATA
+        if hasattr(type(obj), name) or not labels.is_unique or name not in labels:
+            return instance_rules.NOT_DATA
+        return obj[name]
+
+    instance_rules.data_by_name(column)
 
 
 def verified_multi_indexes() -> None:

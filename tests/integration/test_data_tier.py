@@ -367,6 +367,47 @@ assert np.asarray(Forged()).dtype == object
         "fig, ax = plt.subplots()\nassert len(ax.bar_label(ax.bar(['a'], [1]), fmt='{:.1f}')) == 1",
         "ok",
     ),
+    # Attack pass 97.
+    "raw memory: a Series answering __array_interface__": (
+        "import numpy as np, pandas as pd\n"
+        "iface = {'shape': (8,), 'typestr': '|u1', 'data': (8, False), 'version': 3}\n"
+        "assert np.asarray(pd.Series([iface], index=['__array_interface__'], dtype=object)).dtype == object",
+        "ok",
+    ),
+    "raw memory: spines answering __array_interface__": (
+        "import numpy as np, matplotlib.pyplot as plt\nfig, ax = plt.subplots()\n"
+        "ax.spines['__array_interface__'] = {'shape': (8,), 'typestr': '|u1', 'data': (8, False), 'version': 3}\n"
+        "assert np.asarray(ax.spines).dtype.kind == 'U'",
+        "ok",
+    ),
+    "by name: groupby filter": (
+        "import pandas as pd\ndf = pd.DataFrame({'a': [1, 1, 2], 'b': [1, 2, 3]})\n"
+        "df.groupby('a')['b'].filter('to_csv', True, 'x.csv')",
+        "SecurityError",
+    ),
+    "by name: crosstab's sixth argument": (
+        "import pandas as pd\na, b, v = pd.Series(['x', 'y']), pd.Series(['p', 'q']), pd.Series([1, 2])\n"
+        "pd.crosstab(a, b, v, None, None, 'head')",
+        "SecurityError",
+    ),
+    "by name: crosstab sibling": (
+        "import pandas as pd\na, b, v = pd.Series(['x', 'y']), pd.Series(['p', 'q']), pd.Series([1, 2])\n"
+        "assert pd.crosstab(a, b, v, None, None, 'sum', True, 'All').shape == (3, 3)",
+        "ok",
+    ),
+    "files: a writer through super": (
+        "import pandas as pd\ndf = pd.DataFrame({'a': [1]})\nsuper(pd.DataFrame, df).to_csv('/tmp/x.csv')",
+        "SecurityError",
+    ),
+    "files: vector formats": (
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([1, 2])\n"
+        "for name in ('x.pdf', 'x.svg', 'x.eps'):\n    fig.savefig(name)",
+        "ok",
+    ),
+    "columns read as attributes": (
+        "import pandas as pd\ndf = pd.DataFrame({'price': [1, 2]})\nassert int(df.price.sum()) == 3",
+        "ok",
+    ),
     "pivot: subclassing": ("import pandas as pd\nclass Frame(pd.DataFrame):\n    pass", "SecurityError"),
     "files: absolute path": ("import pandas as pd\npd.read_csv('/etc/passwd')", "PermissionError"),
     "files: up and out": ("import pandas as pd\npd.DataFrame({'a': [1]}).to_csv('../out.csv')", "PermissionError"),

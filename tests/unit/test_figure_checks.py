@@ -105,8 +105,15 @@ def test_an_image_file_past_the_limit_is_a_resource_not_an_image() -> None:
     assert [content.type for content in contents] == ["image", "resource"]
 
 
-def test_jpeg_sizes_are_read_from_the_frame_header() -> None:
+def test_only_pngs_are_images_to_the_model() -> None:
+    """A JPEG's size depends on which of its markers a decoder believes (attack pass 97)."""
     frame = b"\xff\xc0\x00\x11\x08" + struct.pack(">HH", 30, 40) + b"\x03" + b"\x00" * 9
     jpeg = b"\xff\xd8" + b"\xff\xe0\x00\x04ab" + frame + b"\xff\xd9"
-    assert image_pixels("image/jpeg", base64.b64encode(jpeg).decode()) == 1200
+    assert image_pixels("image/jpeg", base64.b64encode(jpeg).decode()) is None
     assert image_pixels("image/svg+xml", base64.b64encode(b"<svg/>").decode()) is None
+    assert image_pixels("image/png", base64.b64encode(png(3, 4)).decode()) == 12
+
+
+def test_a_png_with_two_headers_is_not_read() -> None:
+    second = _chunk(b"IHDR", struct.pack(">IIBBBBB", 9000, 9000, 8, 0, 0, 0, 0))
+    assert png_dimensions(png(10, 10, second)) is None
