@@ -22,11 +22,12 @@
  * bytes, object's identity hash...) are left as they are: they read nothing after a call. */
 #include "repairs.h"
 
-#define POOL_SIZE 1024
+#define POOL_SIZE 512
 
-/* 1024 trampolines per kind, named by four octal digits (0000 to 1777): with the 0 prefix,
- * each name is its own index in the pool. The data tier's template (numpy, pandas and
- * matplotlib imported) holds about 300 C functions of a kind; 1024 leaves room for more. */
+/* 512 trampolines per kind, named by three octal digits after a 0 (0000 to 0777): with the
+ * 0 prefix, each name is its own index in the pool. A process with the data tier's
+ * libraries imported (numpy, pandas, matplotlib, and a test runner's own) needs about 300
+ * of a kind; 512 leaves room, and each trampoline costs compile time. */
 #define POOL_64(T, K)                                                                                                  \
     POOL_8(T, K##0)                                                                                                    \
     POOL_8(T, K##1)                                                                                                    \
@@ -45,7 +46,7 @@
     POOL_64(T, K##5)                                                                                                   \
     POOL_64(T, K##6)                                                                                                   \
     POOL_64(T, K##7)
-#define POOL_1024(T) POOL_512(T, 0) POOL_512(T, 1)
+#define POOL_ALL(T) POOL_512(T, 0)
 
 static void *repr_originals[POOL_SIZE], *hash_originals[POOL_SIZE], *compare_originals[POOL_SIZE];
 
@@ -75,16 +76,16 @@ static void *repr_originals[POOL_SIZE], *hash_originals[POOL_SIZE], *compare_ori
         release_unless_last(b);                                                                                        \
         return result;                                                                                                 \
     }
-POOL_1024(HELD_REPR)
-POOL_1024(HELD_HASH)
-POOL_1024(HELD_COMPARE)
+POOL_ALL(HELD_REPR)
+POOL_ALL(HELD_HASH)
+POOL_ALL(HELD_COMPARE)
 
 #define REPR_ENTRY(K) [0##K] = (void *)held_repr_##K,
 #define HASH_ENTRY(K) [0##K] = (void *)held_hash_##K,
 #define COMPARE_ENTRY(K) [0##K] = (void *)held_compare_##K,
-static void *const repr_trampolines[POOL_SIZE] = {POOL_1024(REPR_ENTRY)};
-static void *const hash_trampolines[POOL_SIZE] = {POOL_1024(HASH_ENTRY)};
-static void *const compare_trampolines[POOL_SIZE] = {POOL_1024(COMPARE_ENTRY)};
+static void *const repr_trampolines[POOL_SIZE] = {POOL_ALL(REPR_ENTRY)};
+static void *const hash_trampolines[POOL_SIZE] = {POOL_ALL(HASH_ENTRY)};
+static void *const compare_trampolines[POOL_SIZE] = {POOL_ALL(COMPARE_ENTRY)};
 
 typedef struct {
     const char *kind;
