@@ -95,6 +95,8 @@ def _resolve(path: str) -> type | None:
     return None
 
 
+#: The attributes pandas tells its own objects apart by (pandas.core.dtypes.generic).
+_TYPE_TAGS = frozenset({"_typ", "_subtyp"})
 #: Py_TPFLAGS_IMMUTABLETYPE: a C type, whose attributes cannot be set.
 _IMMUTABLE_TYPE = 1 << 8
 
@@ -121,7 +123,8 @@ def fence_library_getattr(libraries: tuple[str, ...]) -> int:
     keys. numpy and the interpreter read protocol names (``__array_interface__``,
     ``__array_struct__``...) with the real getattr: a program's dict there is an array over
     any address (attack pass 97). As the program's own ``__getattr__`` is fenced
-    (guards.py), these never answer a special name. Returns how many were fenced."""
+    (guards.py), these never answer a special name (nor pandas' type tags). Returns how many
+    were fenced."""
     fenced = 0
     for cls in _subclasses(object):
         module = type.__dict__["__module__"].__get__(cls)
@@ -137,7 +140,10 @@ def fence_library_getattr(libraries: tuple[str, ...]) -> int:
 
 def _fenced(hook: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
     def __getattr__(self: Any, name: str) -> Any:
-        if type(name) is str and name[:2] == "__" and name[-2:] == "__":
+        # And pandas' type tags: pandas recognises its own objects by `_typ` (a Spines entry
+        # named so passed as a Series to pandas' C code, attack pass 97). Other private
+        # names are the libraries' own delegation (a renderer's `_rasterizing`).
+        if type(name) is not str or (name[:2] == "__" and name[-2:] == "__") or name in _TYPE_TAGS:
             raise AttributeError(name)
         return hook(self, name)
 

@@ -380,6 +380,11 @@ assert np.asarray(Forged()).dtype == object
         "assert np.asarray(ax.spines).dtype.kind == 'U'",
         "ok",
     ),
+    "type confusion: spines named like a Series": (
+        "import pandas as pd, matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.spines['_typ'] = 'series'\n"
+        "assert not pd.Series([1]).equals(ax.spines)\nplt.close(fig)",
+        "ok",
+    ),
     "by name: groupby filter": (
         "import pandas as pd\ndf = pd.DataFrame({'a': [1, 1, 2], 'b': [1, 2, 3]})\n"
         "df.groupby('a')['b'].filter('to_csv', True, 'x.csv')",

@@ -6,6 +6,7 @@ before the sandbox offers it; what a release adds is not offered until listed.""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from pathlib import Path
@@ -45,6 +46,7 @@ def test_every_rule_names_a_class_under_its_own_name(path: str) -> None:
     assert f"{cls.__module__}.{cls.__qualname__}" == path
 
 
+@functools.cache
 def _samples() -> list[object]:
     """Instances of the ruled classes, for names set on instances (an Axes's xaxis)."""
     import matplotlib.pyplot as plt
