@@ -73,6 +73,10 @@ class Limits(TypedDict):
     #: Wall-clock seconds after which the worker's own alarm kills it: a backstop that
     #: does not depend on the parent (which kills it at the deadline anyway).
     wall_s: NotRequired[int]
+    #: The hard RLIMIT_CPU (absent: a second past ``cpu_s``). A session's worker is given
+    #: its whole session's: the API process moves the soft limit before each call
+    #: (sandbox/session_workers.py), which it may do only below the hard one.
+    cpu_hard_s: NotRequired[int]
     #: The API's limits on a program's source, applied again to the strings the program
     #: hands to eval()/exec() (absent: the settings' defaults).
     max_code_bytes: NotRequired[int]
@@ -107,6 +111,11 @@ class Job(TypedDict):
     file_rules: NotRequired[FileRules]
     #: The data tier's figures (worker/figures.py): present for a data-tier job only.
     figure_rules: NotRequired[FigureRules]
+    #: A session's call: the worker runs it in the session's namespace and then waits for
+    #: the next call instead of exiting (worker/child.serve). Its first job confines it
+    #: (limits, working directory) for the session's life; later jobs' limits other than
+    #: the output's are the API process's to enforce.
+    session: NotRequired[bool]
 
 
 class FigureRules(TypedDict):

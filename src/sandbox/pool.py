@@ -137,6 +137,8 @@ class RunOutcome:
     stdout: StreamCapture
     stderr: StreamCapture
     duration_s: float
+    #: Whether the worker lives on after the job (a session's that replied).
+    kept: bool = False
 
 
 Ending = Literal["reply", "eof", "flood", "timeout"]
@@ -238,6 +240,14 @@ class _JobIO:
     def __exit__(self, *exc: object) -> None:
         for fd in (self.worker.stdout_fd, self.worker.stderr_fd, self.worker.channel.fileno()):
             self.loop.remove_reader(fd)
+
+
+def job_frame(job: Job) -> bytes:
+    """The job's frame; JobTooLarge for one no worker would read."""
+    frame = encode_frame(job)
+    if len(frame) - HEADER.size > MAX_JOB_BYTES:
+        raise JobTooLarge(len(frame) - HEADER.size)
+    return frame
 
 
 def _limit_reply(limit: LimitKind, etype: str, message: str) -> WorkerReply:
@@ -551,60 +561,84 @@ class ExecutionPool:
         """Run ``job`` in a fresh worker. Raises PoolUnavailable (503), never for the
         program's own behaviour: that is always described in the returned reply. Raises
         JobTooLarge, before any worker is taken, for a job no worker would read."""
-        frame = encode_frame(job)
-        if len(frame) - HEADER.size > MAX_JOB_BYTES:
-            raise JobTooLarge(len(frame) - HEADER.size)
+        frame = job_frame(job)
+        worker = await self._take_worker()
+        try:
+            return await self.converse(
+                worker, job, frame, timeout_s, stdout_budget=stdout_budget, stderr_budget=stderr_budget,
+                flood_factor=flood_factor, keep=False,
+            )  # fmt: skip
+        finally:
+            worker.close()
+
+    async def take_session_worker(self) -> Worker:
+        """A worker for a session, which the caller owns from now on (and closes)."""
+        return await self._take_worker()
+
+    async def converse(
+        self,
+        worker: Worker,
+        job: Job,
+        frame: bytes,
+        timeout_s: float,
+        *,
+        stdout_budget: int,
+        stderr_budget: int,
+        flood_factor: int,
+        keep: bool,
+    ) -> RunOutcome:
+        """Send ``job`` (its ``frame``) to ``worker`` and read its outcome. The worker is
+        killed afterwards unless ``keep`` (a session's) and it replied: a worker that ran
+        out of time, flooded its output, died or sent a malformed reply is never reused."""
         max_reply = job["limits"]["max_result_bytes"] * 2 + job["limits"]["max_error_chars"] * 4 + 65536
         if "figure_rules" in job:
             max_reply += MAX_FIGURES_BYTES + 4096
         stdout = StreamCapture(stdout_budget, stdout_budget * flood_factor)
         stderr = StreamCapture(stderr_budget, stderr_budget * flood_factor)
-        worker = await self._take_worker()
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
-        try:
-            with _JobIO(worker, stdout, stderr, max_reply) as io:
-                # The deadline covers sending the job too (a large job to a worker that
-                # does not read it must not hold the request forever).
-                timer = loop.call_later(timeout_s, io.end, "timeout")
-                send = self._send_job(worker, frame)
-                # The template dying ends the executions it forked (a clean 503), even
-                # though a worker could finish on its own: the pool is restarting.
-                forget = worker.template.on_death(lambda: io.end("eof"))
-                try:
-                    ending = await io.ended
-                finally:
-                    timer.cancel()
-                    forget()
-                    if send is not None:
-                        send.cancel()
-                duration = time.perf_counter() - started
-                if ending == "reply":
+        with _JobIO(worker, stdout, stderr, max_reply) as io:
+            # The deadline covers sending the job too (a large job to a worker that
+            # does not read it must not hold the request forever).
+            timer = loop.call_later(timeout_s, io.end, "timeout")
+            send = self._send_job(worker, frame)
+            # The template dying ends the executions it forked (a clean 503), even
+            # though a worker could finish on its own: the pool is restarting.
+            forget = worker.template.on_death(lambda: io.end("eof"))
+            try:
+                ending = await io.ended
+            finally:
+                timer.cancel()
+                forget()
+                if send is not None:
+                    send.cancel()
+            duration = time.perf_counter() - started
+            if ending == "reply":
+                io.drain_streams()
+            elif ending == "timeout":
+                io.drain_streams()  # what reached the pipes by the deadline
+                at_deadline = stdout.checkpoint(), stderr.checkpoint()
+                if await self._flush_at_deadline(worker, io):
                     io.drain_streams()
-                elif ending == "timeout":
-                    io.drain_streams()  # what reached the pipes by the deadline
-                    at_deadline = stdout.checkpoint(), stderr.checkpoint()
-                    if await self._flush_at_deadline(worker, io):
-                        io.drain_streams()
-                    else:
-                        # Not the flush: the program ran on past its deadline (it can
-                        # make the handler's call fail and catch the error), or was
-                        # stuck in a C call. Nothing it wrote after the deadline counts.
-                        stdout.rewind(at_deadline[0])
-                        stderr.rewind(at_deadline[1])
-                elif ending == "flood":
-                    # One stream flooded; what the program printed to the other is still
-                    # in the worker's buffer (attack pass 76: a reply with stdout '' and
-                    # not truncated). The flooded stream keeps only its budget anyway.
+                else:
+                    # Not the flush: the program ran on past its deadline (it can
+                    # make the handler's call fail and catch the error), or was
+                    # stuck in a C call. Nothing it wrote after the deadline counts.
+                    stdout.rewind(at_deadline[0])
+                    stderr.rewind(at_deadline[1])
+            elif ending == "flood":
+                # One stream flooded; what the program printed to the other is still
+                # in the worker's buffer (attack pass 76: a reply with stdout '' and
+                # not truncated). The flooded stream keeps only its budget anyway.
+                io.drain_streams()
+                io.abandon_flooded_stream()
+                if await self._flush_at_deadline(worker, io):
                     io.drain_streams()
-                    io.abandon_flooded_stream()
-                    if await self._flush_at_deadline(worker, io):
-                        io.drain_streams()
+        kept = keep and ending == "reply" and not io.protocol_error
+        if not kept:
             worker.kill()
-            reply = await self._describe(worker, io, ending, job, timeout_s)
-        finally:
-            worker.close()
-        return RunOutcome(reply, stdout, stderr, duration)
+        reply = await self._describe(worker, io, ending, job, timeout_s)
+        return RunOutcome(reply, stdout, stderr, duration, kept)
 
     @staticmethod
     async def _flush_at_deadline(worker: Worker, io: _JobIO) -> bool:

@@ -132,6 +132,16 @@ class WorkDirectories:
         return WorkDirectory(path, inputs)
 
     @staticmethod
+    def add(directory: WorkDirectory, files: Sequence[DecodedFile]) -> WorkDirectory:
+        """``files`` written into a session's directory, each replacing a file of the same
+        path; the directory with its new inputs. Raises OSError when a path cannot be
+        written (a directory, or a file where a directory should be, is in the way)."""
+        inputs = dict(directory.inputs)
+        for file in files:
+            inputs[file.path] = _write(directory.path, file, replace=True)
+        return WorkDirectory(directory.path, inputs)
+
+    @staticmethod
     def remove(directory: WorkDirectory) -> None:
         remove_tree(directory.path)
 
@@ -157,16 +167,24 @@ class Collected:
     over_limit: str | None = None
     #: Whether some file's content was left out of the answer (its budget, or the limits).
     truncated: bool = False
+    #: With ``rebase``: every regular file as it is now (marked unchanged), the baseline
+    #: the next call of a session is compared with.
+    baseline: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
 
-def collect(directory: WorkDirectory, limits: FileLimits) -> Collected:
+def collect(directory: WorkDirectory, limits: FileLimits, rebase: bool = False) -> Collected:
     """The files the program created or changed (an input file counts as changed when its
     inode, size or modification time differs from when it was written), in path order,
     each as UTF-8 text when it decodes as such and as base64 otherwise, while the answer's
     budget lasts; past it, or past the directory's limits, a file is listed without its
     content. Only regular files count; a link or any other kind of entry is not followed
-    and not listed. The walk stops at the limits, whatever the program left."""
+    and not listed. The walk stops at the limits, whatever the program left.
+
+    ``rebase`` (a session's call): then every file is given the old modification time
+    input files get (``Collected.baseline``), so that the next call reports only what it
+    wrote, however fast."""
     found: list[tuple[str, os.stat_result]] = []
+    regular: list[tuple[str, os.stat_result]] = []
     total_files = total_bytes = 0
     over_limit: str | None = None
     pending: list[tuple[str, int]] = [("", 1)]
@@ -202,6 +220,8 @@ def collect(directory: WorkDirectory, limits: FileLimits) -> Collected:
                 continue
             total_files += 1
             total_bytes += info.st_size
+            if rebase:
+                regular.append((name, info))
             if info.st_size > limits.max_file_bytes:
                 over_limit = (
                     over_limit or f"the file {name!r} is {info.st_size:,} bytes; the limit is {limits.max_file_bytes:,}"
@@ -238,7 +258,31 @@ def collect(directory: WorkDirectory, limits: FileLimits) -> Collected:
                 media_type=_media_type(name, encoding),
             )
         )
+    for name, _ in regular:
+        marked = _mark_unchanged(directory.path, name)
+        if marked is not None:
+            collected.baseline[name] = marked
     return collected
+
+
+def _mark_unchanged(directory: Path, name: str) -> tuple[int, int, int] | None:
+    """Give a file the old modification time (as ``_write`` does), following no link; its
+    (inode, size, modification time in ns), or None when it is gone or not a file."""
+    try:
+        fd = os.open(directory / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        os.utime(fd, ns=(0, 0))
+        info = os.fstat(fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def _encoded(data: bytes) -> tuple[str, str]:
@@ -314,9 +358,10 @@ def _media_type(path: str, encoding: str | None) -> str:
     return "text/plain" if encoding == "utf-8" else "application/octet-stream"
 
 
-def _write(directory: Path, file: DecodedFile) -> tuple[int, int, int]:
+def _write(directory: Path, file: DecodedFile, replace: bool = False) -> tuple[int, int, int]:
     """Write one file beneath ``directory``, making its parent directories, following no
-    link; its (inode, size, modification time in ns)."""
+    link; its (inode, size, modification time in ns). ``replace``: a file already at the
+    path is replaced (written beside it, then renamed over it)."""
     parent = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         *parents, name = file.path.split("/")
@@ -326,7 +371,8 @@ def _write(directory: Path, file: DecodedFile) -> tuple[int, int, int]:
             below = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
             os.close(parent)
             parent = below
-        fd = os.open(name, _WRITE_FLAGS, _FILE_MODE, dir_fd=parent)
+        written_as = f".input-{secrets.token_hex(8)}" if replace else name
+        fd = os.open(written_as, _WRITE_FLAGS, _FILE_MODE, dir_fd=parent)
         try:
             view = memoryview(file.data)
             while view:
@@ -338,6 +384,14 @@ def _write(directory: Path, file: DecodedFile) -> tuple[int, int, int]:
             written = os.fstat(fd)
         finally:
             os.close(fd)
+        if replace:
+            try:
+                # Over a file, or into the name's place; never over a directory.
+                os.rename(written_as, name, src_dir_fd=parent, dst_dir_fd=parent)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(written_as, dir_fd=parent)
+                raise
     finally:
         os.close(parent)
     return written.st_ino, written.st_size, written.st_mtime_ns

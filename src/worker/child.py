@@ -270,7 +270,8 @@ def _show_unraisable(unraisable: Any) -> None:
 
 
 def serve(kit: Kit, rehearse_first: bool = True) -> None:
-    """Run one job and exit the process. Never returns.
+    """Run one job and exit the process; or, for a session (``Job.session``), run its
+    calls one after another until the channel closes. Never returns.
 
     No explicit reseeding of ``random``: the module reseeds itself in every forked child
     (os.register_at_fork), so no two workers share a stream.
@@ -304,6 +305,21 @@ def serve(kit: Kit, rehearse_first: bool = True) -> None:
     # would name the host's paths of the library and the sandbox.
     warnings.showwarning = _show_warning
     sys.unraisablehook = _show_unraisable
+    while True:
+        _reply_to(job, kit)
+        if not job.get("session"):
+            os._exit(0)
+        # A session's worker waits for the session's next call. The channel closing (the
+        # session ended) or a frame it cannot read ends the worker, as a kill would.
+        try:
+            job = read_job(CHANNEL_FD)
+        except (ProtocolError, OSError):
+            os._exit(0)
+
+
+def _reply_to(job: Job, kit: Kit) -> None:
+    """Run one job and write its reply on the channel."""
+    stdout, stderr = kit.stdout, kit.stderr
     try:
         reply = kit.runner(job, stdout, stderr, kit.environment)
     except BaseException:  # noqa: BLE001 - a bug of ours; the program's own errors are data
@@ -332,5 +348,5 @@ def serve(kit: Kit, rehearse_first: bool = True) -> None:
         frame = encode_frame(reply)
     try:
         _write_all(CHANNEL_FD, frame)
-    finally:
-        os._exit(0)
+    except OSError:
+        os._exit(0)  # the parent gave up on this job (its deadline): nobody reads the reply

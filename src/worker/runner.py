@@ -383,16 +383,43 @@ def run_job(  # noqa: PLR0917 - the environment is optional and last
     return execute(program, job, stdout, stderr, environment or build_environment(proxies, allowed))
 
 
+class _Session:
+    """A session's state in its worker (protocol.Job.session): the one namespace every
+    call of the session runs in. A session is one job run in installments: the program's
+    class registry and the membrane's judgements are made once, by its first call, and
+    stay the program's for the worker's life (the worker serves this session only)."""
+
+    namespace: dict[str, Any] | None = None
+
+
+def _namespace_for(job: Job, environment: Environment) -> tuple[dict[str, Any], object]:
+    """The namespace the job runs in, and the value its ``_`` had before it (the answer
+    is ``_`` only when this call assigned it). A fresh one for a one-shot job and for a
+    session's first call; the session's own for its later calls."""
+    namespace = _Session.namespace if job.get("session") else None
+    if namespace is None:
+        begin_job()
+        namespace = {"__name__": "__main__", "__builtins__": environment.builtins}
+        membrane.MEMBRANE.guard_namespace(namespace, environment.builtins)
+        membrane.MEMBRANE.begin_job()
+        if job.get("session"):
+            _Session.namespace = namespace
+    # The previous call's final expression is not this call's answer.
+    namespace.pop(RESULT_NAME, None)
+    return namespace, namespace.get("_", _NOT_BOUND)
+
+
+_NOT_BOUND = object()
+
+
 def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environment: Environment) -> WorkerReply:
-    """Run a compiled program in a fresh guarded namespace and describe the outcome."""
+    """Run a compiled program in a guarded namespace (fresh, or its session's) and
+    describe the outcome."""
     limits = job["limits"]
-    begin_job()
-    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": environment.builtins}
+    namespace, underscore_before = _namespace_for(job, environment)
     namespace.update(job["context"])
     namespace.update(environment.guards)  # after the context: guards always win
     sys_stand_in.begin(stdout, stderr)
-    membrane.MEMBRANE.guard_namespace(namespace, environment.builtins)
-    membrane.MEMBRANE.begin_job()
     dynamic.begin(namespace, limits)
     # No automatic collections from here on, through the result's conversion: they run
     # the program's finalisers wherever an allocation lands, guards included. The
@@ -412,7 +439,7 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     if figure_rules is not None:
         set_figure_pixels(figure_rules["max_figure_pixels"])  # savefig's limit too
     try:
-        reply = _run(program, namespace, limits, stderr)
+        reply = _run(program, namespace, limits, stderr, underscore_before)
         if figure_rules is not None and reply["limit"] is None:
             # Still the program's time, limits and guards: drawing runs its formatters.
             try:
@@ -459,8 +486,12 @@ def _release_the_programs_names(namespace: dict[str, Any]) -> None:
         del namespace[name]
 
 
-def _run(program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: TextIO) -> WorkerReply:
-    """Run the program in its namespace; its outcome, the result converted."""
+def _run(
+    program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: TextIO, underscore_before: object
+) -> WorkerReply:
+    """Run the program in its namespace; its outcome, the result converted.
+    ``underscore_before``: what ``_`` held before the program ran (a session's earlier
+    call assigned it): the answer only when the program assigned it anew."""
     max_chars = limits["max_error_chars"]
     try:
         exec(program, namespace)  # noqa: S102 - restricted bytecode, guarded namespace
@@ -481,7 +512,11 @@ def _run(program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: T
             return _reply(_error("MemoryError", _memory_limit_message(limits), None, max_chars), limit="memory")
         return _reply(_described(exc, stderr, max_chars))
 
-    value = namespace[RESULT_NAME] if RESULT_NAME in namespace else namespace.get("_")
+    if RESULT_NAME in namespace:
+        value = namespace[RESULT_NAME]
+    else:
+        underscore = namespace.get("_")
+        value = None if underscore is underscore_before else underscore
     # The reply is converted under the interpreter's default limits, whatever the program
     # set (sys.set_int_max_str_digits(640) made a result's int fail the encoding; a lowered
     # recursion limit lost a small result).

@@ -90,8 +90,9 @@ def set_rlimits(limits: Limits, file_bytes: int = 0) -> None:
         (resource.RLIMIT_STACK, stack, stack_hard),
         # Address space: a MemoryError inside Python instead of the host's OOM killer.
         (resource.RLIMIT_AS, memory, memory),
-        # CPU seconds: SIGXCPU at the soft limit, SIGKILL a second later if it is ignored.
-        (resource.RLIMIT_CPU, cpu, cpu + 1),
+        # CPU seconds: SIGXCPU at the soft limit, SIGKILL at the hard one (a second later
+        # unless a session's worker, whose soft limit the API process moves per call).
+        (resource.RLIMIT_CPU, cpu, limits.get("cpu_hard_s", cpu + 1)),
         # No file may grow past file_bytes (0 without a writable working directory): the
         # write that would is refused and SIGXFSZ ends the worker (the "files" limit).
         # Pipes are unaffected.
