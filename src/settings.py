@@ -44,6 +44,11 @@ MAX_TOKEN_FILE_BYTES = 4096
 DEFAULT_REQUIRED_LAYERS = frozenset({"rlimits", "no_new_privs", "landlock", "seccomp", "interpreter_repairs"})
 
 
+def _check_sendable(token: SecretStr) -> None:
+    if not all("!" <= char <= "~" for char in token.get_secret_value()):
+        raise ValueError("the token may hold only visible ASCII characters (no spaces, no accents)")
+
+
 def _read_token_file(path: str) -> str:
     """The token in a Docker/Kubernetes secret file: the whole file, without the
     trailing newline editors and ``kubectl create secret`` leave."""
@@ -83,6 +88,10 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(default=None, description="shared secret for X-Executor-Token")
     api_token_file: Path | None = Field(
         default=None, description="file holding the token instead (Docker and Kubernetes secrets)"
+    )
+    extra_api_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        default=(),
+        description="more accepted tokens, comma-separated (one per client): each client's sessions are its own",
     )
 
     # Time
@@ -195,6 +204,33 @@ class Settings(BaseSettings):
         description="largest figure (width x height in pixels) rendered or saved; larger ones are refused",
     )
 
+    # Sessions (docs/sessions.md): state across calls, in a worker process of its own
+    max_sessions: int = Field(default=32, ge=0, le=10_000, description="sessions open at once in this process")
+    max_sessions_per_token: int = Field(default=8, ge=1, le=10_000, description="sessions open at once per token")
+    session_idle_timeout_s: float = Field(
+        default=600.0, gt=0, le=86_400, description="a session not called for this long ends (reason 'idle')"
+    )
+    session_lifetime_s: float = Field(
+        default=3600.0, gt=0, le=7 * 86_400, description="a session ends this long after it began ('lifetime')"
+    )
+    session_max_executions: int = Field(
+        default=1000, ge=1, le=1_000_000, description="calls a session may run; it ends after the last ('executions')"
+    )
+    session_max_memory_mb: int = Field(
+        default=512,
+        ge=MIN_MEMORY_MB,
+        le=65536,
+        description="RLIMIT_AS of a session's worker, for the whole session (at least its template's one-shot limit)",
+    )
+    session_max_queued_calls: int = Field(
+        default=4, ge=0, le=1000, description="calls waiting for a session's running call; more get 429"
+    )
+    replica_url: str | None = Field(
+        default=None,
+        description="this replica's address as its peers reach it (http://10.0.0.5:8030); with a redis:// rate-limit "
+        "storage, requests for a session another replica holds are forwarded to it",
+    )
+
     # Pool and admission
     max_concurrent_executions: int = Field(default_factory=_default_concurrency, ge=1, le=256)
     max_queued_executions: int = Field(default=64, ge=0, le=10_000, description="requests waiting for a slot")
@@ -250,9 +286,23 @@ class Settings(BaseSettings):
         # A header carries bytes that clients encode differently (latin-1, UTF-8) and
         # trim: a token with spaces or non-ASCII characters would lock every client out
         # while /health says a token is configured.
-        if value is not None and not all("!" <= char <= "~" for char in value.get_secret_value()):
-            raise ValueError("the token may hold only visible ASCII characters (no spaces, no accents)")
+        if value is not None:
+            _check_sendable(value)
         return value
+
+    @field_validator("extra_api_tokens")
+    @classmethod
+    def _sendable_tokens(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        for token in value:
+            _check_sendable(token)
+        return value
+
+    @property
+    def accepted_tokens(self) -> tuple[str, ...]:
+        """Every token a request may carry: the main one first (none without it)."""
+        if self.api_token is None or not self.api_token.get_secret_value():
+            return ()
+        return (self.api_token.get_secret_value(), *(token.get_secret_value() for token in self.extra_api_tokens))
 
     @field_validator("rate_limit_execute_per_token", "rate_limit_execute_per_ip")
     @classmethod
@@ -286,7 +336,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown layers: {', '.join(unknown)} (known: {', '.join(LAYERS)})")
         return value
 
-    @field_validator("allowed_imports", "required_layers", "cors_allow_origins", mode="before")
+    @field_validator("allowed_imports", "required_layers", "cors_allow_origins", "extra_api_tokens", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         """Comma-separated lists in the environment: "a, b,c" (pydantic then makes the

@@ -29,6 +29,7 @@ from ..metrics import ExecutorMetrics
 from ..protocol import SERVICE_ERROR_TYPES
 from ..schemas import ExecuteRequest, ExecuteResponse, Transport
 from ..service import ExecutionService
+from ..sessions.registry import Session, SessionRegistry
 from ..settings import Settings
 from .audit import AuditRecord, token_fingerprint
 
@@ -100,7 +101,9 @@ def check_token(settings: Settings, presented: str | None) -> None:
     Unauthorized (401) when ``presented`` is missing or wrong."""
     if not settings.token_configured or settings.api_token is None:
         raise SandboxUnavailable(UNCONFIGURED_DETAIL, retry_after_s=30)
-    if presented is None or not _same(presented, settings.api_token.get_secret_value()):
+    # Every token compared, whichever matched: the time says nothing about which one.
+    matches = [_same(presented, token) for token in settings.accepted_tokens] if presented is not None else []
+    if not any(matches):
         raise Unauthorized(f"missing or invalid token: send {TOKEN_HEADER} or Authorization: Bearer")
 
 
@@ -160,6 +163,19 @@ class ExecutionFront:
         transport's one handler, which answers it and calls ``refused``."""
         audit.describe_code(request.code, request.context, len(request.files))
         reply = await self.service.execute(request, request_id, audit.client)
+        return self.answered(reply, audit)
+
+    async def execute_in_session(
+        self, sessions: SessionRegistry, session: Session, request: ExecuteRequest, request_id: str, audit: AuditRecord
+    ) -> ExecuteResponse:
+        """A session's call, accounted as an execution that names its session."""
+        audit.session_id = session.id
+        audit.describe_code(request.code, request.context, len(request.files))
+        reply = await sessions.execute(session, request, request_id, audit.client)
+        return self.answered(reply, audit)
+
+    def answered(self, reply: ExecuteResponse, audit: AuditRecord) -> ExecuteResponse:
+        """Count and audit an execution that ran."""
         self.metrics.executions.labels(reply.outcome, audit.transport).inc()
         audit.write(
             status=200,
