@@ -40,6 +40,7 @@ from .api.middleware import (
 from .api.openapi_examples import add_examples
 from .api.rate_limit import build_limiter, exempt, hit_execute_limits, rate_limited_response
 from .api.routes import audit_record, build_router
+from .api.session_routes import SESSION_EXECUTE_PATH, build_session_router
 from .api.shutdown import Drain
 from .data_tier import data_modules
 from .errors import ExecutorError, InvalidRequest, RateLimited, ShuttingDown
@@ -51,6 +52,8 @@ from .sandbox.pool import ExecutionPool
 from .sandbox.process_protection import make_undumpable
 from .sandbox.workdirs import WorkDirectories
 from .service import ExecutionService
+from .sessions.peers import SessionPeers
+from .sessions.registry import TOMBSTONE_S, SessionRegistry
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -111,6 +114,7 @@ class Components:
     limiter: Limiter
     storage: StorageWatch
     mcp: MCPServer[Any]
+    sessions: SessionRegistry
 
 
 def build_components(
@@ -145,6 +149,7 @@ def build_components(
     service = ExecutionService(settings, pool, gate, metrics, workdirs, data_pool=data_pool)
     front = ExecutionFront(service, metrics)
     drain = Drain()
+    sessions = SessionRegistry(settings, service, metrics, _session_peers(settings))
     limiter = build_limiter(settings)
     storage = StorageWatch(limiter.limiter.storage)
     monitor = HealthMonitor(service, settings.self_test_interval_s, drain, storage)
@@ -162,12 +167,33 @@ def build_components(
     # /health must speak about the new template, not the dead one.
     pool.on_restart(monitor.request_self_test)
     drain.on_drain(lambda: gate.close(lambda: ShuttingDown(settings.shutdown_retry_after_s)))
+    drain.on_drain(sessions.shut_down)
     mcp = build_mcp(
         front,
         settings,
         lambda caller: hit_execute_limits(limiter, settings, caller.token_fingerprint, caller.client_ip),
+        sessions,
     )
-    return Components(settings, metrics, pool, data_pool, gate, service, front, monitor, drain, limiter, storage, mcp)
+    return Components(
+        settings, metrics, pool, data_pool, gate, service, front, monitor, drain, limiter, storage, mcp, sessions
+    )
+
+
+def _session_peers(settings: Settings) -> SessionPeers | None:
+    """The replicas' shared directory of sessions: with this replica's address and a
+    Redis the replicas share (the rate limits'), else None (sessions are this replica's)."""
+    if settings.replica_url is None or settings.rate_limit_storage_uri.startswith("memory://"):
+        return None
+    tokens = settings.accepted_tokens
+    if not tokens:
+        return None
+    return SessionPeers(
+        settings.rate_limit_storage_uri,
+        settings.replica_url,
+        tokens[0],
+        keep_after_end_s=TOMBSTONE_S,
+        call_timeout_s=settings.max_timeout_s + settings.queue_timeout_s + 10,
+    )
 
 
 def _lifespan(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -192,6 +218,7 @@ def _lifespan(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextMana
             except Exception:
                 log.exception("the data tier's template could not be started; its programs get 503")
         await parts.service.checker.start()
+        parts.sessions.start()
         await parts.monitor.self_test()
         parts.monitor.start()
         parts.storage.start()
@@ -203,6 +230,7 @@ def _lifespan(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextMana
             parts.drain.begin()  # also when the server stops for another reason than a signal
             await parts.storage.stop()
             await parts.monitor.stop()
+            await parts.sessions.stop()
             await parts.pool.stop()  # kills every worker left, then the template
             if parts.data_pool is not None:
                 await parts.data_pool.stop()
@@ -257,7 +285,7 @@ def _add_error_handlers(app: FastAPI, front: ExecutionFront) -> None:
 
     def refused(request: Request, exc: ExecutorError) -> None:
         # The matched route, not the raw path: behind --root-path the path has a prefix.
-        execution = getattr(request.scope.get("route"), "path", None) == _EXECUTE_PATH
+        execution = getattr(request.scope.get("route"), "path", None) in (_EXECUTE_PATH, SESSION_EXECUTE_PATH)
         front.refused(exc, "http", audit_record(request) if execution else None)
 
     @app.exception_handler(ExecutorError)
@@ -342,8 +370,10 @@ def create_app(
     app.state.metrics = parts.metrics
     app.state.limiter = parts.limiter
     app.state.drain = parts.drain
+    app.state.sessions = parts.sessions
     _add_middleware(app, settings, parts.metrics)
     app.include_router(build_router(settings, parts.limiter))
+    app.include_router(build_session_router(settings, parts.limiter))
     app.router.routes.append(mcp_route(parts.mcp, settings, parts.front))
 
     @app.get("/metrics", include_in_schema=False)

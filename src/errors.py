@@ -9,9 +9,13 @@
     │   ├── PayloadTooLarge        413  too_large      body or code over the configured size
     │   ├── RequestTimeout         408  body_timeout   the body did not arrive in time (connection closed)
     │   ├── InvalidRequest         422  invalid_request body does not match the schema
+    │   ├── SessionNotFound        404  session_unknown no such session for this token
+    │   ├── SessionEnded           410  session_ended  the session ended; ``detail`` says why
     │   ├── RateLimited            429  rate_limited   the caller's rate limit (Retry-After set)
     │   └── Overloaded             429  queue_full     execution queue full (Retry-After set)
-    │       └── QueueTimeout       429  queue_timeout  no slot came free within EXECUTOR_QUEUE_TIMEOUT_S
+    │       ├── QueueTimeout       429  queue_timeout  no slot came free within EXECUTOR_QUEUE_TIMEOUT_S
+    │       ├── TooManySessions    429  session_limit  as many sessions open as allowed (Retry-After set)
+    │       └── SessionBusy        429  session_busy   the session's call queue is full (Retry-After set)
     └── SandboxUnavailable         503  unavailable    no token configured, or the sandbox cannot run code
         ├── ShuttingDown           503  shutting_down  the service is draining (SIGTERM); Retry-After set
         └── LimitsUnavailable      503  limits_unavailable  the rate-limit storage is unreachable and
@@ -40,6 +44,10 @@ RejectionReason = Literal[
     "rate_limited",
     "queue_full",
     "queue_timeout",
+    "session_unknown",
+    "session_ended",
+    "session_limit",
+    "session_busy",
     "unavailable",
     "shutting_down",
     "limits_unavailable",
@@ -114,6 +122,32 @@ class Overloaded(RequestRejected):
 
 class QueueTimeout(Overloaded):
     reason: ClassVar[RejectionReason] = "queue_timeout"
+
+
+class TooManySessions(Overloaded):
+    reason: ClassVar[RejectionReason] = "session_limit"
+
+
+class SessionBusy(Overloaded):
+    reason: ClassVar[RejectionReason] = "session_busy"
+
+
+class SessionNotFound(RequestRejected):
+    status_code: ClassVar[int] = 404
+    reason: ClassVar[RejectionReason] = "session_unknown"
+
+    def __init__(self) -> None:
+        super().__init__("no such session (it never existed, or it belongs to another token)")
+
+
+class SessionEnded(RequestRejected):
+    status_code: ClassVar[int] = 410
+    reason: ClassVar[RejectionReason] = "session_ended"
+
+    def __init__(self, why: str, message: str) -> None:
+        super().__init__(f"the session ended ({why}): {message}")
+        #: The session's end reason (schemas.SessionEnd).
+        self.why = why
 
 
 class SandboxUnavailable(ExecutorError):

@@ -55,6 +55,7 @@ from .language.validation import ALLOWED_MODULES_HINT, violation_details
 from .log_config import REQUEST_ID
 from .protocol import png_dimensions
 from .schemas import ExecuteRequest, ExecuteResponse
+from .sessions.registry import SessionRegistry
 from .settings import Settings
 
 #: Who is calling, set by the HTTP front (McpFront) for the tool to audit and limit; None
@@ -477,6 +478,7 @@ def build_mcp(
     front: ExecutionFront,
     settings: Settings,
     rate_limit: Callable[[Caller], int | None] | None = None,
+    sessions: SessionRegistry | None = None,
     lifespan: Callable[[MCPServer[Any]], AbstractAsyncContextManager[Any]] | None = None,
 ) -> MCPServer[Any]:
     """``rate_limit(caller)``: None when the caller may run one more execution, else the

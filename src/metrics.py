@@ -7,7 +7,8 @@ schemas.OUTCOMES, ``transport`` one of schemas.TRANSPORTS, ``reason`` one of
 errors.REJECTION_REASONS (the error tree) or, on connections,
 api.connections.CONNECTION_CUTS, ``kind`` one of protocol.LIMIT_KINDS,
 ``stream`` stdout/stderr/result, ``route`` a route template (or ``unmatched``),
-``method`` an HTTP method, ``status`` an HTTP status.
+``method`` an HTTP method, ``status`` an HTTP status, a session's end ``reason`` one of
+schemas.SESSION_ENDS.
 
 One process per container is the design (the pool, the admission queue and its FIFO
 order are this process's state; scale out with replicas), so prometheus-client's
@@ -22,7 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from .api.connections import CONNECTION_CUTS, ConnectionCut
 from .errors import REJECTION_REASONS
 from .protocol import LIMIT_KINDS
-from .schemas import OUTCOMES, TRANSPORTS
+from .schemas import OUTCOMES, SESSION_ENDS, TRANSPORTS
 
 #: Buckets that resolve a few milliseconds (the common case) up to the largest timeout.
 LATENCY_BUCKETS_S = (
@@ -145,6 +146,13 @@ class ExecutorMetrics:
             self.limits_hit.labels(kind)
         for stream in STREAMS:
             self.truncations.labels(stream)
+        self.sessions_active = Gauge("executor_sessions_active", "Sessions open now", registry=registry)
+        self.sessions_started = Counter("executor_sessions_started", "Sessions opened", registry=registry)
+        self.sessions_ended = Counter(
+            "executor_sessions_ended", "Sessions ended, by why (schemas.SessionEnd)", ["reason"], registry=registry
+        )
+        for why in SESSION_ENDS:
+            self.sessions_ended.labels(why)
 
 
 class ConnectionMetrics:

@@ -16,6 +16,13 @@ OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 #: How the execution was asked for: POST /execute, or the MCP tool run_python.
 Transport = Literal["http", "mcp"]
 TRANSPORTS: tuple[Transport, ...] = get_args(Transport)
+#: Why a session ended: a call stopped by a limit (LimitKind: its worker was killed), or
+#: not called for the idle timeout, past its lifetime or its number of calls, deleted by
+#: its client, its worker killed from outside or crashed, or the service shutting down.
+SessionEnd = Literal[LimitKind, "idle", "lifetime", "executions", "deleted", "killed", "shutdown"]
+SESSION_ENDS: tuple[SessionEnd, ...] = tuple(
+    arg for part in get_args(SessionEnd) for arg in (get_args(part) or (part,))
+)  # fmt: skip
 
 
 def _check_values(values: dict[str, Any], max_depth: int) -> None:
@@ -146,3 +153,52 @@ class ErrorResponse(BaseModel):
     of objects (400: line, rule, message, hint; 422: loc, msg, type)."""
 
     detail: str | list[dict[str, Any]]
+
+
+class SessionRequest(BaseModel):
+    """``POST /sessions``: the body is optional (``{}`` or none at all)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data_libraries: bool | None = Field(
+        default=None,
+        description="run the session in the data tier's template (numpy, pandas, matplotlib); default: when the "
+        "tier is on",
+    )
+
+
+class SessionLimits(BaseModel):
+    """What a session may do, as its settings give it."""
+
+    idle_timeout_s: float
+    lifetime_s: float
+    max_executions: int
+    memory_mb: int
+    max_queued_calls: int
+    #: Per call, as for /execute.
+    timeout_s: float
+    max_timeout_s: float
+
+
+class SessionCreated(BaseModel):
+    session_id: str
+    #: ISO 8601 (UTC): when the session ends by its lifetime at the latest.
+    expires_at: str
+    data_libraries: bool
+    limits: SessionLimits
+
+
+class SessionState(BaseModel):
+    session_id: str
+    created_at: str
+    last_used_at: str
+    expires_at: str
+    #: When it ends if not called again before (the idle timeout), at most ``expires_at``.
+    idle_expires_at: str
+    executions: int
+    #: The worker's resident memory now, in bytes (null when it cannot be read).
+    memory_bytes: int | None
+    data_libraries: bool
+    #: Whether a call is running now, and how many wait behind it.
+    running: bool
+    queued_calls: int

@@ -46,14 +46,14 @@ WALL_GRACE_S = 2
 _REMOVALS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="workdir-removal")
 
 
-def _remove_later(directory: WorkDirectory) -> None:
+def remove_later(directory: WorkDirectory) -> None:
     """Remove an execution's directory in a thread, not waiting for it."""
     asyncio.get_running_loop().run_in_executor(_REMOVALS, WorkDirectories.remove, directory)
 
 
 def _remove_once_made(making: asyncio.Future[WorkDirectory]) -> None:
     if not making.cancelled() and making.exception() is None:
-        _remove_later(making.result())
+        remove_later(making.result())
 
 
 class ExecutionService:
@@ -151,24 +151,21 @@ class ExecutionService:
     async def run_job(self, job: Job, timeout_s: float, pool: ExecutionPool | None = None) -> RunOutcome:
         """Run an already validated job, bypassing admission (the health self-test), in
         ``pool`` (default: the small template's)."""
-        s = self.settings
         try:
-            return await (pool or self.pool).run(
-                job,
-                timeout_s,
-                stdout_budget=s.max_stdout_bytes,
-                stderr_budget=s.max_stderr_bytes,
-                flood_factor=s.output_flood_factor,
-            )
+            return await (pool or self.pool).run(job, timeout_s, **self.budgets())
         except PoolUnavailable as exc:
             raise SandboxUnavailable(str(exc)) from exc
         except JobTooLarge as exc:
             raise PayloadTooLarge(str(exc)) from exc
 
-    async def execute(self, request: ExecuteRequest, request_id: str, client: str = "") -> ExecuteResponse:
-        """The program's answer. ``client``: who asked (the checker shares its turns
-        among clients). Raises the refusals of errors.py (PayloadTooLarge, InvalidRequest,
-        CodeRejected, SandboxUnavailable, Overloaded, ShuttingDown)."""
+    async def checked_job(
+        self, request: ExecuteRequest, client: str = "", data: bool | None = None
+    ) -> tuple[Job, float, list[DecodedFile]]:
+        """The request checked and made a job: (job, timeout in seconds, input files).
+        ``client``: who asked (the checker shares its turns among clients). ``data``:
+        whether the job runs in the data tier's template (None: as its source says).
+        Raises the refusals of errors.py (PayloadTooLarge, InvalidRequest, CodeRejected,
+        SandboxUnavailable, Overloaded)."""
         code_bytes = len(request.code.encode("utf-8", "surrogatepass"))
         if code_bytes > self.settings.max_code_bytes:
             raise PayloadTooLarge(f"code is {code_bytes} bytes; the limit is {self.settings.max_code_bytes}")
@@ -179,22 +176,42 @@ class ExecutionService:
         prepared = await self.checker.prepare(request.code, client)
         if prepared.violations or prepared.bytecode is None:
             raise CodeRejected(prepared.violations)
+        self.require_layers()
+        if data is None:
+            data = self.data_pool is not None and may_use_data_libraries(request.code)
+        job = self.job(request, timeout_s, data)
+        job["bytecode"] = base64.b64encode(prepared.bytecode).decode("ascii")
+        return job, timeout_s, files
+
+    def require_layers(self) -> None:
+        """Never run weaker than the operator asked for (EXECUTOR_REQUIRED_LAYERS)."""
         missing = self.missing_layers()
         if missing:
-            # Never run weaker than the operator asked for (EXECUTOR_REQUIRED_LAYERS).
             raise SandboxUnavailable(
                 f"required isolation layers are not active on this host: {', '.join(missing)}", retry_after_s=30
             )
-        data = self.data_pool is not None and may_use_data_libraries(request.code)
-        job = self.job(request, timeout_s, data)
-        job["bytecode"] = base64.b64encode(prepared.bytecode).decode("ascii")
 
+    def budgets(self) -> dict[str, int]:
+        """The output budgets of every execution (ExecutionPool.run's keywords)."""
+        s = self.settings
+        return {
+            "stdout_budget": s.max_stdout_bytes,
+            "stderr_budget": s.max_stderr_bytes,
+            "flood_factor": s.output_flood_factor,
+        }
+
+    async def execute(self, request: ExecuteRequest, request_id: str, client: str = "") -> ExecuteResponse:
+        """The program's answer. ``client``: who asked (the checker shares its turns
+        among clients). Raises the refusals of errors.py (PayloadTooLarge, InvalidRequest,
+        CodeRejected, SandboxUnavailable, Overloaded, ShuttingDown)."""
+        job, timeout_s, files = await self.checked_job(request, client)
+        data = "figure_rules" in job
         queued_at = time.perf_counter()
         collected: Collected | None = None
         async with self.gate.slot():
             self.metrics.queue_wait.observe(time.perf_counter() - queued_at)
             wanted = bool(files) or data or may_use_files(request.code)
-            directory = await self._working_directory(files) if wanted else None
+            directory = await self.working_directory(files) if wanted else None
             try:
                 if directory is not None:
                     job["workdir"] = str(directory.path)
@@ -206,10 +223,10 @@ class ExecutionService:
                 if directory is not None:
                     # Not awaited: removal (a large tree can take a second) holds neither the
                     # slot nor the answer, and a client that left cannot cancel it.
-                    _remove_later(directory)
-        return self._response(outcome, request_id, collected)
+                    remove_later(directory)
+        return self.response(outcome, request_id, collected)
 
-    async def _working_directory(self, files: list[DecodedFile]) -> WorkDirectory | None:
+    async def working_directory(self, files: list[DecodedFile]) -> WorkDirectory | None:
         """A directory for one execution, with its input files in it (sandbox/workdirs.py).
         Made in a thread that a client leaving cannot stop: the directory it makes then is
         removed as soon as it exists, never left behind (attack pass 91)."""
@@ -226,7 +243,7 @@ class ExecutionService:
         except OSError as exc:
             raise SandboxUnavailable("the input files could not be placed (the host's disk)", retry_after_s=5) from exc
 
-    def _response(self, outcome: RunOutcome, request_id: str, collected: Collected | None = None) -> ExecuteResponse:
+    def response(self, outcome: RunOutcome, request_id: str, collected: Collected | None = None) -> ExecuteResponse:
         reply = outcome.reply
         self.metrics.duration.observe(outcome.duration_s)
         limit = reply["limit"]

@@ -42,6 +42,8 @@ class AuditRecord:
     context_keys: list[str] = field(default_factory=list)
     #: How many input files the request sent (their paths and contents are not logged).
     input_files: int = 0
+    #: The session the execution ran in (POST /sessions/{id}/execute), or None.
+    session_id: str | None = None
     written: bool = False
 
     @property
@@ -78,6 +80,7 @@ class AuditRecord:
                 "code_bytes": self.code_bytes,
                 "context_keys": self.context_keys,
                 "input_files": self.input_files,
+                "session_id": self.session_id,
                 "transport": self.transport,
                 "status": status,
                 "outcome": outcome,

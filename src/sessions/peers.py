@@ -1,0 +1,121 @@
+"""Sessions across replicas: which replica holds a session, and passing a request on to it.
+
+A session lives in one replica's worker. Each replica that knows its own address
+(``EXECUTOR_REPLICA_URL``) and shares Redis with the others (``EXECUTOR_RATE_LIMIT_STORAGE_URI``
+redis://, the store it already uses for shared rate limits) writes, for each session it
+opens, ``executor:session:<id>`` = its address, for the session's lifetime and the time its
+end is remembered after. A request for a session this replica does not know is passed on
+to the replica the entry names, once (the ``X-Executor-Forwarded`` header stops a second
+hop), and its answer returned as it is.
+
+The entry is signed with the service's token (HMAC-SHA256 over the id, the address and the
+expiry), which every replica holds and Redis does not: someone who can write to Redis but
+does not hold the token cannot send a client's token to an address of their choosing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import time
+from typing import Any
+
+import httpx
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("executor.sessions")
+
+KEY_PREFIX = "executor:session:"
+#: Set on a request passed on to the replica that holds its session: never passed on again.
+FORWARDED_HEADER = "x-executor-forwarded"
+#: The request headers passed on (the token, the body's type, the request id).
+PASSED_HEADERS = ("x-executor-token", "authorization", "content-type", "x-request-id")
+#: The answer headers passed back.
+RETURNED_HEADERS = ("content-type", "retry-after", "x-request-id")
+REDIS_TIMEOUT_S = 1.0
+CONNECT_TIMEOUT_S = 2.0
+
+
+class OwnerUnreachable(Exception):
+    """The replica that holds the session did not answer. ``gone``: it refused the
+    connection (nothing listens there any more: the session died with it)."""
+
+    def __init__(self, gone: bool) -> None:
+        super().__init__("the replica that holds this session did not answer")
+        self.gone = gone
+
+
+class SessionPeers:
+    """This replica's entries in Redis, and the client that passes requests on."""
+
+    def __init__(
+        self, redis_url: str, own_url: str, secret: str, keep_after_end_s: float, call_timeout_s: float
+    ) -> None:
+        self.own_url = own_url.rstrip("/")
+        self._secret = secret.encode("utf-8")
+        self._keep_after_end_s = keep_after_end_s
+        self._redis = aioredis.from_url(  # type: ignore[no-untyped-call]
+            redis_url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+        )
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(call_timeout_s, connect=CONNECT_TIMEOUT_S), follow_redirects=False
+        )
+        self._pending: set[asyncio.Task[Any]] = set()
+
+    def _mac(self, session_id: str, url: str, expires_at: int) -> str:
+        message = f"{session_id}|{url}|{expires_at}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    async def publish(self, session_id: str, expires_at: float) -> None:
+        """Say that this replica holds the session, until its end is forgotten."""
+        expiry = int(expires_at + self._keep_after_end_s)
+        value = f"{self.own_url}|{expiry}|{self._mac(session_id, self.own_url, expiry)}"
+        try:
+            await self._redis.set(KEY_PREFIX + session_id, value, exat=expiry)
+        except (RedisError, OSError) as exc:
+            # The session works on this replica; only requests reaching another one fail.
+            log.warning("could not publish a session's replica in Redis: %s", type(exc).__name__)
+
+    async def owner(self, session_id: str) -> str | None:
+        """The address of the replica that holds the session, when another one does and
+        its entry is signed by the service; None otherwise."""
+        try:
+            raw = await self._redis.get(KEY_PREFIX + session_id)
+        except (RedisError, OSError) as exc:
+            log.warning("could not look a session's replica up in Redis: %s", type(exc).__name__)
+            return None
+        if not isinstance(raw, bytes):
+            return None
+        try:
+            url, expiry_text, mac = raw.decode("utf-8").rsplit("|", 2)
+            expiry = int(expiry_text)
+        except ValueError:
+            return None
+        if not hmac.compare_digest(mac, self._mac(session_id, url, expiry)) or expiry < time.time():
+            return None
+        if url == self.own_url or not url.startswith(("http://", "https://")):
+            return None
+        return url
+
+    async def forward(
+        self, url: str, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Pass the request on to the replica at ``url``; its (status, headers, body).
+        Raises OwnerUnreachable."""
+        passed = {name: value for name, value in headers.items() if name in PASSED_HEADERS}
+        passed[FORWARDED_HEADER] = self.own_url
+        try:
+            answer = await self._http.request(method, url + path, headers=passed, content=body)
+        except httpx.ConnectError as exc:
+            raise OwnerUnreachable(gone=True) from exc
+        except httpx.HTTPError as exc:
+            raise OwnerUnreachable(gone=False) from exc
+        returned = {name: value for name, value in answer.headers.items() if name in RETURNED_HEADERS}
+        return answer.status_code, returned, answer.content
+
+    async def drain(self) -> None:
+        await self._http.aclose()
+        await self._redis.aclose()
