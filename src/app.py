@@ -152,7 +152,7 @@ def build_components(
     sessions = SessionRegistry(settings, service, metrics, _session_peers(settings))
     limiter = build_limiter(settings)
     storage = StorageWatch(limiter.limiter.storage)
-    monitor = HealthMonitor(service, settings.self_test_interval_s, drain, storage)
+    monitor = HealthMonitor(service, settings.self_test_interval_s, drain, storage, sessions)
     metrics.rate_limit_storage_up.set_function(lambda: 1 if storage.reachable else 0)
     metrics.in_flight.set_function(lambda: gate.in_flight)
     metrics.queued.set_function(lambda: gate.queued)

@@ -47,14 +47,14 @@ from mcp_types import (
 )
 from pydantic import BaseModel, Field, ValidationError
 
-from . import __version__
+from . import __version__, mcp_sessions
 from .api.front import Caller, ExecutionFront, unless_client_leaves
 from .data_tier import data_modules, installed_versions
 from .errors import CodeRejected, ExecutorError, InvalidRequest, RateLimited
 from .language.validation import ALLOWED_MODULES_HINT, violation_details
 from .log_config import REQUEST_ID
 from .protocol import png_dimensions
-from .schemas import ExecuteRequest, ExecuteResponse
+from .schemas import ExecuteRequest, ExecuteResponse, SessionCreated
 from .sessions.registry import SessionRegistry
 from .settings import Settings
 
@@ -159,14 +159,30 @@ def tool_description(settings: Settings) -> str:
             if data_modules(settings)
             else ""
         )
-        + "- Nothing persists between calls: define what you need in each call.\n"
+        + "- Nothing persists between calls, unless you pass `session_id` (from the start_session tool): "
+        "variables, functions, classes, imports and files then carry over to the next call of that session; "
+        f"it ends after {settings.session_idle_timeout_s / 60:g} min unused, when a call hits a limit, or with "
+        "end_session.\n"
         "- Refused code comes back as an error listing each problem with its line and a hint."
     )
 
 
-def run_python_schema(settings: Settings) -> dict[str, Any]:
+def run_python_schema(settings: Settings, with_sessions: bool = False) -> dict[str, Any]:
     """run_python's input schema as published: a description per parameter and the
     bounds of this service's settings."""
+    schema = _run_python_schema(settings)
+    if with_sessions:
+        schema["properties"]["session_id"] = {
+            "type": "string",
+            "title": "Session",
+            "description": "Optional: the id start_session gave. The code then runs in that session, where the "
+            "variables, functions, classes, imports and files of its earlier calls are kept.",
+            "maxLength": 64,
+        }
+    return schema
+
+
+def _run_python_schema(settings: Settings) -> dict[str, Any]:
     return {
         "type": "object",
         "title": RUN_PYTHON_ARGUMENTS_TITLE,
@@ -485,7 +501,9 @@ def build_mcp(
     seconds to wait (the HTTP transport passes the /execute budgets; stdio has none).
     ``lifespan``: stdio only; over HTTP the service's own lifespan runs the pool."""
 
-    async def run_python(code: str, context: Any = None, timeout_s: Any = None, files: Any = None) -> RunPythonResult:
+    async def run_python(
+        code: str, context: Any = None, timeout_s: Any = None, files: Any = None, session_id: Any = None
+    ) -> RunPythonResult:
         caller = CALLER.get()
         audit = front.audit(caller, "mcp")
         try:
@@ -494,9 +512,19 @@ def build_mcp(
                 if wait is not None:
                     raise RateLimited("Rate limit exceeded", wait)
             request = _arguments(code, context, timeout_s, settings, files)
-            execution = front.execute(request, REQUEST_ID.get() or uuid.uuid4().hex, audit)
-            gone = CLIENT_GONE.get()
-            reply = await (execution if gone is None else unless_client_leaves(gone.wait(), execution))
+            request_id = REQUEST_ID.get() or uuid.uuid4().hex
+            if session_id is not None:
+                if sessions is None or not isinstance(session_id, str):
+                    raise InvalidRequest("`session_id` must be the id start_session gave")
+                # Not stopped when the client leaves: a call cut short would leave the
+                # session's worker mid-program; it ends within its own deadline.
+                reply: ExecuteResponse | None = await mcp_sessions.run(
+                    sessions, front, session_id, request, request_id=request_id, audit=audit
+                )
+            else:
+                execution = front.execute(request, request_id, audit)
+                gone = CLIENT_GONE.get()
+                reply = await (execution if gone is None else unless_client_leaves(gone.wait(), execution))
         except ExecutorError as exc:
             front.refused(exc, "mcp", audit)
             return _refusal(exc, settings.mcp_max_text_bytes)
@@ -529,7 +557,7 @@ def build_mcp(
             read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
         ),
     )
-    runner.parameters = run_python_schema(settings)
+    runner.parameters = run_python_schema(settings, sessions is not None)
     info = Tool.from_function(
         describe,
         name="sandbox_info",
@@ -553,7 +581,7 @@ def build_mcp(
         # sandbox_info first (a round trip for nothing).
         instructions="Runs Python code in a fresh, isolated sandbox with the run_python tool; its description "
         "lists the importable modules and the limits.",
-        tools=[runner, info],
+        tools=[runner, info, *(_session_tools(sessions, settings) if sessions is not None else [])],
     )
     # MCPServer always registers prompt handlers, so it advertises a `prompts` capability
     # with no prompt behind it; clients then list prompts for nothing. The SDK has no
@@ -572,3 +600,60 @@ def build_mcp(
         return sandbox_info(settings)
 
     return mcp
+
+
+def _session_tools(sessions: SessionRegistry, settings: Settings) -> list[Tool]:
+    """start_session and end_session (mcp_sessions.py)."""
+
+    async def start_session() -> Annotated[CallToolResult, SessionCreated]:
+        try:
+            created = await mcp_sessions.start(sessions)
+        except ExecutorError as exc:
+            return _refusal(exc, settings.mcp_max_text_bytes)
+        text = (
+            f"Session {created.session_id} started. Pass session_id={created.session_id!r} to run_python: "
+            "variables, functions, classes, imports and files carry over between its calls. It ends after "
+            f"{settings.session_idle_timeout_s / 60:g} min unused, at {created.expires_at} at the latest, "
+            "when a call hits a limit, or with end_session."
+        )
+        return CallToolResult(
+            content=[TextContent(type="text", text=text)], structured_content=created.model_dump(mode="json")
+        )
+
+    async def end_session(session_id: Any = None) -> CallToolResult:
+        if not isinstance(session_id, str):
+            return _tool_error("end_session needs `session_id`: the id start_session gave.")
+        try:
+            await mcp_sessions.end(sessions, session_id)
+        except ExecutorError as exc:
+            return _refusal(exc, settings.mcp_max_text_bytes)
+        return CallToolResult(content=[TextContent(type="text", text=f"Session {session_id} ended.")])
+
+    start = Tool.from_function(
+        start_session,
+        name="start_session",
+        title="Start a Python session",
+        description="Start a session whose state lasts across run_python calls: pass the session_id it returns "
+        "to run_python. Use it for work in steps (load data, look at it, compute); end it with end_session.",
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+        ),
+    )
+    start.parameters = {"type": "object", "title": "start_session arguments", "properties": {}}
+    finish = Tool.from_function(
+        end_session,
+        name="end_session",
+        title="End a Python session",
+        description="End a session started with start_session: its variables and files are gone.",
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
+        ),
+    )
+    finish.parameters = {
+        "type": "object",
+        "title": "end_session arguments",
+        "properties": {"session_id": {"type": "string", "title": "Session", "description": "The id to end."}},
+        "required": ["session_id"],
+        "additionalProperties": False,
+    }
+    return [start, finish]

@@ -29,6 +29,7 @@ from .sandbox.pool import ExecutionPool
 from .sandbox.process_protection import make_undumpable
 from .sandbox.workdirs import WorkDirectories
 from .service import ExecutionService
+from .sessions.registry import SessionRegistry
 from .settings import load_settings, warn_unknown_variables
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def build() -> MCPServer[Any]:
     )
     service = ExecutionService(settings, pool, gate, metrics, workdirs, data_pool=data_pool)
     front = ExecutionFront(service, metrics)
+    sessions = SessionRegistry(settings, service, metrics)
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[Any]) -> AsyncIterator[None]:
@@ -64,16 +66,18 @@ def build() -> MCPServer[Any]:
         if data_pool is not None:
             await data_pool.start()
         await service.checker.start()
+        sessions.start()
         try:
             yield
         finally:
+            await sessions.stop()
             await pool.stop()
             if data_pool is not None:
                 await data_pool.stop()
             await service.checker.stop()
             workdirs.stop()
 
-    return build_mcp(front, settings, lifespan=lifespan)
+    return build_mcp(front, settings, sessions=sessions, lifespan=lifespan)
 
 
 def main() -> None:

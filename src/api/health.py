@@ -23,6 +23,7 @@ from ..protocol import LAYERS
 from ..sandbox.pool import LIVENESS_INTERVAL_S
 from ..schemas import ExecuteRequest
 from ..service import ExecutionService
+from ..sessions.registry import SessionRegistry
 from .limit_storage import StorageWatch
 from .shutdown import Drain
 
@@ -55,8 +56,10 @@ class HealthMonitor:
         interval_s: float,
         drain: Drain | None = None,
         storage: StorageWatch | None = None,
+        sessions: SessionRegistry | None = None,
     ) -> None:
         self.service = service
+        self.sessions = sessions
         self.interval_s = interval_s
         self.drain = drain if drain is not None else Drain()
         self.storage = storage
@@ -150,6 +153,9 @@ class HealthMonitor:
             # numpy, pandas and matplotlib (docs/data.md): on when installed and enabled.
             "data_tier": self._data_tier(),
         }
+        if self.sessions is not None:
+            # Sessions open in this replica, and how many may be (POST /sessions is 429 past it).
+            checks["sessions"] = self.sessions.report()
         storage_down = False
         if self.storage is not None:
             storage_down = not self.storage.reachable

@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ExecutorError
 from ..mcp_server import CALLER, CLIENT_GONE
+from ..mcp_sessions import CALLER_TOKEN
 from ..settings import Settings
 from .body import read_body
 from .front import CLIENT_CLOSED_REQUEST, Caller, ExecutionFront, check_token, presented_token
@@ -100,11 +101,13 @@ class McpFront(HttpMiddleware):
 
         watcher = asyncio.create_task(watch(), name="mcp-client-watch")
         caller_reset = CALLER.set(Caller.presenting(client[0] if client else None, token))
+        token_reset = CALLER_TOKEN.set(token)
         gone_reset = CLIENT_GONE.set(gone)
         try:
             await self.app(scope, receive_body, send_noting_the_end)
         finally:
             CLIENT_GONE.reset(gone_reset)
+            CALLER_TOKEN.reset(token_reset)
             CALLER.reset(caller_reset)
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -170,7 +170,7 @@ def test_mcp_http_config_connects(block: Block, live_server: LiveServer) -> None
             await session.initialize()
             return {tool.name for tool in (await session.list_tools()).tools}
 
-    assert asyncio.run(tool_names()) == {"run_python", "sandbox_info"}
+    assert asyncio.run(tool_names()) == {"run_python", "sandbox_info", "start_session", "end_session"}
 
 
 @pytest.mark.parametrize("block", marked("mcp-stdio-config"), ids=str)

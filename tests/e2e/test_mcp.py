@@ -63,7 +63,7 @@ def test_tools_are_listed_with_what_an_llm_needs(live_server: LiveServer) -> Non
             return await session.list_tools()
 
     tools = {tool.name: tool for tool in asyncio.run(scenario()).tools}
-    assert set(tools) == {"run_python", "sandbox_info"}
+    assert set(tools) == {"run_python", "sandbox_info", "start_session", "end_session"}
     description = tools["run_python"].description or ""
     for expected in ("last expression", "print()", "json", "datetime", "timeout_s", "Nothing persists"):
         assert expected in description, expected
@@ -74,7 +74,7 @@ def test_tools_are_listed_with_what_an_llm_needs(live_server: LiveServer) -> Non
     assert "shows at most 16 KiB of them, and says how much it left out" in description
     assert "other than `_` itself" in description
     schema = tools["run_python"].input_schema
-    assert set(schema["properties"]) == {"code", "context", "timeout_s", "files"}
+    assert set(schema["properties"]) == {"code", "context", "timeout_s", "files", "session_id"}
     assert schema["required"] == ["code"]
     assert all(prop["description"] for prop in schema["properties"].values())
     assert schema["properties"]["timeout_s"]["maximum"] == float(TEST_ENV["EXECUTOR_MAX_TIMEOUT_S"])
@@ -412,7 +412,7 @@ def test_stdio_entry_point_through_the_sdk_stdio_client() -> None:
             return tools, result, files
 
     tools, result, files = asyncio.run(asyncio.wait_for(scenario(), 60))
-    assert tools == {"run_python", "sandbox_info"}
+    assert tools == {"run_python", "sandbox_info", "start_session", "end_session"}
     assert (result.structured_content["stdout"], result.structured_content["result"]) == ('{"a": 1}\n', 42)
     # Files over stdio too (attack pass 93: that transport had no working directories).
     assert [(f["path"], f["content"]) for f in files.structured_content["files"]] == [("out.txt", "HI")]
