@@ -19,7 +19,14 @@ Workloads, each at every ``--concurrency`` level (default 1 and 8):
 * ``rejected`` ``import os``, refused by the validator with 400 before anything runs;
 * ``input_1mb``, ``file_out``: a 1 MB input file; a file written and read back;
 * ``pandas``   a small pandas groupby (the data tier, docs/data.md);
-* ``chart``    one matplotlib bar chart, returned as a figure.
+* ``chart``    one matplotlib bar chart, returned as a figure;
+* ``session``  ``print(6*7)`` in a warm session (docs/sessions.md): one session per
+  concurrent client, opened before the warm-up, deleted after.
+
+``--idle-sessions N`` also opens N sessions (each has run one small call) and reports the
+memory they cost: the proportional set size (PSS, from ``/proc/<pid>/smaps_rollup``; needs
+root or the same user) of the server's whole process tree before and after, per session,
+and how many idle sessions fit in ``--container-mb`` (the compose file's limit by default).
 
 The data tier's workloads are also run as plain CPython does them (``--cpython``, on by
 default when they are selected): a fresh ``python -c`` per program, importing the libraries
@@ -97,6 +104,10 @@ ax.set_title("teams")
 """
 #: The data tier's workloads, which --cpython also runs in plain CPython processes.
 DATA_WORKLOADS = ("pandas", "chart")
+#: A workload path with this in it runs in a session of its own per client.
+SESSION_PLACEHOLDER = "{session}"
+#: docker-compose.yml's mem_limit: the default container.
+DEFAULT_CONTAINER_MB = 2048
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,15 @@ class Workload:
 WORKLOADS: tuple[Workload, ...] = (
     Workload("floor", "GET /livez", "GET", "/livez", None, 200, (b'"alive"',)),
     Workload("trivial", "print(6*7)", "POST", "/execute", "print(6*7)", 200, (b'"success":true', b'"stdout":"42\\n"')),
+    Workload(
+        "session",
+        "print(6*7) in a warm session",
+        "POST",
+        f"/sessions/{SESSION_PLACEHOLDER}/execute",
+        "print(6*7)",
+        200,
+        (b'"success":true', b'"stdout":"42\\n"'),
+    ),
     Workload(
         "compute",
         "sum of i*i for i < 200k",
@@ -232,9 +252,10 @@ def measure_cpython(workload: Workload, concurrency: int, duration_s: float, max
     )
 
 
-def build_request(workload: Workload, host_header: str, token: str) -> bytes:
+def build_request(workload: Workload, host_header: str, token: str, session_id: str = "") -> bytes:
     """The complete request bytes, built once per measurement and sent as they are."""
-    lines = [f"{workload.method} {workload.path} HTTP/1.1", f"Host: {host_header}"]
+    path = workload.path.replace(SESSION_PLACEHOLDER, session_id)
+    lines = [f"{workload.method} {path} HTTP/1.1", f"Host: {host_header}"]
     body = b""
     if workload.code is not None:
         request: dict[str, Any] = {"code": workload.code}
@@ -327,13 +348,30 @@ class Connection:
         return status, body
 
 
-def fetch(host: str, port: int, method: str, path: str, timeout_s: float = 5.0) -> tuple[int, bytes]:
-    """One request on a fresh connection (start-up probes, /health)."""
+def fetch(
+    host: str, port: int, method: str, path: str, timeout_s: float = 5.0, *, token: str | None = None, body: bytes = b""
+) -> tuple[int, bytes]:
+    """One request on a fresh connection (start-up probes, /health, sessions)."""
     conn = Connection(host, port, timeout_s)
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n"
+    if token is not None:
+        head += f"X-Executor-Token: {token}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
     try:
-        return conn.exchange(f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+        return conn.exchange((head + "\r\n").encode() + body)
     finally:
         conn.close()
+
+
+def open_session(server: Server) -> str:
+    status, body = fetch(server.host, server.port, "POST", "/sessions", 30.0, token=server.token)
+    if status != 201:
+        raise StartError(f"POST /sessions answered {status}: {body[:200]!r}")
+    session_id: str = json.loads(body)["session_id"]
+    return session_id
+
+
+def close_session(server: Server, session_id: str) -> None:
+    fetch(server.host, server.port, "DELETE", f"/sessions/{session_id}", 30.0, token=server.token)
 
 
 # --------------------------------------------------------------------------- measurement
@@ -393,7 +431,8 @@ class Result:
 class Schedule:
     """Shared by the clients of one phase: what to send, who may start a request, and until when."""
 
-    request: bytes
+    #: One per connection (a session's calls go to that client's own session).
+    requests: Sequence[bytes]
     workload: Workload
     limit: int
     go: threading.Event = field(default_factory=threading.Event)
@@ -412,10 +451,10 @@ class Tally:
     finished_at: float | None = None
 
 
-def _client(conn: Connection, schedule: Schedule, tally: Tally) -> None:
+def _client(conn: Connection, schedule: Schedule, tally: Tally, index: int) -> None:
     schedule.go.wait()
     clock = time.perf_counter
-    request, accepts = schedule.request, schedule.workload.accepts
+    request, accepts = schedule.requests[index], schedule.workload.accepts
     deadline, limit, tickets = schedule.deadline, schedule.limit, schedule.tickets
     latencies, unexpected, samples = tally.latencies_s, tally.unexpected, tally.samples
     while next(tickets) < limit and clock() < deadline:
@@ -442,7 +481,7 @@ def run_phase(conns: Sequence[Connection], schedule: Schedule, duration_s: float
     """``schedule.limit`` requests over ``len(conns)`` concurrent clients; none starts after ``duration_s``."""
     tallies = [Tally() for _ in conns]
     threads = [
-        threading.Thread(target=_client, args=(conn, schedule, tally), name=f"bench-client-{i}", daemon=True)
+        threading.Thread(target=_client, args=(conn, schedule, tally, i), name=f"bench-client-{i}", daemon=True)
         for i, (conn, tally) in enumerate(zip(conns, tallies, strict=True))
     ]
     for thread in threads:
@@ -475,16 +514,22 @@ def run_phase(conns: Sequence[Connection], schedule: Schedule, duration_s: float
 
 def measure(server: Server, workload: Workload, concurrency: int, args: argparse.Namespace) -> Result:
     """Warm up, then measure, on the same ``concurrency`` keep-alive connections."""
-    request = build_request(workload, f"{server.host}:{server.port}", server.token)
+    sessions = [open_session(server) for _ in range(concurrency)] if SESSION_PLACEHOLDER in workload.path else []
+    host = f"{server.host}:{server.port}"
+    requests = [
+        build_request(workload, host, server.token, sessions[i] if sessions else "") for i in range(concurrency)
+    ]
     conns = [Connection(server.host, server.port, args.request_timeout_s) for _ in range(concurrency)]
     try:
         warm_n = max(3 * concurrency, min(args.requests // 10, 200))
         warm_s = min(args.duration_s, 5.0)
-        warm = run_phase(conns, Schedule(request, workload, warm_n), warm_s, args.request_timeout_s)
-        phase = run_phase(conns, Schedule(request, workload, args.requests), args.duration_s, args.request_timeout_s)
+        warm = run_phase(conns, Schedule(requests, workload, warm_n), warm_s, args.request_timeout_s)
+        phase = run_phase(conns, Schedule(requests, workload, args.requests), args.duration_s, args.request_timeout_s)
     finally:
         for conn in conns:
             conn.close()
+        for session_id in sessions:
+            close_session(server, session_id)
     ordered = sorted(phase.latencies_s)
     ok = len(ordered)
 
@@ -576,7 +621,7 @@ class Server:
 
 
 @contextlib.contextmanager
-def own_server(max_concurrent: int, max_queued: int) -> Iterator[Server]:
+def own_server(max_concurrent: int, max_queued: int, max_sessions: int = 32) -> Iterator[Server]:
     """A real uvicorn on a free loopback port; its process group is stopped on the way out."""
     port = free_port()
     settings = {
@@ -586,6 +631,9 @@ def own_server(max_concurrent: int, max_queued: int) -> Iterator[Server]:
         # The limiter runs (its cost is measured) but never throttles the load.
         "EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": "100000000/minute",
         "EXECUTOR_RATE_LIMIT_EXECUTE_PER_IP": "100000000/minute",
+        # One token opens every session of the measurements (one per client, --idle-sessions).
+        "EXECUTOR_MAX_SESSIONS": str(max_sessions),
+        "EXECUTOR_MAX_SESSIONS_PER_TOKEN": str(max_sessions),
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXECUTOR_")}
     env.update(settings)
@@ -786,6 +834,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="EXECUTOR_MAX_CONCURRENT_EXECUTIONS of the server this script starts (default: CPU count)",
     )
     parser.add_argument("--request-timeout-s", type=float, default=30.0, help="give up on one answer after this")
+    parser.add_argument(
+        "--idle-sessions", type=int, default=0, help="also measure the memory of this many idle sessions (own server)"
+    )
+    parser.add_argument(
+        "--container-mb", type=int, default=DEFAULT_CONTAINER_MB, help="the container memory the fit is computed for"
+    )
     args = parser.parse_args(argv)
     try:
         args.concurrency_levels = sorted({int(c) for c in args.concurrency.split(",") if c.strip()})
@@ -802,7 +856,71 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--requests, --duration-s, --request-timeout-s and --max-concurrent-executions must be positive")
     if args.url is None and args.token is not None:
         parser.error("--token only applies with --url (the script makes up a token for its own server)")
+    if args.idle_sessions and (args.url is not None or not 0 < args.idle_sessions <= 1000):
+        parser.error("--idle-sessions takes 1 to 1000 and needs the server this script starts (no --url)")
     return args
+
+
+# --------------------------------------------------------------------------- idle sessions
+
+
+def _tree_pss_kb(root_pid: int) -> tuple[int, int]:
+    """(PSS in KiB, processes) of every process in ``root_pid``'s session (the server, its
+    templates, checker and workers: none of them calls setsid)."""
+    total = count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
+            fields = stat[stat.rfind(b")") + 2 :].split()
+            if int(fields[3]) != root_pid:  # field 6: the session id
+                continue
+            rollup = Path(f"/proc/{entry}/smaps_rollup").read_text()
+        except (OSError, ValueError, IndexError):
+            continue
+        for line in rollup.splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1])
+                count += 1
+    return total, count
+
+
+def measure_idle_sessions(server: Server, count: int, container_mb: int) -> dict[str, Any]:
+    """Open ``count`` sessions, each after one small call, and weigh them (PSS)."""
+    assert server.process is not None
+    time.sleep(2.0)  # the pre-forked workers' rehearsals settle
+    before_kb, before_n = _tree_pss_kb(server.process.pid)
+    opened = [open_session(server) for _ in range(count)]
+    call = json.dumps({"code": "rows = [n * n for n in range(100)]\ntotal = sum(rows)\ntotal"}).encode()
+    for session_id in opened:
+        status, _ = fetch(
+            server.host, server.port, "POST", f"/sessions/{session_id}/execute", 30.0, token=server.token, body=call
+        )
+        if status != 200:
+            raise StartError(f"a session call answered {status}")
+    after_kb, after_n = _tree_pss_kb(server.process.pid)
+    for session_id in opened:
+        close_session(server, session_id)
+    per_session_kb = (after_kb - before_kb) / count
+    fit = int((container_mb * 1024 - before_kb) / per_session_kb) if per_session_kb > 0 else None
+    report = {
+        "sessions": count,
+        "service_pss_mb_before": round(before_kb / 1024, 1),
+        "processes_before": before_n,
+        "service_pss_mb_after": round(after_kb / 1024, 1),
+        "processes_after": after_n,
+        "pss_mb_per_idle_session": round(per_session_kb / 1024, 2),
+        "container_mb": container_mb,
+        "idle_sessions_that_fit": fit,
+    }
+    print(
+        f"\nidle sessions: {count} opened; the service's PSS {report['service_pss_mb_before']} MB "
+        f"({before_n} processes) -> {report['service_pss_mb_after']} MB ({after_n}): "
+        f"{report['pss_mb_per_idle_session']} MB per idle session; about {fit} fit in {container_mb} MB "
+        "beside the service (PSS; each session may grow to its memory limit)"
+    )
+    return report
 
 
 def benchmark(server: Server, args: argparse.Namespace, target: str) -> int:
@@ -900,13 +1018,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             wait_for_livez(host, port, None, START_TIMEOUT_S)
             return benchmark(server, args, args.url)
         max_queued = min(10_000, max(64, 4 * max(args.concurrency_levels)))
-        with own_server(args.max_concurrent_executions, max_queued) as server:
+        max_sessions = max(32, *args.concurrency_levels, args.idle_sessions)
+        with own_server(args.max_concurrent_executions, max_queued, max_sessions) as server:
             try:
                 wait_for_livez(server.host, server.port, server.process, START_TIMEOUT_S)
             except StartError:
                 print("server log (tail):\n" + server.log_tail(), file=sys.stderr)
                 raise
-            return benchmark(server, args, f"own uvicorn at http://{server.host}:{server.port}")
+            status = benchmark(server, args, f"own uvicorn at http://{server.host}:{server.port}")
+            if args.idle_sessions:
+                measure_idle_sessions(server, args.idle_sessions, args.container_mb)
+            return status
     except UsageError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
