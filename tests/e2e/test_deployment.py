@@ -296,11 +296,22 @@ def test_deployment_has_resources_probes_and_a_drain() -> None:
     assert pod["terminationGracePeriodSeconds"] > pause + MAX_TIMEOUT_S + SEND_TIMEOUT_S
 
 
-def test_network_policy_denies_all_egress_but_redis_and_dns() -> None:
+def test_network_policy_denies_all_egress_but_redis_dns_and_the_other_executor_pods() -> None:
     policy = by_kind("NetworkPolicy")["spec"]
     assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
     ports = sorted((port["port"], port["protocol"]) for rule in policy["egress"] for port in rule["ports"])
-    assert ports == [(53, "TCP"), (53, "UDP"), (6379, "TCP")]
+    assert ports == [(53, "TCP"), (53, "UDP"), (6379, "TCP"), (8030, "TCP")]
+    # The HTTP port only toward the executor's own pods (a session held by another pod).
+    (peers,) = [rule for rule in policy["egress"] if rule["ports"][0]["port"] == 8030]
+    assert peers["to"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "executor"}}}]
+
+
+def test_each_pod_tells_its_peers_its_own_address_for_sessions() -> None:
+    (container,) = by_kind("Deployment")["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item for item in container["env"]}
+    assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    assert env["EXECUTOR_REPLICA_URL"]["value"] == "http://$(POD_IP):8030"
+    assert env["EXECUTOR_RATE_LIMIT_STORAGE_URI"]["value"].startswith("redis://")
 
 
 def test_service_monitor_scrapes_metrics_of_the_service() -> None:
