@@ -634,10 +634,12 @@ class ExecutionPool:
                 io.abandon_flooded_stream()
                 if await self._flush_at_deadline(worker, io):
                     io.drain_streams()
-        kept = keep and ending == "reply" and not io.protocol_error
-        if not kept:
+        if not (keep and ending == "reply" and not io.protocol_error):
             worker.kill()
         reply = await self._describe(worker, io, ending, job, timeout_s)
+        kept = keep and ending == "reply" and not io.protocol_error
+        if not kept:
+            worker.kill()  # a malformed reply too: the worker is not what it should be
         return RunOutcome(reply, stdout, stderr, duration, kept)
 
     @staticmethod
@@ -692,11 +694,15 @@ class ExecutionPool:
             )
             return _limit_reply("output", OUTPUT_LIMIT_EXCEEDED, message)
         if ending == "reply" and not io.protocol_error:
-            body = bytes(io.reply_buf[HEADER.size :])
+            # The frame only: bytes after it are none of this job's (a session's worker is
+            # read again for its next call, which throws them away first).
+            assert io.reply_len is not None
+            body = bytes(io.reply_buf[HEADER.size : HEADER.size + io.reply_len])
             try:
                 return await parse_sized(len(body), _read_reply, body, limits, job.get("figure_rules"))
             except ProtocolError:
                 log.warning("worker %d sent a malformed reply", worker.pid)
+                io.protocol_error = True  # never reused
                 return _died_reply(None, limits["cpu_s"], limits["memory_mb"])
         if io.protocol_error:
             # The worker was killed by us for it: its exit status would blame someone else.

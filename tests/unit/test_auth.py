@@ -72,6 +72,14 @@ def test_the_right_token_is_admitted() -> None:
     check_token(make_settings(), TOKEN)
 
 
+def test_every_extra_token_is_admitted_and_nothing_else() -> None:
+    settings = make_settings(extra_api_tokens="client-a-token,client-b-token")
+    for token in (TOKEN, "client-a-token", "client-b-token"):
+        check_token(settings, token)
+    with pytest.raises(Unauthorized):
+        check_token(settings, "client-c-token")
+
+
 @pytest.mark.parametrize(
     "given",
     [

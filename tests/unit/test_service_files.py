@@ -54,7 +54,7 @@ def test_a_directory_made_after_its_client_left_is_removed(tmp_path: Path) -> No
     )
 
     async def scenario() -> None:
-        making = asyncio.ensure_future(service._working_directory([DecodedFile("a/b.txt", b"x")]))
+        making = asyncio.ensure_future(service.working_directory([DecodedFile("a/b.txt", b"x")]))
         await asyncio.to_thread(workdirs.entered.wait, 10)
         making.cancel()  # the client left while the directory was being made
         with pytest.raises(asyncio.CancelledError):

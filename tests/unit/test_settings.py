@@ -351,3 +351,14 @@ def test_a_token_no_client_could_send_is_refused_at_start(monkeypatch: pytest.Mo
 def test_a_token_of_visible_ascii_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     token = "Az09!#$%&*+-./:;<=>?@[]^_`{|}~"
     assert from_env(monkeypatch, EXECUTOR_API_TOKEN=token).api_token == SecretStr(token)
+
+
+def test_extra_tokens_are_accepted_after_the_main_one_and_checked_like_it(
+    settings_factory: Callable[..., Settings],
+) -> None:
+    settings = settings_factory(api_token=SecretStr("main-token"), extra_api_tokens="alpha, beta")
+    assert settings.accepted_tokens == ("main-token", "alpha", "beta")
+    with pytest.raises(ValidationError, match="visible ASCII"):
+        settings_factory(api_token=SecretStr("main-token"), extra_api_tokens="has space,ok")
+    # Without the main token nothing is accepted (the service answers 503).
+    assert settings_factory(api_token=None, extra_api_tokens="alpha").accepted_tokens == ()

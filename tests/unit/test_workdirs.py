@@ -301,3 +301,45 @@ def test_a_name_a_client_could_not_save_safely_is_shown_percent_encoded(workdirs
     (directory.path / "\x1b]0;t\x07.txt").write_text("y")
     files = collect(directory, LIMITS).files
     assert sorted((f.path, f.truncated) for f in files) == [("%1B%5D0%3Bt%07.txt", True), ("..%5Cevil.bat", True)]
+
+
+# --------------------------------------------------------------------------- a session's directory
+
+
+def test_a_sessions_input_file_replaces_the_file_of_its_path_and_joins_the_others(workdirs: WorkDirectories) -> None:
+    directory = workdirs.create([DecodedFile("data.csv", b"a\n")])
+    (directory.path / "made.txt").write_text("by the program")
+    added = WorkDirectories.add(directory, [DecodedFile("data.csv", b"b\n"), DecodedFile("new/x.txt", b"x")])
+    assert (added.path / "data.csv").read_bytes() == b"b\n"
+    assert (added.path / "made.txt").read_text() == "by the program"
+    assert (added.path / "new" / "x.txt").read_bytes() == b"x"
+    assert set(added.inputs) == {"data.csv", "new/x.txt"}
+    assert not [name for name in os.listdir(added.path) if name.startswith(".input-")]
+
+
+def test_an_input_file_is_never_written_over_a_directory_or_through_a_link(
+    workdirs: WorkDirectories, tmp_path: Path
+) -> None:
+    directory = workdirs.create([])
+    (directory.path / "taken").mkdir()
+    (directory.path / "out").symlink_to(tmp_path)
+    with pytest.raises(OSError):
+        WorkDirectories.add(directory, [DecodedFile("taken", b"x")])
+    with pytest.raises(OSError):
+        WorkDirectories.add(directory, [DecodedFile("out/escape.txt", b"x")])
+    assert not (tmp_path / "escape.txt").exists()
+    assert not [name for name in os.listdir(directory.path) if name.startswith(".input-")]
+
+
+def test_rebasing_reports_only_what_the_next_call_writes_even_a_same_size_rewrite(workdirs: WorkDirectories) -> None:
+    directory = workdirs.create([])
+    (directory.path / "a.txt").write_text("one")
+    first = collect(directory, LIMITS, rebase=True)
+    assert [file.path for file in first.files] == ["a.txt"]
+    assert set(first.baseline) == {"a.txt"}
+    rebased = WorkDirectory(directory.path, first.baseline)
+    assert collect(rebased, LIMITS, rebase=True).files == []
+    # The same size, at once (within the clock's tick): still seen, since the baseline's
+    # time is one no write of the program's can have.
+    (directory.path / "a.txt").write_text("two")
+    assert [file.path for file in collect(rebased, LIMITS, rebase=True).files] == ["a.txt"]

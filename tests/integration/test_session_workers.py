@@ -1,0 +1,139 @@
+"""A session's worker (src/sandbox/session_workers.py) with the real template: the calls of
+one session in one process and one namespace, a CPU allowance per call, what arrives
+between two calls thrown away, and a worker that is gone when its call was stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import select
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from src.language.catalogue import CATALOGUE
+from src.protocol import Job
+from src.sandbox.pool import ExecutionPool, RunOutcome
+from src.sandbox.session_workers import SessionWorker, open_worker
+from tests.support import unguarded_template
+from tests.support.jobs import job
+
+BUDGETS = {"stdout_budget": 4096, "stderr_budget": 2048, "flood_factor": 4}
+
+
+def session_job(code: str, cpu_s: int = 5, context: dict[str, object] | None = None) -> Job:
+    made = job(code, context, wall_s=120)
+    made["session"] = True
+    made["limits"]["cpu_s"] = cpu_s
+    made["limits"]["cpu_hard_s"] = 120
+    return made
+
+
+@asynccontextmanager
+async def session_worker() -> AsyncIterator[SessionWorker]:
+    pool = ExecutionPool(sorted(CATALOGUE), prefork=1)
+    await pool.start()
+    worker = await open_worker(pool)
+    try:
+        opened = await worker.call(session_job(""), 10, **BUDGETS)
+        assert opened.kept and opened.reply["success"], opened.reply
+        yield worker
+    finally:
+        worker.close()
+        await pool.stop()
+
+
+async def call(worker: SessionWorker, code: str, timeout_s: float = 10, **options: object) -> RunOutcome:
+    return await worker.call(session_job(code, **options), timeout_s, **BUDGETS)  # type: ignore[arg-type]
+
+
+def test_names_classes_and_modules_carry_over_and_only_this_calls_value_is_the_answer() -> None:
+    async def scenario() -> list[RunOutcome]:
+        async with session_worker() as worker:
+            pid = worker.pid
+            outcomes = [
+                await call(
+                    worker,
+                    "import json\nclass Box:\n    def __init__(self):\n        self.items = []\nbox = Box()\n_ = 1",
+                ),
+                await call(worker, "box.items.append(n)\nbox.tag = 'x'\njson.dumps(box.items)", context={"n": 7}),
+                await call(worker, "print(box.tag, isinstance(box, Box))"),
+                await call(worker, "'last'"),
+                await call(worker, "kept = 1"),
+            ]
+            assert worker.pid == pid and worker.alive
+            return outcomes
+
+    first, second, third, fourth, fifth = asyncio.run(scenario())
+    assert first.reply["result"] == 1  # `_` assigned by this call
+    assert second.reply["result"] == "[7]"
+    assert (third.reply["result"], third.stdout.text()) == (None, "x True\n")
+    assert fourth.reply["result"] == "last"
+    # Neither the previous call's final expression nor an unchanged `_`.
+    assert fifth.reply["result"] is None
+    assert all(outcome.kept for outcome in (first, second, third, fourth, fifth))
+
+
+def test_each_call_has_its_own_cpu_allowance_however_much_earlier_calls_used() -> None:
+    burn = "import time\nstart = time.process_time()\nwhile time.process_time() - start < 0.7:\n    pass\n"
+
+    async def scenario() -> tuple[list[RunOutcome], RunOutcome, float | None]:
+        async with session_worker() as worker:
+            # 1 s of CPU each (the soft limit lands 1 to 2 s above what was used): three
+            # calls of 0.7 s pass only if each gets its own allowance.
+            passed = [await call(worker, burn, cpu_s=1) for _ in range(3)]
+            used = worker.cpu_seconds()
+            # A generous deadline: on a loaded machine 2 s of CPU take much longer than 2 s.
+            stopped = await call(worker, "while True:\n    pass", timeout_s=60, cpu_s=1)
+            return passed, stopped, used
+
+    passed, stopped, used = asyncio.run(scenario())
+    assert [outcome.reply["success"] for outcome in passed] == [True, True, True]
+    assert used is not None and used > 2.0
+    assert stopped.reply["limit"] == "cpu" and not stopped.kept
+
+
+def test_a_call_stopped_by_its_deadline_kills_the_worker() -> None:
+    async def scenario() -> tuple[RunOutcome, bool, int]:
+        async with session_worker() as worker:
+            outcome = await call(worker, "while True:\n    pass", timeout_s=0.5)
+            return outcome, worker.alive, worker.pid
+
+    outcome, alive, pid = asyncio.run(scenario())
+    assert outcome.reply["limit"] == "timeout" and not outcome.kept and not alive
+    assert not os.path.exists(f"/proc/{pid}/stat") or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+
+
+def test_a_frame_left_on_the_channel_is_not_taken_for_the_next_calls_reply() -> None:
+    """A program past the language layer (the unguarded template) writes two forged frames on
+    the channel: the first is its own call's reply (as a one-shot worker's could be), the
+    second waits in the socket. The next call's reply is the worker's, not that one."""
+    forge = (
+        "import json, os, struct\n"
+        "body = json.dumps({'success': True, 'result': 'FORGED', 'result_truncated': False, "
+        "'error': None, 'limit': None}).encode()\n"
+        "frame = struct.pack('>I', len(body)) + body\n"
+        "os.write(3, frame + frame)\n"
+        "result = 'own'\n"
+    )
+
+    async def scenario() -> tuple[RunOutcome, RunOutcome]:
+        pool = ExecutionPool(sorted(CATALOGUE), prefork=1, template_entry=unguarded_template.ENTRY)
+        await pool.start()
+        worker = await open_worker(pool)
+        try:
+            await worker.call(session_job(""), 10, **BUDGETS)
+            forged = await worker.call(session_job(forge), 10, **BUDGETS)
+            # The worker's own reply to the forging call comes after the forged ones: wait
+            # until it is on the channel, so that the next call finds it waiting there.
+            readable, _, _ = select.select([worker.worker.channel], [], [], 10)
+            assert readable
+            after = await worker.call(session_job("result = 'real'"), 10, **BUDGETS)
+            return forged, after
+        finally:
+            worker.close()
+            await pool.stop()
+
+    forged, after = asyncio.run(scenario())
+    assert forged.reply["result"] == "FORGED"
+    assert (after.reply["success"], after.reply["result"]) == (True, "real")
