@@ -426,6 +426,10 @@ class SessionRegistry:
             raise SandboxUnavailable(str(exc)) from exc
         except JobTooLarge as exc:
             raise PayloadTooLarge(str(exc)) from exc
+        if session.ended is not None and not outcome.kept:
+            # Ended while the call ran (DELETE, the service shutting down): its worker was
+            # stopped by that, and the call's answer is why.
+            raise SessionEnded(session.ended, _END_MESSAGES[session.ended])
         session.executions += 1
         collected: Collected | None = None
         if directory is not None:
