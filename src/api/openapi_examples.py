@@ -120,10 +120,23 @@ def refusal_examples(settings: Settings) -> dict[int, dict[str, dict[str, Any]]]
     }
 
 
-def error_responses(model: Any) -> dict[int | str, dict[str, Any]]:
+#: What the session routes answer besides those (docs/sessions.md).
+_SESSION_DESCRIPTIONS = {
+    404: "no such session: it never existed, or it belongs to another token",
+    410: "the session ended; `detail` says why: `the session ended (idle): ...` (idle, lifetime, executions, "
+    "deleted, killed, shutdown, or the limit that stopped a call: timeout, cpu, memory, output, files)",
+    429: "too many sessions open (for the token or the service), too many calls waiting for this session, or a "
+    "rate limit; see Retry-After",
+}
+
+
+def error_responses(model: Any, session: bool = False) -> dict[int | str, dict[str, Any]]:
     """FastAPI ``responses=`` for the refusals of POST /execute (their examples are added
-    by ``add_examples``)."""
-    return {status: {"description": description, "model": model} for status, description in _DESCRIPTIONS.items()}
+    by ``add_examples``), and with ``session`` those of the session routes."""
+    descriptions = {**_DESCRIPTIONS, **(_SESSION_DESCRIPTIONS if session else {})}
+    return {
+        status: {"description": description, "model": model} for status, description in sorted(descriptions.items())
+    }
 
 
 def add_examples(document: dict[str, Any], settings: Settings) -> dict[str, Any]:

@@ -80,9 +80,17 @@ async def _elsewhere(
 
 def build_session_router(settings: Settings, limiter: Limiter) -> APIRouter:
     router = APIRouter(tags=["sessions"])
-    responses = error_responses(ErrorResponse)
+    responses = error_responses(ErrorResponse, session=True)
+    optional_body = {
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": SessionRequest.model_json_schema()}},
+        }
+    }
 
-    @router.post("/sessions", status_code=201, response_model=SessionCreated, responses=responses)
+    @router.post(
+        "/sessions", status_code=201, response_model=SessionCreated, responses=responses, openapi_extra=optional_body
+    )
     @limiter.limit(settings.rate_limit_execute_per_token, key_func=token_key)
     @limiter.limit(settings.rate_limit_execute_per_ip, key_func=client_ip)
     async def create_session(request: Request, _: Authorized, settings: SettingsDep, sessions: SessionsDep) -> Response:

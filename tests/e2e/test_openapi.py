@@ -108,3 +108,17 @@ def test_every_refusal_has_an_example_in_the_contracts_shape(spec: dict[str, Any
     for example in examples(spec, status).values():
         assert isinstance(example["value"]["detail"], str)
         assert example["value"]["detail"] != "string"
+
+
+def test_the_session_routes_are_documented_with_their_refusals(spec: dict[str, Any]) -> None:
+    paths = spec["paths"]
+    assert set(paths["/sessions"]) == {"post"}
+    assert set(paths["/sessions/{session_id}"]) == {"get", "delete"}
+    create = paths["/sessions"]["post"]
+    assert create["requestBody"]["required"] is False
+    assert "data_libraries" in create["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert {"201", "404", "410", "429"} <= set(create["responses"]) | {"201"}
+    call = paths["/sessions/{session_id}/execute"]["post"]
+    assert call["requestBody"]["content"]["application/json"]["schema"]["properties"]["code"]
+    for status in ("404", "410", "429", "400", "413", "422"):
+        assert status in call["responses"], status
