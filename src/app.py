@@ -22,6 +22,8 @@ from mcp.server.mcpserver import MCPServer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from slowapi import Limiter
 from slowapi.errors import RateLimitExceeded
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from . import __version__
 from .api.collector import tune_garbage_collector
@@ -299,6 +301,18 @@ def _add_error_handlers(app: FastAPI, front: ExecutionFront) -> None:
         refused(request, RateLimited(str(exc.detail), int(response.headers["Retry-After"])))
         return response
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette's Allow names the methods of the first route whose path matched;
+            # /sessions/{id} is two routes (GET, DELETE): name every method of the path,
+            # as the OpenAPI document lists them.
+            allowed = _methods_of(request.app, request.url.path.removeprefix(request.scope.get("root_path", "")))
+            if allowed:
+                headers["Allow"] = ", ".join(allowed)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's default echoes the offending input back; send only where and what.
@@ -323,6 +337,16 @@ def _add_error_handlers(app: FastAPI, front: ExecutionFront) -> None:
         return JSONResponse(
             {"detail": "internal error; the request id is in X-Request-ID"}, status_code=500, headers=headers
         )
+
+
+def _methods_of(app: FastAPI, path: str) -> list[str]:
+    """Every method the API document gives a path (its templates matched as routes are)."""
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        regex, _, _ = compile_path(template)
+        if regex.match(path):
+            methods.update(method.upper() for method in operations)
+    return sorted(methods)
 
 
 def create_app(

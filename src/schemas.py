@@ -158,7 +158,7 @@ class ErrorResponse(BaseModel):
 class SessionRequest(BaseModel):
     """``POST /sessions``: the body is optional (``{}`` or none at all)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     data_libraries: bool | None = Field(
         default=None,

@@ -31,8 +31,6 @@ from .routes import _request_schema, audit_record
 
 #: The path of a session's calls, as the error handlers recognise an execution request.
 SESSION_EXECUTE_PATH = "/sessions/{session_id}/execute"
-#: A POST /sessions body is a handful of fields.
-MAX_SESSION_BODY_BYTES = 1024
 #: What a session id looks like (secrets.token_urlsafe): anything else is unknown at once
 #: (404, never looked up in Redis).
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -98,7 +96,7 @@ def build_session_router(settings: Settings, limiter: Limiter) -> APIRouter:
         carry over from one call to the next. The body is optional: ``{}``, or
         ``{"data_libraries": false}`` for a session without numpy, pandas and matplotlib."""
         try:
-            body = await read_body(request, MAX_SESSION_BODY_BYTES, settings.body_timeout_s)
+            body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
         except ClientDisconnect:
             return Response(status_code=CLIENT_CLOSED_REQUEST)
         asked = _session_request(body)

@@ -284,17 +284,25 @@ def _files_limit_message(rules: FileRules | None) -> str:
 
 
 def _died_reply(
-    exit_info: tuple[int, int] | None, cpu_s: int, memory_mb: int, file_rules: FileRules | None = None
+    exit_info: tuple[int, int] | None,
+    cpu_s: int,
+    memory_mb: int,
+    file_rules: FileRules | None = None,
+    hard_cpu_s: int | None = None,
 ) -> WorkerReply:
-    """Describe a worker that closed its channel without a reply, from how it ended."""
+    """Describe a worker that closed its channel without a reply, from how it ended.
+    ``hard_cpu_s``: the CPU time of its whole life past which a SIGKILL is the hard
+    RLIMIT_CPU's (default ``cpu_s``: a one-shot worker's, a second before its hard limit;
+    a session's worker has the session's)."""
     if exit_info is None:
         return _crash_reply("the worker ended without a result")
     status, cpu_ms = exit_info
     if not os.WIFSIGNALED(status):
         return _crash_reply(f"the worker exited with status {os.WEXITSTATUS(status)} without a result")
     sig = os.WTERMSIG(status)
-    # SIGXCPU comes at the soft RLIMIT_CPU, SIGKILL at the hard one a second later.
-    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_ms >= cpu_s * 1000):
+    # SIGXCPU comes at the soft RLIMIT_CPU, SIGKILL at the hard one.
+    killed_at_s = cpu_s if hard_cpu_s is None else hard_cpu_s
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_ms >= killed_at_s * 1000):
         return _limit_reply("cpu", CPU_TIME_EXCEEDED, f"the program used more than {cpu_s} s of CPU time")
     if sig == FILES_LIMIT_SIGNAL:
         # The kernel's, at RLIMIT_FSIZE, or the worker's own at another limit on its files.
@@ -729,4 +737,5 @@ class ExecutionPool:
                 # bug of the service, never a failed layer.
                 log.error("worker %d could not read its job (exit %d)", worker.pid, code)
                 return _crash_reply("the sandbox could not read the job it was given")
-        return _died_reply(exit_info, limits["cpu_s"], limits["memory_mb"], job.get("file_rules"))
+        hard = limits["cpu_hard_s"] - 1 if "cpu_hard_s" in limits else None
+        return _died_reply(exit_info, limits["cpu_s"], limits["memory_mb"], job.get("file_rules"), hard)

@@ -78,6 +78,10 @@ class SessionWorker:
         """Kill the worker and release its descriptors (safe to call more than once)."""
         self.worker.close()
 
+    def kill(self) -> None:
+        """Kill the worker, keeping its descriptors for the call that is reading them."""
+        self.worker.kill()
+
     def memory_bytes(self) -> int | None:
         """The worker's resident memory (bytes), or None when it is gone."""
         try:

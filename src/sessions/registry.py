@@ -377,6 +377,11 @@ class SessionRegistry:
         and the refusals of ExecutionService.checked_job."""
         job, timeout_s, files = await self.service.checked_job(request, client, data=session.data_libraries)
         job["session"] = True
+        # The session's limits, as the opening gave them to the worker: its memory (the
+        # messages name it) and the hard CPU limit (how a SIGKILL is told from it).
+        opening = self._opening_job(session)["limits"]
+        job["limits"]["memory_mb"] = opening["memory_mb"]
+        job["limits"]["cpu_hard_s"] = opening["cpu_hard_s"]
         async with self._turn(session):
             if session.ended is not None:
                 raise SessionEnded(session.ended, _END_MESSAGES[session.ended])
@@ -494,7 +499,11 @@ class SessionRegistry:
         if session.ended is not None:
             return
         session.ended = why
-        session.worker.close()
+        if session.running:
+            # Its call is reading the worker: it sees it die and releases it (SessionWorker.call).
+            session.worker.kill()
+        else:
+            session.worker.close()
         if session.directory is not None:
             with contextlib.suppress(RuntimeError):  # no loop: the process is exiting
                 remove_later(session.directory)

@@ -486,12 +486,21 @@ def _release_the_programs_names(namespace: dict[str, Any]) -> None:
         del namespace[name]
 
 
+def _assigns_underscore(program: CodeType) -> bool:
+    """Whether the program's own statements bind ``_`` (``_ = 3`` again in a session's call
+    leaves the same object there: its value is still this call's answer)."""
+    return "_" in program.co_names and any(
+        instruction.opname in ("STORE_NAME", "STORE_GLOBAL") and instruction.argval == "_"
+        for instruction in dis.get_instructions(program)
+    )
+
+
 def _run(
     program: CodeType, namespace: dict[str, Any], limits: Limits, stderr: TextIO, underscore_before: object
 ) -> WorkerReply:
     """Run the program in its namespace; its outcome, the result converted.
     ``underscore_before``: what ``_`` held before the program ran (a session's earlier
-    call assigned it): the answer only when the program assigned it anew."""
+    call assigned it): the answer only when this program assigned it."""
     max_chars = limits["max_error_chars"]
     try:
         exec(program, namespace)  # noqa: S102 - restricted bytecode, guarded namespace
@@ -516,7 +525,8 @@ def _run(
         value = namespace[RESULT_NAME]
     else:
         underscore = namespace.get("_")
-        value = None if underscore is underscore_before else underscore
+        assigned = underscore is not underscore_before or _assigns_underscore(program)
+        value = underscore if assigned else None
     # The reply is converted under the interpreter's default limits, whatever the program
     # set (sys.set_int_max_str_digits(640) made a result's int fail the encoding; a lowered
     # recursion limit lost a small result).
