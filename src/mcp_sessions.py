@@ -77,7 +77,7 @@ async def _forwarded(sessions: SessionRegistry, session_id: str, method: str, pa
     peers = sessions.peers
     if peers is None or token is None:
         return None
-    url = await peers.owner(session_id)
+    url = await peers.owner(session_id, owner_of(token))
     if url is None:
         return None
     headers = {"x-executor-token": token, "content-type": "application/json"}

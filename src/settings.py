@@ -390,7 +390,8 @@ def _hides_a_value(name: str, known: frozenset[str]) -> bool:
     """A line that may be a value glued to a name: not a valid name at all, or a real
     setting's name with more after it (``EXECUTOR_API_TOKEN_<hex>``, ``=`` typed as ``_``)."""
     upper = name.upper()
-    return not _NAME.fullmatch(name) or any(upper.startswith(k) and upper != k for k in known)
+    # A real name is never one (EXECUTOR_EXECUTION_TIMEOUT_S extends its own alias).
+    return not _NAME.fullmatch(name) or (upper not in known and any(upper.startswith(k) for k in known))
 
 
 def unknown_variables(given: Mapping[str, object]) -> list[tuple[str, str | None]]:

@@ -16,17 +16,18 @@ from pydantic import ValidationError
 from slowapi import Limiter
 from starlette.requests import ClientDisconnect
 
-from ..errors import InvalidRequest, SandboxUnavailable, SessionEnded
+from ..errors import InvalidRequest, RateLimited, SandboxUnavailable, SessionEnded
 from ..offload import parse_sized
 from ..schemas import ErrorResponse, ExecuteResponse, SessionCreated, SessionRequest, SessionState
 from ..sessions.peers import FORWARDED_HEADER, OwnerUnreachable, SessionPeers
 from ..sessions.registry import Session, SessionRegistry, owner_of
 from ..settings import Settings
+from .audit import token_fingerprint
 from .auth import Authorized, SettingsDep
 from .body import parse_request, read_body
-from .front import CLIENT_CLOSED_REQUEST, ExecutionFront, presented_token
+from .front import CLIENT_CLOSED_REQUEST, ExecutionFront, caller_token, presented_token
 from .openapi_examples import error_responses
-from .rate_limit import client_ip, set_limit_headers, token_key
+from .rate_limit import hit_execute_limits
 from .routes import _request_schema, audit_record
 
 #: The path of a session's calls, as the error handlers recognise an execution request.
@@ -62,13 +63,13 @@ async def _elsewhere(
         return None
     if SESSION_ID.fullmatch(session_id) is None:
         return None
-    url = await peers.owner(session_id)
+    url = await peers.owner(session_id, _owner(request))
     if url is None:
         return None
+    headers = dict(request.headers.items())
+    headers["x-request-id"] = request.state.request_id  # one id for the request on both replicas
     try:
-        status, headers, content = await peers.forward(
-            url, request.method, request.url.path, dict(request.headers.items()), body
-        )
+        status, headers, content = await peers.forward(url, request.method, request.url.path, headers, body)
     except OwnerUnreachable as exc:
         if exc.gone:
             raise SessionEnded("killed", "the replica that held it is gone") from exc
@@ -86,11 +87,17 @@ def build_session_router(settings: Settings, limiter: Limiter) -> APIRouter:
         }
     }
 
+    def spend_execution(request: Request) -> None:
+        """Count one execution against the budgets /execute and MCP's run_python share
+        (not a budget of the session route's own, nor one per session id)."""
+        address = request.client.host if request.client else None
+        wait = hit_execute_limits(limiter, settings, token_fingerprint(caller_token(request.headers)), address)
+        if wait is not None:
+            raise RateLimited("Rate limit exceeded", wait)
+
     @router.post(
         "/sessions", status_code=201, response_model=SessionCreated, responses=responses, openapi_extra=optional_body
     )
-    @limiter.limit(settings.rate_limit_execute_per_token, key_func=token_key)
-    @limiter.limit(settings.rate_limit_execute_per_ip, key_func=client_ip)
     async def create_session(request: Request, _: Authorized, settings: SettingsDep, sessions: SessionsDep) -> Response:
         """Start a session: a worker process of its own whose globals and working directory
         carry over from one call to the next. The body is optional: ``{}``, or
@@ -100,9 +107,9 @@ def build_session_router(settings: Settings, limiter: Limiter) -> APIRouter:
         except ClientDisconnect:
             return Response(status_code=CLIENT_CLOSED_REQUEST)
         asked = _session_request(body)
+        spend_execution(request)
         _session, created = await sessions.create(_owner(request), asked.data_libraries)
-        answer = Response(created.model_dump_json(), status_code=201, media_type="application/json")
-        return set_limit_headers(answer, request)
+        return Response(created.model_dump_json(), status_code=201, media_type="application/json")
 
     @router.post(
         SESSION_EXECUTE_PATH,
@@ -110,8 +117,6 @@ def build_session_router(settings: Settings, limiter: Limiter) -> APIRouter:
         openapi_extra=_request_schema(),
         responses=responses,
     )
-    @limiter.limit(settings.rate_limit_execute_per_token, key_func=token_key)
-    @limiter.limit(settings.rate_limit_execute_per_ip, key_func=client_ip)
     async def execute_in_session(
         request: Request, session_id: SessionId, _: Authorized, settings: SettingsDep, sessions: SessionsDep
     ) -> Response:
@@ -119,6 +124,7 @@ def build_session_router(settings: Settings, limiter: Limiter) -> APIRouter:
         one at a time, in arrival order. A call stopped by a limit ends the session (the
         answer says which limit; the next call gets 410)."""
         audit = audit_record(request)
+        audit.session_id = session_id if SESSION_ID.fullmatch(session_id) else None
         front: ExecutionFront = request.app.state.front
         try:
             body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
@@ -127,15 +133,16 @@ def build_session_router(settings: Settings, limiter: Limiter) -> APIRouter:
             return Response(status_code=CLIENT_CLOSED_REQUEST)
         forwarded = await _elsewhere(request, sessions, session_id, body)
         if forwarded is not None:
-            audit.written = True  # the replica that ran it audits it
+            audit.written = True  # the replica that ran it counts, limits and audits it
             return forwarded
+        spend_execution(request)
         session: Session = sessions.find(session_id, _owner(request))
         content_type = request.headers.get("content-type", "")
         payload = await parse_sized(len(body), parse_request, body, content_type, settings.max_context_depth)
         # Not cancelled when the client leaves: a call cut short would leave the session's
         # worker mid-program; it finishes within its own deadline and the answer is dropped.
         reply = await front.execute_in_session(sessions, session, payload, request.state.request_id, audit)
-        return set_limit_headers(Response(reply.model_dump_json(), media_type="application/json"), request)
+        return Response(reply.model_dump_json(), media_type="application/json")
 
     @router.get("/sessions/{session_id}", response_model=SessionState, responses=responses)
     async def session_state(request: Request, session_id: SessionId, _: Authorized, sessions: SessionsDep) -> Response:

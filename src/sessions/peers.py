@@ -8,9 +8,12 @@ end is remembered after. A request for a session this replica does not know is p
 to the replica the entry names, once (the ``X-Executor-Forwarded`` header stops a second
 hop), and its answer returned as it is.
 
-The entry is signed with the service's token (HMAC-SHA256 over the id, the address and the
-expiry), which every replica holds and Redis does not: someone who can write to Redis but
-does not hold the token cannot send a client's token to an address of their choosing.
+The entry is signed with the service's token (HMAC-SHA256 over the id, the address, the
+expiry and the owner), which every replica holds and Redis does not: someone who can write
+to Redis but does not hold the token cannot send a client's token to an address of their
+choosing. The owner is kept as an HMAC of the session's owner (itself a hash of its token)
+under the same key, so that a replica answers another token 404 without asking the holder,
+also once the holder is gone, and Redis learns nothing it could test token guesses against.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ KEY_PREFIX = "executor:session:"
 FORWARDED_HEADER = "x-executor-forwarded"
 #: The request headers passed on (the token, the body's type, the request id).
 PASSED_HEADERS = ("x-executor-token", "authorization", "content-type", "x-request-id")
-#: The answer headers passed back.
-RETURNED_HEADERS = ("content-type", "retry-after", "x-request-id")
+#: The answer headers passed back (the request id is this replica's own, which it passed on).
+RETURNED_HEADERS = ("content-type", "retry-after")
 REDIS_TIMEOUT_S = 1.0
 CONNECT_TIMEOUT_S = 2.0
 
@@ -65,23 +68,27 @@ class SessionPeers:
         )
         self._pending: set[asyncio.Task[Any]] = set()
 
-    def _mac(self, session_id: str, url: str, expires_at: int) -> str:
-        message = f"{session_id}|{url}|{expires_at}".encode()
+    def _mac(self, session_id: str, url: str, expires_at: int, owner_tag: str) -> str:
+        message = f"{session_id}|{url}|{expires_at}|{owner_tag}".encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
-    async def publish(self, session_id: str, expires_at: float) -> None:
+    def _owner_tag(self, owner: str) -> str:
+        return hmac.new(self._secret, b"owner|" + owner.encode(), hashlib.sha256).hexdigest()
+
+    async def publish(self, session_id: str, expires_at: float, owner: str) -> None:
         """Say that this replica holds the session, until its end is forgotten."""
         expiry = int(expires_at + self._keep_after_end_s)
-        value = f"{self.own_url}|{expiry}|{self._mac(session_id, self.own_url, expiry)}"
+        tag = self._owner_tag(owner)
+        value = f"{self.own_url}|{expiry}|{tag}|{self._mac(session_id, self.own_url, expiry, tag)}"
         try:
             await self._redis.set(KEY_PREFIX + session_id, value, exat=expiry)
         except (RedisError, OSError) as exc:
             # The session works on this replica; only requests reaching another one fail.
             log.warning("could not publish a session's replica in Redis: %s", type(exc).__name__)
 
-    async def owner(self, session_id: str) -> str | None:
-        """The address of the replica that holds the session, when another one does and
-        its entry is signed by the service; None otherwise."""
+    async def owner(self, session_id: str, owner: str) -> str | None:
+        """The address of the replica that holds ``owner``'s session, when another one does
+        and its entry is signed by the service; None otherwise (another owner's too)."""
         try:
             raw = await self._redis.get(KEY_PREFIX + session_id)
         except (RedisError, OSError) as exc:
@@ -90,11 +97,13 @@ class SessionPeers:
         if not isinstance(raw, bytes):
             return None
         try:
-            url, expiry_text, mac = raw.decode("utf-8").rsplit("|", 2)
+            url, expiry_text, tag, mac = raw.decode("utf-8").rsplit("|", 3)
             expiry = int(expiry_text)
         except ValueError:
             return None
-        if not hmac.compare_digest(mac, self._mac(session_id, url, expiry)) or expiry < time.time():
+        if not hmac.compare_digest(mac, self._mac(session_id, url, expiry, tag)) or expiry < time.time():
+            return None
+        if not hmac.compare_digest(tag, self._owner_tag(owner)):
             return None
         if url == self.own_url or not url.startswith(("http://", "https://")):
             return None

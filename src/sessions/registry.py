@@ -35,10 +35,9 @@ import math
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from ..errors import (
     InvalidRequest,
@@ -143,7 +142,6 @@ class SessionRegistry:
         self._opening: dict[str, int] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
-        self._background: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -221,7 +219,8 @@ class SessionRegistry:
         self.metrics.sessions_active.set(len(self._sessions))
         session.worker.worker.exited.add_done_callback(lambda _: self._worker_gone(session))
         if self.peers is not None:
-            self._in_background(self.peers.publish(session.id, session.expires_at))
+            # Before the 201: a client's next request may reach another replica at once.
+            await self.peers.publish(session.id, session.expires_at, owner)
         audit_log.info("session", extra={"event": "created", "session_id": session.id, "owner": owner[:16]})
         created = SessionCreated(
             session_id=session.id,
@@ -548,8 +547,3 @@ class SessionRegistry:
                 if now - oldest.at < TOMBSTONE_S:
                     break
                 self._tombstones.popitem(last=False)
-
-    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)

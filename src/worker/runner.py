@@ -400,6 +400,9 @@ def _namespace_for(job: Job, environment: Environment) -> tuple[dict[str, Any], 
     if namespace is None:
         begin_job()
         namespace = {"__name__": "__main__", "__builtins__": environment.builtins}
+        # The guards before the membrane looks at it: the write guard in it marks a namespace
+        # the job's code runs in (membrane.guard_namespace).
+        namespace.update(environment.guards)
         membrane.MEMBRANE.guard_namespace(namespace, environment.builtins)
         membrane.MEMBRANE.begin_job()
         if job.get("session"):

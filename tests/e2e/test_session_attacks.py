@@ -304,10 +304,7 @@ class Harness:
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    for key in list(os.environ):  # conftest's clean_environ is per test; this server is per module
-        if key.startswith("EXECUTOR_"):
-            del os.environ[key]
-    traps = Traps()
+    traps = Traps()  # run_server passes the server none of this process's EXECUTOR_* variables
     try:
         env = {ENV_CANARY_NAME: traps.env_canary}
         with run_server(tmp_path_factory.mktemp("session-attacks"), env) as server, server.client() as client:

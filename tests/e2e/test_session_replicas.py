@@ -12,7 +12,7 @@ the key, an expired one, garbage) is ignored, never followed: B answers 404 and 
 reaches the address it names; the same entry correctly signed is followed (the control).
 
 tests/support/server.run_server picks its port itself, and a replica must know its own
-address before it starts: ``serve_replica`` below starts tests.support.serve on a port the
+address before it starts: ``start_replica`` below starts tests.support.serve on a port the
 test chose, the same way.
 """
 
@@ -32,7 +32,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -42,6 +41,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from src.sessions.peers import FORWARDED_HEADER, KEY_PREFIX
 from tests.support.redis_server import RedisServer
 from tests.support.server import PROJECT_ROOT, TEST_ENV, TOKEN, LiveServer, free_port
+from tests.support.waiting import wait_until
 
 #: The second client's token (EXECUTOR_EXTRA_API_TOKENS on both replicas).
 OTHER_TOKEN = "other-client-token-0123456789abcdef"
@@ -56,10 +56,10 @@ FORGED_ANSWER_TIMEOUT_S = 5.0
 # ------------------------------------------------------------------------------ replicas
 
 
-@contextlib.contextmanager
-def serve_replica(tmp_dir: Path, port: int, redis_url: str) -> Iterator[LiveServer]:
-    """A real server on ``port`` (as run_server starts one, TEST_ENV and all), whose
-    EXECUTOR_REPLICA_URL is its own address and whose Redis is ``redis_url``."""
+def start_replica(tmp_dir: Path, port: int, redis_url: str) -> LiveServer:
+    """A real server on ``port``, started as run_server starts one (TEST_ENV and all), whose
+    EXECUTOR_REPLICA_URL is its own address and whose Redis is ``redis_url``; not yet
+    answering (``wait_ready``)."""
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXECUTOR_")}
     env.update(TEST_ENV)
@@ -77,28 +77,32 @@ def serve_replica(tmp_dir: Path, port: int, redis_url: str) -> Iterator[LiveServ
             [sys.executable, "-m", "tests.support.serve", "src.main:app", "--port", str(port)],
             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    server = LiveServer(url, TOKEN, process, log_path)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"replica exited during start-up:\n{server.log()}")
-            try:
-                httpx.get(url + "/livez", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"replica did not answer in {START_TIMEOUT_S} s:\n{server.log()}") from None
-                time.sleep(0.1)
-        yield server
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
+    return LiveServer(url, TOKEN, process, log_path)
+
+
+def wait_ready(server: LiveServer) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"replica exited during start-up:\n{server.log()}")
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+            httpx.get(server.url + "/livez", timeout=1)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"replica did not answer in {START_TIMEOUT_S} s:\n{server.log()}") from None
+            time.sleep(0.1)
+
+
+def stop_replica(server: LiveServer) -> None:
+    """As run_server stops its server: SIGTERM to the group, SIGKILL if it lingers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.process.pid, signal.SIGTERM)
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=10)
 
 
 def two_ports() -> tuple[int, int]:
@@ -118,7 +122,8 @@ class Replicas:
 
     def entry(self, session_id: str) -> str | None:
         raw = redis.Redis.from_url(self.redis_url).get(KEY_PREFIX + session_id)
-        return None if raw is None else bytes(raw).decode()
+        assert raw is None or isinstance(raw, bytes)
+        return None if raw is None else raw.decode()
 
     def write_entry(self, session_id: str, value: str) -> None:
         """Straight into Redis, as anyone who can reach Redis can (no expiry of its own:
@@ -128,9 +133,17 @@ class Replicas:
 
 @contextlib.contextmanager
 def replica_pair(tmp_dir: Path, redis_url: str) -> Iterator[Replicas]:
-    port_a, port_b = two_ports()
-    with serve_replica(tmp_dir, port_a, redis_url) as a, serve_replica(tmp_dir, port_b, redis_url) as b:
-        yield Replicas(a, b, redis_url)
+    """Replicas A and B, started side by side."""
+    started: list[LiveServer] = []
+    try:
+        for port in two_ports():
+            started.append(start_replica(tmp_dir, port, redis_url))
+        for server in started:
+            wait_ready(server)
+        yield Replicas(started[0], started[1], redis_url)
+    finally:
+        for server in started:
+            stop_replica(server)
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +170,15 @@ def open_session(client: httpx.Client) -> str:
     created = client.post("/sessions", json={})
     assert created.status_code == 201, created.text
     session_id: str = created.json()["session_id"]
+    return session_id
+
+
+def open_published(replicas: Replicas, client: httpx.Client) -> str:
+    """A new session, once its entry is in Redis: the replica answers 201 before it has
+    written the entry (in the background), and until then the other replica cannot find
+    the session (404)."""
+    session_id = open_session(client)
+    wait_until(lambda: replicas.entry(session_id), "the session's entry in Redis")
     return session_id
 
 
@@ -213,7 +235,7 @@ def test_a_session_made_on_one_replica_is_used_and_ended_through_the_other(repli
     a, b = replicas.a, replicas.b
     started_on_b = b.metric("executor_sessions_started_total")
     with a.client() as on_a, b.client() as on_b:
-        session_id = open_session(on_a)
+        session_id = open_published(replicas, on_a)
         entry = replicas.entry(session_id)
         assert entry is not None and entry.startswith(a.url + "|"), entry
 
@@ -238,7 +260,7 @@ def test_a_request_already_passed_on_is_not_passed_on_again(replicas: Replicas) 
     """The header that marks a passed-on request: B answers it as its own (404: it does
     not hold the session) instead of passing it on a second time."""
     with replicas.a.client() as on_a, replicas.b.client() as on_b:
-        session_id = open_session(on_a)
+        session_id = open_published(replicas, on_a)
         try:
             before = session_requests(replicas.a)
             marked = on_b.get(f"/sessions/{session_id}", headers={FORWARDED_HEADER: replicas.a.url})
@@ -250,9 +272,14 @@ def test_a_request_already_passed_on_is_not_passed_on_again(replicas: Replicas) 
 
 def test_another_token_gets_404_through_either_replica(replicas: Replicas) -> None:
     a, b = replicas.a, replicas.b
-    with a.client() as on_a, b.client() as on_b, a.client(OTHER_TOKEN) as other_on_a, b.client(OTHER_TOKEN) as other_on_b:
-        mine = open_session(on_a)  # the main token's, on A
-        theirs = open_session(other_on_b)  # the other token's, on B
+    with (
+        a.client() as on_a,
+        b.client() as on_b,
+        a.client(OTHER_TOKEN) as other_on_a,
+        b.client(OTHER_TOKEN) as other_on_b,
+    ):
+        mine = open_published(replicas, on_a)  # the main token's, on A
+        theirs = open_published(replicas, other_on_b)  # the other token's, on B
         try:
             run(on_a, mine, "secret = 1")
             for client, session_id in ((other_on_b, mine), (other_on_a, mine), (on_a, theirs), (on_b, theirs)):
@@ -301,17 +328,20 @@ class SilentListener:
         self.socket.close()
 
 
-def signed(session_id: str, url: str, expiry: int, secret: str = TOKEN) -> str:
-    """An entry as a replica writes it (sessions/peers.py): url|expiry|HMAC-SHA256 with
-    the service token over id|url|expiry."""
-    mac = hmac.new(secret.encode(), f"{session_id}|{url}|{expiry}".encode(), hashlib.sha256).hexdigest()
-    return f"{url}|{expiry}|{mac}"
+def signed(session_id: str, url: str, expiry: int, secret: str = TOKEN, owner_token: str = TOKEN) -> str:
+    """An entry as a replica writes it (sessions/peers.py): url|expiry|owner tag|mac, the
+    owner tag an HMAC-SHA256 with the service token over "owner|" and the owner (the
+    SHA-256 of its token), the mac one over id|url|expiry|tag."""
+    owner = hashlib.sha256(owner_token.encode()).hexdigest()
+    tag = hmac.new(secret.encode(), b"owner|" + owner.encode(), hashlib.sha256).hexdigest()
+    mac = hmac.new(secret.encode(), f"{session_id}|{url}|{expiry}|{tag}".encode(), hashlib.sha256).hexdigest()
+    return f"{url}|{expiry}|{tag}|{mac}"
 
 
 def forged(kind: str, session_id: str, target: str) -> str:
     later = int(time.time()) + 3600
     if kind == "wrong-signature":
-        return f"{target}|{later}|{'0' * 64}"
+        return f"{target}|{later}|{'0' * 64}|{'0' * 64}"
     if kind == "signed-with-a-clients-token":  # a client that can write to Redis
         return signed(session_id, target, later, secret=OTHER_TOKEN)
     if kind == "signed-for-another-id":  # a genuine entry copied to another key
@@ -366,7 +396,7 @@ def test_a_forged_entry_over_a_real_sessions_own_sends_nothing_to_its_address(
     """Someone who can write to Redis replaces A's entry for a live session with one that
     points at their listener: B follows neither (404), and A still serves the session."""
     with replicas.a.client() as on_a:
-        session_id = open_session(on_a)
+        session_id = open_published(replicas, on_a)
         try:
             run(on_a, session_id, "kept = 'yes'")
             replicas.write_entry(session_id, forged("wrong-signature", session_id, listener.url))
@@ -394,13 +424,20 @@ def test_the_same_entry_signed_by_the_service_is_followed(replicas: Replicas) ->
     assert session_requests(replicas.a) == before + 1, "B did not pass the request on to A"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a passed-on answer carries two X-Request-ID headers (the holder's, then this replica's own)",
-)
+def test_an_entry_naming_the_replica_itself_is_not_followed_even_signed(replicas: Replicas) -> None:
+    """B never passes a request on to itself: a loop, were the entry followed."""
+    session_id = secrets.token_urlsafe(24)
+    replicas.write_entry(session_id, signed(session_id, replicas.b.url, int(time.time()) + 3600))
+    before = session_requests(replicas.b)
+    with replicas.b.client(timeout_s=FORGED_ANSWER_TIMEOUT_S) as on_b:
+        answer = on_b.get(f"/sessions/{session_id}")
+    assert answer.status_code == 404, answer.text
+    assert session_requests(replicas.b) == before + 1
+
+
 def test_a_passed_on_answer_has_one_request_id(replicas: Replicas) -> None:
     with replicas.a.client() as on_a, replicas.b.client() as on_b:
-        session_id = open_session(on_a)
+        session_id = open_published(replicas, on_a)
         try:
             answer = on_b.post(f"/sessions/{session_id}/execute", json={"code": "print(1)"})
             assert answer.status_code == 200, answer.text
@@ -424,14 +461,15 @@ class Stopped:
     on_b: str
 
 
-@pytest.fixture
-def stopped(tmp_path: Path, shared_redis: RedisServer) -> Iterator[Stopped]:
-    with replica_pair(tmp_path, shared_redis.url) as pair:
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory: pytest.TempPathFactory, shared_redis: RedisServer) -> Iterator[Stopped]:
+    """Its own pair (the tests only ask B about A's sessions, so they share it)."""
+    with replica_pair(tmp_path_factory.mktemp("stopped"), shared_redis.url) as pair:
         a, b = pair.a, pair.b
         with a.client() as on_a, a.client(OTHER_TOKEN) as other_on_a, b.client() as on_b:
-            mine = open_session(on_a)
+            mine = open_published(pair, on_a)
             run(on_a, mine, "n = 1")
-            theirs = open_session(other_on_a)
+            theirs = open_published(pair, other_on_a)
             own = open_session(on_b)
             run(on_b, own, "m = 10")
         a.process.send_signal(signal.SIGTERM)  # the server's process only, as an orchestrator does
@@ -457,14 +495,6 @@ def test_when_the_replica_holding_a_session_stops_the_other_answers_410_killed(s
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: once the holder is gone, any token is told 410 for its sessions (another token's must be 404)",
-)
 def test_once_the_holder_is_gone_another_token_still_gets_404(stopped: Stopped) -> None:
     with stopped.replicas.b.client(OTHER_TOKEN) as other_on_b:
         assert_all(every_request(other_on_b, stopped.mine), 404, UNKNOWN)
-
-
-def _unused(*_: Any) -> None:  # pragma: no cover - keeps Any imported for the signatures above
-    pass

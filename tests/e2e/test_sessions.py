@@ -35,7 +35,7 @@ import httpx
 import pytest
 
 from tests.support.procfs import alive, descendants
-from tests.support.server import TEST_ENV, TOKEN, LiveServer, run_server
+from tests.support.server import TEST_ENV, TOKEN, LiveServer, run_server, tight_rate_limit
 from tests.support.sessions import (
     PausedRequest,
     SessionClient,
@@ -695,3 +695,19 @@ def test_delete_during_a_call_answers_the_call(main: LiveServer, client: Session
     assert reply.status_code == 410, reply.text
     assert "(deleted)" in reply.json()["detail"]
     assert time.monotonic() - started < timeout_s
+
+
+def test_sessions_spend_the_budget_that_execute_and_mcp_share(tmp_path: Path) -> None:
+    """Opening a session and each of its calls is one execution request of the token's
+    budget, the same as /execute's (not a budget of their own, nor one per session id)."""
+    limit = {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": tight_rate_limit(4)}
+    with run_server(tmp_path, limit) as server, server.client() as http:
+        assert http.post("/execute", json={"code": "1"}).status_code == 200
+        created = http.post("/sessions")
+        assert created.status_code == 201
+        session_id = created.json()["session_id"]
+        calls = [http.post(f"/sessions/{session_id}/execute", json={"code": "1"}) for _ in range(3)]
+        assert [call.status_code for call in calls] == [200, 200, 429]
+        assert int(calls[-1].headers["Retry-After"]) >= 1
+        assert http.post("/execute", json={"code": "1"}).status_code == 429
+        assert http.post("/sessions").status_code == 429

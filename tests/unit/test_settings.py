@@ -362,3 +362,9 @@ def test_extra_tokens_are_accepted_after_the_main_one_and_checked_like_it(
         settings_factory(api_token=SecretStr("main-token"), extra_api_tokens="has space,ok")
     # Without the main token nothing is accepted (the service answers 503).
     assert settings_factory(api_token=None, extra_api_tokens="alpha").accepted_tokens == ()
+
+
+def test_a_real_name_that_extends_an_alias_is_not_taken_for_a_glued_value() -> None:
+    # EXECUTOR_EXECUTION_TIMEOUT_S begins with its own alias EXECUTOR_EXECUTION_TIMEOUT.
+    assert malformed_variables({"EXECUTOR_EXECUTION_TIMEOUT_S": "3"}) == 0
+    assert malformed_variables({"EXECUTOR_EXECUTION_TIMEOUT_Sabc": "3"}) == 1
