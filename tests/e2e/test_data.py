@@ -85,3 +85,35 @@ def test_with_the_tier_off_the_imports_are_refused_and_health_says_so(
         assert response.status_code == 400
         assert "import of 'pandas' is not allowed" in response.text
         assert httpx.get(off.url + "/health", timeout=10).json()["checks"]["data_tier"]["enabled"] is False
+
+
+def test_a_session_keeps_a_dataframe_across_calls_and_shows_each_calls_figures_once(server: LiveServer) -> None:
+    with server.client() as http:
+        created = http.post("/sessions")
+        assert created.status_code == 201 and created.json()["data_libraries"] is True
+        assert created.json()["limits"]["memory_mb"] >= 1024  # the data tier's address space
+        session = f"/sessions/{created.json()['session_id']}/execute"
+        steps = [
+            "import pandas as pd\nimport matplotlib.pyplot as plt\n"
+            "sales = pd.DataFrame({'team': ['a', 'b', 'a'], 'amount': [3.0, 1.5, 2.0]})",
+            "totals = sales.groupby('team')['amount'].sum()\ntotals.to_dict()",
+            "fig, ax = plt.subplots(figsize=(2, 2), dpi=50)\nax.bar(list(totals.index), list(totals.values))",
+            "len(plt.get_fignums())",
+        ]
+        replies = [http.post(session, json={"code": code}).json() for code in steps]
+        assert http.delete(session.removesuffix("/execute")).status_code == 204
+    assert all(reply["success"] for reply in replies), replies
+    assert replies[1]["result"] == {"a": 5.0, "b": 1.5}
+    assert [len(reply["figures"]) for reply in replies] == [0, 0, 1, 0]
+    # Shown once, then closed, as a notebook shows a cell's figures.
+    assert replies[3]["result"] == 0
+
+
+def test_a_session_without_the_data_libraries_when_asked(server: LiveServer) -> None:
+    with server.client() as http:
+        created = http.post("/sessions", json={"data_libraries": False})
+        assert created.status_code == 201 and created.json()["data_libraries"] is False
+        session = f"/sessions/{created.json()['session_id']}/execute"
+        reply = http.post(session, json={"code": "import pandas"}).json()
+        assert http.delete(session.removesuffix("/execute")).status_code == 204
+    assert reply["success"] is False and reply["error"]["type"] in ("ModuleNotFoundError", "ImportError")
