@@ -88,6 +88,16 @@ async def main(argv: list[str]) -> dict[str, Any]:
             "structured": stopped["structuredContent"],
             "text": text(stopped),
         }
+        # A session, as an agent keeps state: start it, two calls, end it.
+        started = wire(await opened.call_tool("start_session", {}))
+        session_id = started["structuredContent"]["session_id"]
+        await opened.call_tool("run_python", {"code": "rows = [1, 2]", "session_id": session_id})
+        kept = wire(await opened.call_tool("run_python", {"code": "sum(rows)", "session_id": session_id}))
+        ended = wire(await opened.call_tool("end_session", {"session_id": session_id}))
+        report["session"] = {
+            "kept": kept["structuredContent"]["result"],
+            "ended_is_error": ended.get("isError", False),
+        }
         info = wire(await opened.read_resource("sandbox://info"))
         report["info"] = json.loads(info["contents"][0]["text"])
     if argv[0] == "--http":

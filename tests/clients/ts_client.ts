@@ -101,6 +101,13 @@ async function main(): Promise<void> {
     report.run = { is_error: ran.isError ?? false, structured: ran.structuredContent, text: text(ran) };
     const stopped = await client.callTool({ name: "run_python", arguments: { code: "while True:\n    pass", timeout_s: 1 } });
     report.timeout = { is_error: stopped.isError ?? false, structured: stopped.structuredContent, text: text(stopped) };
+    // A session, as an agent keeps state: start it, two calls, end it.
+    const started = await client.callTool({ name: "start_session", arguments: {} });
+    const sessionId = (started.structuredContent as Any).session_id;
+    await client.callTool({ name: "run_python", arguments: { code: "rows = [1, 2]", session_id: sessionId } });
+    const kept = await client.callTool({ name: "run_python", arguments: { code: "sum(rows)", session_id: sessionId } });
+    const ended = await client.callTool({ name: "end_session", arguments: { session_id: sessionId } });
+    report.session = { kept: (kept.structuredContent as Any).result, ended_is_error: ended.isError ?? false };
     const info = await client.readResource({ uri: "sandbox://info" });
     report.info = JSON.parse(info.contents[0].text);
   } finally {

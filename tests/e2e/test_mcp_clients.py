@@ -77,7 +77,9 @@ def record(report: dict[str, Any], result: str, note: str = "") -> None:
 def check_session(report: dict[str, Any]) -> None:
     """What every client must have seen: the tools, a run, a timeout, the resource."""
     assert report["server"] == "python-sandbox"
-    assert report["tools"] == ["run_python", "sandbox_info"]
+    assert report["tools"] == ["end_session", "run_python", "sandbox_info", "start_session"]
+    # State kept across two calls of a session, with nothing but its id.
+    assert report["session"] == {"kept": 3, "ended_is_error": False}
     run = report["run"]
     assert run["is_error"] is False
     assert (run["structured"]["stdout"], run["structured"]["result"]) == ('{"a": 1}\n', 42)
