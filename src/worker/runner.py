@@ -383,6 +383,10 @@ def run_job(  # noqa: PLR0917 - the environment is optional and last
     return execute(program, job, stdout, stderr, environment or build_environment(proxies, allowed))
 
 
+#: What ``_`` "held" before a program that found it unbound.
+_NOT_BOUND = object()
+
+
 class _Session:
     """A session's state in its worker (protocol.Job.session): the one namespace every
     call of the session runs in. A session is one job run in installments: the program's
@@ -410,9 +414,6 @@ def _namespace_for(job: Job, environment: Environment) -> tuple[dict[str, Any], 
     # The previous call's final expression is not this call's answer.
     namespace.pop(RESULT_NAME, None)
     return namespace, namespace.get("_", _NOT_BOUND)
-
-
-_NOT_BOUND = object()
 
 
 def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environment: Environment) -> WorkerReply:
