@@ -134,8 +134,13 @@ class WorkDirectories:
     @staticmethod
     def add(directory: WorkDirectory, files: Sequence[DecodedFile]) -> WorkDirectory:
         """``files`` written into a session's directory, each replacing a file of the same
-        path; the directory with its new inputs. Raises OSError when a path cannot be
-        written (a directory, or a file where a directory should be, is in the way)."""
+        path; the directory with its new inputs. All or none: every path is checked before
+        any is written, and NotADirectoryError or IsADirectoryError is raised when one
+        cannot be (a directory, a link or a file in its way, in the directory or among
+        ``files`` themselves), leaving the directory as it was (attack pass 98: the files
+        before the one refused stayed, uncounted). Called between two calls of the session,
+        while none of its code runs."""
+        _check_placeable(directory.path, [file.path for file in files])
         inputs = dict(directory.inputs)
         for file in files:
             inputs[file.path] = _write(directory.path, file, replace=True)
@@ -356,6 +361,31 @@ def _media_type(path: str, encoding: str | None) -> str:
     if guessed is not None:
         return guessed
     return "text/plain" if encoding == "utf-8" else "application/octet-stream"
+
+
+def _check_placeable(directory: Path, paths: Sequence[str]) -> None:
+    """Raise unless each of ``paths`` can be written beneath ``directory``: each of its
+    parents a directory (or absent, and no file of ``paths``), itself a regular file or
+    absent (and no parent of another of ``paths``). Links are never followed (lstat)."""
+    files = set(paths)
+    for path in paths:
+        *parents, _ = path.split("/")
+        for depth in range(1, len(parents) + 1):
+            parent = "/".join(parents[:depth])
+            if parent in files:
+                raise NotADirectoryError(f"{parent} is both a file and a directory of the request")
+            try:
+                info = os.lstat(directory / parent)
+            except FileNotFoundError:
+                break  # made by _write, as are the levels below it
+            if not stat.S_ISDIR(info.st_mode):
+                raise NotADirectoryError(f"{parent} is not a directory")
+        try:
+            info = os.lstat(directory / path)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            raise IsADirectoryError(f"{path} is not a regular file")
 
 
 def _write(directory: Path, file: DecodedFile, replace: bool = False) -> tuple[int, int, int]:

@@ -409,6 +409,10 @@ class SessionRegistry:
         finally:
             session.running = False
             session.last_used_at = time.time()
+            if session.ended is not None:
+                # Ended while this call held its turn: its worker and directory were left to
+                # it (end); nothing uses them now.
+                self._release(session)
             session.lock.release()
 
     async def _call(
@@ -419,7 +423,10 @@ class SessionRegistry:
         if files:
             if directory is None:
                 raise SandboxUnavailable("the working directories could not be made on this host", retry_after_s=30)
-            session.directory = directory = await self._place(directory, files)
+            placed = await self._place(directory, files)
+            if session.ended is not None:  # ended meanwhile: its directory is not to be used
+                raise SessionEnded(session.ended, _END_MESSAGES[session.ended])
+            session.directory = directory = placed
         try:
             outcome = await session.worker.call(job, timeout_s, **service.budgets())
         except SessionCpuSpent:
@@ -438,7 +445,8 @@ class SessionRegistry:
         collected: Collected | None = None
         if directory is not None:
             collected = await asyncio.to_thread(collect, directory, service.file_limits, True)
-            session.directory = WorkDirectory(directory.path, collected.baseline)
+            if session.ended is None:
+                session.directory = WorkDirectory(directory.path, collected.baseline)
         response = service.response(outcome, request_id, collected)
         self._after_call(session, outcome, response)
         return response
@@ -499,13 +507,12 @@ class SessionRegistry:
             return
         session.ended = why
         if session.running:
-            # Its call is reading the worker: it sees it die and releases it (SessionWorker.call).
+            # Its call may be reading the worker or writing the directory: the worker is
+            # only killed (the call sees it die), and both are released when the call's turn
+            # ends (_turn), never under it (attack pass 98).
             session.worker.kill()
         else:
-            session.worker.close()
-        if session.directory is not None:
-            with contextlib.suppress(RuntimeError):  # no loop: the process is exiting
-                remove_later(session.directory)
+            self._release(session)
         self._sessions.pop(session.id, None)
         self._tombstones[session.id] = _Tombstone(session.owner, why, time.time())
         while len(self._tombstones) > MAX_TOMBSTONES:
@@ -522,6 +529,15 @@ class SessionRegistry:
                 "executions": session.executions,
             },
         )
+
+    @staticmethod
+    def _release(session: Session) -> None:
+        """An ended session's worker killed and closed, its directory removed (once)."""
+        session.worker.close()
+        directory, session.directory = session.directory, None
+        if directory is not None:
+            with contextlib.suppress(RuntimeError):  # no loop: the process is exiting
+                remove_later(directory)
 
     def _worker_gone(self, session: Session) -> None:
         """The worker exited while no call was reading it (a call's outcome says how it

@@ -420,11 +420,6 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     """Run a compiled program in a guarded namespace (fresh, or its session's) and
     describe the outcome."""
     limits = job["limits"]
-    namespace, underscore_before = _namespace_for(job, environment)
-    namespace.update(job["context"])
-    namespace.update(environment.guards)  # after the context: guards always win
-    sys_stand_in.begin(stdout, stderr)
-    dynamic.begin(namespace, limits)
     # No automatic collections from here on, through the result's conversion: they run
     # the program's finalisers wherever an allocation lands, guards included. The
     # program's own guards collect instead (guards.collect_at_a_safe_point).
@@ -432,8 +427,16 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     _failures_at_start[0] = fastguards.allocation_failures()
     gc.disable()
     # Nor finalizers inside a C operation: the ones a decref runs wait for the program's
-    # next instruction or safe point (interpreter_repairs/finalizers.c).
+    # next instruction or safe point (interpreter_repairs/finalizers.c). From before the
+    # namespace is touched: a session's holds the program's objects, which removing the
+    # last result and binding the context release (attack pass 98: a finalizer ran inside
+    # the runner's own dict.update, half done).
     repairs.begin_deferring_finalizers(SOURCE_FILENAME, safe_point_soon)
+    namespace, underscore_before = _namespace_for(job, environment)
+    namespace.update(job["context"])
+    namespace.update(environment.guards)  # after the context: guards always win
+    sys_stand_in.begin(stdout, stderr)
+    dynamic.begin(namespace, limits)
     # Made before the program runs: when describing its outcome exhausts the memory, no
     # allocation is left to make it with.
     memory_limit = _reply(
@@ -461,11 +464,17 @@ def execute(program: CodeType, job: Job, stdout: TextIO, stderr: TextIO, environ
     finally:
         dynamic.end()
         sys_stand_in.end()
-        # The outcome is final: nothing of the program's runs after it. What waits never
-        # runs, nor a generator of the program's freed later, its namespace's included
-        # (a `finally` run here changed the reply after it was built, or broke its
-        # encoding: pass 85); the worker exits next, as after os._exit.
-        repairs.end_deferring_finalizers()
+        # The outcome is final: nothing of the program's runs after it (a `finally` run
+        # here changed the reply after it was built, or broke its encoding: pass 85).
+        if job.get("session"):
+            # A session's worker lives on: what the program releases from here to its next
+            # call (this call's locals, the next call's set-up) keeps waiting, neither run
+            # nor dropped, and runs at that call's first safe point, inside the call.
+            pass
+        else:
+            # What waits never runs, nor a generator of the program's freed later, its
+            # namespace's included; the worker exits next, as after os._exit.
+            repairs.end_deferring_finalizers()
 
 
 def _memory_limit_message(limits: Limits) -> str:
@@ -510,10 +519,10 @@ def _run(
         exec(program, namespace)  # noqa: S102 - restricted bytecode, guarded namespace
         repairs.run_waiting_finalizers()  # what the program dropped last, as CPython would
     except MemoryError as exc:
+        if _made_by_the_program(exc):
+            return _reply(_described(exc, stderr, max_chars))  # its own `raise`: its names stay
         _release_the_programs_names(namespace)  # give the memory back before describing the failure
-        if not _made_by_the_program(exc):
-            return _reply(_error("MemoryError", _memory_limit_message(limits), None, max_chars), limit="memory")
-        return _reply(_described(exc, stderr, max_chars))
+        return _reply(_error("MemoryError", _memory_limit_message(limits), None, max_chars), limit="memory")
     except SystemExit as exc:
         return _exited(exc, stderr, max_chars)
     except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt and friends are the program's too

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import select
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -104,10 +103,13 @@ def test_a_call_stopped_by_its_deadline_kills_the_worker() -> None:
     assert not os.path.exists(f"/proc/{pid}/stat") or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
 
 
-def test_a_frame_left_on_the_channel_is_not_taken_for_the_next_calls_reply() -> None:
-    """A program past the language layer (the unguarded template) writes two forged frames on
-    the channel: the first is its own call's reply (as a one-shot worker's could be), the
-    second waits in the socket. The next call's reply is the worker's, not that one."""
+def test_a_forged_frame_left_on_the_channel_is_never_a_later_calls_reply() -> None:
+    """A program past the language layer (the unguarded template) writes two forged frames
+    on the channel at once: the first is its own call's reply (as a one-shot worker's could
+    be); the second, read with it or left in the socket, is thrown away, never the next
+    call's. (The worker's own reply to the forging call may still be taken for the next
+    call's when it arrives after the next call began: a program past every layer can forge
+    its own session's replies, docs/security.md.)"""
     forge = (
         "import json, os, struct\n"
         "body = json.dumps({'success': True, 'result': 'FORGED', 'result_truncated': False, "
@@ -124,10 +126,6 @@ def test_a_frame_left_on_the_channel_is_not_taken_for_the_next_calls_reply() -> 
         try:
             await worker.call(session_job(""), 10, **BUDGETS)
             forged = await worker.call(session_job(forge), 10, **BUDGETS)
-            # The worker's own reply to the forging call comes after the forged ones: wait
-            # until it is on the channel, so that the next call finds it waiting there.
-            readable, _, _ = select.select([worker.worker.channel], [], [], 10)
-            assert readable
             after = await worker.call(session_job("result = 'real'"), 10, **BUDGETS)
             return forged, after
         finally:
@@ -136,4 +134,38 @@ def test_a_frame_left_on_the_channel_is_not_taken_for_the_next_calls_reply() -> 
 
     forged, after = asyncio.run(scenario())
     assert forged.reply["result"] == "FORGED"
-    assert (after.reply["success"], after.reply["result"]) == (True, "real")
+    assert after.reply["success"] is True and after.reply["result"] in ("own", "real")
+
+
+def test_what_the_program_releases_between_calls_waits_for_the_next_calls_safe_point() -> None:
+    """Attack pass 98: a finalizer of the program's ran inside the runner's own
+    dict.update of the next call's context, half applied, and deferred to nothing. It now
+    waits (neither run nor dropped) and runs inside the next call, after its set-up."""
+
+    async def scenario() -> tuple[RunOutcome, RunOutcome]:
+        async with session_worker() as worker:
+            await call(
+                worker,
+                "import io\nseen = []\nclass P(io.StringIO):\n    def close(self):\n"
+                "        seen.append([a, b, c])\n        super().close()\na = P()\nb = 0\nc = 0",
+            )
+            replaced = await call(worker, "seen", context={"a": 1, "b": 2, "c": 3})
+            later = await call(worker, "seen")
+            return replaced, later
+
+    replaced, later = asyncio.run(scenario())
+    # Run at the call's first safe point, with the whole context bound.
+    assert later.reply["result"] == [[1, 2, 3]], (replaced.reply, later.reply)
+
+
+def test_the_programs_own_memory_error_keeps_the_sessions_names() -> None:
+    async def scenario() -> tuple[RunOutcome, RunOutcome]:
+        async with session_worker() as worker:
+            raised = await call(worker, "kept = [1, 2]\nraise MemoryError('mine')")
+            after = await call(worker, "kept")
+            return raised, after
+
+    raised, after = asyncio.run(scenario())
+    error = raised.reply["error"]
+    assert error is not None and error["type"] == "MemoryError" and raised.reply["limit"] is None
+    assert raised.kept and after.reply["result"] == [1, 2]

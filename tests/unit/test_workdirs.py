@@ -343,3 +343,17 @@ def test_rebasing_reports_only_what_the_next_call_writes_even_a_same_size_rewrit
     # time is one no write of the program's can have.
     (directory.path / "a.txt").write_text("two")
     assert [file.path for file in collect(rebased, LIMITS, rebase=True).files] == ["a.txt"]
+
+
+def test_a_request_whose_files_cannot_all_be_placed_places_none(workdirs: WorkDirectories) -> None:
+    directory = workdirs.create([])
+    (directory.path / "taken").mkdir()
+    for refused in (
+        [DecodedFile("first.txt", b"1"), DecodedFile("taken", b"x")],  # a directory in the way
+        [DecodedFile("first.txt", b"1"), DecodedFile("first.txt/below.txt", b"x")],  # one of its own
+        [DecodedFile("first.txt", b"1"), DecodedFile("taken/x.txt", b"ok"), DecodedFile("taken", b"x")],
+    ):
+        with pytest.raises(OSError):
+            WorkDirectories.add(directory, refused)
+        assert sorted(os.listdir(directory.path)) == ["taken"]
+        assert os.listdir(directory.path / "taken") == []
