@@ -519,8 +519,9 @@ def build_mcp(
                 # Not stopped when the client leaves: a call cut short would leave the
                 # session's worker mid-program; it ends within its own deadline.
                 reply: ExecuteResponse | None = await mcp_sessions.run(
-                    sessions, front, session_id, request, request_id=request_id, audit=audit
-                )
+                    sessions, front, session_id, request, request_id=request_id, audit=audit,
+                    client_ip=_address(caller),
+                )  # fmt: skip
             else:
                 execution = front.execute(request, request_id, audit)
                 gone = CLIENT_GONE.get()
@@ -581,7 +582,7 @@ def build_mcp(
         # sandbox_info first (a round trip for nothing).
         instructions="Runs Python code in a fresh, isolated sandbox with the run_python tool; its description "
         "lists the importable modules and the limits.",
-        tools=[runner, info, *(_session_tools(sessions, settings) if sessions is not None else [])],
+        tools=[runner, info, *(_session_tools(sessions, settings, rate_limit) if sessions is not None else [])],
     )
     # MCPServer always registers prompt handlers, so it advertises a `prompts` capability
     # with no prompt behind it; clients then list prompts for nothing. The SDK has no
@@ -602,11 +603,23 @@ def build_mcp(
     return mcp
 
 
-def _session_tools(sessions: SessionRegistry, settings: Settings) -> list[Tool]:
+def _address(caller: Caller | None) -> str:
+    return caller.client_ip if caller is not None and caller.client_ip else "unknown"
+
+
+def _session_tools(
+    sessions: SessionRegistry, settings: Settings, rate_limit: Callable[[Caller], int | None] | None
+) -> list[Tool]:
     """start_session and end_session (mcp_sessions.py)."""
 
     async def start_session() -> Annotated[CallToolResult, SessionCreated]:
+        caller = CALLER.get()
         try:
+            # A session's start spends the caller's execution budget, as POST /sessions does.
+            if caller is not None and rate_limit is not None:
+                wait = rate_limit(caller)
+                if wait is not None:
+                    raise RateLimited("Rate limit exceeded", wait)
             created = await mcp_sessions.start(sessions)
         except ExecutorError as exc:
             return _refusal(exc, settings.mcp_max_text_bytes)
@@ -624,7 +637,7 @@ def _session_tools(sessions: SessionRegistry, settings: Settings) -> list[Tool]:
         if not isinstance(session_id, str):
             return _tool_error("end_session needs `session_id`: the id start_session gave.")
         try:
-            await mcp_sessions.end(sessions, session_id)
+            await mcp_sessions.end(sessions, session_id, _address(CALLER.get()))
         except ExecutorError as exc:
             return _refusal(exc, settings.mcp_max_text_bytes)
         return CallToolResult(content=[TextContent(type="text", text=f"Session {session_id} ended.")])

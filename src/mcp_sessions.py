@@ -18,7 +18,7 @@ from .api.front import ExecutionFront
 from .errors import SandboxUnavailable, SessionEnded, SessionNotFound
 from .schemas import ExecuteRequest, ExecuteResponse, SessionCreated
 from .sessions.peers import OwnerUnreachable
-from .sessions.registry import SessionRegistry, owner_of
+from .sessions.registry import SESSION_ID, SessionRegistry, owner_of
 
 #: The token of the MCP request being served (set by the HTTP front, api/mcp_http.py); None
 #: over stdio. Held for the request only: it decides whose sessions the call may use, and
@@ -39,10 +39,12 @@ async def start(sessions: SessionRegistry) -> SessionCreated:
     return created
 
 
-async def end(sessions: SessionRegistry, session_id: str) -> None:
+async def end(sessions: SessionRegistry, session_id: str, client_ip: str) -> None:
     """End the caller's session (SessionNotFound, SessionEnded)."""
+    if SESSION_ID.fullmatch(session_id) is None:
+        raise SessionNotFound
     if not sessions.holds(session_id):
-        forwarded = await _forwarded(sessions, session_id, "DELETE", f"/sessions/{session_id}", b"")
+        forwarded = await _forwarded(sessions, session_id, "DELETE", f"/sessions/{session_id}", b"", client_ip)
         if forwarded is not None:
             return
     await sessions.delete(sessions.find(session_id, caller_owner()))
@@ -56,12 +58,15 @@ async def run(
     *,
     request_id: str,
     audit: AuditRecord,
+    client_ip: str,
 ) -> ExecuteResponse:
     """One call of the caller's session, here or on the replica that holds it."""
+    if SESSION_ID.fullmatch(session_id) is None:
+        raise SessionNotFound  # never looked up, never audited (attack pass 99: 400 KB lines)
     audit.session_id = session_id
     if not sessions.holds(session_id):
         body = request.model_dump_json().encode()
-        answer = await _forwarded(sessions, session_id, "POST", f"/sessions/{session_id}/execute", body)
+        answer = await _forwarded(sessions, session_id, "POST", f"/sessions/{session_id}/execute", body, client_ip)
         if answer is not None:
             reply = ExecuteResponse.model_validate_json(answer)
             return front.answered(reply, audit)
@@ -69,10 +74,12 @@ async def run(
     return await front.execute_in_session(sessions, session, request, request_id, audit)
 
 
-async def _forwarded(sessions: SessionRegistry, session_id: str, method: str, path: str, body: bytes) -> bytes | None:
+async def _forwarded(  # noqa: PLR0917 - the request as it is passed on
+    sessions: SessionRegistry, session_id: str, method: str, path: str, body: bytes, client_ip: str
+) -> bytes | None:
     """The body of the holding replica's 2xx answer; None when no other replica holds the
     session (the caller then gets this replica's 404). Its refusals raised as this
-    replica's own."""
+    replica's own. ``client_ip``: who asked (charged here: the holder charges nothing)."""
     token = CALLER_TOKEN.get()
     peers = sessions.peers
     if peers is None or token is None:
@@ -82,7 +89,7 @@ async def _forwarded(sessions: SessionRegistry, session_id: str, method: str, pa
         return None
     headers = {"x-executor-token": token, "content-type": "application/json"}
     try:
-        status, _, content = await peers.forward(url, method, path, headers, body)
+        status, _, content = await peers.forward(url, method, path, headers, body, client_ip)
     except OwnerUnreachable as exc:
         if exc.gone:
             raise SessionEnded("killed", "the replica that held it is gone") from exc

@@ -8,7 +8,6 @@ A request for a session another replica holds is passed on to it (sessions/peers
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -20,7 +19,7 @@ from ..errors import InvalidRequest, RateLimited, SandboxUnavailable, SessionEnd
 from ..offload import parse_sized
 from ..schemas import ErrorResponse, ExecuteResponse, SessionCreated, SessionRequest, SessionState
 from ..sessions.peers import FORWARDED_HEADER, OwnerUnreachable, SessionPeers
-from ..sessions.registry import Session, SessionRegistry, owner_of
+from ..sessions.registry import SESSION_ID, Session, SessionRegistry, owner_of
 from ..settings import Settings
 from .audit import token_fingerprint
 from .auth import Authorized, SettingsDep
@@ -32,9 +31,6 @@ from .routes import _request_schema, audit_record
 
 #: The path of a session's calls, as the error handlers recognise an execution request.
 SESSION_EXECUTE_PATH = "/sessions/{session_id}/execute"
-#: What a session id looks like (secrets.token_urlsafe): anything else is unknown at once
-#: (404, never looked up in Redis).
-SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 SessionId = Annotated[str, Path(description="the id POST /sessions gave")]
 
@@ -59,7 +55,7 @@ async def _elsewhere(
     """The answer of the replica that holds the session, when another one does; None when
     the request is this replica's to answer."""
     peers: SessionPeers | None = sessions.peers
-    if peers is None or sessions.holds(session_id) or request.headers.get(FORWARDED_HEADER) is not None:
+    if peers is None or sessions.holds(session_id) or _forwarded_for(request, sessions) is not None:
         return None
     if SESSION_ID.fullmatch(session_id) is None:
         return None
@@ -68,13 +64,23 @@ async def _elsewhere(
         return None
     headers = dict(request.headers.items())
     headers["x-request-id"] = request.state.request_id  # one id for the request on both replicas
+    client_ip = request.client.host if request.client else "unknown"
     try:
-        status, headers, content = await peers.forward(url, request.method, request.url.path, headers, body)
+        status, headers, content = await peers.forward(url, request.method, request.url.path, headers, body, client_ip)
     except OwnerUnreachable as exc:
         if exc.gone:
             raise SessionEnded("killed", "the replica that held it is gone") from exc
         raise SandboxUnavailable("the replica that holds this session does not answer", retry_after_s=5) from exc
     return Response(content, status_code=status, headers=headers)
+
+
+def _forwarded_for(request: Request, sessions: SessionRegistry) -> str | None:
+    """The client a replica of this service passed this request on for (its signed header:
+    that replica charged the client's budgets), or None for a client's own request."""
+    value = request.headers.get(FORWARDED_HEADER)
+    if value is None or sessions.peers is None:
+        return None
+    return sessions.peers.forwarded_client(value, request.url.path)
 
 
 def build_session_router(settings: Settings, limiter: Limiter) -> APIRouter:
@@ -131,11 +137,15 @@ def build_session_router(settings: Settings, limiter: Limiter) -> APIRouter:
         except ClientDisconnect:
             front.abandoned(audit)
             return Response(status_code=CLIENT_CLOSED_REQUEST)
+        on_behalf_of = _forwarded_for(request, sessions)
+        if on_behalf_of is not None:
+            audit.client_ip = on_behalf_of  # the replica that passed it on charged the client
+        else:
+            spend_execution(request)  # here, whichever replica holds the session
         forwarded = await _elsewhere(request, sessions, session_id, body)
         if forwarded is not None:
-            audit.written = True  # the replica that ran it counts, limits and audits it
+            audit.written = True  # the replica that runs it counts and audits it
             return forwarded
-        spend_execution(request)
         session: Session = sessions.find(session_id, _owner(request))
         content_type = request.headers.get("content-type", "")
         payload = await parse_sized(len(body), parse_request, body, content_type, settings.max_context_depth)

@@ -33,13 +33,22 @@ log = logging.getLogger("executor.sessions")
 
 KEY_PREFIX = "executor:session:"
 #: Set on a request passed on to the replica that holds its session: never passed on again.
+#: Its value, signed, names the client's address: the replica that passed it on charged the
+#: client's budgets, and the holder audits the client, not the replica (attack pass 99).
 FORWARDED_HEADER = "x-executor-forwarded"
+#: How old a signed forwarding header may be.
+FORWARDED_MAX_AGE_S = 60
 #: The request headers passed on (the token, the body's type, the request id).
 PASSED_HEADERS = ("x-executor-token", "authorization", "content-type", "x-request-id")
 #: The answer headers passed back (the request id is this replica's own, which it passed on).
 RETURNED_HEADERS = ("content-type", "retry-after")
 REDIS_TIMEOUT_S = 1.0
 CONNECT_TIMEOUT_S = 2.0
+#: Requests passed on at once (as many as the server's connection places), and how long one
+#: waits for a connection to the holder before it is a 503 (attack pass 99: a pool of 100
+#: with a 70 s wait let three tokens' slow calls hold everyone else's).
+MAX_FORWARDED = 256
+POOL_TIMEOUT_S = 5.0
 
 
 class OwnerUnreachable(Exception):
@@ -64,7 +73,9 @@ class SessionPeers:
             redis_url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
         )
         self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(call_timeout_s, connect=CONNECT_TIMEOUT_S), follow_redirects=False
+            timeout=httpx.Timeout(call_timeout_s, connect=CONNECT_TIMEOUT_S, pool=POOL_TIMEOUT_S),
+            limits=httpx.Limits(max_connections=MAX_FORWARDED, max_keepalive_connections=32),
+            follow_redirects=False,
         )
         self._pending: set[asyncio.Task[Any]] = set()
 
@@ -109,13 +120,32 @@ class SessionPeers:
             return None
         return url
 
-    async def forward(
-        self, url: str, method: str, path: str, headers: dict[str, str], body: bytes
+    def _forwarding_mac(self, client_ip: str, at: int, path: str) -> str:
+        message = f"forwarded|{client_ip}|{at}|{path}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def forwarded_client(self, value: str, path: str) -> str | None:
+        """The client address a replica of this service passed the request on for (it then
+        charged that client's budgets), or None when ``value`` is not such a header, signed
+        for this path in the last minute."""
+        try:
+            client_ip, at_text, mac = value.rsplit("|", 2)
+            at = int(at_text)
+        except ValueError:
+            return None
+        if abs(time.time() - at) > FORWARDED_MAX_AGE_S:
+            return None
+        return client_ip if hmac.compare_digest(mac, self._forwarding_mac(client_ip, at, path)) else None
+
+    async def forward(  # noqa: PLR0917 - the request as it is passed on
+        self, url: str, method: str, path: str, headers: dict[str, str], body: bytes, client_ip: str
     ) -> tuple[int, dict[str, str], bytes]:
         """Pass the request on to the replica at ``url``; its (status, headers, body).
-        Raises OwnerUnreachable."""
+        ``client_ip``: who asked (this replica has charged its budgets). Raises
+        OwnerUnreachable."""
         passed = {name: value for name, value in headers.items() if name in PASSED_HEADERS}
-        passed[FORWARDED_HEADER] = self.own_url
+        at = int(time.time())
+        passed[FORWARDED_HEADER] = f"{client_ip}|{at}|{self._forwarding_mac(client_ip, at, path)}"
         try:
             answer = await self._http.request(method, url + path, headers=passed, content=body)
         except httpx.ConnectError as exc:

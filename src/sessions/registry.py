@@ -32,6 +32,7 @@ import hashlib
 import hmac
 import logging
 import math
+import re
 import secrets
 import time
 from collections import OrderedDict
@@ -70,6 +71,9 @@ SWEEP_INTERVAL_S = 1.0
 OPENING_TIMEOUT_S = 10.0
 #: Session ids: 192 random bits, URL-safe.
 ID_BYTES = 24
+#: What a session id looks like: anything else is unknown at once (never looked up in
+#: Redis, never written to the audit log).
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{32}")
 
 _END_MESSAGES: dict[SessionEnd, str] = {
     "timeout": "a call ran out of time and its worker was stopped",

@@ -333,6 +333,8 @@ def _reply_to(job: Job, kit: Kit) -> None:
     # From here on only our own code and C-level objects fixed before the program ran
     # (protocol.dumps): nothing the program could have altered decides the reply.
     file_system.flush_open_files()  # before the API reads the directory back
+    if job.get("session"):
+        file_system.close_removed_files()
     for stream in (stdout, stderr):
         try:  # noqa: SIM105 - no contextlib after the program ran (see above)
             stream.flush()

@@ -141,6 +141,7 @@ def main(control_fd: int, runner: child.Runner | None = None) -> None:
     gc.collect()
     gc.freeze()  # keep forked workers from touching (and copying) the template's heap
 
+    prefer_for_the_oom_killer()
     devnull = os.open(os.devnull, os.O_RDONLY)
     control = socket.socket(fileno=control_fd)
     # A process group of its own: kill(0, ...) is all the seccomp filter lets through,
@@ -177,6 +178,18 @@ def main(control_fd: int, runner: child.Runner | None = None) -> None:
                 for fd in fds:
                     os.close(fd)
         _reap()
+
+
+def prefer_for_the_oom_killer() -> None:
+    """The kernel's out-of-memory killer takes the template and its workers before the API
+    process: sessions that all grow within their limits can still fill a container, and a
+    worker killed ends one session where the API process would end them all (attack pass 99).
+    Raising one's own score needs no privilege; before Landlock, which hides /proc."""
+    try:
+        with open("/proc/self/oom_score_adj", "w", encoding="ascii") as score:
+            score.write("1000")
+    except OSError:
+        pass  # no /proc here: the container's limit still holds
 
 
 def _reap() -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import Any
 
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from tests.e2e.test_mcp import mcp_session
-from tests.support.server import PROJECT_ROOT, LiveServer
+from tests.support.server import PROJECT_ROOT, LiveServer, run_server, tight_rate_limit
 
 
 def test_state_lasts_across_calls_of_a_session_and_not_outside_it(live_server: LiveServer) -> None:
@@ -92,3 +93,25 @@ def test_sessions_over_stdio() -> None:
 
     result = asyncio.run(asyncio.wait_for(scenario(), 60))
     assert (result.is_error, result.structured_content["result"]) == (False, 42)
+
+
+def test_starting_a_session_spends_the_execution_budget_and_a_malformed_id_is_unknown(tmp_path: Path) -> None:
+    """Attack pass 99: start_session was outside the rate limits POST /sessions is in, and
+    a session_id of any size went to the audit log as sent."""
+    limit = {"EXECUTOR_RATE_LIMIT_EXECUTE_PER_TOKEN": tight_rate_limit(2)}
+    with run_server(tmp_path, limit) as server:
+
+        async def scenario() -> tuple[Any, ...]:
+            async with mcp_session(server) as session:
+                first = await session.call_tool("start_session", {})
+                second = await session.call_tool("start_session", {})
+                third = await session.call_tool("start_session", {})
+                huge = await session.call_tool("end_session", {"session_id": "x" * 100_000})
+                return first, second, third, huge
+
+        first, second, third, huge = asyncio.run(asyncio.wait_for(scenario(), 60))
+        log = server.log()
+    assert not first.is_error and not second.is_error
+    assert third.is_error and "rate limit" in third.content[0].text.lower()
+    assert huge.is_error and "no such session" in huge.content[0].text.lower()
+    assert "x" * 1000 not in log

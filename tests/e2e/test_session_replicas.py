@@ -256,16 +256,31 @@ def test_a_session_made_on_one_replica_is_used_and_ended_through_the_other(repli
     assert server_errors(a) == {} and server_errors(b) == {}
 
 
+def forwarding_header(path: str, client_ip: str = "127.0.0.1", secret: str = TOKEN) -> str:
+    """The header a replica sets on a request it passes on (sessions/peers.py): the client's
+    address, the time, and an HMAC-SHA256 with the service token over them and the path."""
+    at = int(time.time())
+    mac = hmac.new(secret.encode(), f"forwarded|{client_ip}|{at}|{path}".encode(), hashlib.sha256).hexdigest()
+    return f"{client_ip}|{at}|{mac}"
+
+
 def test_a_request_already_passed_on_is_not_passed_on_again(replicas: Replicas) -> None:
-    """The header that marks a passed-on request: B answers it as its own (404: it does
-    not hold the session) instead of passing it on a second time."""
+    """The signed header that marks a passed-on request: B answers it as its own (404: it
+    does not hold the session) instead of passing it on a second time. The same header sent
+    by a client, unsigned or signed with a client's token, is not that mark: B passes the
+    request on as any other (and a client cannot use it to skip the rate limits)."""
     with replicas.a.client() as on_a, replicas.b.client() as on_b:
         session_id = open_published(replicas, on_a)
         try:
+            path = f"/sessions/{session_id}"
             before = session_requests(replicas.a)
-            marked = on_b.get(f"/sessions/{session_id}", headers={FORWARDED_HEADER: replicas.a.url})
+            marked = on_b.get(path, headers={FORWARDED_HEADER: forwarding_header(path)})
             assert marked.status_code == 404, marked.text
             assert session_requests(replicas.a) == before
+            for forged in (replicas.a.url, forwarding_header(path, secret=OTHER_TOKEN)):
+                passed_on = on_b.get(path, headers={FORWARDED_HEADER: forged})
+                assert passed_on.status_code == 200, passed_on.text
+            assert session_requests(replicas.a) == before + 2
         finally:
             assert on_a.delete(f"/sessions/{session_id}").status_code == 204
 

@@ -11,13 +11,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from src.language.catalogue import CATALOGUE
-from src.protocol import Job
+from src.protocol import FileRules, Job
 from src.sandbox.pool import ExecutionPool, RunOutcome
 from src.sandbox.session_workers import SessionWorker, open_worker
+from src.sandbox.workdirs import WorkDirectories
 from tests.support import unguarded_template
 from tests.support.jobs import job
 
 BUDGETS = {"stdout_budget": 4096, "stderr_budget": 2048, "flood_factor": 4}
+FILE_RULES: FileRules = {
+    "max_files": 8, "max_file_bytes": 1 << 20, "max_files_bytes": 4 << 20, "max_path_chars": 255, "max_path_depth": 4
+}  # fmt: skip
 
 
 def session_job(code: str, cpu_s: int = 5, context: dict[str, object] | None = None) -> Job:
@@ -29,17 +33,27 @@ def session_job(code: str, cpu_s: int = 5, context: dict[str, object] | None = N
 
 
 @asynccontextmanager
-async def session_worker() -> AsyncIterator[SessionWorker]:
-    pool = ExecutionPool(sorted(CATALOGUE), prefork=1)
+async def session_worker(files_root: Path | None = None) -> AsyncIterator[SessionWorker]:
+    """A session's worker, opened; with ``files_root``, in a working directory beneath it."""
+    workdirs = WorkDirectories(files_root) if files_root is not None else None
+    if workdirs is not None:
+        workdirs.start()
+    pool = ExecutionPool(sorted(CATALOGUE), prefork=1, files_root=str(workdirs.root) if workdirs else None)
     await pool.start()
     worker = await open_worker(pool)
     try:
-        opened = await worker.call(session_job(""), 10, **BUDGETS)
+        opening = session_job("")
+        if workdirs is not None:
+            opening["workdir"] = str(workdirs.create([]).path)
+            opening["file_rules"] = FILE_RULES
+        opened = await worker.call(opening, 10, **BUDGETS)
         assert opened.kept and opened.reply["success"], opened.reply
         yield worker
     finally:
         worker.close()
         await pool.stop()
+        if workdirs is not None:
+            workdirs.stop()
 
 
 async def call(worker: SessionWorker, code: str, timeout_s: float = 10, **options: object) -> RunOutcome:
@@ -169,3 +183,23 @@ def test_the_programs_own_memory_error_keeps_the_sessions_names() -> None:
     error = raised.reply["error"]
     assert error is not None and error["type"] == "MemoryError" and raised.reply["limit"] is None
     assert raised.kept and after.reply["result"] == [1, 2]
+
+
+def test_a_removed_file_kept_open_is_closed_after_the_call_and_workers_go_first_to_the_oom_killer(
+    tmp_path: Path,
+) -> None:
+    """Attack pass 99: a file with no name, held open across calls, counted in no limit of
+    the directory. And the kernel's out-of-memory killer takes workers before the API."""
+
+    async def scenario() -> tuple[RunOutcome, RunOutcome, str]:
+        async with session_worker(tmp_path) as worker:
+            made = await call(
+                worker, "import os\nkept = open('gone.txt', 'w')\nkept.write('x')\nos.remove('gone.txt')\nkept.closed"
+            )
+            later = await call(worker, "kept.closed")
+            score = Path(f"/proc/{worker.pid}/oom_score_adj").read_text().strip()
+            return made, later, score
+
+    made, later, score = asyncio.run(scenario())
+    assert made.reply["result"] is False and later.reply["result"] is True
+    assert score == "1000"
