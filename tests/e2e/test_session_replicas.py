@@ -21,13 +21,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 import select
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,7 +37,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from src.sessions.peers import FORWARDED_HEADER, KEY_PREFIX
 from tests.support.redis_server import RedisServer
-from tests.support.server import PROJECT_ROOT, TEST_ENV, TOKEN, LiveServer, free_port
+from tests.support.server import TOKEN, LiveServer, free_port, start_server, stop_server, wait_until_serving
 from tests.support.waiting import wait_until
 
 #: The second client's token (EXECUTOR_EXTRA_API_TOKENS on both replicas).
@@ -57,52 +54,22 @@ FORGED_ANSWER_TIMEOUT_S = 5.0
 
 
 def start_replica(tmp_dir: Path, port: int, redis_url: str) -> LiveServer:
-    """A real server on ``port``, started as run_server starts one (TEST_ENV and all), whose
-    EXECUTOR_REPLICA_URL is its own address and whose Redis is ``redis_url``; not yet
-    answering (``wait_ready``)."""
-    url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXECUTOR_")}
-    env.update(TEST_ENV)
-    env.update(
-        {
-            "EXECUTOR_API_TOKEN": TOKEN,
-            "EXECUTOR_EXTRA_API_TOKENS": OTHER_TOKEN,
-            "EXECUTOR_REPLICA_URL": url,
-            "EXECUTOR_RATE_LIMIT_STORAGE_URI": redis_url,
-        }
-    )
-    log_path = tmp_dir / f"replica-{port}.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.serve", "src.main:app", "--port", str(port)],
-            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    return LiveServer(url, TOKEN, process, log_path)
+    """A real server on ``port`` (TEST_ENV and all) whose EXECUTOR_REPLICA_URL is its own
+    address and whose Redis is ``redis_url``; not yet answering (``wait_ready``)."""
+    overrides = {
+        "EXECUTOR_EXTRA_API_TOKENS": OTHER_TOKEN,
+        "EXECUTOR_REPLICA_URL": f"http://127.0.0.1:{port}",
+        "EXECUTOR_RATE_LIMIT_STORAGE_URI": redis_url,
+    }
+    return start_server(tmp_dir, overrides, TOKEN, port=port)
 
 
 def wait_ready(server: LiveServer) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"replica exited during start-up:\n{server.log()}")
-        try:
-            httpx.get(server.url + "/livez", timeout=1)
-            return
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"replica did not answer in {START_TIMEOUT_S} s:\n{server.log()}") from None
-            time.sleep(0.1)
+    wait_until_serving(server, START_TIMEOUT_S)
 
 
 def stop_replica(server: LiveServer) -> None:
-    """As run_server stops its server: SIGTERM to the group, SIGKILL if it lingers."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.process.pid, signal.SIGTERM)
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.process.pid, signal.SIGKILL)
-        server.process.wait(timeout=10)
+    stop_server(server)
 
 
 def two_ports() -> tuple[int, int]:

@@ -142,6 +142,59 @@ class LiveServer:
         return False
 
 
+def start_server(
+    tmp_dir: Path,
+    env_overrides: dict[str, str] | None = None,
+    token: str | None = TOKEN,
+    *,
+    app: str = "src.main:app",
+    command_prefix: Sequence[str] = (),
+    serve_options: Sequence[str] = (),
+    port: int | None = None,
+) -> LiveServer:
+    """Start serving ``app`` as run_server does, on ``port`` (a free one by default), and
+    return at once: ``wait_until_serving`` waits for it, ``stop_server`` stops it."""
+    port = free_port() if port is None else port
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXECUTOR_")}
+    env.update(TEST_ENV)
+    if token is not None:
+        env["EXECUTOR_API_TOKEN"] = token
+    env.update(env_overrides or {})
+    log_path = tmp_dir / f"server-{port}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [*command_prefix, sys.executable, "-m", "tests.support.serve", app, "--port", str(port), *serve_options],
+            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    return LiveServer(f"http://127.0.0.1:{port}", token or "", process, log_path)
+
+
+def wait_until_serving(server: LiveServer, timeout_s: float = 30.0) -> None:
+    """Until the server answers /livez; RuntimeError, with its log, if it exits or is late."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited during start-up:\n{server.log()}")
+        try:
+            httpx.get(server.url + "/livez", timeout=1)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server did not answer in {timeout_s:g} s:\n{server.log()}") from None
+            time.sleep(0.1)
+
+
+def stop_server(server: LiveServer) -> None:
+    """SIGTERM to the server's process group, SIGKILL if it lingers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.process.pid, 15)
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.process.pid, 9)
+        server.process.wait(timeout=10)
+
+
 @contextlib.contextmanager
 def run_server(
     tmp_dir: Path,
@@ -156,37 +209,11 @@ def run_server(
     free loopback port; stop it (and its children) after.
     ``command_prefix`` runs it under another command (``setpriv ...``), which must exec;
     ``serve_options`` are options of src.main.run (``--forwarded-allow-ips``)."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EXECUTOR_")}
-    env.update(TEST_ENV)
-    if token is not None:
-        env["EXECUTOR_API_TOKEN"] = token
-    env.update(env_overrides or {})
-    log_path = tmp_dir / f"server-{port}.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [*command_prefix, sys.executable, "-m", "tests.support.serve", app, "--port", str(port), *serve_options],
-            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    server = LiveServer(f"http://127.0.0.1:{port}", token or "", process, log_path)
+    server = start_server(
+        tmp_dir, env_overrides, token, app=app, command_prefix=command_prefix, serve_options=serve_options
+    )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited during start-up:\n{server.log()}")
-            try:
-                httpx.get(server.url + "/livez", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not answer in 30 s:\n{server.log()}") from None
-                time.sleep(0.1)
+        wait_until_serving(server)
         yield server
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, 15)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-            process.wait(timeout=10)
+        stop_server(server)
