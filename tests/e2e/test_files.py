@@ -331,5 +331,7 @@ def test_a_client_that_leaves_after_sending_files_leaves_no_directory(server: Li
     for _ in range(20):
         with socket.create_connection((host, int(port)), timeout=5) as connection:
             connection.sendall(request)
-    assert _directories_once_removed(files_root) == []
+    # Twenty abandoned executions, each removal in a thread: on a loaded machine (CI beside
+    # other work) they take longer than one answer's removal does.
+    assert _directories_once_removed(files_root, timeout_s=60) == []
     assert server.reply("print(6 * 7)")["stdout"] == "42\n"
