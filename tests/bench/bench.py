@@ -634,6 +634,8 @@ def own_server(max_concurrent: int, max_queued: int, max_sessions: int = 32) -> 
         # One token opens every session of the measurements (one per client, --idle-sessions).
         "EXECUTOR_MAX_SESSIONS": str(max_sessions),
         "EXECUTOR_MAX_SESSIONS_PER_TOKEN": str(max_sessions),
+        # A measurement's calls in one session (warm-up and --requests) stay below its limit.
+        "EXECUTOR_SESSION_MAX_EXECUTIONS": "1000000",
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXECUTOR_")}
     env.update(settings)
