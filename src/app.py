@@ -182,17 +182,17 @@ def build_components(
 
 
 def _session_peers(settings: Settings) -> SessionPeers | None:
-    """The replicas' shared directory of sessions: with this replica's address and a
-    Redis the replicas share (the rate limits'), else None (sessions are this replica's)."""
-    if settings.replica_url is None or settings.rate_limit_storage_uri.startswith("memory://"):
-        return None
-    tokens = settings.accepted_tokens
-    if not tokens:
+    """The replicas' shared directory of sessions: with this replica's address, a Redis the
+    replicas share (the rate limits') and their own secret, else None (sessions are this
+    replica's). Not a client's token: a client could sign what replicas trust (attack pass
+    100: the first token signed the forwarding header, and every client held it)."""
+    secret = settings.replica_secret.get_secret_value() if settings.replica_secret is not None else ""
+    if settings.replica_url is None or settings.rate_limit_storage_uri.startswith("memory://") or not secret:
         return None
     return SessionPeers(
         settings.rate_limit_storage_uri,
         settings.replica_url,
-        tokens[0],
+        secret,
         keep_after_end_s=TOMBSTONE_S,
         call_timeout_s=settings.max_timeout_s + settings.queue_timeout_s + 10,
     )

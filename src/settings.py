@@ -228,7 +228,12 @@ class Settings(BaseSettings):
     replica_url: str | None = Field(
         default=None,
         description="this replica's address as its peers reach it (http://10.0.0.5:8030); with a redis:// rate-limit "
-        "storage, requests for a session another replica holds are forwarded to it",
+        "storage and a replica secret, requests for a session another replica holds are forwarded to it",
+    )
+    replica_secret: SecretStr | None = Field(
+        default=None,
+        description="a secret the replicas share and no client holds: it signs the sessions' entries in Redis and "
+        "the requests passed between replicas",
     )
 
     # Pool and admission

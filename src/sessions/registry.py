@@ -35,7 +35,7 @@ import math
 import re
 import secrets
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -62,9 +62,11 @@ from .peers import SessionPeers
 log = logging.getLogger("executor.sessions")
 audit_log = logging.getLogger("executor.audit")
 
-#: How long an ended session answers 410 (then 404), and how many are remembered.
+#: How long an ended session answers 410 (then 404), and how many are remembered: in all,
+#: and per owner (one token's ended sessions push out its own, never others': attack pass 100).
 TOMBSTONE_S = 3600.0
 MAX_TOMBSTONES = 10_000
+MAX_TOMBSTONES_PER_OWNER = 1000
 #: How often idle and expired sessions are looked for.
 SWEEP_INTERVAL_S = 1.0
 #: The opening call (confinement, an empty program): it takes milliseconds.
@@ -142,6 +144,8 @@ class SessionRegistry:
         self.peers = peers
         self._sessions: dict[str, Session] = {}
         self._tombstones: OrderedDict[str, _Tombstone] = OrderedDict()
+        #: Each owner's remembered ends, oldest first.
+        self._tombstones_of: dict[str, deque[str]] = {}
         #: Sessions being opened, per owner (counted against the limits before they exist).
         self._opening: dict[str, int] = {}
         self._sweeper: asyncio.Task[None] | None = None
@@ -518,9 +522,7 @@ class SessionRegistry:
         else:
             self._release(session)
         self._sessions.pop(session.id, None)
-        self._tombstones[session.id] = _Tombstone(session.owner, why, time.time())
-        while len(self._tombstones) > MAX_TOMBSTONES:
-            self._tombstones.popitem(last=False)
+        self._remember(session, why)
         self.metrics.sessions_ended.labels(why).inc()
         self.metrics.sessions_active.set(len(self._sessions))
         audit_log.info(
@@ -533,6 +535,26 @@ class SessionRegistry:
                 "executions": session.executions,
             },
         )
+
+    def _remember(self, session: Session, why: SessionEnd) -> None:
+        """Keep the session's end for 410s: past its owner's share, its owner's oldest is
+        forgotten; past the whole table, the oldest of all."""
+        owned = self._tombstones_of.setdefault(session.owner, deque())
+        if len(owned) >= MAX_TOMBSTONES_PER_OWNER:
+            self._tombstones.pop(owned.popleft(), None)
+        owned.append(session.id)
+        self._tombstones[session.id] = _Tombstone(session.owner, why, time.time())
+        while len(self._tombstones) > MAX_TOMBSTONES:
+            self._forget_oldest()
+
+    def _forget_oldest(self) -> None:
+        session_id, tomb = self._tombstones.popitem(last=False)
+        owned = self._tombstones_of.get(tomb.owner)
+        if owned is not None:
+            with contextlib.suppress(ValueError):
+                owned.remove(session_id)
+            if not owned:
+                del self._tombstones_of[tomb.owner]
 
     @staticmethod
     def _release(session: Session) -> None:
@@ -566,4 +588,4 @@ class SessionRegistry:
                 oldest = next(iter(self._tombstones.values()))
                 if now - oldest.at < TOMBSTONE_S:
                     break
-                self._tombstones.popitem(last=False)
+                self._forget_oldest()

@@ -312,6 +312,8 @@ def test_each_pod_tells_its_peers_its_own_address_for_sessions() -> None:
     assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
     assert env["EXECUTOR_REPLICA_URL"]["value"] == "http://$(POD_IP):8030"
     assert env["EXECUTOR_RATE_LIMIT_STORAGE_URI"]["value"].startswith("redis://")
+    # A secret of the pods' own, never a client's token.
+    assert env["EXECUTOR_REPLICA_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == "replica-secret"
 
 
 def test_service_monitor_scrapes_metrics_of_the_service() -> None:

@@ -1,7 +1,7 @@
 """Sessions across two replicas: two real servers on loopback sharing one real redis-server,
 each knowing its own address (EXECUTOR_REPLICA_URL). A session lives in the worker of the
 replica that made it; the other one finds that replica in Redis (an entry signed with the
-service token) and passes the request on, once.
+replica secret) and passes the request on, once.
 
 A session made on A is used through B as through A (its state carried from call to call,
 whichever replica the call reaches), answers another token 404 through either, and ends
@@ -11,9 +11,8 @@ service did not sign (written straight into Redis: a wrong signature, a client's
 the key, an expired one, garbage) is ignored, never followed: B answers 404 and nothing
 reaches the address it names; the same entry correctly signed is followed (the control).
 
-tests/support/server.run_server picks its port itself, and a replica must know its own
-address before it starts: ``start_replica`` below starts tests.support.serve on a port the
-test chose, the same way.
+A replica must know its own address before it starts: ``start_replica`` starts each on a
+port the test chose (tests/support/server.start_server), both before waiting for either.
 """
 
 from __future__ import annotations
@@ -42,6 +41,8 @@ from tests.support.waiting import wait_until
 
 #: The second client's token (EXECUTOR_EXTRA_API_TOKENS on both replicas).
 OTHER_TOKEN = "other-client-token-0123456789abcdef"
+#: What the replicas share and no client holds: it signs their entries and forwarding headers.
+REPLICA_SECRET = "replica-secret-0123456789abcdef-0123456789"
 #: Bounds a failing start or stop only.
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0
@@ -58,6 +59,7 @@ def start_replica(tmp_dir: Path, port: int, redis_url: str) -> LiveServer:
     address and whose Redis is ``redis_url``; not yet answering (``wait_ready``)."""
     overrides = {
         "EXECUTOR_EXTRA_API_TOKENS": OTHER_TOKEN,
+        "EXECUTOR_REPLICA_SECRET": REPLICA_SECRET,
         "EXECUTOR_REPLICA_URL": f"http://127.0.0.1:{port}",
         "EXECUTOR_RATE_LIMIT_STORAGE_URI": redis_url,
     }
@@ -223,9 +225,9 @@ def test_a_session_made_on_one_replica_is_used_and_ended_through_the_other(repli
     assert server_errors(a) == {} and server_errors(b) == {}
 
 
-def forwarding_header(path: str, client_ip: str = "127.0.0.1", secret: str = TOKEN) -> str:
+def forwarding_header(path: str, client_ip: str = "127.0.0.1", secret: str = REPLICA_SECRET) -> str:
     """The header a replica sets on a request it passes on (sessions/peers.py): the client's
-    address, the time, and an HMAC-SHA256 with the service token over them and the path."""
+    address, the time, and an HMAC-SHA256 with the replica secret over them and the path."""
     at = int(time.time())
     mac = hmac.new(secret.encode(), f"forwarded|{client_ip}|{at}|{path}".encode(), hashlib.sha256).hexdigest()
     return f"{client_ip}|{at}|{mac}"
@@ -244,10 +246,15 @@ def test_a_request_already_passed_on_is_not_passed_on_again(replicas: Replicas) 
             marked = on_b.get(path, headers={FORWARDED_HEADER: forwarding_header(path)})
             assert marked.status_code == 404, marked.text
             assert session_requests(replicas.a) == before
-            for forged in (replicas.a.url, forwarding_header(path, secret=OTHER_TOKEN)):
+            # Unsigned, or signed with a token a client holds (the main one included).
+            for forged in (
+                replicas.a.url,
+                forwarding_header(path, secret=OTHER_TOKEN),
+                forwarding_header(path, secret=TOKEN),
+            ):
                 passed_on = on_b.get(path, headers={FORWARDED_HEADER: forged})
                 assert passed_on.status_code == 200, passed_on.text
-            assert session_requests(replicas.a) == before + 2
+            assert session_requests(replicas.a) == before + 3
         finally:
             assert on_a.delete(f"/sessions/{session_id}").status_code == 204
 
@@ -310,9 +317,9 @@ class SilentListener:
         self.socket.close()
 
 
-def signed(session_id: str, url: str, expiry: int, secret: str = TOKEN, owner_token: str = TOKEN) -> str:
+def signed(session_id: str, url: str, expiry: int, secret: str = REPLICA_SECRET, owner_token: str = TOKEN) -> str:
     """An entry as a replica writes it (sessions/peers.py): url|expiry|owner tag|mac, the
-    owner tag an HMAC-SHA256 with the service token over "owner|" and the owner (the
+    owner tag an HMAC-SHA256 with the replica secret over "owner|" and the owner (the
     SHA-256 of its token), the mac one over id|url|expiry|tag."""
     owner = hashlib.sha256(owner_token.encode()).hexdigest()
     tag = hmac.new(secret.encode(), b"owner|" + owner.encode(), hashlib.sha256).hexdigest()
@@ -326,6 +333,8 @@ def forged(kind: str, session_id: str, target: str) -> str:
         return f"{target}|{later}|{'0' * 64}|{'0' * 64}"
     if kind == "signed-with-a-clients-token":  # a client that can write to Redis
         return signed(session_id, target, later, secret=OTHER_TOKEN)
+    if kind == "signed-with-the-main-token":  # every client of a one-token service holds it
+        return signed(session_id, target, later, secret=TOKEN)
     if kind == "signed-for-another-id":  # a genuine entry copied to another key
         return signed(secrets.token_urlsafe(24), target, later)
     if kind == "expired":
@@ -335,7 +344,14 @@ def forged(kind: str, session_id: str, target: str) -> str:
     raise AssertionError(kind)
 
 
-FORGERIES = ["wrong-signature", "signed-with-a-clients-token", "signed-for-another-id", "expired", "garbage"]
+FORGERIES = [
+    "wrong-signature",
+    "signed-with-a-clients-token",
+    "signed-with-the-main-token",
+    "signed-for-another-id",
+    "expired",
+    "garbage",
+]
 
 
 @pytest.fixture
@@ -396,7 +412,7 @@ def test_a_forged_entry_over_a_real_sessions_own_sends_nothing_to_its_address(
 
 def test_the_same_entry_signed_by_the_service_is_followed(replicas: Replicas) -> None:
     """The control of the two tests above: an entry in their format, but signed with the
-    service token, is followed (B passes the request on to the address it names)."""
+    replica secret, is followed (B passes the request on to the address it names)."""
     session_id = secrets.token_urlsafe(24)
     replicas.write_entry(session_id, signed(session_id, replicas.a.url, int(time.time()) + 3600))
     before = session_requests(replicas.a)

@@ -203,3 +203,23 @@ def test_a_removed_file_kept_open_is_closed_after_the_call_and_workers_go_first_
     made, later, score = asyncio.run(scenario())
     assert made.reply["result"] is False and later.reply["result"] is True
     assert score == "1000"
+
+
+def test_no_descriptor_of_the_worker_holds_a_removed_file_after_a_call(tmp_path: Path) -> None:
+    """Attack pass 100: an archive opened by its path has a file object of its own, which
+    closing the program's open() files missed: every descriptor is looked at."""
+
+    async def scenario() -> tuple[RunOutcome, list[str]]:
+        async with session_worker(tmp_path) as worker:
+            made = await call(
+                worker,
+                "import os, zipfile\nbundle = zipfile.ZipFile('a.zip', 'w')\nbundle.writestr('x', 'y' * 1000)\n"
+                "os.remove('a.zip')\n'made'",
+            )
+            fds = Path(f"/proc/{worker.pid}/fd")
+            held = [os.readlink(fd) for fd in fds.iterdir()]
+            return made, held
+
+    made, held = asyncio.run(scenario())
+    assert made.reply["result"] == "made", made.reply
+    assert not [target for target in held if target.endswith("(deleted)")], held
