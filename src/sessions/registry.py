@@ -176,10 +176,6 @@ class SessionRegistry:
             if not session.busy:
                 self.end(session, "shutdown")
 
-    @property
-    def open_sessions(self) -> int:
-        return len(self._sessions)
-
     def report(self) -> dict[str, int]:
         """For /health: how many sessions are open, and the limit."""
         return {"open": len(self._sessions), "max": self.settings.max_sessions}
@@ -321,7 +317,7 @@ class SessionRegistry:
         """The session's first job: an empty program, with the limits the worker keeps
         for the session's life (its address space, the hard CPU limit, its alarm)."""
         s = self.settings
-        life = math.ceil(s.session_lifetime_s + s.max_timeout_s) + WALL_GRACE_S
+        life = self._life_s()
         job: Job = {
             "code": "",
             "context": {},
@@ -341,6 +337,11 @@ class SessionRegistry:
             job["workdir"] = str(session.directory.path)
             job["file_rules"] = self.service.file_rules
         return job
+
+    def _life_s(self) -> int:
+        """A session's worker's hard CPU limit and alarm: its lifetime and a last call."""
+        s = self.settings
+        return math.ceil(s.session_lifetime_s + s.max_timeout_s) + WALL_GRACE_S
 
     # ------------------------------------------------------------------ find
 
@@ -386,9 +387,8 @@ class SessionRegistry:
         job["session"] = True
         # The session's limits, as the opening gave them to the worker: its memory (the
         # messages name it) and the hard CPU limit (how a SIGKILL is told from it).
-        opening = self._opening_job(session)["limits"]
-        job["limits"]["memory_mb"] = opening["memory_mb"]
-        job["limits"]["cpu_hard_s"] = opening["cpu_hard_s"]
+        job["limits"]["memory_mb"] = self._memory_mb(session.data_libraries)
+        job["limits"]["cpu_hard_s"] = self._life_s()
         async with self._turn(session):
             if session.ended is not None:
                 raise SessionEnded(session.ended, _END_MESSAGES[session.ended])
